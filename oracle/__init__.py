@@ -1,0 +1,5 @@
+"""The references refbp is checked against; none of them imports refbp.nn.
+
+- `oracle.torch_reference`: torch.nn modules, autograd and torch.optim in float64.
+- `oracle.finite_diff`: finite differences over any `loss(params)` function.
+"""

@@ -1,0 +1,5 @@
+import sys
+
+from refbp.cli import main
+
+sys.exit(main())

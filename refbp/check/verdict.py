@@ -1,0 +1,81 @@
+"""Check rows and case verdicts (`refbp-verdict/1`)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+
+VERDICT_FORMAT = "refbp-verdict/1"
+REFERENCES = ("torch-autograd", "finite-difference", "expected")
+
+
+@dataclass
+class Check:
+    """One row: one quantity, one tensor, one reference."""
+
+    quantity: str            # outputs, loss, intermediates, grads, input_grads, params_after, loss_after
+    tensor: str              # the tensor's name ("loss" for the scalar losses)
+    reference: str           # torch-autograd | finite-difference | expected
+    max_abs_err: float
+    max_rel_err: float
+    worst_index: list
+    atol: float
+    rtol: float
+    passed: bool
+    note: str = ""
+    # Extensions of the spec's row (optional fields, never renamed):
+    checked: int = 0                 # entries judged
+    nondifferentiable: int = 0       # entries left unjudged at a kink (finite differences)
+    actual: float = math.nan         # the implementation's value at worst_index
+    expected_value: float = math.nan  # the reference's value there
+    method: str = ""                 # how the reference was computed (e.g. "central")
+
+    def to_json(self) -> dict:
+        row = asdict(self)
+        for key in ("max_abs_err", "max_rel_err", "actual", "expected_value"):
+            row[key] = _json_number(row[key])
+        return row
+
+
+@dataclass
+class CaseVerdict:
+    case: str
+    implementation: str
+    passed: bool
+    checks: list[Check] = field(default_factory=list)
+    not_provided: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    # Extensions: where the case came from, and what it is.
+    path: str = ""
+    title: str = ""
+    network: str = ""
+    dtype: str = ""
+    seconds: float = 0.0
+    # Exit-code class of the errors: "input" (bad case, exit 2) or "" (none).
+    error_kind: str = ""
+
+    def failed_checks(self) -> list[Check]:
+        return [c for c in self.checks if not c.passed]
+
+    def to_json(self) -> dict:
+        return {
+            "format": VERDICT_FORMAT,
+            "case": self.case,
+            "implementation": self.implementation,
+            "passed": self.passed,
+            "checks": [c.to_json() for c in self.checks],
+            "not_provided": list(self.not_provided),
+            "errors": list(self.errors),
+            "path": self.path,
+            "title": self.title,
+            "network": self.network,
+            "dtype": self.dtype,
+            "seconds": round(self.seconds, 6),
+        }
+
+
+def _json_number(value):
+    """JSON has no inf or NaN: a non-finite error (the row's note says why) is written as null."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value

@@ -1,0 +1,136 @@
+"""Activations, each beside its own derivative (the seed's `f(e)` and `f'(e)`).
+
+`forward(xp, net)` gives `out`; `backward(xp, net, out, grad_out)` applies the chain rule
+through the activation and gives dL/dnet. Elementwise activations also expose
+`derivative(xp, net, out)`, the local slope dout/dnet that `refbp explain` prints.
+"""
+
+from __future__ import annotations
+
+
+class Activation:
+    name = ""
+    elementwise = True
+    # A kink at net = 0 (relu family): finite differences must not straddle it.
+    kinked = False
+
+    def forward(self, xp, net):
+        raise NotImplementedError
+
+    def derivative(self, xp, net, out):
+        raise NotImplementedError
+
+    def backward(self, xp, net, out, grad_out):
+        return grad_out * self.derivative(xp, net, out)
+
+
+class Identity(Activation):
+    name = "identity"
+
+    def forward(self, xp, net):
+        return net
+
+    def derivative(self, xp, net, out):
+        return xp.ones_like(net)
+
+    def backward(self, xp, net, out, grad_out):
+        return grad_out
+
+
+class Sigmoid(Activation):
+    name = "sigmoid"
+
+    def forward(self, xp, net):
+        # exp of -|net| only: never overflows, and 1 - out keeps its digits for net < 0.
+        z = xp.exp(-xp.abs(net))
+        return xp.where(net >= 0, 1.0 / (1.0 + z), z / (1.0 + z))
+
+    def derivative(self, xp, net, out):
+        return out * (1.0 - out)  # the seed's f(1 - f), at most 0.25
+
+
+class Tanh(Activation):
+    name = "tanh"
+
+    def forward(self, xp, net):
+        return xp.tanh(net)
+
+    def derivative(self, xp, net, out):
+        return 1.0 - out * out
+
+
+class ReLU(Activation):
+    name = "relu"
+    kinked = True
+
+    def forward(self, xp, net):
+        return xp.where(net > 0, net, 0.0 * net)
+
+    def derivative(self, xp, net, out):
+        # 0 at net == 0, as torch.
+        return xp.astype(net > 0, net.dtype)
+
+
+class LeakyReLU(Activation):
+    name = "leaky_relu"
+    kinked = True
+    slope = 0.01
+
+    def forward(self, xp, net):
+        return xp.where(net > 0, net, self.slope * net)
+
+    def derivative(self, xp, net, out):
+        # `slope` at net == 0, as torch (only net > 0 takes slope 1).
+        return xp.where(net > 0, 1.0 + 0.0 * net, self.slope + 0.0 * net)
+
+
+class ELU(Activation):
+    name = "elu"
+    # C1 with alpha 1, but its second derivative jumps at 0: a central difference across 0
+    # loses its O(h^2) accuracy, so it is treated like the relu family there.
+    kinked = True
+
+    def forward(self, xp, net):
+        return xp.where(net > 0, net, xp.expm1(xp.minimum(net, 0.0 * net)))
+
+    def derivative(self, xp, net, out):
+        return xp.where(net > 0, 1.0 + 0.0 * net, out + 1.0)
+
+
+class Softplus(Activation):
+    name = "softplus"
+
+    def forward(self, xp, net):
+        # log(1 + e^x) = max(x, 0) + log1p(e^-|x|): no overflow for large |x|.
+        return xp.maximum(net, 0.0 * net) + xp.log1p(xp.exp(-xp.abs(net)))
+
+    def derivative(self, xp, net, out):
+        return SIGMOID.forward(xp, net)
+
+
+class Softmax(Activation):
+    """Over the last axis. Not elementwise: its backward is the Jacobian-vector product."""
+
+    name = "softmax"
+    elementwise = False
+
+    def forward(self, xp, net):
+        shifted = xp.exp(net - xp.max(net, axis=-1, keepdims=True))
+        return shifted / xp.sum(shifted, axis=-1, keepdims=True)
+
+    def derivative(self, xp, net, out):
+        raise TypeError("softmax has a Jacobian, not an elementwise derivative")
+
+    def backward(self, xp, net, out, grad_out):
+        # J = diag(s) - s s^T, so J^T g = s * (g - <g, s>).
+        return out * (grad_out - xp.sum(grad_out * out, axis=-1, keepdims=True))
+
+
+SIGMOID = Sigmoid()
+ACTIVATIONS: dict[str, Activation] = {
+    a.name: a for a in (Identity(), SIGMOID, Tanh(), ReLU(), LeakyReLU(), ELU(), Softplus(), Softmax())
+}
+
+
+def get(name: str) -> Activation:
+    return ACTIVATIONS[name]

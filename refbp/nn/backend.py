@@ -1,0 +1,23 @@
+"""Which array namespace to compute with: numpy itself for numpy arrays (no wrapper
+overhead on the hot path), array-api-compat's namespace for anything else (torch tensors)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def namespace(*arrays):
+    if all(isinstance(a, np.ndarray) or np.isscalar(a) for a in arrays):
+        return np
+    import array_api_compat  # only needed off numpy
+
+    return array_api_compat.array_namespace(*arrays)
+
+
+def to_numpy(array) -> np.ndarray:
+    """Any backend's array -> numpy float64 (for traces and comparisons)."""
+    if isinstance(array, np.ndarray):
+        return array.astype(np.float64, copy=False)
+    if hasattr(array, "detach"):  # a torch tensor, without importing torch here
+        return array.detach().cpu().double().numpy()
+    return np.asarray(array, dtype=np.float64)

@@ -1,0 +1,128 @@
+"""Run one case through the hand-written implementation: forward, backward, training.
+
+`compute_trace(case)` is what the checker compares with the references.
+`loss_function(case)` is refbp's own forward as a plain `loss(params)` function (float64),
+for finite differences: does refbp's backward match refbp's forward?
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from ..trace import Trace
+from . import losses, optim
+from .backend import namespace, to_numpy
+from .mlp import MLP
+
+
+def build_model(network):
+    if network.kind == "mlp":
+        return MLP(network)
+    if network.kind == "rnn":
+        from .rnn import RNN
+
+        return RNN(network)
+    raise ValueError(f"unknown network kind {network.kind!r}")
+
+
+def _convert(case, dtype: str, backend: str = "numpy", device: str | None = None):
+    """The case's arrays as the backend's arrays of `dtype` (class indices stay integers)."""
+    if backend == "numpy":
+        def put(a):
+            return np.ascontiguousarray(a, dtype=np.int64 if a.dtype.kind == "i" else dtype)
+    elif backend == "torch":
+        import torch  # only when asked for: refbp.nn never needs torch to import
+
+        torch_dtype = getattr(torch, dtype)
+
+        def put(a):
+            return torch.as_tensor(a, dtype=torch.int64 if a.dtype.kind == "i" else torch_dtype, device=device)
+    else:
+        raise ValueError(f"unknown backend {backend!r} (known: numpy, torch)")
+    params = {name: put(p) for name, p in case.params.items()}
+    h0 = None if case.h0 is None else put(case.h0)
+    return params, put(case.inputs), put(case.targets), h0
+
+
+def compute_trace(case, backend: str = "numpy", device: str | None = None) -> Trace:
+    params, inputs, targets, h0 = _convert(case, case.dtype, backend, device)
+    xp = namespace(inputs)
+    model = build_model(case.network)
+    loss = losses.get(case.loss)
+    sync = _synchronizer(inputs)
+
+    start = time.perf_counter()
+    cache = model.forward(xp, params, inputs, h0)
+    loss_value = loss.value(xp, cache.outputs, targets)
+    sync()
+    forward_s = time.perf_counter() - start
+
+    start = time.perf_counter()
+    grad_output = loss.gradient(xp, cache.outputs, targets)
+    grads, input_grads = model.backward(xp, params, cache, grad_output, need_input_grads=True)
+    sync()
+    backward_s = time.perf_counter() - start
+
+    trace = Trace(
+        outputs=to_numpy(cache.outputs),
+        loss=float(loss_value),
+        intermediates={k: to_numpy(v) for k, v in model.intermediates(cache).items()},
+        grads={k: to_numpy(v) for k, v in grads.items()},
+        input_grads={k: to_numpy(v) for k, v in input_grads.items()},
+        timings={"forward": forward_s, "backward": backward_s},
+    )
+    if case.train is not None:
+        start = time.perf_counter()
+        final = train(xp, model, loss, params, inputs, targets, h0, case.train, first_grads=grads)
+        after = model.forward(xp, final, inputs, h0)
+        trace.loss_after = float(loss.value(xp, after.outputs, targets))
+        sync()
+        trace.timings["train"] = time.perf_counter() - start
+        trace.params_after = {k: to_numpy(v) for k, v in final.items()}
+    return trace
+
+
+def train(xp, model, loss, params, inputs, targets, h0, config, first_grads=None) -> dict:
+    """`config.steps` steps of: forward on the whole batch, every gradient, then one update."""
+    optimizer = optim.make(config)
+    trainable = [name for name in params if name not in config.frozen]
+    for step in range(config.steps):
+        if step == 0 and first_grads is not None:
+            grads = first_grads  # the gradients at the initial parameters, already taken
+        else:
+            cache = model.forward(xp, params, inputs, h0)
+            grads, _ = model.backward(xp, params, cache, loss.gradient(xp, cache.outputs, targets))
+        params = optimizer.step(xp, params, grads, trainable)
+    return params
+
+
+def loss_function(case):
+    """refbp's forward as `loss(params) -> float` in float64, and a probe of the kinked units.
+
+    The probe maps each kinked layer's name to its pre-activations, so finite differences
+    can tell when a perturbation moved some unit across its kink.
+    """
+    model = build_model(case.network)
+    loss = losses.get(case.loss)
+    _, inputs, targets, h0 = _convert(case, "float64")
+
+    def value(params: dict) -> float:
+        cache = model.forward(np, params, inputs, h0)
+        return float(loss.value(np, cache.outputs, targets))
+
+    def probe(params: dict) -> dict:
+        return {k: np.asarray(v) for k, v in model.kink_inputs(model.forward(np, params, inputs, h0)).items()}
+
+    return value, probe
+
+
+def _synchronizer(array):
+    """A no-op on the CPU; waits for queued kernels on CUDA, so timings mean something."""
+    device = getattr(array, "device", None)
+    if getattr(device, "type", None) == "cuda":
+        import torch
+
+        return torch.cuda.synchronize
+    return lambda: None

@@ -1,0 +1,29 @@
+"""`Trace`: the named record of one computation, the common currency of refbp and its references.
+
+Names are the case's parameter names everywhere, so comparing two traces is a loop over
+names. Every array is numpy float64 (the implementation under test converts its own
+dtype/device to that before handing the trace over).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass
+class Trace:
+    outputs: np.ndarray
+    loss: float
+    # Per layer `layers.{i}.net` / `layers.{i}.out` (MLP); `rnn.net`, `rnn.h`, `readout.*` (RNN).
+    intermediates: dict[str, np.ndarray] = field(default_factory=dict)
+    # Gradients of the loss at the initial parameters, by parameter name.
+    grads: dict[str, np.ndarray] = field(default_factory=dict)
+    # Gradients with respect to the data: `inputs` and, for an RNN, `h0`.
+    input_grads: dict[str, np.ndarray] = field(default_factory=dict)
+    # After all `train.steps` updates (None when the case has no `train`).
+    params_after: dict[str, np.ndarray] | None = None
+    loss_after: float | None = None
+    # Seconds spent, by phase ("forward", "backward", "train").
+    timings: dict[str, float] = field(default_factory=dict)
