@@ -1,0 +1,52 @@
+"""The `refbp` command line: parses arguments and calls library functions, nothing more.
+
+Each sub-command lives in its own module with `register(subparsers)`; its handler returns
+the exit code (0 passed, 1 a check failed, 2 bad input or usage).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from refbp import __version__
+
+from . import bench, cases_cmd, explain_cmd, run_cmd
+
+COMMANDS = (run_cmd, explain_cmd, cases_cmd, bench)
+
+DESCRIPTION = """\
+refbp checks a hand-written backpropagation (MLPs and a simple RNN) case by case
+against PyTorch autograd in float64 and against finite differences, and writes the
+results as pandas reports under reports/<run-id>/.
+
+Exit codes: 0 all checks passed, 1 a check failed, 2 bad input or usage.
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="refbp", description=DESCRIPTION,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"refbp {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for command in COMMANDS:
+        command.register(sub)
+    return parser
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse: --help (0) or a usage error (2)
+        return int(exc.code or 0)
+    if not getattr(args, "handler", None):
+        parser.print_help(sys.stderr)
+        return 2
+    return int(args.handler(args))
+
+
+def fail_usage(message: str) -> int:
+    """A one-line usage error on stderr, exit code 2."""
+    print(f"refbp: error: {message}", file=sys.stderr)
+    return 2

@@ -1,0 +1,53 @@
+"""`refbp explain`: the chain-rule decomposition of one gradient entry."""
+
+from __future__ import annotations
+
+import argparse
+
+HELP = """\
+Print how one gradient entry is built by the chain rule, with refbp's numbers, as the
+seed article does: dE/dw5 = dE/dout_o1 x dout_o1/dnet_o1 x dnet_o1/dw5; for a hidden
+weight, the paths through every unit of the next layer summed into dE/dout first.
+
+CASE is a case file or the id of a case of the installed suite (e.g. seed-2-2-2).
+NAME is an alias of the case (w5) or an entry such as layers.1.weight[0][0].
+"""
+
+
+def register(sub):
+    p = sub.add_parser("explain", help="chain-rule decomposition of one gradient entry", description=HELP,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("case", metavar="CASE", help="case file, or the id of a shipped case")
+    p.add_argument("--param", metavar="NAME", required=True, help="alias (w5) or entry (layers.1.weight[0][0])")
+    p.set_defaults(handler=handle)
+
+
+def find_case(text: str):
+    """A case from a path, or by id from the installed suite."""
+    from pathlib import Path
+
+    from cases import SUITE_DIR, CaseError, discover, load_case
+
+    path = Path(text)
+    if path.exists():
+        return load_case(path)
+    for candidate in discover([SUITE_DIR]):
+        if candidate.stem == text:
+            return load_case(candidate)
+    raise CaseError(text, "", "no such case file, and no case of the installed suite has this id")
+
+
+def handle(args) -> int:
+    from cases import CaseError
+    from refbp.explain import explain
+
+    from . import fail_usage
+
+    try:
+        case = find_case(args.case)
+        print(explain(case, args.param))
+    except CaseError as exc:
+        return fail_usage(str(exc))
+    except (KeyError, ValueError) as exc:
+        return fail_usage(f"{args.case}: --param {args.param}: {exc.args[0]}")
+    return 0

@@ -1,0 +1,71 @@
+"""`refbp run`: the conformance suite."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+HELP = """\
+Run every case (default: the installed suite, all of cases/) through refbp's hand-written
+backprop and compare with the references: outputs, loss, each layer's net/out, every
+gradient, the parameters and loss after training, and the case's published values.
+
+Prints a table (stderr too with --json), writes reports/<run-id>/ (details.csv,
+summary.csv, summary.md, report.html, errors.png, verdicts.json, environment.json).
+A bad case file is reported with its file, field and problem, and the other cases still
+run. Exit codes: 0 all passed, 1 a check failed, 2 bad input (a case could not be loaded).
+"""
+
+
+def register(sub):
+    p = sub.add_parser("run", help="run the conformance suite (or the given cases)", description=HELP,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("paths", nargs="*", metavar="PATH", help="case files or folders (default: the installed suite)")
+    p.add_argument("--oracle", default="torch,fd,expected", metavar="LIST",
+                   help="references to compare with, comma-separated from torch, fd, expected (default: all)")
+    p.add_argument("--report-dir", default="reports", metavar="DIR",
+                   help="where the report folder <run-id>/ is written (default: ./reports)")
+    p.add_argument("--no-report", action="store_true", help="write no report folder")
+    p.add_argument("--json", action="store_true", help="print the verdicts (refbp-verdict/1, a JSON list) on stdout only")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(handler=handle)
+
+
+def parse_oracles(text: str) -> tuple[str, ...]:
+    from refbp.check import ORACLES
+
+    names = tuple(n.strip() for n in text.split(",") if n.strip())
+    unknown = [n for n in names if n not in ORACLES]
+    if unknown or not names:
+        raise ValueError(f"--oracle: unknown reference {', '.join(unknown) or '(none)'} (known: {', '.join(ORACLES)})")
+    return names
+
+
+def handle(args) -> int:
+    from refbp.check import run_suite
+    from refbp.report import format_run, write_report
+
+    from . import fail_usage
+
+    try:
+        oracles = parse_oracles(args.oracle)
+    except ValueError as exc:
+        return fail_usage(str(exc))
+    missing = [p for p in args.paths if not _exists(p)]
+    if missing and len(missing) == len(args.paths):
+        return fail_usage(f"no such file or folder: {', '.join(missing)}")
+    table = sys.stderr if args.json else sys.stdout
+    run = run_suite(args.paths or None, oracles=oracles, progress=False if args.no_progress else None)
+    report_dir = None if args.no_report else write_report(run, args.report_dir)
+    print(format_run(run, report_dir), file=table)
+    if args.json:
+        json.dump([v.to_json() for v in run.verdicts], sys.stdout, indent=1)
+        sys.stdout.write("\n")
+    return run.exit_code()
+
+
+def _exists(path: str) -> bool:
+    from pathlib import Path
+
+    return Path(path).exists()

@@ -1,0 +1,58 @@
+"""The readable table `refbp run` prints."""
+
+from __future__ import annotations
+
+import math
+
+
+def _err(value: float) -> str:
+    return "-" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.1e}"
+
+
+def format_verdict_line(verdict) -> str:
+    """One line per case: status, id, network, dtype, rows, worst relative error per reference."""
+    if verdict.error_kind == "input":
+        status = "BAD "
+    else:
+        status = "PASS" if verdict.passed else "FAIL"
+    worst = {}
+    for check in verdict.checks:
+        worst[check.reference] = max(worst.get(check.reference, 0.0), check.max_rel_err)
+    return (f"{status}  {verdict.case:<34.34} {verdict.network:<26.26} {verdict.dtype or '-':<8} "
+            f"{len(verdict.checks):>4}  {_err(worst.get('torch-autograd', math.nan)):>8} "
+            f"{_err(worst.get('finite-difference', math.nan)):>8} {_err(worst.get('expected', math.nan)):>8} "
+            f"{verdict.seconds:6.2f}s")
+
+
+HEADER = (f"{'':4}  {'case':<34} {'network':<26} {'dtype':<8} {'rows':>4}  {'torch':>8} {'fd':>8} "
+          f"{'expected':>8} {'time':>7}")
+
+
+def format_failures(verdict, limit: int = 8) -> list[str]:
+    lines = [f"  {error}" for error in verdict.errors]
+    failed = verdict.failed_checks()
+    for check in failed[:limit]:
+        index = "".join(f"[{i}]" for i in check.worst_index)
+        lines.append(f"  {verdict.case}: {check.quantity} {check.tensor}{index} vs {check.reference}: "
+                     f"got {check.actual:.10g}, reference {check.expected_value:.10g} "
+                     f"(abs err {_err(check.max_abs_err)}, rel err {_err(check.max_rel_err)}, "
+                     f"atol {check.atol:g}, rtol {check.rtol:g}){' - ' + check.note if check.note else ''}")
+    if len(failed) > limit:
+        lines.append(f"  ... and {len(failed) - limit} more failed rows (see details.csv)")
+    return lines
+
+
+def format_run(run, report_dir=None) -> str:
+    lines = [HEADER]
+    lines += [format_verdict_line(v) for v in run.verdicts]
+    problems = [v for v in run.verdicts if not v.passed]
+    if problems:
+        lines.append("")
+        for verdict in problems:
+            lines += format_failures(verdict)
+    passed = sum(v.passed for v in run.verdicts)
+    lines.append("")
+    lines.append(f"{passed}/{len(run.verdicts)} cases passed, {len(run.failed)} failed, "
+                 f"{len(run.bad_input)} bad input, in {run.seconds:.1f}s"
+                 + (f"; report: {report_dir}" if report_dir else ""))
+    return "\n".join(lines)
