@@ -1,0 +1,24 @@
+"""Small helpers shared by the tests (importable: pytest puts tests/ on sys.path)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from refbp.check import check_case
+
+
+def write_case(folder: Path, document: dict, name: str | None = None) -> Path:
+    path = Path(folder) / f"{name or document['id']}.json"
+    path.write_text(json.dumps(document))
+    return path
+
+
+def failed_rows(verdict, reference: str | None = None, quantity: str | None = None):
+    return [c for c in verdict.checks if not c.passed
+            and (reference is None or c.reference == reference)
+            and (quantity is None or c.quantity == quantity)]
+
+
+def check(case, oracles=("torch", "fd", "expected")):
+    return check_case(case, oracles=oracles)

@@ -1,0 +1,91 @@
+"""The seed's worked example (Mazur 2015) reproduces to every printed digit.
+
+The published numbers below are copied from ../shared/seed/README.md; a value printed
+with k decimals must equal refbp's float64 value rounded to k decimals.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import numpy as np
+import pytest
+
+from refbp.check import check_case
+from refbp.nn import compute_trace
+
+
+def decimals(printed: str) -> int:
+    return -Decimal(printed).as_tuple().exponent
+
+
+def assert_printed(value: float, printed: str):
+    assert round(float(value), decimals(printed)) == pytest.approx(float(printed), abs=1e-15), (value, printed)
+
+
+@pytest.fixture(scope="module")
+def trace():
+    from cases import SUITE_DIR, load_case
+
+    return compute_trace(load_case(SUITE_DIR / "seed" / "seed-2-2-2.json"))
+
+
+def test_forward_pass(trace):
+    net = trace.intermediates
+    assert_printed(net["layers.0.net"][0, 0], "0.3775")
+    assert_printed(net["layers.0.out"][0, 0], "0.593269992")
+    assert_printed(net["layers.0.out"][0, 1], "0.596884378")
+    assert_printed(net["layers.1.net"][0, 0], "1.105905967")
+    assert_printed(trace.outputs[0, 0], "0.75136507")
+    assert_printed(trace.outputs[0, 1], "0.772928465")
+
+
+def test_errors(trace):
+    targets = np.array([0.01, 0.99])
+    per_output = 0.5 * (targets - trace.outputs[0]) ** 2
+    assert_printed(per_output[0], "0.274811083")
+    assert_printed(per_output[1], "0.023560026")
+    assert_printed(trace.loss, "0.298371109")
+
+
+def test_gradients_and_chain_rule_factors(trace):
+    out_o1 = trace.outputs[0, 0]
+    out_h1 = trace.intermediates["layers.0.out"][0, 0]
+    assert_printed(out_o1 - 0.01, "0.74136507")            # dE/dout_o1
+    assert_printed(out_o1 * (1 - out_o1), "0.186815602")   # dout_o1/dnet_o1, the seed's f(1 - f)
+    assert_printed(out_h1, "0.593269992")                  # dnet_o1/dw5
+    assert_printed(trace.grads["layers.1.weight"][0, 0], "0.082167041")
+    assert_printed(out_h1 * (1 - out_h1), "0.241300709")   # dout_h1/dnet_h1
+    assert_printed(trace.grads["layers.0.weight"][0, 0], "0.000438568")
+
+
+def test_updated_weights_use_the_original_weights(trace):
+    after = trace.params_after
+    for (i, j), printed in zip([(0, 0), (0, 1), (1, 0), (1, 1)], ["0.35891648", "0.408666186", "0.511301270", "0.561370121"]):
+        assert_printed(after["layers.1.weight"][i, j], printed)
+    for (i, j), printed in zip([(0, 0), (0, 1), (1, 0), (1, 1)], ["0.149780716", "0.19956143", "0.24975114", "0.29950229"]):
+        assert_printed(after["layers.0.weight"][i, j], printed)
+    np.testing.assert_array_equal(after["layers.0.bias"], [0.35, 0.35])  # frozen, as in the seed
+    np.testing.assert_array_equal(after["layers.1.bias"], [0.60, 0.60])
+
+
+def test_hidden_error_paths(trace):
+    """dE/dout_h1 = 0.055399425 - 0.019049119 = 0.036350306 in the seed.
+
+    The second path prints as 0.019049119 there, but it is 0.0190491182... in float64
+    (the source rounded dE/dnet_o2 before multiplying), so only the sum and the first path
+    are held to every digit; the second path to its 8th decimal.
+    """
+    out = trace.outputs[0]
+    delta = (out - np.array([0.01, 0.99])) * out * (1 - out)  # dE/dnet_o1, dE/dnet_o2
+    via_o1, via_o2 = delta[0] * 0.40, delta[1] * 0.50
+    assert_printed(via_o1, "0.055399425")
+    assert abs(via_o2 - (-0.019049119)) < 1e-9
+    assert_printed(via_o1 + via_o2, "0.036350306")
+
+
+def test_seed_case_passes_every_reference(seed_case):
+    verdict = check_case(seed_case)
+    assert verdict.passed, [c for c in verdict.checks if not c.passed]
+    references = {c.reference for c in verdict.checks}
+    assert references == {"torch-autograd", "finite-difference", "expected"}
