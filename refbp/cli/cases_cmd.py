@@ -27,40 +27,29 @@ def register(sub):
     p.set_defaults(handler=lambda args: (p.print_help(sys.stderr), 2)[1])
 
 
-def _each_case(paths):
-    """(path, case or CaseError) for each file; bad files are reported, the rest go on."""
+def _for_each_case(paths, action) -> int:
+    """`action(case)` for each loadable case; a bad file is reported on stderr (exit 2), the rest go on."""
     from cases import CaseError, load_case
     from refbp.check.suite import case_files
 
+    code = 0
     for path in case_files(paths or None):
         try:
-            yield path, load_case(path)
+            case = load_case(path)
         except CaseError as exc:
-            yield path, exc
+            print(exc, file=sys.stderr)
+            code = 2
+            continue
+        action(case)
+    return code
 
 
 def handle_export(args) -> int:
-    from cases import CaseError
     from cases.export import export_case
 
-    code = 0
-    for path, case in _each_case(args.paths):
-        if isinstance(case, CaseError):
-            print(case, file=sys.stderr)
-            code = 2
-            continue
-        print(export_case(case, args.directory))
-    return code
+    return _for_each_case(args.paths, lambda case: print(export_case(case, args.directory)))
 
 
 def handle_list(args) -> int:
-    from cases import CaseError
-
-    code = 0
-    for path, case in _each_case(args.paths):
-        if isinstance(case, CaseError):
-            print(case, file=sys.stderr)
-            code = 2
-            continue
-        print(f"{case.id:<36} {case.network.describe():<28} {case.loss:<14} {case.dtype:<8} {path}")
-    return code
+    return _for_each_case(args.paths, lambda case: print(
+        f"{case.id:<36} {case.network.describe():<28} {case.loss:<14} {case.dtype:<8} {case.path}"))
