@@ -540,3 +540,8 @@ def _nulls_to_nan(value):
     if isinstance(value, list):
         return [_nulls_to_nan(v) for v in value]
     return math.nan if value is None else value
+
+
+def parse_array(value, path, field: str, shape=None) -> np.ndarray:
+    """A nested JSON list of numbers -> float64 array, with the same one-line errors as a case's arrays."""
+    return _CaseParser(path).array(value, field, shape=shape)

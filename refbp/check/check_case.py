@@ -77,9 +77,6 @@ def rows(quantity: str, actual: dict, reference: dict, reference_name: str, tole
         note = comparison.note
         if skipped:
             note = (note + "; " if note else "") + f"{skipped} entries at non-differentiable points, not judged"
-        if not comparison.passed and not note:
-            note = (f"{name}{''.join(f'[{i}]' for i in comparison.worst_index)}: "
-                    f"{comparison.actual:.10g} vs {comparison.reference:.10g}")
         result.append(Check(
             quantity=quantity, tensor=name, reference=reference_name,
             max_abs_err=comparison.max_abs_err, max_rel_err=comparison.max_rel_err,

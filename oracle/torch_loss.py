@@ -1,0 +1,50 @@
+"""The case's loss as computed by the torch reference, as a plain `loss(params) -> float`.
+
+Finite differences of THIS function are the finite-difference reference for implementations
+refbp cannot call (`refbp verify`): they probe the definition, through torch.nn modules in
+float64, never the code under test.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from cases.model import KINKED_ACTIVATIONS
+
+from .torch_reference import DTYPE, _tensor, build_module, load_params, loss_value
+
+
+def kinked_intermediates(network) -> list[str]:
+    """Names of the recorded pre-activations whose activation has a kink at 0."""
+    if network.kind == "mlp":
+        return [f"layers.{i}.net" for i, a in enumerate(network.activations) if a in KINKED_ACTIVATIONS]
+    names = ["rnn.net"] if network.nonlinearity in KINKED_ACTIVATIONS else []
+    if network.output_activation in KINKED_ACTIVATIONS:
+        names.append("readout.net")
+    return names
+
+
+def loss_function(case):
+    """(loss, probe) over parameter dicts of numpy float64 arrays, like refbp.nn.loss_function."""
+    module = build_module(case.network)
+    load_params(module, case.params)
+    named = dict(module.named_parameters())
+    inputs, targets = _tensor(case.inputs), _tensor(case.targets)
+    h0 = None if case.h0 is None else _tensor(case.h0)
+    kinked = kinked_intermediates(case.network)
+
+    def evaluate(params, record=None):
+        with torch.no_grad():
+            for name, value in params.items():
+                named[name].copy_(torch.as_tensor(value, dtype=DTYPE))
+            return loss_value(case.loss, module(inputs, h0, record), targets)
+
+    def value(params) -> float:
+        return float(evaluate(params))
+
+    def probe(params) -> dict:
+        record: dict = {}
+        evaluate(params, record)
+        return {name: record[name].numpy().copy() for name in kinked}
+
+    return value, probe

@@ -1,0 +1,84 @@
+"""`refbp verify`: another implementation's results, judged quantity by quantity."""
+
+from __future__ import annotations
+
+import json
+
+from cases import SUITE_DIR, load_case
+from refbp.cli import main
+from refbp.nn import compute_trace
+
+SEED = SUITE_DIR / "seed" / "seed-2-2-2.json"
+
+
+def result_document(path=SEED, drop=()):
+    """What a correct implementation would write (refbp's own numbers stand in for it)."""
+    case = load_case(path)
+    trace = compute_trace(case)
+    document = {"format": "refbp-result/1", "case": case.id, "implementation": "test-impl 1.0",
+                "outputs": trace.outputs.tolist(), "loss": trace.loss,
+                "grads": {k: v.tolist() for k, v in trace.grads.items()}}
+    if trace.params_after is not None:
+        document["params_after"] = {k: v.tolist() for k, v in trace.params_after.items()}
+        document["loss_after"] = trace.loss_after
+    for key in drop:
+        document.pop(key)
+    return document
+
+
+def verify(capsys, tmp_path, *documents, extra=()):
+    paths = []
+    for i, document in enumerate(documents):
+        path = tmp_path / f"result-{i}.json"
+        path.write_text(document if isinstance(document, str) else json.dumps(document))
+        paths.append(path)
+    code = main(["verify", *map(str, paths), "--no-report", "--json", *extra])
+    out, err = capsys.readouterr()
+    return code, json.loads(out), err
+
+
+def test_a_correct_result_passes_and_names_what_is_missing(tmp_path, capsys):
+    code, verdicts, _ = verify(capsys, tmp_path, result_document(drop=("loss_after",)))
+    assert code == 0
+    [verdict] = verdicts
+    assert verdict["passed"] and verdict["implementation"] == "test-impl 1.0"
+    assert verdict["not_provided"] == ["loss_after"]
+    assert {c["reference"] for c in verdict["checks"]} == {"torch-autograd", "finite-difference", "expected"}
+    assert {c["quantity"] for c in verdict["checks"]} == {"outputs", "loss", "grads", "params_after"}
+
+
+def test_one_wrong_entry_fails_with_its_index(tmp_path, capsys):
+    document = result_document()
+    document["grads"]["layers.0.weight"][1][0] *= 1.001
+    code, [verdict], _ = verify(capsys, tmp_path, document)
+    assert code == 1 and not verdict["passed"]
+    failed = {(c["reference"], c["tensor"], tuple(c["worst_index"])) for c in verdict["checks"] if not c["passed"]}
+    assert failed == {("torch-autograd", "layers.0.weight", (1, 0)), ("finite-difference", "layers.0.weight", (1, 0))}
+
+
+def test_a_bundle_of_generated_cases(tmp_path, capsys):
+    bundle = {"format": "refbp-results/1", "implementation": "bundle-impl",
+              "results": [result_document(SUITE_DIR / "mlp" / name) for name in
+                          ("mlp-relu-d3-mse-b16-adam.json", "mlp-float32-tanh-ce-b32.json")]}
+    code, verdicts, _ = verify(capsys, tmp_path, bundle)
+    assert code == 0 and len(verdicts) == 2 and all(v["passed"] for v in verdicts)
+
+
+def test_bad_results_exit_2_and_good_ones_still_judged(tmp_path, capsys):
+    wrong_shape = result_document()
+    wrong_shape["grads"]["layers.1.weight"] = [[1.0, 2.0]]
+    unknown_case = dict(result_document(), case="no-such-case")
+    typo = dict(result_document(), gradz={})
+    code, verdicts, err = verify(capsys, tmp_path, result_document(), "{not json", wrong_shape, unknown_case, typo)
+    assert code == 2
+    assert verdicts[0]["passed"]
+    messages = [v["errors"][0] for v in verdicts[1:]]
+    assert "result-1.json: invalid JSON" in messages[0]
+    assert "result-2.json: grads.layers.1.weight: shape [1, 2] does not match the expected shape [2, 2]" in messages[1]
+    assert "result-3.json: case: unknown case 'no-such-case'" in messages[2]
+    assert "result-4.json: gradz: unknown field" in messages[3]
+
+
+def test_a_result_with_nothing_checkable_does_not_pass(tmp_path, capsys):
+    code, [verdict], _ = verify(capsys, tmp_path, {"format": "refbp-result/1", "case": "seed-2-2-2"})
+    assert code == 1 and not verdict["passed"] and "provides no quantity" in verdict["errors"][0]
