@@ -11,6 +11,7 @@ weight, the paths through every unit of the next layer summed into dE/dout first
 
 CASE is a case file or the id of a case of the installed suite (e.g. seed-2-2-2).
 NAME is an alias of the case (w5) or an entry such as layers.1.weight[0][0].
+For an RNN case, --through-time prints ||dE/dh_t|| for every step t instead.
 """
 
 
@@ -18,7 +19,9 @@ def register(sub):
     p = sub.add_parser("explain", help="chain-rule decomposition of one gradient entry", description=HELP,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("case", metavar="CASE", help="case file, or the id of a shipped case")
-    p.add_argument("--param", metavar="NAME", required=True, help="alias (w5) or entry (layers.1.weight[0][0])")
+    p.add_argument("--param", metavar="NAME", help="alias (w5) or entry (layers.1.weight[0][0])")
+    p.add_argument("--through-time", action="store_true",
+                   help="RNN: ||dE/dh_t|| for every step t (vanishing and exploding gradients)")
     p.set_defaults(handler=handle)
 
 
@@ -43,11 +46,19 @@ def handle(args) -> int:
 
     from . import fail_usage
 
+    if args.param is None and not args.through_time:
+        return fail_usage("explain: give --param NAME (a gradient entry) or --through-time (an RNN case)")
     try:
         case = find_case(args.case)
-        print(explain(case, args.param))
+        if args.through_time:
+            from refbp.explain_rnn import explain_through_time
+
+            print(explain_through_time(case))
+        if args.param is not None:
+            print(explain(case, args.param))
     except CaseError as exc:
         return fail_usage(str(exc))
     except (KeyError, ValueError) as exc:
-        return fail_usage(f"{args.case}: --param {args.param}: {exc.args[0]}")
+        option = f"--param {args.param}" if args.param is not None else "--through-time"
+        return fail_usage(f"{args.case}: {option}: {exc.args[0]}")
     return 0

@@ -106,14 +106,18 @@ def loss_function(case):
     """
     model = build_model(case.network)
     loss = losses.get(case.loss)
-    _, inputs, targets, h0 = _convert(case, "float64")
+    initial, inputs, targets, h0 = _convert(case, "float64")
+    forward = model.forward
+    if hasattr(model, "truncated_loss_forward"):
+        # Truncated BPTT is the gradient of the loss with the chunk-entering states held constant.
+        forward = model.truncated_loss_forward(np, initial, inputs, h0)
 
     def value(params: dict) -> float:
-        cache = model.forward(np, params, inputs, h0)
+        cache = forward(np, params, inputs, h0)
         return float(loss.value(np, cache.outputs, targets))
 
     def probe(params: dict) -> dict:
-        return {k: np.asarray(v) for k, v in model.kink_inputs(model.forward(np, params, inputs, h0)).items()}
+        return {k: np.asarray(v) for k, v in model.kink_inputs(forward(np, params, inputs, h0)).items()}
 
     return value, probe
 

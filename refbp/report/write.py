@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from .frames import details_frame, summary_frame
+from .plots_rnn import rnn_gradient_plots
 
 
 def new_run_dir(report_dir, prefix: str = "run") -> Path:
@@ -97,8 +98,9 @@ def write_report(run, report_dir="reports", extra_environment: dict | None = Non
     (out / "environment.json").write_text(json.dumps(env, indent=2) + "\n")
     (out / "verdicts.json").write_text(json.dumps([v.to_json() for v in run.verdicts], indent=1) + "\n")
     plot = error_plot(details, out / "errors.png")
+    rnn_plots = rnn_gradient_plots(run, out)
     (out / "summary.md").write_text(summary_markdown(run, summary, details, env))
-    (out / "report.html").write_text(report_html(run, summary, details, env, plot))
+    (out / "report.html").write_text(report_html(run, summary, details, env, plot, rnn_plots))
     return out
 
 
@@ -202,7 +204,7 @@ def _html_table(frame: pd.DataFrame, passed_column: str = "passed") -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
 
 
-def report_html(run, summary, details, env, plot: Path | None) -> str:
+def report_html(run, summary, details, env, plot: Path | None, rnn_plots=()) -> str:
     ok = run.exit_code() == 0
     parts = [
         "<!doctype html><html><head><meta charset=\"utf-8\"><title>refbp report</title>",
@@ -216,6 +218,9 @@ def report_html(run, summary, details, env, plot: Path | None) -> str:
     if plot is not None:
         parts.append(f"<img src=\"{plot.name}\" alt=\"error distribution per reference\">")
     parts += ["<h2>Cases</h2>", _html_table(summary.drop(columns=["path"]))]
+    if rnn_plots:
+        parts.append("<h2>RNN: gradient reaching h_t through time (log scale)</h2>")
+        parts += [f"<img src=\"{html.escape(p.name)}\" alt=\"||dE/dh_t|| of {html.escape(p.stem)}\">" for p in rnn_plots]
     failed = details[~details["passed"].astype(bool)]
     if not failed.empty:
         parts += ["<h2>Failed rows</h2>", _html_table(failed)]

@@ -1,0 +1,68 @@
+"""The RNN reference: torch.nn.RNN itself with the case's weights, a torch.nn.Linear readout.
+
+Nothing here imports refbp.nn. The outputs and every gradient come from torch.nn.RNN's
+own kernel and autograd.
+
+Truncated BPTT (`network.truncate = k`): torch.nn.RNN runs on chunks of k steps, [0, k),
+[k, 2k), ..., and the hidden state handed from one chunk to the next is `detach()`ed, so
+no gradient crosses a chunk boundary (the common way truncated BPTT is written in torch).
+
+torch.nn.RNN does not expose its pre-activations. `rnn.net` is recorded outside the
+autograd graph from torch.nn.RNN's own hidden states and weights,
+net_t = x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh, so it never influences the gradients.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from .torch_reference import DTYPE, activation_module
+
+
+class RNNModule(torch.nn.Module):
+    def __init__(self, network):
+        super().__init__()
+        self.network = network
+        self.rnn = torch.nn.RNN(network.input_size, network.hidden_size, num_layers=1,
+                                nonlinearity=network.nonlinearity, bias=network.bias,
+                                batch_first=True, dtype=DTYPE)
+        self.readout = torch.nn.Linear(network.hidden_size, network.output_size,
+                                       bias=network.readout_bias, dtype=DTYPE)
+        self.output_activation = activation_module(network.output_activation)
+
+    def named_parameters(self, prefix="", recurse=True, remove_duplicate=True):
+        """The case's names: torch.nn.RNN's `weight_ih_l0` (layer 0 of 1) is the case's `rnn.weight_ih`."""
+        for name, parameter in super().named_parameters(prefix, recurse, remove_duplicate):
+            yield name.removesuffix("_l0"), parameter
+
+    def forward(self, x, h0=None, record=None):
+        states = self.run_rnn(x, h0)
+        readout_inputs = states if self.network.readout == "every_step" else states[:, -1, :]
+        net = self.readout(readout_inputs)
+        out = self.output_activation(net)
+        if record is not None:
+            record["rnn.net"] = self.pre_activations(x, h0, states)
+            record["rnn.h"] = states
+            record["readout.net"] = net
+            record["readout.out"] = out
+        return out
+
+    def run_rnn(self, x, h0):
+        """All hidden states [B, T, H]; with truncation, chunk by chunk with the state detached between."""
+        hidden = None if h0 is None else h0.unsqueeze(0)  # torch.nn.RNN wants [layers, B, H]
+        chunk = self.network.truncate or x.shape[1]
+        pieces = []
+        for start in range(0, x.shape[1], chunk):
+            if start > 0:
+                hidden = hidden.detach()
+            states, hidden = self.rnn(x[:, start:start + chunk, :], hidden)
+            pieces.append(states)
+        return torch.cat(pieces, dim=1)
+
+    def pre_activations(self, x, h0, states):
+        with torch.no_grad():
+            first = torch.zeros_like(states[:, :1, :]) if h0 is None else h0.unsqueeze(1)
+            previous = torch.cat([first, states[:, :-1, :]], dim=1)
+            return (F.linear(x, self.rnn.weight_ih_l0, getattr(self.rnn, "bias_ih_l0", None))
+                    + F.linear(previous, self.rnn.weight_hh_l0, getattr(self.rnn, "bias_hh_l0", None)))
