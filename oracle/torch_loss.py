@@ -32,12 +32,14 @@ def loss_function(case):
     inputs, targets = _tensor(case.inputs), _tensor(case.targets)
     h0 = None if case.h0 is None else _tensor(case.h0)
     kinked = kinked_intermediates(case.network)
+    held = _held_states(case, module, inputs, h0)
 
     def evaluate(params, record=None):
         with torch.no_grad():
             for name, value in params.items():
                 named[name].copy_(torch.as_tensor(value, dtype=DTYPE))
-            return loss_value(case.loss, module(inputs, h0, record), targets)
+            outputs = module(inputs, h0, record, held) if held else module(inputs, h0, record)
+            return loss_value(case.loss, outputs, targets)
 
     def value(params) -> float:
         return float(evaluate(params))
@@ -48,3 +50,16 @@ def loss_function(case):
         return {name: record[name].numpy().copy() for name in kinked}
 
     return value, probe
+
+
+def _held_states(case, module, inputs, h0) -> dict:
+    """Truncated BPTT's gradient is the exact gradient of the loss with every chunk-entering
+    hidden state held at its value at the case's parameters: {chunk-start step: state}."""
+    k = getattr(case.network, "truncate", None)
+    if not k:
+        return {}
+    record: dict = {}
+    with torch.no_grad():
+        module(inputs, h0, record)
+    states = record["rnn.h"]
+    return {t: states[:, t - 1, :].clone() for t in range(k, states.shape[1], k)}

@@ -36,33 +36,36 @@ class RNNModule(torch.nn.Module):
         for name, parameter in super().named_parameters(prefix, recurse, remove_duplicate):
             yield name.removesuffix("_l0"), parameter
 
-    def forward(self, x, h0=None, record=None):
-        states = self.run_rnn(x, h0)
+    def forward(self, x, h0=None, record=None, held_states=None):
+        """`held_states` {t: [B, H]}: the state entering chunk-start step t, held constant (see torch_loss)."""
+        states = self.run_rnn(x, h0, held_states)
         readout_inputs = states if self.network.readout == "every_step" else states[:, -1, :]
         net = self.readout(readout_inputs)
         out = self.output_activation(net)
         if record is not None:
-            record["rnn.net"] = self.pre_activations(x, h0, states)
+            record["rnn.net"] = self.pre_activations(x, h0, states, held_states)
             record["rnn.h"] = states
             record["readout.net"] = net
             record["readout.out"] = out
         return out
 
-    def run_rnn(self, x, h0):
+    def run_rnn(self, x, h0, held_states=None):
         """All hidden states [B, T, H]; with truncation, chunk by chunk with the state detached between."""
         hidden = None if h0 is None else h0.unsqueeze(0)  # torch.nn.RNN wants [layers, B, H]
         chunk = self.network.truncate or x.shape[1]
         pieces = []
         for start in range(0, x.shape[1], chunk):
             if start > 0:
-                hidden = hidden.detach()
+                hidden = held_states[start].unsqueeze(0) if held_states else hidden.detach()
             states, hidden = self.rnn(x[:, start:start + chunk, :], hidden)
             pieces.append(states)
         return torch.cat(pieces, dim=1)
 
-    def pre_activations(self, x, h0, states):
+    def pre_activations(self, x, h0, states, held_states=None):
         with torch.no_grad():
             first = torch.zeros_like(states[:, :1, :]) if h0 is None else h0.unsqueeze(1)
             previous = torch.cat([first, states[:, :-1, :]], dim=1)
+            for t, held in (held_states or {}).items():
+                previous[:, t, :] = held
             return (F.linear(x, self.rnn.weight_ih_l0, getattr(self.rnn, "bias_ih_l0", None))
                     + F.linear(previous, self.rnn.weight_hh_l0, getattr(self.rnn, "bias_hh_l0", None)))

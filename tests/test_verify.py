@@ -82,3 +82,12 @@ def test_bad_results_exit_2_and_good_ones_still_judged(tmp_path, capsys):
 def test_a_result_with_nothing_checkable_does_not_pass(tmp_path, capsys):
     code, [verdict], _ = verify(capsys, tmp_path, {"format": "refbp-result/1", "case": "seed-2-2-2"})
     assert code == 1 and not verdict["passed"] and "provides no quantity" in verdict["errors"][0]
+
+
+def test_rnn_results_including_truncated_bptt(tmp_path, capsys):
+    """The finite-difference reference of a truncated case holds the chunk-entering states, as torch's detach()."""
+    documents = [result_document(SUITE_DIR / "rnn" / name)
+                 for name in ("rnn-truncated-k5.json", "rnn-adam-train-relu-h0.json")]
+    code, verdicts, _ = verify(capsys, tmp_path, *documents)
+    assert code == 0, [c for v in verdicts for c in v["checks"] if not c["passed"]]
+    assert all("finite-difference" in {c["reference"] for c in v["checks"]} for v in verdicts)
