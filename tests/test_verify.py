@@ -91,3 +91,20 @@ def test_rnn_results_including_truncated_bptt(tmp_path, capsys):
     code, verdicts, _ = verify(capsys, tmp_path, *documents)
     assert code == 0, [c for v in verdicts for c in v["checks"] if not c["passed"]]
     assert all("finite-difference" in {c["reference"] for c in v["checks"]} for v in verdicts)
+
+
+def test_an_independent_implementation_end_to_end(tmp_path, capsys):
+    """examples/independent_mlp.py, which imports nothing of refbp, passes on what it computes."""
+    import runpy
+    from pathlib import Path
+
+    example = runpy.run_path(str(Path(__file__).parents[1] / "examples" / "independent_mlp.py"))
+    assert main(["cases", "export", str(tmp_path / "exported")]) == 0
+    example["main"](str(tmp_path / "exported"), str(tmp_path / "results"))
+    results = sorted((tmp_path / "results").glob("*.json"))
+    assert len(results) >= 5
+    capsys.readouterr()
+    code = main(["verify", *map(str, results), "--cases", str(tmp_path / "exported"), "--no-report", "--json"])
+    verdicts = json.loads(capsys.readouterr().out)
+    assert code == 0 and all(v["passed"] for v in verdicts)
+    assert all("params_after" in v["not_provided"] for v in verdicts if v["case"] == "seed-2-2-2")
