@@ -1,5 +1,6 @@
 """The references refbp is checked against; none of them imports refbp.nn.
 
 - `oracle.torch_reference`: torch.nn modules, autograd and torch.optim in float64.
-- `oracle.finite_diff`: finite differences over any `loss(params)` function.
+- `oracle.fd`: finite differences over any `loss(params)` function (central, Richardson,
+  complex step, directional, sampled; `oracle.finite_diff` is its old name).
 """

@@ -2,8 +2,9 @@
 
 - torch-autograd: outputs, loss, every layer's net/out, every gradient (parameters and
   inputs), the parameters and the loss after training;
-- finite-difference: every parameter gradient, against central differences of the
-  implementation's own forward (entries at a kink are reported, not judged);
+- finite-difference: every parameter gradient, against finite differences of the
+  implementation's own forward (`fd_method`, default per case: `default_fd_method`;
+  entries at a kink are reported, not judged);
 - expected: the case's published numbers.
 """
 
@@ -19,7 +20,7 @@ from cases import Case
 
 from ..trace import Trace
 from .compare import compare
-from .tolerance import tolerance_for
+from .tolerance import FD_ERROR_FACTOR, fd_tolerance, tolerance_for
 from .verdict import Check, CaseVerdict
 
 ORACLES = ("torch", "fd", "expected")
@@ -33,14 +34,17 @@ class Implementation:
     name: str
     trace: Callable[[Case], Trace]
     loss_function: Callable | None = None
+    # case -> {name: function} beyond loss and probe: batched and complex-step forms (refbp.nn.fd_functions)
+    fd_functions: Callable | None = None
 
 
 def refbp_implementation(backend: str = "numpy", device: str | None = None) -> Implementation:
     from refbp import __version__
     from refbp.nn import compute_trace, loss_function
+    from refbp.nn.runner import fd_functions
 
     name = f"refbp {__version__}" + ("" if backend == "numpy" else f" ({backend}:{device or 'cpu'})")
-    return Implementation(name, lambda case: compute_trace(case, backend, device), loss_function)
+    return Implementation(name, lambda case: compute_trace(case, backend, device), loss_function, fd_functions)
 
 
 def check_case(case: Case, implementation: Implementation | None = None, oracles=ORACLES,
@@ -53,7 +57,14 @@ def check_case(case: Case, implementation: Implementation | None = None, oracles
     if "torch" in oracles:
         verdict.checks += torch_checks(case, trace)
     if "fd" in oracles and implementation.loss_function is not None:
-        verdict.checks += finite_difference_checks(case, trace, implementation.loss_function, fd_method)
+        from oracle.fd import ComplexStepRefused
+
+        try:
+            verdict.checks += finite_difference_checks(case, trace, implementation.loss_function, fd_method,
+                                                       implementation.fd_functions)
+        except ComplexStepRefused as exc:  # asked for a method this case cannot have: a usage problem
+            verdict.errors.append(f"{case.label()}: --fd-method complex: {exc}")
+            verdict.error_kind = "input"
     if "expected" in oracles and case.expected is not None:
         verdict.checks += expected_checks(case, trace)
     verdict.passed = all(c.passed for c in verdict.checks) and not verdict.errors
@@ -62,7 +73,8 @@ def check_case(case: Case, implementation: Implementation | None = None, oracles
 
 
 def rows(quantity: str, actual: dict, reference: dict, reference_name: str, tolerance,
-         skips: dict | None = None, method: str = "", missing_ok: bool = False) -> list[Check]:
+         skips: dict | None = None, method: str = "", missing_ok: bool = False,
+         allowances: dict | None = None) -> list[Check]:
     """One row per tensor of `reference`; a tensor the implementation lacks is a failed row."""
     result = []
     for name, ref in reference.items():
@@ -72,7 +84,8 @@ def rows(quantity: str, actual: dict, reference: dict, reference_name: str, tole
                                     tolerance.rtol, False, note="not computed by the implementation"))
             continue
         skip = None if skips is None else skips.get(name)
-        comparison = compare(actual[name], ref, tolerance.atol, tolerance.rtol, skip=skip)
+        allowance = None if allowances is None else allowances.get(name)
+        comparison = compare(actual[name], ref, tolerance.atol, tolerance.rtol, skip=skip, allowance=allowance)
         skipped = int(skip.sum()) if skip is not None else 0
         note = comparison.note
         if skipped:
@@ -104,20 +117,81 @@ def torch_checks(case: Case, trace: Trace) -> list[Check]:
     return checks
 
 
-def finite_difference_checks(case: Case, trace: Trace, loss_function, method: str | None) -> list[Check]:
-    from oracle import finite_diff
+def finite_difference_checks(case: Case, trace: Trace, loss_function, method: str | None,
+                             fd_functions=None) -> list[Check]:
+    from oracle import fd as finite_diff
 
-    loss, probe = loss_function(case)
-    fd = finite_diff.central_difference(loss, case.params, probe=probe)
-    skips = {name: fd.kink_mask(name) for name in fd.kinks}
-    checks = rows("grads", trace.grads, fd.grads, "finite-difference", tolerance_for(case, "finite-difference"),
-                  skips=skips, method=fd.method)
+    functions = dict(fd_functions(case)) if fd_functions is not None else {}
+    if "loss" not in functions:
+        functions["loss"], functions["probe"] = loss_function(case)
+    method = method or default_fd_method(functions)
+    result = finite_diff.finite_difference(
+        method, functions["loss"], case.params, probe=functions.get("probe"), perturbed=functions.get("perturbed"),
+        stacked=functions.get("stacked"), complex_loss=functions.get("complex_loss"),
+        complex_perturbed=functions.get("complex_perturbed"), not_analytic=functions.get("not_analytic"))
+    tolerance = fd_tolerance(case, method, sum(int(np.size(p)) for p in case.params.values()))
+    if method == "directional":
+        return [directional_row(trace, result, tolerance)]
+    skips = {name: result.kink_mask(name) for name in result.kinks}
+    allowances = {name: FD_ERROR_FACTOR * e for name, e in result.errors.items()}
+    checks = rows("grads", trace.grads, result.grads, "finite-difference", tolerance,
+                  skips=skips, method=method, allowances=allowances)
     for check in checks:
-        if check.tensor in fd.kinks:
-            units = sorted(set(fd.kinks[check.tensor].values()))
+        name = check.tensor
+        check.step = float(np.nanmax(result.steps[name], initial=0.0))
+        check.error_estimate = float(np.nanmax(result.errors[name], initial=0.0))
+        judged = ~skips[name] if name in skips else True
+        weak = int(np.sum(judged & (allowances[name] > tolerance.atol + tolerance.rtol * np.abs(result.grads[name]))))
+        if weak:
+            check.note += (("; " if check.note else "") + f"{weak} entries with an FD error estimate above the "
+                           "tolerance (weak check there)")
+        if result.notes:
+            check.note += ("; " if check.note else "") + "; ".join(result.notes)
+        if method == "sampled":
+            evaluated = int(np.sum(~np.isnan(result.grads[name])))
+            check.note += ("; " if check.note else "") + f"sampled {evaluated} of {result.grads[name].size} entries"
+        if name in result.kinks:
+            units = sorted(set(result.kinks[name].values()))
             shown = ", ".join(units[:3]) + (f" and {len(units) - 3} more" if len(units) > 3 else "")
-            check.note += f" (units at their kink: {shown})"
+            check.note += f" (non-differentiable point: units at their kink: {shown})"
     return checks
+
+
+def default_fd_method(functions: dict) -> str:
+    """The complex step (machine precision, no subtraction) when every function of the network
+    is analytic and the implementation gives a complex-capable forward (refbp's MLPs);
+    otherwise central differences (2 evaluations per entry, the narrowest stencil at kinks)."""
+    return "complex" if functions.get("complex_loss") is not None else "central"
+
+
+def directional_row(trace: Trace, result, tolerance) -> Check:
+    """<grad, u_i> of the implementation against the derivative along each random direction u_i."""
+    names = list(result.directions[0]) if result.directions else []
+    missing = [n for n in names if trace.grads.get(n) is None]
+    tensor = f"<grads, u> ({len(result.directions)} random directions)"
+    if missing:
+        return Check("grads", tensor, "finite-difference", np.inf, np.inf, [], tolerance.atol, tolerance.rtol,
+                     False, note=f"not computed by the implementation: {', '.join(missing)}", method="directional")
+    actual = np.array([sum(float(np.sum(np.asarray(trace.grads[n], dtype=np.float64) * u[n])) for n in names)
+                       for u in result.directions])
+    skip = np.zeros(actual.shape, dtype=bool)
+    for i in result.directional_kinks:
+        skip[i] = True
+    comparison = compare(actual, result.directional, tolerance.atol, tolerance.rtol, skip=skip,
+                         allowance=FD_ERROR_FACTOR * result.directional_errors)
+    note = "; ".join(filter(None, [comparison.note, *result.notes]))
+    if result.directional_kinks:
+        units = sorted(set(result.directional_kinks.values()))
+        note += (("; " if note else "") + f"{len(result.directional_kinks)} directions at a non-differentiable "
+                 f"point, not judged (units at their kink: {', '.join(units[:3])})")
+    if not comparison.passed and not note:
+        note = (f"direction {comparison.worst_index}: <grads, u> = {comparison.actual:.10g}, "
+                f"finite difference {comparison.reference:.10g}")
+    return Check("grads", tensor, "finite-difference", comparison.max_abs_err, comparison.max_rel_err,
+                 comparison.worst_index, tolerance.atol, tolerance.rtol, comparison.passed, note=note,
+                 checked=comparison.checked, nondifferentiable=int(skip.sum()), actual=comparison.actual,
+                 expected_value=comparison.reference, method="directional", step=result.directional_step,
+                 error_estimate=float(np.max(result.directional_errors, initial=0.0)))
 
 
 def expected_checks(case: Case, trace: Trace) -> list[Check]:

@@ -22,8 +22,11 @@ class Comparison:
     note: str = ""
 
 
-def compare(actual, reference, atol: float, rtol: float, skip=None) -> Comparison:
+def compare(actual, reference, atol: float, rtol: float, skip=None, allowance=None) -> Comparison:
     """Judge `actual` against `reference`.
+
+    `allowance` (same shape, optional) widens each entry's tolerance: a finite difference's
+    own estimated error (see refbp.check.tolerance).
 
     NaN entries of the reference (published values the source does not print) and entries
     where `skip` is True (non-differentiable points) are not judged. A non-finite actual
@@ -41,10 +44,11 @@ def compare(actual, reference, atol: float, rtol: float, skip=None) -> Compariso
     if count == 0:
         return Comparison(True, 0.0, 0.0, [], np.nan, np.nan, 0, note="no entry to judge")
     a, r = actual[judged], reference[judged]
+    extra = 0.0 if allowance is None else np.asarray(allowance, dtype=np.float64)[judged]
     with np.errstate(invalid="ignore", over="ignore"):
         abs_err = np.abs(a - r)
         rel_err = abs_err / np.maximum(np.maximum(np.abs(a), np.abs(r)), TINY)
-        excess = abs_err / (atol + rtol * np.abs(r) + TINY)
+        excess = abs_err / (atol + rtol * np.abs(r) + extra + TINY)
     bad = ~np.isfinite(a)
     abs_err[bad] = np.inf
     rel_err[bad] = np.inf

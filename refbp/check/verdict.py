@@ -29,10 +29,12 @@ class Check:
     actual: float = math.nan         # the implementation's value at worst_index
     expected_value: float = math.nan  # the reference's value there
     method: str = ""                 # how the reference was computed (e.g. "central")
+    step: float = math.nan           # finite differences: the largest step of the row
+    error_estimate: float = math.nan  # finite differences: the largest estimated truncation + rounding error
 
     def to_json(self) -> dict:
         row = asdict(self)
-        for key in ("max_abs_err", "max_rel_err", "actual", "expected_value"):
+        for key in ("max_abs_err", "max_rel_err", "actual", "expected_value", "step", "error_estimate"):
             row[key] = _json_number(row[key])
         return row
 

@@ -32,3 +32,43 @@ def backward(xp, x, weight, net, out, grad_out, activation, has_bias=True, need_
     grad_bias = xp.sum(flat_net, axis=0) if has_bias else None
     grad_inputs = grad_net @ weight if need_inputs else None
     return DenseGrads(grad_net, grad_weight, grad_bias, grad_inputs)
+
+
+# Stacked evaluation, for finite differences: S networks that differ only in their
+# parameters, evaluated together along a leading stack axis. The unstacked functions
+# above are untouched by it.
+
+def forward_stacked(xp, x, weight, bias, activation):
+    """`forward` where x [S, B, n_in], weight [S, n_out, n_in] and bias [S, n_out] may each
+    carry the leading stack axis (or not: an unstacked one is shared by every network)."""
+    if weight.ndim == 2 and x.ndim > 2:
+        # One shared weight: a single 2-d product over every (network, example) row, not a loop of small ones.
+        net = xp.reshape(xp.reshape(x, (-1, x.shape[-1])) @ weight.T, x.shape[:-1] + (weight.shape[0],))
+    else:
+        net = x @ xp.swapaxes(weight, -1, -2)
+    if bias is not None:
+        net = net + (bias[:, None, :] if bias.ndim == 2 else bias)
+    return net, activation.forward(xp, net)
+
+
+def entry_change(xp, x, cols, deltas):
+    """The change [S, B] of one unit's net per network when network s moves weight[unit, cols[s]]
+    by deltas[s] (cols None: the unit's bias): deltas[s] * x[:, cols[s]], or deltas[s]."""
+    if cols is None:
+        return xp.broadcast_to(deltas[:, None], (deltas.shape[0], x.shape[0]))
+    return deltas[:, None] * x[:, cols].T
+
+
+def next_net_rank_one(xp, net, delta_out, weight, units):
+    """The next layer's net [S, B, n_next] when only unit units[s] of this layer's out changed,
+    by delta_out [S, B], in network s: net + delta_out (outer) weight[:, units[s]]."""
+    stacked = delta_out[:, :, None] * weight.T[units][:, None, :]
+    stacked += net
+    return stacked
+
+
+def stack_with_column(xp, base, units, column, dtype=None):
+    """[S, *base.shape] copies of base [B, n] with column units[s] of copy s replaced by column[s]."""
+    stacked = xp.broadcast_to(base, (column.shape[0],) + base.shape).astype(dtype or base.dtype)
+    stacked[xp.arange(column.shape[0]), :, units] = column
+    return stacked

@@ -15,6 +15,11 @@ def _examples(outputs) -> int:
     return math.prod(outputs.shape[:-1])
 
 
+def _per_stack(xp, terms):
+    """Sum over every axis but the first: one value per member of a leading stack."""
+    return xp.sum(xp.reshape(terms, (terms.shape[0], -1)), axis=1)
+
+
 class Loss:
     name = ""
 
@@ -22,6 +27,11 @@ class Loss:
         raise NotImplementedError
 
     def gradient(self, xp, outputs, targets):
+        raise NotImplementedError
+
+    def values(self, xp, outputs, targets):
+        """One loss per leading stack entry: `outputs` is [S, *shape of one network's outputs]
+        (finite differences evaluate many perturbed networks at once)."""
         raise NotImplementedError
 
 
@@ -34,6 +44,10 @@ class HalfSSE(Loss):
         diff = targets - outputs
         return 0.5 * xp.sum(diff * diff)
 
+    def values(self, xp, outputs, targets):
+        diff = targets - outputs
+        return 0.5 * _per_stack(xp, diff * diff)
+
     def gradient(self, xp, outputs, targets):
         return outputs - targets
 
@@ -44,6 +58,10 @@ class SSE(Loss):
     def value(self, xp, outputs, targets):
         diff = targets - outputs
         return xp.sum(diff * diff)
+
+    def values(self, xp, outputs, targets):
+        diff = targets - outputs
+        return _per_stack(xp, diff * diff)
 
     def gradient(self, xp, outputs, targets):
         return 2.0 * (outputs - targets)
@@ -57,6 +75,10 @@ class MSE(Loss):
     def value(self, xp, outputs, targets):
         diff = targets - outputs
         return xp.sum(diff * diff) / math.prod(outputs.shape)
+
+    def values(self, xp, outputs, targets):
+        diff = targets - outputs
+        return _per_stack(xp, diff * diff) / math.prod(outputs.shape[1:])
 
     def gradient(self, xp, outputs, targets):
         return 2.0 * (outputs - targets) / math.prod(outputs.shape)
@@ -87,6 +109,10 @@ class CrossEntropy(Loss):
         p = self._probabilities(xp, outputs, targets)
         return -xp.sum(p * self._log_softmax(xp, outputs)) / _examples(outputs)
 
+    def values(self, xp, outputs, targets):
+        p = self._probabilities(xp, outputs[0], targets)
+        return -_per_stack(xp, p * self._log_softmax(xp, outputs)) / _examples(outputs[0])
+
     def gradient(self, xp, outputs, targets):
         p = self._probabilities(xp, outputs, targets)
         softmax = xp.exp(self._log_softmax(xp, outputs))
@@ -107,6 +133,11 @@ class BCE(Loss):
         log_y = xp.maximum(xp.log(outputs), xp.full_like(outputs, self.LOG_FLOOR))
         log_1my = xp.maximum(xp.log(1.0 - outputs), xp.full_like(outputs, self.LOG_FLOOR))
         return -xp.sum(targets * log_y + (1.0 - targets) * log_1my) / math.prod(outputs.shape)
+
+    def values(self, xp, outputs, targets):
+        log_y = xp.maximum(xp.log(outputs), xp.full_like(outputs, self.LOG_FLOOR))
+        log_1my = xp.maximum(xp.log(1.0 - outputs), xp.full_like(outputs, self.LOG_FLOOR))
+        return -_per_stack(xp, targets * log_y + (1.0 - targets) * log_1my) / math.prod(outputs.shape[1:])
 
     def gradient(self, xp, outputs, targets):
         denominator = xp.maximum(outputs * (1.0 - outputs), xp.full_like(outputs, self.DENOMINATOR_FLOOR))

@@ -122,6 +122,13 @@ def loss_function(case):
     return value, probe
 
 
+def fd_functions(case) -> dict:
+    """`loss_function`'s siblings for finite differences: batched and complex-step forms (refbp.nn.batched)."""
+    from .batched import fd_functions as functions
+
+    return functions(case)
+
+
 def _synchronizer(array):
     """A no-op on the CPU; waits for queued kernels on CUDA, so timings mean something."""
     device = getattr(array, "device", None)

@@ -1,0 +1,100 @@
+"""Evaluating the loss at many single-entry perturbations of one tensor: batched when the
+implementation offers a batched form, else one call per point."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .kinks import crossed_unit, crossed_units_stacked
+
+EPS = float(np.finfo(np.float64).eps)
+# The batched form and the plain loss round differently: a few hundred ulps of the loss apart at most.
+AGREEMENT_ULPS = 1024
+# Perturbed networks per batched call: bounds memory to CHUNK x batch x width floats per layer.
+CHUNK = 2048
+
+
+class Evaluator:
+    """`loss(params)`, optionally `probe(params)` (pre-activations of kinked units) and
+    `perturbed(params) -> fn(name, flat_indices, deltas, kinks=False)` (many single-entry
+    perturbations of `params` in one call). `dtype` complex evaluates at complex points (the
+    complex step)."""
+
+    def __init__(self, loss, params: dict, probe=None, perturbed=None, chunk: int = CHUNK, dtype=np.float64):
+        self.loss, self.perturbed, self.dtype = loss, perturbed, dtype
+        # The batched form may say how many perturbations it takes at once, per tensor.
+        self.chunk, self.chunks = chunk, getattr(perturbed, "chunks", {})
+        # A batched form takes real parameters and complex deltas; the loop needs complex parameters.
+        self.params = {name: np.array(value, dtype=np.float64) for name, value in params.items()}
+        self.loop_params = {name: np.array(value, dtype=dtype) for name, value in params.items()}
+        self.base_loss = loss(self.loop_params).real
+        self.base_units = probe(self.loop_params) if probe is not None else {}
+        self.probe = probe if self.base_units else None
+        self.evaluations = 1
+        self.notes: list[str] = []
+        self._verified: dict[str, bool] = {}
+        # The batched form at these parameters (never modified: the loop works on loop_params).
+        self.batched = perturbed(self.params) if perturbed is not None else None
+
+    def _batched_agrees(self, name: str, flat_indices: np.ndarray, offsets: np.ndarray) -> bool:
+        """The batched form is another code path than `loss`: before trusting it for a tensor,
+        compare it with `loss` at the first two points of its first, middle and last entries.
+        A batched form that differs (a forward the batched path does not reproduce, e.g. an
+        implementation bug in `loss` itself) is abandoned for the plain loop, with a note."""
+        picks = np.unique([0, len(flat_indices) // 2, len(flat_indices) - 1])
+        points = min(2, offsets.shape[1])
+        indices = np.repeat(flat_indices[picks], points)
+        deltas = offsets[picks, :points].reshape(-1)
+        batched = np.asarray(self.batched(name, indices, deltas))
+        flat = self.loop_params[name].reshape(-1)
+        for s, (i, delta) in enumerate(zip(indices, deltas)):
+            original = flat[i]
+            flat[i] = original + delta
+            plain = self.loss(self.loop_params)
+            flat[i] = original
+            real_tolerance = AGREEMENT_ULPS * EPS * max(abs(self.base_loss), 1.0)
+            imag_tolerance = AGREEMENT_ULPS * EPS * max(abs(np.imag(plain)), abs(np.imag(batched[s])), 1e-300)
+            if (abs(np.real(plain) - np.real(batched[s])) > real_tolerance
+                    or abs(np.imag(plain) - np.imag(batched[s])) > imag_tolerance):
+                self.notes.append(f"the batched evaluation disagreed with the plain loss at {name} entry {int(i)} "
+                                  f"moved by {delta:.3g} ({batched[s]:.17g} vs {plain:.17g}): used the plain loop")
+                return False
+        self.evaluations += len(indices)
+        return True
+
+    def losses(self, name: str, flat_indices: np.ndarray, offsets: np.ndarray):
+        """Loss at params[name].flat[i] + offsets[e, k] for i = flat_indices[e]: values [E, K], and
+        {i: unit} for the entries whose points straddle a kink."""
+        flat_indices = np.asarray(flat_indices, dtype=np.int64)
+        count, points = offsets.shape
+        indices = np.repeat(flat_indices, points)
+        deltas = offsets.reshape(-1)
+        values = np.empty(deltas.shape, dtype=np.result_type(self.dtype, deltas))
+        units: list = [None] * deltas.size
+        if self.perturbed is not None and name not in self._verified:
+            self._verified[name] = self._batched_agrees(name, flat_indices, offsets)
+        if self.perturbed is not None and self._verified[name]:
+            chunk = self.chunks.get(name, self.chunk)
+            for start in range(0, deltas.size, chunk):
+                part = slice(start, start + chunk)
+                if self.probe is None:
+                    values[part] = self.batched(name, indices[part], deltas[part])
+                else:
+                    values[part], nets = self.batched(name, indices[part], deltas[part], kinks=True)
+                    if nets:
+                        units[part] = crossed_units_stacked(self.base_units, nets)
+        else:
+            flat = self.loop_params[name].reshape(-1)
+            for s, (i, delta) in enumerate(zip(indices, deltas)):
+                original = flat[i]
+                flat[i] = original + delta
+                values[s] = self.loss(self.loop_params)
+                if self.probe is not None:
+                    units[s] = crossed_unit(self.base_units, self.probe(self.loop_params))
+                flat[i] = original
+        self.evaluations += deltas.size
+        kinks = {}
+        for s, unit in enumerate(units):
+            if unit is not None:
+                kinks.setdefault(int(flat_indices[s // points]), unit)
+        return values.reshape(count, points), kinks

@@ -1,0 +1,39 @@
+"""Kinks (relu family at 0): a perturbation that moves some unit's pre-activation to the
+other side of 0 (or onto it, or off it) straddles a non-differentiable point.
+
+Each perturbed point is compared with the unperturbed one, so a unit that sits exactly at
+0 and is moved counts too. (A unit that crosses 0 and comes back between two points of a
+stencil is not seen; the stencils here span at most 8 steps.)
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def unit_name(layer: str, index) -> str:
+    return layer + "".join(f"[{int(i)}]" for i in index)
+
+
+def crossed_unit(base: dict, moved: dict) -> str | None:
+    """The first unit whose pre-activation changed side of 0 between `base` and `moved`."""
+    for name, a in base.items():
+        crossed = np.sign(np.asarray(moved[name])) != np.sign(a)
+        if crossed.any():
+            return unit_name(name, np.unravel_index(int(np.flatnonzero(crossed)[0]), a.shape))
+    return None
+
+
+def crossed_units_stacked(base: dict, stacked: dict) -> list:
+    """For nets stacked over S perturbations ({layer: [S, *shape]}): per perturbation, the
+    first unit that changed side of 0, or None."""
+    found: list = []
+    for name, nets in stacked.items():
+        a = base[name]
+        crossed = (np.sign(nets) != np.sign(a)).reshape(nets.shape[0], -1)
+        if not found:
+            found = [None] * nets.shape[0]
+        for s in np.flatnonzero(crossed.any(axis=1)):
+            if found[s] is None:
+                found[s] = unit_name(name, np.unravel_index(int(np.argmax(crossed[s])), a.shape))
+    return found

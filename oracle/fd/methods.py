@@ -1,0 +1,172 @@
+"""The methods, each over any `loss(params)` (and, when given, its batched form).
+
+  central      (L(x+h) - L(x-h)) / 2h                                  O(h^2), 2 evaluations
+  richardson   R(h) = (4 D(h) - D(2h)) / 3 from the central differences    6 evaluations
+               D(h), D(2h), D(4h) (O(h^4)), extrapolated once more: (16 R(h) - R(2h)) / 15,
+               O(h^6); its truncation is estimated (conservatively) as R(h)'s, |R(h) - R(2h)| / 15
+  complex      Im L(x + ih) / h, no subtraction: rounding-limited       1 complex evaluation
+  directional  (L(p + h u) - L(p - h u)) / 2h for k random unit u       2 evaluations each
+  sampled      central on n random entries of each tensor, every entry of each bias
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .evaluate import Evaluator
+from .kinks import crossed_unit
+from .result import FiniteDifference
+from .steps import EPS, RELATIVE_STEP, central_error, loss_rounding, scale, step_sizes
+
+
+class ComplexStepRefused(ValueError):
+    """The complex step needs an analytic network and a forward that takes complex numbers."""
+
+
+def _entrywise(evaluator: Evaluator, params: dict, method: str, estimate, points, relative: float,
+               select=None) -> FiniteDifference:
+    """Run `estimate(values [E, K], h [E], x [E]) -> (derivative, error)` over the entries of each
+    tensor (all of them, or `select(name, tensor)` of them), at offsets `points(h) -> [E, K]`."""
+    result = FiniteDifference(method=method)
+    for name, tensor in params.items():
+        tensor = np.asarray(tensor, dtype=np.float64)
+        flat = tensor.reshape(-1)
+        chosen = np.arange(flat.size) if select is None else select(name, tensor)
+        h = step_sizes(flat[chosen], relative, exact=method != "complex")
+        values, kinks = evaluator.losses(name, chosen, points(h))
+        derivative, error = estimate(values, h, flat[chosen])
+        for key, fill in (("grads", derivative), ("steps", h), ("errors", error)):
+            full = np.full(flat.size, np.nan)
+            full[chosen] = fill
+            getattr(result, key)[name] = full.reshape(tensor.shape)
+        if kinks:
+            result.kinks[name] = {tuple(int(j) for j in np.unravel_index(i, tensor.shape)): unit
+                                  for i, unit in kinks.items()}
+    result.evaluations = evaluator.evaluations
+    result.notes = evaluator.notes
+    return result
+
+
+def central(loss, params, probe=None, perturbed=None, select=None, method="central") -> FiniteDifference:
+    evaluator = Evaluator(loss, params, probe, perturbed)
+    delta = loss_rounding(evaluator.base_loss)
+
+    def estimate(values, h, x):
+        derivative = (values[:, 0] - values[:, 1]) / (2.0 * h)
+        second = values[:, 0] + values[:, 1] - 2.0 * evaluator.base_loss
+        return derivative, central_error(derivative, second, h, scale(x), delta)
+
+    return _entrywise(evaluator, params, method, estimate, lambda h: np.stack([h, -h], axis=1),
+                      RELATIVE_STEP["central"], select)
+
+
+def richardson(loss, params, probe=None, perturbed=None) -> FiniteDifference:
+    evaluator = Evaluator(loss, params, probe, perturbed)
+    delta = loss_rounding(evaluator.base_loss)
+
+    def estimate(values, h, x):
+        d1, d2, d4 = ((values[:, k] - values[:, k + 1]) / (2.0 * m * h) for k, m in ((0, 1), (2, 2), (4, 4)))
+        r1, r2 = (4.0 * d1 - d2) / 3.0, (4.0 * d2 - d4) / 3.0
+        # R's error is c h^4, so R(2h) - R(h) ~ 15 c h^4. The value (64 D(h) - 20 D(2h) + D(4h)) / 45
+        # carries the rounding of D(mh), delta / (m h), times (64 + 10 + 1/4) / 45 < 1.7.
+        return (16.0 * r1 - r2) / 15.0, np.abs(r1 - r2) / 15.0 + 1.7 * delta / h
+
+    return _entrywise(evaluator, params, "richardson", estimate,
+                      lambda h: np.stack([h, -h, 2 * h, -2 * h, 4 * h, -4 * h], axis=1),
+                      RELATIVE_STEP["richardson"])
+
+
+def complex_step(complex_loss=None, params=None, complex_perturbed=None, not_analytic=None) -> FiniteDifference:
+    if complex_loss is None:
+        raise ComplexStepRefused(not_analytic or "complex step refused: no complex-capable loss function was "
+                                 "given (it needs a network whose every function is analytic)")
+    evaluator = Evaluator(complex_loss, params, perturbed=complex_perturbed, dtype=np.complex128)
+    floor = max(abs(evaluator.base_loss), 1.0)
+
+    def estimate(values, h, x):
+        derivative = values[:, 0].imag / h
+        # No subtraction: rounding of a few ulps of the derivative and of the loss's scale.
+        return derivative, 16.0 * EPS * (np.abs(derivative) + floor / scale(x))
+
+    return _entrywise(evaluator, params, "complex", estimate, lambda h: 1j * h[:, None], RELATIVE_STEP["complex"])
+
+
+def sampled(loss, params, probe=None, perturbed=None, samples: int = 8, seed: int = 0) -> FiniteDifference:
+    """Central differences on `samples` random entries of each tensor and on every entry of
+    each bias (1-d tensor): biases are small and where a missing term hides."""
+    rng = np.random.default_rng(seed)
+
+    def select(name, tensor):
+        if tensor.ndim <= 1 or tensor.size <= samples:
+            return np.arange(tensor.size)
+        return np.sort(rng.choice(tensor.size, size=samples, replace=False))
+
+    return central(loss, params, probe, perturbed, select=select, method="sampled")
+
+
+def directional(loss, params, probe=None, stacked=None, directions: int = 4, seed: int = 0) -> FiniteDifference:
+    """The derivative of the loss along k random unit directions u (over all parameters at
+    once), to be compared with <grad, u>: 2 evaluations per direction whatever the size."""
+    params = {name: np.asarray(value, dtype=np.float64) for name, value in params.items()}
+    rng = np.random.default_rng(seed)
+    names = list(params)
+    total = sum(p.size for p in params.values())
+    units = []
+    for _ in range(directions):
+        u = rng.standard_normal(total)
+        u /= np.linalg.norm(u)
+        parts, start = {}, 0
+        for name in names:
+            parts[name] = u[start:start + params[name].size].reshape(params[name].shape)
+            start += params[name].size
+        units.append(parts)
+    flat = np.concatenate([params[n].reshape(-1) for n in names])
+    x_scale = max(1.0, float(np.sqrt(np.mean(flat * flat)))) if total else 1.0
+    h = float((x_scale + RELATIVE_STEP["central"] * x_scale) - x_scale)
+    base = loss(params)
+    base_units = probe(params) if probe is not None else {}
+    signs = [(u, sign) for u in units for sign in (1.0, -1.0)]
+    result = FiniteDifference(method="directional", directions=units, directional_step=h)
+    crossings: list = [None] * len(signs)
+    if stacked is not None and not _stacked_agrees(stacked, loss, params, signs, h, base, result):
+        stacked = None
+    if stacked is not None:
+        stack = {n: np.stack([params[n] + sign * h * u[n] for u, sign in signs]) for n in names}
+        if base_units:
+            values, nets = stacked(stack, kinks=True)
+            from .kinks import crossed_units_stacked
+            crossings = crossed_units_stacked(base_units, nets) or crossings
+        else:
+            values = stacked(stack)
+    else:
+        values = []
+        for s, (u, sign) in enumerate(signs):
+            moved = {n: params[n] + sign * h * u[n] for n in names}
+            values.append(loss(moved))
+            if base_units:
+                crossings[s] = crossed_unit(base_units, probe(moved))
+    values = np.asarray(values, dtype=np.float64).reshape(directions, 2)
+    derivative = (values[:, 0] - values[:, 1]) / (2.0 * h)
+    second = values[:, 0] + values[:, 1] - 2.0 * base
+    result.directional = derivative
+    result.directional_errors = central_error(derivative, second, h, x_scale, loss_rounding(base))
+    for s, unit in enumerate(crossings):
+        if unit is not None:
+            result.directional_kinks.setdefault(s // 2, unit)
+    result.evaluations = 1 + 2 * directions
+    return result
+
+
+def _stacked_agrees(stacked, loss, params, signs, h, base, result) -> bool:
+    """The stacked form against the plain loss at the first point (see Evaluator._batched_agrees)."""
+    from .evaluate import AGREEMENT_ULPS
+
+    u, sign = signs[0]
+    moved = {n: params[n] + sign * h * u[n] for n in params}
+    plain = float(loss(moved))
+    batched = float(np.asarray(stacked({n: v[None] for n, v in moved.items()}))[0])
+    if abs(plain - batched) <= AGREEMENT_ULPS * EPS * max(abs(base), 1.0):
+        return True
+    result.notes.append(f"the stacked evaluation disagreed with the plain loss ({batched:.17g} vs {plain:.17g}): "
+                        "used the plain loop")
+    return False

@@ -1,0 +1,139 @@
+"""Batched evaluation for finite differences: stacked and rank-one forward passes give the
+same losses as one forward per perturbed network, for every activation and loss."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from cases import SUITE_DIR, Case, MLPNetwork, load_case
+from oracle.fd import finite_difference
+from refbp.nn import activations, analytic, losses
+from refbp.nn.mlp import MLP
+from refbp.nn.runner import fd_functions, loss_function
+
+MLP_CASES = sorted((SUITE_DIR / "mlp").glob("*.json"))
+
+
+def small_case(activation_names, loss="half_sse", bias=True, classes=False, seed=0) -> Case:
+    sizes = (3, 5, 4, 3)[: len(activation_names) + 1]
+    network = MLPNetwork(sizes=sizes, activations=tuple(activation_names), bias=bias)
+    rng = np.random.default_rng(seed)
+    params = {name: rng.standard_normal(shape) for name, shape in network.param_shapes().items()}
+    inputs = rng.standard_normal((4, sizes[0]))
+    if classes:
+        targets = rng.integers(0, sizes[-1], size=4)
+    else:
+        targets = rng.uniform(0.05, 0.95, (4, sizes[-1]))
+    return Case(id="batched", network=network, loss=loss, params=params, inputs=inputs, targets=targets)
+
+
+CASES = [
+    small_case(("sigmoid", "tanh", "identity")),
+    small_case(("relu", "leaky_relu", "softmax"), loss="mse"),
+    small_case(("elu", "softplus", "sigmoid"), loss="bce"),
+    small_case(("tanh", "identity"), loss="cross_entropy", classes=True),
+    small_case(("softplus", "identity"), loss="cross_entropy"),
+    small_case(("sigmoid", "sigmoid"), loss="sse", bias=False),
+]
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: "-".join(c.network.activations) + "-" + c.loss)
+def test_perturbed_losses_equal_one_forward_per_network(case):
+    f = fd_functions(case)
+    rng = np.random.default_rng(1)
+    for name, tensor in case.params.items():
+        indices = rng.integers(0, tensor.size, size=7)
+        deltas = rng.standard_normal(7) * 1e-2
+        batched = f["perturbed"](case.params)(name, indices, deltas)
+        looped = []
+        for i, d in zip(indices, deltas):
+            moved = {n: p.copy() for n, p in case.params.items()}
+            moved[name].reshape(-1)[i] += d
+            looped.append(f["loss"](moved))
+        np.testing.assert_allclose(batched, looped, rtol=1e-13, atol=1e-14, err_msg=name)
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: "-".join(c.network.activations) + "-" + c.loss)
+def test_stacked_parameter_sets_equal_one_forward_each(case):
+    f = fd_functions(case)
+    rng = np.random.default_rng(2)
+    stack = {n: p[None] + 0.1 * rng.standard_normal((5,) + p.shape) for n, p in case.params.items()}
+    values = f["stacked"](stack)
+    expected = [f["loss"]({n: stack[n][s] for n in stack}) for s in range(5)]
+    np.testing.assert_allclose(values, expected, rtol=1e-13, atol=1e-14)
+
+
+@pytest.mark.parametrize("method", ["central", "richardson", "sampled"])
+@pytest.mark.parametrize("path", [p for p in MLP_CASES if "b64" not in p.name][:6], ids=lambda p: p.stem)
+def test_batched_finite_differences_equal_the_loop(path, method):
+    case = load_case(path)
+    f = fd_functions(case)
+    batched = finite_difference(method, f["loss"], case.params, probe=f["probe"], perturbed=f["perturbed"])
+    looped = finite_difference(method, f["loss"], case.params, probe=f["probe"])
+    assert batched.kinks == looped.kinks
+    for name in case.params:
+        np.testing.assert_allclose(batched.grads[name], looped.grads[name], rtol=1e-6, atol=1e-9)
+
+
+def test_batched_complex_step_equals_the_loop():
+    case = CASES[0]
+    f = fd_functions(case)
+    batched = finite_difference("complex", f["loss"], case.params, complex_loss=f["complex_loss"],
+                                complex_perturbed=f["complex_perturbed"])
+    looped = finite_difference("complex", f["loss"], case.params, complex_loss=f["complex_loss"])
+    for name in case.params:
+        np.testing.assert_allclose(batched.grads[name], looped.grads[name], rtol=1e-14, atol=1e-16)
+
+
+def test_chunks_do_not_change_the_result():
+    case = CASES[1]
+    f = fd_functions(case)
+    whole = finite_difference("central", f["loss"], case.params, probe=f["probe"], perturbed=f["perturbed"])
+    f["perturbed"].chunks = {name: 3 for name in case.params}
+    chunked = finite_difference("central", f["loss"], case.params, probe=f["probe"], perturbed=f["perturbed"])
+    for name in case.params:
+        np.testing.assert_array_equal(whole.grads[name], chunked.grads[name])
+
+
+@pytest.mark.parametrize("name", sorted(losses.LOSSES))
+def test_loss_values_per_stack_member(name):
+    loss = losses.get(name)
+    rng = np.random.default_rng(3)
+    outputs = rng.uniform(0.05, 0.95, (6, 4, 3))
+    targets = rng.integers(0, 3, size=4) if name == "cross_entropy" else rng.uniform(0.0, 1.0, (4, 3))
+    expected = [float(loss.value(np, outputs[s], targets)) for s in range(6)]
+    np.testing.assert_allclose(loss.values(np, outputs, targets), expected, rtol=1e-14)
+
+
+@pytest.mark.parametrize("name", ["sigmoid", "softplus"])
+def test_analytic_forms_equal_refbps_on_the_real_axis(name):
+    x = np.concatenate([np.linspace(-40, 40, 801), [-800.0, 0.0, 800.0]])
+    own, replacement = activations.get(name), analytic.REPLACEMENTS[name]
+    np.testing.assert_allclose(replacement.forward(np, x), own.forward(np, x), rtol=4e-16, atol=0)
+
+
+def test_unstacked_forward_is_unchanged_by_the_stacked_path():
+    case = CASES[0]
+    model = MLP(case.network)
+    plain = model.forward(np, case.params, case.inputs)
+    stacked = model.forward_stacked(np, {n: p[None] for n, p in case.params.items()}, case.inputs)
+    np.testing.assert_array_equal(stacked.outputs[0], plain.outputs)
+    value, _ = loss_function(case)
+    assert value(case.params) == float(losses.get(case.loss).value(np, plain.outputs, case.targets))
+
+
+def test_a_batched_form_that_disagrees_with_the_loss_is_abandoned_for_the_loop():
+    case = CASES[0]
+    f = fd_functions(case)
+
+    def off(params):  # a batched path that drifted from `loss`
+        right = f["perturbed"](params)
+        return lambda name, flat_indices, deltas, kinks=False: right(name, flat_indices, deltas) + 1e-5 * deltas
+
+    result = finite_difference("central", f["loss"], case.params, perturbed=off)
+    looped = finite_difference("central", f["loss"], case.params)
+    for name in case.params:
+        np.testing.assert_array_equal(result.grads[name], looped.grads[name])
+    assert result.notes and "disagreed with the plain loss" in result.notes[0]
+    assert not finite_difference("central", f["loss"], case.params, perturbed=f["perturbed"]).notes
