@@ -12,6 +12,16 @@ Their numbers go into reports/bench-<id>/, never into a test.
 
 BENCHMARKS: dict = {}  # name -> module with `add_arguments(parser)` and `main(args) -> int`
 
+from refbp.bench import batch as _batch  # noqa: E402  (light imports: numpy only)
+from refbp.bench import rnn as _rnn  # noqa: E402
+
+BENCHMARKS["batch"] = _batch
+BENCHMARKS["rnn"] = _rnn
+
+from refbp.bench import fd as _fd  # noqa: E402  (numpy only at import; torch inside main)
+
+BENCHMARKS["fd"] = _fd
+
 
 def register(sub):
     p = sub.add_parser("bench", help="benchmarks against torch", description=HELP,

@@ -29,6 +29,17 @@ def register(sub):
     p.add_argument("--no-report", action="store_true", help="write no report folder")
     p.add_argument("--json", action="store_true", help="print the verdicts (refbp-verdict/1, a JSON list) on stdout only")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--fd-method", choices=("central", "richardson", "complex", "directional", "sampled"),
+                   help="finite differences: central (O(h^2), 2 evaluations per entry), richardson (6 per entry, "
+                        "O(h^6) with an error estimate), complex (complex step, machine precision; only for "
+                        "networks whose every function is analytic, refused otherwise), directional (4 random "
+                        "directions, 2 evaluations each, against <grad, u>), sampled (central on 8 random "
+                        "entries per tensor and every bias entry). Default, per case: complex step when "
+                        "every function of the network is analytic (identity, sigmoid, tanh, softplus, "
+                        "softmax; refbp's MLPs), otherwise central differences")
+    p.add_argument("--device", choices=("cpu", "cuda", "auto"),
+                   help="run refbp on torch tensors on this device (auto: cuda when available, else cpu); "
+                        "default: numpy arrays. The references stay float64 on the CPU")
     p.set_defaults(handler=handle)
 
 
@@ -52,12 +63,24 @@ def handle(args) -> int:
         oracles = parse_oracles(args.oracle)
     except ValueError as exc:
         return fail_usage(str(exc))
+    implementation, device_environment = None, None
+    if args.device:
+        from refbp.check import refbp_implementation
+        from refbp.nn.backend import DeviceError, resolve_device
+
+        try:
+            device = resolve_device(args.device)
+        except DeviceError as exc:
+            return fail_usage(str(exc))
+        implementation = refbp_implementation("torch", device)
+        device_environment = {"device": device, "backend": "torch"}
     missing = [p for p in args.paths if not _exists(p)]
     if missing and len(missing) == len(args.paths):
         return fail_usage(f"no such file or folder: {', '.join(missing)}")
     table = sys.stderr if args.json else sys.stdout
-    run = run_suite(args.paths or None, oracles=oracles, progress=False if args.no_progress else None)
-    report_dir = None if args.no_report else write_report(run, args.report_dir)
+    run = run_suite(args.paths or None, oracles=oracles, progress=False if args.no_progress else None,
+                    implementation=implementation, fd_method=args.fd_method)
+    report_dir = None if args.no_report else write_report(run, args.report_dir, device_environment)
     print(format_run(run, report_dir), file=table)
     if args.json:
         json.dump([v.to_json() for v in run.verdicts], sys.stdout, indent=1)

@@ -1,0 +1,178 @@
+"""Timing for the benchmarks: medians of several samples, CUDA synchronised, and the GEMM rate.
+
+Every number a benchmark reports comes from `median_seconds`: one warm-up call, an inner
+loop long enough that the clock's resolution does not matter, then the median over
+`samples` samples (the median, because other processes share the machine). On CUDA the
+clock is read only after `torch.cuda.synchronize()`, so queued kernels are counted.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Effort:
+    """How hard to measure: samples per median, the shortest sample, a budget per measurement."""
+
+    samples: int = 7
+    min_sample_s: float = 0.02
+    max_measure_s: float = 3.0
+    # After numpy's OpenBLAS the next library waits this long (see `settle`).
+    pause_s: float = 0.12
+
+    @staticmethod
+    def of(quick: bool) -> "Effort":
+        return Effort(samples=3, min_sample_s=0.002, max_measure_s=0.5, pause_s=0.02) if quick else Effort()
+
+
+@dataclass
+class Timed:
+    """One thing to time: `fn` (synchronised by `sync`), optionally warmed by a cheaper `warmup`
+    whose time times `scale` estimates one `fn()` call (a long serial loop is not run just to warm it)."""
+
+    fn: object
+    sync: object = None
+    warmup: object = None
+    scale: float = 1.0
+    library: str = "torch"  # whose threads run it: "numpy" (OpenBLAS) or "torch" (OpenMP, CUDA)
+
+
+def _plan(timed: Timed, effort: Effort):
+    """Warm `timed` up and choose its inner loop count: (fn, sync, number, estimated seconds per call)."""
+    sync = timed.sync or (lambda: None)
+    warm = timed.warmup or timed.fn
+    warm()
+    sync()  # first call: allocations, lazy initialisation, CUDA context and kernels
+    start = time.perf_counter()
+    warm()
+    sync()
+    one = max((time.perf_counter() - start) * (timed.scale if timed.warmup else 1.0), 1e-7)
+    return timed.fn, sync, max(1, int(effort.min_sample_s / one)), one
+
+
+def interleaved_medians(timed: dict, effort: Effort = Effort()) -> dict:
+    """Median seconds of one call of each `timed[name]`, sampled in rounds, one sample of every
+    name per round: a burst of load from other processes then hits every name alike, and the
+    ratios between names stay fair. Each sample loops `number` calls (at least `min_sample_s`)."""
+    plans, previous = {}, None
+    for name, t in timed.items():
+        previous = settle(previous, t.library, effort)
+        plans[name] = _plan(t, effort)
+    slowest = sum(number * one for _, _, number, one in plans.values())
+    # Fewer rounds when a round is long (never under 3), to stay in the budget.
+    rounds = max(3, min(effort.samples, int(effort.max_measure_s / slowest)))
+    times: dict = {name: [] for name in plans}
+    for _ in range(rounds):
+        for name, (fn, sync, number, _) in plans.items():
+            previous = settle(previous, timed[name].library, effort)
+            start = time.perf_counter()
+            for _ in range(number):
+                fn()
+            sync()
+            times[name].append((time.perf_counter() - start) / number)
+    settle(previous, None, effort)
+    return {name: statistics.median(samples) for name, samples in times.items()}
+
+
+def median_seconds(timed: Timed, effort: Effort = Effort()) -> float:
+    """Median wall time of one `timed.fn()` call (seconds), synchronising after each timed loop."""
+    return interleaved_medians({"it": timed}, effort)["it"]
+
+
+def settle(previous: str | None, following: str | None, effort: Effort) -> str | None:
+    """Pause when numpy's calls are followed by another library's: OpenBLAS's threads keep
+    spinning for about 0.1 s after a call and take the cores from torch's threads (measured on
+    this 2-core machine: torch autograd 3x slower right after a numpy call, as fast after 0.1 s)."""
+    if previous == "numpy" and following != "numpy":
+        time.sleep(effort.pause_s)
+    return following
+
+
+def synchronizer(device: str):
+    if device.startswith("cuda"):
+        import torch
+
+        return torch.cuda.synchronize
+    return lambda: None
+
+
+def cuda_available() -> bool:
+    try:
+        import torch
+    except ImportError:
+        return False
+    return bool(torch.cuda.is_available())
+
+
+def gemm_gflops(library: str, dtype: str, device: str = "cpu", n: int = 1024, effort: Effort = Effort()) -> float:
+    """The measured rate of one n x n x n matrix product (2 n^3 flops), in GFLOP/s."""
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((n, n)).astype(dtype)
+    b = rng.standard_normal((n, n)).astype(dtype)
+    if library == "numpy":
+        out = np.empty((n, n), dtype=dtype)
+
+        def fn():
+            np.matmul(a, b, out=out)
+
+        seconds = median_seconds(Timed(fn, library="numpy"), effort)
+    elif library == "torch":
+        import torch
+
+        ta, tb = torch.as_tensor(a, device=device), torch.as_tensor(b, device=device)
+        out = torch.empty((n, n), dtype=ta.dtype, device=device)
+
+        def fn():
+            torch.matmul(ta, tb, out=out)
+
+        seconds = median_seconds(Timed(fn, synchronizer(device)), effort)
+    else:
+        raise ValueError(f"unknown library {library!r}")
+    return 2.0 * n**3 / seconds / 1e9
+
+
+def environment(extra: dict | None = None) -> dict:
+    """What the numbers depend on: versions, threads, the BLAS settings, the devices."""
+    import os
+    import platform
+    import sys
+
+    import torch
+
+    from refbp import __version__
+
+    info = {
+        "refbp": __version__,
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "processor": _cpu_name(),
+        "cpu_count": os.cpu_count(),
+        "numpy": np.__version__,
+        "torch": torch.__version__,
+        "torch_threads": torch.get_num_threads(),
+        "blas_env": {k: v for k, v in sorted(os.environ.items())
+                     if k.startswith(("OPENBLAS", "OMP_", "MKL_"))},
+        "cuda_available": bool(torch.cuda.is_available()),
+        "cuda_device": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
+        "command": " ".join(sys.argv),
+        "timing": "median of several samples per row; CUDA synchronised before the clock is read",
+    }
+    info.update(extra or {})
+    return info
+
+
+def _cpu_name() -> str:
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    import platform
+
+    return platform.processor()

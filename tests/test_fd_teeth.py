@@ -1,0 +1,140 @@
+"""Teeth: every finite-difference method reports a gradient with one wrong entry; the
+command line's --fd-method and `refbp bench fd` work end to end (in-process)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from cases import SUITE_DIR
+from refbp.bench.fd import make_case, wrong_gradient
+from refbp.check.check_case import finite_difference_checks
+from refbp.cli import main
+from refbp.nn import compute_trace
+from refbp.nn.runner import fd_functions, loss_function
+from refbp.trace import Trace
+
+SEED = SUITE_DIR / "seed" / "seed-2-2-2.json"
+RELU_CASE = SUITE_DIR / "mlp" / "mlp-relu-d3-mse-b16-adam.json"
+
+
+def fd_rows(case, grads, method):
+    return finite_difference_checks(case, Trace(outputs=None, loss=0.0, grads=grads), loss_function, method,
+                                    fd_functions)
+
+
+def planted(grads, name, index, relative=1e-3):
+    wrong = {n: g.copy() for n, g in grads.items()}
+    wrong[name][index] *= 1.0 + relative
+    return wrong
+
+
+CASE = make_case((4, 6, 3))  # sigmoid, half_sse, batch 8, 51 parameters
+
+
+@pytest.mark.parametrize("method", ["central", "richardson", "complex", "sampled", "directional"])
+def test_every_method_passes_the_correct_gradient(method):
+    rows = fd_rows(CASE, compute_trace(CASE).grads, method)
+    assert rows and all(r.passed for r in rows), [(r.tensor, r.note) for r in rows if not r.passed]
+    assert all(r.method == method and r.step > 0 and r.error_estimate > 0 for r in rows)
+
+
+@pytest.mark.parametrize("method", ["central", "richardson", "complex"])
+def test_entrywise_methods_report_any_entry_off_by_1e_3(method):
+    grads = compute_trace(CASE).grads
+    # an ordinary entry (the median magnitude of its tensor), not just the largest
+    g = grads["layers.0.weight"]
+    index = np.unravel_index(int(np.argsort(np.abs(g), axis=None)[g.size // 2]), g.shape)
+    rows = fd_rows(CASE, planted(grads, "layers.0.weight", index), method)
+    failed = [r for r in rows if not r.passed]
+    assert [r.tensor for r in failed] == ["layers.0.weight"]
+    assert failed[0].worst_index == [int(i) for i in index]
+
+
+def test_sampled_always_judges_every_bias_entry():
+    grads = compute_trace(CASE).grads
+    for i in range(grads["layers.1.bias"].size):  # deterministic: biases are never sampled out
+        rows = fd_rows(CASE, planted(grads, "layers.1.bias", (i,)), "sampled")
+        assert [r.tensor for r in rows if not r.passed] == ["layers.1.bias"]
+
+
+def test_sampled_weight_entries_are_caught_when_sampled():
+    # 8 of the 24 entries of layers.0.weight are sampled: a wrong entry is caught with
+    # probability 1/3 over seeds; here the entry is one the checker's seed samples.
+    from oracle.fd import finite_difference
+
+    f = fd_functions(CASE)
+    result = finite_difference("sampled", f["loss"], CASE.params, perturbed=f["perturbed"])
+    sampled = np.argwhere(~np.isnan(result.grads["layers.0.weight"]))
+    assert len(sampled) == 8
+    rows = fd_rows(CASE, planted(compute_trace(CASE).grads, "layers.0.weight", tuple(sampled[3])), "sampled")
+    assert [r.tensor for r in rows if not r.passed] == ["layers.0.weight"]
+
+
+def test_directional_reports_the_largest_entry_off_by_1e_3():
+    # The planted error shifts <g, u> by 1e-3 |g_j| u_j, with u_j ~ N(0, 1/P) (P = 51). The
+    # row's threshold is atol/sqrt(P) + rtol |<g, u>| + 4 x the FD error estimate, about
+    # 3e-9 here, against 1e-3 |g_j| / sqrt(P) ~ 1e-5 typical: a direction misses only when
+    # |u_j| sqrt(P) < 3e-4 (probability 2.4e-4), all 4 directions ~ 3e-15. The seed is fixed,
+    # so the test is deterministic.
+    wrong, entry = wrong_gradient(compute_trace(CASE).grads)
+    rows = fd_rows(CASE, wrong, "directional")
+    assert len(rows) == 1 and not rows[0].passed, entry
+
+
+# ---- the command line -------------------------------------------------------------------------
+
+def run_json(capsys, *argv):
+    code = main(["run", "--no-report", "--no-progress", "--json", *argv])
+    return code, json.loads(capsys.readouterr().out)
+
+
+def fd_methods(verdicts):
+    return {c["method"] for v in verdicts for c in v["checks"] if c["reference"] == "finite-difference"}
+
+
+@pytest.mark.parametrize("method", ["central", "richardson", "complex", "directional", "sampled"])
+def test_run_fd_method(capsys, method):
+    code, verdicts = run_json(capsys, "--oracle", "fd", "--fd-method", method, str(SEED))
+    assert code == 0
+    assert fd_methods(verdicts) == {method}
+    rows = [c for c in verdicts[0]["checks"] if c["reference"] == "finite-difference"]
+    assert all(r["step"] > 0 and r["error_estimate"] > 0 for r in rows)
+
+
+def test_run_default_method_is_per_case(capsys):
+    code, verdicts = run_json(capsys, "--oracle", "fd", str(SEED), str(RELU_CASE))
+    assert code == 0
+    by_case = {v["case"]: {c["method"] for c in v["checks"]} for v in verdicts}
+    assert by_case == {"seed-2-2-2": {"complex"}, "mlp-relu-d3-mse-b16-adam": {"central"}}
+
+
+def test_run_refuses_complex_step_on_a_relu_case(capsys):
+    code = main(["run", "--no-report", "--no-progress", "--oracle", "fd", "--fd-method", "complex", str(RELU_CASE)])
+    out = capsys.readouterr()
+    assert code == 2
+    assert "complex step refused" in out.out + out.err and "relu" in out.out + out.err
+
+
+def test_run_rejects_an_unknown_fd_method(capsys):
+    assert main(["run", "--fd-method", "forward", str(SEED)]) == 2
+
+
+def test_bench_fd_quick_json(capsys, tmp_path):
+    code = main(["bench", "fd", "--quick", "--json", "--repeats", "1", "--report-dir", str(tmp_path)])
+    assert code == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [r["network"] for r in rows[:4]] == ["2-2-2"] * 4 and rows[-1]["network"] == "10-32-32-4"
+    for row in rows:
+        assert {"network", "batch", "params", "method", "baseline", "refbp_s", "baseline_s", "speedup",
+                "agree"} <= set(row)
+        expected = ("torch.autograd.gradcheck(fast_mode=True)" if row["method"] == "directional"
+                    else "torch.autograd.gradcheck")
+        assert row["baseline"] == expected and row["batch"] == 8
+        assert row["speedup"] == pytest.approx(row["baseline_s"] / row["refbp_s"])
+        assert row["agree"] is True, row
+    assert rows[4]["params"] == 10 * 32 + 32 + 32 * 32 + 32 + 32 * 4 + 4
+    (report,) = tmp_path.glob("bench-fd-*")
+    assert (report / "results.csv").exists() and (report / "summary.md").exists()
