@@ -138,3 +138,20 @@ def test_bench_fd_quick_json(capsys, tmp_path):
     assert rows[4]["params"] == 10 * 32 + 32 + 32 * 32 + 32 + 32 * 4 + 4
     (report,) = tmp_path.glob("bench-fd-*")
     assert (report / "results.csv").exists() and (report / "summary.md").exists()
+
+
+def test_complex_step_falls_back_when_its_forward_is_not_the_checked_one(monkeypatch):
+    """A bug in refbp's real sigmoid forward that the complex-capable copy does not share:
+    the complex step must not judge against the copy; central differences of the real forward do."""
+    from cases import SUITE_DIR, load_case
+    from refbp.check import check_case
+    from refbp.nn import activations
+
+    original = activations.Sigmoid.forward
+    # a forward 0.1% off: the real path only (refbp.nn.analytic has its own sigmoid)
+    monkeypatch.setattr(activations.Sigmoid, "forward", lambda self, xp, net: 1.001 * original(self, xp, net))
+    verdict = check_case(load_case(SUITE_DIR / "seed" / "seed-2-2-2.json"), oracles=("fd",))
+    rows = [c for c in verdict.checks if c.reference == "finite-difference"]
+    assert rows and all(c.method == "central" for c in rows)  # asked for complex (the default), got central
+    assert all("central differences used instead" in c.note for c in rows)
+    assert not verdict.passed

@@ -135,7 +135,7 @@ def finite_difference_checks(case: Case, trace: Trace, loss_function, method: st
     skips = {name: result.kink_mask(name) for name in result.kinks}
     allowances = {name: FD_ERROR_FACTOR * e for name, e in result.errors.items()}
     checks = rows("grads", trace.grads, result.grads, "finite-difference", tolerance,
-                  skips=skips, method=method, allowances=allowances)
+                  skips=skips, method=result.method, allowances=allowances)
     for check in checks:
         name = check.tensor
         check.step = float(np.nanmax(result.steps[name], initial=0.0))
