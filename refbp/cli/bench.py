@@ -5,22 +5,16 @@ from __future__ import annotations
 import argparse
 import sys
 
+# Each benchmark module imports only numpy at import time (torch inside its main).
+from refbp.bench import batch, fd, rnn
+
 HELP = """\
 Benchmarks, each timed against torch in the same process (medians of several runs).
 Their numbers go into reports/bench-<id>/, never into a test.
 """
 
-BENCHMARKS: dict = {}  # name -> module with `add_arguments(parser)` and `main(args) -> int`
-
-from refbp.bench import batch as _batch  # noqa: E402  (light imports: numpy only)
-from refbp.bench import rnn as _rnn  # noqa: E402
-
-BENCHMARKS["batch"] = _batch
-BENCHMARKS["rnn"] = _rnn
-
-from refbp.bench import fd as _fd  # noqa: E402  (numpy only at import; torch inside main)
-
-BENCHMARKS["fd"] = _fd
+# name -> module with `HELP`, `add_arguments(parser)` and `main(args) -> int`
+BENCHMARKS = {"fd": fd, "batch": batch, "rnn": rnn}
 
 
 def register(sub):
