@@ -18,6 +18,7 @@ from cases import SUITE_DIR, parse_case
 from refbp.check import check_case, refbp_implementation
 from refbp.check.check_case import rows
 from refbp.check.tolerance import tolerance_for
+from refbp.devices import TorchPlacement
 from refbp.cli import main
 from refbp.nn import compute_trace
 
@@ -63,7 +64,7 @@ DOCUMENTS = [mlp_document(i) for i in range(len(HEADS))] + [rnn_document("tanh",
 
 def same_as_numpy(case, device: str) -> list:
     """Rows comparing refbp on torch tensors with refbp on numpy, judged as against torch autograd."""
-    ours, theirs = compute_trace(case, "torch", device), compute_trace(case)
+    ours, theirs = compute_trace(case, TorchPlacement(device)), compute_trace(case)
     tol = tolerance_for(case, "torch-autograd")
     name = "refbp-numpy"
     checks = rows("outputs", {"outputs": ours.outputs}, {"outputs": theirs.outputs}, name, tol)
@@ -105,7 +106,7 @@ def test_trace_really_ran_on_torch(monkeypatch):
         return original(self, xp, params, inputs, *rest, **kw)
 
     monkeypatch.setattr(mlp.MLP, "forward", spy)
-    compute_trace(parse_case(mlp_document(0)), "torch", "cpu")
+    compute_trace(parse_case(mlp_document(0)), TorchPlacement("cpu"))
     assert seen and all(t is torch.Tensor for t in seen)
 
 

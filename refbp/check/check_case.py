@@ -43,8 +43,15 @@ def refbp_implementation(backend: str = "numpy", device: str | None = None) -> I
     from refbp.nn import compute_trace, loss_function
     from refbp.nn.runner import fd_functions
 
-    name = f"refbp {__version__}" + ("" if backend == "numpy" else f" ({backend}:{device or 'cpu'})")
-    return Implementation(name, lambda case: compute_trace(case, backend, device), loss_function, fd_functions)
+    if backend == "numpy":
+        return Implementation(f"refbp {__version__}", compute_trace, loss_function, fd_functions)
+    if backend != "torch":
+        raise ValueError(f"unknown backend {backend!r} (known: numpy, torch)")
+    from refbp.devices import TorchPlacement
+
+    placement = TorchPlacement(device or "cpu")
+    return Implementation(f"refbp {__version__} ({placement.name})", lambda case: compute_trace(case, placement),
+                          loss_function, fd_functions)
 
 
 def check_case(case: Case, implementation: Implementation | None = None, oracles=ORACLES,

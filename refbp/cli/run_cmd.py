@@ -66,7 +66,7 @@ def handle(args) -> int:
     implementation, device_environment = None, None
     if args.device:
         from refbp.check import refbp_implementation
-        from refbp.nn.backend import DeviceError, resolve_device
+        from refbp.devices import DeviceError, resolve_device
 
         try:
             device = resolve_device(args.device)

@@ -21,20 +21,3 @@ def to_numpy(array) -> np.ndarray:
     if hasattr(array, "detach"):  # a torch tensor, without importing torch here
         return array.detach().cpu().double().numpy()
     return np.asarray(array, dtype=np.float64)
-
-
-class DeviceError(ValueError):
-    """A device that cannot be used here (`cuda` without CUDA)."""
-
-
-def resolve_device(name: str) -> str:
-    """`cpu`, `cuda` or `auto` (cuda when available, else cpu) -> the torch device to run refbp on."""
-    import torch  # only when a device is asked for: refbp.nn never needs torch to import
-
-    if name == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if name == "cuda" and not torch.cuda.is_available():
-        raise DeviceError("--device cuda: CUDA is not available on this machine (torch.cuda.is_available() is false)")
-    if name not in ("cpu", "cuda"):
-        raise DeviceError(f"--device: unknown device {name!r} (known: cpu, cuda, auto)")
-    return name

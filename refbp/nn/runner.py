@@ -27,31 +27,37 @@ def build_model(network):
     raise ValueError(f"unknown network kind {network.kind!r}")
 
 
-def _convert(case, dtype: str, backend: str = "numpy", device: str | None = None):
-    """The case's arrays as the backend's arrays of `dtype` (class indices stay integers)."""
-    if backend == "numpy":
-        def put(a):
-            return np.ascontiguousarray(a, dtype=np.int64 if a.dtype.kind == "i" else dtype)
-    elif backend == "torch":
-        import torch  # only when asked for: refbp.nn never needs torch to import
+class NumpyPlacement:
+    """The default: numpy arrays in this process. Any object with the same two methods
+    (`put`, `synchronize`) places the computation elsewhere (refbp.devices: torch tensors)."""
 
-        torch_dtype = getattr(torch, dtype)
+    name = "numpy"
 
-        def put(a):
-            return torch.as_tensor(a, dtype=torch.int64 if a.dtype.kind == "i" else torch_dtype, device=device)
-    else:
-        raise ValueError(f"unknown backend {backend!r} (known: numpy, torch)")
-    params = {name: put(p) for name, p in case.params.items()}
-    h0 = None if case.h0 is None else put(case.h0)
-    return params, put(case.inputs), put(case.targets), h0
+    def put(self, array: np.ndarray, dtype: str):
+        return np.ascontiguousarray(array, dtype=np.int64 if array.dtype.kind == "i" else dtype)
+
+    def synchronize(self) -> None:
+        pass
 
 
-def compute_trace(case, backend: str = "numpy", device: str | None = None) -> Trace:
-    params, inputs, targets, h0 = _convert(case, case.dtype, backend, device)
+NUMPY = NumpyPlacement()
+
+
+def _convert(case, dtype: str, placement=NUMPY):
+    """The case's arrays as the placement's arrays of `dtype` (class indices stay integers)."""
+    put = placement.put
+    params = {name: put(p, dtype) for name, p in case.params.items()}
+    h0 = None if case.h0 is None else put(case.h0, dtype)
+    return params, put(case.inputs, dtype), put(case.targets, dtype), h0
+
+
+def compute_trace(case, placement=NUMPY) -> Trace:
+    """Forward, backward and training of `case` in its dtype, on the placement's arrays."""
+    params, inputs, targets, h0 = _convert(case, case.dtype, placement)
     xp = namespace(inputs)
     model = build_model(case.network)
     loss = losses.get(case.loss)
-    sync = _synchronizer(inputs)
+    sync = placement.synchronize
 
     start = time.perf_counter()
     cache = model.forward(xp, params, inputs, h0)
@@ -127,13 +133,3 @@ def fd_functions(case) -> dict:
     from .batched import fd_functions as functions
 
     return functions(case)
-
-
-def _synchronizer(array):
-    """A no-op on the CPU; waits for queued kernels on CUDA, so timings mean something."""
-    device = getattr(array, "device", None)
-    if getattr(device, "type", None) == "cuda":
-        import torch
-
-        return torch.cuda.synchronize
-    return lambda: None
