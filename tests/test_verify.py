@@ -108,3 +108,16 @@ def test_an_independent_implementation_end_to_end(tmp_path, capsys):
     verdicts = json.loads(capsys.readouterr().out)
     assert code == 0 and all(v["passed"] for v in verdicts)
     assert all("params_after" in v["not_provided"] for v in verdicts if v["case"] == "seed-2-2-2")
+
+
+def test_directional_and_sampled_references(tmp_path, capsys):
+    document = result_document()
+    for method in ("directional", "sampled", "richardson"):
+        code, [verdict], _ = verify(capsys, tmp_path, document, extra=("--fd-method", method))
+        rows = [c for c in verdict["checks"] if c["reference"] == "finite-difference"]
+        assert code == 0 and rows and all(c["method"] == method for c in rows), method
+    document["grads"]["layers.1.weight"][0][1] *= 1.001
+    code, [verdict], _ = verify(capsys, tmp_path, document, extra=("--fd-method", "directional"))
+    assert code == 1
+    assert [c["tensor"] for c in verdict["checks"] if not c["passed"] and c["reference"] == "finite-difference"] == [
+        "<grads, u> (4 random directions)"]

@@ -18,6 +18,9 @@ run. Exit codes: 0 all passed, 1 a check failed, 2 bad input (a case could not b
 """
 
 
+FD_METHODS = ("central", "richardson", "complex", "directional", "sampled")
+
+
 def register(sub):
     p = sub.add_parser("run", help="run the conformance suite (or the given cases)", description=HELP,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -29,7 +32,7 @@ def register(sub):
     p.add_argument("--no-report", action="store_true", help="write no report folder")
     p.add_argument("--json", action="store_true", help="print the verdicts (refbp-verdict/1, a JSON list) on stdout only")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
-    p.add_argument("--fd-method", choices=("central", "richardson", "complex", "directional", "sampled"),
+    p.add_argument("--fd-method", choices=FD_METHODS,
                    help="finite differences: central (O(h^2), 2 evaluations per entry), richardson (6 per entry, "
                         "O(h^6) with an error estimate), complex (complex step, machine precision; only for "
                         "networks whose every function is analytic, refused otherwise), directional (4 random "

@@ -23,6 +23,9 @@ case id, a wrong shape).
 """
 
 
+from .run_cmd import FD_METHODS
+
+
 def register(sub):
     p = sub.add_parser("verify", help="verdicts for another implementation's results", description=HELP,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -30,6 +33,9 @@ def register(sub):
     p.add_argument("--cases", nargs="+", metavar="PATH", help="where the cases are (default: the installed suite)")
     p.add_argument("--oracle", default="torch,fd,expected", metavar="LIST",
                    help="references, comma-separated from torch, fd, expected (default: all)")
+    p.add_argument("--fd-method", choices=FD_METHODS,
+                   help="how the finite-difference reference is computed (default: central differences; "
+                        "complex is refused: the torch reference has no complex-capable forward)")
     p.add_argument("--report-dir", default="reports", metavar="DIR", help="where the report folder goes (default: ./reports)")
     p.add_argument("--no-report", action="store_true", help="write no report folder")
     p.add_argument("--json", action="store_true", help="print the verdicts (refbp-verdict/1, a JSON list) on stdout only")
@@ -47,7 +53,7 @@ def handle(args) -> int:
         oracles = parse_oracles(args.oracle)
     except ValueError as exc:
         return fail_usage(str(exc))
-    run = verify_results(args.results, args.cases, oracles=oracles)
+    run = verify_results(args.results, args.cases, oracles=oracles, fd_method=args.fd_method)
     report_dir = None if args.no_report else write_report(run, args.report_dir)
     print(format_run(run, report_dir), file=sys.stderr if args.json else sys.stdout)
     if args.json:
