@@ -1,9 +1,10 @@
 """refbp's activations in a form that is also right for complex arguments (the complex step).
 
 The complex-step derivative f'(x) ~ Im f(x + ih) / h needs f evaluated by an analytic
-formula. refbp's own sigmoid and softplus pick their stable branch with |net|, which is
-not analytic; here the branch is picked by the real part instead, so the formula is the
-same analytic function on either branch (and, on real input, the same numbers as refbp's).
+formula. refbp's own softplus picks its stable branch with |net|, which is not analytic;
+here the branch is picked by the real part instead, so the formula is the same analytic
+function on either branch (and, on real input, the same numbers as refbp's). refbp's
+sigmoid clips -net at its largest exponent; here only the real part is clipped.
 Identity, tanh and softmax (a constant shift inside the exponent) are analytic as written,
 and so are the losses. The relu family has a kink at 0: no analytic form, so a network
 that uses it is refused.
@@ -22,9 +23,11 @@ class NotAnalytic(ValueError):
 
 class AnalyticSigmoid(activations.Sigmoid):
     def forward(self, xp, net):
-        positive = xp.real(net) >= 0
-        z = xp.exp(xp.where(positive, -net, net))  # Re <= 0: never overflows
-        return xp.where(positive, 1.0 / (1.0 + z), z / (1.0 + z))
+        # refbp's 1 / (1 + e^-net) is analytic as written; only its clip of -net at EXP_LIMIT
+        # must leave the imaginary part (the complex step) alone: shift the real part instead.
+        exponent = -net
+        exponent = exponent - xp.maximum(xp.real(exponent) - self.EXP_LIMIT, 0.0)
+        return 1.0 / (1.0 + xp.exp(exponent))
 
 
 class AnalyticSoftplus(activations.Softplus):

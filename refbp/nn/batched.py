@@ -53,9 +53,11 @@ def fd_functions(case) -> dict:
 
 
 def _chunks(case, model) -> dict:
-    """Perturbed networks per call, per tensor: about 2^15 floats (256 KiB) per stacked array.
-    Larger temporaries are fresh pages from the allocator on every call, and their page
-    faults cost more than the elementwise work (32-64-64-10: 22 ms at 2^15, 55 ms at 2^17).
+    """Perturbed networks per call, per tensor: about 2^14 floats (128 KiB) per stacked array.
+    Larger temporaries are fresh pages from the allocator on every call (glibc maps blocks
+    above 128 KiB anew), and their page faults cost more than the elementwise work
+    (32-64-64-10 in `refbp bench fd`: 18 ms at 2^14, 23 ms at 2^13, 20-40 ms at 2^15,
+    55 ms at 2^17).
     The stacked arrays of a layer-l perturbation are as wide as the layers after l (and l
     itself when its kinked units are wanted, or when it is the output layer)."""
     sizes, depth = case.network.sizes, len(model.activations)
@@ -64,7 +66,7 @@ def _chunks(case, model) -> dict:
     for name in case.params:
         layer = int(name.split(".")[1])
         widths = sizes[layer + 1:] if kinked or layer + 1 == depth else sizes[layer + 2:]
-        chunks[name] = max(16, 2**15 // (case.batch * max(widths)))
+        chunks[name] = max(16, 2**14 // (case.batch * max(widths)))
     return chunks
 
 
