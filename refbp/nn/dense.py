@@ -20,7 +20,7 @@ class DenseGrads(NamedTuple):
 def forward(xp, x, weight, bias, activation):
     net = x @ weight.T
     if bias is not None:
-        net = net + bias
+        net += bias  # in place: net is the product's own fresh array, and one large temporary fewer
     return net, activation.forward(xp, net)
 
 
