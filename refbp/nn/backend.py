@@ -21,3 +21,25 @@ def to_numpy(array) -> np.ndarray:
     if hasattr(array, "detach"):  # a torch tensor, without importing torch here
         return array.detach().cpu().double().numpy()
     return np.asarray(array, dtype=np.float64)
+
+
+_CONTROLLER = None
+
+
+def serial_blas(xp):
+    """A context in which numpy's BLAS runs on one thread (a no-op off numpy or without
+    threadpoolctl). For a recurrence: its per-step products (batch x hidden x hidden) are too
+    small to share between threads, and waking threads at every one of T serial steps costs
+    more than the product itself."""
+    global _CONTROLLER
+    import contextlib
+
+    if xp is not np:
+        return contextlib.nullcontext()
+    try:
+        import threadpoolctl
+    except ImportError:
+        return contextlib.nullcontext()
+    if _CONTROLLER is None:
+        _CONTROLLER = threadpoolctl.ThreadpoolController()
+    return _CONTROLLER.limit(limits=1, user_api="blas")

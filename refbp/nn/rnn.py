@@ -25,6 +25,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from . import activations, dense
+from .backend import serial_blas
 
 
 @dataclass
@@ -61,21 +62,25 @@ class RNN:
     # ---- forward ---------------------------------------------------------------------
     def forward(self, xp, params, inputs, h0=None, held_states=None) -> RNNCache:
         """`held_states` {t: [B, H]} replaces the state entering step t by a constant (see `truncated_loss_forward`)."""
-        projected = inputs @ params["rnn.weight_ih"].T  # every step at once: [B, T, H]
+        # Every step's input projection at once, time-major [T, B, H] so that each step's slice
+        # is contiguous.
+        projected = xp.permute_dims(inputs, (1, 0, 2)) @ params["rnn.weight_ih"].T
         bias = self.step_bias(params)
         if bias is not None:
-            projected = projected + bias
+            projected += bias
         weight_hh = params["rnn.weight_hh"]
-        initial = h0 if h0 is not None else xp.zeros_like(projected[:, 0, :])
+        initial = h0 if h0 is not None else xp.zeros_like(projected[0])
         h = initial
         nets, states = [], []
-        for t in range(inputs.shape[1]):
-            if held_states is not None and t in held_states:
-                h = held_states[t]
-            net = projected[:, t, :] + h @ weight_hh.T
-            h = self.nonlinearity.forward(xp, net)
-            nets.append(net)
-            states.append(h)
+        with serial_blas(xp):
+            for t in range(inputs.shape[1]):
+                if held_states is not None and t in held_states:
+                    h = held_states[t]
+                net = h @ weight_hh.T
+                net += projected[t]  # in place: the product's own fresh array
+                h = self.nonlinearity.forward(xp, net)
+                nets.append(net)
+                states.append(h)
         nets, states = xp.stack(nets, axis=1), xp.stack(states, axis=1)
         readout_inputs = states if self.network.readout == "every_step" else states[:, -1, :]
         readout_net, readout_out = dense.forward(
@@ -139,20 +144,21 @@ class RNN:
         weight_hh = params["rnn.weight_hh"]
         carried = None  # dE/dh_t arriving from step t+1
         grad_nets, grad_states = [None] * steps, [None] * steps
-        for t in reversed(range(steps)):
-            if per_step:
-                grad_h = grad_readout_inputs[:, t, :]
-            elif t == steps - 1:
-                grad_h = grad_readout_inputs
-            else:
-                grad_h = xp.zeros_like(grad_readout_inputs)
-            if carried is not None:
-                grad_h = grad_h + carried
-            grad_net = self.nonlinearity.backward(xp, cache.nets[:, t, :], cache.states[:, t, :], grad_h)
-            grad_states[t], grad_nets[t] = grad_h, grad_net
-            carried = self.recurrent_backward(xp, grad_net, weight_hh)
-            if self.detached_before(t):
-                carried = xp.zeros_like(carried)
+        with serial_blas(xp):
+            for t in reversed(range(steps)):
+                if per_step:
+                    grad_h = grad_readout_inputs[:, t, :]
+                elif t == steps - 1:
+                    grad_h = grad_readout_inputs
+                else:
+                    grad_h = xp.zeros_like(grad_readout_inputs)
+                if carried is not None:
+                    grad_h = grad_h + carried
+                grad_net = self.nonlinearity.backward(xp, cache.nets[:, t, :], cache.states[:, t, :], grad_h)
+                grad_states[t], grad_nets[t] = grad_h, grad_net
+                carried = self.recurrent_backward(xp, grad_net, weight_hh)
+                if self.detached_before(t):
+                    carried = xp.zeros_like(carried)
         return ThroughTime(xp.stack(grad_nets, axis=1), grad_states, carried)
 
     def recurrent_backward(self, xp, grad_net, weight_hh):
