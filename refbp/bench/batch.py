@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
 from .measure import Effort, Timed, environment, gemm_gflops, interleaved_medians, synchronizer
-from .output import (BACKEND_COLORS, BenchUsageError, add_common_arguments, emit, fail_usage, figure,
+from .output import (BACKEND_COLORS, BenchUsageError, add_common_arguments, emit, fail_usage, figure, save_figure,
                      select_backends, write_report)
 
 HELP = """\
@@ -324,10 +324,7 @@ def plot_time_per_example(frame, path) -> bool:
         ax.set(xscale="log", yscale="log", xlabel="batch size", ylabel="microseconds per example",
                title=f"{model} {dtype}")
         ax.grid(True, which="both", alpha=0.3)
-    axes[0].legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    return True
+    return save_figure(fig, axes, path)
 
 
 def plot_speedup(frame, path) -> bool:
@@ -344,10 +341,7 @@ def plot_speedup(frame, path) -> bool:
         ax.set(xscale="log", yscale="log", xlabel="batch size", ylabel="serial loop time / batched time",
                title=f"{model} {dtype}")
         ax.grid(True, which="both", alpha=0.3)
-    axes[0].legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    return True
+    return save_figure(fig, axes, path)
 
 
 def plot_gflops(frame, path) -> bool:
@@ -362,10 +356,7 @@ def plot_gflops(frame, path) -> bool:
         ax.set(xscale="log", yscale="log", xlabel="batch size", ylabel="GFLOP/s (dotted: the GEMM rate)",
                title=f"{model} {dtype}")
         ax.grid(True, which="both", alpha=0.3)
-    axes[0].legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    return True
+    return save_figure(fig, axes, path)
 
 
 PLOTS = [

@@ -139,6 +139,14 @@ def figure(panels: int):
     return fig, list(axes)
 
 
+def save_figure(fig, axes, path) -> bool:
+    """The first panel's legend, a tight layout, the PNG."""
+    axes[0].legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    return True
+
+
 BACKEND_COLORS = {
     "refbp-numpy": "tab:blue", "refbp-torch-cpu": "tab:green", "torch-autograd-cpu": "tab:orange",
     "torch-nn-rnn-cpu": "tab:orange", "refbp-torch-cuda": "tab:purple", "torch-autograd-cuda": "tab:red",
