@@ -40,16 +40,19 @@ class Identity(Activation):
 class Sigmoid(Activation):
     name = "sigmoid"
 
-    # exp(709) is the largest power of e below float64's maximum: clipping -net there keeps
-    # exp finite, and changes the result only where it is below 1.3e-308 (torch gives 0 there).
-    EXP_LIMIT = 709.0
+    # e^709 and e^88 are the largest powers of e below float64's and float32's maxima:
+    # clipping -net there keeps exp finite, and changes the result only where it is below
+    # the dtype's smallest normal number (torch gives 0 there).
+    EXP_LIMIT = {"float64": 709.0, "float32": 88.0}
 
     def forward(self, xp, net):
         # 1 / (1 + e^-net): one exp and no branch select, accurate to a few ulps for every net
         # (for net << 0, 1 + e^-net rounds to e^-net and 1 / e^-net = e^net keeps its digits).
-        denominator = xp.exp(xp.clip(-net, max=self.EXP_LIMIT))
-        denominator += 1.0
-        return 1.0 / denominator
+        limit = self.EXP_LIMIT["float32" if net.dtype == xp.float32 else "float64"]
+        out = xp.exp(xp.minimum(-net, limit))
+        out += 1.0
+        out **= -1.0  # in place: numpy and torch take a power of -1 as a reciprocal
+        return out
 
     def derivative(self, xp, net, out):
         return out * (1.0 - out)  # the seed's f(1 - f), at most 0.25

@@ -26,7 +26,7 @@ class AnalyticSigmoid(activations.Sigmoid):
         # refbp's 1 / (1 + e^-net) is analytic as written; only its clip of -net at EXP_LIMIT
         # must leave the imaginary part (the complex step) alone: shift the real part instead.
         exponent = -net
-        exponent = exponent - xp.maximum(xp.real(exponent) - self.EXP_LIMIT, 0.0)
+        exponent = exponent - xp.maximum(xp.real(exponent) - self.EXP_LIMIT["float64"], 0.0)
         return 1.0 / (1.0 + xp.exp(exponent))
 
 
