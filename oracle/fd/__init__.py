@@ -57,10 +57,4 @@ def _same_function(loss, complex_loss, params: dict) -> bool:
     return abs(complex_value.real - plain) <= AGREEMENT_ULPS * EPS * max(abs(plain), 1.0) and complex_value.imag == 0
 
 
-def central_difference(loss, params: dict, probe=None) -> FiniteDifference:
-    """Central differences of every entry (kept for the callers of oracle.finite_diff)."""
-    return central(loss, params, probe)
-
-
-__all__ = ["EPS", "METHODS", "RELATIVE_STEP", "ComplexStepRefused", "FiniteDifference", "central_difference",
-           "finite_difference", "step_sizes"]
+__all__ = ["EPS", "METHODS", "RELATIVE_STEP", "ComplexStepRefused", "FiniteDifference", "finite_difference", "step_sizes"]

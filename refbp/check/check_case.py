@@ -80,15 +80,14 @@ def check_case(case: Case, implementation: Implementation | None = None, oracles
 
 
 def rows(quantity: str, actual: dict, reference: dict, reference_name: str, tolerance,
-         skips: dict | None = None, method: str = "", missing_ok: bool = False,
+         skips: dict | None = None, method: str = "",
          allowances: dict | None = None) -> list[Check]:
     """One row per tensor of `reference`; a tensor the implementation lacks is a failed row."""
     result = []
     for name, ref in reference.items():
         if name not in actual or actual[name] is None:
-            if not missing_ok:
-                result.append(Check(quantity, name, reference_name, np.inf, np.inf, [], tolerance.atol,
-                                    tolerance.rtol, False, note="not computed by the implementation"))
+            result.append(Check(quantity, name, reference_name, np.inf, np.inf, [], tolerance.atol,
+                                tolerance.rtol, False, note="not computed by the implementation"))
             continue
         skip = None if skips is None else skips.get(name)
         allowance = None if allowances is None else allowances.get(name)
