@@ -137,3 +137,40 @@ def test_a_batched_form_that_disagrees_with_the_loss_is_abandoned_for_the_loop()
         np.testing.assert_array_equal(result.grads[name], looped.grads[name])
     assert result.notes and "disagreed with the plain loss" in result.notes[0]
     assert not finite_difference("central", f["loss"], case.params, perturbed=f["perturbed"]).notes
+
+
+@pytest.mark.parametrize("case", CASES[:3], ids=lambda c: "-".join(c.network.activations) + "-" + c.loss)
+def test_both_rank_one_forms_equal_one_forward_per_network(case):
+    """Few units per call (one product per run of networks sharing a unit) and many (one gathered product)."""
+    from refbp.nn.perturbed import MAX_RUNS
+
+    f = fd_functions(case)
+    perturbed = f["perturbed"](case.params)
+    name = "layers.0.weight"
+    size = case.params[name].size
+    for indices in (np.repeat(np.arange(size), 2), np.tile(np.arange(size), MAX_RUNS + 2)):
+        deltas = np.resize([1e-3, -2e-3], indices.size)
+        batched = np.array(perturbed(name, indices, deltas))
+        looped = []
+        for i, d in zip(indices, deltas):
+            moved = {n: p.copy() for n, p in case.params.items()}
+            moved[name].reshape(-1)[i] += d
+            looped.append(f["loss"](moved))
+        np.testing.assert_allclose(batched, looped, rtol=1e-13, atol=1e-14)
+
+
+@pytest.mark.parametrize("name", sorted(activations.ACTIVATIONS))
+def test_activations_in_place_give_the_same_numbers(name):
+    activation = activations.get(name)
+    x = np.concatenate([np.linspace(-40, 40, 400), [-800.0, -709.5, 0.0, 709.5, 800.0]]).reshape(-1, 5)
+    expected = activation.forward(np, x.copy())
+    np.testing.assert_array_equal(activation.forward_in_place(x.copy()), expected)
+
+
+@pytest.mark.parametrize("name", sorted(losses.LOSSES))
+def test_loss_values_in_place_give_the_same_numbers(name):
+    loss = losses.get(name)
+    rng = np.random.default_rng(4)
+    outputs = rng.uniform(0.05, 0.95, (6, 4, 3))
+    targets = rng.integers(0, 3, size=4) if name == "cross_entropy" else rng.uniform(0.0, 1.0, (4, 3))
+    np.testing.assert_array_equal(loss.values_in_place(outputs.copy(), targets), loss.values(np, outputs, targets))

@@ -38,13 +38,15 @@ class Evaluator:
 
     def _batched_agrees(self, name: str, flat_indices: np.ndarray, offsets: np.ndarray) -> bool:
         """The batched form is another code path than `loss`: before trusting it for a tensor,
-        compare it with `loss` at the first two points of its first, middle and last entries.
+        compare it with `loss` at its first, middle and last entries.
         A batched form that differs (a forward the batched path does not reproduce, e.g. an
         implementation bug in `loss` itself) is abandoned for the plain loop, with a note."""
+        # First, middle and last entries, each at one point: the stencil's first (+h) and, for
+        # the middle one, its second (-h), so that a sign slip in the batched form shows too.
         picks = np.unique([0, len(flat_indices) // 2, len(flat_indices) - 1])
-        points = min(2, offsets.shape[1])
-        indices = np.repeat(flat_indices[picks], points)
-        deltas = offsets[picks, :points].reshape(-1)
+        points = np.where(picks == len(flat_indices) // 2, min(1, offsets.shape[1] - 1), 0)
+        indices = flat_indices[picks]
+        deltas = offsets[picks, points]
         batched = np.asarray(self.batched(name, indices, deltas))
         flat = self.loop_params[name].reshape(-1)
         for s, (i, delta) in enumerate(zip(indices, deltas)):
@@ -70,7 +72,7 @@ class Evaluator:
         indices = np.repeat(flat_indices, points)
         deltas = offsets.reshape(-1)
         values = np.empty(deltas.shape, dtype=np.result_type(self.dtype, deltas))
-        units: list = [None] * deltas.size
+        units: list = [None] * deltas.size if self.probe is not None else []
         if self.perturbed is not None and name not in self._verified:
             self._verified[name] = self._batched_agrees(name, flat_indices, offsets)
         if self.perturbed is not None and self._verified[name]:
@@ -94,7 +96,8 @@ class Evaluator:
                 flat[i] = original
         self.evaluations += deltas.size
         kinks = {}
-        for s, unit in enumerate(units):
-            if unit is not None:
-                kinks.setdefault(int(flat_indices[s // points]), unit)
+        if self.probe is not None:
+            for s, unit in enumerate(units):
+                if unit is not None:
+                    kinks.setdefault(int(flat_indices[s // points]), unit)
         return values.reshape(count, points), kinks

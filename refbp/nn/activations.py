@@ -7,6 +7,8 @@ through the activation and gives dL/dnet. Elementwise activations also expose
 
 from __future__ import annotations
 
+import numpy as np
+
 
 class Activation:
     name = ""
@@ -16,6 +18,11 @@ class Activation:
 
     def forward(self, xp, net):
         raise NotImplementedError
+
+    def forward_in_place(self, net):
+        """numpy only: `forward` written over `net` itself where the activation has such a
+        form (the finite differences' hot path reuses its work arrays); else a new array."""
+        return self.forward(np, net)
 
     def derivative(self, xp, net, out):
         raise NotImplementedError
@@ -28,6 +35,9 @@ class Identity(Activation):
     name = "identity"
 
     def forward(self, xp, net):
+        return net
+
+    def forward_in_place(self, net):
         return net
 
     def derivative(self, xp, net, out):
@@ -54,6 +64,18 @@ class Sigmoid(Activation):
         out **= -1.0  # in place: numpy and torch take a power of -1 as a reciprocal
         return out
 
+    def forward_in_place(self, net):
+        if net.dtype.kind != "f":
+            return self.forward(np, net)
+        limit = self.EXP_LIMIT["float32" if net.dtype == np.float32 else "float64"]
+        np.negative(net, out=net)
+        # The same numbers as `forward`; the clip is the costliest pass and rarely needed.
+        if net.size and net.max() > limit:
+            np.minimum(net, limit, out=net)
+        np.exp(net, out=net)
+        net += 1.0
+        return np.reciprocal(net, out=net)
+
     def derivative(self, xp, net, out):
         return out * (1.0 - out)  # the seed's f(1 - f), at most 0.25
 
@@ -63,6 +85,9 @@ class Tanh(Activation):
 
     def forward(self, xp, net):
         return xp.tanh(net)
+
+    def forward_in_place(self, net):
+        return np.tanh(net, out=net)
 
     def derivative(self, xp, net, out):
         return 1.0 - out * out
@@ -75,6 +100,9 @@ class ReLU(Activation):
     def forward(self, xp, net):
         # max(net, 0): a tenth of the time of where(net > 0, net, 0 * net) on numpy (no branchy select).
         return xp.maximum(net, 0.0)
+
+    def forward_in_place(self, net):
+        return np.maximum(net, 0.0, out=net)
 
     def derivative(self, xp, net, out):
         # 0 at net == 0, as torch.

@@ -5,7 +5,7 @@
   perturbed          perturbed(params) -> fn(name, flat_indices, deltas, kinks=False) -> losses [S]
                      (and the stacked nets of the kinked layers): S networks that each differ
                      from `params` in one entry of one tensor, evaluated together
-                     (MLP.perturbed_forward); the forward at `params` is computed once, so
+                     (refbp.nn.perturbed); the forward at `params` is computed once, so
                      `params` must not change while fn is in use
   stacked            (params with a leading axis S on every tensor, kinks=False) -> losses [S]
   complex_loss, complex_perturbed
@@ -19,6 +19,9 @@ from __future__ import annotations
 import numpy as np
 
 from . import analytic, losses
+from .perturbed import PerturbedLosses
+
+CHUNK_FLOATS = 2**16
 
 
 def fd_functions(case) -> dict:
@@ -53,11 +56,11 @@ def fd_functions(case) -> dict:
 
 
 def _chunks(case, model) -> dict:
-    """Perturbed networks per call, per tensor: about 2^14 floats (128 KiB) per stacked array.
-    Larger temporaries are fresh pages from the allocator on every call (glibc maps blocks
-    above 128 KiB anew), and their page faults cost more than the elementwise work
-    (32-64-64-10 in `refbp bench fd`: 18 ms at 2^14, 23 ms at 2^13, 20-40 ms at 2^15,
-    55 ms at 2^17).
+    """Perturbed networks per call, per tensor: about 2^16 floats (512 KiB) per stacked
+    array, which refbp.nn.perturbed keeps as work buffers from call to call. Fewer per call
+    and numpy's cost per call shows; more and the buffers leave the core's cache
+    (32-64-64-10, central, the whole check: 28 ms at 2^14, 16 ms at 2^15, 14-16 ms at 2^16,
+    18-21 ms at 2^17).
     The stacked arrays of a layer-l perturbation are as wide as the layers after l (and l
     itself when its kinked units are wanted, or when it is the output layer)."""
     sizes, depth = case.network.sizes, len(model.activations)
@@ -66,21 +69,13 @@ def _chunks(case, model) -> dict:
     for name in case.params:
         layer = int(name.split(".")[1])
         widths = sizes[layer + 1:] if kinked or layer + 1 == depth else sizes[layer + 2:]
-        chunks[name] = max(16, 2**14 // (case.batch * max(widths)))
+        chunks[name] = max(16, CHUNK_FLOATS // (case.batch * max(widths)))
     return chunks
 
 
 def _perturbed(model, loss, inputs, targets):
     def at(params):
-        base = model.forward(np, params, inputs)  # reused by every call below: params must stay as they are
-
-        def perturbed(name, flat_indices, deltas, kinks=False):
-            outputs, nets = model.perturbed_forward(np, params, base, name, np.asarray(flat_indices),
-                                                    np.asarray(deltas), want_nets=kinks)
-            values = loss.values(np, outputs, targets)
-            return (values, nets) if kinks else values
-
-        return perturbed
+        return PerturbedLosses(model, loss, params, inputs, targets)
 
     return at
 

@@ -54,26 +54,3 @@ def forward_stacked(xp, x, weight, bias, activation):
     if bias is not None:
         net = net + (bias[:, None, :] if bias.ndim == 2 else bias)
     return net, activation.forward(xp, net)
-
-
-def entry_change(xp, x, cols, deltas):
-    """The change [S, B] of one unit's net per network when network s moves weight[unit, cols[s]]
-    by deltas[s] (cols None: the unit's bias): deltas[s] * x[:, cols[s]], or deltas[s]."""
-    if cols is None:
-        return xp.broadcast_to(deltas[:, None], (deltas.shape[0], x.shape[0]))
-    return deltas[:, None] * x[:, cols].T
-
-
-def next_net_rank_one(xp, net, delta_out, weight, units):
-    """The next layer's net [S, B, n_next] when only unit units[s] of this layer's out changed,
-    by delta_out [S, B], in network s: net + delta_out (outer) weight[:, units[s]]."""
-    stacked = delta_out[:, :, None] * weight.T[units][:, None, :]
-    stacked += net
-    return stacked
-
-
-def stack_with_column(xp, base, units, column, dtype=None):
-    """[S, *base.shape] copies of base [B, n] with column units[s] of copy s replaced by column[s]."""
-    stacked = xp.broadcast_to(base, (column.shape[0],) + base.shape).astype(dtype or base.dtype)
-    stacked[xp.arange(column.shape[0]), :, units] = column
-    return stacked

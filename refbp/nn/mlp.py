@@ -75,51 +75,6 @@ class MLP:
             outs.append(x)
         return MLPCache(inputs, nets, outs)
 
-    def perturbed_forward(self, xp, params, base: MLPCache, name: str, flat_indices, deltas, want_nets=False):
-        """Outputs [S, B, O] of S networks that each differ from `params` in one entry of tensor
-        `name`: network s has entry flat_indices[s] moved by deltas[s] (real or complex).
-
-        `base` is the forward at `params`: the layers before the perturbed one are not
-        recomputed, the perturbed layer changes in one unit (one column), and the change
-        entering the next layer is rank one; only the layers after that are full products.
-        With `want_nets`, also {layer name: stacked net} of the kinked layers from the
-        perturbed one on (the earlier ones equal the base's).
-        """
-        _, index, kind = name.split(".")
-        layer, depth = int(index), len(self.activations)
-        x = base.inputs if layer == 0 else base.outs[layer - 1]
-        weight = params[f"layers.{layer}.weight"]
-        if kind == "weight":
-            units, cols = flat_indices // weight.shape[1], flat_indices % weight.shape[1]
-        else:
-            units, cols = flat_indices, None
-        dtype = xp.result_type(base.nets[layer], deltas)
-        net_column = base.nets[layer][:, units].T + dense.entry_change(xp, x, cols, deltas)
-        activation = self.activations[layer]
-        nets = {}
-        if want_nets and activation.kinked:
-            nets[f"layers.{layer}.net"] = dense.stack_with_column(xp, base.nets[layer], units, net_column, dtype)
-        if not activation.elementwise:  # softmax: every unit of the layer moves
-            out = activation.forward(xp, dense.stack_with_column(xp, base.nets[layer], units, net_column, dtype))
-        else:
-            out_column = activation.forward(xp, net_column)
-            if layer + 1 == depth:
-                out = dense.stack_with_column(xp, base.outs[layer], units, out_column, dtype)
-            else:
-                delta_out = out_column - base.outs[layer][:, units].T
-                net = dense.next_net_rank_one(xp, base.nets[layer + 1], delta_out,
-                                              params[f"layers.{layer + 1}.weight"], units)
-                out = self.activations[layer + 1].forward(xp, net)
-                if want_nets and self.activations[layer + 1].kinked:
-                    nets[f"layers.{layer + 1}.net"] = net
-                layer += 1
-        for i in range(layer + 1, depth):
-            net, out = dense.forward_stacked(xp, out, params[f"layers.{i}.weight"], params.get(f"layers.{i}.bias"),
-                                             self.activations[i])
-            if want_nets and self.activations[i].kinked:
-                nets[f"layers.{i}.net"] = net
-        return out, nets
-
     def kink_inputs(self, cache: MLPCache) -> dict:
         """Pre-activations of every unit whose activation has a kink at 0 (for finite differences)."""
         return {f"layers.{i}.net": cache.nets[i] for i, a in enumerate(self.activations) if a.kinked}
