@@ -158,6 +158,27 @@ def test_directional_reports_a_direction_that_crosses_a_kink():
         assert set(result.directional_kinks.values()) == {"layers.0.net[0][1]"}
 
 
+def test_directional_names_only_the_direction_whose_point_crosses():
+    """A unit whose pre-activation is <p' - p, u_2> - h/2: only p + h u_2 moves it across 0."""
+    rng = np.random.default_rng(5)
+    params = {"w": rng.standard_normal((8, 8)), "b": rng.standard_normal(8)}
+    flat = np.concatenate([params["w"].reshape(-1), params["b"]])
+    u2 = np.random.default_rng(0).standard_normal((4, flat.size))[2]
+    u2 /= np.linalg.norm(u2)
+
+    def loss_of_sum(point):
+        return float(np.sum(point["w"]) + np.sum(point["b"]))
+
+    h = finite_difference("directional", loss_of_sum, params).directional_step
+
+    def probe(point):
+        moved = np.concatenate([point["w"].reshape(-1), point["b"]]) - flat
+        return {"layers.0.net": np.array([[moved @ u2 - h / 2]])}
+
+    result = finite_difference("directional", loss_of_sum, params, probe=probe)
+    assert result.directional_kinks == {2: "layers.0.net[0][0]"}
+
+
 def test_the_checker_leaves_kinked_entries_unjudged_and_names_the_unit():
     from refbp.check import check_case
 

@@ -111,27 +111,28 @@ def directional(loss, params, probe=None, stacked=None, directions: int = 4, see
     rng = np.random.default_rng(seed)
     names = list(params)
     total = sum(p.size for p in params.values())
-    units = []
-    for _ in range(directions):
-        u = rng.standard_normal(total)
-        u /= np.linalg.norm(u)
-        parts, start = {}, 0
-        for name in names:
-            parts[name] = u[start:start + params[name].size].reshape(params[name].shape)
-            start += params[name].size
-        units.append(parts)
-    flat = np.concatenate([params[n].reshape(-1) for n in names])
+    flat = np.concatenate([params[n].reshape(-1) for n in names]) if names else np.zeros(0)
     x_scale = max(1.0, float(np.sqrt(np.mean(flat * flat)))) if total else 1.0
     h = float((x_scale + RELATIVE_STEP["central"] * x_scale) - x_scale)
+    # The directions u, then the points p + h u of every direction, then p - h u: one block,
+    # filled in place (each fresh temporary of this size costs a page fault per 4 KiB).
+    block = np.empty((3, directions, total))
+    rng.standard_normal(out=block[0])  # the same stream as one draw per direction
+    block[0] /= np.linalg.norm(block[0], axis=1, keepdims=True)
+    np.multiply(block[0], h, out=block[1])
+    np.negative(block[1], out=block[2])
+    block[1:] += flat
+    moved = block[1:].reshape(2 * directions, total)
+    units = [_split(row, names, params) for row in block[0]]
+    points = [_split(row, names, params) for row in moved]
     base = loss(params)
     base_units = probe(params) if probe is not None else {}
-    signs = [(u, sign) for u in units for sign in (1.0, -1.0)]
     result = FiniteDifference(method="directional", directions=units, directional_step=h)
-    crossings: list = [None] * len(signs)
-    if stacked is not None and not _stacked_agrees(stacked, loss, params, signs, h, base, result):
+    crossings: list = [None] * len(points)
+    if stacked is not None and not _stacked_agrees(stacked, loss, points[0], base, result):
         stacked = None
     if stacked is not None:
-        stack = {n: np.stack([params[n] + sign * h * u[n] for u, sign in signs]) for n in names}
+        stack = _split(moved, names, params, leading=(len(points),))
         if base_units:
             values, nets = stacked(stack, kinks=True)
             from .kinks import crossed_units_stacked
@@ -140,31 +141,38 @@ def directional(loss, params, probe=None, stacked=None, directions: int = 4, see
             values = stacked(stack)
     else:
         values = []
-        for s, (u, sign) in enumerate(signs):
-            moved = {n: params[n] + sign * h * u[n] for n in names}
-            values.append(loss(moved))
+        for s, point in enumerate(points):
+            values.append(loss(point))
             if base_units:
-                crossings[s] = crossed_unit(base_units, probe(moved))
-    values = np.asarray(values, dtype=np.float64).reshape(directions, 2)
-    derivative = (values[:, 0] - values[:, 1]) / (2.0 * h)
-    second = values[:, 0] + values[:, 1] - 2.0 * base
+                crossings[s] = crossed_unit(base_units, probe(point))
+    plus, minus = np.asarray(values, dtype=np.float64).reshape(2, directions)
+    derivative = (plus - minus) / (2.0 * h)
+    second = plus + minus - 2.0 * base
     result.directional = derivative
     result.directional_errors = central_error(derivative, second, h, x_scale, loss_rounding(base))
     for s, unit in enumerate(crossings):
         if unit is not None:
-            result.directional_kinks.setdefault(s // 2, unit)
+            result.directional_kinks.setdefault(s % directions, unit)
     result.evaluations = 1 + 2 * directions
     return result
 
 
-def _stacked_agrees(stacked, loss, params, signs, h, base, result) -> bool:
+def _split(flat, names, params, leading=()) -> dict:
+    """Views of `flat` (leading axes, then every tensor's entries in `names` order) as tensors."""
+    parts, start = {}, 0
+    for name in names:
+        size = params[name].size
+        parts[name] = flat[..., start:start + size].reshape(leading + params[name].shape)
+        start += size
+    return parts
+
+
+def _stacked_agrees(stacked, loss, point: dict, base, result) -> bool:
     """The stacked form against the plain loss at the first point (see Evaluator._batched_agrees)."""
     from .evaluate import AGREEMENT_ULPS
 
-    u, sign = signs[0]
-    moved = {n: params[n] + sign * h * u[n] for n in params}
-    plain = float(loss(moved))
-    batched = float(np.asarray(stacked({n: v[None] for n, v in moved.items()}))[0])
+    plain = float(loss(point))
+    batched = float(np.asarray(stacked({n: v[None] for n, v in point.items()}))[0])
     if abs(plain - batched) <= AGREEMENT_ULPS * EPS * max(abs(base), 1.0):
         return True
     result.notes.append(f"the stacked evaluation disagreed with the plain loss ({batched:.17g} vs {plain:.17g}): "

@@ -5,7 +5,8 @@ and data:
   central, richardson, complex   refbp's full check of every parameter (refbp's gradient,
                                  the finite differences, the comparison) vs gradcheck
   directional                    refbp's directional check (4 directions) vs gradcheck(fast_mode=True)
-Times are medians of several runs. `agree` is true when both reach the same verdict on the
+Times are medians of several rounds in which refbp's checks and gradcheck take turns
+(refbp.bench.measure.interleaved_medians). `agree` is true when both reach the same verdict on the
 correct gradient (pass) AND both reject a gradient whose largest-magnitude entry is off by
 1e-3 relative (for gradcheck: a custom autograd Function whose backward returns that
 gradient). gradcheck is given the same atol/rtol as refbp's row (refbp.check.tolerance);
@@ -16,9 +17,6 @@ each tensor (directional: relative to each projection).
 
 from __future__ import annotations
 
-import statistics
-import time
-
 import numpy as np
 
 HELP = """\
@@ -28,7 +26,7 @@ Sigmoid MLPs 2-2-2, 10-32-32-4, 32-64-64-10 and 64-128-128-10, half_sse, batch 8
 Rows: central, richardson and complex (refbp's full check of every parameter) against
 torch.autograd.gradcheck, and directional against torch.autograd.gradcheck(fast_mode=True).
 Columns: network, batch, params, method, baseline, refbp_s, baseline_s, speedup
-(baseline_s / refbp_s, medians of several runs), agree (same verdict on the correct
+(baseline_s / refbp_s; medians of up to 7 rounds in which refbp and gradcheck take turns), agree (same verdict on the correct
 gradient, and both reject one entry off by 1e-3 relative), and the four verdicts behind it,
 err_vs_torch (refbp's finite differences against torch autograd's gradient).
 Writes reports/bench-fd-<id>/ (results.csv, summary.md).
@@ -45,7 +43,8 @@ WRONG_RELATIVE = 1e-3
 def add_arguments(parser) -> None:
     parser.add_argument("--json", action="store_true", help="print the rows as a JSON list on stdout (table on stderr)")
     parser.add_argument("--quick", action="store_true", help="the two small networks and short medians (a smoke test)")
-    parser.add_argument("--repeats", type=int, metavar="N", help="runs per median (default 7; --quick: 3)")
+    parser.add_argument("--repeats", type=int, metavar="N", help="rounds per median (default 7; --quick: 3); fewer, never under 3, "
+                        "where a round takes long (64-128-128-10)")
     parser.add_argument("--report-dir", default="reports", metavar="DIR",
                         help="where the report folder bench-fd-<id>/ is written (default: ./reports)")
     parser.add_argument("--no-report", action="store_true", help="write no report folder")
@@ -64,7 +63,7 @@ def main(args) -> int:
         return 2
     rows = []
     for sizes in networks:
-        rows += bench_network(sizes, repeats)
+        rows += bench_network(sizes, repeats, quick=args.quick)
     frame = pd.DataFrame(rows)
     out = sys.stderr if args.json else sys.stdout
     with pd.option_context("display.width", 220, "display.max_columns", 30):
@@ -75,16 +74,6 @@ def main(args) -> int:
         json.dump(frame.to_dict(orient="records"), sys.stdout, indent=1)
         sys.stdout.write("\n")
     return 0
-
-
-def median_seconds(fn, repeats: int) -> float:
-    fn()  # warm-up
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def make_case(sizes, batch: int = BATCH, seed: int = 0):
@@ -111,43 +100,49 @@ def wrong_gradient(grads: dict) -> tuple[dict, str]:
     return wrong, name + "".join(f"[{int(i)}]" for i in index)
 
 
-def bench_network(sizes, repeats: int) -> list[dict]:
+def bench_network(sizes, repeats: int, quick: bool = False) -> list[dict]:
+    """The rows of one network. refbp's checks and their gradcheck baseline are timed in
+    interleaved rounds (refbp.bench.measure): a burst of load from elsewhere on the machine
+    then slows both sides alike, and the ratio stays fair."""
     from refbp.check.check_case import finite_difference_checks
     from refbp.nn import compute_trace
     from refbp.nn.runner import fd_functions, loss_function
     from refbp.trace import Trace
 
+    from .measure import Effort, Timed, interleaved_medians
+
     case = make_case(sizes)
     count = sum(p.size for p in case.params.values())
     torch_grads = torch_gradient(case)
     wrong, wrong_entry = wrong_gradient(compute_trace(case).grads)
-    baseline_cache: dict = {}
+    effort = Effort(samples=repeats, min_sample_s=0.002 if quick else 0.02, max_measure_s=1.0 if quick else 12.0)
+
+    def refbp_check(method, grads=None):
+        trace = compute_trace(case) if grads is None else Trace(outputs=None, loss=0.0, grads=grads)
+        return finite_difference_checks(case, trace, loss_function, method, fd_functions)
+
     rows = []
-    for method in METHODS:
-        fast = method == "directional"
-
-        def refbp_check(grads=None):
-            trace = compute_trace(case) if grads is None else Trace(outputs=None, loss=0.0, grads=grads)
-            return finite_difference_checks(case, trace, loss_function, method, fd_functions)
-
-        refbp_s = median_seconds(refbp_check, repeats)
-        checks = refbp_check()
-        refbp_pass = all(c.passed for c in checks)
-        refbp_rejects = not all(c.passed for c in refbp_check(wrong))
-        if fast not in baseline_cache:
-            tolerance = checks[0]
-            baseline_cache[fast] = gradcheck_row(case, wrong, fast, tolerance.atol, tolerance.rtol, repeats)
-        baseline_s, baseline_pass, baseline_rejects = baseline_cache[fast]
-        rows.append({
-            "network": "-".join(map(str, sizes)), "batch": BATCH, "params": count, "method": method,
-            "baseline": BASELINES[fast], "refbp_s": refbp_s, "baseline_s": baseline_s,
-            "speedup": baseline_s / refbp_s,
-            "agree": bool(refbp_pass and baseline_pass and refbp_rejects and baseline_rejects),
-            "refbp_pass": refbp_pass, "baseline_pass": baseline_pass,
-            "refbp_rejects_wrong": refbp_rejects, "baseline_rejects_wrong": baseline_rejects,
-            "wrong_entry": wrong_entry, "atol": checks[0].atol, "rtol": checks[0].rtol,
-            "err_vs_torch": error_vs_torch(case, method, torch_grads),
-        })
+    for fast, methods in ((False, ("central", "richardson", "complex")), (True, ("directional",))):
+        checks = {method: refbp_check(method) for method in methods}
+        tolerance = checks[methods[0]][0]
+        baseline = gradcheck_function(case, fast, tolerance.atol, tolerance.rtol)
+        timed = {method: Timed(lambda m=method: refbp_check(m), library="numpy") for method in methods}
+        timed["baseline"] = Timed(baseline(), library="torch")
+        seconds = interleaved_medians(timed, effort)
+        baseline_pass, baseline_rejects = baseline()(), not baseline(wrong)()
+        for method in methods:
+            refbp_pass = all(c.passed for c in checks[method])
+            refbp_rejects = not all(c.passed for c in refbp_check(method, wrong))
+            rows.append({
+                "network": "-".join(map(str, sizes)), "batch": BATCH, "params": count, "method": method,
+                "baseline": BASELINES[fast], "refbp_s": seconds[method], "baseline_s": seconds["baseline"],
+                "speedup": seconds["baseline"] / seconds[method],
+                "agree": bool(refbp_pass and baseline_pass and refbp_rejects and baseline_rejects),
+                "refbp_pass": refbp_pass, "baseline_pass": baseline_pass,
+                "refbp_rejects_wrong": refbp_rejects, "baseline_rejects_wrong": baseline_rejects,
+                "wrong_entry": wrong_entry, "atol": checks[method][0].atol, "rtol": checks[method][0].rtol,
+                "err_vs_torch": error_vs_torch(case, method, torch_grads),
+            })
     return rows
 
 
@@ -212,20 +207,25 @@ def _with_gradient(loss, names, grads: dict):
     return Planted.apply
 
 
-def gradcheck_row(case, wrong: dict, fast: bool, atol: float, rtol: float, repeats: int):
-    """(median seconds of gradcheck on the correct function, its verdict, whether it rejects `wrong`)."""
+def gradcheck_function(case, fast: bool, atol: float, rtol: float):
+    """gradcheck(fast_mode=fast) on the case's loss, as `check(grads=None) -> () -> passed`:
+    with `grads`, on the loss whose backward returns them (a planted wrong gradient)."""
     import torch
 
     loss, names = _torch_loss(case)
     params = tuple(torch.tensor(case.params[n], dtype=torch.float64, requires_grad=True) for n in names)
 
-    def check(fn):
-        torch.manual_seed(0)  # fast_mode's random vectors: the same in every run
-        return bool(torch.autograd.gradcheck(fn, params, atol=atol, rtol=rtol, fast_mode=fast,
-                                             raise_exception=False))
+    def check(grads=None):
+        fn = loss if grads is None else _with_gradient(loss, names, grads)
 
-    seconds = median_seconds(lambda: check(loss), repeats)
-    return seconds, check(loss), not check(_with_gradient(loss, names, wrong))
+        def run() -> bool:
+            torch.manual_seed(0)  # fast_mode's random vectors: the same in every run
+            return bool(torch.autograd.gradcheck(fn, params, atol=atol, rtol=rtol, fast_mode=fast,
+                                                 raise_exception=False))
+
+        return run
+
+    return check
 
 
 def write_report(frame, report_dir, repeats: int):
@@ -237,7 +237,7 @@ def write_report(frame, report_dir, repeats: int):
 
     lines = ["# refbp bench fd", "",
              f"numpy {np.__version__}, torch {torch.__version__} ({torch.get_num_threads()} threads); "
-             f"medians of {repeats} runs; float64, batch {BATCH}, sigmoid MLPs, half_sse.", "",
+             f"medians of up to {repeats} interleaved rounds; float64, batch {BATCH}, sigmoid MLPs, half_sse.", "",
              _markdown_table(frame), "", "Goals: full check (central) of 32-64-64-10 >= 100x faster than "
              "gradcheck with the same verdicts; directional at least as fast as gradcheck(fast_mode=True); "
              "richardson and complex err_vs_torch <= 1e-10.", ""]

@@ -64,8 +64,8 @@ def interleaved_medians(timed: dict, effort: Effort = Effort()) -> dict:
         previous = settle(previous, t.library, effort)
         plans[name] = _plan(t, effort)
     slowest = sum(number * one for _, _, number, one in plans.values())
-    # Fewer rounds when a round is long (never under 3), to stay in the budget.
-    rounds = max(3, min(effort.samples, int(effort.max_measure_s / slowest)))
+    # Fewer rounds when a round is long (never under 3, unless fewer samples are asked for), to stay in the budget.
+    rounds = max(min(3, effort.samples), min(effort.samples, int(effort.max_measure_s / slowest)))
     times: dict = {name: [] for name in plans}
     for _ in range(rounds):
         for name, (fn, sync, number, _) in plans.items():
@@ -85,10 +85,11 @@ def median_seconds(timed: Timed, effort: Effort = Effort()) -> float:
 
 
 def settle(previous: str | None, following: str | None, effort: Effort) -> str | None:
-    """Pause when numpy's calls are followed by another library's: OpenBLAS's threads keep
-    spinning for about 0.1 s after a call and take the cores from torch's threads (measured on
-    this 2-core machine: torch autograd 3x slower right after a numpy call, as fast after 0.1 s)."""
-    if previous == "numpy" and following != "numpy":
+    """Pause when one library's calls are followed by another's: their worker threads keep
+    spinning for a while after a call and take the cores from the next library's (measured on
+    this 2-core machine: torch autograd 3x slower right after a numpy call, as fast after 0.1 s;
+    refbp's finite differences 1.5x slower right after torch.autograd.gradcheck)."""
+    if previous is not None and previous != following:
         time.sleep(effort.pause_s)
     return following
 

@@ -18,6 +18,7 @@ import numpy as np
 
 from cases import Case
 
+from ..nn.backend import serial_blas
 from ..trace import Trace
 from .compare import compare
 from .tolerance import FD_ERROR_FACTOR, fd_tolerance, tolerance_for
@@ -131,10 +132,16 @@ def finite_difference_checks(case: Case, trace: Trace, loss_function, method: st
     if "loss" not in functions:
         functions["loss"], functions["probe"] = loss_function(case)
     method = method or default_fd_method(functions)
-    result = finite_diff.finite_difference(
-        method, functions["loss"], case.params, probe=functions.get("probe"), perturbed=functions.get("perturbed"),
-        stacked=functions.get("stacked"), complex_loss=functions.get("complex_loss"),
-        complex_perturbed=functions.get("complex_perturbed"), not_analytic=functions.get("not_analytic"))
+    # Finite differences run many products of a few hundred thousand multiplications each:
+    # numpy's BLAS threads cost more than they give there, and after torch (the other
+    # reference) they fight its spinning OpenMP threads for the cores (32-64-64-10: 13.4 ms
+    # with one BLAS thread, 14.8 ms with two, 22 ms with two right after torch.autograd.gradcheck).
+    with serial_blas(np):
+        result = finite_diff.finite_difference(
+            method, functions["loss"], case.params, probe=functions.get("probe"),
+            perturbed=functions.get("perturbed"), stacked=functions.get("stacked"),
+            complex_loss=functions.get("complex_loss"), complex_perturbed=functions.get("complex_perturbed"),
+            not_analytic=functions.get("not_analytic"))
     tolerance = fd_tolerance(case, method, sum(int(np.size(p)) for p in case.params.values()))
     if method == "directional":
         return [directional_row(trace, result, tolerance)]
