@@ -138,6 +138,24 @@ def test_bench_fd_quick_json(capsys, tmp_path):
     assert rows[4]["params"] == 10 * 32 + 32 + 32 * 32 + 32 + 32 * 4 + 4
     (report,) = tmp_path.glob("bench-fd-*")
     assert (report / "results.csv").exists() and (report / "summary.md").exists()
+    assert "goal: directional at least as fast" in (report / "summary.md").read_text()
+
+
+def test_bench_fd_goal_lines_say_met_only_when_met():
+    import pandas as pd
+
+    from refbp.bench.fd import goal_lines
+
+    def frame(speedup, agree=True, directional=2.0, error=1e-12):
+        return pd.DataFrame([
+            {"network": "32-64-64-10", "method": "central", "speedup": speedup, "agree": agree, "err_vs_torch": 1e-9},
+            {"network": "32-64-64-10", "method": "richardson", "speedup": 20.0, "agree": True, "err_vs_torch": error},
+            {"network": "32-64-64-10", "method": "directional", "speedup": directional, "agree": True,
+             "err_vs_torch": 1e-9}])
+
+    assert all(line.endswith("(met)") for line in goal_lines(frame(120.0)))
+    for bad in (frame(58.0), frame(120.0, agree=False), frame(120.0, directional=0.9), frame(120.0, error=3e-10)):
+        assert sum(line.endswith("(not met)") for line in goal_lines(bad)) == 1
 
 
 def test_complex_step_falls_back_when_its_forward_is_not_the_checked_one(monkeypatch):
