@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from cases import SUITE_DIR, Case, MLPNetwork, load_case
 from oracle.fd import finite_difference
 from refbp.nn import activations, analytic, losses
 from refbp.nn.mlp import MLP
 from refbp.nn.runner import fd_functions, loss_function
+from strategies import mlp_documents
 
 MLP_CASES = sorted((SUITE_DIR / "mlp").glob("*.json"))
 
@@ -174,3 +177,24 @@ def test_loss_values_in_place_give_the_same_numbers(name):
     outputs = rng.uniform(0.05, 0.95, (6, 4, 3))
     targets = rng.integers(0, 3, size=4) if name == "cross_entropy" else rng.uniform(0.0, 1.0, (4, 3))
     np.testing.assert_array_equal(loss.values_in_place(outputs.copy(), targets), loss.values(np, outputs, targets))
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(document=mlp_documents(max_depth=4, max_width=5, max_batch=6, train=False), data=st.data())
+def test_perturbed_losses_equal_the_loop_on_any_shape(document, data):
+    """The batched path falls back to the loop when it disagrees (with a note), which would hide
+    a bug from the checker's own tests: compare it with the loop directly, on drawn shapes."""
+    from cases import parse_case
+
+    case = parse_case(document)
+    f = fd_functions(case)
+    perturbed = f["perturbed"](case.params)
+    for name, tensor in case.params.items():
+        indices = np.sort(data.draw(st.lists(st.integers(0, tensor.size - 1), min_size=1, max_size=24)))
+        deltas = np.resize([1e-4, -1e-4, 3e-3, -3e-3], indices.size)
+        looped = []
+        for i, d in zip(indices, deltas):
+            moved = {n: p.copy() for n, p in case.params.items()}
+            moved[name].reshape(-1)[i] += d
+            looped.append(f["loss"](moved))
+        np.testing.assert_allclose(perturbed(name, indices, deltas), looped, rtol=1e-12, atol=1e-14, err_msg=name)
