@@ -31,6 +31,16 @@ def small_case(activation_names, loss="half_sse", bias=True, classes=False, seed
     return Case(id="batched", network=network, loss=loss, params=params, inputs=inputs, targets=targets)
 
 
+def one_forward_each(loss, params: dict, name: str, indices, deltas) -> list:
+    """The loss of each perturbed network by itself: params[name].flat[i] moved by d."""
+    values = []
+    for i, d in zip(indices, deltas):
+        moved = {n: p.copy() for n, p in params.items()}
+        moved[name].reshape(-1)[i] += d
+        values.append(loss(moved))
+    return values
+
+
 CASES = [
     small_case(("sigmoid", "tanh", "identity")),
     small_case(("relu", "leaky_relu", "softmax"), loss="mse"),
@@ -49,11 +59,7 @@ def test_perturbed_losses_equal_one_forward_per_network(case):
         indices = rng.integers(0, tensor.size, size=7)
         deltas = rng.standard_normal(7) * 1e-2
         batched = f["perturbed"](case.params)(name, indices, deltas)
-        looped = []
-        for i, d in zip(indices, deltas):
-            moved = {n: p.copy() for n, p in case.params.items()}
-            moved[name].reshape(-1)[i] += d
-            looped.append(f["loss"](moved))
+        looped = one_forward_each(f["loss"], case.params, name, indices, deltas)
         np.testing.assert_allclose(batched, looped, rtol=1e-13, atol=1e-14, err_msg=name)
 
 
@@ -154,11 +160,7 @@ def test_both_rank_one_forms_equal_one_forward_per_network(case):
     for indices in (np.repeat(np.arange(size), 2), np.tile(np.arange(size), MAX_RUNS + 2)):
         deltas = np.resize([1e-3, -2e-3], indices.size)
         batched = np.array(perturbed(name, indices, deltas))
-        looped = []
-        for i, d in zip(indices, deltas):
-            moved = {n: p.copy() for n, p in case.params.items()}
-            moved[name].reshape(-1)[i] += d
-            looped.append(f["loss"](moved))
+        looped = one_forward_each(f["loss"], case.params, name, indices, deltas)
         np.testing.assert_allclose(batched, looped, rtol=1e-13, atol=1e-14)
 
 
@@ -192,9 +194,5 @@ def test_perturbed_losses_equal_the_loop_on_any_shape(document, data):
     for name, tensor in case.params.items():
         indices = np.sort(data.draw(st.lists(st.integers(0, tensor.size - 1), min_size=1, max_size=24)))
         deltas = np.resize([1e-4, -1e-4, 3e-3, -3e-3], indices.size)
-        looped = []
-        for i, d in zip(indices, deltas):
-            moved = {n: p.copy() for n, p in case.params.items()}
-            moved[name].reshape(-1)[i] += d
-            looped.append(f["loss"](moved))
+        looped = one_forward_each(f["loss"], case.params, name, indices, deltas)
         np.testing.assert_allclose(perturbed(name, indices, deltas), looped, rtol=1e-12, atol=1e-14, err_msg=name)
