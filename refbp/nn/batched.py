@@ -59,8 +59,9 @@ def _chunks(case, model) -> dict:
     """Perturbed networks per call, per tensor: about 2^16 floats (512 KiB) per stacked
     array, which refbp.nn.perturbed keeps as work buffers from call to call. Fewer per call
     and numpy's cost per call shows; more and the buffers leave the core's cache
-    (32-64-64-10, central, the whole check: 28 ms at 2^14, 16 ms at 2^15, 14-16 ms at 2^16,
-    18-21 ms at 2^17).
+    (32-64-64-10, central, the whole check, median (minimum) of 25 checks taking turns:
+    25.5 (17.2) ms at 2^14, 20.9 (14.7) at 2^15, 19.3 (13.5) at 2^16, 18.4 (14.7) at 2^17,
+    18.7 (16.1) at 2^18, on a machine that was busy at the time).
     The stacked arrays of a layer-l perturbation are as wide as the layers after l (and l
     itself when its kinked units are wanted, or when it is the output layer)."""
     sizes, depth = case.network.sizes, len(model.activations)
