@@ -113,6 +113,8 @@ def test_loss_values_per_stack_member(name):
     targets = rng.integers(0, 3, size=4) if name == "cross_entropy" else rng.uniform(0.0, 1.0, (4, 3))
     expected = [float(loss.value(np, outputs[s], targets)) for s in range(6)]
     np.testing.assert_allclose(loss.values(np, outputs, targets), expected, rtol=1e-14)
+    # the hot path's form, free to overwrite its outputs: the same numbers
+    np.testing.assert_array_equal(loss.values_in_place(outputs.copy(), targets), loss.values(np, outputs, targets))
 
 
 @pytest.mark.parametrize("name", ["sigmoid", "softplus"])
@@ -171,14 +173,6 @@ def test_activations_in_place_give_the_same_numbers(name):
     expected = activation.forward(np, x.copy())
     np.testing.assert_array_equal(activation.forward_in_place(x.copy()), expected)
 
-
-@pytest.mark.parametrize("name", sorted(losses.LOSSES))
-def test_loss_values_in_place_give_the_same_numbers(name):
-    loss = losses.get(name)
-    rng = np.random.default_rng(4)
-    outputs = rng.uniform(0.05, 0.95, (6, 4, 3))
-    targets = rng.integers(0, 3, size=4) if name == "cross_entropy" else rng.uniform(0.0, 1.0, (4, 3))
-    np.testing.assert_array_equal(loss.values_in_place(outputs.copy(), targets), loss.values(np, outputs, targets))
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
