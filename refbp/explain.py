@@ -12,7 +12,7 @@ import numpy as np
 
 from cases import Case, MLPNetwork, format_entry
 
-from .nn import activations, losses
+from .nn import losses
 from .nn.mlp import MLP
 
 MAX_EXAMPLES_SHOWN = 4

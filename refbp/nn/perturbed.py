@@ -73,17 +73,17 @@ class PerturbedLosses:
         else:
             delta_out = activation.forward(np, net_column) - base.outs[layer][:, units].T
             layer += 1
-            net = self._buffer(f"net{layer}", (params[f"layers.{layer}.weight"].shape[0], delta_out.size), dtype)
+            net = _work_array(f"net{layer}", (params[f"layers.{layer}.weight"].shape[0], delta_out.size), dtype)
             self._rank_one(net, params[f"layers.{layer}.weight"], units, delta_out)
             net += self._base_tiled("nets", layer, delta_out.shape[0])
             out = self._activate(layer, net, want_nets, nets)
         if layer + 1 == depth:  # the perturbation reached the output layer directly: back to one network after another
-            outputs = self._buffer("outputs", (out.shape[1] // self.batch, self.batch, out.shape[0]), dtype)
+            outputs = _work_array("outputs", (out.shape[1] // self.batch, self.batch, out.shape[0]), dtype)
             np.copyto(outputs, _stacked_view(out, self.batch))
             return outputs, nets
         for i in range(layer + 1, depth - 1):
             weight, bias = params[f"layers.{i}.weight"], params.get(f"layers.{i}.bias")
-            net = self._buffer(f"net{i}", (weight.shape[0], out.shape[1]), dtype)
+            net = _work_array(f"net{i}", (weight.shape[0], out.shape[1]), dtype)
             np.matmul(weight, out, out=net)  # every (network, example) column in one product
             if bias is not None:
                 net += bias[:, None]
@@ -91,7 +91,7 @@ class PerturbedLosses:
         # The output layer's product is written example-major, [S*B, O]: the losses reduce
         # over each network's outputs, and softmax over each example's.
         weight, bias = params[f"layers.{depth - 1}.weight"], params.get(f"layers.{depth - 1}.bias")
-        outputs = self._buffer("outputs", (out.shape[1] // self.batch, self.batch, weight.shape[0]), dtype)
+        outputs = _work_array("outputs", (out.shape[1] // self.batch, self.batch, weight.shape[0]), dtype)
         net = outputs.reshape(-1, weight.shape[0])
         np.matmul(out.T, weight.T, out=net)
         if bias is not None:
@@ -132,7 +132,7 @@ class PerturbedLosses:
         """S copies of the base's `which` (nets or outs) of `layer`, unit-major [n, S*B], with
         unit units[s] of copy s replaced by column[s]."""
         count, batch = column.shape
-        stacked = self._buffer(role, (getattr(self.base, which)[layer].shape[1], count * batch), dtype)
+        stacked = _work_array(role, (getattr(self.base, which)[layer].shape[1], count * batch), dtype)
         stacked[...] = self._base_tiled(which, layer, count)
         stacked[units[:, None], np.arange(count)[:, None] * batch + np.arange(batch)] = column
         return stacked
@@ -147,10 +147,6 @@ class PerturbedLosses:
             np.copyto(tiled.reshape(base.shape[1], count, self.batch), base.T[:, None, :])
             filled[key] = (self._token, count)
         return tiled
-
-    @staticmethod
-    def _buffer(role: str, shape: tuple, dtype) -> np.ndarray:
-        return _work_array(role, shape, dtype)
 
 
 _WORKSPACE = threading.local()
