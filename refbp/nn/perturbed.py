@@ -40,6 +40,7 @@ class PerturbedLosses:
         self.base = model.forward(np, params, inputs)
         self.batch = inputs.shape[0]
         self._token = next(_TOKENS)  # which instance last filled a tiled base (ids are reused, tokens never)
+        self._cache: dict = {}  # what is computed once from the base: see its users
 
     def __call__(self, name: str, flat_indices, deltas, kinks: bool = False):
         outputs, nets = self.outputs(name, np.asarray(flat_indices), np.asarray(deltas), want_nets=kinks)
@@ -52,35 +53,35 @@ class PerturbedLosses:
         model, base, params = self.model, self.base, self.params
         _, index, kind = name.split(".")
         layer, depth = int(index), len(model.activations)
-        x = base.inputs if layer == 0 else base.outs[layer - 1]
         weight = params[f"layers.{layer}.weight"]
         if kind == "weight":
             units = flat_indices // weight.shape[1]
-            change = deltas[:, None] * x[:, flat_indices % weight.shape[1]].T
+            inputs = self._unit_major("inputs", layer)
+            change = deltas[:, None] * inputs[flat_indices % weight.shape[1]]
         else:
             units, change = flat_indices, deltas[:, None]
         dtype = np.result_type(base.nets[layer], deltas)
-        net_column = base.nets[layer][:, units].T + change  # [S, B]: the one unit that moved, per network
+        net_column = self._unit_major("nets", layer)[units] + change  # [S, B]: the one unit that moved, per network
         activation = model.activations[layer]
         nets = {}
+        if layer + 1 == depth:
+            return self._output_layer_moved(units, net_column, dtype, want_nets, nets), nets
         if want_nets and activation.kinked:
             nets[f"layers.{layer}.net"] = _stacked_view(
                 self._with_column("net", layer, "nets", units, net_column, dtype), self.batch).copy()
         if not activation.elementwise:  # softmax: every unit of the layer moves
             out = self._activate(layer, self._with_column("net", layer, "nets", units, net_column, dtype), False, {})
-        elif layer + 1 == depth:
-            out = self._with_column("out", layer, "outs", units, activation.forward(np, net_column), dtype)
         else:
-            delta_out = activation.forward(np, net_column) - base.outs[layer][:, units].T
+            # One unit moved: the next layer's net changes by a rank-one term.
+            delta_out = activation.forward(np, net_column) - self._unit_major("outs", layer)[units]
             layer += 1
-            net = _work_array(f"net{layer}", (params[f"layers.{layer}.weight"].shape[0], delta_out.size), dtype)
-            self._rank_one(net, params[f"layers.{layer}.weight"], units, delta_out)
-            net += self._base_tiled("nets", layer, delta_out.shape[0])
-            out = self._activate(layer, net, want_nets, nets)
-        if layer + 1 == depth:  # the perturbation reached the output layer directly: back to one network after another
-            outputs = _work_array("outputs", (out.shape[1] // self.batch, self.batch, out.shape[0]), dtype)
-            np.copyto(outputs, _stacked_view(out, self.batch))
-            return outputs, nets
+            width = params[f"layers.{layer}.weight"].shape[0]
+            if layer + 1 == depth:  # straight into the output layer, written example-major
+                outputs = _work_array("outputs", delta_out.shape + (width,), dtype)
+                self._layer_after(layer, units, delta_out, outputs.reshape(-1, width), want_nets, nets, True)
+                return outputs, nets
+            net = _work_array(f"net{layer}", (width, delta_out.size), dtype)
+            out = self._layer_after(layer, units, delta_out, net, want_nets, nets, False)
         for i in range(layer + 1, depth - 1):
             weight, bias = params[f"layers.{i}.weight"], params.get(f"layers.{i}.bias")
             net = _work_array(f"net{i}", (weight.shape[0], out.shape[1]), dtype)
@@ -92,17 +93,10 @@ class PerturbedLosses:
         # over each network's outputs, and softmax over each example's.
         weight, bias = params[f"layers.{depth - 1}.weight"], params.get(f"layers.{depth - 1}.bias")
         outputs = _work_array("outputs", (out.shape[1] // self.batch, self.batch, weight.shape[0]), dtype)
-        net = outputs.reshape(-1, weight.shape[0])
-        np.matmul(out.T, weight.T, out=net)
+        np.matmul(out.T, weight.T, out=outputs.reshape(-1, weight.shape[0]))
         if bias is not None:
-            net += bias
-        activation = model.activations[depth - 1]
-        if want_nets and activation.kinked:
-            nets[f"layers.{depth - 1}.net"] = outputs.copy()
-        if activation.elementwise:
-            return activation.forward_in_place(outputs), nets
-        return activation.forward(np, outputs), nets
-
+            outputs += bias
+        return self._activate_outputs(outputs, want_nets, nets), nets
     def _activate(self, layer: int, net, want_nets: bool, nets: dict):
         """The activation of a unit-major [n, S*B] layer."""
         activation = self.model.activations[layer]
@@ -113,20 +107,135 @@ class PerturbedLosses:
             return np.ascontiguousarray(out.transpose(2, 0, 1)).reshape(net.shape)
         return activation.forward_in_place(net)
 
-    @staticmethod
-    def _rank_one(net, weight, units, delta_out) -> None:
-        """net[:, s*B + b] = weight[:, units[s]] * delta_out[s, b]: what moving unit units[s]
-        of the layer before by delta_out[s] adds to this layer's net, before its base."""
+    def _activate_outputs(self, outputs, want_nets: bool, nets: dict):
+        """The output layer's activation of example-major nets [S, B, O], in place where it can be."""
+        depth = len(self.model.activations)
+        activation = self.model.activations[depth - 1]
+        if want_nets and activation.kinked:
+            nets[f"layers.{depth - 1}.net"] = outputs.copy()
+        if activation.elementwise:
+            return activation.forward_in_place(outputs)
+        return activation.forward(np, outputs)
+
+    def _output_layer_moved(self, units, net_column, dtype, want_nets: bool, nets: dict):
+        """The outputs [S, B, O] when the output layer itself was perturbed: its unit units[s]
+        has net net_column[s] in network s, every other output is the base's."""
+        layer = len(self.model.activations) - 1
+        activation = self.model.activations[layer]
+        count = net_column.shape[0]
+        outputs = _work_array("outputs", (count, self.batch, self.base.nets[layer].shape[1]), dtype)
+        moved = np.arange(count)[:, None], np.arange(self.batch), units[:, None]
+        if activation.elementwise and not (want_nets and activation.kinked):
+            np.copyto(outputs, self.base.outs[layer])
+            outputs[moved] = activation.forward(np, net_column)
+            return outputs
+        np.copyto(outputs, self.base.nets[layer])
+        outputs[moved] = net_column
+        return self._activate_outputs(outputs, want_nets, nets)
+
+    def _layer_after(self, layer: int, units, delta_out, net, want_nets: bool, nets: dict, example_major: bool):
+        """Layer `layer` of every network when unit units[s] of the layer before moved by
+        delta_out[s] in network s: the base's net plus weight[:, units[s]] * delta_out[s], then
+        the activation. `net` is the work array to fill: unit-major [n, S*B], or example-major
+        [S*B, n] for the output layer, where the activations are left."""
+        activation = self.model.activations[layer]
+        weight = self.params[f"layers.{layer}.weight"]
         count = delta_out.shape[0]
-        starts = np.flatnonzero(units[1:] != units[:-1]) + 1
-        if len(starts) >= MAX_RUNS:
-            np.multiply(weight[:, units][:, :, None], delta_out[None],
-                        out=net.reshape(net.shape[0], count, -1))
+        if not (want_nets and activation.kinked) and self._exp_factored(layer, units, delta_out, net, example_major):
+            return activation.from_exp_of_negated_net(net)
+        self._rank_one(net, weight, units, delta_out, example_major)
+        net += self._base_tiled("nets", layer, count, example_major)
+        if not example_major:
+            return self._activate(layer, net, want_nets, nets)
+        outputs = net.reshape(count, self.batch, -1)
+        activated = self._activate_outputs(outputs, want_nets, nets)
+        if activated is not outputs:  # softmax gives a new array
+            np.copyto(outputs, activated)
+        return net
+
+    def _exp_factored(self, layer: int, units, delta_out, out, example_major: bool) -> bool:
+        """For an activation written in u = e^-net (the sigmoid): u of every network into `out`,
+        as the base's e^-net times e^-(weight[:, units[s]] * delta_out[s]).
+        For finite-difference steps the second factor is within about 1e-5 of 1, and its power
+        series, cut where the first term left out is below 2^-60 (an ulp of 1 is 2^-52), gives
+        it to rounding: one product with a few rows per run of networks that share a unit,
+        where the direct way takes a rank-one product, an add, a clip test and an exp over
+        every value. False, with nothing written, where that does not apply (another
+        activation, a complex step, many runs, a change too large for a short series)."""
+        activation = self.model.activations[layer]
+        if not hasattr(activation, "from_exp_of_negated_net") or out.dtype != np.float64:
+            return False
+        runs = _runs(units)
+        if runs is None:
+            return False
+        terms = series_terms(self._largest_weight(layer) * float(np.max(np.abs(delta_out), initial=0.0)))
+        if terms is None:
+            return False
+        count, batch = delta_out.shape
+        powers = _work_array("powers", (terms, count * batch), np.float64)  # delta_out^k, k < terms
+        powers[0] = 1.0
+        for k in range(1, terms):
+            np.multiply(powers[k - 1], delta_out.reshape(-1), out=powers[k])
+        series = self._series_coefficients(layer)
+        for first, end in runs:
+            coefficients = series[:terms, units[first]]  # [terms, n]: (-weight[:, unit])^k / k!
+            moved = slice(first * batch, end * batch)
+            if example_major:
+                np.matmul(powers[:, moved].T, coefficients, out=out[moved])
+            else:
+                np.matmul(coefficients.T, powers[:, moved], out=out[:, moved])
+        out *= self._base_tiled("exp_of_negated_nets", layer, count, example_major)
+        return True
+
+    def _largest_weight(self, layer: int) -> float:
+        key = ("largest weight", layer)
+        if key not in self._cache:
+            self._cache[key] = float(np.max(np.abs(self.params[f"layers.{layer}.weight"]), initial=0.0))
+        return self._cache[key]
+
+    def _series_coefficients(self, layer: int) -> np.ndarray:
+        """(-weight)^k / k! for k < MAX_SERIES_TERMS, laid out [k, unit before, unit]."""
+        key = ("series", layer)
+        if key not in self._cache:
+            negated = -self.params[f"layers.{layer}.weight"].T.astype(np.float64)
+            series = np.empty((MAX_SERIES_TERMS,) + negated.shape)
+            series[0] = 1.0
+            for k in range(1, MAX_SERIES_TERMS):
+                np.multiply(series[k - 1], negated / k, out=series[k])
+            self._cache[key] = series
+        return self._cache[key]
+
+    def _unit_major(self, which: str, layer: int) -> np.ndarray:
+        """The base's inputs of `layer` (the outs of the layer before), or its nets or outs,
+        unit-major and contiguous [n, B]: a gather of units then gives [S, B] rows."""
+        key = (which, layer)
+        if key not in self._cache:
+            if which == "inputs":
+                values = self.base.inputs if layer == 0 else self.base.outs[layer - 1]
+            else:
+                values = getattr(self.base, which)[layer]
+            self._cache[key] = np.ascontiguousarray(values.T)
+        return self._cache[key]
+
+    @staticmethod
+    def _rank_one(net, weight, units, delta_out, example_major: bool) -> None:
+        """net[:, s*B + b] = weight[:, units[s]] * delta_out[s, b] (example-major: net[s*B + b, :]):
+        what moving unit units[s] of the layer before by delta_out[s] adds to this layer's net,
+        before its base."""
+        count, batch = delta_out.shape
+        runs = _runs(units)
+        if runs is None:  # one gathered product
+            if example_major:
+                np.multiply(delta_out[:, :, None], weight[:, units].T[:, None, :], out=net.reshape(count, batch, -1))
+            else:
+                np.multiply(weight[:, units][:, :, None], delta_out[None], out=net.reshape(net.shape[0], count, -1))
             return
-        batch = delta_out.shape[1]
-        for first, end in zip(np.concatenate([[0], starts]), np.concatenate([starts, [count]])):
-            np.multiply(weight[:, units[first], None], delta_out[first:end].reshape(1, -1),
-                        out=net[:, first * batch:end * batch])
+        for first, end in runs:
+            column, moved = weight[:, units[first]], delta_out[first:end].reshape(-1)
+            if example_major:
+                np.multiply(moved[:, None], column[None, :], out=net[first * batch:end * batch])
+            else:
+                np.multiply(column[:, None], moved[None, :], out=net[:, first * batch:end * batch])
 
     def _with_column(self, role: str, layer: int, which: str, units, column, dtype) -> np.ndarray:
         """S copies of the base's `which` (nets or outs) of `layer`, unit-major [n, S*B], with
@@ -137,16 +246,59 @@ class PerturbedLosses:
         stacked[units[:, None], np.arange(count)[:, None] * batch + np.arange(batch)] = column
         return stacked
 
-    def _base_tiled(self, which: str, layer: int, count: int) -> np.ndarray:
-        """The base's nets or outs of `layer`, unit-major and repeated for `count` networks: [n, count*B]."""
-        base = getattr(self.base, which)[layer]
-        key = ("tiled", which, layer)
-        tiled = _work_array(key, (base.shape[1], count * self.batch), base.dtype)
+    def _base_tiled(self, which: str, layer: int, count: int, example_major: bool = False) -> np.ndarray:
+        """The base's nets, outs or exp_of_negated_nets of `layer`, repeated for `count`
+        networks: unit-major [n, count*B] or example-major [count*B, n]."""
+        base = self._base_values(which, layer)
+        key = ("tiled", which, layer, example_major)
+        units = base.shape[1]
+        shape = (count * self.batch, units) if example_major else (units, count * self.batch)
+        tiled = _work_array(key, shape, base.dtype)
         filled = _WORKSPACE.__dict__.setdefault("filled", {})
         if filled.get(key) != (self._token, count):
-            np.copyto(tiled.reshape(base.shape[1], count, self.batch), base.T[:, None, :])
+            if example_major:
+                np.copyto(tiled.reshape(count, self.batch, units), base[None])
+            else:
+                np.copyto(tiled.reshape(units, count, self.batch), base.T[:, None, :])
             filled[key] = (self._token, count)
         return tiled
+
+    def _base_values(self, which: str, layer: int) -> np.ndarray:
+        if which != "exp_of_negated_nets":
+            return getattr(self.base, which)[layer]
+        key = (which, layer)
+        if key not in self._cache:
+            activation = self.model.activations[layer]
+            self._cache[key] = activation.exp_of_negated_net(np.array(self.base.nets[layer], dtype=np.float64))
+        return self._cache[key]
+
+
+SERIES_TOLERANCE = 2.0**-60
+MAX_SERIES_TERMS = 8
+
+
+def series_terms(bound: float):
+    """How many terms of e^x = sum x^k / k! keep the first one left out below SERIES_TOLERANCE
+    for every |x| <= bound; None past MAX_SERIES_TERMS (or for a bound that is not finite)."""
+    if not math.isfinite(bound):
+        return None
+    term, terms = 1.0, 1
+    while term * bound / terms > SERIES_TOLERANCE:
+        term *= bound / terms
+        terms += 1
+        if terms > MAX_SERIES_TERMS:
+            return None
+    return terms
+
+
+def _runs(units):
+    """(first, end) of each run of consecutive networks that move the same unit; None past
+    MAX_RUNS (one gathered product is then faster than a product per run)."""
+    starts = np.flatnonzero(units[1:] != units[:-1]) + 1
+    if len(starts) >= MAX_RUNS:
+        return None
+    edges = [0, *starts.tolist(), len(units)]
+    return list(zip(edges[:-1], edges[1:]))
 
 
 _WORKSPACE = threading.local()
