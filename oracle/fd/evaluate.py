@@ -18,7 +18,10 @@ class Evaluator:
     """`loss(params)`, optionally `probe(params)` (pre-activations of kinked units) and
     `perturbed(params) -> fn(name, flat_indices, deltas, kinks=False)` (many single-entry
     perturbations of `params` in one call). `dtype` complex evaluates at complex points (the
-    complex step)."""
+    complex step).
+    `perturbed.chunks` {name: n}, where given, bounds the perturbations per call (else CHUNK);
+    `perturbed.chunks_itself` says that without kinks it takes a whole tensor in one call
+    and bounds its memory itself (with kinks the nets it returns grow with the call)."""
 
     def __init__(self, loss, params: dict, probe=None, perturbed=None, chunk: int = CHUNK, dtype=np.float64):
         self.loss, self.perturbed, self.dtype = loss, perturbed, dtype
@@ -38,12 +41,13 @@ class Evaluator:
 
     def _batched_agrees(self, name: str, flat_indices: np.ndarray, offsets: np.ndarray) -> bool:
         """The batched form is another code path than `loss`: before trusting it for a tensor,
-        compare it with `loss` at its first, middle and last entries.
+        compare it with `loss` at its middle and last entries.
         A batched form that differs (a forward the batched path does not reproduce, e.g. an
         implementation bug in `loss` itself) is abandoned for the plain loop, with a note."""
-        # First, middle and last entries, each at one point: the stencil's first (+h) and, for
-        # the middle one, its second (-h), so that a sign slip in the batched form shows too.
-        picks = np.unique([0, len(flat_indices) // 2, len(flat_indices) - 1])
+        # The middle entry (of a square weight, not its own transpose's) at the stencil's
+        # second point (-h), so that a sign slip in the batched form shows too, and the last
+        # entry at its first (+h).
+        picks = np.unique([len(flat_indices) // 2, len(flat_indices) - 1])
         points = np.where(picks == len(flat_indices) // 2, min(1, offsets.shape[1] - 1), 0)
         indices = flat_indices[picks]
         deltas = offsets[picks, points]
@@ -77,6 +81,8 @@ class Evaluator:
             self._verified[name] = self._batched_agrees(name, flat_indices, offsets)
         if self.perturbed is not None and self._verified[name]:
             chunk = self.chunks.get(name, self.chunk)
+            if self.probe is None and getattr(self.perturbed, "chunks_itself", False):
+                chunk = max(deltas.size, 1)
             for start in range(0, deltas.size, chunk):
                 part = slice(start, start + chunk)
                 if self.probe is None:

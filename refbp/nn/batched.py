@@ -21,7 +21,7 @@ import numpy as np
 from . import analytic, losses
 from .perturbed import PerturbedLosses
 
-CHUNK_FLOATS = 2**16
+CHUNK_FLOATS = 2**17
 
 
 def fd_functions(case) -> dict:
@@ -76,8 +76,10 @@ def _chunks(case, model) -> dict:
 
 def _perturbed(model, loss, inputs, targets):
     def at(params):
-        return PerturbedLosses(model, loss, params, inputs, targets)
+        return PerturbedLosses(model, loss, params, inputs, targets, chunks=at.chunks)
 
+    at.chunks = {}
+    at.chunks_itself = True  # without kinks, one call per tensor (oracle.fd.evaluate)
     return at
 
 

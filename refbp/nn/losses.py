@@ -22,10 +22,12 @@ def _per_stack(xp, terms):
     return xp.sum(xp.reshape(terms, (terms.shape[0], -1)), axis=1)
 
 
-def _squared_difference_in_place(outputs, targets):
-    """(targets - outputs)^2 written over outputs: the same numbers, (y - t)^2 == (t - y)^2."""
-    np.subtract(outputs, targets, out=outputs)
-    return np.square(outputs, out=outputs)
+def _sum_of_squares_in_place(outputs, targets):
+    """Per stack entry, the sum of (targets - outputs)^2, with y - t written over outputs
+    ((y - t)^2 == (t - y)^2). One dot product per entry: half the time of squaring and then
+    summing, in another order of additions than `values` (a few ulps apart)."""
+    difference = np.subtract(outputs, targets, out=outputs).reshape(outputs.shape[0], -1)
+    return np.vecdot(difference, difference)
 
 
 class Loss:
@@ -62,7 +64,7 @@ class HalfSSE(Loss):
         return 0.5 * _per_stack(xp, diff * diff)
 
     def values_in_place(self, outputs, targets):
-        return 0.5 * _per_stack(np, _squared_difference_in_place(outputs, targets))
+        return 0.5 * _sum_of_squares_in_place(outputs, targets)
 
     def gradient(self, xp, outputs, targets):
         return outputs - targets
@@ -80,7 +82,7 @@ class SSE(Loss):
         return _per_stack(xp, diff * diff)
 
     def values_in_place(self, outputs, targets):
-        return _per_stack(np, _squared_difference_in_place(outputs, targets))
+        return _sum_of_squares_in_place(outputs, targets)
 
     def gradient(self, xp, outputs, targets):
         return 2.0 * (outputs - targets)
@@ -100,7 +102,7 @@ class MSE(Loss):
         return _per_stack(xp, diff * diff) / math.prod(outputs.shape[1:])
 
     def values_in_place(self, outputs, targets):
-        return _per_stack(np, _squared_difference_in_place(outputs, targets)) / math.prod(outputs.shape[1:])
+        return _sum_of_squares_in_place(outputs, targets) / math.prod(outputs.shape[1:])
 
     def gradient(self, xp, outputs, targets):
         return 2.0 * (outputs - targets) / math.prod(outputs.shape)

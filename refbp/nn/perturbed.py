@@ -19,6 +19,7 @@ numpy only, and laid out for numpy's speed:
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
 import threading
@@ -30,58 +31,110 @@ import numpy as np
 MAX_RUNS = 16
 
 
+@dataclasses.dataclass
+class Moved:
+    """What one call's perturbations do to the perturbed layer, for every network at once
+    (small [S, B] arrays): network s moves unit units[s] of `layer` to net net_column[s],
+    which changes its out by delta_out[s] (hidden elementwise layers only)."""
+
+    layer: int
+    units: np.ndarray
+    net_column: np.ndarray
+    delta_out: np.ndarray | None
+    dtype: np.dtype
+    largest_delta_out: float = 0.0  # over the whole call: one series length for every chunk
+
+    def part(self, rows: slice) -> "Moved":
+        delta_out = None if self.delta_out is None else self.delta_out[rows]
+        # Not dataclasses.replace: this runs once per chunk, and replace costs microseconds.
+        return Moved(self.layer, self.units[rows], self.net_column[rows], delta_out, self.dtype, self.largest_delta_out)
+
+
 class PerturbedLosses:
     """fn(name, flat_indices, deltas, kinks=False) -> losses [S]; with kinks, also
     {layer name: stacked net [S, B, n]} of the kinked layers from the perturbed one on (the
-    earlier ones are the base's). `params` must not change while this is in use."""
+    earlier ones are the base's). `params` must not change while this is in use.
+    Without kinks a call may hold any number of perturbations: it runs them in chunks of
+    chunks[name] (work arrays that stay in the core's cache); with kinks, one chunk per call
+    (the nets it returns are as large as the call)."""
 
-    def __init__(self, model, loss, params: dict, inputs, targets):
+    def __init__(self, model, loss, params: dict, inputs, targets, chunks: dict | None = None):
         self.model, self.loss, self.params, self.targets = model, loss, params, targets
+        self.chunks = chunks or {}
         self.base = model.forward(np, params, inputs)
         self.batch = inputs.shape[0]
         self._token = next(_TOKENS)  # which instance last filled a tiled base (ids are reused, tokens never)
         self._cache: dict = {}  # what is computed once from the base: see its users
 
     def __call__(self, name: str, flat_indices, deltas, kinks: bool = False):
-        outputs, nets = self.outputs(name, np.asarray(flat_indices), np.asarray(deltas), want_nets=kinks)
-        values = self.loss.values_in_place(outputs, self.targets)
-        return (values, nets) if kinks else values
+        moved = self.moved(name, np.asarray(flat_indices), np.asarray(deltas))
+        if kinks:
+            outputs, nets = self.outputs(moved, want_nets=True)
+            return self.loss.values_in_place(outputs, self.targets), nets
+        count = len(moved.units)
+        chunk = self.chunks.get(name) or count
+        values = None
+        for start in range(0, count, chunk):
+            part = self.loss.values_in_place(self.outputs(moved.part(slice(start, start + chunk)))[0], self.targets)
+            if chunk >= count:
+                return part
+            if values is None:
+                values = np.empty(count, dtype=part.dtype)
+            values[start:start + chunk] = part
+        return values if values is not None else np.empty(0, dtype=moved.dtype)
 
-    def outputs(self, name: str, flat_indices, deltas, want_nets: bool = False):
+    def moved(self, name: str, flat_indices, deltas) -> Moved:
+        """Entry flat_indices[s] of tensor `name` moved by deltas[s]: the perturbed layer's one
+        changed unit in each network."""
+        _, index, kind = name.split(".")
+        layer = int(index)
+        weight = self.params[f"layers.{layer}.weight"]
+        dtype = np.result_type(self.base.nets[layer], deltas)
+        shape = (len(flat_indices), self.batch)
+        # Work arrays here too: a whole tensor's [S, B] arrays are large enough to fault.
+        units = flat_indices // weight.shape[1] if kind == "weight" else flat_indices
+        net_column = _gathered("net column", self._unit_major("nets", layer), units, dtype)
+        if kind == "weight":
+            change = _gathered("change", self._unit_major("inputs", layer), flat_indices % weight.shape[1], dtype)
+            change *= deltas[:, None]
+            net_column += change
+        else:
+            net_column += deltas[:, None]
+        activation = self.model.activations[layer]
+        if layer + 1 == len(self.model.activations) or not activation.elementwise:
+            return Moved(layer, units, net_column, None, dtype)
+        out_column = _work_array("out column", shape, dtype)
+        np.copyto(out_column, net_column)
+        delta_out = activation.forward_in_place(out_column)
+        delta_out -= _gathered("base out column", self._unit_major("outs", layer), units, dtype)
+        largest = float(np.max(np.abs(delta_out), initial=0.0))
+        return Moved(layer, units, net_column, delta_out, dtype, largest)
+
+    def outputs(self, moved: Moved, want_nets: bool = False):
         """The outputs [S, B, O] of the perturbed networks (a work buffer: use it before the
         next call), and the kinked nets when wanted (copies)."""
-        model, base, params = self.model, self.base, self.params
-        _, index, kind = name.split(".")
-        layer, depth = int(index), len(model.activations)
-        weight = params[f"layers.{layer}.weight"]
-        if kind == "weight":
-            units = flat_indices // weight.shape[1]
-            inputs = self._unit_major("inputs", layer)
-            change = deltas[:, None] * inputs[flat_indices % weight.shape[1]]
-        else:
-            units, change = flat_indices, deltas[:, None]
-        dtype = np.result_type(base.nets[layer], deltas)
-        net_column = self._unit_major("nets", layer)[units] + change  # [S, B]: the one unit that moved, per network
+        model, params = self.model, self.params
+        layer, depth, units, dtype = moved.layer, len(model.activations), moved.units, moved.dtype
         activation = model.activations[layer]
         nets = {}
         if layer + 1 == depth:
-            return self._output_layer_moved(units, net_column, dtype, want_nets, nets), nets
+            return self._output_layer_moved(units, moved.net_column, dtype, want_nets, nets), nets
         if want_nets and activation.kinked:
             nets[f"layers.{layer}.net"] = _stacked_view(
-                self._with_column("net", layer, "nets", units, net_column, dtype), self.batch).copy()
-        if not activation.elementwise:  # softmax: every unit of the layer moves
-            out = self._activate(layer, self._with_column("net", layer, "nets", units, net_column, dtype), False, {})
+                self._with_column("net", layer, "nets", units, moved.net_column, dtype), self.batch).copy()
+        if moved.delta_out is None:  # softmax: every unit of the layer moves
+            out = self._activate(layer, self._with_column("net", layer, "nets", units, moved.net_column, dtype),
+                                 False, {})
         else:
             # One unit moved: the next layer's net changes by a rank-one term.
-            delta_out = activation.forward(np, net_column) - self._unit_major("outs", layer)[units]
             layer += 1
             width = params[f"layers.{layer}.weight"].shape[0]
             if layer + 1 == depth:  # straight into the output layer, written example-major
-                outputs = _work_array("outputs", delta_out.shape + (width,), dtype)
-                self._layer_after(layer, units, delta_out, outputs.reshape(-1, width), want_nets, nets, True)
+                outputs = _work_array("outputs", moved.delta_out.shape + (width,), dtype)
+                self._layer_after(layer, moved, outputs.reshape(-1, width), want_nets, nets, True)
                 return outputs, nets
-            net = _work_array(f"net{layer}", (width, delta_out.size), dtype)
-            out = self._layer_after(layer, units, delta_out, net, want_nets, nets, False)
+            net = _work_array(f"net{layer}", (width, moved.delta_out.size), dtype)
+            out = self._layer_after(layer, moved, net, want_nets, nets, False)
         for i in range(layer + 1, depth - 1):
             weight, bias = params[f"layers.{i}.weight"], params.get(f"layers.{i}.bias")
             net = _work_array(f"net{i}", (weight.shape[0], out.shape[1]), dtype)
@@ -92,11 +145,13 @@ class PerturbedLosses:
         # The output layer's product is written example-major, [S*B, O]: the losses reduce
         # over each network's outputs, and softmax over each example's.
         weight, bias = params[f"layers.{depth - 1}.weight"], params.get(f"layers.{depth - 1}.bias")
-        outputs = _work_array("outputs", (out.shape[1] // self.batch, self.batch, weight.shape[0]), dtype)
+        count = out.shape[1] // self.batch
+        outputs = _work_array("outputs", (count, self.batch, weight.shape[0]), dtype)
         np.matmul(out.T, weight.T, out=outputs.reshape(-1, weight.shape[0]))
-        if bias is not None:
-            outputs += bias
+        if bias is not None:  # repeated to the outputs' shape: a broadcast along rows of O is 3x slower
+            outputs += self._base_tiled("output bias", depth - 1, count, True).reshape(outputs.shape)
         return self._activate_outputs(outputs, want_nets, nets), nets
+
     def _activate(self, layer: int, net, want_nets: bool, nets: dict):
         """The activation of a unit-major [n, S*B] layer."""
         activation = self.model.activations[layer]
@@ -133,15 +188,16 @@ class PerturbedLosses:
         outputs[moved] = net_column
         return self._activate_outputs(outputs, want_nets, nets)
 
-    def _layer_after(self, layer: int, units, delta_out, net, want_nets: bool, nets: dict, example_major: bool):
-        """Layer `layer` of every network when unit units[s] of the layer before moved by
-        delta_out[s] in network s: the base's net plus weight[:, units[s]] * delta_out[s], then
-        the activation. `net` is the work array to fill: unit-major [n, S*B], or example-major
-        [S*B, n] for the output layer, where the activations are left."""
+    def _layer_after(self, layer: int, moved: Moved, net, want_nets: bool, nets: dict, example_major: bool):
+        """Layer `layer` of every network, the one after `moved.layer`: its net is the base's
+        plus weight[:, units[s]] * delta_out[s] in network s, then the activation. `net` is
+        the work array to fill: unit-major [n, S*B], or example-major [S*B, n] for the output
+        layer, where the activations are left."""
         activation = self.model.activations[layer]
         weight = self.params[f"layers.{layer}.weight"]
+        units, delta_out = moved.units, moved.delta_out
         count = delta_out.shape[0]
-        if not (want_nets and activation.kinked) and self._exp_factored(layer, units, delta_out, net, example_major):
+        if not (want_nets and activation.kinked) and self._exp_factored(layer, moved, net, example_major):
             return activation.from_exp_of_negated_net(net)
         self._rank_one(net, weight, units, delta_out, example_major)
         net += self._base_tiled("nets", layer, count, example_major)
@@ -153,7 +209,7 @@ class PerturbedLosses:
             np.copyto(outputs, activated)
         return net
 
-    def _exp_factored(self, layer: int, units, delta_out, out, example_major: bool) -> bool:
+    def _exp_factored(self, layer: int, moved: Moved, out, example_major: bool) -> bool:
         """For an activation written in u = e^-net (the sigmoid): u of every network into `out`,
         as the base's e^-net times e^-(weight[:, units[s]] * delta_out[s]).
         For finite-difference steps the second factor is within about 1e-5 of 1, and its power
@@ -165,10 +221,11 @@ class PerturbedLosses:
         activation = self.model.activations[layer]
         if not hasattr(activation, "from_exp_of_negated_net") or out.dtype != np.float64:
             return False
+        units, delta_out = moved.units, moved.delta_out
         runs = _runs(units)
         if runs is None:
             return False
-        terms = series_terms(self._largest_weight(layer) * float(np.max(np.abs(delta_out), initial=0.0)))
+        terms = series_terms(self._largest_weight(layer) * moved.largest_delta_out)
         if terms is None:
             return False
         count, batch = delta_out.shape
@@ -247,8 +304,8 @@ class PerturbedLosses:
         return stacked
 
     def _base_tiled(self, which: str, layer: int, count: int, example_major: bool = False) -> np.ndarray:
-        """The base's nets, outs or exp_of_negated_nets of `layer`, repeated for `count`
-        networks: unit-major [n, count*B] or example-major [count*B, n]."""
+        """`_base_values(which, layer)` repeated for `count` networks: unit-major [n, count*B]
+        or example-major [count*B, n]."""
         base = self._base_values(which, layer)
         key = ("tiled", which, layer, example_major)
         units = base.shape[1]
@@ -264,6 +321,10 @@ class PerturbedLosses:
         return tiled
 
     def _base_values(self, which: str, layer: int) -> np.ndarray:
+        """[B, n]: the base's nets, outs or exp_of_negated_nets of `layer`, or its bias (for every example)."""
+        if which == "output bias":
+            bias = self.params[f"layers.{layer}.bias"]
+            return np.broadcast_to(bias, (self.batch,) + bias.shape)
         if which != "exp_of_negated_nets":
             return getattr(self.base, which)[layer]
         key = (which, layer)
@@ -315,6 +376,16 @@ def _work_array(role, shape: tuple, dtype) -> np.ndarray:
     if buffer is None or buffer.size < size:
         buffer = buffers[key] = np.empty(size, dtype=dtype)
     return buffer[:size].reshape(shape)
+
+
+def _gathered(role, rows, indices, dtype) -> np.ndarray:
+    """rows[indices] in a work array of `dtype`."""
+    out = _work_array(role, (len(indices),) + rows.shape[1:], dtype)
+    if out.dtype == rows.dtype:
+        np.take(rows, indices, axis=0, out=out, mode="clip")  # indices are in range; clip skips a buffer
+    else:
+        out[...] = rows[indices]
+    return out
 
 
 def _stacked_view(unit_major, batch: int):
