@@ -39,9 +39,9 @@ class Evaluator:
         # The batched form at these parameters (never modified: the loop works on loop_params).
         self.batched = perturbed(self.params) if perturbed is not None else None
 
-    def _batched_agrees(self, name: str, flat_indices: np.ndarray, offsets: np.ndarray) -> bool:
-        """The batched form is another code path than `loss`: before trusting it for a tensor,
-        compare it with `loss` at its middle and last entries.
+    def _batched_agrees(self, name: str, flat_indices: np.ndarray, offsets: np.ndarray, values: np.ndarray) -> bool:
+        """The batched form is another code path than `loss`: before trusting its `values`
+        [E, K] for a tensor, compare them with `loss` at the tensor's middle and last entries.
         A batched form that differs (a forward the batched path does not reproduce, e.g. an
         implementation bug in `loss` itself) is abandoned for the plain loop, with a note."""
         # The middle entry (of a square weight, not its own transpose's) at the stencil's
@@ -51,7 +51,7 @@ class Evaluator:
         points = np.where(picks == len(flat_indices) // 2, min(1, offsets.shape[1] - 1), 0)
         indices = flat_indices[picks]
         deltas = offsets[picks, points]
-        batched = np.asarray(self.batched(name, indices, deltas))
+        batched = values[picks, points]
         flat = self.loop_params[name].reshape(-1)
         for s, (i, delta) in enumerate(zip(indices, deltas)):
             original = flat[i]
@@ -77,9 +77,7 @@ class Evaluator:
         deltas = offsets.reshape(-1)
         values = np.empty(deltas.shape, dtype=np.result_type(self.dtype, deltas))
         units: list = [None] * deltas.size if self.probe is not None else []
-        if self.perturbed is not None and name not in self._verified:
-            self._verified[name] = self._batched_agrees(name, flat_indices, offsets)
-        if self.perturbed is not None and self._verified[name]:
+        if self.perturbed is not None and self._verified.get(name, True):
             chunk = self.chunks.get(name, self.chunk)
             if self.probe is None and getattr(self.perturbed, "chunks_itself", False):
                 chunk = max(deltas.size, 1)
@@ -91,7 +89,11 @@ class Evaluator:
                     values[part], nets = self.batched(name, indices[part], deltas[part], kinks=True)
                     if nets:
                         units[part] = crossed_units_stacked(self.base_units, nets)
-        else:
+            if name not in self._verified:
+                self._verified[name] = self._batched_agrees(name, flat_indices, offsets, values.reshape(count, points))
+            if not self._verified[name]:
+                self.evaluations += deltas.size  # spent, and thrown away for the loop below
+        if self.perturbed is None or not self._verified[name]:
             flat = self.loop_params[name].reshape(-1)
             for s, (i, delta) in enumerate(zip(indices, deltas)):
                 original = flat[i]
