@@ -150,6 +150,19 @@ def test_a_batched_form_that_disagrees_with_the_loss_is_abandoned_for_the_loop()
     assert not finite_difference("central", f["loss"], case.params, perturbed=f["perturbed"]).notes
 
 
+@pytest.mark.parametrize("method", ["central", "richardson", "complex", "sampled"])
+@pytest.mark.parametrize("case", CASES, ids=lambda c: "-".join(c.network.activations) + "-" + c.loss)
+def test_the_batched_forms_agree_with_the_loss_for_every_method(case, method):
+    """A batched form that disagrees is only a slow path for the user (the loop takes over,
+    with a note): here it is a failure."""
+    f = fd_functions(case)
+    if method == "complex" and "complex_loss" not in f:
+        pytest.skip(f["not_analytic"])
+    result = finite_difference(method, f["loss"], case.params, probe=f["probe"], perturbed=f["perturbed"],
+                               complex_loss=f.get("complex_loss"), complex_perturbed=f.get("complex_perturbed"))
+    assert not [note for note in result.notes if "disagreed" in note]
+
+
 @pytest.mark.parametrize("case", CASES[:3], ids=lambda c: "-".join(c.network.activations) + "-" + c.loss)
 def test_both_rank_one_forms_equal_one_forward_per_network(case):
     """Few units per call (one product per run of networks sharing a unit) and many (one gathered product)."""

@@ -47,7 +47,7 @@ class Evaluator:
         # The middle entry (of a square weight, not its own transpose's) at the stencil's
         # second point (-h), so that a sign slip in the batched form shows too, and the last
         # entry at its first (+h).
-        picks = np.unique([len(flat_indices) // 2, len(flat_indices) - 1])
+        picks = np.array(sorted({len(flat_indices) // 2, len(flat_indices) - 1}))
         points = np.where(picks == len(flat_indices) // 2, min(1, offsets.shape[1] - 1), 0)
         indices = flat_indices[picks]
         deltas = offsets[picks, points]

@@ -27,6 +27,8 @@ def _sum_of_squares_in_place(outputs, targets):
     ((y - t)^2 == (t - y)^2). One dot product per entry: half the time of squaring and then
     summing, in another order of additions than `values` (a few ulps apart)."""
     difference = np.subtract(outputs, targets, out=outputs).reshape(outputs.shape[0], -1)
+    if np.iscomplexobj(difference):  # vecdot conjugates its first argument: |d|^2, not d^2 (the complex step)
+        return np.sum(np.square(difference, out=difference), axis=1)
     return np.vecdot(difference, difference)
 
 
