@@ -48,6 +48,10 @@ CASES = [
     small_case(("tanh", "identity"), loss="cross_entropy", classes=True),
     small_case(("softplus", "identity"), loss="cross_entropy"),
     small_case(("sigmoid", "sigmoid"), loss="sse", bias=False),
+    # a sigmoid layer between the first and the output layer: the output nets by series
+    small_case(("tanh", "sigmoid", "identity")),
+    small_case(("relu", "sigmoid", "softmax"), loss="cross_entropy", classes=True),
+    small_case(("sigmoid", "sigmoid", "sigmoid"), loss="bce", bias=False),
 ]
 
 

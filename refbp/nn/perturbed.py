@@ -26,9 +26,13 @@ import threading
 
 import numpy as np
 
+from . import series
+
 # A perturbed chunk whose networks move more units than this gets its rank-one change in
 # one gathered product; fewer, one product per run of networks that share a unit.
 MAX_RUNS = 16
+# The largest series table kept per sigmoid layer (floats): 32 MiB.
+SERIES_FLOATS = 2**22
 
 
 @dataclasses.dataclass
@@ -133,6 +137,11 @@ class PerturbedLosses:
                 outputs = _work_array("outputs", moved.delta_out.shape + (width,), dtype)
                 self._layer_after(layer, moved, outputs.reshape(-1, width), want_nets, nets, True)
                 return outputs, nets
+            if layer + 2 == depth:  # one hidden layer left: the output layer's nets may come from a series
+                outputs = _work_array("outputs", moved.delta_out.shape + (params[f"layers.{depth - 1}.weight"].shape[0],),
+                                      dtype)
+                if self._output_nets_by_series(layer, moved, outputs):
+                    return self._activate_outputs(outputs, want_nets, nets), nets
             net = _work_array(f"net{layer}", (width, moved.delta_out.size), dtype)
             out = self._layer_after(layer, moved, net, want_nets, nets, False)
         for i in range(layer + 1, depth - 1):
@@ -225,7 +234,7 @@ class PerturbedLosses:
         runs = _runs(units)
         if runs is None:
             return False
-        terms = series_terms(self._largest_weight(layer) * moved.largest_delta_out)
+        terms = series.exp_terms(self._largest_weight(layer) * moved.largest_delta_out)
         if terms is None:
             return False
         count, batch = delta_out.shape
@@ -233,9 +242,9 @@ class PerturbedLosses:
         powers[0] = 1.0
         for k in range(1, terms):
             np.multiply(powers[k - 1], delta_out.reshape(-1), out=powers[k])
-        series = self._series_coefficients(layer)
+        all_coefficients = self._series_coefficients(layer)
         for first, end in runs:
-            coefficients = series[:terms, units[first]]  # [terms, n]: (-weight[:, unit])^k / k!
+            coefficients = all_coefficients[:terms, units[first]]  # [terms, n]: (-weight[:, unit])^k / k!
             moved = slice(first * batch, end * batch)
             if example_major:
                 np.matmul(powers[:, moved].T, coefficients, out=out[moved])
@@ -244,6 +253,67 @@ class PerturbedLosses:
         out *= self._base_tiled("exp_of_negated_nets", layer, count, example_major)
         return True
 
+    def _output_nets_by_series(self, layer: int, moved: Moved, outputs) -> bool:
+        """For a sigmoid `layer` between the perturbed one and the output layer: the output
+        layer's nets of every network into `outputs` [S, B, O], without `layer`'s sigmoids.
+        Unit j = units[s] of the layer before moved by delta_out[s, b] moves unit u of `layer`
+        by x = weight[u, j] delta_out, and its sigmoid by sum_n D_n(u, b) x^n (refbp.nn.series),
+        so the output nets move by sum_n delta_out^n H_n[:, b, j], with
+        H_n[o, b, j] = sum_u weight_out[o, u] D_n(u, b) weight[u, j]^n computed once: each
+        network then costs O * terms multiply-adds, where the direct way costs a sigmoid per
+        unit of `layer` and an O x n product. False, with nothing written, where that does not
+        apply (another activation, a complex step, a change too large for a short series, H
+        too large to keep)."""
+        activation = self.model.activations[layer]
+        if not hasattr(activation, "from_exp_of_negated_net") or outputs.dtype != np.float64:
+            return False
+        terms = series.sigmoid_change_terms(self._largest_weight(layer) * moved.largest_delta_out)
+        if terms is None:
+            return False
+        change_series = self._output_change_series(layer, terms)  # [J, B, terms, O]
+        if change_series is None:
+            return False
+        units, delta_out = moved.units, moved.delta_out
+        count, batch = delta_out.shape
+        powers = _work_array("output powers", (batch, count, terms), np.float64)  # delta_out^(n+1), [b, s, n]
+        np.copyto(powers[:, :, 0], delta_out.T)
+        for n in range(1, terms):
+            np.multiply(powers[:, :, n - 1], delta_out.T, out=powers[:, :, n])
+        by_example = outputs.transpose(1, 0, 2)  # [B, S, O]
+        runs = _runs(units)
+        if runs is None:  # many units: one sum over the gathered series of each network's unit
+            np.einsum("bsn,sbno->bso", powers, change_series[units], out=by_example)
+        else:
+            for first, end in runs:  # a product per example, all in one call
+                np.matmul(powers[:, first:end], change_series[units[first]], out=by_example[:, first:end])
+        outputs += self._base_tiled("nets", layer + 1, count, True).reshape(outputs.shape)
+        return True
+
+    def _output_change_series(self, layer: int, terms: int):
+        """H [J, B, terms, O] of `_output_nets_by_series` for sigmoid `layer` (J units before
+        it, O outputs after it), or None past SERIES_FLOATS."""
+        key = ("output change series", layer, terms)
+        if key not in self._cache:
+            weight = self.params[f"layers.{layer}.weight"].astype(np.float64)  # [U, J]
+            weight_out = self.params[f"layers.{layer + 1}.weight"].astype(np.float64)  # [O, U]
+            (units, before), outs, batch = weight.shape, weight_out.shape[0], self.batch
+            if terms * units * batch * before > SERIES_FLOATS or terms * outs * batch * before > SERIES_FLOATS:
+                self._cache[key] = None
+                return None
+            sigmoid = np.asarray(self.base.outs[layer], dtype=np.float64)  # [B, U]
+            one_minus = sigmoid * self._base_values("exp_of_negated_nets", layer)  # 1 - s = s e^-z, to full precision
+            change = series.sigmoid_change(sigmoid, one_minus, terms)  # [terms, B, U]
+            weight_power = weight.copy()
+            result = np.empty((terms, outs, batch, before))
+            for n in range(terms):
+                if n:
+                    weight_power *= weight
+                # [U, B, J]: D_n(u, b) weight[u, j]^n, then the output layer's product over u
+                scaled = change[n].T[:, :, None] * weight_power[:, None, :]
+                np.matmul(weight_out, scaled.reshape(units, -1), out=result[n].reshape(outs, -1))
+            self._cache[key] = np.ascontiguousarray(result.transpose(3, 2, 0, 1))
+        return self._cache[key]
+
     def _largest_weight(self, layer: int) -> float:
         key = ("largest weight", layer)
         if key not in self._cache:
@@ -251,15 +321,15 @@ class PerturbedLosses:
         return self._cache[key]
 
     def _series_coefficients(self, layer: int) -> np.ndarray:
-        """(-weight)^k / k! for k < MAX_SERIES_TERMS, laid out [k, unit before, unit]."""
+        """(-weight)^k / k! for k < series.MAX_TERMS, laid out [k, unit before, unit]."""
         key = ("series", layer)
         if key not in self._cache:
             negated = -self.params[f"layers.{layer}.weight"].T.astype(np.float64)
-            series = np.empty((MAX_SERIES_TERMS,) + negated.shape)
-            series[0] = 1.0
-            for k in range(1, MAX_SERIES_TERMS):
-                np.multiply(series[k - 1], negated / k, out=series[k])
-            self._cache[key] = series
+            coefficients = np.empty((series.MAX_TERMS,) + negated.shape)
+            coefficients[0] = 1.0
+            for k in range(1, series.MAX_TERMS):
+                np.multiply(coefficients[k - 1], negated / k, out=coefficients[k])
+            self._cache[key] = coefficients
         return self._cache[key]
 
     def _unit_major(self, which: str, layer: int) -> np.ndarray:
@@ -332,24 +402,6 @@ class PerturbedLosses:
             activation = self.model.activations[layer]
             self._cache[key] = activation.exp_of_negated_net(np.array(self.base.nets[layer], dtype=np.float64))
         return self._cache[key]
-
-
-SERIES_TOLERANCE = 2.0**-60
-MAX_SERIES_TERMS = 8
-
-
-def series_terms(bound: float):
-    """How many terms of e^x = sum x^k / k! keep the first one left out below SERIES_TOLERANCE
-    for every |x| <= bound; None past MAX_SERIES_TERMS (or for a bound that is not finite)."""
-    if not math.isfinite(bound):
-        return None
-    term, terms = 1.0, 1
-    while term * bound / terms > SERIES_TOLERANCE:
-        term *= bound / terms
-        terms += 1
-        if terms > MAX_SERIES_TERMS:
-            return None
-    return terms
 
 
 def _runs(units):
