@@ -7,6 +7,16 @@ once and reused: the layers before the perturbed one are not recomputed, the per
 layer changes in one unit, and the change entering the next layer is rank one; only the
 layers after that are full products.
 
+A sigmoid layer right after the perturbed one is not evaluated value by value where a short
+power series gives the same numbers (refbp.nn.series: cut below 2^-60, checked against the
+direct forward by the tests and, at two entries of every tensor, by oracle.fd.evaluate):
+  - e^-net of a moved unit is the base's e^-net times e^-change, a series in the change;
+  - when the output layer comes next, its nets move by a power series in the moved unit's
+    change, whose coefficients (through the sigmoid layer and the output layer's weights)
+    are computed once per check, so that a network costs outputs x terms multiply-adds.
+Everything else (other activations, the complex step, steps too large for a short series)
+takes the direct path.
+
 numpy only, and laid out for numpy's speed:
   - unit-major: a layer's values for S networks of B examples are one [units, S*B] array,
     so every elementwise pass runs along rows of S*B contiguous numbers (numpy's cost per
