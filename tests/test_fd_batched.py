@@ -207,3 +207,41 @@ def test_perturbed_losses_equal_the_loop_on_any_shape(document, data):
         deltas = np.resize([1e-4, -1e-4, 3e-3, -3e-3], indices.size)
         looped = one_forward_each(f["loss"], case.params, name, indices, deltas)
         np.testing.assert_allclose(perturbed(name, indices, deltas), looped, rtol=1e-12, atol=1e-14, err_msg=name)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(document=mlp_documents(max_depth=4, max_width=6, max_batch=6, train=False), data=st.data())
+def test_the_series_after_a_sigmoid_layer_equals_the_loop_on_any_shape(document, data):
+    """The last hidden layer made a sigmoid: perturbations of the layer before it take the
+    series path of refbp.nn.perturbed (finite-difference sized steps), which must give the
+    loop's losses."""
+    from hypothesis import assume
+
+    from cases import parse_case
+
+    activations = document["network"]["activations"]
+    assume(len(activations) >= 2)
+    activations[-2] = "sigmoid"
+    case = parse_case(document)
+    f = fd_functions(case)
+    perturbed = f["perturbed"](case.params)
+    name = data.draw(st.sampled_from([n for n in case.params if n.startswith(f"layers.{len(activations) - 3}.")]
+                                     or sorted(case.params)))
+    indices = np.repeat(np.arange(case.params[name].size), 2)
+    deltas = np.resize([6e-6, -6e-6, 1e-4, -1e-4], indices.size)
+    looped = np.array(one_forward_each(f["loss"], case.params, name, indices, deltas))
+    batched = perturbed(name, indices, deltas)
+    np.testing.assert_allclose(batched, looped, rtol=1e-12, atol=1e-14, err_msg=name)
+    # The changes themselves, which finite differences divide by the step: to the loop's own
+    # rounding of the two losses, not just to digits of the loss.
+    base = f["loss"](case.params)
+    rounding = 64 * np.finfo(float).eps * max(abs(base), 1e-300)
+    np.testing.assert_allclose(batched - base, looped - base, rtol=1e-9, atol=rounding, err_msg=name)
+
+
+def test_entries_out_of_range_are_an_error_not_a_clipped_gather():
+    case = CASES[0]
+    perturbed = fd_functions(case)["perturbed"](case.params)
+    size = case.params["layers.0.weight"].size
+    with pytest.raises(IndexError, match="layers.0.weight"):
+        perturbed("layers.0.weight", np.array([0, size]), np.array([1e-6, 1e-6]))

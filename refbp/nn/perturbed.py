@@ -103,6 +103,10 @@ class PerturbedLosses:
         _, index, kind = name.split(".")
         layer = int(index)
         weight = self.params[f"layers.{layer}.weight"]
+        size = self.params[name].size
+        if len(flat_indices) and not 0 <= int(flat_indices.min()) <= int(flat_indices.max()) < size:
+            # The gathers below clip rather than check (a check costs a buffered copy).
+            raise IndexError(f"{name}: entries {flat_indices.min()}..{flat_indices.max()} of a tensor of {size}")
         dtype = np.result_type(self.base.nets[layer], deltas)
         shape = (len(flat_indices), self.batch)
         # Work arrays here too: a whole tensor's [S, B] arrays are large enough to fault.
