@@ -56,12 +56,12 @@ def fd_functions(case) -> dict:
 
 
 def _chunks(case, model) -> dict:
-    """Perturbed networks per call, per tensor: about 2^16 floats (512 KiB) per stacked
-    array, which refbp.nn.perturbed keeps as work buffers from call to call. Fewer per call
-    and numpy's cost per call shows; more and the buffers leave the core's cache
-    (32-64-64-10, central, the whole check, median (minimum) of 25 checks taking turns:
-    25.5 (17.2) ms at 2^14, 20.9 (14.7) at 2^15, 19.3 (13.5) at 2^16, 18.4 (14.7) at 2^17,
-    18.7 (16.1) at 2^18, on a machine that was busy at the time).
+    """Perturbed networks per chunk, per tensor: about 2^17 floats (1 MiB) per stacked
+    array, which refbp.nn.perturbed keeps as work buffers from call to call. Smaller chunks
+    and numpy's cost per call shows; larger and the buffers leave the core's cache
+    (32-64-64-10, central, the whole check, minimum (median) of 15 checks taking turns,
+    on a machine busy at the time: 8.1 (13.6) ms at 2^14, 6.3 (10.6) at 2^15, 5.6 (9.1) at
+    2^16, 5.1 (8.3) at 2^17, 5.7 (9.5) at 2^18).
     The stacked arrays of a layer-l perturbation are as wide as the layers after l (and l
     itself when its kinked units are wanted, or when it is the output layer)."""
     sizes, depth = case.network.sizes, len(model.activations)
