@@ -167,9 +167,10 @@ def test_the_batched_forms_agree_with_the_loss_for_every_method(case, method):
     assert not [note for note in result.notes if "disagreed" in note]
 
 
-@pytest.mark.parametrize("case", CASES[:3], ids=lambda c: "-".join(c.network.activations) + "-" + c.loss)
+@pytest.mark.parametrize("case", CASES[:3] + CASES[6:], ids=lambda c: "-".join(c.network.activations) + "-" + c.loss)
 def test_both_rank_one_forms_equal_one_forward_per_network(case):
-    """Few units per call (one product per run of networks sharing a unit) and many (one gathered product)."""
+    """Few units per call (one product per run of networks sharing a unit) and many (one
+    gathered product; for a sigmoid layer next, one gathered sum over the series)."""
     from refbp.nn.perturbed import MAX_RUNS
 
     f = fd_functions(case)

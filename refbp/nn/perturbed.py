@@ -259,11 +259,11 @@ class PerturbedLosses:
         all_coefficients = self._series_coefficients(layer)
         for first, end in runs:
             coefficients = all_coefficients[:terms, units[first]]  # [terms, n]: (-weight[:, unit])^k / k!
-            moved = slice(first * batch, end * batch)
+            columns = slice(first * batch, end * batch)
             if example_major:
-                np.matmul(powers[:, moved].T, coefficients, out=out[moved])
+                np.matmul(powers[:, columns].T, coefficients, out=out[columns])
             else:
-                np.matmul(coefficients.T, powers[:, moved], out=out[:, moved])
+                np.matmul(coefficients.T, powers[:, columns], out=out[:, columns])
         out *= self._base_tiled("exp_of_negated_nets", layer, count, example_major)
         return True
 
@@ -314,8 +314,9 @@ class PerturbedLosses:
             if terms * units * batch * before > SERIES_FLOATS or terms * outs * batch * before > SERIES_FLOATS:
                 self._cache[key] = None
                 return None
-            sigmoid = np.asarray(self.base.outs[layer], dtype=np.float64)  # [B, U]
-            one_minus = sigmoid * self._base_values("exp_of_negated_nets", layer)  # 1 - s = s e^-z, to full precision
+            net = np.asarray(self.base.nets[layer], dtype=np.float64)  # [B, U]
+            sigmoid = np.asarray(self.base.outs[layer], dtype=np.float64)
+            one_minus = self.model.activations[layer].forward(np, -net)  # 1 - s(z) = s(-z), to full precision
             change = series.sigmoid_change(sigmoid, one_minus, terms)  # [terms, B, U]
             weight_power = weight.copy()
             result = np.empty((terms, outs, batch, before))
