@@ -256,9 +256,9 @@ class PerturbedLosses:
         powers[0] = 1.0
         for k in range(1, terms):
             np.multiply(powers[k - 1], delta_out.reshape(-1), out=powers[k])
-        all_coefficients = self._series_coefficients(layer)
+        all_coefficients = self._series_coefficients(layer, terms)
         for first, end in runs:
-            coefficients = all_coefficients[:terms, units[first]]  # [terms, n]: (-weight[:, unit])^k / k!
+            coefficients = all_coefficients[:, units[first]]  # [terms, n]: (-weight[:, unit])^k / k!
             columns = slice(first * batch, end * batch)
             if example_major:
                 np.matmul(powers[:, columns].T, coefficients, out=out[columns])
@@ -335,14 +335,14 @@ class PerturbedLosses:
             self._cache[key] = float(np.max(np.abs(self.params[f"layers.{layer}.weight"]), initial=0.0))
         return self._cache[key]
 
-    def _series_coefficients(self, layer: int) -> np.ndarray:
-        """(-weight)^k / k! for k < series.MAX_TERMS, laid out [k, unit before, unit]."""
-        key = ("series", layer)
+    def _series_coefficients(self, layer: int, terms: int) -> np.ndarray:
+        """(-weight)^k / k! for k < terms, laid out [k, unit before, unit]."""
+        key = ("series", layer, terms)
         if key not in self._cache:
             negated = -self.params[f"layers.{layer}.weight"].T.astype(np.float64)
-            coefficients = np.empty((series.MAX_TERMS,) + negated.shape)
+            coefficients = np.empty((terms,) + negated.shape)
             coefficients[0] = 1.0
-            for k in range(1, series.MAX_TERMS):
+            for k in range(1, terms):
                 np.multiply(coefficients[k - 1], negated / k, out=coefficients[k])
             self._cache[key] = coefficients
         return self._cache[key]
@@ -373,11 +373,11 @@ class PerturbedLosses:
                 np.multiply(weight[:, units][:, :, None], delta_out[None], out=net.reshape(net.shape[0], count, -1))
             return
         for first, end in runs:
-            column, moved = weight[:, units[first]], delta_out[first:end].reshape(-1)
+            column, changes = weight[:, units[first]], delta_out[first:end].reshape(-1)
             if example_major:
-                np.multiply(moved[:, None], column[None, :], out=net[first * batch:end * batch])
+                np.multiply(changes[:, None], column[None, :], out=net[first * batch:end * batch])
             else:
-                np.multiply(column[:, None], moved[None, :], out=net[:, first * batch:end * batch])
+                np.multiply(column[:, None], changes[None, :], out=net[:, first * batch:end * batch])
 
     def _with_column(self, role: str, layer: int, which: str, units, column, dtype) -> np.ndarray:
         """S copies of the base's `which` (nets or outs) of `layer`, unit-major [n, S*B], with
