@@ -7,7 +7,8 @@ the checker passes the functions in. `finite_difference(method, loss, params, ..
                      reported with the unit, never judged
   perturbed          the batched form: perturbed(params) -> fn(name, flat_indices, deltas,
                      kinks=False) -> losses of many single-entry perturbations at once (else:
-                     a loop); checked against `loss` on a few entries of each tensor first
+                     a loop); its losses are checked against `loss` at two entries of each
+                     tensor, and a tensor where they differ is redone by the loop, with a note
   stacked            losses of a stack of parameter sets (directional; else: a loop)
   complex_loss, complex_perturbed, not_analytic
                      for the complex step; without complex_loss it is refused with
