@@ -87,15 +87,15 @@ class PerturbedLosses:
             return self.loss.values_in_place(outputs, self.targets), nets
         count = len(moved.units)
         chunk = self.chunks.get(name) or count
-        values = None
+        if count == 0:
+            return np.empty(0, dtype=moved.dtype)
+        if count <= chunk:
+            return self.loss.values_in_place(self.outputs(moved)[0], self.targets)
+        values = np.empty(count, dtype=moved.dtype)
         for start in range(0, count, chunk):
-            part = self.loss.values_in_place(self.outputs(moved.part(slice(start, start + chunk)))[0], self.targets)
-            if chunk >= count:
-                return part
-            if values is None:
-                values = np.empty(count, dtype=part.dtype)
-            values[start:start + chunk] = part
-        return values if values is not None else np.empty(0, dtype=moved.dtype)
+            outputs, _ = self.outputs(moved.part(slice(start, start + chunk)))
+            values[start:start + chunk] = self.loss.values_in_place(outputs, self.targets)
+        return values
 
     def moved(self, name: str, flat_indices, deltas) -> Moved:
         """Entry flat_indices[s] of tensor `name` moved by deltas[s]: the perturbed layer's one
