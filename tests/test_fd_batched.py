@@ -246,3 +246,17 @@ def test_entries_out_of_range_are_an_error_not_a_clipped_gather():
     size = case.params["layers.0.weight"].size
     with pytest.raises(IndexError, match="layers.0.weight"):
         perturbed("layers.0.weight", np.array([0, size]), np.array([1e-6, 1e-6]))
+
+
+def test_a_series_table_too_large_to_keep_falls_back_to_the_direct_path(monkeypatch):
+    from refbp.nn import perturbed as perturbed_module
+
+    case = CASES[6]  # tanh-sigmoid-identity: the output nets by series when the table fits
+    f = fd_functions(case)
+    indices = np.repeat(np.arange(case.params["layers.0.weight"].size), 2)
+    deltas = np.resize([6e-6, -6e-6], indices.size)
+    looped = one_forward_each(f["loss"], case.params, "layers.0.weight", indices, deltas)
+    for limit in (perturbed_module.SERIES_FLOATS, 1):
+        monkeypatch.setattr(perturbed_module, "SERIES_FLOATS", limit)
+        batched = f["perturbed"](case.params)("layers.0.weight", indices, deltas)
+        np.testing.assert_allclose(batched, looped, rtol=1e-13, atol=1e-14)
