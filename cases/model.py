@@ -13,14 +13,15 @@ from pathlib import Path
 
 import numpy as np
 
-ACTIVATIONS = ("identity", "sigmoid", "tanh", "relu", "leaky_relu", "elu", "softplus", "softmax")
-# Activations with a non-differentiable point at 0 (finite differences must not straddle it).
-KINKED_ACTIVATIONS = ("relu", "leaky_relu", "elu")
-LOSSES = ("half_sse", "sse", "mse", "cross_entropy", "bce")
-DTYPES = ("float64", "float32")
-OPTIMIZERS = ("sgd", "adam")
-RNN_NONLINEARITIES = ("tanh", "relu")
-RNN_READOUTS = ("every_step", "last_step")
+import refbp.names as names
+
+# The names a case may use, from refbp's one table of names (refbp.names).
+ACTIVATIONS = tuple(names.ACTIVATIONS)
+LOSSES = tuple(names.LOSSES)
+DTYPES = names.DTYPES
+OPTIMIZERS = names.OPTIMIZERS
+RNN_NONLINEARITIES = names.RNN_NONLINEARITIES
+RNN_READOUTS = names.RNN_READOUTS
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import torch
 
-from cases.model import KINKED_ACTIVATIONS
+from refbp.names import KINKED_ACTIVATIONS
 
 from .torch_reference import DTYPE, _tensor, build_module, load_params, loss_value
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from refbp import names
 from cases import Case, MLPNetwork, format_entry
 
 from .nn import losses
@@ -128,8 +129,4 @@ class MLPExplanation:
 
     @staticmethod
     def slope_note(name: str) -> str:
-        return {"sigmoid": "sigmoid: dout/dnet = out(1 - out)", "tanh": "tanh: dout/dnet = 1 - out^2",
-                "relu": "relu: dout/dnet = 1 if net > 0 else 0", "identity": "identity: dout/dnet = 1",
-                "leaky_relu": "leaky_relu: dout/dnet = 1 if net > 0 else 0.01",
-                "elu": "elu: dout/dnet = 1 if net > 0 else out + 1",
-                "softplus": "softplus: dout/dnet = sigmoid(net)"}.get(name, "")
+        return f"{name}: {names.ACTIVATIONS[name].slope}"

@@ -41,8 +41,15 @@ def test_references_and_cases_never_import_refbp_nn(folder):
 
 
 def test_cases_import_neither_torch_nor_refbp():
+    """refbp.names, the one table of names, imports nothing: every layer may read it."""
     for path, names in imported_modules("cases").items():
+        names = {n for n in names if not (n == "refbp.names" or n.startswith("refbp.names."))}
         assert not any(n.split(".")[0] in ("torch", "refbp", "oracle") for n in names), path
+
+
+def test_the_table_of_names_imports_nothing():
+    assert imported_modules("refbp")["refbp/names.py"] <= {"__future__", "__future__.annotations", "dataclasses",
+                                                           "dataclasses.dataclass"}
 
 
 def test_importing_refbp_nn_and_the_cli_loads_no_torch():

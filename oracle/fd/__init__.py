@@ -20,11 +20,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from refbp.names import FD_METHODS
+
 from .methods import ComplexStepRefused, central, complex_step, directional, richardson, sampled
 from .result import FiniteDifference
 from .steps import EPS, RELATIVE_STEP, step_sizes
 
-METHODS = ("central", "richardson", "complex", "directional", "sampled")
+METHODS = tuple(FD_METHODS)
 
 
 def finite_difference(method: str, loss, params: dict, *, probe=None, perturbed=None, stacked=None,

@@ -6,6 +6,8 @@ import argparse
 import json
 import sys
 
+from refbp import names
+
 HELP = """\
 Run every case (default: the installed suite, all of cases/) through refbp's hand-written
 backprop and compare with the references: outputs, loss, each layer's net/out, every
@@ -18,7 +20,7 @@ run. Exit codes: 0 all passed, 1 a check failed, 2 bad input (a case could not b
 """
 
 
-FD_METHODS = ("central", "richardson", "complex", "directional", "sampled")
+FD_METHODS = tuple(names.FD_METHODS)
 
 
 def register(sub):

@@ -9,12 +9,21 @@ from __future__ import annotations
 
 import numpy as np
 
+from refbp.names import ACTIVATIONS as NAMES
+
 
 class Activation:
+    """`name`'s row of refbp.names says whether it is kinked (relu family) or elementwise."""
+
     name = ""
-    elementwise = True
-    # A kink at net = 0 (relu family): finite differences must not straddle it.
-    kinked = False
+
+    @property
+    def kinked(self) -> bool:
+        return NAMES[self.name].kinked
+
+    @property
+    def elementwise(self) -> bool:
+        return NAMES[self.name].elementwise
 
     def forward(self, xp, net):
         raise NotImplementedError
@@ -108,7 +117,6 @@ class Tanh(Activation):
 
 class ReLU(Activation):
     name = "relu"
-    kinked = True
 
     def forward(self, xp, net):
         # max(net, 0): a tenth of the time of where(net > 0, net, 0 * net) on numpy (no branchy select).
@@ -128,7 +136,6 @@ class ReLU(Activation):
 
 class LeakyReLU(Activation):
     name = "leaky_relu"
-    kinked = True
     slope = 0.01
 
     def forward(self, xp, net):
@@ -141,9 +148,6 @@ class LeakyReLU(Activation):
 
 class ELU(Activation):
     name = "elu"
-    # C1 with alpha 1, but its second derivative jumps at 0: a central difference across 0
-    # loses its O(h^2) accuracy, so it is treated like the relu family there.
-    kinked = True
 
     def forward(self, xp, net):
         return xp.where(net > 0, net, xp.expm1(xp.minimum(net, 0.0 * net)))
@@ -167,7 +171,6 @@ class Softmax(Activation):
     """Over the last axis. Not elementwise: its backward is the Jacobian-vector product."""
 
     name = "softmax"
-    elementwise = False
 
     def forward(self, xp, net):
         shifted = xp.exp(net - xp.max(net, axis=-1, keepdims=True))

@@ -12,9 +12,9 @@ that uses it is refused.
 
 from __future__ import annotations
 
-from . import activations
+from refbp.names import ANALYTIC_ACTIVATIONS as ANALYTIC
 
-ANALYTIC = ("identity", "sigmoid", "tanh", "softplus", "softmax")
+from . import activations
 
 
 class NotAnalytic(ValueError):
