@@ -32,7 +32,7 @@ def gradient_norms_through_time(case: Case) -> np.ndarray:
                              cache.readout_out, grad_outputs, model.output_activation,
                              has_bias=case.network.readout_bias, need_inputs=True)
     through = model.through_time(np, params, cache, readout.inputs)
-    per_state = [through.grad_initial] + through.grad_states
+    per_state = [through.grad_initial] + [through.grad_states[:, t, :] for t in range(case.steps)]
     return np.array([float(np.linalg.norm(g)) for g in per_state])
 
 

@@ -22,6 +22,12 @@ class Trace:
     grads: dict[str, np.ndarray] = field(default_factory=dict)
     # Gradients with respect to the data: `inputs` and, for an RNN, `h0`.
     input_grads: dict[str, np.ndarray] = field(default_factory=dict)
+    # The backward's own error signals (what `refbp explain` prints), when the implementation
+    # records them. MLP: `layers.{i}.grad_out` = dE/dout and `layers.{i}.grad_net` = dE/dnet,
+    # [B, n(i+1)]. RNN: `rnn.grad_net` [B, T, H] = dE/dnet_t; `rnn.grad_h` [B, T, H] = dE/dh_t
+    # for t = 1..T (from the readout and later steps, within a truncation chunk); `rnn.grad_h0`
+    # [B, H] = dE/dh_0.
+    error_signals: dict[str, np.ndarray] = field(default_factory=dict)
     # After all `train.steps` updates (None when the case has no `train`).
     params_after: dict[str, np.ndarray] | None = None
     loss_after: float | None = None

@@ -40,7 +40,7 @@ class OffByOneInTimeLoop(rnn_module.RNN):
             grad_nets[t] = self.nonlinearity.backward(xp, cache.nets[:, t, :], cache.states[:, t, :], grad_h)
             grad_states[t] = grad_h
             carried = self.recurrent_backward(xp, grad_nets[t], params["rnn.weight_hh"])
-        return rnn_module.ThroughTime(xp.stack(grad_nets, axis=1), grad_states, carried)
+        return rnn_module.ThroughTime(xp.stack(grad_nets, axis=1), xp.stack(grad_states, axis=1), carried)
 
 
 class ForgetsRecurrentTerm(rnn_module.RNN):
@@ -68,9 +68,9 @@ class OmitsBiasHHGradient(rnn_module.RNN):
     """The backward returns no gradient for b_hh at all."""
 
     def backward(self, xp, params, cache, grad_output, need_input_grads=False):
-        grads, input_grads = super().backward(xp, params, cache, grad_output, need_input_grads)
-        del grads["rnn.bias_hh"]
-        return grads, input_grads
+        backward = super().backward(xp, params, cache, grad_output, need_input_grads)
+        del backward.grads["rnn.bias_hh"]
+        return backward
 
 
 class TruncatesOneStepLate(rnn_module.RNN):

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from . import activations, dense
+from .gradients import Gradients
 
 
 @dataclass
@@ -37,9 +38,9 @@ class MLP:
             outs.append(x)
         return MLPCache(inputs, nets, outs)
 
-    def backward(self, xp, params, cache: MLPCache, grad_output, need_input_grads=False):
-        """dL/d(every parameter) from dL/d(outputs); returns (grads, input_grads)."""
-        grads = {}
+    def backward(self, xp, params, cache: MLPCache, grad_output, need_input_grads=False) -> Gradients:
+        """dL/d(every parameter) from dL/d(outputs), and each layer's error signals dL/dout, dL/dnet."""
+        grads, signals = {}, {}
         grad_out = grad_output
         for i in reversed(range(len(self.activations))):
             x = cache.inputs if i == 0 else cache.outs[i - 1]
@@ -47,12 +48,13 @@ class MLP:
                 xp, x, params[f"layers.{i}.weight"], cache.nets[i], cache.outs[i], grad_out,
                 self.activations[i], has_bias=self.network.bias, need_inputs=i > 0 or need_input_grads,
             )
+            signals[f"layers.{i}.grad_out"], signals[f"layers.{i}.grad_net"] = grad_out, layer.net
             grads[f"layers.{i}.weight"] = layer.weight
             if self.network.bias:
                 grads[f"layers.{i}.bias"] = layer.bias
             grad_out = layer.inputs
         input_grads = {"inputs": grad_out} if need_input_grads else {}
-        return grads, input_grads
+        return Gradients(grads, input_grads, signals)
 
     def intermediates(self, cache: MLPCache) -> dict:
         named = {}

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 
 from . import activations, dense
 from .backend import serial_blas
+from .gradients import Gradients
 
 
 @dataclass
@@ -48,8 +49,8 @@ class RNNCache:
 class ThroughTime:
     """The backward pass's per-step results."""
 
-    grad_nets: object   # dE/dnet_t, [B, T, H]
-    grad_states: list   # [t]: dE/dh_{t+1} [B, H], from the readout and later steps (within the chunk)
+    grad_nets: object     # dE/dnet_t, [B, T, H]
+    grad_states: object   # [:, t]: dE/dh_{t+1}, [B, T, H], from the readout and later steps (within the chunk)
     grad_initial: object  # dE/dh_0, [B, H]
 
 
@@ -111,8 +112,8 @@ class RNN:
         return forward
 
     # ---- backward --------------------------------------------------------------------
-    def backward(self, xp, params, cache: RNNCache, grad_output, need_input_grads=False):
-        """dL/d(every parameter) from dL/d(outputs); returns (grads, input_grads)."""
+    def backward(self, xp, params, cache: RNNCache, grad_output, need_input_grads=False) -> Gradients:
+        """dL/d(every parameter) from dL/d(outputs), and the error signals of every step."""
         readout = dense.backward(
             xp, cache.readout_inputs, params["readout.weight"], cache.readout_net, cache.readout_out,
             grad_output, self.output_activation, has_bias=self.network.readout_bias, need_inputs=True)
@@ -135,27 +136,33 @@ class RNN:
             input_grads["inputs"] = through.grad_nets @ params["rnn.weight_ih"]
             if cache.has_h0:
                 input_grads["h0"] = through.grad_initial
-        return grads, input_grads
+        signals = {"rnn.grad_net": through.grad_nets, "rnn.grad_h": through.grad_states,
+                   "rnn.grad_h0": through.grad_initial}
+        return Gradients(grads, input_grads, signals)
 
     def through_time(self, xp, params, cache: RNNCache, grad_readout_inputs) -> ThroughTime:
-        """The recurrence backwards: dE/dh_t = (readout at t) + dE/dnet_{t+1} @ W_hh, t = T..1."""
+        """The recurrence backwards: dE/dh_t = (readout at t) + dE/dnet_{t+1} @ W_hh, t = T..1.
+
+        h_t is used twice, by the readout and by step t+1, so its gradient accumulates both:
+        every_step readouts' `grad_readout_inputs` [B, T, H] is added to in place and
+        becomes dE/dh_t (the caller hands over an array of its own).
+        """
         steps = cache.nets.shape[1]
-        per_step = self.network.readout == "every_step"
         weight_hh = params["rnn.weight_hh"]
+        if self.network.readout == "every_step":
+            grad_states = grad_readout_inputs
+        else:
+            grad_states = xp.zeros_like(cache.states)
+            grad_states[:, -1, :] = grad_readout_inputs
         carried = None  # dE/dh_t arriving from step t+1
-        grad_nets, grad_states = [None] * steps, [None] * steps
+        grad_nets = [None] * steps
         with serial_blas(xp):
             for t in reversed(range(steps)):
-                if per_step:
-                    grad_h = grad_readout_inputs[:, t, :]
-                elif t == steps - 1:
-                    grad_h = grad_readout_inputs
-                else:
-                    grad_h = xp.zeros_like(grad_readout_inputs)
+                grad_h = grad_states[:, t, :]
                 if carried is not None:
-                    grad_h = grad_h + carried
+                    grad_h += carried
                 grad_net = self.nonlinearity.backward(xp, cache.nets[:, t, :], cache.states[:, t, :], grad_h)
-                grad_states[t], grad_nets[t] = grad_h, grad_net
+                grad_nets[t] = grad_net
                 carried = self.recurrent_backward(xp, grad_net, weight_hh)
                 if self.detached_before(t):
                     carried = xp.zeros_like(carried)

@@ -67,7 +67,8 @@ def compute_trace(case, placement=NUMPY) -> Trace:
 
     start = time.perf_counter()
     grad_output = loss.gradient(xp, cache.outputs, targets)
-    grads, input_grads = model.backward(xp, params, cache, grad_output, need_input_grads=True)
+    backward = model.backward(xp, params, cache, grad_output, need_input_grads=True)
+    grads = backward.grads
     sync()
     backward_s = time.perf_counter() - start
 
@@ -76,7 +77,8 @@ def compute_trace(case, placement=NUMPY) -> Trace:
         loss=float(loss_value),
         intermediates={k: to_numpy(v) for k, v in model.intermediates(cache).items()},
         grads={k: to_numpy(v) for k, v in grads.items()},
-        input_grads={k: to_numpy(v) for k, v in input_grads.items()},
+        input_grads={k: to_numpy(v) for k, v in backward.input_grads.items()},
+        error_signals={k: to_numpy(v) for k, v in backward.error_signals.items()},
         timings={"forward": forward_s, "backward": backward_s},
     )
     if case.train is not None:
@@ -99,7 +101,7 @@ def train(xp, model, loss, params, inputs, targets, h0, config, first_grads=None
             grads = first_grads  # the gradients at the initial parameters, already taken
         else:
             cache = model.forward(xp, params, inputs, h0)
-            grads, _ = model.backward(xp, params, cache, loss.gradient(xp, cache.outputs, targets))
+            grads = model.backward(xp, params, cache, loss.gradient(xp, cache.outputs, targets)).grads
         params = optimizer.step(xp, params, grads, trainable)
     return params
 
