@@ -22,6 +22,8 @@ DTYPES = names.DTYPES
 OPTIMIZERS = names.OPTIMIZERS
 RNN_NONLINEARITIES = names.RNN_NONLINEARITIES
 RNN_READOUTS = names.RNN_READOUTS
+# The parts of a case document that may be generated from a seed (cases/generate.py).
+GENERATED_FIELDS = ("params.init", "inputs.random", "targets.random")
 
 
 @dataclass(frozen=True)
@@ -156,6 +158,17 @@ class Case:
     path: Path | None = None
     # The validated document as written (generated parts unexpanded), for export.
     document: dict = field(default_factory=dict, repr=False)
+
+    @property
+    def seeds(self) -> dict[str, int]:
+        """{generated field: its seed} ({"params.init": 7, "inputs.random": 3}); empty when nothing is generated."""
+        seeds = {}
+        for where in GENERATED_FIELDS:
+            head, key = where.split(".")
+            spec = self.document.get(head)
+            if isinstance(spec, dict) and isinstance(spec.get(key), dict) and "seed" in spec[key]:
+                seeds[where] = spec[key]["seed"]
+        return seeds
 
     @property
     def batch(self) -> int:

@@ -3,8 +3,10 @@
 ||dE/dh_t|| for t = 0..T: the gradient arriving at h_t from the readout at step t and
 from every later step through W_hh (h_0 is the initial state). Each step back multiplies
 it by diag(f'(net_t)) W_hh, so it shrinks or grows geometrically when those factors are
-below or above 1: vanishing and exploding gradients. The numbers come from refbp's own
-backward pass through time (truncated, when the case truncates).
+below or above 1: vanishing and exploding gradients. The numbers are the norms of the
+dE/dh_t that refbp's backward pass through time recorded (truncated, when the case
+truncates): `Trace.gradient_norms_through_time`, the same numbers the verdict carries and
+the report draws.
 """
 
 from __future__ import annotations
@@ -13,35 +15,22 @@ import numpy as np
 
 from cases import Case, RNNNetwork
 
-from .nn import dense, losses
-from .nn.rnn import RNN
+from .explain import in_dtype, trace_of
+from .trace import Trace
 
 
-def gradient_norms_through_time(case: Case) -> np.ndarray:
-    """||dE/dh_t|| (Frobenius over batch and hidden units) for t = 0..T, in float64."""
+def explain_through_time(case: Case, trace: Trace | None = None) -> str:
+    """One line per step t = 0..T from `trace` (default: refbp's trace of `case`)."""
     if not isinstance(case.network, RNNNetwork):
         raise ValueError(f"{case.id}: --through-time explains RNN cases; this one is {case.network.kind}")
-    model = RNN(case.network)
-    params = {k: np.asarray(v, dtype=np.float64) for k, v in case.params.items()}
-    inputs = np.asarray(case.inputs, dtype=np.float64)
-    h0 = None if case.h0 is None else np.asarray(case.h0, dtype=np.float64)
-    cache = model.forward(np, params, inputs, h0)
-    loss = losses.get(case.loss)
-    grad_outputs = loss.gradient(np, cache.outputs, case.targets)
-    readout = dense.backward(np, cache.readout_inputs, params["readout.weight"], cache.readout_net,
-                             cache.readout_out, grad_outputs, model.output_activation,
-                             has_bias=case.network.readout_bias, need_inputs=True)
-    through = model.through_time(np, params, cache, readout.inputs)
-    per_state = [through.grad_initial] + [through.grad_states[:, t, :] for t in range(case.steps)]
-    return np.array([float(np.linalg.norm(g)) for g in per_state])
-
-
-def explain_through_time(case: Case) -> str:
-    norms = gradient_norms_through_time(case)
+    found = (trace if trace is not None else trace_of(case)).gradient_norms_through_time()
+    if found is None:
+        raise ValueError(f"{case.id}: the trace carries no error signals through time")
+    norms = np.array(found)
     network = case.network
     steps = len(norms) - 1
     lines = [f"{case.id}: ||dE/dh_t|| through time, {network.describe()}, {steps} steps, "
-             f"readout {network.readout}, loss {case.loss}"]
+             f"readout {network.readout}, loss {case.loss}{in_dtype(case)}"]
     if network.truncate is not None:
         cuts = ", ".join(str(t) for t in range(network.truncate, steps, network.truncate)) or "none within T"
         lines.append(f"  truncated BPTT every {network.truncate} steps: h_t gets no gradient from step t+1 "

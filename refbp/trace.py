@@ -3,6 +3,8 @@
 Names are the case's parameter names everywhere, so comparing two traces is a loop over
 names. Every array is numpy float64 (the implementation under test converts its own
 dtype/device to that before handing the trace over).
+`gradient_norms_through_time` reads an RNN trace's error signals for the verdict, the
+report's plot and `refbp explain --through-time`, so all three show the same numbers.
 """
 
 from __future__ import annotations
@@ -33,3 +35,13 @@ class Trace:
     loss_after: float | None = None
     # Seconds spent, by phase ("forward", "backward", "train").
     timings: dict[str, float] = field(default_factory=dict)
+
+    def gradient_norms_through_time(self) -> list[float] | None:
+        """||dE/dh_t|| for t = 0..T (Frobenius over batch and hidden units), from the backward's
+        `rnn.grad_h0` and `rnn.grad_h`; None for a trace without them (an MLP, another implementation)."""
+        signals = self.error_signals
+        if "rnn.grad_h" not in signals or "rnn.grad_h0" not in signals:
+            return None
+        grad_h = signals["rnn.grad_h"]
+        return [float(np.linalg.norm(signals["rnn.grad_h0"]))] + [
+            float(np.linalg.norm(grad_h[:, t, :])) for t in range(grad_h.shape[1])]

@@ -49,13 +49,18 @@ def test_errors(trace):
 
 
 def test_gradients_and_chain_rule_factors(trace):
-    out_o1 = trace.outputs[0, 0]
-    out_h1 = trace.intermediates["layers.0.out"][0, 0]
-    assert_printed(out_o1 - 0.01, "0.74136507")            # dE/dout_o1
-    assert_printed(out_o1 * (1 - out_o1), "0.186815602")   # dout_o1/dnet_o1, the seed's f(1 - f)
-    assert_printed(out_h1, "0.593269992")                  # dnet_o1/dw5
+    """The seed's factors of dE/dw5 and dE/dw1, read from what refbp's backward recorded."""
+    signals = trace.error_signals
+    # dE/dw5 = dE/dout_o1 x dout_o1/dnet_o1 x dnet_o1/dw5
+    grad_out_o1, grad_net_o1 = signals["layers.1.grad_out"][0, 0], signals["layers.1.grad_net"][0, 0]
+    assert_printed(grad_out_o1, "0.74136507")
+    assert_printed(grad_net_o1 / grad_out_o1, "0.186815602")  # the slope the backward applied
+    assert_printed(trace.intermediates["layers.0.out"][0, 0], "0.593269992")  # out_h1 = dnet_o1/dw5
     assert_printed(trace.grads["layers.1.weight"][0, 0], "0.082167041")
-    assert_printed(out_h1 * (1 - out_h1), "0.241300709")   # dout_h1/dnet_h1
+    # dE/dw1 = dE/dout_h1 x dout_h1/dnet_h1 x dnet_h1/dw1 (dnet_h1/dw1 = i1 = 0.05, an input)
+    grad_out_h1, grad_net_h1 = signals["layers.0.grad_out"][0, 0], signals["layers.0.grad_net"][0, 0]
+    assert_printed(grad_out_h1, "0.036350306")
+    assert_printed(grad_net_h1 / grad_out_h1, "0.241300709")
     assert_printed(trace.grads["layers.0.weight"][0, 0], "0.000438568")
 
 
@@ -70,18 +75,19 @@ def test_updated_weights_use_the_original_weights(trace):
 
 
 def test_hidden_error_paths(trace):
-    """dE/dout_h1 = 0.055399425 - 0.019049119 = 0.036350306 in the seed.
+    """dE/dout_h1 = 0.055399425 - 0.019049119 = 0.036350306 in the seed: the path through o1
+    (dE/dnet_o1 x w5) and through o2 (dE/dnet_o2 x w7), summed by refbp's backward.
 
     The second path prints as 0.019049119 there, but it is 0.0190491182... in float64
     (the source rounded dE/dnet_o2 before multiplying), so only the sum and the first path
     are held to every digit; the second path to its 8th decimal.
     """
-    out = trace.outputs[0]
-    delta = (out - np.array([0.01, 0.99])) * out * (1 - out)  # dE/dnet_o1, dE/dnet_o2
-    via_o1, via_o2 = delta[0] * 0.40, delta[1] * 0.50
+    grad_net_o1, grad_net_o2 = trace.error_signals["layers.1.grad_net"][0]
+    via_o1, via_o2 = grad_net_o1 * 0.40, grad_net_o2 * 0.50  # w5, w7 (the published weights)
     assert_printed(via_o1, "0.055399425")
     assert abs(via_o2 - (-0.019049119)) < 1e-9
-    assert_printed(via_o1 + via_o2, "0.036350306")
+    assert_printed(trace.error_signals["layers.0.grad_out"][0, 0], "0.036350306")
+    assert trace.error_signals["layers.0.grad_out"][0, 0] == pytest.approx(via_o1 + via_o2, abs=1e-15)
 
 
 def test_seed_case_passes_every_reference(seed_case):

@@ -62,6 +62,8 @@ def check_case(case: Case, implementation: Implementation | None = None, oracles
     verdict = CaseVerdict(case=case.id, implementation=implementation.name, passed=False,
                           path=case.label(), title=case.title, network=case.network.describe(), dtype=case.dtype)
     trace = implementation.trace(case)
+    verdict.through_time = trace.gradient_norms_through_time()
+    verdict.seeds = case.seeds
     if "torch" in oracles:
         verdict.checks += torch_checks(case, trace)
     if "fd" in oracles and implementation.loss_function is not None:

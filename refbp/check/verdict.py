@@ -55,12 +55,17 @@ class CaseVerdict:
     seconds: float = 0.0
     # Exit-code class of the errors: "input" (bad case, exit 2) or "" (none).
     error_kind: str = ""
+    # ||dE/dh_t|| for t = 0..T of an RNN case, from the checked implementation's own backward
+    # (Trace.gradient_norms_through_time; None when its trace has no error signals).
+    through_time: list[float] | None = None
+    # The generated case's seeds, {generated field: seed} (Case.seeds).
+    seeds: dict[str, int] = field(default_factory=dict)
 
     def failed_checks(self) -> list[Check]:
         return [c for c in self.checks if not c.passed]
 
     def to_json(self) -> dict:
-        return {
+        document = {
             "format": VERDICT_FORMAT,
             "case": self.case,
             "implementation": self.implementation,
@@ -74,6 +79,12 @@ class CaseVerdict:
             "dtype": self.dtype,
             "seconds": round(self.seconds, 6),
         }
+        # Optional extensions, written only where they exist.
+        if self.through_time is not None:
+            document["through_time"] = [_json_number(x) for x in self.through_time]
+        if self.seeds:
+            document["seeds"] = dict(self.seeds)
+        return document
 
 
 def _json_number(value):

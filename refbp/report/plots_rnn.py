@@ -1,52 +1,39 @@
-"""One PNG per RNN case of a run: ||dE/dh_t|| against t on a log scale (vanishing/exploding gradients)."""
+"""One PNG per RNN verdict of a run: ||dE/dh_t|| against t on a log scale (vanishing/exploding gradients).
+
+It draws the norms each verdict carries (`CaseVerdict.through_time`, from the checked
+implementation's own backward); it loads no case and computes nothing.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
+MAX_TITLE = 70
 
 
 def rnn_gradient_plots(run, out: Path) -> list[Path]:
-    """`grad-through-time-<case>.png` for every RNN case of the run that loads; the files written."""
-    from cases import CaseError, RNNNetwork, load_case
-
-    written = []
-    for verdict in run.verdicts:
-        if not verdict.path or not verdict.network.startswith("rnn"):
-            continue
-        try:
-            case = load_case(verdict.path)
-        except CaseError:
-            continue  # the run already reported it as bad input
-        if not isinstance(case.network, RNNNetwork):
-            continue
-        try:
-            written.append(gradient_plot(case, out / f"grad-through-time-{case.id}.png"))
-        except Exception:  # a case refbp cannot compute is already a failed verdict; the report must still be written
-            continue
-    return written
+    """`grad-through-time-<case>.png` for every verdict of the run with norms through time; the files written."""
+    return [gradient_plot(verdict, out / f"grad-through-time-{verdict.case}.png")
+            for verdict in run.verdicts if verdict.through_time]
 
 
-def gradient_plot(case, path: Path) -> Path:
-    import matplotlib
+def gradient_plot(verdict, path: Path) -> Path:
+    import matplotlib  # imported here, as in write.py: slow to import, and only a written report needs it
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
-    from refbp.explain_rnn import gradient_norms_through_time
-
-    norms = gradient_norms_through_time(case)
-    steps = np.arange(len(norms))
-    positive = norms > 0  # a zero norm (a cut of truncated BPTT, a dead relu) has no place on a log axis
+    norms = verdict.through_time
+    # A zero norm (a dead relu, no gradient at all) has no place on a log axis.
+    drawn = [(t, value) for t, value in enumerate(norms) if value > 0]
     fig, ax = plt.subplots(figsize=(6, 3.5))
-    ax.semilogy(steps[positive], norms[positive], marker="o", markersize=3)
+    ax.semilogy([t for t, _ in drawn], [value for _, value in drawn], marker="o", markersize=3)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("t (h_0 is the initial state)")
     ax.set_ylabel("||dE/dh_t||")
-    title = f"{case.id}: gradient reaching h_t"
-    if case.network.truncate is not None:
-        title += f" (truncated every {case.network.truncate})"
-    ax.set_title(title, fontsize=10)
+    subtitle = verdict.title if len(verdict.title) <= MAX_TITLE else verdict.title[:MAX_TITLE - 3] + "..."
+    ax.set_title(f"{verdict.case}: gradient reaching h_t" + (f"\n{subtitle}" if subtitle else ""), fontsize=9)
     ax.grid(True, which="both", alpha=0.3)
     fig.tight_layout()
     fig.savefig(path, dpi=100)

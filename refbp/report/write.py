@@ -54,7 +54,7 @@ def environment(run, extra: dict | None = None) -> dict:
         "device": "cpu",
         "cuda_available": bool(torch.cuda.is_available()),
         "seed": "no randomness at run time; generated cases carry their own seeds (see seeds)",
-        "seeds": _case_seeds(run),
+        "seeds": {v.case: v.seeds for v in run.verdicts if v.seeds},
         "oracles": list(run.oracles),
         "implementation": run.implementation,
         "started": run.started,
@@ -63,29 +63,6 @@ def environment(run, extra: dict | None = None) -> dict:
     }
     info.update(extra or {})
     return info
-
-
-def _case_seeds(run) -> dict:
-    seeds = {}
-    for verdict in run.verdicts:
-        found = []
-        try:
-            document = json.loads(Path(verdict.path).read_text()) if verdict.path else {}
-        except (OSError, ValueError):
-            continue
-        _collect_seeds(document, "", found)
-        if found:
-            seeds[verdict.case] = dict(found)
-    return seeds
-
-
-def _collect_seeds(node, where, found):
-    if isinstance(node, dict):
-        for key, value in node.items():
-            if key == "seed" and isinstance(value, int):
-                found.append((where or "root", value))
-            else:
-                _collect_seeds(value, f"{where}.{key}" if where else key, found)
 
 
 def write_report(run, report_dir="reports", extra_environment: dict | None = None) -> Path:
