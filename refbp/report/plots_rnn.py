@@ -32,7 +32,7 @@ def gradient_plot(verdict, path: Path) -> Path:
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("t (h_0 is the initial state)")
     ax.set_ylabel("||dE/dh_t||")
-    subtitle = verdict.title if len(verdict.title) <= MAX_TITLE else verdict.title[:MAX_TITLE - 3] + "..."
+    subtitle = verdict.title if len(verdict.title) <= MAX_TITLE else verdict.title[:MAX_TITLE - 3].rstrip(" .,") + "..."
     ax.set_title(f"{verdict.case}: gradient reaching h_t" + (f"\n{subtitle}" if subtitle else ""), fontsize=9)
     ax.grid(True, which="both", alpha=0.3)
     fig.tight_layout()
