@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -440,7 +441,7 @@ class _CaseParser:
 
     def expected(self, value, network, batch, steps, train) -> Expected:
         spec = self.obj(value, "expected")
-        allowed = {"tolerance", "loss", "outputs", "intermediates", "grads", "params_after", "loss_after"}
+        allowed = {"tolerance", "loss", "outputs", "intermediates", "grads", "params_after", "loss_after", "decimals"}
         self.check_fields(spec, "expected", allowed, ("tolerance",))
         if train is None and ("params_after" in spec or "loss_after" in spec):
             self.fail("expected.params_after", "a case without train has no values after training")
@@ -467,7 +468,7 @@ class _CaseParser:
             return result
 
         outputs = spec.get("outputs")
-        return Expected(
+        expected = Expected(
             tolerance=tolerance,
             loss=scalar("loss"),
             outputs=None if outputs is None else self.array(outputs, "expected.outputs", shape=out_shape, allow_null=True),
@@ -476,9 +477,50 @@ class _CaseParser:
             params_after=tensors("params_after", shapes),
             loss_after=scalar("loss_after"),
         )
+        return replace(expected, decimals=self.printed_decimals(spec.get("decimals", {}), expected))
+
+    def printed_decimals(self, value, expected: Expected) -> dict[str, np.ndarray]:
+        """`expected.decimals`: how many decimals each published value was printed with.
+
+        Keys name a quantity of `expected` ("loss", "outputs", "loss_after") or one of its
+        tensors ("grads.layers.0.weight"); a value is one whole number for every entry, or
+        an array of the tensor's shape (null: the entry is judged by `expected.tolerance`).
+        """
+        value = self.obj(value, "expected.decimals")
+        printed = printed_values(expected)
+        result = {}
+        for key, decimals in value.items():
+            field = f"expected.decimals.{key}"
+            if key not in printed:
+                known = ", ".join(printed) or "none"
+                self.fail(field, f"names no published value of this case (known: {known})")
+            shape = np.shape(printed[key])
+            if isinstance(decimals, list):
+                array = self.array(decimals, field, shape=shape, allow_null=True)
+            else:
+                array = np.full(shape, float(self.integer(decimals, field, 0, MAX_DECIMALS)))
+            bad = ~np.isnan(array) & ((array != np.round(array)) | (array < 0) | (array > MAX_DECIMALS))
+            if bad.any():
+                where = np.argwhere(bad)[0]
+                self.fail(f"{field}{_index(where)}", f"must be a whole number of decimals in [0, {MAX_DECIMALS}]")
+            result[key] = array
+        return result
 
 
 # ---- module helpers ------------------------------------------------------------------
+MAX_DECIMALS = 30  # printed digits after the point (1.77005547e-04 has 12)
+
+
+def printed_values(expected: Expected) -> dict[str, object]:
+    """The published values of `expected` by the keys of `expected.decimals`."""
+    values = {key: getattr(expected, key) for key in ("loss", "outputs", "loss_after")
+              if getattr(expected, key) is not None}
+    for quantity in ("intermediates", "grads", "params_after"):
+        for name, array in getattr(expected, quantity).items():
+            values[f"{quantity}.{name}"] = array
+    return values
+
+
 def _join(where: str, key: str) -> str:
     return f"{where}.{key}" if where else key
 

@@ -136,6 +136,9 @@ class Expected:
     grads: dict[str, np.ndarray] = field(default_factory=dict)
     params_after: dict[str, np.ndarray] = field(default_factory=dict)
     loss_after: float | None = None
+    # Printed precision per quantity ("loss", "grads.layers.0.weight", ...): decimals after the
+    # point of each printed value (NaN where the case's tolerance applies instead).
+    decimals: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, eq=False)

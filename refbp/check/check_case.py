@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from functools import partial
 from typing import Callable
 
 import numpy as np
 
-from cases import Case
+from cases import Case, Tolerance
 
 from ..nn.backend import serial_blas
 from ..trace import Trace
@@ -211,16 +212,38 @@ def directional_row(trace: Trace, result, tolerance) -> Check:
 
 def expected_checks(case: Case, trace: Trace) -> list[Check]:
     expected = case.expected
-    tol = expected.tolerance
-    name = "expected"
+    judge = partial(expected_rows, expected=expected)  # each value within its printed precision, where given
     checks = []
     if expected.outputs is not None:
-        checks += rows("outputs", {"outputs": trace.outputs}, {"outputs": expected.outputs}, name, tol)
+        checks += judge("outputs", {"outputs": trace.outputs}, {"outputs": expected.outputs})
     if expected.loss is not None:
-        checks += rows("loss", {"loss": trace.loss}, {"loss": expected.loss}, name, tol)
-    checks += rows("intermediates", trace.intermediates, expected.intermediates, name, tol)
-    checks += rows("grads", trace.grads, expected.grads, name, tol)
-    checks += rows("params_after", trace.params_after or {}, expected.params_after, name, tol)
+        checks += judge("loss", {"loss": trace.loss}, {"loss": expected.loss})
+    checks += judge("intermediates", trace.intermediates, expected.intermediates)
+    checks += judge("grads", trace.grads, expected.grads)
+    checks += judge("params_after", trace.params_after or {}, expected.params_after)
     if expected.loss_after is not None:
-        checks += rows("loss_after", {"loss": trace.loss_after}, {"loss": expected.loss_after}, name, tol)
+        checks += judge("loss_after", {"loss": trace.loss_after}, {"loss": expected.loss_after})
+    return checks
+
+
+def expected_rows(quantity: str, actual: dict, reference: dict, expected) -> list[Check]:
+    """Rows against published values; a tensor with `expected.decimals` is judged entry by
+    entry within half a unit in its last printed digit (entries without decimals: the
+    case's `expected.tolerance`), the row's atol showing the widest such half unit."""
+    checks = []
+    for name, ref in reference.items():
+        key = quantity if quantity in ("outputs", "loss", "loss_after") else f"{quantity}.{name}"
+        decimals = expected.decimals.get(key)
+        if decimals is None:
+            checks += rows(quantity, actual, {name: ref}, "expected", expected.tolerance)
+            continue
+        tol = expected.tolerance
+        half_unit = np.where(np.isnan(decimals), tol.atol + tol.rtol * np.abs(np.asarray(ref, dtype=np.float64)),
+                             0.5 * 10.0 ** -np.nan_to_num(decimals))
+        row, = rows(quantity, actual, {name: ref}, "expected", Tolerance(atol=0.0, rtol=0.0),
+                    allowances={name: half_unit})
+        judged = ~np.isnan(np.asarray(ref, dtype=np.float64))
+        row.atol = float(np.max(half_unit[judged], initial=0.0))
+        row.note = "; ".join(filter(None, [row.note, "each value within half a unit in its last printed digit"]))
+        checks.append(row)
     return checks
