@@ -55,6 +55,8 @@ class CaseVerdict:
     seconds: float = 0.0
     # Exit-code class of the errors: "input" (bad case, exit 2) or "" (none).
     error_kind: str = ""
+    # The case's fingerprint (cases.fingerprint): stored verdicts of another hash are another case.
+    case_hash: str = ""
 
     def failed_checks(self) -> list[Check]:
         return [c for c in self.checks if not c.passed]
