@@ -75,6 +75,8 @@ class CaseVerdict:
             "network": self.network,
             "dtype": self.dtype,
             "seconds": round(self.seconds, 6),
+            "error_kind": self.error_kind,
+            "case_hash": self.case_hash,
         }
 
 

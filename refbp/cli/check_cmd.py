@@ -7,6 +7,7 @@ import json
 import sys
 
 from .run_cmd import FD_METHODS, parse_oracles
+from .store_note import record_in_store
 
 HELP = """\
 Run the suite on YOUR backprop, in this process, through the adapter protocol
@@ -60,6 +61,7 @@ def handle(args) -> int:
     table = sys.stderr if args.json else sys.stdout
     report_dir = None if args.no_report else write_report(run, args.report_dir)
     print(format_run(run, report_dir), file=table)
+    record_in_store(run, "check")
     if args.json:
         json.dump([v.to_json() for v in run.verdicts], sys.stdout, indent=1)
         sys.stdout.write("\n")
