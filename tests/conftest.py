@@ -1,13 +1,21 @@
-"""Shared test fixtures. CUDA tests carry the `cuda` marker and are skipped without a GPU."""
+"""Shared test fixtures. CUDA tests carry the `cuda` marker and are skipped without a GPU.
+
+Every test writes its verdict store to a temporary SQLite file (never the user's), and the
+`postgres_url` fixture starts a real PostgreSQL server (tests/postgres_server.py): under
+CI=true a missing server fails the tests that need it; elsewhere they skip, saying why.
+"""
 
 from __future__ import annotations
 
 import copy
 import json
+import os
 
 import pytest
 
 from cases import SUITE_DIR, parse_case
+
+from postgres_server import postgres_server, server_binaries
 
 SEED_PATH = SUITE_DIR / "seed" / "seed-2-2-2.json"
 
@@ -38,3 +46,25 @@ def seed_document() -> dict:
 @pytest.fixture
 def seed_case():
     return parse_case(json.loads(SEED_PATH.read_text()), SEED_PATH)
+
+
+@pytest.fixture(autouse=True)
+def private_verdict_store(tmp_path_factory, monkeypatch):
+    """The verdict store of every test: a fresh SQLite file, so no test writes the user's store."""
+    path = tmp_path_factory.mktemp("store") / "verdicts.sqlite"
+    monkeypatch.setenv("REFBP_DATABASE_URL", f"sqlite:///{path}")
+
+
+def missing_component(reason: str):
+    """Skip outside CI; under CI=true a missing component fails (CI must have installed it)."""
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"CI=true but {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def postgres_url():
+    if server_binaries() is None:
+        missing_component("PostgreSQL's initdb is not installed (Debian package postgresql)")
+    with postgres_server() as url:
+        yield url

@@ -18,6 +18,7 @@ from typing import Callable
 import numpy as np
 
 from cases import Case, Tolerance
+from cases.fingerprint import case_hash
 
 from ..nn.backend import serial_blas
 from ..trace import Trace
@@ -61,7 +62,8 @@ def check_case(case: Case, implementation: Implementation | None = None, oracles
     implementation = implementation or refbp_implementation()
     start = time.perf_counter()
     verdict = CaseVerdict(case=case.id, implementation=implementation.name, passed=False,
-                          path=case.label(), title=case.title, network=case.network.describe(), dtype=case.dtype)
+                          path=case.label(), title=case.title, network=case.network.describe(), dtype=case.dtype,
+                          case_hash=case_hash(case))
     trace = implementation.trace(case)
     verdict.through_time = trace.gradient_norms_through_time()
     verdict.seeds = case.seeds

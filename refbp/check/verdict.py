@@ -60,6 +60,8 @@ class CaseVerdict:
     through_time: list[float] | None = None
     # The generated case's seeds, {generated field: seed} (Case.seeds).
     seeds: dict[str, int] = field(default_factory=dict)
+    # The case's fingerprint (cases.fingerprint): stored verdicts of another hash are another case.
+    case_hash: str = ""
 
     def failed_checks(self) -> list[Check]:
         return [c for c in self.checks if not c.passed]
@@ -78,6 +80,8 @@ class CaseVerdict:
             "network": self.network,
             "dtype": self.dtype,
             "seconds": round(self.seconds, 6),
+            "error_kind": self.error_kind,
+            "case_hash": self.case_hash,
         }
         # Optional extensions, written only where they exist.
         if self.through_time is not None:

@@ -1,0 +1,68 @@
+"""`refbp check --impl MODULE:FACTORY`: the suite on a Python implementation, in process."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from .run_cmd import FD_METHODS, parse_oracles
+from .store_note import record_in_store
+
+HELP = """\
+Run the suite on YOUR backprop, in this process, through the adapter protocol
+(docs/formats.md): FACTORY(case) returns an object with forward(params, inputs),
+loss(params, inputs, targets), gradients(params, inputs, targets) and, optionally,
+train(params, inputs, targets), or None for a case it does not support.
+
+Everything it gives is compared with torch autograd in float64, with finite differences
+of the torch loss, with the case's published values, and with finite differences of its
+OWN loss (reference own-forward-fd): a gradient that matches its own forward but not torch
+means the forward is wrong too. Declined cases are listed as not supported, never passed;
+an implementation that raises fails that case and the others go on.
+Exit codes: 0 all checked cases passed, 1 a check failed, 2 bad input or nothing checked.
+"""
+
+
+def register(sub):
+    p = sub.add_parser("check", help="run the suite on a Python implementation (adapter protocol)",
+                       description=HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("paths", nargs="*", metavar="PATH", help="case files or folders (default: the installed suite)")
+    p.add_argument("--impl", required=True, metavar="MODULE:FACTORY",
+                   help="package.module:factory, or path/to/file.py:factory")
+    p.add_argument("--name", help="the implementation's name in reports (default: the --impl text)")
+    p.add_argument("--oracle", default="torch,fd,expected", metavar="LIST",
+                   help="references, comma-separated from torch, fd, expected (default: all)")
+    p.add_argument("--fd-method", choices=FD_METHODS, help="finite differences (default: central)")
+    p.add_argument("--report-dir", default="reports", metavar="DIR", help="where the report folder is written")
+    p.add_argument("--no-report", action="store_true", help="write no report folder")
+    p.add_argument("--json", action="store_true", help="print the verdicts (refbp-verdict/1) on stdout only")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(handler=handle)
+
+
+def handle(args) -> int:
+    from refbp.check import run_suite
+    from refbp.check.adapter import AdapterError, load_factory
+    from refbp.check.check_adapter import check_adapter_case
+    from refbp.report import format_run, write_report
+
+    from . import fail_usage
+
+    try:
+        oracles = parse_oracles(args.oracle)
+        factory = load_factory(args.impl)
+    except (ValueError, AdapterError) as exc:
+        return fail_usage(str(exc))
+    name = args.name or args.impl
+    run = run_suite(args.paths or None, oracles=oracles, progress=False if args.no_progress else None,
+                    checker=lambda case: check_adapter_case(case, factory, name, oracles, args.fd_method))
+    run.implementation = name
+    table = sys.stderr if args.json else sys.stdout
+    report_dir = None if args.no_report else write_report(run, args.report_dir)
+    print(format_run(run, report_dir), file=table)
+    record_in_store(run, "check")
+    if args.json:
+        json.dump([v.to_json() for v in run.verdicts], sys.stdout, indent=1)
+        sys.stdout.write("\n")
+    return run.exit_code()

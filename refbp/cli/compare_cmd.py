@@ -1,0 +1,49 @@
+"""`refbp compare`: implementations side by side, per case and per tensor."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+HELP = """\
+Each SOURCE is one column: a report folder of `refbp run`, `verify` or `check`
+(reports/run-...), a verdict file (the JSON list `--json` prints), or a run kept in the
+verdict store, as store:RUN_ID (a unique prefix is enough; `refbp history` lists them).
+Writes reports/compare-<time>-<id>/: cases.csv and compare.md (status and worst relative
+error per reference, per column), tensors.csv (every row side by side), compare.html and
+heatmap.png (log10 error, case x implementation, failed cells marked). A case whose hash
+differs between columns is marked "case changed" and not compared.
+"""
+
+
+def register(sub):
+    p = sub.add_parser("compare", help="compare implementations side by side", description=HELP,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("sources", nargs="+", metavar="SOURCE")
+    p.add_argument("--report-dir", default="reports", metavar="DIR", help="where to write (default: reports/)")
+    p.add_argument("--database", metavar="URL", help="the store for store:RUN sources (default: REFBP_DATABASE_URL)")
+    p.set_defaults(handler=handle)
+
+
+def handle(args) -> int:
+    from refbp.compare import case_table, load_column
+    from refbp.compare.columns import ColumnError
+    from refbp.compare.write import write_comparison
+
+    from . import fail_usage
+
+    columns, bad = [], 0
+    for source in args.sources:
+        try:
+            columns.append(load_column(source, args.database))
+        except ColumnError as exc:
+            print(f"refbp: error: {exc}", file=sys.stderr)
+            bad += 1
+    if not columns:
+        return fail_usage("nothing to compare")
+    table = case_table(columns)
+    shown = [c for c in table.columns if c == "case" or c.endswith(": status")]
+    print(table[shown].to_string(index=False))
+    out = write_comparison(columns, args.report_dir)
+    print(f"report: {out}", file=sys.stderr)
+    return 2 if bad else 0

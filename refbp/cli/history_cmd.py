@@ -1,0 +1,52 @@
+"""`refbp history`: the runs kept in the verdict store, newest first, or the rows of one run."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+HELP = """\
+Every `refbp run`, `verify` and `check` is recorded in the verdict store: SQLite in
+$XDG_DATA_HOME/refbp/verdicts.sqlite (~/.local/share/refbp/verdicts.sqlite) by default,
+or the database that REFBP_DATABASE_URL names (e.g. postgresql+psycopg://user@host/db).
+This lists the runs, newest first; --run ID shows that run's failed rows (--all: every row).
+"""
+
+
+def register(sub):
+    p = sub.add_parser("history", help="list the runs kept in the verdict store", description=HELP,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--implementation", metavar="NAME", help="only implementations whose name contains NAME")
+    p.add_argument("--limit", type=int, default=50, metavar="N", help="at most N runs (default: 50)")
+    p.add_argument("--run", metavar="ID", help="the rows of one run instead of the list of runs")
+    p.add_argument("--all", action="store_true", help="with --run: every row, not only the failed ones")
+    p.add_argument("--database", metavar="URL", help="the store's URL (default: REFBP_DATABASE_URL, else SQLite)")
+    p.set_defaults(handler=handle)
+
+
+def handle(args) -> int:
+    # Imported here: SQLAlchemy and Alembic take a while to import, and only this command needs them.
+    from refbp.store import StoreError, open_store, run_checks, runs_frame
+
+    from . import fail_usage
+
+    if args.limit < 1:
+        return fail_usage(f"--limit: must be at least 1, not {args.limit}")
+    try:
+        store = open_store(args.database)
+    except StoreError as exc:
+        return fail_usage(str(exc))
+    if args.run is None:
+        frame = runs_frame(store, args.implementation, args.limit)
+        print(f"{len(frame)} run(s) in {store.url}", file=sys.stderr)
+        if len(frame):
+            print(frame.to_string(index=False))
+        return 0
+    try:
+        rows = run_checks(store, args.run)
+    except KeyError:
+        return fail_usage(f"--run: no run {args.run!r} in {store.url}")
+    if not args.all and len(rows):
+        rows = rows[(rows["passed"] == False) | (rows["case_passed"] == False)]  # noqa: E712 (pandas)
+    print(rows.to_string(index=False) if len(rows) else "no failed rows")
+    return 0

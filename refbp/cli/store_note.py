@@ -1,0 +1,27 @@
+"""Recording a finished run in the verdict store, for every command that checks something.
+
+The report is already written when this runs: a store that cannot be reached costs the run
+nothing but a one-line warning on stderr (REFBP_DATABASE_URL=none turns the store off)."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+OFF = "none"
+
+
+def record_in_store(run, command: str) -> str | None:
+    """The run's id in the store, or None (store off, or a warning printed)."""
+    if os.environ.get("REFBP_DATABASE_URL", "").lower() == OFF:
+        return None
+    # Imported here: SQLAlchemy and Alembic take a while to import, and a run needs them only now.
+    from refbp.store import StoreError, keep_run
+
+    try:
+        run_id, url = keep_run(run, command)
+    except StoreError as exc:
+        print(f"refbp: warning: {exc}", file=sys.stderr)
+        return None
+    print(f"recorded as run {run_id} in {url} (refbp history)", file=sys.stderr)
+    return run_id

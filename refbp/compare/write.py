@@ -1,0 +1,56 @@
+"""Writing a comparison: cases.csv, tensors.csv, compare.md, compare.html and heatmap.png in a
+new folder `compare-<time>-<id>/` of the report directory."""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+
+import numpy as np
+
+from refbp.report.write import _markdown_table, new_run_dir
+
+from .columns import Column
+from .table import case_table, heatmap_values, tensor_table, unique_labels
+
+
+def write_comparison(columns: list[Column], report_dir="reports") -> Path:
+    out = new_run_dir(report_dir, prefix="compare")
+    cases, tensors = case_table(columns), tensor_table(columns)
+    cases.to_csv(out / "cases.csv", index=False)
+    tensors.to_csv(out / "tensors.csv", index=False)
+    sources = "\n".join(f"- **{label}**: `{column.source}`" for label, column in zip(unique_labels(columns), columns))
+    (out / "compare.md").write_text(f"# refbp compare\n\n{sources}\n\n{_markdown_table(cases)}\n")
+    heatmap(columns, out / "heatmap.png")
+    body = cases.style.format(precision=2, na_rep="-").hide(axis="index").to_html()
+    (out / "compare.html").write_text(
+        "<!doctype html><meta charset='utf-8'><title>refbp compare</title><h1>refbp compare</h1><ul>"
+        + "".join(f"<li><b>{html.escape(label)}</b>: <code>{html.escape(column.source)}</code></li>"
+                  for label, column in zip(unique_labels(columns), columns))
+        + f"</ul><img src='heatmap.png' alt='log10 of the worst relative error per case and implementation'>{body}")
+    return out
+
+
+def heatmap(columns: list[Column], path: Path) -> Path:
+    """log10 of each case's worst relative error (case x implementation); failed cells marked x."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    values, failed = heatmap_values(columns)
+    height = max(3.0, 0.22 * len(values) + 1.5)
+    fig, ax = plt.subplots(figsize=(2.0 + 1.6 * values.shape[1], height))
+    image = ax.imshow(np.ma.masked_invalid(values.to_numpy(dtype=float)), aspect="auto", cmap="viridis",
+                      vmin=-17, vmax=1)
+    for (row, col), bad in np.ndenumerate(failed.to_numpy()):
+        if bad:
+            ax.text(col, row, "x", ha="center", va="center", color="red", fontsize=9, fontweight="bold")
+    ax.set_xticks(range(values.shape[1]), values.columns, rotation=20, ha="right", fontsize=8)
+    ax.set_yticks(range(len(values)), values.index, fontsize=7)
+    fig.colorbar(image, ax=ax, label="log10 worst relative error")
+    ax.set_title("refbp compare (x: the case failed)", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path

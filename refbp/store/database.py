@@ -1,0 +1,103 @@
+"""Where the verdict store lives and how it is opened: the URL, the engine, the migrations.
+
+The migrations (`migrations/versions/`) are the one definition of the tables: an opened
+store reflects them from the database rather than declaring them a second time.
+
+SQLite writers are serialised with `BEGIN IMMEDIATE` (a writer takes the write lock when its
+transaction begins, and a second one waits for it up to the busy timeout, instead of
+failing half-way); PostgreSQL runs the migrations under an advisory lock, so two processes
+opening a new store at once create its tables once.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+
+DATABASE_URL_VARIABLE = "REFBP_DATABASE_URL"
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+# Seconds a SQLite writer waits for another writer's lock before giving up.
+SQLITE_BUSY_SECONDS = 60
+# Any constant: the key of PostgreSQL's advisory lock around the migrations.
+MIGRATION_LOCK_KEY = 0x72656662
+
+
+class StoreError(RuntimeError):
+    """The store cannot be opened or written (one line: the URL without its password, and why)."""
+
+
+def default_url() -> str:
+    """SQLite in the user's data folder: $XDG_DATA_HOME/refbp/verdicts.sqlite (~/.local/share by default)."""
+    base = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
+    return f"sqlite:///{base / 'refbp' / 'verdicts.sqlite'}"
+
+
+def store_url(url: str | None = None) -> str:
+    return url or os.environ.get(DATABASE_URL_VARIABLE) or default_url()
+
+
+@dataclass(frozen=True)
+class Store:
+    """An open store: its engine and its tables (reflected after the migrations ran)."""
+
+    engine: sa.Engine
+    runs: sa.Table
+    case_verdicts: sa.Table
+    checks: sa.Table
+
+    @property
+    def url(self) -> str:
+        return self.engine.url.render_as_string(hide_password=True)
+
+
+def open_store(url: str | None = None) -> Store:
+    """The store at `url` (else REFBP_DATABASE_URL, else `default_url()`), its schema
+    upgraded to the newest migration."""
+    url = store_url(url)
+    try:
+        engine = _engine(sa.make_url(url))
+        _upgrade(engine)
+        metadata = sa.MetaData()
+        metadata.reflect(bind=engine, only=["runs", "case_verdicts", "checks"])
+    except Exception as exc:  # a bad URL, a server that is down, a missing driver: one line for the user
+        shown = sa.make_url(url).render_as_string(hide_password=True) if "://" in url else url
+        first_line = (str(exc).strip().splitlines() or [""])[0]
+        raise StoreError(f"verdict store {shown}: {type(exc).__name__}: {first_line}") from exc
+    return Store(engine, *(metadata.tables[name] for name in ("runs", "case_verdicts", "checks")))
+
+
+def _engine(url: sa.URL) -> sa.Engine:
+    if url.get_backend_name() != "sqlite":
+        return sa.create_engine(url, pool_pre_ping=True)
+    if url.database and url.database != ":memory:":
+        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+    engine = sa.create_engine(url, connect_args={"timeout": SQLITE_BUSY_SECONDS})
+
+    @sa.event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record):
+        dbapi_connection.isolation_level = None  # let SQLAlchemy's BEGIN below be the only one
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")  # readers never wait for a writer
+        cursor.close()
+
+    @sa.event.listens_for(engine, "begin")
+    def _on_begin(connection):
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine
+
+
+def _upgrade(engine: sa.Engine) -> None:
+    with engine.begin() as connection:
+        if engine.dialect.name == "postgresql":
+            connection.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+        config = Config()
+        config.set_main_option("script_location", str(MIGRATIONS))
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")

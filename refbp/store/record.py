@@ -1,0 +1,74 @@
+"""Writing one run into the verdict store: the run, each case's verdict, each check row, in
+one transaction (a run lands whole or not at all)."""
+
+from __future__ import annotations
+
+import math
+import uuid
+from dataclasses import dataclass, field
+
+from refbp import __version__
+
+from .database import Store, StoreError, open_store
+
+COMMANDS = ("run", "verify", "check")
+
+
+@dataclass
+class RunRecord:
+    """What the store keeps about a run beyond its verdicts."""
+
+    command: str                      # run | verify | check
+    implementation_version: str = ""  # the implementation's own version, when it says
+    environment: dict = field(default_factory=dict)
+
+
+def record_run(store: Store, run, record: RunRecord) -> str:
+    """Write `run` (a refbp.check.SuiteRun) and return its id in the store."""
+    if record.command not in COMMANDS:
+        raise ValueError(f"unknown command {record.command!r} (known: {', '.join(COMMANDS)})")
+    run_id = uuid.uuid4().hex
+    with store.engine.begin() as connection:
+        connection.execute(store.runs.insert().values(
+            id=run_id, command=record.command, started=run.started, seconds=float(run.seconds),
+            implementation=run.implementation, implementation_version=record.implementation_version,
+            refbp_version=__version__, passed=run.exit_code() == 0, exit_code=run.exit_code(),
+            cases=len(run.verdicts), failed_cases=sum(not v.passed for v in run.verdicts),
+            environment=record.environment))
+        for verdict in run.verdicts:
+            inserted = connection.execute(store.case_verdicts.insert().values(
+                run_id=run_id, case_id=verdict.case, case_hash=getattr(verdict, "case_hash", ""),
+                implementation=verdict.implementation, passed=verdict.passed, error_kind=verdict.error_kind,
+                errors=list(verdict.errors), not_provided=list(verdict.not_provided), path=verdict.path,
+                network=verdict.network, dtype=verdict.dtype, seconds=float(verdict.seconds)))
+            if verdict.checks:
+                verdict_id = inserted.inserted_primary_key[0]
+                connection.execute(store.checks.insert(), [_check_row(verdict_id, c) for c in verdict.checks])
+    return run_id
+
+
+def _check_row(verdict_id: int, check) -> dict:
+    return {
+        "case_verdict_id": verdict_id, "quantity": check.quantity, "tensor": check.tensor,
+        "reference": check.reference, "method": check.method, "passed": bool(check.passed),
+        "max_abs_err": _finite(check.max_abs_err), "max_rel_err": _finite(check.max_rel_err),
+        "worst_index": [int(i) for i in check.worst_index], "atol": float(check.atol), "rtol": float(check.rtol),
+        "checked": int(check.checked), "note": check.note,
+    }
+
+
+def _finite(value) -> float | None:
+    """SQL has no portable inf or NaN: a non-finite error is NULL (its row's note says why)."""
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+def keep_run(run, command: str, environment: dict | None = None, url: str | None = None) -> tuple[str, str]:
+    """Open the store (REFBP_DATABASE_URL, else the default SQLite file) and record `run`:
+    (the run's id, the store's URL). A StoreError says, in one line, why it could not be kept."""
+    store = open_store(url)
+    try:
+        return record_run(store, run, RunRecord(command, environment=environment or {})), store.url
+    except Exception as exc:  # the transaction rolled back: nothing of this run is in the store
+        raise StoreError(f"verdict store {store.url}: the run was not recorded: {type(exc).__name__}: "
+                         f"{(str(exc).strip().splitlines() or [''])[0]}") from exc

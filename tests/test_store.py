@@ -1,0 +1,158 @@
+"""The verdict store on SQLite and on a real PostgreSQL server: runs land whole, concurrent
+writers both land, an interrupted write leaves nothing, and `refbp history` reads them back."""
+
+from __future__ import annotations
+
+import math
+import subprocess
+import sys
+import textwrap
+
+import pytest
+import sqlalchemy as sa
+
+from refbp.check import run_suite
+from refbp.cli import main
+from refbp.store import RunRecord, open_store, record, record_run, run_checks, runs_frame
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request, tmp_path):
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'store.sqlite'}"
+    return request.getfixturevalue("postgres_url")
+
+
+@pytest.fixture(scope="module")
+def seed_run():
+    return run_suite(["cases/seed"], progress=False)
+
+
+def counts(store) -> tuple[int, int, int]:
+    with store.engine.connect() as connection:
+        return tuple(connection.execute(sa.select(sa.func.count()).select_from(table)).scalar_one()
+                     for table in (store.runs, store.case_verdicts, store.checks))
+
+
+def clear(store) -> None:
+    with store.engine.begin() as connection:
+        for table in (store.checks, store.case_verdicts, store.runs):
+            connection.execute(table.delete())
+
+
+def test_a_run_is_recorded_and_read_back(store_url, seed_run):
+    store = open_store(store_url)
+    clear(store)
+    run_id = record_run(store, seed_run, RunRecord("run", implementation_version="1.2"))
+    runs = runs_frame(store)
+    assert list(runs["id"]) == [run_id]
+    assert runs.loc[0, "implementation"] == seed_run.implementation
+    assert runs.loc[0, "implementation_version"] == "1.2"
+    assert bool(runs.loc[0, "passed"]) and runs.loc[0, "cases"] == 1
+    rows = run_checks(store, run_id)
+    verdict = seed_run.verdicts[0]
+    assert len(rows) == len(verdict.checks)
+    assert set(rows["case_hash"]) == {verdict.case_hash} and len(verdict.case_hash) == 64
+    worst = max(verdict.checks, key=lambda c: c.max_abs_err)
+    assert rows["max_abs_err"].max() == pytest.approx(worst.max_abs_err, rel=1e-15)
+    with pytest.raises(KeyError):
+        run_checks(store, "no-such-run")
+
+
+def test_non_finite_errors_and_bad_input_are_kept(store_url, seed_run):
+    from refbp.check import CaseVerdict, Check, SuiteRun
+
+    missing = Check("grads", "layers.0.weight", "torch-autograd", math.inf, math.nan, [], 1e-9, 1e-7, False,
+                    note="not computed by the implementation")
+    run = SuiteRun(verdicts=[
+        CaseVerdict("a", "impl", False, checks=[missing]),
+        CaseVerdict("b", "impl", False, errors=["b.json: params: not an array"], error_kind="input"),
+    ], started="2026-01-01T00:00:00+00:00", implementation="impl")
+    store = open_store(store_url)
+    clear(store)
+    rows = run_checks(store, record_run(store, run, RunRecord("verify")))
+    assert len(rows) == 2
+    failed = rows[rows["case_id"] == "a"].iloc[0]
+    assert failed["max_abs_err"] is None or math.isnan(failed["max_abs_err"])
+    assert failed["note"] == "not computed by the implementation"
+    bad = rows[rows["case_id"] == "b"].iloc[0]
+    assert bad["error_kind"] == "input" and bad["errors"] == ["b.json: params: not an array"]
+    assert runs_frame(store).loc[0, "exit_code"] == 2
+
+
+def test_an_interrupted_write_leaves_no_partial_run(store_url, seed_run, monkeypatch):
+    store = open_store(store_url)
+    clear(store)
+    record_run(store, seed_run, RunRecord("run"))
+    before = counts(store)
+    calls = {"n": 0}
+    original = record._check_row
+
+    def failing(verdict_id, check):
+        calls["n"] += 1
+        if calls["n"] == 5:
+            raise KeyboardInterrupt  # as Ctrl-C in the middle of the rows
+        return original(verdict_id, check)
+
+    monkeypatch.setattr(record, "_check_row", failing)
+    with pytest.raises(KeyboardInterrupt):
+        record_run(store, seed_run, RunRecord("run"))
+    assert calls["n"] == 5
+    assert counts(store) == before
+
+
+WRITER = textwrap.dedent("""
+    import sys
+    from refbp.check import SuiteRun, CaseVerdict
+    from refbp.store import RunRecord, open_store, record_run
+    url, name, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    store = open_store(url)
+    for i in range(count):
+        run = SuiteRun(verdicts=[CaseVerdict(f"case-{j}", name, True) for j in range(20)],
+                       started=f"2026-01-01T00:00:{i:02d}+00:00", implementation=name)
+        record_run(store, run, RunRecord("run"))
+""")
+
+
+def test_concurrent_writers_both_land(store_url, tmp_path):
+    """Two processes open a store that has no tables yet and write at the same time."""
+    if store_url.startswith("postgresql"):
+        with open_store(store_url).engine.begin() as connection:  # back to an empty database
+            connection.execute(sa.text("DROP TABLE IF EXISTS checks, case_verdicts, runs, alembic_version"))
+    script = tmp_path / "writer.py"
+    script.write_text(WRITER)
+    writers = [subprocess.Popen([sys.executable, str(script), store_url, name, "15"], stderr=subprocess.PIPE,
+                                text=True) for name in ("writer-a", "writer-b")]
+    errors = [w.communicate(timeout=120)[1] for w in writers]
+    assert [w.returncode for w in writers] == [0, 0], errors
+    store = open_store(store_url)
+    runs = runs_frame(store, limit=None)
+    assert sorted(runs["implementation"].value_counts().items()) == [("writer-a", 15), ("writer-b", 15)]
+    assert counts(store)[1] == 30 * 20
+
+
+def test_history_command_lists_runs_and_rows(store_url, seed_run, capsys):
+    store = open_store(store_url)
+    clear(store)
+    run_id = record_run(store, seed_run, RunRecord("run"))
+    record_run(store, run_suite(["cases/seed"], progress=False), RunRecord("check"))
+    assert main(["history", "--database", store_url]) == 0
+    out = capsys.readouterr()
+    assert "2 run(s)" in out.err and out.out.count(seed_run.implementation) == 2
+    assert main(["history", "--database", store_url, "--implementation", "no such thing"]) == 0
+    assert "0 run(s)" in capsys.readouterr().err
+    assert main(["history", "--database", store_url, "--run", run_id, "--all"]) == 0
+    assert "layers.1.weight" in capsys.readouterr().out
+    assert main(["history", "--database", store_url, "--run", "nope"]) == 2
+    assert "no run 'nope'" in capsys.readouterr().err
+
+
+def test_an_unreachable_store_is_one_line():
+    assert main(["history", "--database", "postgresql+psycopg://nobody@127.0.0.1:1/none"]) == 2
+
+
+def test_the_default_store_is_sqlite_in_the_user_data_folder(monkeypatch, tmp_path):
+    from refbp.store import default_url
+
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
+    assert default_url() == f"sqlite:///{tmp_path / 'refbp' / 'verdicts.sqlite'}"
