@@ -7,6 +7,8 @@ float64, never the code under test.
 
 from __future__ import annotations
 
+import contextlib
+
 import torch
 
 from refbp.names import KINKED_ACTIVATIONS
@@ -24,6 +26,19 @@ def kinked_intermediates(network) -> list[str]:
     return names
 
 
+@contextlib.contextmanager
+def _one_thread():
+    """torch on one thread while finite differences evaluate the loss thousands of times: its
+    products are tiny, and on a busy machine its thread pool's hand-offs cost far more than
+    the products themselves (the numbers are in docs/performance.md)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+
+
 def loss_function(case):
     """(loss, probe) over parameter dicts of numpy float64 arrays, like refbp.nn.loss_function."""
     module = build_module(case.network)
@@ -35,7 +50,7 @@ def loss_function(case):
     held = _held_states(case, module, inputs, h0)
 
     def evaluate(params, record=None):
-        with torch.no_grad():
+        with torch.no_grad(), _one_thread():
             for name, value in params.items():
                 named[name].copy_(torch.as_tensor(value, dtype=DTYPE))
             outputs = module(inputs, h0, record, held) if held else module(inputs, h0, record)
