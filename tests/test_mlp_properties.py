@@ -1,6 +1,6 @@
-"""Property tests: over MLP shapes, activations, losses, batches, dtypes and optimizers (drawn by
-refbp.testing.strategies), refbp agrees with torch autograd and with finite differences
-under the tolerance policy."""
+"""Property tests: over MLP shapes, activations, losses, batches, dtypes, optimizers and value
+ranges (drawn by refbp.testing.strategies), refbp agrees with torch autograd and with finite
+differences under the tolerance policy."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from refbp import names
 from refbp.check import check_case
 from refbp.testing import assert_matches_torch
-from refbp.testing.strategies import mlp_cases
+from refbp.testing.strategies import mlp_cases, rnn_cases, value_ranges
 
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -31,3 +31,11 @@ def test_refbp_backward_matches_its_forward(case):
     verdict = check_case(case, oracles=("fd",))
     assert verdict.passed, _failures(verdict)
     assert {c.quantity for c in verdict.checks} == {"grads"}
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(value_ranges().flatmap(lambda values: mlp_cases(values=values, train=False) | rnn_cases(values=values)))
+def test_refbp_matches_torch_on_large_tiny_and_near_kink_values(case):
+    """Saturated sigmoids and softmaxes, exps that would overflow, nets at a relu's kink:
+    refbp's stable forms agree with torch's."""
+    assert_matches_torch(case)

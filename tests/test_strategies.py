@@ -7,8 +7,10 @@ from __future__ import annotations
 import copy
 import json
 import math
+import runpy
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -144,3 +146,12 @@ def test_a_tensor_the_trace_lacks_fails_unless_left_out(seed_case):
         assert_matches_torch(seed_case, trace)
     judged = assert_matches_torch(seed_case, trace, quantities=("outputs", "loss", "grads"))
     assert {c.quantity for c in judged} == {"outputs", "loss", "grads"}
+
+
+def test_the_readme_example_runs(tmp_path):
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    section = readme.split("## Fuzzing your own implementation with refbp's strategies", 1)[1]
+    example = tmp_path / "readme_example.py"
+    example.write_text(section.split("```python\n", 1)[1].split("```", 1)[0])
+    test = runpy.run_path(str(example))["test_matches_torch"]
+    settings(max_examples=3, deadline=None)(test)()

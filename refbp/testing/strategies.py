@@ -58,6 +58,8 @@ VALUE_RANGES: dict[str, tuple[float, float]] = {
     # net of 1e-50 to 0 and float64 does not, a relu's slope differs: no bug, no check).
     "ordinary": (1e-3, 1.0),
     # Saturates sigmoid and tanh, overflows a naive exp (e^1000): stable forms are needed.
+    # In float32 the rounding of sums of such terms outgrows the float32 tolerances, and a
+    # few training steps may overflow: a test of stability in float64, without training.
     "large": (10.0, 1000.0),
     # Squares and products underflow float32; a relative error has nothing to hide behind.
     "tiny": (1e-30, 1e-8),
@@ -214,7 +216,8 @@ def mlp_documents(draw, *, losses: Sequence[str] = tuple(names.LOSSES), max_dept
 def rnn_documents(draw, *, losses: Sequence[str] = tuple(names.LOSSES), max_size: int = 5,
                   max_steps: int = MAX_STEPS, max_batch: int = 3, nonlinearities=names.RNN_NONLINEARITIES,
                   readouts=names.RNN_READOUTS, output_activations: Sequence[str] | None = None,
-                  truncate: bool | None = None, h0: bool | None = None, dtypes: Sequence[str] = ("float64",),
+                  bias: bool | None = None, readout_bias: bool | None = None, truncate: bool | None = None,
+                  h0: bool | None = None, dtypes: Sequence[str] = ("float64",),
                   values: str = "ordinary", train: bool | None = False,
                   optimizers: Sequence[str] = names.OPTIMIZERS) -> dict:
     """An explicit `refbp-case/1` RNN document: a network from `rnn_networks`, 1 to `max_batch`
@@ -223,7 +226,8 @@ def rnn_documents(draw, *, losses: Sequence[str] = tuple(names.LOSSES), max_size
     either), training as in `mlp_documents` (`train=False` by default: BPTT is checked)."""
     loss = draw(st.sampled_from(tuple(losses)))
     network = draw(rnn_networks(loss=loss, max_size=max_size, max_steps=max_steps, nonlinearities=nonlinearities,
-                                readouts=readouts, output_activations=output_activations, truncate=truncate))
+                                readouts=readouts, output_activations=output_activations, bias=bias,
+                                readout_bias=readout_bias, truncate=truncate))
     shape = RNNNetwork(**{k: v for k, v in network.items() if k != "kind"})
     batch, steps = draw(st.integers(1, max_batch)), draw(st.integers(1, max_steps))
     lead = (batch, steps) if network["readout"] == "every_step" else (batch,)
