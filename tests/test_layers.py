@@ -103,6 +103,20 @@ def test_the_fd_package_never_imports_torch_or_oracle():
     assert not forbidden_imports(FD_PACKAGE, ("torch", "oracle"))
 
 
+def test_the_fd_package_reads_refbp_nn_only_through_its_public_interface():
+    """numpy, the standard library, and refbp.nn's package-level public names (`from refbp.nn
+    import build_model`), never a module or a private name inside it nor a layer above."""
+    above = ("refbp.check", "refbp.report", "refbp.cli", "refbp.bench", "refbp.testing")
+    bad = []
+    for module in modules_under(FD_PACKAGE):
+        for base, taken in import_statements(module):
+            inside_nn = within(base, "refbp.nn") and (base != "refbp.nn" or any(n.startswith("_") for n in taken))
+            foreign = base.split(".")[0] not in sys.stdlib_module_names | {"numpy", "refbp", "__future__"}
+            if inside_nn or foreign or any(within(base, a) for a in above):
+                bad.append(f"{module}: from {base} import {', '.join(taken)}" if taken else f"{module}: import {base}")
+    assert not bad, bad
+
+
 def test_references_never_import_the_code_they_check():
     assert not forbidden_imports("oracle", ("refbp.nn", FD_PACKAGE))
 
