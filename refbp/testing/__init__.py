@@ -5,6 +5,8 @@
 - `refbp.testing.strategies`: hypothesis strategies for networks, whole cases, training
   settings, value ranges and dtypes. Imported on its own: it needs hypothesis (the `fuzz`
   extra), which nothing else of refbp imports.
+
+Importing this package loads neither torch nor hypothesis.
 """
 
 from .assertions import assert_matches_torch

@@ -3,10 +3,10 @@ training settings, value ranges and dtypes; shapes are drawn first, then the num
 
 Needs hypothesis (`pip install 'refbp[fuzz]'`); nothing else of refbp imports it.
 
-Every strategy draws the fields of a `refbp-case/1` document as plain JSON values (lists
-and numbers, ready for `json.dumps`), and every number explicitly: a case drawn here needs
-no random generator to reproduce, and hypothesis shrinks a failing case to a small one,
-numbers included. `mlp_cases()`/`rnn_cases()` parse the documents into `cases.Case`
+The network, training and case strategies draw the fields of a `refbp-case/1` document as
+plain JSON values (lists and numbers, ready for `json.dumps`), every number explicitly: a
+case drawn here needs no random generator to reproduce, and hypothesis shrinks a failing
+case to a small one, numbers included. `mlp_cases()`/`rnn_cases()` parse the documents into `cases.Case`
 objects. Names (activations, losses, optimizers, readouts, dtypes) come from `refbp.names`.
 
 Bounds (keyword arguments, defaults below): sizes of at most `MAX_WIDTH` units, `MAX_DEPTH`
@@ -20,8 +20,8 @@ layer's largest input). The numbers of a float32 case are float32 numbers, so th
 float64 reference sees exactly the numbers the implementation under test sees.
 
 Composing: each strategy takes the allowed names as tuples, so a test narrows what it
-draws (`mlp_cases(losses=("bce",), max_depth=2)`), and `value_ranges()`, `dtypes()` combine
-through `flatmap` (`value_ranges().flatmap(lambda v: mlp_cases(values=v))`).
+draws (`mlp_cases(losses=("bce",), max_depth=2, dtypes=("float32",))`), and a drawn range
+combines through `flatmap` (`value_ranges().flatmap(lambda v: mlp_cases(values=v))`).
 """
 
 from __future__ import annotations
