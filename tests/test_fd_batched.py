@@ -13,7 +13,7 @@ from oracle.fd import finite_difference
 from refbp.nn import activations, analytic, losses
 from refbp.nn.mlp import MLP
 from refbp.nn.runner import fd_functions, loss_function
-from strategies import mlp_documents
+from refbp.testing.strategies import mlp_documents
 
 MLP_CASES = sorted((SUITE_DIR / "mlp").glob("*.json"))
 

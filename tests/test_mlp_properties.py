@@ -1,13 +1,15 @@
-"""Property tests: over MLP shapes, activations, losses, batches and optimizers, refbp agrees
-with torch autograd and with finite differences under the tolerance policy."""
+"""Property tests: over MLP shapes, activations, losses, batches, dtypes, optimizers and value
+ranges (drawn by refbp.testing.strategies), refbp agrees with torch autograd and with finite
+differences under the tolerance policy."""
 
 from __future__ import annotations
 
 from hypothesis import HealthCheck, given, settings
 
-from cases import parse_case
+from refbp import names
 from refbp.check import check_case
-from strategies import mlp_documents
+from refbp.testing import assert_matches_torch
+from refbp.testing.strategies import mlp_cases, rnn_cases, value_ranges
 
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -18,15 +20,22 @@ def _failures(verdict):
 
 
 @SETTINGS
-@given(mlp_documents())
-def test_refbp_matches_torch(document):
-    verdict = check_case(parse_case(document), oracles=("torch",))
-    assert verdict.passed, _failures(verdict)
+@given(mlp_cases(dtypes=names.DTYPES))
+def test_refbp_matches_torch(case):
+    assert_matches_torch(case)
 
 
 @SETTINGS
-@given(mlp_documents(max_depth=3, max_width=5, max_batch=6, train=False))
-def test_refbp_backward_matches_its_forward(document):
-    verdict = check_case(parse_case(document), oracles=("fd",))
+@given(mlp_cases(max_depth=3, max_width=5, max_batch=6, train=False))
+def test_refbp_backward_matches_its_forward(case):
+    verdict = check_case(case, oracles=("fd",))
     assert verdict.passed, _failures(verdict)
     assert {c.quantity for c in verdict.checks} == {"grads"}
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(value_ranges().flatmap(lambda values: mlp_cases(values=values, train=False) | rnn_cases(values=values)))
+def test_refbp_matches_torch_on_large_tiny_and_near_kink_values(case):
+    """Saturated sigmoids and softmaxes, exps that would overflow, nets at a relu's kink:
+    refbp's stable forms agree with torch's."""
+    assert_matches_torch(case)

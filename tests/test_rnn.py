@@ -1,7 +1,7 @@
 """The RNN's hand-written BPTT against torch.nn.RNN and against finite differences.
 
-Hypothesis draws the shape first (input, hidden, output sizes, T, batch, nonlinearity,
-readout, loss, h0, biases, truncation), then the numbers from a seed. The checker and its
+refbp.testing.strategies draws the shape first (input, hidden, output sizes, T, batch,
+nonlinearity, readout, loss, h0, biases, truncation), then the numbers. The checker and its
 tolerance policy judge; these tests only say that every row passed.
 """
 
@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import numpy as np
 from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 from cases import parse_case
 from helpers import failed_rows
@@ -17,43 +16,8 @@ from refbp.check import check_case
 from refbp.check.tolerance import POLICY
 from refbp.nn import compute_trace
 from refbp.nn.rnn import RNN
-
-LOSS_OUTPUT = {
-    "half_sse": ("identity", "tanh", "sigmoid", "softmax"),
-    "sse": ("identity", "tanh", "leaky_relu"),
-    "mse": ("identity", "sigmoid", "softplus"),
-    "cross_entropy": ("identity",),
-    "bce": ("sigmoid",),
-}
-
-
-@st.composite
-def rnn_documents(draw, max_size: int = 5, max_steps: int = 7, max_batch: int = 3):
-    """A small `refbp-case/1` RNN document; weights scaled so that tanh stays away from saturation."""
-    input_size, hidden, output = (draw(st.integers(1, max_size)) for _ in range(3))
-    steps, batch = draw(st.integers(1, max_steps)), draw(st.integers(1, max_batch))
-    loss = draw(st.sampled_from(sorted(LOSS_OUTPUT)))
-    activation = draw(st.sampled_from(LOSS_OUTPUT[loss]))
-    if loss == "cross_entropy" or activation == "softmax":
-        output = max(output, 2)  # one class or a softmax over one unit has no gradient to check
-    readout = draw(st.sampled_from(["every_step", "last_step"]))
-    seed = draw(st.integers(0, 2**32 - 1))
-    network = {"kind": "rnn", "input_size": input_size, "hidden_size": hidden, "output_size": output,
-               "nonlinearity": draw(st.sampled_from(["tanh", "relu"])), "output_activation": activation,
-               "readout": readout, "bias": draw(st.booleans()), "readout_bias": draw(st.booleans())}
-    if draw(st.booleans()):
-        network["truncate"] = draw(st.integers(1, max_steps))
-    targets = {"cross_entropy": draw(st.sampled_from(["classes", "simplex"])), "bce": "uniform"}.get(
-        loss, "simplex" if activation == "softmax" else "normal")
-    document = {
-        "format": "refbp-case/1", "id": "hypothesis-rnn", "network": network, "loss": loss,
-        "params": {"init": {"scheme": "normal", "seed": seed, "scale": draw(st.floats(0.1, 0.6))}},
-        "inputs": {"random": {"seed": seed + 1, "distribution": "normal", "batch": batch, "steps": steps}},
-        "targets": {"random": {"seed": seed + 2, "distribution": targets}},
-    }
-    if draw(st.booleans()):
-        document["h0"] = np.random.default_rng(seed + 3).uniform(-0.8, 0.8, (batch, hidden)).tolist()
-    return document
+from refbp.testing import assert_matches_torch
+from refbp.testing.strategies import rnn_cases
 
 
 def describe_failures(verdict) -> str:
@@ -61,25 +25,22 @@ def describe_failures(verdict) -> str:
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(rnn_documents())
-def test_rnn_matches_torch_rnn_and_finite_differences(document):
-    verdict = check_case(parse_case(document), oracles=("torch", "fd"))
+@given(rnn_cases())
+def test_rnn_matches_torch_rnn_and_finite_differences(case):
+    verdict = check_case(case, oracles=("torch", "fd"))
     assert verdict.passed, describe_failures(verdict)
     references = {c.reference for c in verdict.checks}
     assert references == {"torch-autograd", "finite-difference"}
     judged = {(c.quantity, c.tensor) for c in verdict.checks}
     assert ("grads", "rnn.weight_hh") in judged and ("intermediates", "rnn.net") in judged
-    if "h0" in document:
+    if case.h0 is not None:
         assert ("input_grads", "h0") in judged
 
 
 @settings(max_examples=10, deadline=None)
-@given(rnn_documents(max_steps=5))
-def test_training_matches_torch_optim(document):
-    document["train"] = {"optimizer": "adam", "lr": 0.02, "steps": 3}
-    verdict = check_case(parse_case(document), oracles=("torch",))
-    assert verdict.passed, describe_failures(verdict)
-    assert any(c.quantity == "params_after" for c in verdict.checks)
+@given(rnn_cases(max_steps=5, train=True))
+def test_training_matches_torch_optim(case):
+    assert "params_after" in {c.quantity for c in assert_matches_torch(case)}
 
 
 def _document(**network):

@@ -1,0 +1,295 @@
+"""Hypothesis strategies for fuzzing a backpropagation: networks, whole MLP and RNN cases,
+training settings, value ranges and dtypes; shapes are drawn first, then the numbers.
+
+Needs hypothesis (`pip install 'refbp[fuzz]'`); nothing else of refbp imports it.
+
+The network, training and case strategies draw the fields of a `refbp-case/1` document as
+plain JSON values (lists and numbers, ready for `json.dumps`), every number explicitly: a
+case drawn here needs no random generator to reproduce, and hypothesis shrinks a failing
+case to a small one, numbers included. `mlp_cases()`/`rnn_cases()` parse the documents into `cases.Case`
+objects. Names (activations, losses, optimizers, readouts, dtypes) come from `refbp.names`.
+
+Bounds (keyword arguments, defaults below): sizes of at most `MAX_WIDTH` units, `MAX_DEPTH`
+layers, `MAX_BATCH` examples, `MAX_STEPS` time steps and `MAX_TRAIN_STEPS` updates;
+inputs, targets and h0 within a named range of `VALUE_RANGES` (or 0); every weight and bias
+0 or of a magnitude in [0.001, 1] / sqrt(fan_in), within the bounds torch.nn.Linear and
+torch.nn.RNN draw their initial parameters in (fan_in: a layer's inputs; the hidden size
+for every tensor of the RNN layer). With ordinary inputs a net is then a few units in
+size, unless many weights at their bound line up (at most sqrt(fan_in) + 1 times a
+layer's largest input). The numbers of a float32 case are float32 numbers, so that the
+float64 reference sees exactly the numbers the implementation under test sees.
+
+Composing: each strategy takes the allowed names as tuples, so a test narrows what it
+draws (`mlp_cases(losses=("bce",), max_depth=2, dtypes=("float32",))`), and a drawn range
+combines through `flatmap` (`value_ranges().flatmap(lambda v: mlp_cases(values=v))`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+
+try:
+    from hypothesis import strategies as st
+    from hypothesis.extra import numpy as hnp
+except ImportError as error:  # hypothesis is an optional extra
+    raise ImportError("refbp.testing.strategies needs hypothesis: pip install 'refbp[fuzz]'") from error
+
+from cases import MLPNetwork, RNNNetwork, parse_case
+from refbp import names
+
+__all__ = [
+    "HIDDEN_ACTIVATIONS", "LOSS_HEADS", "MAX_BATCH", "MAX_DEPTH", "MAX_STEPS", "MAX_TRAIN_STEPS", "MAX_WIDTH",
+    "VALUE_RANGES", "arrays", "dtypes", "mlp_cases", "mlp_documents", "mlp_networks", "output_activations",
+    "rnn_cases", "rnn_documents", "rnn_networks", "trainings", "value_ranges", "values",
+]
+
+MAX_DEPTH = 4
+MAX_WIDTH = 6
+MAX_BATCH = 12
+MAX_STEPS = 7
+MAX_TRAIN_STEPS = 3
+
+# Magnitudes (smallest, largest) of each named range; values take either sign, and 0.
+VALUE_RANGES: dict[str, tuple[float, float]] = {
+    # Order one. Never so small that a product underflows float32 (where float32 rounds a
+    # net of 1e-50 to 0 and float64 does not, a relu's slope differs: no bug, no check).
+    "ordinary": (1e-3, 1.0),
+    # Saturates sigmoid and tanh, overflows a naive exp (e^1000): stable forms are needed.
+    # In float32 the rounding of sums of such terms outgrows the float32 tolerances, and a
+    # few training steps may overflow: a test of stability in float64, without training.
+    "large": (10.0, 1000.0),
+    # Squares and products underflow float32; a relative error has nothing to hide behind.
+    "tiny": (1e-30, 1e-8),
+    # Within a finite-difference step of the relu family's kink at 0.
+    "near_kink": (1e-12, 1e-6),
+}
+
+# A layer's activation may be anything applied per value; softmax only ends a network.
+HIDDEN_ACTIVATIONS = tuple(name for name, a in names.ACTIVATIONS.items() if a.elementwise)
+# The output activation a loss requires (cases/load.py checks it); other losses take any.
+# refbp's cross_entropy takes logits (the softmax is inside the loss), bce probabilities.
+LOSS_HEADS: dict[str, tuple[str, ...]] = {"cross_entropy": ("identity",), "bce": ("sigmoid",)}
+
+
+def output_activations(loss: str | None) -> tuple[str, ...]:
+    """The output activations `loss` may follow (every activation for loss=None)."""
+    return LOSS_HEADS.get(loss, tuple(names.ACTIVATIONS))
+
+
+def dtypes(allowed: Sequence[str] = names.DTYPES) -> st.SearchStrategy[str]:
+    """A dtype name a case may ask for (`float64`, `float32`)."""
+    return st.sampled_from(tuple(allowed))
+
+
+def value_ranges(allowed: Sequence[str] = tuple(VALUE_RANGES)) -> st.SearchStrategy[str]:
+    """The name of a range of `VALUE_RANGES`."""
+    return st.sampled_from(tuple(allowed))
+
+
+def values(kind: str | tuple[float, float] = "ordinary", *, dtype: str = "float64") -> st.SearchStrategy[float]:
+    """0, or a number of either sign whose magnitude lies in `kind` (a name of `VALUE_RANGES`
+    or a (smallest, largest) pair), exactly representable in `dtype`. Shrinks towards 0."""
+    low, high = _inward(*(VALUE_RANGES[kind] if isinstance(kind, str) else kind), dtype)
+    magnitude = st.floats(low, high, width=32 if dtype == "float32" else 64, allow_subnormal=False)
+    return st.one_of(st.just(0.0), magnitude, magnitude.map(lambda x: -x))
+
+
+def arrays(shape: tuple[int, ...], *, values: str | tuple[float, float] = "ordinary",
+           dtype: str = "float64") -> st.SearchStrategy[np.ndarray]:
+    """A numpy array of `shape` and `dtype`, every entry drawn by itself from `values(values)`
+    (no fill value: equal entries would hide a transposed gradient)."""
+    return hnp.arrays(np.dtype(dtype), shape, elements=_values(values, dtype=dtype), fill=st.nothing())
+
+
+_values = values
+
+
+def _inward(low: float, high: float, dtype: str) -> tuple[float, float]:
+    """The range's bounds rounded inwards to numbers of `dtype` (hypothesis wants them exact)."""
+    kind = np.dtype(dtype).type
+    low_r, high_r = kind(low), kind(high)
+    if float(low_r) < low:
+        low_r = np.nextafter(low_r, kind(np.inf))
+    if float(high_r) > high:
+        high_r = np.nextafter(high_r, kind(0))
+    return float(low_r), float(high_r)
+
+
+# ---- networks ----------------------------------------------------------------------------
+
+@st.composite
+def mlp_networks(draw, *, loss: str | None = None, max_depth: int = MAX_DEPTH, max_width: int = MAX_WIDTH,
+                 hidden_activations: Sequence[str] = HIDDEN_ACTIVATIONS,
+                 output_activations: Sequence[str] | None = None, bias: bool | None = None) -> dict:
+    """The `network` field of an MLP case: 1 to `max_depth` layers of 1 to `max_width` units
+    (at least 2 outputs under a softmax or cross_entropy: one class has no gradient), hidden
+    activations from `hidden_activations`, an output activation `loss` accepts (narrowed to
+    `output_activations`), with or without biases (`bias=None`: either)."""
+    depth = draw(st.integers(1, max_depth))
+    sizes = draw(st.lists(st.integers(1, max_width), min_size=depth + 1, max_size=depth + 1))
+    output = draw(st.sampled_from(_heads(loss, output_activations)))
+    if output == "softmax" or loss == "cross_entropy":
+        sizes[-1] = max(sizes[-1], 2)
+    hidden = draw(st.lists(st.sampled_from(tuple(hidden_activations)), min_size=depth - 1, max_size=depth - 1))
+    return {"kind": "mlp", "sizes": sizes, "activations": hidden + [output],
+            "bias": draw(st.booleans()) if bias is None else bias}
+
+
+@st.composite
+def rnn_networks(draw, *, loss: str | None = None, max_size: int = 5, max_steps: int = MAX_STEPS,
+                 nonlinearities: Sequence[str] = names.RNN_NONLINEARITIES,
+                 readouts: Sequence[str] = names.RNN_READOUTS, output_activations: Sequence[str] | None = None,
+                 bias: bool | None = None, readout_bias: bool | None = None,
+                 truncate: bool | None = None) -> dict:
+    """The `network` field of an RNN case: input, hidden and output sizes of 1 to `max_size`
+    (at least 2 outputs under a softmax or cross_entropy), a nonlinearity, a readout at every
+    or the last step with an output activation `loss` accepts, recurrent and readout biases
+    or not, and truncated BPTT after 1 to `max_steps` steps or not (`None`: either)."""
+    input_size, hidden_size, output_size = (draw(st.integers(1, max_size)) for _ in range(3))
+    output = draw(st.sampled_from(_heads(loss, output_activations)))
+    if output == "softmax" or loss == "cross_entropy":
+        output_size = max(output_size, 2)
+    network = {"kind": "rnn", "input_size": input_size, "hidden_size": hidden_size, "output_size": output_size,
+               "nonlinearity": draw(st.sampled_from(tuple(nonlinearities))), "output_activation": output,
+               "readout": draw(st.sampled_from(tuple(readouts))),
+               "bias": draw(st.booleans()) if bias is None else bias,
+               "readout_bias": draw(st.booleans()) if readout_bias is None else readout_bias}
+    if draw(st.booleans()) if truncate is None else truncate:
+        network["truncate"] = draw(st.integers(1, max_steps))
+    return network
+
+
+def _heads(loss: str | None, narrowed: Sequence[str] | None) -> tuple[str, ...]:
+    heads = output_activations(loss)
+    return heads if narrowed is None else tuple(h for h in heads if h in narrowed)
+
+
+# ---- training ----------------------------------------------------------------------------
+
+@st.composite
+def trainings(draw, params: Sequence[str], *, optimizers: Sequence[str] = names.OPTIMIZERS,
+              max_steps: int = MAX_TRAIN_STEPS, frozen: bool | None = None) -> dict:
+    """The `train` field of a case: SGD (lr in [0.01, 0.5], momentum 0, 0.5 or 0.9) or Adam
+    (lr in [0.001, 0.05], betas (0.9, 0.999) or (0.8, 0.99)), weight decay 0, 0.01 or 0.1,
+    1 to `max_steps` updates, and some of `params` frozen, never all (`frozen=None`: maybe)."""
+    optimizer = draw(st.sampled_from(tuple(optimizers)))
+    train = {"optimizer": optimizer, "steps": draw(st.integers(1, max_steps)),
+             "weight_decay": draw(st.sampled_from((0.0, 0.01, 0.1)))}
+    if optimizer == "sgd":
+        train |= {"lr": draw(st.floats(0.01, 0.5)), "momentum": draw(st.sampled_from((0.0, 0.5, 0.9)))}
+    else:
+        train |= {"lr": draw(st.floats(1e-3, 0.05)), "betas": list(draw(st.sampled_from(((0.9, 0.999), (0.8, 0.99)))))}
+    if len(params) > 1 and (draw(st.booleans()) if frozen is None else frozen):
+        train["frozen"] = draw(st.lists(st.sampled_from(tuple(params)), min_size=1, max_size=len(params) - 1,
+                                        unique=True))
+    return train
+
+
+# ---- whole cases -------------------------------------------------------------------------
+
+@st.composite
+def mlp_documents(draw, *, losses: Sequence[str] = tuple(names.LOSSES), max_depth: int = MAX_DEPTH,
+                  max_width: int = MAX_WIDTH, max_batch: int = MAX_BATCH,
+                  hidden_activations: Sequence[str] = HIDDEN_ACTIVATIONS,
+                  output_activations: Sequence[str] | None = None, bias: bool | None = None,
+                  dtypes: Sequence[str] = ("float64",), values: str = "ordinary", train: bool | None = None,
+                  optimizers: Sequence[str] = names.OPTIMIZERS) -> dict:
+    """An explicit `refbp-case/1` MLP document: a loss, a network ending in a matching head
+    (`mlp_networks`), 1 to `max_batch` examples of inputs in `values`, targets the loss takes
+    (class indices or probabilities for cross_entropy, [0, 1] for bce, probabilities after a
+    softmax, `values` otherwise), parameters within the module's bounds, and training
+    (`trainings`; `train=None`: maybe, True: always, False: never)."""
+    loss = draw(st.sampled_from(tuple(losses)))
+    network = draw(mlp_networks(loss=loss, max_depth=max_depth, max_width=max_width,
+                                hidden_activations=hidden_activations, output_activations=output_activations,
+                                bias=bias))
+    shape = MLPNetwork(tuple(network["sizes"]), tuple(network["activations"]), network["bias"])
+    batch = draw(st.integers(1, max_batch))
+    return draw(_document(shape, network, loss, (batch, network["sizes"][0]), (batch,), dtypes, values,
+                          train, optimizers))
+
+
+@st.composite
+def rnn_documents(draw, *, losses: Sequence[str] = tuple(names.LOSSES), max_size: int = 5,
+                  max_steps: int = MAX_STEPS, max_batch: int = 3, nonlinearities=names.RNN_NONLINEARITIES,
+                  readouts=names.RNN_READOUTS, output_activations: Sequence[str] | None = None,
+                  bias: bool | None = None, readout_bias: bool | None = None, truncate: bool | None = None,
+                  h0: bool | None = None, dtypes: Sequence[str] = ("float64",),
+                  values: str = "ordinary", train: bool | None = False,
+                  optimizers: Sequence[str] = names.OPTIMIZERS) -> dict:
+    """An explicit `refbp-case/1` RNN document: a network from `rnn_networks`, 1 to `max_batch`
+    sequences of 1 to `max_steps` steps of inputs in `values`, targets at every or the last
+    step as in `mlp_documents`, an initial hidden state in `values` or none (`h0=None`:
+    either), training as in `mlp_documents` (`train=False` by default: BPTT is checked)."""
+    loss = draw(st.sampled_from(tuple(losses)))
+    network = draw(rnn_networks(loss=loss, max_size=max_size, max_steps=max_steps, nonlinearities=nonlinearities,
+                                readouts=readouts, output_activations=output_activations, bias=bias,
+                                readout_bias=readout_bias, truncate=truncate))
+    shape = RNNNetwork(**{k: v for k, v in network.items() if k != "kind"})
+    batch, steps = draw(st.integers(1, max_batch)), draw(st.integers(1, max_steps))
+    lead = (batch, steps) if network["readout"] == "every_step" else (batch,)
+    document = draw(_document(shape, network, loss, (batch, steps, network["input_size"]), lead, dtypes, values,
+                              train, optimizers))
+    if draw(st.booleans()) if h0 is None else h0:
+        document["h0"] = draw(arrays((batch, network["hidden_size"]), values=values, dtype=document["dtype"])).tolist()
+    return document
+
+
+def mlp_cases(**bounds) -> st.SearchStrategy:
+    """`mlp_documents(**bounds)` parsed into `cases.Case` objects."""
+    return mlp_documents(**bounds).map(parse_case)
+
+
+def rnn_cases(**bounds) -> st.SearchStrategy:
+    """`rnn_documents(**bounds)` parsed into `cases.Case` objects."""
+    return rnn_documents(**bounds).map(parse_case)
+
+
+@st.composite
+def _document(draw, shape, network: dict, loss: str, input_shape, lead, allowed_dtypes, values, train,
+              optimizers) -> dict:
+    """The fields every case has, once the network and the data's leading axes are drawn."""
+    shapes = shape.param_shapes()
+    dtype = draw(dtypes(allowed_dtypes))
+    document = {
+        "format": "refbp-case/1", "id": f"hypothesis-{network['kind']}", "network": network, "loss": loss,
+        "dtype": dtype,
+        "params": {name: draw(arrays(s, values=_init_range(name, shapes), dtype=dtype)).tolist()
+                   for name, s in shapes.items()},
+        "inputs": draw(arrays(input_shape, values=values, dtype=dtype)).tolist(),
+        "targets": draw(_targets(loss, shape.output_activation, lead, shape.output_size, values, dtype)).tolist(),
+    }
+    if draw(st.booleans()) if train is None else train:
+        document["train"] = draw(trainings(list(shapes), optimizers=optimizers))
+    return document
+
+
+def _init_range(name: str, shapes: dict) -> tuple[float, float]:
+    """Magnitudes up to 1/sqrt(fan_in), as torch.nn.Linear and torch.nn.RNN initialise (and
+    no smaller than the ordinary range allows)."""
+    if name.startswith("rnn."):
+        fan_in = shapes["rnn.weight_hh"][0]
+    else:
+        fan_in = shapes[name.rsplit(".", 1)[0] + ".weight"][1]
+    low, high = VALUE_RANGES["ordinary"]
+    return low / math.sqrt(fan_in), high / math.sqrt(fan_in)
+
+
+def _targets(loss: str, head: str, lead: tuple[int, ...], outputs: int, values, dtype: str) -> st.SearchStrategy:
+    if loss == "cross_entropy":
+        classes = hnp.arrays(np.int64, lead, elements=st.integers(0, outputs - 1), fill=st.nothing())
+        return st.one_of(classes, _probabilities(lead + (outputs,)))
+    if loss == "bce":
+        return arrays(lead + (outputs,), values=VALUE_RANGES["ordinary"], dtype=dtype).map(np.abs)
+    if head == "softmax":
+        return _probabilities(lead + (outputs,))
+    return arrays(lead + (outputs,), values=values, dtype=dtype)
+
+
+def _probabilities(shape) -> st.SearchStrategy:
+    """Rows on the probability simplex along the last axis (float64: they must sum to 1)."""
+    weights = arrays(shape, values=(0.01, 1.0)).map(lambda w: np.abs(w) + 0.01)
+    return weights.map(lambda w: w / w.sum(axis=-1, keepdims=True))
