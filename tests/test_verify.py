@@ -141,3 +141,17 @@ def test_directional_and_sampled_references(tmp_path, capsys):
     assert code == 1
     assert [c["tensor"] for c in verdict["checks"] if not c["passed"] and c["reference"] == "finite-difference"] == [
         "<grads, u> (4 random directions)"]
+
+
+def test_options_and_results_in_any_order(tmp_path, capsys):
+    """`--cases DIR` takes one path (repeat it for more): the results after it stay results."""
+    cases = tmp_path / "cases"
+    cases.mkdir()
+    (cases / SEED.name).write_text(SEED.read_text())
+    first, second = tmp_path / "a.json", tmp_path / "b.json"
+    first.write_text(json.dumps(result_document()))
+    second.write_text(json.dumps(result_document(SUITE_DIR / "mlp" / "mlp-depth1-identity-b1.json")))
+    code = main(["verify", "--cases", str(cases), str(first), "--no-report", "--json",
+                 "--cases", str(SUITE_DIR / "mlp"), str(second), "--oracle", "torch"])
+    verdicts = json.loads(capsys.readouterr().out)
+    assert code == 0 and [v["case"] for v in verdicts] == ["seed-2-2-2", "mlp-depth1-identity-b1"]
