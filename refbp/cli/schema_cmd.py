@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import sys
 
 from cases.schema import SCHEMAS, schema_document
 
@@ -27,5 +29,8 @@ def register(sub):
 
 
 def handle(args) -> int:
-    print(json.dumps(schema_document(args.name), indent=1))
+    try:
+        print(json.dumps(schema_document(args.name), indent=1), flush=True)
+    except BrokenPipeError:  # `refbp schema case | head`: the reader stopped early, which is fine
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return 0
