@@ -10,7 +10,7 @@ import math
 
 import numpy as np
 
-from .jsonio import CaseError, NonFiniteLiteral, kind_of, show
+from .jsonio import CaseError, NonFiniteLiteral, kind_of
 from .schema import field_name
 
 # Entries of one array: a larger one is refused as an absurd size, before it is allocated.
@@ -69,10 +69,9 @@ def _nulls_to_nan(value):
 
 
 def first_non_finite(node, parts=()):
-    """(field, problem) of the first number a case may not hold, or None.
-
-    A NaN or Infinity literal (JSON has neither), a float that overflowed to infinity while
-    parsing (1e400), or a whole number beyond float64."""
+    """(field, problem) of the first number a case may not hold, or None: a NaN or Infinity
+    literal (JSON has neither) or a number that overflowed float64 while parsing (1e400).
+    (A whole number beyond float64 is left to the schema's ranges and to `to_array`.)"""
     if isinstance(node, dict):
         items = node.items()
     elif isinstance(node, list):
@@ -94,8 +93,6 @@ def _number_problem(value, parts):
         return field_name(parts), f"{value.name} is not allowed in a case (JSON has no NaN or Infinity)"
     if isinstance(value, float) and not math.isfinite(value):
         return field_name(parts), "a number too large for float64"
-    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 1024:
-        return field_name(parts), f"{show(value)} is too large for float64"
     return None
 
 

@@ -102,7 +102,8 @@ CASE_KINDS = {
     "network-sizes-too-short": (case(network__sizes=[2]), "network.sizes", "at least 2 entries"),
     "layer-size-zero": (case(network__sizes=[2, 0, 2]), "network.sizes[1]", "0 is outside [1, 65536]"),
     "layer-size-1e9": (case(network__sizes=[2, 10**9, 2]), "network.sizes[1]", "is outside [1, 65536]"),
-    "layer-size-401-digits": (case(network__sizes=[2, 10**400, 2]), "network.sizes[1]", "a 401-digit number"),
+    "layer-size-401-digits": (case(network__sizes=[2, 10**400, 2]), "network.sizes[1]",
+                              "a 401-digit number is outside [1, 65536]"),
     "layer-size-string": (case(network__sizes=[2, "2", 2]), "network.sizes[1]", "must be a whole number, not a string"),
     "layer-size-fraction": (case(network__sizes=[2, 1.5, 2]), "network.sizes[1]", "must be a whole number"),
     "activation-count": (case(network__activations=["sigmoid"]), "network.activations", "one activation per layer"),
@@ -216,7 +217,8 @@ def test_bad_case_file_through_explain(tmp_path, capsys, kind):
 def test_deep_nesting_in_cases_and_cases_list(tmp_path, capsys):
     deep = tmp_path / "deep.json"
     deep.write_text(DEEP)
-    for argv in (["cases", "list", deep, SEED], ["verify", tmp_path / "none.json", "--cases", deep, "--no-report"]):
+    for argv in (["cases", "list", deep, SEED], ["verify", tmp_path / "none.json", "--cases", deep, "--no-report"],
+                 ["run", deep, SEED, "--report-dir", tmp_path / "reports", "--no-progress", "--oracle", "expected"]):
         code, out, err = cli(capsys, *argv)
         assert code == 2 and "Traceback" not in out + err
         assert "deep.json: nested 1200 levels deep" in err
@@ -352,7 +354,7 @@ USAGE_KINDS = {
     "verify-report-dir-is-a-file": (["verify", "{good}", "--report-dir", "{file}"], "--report-dir {file}: is a file"),
     "export-dir-is-a-file": (["cases", "export", "{file}", SEED], "{file}: is a file, not a folder"),
     "verify-complex-step": (["verify", "--fd-method", "complex", "{good}"], "--fd-method complex: the torch reference"),
-    "run-empty-folder": (["run", "{empty}", "--no-report"], "nothing to check: no file found in {empty}"),
+    "run-empty-folder": (["run", "{empty}", "--no-report"], "refbp: error: nothing to check: no file found in {empty}"),
     "run-no-reference-applies": (["run", "--oracle", "expected", SUITE_DIR / "mlp" / f"{OTHER}.json", "--no-report"],
                                  f"{OTHER}.json: --oracle expected: nothing to check"),
     "verify-empty-folder": (["verify", "{empty}", "--no-report"], "nothing to check: no file found in {empty}"),

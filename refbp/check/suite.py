@@ -47,11 +47,6 @@ class SuiteRun:
             return ""
         return f"nothing to check: no file found in {', '.join(map(str, self.searched)) or 'the given paths'}"
 
-    def errors(self) -> list[str]:
-        """Every error of the run, one line each."""
-        lines = [error for v in self.verdicts for error in v.errors]
-        return lines + ([self.nothing_checked()] if self.nothing_checked() else [])
-
     def exit_code(self) -> int:
         """2 when any input was bad or nothing was checked (the good cases still ran), else 1
         when any check failed, else 0."""

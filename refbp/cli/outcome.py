@@ -51,10 +51,11 @@ def print_outcome(run, table: str, as_json: bool) -> int:
     print(table, file=sys.stderr if as_json else sys.stdout)
     for note in run.notes:
         print(f"refbp: note: {note}", file=sys.stderr)
-    # With --json the table is on stderr and already holds each error's line.
-    errors = [run.nothing_checked()] if as_json else run.errors()
-    for error in filter(None, errors):
-        print(error, file=sys.stderr)
+    if not as_json:  # with --json the table is on stderr and already holds each error's line
+        for error in (error for verdict in run.verdicts for error in verdict.errors):
+            print(error, file=sys.stderr)
+    if run.nothing_checked():
+        print(f"refbp: error: {run.nothing_checked()}", file=sys.stderr)
     if as_json:
         json.dump([v.to_json() for v in run.verdicts], sys.stdout, indent=1)
         sys.stdout.write("\n")

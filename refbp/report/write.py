@@ -68,6 +68,8 @@ def environment(run, extra: dict | None = None) -> dict:
 def _case_seeds(run) -> dict:
     seeds = {}
     for verdict in run.verdicts:
+        if verdict.error_kind == "input":  # a bad file may not even parse (nested too deep for json.loads)
+            continue
         found = []
         try:
             document = json.loads(Path(verdict.path).read_text()) if verdict.path else {}
