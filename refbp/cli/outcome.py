@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -36,14 +37,24 @@ def any_order(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
 def report_root_problem(report_dir) -> str:
     """Why no report folder can be made under `report_dir` ("" when one can): asked before any work,
     so that a run never ends in a traceback after all its checks, with nothing written."""
-    root = Path(report_dir)
+    root = Path(report_dir).absolute()
     if root.exists() and not root.is_dir():
         return f"--report-dir {report_dir}: is a file, not a folder"
-    try:
-        root.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        return f"--report-dir {report_dir}: cannot make this folder: {exc.strerror or exc}"
+    existing = next(folder for folder in (root, *root.parents) if folder.exists())
+    if not existing.is_dir():
+        return f"--report-dir {report_dir}: {existing} is a file, not a folder"
+    if not os.access(existing, os.W_OK | os.X_OK):
+        return f"--report-dir {report_dir}: cannot write into {existing}"
     return ""
+
+
+def write_report_of(run, args, *extra) -> Path | None:
+    """The report folder of a run, or None: with --no-report, and for a run that checked nothing."""
+    from refbp.report import write_report  # pandas and matplotlib: imported only when a report is written
+
+    if args.no_report or run.nothing_checked():
+        return None
+    return write_report(run, args.report_dir, *extra)
 
 
 def print_outcome(run, table: str, as_json: bool) -> int:

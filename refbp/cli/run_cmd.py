@@ -6,7 +6,7 @@ import argparse
 
 from refbp import names
 
-from .outcome import any_order, print_outcome, report_root_problem
+from .outcome import any_order, print_outcome, report_root_problem, write_report_of
 
 HELP = """\
 Run every case (default: the installed suite, all of cases/) through refbp's hand-written
@@ -63,7 +63,7 @@ def parse_oracles(text: str) -> tuple[str, ...]:
 
 def handle(args) -> int:
     from refbp.check import run_suite
-    from refbp.report import format_run, write_report
+    from refbp.report import format_run
 
     from . import fail_usage
 
@@ -90,7 +90,7 @@ def handle(args) -> int:
         return fail_usage(problem)
     run = run_suite(args.paths or None, oracles=oracles, progress=False if args.no_progress else None,
                     implementation=implementation, fd_method=args.fd_method)
-    report_dir = None if args.no_report else write_report(run, args.report_dir, device_environment)
+    report_dir = write_report_of(run, args, device_environment)
     return print_outcome(run, format_run(run, report_dir), args.json)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from .outcome import any_order, print_outcome, report_root_problem
+from .outcome import any_order, print_outcome, report_root_problem, write_report_of
 from .run_cmd import FD_METHODS
 
 HELP = """\
@@ -47,7 +47,7 @@ def register(sub):
 
 def handle(args) -> int:
     from refbp.check.verify import UNSUPPORTED_FD_METHODS, verify_results
-    from refbp.report import format_run, write_report
+    from refbp.report import format_run
 
     from . import fail_usage
     from .run_cmd import parse_oracles
@@ -62,5 +62,5 @@ def handle(args) -> int:
     if problem:
         return fail_usage(problem)
     run = verify_results(args.results, args.cases, oracles=oracles, fd_method=args.fd_method)
-    report_dir = None if args.no_report else write_report(run, args.report_dir)
+    report_dir = write_report_of(run, args)
     return print_outcome(run, format_run(run, report_dir), args.json)
