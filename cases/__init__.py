@@ -1,12 +1,14 @@
-"""The conformance suite: case files (`cases/<group>/<id>.json`) and their loader.
+"""The conformance suite: case files (`cases/<group>/<id>.json`), their loader and the schemas.
 
 This package ships with refbp, so the suite is found from any working directory:
-`SUITE_DIR` is the folder of the installed case files.
+`SUITE_DIR` is the folder of the installed case files, `cases/schemas/` holds the JSON
+Schemas of the formats (`refbp schema NAME` prints one).
 """
 
 from pathlib import Path
 
-from .load import CaseError, discover, load_case, parse_case, read_json
+from .jsonio import CaseError, read_json
+from .load import discover, load_case, parse_case
 from .model import (
     Case,
     Expected,

@@ -1,7 +1,8 @@
 """The explicit form of a case: every generated part expanded into numbers.
 
 An implementation in another language reads this form and never has to reproduce refbp's
-random generator.
+random generator. `export_cases` writes the case schema beside the cases, so that the
+folder says what its files are.
 """
 
 from __future__ import annotations
@@ -9,7 +10,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from .jsonio import CaseError
 from .model import Case
+from .schema import schema_document, schema_file
 
 
 def explicit_document(case: Case) -> dict:
@@ -22,10 +25,22 @@ def explicit_document(case: Case) -> dict:
     return document
 
 
+def export_directory(directory) -> Path:
+    """Make the export folder (a CaseError if it is a file or cannot be made), and write the
+    case schema into it (`refbp-case-1.schema.json`: a `*.schema.json` is never read as a case)."""
+    directory = Path(directory)
+    if directory.exists() and not directory.is_dir():
+        raise CaseError(directory, "", "is a file, not a folder: cannot export cases into it")
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        (directory / schema_file("case").name).write_text(json.dumps(schema_document("case"), indent=1) + "\n")
+    except OSError as exc:
+        raise CaseError(directory, "", f"cannot write into this folder: {exc.strerror or exc}") from None
+    return directory
+
+
 def export_case(case: Case, directory) -> Path:
     """Write `<directory>/<id>.json` (the file stem must equal the id)."""
-    directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
-    path = directory / f"{case.id}.json"
+    path = Path(directory) / f"{case.id}.json"
     path.write_text(json.dumps(explicit_document(case), indent=1) + "\n")
     return path

@@ -13,15 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
-import refbp.names as names
-
-# The names a case may use, from refbp's one table of names (refbp.names).
-ACTIVATIONS = tuple(names.ACTIVATIONS)
-LOSSES = tuple(names.LOSSES)
-DTYPES = names.DTYPES
-OPTIMIZERS = names.OPTIMIZERS
-RNN_NONLINEARITIES = names.RNN_NONLINEARITIES
-RNN_READOUTS = names.RNN_READOUTS
+# The names a case may use are in the case schema (cases/schemas/refbp-case-1.schema.json),
+# kept equal to refbp's one table of names (refbp.names) by tests/test_schemas.py.
 # The parts of a case document that may be generated from a seed (cases/generate.py).
 GENERATED_FIELDS = ("params.init", "inputs.random", "targets.random")
 

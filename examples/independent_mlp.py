@@ -63,7 +63,10 @@ def main(cases_dir: str, results_dir: str) -> int:
     out.mkdir(parents=True, exist_ok=True)
     written = 0
     for path in sorted(Path(cases_dir).glob("*.json")):
-        document = result(json.loads(path.read_text()))
+        case = json.loads(path.read_text())
+        if case.get("format") != "refbp-case/1":  # the folder also holds the case schema
+            continue
+        document = result(case)
         if document is not None:
             (out / path.name).write_text(json.dumps(document))
             written += 1

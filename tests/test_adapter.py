@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import jsonschema
 import numpy as np
 import pytest
 
@@ -126,12 +127,15 @@ def test_check_command_exit_codes_and_store(tmp_path, capsys):
     args = ["--no-progress", "--report-dir", str(tmp_path)]
     assert main(["check", "--impl", numpy_impl, str(SEED), str(RNN), *args]) == 0
     out = capsys.readouterr()
-    assert "not supported" in out.out and "recorded as run" in out.err
+    assert "not supported" in out.out and "recorded as run" in out.out
     assert main(["check", "--impl", numpy_impl, str(RNN), *args]) == 2  # nothing checked
     capsys.readouterr()
     buggy = f"{EXAMPLES / 'numpy_mlp_sigmoid_bug.py'}:factory"
     assert main(["check", "--impl", buggy, str(SEED), "--json", *args]) == 1
     verdicts = json.loads(capsys.readouterr().out)
     assert verdicts[0]["passed"] is False
+    schema = json.loads((SUITE_DIR / "schemas" / "refbp-verdict-1.schema.json").read_text())
+    for verdict in verdicts:  # own-forward-fd rows and the adapter's fields are part of the format
+        jsonschema.validate(verdict, schema)
     assert main(["history", "--implementation", "numpy_mlp.py:"]) == 0
-    assert "2 run(s)" in capsys.readouterr().err
+    assert "1 run(s)" in capsys.readouterr().err  # a run that checked nothing is not kept

@@ -139,3 +139,41 @@ def test_nulls_only_in_expected(seed_document):
     seed_document["inputs"] = [[0.05, None]]
     with pytest.raises(CaseError, match="must be a number"):
         parse_case(seed_document)
+
+
+def test_a_class_index_written_as_a_float_is_that_index():
+    """JSON Schema counts 1.0 as a whole number: the targets' shape [B] says they are class indices."""
+    document = {
+        "format": "refbp-case/1", "id": "ce", "network": {"kind": "mlp", "sizes": [2, 3], "activations": ["identity"]},
+        "loss": "cross_entropy", "params": {"init": {"scheme": "normal", "seed": 1.0}},
+        "inputs": [[0.1, 0.2], [0.3, 0.4]], "targets": [0, 1.0],
+    }
+    case = parse_case(document)
+    assert case.class_targets and case.targets.tolist() == [0, 1]
+    document["targets"] = [0, 1.5]
+    with pytest.raises(CaseError) as info:
+        parse_case(document)
+    assert info.value.field == "targets[1]" and "class index 1.5 is not a whole number" in info.value.problem
+
+
+def test_a_number_the_dtype_cannot_hold(seed_document):
+    seed_document["dtype"] = "float32"
+    seed_document["inputs"] = [[0.05, 1e39]]
+    with pytest.raises(CaseError) as info:
+        parse_case(seed_document)
+    assert info.value.field == "inputs[0][1]" and "overflows float32" in info.value.problem
+    seed_document["dtype"] = "float64"
+    assert parse_case(seed_document).inputs[0, 1] == 1e39
+
+
+def test_nesting_is_measured_before_parsing(tmp_path):
+    from cases.jsonio import MAX_NESTING
+
+    path = tmp_path / "deep.json"
+    path.write_text("[" * (MAX_NESTING + 1) + "]" * (MAX_NESTING + 1))
+    with pytest.raises(CaseError, match="nested 33 levels deep"):
+        load_case(path)
+    path.write_text(json.dumps({"format": "refbp-case/1", "title": "[" * 5000}))  # brackets inside a string
+    with pytest.raises(CaseError) as info:
+        load_case(path)
+    assert info.value.field == "id" and info.value.problem == "is required"

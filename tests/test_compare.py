@@ -58,10 +58,7 @@ def test_a_changed_case_is_never_compared_silently(tmp_path, capsys):
 
 def test_compare_reads_runs_from_the_store(tmp_path, capsys):
     main(["run", SEED, "--no-progress", "--no-report"])
-    recorded = [line for line in capsys.readouterr().err.splitlines() if line.startswith("recorded as run")]
-    if not recorded:  # `run` records through the same store hook as `check`
-        main(["check", "--impl", f"{EXAMPLES / 'numpy_mlp.py'}:factory", SEED, "--no-progress", "--no-report"])
-        recorded = [line for line in capsys.readouterr().err.splitlines() if line.startswith("recorded as run")]
+    recorded = [line for line in capsys.readouterr().out.splitlines() if line.startswith("recorded as run")]
     run_id = recorded[0].split()[3]
     assert main(["compare", f"store:{run_id[:8]}", "--report-dir", str(tmp_path)]) == 0
     assert main(["compare", "store:ffffffffffff", "--report-dir", str(tmp_path)]) == 2

@@ -1,6 +1,6 @@
 """The seed's worked example (Mazur 2015) reproduces to every printed digit.
 
-The published numbers below are copied from ../shared/seed/README.md; a value printed
+The published numbers below are copied from the seed article (Mazur 2015); a value printed
 with k decimals must equal refbp's float64 value rounded to k decimals.
 """
 

@@ -65,18 +65,38 @@ def test_a_bundle_of_generated_cases(tmp_path, capsys):
 
 
 def test_bad_results_exit_2_and_good_ones_still_judged(tmp_path, capsys):
-    wrong_shape = result_document()
-    wrong_shape["grads"]["layers.1.weight"] = [[1.0, 2.0]]
     unknown_case = dict(result_document(), case="no-such-case")
     typo = dict(result_document(), gradz={})
-    code, verdicts, err = verify(capsys, tmp_path, result_document(), "{not json", wrong_shape, unknown_case, typo)
+    code, verdicts, err = verify(capsys, tmp_path, result_document(), "{not json", unknown_case, typo,
+                                 result_document())
     assert code == 2
     assert verdicts[0]["passed"]
     messages = [v["errors"][0] for v in verdicts[1:]]
     assert "result-1.json: invalid JSON" in messages[0]
-    assert "result-2.json: grads.layers.1.weight: shape [1, 2] does not match the expected shape [2, 2]" in messages[1]
-    assert "result-3.json: case: unknown case 'no-such-case'" in messages[2]
-    assert "result-4.json: gradz: unknown field" in messages[3]
+    assert "result-2.json: case: unknown case 'no-such-case'" in messages[1]
+    assert "result-3.json: gradz: unknown field" in messages[2]
+    assert "result-4.json: case: a second result for 'seed-2-2-2' (the first: " in messages[3]
+    assert "result-0.json" in messages[3]
+
+
+def test_wrong_answers_are_failed_checks_naming_the_tensor(tmp_path, capsys):
+    """A transposed tensor, a null, NaN, an infinity, a number beyond float64: exit 1, never bad input."""
+    document = result_document()
+    document["grads"]["layers.1.weight"] = [[1.0, 2.0]]
+    document["grads"]["layers.0.weight"] = None
+    document["outputs"] = [[float("nan"), 0.5]]
+    document["loss"] = 1e400
+    document["params_after"]["layers.0.bias"] = [float("inf"), 0.35]
+    code, [verdict], err = verify(capsys, tmp_path, json.dumps(document).replace("Infinity", "1e999"))
+    assert code == 1 and not verdict["errors"] and not verdict["passed"]
+    failed = {(c["quantity"], c["tensor"]) for c in verdict["checks"] if not c["passed"]}
+    assert failed == {("grads", "layers.1.weight"), ("grads", "layers.0.weight"), ("outputs", "outputs"),
+                      ("loss", "loss"), ("params_after", "layers.0.bias")}
+    notes = {c["tensor"]: c["note"] for c in verdict["checks"] if not c["passed"]}
+    assert "wrong answer: shape [1, 2] where the case has [2, 2]" in notes["layers.1.weight"]
+    assert "wrong answer: given as null" in notes["layers.0.weight"]
+    assert {c["reference"] for c in verdict["checks"] if c["tensor"] == "layers.1.weight"} == {
+        "torch-autograd", "finite-difference", "expected"}
 
 
 def test_a_result_with_nothing_checkable_does_not_pass(tmp_path, capsys):
@@ -121,3 +141,17 @@ def test_directional_and_sampled_references(tmp_path, capsys):
     assert code == 1
     assert [c["tensor"] for c in verdict["checks"] if not c["passed"] and c["reference"] == "finite-difference"] == [
         "<grads, u> (4 random directions)"]
+
+
+def test_options_and_results_in_any_order(tmp_path, capsys):
+    """`--cases DIR` takes one path (repeat it for more): the results after it stay results."""
+    cases = tmp_path / "cases"
+    cases.mkdir()
+    (cases / SEED.name).write_text(SEED.read_text())
+    first, second = tmp_path / "a.json", tmp_path / "b.json"
+    first.write_text(json.dumps(result_document()))
+    second.write_text(json.dumps(result_document(SUITE_DIR / "mlp" / "mlp-depth1-identity-b1.json")))
+    code = main(["verify", "--cases", str(cases), str(first), "--no-report", "--json",
+                 "--cases", str(SUITE_DIR / "mlp"), str(second), "--oracle", "torch"])
+    verdicts = json.loads(capsys.readouterr().out)
+    assert code == 0 and [v["case"] for v in verdicts] == ["seed-2-2-2", "mlp-depth1-identity-b1"]

@@ -1,24 +1,30 @@
 """Reading results of other implementations (`refbp-result/1`, `refbp-results/1` bundles).
 
 A result holds what an implementation computed for one case; every quantity is optional,
-and a quantity that is absent is "not provided", never passed. Shapes are checked against
-the case, with the file, the field and both shapes named.
+and a quantity that is absent is "not provided", never passed. The schema checks the
+structure: a file it refuses (not JSON, an unknown format or field, a string where a
+number belongs) is bad input. An answer that reads but is wrong in any way (a wrong
+value or shape, NaN, an infinity, an entry or a tensor given as null) is a wrong answer:
+a failed check naming the tensor.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from cases import CaseError, RNNNetwork, read_json
-from cases.load import parse_array
+from cases.arrays import shape_of
+from cases.schema import validate
 
 from ..trace import Trace
+from .tolerance import tolerance_for
+from .verdict import Check
 
 RESULT_FORMAT = "refbp-result/1"
 BUNDLE_FORMAT = "refbp-results/1"
-RESULT_FIELDS = {"format", "case", "implementation", "outputs", "loss", "grads", "params_after", "loss_after"}
-BUNDLE_FIELDS = {"format", "implementation", "results"}
 QUANTITIES = ("outputs", "loss", "grads", "params_after", "loss_after")
 
 
@@ -33,46 +39,44 @@ class Result:
     def fail(self, field: str, problem: str):
         raise CaseError(self.path, f"{self.where}{field}", problem)
 
+    def label(self) -> str:
+        """`file` or `file: results[3]`, to name the result in a message."""
+        return f"{self.path}: {self.where.rstrip('.')}" if self.where else str(self.path)
+
+
+@dataclass
+class ResultTrace:
+    """A result read against its case."""
+
+    trace: Trace
+    not_provided: list[str] = field(default_factory=list)
+    provided: set = field(default_factory=set)            # (quantity, tensor) pairs given in the right shape
+    wrong: list[tuple[str, str, str]] = field(default_factory=list)  # (quantity, tensor, what is wrong)
+
 
 def read_results(path) -> list[Result]:
-    """Every result in a file; a malformed file raises CaseError naming file and field."""
+    """Every result in a file; a file that is not of the formats raises CaseError naming file and field."""
     path = Path(path)
-    document = read_json(path)
+    document = read_json(path, allow_non_finite=True)
     if not isinstance(document, dict):
-        raise CaseError(path, "", "a result must be a JSON object")
+        raise CaseError(path, "", f"a result must be a JSON object, not {type(document).__name__}")
     kind = document.get("format")
     if kind == RESULT_FORMAT:
+        validate(document, "result", path)
         return [_result(document, path, "", None)]
     if kind == BUNDLE_FORMAT:
-        _check_fields(document, BUNDLE_FIELDS, path, "")
-        results = document.get("results")
-        if not isinstance(results, list) or not results:
-            raise CaseError(path, "results", "must be a non-empty list of refbp-result/1 objects")
-        return [_result(r, path, f"results[{i}].", document.get("implementation")) for i, r in enumerate(results)]
-    raise CaseError(path, "format", f"unknown format {kind!r} (this reader knows {RESULT_FORMAT!r} and {BUNDLE_FORMAT!r})")
-
-
-def _check_fields(document, allowed, path, where):
-    for key in document:
-        if key not in allowed:
-            raise CaseError(path, f"{where}{key}", f"unknown field (allowed: {', '.join(sorted(allowed))})")
+        validate(document, "results", path)
+        return [_result(r, path, f"results[{i}].", document.get("implementation"))
+                for i, r in enumerate(document["results"])]
+    if "format" not in document:
+        raise CaseError(path, "format", f"is required ({RESULT_FORMAT!r} or {BUNDLE_FORMAT!r})")
+    raise CaseError(path, "format", f"unknown format {str(kind)[:40]!r} (this reader knows {RESULT_FORMAT!r} "
+                                    f"and {BUNDLE_FORMAT!r})")
 
 
 def _result(document, path, where, bundle_implementation) -> Result:
-    if not isinstance(document, dict):
-        raise CaseError(path, where.rstrip("."), "must be a JSON object")
-    if where and "format" not in document:
-        document = dict(document, format=RESULT_FORMAT)
-    _check_fields(document, RESULT_FIELDS, path, where)
-    if document.get("format") != RESULT_FORMAT:
-        raise CaseError(path, f"{where}format", f"unknown format {document.get('format')!r}")
-    case = document.get("case")
-    if not isinstance(case, str) or not case:
-        raise CaseError(path, f"{where}case", "must name the case id")
     implementation = document.get("implementation", bundle_implementation) or "unnamed implementation"
-    if not isinstance(implementation, str):
-        raise CaseError(path, f"{where}implementation", "must be a string")
-    return Result(case, implementation, document, path, where)
+    return Result(document["case"], implementation, document, path, where)
 
 
 def output_shape(case) -> tuple:
@@ -82,55 +86,96 @@ def output_shape(case) -> tuple:
     return network.intermediate_shapes(case.batch)[f"layers.{network.depth - 1}.out"]
 
 
-def result_trace(result: Result, case) -> tuple[Trace, list[str], set]:
-    """The result as a Trace, the list of quantities not provided, and the (quantity, tensor) pairs provided."""
+def _answer(value, shape: tuple):
+    """(array, None) for an answer of the right shape (null entries read as NaN), else (None, what is wrong)."""
+    if value is None:
+        return None, "given as null"
+    found, index, problem = shape_of(value)
+    if found is None:
+        return None, f"not an array{''.join(f'[{i}]' for i in index)}: {problem}"
+    if tuple(found) != tuple(shape):
+        return None, f"shape {list(found)} where the case has {list(shape)}"
+    try:
+        return np.array(value, dtype=np.float64).reshape(found), None
+    except (TypeError, OverflowError):  # null entries, or a whole number beyond float64
+        flat = np.array(value, dtype=object).reshape(-1)
+        return np.array([_float(x) for x in flat], dtype=np.float64).reshape(found), None
+
+
+def _float(value) -> float:
+    if value is None:
+        return np.nan
+    try:
+        return float(value)
+    except OverflowError:  # a whole number beyond float64: the infinity it overflows to
+        return np.inf if value > 0 else -np.inf
+
+
+def result_trace(result: Result, case) -> ResultTrace:
+    """The result as a Trace, the quantities not provided and the wrong answers; bad fields raise CaseError."""
     doc = result.document
     shapes = case.network.param_shapes()
-    provided: set = set()
-    not_provided: list[str] = []
-
-    def array(value, field, shape):
-        return parse_array(value, result.path, f"{result.where}{field}", shape=shape)
-
-    def scalar(key):
-        value = doc[key]
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            result.fail(key, f"must be a number, not {type(value).__name__}")
-        return float(value)
-
-    def tensors(key):
-        given = doc[key]
-        if not isinstance(given, dict):
-            result.fail(key, "must be an object of tensors by parameter name")
-        out = {}
-        for name in given:
-            if name not in shapes:
-                result.fail(f"{key}.{name}", f"unknown parameter (this case has: {', '.join(shapes)})")
-        for name, shape in shapes.items():
-            if name in given:
-                out[name] = array(given[name], f"{key}.{name}", shape)
-                provided.add((key, name))
-            else:
-                not_provided.append(f"{key}.{name}")
-        return out
-
-    trace = Trace(outputs=None, loss=None)
+    read = ResultTrace(Trace(outputs=None, loss=None))
     if case.train is None:
         for key in ("params_after", "loss_after"):
             if key in doc:
                 result.fail(key, f"case {case.id!r} has no training, so nothing after it")
+    for key in ("grads", "params_after"):
+        for name in doc.get(key, {}):
+            if name not in shapes:
+                result.fail(f"{key}.{name}", f"unknown parameter (this case has: {', '.join(shapes)})")
     for key in QUANTITIES:
         if key not in doc:
-            if key in ("params_after", "loss_after") and case.train is None:
-                continue
-            not_provided.append(key)
+            if not (key in ("params_after", "loss_after") and case.train is None):
+                read.not_provided.append(key)
             continue
-        if key == "outputs":
-            trace.outputs = array(doc["outputs"], "outputs", output_shape(case))
-            provided.add(("outputs", "outputs"))
-        elif key in ("loss", "loss_after"):
-            setattr(trace, key, scalar(key))
-            provided.add((key, "loss"))
+        if key in ("grads", "params_after"):
+            given = {}
+            for name, shape in shapes.items():
+                if name not in doc[key]:
+                    read.not_provided.append(f"{key}.{name}")
+                else:
+                    given[name] = _take(read, key, name, doc[key][name], shape)
+            setattr(read.trace, key, {k: v for k, v in given.items() if v is not None})
+        elif key == "outputs":
+            read.trace.outputs = _take(read, key, "outputs", doc[key], output_shape(case))
         else:
-            setattr(trace, key, tensors(key))
-    return trace, not_provided, provided
+            loss = _take(read, key, "loss", doc[key], ())
+            setattr(read.trace, key, None if loss is None else float(loss))
+    return read
+
+
+def _take(read: ResultTrace, quantity: str, tensor: str, value, shape):
+    """The answer as an array when it has the case's shape (else None, and noted as wrong)."""
+    array, problem = _answer(value, shape)
+    if problem is None:
+        read.provided.add((quantity, tensor))
+    else:
+        read.wrong.append((quantity, tensor, problem))
+    return array
+
+
+def wrong_answer_rows(read: ResultTrace, case, oracles) -> list[Check]:
+    """A failed row per wrong answer and per reference that would have judged it."""
+    rows = []
+    for quantity, tensor, problem in read.wrong:
+        references = []
+        if "torch" in oracles:
+            references.append("torch-autograd")
+        if "fd" in oracles and quantity == "grads":
+            references.append("finite-difference")
+        if "expected" in oracles and _published(case, quantity, tensor):
+            references.append("expected")
+        for reference in references:
+            tolerance = tolerance_for(case, reference)
+            rows.append(Check(quantity, tensor, reference, np.inf, np.inf, [], tolerance.atol, tolerance.rtol,
+                              False, note=f"wrong answer: {problem}"))
+    return rows
+
+
+def _published(case, quantity: str, tensor: str) -> bool:
+    expected = case.expected
+    if expected is None:
+        return False
+    value = getattr(expected, quantity)
+    return tensor in value if isinstance(value, dict) else value is not None

@@ -1,4 +1,8 @@
-"""Run many cases: load each, check it, collect the verdicts. One bad file never stops the rest."""
+"""Run many cases: load each, check it, collect the verdicts. One bad file never stops the rest.
+
+A run that checked nothing never passes: no case found is a reason to exit 2, and a case to
+which no chosen reference applies is reported as such (bad input for that case).
+"""
 
 from __future__ import annotations
 
@@ -8,13 +12,15 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from cases import SUITE_DIR, CaseError, discover, load_case
+from cases import SUITE_DIR, Case, CaseError, discover, load_case
+from cases.export import explicit_document
 
 from .adapter import Declined
 from .check_case import ORACLES, Implementation, check_case
 from .verdict import CaseVerdict
 
 EXIT_PASSED, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+# The error_kind of a case the implementation declined (an adapter's factory returned None).
 UNSUPPORTED = "unsupported"
 
 
@@ -25,6 +31,10 @@ class SuiteRun:
     seconds: float = 0.0
     oracles: tuple = ORACLES
     implementation: str = ""
+    # One-line remarks that are not errors (a case found twice with the same content).
+    notes: list[str] = field(default_factory=list)
+    # What was searched, to say where nothing was found.
+    searched: tuple = ()
 
     @property
     def bad_input(self) -> list[CaseVerdict]:
@@ -36,20 +46,74 @@ class SuiteRun:
 
     @property
     def unsupported(self) -> list[CaseVerdict]:
-        """Cases the implementation declined (an adapter's factory returned None): listed, never passed."""
+        """Cases the implementation declined: listed, never passed."""
         return [v for v in self.verdicts if v.error_kind == UNSUPPORTED]
 
+    def nothing_checked(self) -> str:
+        """Why the run checked nothing at all ("" when it checked something or reported a problem)."""
+        if not self.verdicts:
+            return f"nothing to check: no file found in {', '.join(map(str, self.searched)) or 'the given paths'}"
+        if len(self.unsupported) == len(self.verdicts):
+            return f"nothing to check: {self.implementation or 'the implementation'} supports none of the cases"
+        return ""
+
     def exit_code(self) -> int:
-        """2 when any input was bad (the good cases still ran) or nothing at all was checked,
-        else 1 when any check failed, else 0."""
-        if self.bad_input or len(self.unsupported) == len(self.verdicts):
+        """2 when any input was bad or nothing was checked (the good cases still ran), else 1
+        when any check failed, else 0."""
+        if self.bad_input or self.nothing_checked():
             return EXIT_BAD_INPUT
         return EXIT_FAILED if self.failed else EXIT_PASSED
+
+
+@dataclass
+class LoadedCases:
+    # In the order found: a Case, or the input-error verdict of a file that could not be loaded.
+    items: list[Case | CaseVerdict] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def cases(self) -> list[Case]:
+        return [item for item in self.items if isinstance(item, Case)]
+
+    @property
+    def bad(self) -> list[CaseVerdict]:
+        return [item for item in self.items if isinstance(item, CaseVerdict)]
 
 
 def case_files(paths=None) -> list[Path]:
     """The files named (folders searched recursively); the installed suite when none is named."""
     return discover(paths or [SUITE_DIR])
+
+
+def input_error(path, message: str, case: str | None = None, implementation: str = "") -> CaseVerdict:
+    return CaseVerdict(case=case or Path(path).stem, implementation=implementation, passed=False,
+                       errors=[message], path=str(path), error_kind="input")
+
+
+def load_cases(paths=None, implementation: str = "") -> LoadedCases:
+    """Every case under `paths`, once. A case found again with the same content (an exported
+    copy beside its source) is noted and checked once; the same id with other content is bad
+    input naming both files."""
+    loaded = LoadedCases()
+    unreadable: list[CaseError] = []
+    files = discover(paths or [SUITE_DIR], unreadable)
+    loaded.items += [input_error(e.path, str(e), implementation=implementation) for e in unreadable]
+    seen: dict[str, Case] = {}
+    for path in files:
+        try:
+            case = load_case(path)
+            first = seen.get(case.id)
+            if first is not None and explicit_document(first) != explicit_document(case):
+                raise CaseError(path, "id", f"{case.id!r} is already used by {first.path} with other content")
+        except CaseError as exc:
+            loaded.items.append(input_error(path, str(exc), implementation=implementation))
+            continue
+        if first is not None:
+            loaded.notes.append(f"{path}: the same case as {first.path}, checked once")
+            continue
+        seen[case.id] = case
+        loaded.items.append(case)
+    return loaded
 
 
 def run_suite(paths=None, oracles=ORACLES, implementation: Implementation | None = None,
@@ -59,14 +123,17 @@ def run_suite(paths=None, oracles=ORACLES, implementation: Implementation | None
     -> CaseVerdict` (an adapter implementation; it raises Declined for a case it does not support)."""
     from tqdm import tqdm
 
-    files = case_files(paths)
-    run = SuiteRun(started=datetime.now(timezone.utc).isoformat(timespec="seconds"), oracles=tuple(oracles))
+    name = implementation.name if implementation else "refbp"
+    run = SuiteRun(started=datetime.now(timezone.utc).isoformat(timespec="seconds"), oracles=tuple(oracles),
+                   searched=tuple(paths or [SUITE_DIR]))
     start = time.perf_counter()
-    seen: dict[str, Path] = {}
-    bar = tqdm(files, desc="refbp run", unit="case", disable=True if progress is False else None,
+    loaded = load_cases(paths, name)
+    run.notes += loaded.notes
+    bar = tqdm(loaded.items, desc="refbp run", unit="case", disable=True if progress is False else None,
                leave=False, dynamic_ncols=True)
-    for path in bar:
-        verdict = _run_one(path, seen, oracles, implementation, fd_method, checker)
+    for item in bar:
+        verdict = item if isinstance(item, CaseVerdict) else _run_one(item, oracles, implementation, fd_method,
+                                                                      checker)
         run.implementation = run.implementation or verdict.implementation
         run.verdicts.append(verdict)
         if on_verdict is not None:
@@ -75,26 +142,29 @@ def run_suite(paths=None, oracles=ORACLES, implementation: Implementation | None
     return run
 
 
-def _run_one(path: Path, seen: dict, oracles, implementation, fd_method, checker=None) -> CaseVerdict:
+def _run_one(case: Case, oracles, implementation, fd_method, checker=None) -> CaseVerdict:
     try:
-        case = load_case(path)
-        if case.id in seen:
-            raise CaseError(path, "id", f"{case.id!r} is already used by {seen[case.id]}")
-        seen[case.id] = path
-    except CaseError as exc:
-        return CaseVerdict(case=path.stem, implementation=implementation.name if implementation else "refbp",
-                           passed=False, errors=[str(exc)], path=str(path), error_kind="input")
-    try:
-        if checker is not None:
-            return checker(case)
-        return check_case(case, implementation, oracles, fd_method=fd_method)
+        verdict = checker(case) if checker is not None else check_case(case, implementation, oracles,
+                                                                      fd_method=fd_method)
     except Declined:
         return CaseVerdict(case=case.id, implementation=implementation.name if implementation else "", passed=False,
-                           path=str(path), title=case.title, network=case.network.describe(), dtype=case.dtype,
+                           path=str(case.path), title=case.title, network=case.network.describe(), dtype=case.dtype,
                            error_kind=UNSUPPORTED, errors=[f"{case.id}: not supported by the implementation"])
     except Exception as exc:  # a crash in one case is that case's failure, not the run's
         last = traceback.extract_tb(exc.__traceback__)[-1]
-        message = f"{path}: could not be checked: {type(exc).__name__}: {exc} (at {Path(last.filename).name}:{last.lineno})"
+        message = (f"{case.path}: could not be checked: {type(exc).__name__}: {exc} "
+                   f"(at {Path(last.filename).name}:{last.lineno})")
         return CaseVerdict(case=case.id, implementation=implementation.name if implementation else "refbp",
-                           passed=False, errors=[message], path=str(path), title=case.title,
+                           passed=False, errors=[message], path=str(case.path), title=case.title,
                            network=case.network.describe(), dtype=case.dtype, error_kind="crash")
+    if not verdict.checks and not verdict.errors:
+        verdict.passed, verdict.error_kind = False, "input"
+        verdict.errors.append(f"{case.label()}: --oracle {','.join(oracles)}: nothing to check (no chosen "
+                              f"reference applies: {_why_unchecked(case, oracles)})")
+    return verdict
+
+
+def _why_unchecked(case: Case, oracles) -> str:
+    if "expected" in oracles and case.expected is None:
+        return "the case publishes no expected values"
+    return "no rows"

@@ -3,6 +3,8 @@
 The result's numbers are compared with the torch reference, with finite differences of the
 torch reference's loss (the definition, never the code under test) and with the case's
 published values. Only what the result provides is judged; the rest is "not provided".
+A wrong answer (value, shape, NaN, infinity, null) is a failed check; a file that cannot be
+read as the format, an unknown case id or a second result for one case is bad input.
 """
 
 from __future__ import annotations
@@ -10,72 +12,84 @@ from __future__ import annotations
 import time
 from datetime import datetime, timezone
 
-from cases import SUITE_DIR, CaseError, discover, load_case
+from oracle.torch_loss import loss_function as reference_loss_function
+
+from cases import CaseError, discover
 
 from .check_case import ORACLES, Implementation, check_case
-from .results import read_results, result_trace
-from .suite import SuiteRun
+from .results import read_results, result_trace, wrong_answer_rows
+from .suite import SuiteRun, input_error, load_cases
 from .verdict import CaseVerdict
 
+# The torch reference has no complex-capable forward: the complex step is refused for verify.
+UNSUPPORTED_FD_METHODS = {"complex": "the torch reference has no complex-capable forward; use central, "
+                                     "richardson, directional or sampled"}
 
-def load_suite(case_paths=None) -> tuple[dict, list[CaseVerdict]]:
-    """Cases by id; bad case files become input-error verdicts."""
-    by_id, bad = {}, []
-    for path in discover(case_paths or [SUITE_DIR]):
-        try:
-            case = load_case(path)
-        except CaseError as exc:
-            bad.append(CaseVerdict(case=path.stem, implementation="", passed=False, errors=[str(exc)],
-                                   path=str(path), error_kind="input"))
-            continue
-        by_id.setdefault(case.id, case)
-    return by_id, bad
+
+def load_suite(case_paths=None) -> tuple[dict, list[CaseVerdict], list[str]]:
+    """Cases by id; bad case files become input-error verdicts; notes of cases found twice."""
+    loaded = load_cases(case_paths)
+    return {case.id: case for case in loaded.cases}, loaded.bad, loaded.notes
 
 
 def verify_results(result_paths, case_paths=None, oracles=ORACLES, fd_method: str | None = None) -> SuiteRun:
-    from oracle.torch_loss import loss_function as reference_loss_function
-
-    run = SuiteRun(started=datetime.now(timezone.utc).isoformat(timespec="seconds"), oracles=tuple(oracles))
+    if fd_method in UNSUPPORTED_FD_METHODS:
+        raise ValueError(f"--fd-method {fd_method}: {UNSUPPORTED_FD_METHODS[fd_method]}")
+    run = SuiteRun(started=datetime.now(timezone.utc).isoformat(timespec="seconds"), oracles=tuple(oracles),
+                   searched=tuple(result_paths))
     start = time.perf_counter()
-    suite, bad_cases = load_suite(case_paths)
+    suite, bad_cases, run.notes = load_suite(case_paths)
     run.verdicts.extend(bad_cases)
-    for path in result_paths:
+    unreadable: list[CaseError] = []
+    judged: dict[str, str] = {}  # case id -> the result that was judged for it
+    for path in discover(result_paths, unreadable):
         try:
             results = read_results(path)
         except CaseError as exc:
-            run.verdicts.append(CaseVerdict(case=str(path), implementation="", passed=False, errors=[str(exc)],
-                                            path=str(path), error_kind="input"))
+            run.verdicts.append(input_error(path, str(exc), case=str(path)))
             continue
         for result in results:
-            run.verdicts.append(_verify_one(result, suite, oracles, fd_method, reference_loss_function))
+            if result.case in judged:
+                run.verdicts.append(input_error(result.path, f"{result.path}: {result.where}case: a second result "
+                                                f"for {result.case!r} (the first: {judged[result.case]})",
+                                                case=result.case, implementation=result.implementation))
+                continue
+            judged[result.case] = result.label()
+            run.verdicts.append(_verify_one(result, suite, oracles, fd_method))
+    run.verdicts += [input_error(e.path, str(e), case=str(e.path)) for e in unreadable]
     run.implementation = ", ".join(sorted({v.implementation for v in run.verdicts if v.implementation}))
     run.seconds = time.perf_counter() - start
     return run
 
 
-def _verify_one(result, suite, oracles, fd_method, reference_loss_function) -> CaseVerdict:
+def _verify_one(result, suite, oracles, fd_method) -> CaseVerdict:
     def bad(message):
-        return CaseVerdict(case=result.case, implementation=result.implementation, passed=False,
-                           errors=[message], path=str(result.path), error_kind="input")
+        return input_error(result.path, message, case=result.case, implementation=result.implementation)
 
     case = suite.get(result.case)
     if case is None:
         known = ", ".join(sorted(suite)[:8]) + (" ..." if len(suite) > 8 else "")
-        return bad(f"{result.path}: {result.where}case: unknown case {result.case!r} (known: {known})")
+        return bad(f"{result.path}: {result.where}case: unknown case {result.case[:60]!r} (known: {known})")
     try:
-        trace, not_provided, provided = result_trace(result, case)
+        read = result_trace(result, case)
     except CaseError as exc:
         return bad(str(exc))
-    implementation = Implementation(result.implementation, lambda _case: trace, reference_loss_function)
+    implementation = Implementation(result.implementation, lambda _case: read.trace, reference_loss_function)
     verdict = check_case(case, implementation, oracles, fd_method=fd_method)
     # Judge only what the result provides; intermediates and input gradients are not part of a result.
-    every_grad = all(("grads", name) in provided for name in case.params)
-    verdict.checks = [c for c in verdict.checks if (c.quantity, c.tensor) in provided
+    every_grad = all(("grads", name) in read.provided for name in case.params)
+    verdict.checks = [c for c in verdict.checks if (c.quantity, c.tensor) in read.provided
                       or (c.method == "directional" and every_grad)]  # one row over all gradients
-    verdict.not_provided = not_provided
+    verdict.checks += wrong_answer_rows(read, case, oracles)
+    verdict.not_provided = read.not_provided
     verdict.path = str(result.path)
-    verdict.passed = bool(verdict.checks) and all(c.passed for c in verdict.checks)
-    if not verdict.checks:
-        verdict.errors.append(f"{result.path}: {result.where.rstrip('.') or 'result'}: provides no quantity "
-                              f"that can be checked (not provided: {', '.join(not_provided)})")
+    where = result.where.rstrip(".") or "result"
+    if not verdict.checks and not verdict.errors and (read.provided or read.wrong):
+        verdict.error_kind = "input"
+        verdict.errors.append(f"{result.path}: {where}: --oracle {','.join(oracles)}: nothing to check (no chosen "
+                              f"reference judges what the result provides)")
+    elif not verdict.checks and not verdict.errors:
+        verdict.errors.append(f"{result.path}: {where}: provides no quantity that can be checked "
+                              f"(not provided: {', '.join(read.not_provided)})")
+    verdict.passed = bool(verdict.checks) and all(c.passed for c in verdict.checks) and not verdict.errors
     return verdict

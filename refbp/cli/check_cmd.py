@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import json
-import sys
 
+from .outcome import any_order, print_outcome, report_root_problem, write_report_of
 from .run_cmd import FD_METHODS, parse_oracles
-from .store_note import record_in_store
+from .store_note import record_in_store, recorded_line
 
 HELP = """\
 Run the suite on YOUR backprop, in this process, through the adapter protocol
@@ -25,8 +24,8 @@ Exit codes: 0 all checked cases passed, 1 a check failed, 2 bad input or nothing
 
 
 def register(sub):
-    p = sub.add_parser("check", help="run the suite on a Python implementation (adapter protocol)",
-                       description=HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = any_order(sub.add_parser("check", help="run the suite on a Python implementation (adapter protocol)",
+                                 description=HELP, formatter_class=argparse.RawDescriptionHelpFormatter))
     p.add_argument("paths", nargs="*", metavar="PATH", help="case files or folders (default: the installed suite)")
     p.add_argument("--impl", required=True, metavar="MODULE:FACTORY",
                    help="package.module:factory, or path/to/file.py:factory")
@@ -45,7 +44,7 @@ def handle(args) -> int:
     from refbp.check import run_suite
     from refbp.check.adapter import AdapterError, load_factory
     from refbp.check.check_adapter import check_adapter_case
-    from refbp.report import format_run, write_report
+    from refbp.report import format_run
 
     from . import fail_usage
 
@@ -54,15 +53,13 @@ def handle(args) -> int:
         factory = load_factory(args.impl)
     except (ValueError, AdapterError) as exc:
         return fail_usage(str(exc))
+    problem = "" if args.no_report else report_root_problem(args.report_dir)
+    if problem:
+        return fail_usage(problem)
     name = args.name or args.impl
     run = run_suite(args.paths or None, oracles=oracles, progress=False if args.no_progress else None,
                     checker=lambda case: check_adapter_case(case, factory, name, oracles, args.fd_method))
     run.implementation = name
-    table = sys.stderr if args.json else sys.stdout
-    report_dir = None if args.no_report else write_report(run, args.report_dir)
-    print(format_run(run, report_dir), file=table)
-    record_in_store(run, "check")
-    if args.json:
-        json.dump([v.to_json() for v in run.verdicts], sys.stdout, indent=1)
-        sys.stdout.write("\n")
-    return run.exit_code()
+    report_dir = write_report_of(run, args)
+    kept = record_in_store(run, "check")
+    return print_outcome(run, format_run(run, report_dir) + recorded_line(kept), args.json)

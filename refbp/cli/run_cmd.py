@@ -3,20 +3,24 @@
 from __future__ import annotations
 
 import argparse
-import json
-import sys
 
 from refbp import names
+
+from .outcome import any_order, print_outcome, report_root_problem, write_report_of
+from .store_note import record_in_store, recorded_line
 
 HELP = """\
 Run every case (default: the installed suite, all of cases/) through refbp's hand-written
 backprop and compare with the references: outputs, loss, each layer's net/out, every
 gradient, the parameters and loss after training, and the case's published values.
 
-Prints a table (stderr too with --json), writes reports/<run-id>/ (details.csv,
+Prints a table (on stderr with --json), writes reports/<run-id>/ (details.csv,
 summary.csv, summary.md, report.html, errors.png, verdicts.json, environment.json).
-A bad case file is reported with its file, field and problem, and the other cases still
-run. Exit codes: 0 all passed, 1 a check failed, 2 bad input (a case could not be loaded).
+A bad case file is reported on stderr in one line naming its file, field and problem, and
+the other cases still run. A case found twice with the same content (an exported copy
+beside its source) is checked once, with a note. Options and paths go in any order.
+Exit codes: 0 all passed, 1 a check failed, 2 bad input or usage (a case could not be
+loaded, no case found, no chosen reference applies to a case). The formats: docs/formats.md.
 """
 
 
@@ -24,8 +28,8 @@ FD_METHODS = tuple(names.FD_METHODS)
 
 
 def register(sub):
-    p = sub.add_parser("run", help="run the conformance suite (or the given cases)", description=HELP,
-                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = any_order(sub.add_parser("run", help="run the conformance suite (or the given cases)", description=HELP,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter))
     p.add_argument("paths", nargs="*", metavar="PATH", help="case files or folders (default: the installed suite)")
     p.add_argument("--oracle", default="torch,fd,expected", metavar="LIST",
                    help="references to compare with, comma-separated from torch, fd, expected (default: all)")
@@ -60,7 +64,7 @@ def parse_oracles(text: str) -> tuple[str, ...]:
 
 def handle(args) -> int:
     from refbp.check import run_suite
-    from refbp.report import format_run, write_report
+    from refbp.report import format_run
 
     from . import fail_usage
 
@@ -82,15 +86,14 @@ def handle(args) -> int:
     missing = [p for p in args.paths if not _exists(p)]
     if missing and len(missing) == len(args.paths):
         return fail_usage(f"no such file or folder: {', '.join(missing)}")
-    table = sys.stderr if args.json else sys.stdout
+    problem = "" if args.no_report else report_root_problem(args.report_dir)
+    if problem:
+        return fail_usage(problem)
     run = run_suite(args.paths or None, oracles=oracles, progress=False if args.no_progress else None,
                     implementation=implementation, fd_method=args.fd_method)
-    report_dir = None if args.no_report else write_report(run, args.report_dir, device_environment)
-    print(format_run(run, report_dir), file=table)
-    if args.json:
-        json.dump([v.to_json() for v in run.verdicts], sys.stdout, indent=1)
-        sys.stdout.write("\n")
-    return run.exit_code()
+    report_dir = write_report_of(run, args, device_environment)
+    kept = record_in_store(run, "run")
+    return print_outcome(run, format_run(run, report_dir) + recorded_line(kept), args.json)
 
 
 def _exists(path: str) -> bool:

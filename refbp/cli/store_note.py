@@ -12,8 +12,8 @@ OFF = "none"
 
 
 def record_in_store(run, command: str) -> str | None:
-    """The run's id in the store, or None (store off, or a warning printed)."""
-    if os.environ.get("REFBP_DATABASE_URL", "").lower() == OFF:
+    """The run's id in the store, or None (store off, a run that checked nothing, or a warning printed)."""
+    if os.environ.get("REFBP_DATABASE_URL", "").lower() == OFF or run.nothing_checked():
         return None
     # Imported here: SQLAlchemy and Alembic take a while to import, and a run needs them only now.
     from refbp.store import StoreError, keep_run
@@ -23,5 +23,9 @@ def record_in_store(run, command: str) -> str | None:
     except StoreError as exc:
         print(f"refbp: warning: {exc}", file=sys.stderr)
         return None
-    print(f"recorded as run {run_id} in {url} (refbp history)", file=sys.stderr)
     return run_id
+
+
+def recorded_line(run_id: str | None) -> str:
+    """The table's last line about the store ("" when the run was not kept)."""
+    return f"\nrecorded as run {run_id} in the verdict store (refbp history)" if run_id else ""

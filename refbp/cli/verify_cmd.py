@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import json
-import sys
+
+from .outcome import any_order, print_outcome, report_root_problem, write_report_of
+from .run_cmd import FD_METHODS
+from .store_note import record_in_store, recorded_line
 
 HELP = """\
 Judge the results of ANOTHER implementation (any language) of the suite's cases.
@@ -13,24 +15,26 @@ Export the cases (`refbp cases export DIR`), let your implementation read each c
 write a refbp-result/1 document (or a refbp-results/1 bundle) with any of: outputs, loss,
 grads (of the loss at the case's initial parameters), params_after, loss_after. Then:
 
-    refbp verify my-results/*.json
+    refbp verify my-results/*.json --cases my-cases/
 
 Each provided quantity is compared with torch autograd in float64, with central finite
 differences of the torch reference's loss, and with the case's published values; what a
-result does not provide is listed as "not provided", never passed.
-Exit codes: 0 all passed, 1 a check failed, 2 bad input (a malformed result, an unknown
-case id, a wrong shape).
+result does not provide is listed as "not provided", never passed. A wrong answer (a wrong
+value or shape, NaN, an infinity, null) is a failed check naming the tensor. Options and
+paths go in any order; a folder of results is searched for *.json.
+Exit codes: 0 all passed, 1 a check failed, 2 bad input (a file that is not of the formats,
+an unknown case id, an unknown field, two results for one case, no result found).
+The formats and their JSON Schemas: docs/formats.md, `refbp schema result`.
 """
 
 
-from .run_cmd import FD_METHODS
-
-
 def register(sub):
-    p = sub.add_parser("verify", help="verdicts for another implementation's results", description=HELP,
-                       formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("results", nargs="+", metavar="RESULT.json", help="refbp-result/1 files or refbp-results/1 bundles")
-    p.add_argument("--cases", nargs="+", metavar="PATH", help="where the cases are (default: the installed suite)")
+    p = any_order(sub.add_parser("verify", help="verdicts for another implementation's results", description=HELP,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter))
+    p.add_argument("results", nargs="+", metavar="RESULT", help="refbp-result/1 files, refbp-results/1 bundles, "
+                                                                "or folders of them")
+    p.add_argument("--cases", action="append", metavar="PATH",
+                   help="a case file or folder (repeat for several; default: the installed suite)")
     p.add_argument("--oracle", default="torch,fd,expected", metavar="LIST",
                    help="references, comma-separated from torch, fd, expected (default: all)")
     p.add_argument("--fd-method", choices=FD_METHODS,
@@ -43,8 +47,8 @@ def register(sub):
 
 
 def handle(args) -> int:
-    from refbp.check.verify import verify_results
-    from refbp.report import format_run, write_report
+    from refbp.check.verify import UNSUPPORTED_FD_METHODS, verify_results
+    from refbp.report import format_run
 
     from . import fail_usage
     from .run_cmd import parse_oracles
@@ -53,10 +57,12 @@ def handle(args) -> int:
         oracles = parse_oracles(args.oracle)
     except ValueError as exc:
         return fail_usage(str(exc))
+    if args.fd_method in UNSUPPORTED_FD_METHODS:
+        return fail_usage(f"--fd-method {args.fd_method}: {UNSUPPORTED_FD_METHODS[args.fd_method]}")
+    problem = "" if args.no_report else report_root_problem(args.report_dir)
+    if problem:
+        return fail_usage(problem)
     run = verify_results(args.results, args.cases, oracles=oracles, fd_method=args.fd_method)
-    report_dir = None if args.no_report else write_report(run, args.report_dir)
-    print(format_run(run, report_dir), file=sys.stderr if args.json else sys.stdout)
-    if args.json:
-        json.dump([v.to_json() for v in run.verdicts], sys.stdout, indent=1)
-        sys.stdout.write("\n")
-    return run.exit_code()
+    report_dir = write_report_of(run, args)
+    kept = record_in_store(run, "verify")
+    return print_outcome(run, format_run(run, report_dir) + recorded_line(kept), args.json)

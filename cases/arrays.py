@@ -1,0 +1,105 @@
+"""Nested JSON lists -> numpy arrays, with the field and both shapes named on a mismatch.
+
+Also the walk that finds a number a case may not hold (a NaN or Infinity literal, a number
+beyond float64) and names its field. Used by the case loader and the result reader.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .jsonio import CaseError, NonFiniteLiteral, kind_of
+from .schema import field_name
+
+# Entries of one array: a larger one is refused as an absurd size, before it is allocated.
+MAX_ELEMENTS = 50_000_000
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
+def index_text(index) -> str:
+    return "".join(f"[{int(i)}]" for i in index)
+
+
+def shape_of(value) -> tuple[tuple[int, ...] | None, tuple[int, ...], str]:
+    """(shape, index, problem): the shape of a rectangular nested list, else None with the
+    index of the first entry that breaks it and what is wrong there."""
+    if not isinstance(value, list):
+        return (), (), ""
+    if not value:
+        return None, (), "is empty"
+    shapes = []
+    for i, item in enumerate(value):
+        sub, where, problem = shape_of(item)
+        if sub is None:
+            return None, (i,) + where, problem
+        shapes.append(sub)
+        if sub != shapes[0]:
+            return None, (i,), f"ragged: shape {list(sub)} where {list(shapes[0])} came before"
+    return (len(value),) + shapes[0], (), ""
+
+
+def to_array(value, path, field: str, shape=None, dtype=np.float64) -> np.ndarray:
+    """A nested list of numbers (the schema has checked the entries) -> an array of `shape`.
+
+    Entries given as null (published values the source does not print) become NaN."""
+    found, where, problem = shape_of(value)
+    if found is None:
+        raise CaseError(path, field + index_text(where), problem)
+    if not found:
+        raise CaseError(path, field, f"must be a list (an array), not {kind_of(value)}")
+    size = math.prod(found)
+    if size > MAX_ELEMENTS:
+        raise CaseError(path, field, f"{size} entries is more than the limit of {MAX_ELEMENTS}")
+    if shape is not None and tuple(found) != tuple(shape):
+        raise CaseError(path, field, f"shape {list(found)} does not match the expected shape {list(shape)}")
+    try:
+        return np.array(value, dtype=dtype).reshape(found)
+    except TypeError:  # a null entry
+        return np.array(_nulls_to_nan(value), dtype=dtype).reshape(found)
+    except OverflowError:  # a whole number beyond float64
+        raise CaseError(path, field, "holds a number too large for float64") from None
+
+
+def _nulls_to_nan(value):
+    if isinstance(value, list):
+        return [_nulls_to_nan(v) for v in value]
+    return math.nan if value is None else value
+
+
+def first_non_finite(node, parts=()):
+    """(field, problem) of the first number a case may not hold, or None: a NaN or Infinity
+    literal (JSON has neither) or a number that overflowed float64 while parsing (1e400).
+    (A whole number beyond float64 is left to the schema's ranges and to `to_array`.)"""
+    if isinstance(node, dict):
+        items = node.items()
+    elif isinstance(node, list):
+        if all(type(x) is float for x in node):  # the common innermost list of a tensor
+            if not any(map(math.isinf, node)) and not any(map(math.isnan, node)):
+                return None
+        items = enumerate(node)
+    else:
+        return _number_problem(node, parts)
+    for key, value in items:
+        found = first_non_finite(value, parts + (key,))
+        if found is not None:
+            return found
+    return None
+
+
+def _number_problem(value, parts):
+    if isinstance(value, NonFiniteLiteral):
+        return field_name(parts), f"{value.name} is not allowed in a case (JSON has no NaN or Infinity)"
+    if isinstance(value, float) and not math.isfinite(value):
+        return field_name(parts), "a number too large for float64"
+    return None
+
+
+def check_float32(array: np.ndarray, path, field: str) -> None:
+    """A float32 case: every value must fit float32 (else the implementation sees an infinity)."""
+    over = np.abs(array) > FLOAT32_MAX
+    if over.any():
+        where = np.unravel_index(int(np.argmax(over)), array.shape)
+        raise CaseError(path, field + index_text(where),
+                        f"{array[where]:g} overflows float32, the case's dtype (largest {FLOAT32_MAX:.4g})")

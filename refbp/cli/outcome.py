@@ -1,0 +1,73 @@
+"""What `run` and `verify` share on the command line: options and paths taken in any order,
+the report folder checked before any work, and the outcome printed (the table on stdout, or
+on stderr with --json; every error and note on stderr, one line each)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+
+class AnyOrderParser(argparse.ArgumentParser):
+    """A sub-command parser that takes its options between the positional paths as well
+    (`refbp verify --cases DIR a.json --no-report b.json`): argparse alone stops the
+    positionals at the first option and refuses the rest."""
+
+    _inside = False
+
+    def parse_known_args(self, args=None, namespace=None):
+        if self._inside:  # parse_known_intermixed_args calls this method itself
+            return super().parse_known_args(args, namespace)
+        self._inside = True
+        try:
+            return self.parse_known_intermixed_args(args, namespace)
+        finally:
+            self._inside = False
+
+
+def any_order(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """Make a parser made by `add_parser` an AnyOrderParser (add_parser takes no class of its own)."""
+    parser.__class__ = AnyOrderParser
+    return parser
+
+
+def report_root_problem(report_dir) -> str:
+    """Why no report folder can be made under `report_dir` ("" when one can): asked before any work,
+    so that a run never ends in a traceback after all its checks, with nothing written."""
+    root = Path(report_dir).absolute()
+    if root.exists() and not root.is_dir():
+        return f"--report-dir {report_dir}: is a file, not a folder"
+    existing = next(folder for folder in (root, *root.parents) if folder.exists())
+    if not existing.is_dir():
+        return f"--report-dir {report_dir}: {existing} is a file, not a folder"
+    if not os.access(existing, os.W_OK | os.X_OK):
+        return f"--report-dir {report_dir}: cannot write into {existing}"
+    return ""
+
+
+def write_report_of(run, args, *extra) -> Path | None:
+    """The report folder of a run, or None: with --no-report, and for a run that checked nothing."""
+    from refbp.report import write_report  # pandas and matplotlib: imported only when a report is written
+
+    if args.no_report or run.nothing_checked():
+        return None
+    return write_report(run, args.report_dir, *extra)
+
+
+def print_outcome(run, table: str, as_json: bool) -> int:
+    """The table, the notes and the errors, the verdicts with --json; returns the run's exit code."""
+    print(table, file=sys.stderr if as_json else sys.stdout)
+    for note in run.notes:
+        print(f"refbp: note: {note}", file=sys.stderr)
+    if not as_json:  # with --json the table is on stderr and already holds each error's line
+        for error in (error for verdict in run.verdicts for error in verdict.errors):
+            print(error, file=sys.stderr)
+    if run.nothing_checked():
+        print(f"refbp: error: {run.nothing_checked()}", file=sys.stderr)
+    if as_json:
+        json.dump([v.to_json() for v in run.verdicts], sys.stdout, indent=1)
+        sys.stdout.write("\n")
+    return run.exit_code()
