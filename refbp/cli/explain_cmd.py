@@ -44,7 +44,7 @@ def handle(args) -> int:
     from cases import CaseError
     from refbp.explain import explain
 
-    from . import fail_usage
+    from .usage import fail_usage
 
     if args.param is None and not args.through_time:
         return fail_usage("explain: give --param NAME (a gradient entry) or --through-time (an RNN case)")

@@ -62,7 +62,7 @@ def handle(args) -> int:
     from refbp.check import run_suite
     from refbp.report import format_run, write_report
 
-    from . import fail_usage
+    from .usage import fail_usage
 
     try:
         oracles = parse_oracles(args.oracle)

@@ -46,7 +46,7 @@ def handle(args) -> int:
     from refbp.check.verify import verify_results
     from refbp.report import format_run, write_report
 
-    from . import fail_usage
+    from .usage import fail_usage
     from .run_cmd import parse_oracles
 
     try:
