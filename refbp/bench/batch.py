@@ -21,20 +21,14 @@ from typing import TYPE_CHECKING
 from cases.generate import random_problem
 from cases.model import MLPNetwork
 
-from .common import BackendOptions, select_backends, timing_environment
+from .common import BackendOptions, device_of, select_backends, timing_environment
 from .measure import Effort, Timed, gemm_gflops, interleaved_medians, synchronizer
 from .steps import backend_step
 
 if TYPE_CHECKING:
     import pandas as pd
 
-BACKENDS = {  # name -> device
-    "refbp-numpy": "cpu",
-    "refbp-torch-cpu": "cpu",
-    "torch-autograd-cpu": "cpu",
-    "refbp-torch-cuda": "cuda",
-    "torch-autograd-cuda": "cuda",
-}
+BACKENDS = ("refbp-numpy", "refbp-torch-cpu", "torch-autograd-cpu", "refbp-torch-cuda", "torch-autograd-cuda")
 GEMM_LIBRARY = {"refbp-numpy": "numpy"}  # every other backend multiplies with torch on its device
 MODELS = (((784, 256, 256, 10), "float64"), ((784, 256, 256, 10), "float32"), ((64, 64, 64, 10), "float64"))
 BATCHES = (1, 8, 64, 256, 1024, 4096)
@@ -77,7 +71,7 @@ def gemm_peaks(backends, dtypes, effort: Effort, quick: bool) -> dict:
     """(library, device, dtype) -> GFLOP/s, for every combination the backends use."""
     peaks = {}
     for backend in backends:
-        library, device = GEMM_LIBRARY.get(backend, "torch"), BACKENDS[backend]
+        library, device = GEMM_LIBRARY.get(backend, "torch"), device_of(backend)
         for dtype in dtypes:
             key = (library, device, dtype)
             if key not in peaks:
@@ -99,21 +93,21 @@ def run(options: Options) -> pd.DataFrame:
     for sizes, dtype in MODELS:
         print(f"  timing {model_name(sizes)} {dtype}: {', '.join(backends)} ...", file=sys.stderr, flush=True)
         params, inputs, targets = problem(sizes, dtype, max(batches))
-        prepared = {b: backend_step(b, BACKENDS[b], network(sizes), "cross_entropy", params, inputs, targets)
+        prepared = {b: backend_step(b, network(sizes), "cross_entropy", params, inputs, targets)
                     for b in backends}
         for batch in batches:
             batched = interleaved_medians({b: _batched(b, p, batch) for b, p in prepared.items()}, effort)
             looped = (interleaved_medians({b: _serial(b, p, batch) for b, p in prepared.items()}, effort)
                       if options.serial else {})
             for backend in backends:
-                device = BACKENDS[backend]
+                device = device_of(backend)
                 peak = peaks[(GEMM_LIBRARY.get(backend, "torch"), device, dtype)]
                 rows.append(_row(sizes, dtype, batch, backend, "batched", device, batched[backend], peak))
                 if backend in looped:
                     rows[-1]["speedup_over_serial"] = looped[backend] / batched[backend]
                     rows.append(_row(sizes, dtype, batch, backend, "serial", device, looped[backend], peak))
     frame = pd.DataFrame(rows)
-    rank = {"_model": frame["model"] + " " + frame["dtype"], "_backend": frame["backend"].map(list(BACKENDS).index),
+    rank = {"_model": frame["model"] + " " + frame["dtype"], "_backend": frame["backend"].map(BACKENDS.index),
             "_mode": frame["mode"].map(("batched", "serial").index)}
     rank["_model"] = rank["_model"].map([f"{model_name(m)} {d}" for m, d in MODELS].index)
     return (frame.assign(**rank).sort_values(["_model", "_backend", "_mode", "batch"], kind="stable")
@@ -125,7 +119,6 @@ def environment(options: Options) -> dict:
     # torch takes seconds to import: only when a bench has run, not when the CLI starts.
     import torch
 
-
     extra = {"cuda_matmul_allow_tf32": bool(torch.backends.cuda.matmul.allow_tf32)} if torch.cuda.is_available() else {}
     return timing_environment(extra)
 
@@ -133,7 +126,7 @@ def environment(options: Options) -> dict:
 def _batched(backend: str, prepared, batch: int) -> Timed:
     step, inputs, targets = prepared
     x, t = inputs[:batch], targets[:batch]
-    return Timed(lambda: step(x, t), synchronizer(BACKENDS[backend]), library=GEMM_LIBRARY.get(backend, "torch"))
+    return Timed(lambda: step(x, t), synchronizer(device_of(backend)), library=GEMM_LIBRARY.get(backend, "torch"))
 
 
 def _serial(backend: str, prepared, batch: int, warm: int = 16) -> Timed:
@@ -146,7 +139,7 @@ def _serial(backend: str, prepared, batch: int, warm: int = 16) -> Timed:
             step(xi, ti)
 
     head = singles[:warm]
-    return Timed(loop, synchronizer(BACKENDS[backend]), warmup=lambda: loop(head), scale=batch / len(head),
+    return Timed(loop, synchronizer(device_of(backend)), warmup=lambda: loop(head), scale=batch / len(head),
                  library=GEMM_LIBRARY.get(backend, "torch"))
 
 

@@ -22,18 +22,23 @@ class BackendOptions:
     quick: bool = False  # a few small sizes and short medians (a smoke run)
 
 
-def select_backends(options: BackendOptions, registry: dict) -> list[str]:
-    """The backends to time, in the registry's order; `registry` maps a name to its device."""
+def device_of(backend: str) -> str:
+    """Where a backend computes: its name ends in -cuda or -cpu (refbp-numpy: the CPU)."""
+    return "cuda" if backend.endswith("-cuda") else "cpu"
+
+
+def select_backends(options: BackendOptions, registry: tuple[str, ...]) -> list[str]:
+    """The backends to time, in the order of the bench's `registry` of backend names."""
     chosen = list(options.backends)
     unknown = [b for b in chosen if b not in registry]
     if unknown:
         raise BenchUsageError(f"--backends: unknown backend {', '.join(unknown)} (known: {', '.join(registry)})")
     if not chosen:
-        chosen = [b for b, device in registry.items() if options.device in ("all", device)]
+        chosen = [b for b in registry if options.device in ("all", device_of(b))]
     if not cuda_available():
-        if options.device == "cuda" or any(registry[b] == "cuda" for b in options.backends):
+        if options.device == "cuda" or any(device_of(b) == "cuda" for b in options.backends):
             raise BenchUsageError("CUDA is not available on this machine (torch.cuda.is_available() is false)")
-        chosen = [b for b in chosen if registry[b] != "cuda"]
+        chosen = [b for b in chosen if device_of(b) != "cuda"]
     return [b for b in registry if b in chosen]
 
 

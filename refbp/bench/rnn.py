@@ -19,19 +19,14 @@ import numpy as np
 from cases.generate import random_problem
 from cases.model import RNNNetwork
 
-from .common import BackendOptions, select_backends, timing_environment
+from .common import BackendOptions, device_of, select_backends, timing_environment
 from .measure import Effort, Timed, interleaved_medians, synchronizer
 from .steps import backend_step
 
 if TYPE_CHECKING:
     import pandas as pd
 
-BACKENDS = {  # name -> device
-    "refbp-numpy": "cpu",
-    "torch-nn-rnn-cpu": "cpu",
-    "refbp-torch-cuda": "cuda",
-    "torch-nn-rnn-cuda": "cuda",
-}
+BACKENDS = ("refbp-numpy", "torch-nn-rnn-cpu", "refbp-torch-cuda", "torch-nn-rnn-cuda")
 SIZES = (64, 128, 10)  # input, hidden, output
 DTYPE = "float64"
 STEPS = (1, 10, 50, 200)
@@ -77,16 +72,16 @@ def run(options: Options) -> pd.DataFrame:
             params, inputs, targets = problem(batch, T)
             timed = {}
             for backend in backends:
-                step, x, t = backend_step(backend, BACKENDS[backend], NETWORK, "cross_entropy", params, inputs, targets)
-                timed[backend] = Timed(lambda step=step, x=x, t=t: step(x, t), synchronizer(BACKENDS[backend]),
+                step, x, t = backend_step(backend, NETWORK, "cross_entropy", params, inputs, targets)
+                timed[backend] = Timed(lambda step=step, x=x, t=t: step(x, t), synchronizer(device_of(backend)),
                                        library="numpy" if backend == "refbp-numpy" else "torch")
             seconds = interleaved_medians(timed, effort)
             for backend in backends:
                 rows.append({"model": model_name(), "dtype": DTYPE, "T": T, "batch": batch, "backend": backend,
-                             "device": BACKENDS[backend], "seconds": seconds[backend],
+                             "device": device_of(backend), "seconds": seconds[backend],
                              "seconds_per_step": seconds[backend] / T, "examples_per_s": batch / seconds[backend]})
     frame = pd.DataFrame(rows)
-    rank = frame["backend"].map(list(BACKENDS).index)
+    rank = frame["backend"].map(BACKENDS.index)
     return (frame.assign(_b=rank).sort_values(["_b", "batch", "T"], kind="stable").drop(columns="_b")
             .reset_index(drop=True))
 

@@ -11,6 +11,8 @@ from refbp.nn import losses
 from refbp.nn.backend import namespace
 from refbp.nn.runner import build_model
 
+from .common import device_of
+
 
 def refbp_step(network, loss_name: str, params: dict):
     """`step(inputs, targets)`: refbp.nn's forward, loss, loss gradient and backward, on any namespace."""
@@ -45,15 +47,15 @@ def torch_step(network, loss_name: str, params: dict):
     return step
 
 
-def backend_step(backend: str, device: str, network, loss_name: str, params, inputs, targets):
+def backend_step(backend: str, network, loss_name: str, params, inputs, targets):
     """`(step, inputs, targets)` for one backend, from numpy arrays: refbp-numpy, refbp-torch-<device>
-    or a torch reference backend (any other name)."""
+    or a torch reference backend (any other name) on its device."""
     if backend == "refbp-numpy":
         return refbp_step(network, loss_name, params), inputs, targets
     import torch  # as in torch_step: only when a torch backend is timed
 
     def put(array):
-        return torch.as_tensor(array, device=device)
+        return torch.as_tensor(array, device=device_of(backend))
 
     on_device = {name: put(value) for name, value in params.items()}
     make = refbp_step if backend.startswith("refbp-") else torch_step
