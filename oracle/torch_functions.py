@@ -38,10 +38,11 @@ def loss_value(name: str, outputs: torch.Tensor, targets: torch.Tensor) -> torch
     if name == "bce":
         return F.binary_cross_entropy(outputs, targets)
     if name == "cross_entropy":
+        if outputs.dim() == 2:  # already examples x classes (no view op in the autograd graph)
+            return F.cross_entropy(outputs, targets)
         classes = outputs.shape[-1]
-        logits = outputs.reshape(-1, classes)
         flat = targets.reshape(-1) if targets.dtype == torch.int64 else targets.reshape(-1, classes)
-        return F.cross_entropy(logits, flat)
+        return F.cross_entropy(outputs.reshape(-1, classes), flat)
     raise ValueError(f"unknown loss {name!r}")
 
 

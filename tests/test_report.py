@@ -56,3 +56,13 @@ def test_the_report_layer_never_imports_torch():
             "assert 'torch' not in sys.modules, 'torch imported'")
     done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
+
+
+def test_long_tables_are_written_whole():
+    """pandas Styler trims a table past `styler.render.max_elements` cells; a report must not."""
+    from refbp.report.page import html_table
+
+    frame = pd.DataFrame({"a": range(40), "b": range(40)})
+    with pd.option_context("styler.render.max_elements", 10):
+        text = html_table(frame)
+    assert text.count("<tr>") == 41 and ">39<" in text

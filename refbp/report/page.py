@@ -88,12 +88,13 @@ def html_table(frame: pd.DataFrame, fail_column: str | None = None, uuid: str = 
     styler = frame.style.hide(axis="index").format(cell, escape="html")
     styler.set_uuid(uuid)
     styler.cell_ids = False
-    if fail_column not in frame.columns:
-        return styler.to_html(exclude_styles=True)
-    failed = ~frame[fail_column].astype(bool)
-    classes = pd.DataFrame([["fail" if bad else ""] * frame.shape[1] for bad in failed],
-                           index=frame.index, columns=frame.columns)
-    return styler.set_td_classes(classes).to_html()
+    if fail_column in frame.columns:
+        failed = ~frame[fail_column].astype(bool)
+        styler.set_td_classes(pd.DataFrame([["fail" if bad else ""] * frame.shape[1] for bad in failed],
+                                           index=frame.index, columns=frame.columns))
+    # Styler trims tables beyond `max_elements` cells; a report shows every row.
+    with pd.option_context("styler.render.max_elements", max(frame.size, 1)):
+        return styler.to_html(exclude_styles=fail_column not in frame.columns)
 
 
 def html(page: Page) -> str:
