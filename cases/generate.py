@@ -1,7 +1,9 @@
 """Expansion of generated parameters and data (`{"init": ...}`, `{"random": ...}`).
 
 refbp's own generator: numpy's PCG64 with the case's seed. `refbp cases export` writes the
-expanded numbers, so no other implementation ever has to reproduce this generator.
+expanded numbers, so no other implementation ever has to reproduce this generator. The case
+loader expands a case's parts with `init_params` and `random_array`; the benchmarks draw
+their whole problems with `random_problem`, from the same two.
 """
 
 from __future__ import annotations
@@ -74,3 +76,15 @@ def random_array(spec: dict, shape: tuple[int, ...], classes: int | None = None)
         weights = np.exp(logits)
         return weights / weights.sum(axis=-1, keepdims=True)
     raise ValueError(f"unknown distribution {distribution!r}")
+
+
+def random_problem(shapes: dict[str, tuple[int, ...]], input_shape: tuple[int, ...], target_shape: tuple[int, ...],
+                   *, targets: str = "normal", classes: int | None = None, seed: int = 0,
+                   scheme: str = "xavier_uniform", scale: float = 1.0):
+    """`(params, inputs, targets)`, float64 numpy arrays (int64 class indices): the parameters of
+    `shapes` by `init_params(scheme, seed, scale)`, N(0, 1) inputs (seed + 1), targets of the
+    distribution `targets` (seed + 2), as a case with those generated parts would hold them."""
+    params = init_params(shapes, scheme, seed, scale)
+    inputs = random_array({"seed": seed + 1, "distribution": "normal"}, input_shape)
+    drawn = random_array({"seed": seed + 2, "distribution": targets}, target_shape, classes=classes)
+    return params, inputs, drawn

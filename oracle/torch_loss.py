@@ -1,8 +1,10 @@
-"""The case's loss as computed by the torch reference, as a plain `loss(params) -> float`.
+"""The case's loss as computed by the torch reference, as a function of the parameters.
 
-Finite differences of THIS function are the finite-difference reference for implementations
-refbp cannot call (`refbp verify`): they probe the definition, through torch.nn modules in
-float64, never the code under test.
+`loss_function`: a plain `loss(params) -> float` over numpy arrays. Finite differences of
+THIS function are the finite-difference reference for implementations refbp cannot call
+(`refbp verify`): they probe the definition, through torch.nn modules in float64, never the
+code under test. `parameter_loss`: the same loss as a torch function of the parameter
+tensors, what `torch.autograd.gradcheck` differentiates (`refbp bench fd`).
 """
 
 from __future__ import annotations
@@ -13,7 +15,8 @@ import torch
 
 from refbp.names import KINKED_ACTIVATIONS
 
-from .torch_reference import DTYPE, _tensor, build_module, load_params, loss_value
+from .torch_functions import DTYPE, case_tensor, loss_value
+from .torch_modules import build_module, load_params
 
 
 def kinked_intermediates(network) -> list[str]:
@@ -44,8 +47,8 @@ def loss_function(case):
     module = build_module(case.network)
     load_params(module, case.params)
     named = dict(module.named_parameters())
-    inputs, targets = _tensor(case.inputs), _tensor(case.targets)
-    h0 = None if case.h0 is None else _tensor(case.h0)
+    inputs, targets = case_tensor(case.inputs), case_tensor(case.targets)
+    h0 = None if case.h0 is None else case_tensor(case.h0)
     kinked = kinked_intermediates(case.network)
     held = _held_states(case, module, inputs, h0)
 
@@ -65,6 +68,21 @@ def loss_function(case):
         return {name: record[name].numpy().copy() for name in kinked}
 
     return value, probe
+
+
+def parameter_loss(case):
+    """`(loss(*tensors) -> tensor, names)`: the case's loss (an MLP's) as a torch function of its
+    parameter tensors, given in the order of `names`; data fixed from the case, float64."""
+    if case.network.kind != "mlp":
+        raise ValueError(f"parameter_loss: MLP cases only, not {case.network.kind!r}")
+    module = build_module(case.network)
+    names = list(case.params)
+    inputs, targets = case_tensor(case.inputs), case_tensor(case.targets)
+
+    def loss(*tensors):
+        return loss_value(case.loss, module(inputs, params=dict(zip(names, tensors))), targets)
+
+    return loss, names
 
 
 def _held_states(case, module, inputs, h0) -> dict:

@@ -1,9 +1,9 @@
 """The autograd reference: the case rebuilt from `torch.nn` modules and `torch.optim`, in float64.
 
-Nothing here imports refbp.nn. Each layer is a `torch.nn.Linear` plus the activation's
-own `torch.nn` module, the loss is the `torch.nn` loss, the gradients come from autograd
-and the update from `torch.optim` itself, so the update rule is checked, not only the
-gradient.
+Nothing here imports refbp.nn. The network comes from oracle.torch_modules (each layer a
+`torch.nn.Linear` plus the activation's own `torch.nn` module, or `torch.nn.RNN`), the loss
+is torch.nn's (oracle.torch_functions), the gradients come from autograd and the update
+from `torch.optim` itself, so the update rule is checked, not only the gradient.
 """
 
 from __future__ import annotations
@@ -15,82 +15,8 @@ import torch
 
 from refbp.trace import Trace
 
-DTYPE = torch.float64
-
-
-def activation_module(name: str) -> torch.nn.Module:
-    return {
-        "identity": torch.nn.Identity,
-        "sigmoid": torch.nn.Sigmoid,
-        "tanh": torch.nn.Tanh,
-        "relu": torch.nn.ReLU,
-        "leaky_relu": lambda: torch.nn.LeakyReLU(0.01),
-        "elu": lambda: torch.nn.ELU(alpha=1.0),
-        "softplus": torch.nn.Softplus,
-        "softmax": lambda: torch.nn.Softmax(dim=-1),
-    }[name]()
-
-
-def loss_value(name: str, outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-    """The case's loss with torch.nn's own loss modules (leading axes flattened into examples)."""
-    if name == "half_sse":
-        return 0.5 * torch.nn.MSELoss(reduction="sum")(outputs, targets)
-    if name == "sse":
-        return torch.nn.MSELoss(reduction="sum")(outputs, targets)
-    if name == "mse":
-        return torch.nn.MSELoss()(outputs, targets)
-    if name == "bce":
-        return torch.nn.BCELoss()(outputs, targets)
-    if name == "cross_entropy":
-        classes = outputs.shape[-1]
-        logits = outputs.reshape(-1, classes)
-        flat = targets.reshape(-1) if targets.dtype == torch.int64 else targets.reshape(-1, classes)
-        return torch.nn.CrossEntropyLoss()(logits, flat)
-    raise ValueError(f"unknown loss {name!r}")
-
-
-class _MLP(torch.nn.Module):
-    def __init__(self, network):
-        super().__init__()
-        self.layers = torch.nn.ModuleList(
-            torch.nn.Linear(n_in, n_out, bias=network.bias, dtype=DTYPE)
-            for n_in, n_out in zip(network.sizes[:-1], network.sizes[1:])
-        )
-        self.activations = torch.nn.ModuleList(activation_module(a) for a in network.activations)
-
-    def forward(self, x, h0=None, record=None):
-        for i, (layer, activation) in enumerate(zip(self.layers, self.activations)):
-            net = layer(x)
-            x = activation(net)
-            if record is not None:
-                record[f"layers.{i}.net"] = net
-                record[f"layers.{i}.out"] = x
-        return x
-
-
-def build_module(network) -> torch.nn.Module:
-    if network.kind == "mlp":
-        return _MLP(network)
-    if network.kind == "rnn":
-        from .torch_rnn import RNNModule
-
-        return RNNModule(network)
-    raise ValueError(f"unknown network kind {network.kind!r}")
-
-
-def load_params(module: torch.nn.Module, params: dict) -> dict[str, torch.nn.Parameter]:
-    """Copy the case's tensors into the module; the case's names are the module's names."""
-    named = dict(module.named_parameters())
-    with torch.no_grad():
-        for name, value in params.items():
-            named[name].copy_(torch.as_tensor(value, dtype=DTYPE))
-    if set(named) != set(params):
-        raise ValueError(f"parameter names differ: module {sorted(named)}, case {sorted(params)}")
-    return named
-
-
-def _tensor(array: np.ndarray) -> torch.Tensor:
-    return torch.as_tensor(array, dtype=torch.int64 if array.dtype.kind == "i" else DTYPE)
+from .torch_functions import case_tensor, loss_value
+from .torch_modules import build_module, load_params
 
 
 def _numpy(tensor: torch.Tensor) -> np.ndarray:
@@ -107,9 +33,9 @@ def trace(case) -> Trace:
     """Forward, gradients and training of `case` by torch autograd in float64."""
     module = build_module(case.network)
     named = load_params(module, case.params)
-    inputs = _tensor(case.inputs).requires_grad_(True)
-    targets = _tensor(case.targets)
-    h0 = None if case.h0 is None else _tensor(case.h0).requires_grad_(True)
+    inputs = case_tensor(case.inputs).requires_grad_(True)
+    targets = case_tensor(case.targets)
+    h0 = None if case.h0 is None else case_tensor(case.h0).requires_grad_(True)
 
     start = time.perf_counter()
     record: dict[str, torch.Tensor] = {}

@@ -1,7 +1,7 @@
 """The RNN reference: torch.nn.RNN itself with the case's weights, a torch.nn.Linear readout.
 
 Nothing here imports refbp.nn. The outputs and every gradient come from torch.nn.RNN's
-own kernel and autograd.
+own kernel and autograd. Built through oracle.torch_modules.build_module.
 
 Truncated BPTT (`network.truncate = k`): torch.nn.RNN runs on chunks of k steps, [0, k),
 [k, 2k), ..., and the hidden state handed from one chunk to the next is `detach()`ed, so
@@ -17,18 +17,18 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from .torch_reference import DTYPE, activation_module
+from .torch_functions import DTYPE, activation_module
 
 
 class RNNModule(torch.nn.Module):
-    def __init__(self, network):
+    def __init__(self, network, dtype: torch.dtype = DTYPE, device=None):
         super().__init__()
         self.network = network
         self.rnn = torch.nn.RNN(network.input_size, network.hidden_size, num_layers=1,
                                 nonlinearity=network.nonlinearity, bias=network.bias,
-                                batch_first=True, dtype=DTYPE)
+                                batch_first=True, dtype=dtype, device=device)
         self.readout = torch.nn.Linear(network.hidden_size, network.output_size,
-                                       bias=network.readout_bias, dtype=DTYPE)
+                                       bias=network.readout_bias, dtype=dtype, device=device)
         self.output_activation = activation_module(network.output_activation)
 
     def named_parameters(self, prefix="", recurse=True, remove_duplicate=True):
@@ -59,7 +59,7 @@ class RNNModule(torch.nn.Module):
                 hidden = held_states[start].unsqueeze(0) if held_states else hidden.detach()
             states, hidden = self.rnn(x[:, start:start + chunk, :], hidden)
             pieces.append(states)
-        return torch.cat(pieces, dim=1)
+        return pieces[0] if len(pieces) == 1 else torch.cat(pieces, dim=1)
 
     def pre_activations(self, x, h0, states, held_states=None):
         with torch.no_grad():

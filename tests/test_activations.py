@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from oracle.torch_reference import activation_module
+from oracle.torch_functions import activation_module
 from refbp.check.compare import compare
 from refbp.check.tolerance import POLICY
 from refbp.nn import activations

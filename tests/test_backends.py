@@ -62,19 +62,20 @@ DOCUMENTS = [mlp_document(i) for i in range(len(HEADS))] + [rnn_document("tanh",
                                                              rnn_document("relu", "last_step")]
 
 
+# Each quantity of a trace as {tensor name: value}, as the checker's rows take them.
+QUANTITIES = {
+    "outputs": lambda t: {"outputs": t.outputs}, "loss": lambda t: {"loss": t.loss},
+    "intermediates": lambda t: t.intermediates, "grads": lambda t: t.grads, "input_grads": lambda t: t.input_grads,
+    "params_after": lambda t: t.params_after, "loss_after": lambda t: {"loss": t.loss_after},
+}
+
+
 def same_as_numpy(case, device: str) -> list:
     """Rows comparing refbp on torch tensors with refbp on numpy, judged as against torch autograd."""
     ours, theirs = compute_trace(case, TorchPlacement(device)), compute_trace(case)
     tol = tolerance_for(case, "torch-autograd")
-    name = "refbp-numpy"
-    checks = rows("outputs", {"outputs": ours.outputs}, {"outputs": theirs.outputs}, name, tol)
-    checks += rows("loss", {"loss": ours.loss}, {"loss": theirs.loss}, name, tol)
-    checks += rows("intermediates", ours.intermediates, theirs.intermediates, name, tol)
-    checks += rows("grads", ours.grads, theirs.grads, name, tol)
-    checks += rows("input_grads", ours.input_grads, theirs.input_grads, name, tol)
-    checks += rows("params_after", ours.params_after, theirs.params_after, name, tol)
-    checks += rows("loss_after", {"loss": ours.loss_after}, {"loss": theirs.loss_after}, name, tol)
-    return checks
+    return [check for quantity, named in QUANTITIES.items()
+            for check in rows(quantity, named(ours), named(theirs), "refbp-numpy", tol)]
 
 
 def assert_backend_agrees(document: dict, device: str) -> None:

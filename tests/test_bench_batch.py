@@ -88,3 +88,29 @@ def test_cuda_rows(capsys):
     rows = json.loads(capsys.readouterr().out)
     assert code == 0
     assert {r["backend"] for r in rows} == {"refbp-torch-cuda", "torch-autograd-cuda"}
+
+
+def goal_frame(refbp_s: float, torch_s: float, pct: float, cuda_ratio: float | None = None):
+    """The rows goal_lines reads, with made-up times (no timing is run)."""
+    import pandas as pd
+
+    def row(backend, seconds, dtype="float64", batch=256, pct_of_gemm=50.0):
+        return {"model": "mlp-784-256-256-10", "dtype": dtype, "batch": batch, "backend": backend,
+                "mode": "batched", "seconds": seconds, "gflops": 10.0, "pct_of_gemm": pct_of_gemm,
+                "gemm_peak_gflops": 20.0}
+
+    rows = [row("refbp-numpy", refbp_s, pct_of_gemm=pct), row("torch-autograd-cpu", torch_s)]
+    if cuda_ratio is not None:
+        rows += [row("refbp-torch-cuda", cuda_ratio, batch=4096), row("torch-autograd-cuda", 1.0, batch=4096)]
+    return pd.DataFrame(rows)
+
+
+def test_goal_lines_say_met_only_when_met():
+    from refbp.bench.batch import goal_lines
+
+    met = goal_lines(goal_frame(0.9, 1.0, 80.0, cuda_ratio=1.1))
+    assert len(met) == 3 and all(line.endswith(": met)") for line in met), met
+    for refbp_s, pct, cuda in ((1.1, 80.0, 1.1), (0.9, 70.0, 1.1), (0.9, 80.0, 1.3)):
+        lines = goal_lines(goal_frame(refbp_s, 1.0, pct, cuda_ratio=cuda))
+        assert sum("not met" in line for line in lines) == 1, lines
+    assert goal_lines(goal_frame(0.9, 1.0, 80.0)[:0]) == []  # no rows timed: no goal claimed

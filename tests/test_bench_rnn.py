@@ -49,3 +49,21 @@ def test_cuda_rows(capsys):
     rows = json.loads(capsys.readouterr().out)
     assert code == 0
     assert {r["backend"] for r in rows} == {"refbp-torch-cuda", "torch-nn-rnn-cuda"}
+
+
+def test_goal_lines_say_met_only_when_met():
+    import pandas as pd
+
+    from refbp.bench.rnn import goal_lines
+
+    def frame(refbp_s):
+        rows = [{"T": T, "batch": 32, "backend": backend, "seconds": seconds * T}
+                for T in (10, 50, 200) for backend, seconds in (("refbp-numpy", refbp_s), ("torch-nn-rnn-cpu", 1.0))]
+        return pd.DataFrame(rows)
+
+    (goal,) = [line for line in goal_lines(frame(0.9)) if line.startswith("goal:")]
+    assert goal.endswith("= 0.90x (goal <= 1.0x: met)")
+    (goal,) = [line for line in goal_lines(frame(1.1)) if line.startswith("goal:")]
+    assert goal.endswith("= 1.10x (goal <= 1.0x: not met)")
+    linear = [line for line in goal_lines(frame(0.9)) if line.startswith("linear in T:")]
+    assert len(linear) == 2 and all("largest deviation from the line 0.0%" in line for line in linear)

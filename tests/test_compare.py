@@ -33,7 +33,7 @@ def test_three_implementations_side_by_side(tmp_path, capsys):
     run_folder = next((tmp_path / "runs").iterdir())
     assert main(["compare", str(refbp), str(numpy_impl), str(run_folder), "--report-dir", str(tmp_path / "cmp")]) == 0
     out = next((tmp_path / "cmp").iterdir())
-    assert {p.name for p in out.iterdir()} == {"cases.csv", "tensors.csv", "compare.md", "compare.html", "heatmap.png"}
+    assert {p.name for p in out.iterdir()} == {"cases.csv", "tensors.csv", "summary.md", "report.html", "heatmap.png"}
     cases = pd.read_csv(out / "cases.csv").set_index("case")
     assert cases.loc["seed-2-2-2", "buggy: status"] == "FAIL"
     assert cases.loc["seed-2-2-2", "numpy-example: status"] == "pass"

@@ -137,7 +137,6 @@ COMPUTING = ("refbp.nn", "oracle", FD_PACKAGE, "torch")
 RELOADING = ("refbp.explain", "refbp.explain_rnn", "cases.load", "cases.load_case", "cases.parse_case",
              "cases.read_json", "cases.discover")
 REPORT_FILES_IN_FLUX = {
-    "refbp/report/write.py": "imports torch for versions; made thin by house in this round",
 }
 
 
@@ -244,8 +243,6 @@ def cycle_path(graph, component: list[str]) -> str:
 
 # Cycles on today's code that other helpers remove in this round (module prefixes).
 CYCLES_IN_FLUX = {
-    "refbp.cli": "the CLI's __init__ <-> its command modules; removed by house in this round",
-    "oracle.torch_reference": "oracle.torch_reference <-> oracle.torch_rnn; removed by house in this round",
     "refbp.nn.batched": "refbp.nn.batched <-> refbp.nn.runner; removed by fdpkg in this round",
 }
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from oracle.torch_reference import loss_value
+from oracle.torch_functions import loss_value
 from refbp.check.compare import compare
 from refbp.check.tolerance import POLICY
 from refbp.nn import losses

@@ -6,7 +6,8 @@ and data:
                                  the finite differences, the comparison) vs gradcheck
   directional                    refbp's directional check (4 directions) vs gradcheck(fast_mode=True)
 Times are medians of several rounds in which refbp's checks and gradcheck take turns
-(refbp.bench.measure.interleaved_medians). `agree` is true when both reach the same verdict on the
+(refbp.bench.measure.interleaved_medians). gradcheck differentiates the torch reference's loss
+(oracle.torch_loss.parameter_loss); `err_vs_torch` compares with the torch reference's gradient. `agree` is true when both reach the same verdict on the
 correct gradient (pass) AND both reject a gradient whose largest-magnitude entry is off by
 1e-3 relative (for gradcheck: a custom autograd Function whose backward returns that
 gradient). gradcheck is given the same atol/rtol as refbp's row (refbp.check.tolerance);
@@ -17,20 +18,21 @@ each tensor (directional: relative to each projection).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
 import numpy as np
 
-HELP = """\
-Time refbp's finite-difference checks against torch.autograd.gradcheck (same function, data, tolerances).
+from cases import Case, MLPNetwork
+from cases.generate import random_problem
+from refbp.nn import compute_trace
+from refbp.trace import Trace
 
-Sigmoid MLPs 2-2-2, 10-32-32-4, 32-64-64-10 and 64-128-128-10, half_sse, batch 8, float64.
-Rows: central, richardson and complex (refbp's full check of every parameter) against
-torch.autograd.gradcheck, and directional against torch.autograd.gradcheck(fast_mode=True).
-Columns: network, batch, params, method, baseline, refbp_s, baseline_s, speedup
-(baseline_s / refbp_s; medians of up to 7 rounds in which refbp and gradcheck take turns), agree (same verdict on the correct
-gradient, and both reject one entry off by 1e-3 relative), and the four verdicts behind it,
-err_vs_torch (refbp's finite differences against torch autograd's gradient).
-Writes reports/bench-fd-<id>/ (results.csv, summary.md).
-"""
+from .common import BenchUsageError, timing_environment
+from .measure import Effort, Timed, interleaved_medians
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 NETWORKS = ((2, 2, 2), (10, 32, 32, 4), (32, 64, 64, 10), (64, 128, 128, 10))
 QUICK_NETWORKS = ((2, 2, 2), (10, 32, 32, 4))
@@ -38,58 +40,42 @@ BATCH = 8
 METHODS = ("central", "richardson", "complex", "directional")
 BASELINES = {False: "torch.autograd.gradcheck", True: "torch.autograd.gradcheck(fast_mode=True)"}
 WRONG_RELATIVE = 1e-3
+TITLE = "refbp bench fd: refbp's finite-difference checks against torch.autograd.gradcheck (seconds are medians)"
 
 
-def add_arguments(parser) -> None:
-    parser.add_argument("--json", action="store_true", help="print the rows as a JSON list on stdout (table on stderr)")
-    parser.add_argument("--quick", action="store_true", help="the two small networks and short medians (a smoke test)")
-    parser.add_argument("--repeats", type=int, metavar="N", help="rounds per median (default 7; --quick: 3); fewer, never under 3, "
-                        "where a round takes long (64-128-128-10)")
-    parser.add_argument("--report-dir", default="reports", metavar="DIR",
-                        help="where the report folder bench-fd-<id>/ is written (default: ./reports)")
-    parser.add_argument("--no-report", action="store_true", help="write no report folder")
+@dataclass(frozen=True)
+class Options:
+    quick: bool = False  # the two small networks and short medians (a smoke run)
+    repeats: int | None = None  # rounds per median; None: 7 (3 with quick)
+
+    @property
+    def rounds(self) -> int:
+        return self.repeats or (3 if self.quick else 7)
 
 
-def main(args) -> int:
-    import json
-    import sys
-
+def run(options: Options) -> pd.DataFrame:
+    """Every row, network by network."""
+    # pandas takes ~0.3 s to import: only when a bench runs, not when the CLI starts.
     import pandas as pd
 
-    networks = QUICK_NETWORKS if args.quick else NETWORKS
-    repeats = args.repeats or (3 if args.quick else 7)
-    if repeats < 1:
-        print("refbp bench fd: error: --repeats must be at least 1", file=sys.stderr)
-        return 2
+    if options.rounds < 1:
+        raise BenchUsageError("--repeats must be at least 1")
     rows = []
-    for sizes in networks:
-        rows += bench_network(sizes, repeats, quick=args.quick)
-    frame = pd.DataFrame(rows)
-    out = sys.stderr if args.json else sys.stdout
-    with pd.option_context("display.width", 220, "display.max_columns", 30):
-        print(frame.to_string(index=False, float_format=lambda v: f"{v:.3g}"), file=out)
-    goals = goal_lines(frame)
-    for line in goals:
-        print(line, file=out)
-    if not args.no_report:
-        print(f"report: {write_report(frame, args.report_dir, repeats, goals)}", file=out)
-    if args.json:
-        json.dump(frame.to_dict(orient="records"), sys.stdout, indent=1)
-        sys.stdout.write("\n")
-    return 0
+    for sizes in QUICK_NETWORKS if options.quick else NETWORKS:
+        rows += bench_network(sizes, options.rounds, quick=options.quick)
+    return pd.DataFrame(rows)
 
 
-def make_case(sizes, batch: int = BATCH, seed: int = 0):
-    from cases import Case, MLPNetwork
+def environment(options: Options) -> dict:
+    return timing_environment({"problem": f"float64, batch {BATCH}, sigmoid MLPs, half_sse",
+                               "rounds": f"medians of up to {options.rounds} interleaved rounds"})
 
-    rng = np.random.default_rng(seed)
+
+def make_case(sizes, batch: int = BATCH, seed: int = 0) -> Case:
+    """A sigmoid MLP with half_sse: Xavier-uniform weights, normal inputs, uniform targets (cases.generate)."""
     network = MLPNetwork(sizes=tuple(sizes), activations=("sigmoid",) * (len(sizes) - 1), bias=True)
-    params = {}
-    for name, shape in network.param_shapes().items():
-        fan_in = sizes[int(name.split(".")[1])]
-        params[name] = rng.standard_normal(shape) / np.sqrt(fan_in)
-    inputs = rng.standard_normal((batch, sizes[0]))
-    targets = rng.uniform(0.0, 1.0, (batch, sizes[-1]))
+    params, inputs, targets = random_problem(network.param_shapes(), (batch, sizes[0]), (batch, sizes[-1]),
+                                             targets="uniform", seed=seed)
     return Case(id="bench-" + "-".join(map(str, sizes)), network=network, loss="half_sse", params=params,
                 inputs=inputs, targets=targets)
 
@@ -108,11 +94,7 @@ def bench_network(sizes, repeats: int, quick: bool = False) -> list[dict]:
     interleaved rounds (refbp.bench.measure): a burst of load from elsewhere on the machine
     then slows both sides alike, and the ratio stays fair."""
     from refbp.check.check_case import finite_difference_checks
-    from refbp.nn import compute_trace
     from refbp.nn.runner import fd_functions, loss_function
-    from refbp.trace import Trace
-
-    from .measure import Effort, Timed, interleaved_medians
 
     case = make_case(sizes)
     count = sum(p.size for p in case.params.values())
@@ -163,33 +145,13 @@ def error_vs_torch(case, method: str, torch_grads: dict) -> float:
     return float(max(np.max(np.abs(result.grads[n] - g)) / np.max(np.abs(g)) for n, g in torch_grads.items()))
 
 
-# ---- torch: the same function, its autograd gradient, gradcheck -------------------------------
-
-def _torch_loss(case):
-    import torch
-
-    inputs = torch.as_tensor(case.inputs, dtype=torch.float64)
-    targets = torch.as_tensor(case.targets, dtype=torch.float64)
-    names = list(case.params)
-    depth = len(case.network.sizes) - 1
-
-    def loss(*params):
-        by_name = dict(zip(names, params))
-        x = inputs
-        for i in range(depth):
-            x = torch.sigmoid(x @ by_name[f"layers.{i}.weight"].T + by_name[f"layers.{i}.bias"])
-        return 0.5 * ((targets - x) ** 2).sum()
-
-    return loss, names
-
+# ---- torch: the reference's gradient, gradcheck on the reference's loss -------------------------------
 
 def torch_gradient(case) -> dict:
-    import torch
+    # torch takes seconds to import: only when the bench runs, not when the CLI starts.
+    from oracle import torch_reference
 
-    loss, names = _torch_loss(case)
-    params = [torch.tensor(case.params[n], dtype=torch.float64, requires_grad=True) for n in names]
-    grads = torch.autograd.grad(loss(*params), params)
-    return {n: g.numpy() for n, g in zip(names, grads)}
+    return torch_reference.trace(case).grads
 
 
 def _with_gradient(loss, names, grads: dict):
@@ -213,9 +175,12 @@ def _with_gradient(loss, names, grads: dict):
 def gradcheck_function(case, fast: bool, atol: float, rtol: float):
     """gradcheck(fast_mode=fast) on the case's loss, as `check(grads=None) -> () -> passed`:
     with `grads`, on the loss whose backward returns them (a planted wrong gradient)."""
+    # torch takes seconds to import: only when the bench runs, not when the CLI starts.
     import torch
 
-    loss, names = _torch_loss(case)
+    from oracle.torch_loss import parameter_loss
+
+    loss, names = parameter_loss(case)
     params = tuple(torch.tensor(case.params[n], dtype=torch.float64, requires_grad=True) for n in names)
 
     def check(grads=None):
@@ -255,18 +220,3 @@ def goal_lines(frame) -> list[str]:
         lines.append(f"goal: richardson and complex within {GOAL_ERROR:g} of torch's gradient: worst {worst:.2g} "
                      f"({'met' if worst <= GOAL_ERROR else 'not met'})")
     return lines
-
-
-def write_report(frame, report_dir, repeats: int, goals: list[str]):
-    from refbp.report.write import _markdown_table, new_run_dir
-
-    out = new_run_dir(report_dir, prefix="bench-fd")
-    frame.to_csv(out / "results.csv", index=False)
-    import torch
-
-    lines = ["# refbp bench fd", "",
-             f"numpy {np.__version__}, torch {torch.__version__} ({torch.get_num_threads()} threads); "
-             f"medians of up to {repeats} interleaved rounds; float64, batch {BATCH}, sigmoid MLPs, half_sse.", "",
-             _markdown_table(frame), "", *(f"- {line}" for line in goals), ""]
-    (out / "summary.md").write_text("\n".join(lines))
-    return out

@@ -22,7 +22,7 @@ class Effort:
     samples: int = 7
     min_sample_s: float = 0.02
     max_measure_s: float = 3.0
-    # After numpy's OpenBLAS the next library waits this long (see `settle`).
+    # After one library's calls the next library waits this long (see `settle`).
     pause_s: float = 0.12
 
     @staticmethod
@@ -86,9 +86,8 @@ def median_seconds(timed: Timed, effort: Effort = Effort()) -> float:
 
 def settle(previous: str | None, following: str | None, effort: Effort) -> str | None:
     """Pause when one library's calls are followed by another's: their worker threads keep
-    spinning for a while after a call and take the cores from the next library's (measured on
-    this 2-core machine: torch autograd 3x slower right after a numpy call, as fast after 0.1 s;
-    refbp's finite differences 1.5x slower right after torch.autograd.gradcheck)."""
+    spinning for a while after a call and take the cores from the next library's (what this
+    costs: docs/performance.md, "Timing")."""
     if previous is not None and previous != following:
         time.sleep(effort.pause_s)
     return following
@@ -135,45 +134,3 @@ def gemm_gflops(library: str, dtype: str, device: str = "cpu", n: int = 1024, ef
     else:
         raise ValueError(f"unknown library {library!r}")
     return 2.0 * n**3 / seconds / 1e9
-
-
-def environment(extra: dict | None = None) -> dict:
-    """What the numbers depend on: versions, threads, the BLAS settings, the devices."""
-    import os
-    import platform
-    import sys
-
-    import torch
-
-    from refbp import __version__
-
-    info = {
-        "refbp": __version__,
-        "python": sys.version.split()[0],
-        "platform": platform.platform(),
-        "processor": _cpu_name(),
-        "cpu_count": os.cpu_count(),
-        "numpy": np.__version__,
-        "torch": torch.__version__,
-        "torch_threads": torch.get_num_threads(),
-        "blas_env": {k: v for k, v in sorted(os.environ.items())
-                     if k.startswith(("OPENBLAS", "OMP_", "MKL_"))},
-        "cuda_available": bool(torch.cuda.is_available()),
-        "cuda_device": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
-        "command": " ".join(sys.argv),
-        "timing": "median of several samples per row; CUDA synchronised before the clock is read",
-    }
-    info.update(extra or {})
-    return info
-
-
-def _cpu_name() -> str:
-    try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    import platform
-
-    return platform.processor()

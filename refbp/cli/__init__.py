@@ -1,7 +1,8 @@
 """The `refbp` command line: parses arguments and calls library functions, nothing more.
 
 Each sub-command lives in its own module with `register(subparsers)`; its handler returns
-the exit code (0 passed, 1 a check failed, 2 bad input or usage).
+the exit code (0 passed, 1 a check failed, 2 bad input or usage). What they share (the
+one-line usage error) is in refbp.cli.usage, so no command module imports this package.
 """
 
 from __future__ import annotations
@@ -44,9 +45,3 @@ def main(argv=None) -> int:
         parser.print_help(sys.stderr)
         return 2
     return int(args.handler(args))
-
-
-def fail_usage(message: str) -> int:
-    """A one-line usage error on stderr, exit code 2."""
-    print(f"refbp: error: {message}", file=sys.stderr)
-    return 2

@@ -1,29 +1,173 @@
-"""`refbp bench`: timings as ratios against torch in the same process (see each benchmark's help)."""
+"""`refbp bench`: parses each benchmark's options, runs it, prints its rows and goal lines, writes its report.
+
+A benchmark module (refbp.bench.batch, .rnn, .fd) gives `Options`, `run(options) -> DataFrame`,
+`goal_lines(frame)`, `environment(options)` and `TITLE`; nothing here measures or computes.
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 
-# Each benchmark module imports only numpy at import time (torch inside its main).
 from refbp.bench import batch, fd, rnn
+from refbp.bench.common import BenchUsageError
+
+from .usage import fail_usage
 
 HELP = """\
 Benchmarks, each timed against torch in the same process (medians of several runs).
 Their numbers go into reports/bench-<id>/, never into a test.
 """
 
-# name -> module with `HELP`, `add_arguments(parser)` and `main(args) -> int`
-BENCHMARKS = {"fd": fd, "batch": batch, "rnn": rnn}
+THREADS = """
+Threads: numpy (OpenBLAS) and torch (OpenMP) use every core by default; on a machine shared
+with other work their thread barriers stall and the times scatter by several x. Compare them
+single-threaded there: OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 refbp bench {name} (environment.json
+records these variables and torch's thread count).
+"""
+
+BATCH_HELP = """\
+Time one forward+backward of an MLP per batch size and backend (and a serial loop of batch-1 calls).
+
+Models: MLP 784-256-256-10 (float64 and float32) and 64-64-64-10 (float64); batch sizes 1, 8,
+64, 256, 1024, 4096; backends refbp-numpy, refbp-torch-cpu, torch-autograd-cpu, and with CUDA
+refbp-torch-cuda, torch-autograd-cuda (synchronised). Each time is the median of several runs;
+per batch size the backends are sampled in turns, so load from other processes hits them alike.
+The float64/float32 GEMM rate (n x n matrix product) of numpy and torch is measured in the
+same run: `gflops` of a row is its model's matrix-product flops over its time, beside the
+`gemm_peak_gflops` of its backend's library and device.
+
+Writes reports/bench-batch-<id>/ (results.csv, summary.md, report.html, environment.json and
+PNG plots: time per example, speed-up over serial, GFLOP/s against the GEMM rate).
+""" + THREADS.format(name="batch")
+
+RNN_HELP = """\
+Time one forward+backward through time of an RNN per sequence length T, batch and backend.
+
+Model: input 64, hidden 128, output 10 (tanh, readout at every step, cross-entropy on class
+indices per step), float64; T in 1, 10, 50, 200; batch 32 (also 1 and 256, to show that time
+grows linearly in T whatever the batch). Backends refbp-numpy, torch-nn-rnn-cpu
+(torch.nn.RNN + Linear + autograd) and, with CUDA, refbp-torch-cuda, torch-nn-rnn-cuda
+(synchronised). Each time is the median of several runs.
+
+Writes reports/bench-rnn-<id>/ (results.csv, summary.md, report.html, environment.json and
+PNG plots of time and time per step against T).
+""" + THREADS.format(name="rnn")
+
+FD_HELP = """\
+Time refbp's finite-difference checks against torch.autograd.gradcheck (same function, data, tolerances).
+
+Sigmoid MLPs 2-2-2, 10-32-32-4, 32-64-64-10 and 64-128-128-10, half_sse, batch 8, float64.
+Rows: central, richardson and complex (refbp's full check of every parameter) against
+torch.autograd.gradcheck, and directional against torch.autograd.gradcheck(fast_mode=True).
+Columns: network, batch, params, method, baseline, refbp_s, baseline_s, speedup
+(baseline_s / refbp_s; medians of up to 7 rounds in which refbp and gradcheck take turns), agree (same verdict on the correct
+gradient, and both reject one entry off by 1e-3 relative), and the four verdicts behind it,
+err_vs_torch (refbp's finite differences against torch autograd's gradient).
+Writes reports/bench-fd-<id>/ (results.csv, summary.md, report.html, environment.json).
+"""
+
+
+def positive_ints(text: str) -> tuple[int, ...]:
+    """An argparse type: a comma-separated list of positive integers."""
+    try:
+        values = tuple(int(v) for v in text.split(",") if v.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a list of integers: {text!r}") from None
+    if not values or min(values) < 1:
+        raise argparse.ArgumentTypeError(f"values must be positive integers: {text!r}")
+    return values
+
+
+def names(text: str) -> tuple[str, ...]:
+    """An argparse type: a comma-separated list of names."""
+    chosen = tuple(b.strip() for b in text.split(",") if b.strip())
+    if not chosen:
+        raise argparse.ArgumentTypeError("no backend named")
+    return chosen
+
+
+def add_output_arguments(parser, name: str, quick: str) -> None:
+    parser.add_argument("--quick", action="store_true", help=quick)
+    parser.add_argument("--json", action="store_true", help="print the rows as a JSON list on stdout (table on stderr)")
+    parser.add_argument("--report-dir", default="reports", metavar="DIR",
+                        help=f"where the report folder bench-{name}-<id>/ is written (default: ./reports)")
+    parser.add_argument("--no-report", action="store_true", help="write no report folder")
+
+
+def add_backend_arguments(parser, name: str, registry: dict) -> None:
+    parser.add_argument("--device", choices=("cpu", "cuda", "all"), default="all",
+                        help="which backends to time: cpu ones, cuda ones, or all (default; cuda rows "
+                             "only when CUDA is available)")
+    parser.add_argument("--backends", metavar="LIST", type=names, default=(),
+                        help=f"comma-separated subset of: {', '.join(registry)}")
+    add_output_arguments(parser, name, "a few small sizes and short medians (for tests)")
+
+
+def add_batch_arguments(parser) -> None:
+    add_backend_arguments(parser, "batch", batch.BACKENDS)
+    parser.add_argument("--batches", metavar="LIST", type=positive_ints, default=(),
+                        help="comma-separated batch sizes (default: 1,8,64,256,1024,4096; --quick: 1,8,64)")
+    parser.add_argument("--no-serial", action="store_true", help="skip the serial (batch-1 loop) rows")
+
+
+def add_rnn_arguments(parser) -> None:
+    add_backend_arguments(parser, "rnn", rnn.BACKENDS)
+    parser.add_argument("--batches", metavar="LIST", type=positive_ints, default=(),
+                        help="comma-separated batch sizes (default: 1,32,256; --quick: 32)")
+    parser.add_argument("--steps", metavar="LIST", type=positive_ints, default=(),
+                        help="comma-separated sequence lengths T (default: 1,10,50,200; --quick: 1,10)")
+
+
+def add_fd_arguments(parser) -> None:
+    add_output_arguments(parser, "fd", "the two small networks and short medians (a smoke test)")
+    parser.add_argument("--repeats", type=int, metavar="N",
+                        help="rounds per median (default 7; --quick: 3); fewer, never under 3, where a round "
+                             "takes long (64-128-128-10)")
+
+
+# name -> (module, help, add_arguments, the module's Options from the parsed arguments)
+BENCHMARKS = {
+    "fd": (fd, FD_HELP, add_fd_arguments, lambda a: fd.Options(quick=a.quick, repeats=a.repeats)),
+    "batch": (batch, BATCH_HELP, add_batch_arguments,
+              lambda a: batch.Options(device=a.device, backends=a.backends, quick=a.quick, batches=a.batches,
+                                      serial=not a.no_serial)),
+    "rnn": (rnn, RNN_HELP, add_rnn_arguments,
+            lambda a: rnn.Options(device=a.device, backends=a.backends, quick=a.quick, batches=a.batches,
+                                  steps=a.steps)),
+}
 
 
 def register(sub):
     p = sub.add_parser("bench", help="benchmarks against torch", description=HELP,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     which = p.add_subparsers(dest="benchmark", metavar="BENCHMARK")
-    for name, module in BENCHMARKS.items():
-        q = which.add_parser(name, help=module.HELP.splitlines()[0], description=module.HELP,
+    for name, (_, text, add_arguments, _) in BENCHMARKS.items():
+        q = which.add_parser(name, help=text.splitlines()[0], description=text,
                              formatter_class=argparse.RawDescriptionHelpFormatter)
-        module.add_arguments(q)
-        q.set_defaults(handler=module.main)
+        add_arguments(q)
+        q.set_defaults(handler=handle)
     p.set_defaults(handler=lambda args: (p.print_help(sys.stderr), 2)[1])
+
+
+def handle(args) -> int:
+    # The report layer imports pandas, jinja2 and matplotlib: only when a bench runs, not when the CLI starts.
+    from refbp.report.bench import write_bench_report
+    from refbp.report.console import format_bench, json_rows
+
+    module, _, _, options_of = BENCHMARKS[args.benchmark]
+    options = options_of(args)
+    try:
+        frame = module.run(options)
+    except BenchUsageError as exc:
+        return fail_usage(str(exc), "refbp bench")
+    goals = module.goal_lines(frame)
+    report = None
+    if not args.no_report:
+        report = write_bench_report(args.benchmark, frame, goals, module.environment(options), args.report_dir)
+    print(format_bench(frame, module.TITLE, goals, report), file=sys.stderr if args.json else sys.stdout)
+    if args.json:
+        json.dump(json_rows(frame), sys.stdout, indent=1)
+        sys.stdout.write("\n")
+    return 0

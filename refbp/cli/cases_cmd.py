@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from .outcome import any_order
+from .usage import fail_usage
 
 HELP = """\
 export: write every case (default: the installed suite) in the explicit form, one file
@@ -54,7 +55,6 @@ def handle_export(args) -> int:
     from cases import CaseError
     from cases.export import export_case, export_directory
 
-    from . import fail_usage
 
     try:
         directory = export_directory(args.directory)

@@ -7,6 +7,7 @@ import argparse
 from .outcome import any_order, print_outcome, report_root_problem, write_report_of
 from .run_cmd import FD_METHODS, parse_oracles
 from .store_note import record_in_store, recorded_line
+from .usage import fail_usage
 
 HELP = """\
 Run the suite on YOUR backprop, in this process, through the adapter protocol
@@ -46,7 +47,6 @@ def handle(args) -> int:
     from refbp.check.check_adapter import check_adapter_case
     from refbp.report import format_run
 
-    from . import fail_usage
 
     try:
         oracles = parse_oracles(args.oracle)

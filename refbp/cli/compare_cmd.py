@@ -5,12 +5,14 @@ from __future__ import annotations
 import argparse
 import sys
 
+from .usage import fail_usage
+
 HELP = """\
 Each SOURCE is one column: a report folder of `refbp run`, `verify` or `check`
 (reports/run-...), a verdict file (the JSON list `--json` prints), or a run kept in the
 verdict store, as store:RUN_ID (a unique prefix is enough; `refbp history` lists them).
-Writes reports/compare-<time>-<id>/: cases.csv and compare.md (status and worst relative
-error per reference, per column), tensors.csv (every row side by side), compare.html and
+Writes reports/compare-<time>-<id>/: cases.csv and summary.md (status and worst relative
+error per reference, per column), tensors.csv (every row side by side), report.html and
 heatmap.png (log10 error, case x implementation, failed cells marked). A case whose hash
 differs between columns is marked "case changed" and not compared.
 """
@@ -30,7 +32,6 @@ def handle(args) -> int:
     from refbp.compare.columns import ColumnError
     from refbp.compare.write import write_comparison
 
-    from . import fail_usage
 
     columns, bad = [], 0
     for source in args.sources:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from .usage import fail_usage
+
 HELP = """\
 Print how one gradient entry is built by the chain rule, with refbp's numbers, as the
 seed article does: dE/dw5 = dE/dout_o1 x dout_o1/dnet_o1 x dnet_o1/dw5; for a hidden
@@ -44,7 +46,6 @@ def handle(args) -> int:
     from cases import CaseError
     from refbp.explain import explain
 
-    from . import fail_usage
 
     if args.param is None and not args.through_time:
         return fail_usage("explain: give --param NAME (a gradient entry) or --through-time (an RNN case)")

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from .usage import fail_usage
+
 HELP = """\
 Every `refbp run`, `verify` and `check` is recorded in the verdict store: SQLite in
 $XDG_DATA_HOME/refbp/verdicts.sqlite (~/.local/share/refbp/verdicts.sqlite) by default,
@@ -28,7 +30,6 @@ def handle(args) -> int:
     # Imported here: SQLAlchemy and Alembic take a while to import, and only this command needs them.
     from refbp.store import StoreError, open_store, run_checks, runs_frame
 
-    from . import fail_usage
 
     if args.limit < 1:
         return fail_usage(f"--limit: must be at least 1, not {args.limit}")

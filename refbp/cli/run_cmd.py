@@ -8,6 +8,7 @@ from refbp import names
 
 from .outcome import any_order, print_outcome, report_root_problem, write_report_of
 from .store_note import record_in_store, recorded_line
+from .usage import fail_usage
 
 HELP = """\
 Run every case (default: the installed suite, all of cases/) through refbp's hand-written
@@ -66,7 +67,6 @@ def handle(args) -> int:
     from refbp.check import run_suite
     from refbp.report import format_run
 
-    from . import fail_usage
 
     try:
         oracles = parse_oracles(args.oracle)

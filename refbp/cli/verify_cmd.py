@@ -7,6 +7,7 @@ import argparse
 from .outcome import any_order, print_outcome, report_root_problem, write_report_of
 from .run_cmd import FD_METHODS
 from .store_note import record_in_store, recorded_line
+from .usage import fail_usage
 
 HELP = """\
 Judge the results of ANOTHER implementation (any language) of the suite's cases.
@@ -50,7 +51,6 @@ def handle(args) -> int:
     from refbp.check.verify import UNSUPPORTED_FD_METHODS, verify_results
     from refbp.report import format_run
 
-    from . import fail_usage
     from .run_cmd import parse_oracles
 
     try:

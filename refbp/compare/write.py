@@ -1,14 +1,15 @@
-"""Writing a comparison: cases.csv, tensors.csv, compare.md, compare.html and heatmap.png in a
-new folder `compare-<time>-<id>/` of the report directory."""
+"""Writing a comparison: cases.csv, tensors.csv, summary.md, report.html (the one page writer of
+runs and benches) and heatmap.png in a new folder `compare-<time>-<id>/` of the report directory."""
 
 from __future__ import annotations
 
-import html
 from pathlib import Path
 
 import numpy as np
 
-from refbp.report.write import _markdown_table, new_run_dir
+from refbp.report.environment import environment
+from refbp.report.page import Page, Section, write_page
+from refbp.report.write import new_run_dir
 
 from .columns import Column
 from .table import case_table, heatmap_values, tensor_table, unique_labels
@@ -19,15 +20,14 @@ def write_comparison(columns: list[Column], report_dir="reports") -> Path:
     cases, tensors = case_table(columns), tensor_table(columns)
     cases.to_csv(out / "cases.csv", index=False)
     tensors.to_csv(out / "tensors.csv", index=False)
-    sources = "\n".join(f"- **{label}**: `{column.source}`" for label, column in zip(unique_labels(columns), columns))
-    (out / "compare.md").write_text(f"# refbp compare\n\n{sources}\n\n{_markdown_table(cases)}\n")
     heatmap(columns, out / "heatmap.png")
-    body = cases.style.format(precision=2, na_rep="-").hide(axis="index").to_html()
-    (out / "compare.html").write_text(
-        "<!doctype html><meta charset='utf-8'><title>refbp compare</title><h1>refbp compare</h1><ul>"
-        + "".join(f"<li><b>{html.escape(label)}</b>: <code>{html.escape(column.source)}</code></li>"
-                  for label, column in zip(unique_labels(columns), columns))
-        + f"</ul><img src='heatmap.png' alt='log10 of the worst relative error per case and implementation'>{body}")
+    sources = [f"{label}: {column.source}" for label, column in zip(unique_labels(columns), columns)]
+    page = Page("refbp compare", sources, [
+        Section("Cases", table=cases, images=[("heatmap.png", "log10 of the worst relative error, case x "
+                                                              "implementation (x: the case failed)")]),
+        Section("Every row side by side", table=tensors, in_markdown=False),
+    ], environment(), status=None)
+    write_page(out, page)
     return out
 
 

@@ -1,4 +1,6 @@
-"""Reports of a run: pandas frames, the console table, and the files under reports/<run-id>/."""
+"""Reports: pandas frames of a run, the console tables, and the report folders of runs
+(reports/<run-id>/, refbp.report.write) and benches (reports/bench-<name>-<id>/,
+refbp.report.bench), both written as one page by refbp.report.page."""
 
 from .console import format_run
 from .frames import details_frame, summary_frame

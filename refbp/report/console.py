@@ -1,8 +1,10 @@
-"""The readable table `refbp run` prints."""
+"""The readable tables `refbp run` and `refbp bench` print, and a bench's rows as JSON."""
 
 from __future__ import annotations
 
 import math
+
+import pandas as pd
 
 
 def _err(value: float) -> str:
@@ -56,3 +58,23 @@ def format_run(run, report_dir=None) -> str:
                  f"{len(run.bad_input)} bad input, in {run.seconds:.1f}s"
                  + (f"; report: {report_dir}" if report_dir else ""))
     return "\n".join(lines)
+
+
+def format_bench(frame, title: str, goals: list[str], report_dir=None) -> str:
+    """A bench's title, its rows, its goal lines and where its report went."""
+    with pd.option_context("display.width", 200, "display.max_rows", 1000, "display.max_columns", 30):
+        table = frame.to_string(index=False, float_format=lambda v: f"{v:.4g}")
+    return "\n".join([title, table, *goals] + ([f"report: {report_dir}"] if report_dir is not None else []))
+
+
+def json_rows(frame) -> list[dict]:
+    """The rows as JSON-safe dicts (a missing number, NaN, becomes null)."""
+    rows = []
+    for row in frame.to_dict(orient="records"):
+        clean = {}
+        for key, value in row.items():
+            if hasattr(value, "item"):
+                value = value.item()
+            clean[key] = None if isinstance(value, float) and not math.isfinite(value) else value
+        rows.append(clean)
+    return rows

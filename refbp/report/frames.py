@@ -43,3 +43,14 @@ def summary_frame(run) -> pd.DataFrame:
     columns = ["case", "passed", "network", "dtype", "checks", "failed", "nondifferentiable",
                *REFERENCE_COLUMNS.values(), "seconds", "errors", "path"]
     return pd.DataFrame.from_records(records, columns=columns)
+
+
+def worst_by_reference(details: pd.DataFrame) -> pd.DataFrame:
+    """Per judged reference: its rows, how many failed, the largest absolute and relative error."""
+    judged = details[details["reference"].isin(list(REFERENCE_COLUMNS))]
+    if judged.empty:
+        return pd.DataFrame(columns=["reference", "rows", "failed", "max_abs_err", "max_rel_err"])
+    return (judged.groupby("reference")
+            .agg(rows=("passed", "size"), failed=("passed", lambda s: int((~s.astype(bool)).sum())),
+                 max_abs_err=("max_abs_err", "max"), max_rel_err=("max_rel_err", "max"))
+            .reset_index())

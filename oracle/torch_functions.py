@@ -1,0 +1,51 @@
+"""Activations and losses by name (the names of refbp.names) as torch.nn's own modules and functions.
+
+Nothing here imports refbp.nn. The references (oracle.torch_modules, oracle.torch_reference,
+oracle.torch_loss) and the benchmarks all take their activations and losses from here.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+DTYPE = torch.float64
+
+
+def activation_module(name: str) -> torch.nn.Module:
+    return {
+        "identity": torch.nn.Identity,
+        "sigmoid": torch.nn.Sigmoid,
+        "tanh": torch.nn.Tanh,
+        "relu": torch.nn.ReLU,
+        "leaky_relu": lambda: torch.nn.LeakyReLU(0.01),
+        "elu": lambda: torch.nn.ELU(alpha=1.0),
+        "softplus": torch.nn.Softplus,
+        "softmax": lambda: torch.nn.Softmax(dim=-1),
+    }[name]()
+
+
+def loss_value(name: str, outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """The case's loss with the functions behind torch.nn's loss modules (MSELoss, BCELoss,
+    CrossEntropyLoss; leading axes flattened into examples)."""
+    if name == "half_sse":
+        return 0.5 * F.mse_loss(outputs, targets, reduction="sum")
+    if name == "sse":
+        return F.mse_loss(outputs, targets, reduction="sum")
+    if name == "mse":
+        return F.mse_loss(outputs, targets)
+    if name == "bce":
+        return F.binary_cross_entropy(outputs, targets)
+    if name == "cross_entropy":
+        if outputs.dim() == 2:  # already examples x classes (no view op in the autograd graph)
+            return F.cross_entropy(outputs, targets)
+        classes = outputs.shape[-1]
+        flat = targets.reshape(-1) if targets.dtype == torch.int64 else targets.reshape(-1, classes)
+        return F.cross_entropy(outputs.reshape(-1, classes), flat)
+    raise ValueError(f"unknown loss {name!r}")
+
+
+def case_tensor(array: np.ndarray) -> torch.Tensor:
+    """A case's array as a torch tensor: class indices as int64, every other number in float64."""
+    return torch.as_tensor(array, dtype=torch.int64 if array.dtype.kind == "i" else DTYPE)
