@@ -28,7 +28,7 @@ class PerturbedLosses(Protocol):
 
 
 @dataclass(frozen=True)
-class Perturbed:
+class PerturbedForm:
     """A batched form of the loss at many single-entry perturbations.
 
     `at(params, chunks)` gives the PerturbedLosses at `params` (which must not change while it
@@ -57,8 +57,8 @@ class LossForms:
 
     loss: Callable[[Params], float]
     probe: Callable[[Params], dict] | None = None
-    perturbed: Perturbed | None = None
+    perturbed: PerturbedForm | None = None
     stacked: Callable[..., object] | None = None
     complex_loss: Callable[[Params], complex] | None = None
-    complex_perturbed: Perturbed | None = None
+    complex_perturbed: PerturbedForm | None = None
     not_analytic: str | None = None

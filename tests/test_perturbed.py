@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from cases import SUITE_DIR, Case, MLPNetwork, load_case
 from oracle.fd import finite_difference
-from refbp.loss_forms import Perturbed
+from refbp.loss_forms import PerturbedForm
 from refbp.nn import build_model, loss_function, losses
 from refbp.perturbed import loss_forms, series_paths
 from refbp.perturbed.moved import MAX_RUNS
@@ -143,7 +143,7 @@ def test_a_batched_form_that_disagrees_with_the_loss_is_abandoned_for_the_loop()
         right = forms.perturbed.at(params, chunks)
         return lambda name, flat_indices, deltas, kinks=False: right(name, flat_indices, deltas) + 1e-5 * deltas
 
-    drifted = dataclasses.replace(forms, perturbed=Perturbed(off, forms.perturbed.chunks, chunks_itself=True))
+    drifted = dataclasses.replace(forms, perturbed=PerturbedForm(off, forms.perturbed.chunks, chunks_itself=True))
     result = finite_difference("central", drifted, case.params)
     looped = finite_difference("central", without(forms, "perturbed"), case.params)
     assert_same_gradients(result, looped, case.params, rtol=0, atol=0)

@@ -1,11 +1,11 @@
 """Evaluating the loss at many single-entry perturbations of one tensor: batched when the
-implementation offers a batched form (refbp.loss_forms.Perturbed), else one call per point."""
+implementation offers a batched form (refbp.loss_forms.PerturbedForm), else one call per point."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from refbp.loss_forms import Perturbed
+from refbp.loss_forms import PerturbedForm
 
 from .kinks import crossed_unit, crossed_units_stacked
 
@@ -24,7 +24,7 @@ class Evaluator:
     `perturbed.chunks_itself` says that without kinks it takes a whole tensor in one call
     and bounds its memory itself (with kinks the nets it returns grow with the call)."""
 
-    def __init__(self, loss, params: dict, probe=None, perturbed: Perturbed | None = None, chunk: int = CHUNK,
+    def __init__(self, loss, params: dict, probe=None, perturbed: PerturbedForm | None = None, chunk: int = CHUNK,
                  dtype=np.float64):
         self.loss, self.perturbed, self.dtype = loss, perturbed, dtype
         self.chunk, self.chunks = chunk, perturbed.chunks if perturbed is not None else {}

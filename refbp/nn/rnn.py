@@ -159,6 +159,7 @@ class RNN:
         return {"rnn.net": cache.nets, "rnn.h": cache.states,
                 "readout.net": cache.readout_net, "readout.out": cache.readout_out}
 
+
 def _flatten(xp, array):
     """[B, T, n] -> [B*T, n]: time steps count as examples in a weight gradient's sum."""
     return xp.reshape(array, (-1, array.shape[-1]))

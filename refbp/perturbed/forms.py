@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from refbp.loss_forms import LossForms, Perturbed
+from refbp.loss_forms import LossForms, PerturbedForm
 from refbp.nn import build_model, case_arrays, losses
 
 from . import analytic
@@ -34,7 +34,7 @@ def loss_forms(case) -> LossForms:
     loss_of_outputs = losses.get(case.loss)
     _, inputs, targets, _ = case_arrays(case, "float64")
     chunks = chunk_sizes(case, model)
-    perturbed = Perturbed(_perturbed_at(model, loss_of_outputs, inputs, targets), chunks, chunks_itself=True)
+    perturbed = PerturbedForm(_perturbed_at(model, loss_of_outputs, inputs, targets), chunks, chunks_itself=True)
     stacked = stacked_losses(model, loss_of_outputs, inputs, targets)
     reason = analytic.not_analytic_reason(case.network.activations)
     if reason is not None:
@@ -47,7 +47,7 @@ def loss_forms(case) -> LossForms:
 
     # Complex work arrays hold twice the bytes: half as many networks per chunk.
     complex_chunks = {name: max(8, chunk // 2) for name, chunk in chunks.items()}
-    complex_perturbed = Perturbed(_perturbed_at(complex_model, loss_of_outputs, inputs, targets), complex_chunks,
+    complex_perturbed = PerturbedForm(_perturbed_at(complex_model, loss_of_outputs, inputs, targets), complex_chunks,
                                   chunks_itself=True)
     return LossForms(loss, probe, perturbed, stacked, complex_loss, complex_perturbed)
 

@@ -84,8 +84,8 @@ class PerturbedLosses:
                 self._layer_after(layer, change, outputs.reshape(-1, width), want_nets, nets, True)
                 return outputs, nets
             if layer + 2 == depth:  # one hidden layer left: the output layer's nets may come from a series
-                outputs = work_array("outputs", change.delta_out.shape + (params[f"layers.{depth - 1}.weight"].shape[0],),
-                                     dtype)
+                outputs_width = params[f"layers.{depth - 1}.weight"].shape[0]
+                outputs = work_array("outputs", change.delta_out.shape + (outputs_width,), dtype)
                 if output_nets_by_series(base, layer, change, outputs):
                     return self._activate_outputs(outputs, want_nets, nets), nets
             net = work_array(f"net{layer}", (width, change.delta_out.size), dtype)
