@@ -48,7 +48,7 @@ def loss_forms(case) -> LossForms:
     # Complex work arrays hold twice the bytes: half as many networks per chunk.
     complex_chunks = {name: max(8, chunk // 2) for name, chunk in chunks.items()}
     complex_perturbed = PerturbedForm(_perturbed_at(complex_model, loss_of_outputs, inputs, targets), complex_chunks,
-                                  chunks_itself=True)
+                                      chunks_itself=True)
     return LossForms(loss, probe, perturbed, stacked, complex_loss, complex_perturbed)
 
 
