@@ -13,7 +13,7 @@ from refbp.bench.fd import make_case, wrong_gradient
 from refbp.check.check_case import finite_difference_checks
 from refbp.cli import main
 from refbp.nn import compute_trace
-from refbp.nn.runner import fd_functions, loss_function
+from refbp.perturbed import loss_forms
 from refbp.trace import Trace
 
 SEED = SUITE_DIR / "seed" / "seed-2-2-2.json"
@@ -21,8 +21,7 @@ RELU_CASE = SUITE_DIR / "mlp" / "mlp-relu-d3-mse-b16-adam.json"
 
 
 def fd_rows(case, grads, method):
-    return finite_difference_checks(case, Trace(outputs=None, loss=0.0, grads=grads), loss_function, method,
-                                    fd_functions)
+    return finite_difference_checks(case, Trace(outputs=None, loss=0.0, grads=grads), loss_forms(case), method)
 
 
 def planted(grads, name, index, relative=1e-3):
@@ -65,8 +64,7 @@ def test_sampled_weight_entries_are_caught_when_sampled():
     # probability 1/3 over seeds; here the entry is one the checker's seed samples.
     from oracle.fd import finite_difference
 
-    f = fd_functions(CASE)
-    result = finite_difference("sampled", f["loss"], CASE.params, perturbed=f["perturbed"])
+    result = finite_difference("sampled", loss_forms(CASE), CASE.params)
     sampled = np.argwhere(~np.isnan(result.grads["layers.0.weight"]))
     assert len(sampled) == 8
     rows = fd_rows(CASE, planted(compute_trace(CASE).grads, "layers.0.weight", tuple(sampled[3])), "sampled")
@@ -166,7 +164,7 @@ def test_complex_step_falls_back_when_its_forward_is_not_the_checked_one(monkeyp
     from refbp.nn import activations
 
     original = activations.Sigmoid.forward
-    # a forward 0.1% off: the real path only (refbp.nn.analytic has its own sigmoid)
+    # a forward 0.1% off: the real path only (refbp.perturbed.analytic has its own sigmoid)
     monkeypatch.setattr(activations.Sigmoid, "forward", lambda self, xp, net: 1.001 * original(self, xp, net))
     verdict = check_case(load_case(SUITE_DIR / "seed" / "seed-2-2-2.json"), oracles=("fd",))
     rows = [c for c in verdict.checks if c.reference == "finite-difference"]

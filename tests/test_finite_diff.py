@@ -3,12 +3,15 @@ detector on relu networks placed at and near 0, and the complex step's refusal."
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
 from cases import Case, MLPNetwork
-from oracle.fd import ComplexStepRefused, finite_difference
+from oracle.fd import ComplexStepRefused, LossForms, finite_difference
 from oracle.fd.kinks import crossed_unit
+from refbp.perturbed import loss_forms
 
 # f(p) = sum sin(a * w) + sum exp(b / 2) + w[0, 0] * w[1, 1] * b[0]: analytic, coupled, with
 # known gradient, on a weight-like and a bias-like tensor (values of both signs and |x| > 1).
@@ -33,7 +36,7 @@ def exact_gradient(params):
 
 @pytest.mark.parametrize("method, bound", [("central", 1e-8), ("richardson", 1e-11), ("complex", 1e-14)])
 def test_entrywise_methods_match_the_analytic_gradient(method, bound):
-    result = finite_difference(method, loss, PARAMS, complex_loss=loss)
+    result = finite_difference(method, LossForms(loss, complex_loss=loss), PARAMS)
     exact = exact_gradient(PARAMS)
     for name, g in exact.items():
         error = np.abs(result.grads[name] - g)
@@ -45,14 +48,14 @@ def test_entrywise_methods_match_the_analytic_gradient(method, bound):
 
 
 def test_steps_scale_with_the_entry_and_the_order():
-    central = finite_difference("central", loss, PARAMS)
-    richardson = finite_difference("richardson", loss, PARAMS)
+    central = finite_difference("central", LossForms(loss), PARAMS)
+    richardson = finite_difference("richardson", LossForms(loss), PARAMS)
     assert central.steps["w"][0, 2] == pytest.approx(2.5 * central.steps["w"][0, 0] / 1.0, rel=1e-6)  # |2.5| vs max(1,|0.3|)
     assert np.all(richardson.steps["w"] > 100 * central.steps["w"])  # higher order: larger step
 
 
 def test_directional_matches_the_projection_of_the_analytic_gradient():
-    result = finite_difference("directional", loss, PARAMS, directions=5, seed=3)
+    result = finite_difference("directional", LossForms(loss), PARAMS, directions=5, seed=3)
     exact = exact_gradient(PARAMS)
     assert len(result.directions) == 5 and result.evaluations == 11
     for u, d, e in zip(result.directions, result.directional, result.directional_errors):
@@ -67,7 +70,7 @@ def test_sampled_evaluates_n_entries_per_tensor_and_every_bias_entry():
     def quadratic(p):
         return 0.5 * np.sum(p["w"] ** 2) + np.sum(p["b"] ** 3)
 
-    result = finite_difference("sampled", quadratic, params, samples=6, seed=1)
+    result = finite_difference("sampled", LossForms(quadratic), params, samples=6, seed=1)
     evaluated = ~np.isnan(result.grads["w"])
     assert evaluated.sum() == 6
     assert not np.isnan(result.grads["b"]).any()
@@ -77,7 +80,7 @@ def test_sampled_evaluates_n_entries_per_tensor_and_every_bias_entry():
 
 def test_unknown_method_is_refused():
     with pytest.raises(ValueError, match="unknown finite-difference method"):
-        finite_difference("forward", loss, PARAMS)
+        finite_difference("forward", LossForms(loss), PARAMS)
 
 
 # ---- the complex step is refused on networks that are not analytic ---------------------------
@@ -94,34 +97,31 @@ def relu_case(net_value: float, batch_rows=None) -> Case:
 
 @pytest.mark.parametrize("activation", ["relu", "leaky_relu", "elu"])
 def test_complex_step_is_refused_on_kinked_networks(activation):
-    from refbp.nn.runner import fd_functions
-
     case = relu_case(0.3)
     case = Case(id=case.id, network=MLPNetwork(sizes=(2, 2, 1), activations=(activation, "identity")),
                 loss=case.loss, params=case.params, inputs=case.inputs, targets=case.targets)
-    f = fd_functions(case)
-    assert f.get("complex_loss") is None
+    forms = loss_forms(case)
+    assert forms.complex_loss is None
     with pytest.raises(ComplexStepRefused, match=f"not analytic.*{activation}"):
-        finite_difference("complex", f["loss"], case.params, complex_loss=f.get("complex_loss"),
-                          not_analytic=f["not_analytic"])
+        finite_difference("complex", forms, case.params)
 
 
 def test_complex_step_without_a_complex_loss_is_refused():
     with pytest.raises(ComplexStepRefused, match="complex"):
-        finite_difference("complex", loss, PARAMS)
+        finite_difference("complex", LossForms(loss), PARAMS)
 
 
 # ---- kinks: relu units exactly at 0, near 0, and away from 0 --------------------------------
 
+def batched_or_not(forms: LossForms, batched: bool) -> LossForms:
+    return forms if batched else dataclasses.replace(forms, perturbed=None)
+
+
 @pytest.mark.parametrize("batched", [True, False])
 @pytest.mark.parametrize("method", ["central", "richardson", "sampled"])
 def test_a_unit_exactly_at_its_kink_is_reported_not_judged(batched, method):
-    from refbp.nn.runner import fd_functions
-
     case = relu_case(0.0)  # hidden unit 1, example 0: 0 * 1 + 0.5 * 0 + 0 = 0 exactly
-    f = fd_functions(case)
-    result = finite_difference(method, f["loss"], case.params, probe=f["probe"],
-                               perturbed=f["perturbed"] if batched else None)
+    result = finite_difference(method, batched_or_not(loss_forms(case), batched), case.params)
     kinks = result.kinks["layers.0.weight"]
     # moving w[1][0] (times x = 1) or b[1] moves the unit off 0; w[1][1] (times x = 0) does not
     assert kinks[(1, 0)] == "layers.0.net[0][1]"
@@ -131,28 +131,20 @@ def test_a_unit_exactly_at_its_kink_is_reported_not_judged(batched, method):
 
 @pytest.mark.parametrize("batched", [True, False])
 def test_a_unit_near_its_kink_is_reported_only_when_the_stencil_reaches_it(batched):
-    from refbp.nn.runner import fd_functions
-
     near = relu_case(1e-7)    # within the central step (~6e-6): crossed
     far = relu_case(1e-3)     # beyond it: an ordinary, differentiable point
     for case, expect in ((near, True), (far, False)):
-        f = fd_functions(case)
-        result = finite_difference("central", f["loss"], case.params, probe=f["probe"],
-                                   perturbed=f["perturbed"] if batched else None)
+        result = finite_difference("central", batched_or_not(loss_forms(case), batched), case.params)
         assert ((1,) in result.kinks.get("layers.0.bias", {})) is expect
     # Richardson's wider stencil (up to 4 x 2.9e-3) reaches the unit at 1e-3
-    f = fd_functions(far)
-    assert (1,) in finite_difference("richardson", f["loss"], far.params, probe=f["probe"],
-                                     perturbed=f["perturbed"]).kinks["layers.0.bias"]
+    assert (1,) in finite_difference("richardson", loss_forms(far), far.params).kinks["layers.0.bias"]
 
 
 def test_directional_reports_a_direction_that_crosses_a_kink():
-    from refbp.nn.runner import fd_functions
-
     case = relu_case(0.0)
-    f = fd_functions(case)
-    for stacked in (f["stacked"], None):
-        result = finite_difference("directional", f["loss"], case.params, probe=f["probe"], stacked=stacked)
+    forms = loss_forms(case)
+    for stacked in (forms.stacked, None):
+        result = finite_difference("directional", dataclasses.replace(forms, stacked=stacked), case.params)
         # every random direction moves b[1], so every one moves the unit at 0
         assert set(result.directional_kinks) == set(range(4))
         assert set(result.directional_kinks.values()) == {"layers.0.net[0][1]"}
@@ -169,13 +161,13 @@ def test_directional_names_only_the_direction_whose_point_crosses():
     def loss_of_sum(point):
         return float(np.sum(point["w"]) + np.sum(point["b"]))
 
-    h = finite_difference("directional", loss_of_sum, params).directional_step
+    h = finite_difference("directional", LossForms(loss_of_sum), params).directional_step
 
     def probe(point):
         moved = np.concatenate([point["w"].reshape(-1), point["b"]]) - flat
         return {"layers.0.net": np.array([[moved @ u2 - h / 2]])}
 
-    result = finite_difference("directional", loss_of_sum, params, probe=probe)
+    result = finite_difference("directional", LossForms(loss_of_sum, probe), params)
     assert result.directional_kinks == {2: "layers.0.net[0][0]"}
 
 

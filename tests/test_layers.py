@@ -23,8 +23,6 @@ PACKAGES = ("refbp", "cases", "oracle")
 # name is set when the package lands: the one place to change it.
 FD_PACKAGE = "refbp.perturbed"
 
-CREATED_BY_FDPKG = "the FD package is created by fdpkg in this round"
-
 
 def module_name(path: Path) -> str:
     parts = list(path.relative_to(ROOT).with_suffix("").parts)
@@ -94,7 +92,6 @@ def test_refbp_nn_never_imports_torch_oracle_or_the_fd_package():
     assert not forbidden_imports("refbp.nn", ("torch", "oracle", FD_PACKAGE))
 
 
-@pytest.mark.xfail(strict=True, reason=CREATED_BY_FDPKG)
 def test_the_fd_package_exists_under_its_name():
     assert modules_under(FD_PACKAGE), f"no package {FD_PACKAGE}: set FD_PACKAGE at the top of this file"
 
@@ -115,6 +112,26 @@ def test_the_fd_package_reads_refbp_nn_only_through_its_public_interface():
             if inside_nn or foreign or any(within(base, a) for a in above):
                 bad.append(f"{module}: from {base} import {', '.join(taken)}" if taken else f"{module}: import {base}")
     assert not bad, bad
+
+
+def test_the_fd_contract_imports_neither_side():
+    """refbp.loss_forms, the typed forms oracle.fd consumes, belongs to neither refbp.nn, the FD
+    package nor oracle: both sides import it, it imports none of them."""
+    assert not forbidden_imports("refbp.loss_forms", ("refbp.nn", FD_PACKAGE, "oracle", "torch"))
+
+
+@pytest.mark.parametrize("prefix", ["refbp.nn", FD_PACKAGE, "oracle.fd", "cases", "refbp.store"])
+def test_no_import_inside_a_function(prefix):
+    """The implementation, the FD forms, the references' FD and the loader import at the top:
+    an import inside a function is how a cycle hides."""
+    inner = []
+    for module in modules_under(prefix):
+        path = project_files()[module]
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                inner += [f"{path.relative_to(ROOT)}:{n.lineno} in {node.name}" for n in ast.walk(node)
+                          if isinstance(n, (ast.Import, ast.ImportFrom))]
+    assert not inner, inner
 
 
 def test_references_never_import_the_code_they_check():
@@ -241,23 +258,9 @@ def cycle_path(graph, component: list[str]) -> str:
         seen.add(fresh[0])
 
 
-# Cycles on today's code that other helpers remove in this round (module prefixes).
-CYCLES_IN_FLUX = {
-    "refbp.nn.batched": "refbp.nn.batched <-> refbp.nn.runner; removed by fdpkg in this round",
-}
-
-
-def test_no_import_cycle_outside_those_being_removed():
+def test_no_import_cycle():
     graph = import_graph()
-    found = [c for c in cycles(graph) if not any(within(m, p) for m in c for p in CYCLES_IN_FLUX)]
-    assert not found, "import cycles: " + "; ".join(cycle_path(graph, c) for c in found)
-
-
-@pytest.mark.parametrize("prefix", [pytest.param(p, marks=pytest.mark.xfail(strict=True, reason=why), id=p)
-                                    for p, why in CYCLES_IN_FLUX.items()])
-def test_no_import_cycle_through(prefix):
-    graph = import_graph()
-    found = [c for c in cycles(graph) if any(within(m, prefix) for m in c)]
+    found = cycles(graph)
     assert not found, "import cycles: " + "; ".join(cycle_path(graph, c) for c in found)
 
 

@@ -1,9 +1,11 @@
 """Evaluating the loss at many single-entry perturbations of one tensor: batched when the
-implementation offers a batched form, else one call per point."""
+implementation offers a batched form (refbp.loss_forms.PerturbedForm), else one call per point."""
 
 from __future__ import annotations
 
 import numpy as np
+
+from refbp.loss_forms import PerturbedForm
 
 from .kinks import crossed_unit, crossed_units_stacked
 
@@ -15,18 +17,17 @@ CHUNK = 2048
 
 
 class Evaluator:
-    """`loss(params)`, optionally `probe(params)` (pre-activations of kinked units) and
-    `perturbed(params) -> fn(name, flat_indices, deltas, kinks=False)` (many single-entry
-    perturbations of `params` in one call). `dtype` complex evaluates at complex points (the
-    complex step).
+    """`loss(params)`, optionally `probe(params)` (pre-activations of kinked units) and a
+    batched form `perturbed` (many single-entry perturbations of `params` in one call).
+    `dtype` complex evaluates at complex points (the complex step).
     `perturbed.chunks` {name: n}, where given, bounds the perturbations per call (else CHUNK);
     `perturbed.chunks_itself` says that without kinks it takes a whole tensor in one call
     and bounds its memory itself (with kinks the nets it returns grow with the call)."""
 
-    def __init__(self, loss, params: dict, probe=None, perturbed=None, chunk: int = CHUNK, dtype=np.float64):
+    def __init__(self, loss, params: dict, probe=None, perturbed: PerturbedForm | None = None, chunk: int = CHUNK,
+                 dtype=np.float64):
         self.loss, self.perturbed, self.dtype = loss, perturbed, dtype
-        # The batched form may say how many perturbations it takes at once, per tensor.
-        self.chunk, self.chunks = chunk, getattr(perturbed, "chunks", {})
+        self.chunk, self.chunks = chunk, perturbed.chunks if perturbed is not None else {}
         # A batched form takes real parameters and complex deltas; the loop needs complex parameters.
         self.params = {name: np.array(value, dtype=np.float64) for name, value in params.items()}
         self.loop_params = {name: np.array(value, dtype=dtype) for name, value in params.items()}
@@ -37,7 +38,7 @@ class Evaluator:
         self.notes: list[str] = []
         self._verified: dict[str, bool] = {}
         # The batched form at these parameters (never modified: the loop works on loop_params).
-        self.batched = perturbed(self.params) if perturbed is not None else None
+        self.batched = perturbed.at(self.params, self.chunks) if perturbed is not None else None
 
     def _batched_agrees(self, name: str, flat_indices: np.ndarray, offsets: np.ndarray, values: np.ndarray) -> bool:
         """The batched form is another code path than `loss`: before trusting its `values`
@@ -79,7 +80,7 @@ class Evaluator:
         units: list = [None] * deltas.size if self.probe is not None else []
         if self.perturbed is not None and self._verified.get(name, True):
             chunk = self.chunks.get(name, self.chunk)
-            if self.probe is None and getattr(self.perturbed, "chunks_itself", False):
+            if self.probe is None and self.perturbed.chunks_itself:
                 chunk = max(deltas.size, 1)
             for start in range(0, deltas.size, chunk):
                 part = slice(start, start + chunk)

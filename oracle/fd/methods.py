@@ -1,4 +1,4 @@
-"""The methods, each over any `loss(params)` (and, when given, its batched form).
+"""The methods, each over any `LossForms`: its `loss(params)` and, when given, its batched forms.
 
   central      (L(x+h) - L(x-h)) / 2h                                  O(h^2), 2 evaluations
   richardson   R(h) = (4 D(h) - D(2h)) / 3 from the central differences    6 evaluations
@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from .evaluate import Evaluator
-from .kinks import crossed_unit
+from refbp.loss_forms import LossForms
+
+from .evaluate import AGREEMENT_ULPS, Evaluator
+from .kinks import crossed_unit, crossed_units_stacked
 from .result import FiniteDifference
 from .steps import EPS, RELATIVE_STEP, central_error, loss_rounding, scale, step_sizes
 
@@ -47,8 +49,8 @@ def _entrywise(evaluator: Evaluator, params: dict, method: str, estimate, points
     return result
 
 
-def central(loss, params, probe=None, perturbed=None, select=None, method="central") -> FiniteDifference:
-    evaluator = Evaluator(loss, params, probe, perturbed)
+def central(forms: LossForms, params, select=None, method="central") -> FiniteDifference:
+    evaluator = Evaluator(forms.loss, params, forms.probe, forms.perturbed)
     delta = loss_rounding(evaluator.base_loss)
 
     def estimate(values, h, x):
@@ -60,8 +62,8 @@ def central(loss, params, probe=None, perturbed=None, select=None, method="centr
                       RELATIVE_STEP["central"], select)
 
 
-def richardson(loss, params, probe=None, perturbed=None) -> FiniteDifference:
-    evaluator = Evaluator(loss, params, probe, perturbed)
+def richardson(forms: LossForms, params) -> FiniteDifference:
+    evaluator = Evaluator(forms.loss, params, forms.probe, forms.perturbed)
     delta = loss_rounding(evaluator.base_loss)
 
     def estimate(values, h, x):
@@ -76,11 +78,11 @@ def richardson(loss, params, probe=None, perturbed=None) -> FiniteDifference:
                       RELATIVE_STEP["richardson"])
 
 
-def complex_step(complex_loss=None, params=None, complex_perturbed=None, not_analytic=None) -> FiniteDifference:
-    if complex_loss is None:
-        raise ComplexStepRefused(not_analytic or "complex step refused: no complex-capable loss function was "
+def complex_step(forms: LossForms, params) -> FiniteDifference:
+    if forms.complex_loss is None:
+        raise ComplexStepRefused(forms.not_analytic or "complex step refused: no complex-capable loss function was "
                                  "given (it needs a network whose every function is analytic)")
-    evaluator = Evaluator(complex_loss, params, perturbed=complex_perturbed, dtype=np.complex128)
+    evaluator = Evaluator(forms.complex_loss, params, perturbed=forms.complex_perturbed, dtype=np.complex128)
     floor = max(abs(evaluator.base_loss), 1.0)
 
     def estimate(values, h, x):
@@ -91,7 +93,7 @@ def complex_step(complex_loss=None, params=None, complex_perturbed=None, not_ana
     return _entrywise(evaluator, params, "complex", estimate, lambda h: 1j * h[:, None], RELATIVE_STEP["complex"])
 
 
-def sampled(loss, params, probe=None, perturbed=None, samples: int = 8, seed: int = 0) -> FiniteDifference:
+def sampled(forms: LossForms, params, samples: int = 8, seed: int = 0) -> FiniteDifference:
     """Central differences on `samples` random entries of each tensor and on every entry of
     each bias (1-d tensor): biases are small and where a missing term hides."""
     rng = np.random.default_rng(seed)
@@ -101,12 +103,13 @@ def sampled(loss, params, probe=None, perturbed=None, samples: int = 8, seed: in
             return np.arange(tensor.size)
         return np.sort(rng.choice(tensor.size, size=samples, replace=False))
 
-    return central(loss, params, probe, perturbed, select=select, method="sampled")
+    return central(forms, params, select=select, method="sampled")
 
 
-def directional(loss, params, probe=None, stacked=None, directions: int = 4, seed: int = 0) -> FiniteDifference:
+def directional(forms: LossForms, params, directions: int = 4, seed: int = 0) -> FiniteDifference:
     """The derivative of the loss along k random unit directions u (over all parameters at
     once), to be compared with <grad, u>: 2 evaluations per direction whatever the size."""
+    loss, probe, stacked = forms.loss, forms.probe, forms.stacked
     params = {name: np.asarray(value, dtype=np.float64) for name, value in params.items()}
     rng = np.random.default_rng(seed)
     names = list(params)
@@ -135,7 +138,6 @@ def directional(loss, params, probe=None, stacked=None, directions: int = 4, see
         stack = _split(moved, names, params, leading=(len(points),))
         if base_units:
             values, nets = stacked(stack, kinks=True)
-            from .kinks import crossed_units_stacked
             crossings = crossed_units_stacked(base_units, nets) or crossings
         else:
             values = stacked(stack)
@@ -169,8 +171,6 @@ def _split(flat, names, params, leading=()) -> dict:
 
 def _stacked_agrees(stacked, loss, point: dict, base, result) -> bool:
     """The stacked form against the plain loss at the first point (see Evaluator._batched_agrees)."""
-    from .evaluate import AGREEMENT_ULPS
-
     plain = float(loss(point))
     batched = float(np.asarray(stacked({n: v[None] for n, v in point.items()}))[0])
     if abs(plain - batched) <= AGREEMENT_ULPS * EPS * max(abs(base), 1.0):

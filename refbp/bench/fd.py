@@ -25,7 +25,10 @@ import numpy as np
 
 from cases import Case, MLPNetwork
 from cases.generate import random_problem
+from oracle.fd import finite_difference
+from refbp.check.check_case import finite_difference_checks
 from refbp.nn import compute_trace
+from refbp.perturbed import loss_forms
 from refbp.trace import Trace
 
 from .common import BenchUsageError, timing_environment
@@ -93,9 +96,6 @@ def bench_network(sizes, repeats: int, quick: bool = False) -> list[dict]:
     """The rows of one network. refbp's checks and their gradcheck baseline are timed in
     interleaved rounds (refbp.bench.measure): a burst of load from elsewhere on the machine
     then slows both sides alike, and the ratio stays fair."""
-    from refbp.check.check_case import finite_difference_checks
-    from refbp.nn.runner import fd_functions, loss_function
-
     case = make_case(sizes)
     count = sum(p.size for p in case.params.values())
     torch_grads = torch_gradient(case)
@@ -104,7 +104,7 @@ def bench_network(sizes, repeats: int, quick: bool = False) -> list[dict]:
 
     def refbp_check(method, grads=None):
         trace = compute_trace(case) if grads is None else Trace(outputs=None, loss=0.0, grads=grads)
-        return finite_difference_checks(case, trace, loss_function, method, fd_functions)
+        return finite_difference_checks(case, trace, loss_forms(case), method)
 
     rows = []
     for fast, methods in ((False, ("central", "richardson", "complex")), (True, ("directional",))):
@@ -132,12 +132,7 @@ def bench_network(sizes, repeats: int, quick: bool = False) -> list[dict]:
 
 
 def error_vs_torch(case, method: str, torch_grads: dict) -> float:
-    from oracle.fd import finite_difference
-    from refbp.nn.runner import fd_functions
-
-    f = fd_functions(case)
-    result = finite_difference(method, f["loss"], case.params, perturbed=f.get("perturbed"), stacked=f.get("stacked"),
-                               complex_loss=f.get("complex_loss"), complex_perturbed=f.get("complex_perturbed"))
+    result = finite_difference(method, loss_forms(case), case.params)
     if method == "directional":
         reference = np.array([sum(float(np.sum(torch_grads[n] * u[n])) for n in torch_grads)
                               for u in result.directions])

@@ -13,6 +13,9 @@ import time
 
 from cases import Case
 
+from oracle.torch_loss import loss_function as reference_loss_function
+
+from ..loss_forms import LossForms
 from .adapter import Declined, answer, own_loss_function
 from .check_case import ORACLES, Implementation, check_case, finite_difference_checks
 from .verdict import CaseVerdict
@@ -22,8 +25,6 @@ OWN_FORWARD_REFERENCE = "own-forward-fd"
 
 def check_adapter_case(case: Case, factory, name: str, oracles=ORACLES, fd_method: str | None = None) -> CaseVerdict:
     """The verdict of `factory`'s implementation on `case`; Declined propagates (not supported)."""
-    from oracle.torch_loss import loss_function as reference_loss_function
-
     start = time.perf_counter()
     try:
         given = answer(factory, case)
@@ -39,7 +40,7 @@ def check_adapter_case(case: Case, factory, name: str, oracles=ORACLES, fd_metho
         try:
             own_loss = own_loss_function(factory, case)
             _, reference_probe = reference_loss_function(case)  # where the function has kinks is the case's
-            own = finite_difference_checks(case, given.trace, lambda _case: (own_loss, reference_probe),
+            own = finite_difference_checks(case, given.trace, LossForms(own_loss, reference_probe),
                                            None if fd_method == "complex" else fd_method)
         except Exception as exc:
             return _crashed(case, name, exc, time.perf_counter() - start)

@@ -19,8 +19,12 @@ import numpy as np
 
 from cases import Case, Tolerance
 from cases.fingerprint import case_hash
+from oracle.fd import ComplexStepRefused, finite_difference
 
+from ..loss_forms import LossForms
+from ..nn import compute_trace
 from ..nn.backend import serial_blas
+from ..perturbed import loss_forms
 from ..trace import Trace
 from .compare import compare
 from .tolerance import FD_ERROR_FACTOR, fd_tolerance, tolerance_for
@@ -32,29 +36,38 @@ ORACLE_REFERENCE = {"torch": "torch-autograd", "fd": "finite-difference", "expec
 
 @dataclass
 class Implementation:
-    """What is checked: a trace of a case, and (for finite differences) its forward as a loss function."""
+    """What is checked: a trace of a case, and (for finite differences) its forward as a loss
+    function. An implementation gives either `loss_function` (case -> (loss, probe or None):
+    all finite differences need, e.g. the torch reference's loss in `refbp verify`) or
+    `loss_forms` (case -> LossForms, with fast forms: refbp.perturbed.loss_forms)."""
 
     name: str
     trace: Callable[[Case], Trace]
     loss_function: Callable | None = None
-    # case -> {name: function} beyond loss and probe: batched and complex-step forms (refbp.nn.fd_functions)
-    fd_functions: Callable | None = None
+    loss_forms: Callable[[Case], LossForms] | None = None
+
+    def fd_forms(self, case: Case) -> LossForms | None:
+        """The forms finite differences use for `case` (None: no finite differences)."""
+        if self.loss_forms is not None:
+            return self.loss_forms(case)
+        if self.loss_function is not None:
+            loss, probe = self.loss_function(case)
+            return LossForms(loss, probe)
+        return None
 
 
 def refbp_implementation(backend: str = "numpy", device: str | None = None) -> Implementation:
     from refbp import __version__
-    from refbp.nn import compute_trace, loss_function
-    from refbp.nn.runner import fd_functions
 
     if backend == "numpy":
-        return Implementation(f"refbp {__version__}", compute_trace, loss_function, fd_functions)
+        return Implementation(f"refbp {__version__}", compute_trace, loss_forms=loss_forms)
     if backend != "torch":
         raise ValueError(f"unknown backend {backend!r} (known: numpy, torch)")
     from refbp.devices import TorchPlacement
 
     placement = TorchPlacement(device or "cpu")
     return Implementation(f"refbp {__version__} ({placement.name})", lambda case: compute_trace(case, placement),
-                          loss_function, fd_functions)
+                          loss_forms=loss_forms)
 
 
 def check_case(case: Case, implementation: Implementation | None = None, oracles=ORACLES,
@@ -69,12 +82,10 @@ def check_case(case: Case, implementation: Implementation | None = None, oracles
     verdict.seeds = case.seeds
     if "torch" in oracles:
         verdict.checks += torch_checks(case, trace)
-    if "fd" in oracles and implementation.loss_function is not None:
-        from oracle.fd import ComplexStepRefused
-
+    forms = implementation.fd_forms(case) if "fd" in oracles else None
+    if forms is not None:
         try:
-            verdict.checks += finite_difference_checks(case, trace, implementation.loss_function, fd_method,
-                                                       implementation.fd_functions)
+            verdict.checks += finite_difference_checks(case, trace, forms, fd_method)
         except ComplexStepRefused as exc:  # asked for a method this case cannot have: a usage problem
             verdict.errors.append(f"{case.label()}: --fd-method complex: {exc}")
             verdict.error_kind = "input"
@@ -129,24 +140,13 @@ def torch_checks(case: Case, trace: Trace) -> list[Check]:
     return checks
 
 
-def finite_difference_checks(case: Case, trace: Trace, loss_function, method: str | None,
-                             fd_functions=None) -> list[Check]:
-    from oracle import fd as finite_diff
-
-    functions = dict(fd_functions(case)) if fd_functions is not None else {}
-    if "loss" not in functions:
-        functions["loss"], functions["probe"] = loss_function(case)
-    method = method or default_fd_method(functions)
+def finite_difference_checks(case: Case, trace: Trace, forms: LossForms, method: str | None) -> list[Check]:
+    method = method or default_fd_method(forms)
     # Finite differences run many products of a few hundred thousand multiplications each:
     # numpy's BLAS threads cost more than they give there, and after torch (the other
-    # reference) they fight its spinning OpenMP threads for the cores (32-64-64-10: 13.4 ms
-    # with one BLAS thread, 14.8 ms with two, 22 ms with two right after torch.autograd.gradcheck).
+    # reference) they fight its spinning OpenMP threads for the cores (docs/performance.md).
     with serial_blas(np):
-        result = finite_diff.finite_difference(
-            method, functions["loss"], case.params, probe=functions.get("probe"),
-            perturbed=functions.get("perturbed"), stacked=functions.get("stacked"),
-            complex_loss=functions.get("complex_loss"), complex_perturbed=functions.get("complex_perturbed"),
-            not_analytic=functions.get("not_analytic"))
+        result = finite_difference(method, forms, case.params)
     tolerance = fd_tolerance(case, method, sum(int(np.size(p)) for p in case.params.values()))
     if method == "directional":
         return [directional_row(trace, result, tolerance)]
@@ -175,11 +175,11 @@ def finite_difference_checks(case: Case, trace: Trace, loss_function, method: st
     return checks
 
 
-def default_fd_method(functions: dict) -> str:
+def default_fd_method(forms: LossForms) -> str:
     """The complex step (machine precision, no subtraction) when every function of the network
     is analytic and the implementation gives a complex-capable forward (refbp's MLPs);
     otherwise central differences (2 evaluations per entry, the narrowest stencil at kinks)."""
-    return "complex" if functions.get("complex_loss") is not None else "central"
+    return "complex" if forms.complex_loss is not None else "central"
 
 
 def directional_row(trace: Trace, result, tolerance) -> Check:

@@ -7,8 +7,6 @@ through the activation and gives dL/dnet. Elementwise activations also expose
 
 from __future__ import annotations
 
-import numpy as np
-
 from refbp.names import ACTIVATIONS as NAMES
 
 
@@ -28,11 +26,6 @@ class Activation:
     def forward(self, xp, net):
         raise NotImplementedError
 
-    def forward_in_place(self, net):
-        """numpy only: `forward` written over `net` itself where the activation has such a
-        form (the finite differences' hot path reuses its work arrays); else a new array."""
-        return self.forward(np, net)
-
     def derivative(self, xp, net, out):
         raise NotImplementedError
 
@@ -44,9 +37,6 @@ class Identity(Activation):
     name = "identity"
 
     def forward(self, xp, net):
-        return net
-
-    def forward_in_place(self, net):
         return net
 
     def derivative(self, xp, net, out):
@@ -70,33 +60,7 @@ class Sigmoid(Activation):
         limit = self.EXP_LIMIT["float32" if net.dtype == xp.float32 else "float64"]
         out = xp.exp(xp.minimum(-net, limit))
         out += 1.0
-        if isinstance(out, np.ndarray):
-            # The same numbers as the power below, 4x faster in numpy (0.25 against 1 ns a value).
-            return np.divide(1.0, out, out=out)
-        out **= -1.0  # in place: torch takes a power of -1 as a reciprocal
-        return out
-
-    def forward_in_place(self, net):
-        if net.dtype.kind != "f":
-            return self.forward(np, net)
-        return self.from_exp_of_negated_net(self.exp_of_negated_net(net))
-
-    # The sigmoid as a function of u = e^-net, in two halves: the finite differences' hot path
-    # (refbp.nn.perturbed) gets u for a slightly moved net as e^-net * e^-change, without an exp.
-    def exp_of_negated_net(self, net):
-        """numpy only: e^-net (clipped as in `forward`), written over a float `net`."""
-        limit = self.EXP_LIMIT["float32" if net.dtype == np.float32 else "float64"]
-        np.negative(net, out=net)
-        # The clip is the costliest pass and rarely needed.
-        if net.size and net.max() > limit:
-            np.minimum(net, limit, out=net)
-        return np.exp(net, out=net)
-
-    @staticmethod
-    def from_exp_of_negated_net(u):
-        """numpy only: the sigmoid 1 / (1 + u) from u = e^-net, written over `u`."""
-        u += 1.0
-        return np.divide(1.0, u, out=u)
+        return 1.0 / out
 
     def derivative(self, xp, net, out):
         return out * (1.0 - out)  # the seed's f(1 - f), at most 0.25
@@ -108,9 +72,6 @@ class Tanh(Activation):
     def forward(self, xp, net):
         return xp.tanh(net)
 
-    def forward_in_place(self, net):
-        return np.tanh(net, out=net)
-
     def derivative(self, xp, net, out):
         return 1.0 - out * out
 
@@ -119,11 +80,8 @@ class ReLU(Activation):
     name = "relu"
 
     def forward(self, xp, net):
-        # max(net, 0): a tenth of the time of where(net > 0, net, 0 * net) on numpy (no branchy select).
+        # max(net, 0): no branchy select, unlike where(net > 0, net, 0 * net) (docs/performance.md).
         return xp.maximum(net, 0.0)
-
-    def forward_in_place(self, net):
-        return np.maximum(net, 0.0, out=net)
 
     def derivative(self, xp, net, out):
         # 0 at net == 0, as torch.

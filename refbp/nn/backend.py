@@ -3,14 +3,20 @@ overhead on the hot path), array-api-compat's namespace for anything else (torch
 
 from __future__ import annotations
 
+import contextlib
+
+import array_api_compat
 import numpy as np
+
+try:
+    import threadpoolctl
+except ImportError:  # optional: without it the recurrence only runs slower on several cores
+    threadpoolctl = None
 
 
 def namespace(*arrays):
     if all(isinstance(a, np.ndarray) or np.isscalar(a) for a in arrays):
         return np
-    import array_api_compat  # only needed off numpy
-
     return array_api_compat.array_namespace(*arrays)
 
 
@@ -32,13 +38,7 @@ def serial_blas(xp):
     small to share between threads, and waking threads at every one of T serial steps costs
     more than the product itself."""
     global _CONTROLLER
-    import contextlib
-
-    if xp is not np:
-        return contextlib.nullcontext()
-    try:
-        import threadpoolctl
-    except ImportError:
+    if xp is not np or threadpoolctl is None:
         return contextlib.nullcontext()
     if _CONTROLLER is None:
         _CONTROLLER = threadpoolctl.ThreadpoolController()

@@ -38,19 +38,3 @@ def backward(xp, x, weight, net, out, grad_out, activation, has_bias=True, need_
     grad_inputs = grad_net @ weight if need_inputs else None
     return DenseGrads(grad_net, grad_weight, grad_bias, grad_inputs)
 
-
-# Stacked evaluation, for finite differences: S networks that differ only in their
-# parameters, evaluated together along a leading stack axis. The unstacked functions
-# above are untouched by it.
-
-def forward_stacked(xp, x, weight, bias, activation):
-    """`forward` where x [S, B, n_in], weight [S, n_out, n_in] and bias [S, n_out] may each
-    carry the leading stack axis (or not: an unstacked one is shared by every network)."""
-    if weight.ndim == 2 and x.ndim > 2:
-        # One shared weight: a single 2-d product over every (network, example) row, not a loop of small ones.
-        net = xp.reshape(xp.reshape(x, (-1, x.shape[-1])) @ weight.T, x.shape[:-1] + (weight.shape[0],))
-    else:
-        net = x @ xp.swapaxes(weight, -1, -2)
-    if bias is not None:
-        net = net + (bias[:, None, :] if bias.ndim == 2 else bias)
-    return net, activation.forward(xp, net)

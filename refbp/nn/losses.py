@@ -10,26 +10,9 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
-
 
 def _examples(outputs) -> int:
     return math.prod(outputs.shape[:-1])
-
-
-def _per_stack(xp, terms):
-    """Sum over every axis but the first: one value per member of a leading stack."""
-    return xp.sum(xp.reshape(terms, (terms.shape[0], -1)), axis=1)
-
-
-def _sum_of_squares_in_place(outputs, targets):
-    """Per stack entry, the sum of (targets - outputs)^2, with y - t written over outputs
-    ((y - t)^2 == (t - y)^2). One dot product per entry: half the time of squaring and then
-    summing, in another order of additions than `values` (a few ulps apart)."""
-    difference = np.subtract(outputs, targets, out=outputs).reshape(outputs.shape[0], -1)
-    if np.iscomplexobj(difference):  # vecdot conjugates its first argument: |d|^2, not d^2 (the complex step)
-        return np.sum(np.square(difference, out=difference), axis=1)
-    return np.vecdot(difference, difference)
 
 
 class Loss:
@@ -41,16 +24,6 @@ class Loss:
     def gradient(self, xp, outputs, targets):
         raise NotImplementedError
 
-    def values(self, xp, outputs, targets):
-        """One loss per leading stack entry: `outputs` is [S, *shape of one network's outputs]
-        (finite differences evaluate many perturbed networks at once)."""
-        raise NotImplementedError
-
-    def values_in_place(self, outputs, targets):
-        """numpy only: `values`, free to overwrite `outputs` (a work array of the finite
-        differences' hot path, where fresh temporaries cost page faults); by default `values`."""
-        return self.values(np, outputs, targets)
-
 
 class HalfSSE(Loss):
     """The seed's E = sum 1/2 (t - y)^2, summed over batch (and time) too."""
@@ -60,13 +33,6 @@ class HalfSSE(Loss):
     def value(self, xp, outputs, targets):
         diff = targets - outputs
         return 0.5 * xp.sum(diff * diff)
-
-    def values(self, xp, outputs, targets):
-        diff = targets - outputs
-        return 0.5 * _per_stack(xp, diff * diff)
-
-    def values_in_place(self, outputs, targets):
-        return 0.5 * _sum_of_squares_in_place(outputs, targets)
 
     def gradient(self, xp, outputs, targets):
         return outputs - targets
@@ -78,13 +44,6 @@ class SSE(Loss):
     def value(self, xp, outputs, targets):
         diff = targets - outputs
         return xp.sum(diff * diff)
-
-    def values(self, xp, outputs, targets):
-        diff = targets - outputs
-        return _per_stack(xp, diff * diff)
-
-    def values_in_place(self, outputs, targets):
-        return _sum_of_squares_in_place(outputs, targets)
 
     def gradient(self, xp, outputs, targets):
         return 2.0 * (outputs - targets)
@@ -98,13 +57,6 @@ class MSE(Loss):
     def value(self, xp, outputs, targets):
         diff = targets - outputs
         return xp.sum(diff * diff) / math.prod(outputs.shape)
-
-    def values(self, xp, outputs, targets):
-        diff = targets - outputs
-        return _per_stack(xp, diff * diff) / math.prod(outputs.shape[1:])
-
-    def values_in_place(self, outputs, targets):
-        return _sum_of_squares_in_place(outputs, targets) / math.prod(outputs.shape[1:])
 
     def gradient(self, xp, outputs, targets):
         return 2.0 * (outputs - targets) / math.prod(outputs.shape)
@@ -120,28 +72,24 @@ class CrossEntropy(Loss):
     name = "cross_entropy"
 
     @staticmethod
-    def _log_softmax(xp, logits):
+    def log_softmax(xp, logits):
         shifted = logits - xp.max(logits, axis=-1, keepdims=True)
         return shifted - xp.log(xp.sum(xp.exp(shifted), axis=-1, keepdims=True))
 
     @staticmethod
-    def _probabilities(xp, logits, targets):
+    def probabilities(xp, logits, targets):
         if targets.ndim == logits.ndim:
             return targets
         classes = xp.arange(logits.shape[-1], device=logits.device)
         return xp.astype(targets[..., None] == classes, logits.dtype)
 
     def value(self, xp, outputs, targets):
-        p = self._probabilities(xp, outputs, targets)
-        return -xp.sum(p * self._log_softmax(xp, outputs)) / _examples(outputs)
-
-    def values(self, xp, outputs, targets):
-        p = self._probabilities(xp, outputs[0], targets)
-        return -_per_stack(xp, p * self._log_softmax(xp, outputs)) / _examples(outputs[0])
+        p = self.probabilities(xp, outputs, targets)
+        return -xp.sum(p * self.log_softmax(xp, outputs)) / _examples(outputs)
 
     def gradient(self, xp, outputs, targets):
-        p = self._probabilities(xp, outputs, targets)
-        softmax = xp.exp(self._log_softmax(xp, outputs))
+        p = self.probabilities(xp, outputs, targets)
+        softmax = xp.exp(self.log_softmax(xp, outputs))
         # d/dz of -sum_c p_c log softmax_c(z) = softmax * sum(p) - p (sum(p) = 1 for a distribution).
         return (softmax * xp.sum(p, axis=-1, keepdims=True) - p) / _examples(outputs)
 
@@ -159,11 +107,6 @@ class BCE(Loss):
         log_y = xp.maximum(xp.log(outputs), xp.full_like(outputs, self.LOG_FLOOR))
         log_1my = xp.maximum(xp.log(1.0 - outputs), xp.full_like(outputs, self.LOG_FLOOR))
         return -xp.sum(targets * log_y + (1.0 - targets) * log_1my) / math.prod(outputs.shape)
-
-    def values(self, xp, outputs, targets):
-        log_y = xp.maximum(xp.log(outputs), xp.full_like(outputs, self.LOG_FLOOR))
-        log_1my = xp.maximum(xp.log(1.0 - outputs), xp.full_like(outputs, self.LOG_FLOOR))
-        return -_per_stack(xp, targets * log_y + (1.0 - targets) * log_1my) / math.prod(outputs.shape[1:])
 
     def gradient(self, xp, outputs, targets):
         denominator = xp.maximum(outputs * (1.0 - outputs), xp.full_like(outputs, self.DENOMINATOR_FLOOR))

@@ -62,21 +62,3 @@ class MLP:
             named[f"layers.{i}.net"] = net
             named[f"layers.{i}.out"] = out
         return named
-
-    # Stacked evaluation (finite differences): see dense.forward_stacked.
-
-    def forward_stacked(self, xp, params, inputs) -> MLPCache:
-        """`forward` for a stack of S parameter sets: any tensor may carry a leading axis S.
-        From the first stacked layer on, nets and outs are [S, B, n]."""
-        nets, outs = [], []
-        x = inputs
-        for i, activation in enumerate(self.activations):
-            net, x = dense.forward_stacked(xp, x, params[f"layers.{i}.weight"], params.get(f"layers.{i}.bias"),
-                                           activation)
-            nets.append(net)
-            outs.append(x)
-        return MLPCache(inputs, nets, outs)
-
-    def kink_inputs(self, cache: MLPCache) -> dict:
-        """Pre-activations of every unit whose activation has a kink at 0 (for finite differences)."""
-        return {f"layers.{i}.net": cache.nets[i] for i, a in enumerate(self.activations) if a.kinked}

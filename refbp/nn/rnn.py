@@ -61,8 +61,7 @@ class RNN:
         self.output_activation = activations.get(network.output_activation)
 
     # ---- forward ---------------------------------------------------------------------
-    def forward(self, xp, params, inputs, h0=None, held_states=None) -> RNNCache:
-        """`held_states` {t: [B, H]} replaces the state entering step t by a constant (see `truncated_loss_forward`)."""
+    def forward(self, xp, params, inputs, h0=None) -> RNNCache:
         # Every step's input projection at once, time-major [T, B, H] so that each step's slice
         # is contiguous.
         projected = xp.permute_dims(inputs, (1, 0, 2)) @ params["rnn.weight_ih"].T
@@ -75,8 +74,6 @@ class RNN:
         nets, states = [], []
         with serial_blas(xp):
             for t in range(inputs.shape[1]):
-                if held_states is not None and t in held_states:
-                    h = held_states[t]
                 net = h @ weight_hh.T
                 net += projected[t]  # in place: the product's own fresh array
                 h = self.nonlinearity.forward(xp, net)
@@ -93,23 +90,6 @@ class RNN:
         if not self.network.bias:
             return None
         return params["rnn.bias_ih"] + params["rnn.bias_hh"]
-
-    def truncated_loss_forward(self, xp, params, inputs, h0=None):
-        """A forward whose exact gradient at `params` is truncated BPTT's gradient, for finite differences.
-
-        Truncated BPTT differentiates the loss with every chunk-entering state held constant
-        at its value at `params`; this forward holds them there whatever parameters it gets.
-        Without truncation it is the plain forward.
-        """
-        if self.network.truncate is None:
-            return self.forward
-        states = self.forward(xp, params, inputs, h0).states
-        held = {t: states[:, t - 1, :] for t in range(inputs.shape[1]) if self.detached_before(t)}
-
-        def forward(xp, params, inputs, h0=None):
-            return self.forward(xp, params, inputs, h0, held_states=held)
-
-        return forward
 
     # ---- backward --------------------------------------------------------------------
     def backward(self, xp, params, cache: RNNCache, grad_output, need_input_grads=False) -> Gradients:
@@ -185,15 +165,6 @@ class RNN:
     def intermediates(self, cache: RNNCache) -> dict:
         return {"rnn.net": cache.nets, "rnn.h": cache.states,
                 "readout.net": cache.readout_net, "readout.out": cache.readout_out}
-
-    def kink_inputs(self, cache: RNNCache) -> dict:
-        """Pre-activations of every unit whose activation has a kink at 0 (for finite differences)."""
-        kinks = {}
-        if self.nonlinearity.kinked:
-            kinks["rnn.net"] = cache.nets
-        if self.output_activation.kinked:
-            kinks["readout.net"] = cache.readout_net
-        return kinks
 
 
 def _flatten(xp, array):

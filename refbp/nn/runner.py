@@ -2,7 +2,8 @@
 
 `compute_trace(case)` is what the checker compares with the references.
 `loss_function(case)` is refbp's own forward as a plain `loss(params)` function (float64),
-for finite differences: does refbp's backward match refbp's forward?
+for finite differences: does refbp's backward match refbp's forward? (Their fast forms
+live in refbp.perturbed.)
 """
 
 from __future__ import annotations
@@ -12,18 +13,16 @@ import time
 import numpy as np
 
 from ..trace import Trace
-from . import losses, optim
+from . import losses, mlp, optim, rnn
 from .backend import namespace, to_numpy
-from .mlp import MLP
 
 
 def build_model(network):
+    # The classes are looked up in their modules at every call (a test may put another in place).
     if network.kind == "mlp":
-        return MLP(network)
+        return mlp.MLP(network)
     if network.kind == "rnn":
-        from .rnn import RNN
-
-        return RNN(network)
+        return rnn.RNN(network)
     raise ValueError(f"unknown network kind {network.kind!r}")
 
 
@@ -43,7 +42,7 @@ class NumpyPlacement:
 NUMPY = NumpyPlacement()
 
 
-def _convert(case, dtype: str, placement=NUMPY):
+def case_arrays(case, dtype: str, placement=NUMPY):
     """The case's arrays as the placement's arrays of `dtype` (class indices stay integers)."""
     put = placement.put
     params = {name: put(p, dtype) for name, p in case.params.items()}
@@ -53,7 +52,7 @@ def _convert(case, dtype: str, placement=NUMPY):
 
 def compute_trace(case, placement=NUMPY) -> Trace:
     """Forward, backward and training of `case` in its dtype, on the placement's arrays."""
-    params, inputs, targets, h0 = _convert(case, case.dtype, placement)
+    params, inputs, targets, h0 = case_arrays(case, case.dtype, placement)
     xp = namespace(inputs)
     model = build_model(case.network)
     loss = losses.get(case.loss)
@@ -107,31 +106,16 @@ def train(xp, model, loss, params, inputs, targets, h0, config, first_grads=None
 
 
 def loss_function(case):
-    """refbp's forward as `loss(params) -> float` in float64, and a probe of the kinked units.
+    """refbp's forward as `loss(params) -> float`, in float64 at the case's inputs.
 
-    The probe maps each kinked layer's name to its pre-activations, so finite differences
-    can tell when a perturbation moved some unit across its kink.
+    For a truncated RNN this is still the plain loss: truncation changes the gradient the
+    backward computes, not the loss.
     """
     model = build_model(case.network)
     loss = losses.get(case.loss)
-    initial, inputs, targets, h0 = _convert(case, "float64")
-    forward = model.forward
-    if hasattr(model, "truncated_loss_forward"):
-        # Truncated BPTT is the gradient of the loss with the chunk-entering states held constant.
-        forward = model.truncated_loss_forward(np, initial, inputs, h0)
+    _, inputs, targets, h0 = case_arrays(case, "float64")
 
     def value(params: dict) -> float:
-        cache = forward(np, params, inputs, h0)
-        return float(loss.value(np, cache.outputs, targets))
+        return float(loss.value(np, model.forward(np, params, inputs, h0).outputs, targets))
 
-    def probe(params: dict) -> dict:
-        return {k: np.asarray(v) for k, v in model.kink_inputs(forward(np, params, inputs, h0)).items()}
-
-    return value, probe
-
-
-def fd_functions(case) -> dict:
-    """`loss_function`'s siblings for finite differences: batched and complex-step forms (refbp.nn.batched)."""
-    from .batched import fd_functions as functions
-
-    return functions(case)
+    return value

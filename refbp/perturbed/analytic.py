@@ -1,4 +1,5 @@
-"""refbp's activations in a form that is also right for complex arguments (the complex step).
+"""refbp's activations in a form that is also right for complex arguments (the complex step),
+keyed by activation name; the rest of a complex-capable network is refbp.nn's own.
 
 The complex-step derivative f'(x) ~ Im f(x + ih) / h needs f evaluated by an analytic
 formula. refbp's own softplus picks its stable branch with |net|, which is not analytic;
@@ -13,8 +14,7 @@ that uses it is refused.
 from __future__ import annotations
 
 from refbp.names import ANALYTIC_ACTIVATIONS as ANALYTIC
-
-from . import activations
+from refbp.nn import activations
 
 
 class NotAnalytic(ValueError):

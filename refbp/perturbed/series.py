@@ -1,5 +1,5 @@
-"""Power series that the finite differences' hot path (refbp.nn.perturbed) evaluates where
-a network moved by a small x would otherwise need an exp per value.
+"""Power series that the perturbed networks' hot path (refbp.perturbed.series_paths) evaluates
+where a network moved by a small x would otherwise need an exp per value.
 
 Both are cut where the first term left out is below TOLERANCE = 2^-60 (an ulp of 1 is
 2^-52), so they give the moved values to rounding, not to a truncation error:

@@ -1,11 +1,11 @@
-"""The power series of refbp.nn.series give the moved values to rounding."""
+"""The power series of refbp.perturbed.series give the moved values to rounding."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from refbp.nn import series
+from refbp.perturbed import series
 
 EPS = np.finfo(np.float64).eps
 Z = np.concatenate([np.linspace(-40.0, 40.0, 161), [-700.0, -1e-3, 0.0, 1e-3, 700.0]])

@@ -1,0 +1,64 @@
+"""The forms of one loss function that finite differences can use: the typed contract
+between whoever evaluates a forward (refbp.perturbed for refbp's, oracle.torch_loss for the
+torch reference's, a user's adapter) and oracle.fd, which consumes it.
+
+It lives here, beside refbp.names and refbp.trace, so that both sides import one neutral
+definition: oracle.fd never imports refbp.nn or refbp.perturbed, and refbp.perturbed never
+imports oracle. Only `loss` is required; every other form is an optional speed-up or the
+complex step, and oracle.fd checks each fast form against `loss` before trusting it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable, Mapping, Protocol
+
+import numpy as np
+
+Params = Mapping[str, np.ndarray]
+
+
+class PerturbedLosses(Protocol):
+    """Losses of S networks that each differ from the parameters it was made at in one entry:
+    network s has entry flat_indices[s] of tensor `name` moved by deltas[s] (real, or imaginary
+    for the complex step). Returns losses [S]; with `kinks`, also {layer: stacked net [S, ...]}
+    of the kinked units."""
+
+    def __call__(self, name: str, flat_indices: np.ndarray, deltas: np.ndarray, kinks: bool = False): ...
+
+
+@dataclass(frozen=True)
+class PerturbedForm:
+    """A batched form of the loss at many single-entry perturbations.
+
+    `at(params, chunks)` gives the PerturbedLosses at `params` (which must not change while it
+    is in use). `chunks` {tensor: n} bounds the perturbations per call (absent: the
+    evaluator's default); with `chunks_itself`, a call without kinks may hold a whole
+    tensor, and the form runs it in chunks of `chunks[name]` on its own work arrays."""
+
+    at: Callable[[Params, Mapping[str, int]], PerturbedLosses]
+    chunks: Mapping[str, int] = field(default_factory=dict)
+    chunks_itself: bool = False
+
+
+@dataclass(frozen=True)
+class LossForms:
+    """`loss(params) -> float` and what else the implementation offers:
+
+      probe              params -> {layer: pre-activations of the kinked units}: an entry whose
+                         perturbation moves one across 0 is a non-differentiable point
+      perturbed          many single-entry perturbations at once (else: a loop over `loss`)
+      stacked            (params with a leading axis S on every tensor, kinks=False) -> losses [S]
+                         (and, with kinks, the stacked nets of the kinked layers); else a loop
+      complex_loss       the same forward in complex arithmetic (the complex step), only where
+                         every function of the network is analytic; else `not_analytic` says why
+      complex_perturbed  `perturbed` in complex arithmetic
+    """
+
+    loss: Callable[[Params], float]
+    probe: Callable[[Params], dict] | None = None
+    perturbed: PerturbedForm | None = None
+    stacked: Callable[..., object] | None = None
+    complex_loss: Callable[[Params], complex] | None = None
+    complex_perturbed: PerturbedForm | None = None
+    not_analytic: str | None = None

@@ -1,0 +1,73 @@
+"""`loss_forms(case)`: refbp's forward in every form finite differences can use
+(refbp.loss_forms.LossForms), all in float64 on refbp's own forward.
+
+Every network gets the loss and its kink probe (refbp.perturbed.plain). MLPs also get the
+batched forms: many single-entry perturbations at once (refbp.perturbed.perturbed_losses),
+stacked parameter sets (refbp.perturbed.stacked), and, where every function is analytic,
+the complex step's forms (refbp.perturbed.analytic); oracle.fd checks each against the
+loss before it trusts it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from refbp.loss_forms import LossForms, PerturbedForm
+from refbp.nn import build_model, case_arrays, losses
+
+from . import analytic
+from .perturbed_losses import PerturbedLosses
+from .plain import loss_and_probe
+from .stacked import stacked_losses
+
+# Floats per stacked work array of one chunk (1 MiB): small enough to stay in the core's
+# cache, large enough that numpy's cost per call does not show (docs/performance.md).
+CHUNK_FLOATS = 2**17
+
+
+def loss_forms(case) -> LossForms:
+    loss, probe = loss_and_probe(case)
+    if case.network.kind != "mlp":
+        return LossForms(loss, probe, not_analytic=f"complex step refused: refbp has no complex-capable "
+                                                   f"forward for {case.network.kind} networks")
+    model = build_model(case.network)
+    loss_of_outputs = losses.get(case.loss)
+    _, inputs, targets, _ = case_arrays(case, "float64")
+    chunks = chunk_sizes(case, model)
+    perturbed = PerturbedForm(_perturbed_at(model, loss_of_outputs, inputs, targets), chunks, chunks_itself=True)
+    stacked = stacked_losses(model, loss_of_outputs, inputs, targets)
+    reason = analytic.not_analytic_reason(case.network.activations)
+    if reason is not None:
+        return LossForms(loss, probe, perturbed, stacked, not_analytic=reason)
+    complex_model = build_model(case.network)
+    complex_model.activations = analytic.analytic_activations(model.activations)
+
+    def complex_loss(params: dict) -> complex:
+        return complex(loss_of_outputs.value(np, complex_model.forward(np, params, inputs).outputs, targets))
+
+    # Complex work arrays hold twice the bytes: half as many networks per chunk.
+    complex_chunks = {name: max(8, chunk // 2) for name, chunk in chunks.items()}
+    complex_perturbed = PerturbedForm(_perturbed_at(complex_model, loss_of_outputs, inputs, targets), complex_chunks,
+                                      chunks_itself=True)
+    return LossForms(loss, probe, perturbed, stacked, complex_loss, complex_perturbed)
+
+
+def chunk_sizes(case, model) -> dict[str, int]:
+    """Perturbed networks per chunk, per tensor: about CHUNK_FLOATS per stacked array. The
+    stacked arrays of a layer-l perturbation are as wide as the layers after l (and l itself
+    when its kinked units are wanted, or when it is the output layer)."""
+    sizes, depth = case.network.sizes, len(model.activations)
+    kinked = any(a.kinked for a in model.activations)
+    chunks = {}
+    for name in case.params:
+        layer = int(name.split(".")[1])
+        widths = sizes[layer + 1:] if kinked or layer + 1 == depth else sizes[layer + 2:]
+        chunks[name] = max(16, CHUNK_FLOATS // (case.batch * max(widths)))
+    return chunks
+
+
+def _perturbed_at(model, loss, inputs, targets):
+    def at(params, chunks) -> PerturbedLosses:
+        return PerturbedLosses(model, loss, params, inputs, targets, chunks=chunks)
+
+    return at

@@ -1,0 +1,185 @@
+"""Losses of many single-entry perturbations of one MLP at once: the hot path of refbp's
+finite differences.
+
+Network s differs from `params` in one entry of one tensor: entry flat_indices[s] moved by
+deltas[s] (real, or imaginary for the complex step). The forward at `params` is computed
+once (refbp.perturbed.base) and reused: the layers before the perturbed one are not
+recomputed, the perturbed layer changes in one unit (refbp.perturbed.moved), and the change
+entering the next layer is rank one; only the layers after that are full products. Where a
+sigmoid layer follows, a short power series may replace its sigmoids
+(refbp.perturbed.series_paths); everything else takes the direct path.
+
+numpy only, and laid out for numpy's speed:
+  - unit-major: a layer's values for S networks of B examples are one [units, S*B] array,
+    so every elementwise pass runs along rows of S*B contiguous numbers (numpy's cost per
+    inner loop dwarfs 64 multiplications) and each full layer is a single matrix product;
+  - work arrays kept for the life of the thread (refbp.perturbed.workspace), activations in
+    place where they can be (refbp.perturbed.activations_in_place).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .activations_in_place import activate_in_place, sigmoid_of_exp
+from .base import Base
+from .moved import Moved, moved, runs
+from .series_paths import exp_factored, output_nets_by_series
+from .stacked_losses import loss_values_in_place
+from .workspace import stacked_view, work_array
+
+
+class PerturbedLosses:
+    """fn(name, flat_indices, deltas, kinks=False) -> losses [S]; with kinks, also
+    {layer name: stacked net [S, B, n]} of the kinked layers from the perturbed one on (the
+    earlier ones are the base's). `params` must not change while this is in use.
+    Without kinks a call may hold any number of perturbations: it runs them in chunks of
+    chunks[name] (work arrays that stay in the core's cache); with kinks, one chunk per call
+    (the nets it returns are as large as the call)."""
+
+    def __init__(self, model, loss, params: dict, inputs, targets, chunks=None):
+        self.model, self.loss, self.params, self.targets = model, loss, params, targets
+        self.chunks = chunks or {}
+        self.base = Base(model, params, inputs)
+        self.batch = inputs.shape[0]
+
+    def __call__(self, name: str, flat_indices, deltas, kinks: bool = False):
+        change = moved(self.base, name, np.asarray(flat_indices), np.asarray(deltas))
+        if kinks:
+            outputs, nets = self.outputs(change, want_nets=True)
+            return loss_values_in_place(self.loss, outputs, self.targets), nets
+        count = len(change.units)
+        chunk = self.chunks.get(name) or count
+        if count == 0:
+            return np.empty(0, dtype=change.dtype)
+        if count <= chunk:
+            return loss_values_in_place(self.loss, self.outputs(change)[0], self.targets)
+        values = np.empty(count, dtype=change.dtype)
+        for start in range(0, count, chunk):
+            outputs, _ = self.outputs(change.part(slice(start, start + chunk)))
+            values[start:start + chunk] = loss_values_in_place(self.loss, outputs, self.targets)
+        return values
+
+    def outputs(self, change: Moved, want_nets: bool = False):
+        """The outputs [S, B, O] of the perturbed networks (a work buffer: use it before the
+        next call), and the kinked nets when wanted (copies)."""
+        model, params, base = self.model, self.params, self.base
+        layer, depth, units, dtype = change.layer, len(model.activations), change.units, change.dtype
+        activation = model.activations[layer]
+        nets = {}
+        if layer + 1 == depth:
+            return self._output_layer_moved(units, change.net_column, dtype, want_nets, nets), nets
+        if want_nets and activation.kinked:
+            nets[f"layers.{layer}.net"] = stacked_view(
+                base.with_column("net", layer, "nets", units, change.net_column, dtype), self.batch).copy()
+        if change.delta_out is None:  # softmax: every unit of the layer moves
+            out = self._activate(layer, base.with_column("net", layer, "nets", units, change.net_column, dtype),
+                                 False, {})
+        else:
+            # One unit moved: the next layer's net changes by a rank-one term.
+            layer += 1
+            width = params[f"layers.{layer}.weight"].shape[0]
+            if layer + 1 == depth:  # straight into the output layer, written example-major
+                outputs = work_array("outputs", change.delta_out.shape + (width,), dtype)
+                self._layer_after(layer, change, outputs.reshape(-1, width), want_nets, nets, True)
+                return outputs, nets
+            if layer + 2 == depth:  # one hidden layer left: the output layer's nets may come from a series
+                outputs_width = params[f"layers.{depth - 1}.weight"].shape[0]
+                outputs = work_array("outputs", change.delta_out.shape + (outputs_width,), dtype)
+                if output_nets_by_series(base, layer, change, outputs):
+                    return self._activate_outputs(outputs, want_nets, nets), nets
+            net = work_array(f"net{layer}", (width, change.delta_out.size), dtype)
+            out = self._layer_after(layer, change, net, want_nets, nets, False)
+        for i in range(layer + 1, depth - 1):
+            weight, bias = params[f"layers.{i}.weight"], params.get(f"layers.{i}.bias")
+            net = work_array(f"net{i}", (weight.shape[0], out.shape[1]), dtype)
+            np.matmul(weight, out, out=net)  # every (network, example) column in one product
+            if bias is not None:
+                net += bias[:, None]
+            out = self._activate(i, net, want_nets, nets)
+        # The output layer's product is written example-major, [S*B, O]: the losses reduce
+        # over each network's outputs, and softmax over each example's.
+        weight, bias = params[f"layers.{depth - 1}.weight"], params.get(f"layers.{depth - 1}.bias")
+        count = out.shape[1] // self.batch
+        outputs = work_array("outputs", (count, self.batch, weight.shape[0]), dtype)
+        np.matmul(out.T, weight.T, out=outputs.reshape(-1, weight.shape[0]))
+        if bias is not None:  # repeated to the outputs' shape: a broadcast along rows of O is slower
+            outputs += base.tiled("output bias", depth - 1, count, True).reshape(outputs.shape)
+        return self._activate_outputs(outputs, want_nets, nets), nets
+
+    def _activate(self, layer: int, net, want_nets: bool, nets: dict):
+        """The activation of a unit-major [n, S*B] layer."""
+        activation = self.model.activations[layer]
+        if want_nets and activation.kinked:
+            nets[f"layers.{layer}.net"] = stacked_view(net, self.batch).copy()
+        if not activation.elementwise:  # softmax: over each network's and example's units, not along a row
+            out = activation.forward(np, stacked_view(net, self.batch))
+            return np.ascontiguousarray(out.transpose(2, 0, 1)).reshape(net.shape)
+        return activate_in_place(activation, net)
+
+    def _activate_outputs(self, outputs, want_nets: bool, nets: dict):
+        """The output layer's activation of example-major nets [S, B, O], in place where it can be."""
+        depth = len(self.model.activations)
+        activation = self.model.activations[depth - 1]
+        if want_nets and activation.kinked:
+            nets[f"layers.{depth - 1}.net"] = outputs.copy()
+        if activation.elementwise:
+            return activate_in_place(activation, outputs)
+        return activation.forward(np, outputs)
+
+    def _output_layer_moved(self, units, net_column, dtype, want_nets: bool, nets: dict):
+        """The outputs [S, B, O] when the output layer itself was perturbed: its unit units[s]
+        has net net_column[s] in network s, every other output is the base's."""
+        layer = len(self.model.activations) - 1
+        activation = self.model.activations[layer]
+        count = net_column.shape[0]
+        base = self.base.forward
+        outputs = work_array("outputs", (count, self.batch, base.nets[layer].shape[1]), dtype)
+        moved_entries = np.arange(count)[:, None], np.arange(self.batch), units[:, None]
+        if activation.elementwise and not (want_nets and activation.kinked):
+            np.copyto(outputs, base.outs[layer])
+            outputs[moved_entries] = activation.forward(np, net_column)
+            return outputs
+        np.copyto(outputs, base.nets[layer])
+        outputs[moved_entries] = net_column
+        return self._activate_outputs(outputs, want_nets, nets)
+
+    def _layer_after(self, layer: int, change: Moved, net, want_nets: bool, nets: dict, example_major: bool):
+        """Layer `layer` of every network, the one after `change.layer`: its net is the base's
+        plus weight[:, units[s]] * delta_out[s] in network s, then the activation. `net` is
+        the work array to fill: unit-major [n, S*B], or example-major [S*B, n] for the output
+        layer, where the activations are left."""
+        activation = self.model.activations[layer]
+        weight = self.params[f"layers.{layer}.weight"]
+        count = change.delta_out.shape[0]
+        if not (want_nets and activation.kinked) and exp_factored(self.base, layer, change, net, example_major):
+            return sigmoid_of_exp(net)
+        _rank_one(net, weight, change.units, change.delta_out, example_major)
+        net += self.base.tiled("nets", layer, count, example_major)
+        if not example_major:
+            return self._activate(layer, net, want_nets, nets)
+        outputs = net.reshape(count, self.batch, -1)
+        activated = self._activate_outputs(outputs, want_nets, nets)
+        if activated is not outputs:  # softmax gives a new array
+            np.copyto(outputs, activated)
+        return net
+
+
+def _rank_one(net, weight, units, delta_out, example_major: bool) -> None:
+    """net[:, s*B + b] = weight[:, units[s]] * delta_out[s, b] (example-major: net[s*B + b, :]):
+    what moving unit units[s] of the layer before by delta_out[s] adds to this layer's net,
+    before its base."""
+    count, batch = delta_out.shape
+    unit_runs = runs(units)
+    if unit_runs is None:  # one gathered product
+        if example_major:
+            np.multiply(delta_out[:, :, None], weight[:, units].T[:, None, :], out=net.reshape(count, batch, -1))
+        else:
+            np.multiply(weight[:, units][:, :, None], delta_out[None], out=net.reshape(net.shape[0], count, -1))
+        return
+    for first, end in unit_runs:
+        column, changes = weight[:, units[first]], delta_out[first:end].reshape(-1)
+        if example_major:
+            np.multiply(changes[:, None], column[None, :], out=net[first * batch:end * batch])
+        else:
+            np.multiply(column[:, None], changes[None, :], out=net[:, first * batch:end * batch])

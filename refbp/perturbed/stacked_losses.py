@@ -1,0 +1,74 @@
+"""refbp's losses for a stack of networks at once, keyed by loss name (refbp.names); numpy only.
+
+`loss_values(loss, outputs, targets)`: one loss per leading stack entry of `outputs`
+[S, *one network's outputs], each refbp.nn's `loss.value` to rounding
+(tests/test_perturbed_forms.py). `loss_values_in_place` may overwrite `outputs` (the hot
+path's work array, where fresh temporaries cost page faults): the sums of squares become one
+dot product per network, in another order of additions (a few ulps apart).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from refbp.nn import losses
+
+
+def _per_stack(terms):
+    """Sum over every axis but the first: one value per member of the leading stack."""
+    return np.sum(terms.reshape(terms.shape[0], -1), axis=1)
+
+
+def _squares(outputs, targets):
+    diff = targets - outputs
+    return _per_stack(diff * diff)
+
+
+def _cross_entropy(outputs, targets):
+    p = losses.CrossEntropy.probabilities(np, outputs[0], targets)
+    return -_per_stack(p * losses.CrossEntropy.log_softmax(np, outputs)) / math.prod(outputs.shape[1:-1])
+
+
+def _bce(outputs, targets):
+    log_y = np.maximum(np.log(outputs), losses.BCE.LOG_FLOOR)
+    log_1my = np.maximum(np.log(1.0 - outputs), losses.BCE.LOG_FLOOR)
+    return -_per_stack(targets * log_y + (1.0 - targets) * log_1my) / math.prod(outputs.shape[1:])
+
+
+PER_STACK = {
+    "half_sse": lambda outputs, targets: 0.5 * _squares(outputs, targets),
+    "sse": _squares,
+    "mse": lambda outputs, targets: _squares(outputs, targets) / math.prod(outputs.shape[1:]),
+    "cross_entropy": _cross_entropy,
+    "bce": _bce,
+}
+
+
+def _squares_in_place(outputs, targets):
+    """Per stack entry, the sum of (targets - outputs)^2, with y - t written over outputs
+    ((y - t)^2 == (t - y)^2): one dot product per entry, half the time of squaring and then
+    summing."""
+    difference = np.subtract(outputs, targets, out=outputs).reshape(outputs.shape[0], -1)
+    if np.iscomplexobj(difference):  # vecdot conjugates its first argument: |d|^2, not d^2 (the complex step)
+        return np.sum(np.square(difference, out=difference), axis=1)
+    return np.vecdot(difference, difference)
+
+
+IN_PLACE = {
+    "half_sse": lambda outputs, targets: 0.5 * _squares_in_place(outputs, targets),
+    "sse": _squares_in_place,
+    "mse": lambda outputs, targets: _squares_in_place(outputs, targets) / math.prod(outputs.shape[1:]),
+}
+
+
+def loss_values(loss, outputs, targets) -> np.ndarray:
+    """Loss `loss` (by name) of every network of the stack `outputs`."""
+    return PER_STACK[loss.name](outputs, targets)
+
+
+def loss_values_in_place(loss, outputs, targets) -> np.ndarray:
+    """`loss_values`, free to overwrite `outputs`."""
+    in_place = IN_PLACE.get(loss.name)
+    return PER_STACK[loss.name](outputs, targets) if in_place is None else in_place(outputs, targets)
