@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from .outcome import any_order, print_outcome, report_root_problem, write_report_of
+from .outcome import add_common_options, any_order, finish, report_root_problem
 from .run_cmd import FD_METHODS, parse_oracles
-from .store_note import record_in_store, recorded_line
 from .usage import fail_usage
 
 HELP = """\
@@ -31,12 +30,8 @@ def register(sub):
     p.add_argument("--impl", required=True, metavar="MODULE:FACTORY",
                    help="package.module:factory, or path/to/file.py:factory")
     p.add_argument("--name", help="the implementation's name in reports (default: the --impl text)")
-    p.add_argument("--oracle", default="torch,fd,expected", metavar="LIST",
-                   help="references, comma-separated from torch, fd, expected (default: all)")
-    p.add_argument("--fd-method", choices=FD_METHODS, help="finite differences (default: central)")
-    p.add_argument("--report-dir", default="reports", metavar="DIR", help="where the report folder is written")
-    p.add_argument("--no-report", action="store_true", help="write no report folder")
-    p.add_argument("--json", action="store_true", help="print the verdicts (refbp-verdict/1) on stdout only")
+    add_common_options(p, "how finite differences are computed, of the torch loss and of the implementation's "
+                          "own loss (default: central differences)", FD_METHODS)
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(handler=handle)
 
@@ -45,8 +40,6 @@ def handle(args) -> int:
     from refbp.check import run_suite
     from refbp.check.adapter import AdapterError, load_factory
     from refbp.check.check_adapter import check_adapter_case
-    from refbp.report import format_run
-
 
     try:
         oracles = parse_oracles(args.oracle)
@@ -60,6 +53,4 @@ def handle(args) -> int:
     run = run_suite(args.paths or None, oracles=oracles, progress=False if args.no_progress else None,
                     checker=lambda case: check_adapter_case(case, factory, name, oracles, args.fd_method))
     run.implementation = name
-    report_dir = write_report_of(run, args)
-    kept = record_in_store(run, "check")
-    return print_outcome(run, format_run(run, report_dir) + recorded_line(kept), args.json)
+    return finish(run, args, "check")

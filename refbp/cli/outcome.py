@@ -10,6 +10,8 @@ import os
 import sys
 from pathlib import Path
 
+from .store_note import record_in_store, recorded_line
+
 
 class AnyOrderParser(argparse.ArgumentParser):
     """A sub-command parser that takes its options between the positional paths as well
@@ -32,6 +34,18 @@ def any_order(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     """Make a parser made by `add_parser` an AnyOrderParser (add_parser takes no class of its own)."""
     parser.__class__ = AnyOrderParser
     return parser
+
+
+def add_common_options(parser, fd_help: str, fd_methods) -> None:
+    """--oracle, --fd-method, --report-dir, --no-report and --json, as run, verify and check take them."""
+    parser.add_argument("--oracle", default="torch,fd,expected", metavar="LIST",
+                        help="references, comma-separated from torch, fd, expected (default: all)")
+    parser.add_argument("--fd-method", choices=fd_methods, help=fd_help)
+    parser.add_argument("--report-dir", default="reports", metavar="DIR",
+                        help="where the report folder <run-id>/ is written (default: ./reports)")
+    parser.add_argument("--no-report", action="store_true", help="write no report folder")
+    parser.add_argument("--json", action="store_true",
+                        help="print the verdicts (refbp-verdict/1, a JSON list) on stdout only")
 
 
 def report_root_problem(report_dir) -> str:
@@ -71,3 +85,13 @@ def print_outcome(run, table: str, as_json: bool) -> int:
         json.dump([v.to_json() for v in run.verdicts], sys.stdout, indent=1)
         sys.stdout.write("\n")
     return run.exit_code()
+
+
+def finish(run, args, command: str, *extra) -> int:
+    """After a run, verify or check: the report folder, the run kept in the verdict store, and
+    the outcome printed; returns the exit code."""
+    from refbp.report import format_run  # pandas: imported only once there is a run to show
+
+    report_dir = write_report_of(run, args, *extra)
+    kept = record_in_store(run, command)
+    return print_outcome(run, format_run(run, report_dir) + recorded_line(kept), args.json)

@@ -6,8 +6,7 @@ import argparse
 
 from refbp import names
 
-from .outcome import any_order, print_outcome, report_root_problem, write_report_of
-from .store_note import record_in_store, recorded_line
+from .outcome import any_order, finish, report_root_problem
 from .usage import fail_usage
 
 HELP = """\
@@ -65,8 +64,6 @@ def parse_oracles(text: str) -> tuple[str, ...]:
 
 def handle(args) -> int:
     from refbp.check import run_suite
-    from refbp.report import format_run
-
 
     try:
         oracles = parse_oracles(args.oracle)
@@ -91,9 +88,7 @@ def handle(args) -> int:
         return fail_usage(problem)
     run = run_suite(args.paths or None, oracles=oracles, progress=False if args.no_progress else None,
                     implementation=implementation, fd_method=args.fd_method)
-    report_dir = write_report_of(run, args, device_environment)
-    kept = record_in_store(run, "run")
-    return print_outcome(run, format_run(run, report_dir) + recorded_line(kept), args.json)
+    return finish(run, args, "run", device_environment)
 
 
 def _exists(path: str) -> bool:

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from .outcome import any_order, print_outcome, report_root_problem, write_report_of
+from .outcome import add_common_options, any_order, finish, report_root_problem
 from .run_cmd import FD_METHODS
-from .store_note import record_in_store, recorded_line
 from .usage import fail_usage
 
 HELP = """\
@@ -36,20 +35,13 @@ def register(sub):
                                                                 "or folders of them")
     p.add_argument("--cases", action="append", metavar="PATH",
                    help="a case file or folder (repeat for several; default: the installed suite)")
-    p.add_argument("--oracle", default="torch,fd,expected", metavar="LIST",
-                   help="references, comma-separated from torch, fd, expected (default: all)")
-    p.add_argument("--fd-method", choices=FD_METHODS,
-                   help="how the finite-difference reference is computed (default: central differences; "
-                        "complex is refused: the torch reference has no complex-capable forward)")
-    p.add_argument("--report-dir", default="reports", metavar="DIR", help="where the report folder goes (default: ./reports)")
-    p.add_argument("--no-report", action="store_true", help="write no report folder")
-    p.add_argument("--json", action="store_true", help="print the verdicts (refbp-verdict/1, a JSON list) on stdout only")
+    add_common_options(p, "how the finite-difference reference is computed (default: central differences; "
+                          "complex is refused: the torch reference has no complex-capable forward)", FD_METHODS)
     p.set_defaults(handler=handle)
 
 
 def handle(args) -> int:
     from refbp.check.verify import UNSUPPORTED_FD_METHODS, verify_results
-    from refbp.report import format_run
 
     from .run_cmd import parse_oracles
 
@@ -63,6 +55,4 @@ def handle(args) -> int:
     if problem:
         return fail_usage(problem)
     run = verify_results(args.results, args.cases, oracles=oracles, fd_method=args.fd_method)
-    report_dir = write_report_of(run, args)
-    kept = record_in_store(run, "verify")
-    return print_outcome(run, format_run(run, report_dir) + recorded_line(kept), args.json)
+    return finish(run, args, "verify")
