@@ -77,7 +77,8 @@ def print_outcome(run, table: str, as_json: bool) -> int:
     for note in run.notes:
         print(f"refbp: note: {note}", file=sys.stderr)
     if not as_json:  # with --json the table is on stderr and already holds each error's line
-        for error in (error for verdict in run.verdicts for error in verdict.errors):
+        for error in (error for verdict in run.verdicts if verdict.error_kind != "unsupported"
+                      for error in verdict.errors):
             print(error, file=sys.stderr)
     if run.nothing_checked():
         print(f"refbp: error: {run.nothing_checked()}", file=sys.stderr)

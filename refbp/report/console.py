@@ -15,6 +15,8 @@ def format_verdict_line(verdict) -> str:
     """One line per case: status, id, network, dtype, rows, worst relative error per reference."""
     if verdict.error_kind == "input":
         status = "BAD "
+    elif verdict.error_kind == "unsupported":
+        status = "N/S "  # the implementation does not support the case: listed, never passed
     else:
         status = "PASS" if verdict.passed else "FAIL"
     worst = {}
@@ -47,15 +49,17 @@ def format_failures(verdict, limit: int = 8) -> list[str]:
 def format_run(run, report_dir=None) -> str:
     lines = [HEADER]
     lines += [format_verdict_line(v) for v in run.verdicts]
-    problems = [v for v in run.verdicts if not v.passed]
+    problems = [v for v in run.verdicts if not v.passed and v.error_kind != "unsupported"]
     if problems:
         lines.append("")
         for verdict in problems:
             lines += format_failures(verdict)
     passed = sum(v.passed for v in run.verdicts)
     lines.append("")
+    unsupported = sum(v.error_kind == "unsupported" for v in run.verdicts)
     lines.append(f"{passed}/{len(run.verdicts)} cases passed, {len(run.failed)} failed, "
-                 f"{len(run.bad_input)} bad input, in {run.seconds:.1f}s"
+                 f"{len(run.bad_input)} bad input" + (f", {unsupported} not supported" if unsupported else "")
+                 + f", in {run.seconds:.1f}s"
                  + (f"; report: {report_dir}" if report_dir else ""))
     return "\n".join(lines)
 
