@@ -67,6 +67,16 @@ def load_factory(spec: str):
     return factory
 
 
+def implementation_version(factory) -> str:
+    """The `__version__` of the factory's module or of its top-level package ("" when neither says)."""
+    module_name = getattr(factory, "__module__", "") or ""
+    for name in (module_name, module_name.partition(".")[0]):
+        version = getattr(sys.modules.get(name), "__version__", None)
+        if version:
+            return str(version)
+    return ""
+
+
 def _module_from_file(path: Path):
     if not path.is_file():
         raise AdapterError(f"--impl: {path}: no such file")

@@ -38,7 +38,7 @@ def register(sub):
 
 def handle(args) -> int:
     from refbp.check import run_suite
-    from refbp.check.adapter import AdapterError, load_factory
+    from refbp.check.adapter import AdapterError, implementation_version, load_factory
     from refbp.check.check_adapter import check_adapter_case
 
     try:
@@ -53,4 +53,4 @@ def handle(args) -> int:
     run = run_suite(args.paths or None, oracles=oracles, progress=False if args.no_progress else None,
                     checker=lambda case: check_adapter_case(case, factory, name, oracles, args.fd_method))
     run.implementation = name
-    return finish(run, args, "check")
+    return finish(run, args, "check", implementation_version=implementation_version(factory))

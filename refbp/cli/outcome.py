@@ -88,11 +88,11 @@ def print_outcome(run, table: str, as_json: bool) -> int:
     return run.exit_code()
 
 
-def finish(run, args, command: str, *extra) -> int:
+def finish(run, args, command: str, *extra, implementation_version: str = "") -> int:
     """After a run, verify or check: the report folder, the run kept in the verdict store, and
     the outcome printed; returns the exit code."""
     from refbp.report import format_run  # pandas: imported only once there is a run to show
 
     report_dir = write_report_of(run, args, *extra)
-    kept = record_in_store(run, command)
+    kept = record_in_store(run, command, implementation_version)
     return print_outcome(run, format_run(run, report_dir) + recorded_line(kept), args.json)

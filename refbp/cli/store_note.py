@@ -11,15 +11,16 @@ import sys
 OFF = "none"
 
 
-def record_in_store(run, command: str) -> str | None:
+def record_in_store(run, command: str, implementation_version: str = "") -> str | None:
     """The run's id in the store, or None (store off, a run that checked nothing, or a warning printed)."""
     if os.environ.get("REFBP_DATABASE_URL", "").lower() == OFF or run.nothing_checked():
         return None
     # Imported here: SQLAlchemy and Alembic take a while to import, and a run needs them only now.
+    from refbp.report.environment import environment
     from refbp.store import StoreError, keep_run
 
     try:
-        run_id, url = keep_run(run, command)
+        run_id, _ = keep_run(run, command, environment(), implementation_version=implementation_version)
     except StoreError as exc:
         print(f"refbp: warning: {exc}", file=sys.stderr)
         return None

@@ -63,12 +63,14 @@ def _finite(value) -> float | None:
     return value if math.isfinite(value) else None
 
 
-def keep_run(run, command: str, environment: dict | None = None, url: str | None = None) -> tuple[str, str]:
+def keep_run(run, command: str, environment: dict | None = None, url: str | None = None,
+             implementation_version: str = "") -> tuple[str, str]:
     """Open the store (REFBP_DATABASE_URL, else the default SQLite file) and record `run`:
     (the run's id, the store's URL). A StoreError says, in one line, why it could not be kept."""
     store = open_store(url)
+    record = RunRecord(command, implementation_version=implementation_version, environment=environment or {})
     try:
-        return record_run(store, run, RunRecord(command, environment=environment or {})), store.url
+        return record_run(store, run, record), store.url
     except Exception as exc:  # the transaction rolled back: nothing of this run is in the store
         raise StoreError(f"verdict store {store.url}: the run was not recorded: {type(exc).__name__}: "
                          f"{(str(exc).strip().splitlines() or [''])[0]}") from exc
