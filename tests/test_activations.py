@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from oracle.torch_functions import activation_module
-from refbp.check.compare import compare
+from refbp.check.entrywise import compare
 from refbp.check.tolerance import POLICY
 from refbp.nn import activations
 

@@ -26,7 +26,7 @@ from ..nn import compute_trace
 from ..nn.backend import serial_blas
 from ..perturbed import loss_forms
 from ..trace import Trace
-from .compare import compare
+from .entrywise import compare
 from .tolerance import FD_ERROR_FACTOR, fd_tolerance, tolerance_for
 from .verdict import Check, CaseVerdict
 
