@@ -56,7 +56,7 @@ def load_factory(spec: str):
         if module_name.endswith(".py") or "/" in module_name:
             module = _module_from_file(Path(module_name))
         else:
-            module = importlib.import_module(module_name)
+            module = _module_by_name(module_name)
     except AdapterError:
         raise
     except Exception as exc:
@@ -75,6 +75,19 @@ def implementation_version(factory) -> str:
         if version:
             return str(version)
     return ""
+
+
+def _module_by_name(name: str):
+    """`import name`, from the current folder too (as `python -m` would): a user runs
+    `refbp check --impl mypkg.nets:factory` from their project's root."""
+    here = str(Path.cwd())
+    if here in sys.path:
+        return importlib.import_module(name)
+    sys.path.insert(0, here)
+    try:
+        return importlib.import_module(name)
+    finally:
+        sys.path.remove(here)
 
 
 def _module_from_file(path: Path):
