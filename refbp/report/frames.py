@@ -7,7 +7,7 @@ import pandas as pd
 DETAIL_COLUMNS = [
     "case", "quantity", "tensor", "reference", "max_abs_err", "max_rel_err", "worst_index",
     "atol", "rtol", "passed", "note", "checked", "nondifferentiable", "actual", "expected_value",
-    "method", "step", "error_estimate", "network", "dtype", "path",
+    "method", "step", "error_estimate", "diagnosis", "diagnosis_note", "network", "dtype", "path",
 ]
 REFERENCE_COLUMNS = {"torch-autograd": "worst_rel_torch", "finite-difference": "worst_rel_fd",
                      "expected": "worst_rel_expected"}
