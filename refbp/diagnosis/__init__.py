@@ -27,5 +27,6 @@ def diagnose_verdict(case, trace, verdict, atol: float, rtol: float) -> None:
         return
     references = References(case)
     diagnose_checks(case, trace, verdict.checks, references)
-    if any(c.diagnosis != "missing" for c in failed):
-        verdict.first_departure = first_departure(case, trace, references.trace(), atol, rtol)
+    judged = {c.quantity for c in failed if c.diagnosis != "missing"}
+    if judged:
+        verdict.first_departure = first_departure(case, trace, references.trace(), atol, rtol, judged)

@@ -10,9 +10,10 @@ from ..trace import Trace
 from .signatures import within
 
 
-def first_departure(case, trace: Trace, reference: Trace, atol: float, rtol: float) -> str:
+def first_departure(case, trace: Trace, reference: Trace, atol: float, rtol: float,
+                    failed_quantities: set = frozenset()) -> str:
     """One line, e.g. "forward right; backward first wrong at layers.1 (dL/dnet)"; "" when the trace
-    gives neither intermediates nor error signals."""
+    gives neither intermediates nor error signals. `failed_quantities`: of the verdict's failed rows."""
     if not trace.intermediates and not trace.error_signals:
         return ""
     steps = _mlp_steps(case) if case.network.kind == "mlp" else _rnn_steps(case)
@@ -28,7 +29,10 @@ def first_departure(case, trace: Trace, reference: Trace, atol: float, rtol: flo
                                     ref_source[name][index], atol, rtol)), None)
         parts.append(f"{side} right" if wrong is None else f"{side} first wrong at {wrong}")
     if all(part.endswith("right") for part in parts):
-        parts.append("so the slip is in the step from dL/dnet to the parameter gradients")
+        if failed_quantities & {"grads", "input_grads"}:
+            parts.append("so the slip is in the step from dL/dnet to the gradients")
+        elif failed_quantities & {"params_after", "loss_after"}:
+            parts.append("so the slip is in the update (training)")
     return "; ".join(parts)
 
 

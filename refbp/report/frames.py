@@ -35,13 +35,14 @@ def summary_frame(run) -> pd.DataFrame:
             "checks": len(verdict.checks), "failed": len(verdict.failed_checks()),
             "nondifferentiable": sum(c.nondifferentiable for c in verdict.checks),
             "errors": " | ".join(verdict.errors), "seconds": round(verdict.seconds, 4), "path": verdict.path,
+            "first_departure": verdict.first_departure,
         }
         for reference, column in REFERENCE_COLUMNS.items():
             errs = [c.max_rel_err for c in verdict.checks if c.reference == reference]
             row[column] = max(errs) if errs else float("nan")
         records.append(row)
     columns = ["case", "passed", "network", "dtype", "checks", "failed", "nondifferentiable",
-               *REFERENCE_COLUMNS.values(), "seconds", "errors", "path"]
+               *REFERENCE_COLUMNS.values(), "seconds", "errors", "first_departure", "path"]
     return pd.DataFrame.from_records(records, columns=columns)
 
 
