@@ -262,3 +262,29 @@ def test_explain_lays_the_reference_beside_the_result_and_marks_the_first_differ
     # the first factor that differs is the local slope: out(1 - out) = 0.186815602 in the reference
     assert len(marked) == 1 and "where the reference has 0.186815602" in marked[0]
     assert main(["explain", "seed-2-2-2", "--param", "w5", "--result", str(tmp_path / "missing.json")]) == 2
+
+
+@pytest.mark.parametrize("change, expected", [
+    (lambda name, g: 2.0 * g, "scaled:2"),
+    (lambda name, g: -g, "sign"),
+    (lambda name, g: g.T, "transposed"),
+    (lambda name, g: 0.0 * g if name.endswith("bias") else g, "zero"),
+])
+def test_closed_form_signatures_through_the_adapter(change, expected):
+    correct = load_factory(f"{EXAMPLES / 'numpy_mlp.py'}:factory")
+
+    class Changed:
+        def __init__(self, document):
+            self.inner = correct(document)
+
+        def forward(self, *args):
+            return self.inner.forward(*args)
+
+        def loss(self, *args):
+            return self.inner.loss(*args)
+
+        def gradients(self, *args):
+            return {name: change(name, g) for name, g in self.inner.gradients(*args).items()}
+
+    verdict = check_adapter_case(load_case(SEED), Changed, "changed", oracles=("torch", "fd"))
+    assert {c.diagnosis for c in verdict.failed_checks()} == {expected}
