@@ -17,7 +17,7 @@ import pytest
 
 import test_rnn_teeth
 import test_teeth
-from cases import SUITE_DIR, load_case, parse_case
+from cases import SUITE_DIR, discover, load_case, parse_case
 from cases.schema import validate
 from helpers import diagnoses, write_case
 from refbp.check import check_case
@@ -25,7 +25,9 @@ from refbp.check.adapter import answer, load_factory
 from refbp.check.check_adapter import check_adapter_case
 from refbp.check.verify import verify_results
 from refbp.cli import main
+from oracle import torch_reference
 from refbp.diagnosis import CATALOGUE
+from refbp.diagnosis.training import derive, train
 from refbp.explain_result import MARK
 from refbp.nn import activations, compute_trace, dense, losses
 
@@ -288,3 +290,22 @@ def test_closed_form_signatures_through_the_adapter(change, expected):
 
     verdict = check_adapter_case(load_case(SEED), Changed, "changed", oracles=("torch", "fd"))
     assert {c.diagnosis for c in verdict.failed_checks()} == {expected}
+
+
+@pytest.mark.parametrize("path", sorted(discover([SUITE_DIR])), ids=lambda p: p.stem)
+def test_the_re_derivation_agrees_with_torch_on_every_shipped_case(path):
+    """The diagnosis's correct reference is a reference: torch autograd and torch.optim agree with it."""
+    case = load_case(path)
+    ours, torch_trace = derive(case), torch_reference.trace(case)
+    close = dict(rtol=1e-9, atol=1e-10)
+    np.testing.assert_allclose(ours.outputs, torch_trace.outputs, **close)
+    np.testing.assert_allclose(ours.loss, torch_trace.loss, **close)
+    for name in torch_trace.grads:
+        np.testing.assert_allclose(ours.grads[name], torch_trace.grads[name], **close, err_msg=name)
+    for name in torch_trace.input_grads:
+        np.testing.assert_allclose(ours.input_grads[name], torch_trace.input_grads[name], **close, err_msg=name)
+    if case.train is not None:
+        params_after, loss_after = train(case)
+        np.testing.assert_allclose(loss_after, torch_trace.loss_after, **close)
+        for name in params_after:
+            np.testing.assert_allclose(params_after[name], torch_trace.params_after[name], **close, err_msg=name)
