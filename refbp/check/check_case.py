@@ -21,6 +21,7 @@ from cases import Case, Tolerance
 from cases.fingerprint import case_hash
 from oracle.fd import ComplexStepRefused, finite_difference
 
+from ..diagnosis import diagnose_verdict
 from ..loss_forms import LossForms
 from ..nn import compute_trace
 from ..nn.backend import serial_blas
@@ -92,6 +93,8 @@ def check_case(case: Case, implementation: Implementation | None = None, oracles
     if "expected" in oracles and case.expected is not None:
         verdict.checks += expected_checks(case, trace)
     verdict.passed = all(c.passed for c in verdict.checks) and not verdict.errors
+    torch_tolerance = tolerance_for(case, "torch-autograd")
+    diagnose_verdict(case, trace, verdict, torch_tolerance.atol, torch_tolerance.rtol)  # failed rows only
     verdict.seconds = time.perf_counter() - start
     return verdict
 
