@@ -15,7 +15,8 @@ import numpy as np
 
 from refbp.loss_forms import LossForms
 
-from .evaluate import AGREEMENT_ULPS, Evaluator
+from .agreement import agrees
+from .evaluate import Evaluator
 from .kinks import crossed_unit, crossed_units_stacked
 from .result import FiniteDifference
 from .steps import EPS, RELATIVE_STEP, central_error, loss_rounding, scale, step_sizes
@@ -173,7 +174,7 @@ def _stacked_agrees(stacked, loss, point: dict, base, result) -> bool:
     """The stacked form against the plain loss at the first point (see Evaluator._batched_agrees)."""
     plain = float(loss(point))
     batched = float(np.asarray(stacked({n: v[None] for n, v in point.items()}))[0])
-    if abs(plain - batched) <= AGREEMENT_ULPS * EPS * max(abs(base), 1.0):
+    if agrees(plain, batched, base, 0.0):
         return True
     result.notes.append(f"the stacked evaluation disagreed with the plain loss ({batched:.17g} vs {plain:.17g}): "
                         "used the plain loop")

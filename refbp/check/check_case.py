@@ -27,6 +27,7 @@ from ..nn.backend import serial_blas
 from ..perturbed import loss_forms
 from ..trace import Trace
 from .entrywise import compare
+from .fd_reference import unjudged_entries
 from .tolerance import FD_ERROR_FACTOR, fd_tolerance, tolerance_for
 from .verdict import Check, CaseVerdict
 
@@ -163,6 +164,11 @@ def finite_difference_checks(case: Case, trace: Trace, forms: LossForms, method:
         if weak:
             check.note += (("; " if check.note else "") + f"{weak} entries with an FD error estimate above the "
                            "tolerance (weak check there)")
+        unjudged = unjudged_entries(result, name)
+        if unjudged:  # a NaN finite difference is left out of the comparison: never silently
+            check.passed = False
+            check.note += (("; " if check.note else "") + f"{unjudged} entries without a finite finite difference "
+                           "(the loss is not finite at their points): failed, not skipped")
         if result.notes:
             check.note += ("; " if check.note else "") + "; ".join(result.notes)
         if method == "sampled":

@@ -42,23 +42,37 @@ class PerturbedLosses:
         self.chunks = chunks or {}
         self.base = Base(model, params, inputs)
         self.batch = inputs.shape[0]
+        # (first, end, path) of each chunk of the last call: which code path computed it, so
+        # that oracle.fd's agreement check can sample every path (oracle.fd.agreement).
+        self.chunk_paths: list = []
+        self._path: list = []
 
     def __call__(self, name: str, flat_indices, deltas, kinks: bool = False):
         change = moved(self.base, name, np.asarray(flat_indices), np.asarray(deltas))
         if kinks:
             outputs, nets = self.outputs(change, want_nets=True)
+            self.chunk_paths = [(0, len(change.units), self.path)]
             return loss_values_in_place(self.loss, outputs, self.targets), nets
         count = len(change.units)
         chunk = self.chunks.get(name) or count
+        self.chunk_paths = []
         if count == 0:
             return np.empty(0, dtype=change.dtype)
         if count <= chunk:
-            return loss_values_in_place(self.loss, self.outputs(change)[0], self.targets)
+            values = loss_values_in_place(self.loss, self.outputs(change)[0], self.targets)
+            self.chunk_paths = [(0, count, self.path)]
+            return values
         values = np.empty(count, dtype=change.dtype)
         for start in range(0, count, chunk):
             outputs, _ = self.outputs(change.part(slice(start, start + chunk)))
             values[start:start + chunk] = loss_values_in_place(self.loss, outputs, self.targets)
+            self.chunk_paths.append((start, min(start + chunk, count), self.path))
         return values
+
+    @property
+    def path(self) -> str:
+        """The code path of the last `outputs` call, e.g. "rank-one by runs, exp series"."""
+        return ", ".join(self._path)
 
     def outputs(self, change: Moved, want_nets: bool = False):
         """The outputs [S, B, O] of the perturbed networks (a work buffer: use it before the
@@ -67,12 +81,15 @@ class PerturbedLosses:
         layer, depth, units, dtype = change.layer, len(model.activations), change.units, change.dtype
         activation = model.activations[layer]
         nets = {}
+        self._path = []
         if layer + 1 == depth:
+            self._path.append("output layer moved")
             return self._output_layer_moved(units, change.net_column, dtype, want_nets, nets), nets
         if want_nets and activation.kinked:
             nets[f"layers.{layer}.net"] = stacked_view(
                 base.with_column("net", layer, "nets", units, change.net_column, dtype), self.batch).copy()
         if change.delta_out is None:  # softmax: every unit of the layer moves
+            self._path.append("whole layer")
             out = self._activate(layer, base.with_column("net", layer, "nets", units, change.net_column, dtype),
                                  False, {})
         else:
@@ -87,6 +104,7 @@ class PerturbedLosses:
                 outputs_width = params[f"layers.{depth - 1}.weight"].shape[0]
                 outputs = work_array("outputs", change.delta_out.shape + (outputs_width,), dtype)
                 if output_nets_by_series(base, layer, change, outputs):
+                    self._path.append("output series")
                     return self._activate_outputs(outputs, want_nets, nets), nets
             net = work_array(f"net{layer}", (width, change.delta_out.size), dtype)
             out = self._layer_after(layer, change, net, want_nets, nets, False)
@@ -153,7 +171,9 @@ class PerturbedLosses:
         weight = self.params[f"layers.{layer}.weight"]
         count = change.delta_out.shape[0]
         if not (want_nets and activation.kinked) and exp_factored(self.base, layer, change, net, example_major):
+            self._path.append("exp series")
             return sigmoid_of_exp(net)
+        self._path.append("rank-one " + ("gathered" if runs(change.units) is None else "by runs"))
         _rank_one(net, weight, change.units, change.delta_out, example_major)
         net += self.base.tiled("nets", layer, count, example_major)
         if not example_major:
