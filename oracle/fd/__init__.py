@@ -54,6 +54,24 @@ def finite_difference(method: str, forms: LossForms, params: dict, *, directions
     raise ValueError(f"unknown finite-difference method {method!r} (known: {', '.join(METHODS)})")
 
 
+def escalated(forms: LossForms, params: dict, entries: dict) -> FiniteDifference:
+    """The derivative at chosen entries ({tensor: flat indices}) by a more accurate method than
+    central differences: the complex step where the network is analytic and its complex
+    forward computes the loss being checked, else Richardson on central differences' own step
+    (the same rounding, a truncation of order h^6 that it measures instead of guessing; its
+    usual, wider step is what large weights or inputs defeat). For entries where central
+    differences' error estimate cannot be trusted: their estimate of the truncation is a
+    heuristic (oracle.fd.steps.central_error)."""
+    chosen = {name: np.asarray(entries.get(name, ()), dtype=np.int64) for name in params}
+
+    def select(name, tensor):
+        return chosen[name]
+
+    if forms.complex_loss is not None and _same_function(forms, params):
+        return complex_step(forms, params, select=select)
+    return richardson(forms, params, select=select, relative=RELATIVE_STEP["central"])
+
+
 def _same_function(forms: LossForms, params: dict) -> bool:
     plain = float(forms.loss(params))
     complex_value = complex(forms.complex_loss({n: np.asarray(v, dtype=np.complex128) for n, v in params.items()}))
@@ -61,4 +79,4 @@ def _same_function(forms: LossForms, params: dict) -> bool:
 
 
 __all__ = ["EPS", "METHODS", "RELATIVE_STEP", "ComplexStepRefused", "FiniteDifference", "LossForms",
-           "finite_difference", "step_sizes"]
+           "escalated", "finite_difference", "step_sizes"]
