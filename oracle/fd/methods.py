@@ -15,7 +15,8 @@ import numpy as np
 
 from refbp.loss_forms import LossForms
 
-from .evaluate import AGREEMENT_ULPS, Evaluator
+from .agreement import agrees
+from .evaluate import Evaluator
 from .kinks import crossed_unit, crossed_units_stacked
 from .result import FiniteDifference
 from .steps import EPS, RELATIVE_STEP, central_error, loss_rounding, scale, step_sizes
@@ -62,7 +63,7 @@ def central(forms: LossForms, params, select=None, method="central") -> FiniteDi
                       RELATIVE_STEP["central"], select)
 
 
-def richardson(forms: LossForms, params) -> FiniteDifference:
+def richardson(forms: LossForms, params, select=None, relative: float | None = None) -> FiniteDifference:
     evaluator = Evaluator(forms.loss, params, forms.probe, forms.perturbed)
     delta = loss_rounding(evaluator.base_loss)
 
@@ -75,10 +76,10 @@ def richardson(forms: LossForms, params) -> FiniteDifference:
 
     return _entrywise(evaluator, params, "richardson", estimate,
                       lambda h: np.stack([h, -h, 2 * h, -2 * h, 4 * h, -4 * h], axis=1),
-                      RELATIVE_STEP["richardson"])
+                      relative or RELATIVE_STEP["richardson"], select)
 
 
-def complex_step(forms: LossForms, params) -> FiniteDifference:
+def complex_step(forms: LossForms, params, select=None) -> FiniteDifference:
     if forms.complex_loss is None:
         raise ComplexStepRefused(forms.not_analytic or "complex step refused: no complex-capable loss function was "
                                  "given (it needs a network whose every function is analytic)")
@@ -90,7 +91,8 @@ def complex_step(forms: LossForms, params) -> FiniteDifference:
         # No subtraction: rounding of a few ulps of the derivative and of the loss's scale.
         return derivative, 16.0 * EPS * (np.abs(derivative) + floor / scale(x))
 
-    return _entrywise(evaluator, params, "complex", estimate, lambda h: 1j * h[:, None], RELATIVE_STEP["complex"])
+    return _entrywise(evaluator, params, "complex", estimate, lambda h: 1j * h[:, None], RELATIVE_STEP["complex"],
+                      select)
 
 
 def sampled(forms: LossForms, params, samples: int = 8, seed: int = 0) -> FiniteDifference:
@@ -173,7 +175,7 @@ def _stacked_agrees(stacked, loss, point: dict, base, result) -> bool:
     """The stacked form against the plain loss at the first point (see Evaluator._batched_agrees)."""
     plain = float(loss(point))
     batched = float(np.asarray(stacked({n: v[None] for n, v in point.items()}))[0])
-    if abs(plain - batched) <= AGREEMENT_ULPS * EPS * max(abs(base), 1.0):
+    if agrees(plain, batched, base, 0.0):
         return True
     result.notes.append(f"the stacked evaluation disagreed with the plain loss ({batched:.17g} vs {plain:.17g}): "
                         "used the plain loop")
