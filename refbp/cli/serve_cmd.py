@@ -59,6 +59,6 @@ def handle(args) -> int:
                     threads=args.threads, queue=args.queue)
     settings = Settings(limits=limits, case_paths=tuple(args.cases or ()), database=args.database)
     os.environ[SETTINGS_VARIABLE] = settings.to_environment()
-    uvicorn.run("refbp.service:app_from_environment", factory=True, host=args.host, port=args.port,
+    uvicorn.run("refbp.service.app:app_from_environment", factory=True, host=args.host, port=args.port,
                 workers=args.workers, log_level=args.log_level, access_log=False)
     return 0

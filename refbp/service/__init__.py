@@ -1,16 +1,8 @@
 """The verification service (`refbp serve`): an HTTP API over the suite and the verdict store
-(refbp.service.app), pages people read (refbp.service.pages), under clear limits
-(refbp.service.settings, body, pool). It judges and records through the library
+(refbp.service.app: `create_app`), pages people read (refbp.service.pages), under clear
+limits (refbp.service.settings, body, pool). It judges and records through the library
 (refbp.check.verify, refbp.store); it computes nothing of its own.
+
+This package imports nothing itself, so that refbp.service.process (a server in a
+subprocess, for the benchmark and the tests) loads neither FastAPI nor torch.
 """
-
-from .app import create_app
-from .settings import Limits, Settings
-
-
-def app_from_environment():
-    """The app of a server process started by `refbp serve` (uvicorn's factory)."""
-    return create_app(Settings.from_variable())
-
-
-__all__ = ["Limits", "Settings", "app_from_environment", "create_app"]

@@ -148,6 +148,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     return app
 
 
+def app_from_environment() -> FastAPI:
+    """The app of a server process started by `refbp serve` (uvicorn's factory)."""
+    return create_app(Settings.from_variable())
+
+
 def authorize(request: Request, token: str) -> None:
     """Writes need `Authorization: Bearer <REFBP_TOKEN>` when a token is set; reads never do."""
     if not token:
@@ -168,4 +173,4 @@ def openapi(app: FastAPI) -> dict:
     return app.openapi_schema
 
 
-__all__ = ["create_app"]
+__all__ = ["app_from_environment", "create_app"]

@@ -9,8 +9,14 @@
     }
     return cell.textContent.trim().toLowerCase();
   }
+  function showAll(wrap) {  // a sorted table shows every row: its first rows are the sorted ones
+    wrap.querySelectorAll("tr.extra").forEach(function (row) { row.hidden = false; });
+    var button = wrap.querySelector("button.show-all");
+    if (button) { button.remove(); }
+  }
   function sortBy(th) {
     var table = th.closest("table");
+    showAll(table.parentNode);
     var index = Array.prototype.indexOf.call(th.parentNode.children, th);
     var numeric = th.classList.contains("num");
     var ascending = th.getAttribute("aria-sort") !== "ascending";
@@ -35,10 +41,7 @@
     });
   });
   document.querySelectorAll("button.show-all").forEach(function (button) {
-    button.addEventListener("click", function () {
-      button.parentNode.querySelectorAll("tr.extra").forEach(function (row) { row.hidden = false; });
-      button.remove();
-    });
+    button.addEventListener("click", function () { showAll(button.parentNode); });
   });
   function openTarget() {
     var id = decodeURIComponent(window.location.hash.slice(1));
