@@ -4,8 +4,10 @@ A `refbp serve` process (its own SQLite store in a temporary folder) is started 
 127.0.0.1; `clients` concurrent clients (one asyncio loop, httpx, a connection each) POST a
 correct refbp-result/1 of one case to /v1/verify, each the next as soon as the last was
 answered, until `requests` requests are answered or `seconds` have passed. Rows: requests/s,
-p50 and p99 latency, answers other than 200, and the resident memory of the server's
-processes (all of uvicorn's workers) after a warm-up and again after the requests.
+p50 and p99 latency, answers other than 200, the resident memory of the server's
+processes (all of uvicorn's workers) after a warm-up and again after the requests, and the
+CPU time per request of the server and of the clients (on a shared machine the clock
+figures depend on the others' load; the CPU times much less).
 """
 
 from __future__ import annotations
@@ -31,7 +33,9 @@ from refbp.service.process import serving
 from .common import BenchUsageError, timing_environment
 
 TITLE = "refbp bench service: POST /v1/verify on loopback (latencies in milliseconds)"
-WARMUP = 200
+# Requests before the memory is first read: each server process loads the references' code
+# and fills its caches on its first requests, which is start-up, not growth.
+WARMUP = 1000
 GOALS = {"requests_per_s": 200.0, "p99_ms": 250.0, "rss_growth_pct": 10.0}
 
 
@@ -43,12 +47,12 @@ class Options:
     workers: int = 2           # server processes
     threads: int = 2           # checks at once per server process
     case: str = "seed-2-2-2"
-    quick: bool = False        # 4 clients, 300 requests (a smoke run)
+    quick: bool = False        # 4 clients, 100 requests, one server process (a smoke run)
 
     def effective(self) -> "Options":
         if not self.quick:
             return self
-        return Options(clients=min(self.clients, 4), requests=min(self.requests, 300), seconds=min(self.seconds, 60),
+        return Options(clients=min(self.clients, 4), requests=min(self.requests, 100), seconds=min(self.seconds, 60),
                        workers=1, threads=self.threads, case=self.case)
 
 
@@ -68,13 +72,25 @@ def result_document(case_id: str) -> dict:
     return document
 
 
+def _tree(process) -> list:
+    root = psutil.Process(process.pid)
+    return [root, *root.children(recursive=True)]
+
+
 def server_memory(process) -> int:
     """Resident bytes of the server process and its children (uvicorn's workers)."""
     try:
-        tree = [psutil.Process(process.pid), *psutil.Process(process.pid).children(recursive=True)]
-        return sum(p.memory_info().rss for p in tree)
+        return sum(p.memory_info().rss for p in _tree(process))
     except psutil.Error:
         return 0
+
+
+def cpu_seconds(processes) -> float:
+    """User + system CPU seconds of the processes so far."""
+    try:
+        return sum(sum(p.cpu_times()[:2]) for p in processes)
+    except psutil.Error:
+        return float("nan")
 
 
 async def load(base: str, body: bytes, clients: int, requests: int, seconds: float) -> tuple[list[float], dict]:
@@ -111,9 +127,12 @@ def run(options: Options) -> pd.DataFrame:
             asyncio.run(load(base, body, options.clients, min(WARMUP, options.requests), options.seconds))
             load_before = os.getloadavg()[0]
             rss_before = server_memory(process)
+            servers, client = _tree(process), psutil.Process()
+            server_cpu, client_cpu = cpu_seconds(servers), cpu_seconds([client])
             start = time.perf_counter()
             latencies, statuses = asyncio.run(load(base, body, options.clients, options.requests, options.seconds))
             elapsed = time.perf_counter() - start
+            server_cpu, client_cpu = cpu_seconds(servers) - server_cpu, cpu_seconds([client]) - client_cpu
             rss_after = server_memory(process)
             healthy = httpx.get(f"{base}/healthz", timeout=10).status_code == 200
     ms = sorted(1e3 * t for t in latencies)
@@ -126,6 +145,9 @@ def run(options: Options) -> pd.DataFrame:
         "max_ms": ms[-1] if ms else float("nan"),
         "rss_before_mb": rss_before / 2**20, "rss_after_mb": rss_after / 2**20,
         "rss_growth_pct": 100.0 * (rss_after - rss_before) / rss_before if rss_before else float("nan"),
+        # CPU time per answered request: what the throughput of idle cores would be bounded by.
+        "server_cpu_ms_per_request": 1e3 * server_cpu / len(ms) if ms else float("nan"),
+        "client_cpu_ms_per_request": 1e3 * client_cpu / len(ms) if ms else float("nan"),
         "load_1min_before": load_before, "load_1min_after": os.getloadavg()[0], "cpu_count": os.cpu_count(),
         "healthy_after": healthy,
     }])
@@ -146,6 +168,9 @@ def goal_lines(frame: pd.DataFrame) -> list[str]:
         f"memory: {row.rss_before_mb:.0f} MB before, {row.rss_after_mb:.0f} MB after {row.requests} requests, "
         f"{row.rss_growth_pct:+.1f}% (goal within {GOALS['rss_growth_pct']:.0f}%: "
         f"{marks[abs(row.rss_growth_pct) <= GOALS['rss_growth_pct']]})",
+        f"CPU per request: server {row.server_cpu_ms_per_request:.1f} ms, clients "
+        f"{row.client_cpu_ms_per_request:.1f} ms: on {row.cpu_count} idle cores at most "
+        f"{1e3 * row.cpu_count / (row.server_cpu_ms_per_request + row.client_cpu_ms_per_request):.0f} requests/s",
         f"{row.not_200} answers other than 200; load average {row.load_1min_before:.1f} before, "
         f"{row.load_1min_after:.1f} after, on {row.cpu_count} cores (a shared machine: other work shares them)",
     ]

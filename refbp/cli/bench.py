@@ -131,14 +131,14 @@ SERVICE_HELP = """\
 Load the verification service on loopback: a `refbp serve` process (--workers processes of
 --threads checks each, a private SQLite store) and --clients concurrent clients POSTing a
 correct result of --case to /v1/verify, until --requests are answered (after a warm-up of
-200) or --seconds pass. Rows: requests/s, p50/p99/max latency, answers other than 200, the
-server's resident memory before and after the requests, the load average.
+1000) or --seconds pass. Rows: requests/s, p50/p99/max latency, answers other than 200, the
+server's resident memory before and after the requests, CPU time per request, the load average.
 Writes reports/bench-service-<id>/ (results.csv, summary.md, report.html, environment.json).
 """
 
 
 def add_service_arguments(parser) -> None:
-    add_output_arguments(parser, "service", "4 clients, 300 requests, one server process (a smoke run)")
+    add_output_arguments(parser, "service", "4 clients, 100 requests, one server process (a smoke run)")
     parser.add_argument("--clients", type=int, default=16, metavar="N", help="concurrent clients (default: 16)")
     parser.add_argument("--requests", type=int, default=10_000, metavar="N",
                         help="requests after the warm-up (default: 10000)")

@@ -59,6 +59,10 @@ def handle(args) -> int:
                     threads=args.threads, queue=args.queue)
     settings = Settings(limits=limits, case_paths=tuple(args.cases or ()), database=args.database)
     os.environ[SETTINGS_VARIABLE] = settings.to_environment()
+    # One BLAS/OpenMP thread per check: a request's products are tiny, and the concurrency is the
+    # server's (its processes and threads), not the libraries' thread pools fighting over the cores.
+    for variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(variable, "1")
     uvicorn.run("refbp.service.app:app_from_environment", factory=True, host=args.host, port=args.port,
                 workers=args.workers, log_level=args.log_level, access_log=False)
     return 0

@@ -33,6 +33,11 @@ def error_plot(details: pd.DataFrame, target) -> bool:
         for j, reference in enumerate(references):
             ax = axes[i][j]
             group = rows[(rows["reference"] == reference) & ((rows["dtype"] == dtype) if dtype else True)]
+            if group.empty:
+                ax.set_axis_off()
+                ax.text(0.5, 0.5, f"{reference}, {dtype}: no rows", ha="center", va="center", fontsize=8,
+                        transform=ax.transAxes)
+                continue
             errors = pd.to_numeric(group["max_rel_err"]).astype(float).fillna(np.inf).to_numpy()
             values = np.clip(np.log10(np.maximum(errors, 10.0 ** FLOOR)), FLOOR, 2.0)
             failed = ~group["passed"].astype(bool).to_numpy()
