@@ -185,6 +185,15 @@ def test_the_cli_computes_nothing(path):
     assert not bad, f"{path} imports {sorted(bad)}"
 
 
+@pytest.mark.parametrize("path", list(_files("refbp.service", {})))
+def test_the_service_computes_nothing(path):
+    """The service judges through refbp.check and reads through refbp.store: no implementation,
+    reference or torch of its own."""
+    module = module_name(ROOT / path)
+    bad = [n for n in imports_of(module) if any(within(n, f) for f in COMPUTING)]
+    assert not bad, f"{path} imports {sorted(bad)}"
+
+
 # ---- no import cycles --------------------------------------------------------------------
 
 def import_graph() -> dict[str, set[str]]:

@@ -1,4 +1,5 @@
-"""The report layer: one page writer (Markdown and Styler/jinja2 HTML), the environment from
+"""The report layer: one set of templates (generic pages and the run page), tables with every
+digit where it matters, frames of a stored run equal to the run's own, the environment from
 package metadata (no torch imported), seeds taken from the verdicts."""
 
 from __future__ import annotations
@@ -9,9 +10,15 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pandas as pd
+import pytest
 
+from refbp.check.verdict import CaseVerdict, Check
+from refbp.report.frames import cases_frame, details_frame, error_over_tolerance, failing_rows, stored_frames, summary_of
 from refbp.report.page import Page, Section, html, markdown, markdown_table
+from refbp.report.run_page import run_html
+from refbp.report.table import SHOWN_ROWS, table_of
 from refbp.report.write import run_environment
+from refbp.store import RunRecord, open_store, record_run, run_checks
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -20,10 +27,10 @@ def test_failed_rows_and_only_those_are_highlighted():
     frame = pd.DataFrame({"case": ["a", "b", "c"], "passed": [True, False, True], "err": [1e-12, 0.5, float("nan")]})
     page = Page("title", ["headline"], [Section("Cases", table=frame, fail_column="passed")], {"x": 1}, status="fail")
     text = html(page)
-    body_rows = text.split("</tr>")[1:4]  # the header row first
-    assert ["fail" in row for row in body_rows] == [False, True, False]
-    assert "<td class=\"data row1 col2 fail\" >0.5</td>" in text and "1e-12" in text
-    assert '<p class="fail">headline</p>' in text
+    body_rows = text.split("<tbody>")[1].split("</tr>")[:3]
+    assert ['class="fail"' in row for row in body_rows] == [False, True, False]
+    assert 'data-sort="0.5">0.5</td>' in text and "1e-12" in text
+    assert '<p class="verdict fail">headline</p>' in text
 
 
 def test_text_is_escaped_in_html_and_markdown():
@@ -58,11 +65,61 @@ def test_the_report_layer_never_imports_torch():
     assert done.returncode == 0, done.stderr
 
 
-def test_long_tables_are_written_whole():
-    """pandas Styler trims a table past `styler.render.max_elements` cells; a report must not."""
-    from refbp.report.page import html_table
-
+def test_long_tables_are_written_whole_and_collapsed():
     frame = pd.DataFrame({"a": range(40), "b": range(40)})
-    with pd.option_context("styler.render.max_elements", 10):
-        text = html_table(frame)
-    assert text.count("<tr>") == 41 and ">39<" in text
+    text = html(Page("t", [], [Section("S", table=frame)], {}))
+    assert text.count("<tr") == 41 and ">39<" in text
+    assert text.count(" hidden>") == 40 - SHOWN_ROWS and "show all 40 rows" in text
+
+
+def test_precise_columns_show_every_digit():
+    frame = pd.DataFrame({"actual": [0.29837513474231137], "other": [0.29837513474231137]})
+    table = table_of(frame, precise=("actual",))
+    assert [c.text for c in table.rows[0]] == ["0.29837513474231137", "0.298"]
+
+
+def _run(verdicts):
+    return SimpleNamespace(verdicts=verdicts, started="now", seconds=1.5, oracles=("torch",), implementation="x",
+                           failed=[v for v in verdicts if not v.passed], bad_input=[],
+                           exit_code=lambda: 0 if all(v.passed for v in verdicts) else 1)
+
+
+def _verdict(case, passed, actual=1.0, reference=1.0):
+    check = Check("grads", "layers.0.weight", "torch-autograd", abs(actual - reference),
+                  abs(actual - reference) / abs(reference), [1, 0], 1e-10, 1e-7, passed, actual=actual,
+                  expected_value=reference, checked=4)
+    return CaseVerdict(case=case, implementation="x", passed=passed, checks=[check], network="mlp 2-2-2",
+                       dtype="float64")
+
+
+def test_the_run_page_opens_with_the_verdict_then_the_failing_case_in_full_precision():
+    run = _run([_verdict("good", True), _verdict("bad", False, 0.29837513474231137, 0.29837513474231125)])
+    details = details_frame(run)
+    summary = summary_of(details, cases_frame(run))
+    text = run_html(Page("t", ["about"], [], {}), details, summary, [("errors.png", "errors")], seconds=1.5)
+    assert text.index('id="verdict"') < text.index('id="failing"') < text.index('id="cases"')
+    assert "FAIL: 1/2 cases passed, 1 failed, 0 bad input (1.5 s)" in text
+    failing = text[text.index('id="failing"'):text.index('id="cases"')]
+    shown = [">0.29837513474231137<", ">0.29837513474231125<", ">1.1102230246251565e-16<"]  # the cells' text
+    assert all(text in failing for text in shown)
+    assert "good" not in failing
+    assert 'href="#case-bad"' in text and 'id="case-bad" open' in text and 'id="case-good">' in text
+
+
+def test_a_stored_run_gives_the_frames_of_the_run_itself(tmp_path):
+    run = _run([_verdict("good", True), _verdict("bad", False, 2.0, 1.0)])
+    run.verdicts.append(CaseVerdict(case="broken", implementation="x", passed=False, errors=["f: x: bad"],
+                                    error_kind="input"))
+    store = open_store(f"sqlite:///{tmp_path / 's.sqlite'}")
+    run_id = record_run(store, run, RunRecord("verify"))
+    details, summary = stored_frames(run_checks(store, run_id))
+    mine = summary_of(details_frame(run), cases_frame(run))
+    columns = ["case", "passed", "status", "checks", "failed", "worst_rel_torch"]
+    pd.testing.assert_frame_equal(summary[columns].reset_index(drop=True), mine[columns], check_dtype=False)
+    assert failing_rows(details)[["actual", "reference_value"]].values.tolist() == [[2.0, 1.0]]
+
+
+def test_error_over_tolerance_marks_what_fails():
+    details = details_frame(_run([_verdict("good", True, 1.0, 1.0), _verdict("bad", False, 2.0, 1.0)]))
+    ratio = error_over_tolerance(details).tolist()
+    assert ratio[0] == 0.0 and ratio[1] == pytest.approx(1.0 / (1e-10 + 1e-7))

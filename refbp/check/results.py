@@ -62,7 +62,11 @@ class ResultTrace:
 def read_results(path) -> list[Result]:
     """Every result in a file; a file that is not of the formats raises CaseError naming file and field."""
     path = Path(path)
-    document = read_json(path, allow_non_finite=True)
+    return results_in(read_json(path, allow_non_finite=True), path)
+
+
+def results_in(document, path) -> list[Result]:
+    """Every result in a parsed document (a file's, or an HTTP body's: `path` names it in messages)."""
     if not isinstance(document, dict):
         raise CaseError(path, "", f"a result must be a JSON object, not {type(document).__name__}")
     kind = document.get("format")

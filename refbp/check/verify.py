@@ -48,18 +48,28 @@ def verify_results(result_paths, case_paths=None, oracles=ORACLES, fd_method: st
         except CaseError as exc:
             run.verdicts.append(input_error(path, str(exc), case=str(path)))
             continue
-        for result in results:
-            if result.case in judged:
-                run.verdicts.append(input_error(result.path, f"{result.path}: {result.where}case: a second result "
-                                                f"for {result.case!r} (the first: {judged[result.case]})",
-                                                case=result.case, implementation=result.implementation))
-                continue
-            judged[result.case] = result.label()
-            run.verdicts.append(_verify_one(result, suite, oracles, fd_method))
+        run.verdicts += judge_results(results, suite, oracles, fd_method, judged)
     run.verdicts += [input_error(e.path, str(e), case=str(e.path)) for e in unreadable]
     run.implementation = ", ".join(sorted({v.implementation for v in run.verdicts if v.implementation}))
     run.seconds = time.perf_counter() - start
     return run
+
+
+def judge_results(results, suite: dict, oracles=ORACLES, fd_method: str | None = None,
+                  judged: dict | None = None) -> list[CaseVerdict]:
+    """A verdict per parsed result (refbp.check.results.results_in) against the cases `suite`
+    (by id); a second result for a case already in `judged` (case id -> label) is bad input."""
+    judged = {} if judged is None else judged
+    verdicts = []
+    for result in results:
+        if result.case in judged:
+            verdicts.append(input_error(result.path, f"{result.path}: {result.where}case: a second result "
+                                        f"for {result.case!r} (the first: {judged[result.case]})",
+                                        case=result.case, implementation=result.implementation))
+            continue
+        judged[result.case] = result.label()
+        verdicts.append(_verify_one(result, suite, oracles, fd_method))
+    return verdicts
 
 
 def _verify_one(result, suite, oracles, fd_method) -> CaseVerdict:

@@ -1,6 +1,6 @@
 """`refbp bench`: parses each benchmark's options, runs it, prints its rows and goal lines, writes its report.
 
-A benchmark module (refbp.bench.batch, .rnn, .fd) gives `Options`, `run(options) -> DataFrame`,
+A benchmark module (refbp.bench.batch, .rnn, .fd, .service) gives `Options`, `run(options) -> DataFrame`,
 `goal_lines(frame)`, `environment(options)` and `TITLE`; nothing here measures or computes.
 """
 
@@ -10,7 +10,7 @@ import argparse
 import json
 import sys
 
-from refbp.bench import batch, fd, rnn
+from refbp.bench import batch, fd, rnn, service
 from refbp.bench.common import BenchUsageError
 
 from .usage import fail_usage
@@ -127,6 +127,29 @@ def add_fd_arguments(parser) -> None:
                              "takes long (64-128-128-10)")
 
 
+SERVICE_HELP = """\
+Load the verification service on loopback: a `refbp serve` process (--workers processes of
+--threads checks each, a private SQLite store) and --clients concurrent clients POSTing a
+correct result of --case to /v1/verify, until --requests are answered (after a warm-up of
+1000) or --seconds pass. Rows: requests/s, p50/p99/max latency, answers other than 200, the
+server's resident memory before and after the requests, CPU time per request, the load average.
+Writes reports/bench-service-<id>/ (results.csv, summary.md, report.html, environment.json).
+"""
+
+
+def add_service_arguments(parser) -> None:
+    add_output_arguments(parser, "service", "4 clients, 100 requests, one server process (a smoke run)")
+    parser.add_argument("--clients", type=int, default=16, metavar="N", help="concurrent clients (default: 16)")
+    parser.add_argument("--requests", type=int, default=10_000, metavar="N",
+                        help="requests after the warm-up (default: 10000)")
+    parser.add_argument("--seconds", type=float, default=180.0, metavar="S",
+                        help="the most the measured requests may take (default: 180)")
+    parser.add_argument("--workers", type=int, default=2, metavar="N", help="server processes (default: 2)")
+    parser.add_argument("--threads", type=int, default=2, metavar="N",
+                        help="checks at once per server process (default: 2)")
+    parser.add_argument("--case", default="seed-2-2-2", help="the case whose result is posted (default: the seed)")
+
+
 # name -> (module, help, add_arguments, the module's Options from the parsed arguments)
 BENCHMARKS = {
     "fd": (fd, FD_HELP, add_fd_arguments, lambda a: fd.Options(quick=a.quick, repeats=a.repeats)),
@@ -136,6 +159,9 @@ BENCHMARKS = {
     "rnn": (rnn, RNN_HELP, add_rnn_arguments,
             lambda a: rnn.Options(device=a.device, backends=a.backends, quick=a.quick, batches=a.batches,
                                   steps=a.steps)),
+    "service": (service, SERVICE_HELP, add_service_arguments,
+                lambda a: service.Options(clients=a.clients, requests=a.requests, seconds=a.seconds,
+                                          workers=a.workers, threads=a.threads, case=a.case, quick=a.quick)),
 }
 
 

@@ -9,6 +9,7 @@ import numpy as np
 
 from refbp.report.environment import environment
 from refbp.report.page import Page, Section, write_page
+from refbp.report.plots import canvas
 from refbp.report.write import new_run_dir
 
 from .columns import Column
@@ -31,17 +32,14 @@ def write_comparison(columns: list[Column], report_dir="reports") -> Path:
     return out
 
 
-def heatmap(columns: list[Column], path: Path) -> Path:
+def heatmap(columns: list[Column], target) -> Path:
     """log10 of each case's worst relative error (case x implementation); failed cells marked x,
-    cases an implementation does not support n/s."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    cases an implementation does not support n/s. `target`: a path or a binary file (drawn
+    outside pyplot, so that threads may draw at once)."""
     values, marks = heatmap_values(columns)
     height = max(3.0, 0.22 * len(values) + 1.5)
-    fig, ax = plt.subplots(figsize=(2.0 + 1.6 * values.shape[1], height))
+    fig = canvas(2.0 + 1.6 * values.shape[1], height)
+    ax = fig.subplots()
     image = ax.imshow(np.ma.masked_invalid(values.to_numpy(dtype=float)), aspect="auto", cmap="viridis",
                       vmin=-17, vmax=1)
     for (row, col), mark in np.ndenumerate(marks.to_numpy()):
@@ -53,6 +51,5 @@ def heatmap(columns: list[Column], path: Path) -> Path:
     fig.colorbar(image, ax=ax, label="log10 worst relative error")
     ax.set_title("refbp compare (x: the case failed; n/s: not supported)", fontsize=10)
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+    fig.savefig(target, dpi=100, format="png")
+    return target

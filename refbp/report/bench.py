@@ -64,6 +64,7 @@ BENCHES = {
          plot_time_vs_steps),
     ]),
     "fd": ("Goals (this run)", no_sections, []),
+    "service": ("Goals (this run)", no_sections, []),
 }
 
 

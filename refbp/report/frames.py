@@ -1,7 +1,14 @@
-"""A run as pandas DataFrames: one row per case x quantity x tensor x reference, and one per case."""
+"""A run as pandas DataFrames: one row per case x quantity x tensor x reference (details), one
+per case (summary), and the views the pages draw (failing rows with both values, error over
+tolerance). A run of this process and a run read back from the verdict store give the same
+frames (`stored_frames`), so that one page shows both.
+"""
 
 from __future__ import annotations
 
+import json
+
+import numpy as np
 import pandas as pd
 
 DETAIL_COLUMNS = [
@@ -9,8 +16,11 @@ DETAIL_COLUMNS = [
     "atol", "rtol", "passed", "note", "checked", "nondifferentiable", "actual", "expected_value",
     "method", "step", "error_estimate", "diagnosis", "diagnosis_note", "network", "dtype", "path",
 ]
+CASE_COLUMNS = ["case", "passed", "error_kind", "network", "dtype", "seconds", "errors", "path", "title",
+                "first_departure"]
 REFERENCE_COLUMNS = {"torch-autograd": "worst_rel_torch", "finite-difference": "worst_rel_fd",
                      "expected": "worst_rel_expected"}
+STATUS = {"input": "bad input", "unsupported": "not supported", "crash": "crashed"}
 
 
 def details_frame(run) -> pd.DataFrame:
@@ -27,23 +37,41 @@ def details_frame(run) -> pd.DataFrame:
     return pd.DataFrame.from_records(records, columns=DETAIL_COLUMNS)
 
 
-def summary_frame(run) -> pd.DataFrame:
+def cases_frame(run) -> pd.DataFrame:
+    """One row per verdict: what the case is and how it ended, without its rows."""
+    return pd.DataFrame.from_records(
+        [{"case": v.case, "passed": v.passed, "error_kind": v.error_kind, "network": v.network, "dtype": v.dtype,
+          "seconds": round(v.seconds, 4), "errors": " | ".join(v.errors), "path": v.path, "title": v.title,
+          "first_departure": v.first_departure}
+         for v in run.verdicts], columns=CASE_COLUMNS)
+
+
+def status_of(passed: bool, error_kind: str) -> str:
+    return STATUS.get(error_kind or "", "pass" if passed else "FAIL")
+
+
+def summary_of(details: pd.DataFrame, cases: pd.DataFrame) -> pd.DataFrame:
+    """One row per case: its status, rows, failed rows, the largest relative error per reference."""
+    checks = details[details["quantity"] != "error"]
     records = []
-    for verdict in run.verdicts:
-        row = {
-            "case": verdict.case, "passed": verdict.passed, "network": verdict.network, "dtype": verdict.dtype,
-            "checks": len(verdict.checks), "failed": len(verdict.failed_checks()),
-            "nondifferentiable": sum(c.nondifferentiable for c in verdict.checks),
-            "errors": " | ".join(verdict.errors), "seconds": round(verdict.seconds, 4), "path": verdict.path,
-            "first_departure": verdict.first_departure,
-        }
+    for case in cases.itertuples(index=False):
+        rows = checks[checks["case"] == case.case]
+        row = {"case": case.case, "passed": bool(case.passed), "status": status_of(case.passed, case.error_kind),
+               "network": case.network, "dtype": case.dtype, "checks": len(rows),
+               "failed": int((~rows["passed"].astype(bool)).sum()),
+               "nondifferentiable": int(pd.to_numeric(rows["nondifferentiable"]).fillna(0).sum())}
         for reference, column in REFERENCE_COLUMNS.items():
-            errs = [c.max_rel_err for c in verdict.checks if c.reference == reference]
-            row[column] = max(errs) if errs else float("nan")
+            errors = pd.to_numeric(rows.loc[rows["reference"] == reference, "max_rel_err"]).astype(float)
+            row[column] = float(errors.max()) if len(errors) else float("nan")
+        row.update(seconds=case.seconds, errors=case.errors, first_departure=case.first_departure, path=case.path)
         records.append(row)
-    columns = ["case", "passed", "network", "dtype", "checks", "failed", "nondifferentiable",
+    columns = ["case", "passed", "status", "network", "dtype", "checks", "failed", "nondifferentiable",
                *REFERENCE_COLUMNS.values(), "seconds", "errors", "first_departure", "path"]
     return pd.DataFrame.from_records(records, columns=columns)
+
+
+def summary_frame(run) -> pd.DataFrame:
+    return summary_of(details_frame(run), cases_frame(run))
 
 
 def worst_by_reference(details: pd.DataFrame) -> pd.DataFrame:
@@ -55,3 +83,61 @@ def worst_by_reference(details: pd.DataFrame) -> pd.DataFrame:
             .agg(rows=("passed", "size"), failed=("passed", lambda s: int((~s.astype(bool)).sum())),
                  max_abs_err=("max_abs_err", "max"), max_rel_err=("max_rel_err", "max"))
             .reset_index())
+
+
+def failing_rows(details: pd.DataFrame) -> pd.DataFrame:
+    """The failed check rows with the two values at the worst entry, in full, and their difference."""
+    failed = details[~details["passed"].astype(bool) & (details["quantity"] != "error")]
+    actual = pd.to_numeric(failed["actual"]).astype(float)
+    reference = pd.to_numeric(failed["expected_value"]).astype(float)
+    with np.errstate(invalid="ignore"):
+        difference = actual - reference
+    return pd.DataFrame({
+        "case": failed["case"], "quantity": failed["quantity"], "tensor": failed["tensor"],
+        "reference": failed["reference"], "worst_index": failed["worst_index"], "actual": actual,
+        "reference_value": reference, "difference": difference, "max_abs_err": failed["max_abs_err"],
+        "max_rel_err": failed["max_rel_err"], "atol": failed["atol"], "rtol": failed["rtol"],
+        "note": failed["note"], "diagnosis": failed["diagnosis"],
+        "diagnosis_note": failed["diagnosis_note"]}).reset_index(drop=True)
+
+
+def error_over_tolerance(details: pd.DataFrame) -> pd.Series:
+    """Per row, |actual - reference| / (atol + rtol |reference|) at its worst entry (> 1: out of
+    tolerance; a failed row without both values, e.g. a wrong shape: infinity)."""
+    actual = pd.to_numeric(details["actual"]).astype(float)
+    reference = pd.to_numeric(details["expected_value"]).astype(float)
+    atol = pd.to_numeric(details["atol"]).astype(float)
+    rtol = pd.to_numeric(details["rtol"]).astype(float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ratio = (actual - reference).abs() / (atol + rtol * reference.abs())
+    failed = ~details["passed"].astype(bool)
+    ratio[failed & ratio.isna()] = np.inf
+    ratio[~failed & ratio.isna() & details["reference"].isin(list(REFERENCE_COLUMNS))] = 0.0
+    return ratio
+
+
+def stored_frames(rows: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(details, summary) of a run read back from the verdict store (refbp.store.run_checks)."""
+    rows = rows.rename(columns={"case_id": "case"})
+    first = rows.drop_duplicates("case")
+    error_lists = [_list(e) for e in first["errors"]]
+    cases = pd.DataFrame({
+        "case": first["case"], "passed": first["case_passed"].astype(bool), "error_kind": first["error_kind"],
+        "network": first.get("network", ""), "dtype": first.get("dtype", ""), "seconds": first.get("seconds", np.nan),
+        "errors": [" | ".join(e) for e in error_lists], "path": first.get("path", ""), "title": ""},
+        columns=CASE_COLUMNS)
+    checks = rows[rows["quantity"].notna()].copy()
+    checks["worst_index"] = [str(_list(i)) for i in checks["worst_index"]]
+    checks["passed"] = checks["passed"].astype(bool)
+    errors = [{"case": c.case, "quantity": "error", "tensor": "", "reference": "", "passed": False, "note": error,
+               "network": c.network, "dtype": c.dtype}
+              for c, listed in zip(cases.itertuples(index=False), error_lists) for error in listed]
+    details = pd.concat([checks.reindex(columns=DETAIL_COLUMNS), pd.DataFrame(errors, columns=DETAIL_COLUMNS)],
+                        ignore_index=True)
+    return details, summary_of(details, cases)
+
+
+def _list(value) -> list:
+    if isinstance(value, str):
+        value = json.loads(value) if value else []
+    return list(value) if value is not None else []

@@ -1,25 +1,34 @@
-"""One report page, written twice: `summary.md` (Markdown) and `report.html` (pandas Styler
-tables in the one jinja2 template, templates/report.html). Runs and benchmarks both write
-their pages here; the page only lays out what it is given.
+"""One set of templates for every page refbp writes or serves, and the generic page.
+
+`Page` (a title, lines, sections of text, tables and images) is written twice: as
+`summary.md` (Markdown) and as `report.html` (templates/sections.html). Benches, compare,
+the service's run list and its API docs are such pages; a run's page is richer
+(refbp.report.run_page, templates/run.html). Every HTML page extends templates/base.html,
+which holds the style and the small script (sortable columns, collapsed long tables,
+anchors that open their section) inline: a page needs nothing from the network.
+The pages only lay out what they are given.
 """
 
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import jinja2
 import pandas as pd
 
+from .table import table_of, text_of
+
 TEMPLATES = jinja2.Environment(loader=jinja2.PackageLoader("refbp.report", "templates"), autoescape=True,
-                               trim_blocks=True, lstrip_blocks=True)
+                               trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined)
 
 
 @dataclass
 class Section:
-    """A heading, then paragraphs (`text`, split at blank lines), a table, images (file, caption)."""
+    """A heading, then paragraphs (`text`, split at blank lines), a table, images (src, caption).
+
+    An image's src is a file beside the page or a data: URI (the service's pages)."""
 
     heading: str
     text: str = ""
@@ -29,6 +38,8 @@ class Section:
     fail_column: str | None = None
     # False: only in report.html (tables too long for a summary).
     in_markdown: bool = True
+    # Column -> format string of the link of its cells ("/runs/{}").
+    links: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -38,6 +49,8 @@ class Page:
     sections: list[Section]
     environment: dict
     status: str | None = None
+    # Links above the title: (href, text) (the service's navigation; none in a written report).
+    nav: list[tuple[str, str]] = field(default_factory=list)
 
 
 def write_page(out: Path, page: Page) -> None:
@@ -45,11 +58,7 @@ def write_page(out: Path, page: Page) -> None:
     (out / "report.html").write_text(html(page))
 
 
-def cell(value) -> str:
-    """A float in 3 significant digits, a missing number as nothing, anything else as text."""
-    if isinstance(value, float):
-        return "" if math.isnan(value) else f"{value:.3g}"
-    return str(value)
+cell = text_of
 
 
 def markdown_table(frame: pd.DataFrame) -> str:
@@ -81,25 +90,9 @@ def markdown(page: Page) -> str:
     return "\n".join(lines)
 
 
-def html_table(frame: pd.DataFrame, fail_column: str | None = None, uuid: str = "") -> str:
-    """The frame as an HTML table by pandas Styler; with `fail_column`, the cells of failed rows
-    carry the class `fail` (without it, the table is written bare: no class on every cell)."""
-    frame = frame.reset_index(drop=True)
-    styler = frame.style.hide(axis="index").format(cell, escape="html")
-    styler.set_uuid(uuid)
-    styler.cell_ids = False
-    if fail_column in frame.columns:
-        failed = ~frame[fail_column].astype(bool)
-        styler.set_td_classes(pd.DataFrame([["fail" if bad else ""] * frame.shape[1] for bad in failed],
-                                           index=frame.index, columns=frame.columns))
-    # Styler trims tables beyond `max_elements` cells; a report shows every row.
-    with pd.option_context("styler.render.max_elements", max(frame.size, 1)):
-        return styler.to_html(exclude_styles=fail_column not in frame.columns)
-
-
 def html(page: Page) -> str:
-    sections = [{"heading": s.heading, "paragraphs": [p for p in s.text.split("\n\n") if p],
-                 "table": None if s.table is None else html_table(s.table, s.fail_column, f"t{i}"),
+    sections = [{"heading": s.heading, "anchor": f"section-{i}", "paragraphs": [p for p in s.text.split("\n\n") if p],
+                 "table": None if s.table is None else table_of(s.table, s.fail_column, links=s.links),
                  "images": s.images} for i, s in enumerate(page.sections)]
-    return TEMPLATES.get_template("report.html").render(
+    return TEMPLATES.get_template("sections.html").render(
         page=page, sections=sections, environment=json.dumps(page.environment, indent=2))

@@ -1,32 +1,32 @@
-"""The plots of a run (errors.png) and of the benchmarks, drawn on headless matplotlib figures.
-
-Each plot only draws the rows it is given. (The RNN gradient-through-time plots of a run:
-refbp.report.plots_rnn.)
+"""The plots of the benchmarks, drawn on headless matplotlib figures, and the canvas every plot
+of refbp draws on. Each plot only draws the rows it is given. (A run's pictures:
+refbp.report.plots_run; its RNN gradient-through-time plots: refbp.report.plots_rnn.)
 """
 
 from __future__ import annotations
-
-from pathlib import Path
-
-import numpy as np
-import pandas as pd
 
 BACKEND_COLORS = {
     "refbp-numpy": "tab:blue", "refbp-torch-cpu": "tab:green", "torch-autograd-cpu": "tab:orange",
     "torch-nn-rnn-cpu": "tab:orange", "refbp-torch-cuda": "tab:purple", "torch-autograd-cuda": "tab:red",
     "torch-nn-rnn-cuda": "tab:red",
 }
-JUDGED = ["torch-autograd", "finite-difference", "expected"]
 
 
-def figure(panels: int, width: float = 5.2, height: float = 4.2):
-    """A row of `panels` axes on a headless (Agg) canvas."""
+def canvas(width: float, height: float):
+    """An empty figure of `width` x `height` inches on a headless (Agg) canvas, outside pyplot's
+    global state (so that threads may draw at once)."""
     # matplotlib takes ~0.5 s to import: only when a plot is drawn, not when the CLI starts.
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(width * panels, height))
+    fig = Figure(figsize=(width, height))
     FigureCanvasAgg(fig)
+    return fig
+
+
+def figure(panels: int, width: float = 5.2, height: float = 4.2):
+    """A row of `panels` axes on a headless (Agg) canvas."""
+    fig = canvas(width * panels, height)
     axes = fig.subplots(1, panels, squeeze=False)[0]
     return fig, list(axes)
 
@@ -38,24 +38,6 @@ def save_figure(fig, path, legend_axes=None, dpi: int = 100) -> bool:
     fig.tight_layout()
     fig.savefig(path, dpi=dpi)
     return True
-
-
-def error_plot(details: pd.DataFrame, path: Path) -> Path | None:
-    """Histogram of log10(max relative error) per reference (one value per row)."""
-    rows = details[details["reference"].isin(JUDGED)]
-    if rows.empty:
-        return None
-    fig, (ax,) = figure(1, 7, 4)
-    floor = 1e-18  # exact agreement is drawn at the floor
-    bins = np.arange(-18, 2.5, 0.5)
-    for reference, group in rows.groupby("reference"):
-        values = np.log10(np.maximum(group["max_rel_err"].astype(float).fillna(1.0).to_numpy(), floor))
-        ax.hist(np.minimum(values, 2.0), bins=bins, alpha=0.55, label=f"{reference} ({len(values)} rows)")
-    ax.set(xlabel="log10 max relative error of a row (exact agreement at -18)", ylabel="rows",
-           title="Error distribution per reference")
-    ax.legend()
-    save_figure(fig, path, dpi=110)
-    return path
 
 
 def _panels(frame):

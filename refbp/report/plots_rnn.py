@@ -8,34 +8,33 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from .plots import canvas
+
 MAX_TITLE = 70
 
 
-def rnn_gradient_plots(run, out: Path) -> list[Path]:
-    """`grad-through-time-<case>.png` for every verdict of the run with norms through time; the files written."""
-    return [gradient_plot(verdict, out / f"grad-through-time-{verdict.case}.png")
-            for verdict in run.verdicts if verdict.through_time]
+def rnn_gradient_plots(run, out: Path) -> dict[str, Path]:
+    """`grad-through-time-<case>.png` for every verdict of the run with norms through time: {case: file}."""
+    return {verdict.case: gradient_plot(verdict, out / f"grad-through-time-{verdict.case}.png")
+            for verdict in run.verdicts if verdict.through_time}
 
 
 def gradient_plot(verdict, path: Path) -> Path:
-    import matplotlib  # imported here, as in write.py: slow to import, and only a written report needs it
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    from matplotlib.ticker import MaxNLocator
+    from matplotlib.ticker import MaxNLocator  # slow to import: only a written report needs it
 
     norms = verdict.through_time
     # A zero norm (a dead relu, no gradient at all) has no place on a log axis.
     drawn = [(t, value) for t, value in enumerate(norms) if value > 0]
-    fig, ax = plt.subplots(figsize=(6, 3.5))
+    fig = canvas(6, 3.2)
+    ax = fig.subplots()
     ax.semilogy([t for t, _ in drawn], [value for _, value in drawn], marker="o", markersize=3)
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.set_xlabel("t (h_0 is the initial state)")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # steps are whole numbers
+    ax.set_xlim(-0.5, max(len(norms) - 0.5, 0.5))
+    ax.set_xlabel("step t (h_0 is the initial state)")
     ax.set_ylabel("||dE/dh_t||")
     subtitle = verdict.title if len(verdict.title) <= MAX_TITLE else verdict.title[:MAX_TITLE - 3].rstrip(" .,") + "..."
     ax.set_title(f"{verdict.case}: gradient reaching h_t" + (f"\n{subtitle}" if subtitle else ""), fontsize=9)
     ax.grid(True, which="both", alpha=0.3)
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    fig.savefig(path, dpi=90)
     return path

@@ -1,4 +1,5 @@
-"""Writing a run to `reports/<run-id>/`: CSV, Markdown, HTML, plots, verdicts and the environment.
+"""Writing a run to `reports/<run-id>/`: CSV, Markdown, HTML (refbp.report.run_page), plots,
+verdicts and the environment.
 
 A report folder is never reused: each run gets a new id, so nothing written earlier is lost.
 Everything written comes from the run's verdicts; nothing is reloaded or recomputed.
@@ -8,17 +9,16 @@ from __future__ import annotations
 
 import json
 import secrets
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
 from .environment import environment
-from .frames import details_frame, summary_frame, worst_by_reference
-from .page import Page, Section, write_page
-from .plots import error_plot
+from .frames import cases_frame, details_frame, failing_rows, summary_of, worst_by_reference
+from .page import Page, Section, markdown
 from .plots_rnn import rnn_gradient_plots
-
-FAILED_ROW_COLUMNS = ["case", "quantity", "tensor", "reference", "worst_index", "actual", "expected_value",
-                      "max_abs_err", "max_rel_err", "atol", "rtol", "note", "diagnosis", "diagnosis_note"]
+from .plots_run import error_plot, tolerance_heatmap
+from .run_page import run_html
 
 
 def new_run_dir(report_dir, prefix: str = "run") -> Path:
@@ -56,16 +56,30 @@ def run_environment(run, extra: dict | None = None) -> dict:
 def write_report(run, report_dir="reports", extra_environment: dict | None = None) -> Path:
     out = new_run_dir(report_dir)
     details = details_frame(run)
-    summary = summary_frame(run)
+    summary = summary_of(details, cases_frame(run))
     details.to_csv(out / "details.csv", index=False)
     summary.to_csv(out / "summary.csv", index=False)
     env = run_environment(run, extra_environment)
     (out / "environment.json").write_text(json.dumps(env, indent=2) + "\n")
     (out / "verdicts.json").write_text(json.dumps([v.to_json() for v in run.verdicts], indent=1) + "\n")
-    plot = error_plot(details, out / "errors.png")
-    rnn_plots = rnn_gradient_plots(run, out)
-    write_page(out, run_page(run, summary, details, env, plot, rnn_plots))
+    pictures = [(name, caption) for name, caption, draw in PICTURES if draw(details, out / name)]
+    case_images = {case: [(path.name, f"||dE/dh_t|| of {case} (log scale)")]
+                   for case, path in rnn_gradient_plots(run, out).items()}
+    page = run_page(run, summary, details, env, pictures)
+    (out / "summary.md").write_text(markdown(page))
+    about = replace(page, lines=page.lines[1:])  # the run page states the verdict itself
+    (out / "report.html").write_text(run_html(about, details, summary, pictures, case_images, run.seconds))
     return out
+
+
+# (file, caption, draw(details, path) -> drawn)
+PICTURES = [
+    ("errors.png", "Error distribution per reference (columns) and dtype (rows): log10 of each row's largest "
+                   "relative error; dashed: the rtol the rows were judged with; red: failed rows.", error_plot),
+    ("error-over-tolerance.png", "Error over tolerance per case and tensor (log10 |actual - reference| / "
+                                 "(atol + rtol |reference|) at the worst entry; above 0, marked x: out of "
+                                 "tolerance).", tolerance_heatmap),
+]
 
 
 def headline(run) -> str:
@@ -74,21 +88,19 @@ def headline(run) -> str:
             f"{len(run.bad_input)} bad input ({run.seconds:.1f}s)")
 
 
-def run_page(run, summary, details, env, plot: Path | None, rnn_plots=()) -> Page:
-    failed = details[~details["passed"].astype(bool)]
+def versions_line(env: dict) -> str:
+    return (f"refbp {env['refbp']}, numpy {env['numpy']}, torch {env['torch']}, python {env['python']}; "
+            "references in float64. Tolerances: see each row's atol/rtol.")
+
+
+def run_page(run, summary, details, env, pictures=()) -> Page:
+    """The run as a generic page: its Markdown summary (report.html is refbp.report.run_page's)."""
+    failed = failing_rows(details)
     sections = [
-        Section("Largest error per reference", table=worst_by_reference(details),
-                images=[(plot.name, "error distribution per reference")] if plot is not None else []),
+        Section("Largest error per reference", table=worst_by_reference(details), images=list(pictures)),
         Section("Cases", table=summary.drop(columns=["path"]), fail_column="passed"),
     ]
-    if rnn_plots:
-        sections.append(Section("RNN: gradient reaching h_t through time (log scale)",
-                                images=[(p.name, f"||dE/dh_t|| of {p.stem}") for p in rnn_plots]))
     if not failed.empty:
-        sections.append(Section("Failed rows", table=failed[FAILED_ROW_COLUMNS]))
-    sections.append(Section("All rows", table=details.drop(columns=["path"]), fail_column="passed",
-                            in_markdown=False))
-    versions = (f"refbp {env['refbp']}, numpy {env['numpy']}, torch {env['torch']}, python {env['python']}; "
-                "references in float64. Tolerances: see each row's atol/rtol.")
-    return Page(f"refbp run {run.started}", [headline(run), versions], sections, env,
+        sections.insert(0, Section("Failed rows", table=failed))
+    return Page(f"refbp run {run.started}", [headline(run), versions_line(env)], sections, env,
                 status="pass" if run.exit_code() == 0 else "fail")

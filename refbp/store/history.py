@@ -32,11 +32,23 @@ def run_checks(store: Store, run_id: str) -> pd.DataFrame:
             raise KeyError(run_id)
         query = (sa.select(verdicts.c.case_id, verdicts.c.case_hash, verdicts.c.implementation,
                            verdicts.c.passed.label("case_passed"), verdicts.c.error_kind, verdicts.c.errors,
+                           verdicts.c.network, verdicts.c.dtype, verdicts.c.seconds, verdicts.c.path,
                            checks.c.quantity, checks.c.tensor, checks.c.reference, checks.c.method,
                            checks.c.passed, checks.c.max_abs_err, checks.c.max_rel_err, checks.c.worst_index,
-                           checks.c.atol, checks.c.rtol, checks.c.checked, checks.c.note)
+                           checks.c.atol, checks.c.rtol, checks.c.checked, checks.c.note, checks.c.actual,
+                           checks.c.expected_value)
                  .select_from(verdicts.outerjoin(checks, checks.c.case_verdict_id == verdicts.c.id))
                  .where(verdicts.c.run_id == run_id)
                  .order_by(verdicts.c.id, checks.c.id))
         rows = connection.execute(query).mappings().all()
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=list(query.selected_columns.keys()))
+
+
+def run_row(store: Store, run_id: str) -> dict:
+    """The run's own row (RUN_COLUMNS); an unknown id gives a KeyError."""
+    with store.engine.connect() as connection:
+        row = connection.execute(sa.select(*(store.runs.c[name] for name in RUN_COLUMNS))
+                                 .where(store.runs.c.id == run_id)).mappings().first()
+    if row is None:
+        raise KeyError(run_id)
+    return dict(row)

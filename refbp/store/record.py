@@ -54,6 +54,7 @@ def _check_row(verdict_id: int, check) -> dict:
         "max_abs_err": _finite(check.max_abs_err), "max_rel_err": _finite(check.max_rel_err),
         "worst_index": [int(i) for i in check.worst_index], "atol": float(check.atol), "rtol": float(check.rtol),
         "checked": int(check.checked), "note": check.note,
+        "actual": _finite(check.actual), "expected_value": _finite(check.expected_value),
     }
 
 

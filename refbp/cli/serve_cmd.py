@@ -1,0 +1,68 @@
+"""`refbp serve`: the verification service over HTTP (refbp.service), started with uvicorn."""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+from .usage import fail_usage
+
+HELP = """\
+Serve the verification service: POST /v1/verify judges a refbp-result/1 document (or a
+refbp-results/1 bundle) against the suite and records the verdicts in the verdict store;
+GET /v1/cases, /v1/cases/{id}, /v1/schemas/{name}, /v1/runs, /v1/runs/{id},
+/v1/compare?runs=ID,ID read; /healthz says it is up. Pages for people: / (the runs),
+/runs/{id}, /compare, /docs (the API; /openapi.json).
+
+Limits: a body over --max-body-mb is 413; a bundle, a tensor or a parameter table over
+its limit is 422 naming the field; malformed JSON is 400 naming the line; checks run in
+--threads worker threads per process with at most --queue waiting, beyond which a
+request gets 503 with Retry-After; a check past --request-seconds gets 503 too.
+Writes need `Authorization: Bearer <token>` when REFBP_TOKEN is set; reads are open.
+CORS is off unless REFBP_CORS_ORIGINS (comma-separated origins) is set.
+The store: REFBP_DATABASE_URL or --database (default: SQLite in the user's data folder).
+"""
+
+
+def register(sub):
+    p = sub.add_parser("serve", help="the verification service over HTTP", description=HELP,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--host", default="127.0.0.1", help="the address to listen on (default: 127.0.0.1, this "
+                                                       "machine only)")
+    p.add_argument("--port", type=int, default=8000, help="the port (default: 8000)")
+    p.add_argument("--workers", type=int, default=1, metavar="N", help="server processes (default: 1)")
+    p.add_argument("--threads", type=int, default=2, metavar="N", help="checks at once per process (default: 2)")
+    p.add_argument("--queue", type=int, default=32, metavar="N",
+                   help="checks waiting per process before 503 (default: 32)")
+    p.add_argument("--max-body-mb", type=float, default=8.0, metavar="MB", help="largest body (default: 8 MiB)")
+    p.add_argument("--request-seconds", type=float, default=60.0, metavar="S",
+                   help="longest check of one request (default: 60)")
+    p.add_argument("--cases", action="append", metavar="PATH",
+                   help="a case file or folder to judge against (repeat; default: the installed suite)")
+    p.add_argument("--database", metavar="URL", help="the verdict store (default: REFBP_DATABASE_URL, else SQLite)")
+    p.add_argument("--log-level", default="warning", choices=("critical", "error", "warning", "info", "debug"))
+    p.set_defaults(handler=handle)
+
+
+def handle(args) -> int:
+    import uvicorn  # the server: imported only by this command
+
+    from refbp.service.settings import MIB, SETTINGS_VARIABLE, Limits, Settings
+
+    for name in ("port", "workers", "threads", "queue"):
+        value = getattr(args, name)
+        if value < (0 if name == "queue" else 1) or (name == "port" and value > 65535):
+            return fail_usage(f"--{name}: {value} is out of range")
+    if args.max_body_mb <= 0 or args.request_seconds <= 0:
+        return fail_usage("--max-body-mb and --request-seconds must be positive")
+    limits = Limits(max_body_bytes=int(args.max_body_mb * MIB), request_seconds=args.request_seconds,
+                    threads=args.threads, queue=args.queue)
+    settings = Settings(limits=limits, case_paths=tuple(args.cases or ()), database=args.database)
+    os.environ[SETTINGS_VARIABLE] = settings.to_environment()
+    # One BLAS/OpenMP thread per check: a request's products are tiny, and the concurrency is the
+    # server's (its processes and threads), not the libraries' thread pools fighting over the cores.
+    for variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(variable, "1")
+    uvicorn.run("refbp.service.app:app_from_environment", factory=True, host=args.host, port=args.port,
+                workers=args.workers, log_level=args.log_level, access_log=False)
+    return 0

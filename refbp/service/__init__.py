@@ -1,0 +1,8 @@
+"""The verification service (`refbp serve`): an HTTP API over the suite and the verdict store
+(refbp.service.app: `create_app`), pages people read (refbp.service.pages), under clear
+limits (refbp.service.settings, body, pool). It judges and records through the library
+(refbp.check.verify, refbp.store); it computes nothing of its own.
+
+This package imports nothing itself, so that refbp.service.process (a server in a
+subprocess, for the benchmark and the tests) loads neither FastAPI nor torch.
+"""

@@ -1,0 +1,80 @@
+"""The service's OpenAPI document, whose request and response bodies are the formats' own JSON
+Schemas (cases/schemas/), placed under components/schemas with their references rewritten."""
+
+from __future__ import annotations
+
+from cases.schema import SCHEMAS, schema_document
+
+COMPONENT = "#/components/schemas/"
+
+
+def component_name(name: str) -> str:
+    """"refbp-result-1" for "result"."""
+    return SCHEMAS[name].replace("/", "-")
+
+
+def format_components() -> dict:
+    """Every format's schema and each of its $defs as components, references pointing at them."""
+    ids = {schema_document(name)["$id"]: component_name(name) for name in SCHEMAS}
+    components = {}
+    for name in SCHEMAS:
+        document = schema_document(name)
+        own = component_name(name)
+        definitions = document.pop("$defs", {})
+        for key in ("$schema", "$id"):
+            document.pop(key, None)
+        for key, definition in definitions.items():
+            if key in ids.values():  # a format embedded whole (the bundle's result): its own component
+                continue
+            components[f"{own}.{key}"] = _rewrite(definition, own, ids)
+        components[own] = _rewrite(document, own, ids)
+    return components
+
+
+def _rewrite(node, own: str, ids: dict):
+    if isinstance(node, dict):
+        return {key: _reference(value, own, ids) if key == "$ref" else _rewrite(value, own, ids)
+                for key, value in node.items()}
+    if isinstance(node, list):
+        return [_rewrite(item, own, ids) for item in node]
+    return node
+
+
+def _reference(target: str, own: str, ids: dict) -> str:
+    base, _, pointer = target.partition("#")
+    owner = ids.get(base, own) if base else own
+    definition = pointer.removeprefix("/$defs/")
+    return f"{COMPONENT}{owner}.{definition}" if definition else f"{COMPONENT}{owner}"
+
+
+def body(name: str, description: str, many: bool = False) -> dict:
+    schema = {"$ref": COMPONENT + component_name(name)}
+    if many:
+        schema = {"type": "array", "items": schema}
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def verify_request() -> dict:
+    return {"requestBody": {"required": True, "description": "one refbp-result/1 document, or a refbp-results/1 "
+                            "bundle", "content": {"application/json": {"schema": {"oneOf": [
+                                {"$ref": COMPONENT + component_name("result")},
+                                {"$ref": COMPONENT + component_name("results")}]}}}}}
+
+
+def problem(description: str) -> dict:
+    return {"description": description, "content": {"application/json": {"schema": {
+        "type": "object", "required": ["detail"], "properties": {"detail": {"type": "string"}}}}}}
+
+
+VERIFY_RESPONSES = {
+    200: {"description": "a refbp-verdict/1 document for one result; a JSON list of them for a bundle (a failed "
+                         "check is still 200, with \"passed\": false)",
+          "content": {"application/json": {"schema": {"oneOf": [
+              {"$ref": COMPONENT + component_name("verdict")},
+              {"type": "array", "items": {"$ref": COMPONENT + component_name("verdict")}}]}}}},
+    400: problem("malformed JSON (the line and column named)"),
+    401: problem("REFBP_TOKEN is set and the request has no matching bearer token"),
+    413: problem("the body is larger than the limit"),
+    422: problem("not of the formats, an unknown case, or a size over a limit (the field named)"),
+    503: problem("every worker is busy and the queue is full, or the check ran out of time (see Retry-After)"),
+}

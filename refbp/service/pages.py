@@ -1,0 +1,102 @@
+"""The service's pages for people: the runs (/), one run (/runs/{id}), runs side by side
+(/compare) and the API (/docs). They are drawn by the same templates and page builders as
+the report.html of `run`, `verify` and `check` (refbp.report); pictures come inline (data:
+URIs), so that a page, like a written report, loads nothing from elsewhere.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+
+import pandas as pd
+from fastapi import FastAPI, HTTPException
+from fastapi.responses import HTMLResponse
+
+from refbp.compare import tensor_table
+from refbp.compare.columns import ColumnError
+from refbp.compare.write import heatmap
+from refbp.report.frames import stored_frames
+from refbp.report.page import Page, Section, html
+from refbp.report.plots_run import error_plot, tolerance_heatmap
+from refbp.report.run_page import run_html
+from refbp.report.write import PICTURES
+from refbp.store import run_checks, run_row, runs_frame
+
+from .compare import compared_cases, stored_columns
+
+NAV = [("/", "Runs"), ("/compare", "Compare"), ("/docs", "API"), ("/v1/cases", "Cases (JSON)")]
+RUN_LIST_COLUMNS = ["id", "started", "command", "implementation", "cases", "failed_cases", "passed", "seconds"]
+
+
+def data_uri(draw, frame) -> str | None:
+    """A PNG drawn by `draw(frame, file)` as a data: URI (None when there was nothing to draw)."""
+    buffer = io.BytesIO()
+    if draw(frame, buffer) is False:
+        return None
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def add_pages(app: FastAPI, verifier, openapi) -> None:
+    environment = verifier.environment
+
+    def store():
+        if verifier.store is None:
+            raise HTTPException(404, "the verdict store is off (REFBP_DATABASE_URL=none)")
+        return verifier.store
+
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    def index():
+        runs = runs_frame(store(), limit=200)
+        lines = [f"{len(runs)} most recent run(s) in {store().url}, newest first. POST a result to /v1/verify "
+                 "(see API) and it appears here.", f"{len(verifier.suite)} cases are judged against."]
+        table = runs.reindex(columns=RUN_LIST_COLUMNS)
+        sections = [Section("Runs", table=table, fail_column="passed", links={"id": "/runs/{}"})]
+        return html(Page("refbp verification service", lines, sections, environment, nav=NAV))
+
+    @app.get("/runs/{run_id}", response_class=HTMLResponse, include_in_schema=False)
+    def run_page(run_id: str):
+        try:
+            run = run_row(store(), run_id)
+        except KeyError:
+            raise HTTPException(404, f"no run {run_id[:80]!r} in the verdict store") from None
+        details, summary = stored_frames(run_checks(store(), run_id))
+        pictures = [(uri, caption) for _, caption, draw in PICTURES
+                    if (uri := data_uri(draw, details)) is not None]
+        about = [f"{run['command']} of {run['implementation'] or 'an unnamed implementation'} "
+                 f"(refbp {run['refbp_version']}), started {run['started']}; run {run['id']}; references in "
+                 "float64. Tolerances: see each row's atol/rtol."]
+        page = Page(f"refbp {run['command']} {run['started']}", about, [], environment, nav=NAV)
+        return run_html(page, details, summary, pictures, seconds=float(run["seconds"]))
+
+    @app.get("/compare", response_class=HTMLResponse, include_in_schema=False)
+    def compare_page(runs: str = ""):
+        lines = ["Stored runs side by side: per case, each run's status and worst relative error per reference. "
+                 "Name the runs as ?runs=ID,ID (ids from the runs list)."]
+        sections = []
+        if runs:
+            try:
+                columns = stored_columns(runs, verifier)
+            except ColumnError as exc:
+                raise HTTPException(404, str(exc)) from None
+            picture = data_uri(lambda _frame, target: heatmap(columns, target), None)
+            sections = [Section("Cases", table=compared_cases(runs, verifier),
+                                images=[(picture, "log10 of the worst relative error, case x run (x: the case "
+                                                  "failed)")]),
+                        Section("Every row side by side", table=tensor_table(columns))]
+        return html(Page("refbp compare", lines, sections, environment, nav=NAV))
+
+    @app.get("/docs", response_class=HTMLResponse, include_in_schema=False)
+    def docs():
+        document = openapi()
+        endpoints = [{"method": method.upper(), "path": path, "summary": operation.get("summary", ""),
+                      "responses": ", ".join(operation.get("responses", {}))}
+                     for path, methods in document["paths"].items() for method, operation in methods.items()]
+        schemas = pd.DataFrame({"schema": sorted(n for n in document["components"]["schemas"] if "." not in n)})
+        schemas["JSON Schema"] = "/v1/schemas/" + schemas["schema"].str.split("-").str[1]
+        lines = ["The OpenAPI document: /openapi.json. Request and response bodies are the formats' JSON Schemas "
+                 "(docs/formats.md). Writes (POST) need `Authorization: Bearer <token>` when the server has "
+                 "REFBP_TOKEN set; reads are open."]
+        sections = [Section("Endpoints", table=pd.DataFrame(endpoints)),
+                    Section("Formats", table=schemas, links={"JSON Schema": "{}"})]
+        return html(Page("refbp verification service: API", lines, sections, environment, nav=NAV))

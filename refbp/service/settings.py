@@ -1,0 +1,64 @@
+"""The settings of the verification service (`refbp serve`): its limits, its worker pool,
+its store, its token and its CORS origins, with the environment variables that set them.
+
+Every limit has a clear answer (docs/formats.md, "The verification service"): a body over
+`max_body_bytes` is 413; a bundle, a tensor or a parameter table over its limit is 422
+naming the field; a full worker queue is 503 with Retry-After; a check past
+`request_seconds` is 503 as well.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, field
+
+TOKEN_VARIABLE = "REFBP_TOKEN"
+CORS_VARIABLE = "REFBP_CORS_ORIGINS"
+# How `refbp serve` hands its settings to the server processes uvicorn starts (JSON).
+SETTINGS_VARIABLE = "REFBP_SERVE_SETTINGS"
+MIB = 1 << 20
+
+
+@dataclass(frozen=True)
+class Limits:
+    # A body over this many bytes is refused (413) before it is parsed: the largest result of
+    # the suite is a few kB, and a bundle of every case's result well under 1 MiB.
+    max_body_bytes: int = 8 * MIB
+    max_results: int = 256          # results in one refbp-results/1 bundle
+    max_parameters: int = 64        # tensors in one result's grads or params_after
+    max_entries: int = 1_000_000    # numbers in one answer (a tensor, the outputs)
+    request_seconds: float = 60.0   # the longest a check may take before the answer is 503
+    threads: int = 2                # checks running at once in one server process
+    queue: int = 32                 # checks waiting for a thread; one more is refused (503)
+
+
+@dataclass(frozen=True)
+class Settings:
+    limits: Limits = field(default_factory=Limits)
+    case_paths: tuple = ()          # the cases judged against (default: the installed suite)
+    database: str | None = None     # the verdict store's URL (default: REFBP_DATABASE_URL, else SQLite)
+    token: str = ""                 # writes (POST) need `Authorization: Bearer <token>` when set
+    cors_origins: tuple = ()        # origins allowed by CORS; none: no CORS header is ever sent
+
+    @classmethod
+    def from_environment(cls, **given) -> "Settings":
+        """REFBP_TOKEN and REFBP_CORS_ORIGINS (comma-separated) unless given."""
+        given.setdefault("token", os.environ.get(TOKEN_VARIABLE, ""))
+        origins = os.environ.get(CORS_VARIABLE, "")
+        given.setdefault("cors_origins", tuple(o.strip() for o in origins.split(",") if o.strip()))
+        return cls(**given)
+
+    def to_environment(self) -> str:
+        """The settings as SETTINGS_VARIABLE's JSON (without the token, which stays in REFBP_TOKEN)."""
+        document = asdict(self)
+        document.pop("token")
+        return json.dumps(document)
+
+    @classmethod
+    def from_variable(cls) -> "Settings":
+        """The settings `refbp serve` put in SETTINGS_VARIABLE (defaults when it is unset)."""
+        document = json.loads(os.environ.get(SETTINGS_VARIABLE) or "{}")
+        limits = Limits(**document.pop("limits", {}))
+        return cls.from_environment(limits=limits, **{k: tuple(v) if isinstance(v, list) else v
+                                                      for k, v in document.items()})
