@@ -7,7 +7,7 @@ to drop a statement), each with a short label:
 - dropped terms: a + b -> a, a + b -> b (also -, *, /: a factor dropped), an augmented
   assignment or a plain statement dropped, `not` dropped, reversed(...) -> its argument;
 - operands swapped: a - b -> b - a, a / b -> b / a, a @ b -> b @ a;
-- constants and indices: a number c -> c + 1 and c -> 0 (1 for 0), True <-> False;
+- constants and indices: a number c -> c + 1 and c -> 0, True <-> False;
 - transpositions: x.T -> x;
 - signs: -x -> x, a returned value negated, an `if` condition negated.
 """
@@ -79,7 +79,8 @@ def _constant(node: ast.Constant) -> Iterator[tuple[str, ast.AST, ast.AST]]:
         yield "constant", node, ast.Constant(not value)
     elif isinstance(value, (int, float)):
         yield "constant", node, ast.Constant(value + 1)
-        yield "constant", node, ast.Constant(type(value)(0) if value != 0 else type(value)(1))
+        if value != 0:  # for 0, the other edit is 0 + 1 again
+            yield "constant", node, ast.Constant(type(value)(0))
 
 
 def _is_subscript_store(node: ast.Assign) -> bool:
