@@ -37,6 +37,9 @@ EQUIVALENT: dict[str, str] = {
         "`flat_x.shape[0] == 0` is never true, so every batch takes the matrix product; for one example that "
         "product has an inner size of 1, one multiplication per entry, the same numbers as the broadcast outer "
         "product the original uses there for speed"),
+    "runner.train: `first_grads is not None` -> `(first_grads is None)`": (
+        "the first step then takes the gradients at the initial parameters again instead of reusing the ones "
+        "compute_trace already took there: the same computation on the same numbers, done twice"),
     "mlp.MLP.backward: `i > 0` -> `(i >= 0)`": (
         "it only asks the first layer for dL/dx as well, which the backward then returns only when the input "
         "gradient was asked for (need_input_grads): no gradient changes, only work is added"),
