@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
+
+import numpy as np
 
 from refbp.check import check_case
 
@@ -28,3 +31,17 @@ def diagnoses(verdict, quantity: str | None = None, tensor: str | None = None,
 
 def check(case, oracles=("torch", "fd", "expected")):
     return check_case(case, oracles=oracles)
+
+
+def as_float32(case):
+    """The same case in float32: every number rounded to float32 (so that the float64
+    references see exactly the numbers the float32 implementation sees), same id and path."""
+
+    def rounded(array):
+        return None if array is None or array.dtype.kind != "f" else array.astype(np.float32).astype(np.float64)
+
+    params = {name: rounded(value) for name, value in case.params.items()}
+    document = dict(case.document, dtype="float32") if case.document else {}
+    return dataclasses.replace(case, dtype="float32", params=params, inputs=rounded(case.inputs),
+                               targets=case.targets if case.class_targets else rounded(case.targets),
+                               h0=rounded(case.h0), document=document)

@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from cases import parse_case
 from helpers import failed_rows
 from refbp.check import check_case
-from refbp.check.tolerance import POLICY
+from refbp.check.tolerance import FLOAT32, tolerance_for
 from refbp.nn import compute_trace
 from refbp.nn.rnn import RNN
 from refbp.testing import assert_matches_torch
@@ -91,6 +91,7 @@ def test_float32_case_is_computed_in_float32_and_passes():
     case = parse_case(document)
     verdict = check_case(case, oracles=("torch", "fd"))
     assert verdict.passed, describe_failures(verdict)
-    assert all(c.atol == POLICY[("float32", c.reference)].atol for c in verdict.checks)
+    assert all(c.atol == tolerance_for(case, c.reference).atol for c in verdict.checks)
+    assert all(c.atol == FLOAT32.for_case(case).atol for c in verdict.checks)
     float64_loss = compute_trace(parse_case(_document())).loss
     assert compute_trace(case).loss != float64_loss  # it really ran in float32

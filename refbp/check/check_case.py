@@ -29,7 +29,7 @@ from ..perturbed import loss_forms
 from ..trace import Trace
 from .entrywise import compare
 from .fd_reference import escalate_failures, unjudged_entries
-from .tolerance import FD_ERROR_FACTOR, fd_tolerance, tolerance_for
+from .tolerance import FD_ERROR_FACTOR, fd_tolerance, published_allowance, tolerance_for
 from .verdict import Check, CaseVerdict
 
 ORACLES = ("torch", "fd", "expected")
@@ -224,7 +224,7 @@ def directional_row(trace: Trace, result, tolerance) -> Check:
 
 def expected_checks(case: Case, trace: Trace) -> list[Check]:
     expected = case.expected
-    judge = partial(expected_rows, expected=expected)  # each value within its printed precision, where given
+    judge = partial(expected_rows, expected=expected, case=case)  # each value within its printed precision, where given
     checks = []
     if expected.outputs is not None:
         checks += judge("outputs", {"outputs": trace.outputs}, {"outputs": expected.outputs})
@@ -238,20 +238,22 @@ def expected_checks(case: Case, trace: Trace) -> list[Check]:
     return checks
 
 
-def expected_rows(quantity: str, actual: dict, reference: dict, expected) -> list[Check]:
+def expected_rows(quantity: str, actual: dict, reference: dict, expected, case: Case) -> list[Check]:
     """Rows against published values; a tensor with `expected.decimals` is judged entry by
     entry within half a unit in its last printed digit (entries without decimals: the
-    case's `expected.tolerance`), the row's atol showing the widest such half unit."""
+    case's `expected.tolerance`; a float32 case at least its float32 tolerance: published_allowance),
+    the row's atol showing the widest such allowance."""
     checks = []
     for name, ref in reference.items():
         key = quantity if quantity in ("outputs", "loss", "loss_after") else f"{quantity}.{name}"
         decimals = expected.decimals.get(key)
+        tol = tolerance_for(case, "expected")
         if decimals is None:
-            checks += rows(quantity, actual, {name: ref}, "expected", expected.tolerance)
+            checks += rows(quantity, actual, {name: ref}, "expected", tol)
             continue
-        tol = expected.tolerance
         half_unit = np.where(np.isnan(decimals), tol.atol + tol.rtol * np.abs(np.asarray(ref, dtype=np.float64)),
                              0.5 * 10.0 ** -np.nan_to_num(decimals))
+        half_unit = published_allowance(case, ref, half_unit)
         row, = rows(quantity, actual, {name: ref}, "expected", Tolerance(atol=0.0, rtol=0.0),
                     allowances={name: half_unit})
         judged = ~np.isnan(np.asarray(ref, dtype=np.float64))

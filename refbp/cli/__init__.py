@@ -12,10 +12,11 @@ import sys
 
 from refbp import __version__
 
-from . import bench, cases_cmd, check_cmd, compare_cmd, explain_cmd, history_cmd, run_cmd, schema_cmd, serve_cmd, verify_cmd
+from . import (bench, cases_cmd, check_cmd, compare_cmd, explain_cmd, fuzz_cmd, history_cmd, mutate_cmd, run_cmd,
+               schema_cmd, serve_cmd, verify_cmd)
 
 COMMANDS = (run_cmd, verify_cmd, check_cmd, explain_cmd, cases_cmd, compare_cmd, history_cmd, schema_cmd, serve_cmd,
-            bench)
+            fuzz_cmd, mutate_cmd, bench)
 
 DESCRIPTION = """\
 refbp checks a hand-written backpropagation (MLPs and a simple RNN) case by case

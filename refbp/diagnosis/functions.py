@@ -121,5 +121,7 @@ def loss_gradient(name: str, outputs, targets, bug: str = ""):
     if name == "cross_entropy":
         flat, probabilities = _examples(outputs, targets)
         predicted = flat if bug == "cross-entropy-without-softmax" else softmax(flat)
-        return ((predicted - probabilities) / flat.shape[0]).reshape(outputs.shape)
+        # softmax * sum(p) - p: soft targets may sum to 1 within the loader's allowance, not exactly
+        total = probabilities.sum(axis=-1, keepdims=True)
+        return ((predicted * total - probabilities) / flat.shape[0]).reshape(outputs.shape)
     raise ValueError(f"unknown loss {name!r}")

@@ -1,0 +1,84 @@
+"""`refbp fuzz`: hypothesis-drawn cases checked until a budget is spent; failures shrunk and saved."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from refbp import names
+
+from .usage import fail_usage
+
+KINDS = ("mlp", "rnn", "all")
+DEFAULT_EXAMPLES = 200  # refbp.fuzz.DEFAULT_EXAMPLES (not imported here: it loads hypothesis)
+
+HELP = f"""\
+Draw whole cases with hypothesis (refbp.testing.strategies: shapes, depths, activations,
+losses with matching heads, batches, sequence lengths, truncation, h0, optimizers, step
+counts, and values: ordinary, large, tiny, near a kink) and check each as `refbp run` does
+(refbp against torch autograd and finite differences), or as `refbp check` does with --impl.
+
+The same --seed draws the same examples (default 0: pass another seed to explore further).
+A failing example is shrunk by hypothesis and, with --save-failures DIR, written as a
+refbp-case/1 file (explicit numbers, the failing check in its title, the seed in its source)
+that `refbp run FILE` (or `refbp check --impl ... FILE`) reproduces: move it into
+cases/regressions/ to keep it. Prints what was tried (per kind, activation, loss, depth,
+value range, optimizer) and examples per second.
+Exit codes: 0 no failure, 1 an example failed, 2 bad usage (or every example declined).
+Default budget: {DEFAULT_EXAMPLES} examples.
+"""
+
+
+def register(sub):
+    p = sub.add_parser("fuzz", help="check hypothesis-drawn cases; shrink and save failures", description=HELP,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--kind", choices=KINDS, default="all", help="networks to draw (default: all)")
+    budget = p.add_mutually_exclusive_group()
+    budget.add_argument("--examples", type=int, metavar="N", help=f"examples to check (default {DEFAULT_EXAMPLES})")
+    budget.add_argument("--minutes", type=float, metavar="M", help="check examples for M minutes instead")
+    p.add_argument("--seed", type=int, default=0, help="the seed of the examples drawn (default 0)")
+    p.add_argument("--dtype", choices=names.DTYPES, default="float64", help="the cases' dtype (default float64)")
+    p.add_argument("--impl", metavar="MODULE:FACTORY",
+                   help="check this implementation (adapter protocol, as `refbp check`) instead of refbp")
+    p.add_argument("--fd-method", choices=tuple(names.FD_METHODS), help="finite differences (default: as run/check)")
+    p.add_argument("--save-failures", metavar="DIR", type=Path,
+                   help="write each shrunk failure into DIR as a refbp-case/1 file")
+    p.add_argument("--max-saved", type=int, default=3, metavar="K",
+                   help="keep at most K failures, the first of each distinct failing check (default 3)")
+    p.add_argument("--no-shrink", action="store_true", help="keep failures as drawn, without shrinking them")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(handler=handle)
+
+
+def handle(args) -> int:
+    from refbp.check.adapter import AdapterError, load_factory
+
+    if args.examples is not None and args.examples < 1:
+        return fail_usage(f"--examples {args.examples}: must be at least 1")
+    if args.minutes is not None and not args.minutes > 0:
+        return fail_usage(f"--minutes {args.minutes}: must be more than 0")
+    if args.max_saved < 0:
+        return fail_usage(f"--max-saved {args.max_saved}: must be 0 or more")
+    if args.save_failures is not None and args.save_failures.exists() and not args.save_failures.is_dir():
+        return fail_usage(f"--save-failures {args.save_failures}: is a file, not a folder")
+    if args.impl:
+        try:
+            load_factory(args.impl)
+        except AdapterError as exc:
+            return fail_usage(str(exc))
+    try:
+        from refbp.fuzz import FuzzOptions, run_fuzz, summary_lines
+    except ImportError as exc:  # hypothesis is the `fuzz` extra
+        return fail_usage(str(exc))
+    examples = args.examples if args.examples is not None or args.minutes is not None else DEFAULT_EXAMPLES
+    options = FuzzOptions(kind=args.kind, examples=examples, minutes=args.minutes, seed=args.seed,
+                          dtype=args.dtype, impl=args.impl, fd_method=args.fd_method,
+                          save_failures=args.save_failures, max_saved=args.max_saved, shrink=not args.no_shrink,
+                          progress=False if args.no_progress else None)
+    run = run_fuzz(options)
+    print("\n".join(summary_lines(run)))
+    if not run.checked:
+        print(f"refbp: error: nothing to check: {args.impl or 'the implementation'} supports none of the "
+              f"{len(run.outcomes)} examples", file=sys.stderr)
+    return run.exit_code()

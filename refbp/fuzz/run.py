@@ -1,0 +1,145 @@
+"""A fuzz run: examples drawn and checked until the budget is spent, failures shrunk and saved.
+
+The budget is a number of examples or a number of minutes. Units (refbp.fuzz.unit) are
+checked here one after another; `check_units` is the one place an executor would run them
+elsewhere. Of the failing examples, the first of each distinct first failing check is kept
+(`max_saved` in all), shrunk by hypothesis (refbp.fuzz.shrink; unless `shrink` is off) and
+written as a regression case (refbp.fuzz.save) when a folder is given.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .draw import ROUND_SIZE
+from .save import regression_document, save_regression
+from .shrink import Shrunk, shrink
+from .unit import ExampleOutcome, FuzzUnit, Target, check_unit
+
+EXIT_CLEAN, EXIT_FAILURES, EXIT_USAGE = 0, 1, 2
+DEFAULT_EXAMPLES = 200
+
+
+@dataclass(frozen=True)
+class FuzzOptions:
+    kind: str = "all"
+    examples: int | None = DEFAULT_EXAMPLES   # the budget: examples, or
+    minutes: float | None = None              # minutes (one of the two)
+    seed: int = 0
+    dtype: str = "float64"
+    impl: str | None = None
+    fd_method: str | None = None
+    save_failures: Path | None = None
+    max_saved: int = 3                        # failures kept: one per distinct first failing check
+    shrink: bool = True
+    progress: bool | None = None              # None: a bar on a terminal only
+
+    def command(self) -> str:
+        """The command line that draws the same examples."""
+        parts = ["refbp fuzz", f"--kind {self.kind}", f"--seed {self.seed}", f"--dtype {self.dtype}"]
+        if self.impl:
+            parts.append(f"--impl {self.impl}")
+        return " ".join(parts)
+
+
+@dataclass
+class FuzzRun:
+    options: FuzzOptions
+    outcomes: list[ExampleOutcome] = field(default_factory=list)
+    shrunk: list[Shrunk] = field(default_factory=list)
+    saved: list[Path] = field(default_factory=list)
+    regressions: list[dict] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def checked(self) -> list[ExampleOutcome]:
+        return [o for o in self.outcomes if o.document is not None and o.supported]
+
+    @property
+    def failed(self) -> list[ExampleOutcome]:
+        return [o for o in self.checked if not o.passed]
+
+    @property
+    def declined(self) -> list[ExampleOutcome]:
+        return [o for o in self.outcomes if o.document is not None and not o.supported]
+
+    @property
+    def examples_per_second(self) -> float:
+        return len(self.checked) / self.seconds if self.seconds > 0 else 0.0
+
+    def exit_code(self) -> int:
+        """1 when an example failed, 2 when nothing could be checked (all declined), else 0."""
+        if self.failed:
+            return EXIT_FAILURES
+        return EXIT_USAGE if not self.checked else EXIT_CLEAN
+
+
+def run_fuzz(options: FuzzOptions) -> FuzzRun:
+    run = FuzzRun(options)
+    target = Target(options.impl, options.fd_method)
+    start = time.perf_counter()
+    run.outcomes = check_units(units(options, start), target, options)
+    run.seconds = time.perf_counter() - start
+    run.shrunk = shrink_failures(run, target)
+    run.regressions = [regression_document(s.outcome, options.command(), s.original_index) for s in run.shrunk]
+    if options.save_failures is not None:
+        run.saved = [save_regression(document, options.save_failures) for document in run.regressions]
+    return run
+
+
+def units(options: FuzzOptions, start: float):
+    """The units of the budget, in index order: `examples` of them, or as many as fit in `minutes`."""
+    for index in itertools.count():
+        if options.examples is not None and index >= options.examples:
+            return
+        if options.minutes is not None and time.perf_counter() - start >= 60.0 * options.minutes:
+            return
+        yield FuzzUnit(options.seed, index, options.kind, options.dtype)
+
+
+def check_units(pending, target: Target, options: FuzzOptions) -> list[ExampleOutcome]:
+    """Every unit's outcome, in index order, with a progress bar."""
+    from tqdm import tqdm  # the bar only: imported when a run starts
+
+    bar = tqdm(pending, total=options.examples, desc="refbp fuzz", unit="example", leave=False,
+               dynamic_ncols=True, disable=True if options.progress is False else None)
+    outcomes = []
+    failures = 0
+    for unit in bar:
+        outcome = check_unit(unit, target)
+        outcomes.append(outcome)
+        failures += not outcome.passed
+        bar.set_postfix(failed=failures, refresh=False)
+    return outcomes
+
+
+def shrink_failures(run: FuzzRun, target: Target) -> list[Shrunk]:
+    """The first failure of each distinct first failing check (at most max_saved), shrunk."""
+    options = run.options
+    chosen: dict[str, ExampleOutcome] = {}
+    for outcome in run.failed:
+        chosen.setdefault(_signature(outcome.failure), outcome)
+    results, seen = [], set()
+    for outcome in list(chosen.values())[:options.max_saved]:
+        round_index = outcome.index // ROUND_SIZE
+        # Every example drawn before it in its round returns at once in the replay (as when drawn).
+        earlier = {json.dumps(o.document) for o in run.outcomes
+                   if o.index // ROUND_SIZE == round_index and o.index < outcome.index and o.document is not None}
+        shrunk = (shrink(options.seed, round_index, options.kind, options.dtype, target, earlier, outcome.index)
+                  if options.shrink else None)
+        if shrunk is None:  # not shrunk, or the replay did not fail: the example as drawn
+            shrunk = Shrunk(outcome, outcome.index, 0)
+        key = json.dumps(shrunk.outcome.document, sort_keys=True)
+        if key not in seen:
+            seen.add(key)
+            results.append(shrunk)
+    return results
+
+
+def _signature(failure: str) -> str:
+    """A failure without its entry and size: `torch-autograd grads layers.0.weight`."""
+    return failure.split("[", 1)[0].split(" (", 1)[0]

@@ -1,0 +1,132 @@
+"""One fuzz example, checked: the unit of work of `refbp fuzz` (one call per seed and index).
+
+`check_unit(FuzzUnit(seed, index, kind, dtype), Target(...))` draws example `index` of
+`seed` (refbp.fuzz.draw) and checks it as `refbp run` checks a case (refbp against torch
+autograd and finite differences: refbp.check.check_case), or, when the target names an
+implementation (`--impl`), as `refbp check` does (refbp.check.check_adapter). Units depend on
+nothing but their arguments, so an executor may run them anywhere, in any order; the run
+orders their outcomes by index.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from cases import parse_case
+
+from ..check.adapter import Declined, load_factory
+from ..check.check_adapter import check_adapter_case
+from ..check.check_case import check_case
+from ..check.verdict import CaseVerdict
+from .draw import draw_example
+from .space import value_range_of
+
+
+@dataclass(frozen=True)
+class Target:
+    """What is checked: refbp itself (impl None) or an adapter implementation (`module:factory`)."""
+
+    impl: str | None = None
+    fd_method: str | None = None
+
+
+@dataclass(frozen=True)
+class FuzzUnit:
+    seed: int
+    index: int
+    kind: str = "all"
+    dtype: str = "float64"
+
+
+@dataclass
+class ExampleOutcome:
+    index: int
+    document: dict | None          # None: hypothesis drew nothing at this index
+    passed: bool = True
+    supported: bool = True         # False: the implementation declined the case
+    failure: str = ""              # the first failing check (or the error), "" when passed
+    features: dict = field(default_factory=dict)
+    seconds: float = 0.0
+    # The largest error of any judged row relative to its tolerance (1 is the limit).
+    worst_margin: float = 0.0
+
+
+def check_unit(unit: FuzzUnit, target: Target) -> ExampleOutcome:
+    document = draw_example(unit.seed, unit.index, unit.kind, unit.dtype)
+    if document is None:
+        return ExampleOutcome(unit.index, None)
+    return check_document(unit.index, document, target)
+
+
+def check_document(index: int, document: dict, target: Target) -> ExampleOutcome:
+    """The outcome of one drawn document (also what shrinking calls on each candidate)."""
+    start = time.perf_counter()
+    outcome = ExampleOutcome(index, document, features=features(document))
+    try:
+        verdict = verdict_of(document, target)
+    except Declined:
+        outcome.supported = False
+    except Exception as exc:  # a crash of the implementation or of a check is this example's failure
+        outcome.passed, outcome.failure = False, f"crash: {type(exc).__name__}: {_first_line(exc)}"
+    else:
+        outcome.passed = verdict.passed
+        outcome.failure = "" if verdict.passed else failure_text(verdict)
+        outcome.worst_margin = worst_margin(verdict)
+    outcome.seconds = time.perf_counter() - start
+    return outcome
+
+
+def verdict_of(document: dict, target: Target) -> CaseVerdict:
+    case = parse_case(document)
+    if target.impl is None:
+        return check_case(case, fd_method=target.fd_method)
+    return check_adapter_case(case, _factory(target.impl), target.impl, fd_method=target.fd_method)
+
+
+@lru_cache(maxsize=4)
+def _factory(spec: str):
+    return load_factory(spec)
+
+
+def failure_text(verdict: CaseVerdict) -> str:
+    """The first failing check, as `reference quantity tensor[index]` (or the first error)."""
+    failed = verdict.failed_checks()
+    if failed:
+        check = failed[0]
+        index = "".join(f"[{i}]" for i in check.worst_index)
+        return f"{check.reference} {check.quantity} {check.tensor}{index} (rel err {check.max_rel_err:.2g})"
+    return verdict.errors[0] if verdict.errors else "failed"
+
+
+def worst_margin(verdict: CaseVerdict) -> float:
+    """How close the example came to its tolerance against torch autograd: the largest
+    |actual - reference| / (atol + rtol |reference|) at a row's worst entry (1 is the limit;
+    finite-difference rows are left out, their allowance varies per entry)."""
+    margins = [abs(c.actual - c.expected_value) / (c.atol + c.rtol * abs(c.expected_value) + 1e-300)
+               for c in verdict.checks if c.reference == "torch-autograd" and c.checked
+               and math.isfinite(c.actual) and math.isfinite(c.expected_value)]
+    return max(margins, default=0.0)
+
+
+def features(document: dict) -> dict:
+    """What an example is, for the summary: kind, activations, loss, depth, dtype, values, training."""
+    network = document["network"]
+    if network["kind"] == "mlp":
+        activations, depth = list(network["activations"]), len(network["sizes"]) - 1
+    else:
+        activations = [network["nonlinearity"], network["output_activation"]]
+        depth = len(document["inputs"][0])  # time steps: the depth of the unrolled recurrence
+    train = document.get("train")
+    return {"kind": network["kind"], "activations": sorted(set(activations)), "loss": document["loss"],
+            "depth": depth, "dtype": document.get("dtype", "float64"), "values": value_range_of(document),
+            "optimizer": train["optimizer"] if train else "none"}
+
+
+def _first_line(exc: Exception) -> str:
+    return (str(exc).strip().splitlines() or [""])[0]
+
+
+__all__ = ["ExampleOutcome", "FuzzUnit", "Target", "check_document", "check_unit"]
