@@ -34,6 +34,8 @@ def _entrywise(evaluator: Evaluator, params: dict, method: str, estimate, points
         tensor = np.asarray(tensor, dtype=np.float64)
         flat = tensor.reshape(-1)
         chosen = np.arange(flat.size) if select is None else select(name, tensor)
+        if chosen.size == 0:  # a tensor none of whose entries was asked for: left out of the result
+            continue
         h = step_sizes(flat[chosen], relative, exact=method != "complex")
         values, kinks = evaluator.losses(name, chosen, points(h))
         derivative, error = estimate(values, h, flat[chosen])
@@ -62,7 +64,7 @@ def central(forms: LossForms, params, select=None, method="central") -> FiniteDi
                       RELATIVE_STEP["central"], select)
 
 
-def richardson(forms: LossForms, params) -> FiniteDifference:
+def richardson(forms: LossForms, params, select=None) -> FiniteDifference:
     evaluator = Evaluator(forms.loss, params, forms.probe, forms.perturbed)
     delta = loss_rounding(evaluator.base_loss)
 
@@ -75,10 +77,10 @@ def richardson(forms: LossForms, params) -> FiniteDifference:
 
     return _entrywise(evaluator, params, "richardson", estimate,
                       lambda h: np.stack([h, -h, 2 * h, -2 * h, 4 * h, -4 * h], axis=1),
-                      RELATIVE_STEP["richardson"])
+                      RELATIVE_STEP["richardson"], select)
 
 
-def complex_step(forms: LossForms, params) -> FiniteDifference:
+def complex_step(forms: LossForms, params, select=None) -> FiniteDifference:
     if forms.complex_loss is None:
         raise ComplexStepRefused(forms.not_analytic or "complex step refused: no complex-capable loss function was "
                                  "given (it needs a network whose every function is analytic)")
@@ -90,7 +92,8 @@ def complex_step(forms: LossForms, params) -> FiniteDifference:
         # No subtraction: rounding of a few ulps of the derivative and of the loss's scale.
         return derivative, 16.0 * EPS * (np.abs(derivative) + floor / scale(x))
 
-    return _entrywise(evaluator, params, "complex", estimate, lambda h: 1j * h[:, None], RELATIVE_STEP["complex"])
+    return _entrywise(evaluator, params, "complex", estimate, lambda h: 1j * h[:, None], RELATIVE_STEP["complex"],
+                      select)
 
 
 def sampled(forms: LossForms, params, samples: int = 8, seed: int = 0) -> FiniteDifference:
