@@ -24,6 +24,7 @@ from cases.fingerprint import case_hash
 from oracle.fd import FiniteDifference, finite_difference
 
 from ..check.check_case import default_fd_method
+from ..nn.backend import serial_blas
 from ..perturbed import loss_forms
 from . import map_units
 from .units import UnitFailed
@@ -69,8 +70,9 @@ def fd_shares(case: Case, method: str, chunk: int = DEFAULT_CHUNK) -> list[FdSha
 def evaluate_share(share: FdShare) -> FdPart:
     """One share, in a worker (module-level, so it is pickled by name)."""
     case, forms = _case_and_forms(share.key, share.document, share.path)
-    result = finite_difference(share.method, forms, case.params,
-                               entries={share.tensor: np.arange(share.start, share.stop)})
+    with serial_blas(np):  # as refbp.check runs its finite differences (many medium products)
+        result = finite_difference(share.method, forms, case.params,
+                                   entries={share.tensor: np.arange(share.start, share.stop)})
     cut = slice(share.start, share.stop)
     shape = np.shape(case.params[share.tensor])
     kinks = {int(np.ravel_multi_index(index, shape)): unit for index, unit in result.kinks.get(share.tensor, {}).items()}
