@@ -4,7 +4,7 @@
 
 It follows refbp's adapter protocol (docs/formats.md): `factory(case)` gets a case's explicit
 document (arrays as numpy arrays of the case's dtype) and returns an object with forward,
-loss, gradients and train, or None for what it does not support (every RNN case: it is an
+loss, gradients and train (and the optional intermediates and error_signals), or None for what it does not support (every RNN case: it is an
 MLP-only implementation). Unlike refbp it keeps each layer's pre-activation and takes every
 activation's slope as a function of it, and applies softmax's Jacobian explicitly per example.
 """
@@ -85,9 +85,13 @@ class NumpyMLP:
 
     # backward ------------------------------------------------------------------------
     def gradients(self, params, inputs, targets):
+        return self._backward(params, inputs, targets)[0]
+
+    def _backward(self, params, inputs, targets):
+        """(gradients, error signals): dL/dout and dL/dnet of every layer on the way down."""
         zs, xs = self._layers(params, inputs)
         upstream = self._loss_and_slope(xs[-1], targets)[1]
-        grads = {}
+        grads, signals = {}, {}
         for i in range(len(self.activations) - 1, -1, -1):
             name = self.activations[i]
             if name == "softmax":
@@ -96,11 +100,21 @@ class NumpyMLP:
                 delta = np.einsum("bij,bi->bj", jacobian, upstream)
             else:
                 delta = upstream * self.slopes[name](zs[i])
+            signals[f"layers.{i}.grad_out"], signals[f"layers.{i}.grad_net"] = upstream, delta
             grads[f"layers.{i}.weight"] = np.einsum("bo,bi->oi", delta, xs[i])
             if self.bias:
                 grads[f"layers.{i}.bias"] = delta.sum(axis=0)
             upstream = delta @ params[f"layers.{i}.weight"]
-        return grads
+        return grads, signals
+
+    # optional: what `refbp check` uses to say where a wrong gradient starts ----------------
+    def intermediates(self, params, inputs):
+        zs, xs = self._layers(params, inputs)
+        return {**{f"layers.{i}.net": z for i, z in enumerate(zs)},
+                **{f"layers.{i}.out": x for i, x in enumerate(xs[1:])}}
+
+    def error_signals(self, params, inputs, targets):
+        return self._backward(params, inputs, targets)[1]
 
     # training (torch.optim's SGD and Adam) ---------------------------------------------
     def train(self, params, inputs, targets):

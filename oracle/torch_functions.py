@@ -26,6 +26,10 @@ def activation_module(name: str) -> torch.nn.Module:
     }[name]()
 
 
+# torch.nn.BCELoss clamps each log at -100 (its documentation, "BCELoss").
+BCE_LOG_FLOOR = -100.0
+
+
 def loss_value(name: str, outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
     """The case's loss with the functions behind torch.nn's loss modules (MSELoss, BCELoss,
     CrossEntropyLoss; leading axes flattened into examples)."""
@@ -36,7 +40,12 @@ def loss_value(name: str, outputs: torch.Tensor, targets: torch.Tensor) -> torch
     if name == "mse":
         return F.mse_loss(outputs, targets)
     if name == "bce":
-        return F.binary_cross_entropy(outputs, targets)
+        # BCELoss's value, -mean(t max(log y, -100) + (1 - t) max(log(1 - y), -100)), written out so
+        # that autograd differentiates that value: BCELoss's own backward floors y (1 - y) at 1e-12,
+        # which is not the derivative of its value at a saturated output (y or 1 - y below 1e-12).
+        log_y = torch.clamp(torch.log(outputs), min=BCE_LOG_FLOOR)
+        log_1my = torch.clamp(torch.log(1.0 - outputs), min=BCE_LOG_FLOOR)
+        return -torch.mean(targets * log_y + (1.0 - targets) * log_1my)
     if name == "cross_entropy":
         if outputs.dim() == 2:  # already examples x classes (no view op in the autograd graph)
             return F.cross_entropy(outputs, targets)

@@ -61,7 +61,10 @@ def explain(case: Case, name: str, trace: Trace | None = None) -> str:
 
 
 class MLPExplanation:
-    def __init__(self, case: Case, trace: Trace):
+    """`own_slopes`: take the local slope as the trace's own dE/dnet / dE/dout (an implementation's
+    backward, whatever derivative it used) rather than the activation's derivative at net and out."""
+
+    def __init__(self, case: Case, trace: Trace, own_slopes: bool = False):
         if not trace.error_signals:
             raise ValueError(f"{case.id}: the trace carries no error signals to explain")
         self.case = case
@@ -72,6 +75,7 @@ class MLPExplanation:
         self.out = [trace.intermediates[f"layers.{i}.out"] for i in range(depth)]
         self.grad_out = [trace.error_signals[f"layers.{i}.grad_out"] for i in range(depth)]
         self.grad_net = [trace.error_signals[f"layers.{i}.grad_net"] for i in range(depth)]
+        self.own_slopes = own_slopes
         # The numbers the computation used: the case's, in the case's dtype.
         self.inputs = np.asarray(case.inputs, dtype=case.dtype).astype(np.float64)
 
@@ -109,6 +113,8 @@ class MLPExplanation:
             if act.elementwise:
                 dE_dout = self.grad_out[layer][b, unit]
                 slope = act.derivative(np, self.net[layer][b:b + 1], self.out[layer][b:b + 1])[0, unit]
+                if self.own_slopes and dE_dout != 0:
+                    slope = self.grad_net[layer][b, unit] / dE_dout
                 lines.append(f"{prefix}dE/d{label} = dE/d{out_name} x d{out_name}/d{net_name} x d{net_name}/d{label}")
                 lines.append(f"{prefix}  = {number(dE_dout)} x {number(slope)} x {number(dnet_dw)} = {number(value)}"
                              f"   ({act.name}: {names.ACTIVATIONS[act.name].slope}; d{net_name}/d{label} = {dnet_name})")

@@ -22,7 +22,9 @@ class PerturbedLosses(Protocol):
     """Losses of S networks that each differ from the parameters it was made at in one entry:
     network s has entry flat_indices[s] of tensor `name` moved by deltas[s] (real, or imaginary
     for the complex step). Returns losses [S]; with `kinks`, also {layer: stacked net [S, ...]}
-    of the kinked units."""
+    of the kinked units (or only its signs: a crossing depends on nothing else). It may say, after each call, which code path computed which
+    networks (`chunk_paths`: [(first, end, path name)]), so that the agreement check samples
+    every path."""
 
     def __call__(self, name: str, flat_indices: np.ndarray, deltas: np.ndarray, kinks: bool = False): ...
 

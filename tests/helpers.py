@@ -20,5 +20,11 @@ def failed_rows(verdict, reference: str | None = None, quantity: str | None = No
             and (quantity is None or c.quantity == quantity)]
 
 
+def diagnoses(verdict, quantity: str | None = None, tensor: str | None = None,
+              reference: str = "torch-autograd") -> set[str]:
+    """The diagnosis ids of the failed rows of one reference (and quantity, tensor)."""
+    return {c.diagnosis for c in failed_rows(verdict, reference, quantity) if tensor is None or c.tensor == tensor}
+
+
 def check(case, oracles=("torch", "fd", "expected")):
     return check_case(case, oracles=oracles)

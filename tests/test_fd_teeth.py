@@ -8,9 +8,10 @@ import json
 import numpy as np
 import pytest
 
-from cases import SUITE_DIR
+from cases import SUITE_DIR, format_entry
 from refbp.bench.fd import make_case, wrong_gradient
 from refbp.check.check_case import finite_difference_checks
+from refbp.diagnosis import diagnose_checks
 from refbp.cli import main
 from refbp.nn import compute_trace
 from refbp.perturbed import loss_forms
@@ -50,6 +51,9 @@ def test_entrywise_methods_report_any_entry_off_by_1e_3(method):
     failed = [r for r in rows if not r.passed]
     assert [r.tensor for r in failed] == ["layers.0.weight"]
     assert failed[0].worst_index == [int(i) for i in index]
+    # and the diagnosis (refbp.diagnosis) names it: one entry wrong, the rest right
+    diagnose_checks(CASE, Trace(outputs=None, loss=0.0, grads=planted(grads, "layers.0.weight", index)), rows)
+    assert failed[0].diagnosis == "entries:1" and format_entry("layers.0.weight", index) in failed[0].diagnosis_note
 
 
 def test_sampled_always_judges_every_bias_entry():

@@ -120,7 +120,14 @@ def test_the_fd_contract_imports_neither_side():
     assert not forbidden_imports("refbp.loss_forms", ("refbp.nn", FD_PACKAGE, "oracle", "torch"))
 
 
-@pytest.mark.parametrize("prefix", ["refbp.nn", FD_PACKAGE, "oracle.fd", "cases", "refbp.store"])
+def test_the_diagnosis_references_never_import_the_code_they_diagnose():
+    """refbp.diagnosis re-derives its (correct and bugged) references in plain numpy: it never
+    imports refbp.nn, the FD package, oracle or torch, nor the checking layer that calls it."""
+    assert not forbidden_imports("refbp.diagnosis", ("refbp.nn", FD_PACKAGE, "oracle", "torch", "refbp.check",
+                                                     "refbp.report", "refbp.cli"))
+
+
+@pytest.mark.parametrize("prefix", ["refbp.nn", FD_PACKAGE, "oracle.fd", "cases", "refbp.store", "refbp.diagnosis"])
 def test_no_import_inside_a_function(prefix):
     """The implementation, the FD forms, the references' FD and the loader import at the top:
     an import inside a function is how a cycle hides."""

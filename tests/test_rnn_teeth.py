@@ -1,4 +1,5 @@
-"""Teeth: plant each classic BPTT bug in refbp's RNN and show that the checker names the broken tensor.
+"""Teeth: plant each classic BPTT bug in refbp's RNN and show that the checker names the broken
+tensor, and the diagnosis the bug (its id in refbp.diagnosis.catalogue).
 
 Each bug is a subclass of refbp's RNN put in place of the real one for one test
 (`refbp.nn.runner.build_model` looks the class up in `refbp.nn.rnn` at every call).
@@ -10,7 +11,7 @@ import pytest
 
 import refbp.nn.rnn as rnn_module
 from cases import parse_case
-from helpers import failed_rows
+from helpers import diagnoses, failed_rows
 from refbp.check import check_case
 
 DOCUMENT = {
@@ -23,6 +24,10 @@ DOCUMENT = {
     "targets": {"random": {"seed": 13, "distribution": "normal"}},
     "h0": [[0.3, -0.2, 0.1, 0.5], [0.0, 0.4, -0.6, 0.2], [-0.1, 0.1, 0.7, -0.3]],
 }
+
+
+# The ids of refbp.diagnosis's catalogue that the bugs planted here get.
+NAMED = {"bptt-off-by-one", "recurrent-term-missing", "truncated:2", "missing"}
 
 
 class OffByOneInTimeLoop(rnn_module.RNN):
@@ -57,6 +62,13 @@ class CurrentStateInWeightHH(rnn_module.RNN):
         return cache.states
 
 
+class TruncatesEveryTwoSteps(rnn_module.RNN):
+    """Truncated BPTT (every 2 steps) where the case asks for backpropagation through every step."""
+
+    def detached_before(self, t):
+        return t > 0 and t % 2 == 0
+
+
 class DropsBiasHH(rnn_module.RNN):
     """The forward adds b_ih but forgets b_hh (the backward still reports a gradient for it)."""
 
@@ -81,11 +93,15 @@ class TruncatesOneStepLate(rnn_module.RNN):
         return k is not None and t > 1 and (t - 1) % k == 0
 
 
-def _failed(bug, monkeypatch, document=DOCUMENT):
+def _verdict(bug, monkeypatch, document=DOCUMENT):
     monkeypatch.setattr(rnn_module, "RNN", bug)
     verdict = check_case(parse_case(document), oracles=("torch", "fd"))
     assert not verdict.passed
-    return {(c.quantity, c.tensor, c.reference) for c in failed_rows(verdict)}
+    return verdict
+
+
+def _failed(bug, monkeypatch, document=DOCUMENT):
+    return {(c.quantity, c.tensor, c.reference) for c in failed_rows(_verdict(bug, monkeypatch, document))}
 
 
 def test_the_untouched_rnn_passes():
@@ -104,6 +120,24 @@ def test_gradient_bugs_are_named_by_both_references(monkeypatch, bug, broken, in
         assert ("grads", tensor, "finite-difference") in failed
     for tensor in intact:
         assert ("grads", tensor, "torch-autograd") not in failed
+
+
+@pytest.mark.parametrize("bug, truncate, diagnosis", [
+    (OffByOneInTimeLoop, None, "bptt-off-by-one"),
+    (CurrentStateInWeightHH, None, "bptt-off-by-one"),
+    (TruncatesOneStepLate, 2, "bptt-off-by-one"),
+    (ForgetsRecurrentTerm, None, "recurrent-term-missing"),
+    (TruncatesEveryTwoSteps, None, "truncated:2"),
+])
+def test_each_bptt_bug_is_named(monkeypatch, bug, truncate, diagnosis):
+    document = {**DOCUMENT, "network": {**DOCUMENT["network"], "truncate": truncate}} if truncate else DOCUMENT
+    verdict = _verdict(bug, monkeypatch, document)
+    assert diagnoses(verdict, "grads") == {diagnosis}
+    assert diagnoses(verdict, "grads", reference="finite-difference") == {diagnosis}
+
+
+def test_a_missing_gradient_is_diagnosed_missing(monkeypatch):
+    assert diagnoses(_verdict(OmitsBiasHHGradient, monkeypatch), "grads") == {"missing"}
 
 
 def test_off_by_one_also_breaks_the_initial_state_gradient(monkeypatch):

@@ -1,8 +1,10 @@
-"""The checker has teeth: each realistic bug, injected into refbp, is reported by the references.
+"""The checker has teeth: each realistic bug, injected into refbp, is reported by the references
+and named by the diagnosis.
 
 Each test patches one piece of the implementation under test, runs the checker on a case
-of the suite, and asserts which reference reports which tensor. The same checks run
-unpatched must pass (test_unpatched_cases_pass), so every failure here is the bug's.
+of the suite, and asserts which reference reports which tensor, and which id of the bug
+catalogue (refbp.diagnosis.catalogue) or closed-form signature the failed rows get. The same
+checks run unpatched must pass (test_unpatched_cases_pass), so every failure here is the bug's.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import numpy as np
 import pytest
 
 from cases import SUITE_DIR, load_case
-from helpers import failed_rows
+from helpers import diagnoses, failed_rows
 from refbp.check import check_case
 from refbp.nn import activations, dense, losses, optim, runner
 
@@ -19,6 +21,10 @@ SEED = SUITE_DIR / "seed" / "seed-2-2-2.json"
 MSE_MOMENTUM = SUITE_DIR / "mlp" / "mlp-tanh-mse-b8-momentum.json"
 SOFTMAX = SUITE_DIR / "mlp" / "mlp-softmax-output-mse-b8.json"
 ADAM = SUITE_DIR / "mlp" / "mlp-bce-b12-adam.json"
+# The ids of refbp.diagnosis's catalogue (and closed-form signatures) that the bugs planted here get.
+NAMED = {"activation-derivative:sigmoid-on-net", "transposed", "zero", "scaled:2", "scaled:N", "forward-mismatch",
+         "update-before-all-gradients", "activation-derivative:softmax-elementwise", "momentum-rule",
+         "adam-bias-correction", "entries:1"}
 
 
 def run(path):
@@ -44,6 +50,7 @@ def test_wrong_sigmoid_derivative(monkeypatch):
     # the published dE/dw5 is the row that names the entry
     row = next(r for r in failed_rows(verdict, "expected", "grads") if r.tensor == "layers.1.weight")
     assert row.worst_index == [0, 0]
+    assert diagnoses(verdict, "grads") == {"activation-derivative:sigmoid-on-net"}
 
 
 def test_transposed_weight_gradient(monkeypatch):
@@ -58,6 +65,7 @@ def test_transposed_weight_gradient(monkeypatch):
     for reference in ("torch-autograd", "finite-difference"):
         found = tensors(failed_rows(verdict, reference, "grads"))
         assert {("grads", "layers.0.weight"), ("grads", "layers.1.weight")} <= found, reference
+    assert diagnoses(verdict, "grads") == {"transposed"}
 
 
 def test_missing_bias_gradient(monkeypatch):
@@ -73,6 +81,7 @@ def test_missing_bias_gradient(monkeypatch):
         found = tensors(failed_rows(verdict, reference, "grads"))
         assert found == {("grads", "layers.0.bias"), ("grads", "layers.1.bias")}, reference
     assert ("params_after", "layers.1.bias") in tensors(failed_rows(verdict, "torch-autograd"))
+    assert diagnoses(verdict, "grads") == {"zero"}
 
 
 def test_missing_bias_term_in_forward(monkeypatch):
@@ -93,6 +102,7 @@ def test_half_sse_and_sse_confused(monkeypatch):
     for reference in ("torch-autograd", "finite-difference"):
         assert {("grads", f"layers.{i}.{p}") for i in (0, 1) for p in ("weight", "bias")} <= tensors(
             failed_rows(verdict, reference, "grads")), reference
+    assert diagnoses(verdict, "grads") == {"scaled:2"}
     assert ("params_after", "layers.1.weight") in tensors(failed_rows(verdict, "expected"))
 
 
@@ -104,6 +114,8 @@ def test_wrong_loss_scale(monkeypatch):
     assert ("loss_after", "loss") in tensors(failed_rows(verdict, "torch-autograd"))
     # refbp's backward no longer matches refbp's own forward
     assert failed_rows(verdict, "finite-difference", "grads")
+    assert diagnoses(verdict, "loss") == {"scaled:N"}
+    assert diagnoses(verdict, "grads", reference="finite-difference") == {"forward-mismatch"}
 
 
 def test_update_before_all_gradients_are_taken(monkeypatch):
@@ -131,6 +143,7 @@ def test_update_before_all_gradients_are_taken(monkeypatch):
     assert tensors(expected) == {("params_after", "layers.0.weight")}
     # the gradients at the initial parameters were right: only the update order is wrong
     assert not failed_rows(verdict, quantity="grads")
+    assert diagnoses(verdict, "params_after") == {"update-before-all-gradients"}
 
 
 def test_transposed_input_gradient(monkeypatch):
@@ -144,6 +157,7 @@ def test_transposed_input_gradient(monkeypatch):
     verdict = run(SEED)
     found = tensors(failed_rows(verdict, "torch-autograd"))
     assert ("input_grads", "inputs") in found and ("grads", "layers.0.weight") in found
+    assert diagnoses(verdict, "grads") == diagnoses(verdict, "input_grads") == {"transposed"}
 
 
 def test_softmax_treated_as_elementwise(monkeypatch):
@@ -153,6 +167,7 @@ def test_softmax_treated_as_elementwise(monkeypatch):
     verdict = run(SOFTMAX)
     for reference in ("torch-autograd", "finite-difference"):
         assert ("grads", "layers.1.weight") in tensors(failed_rows(verdict, reference, "grads")), reference
+    assert diagnoses(verdict, "grads") == {"activation-derivative:softmax-elementwise"}
 
 
 def test_momentum_buffer_dampened(monkeypatch):
@@ -170,6 +185,7 @@ def test_momentum_buffer_dampened(monkeypatch):
     verdict = run(MSE_MOMENTUM)
     rows = failed_rows(verdict, "torch-autograd")
     assert {r.quantity for r in rows} == {"params_after", "loss_after"}
+    assert diagnoses(verdict, "params_after") == {"momentum-rule"}
 
 
 def test_adam_without_bias_correction(monkeypatch):
@@ -182,6 +198,7 @@ def test_adam_without_bias_correction(monkeypatch):
     monkeypatch.setattr(optim.Adam, "step", uncorrected)
     verdict = run(ADAM)
     assert {r.quantity for r in failed_rows(verdict, "torch-autograd")} == {"params_after", "loss_after"}
+    assert diagnoses(verdict, "params_after") == {"adam-bias-correction"}
 
 
 def test_a_failing_row_names_tensor_and_entry(monkeypatch):
@@ -199,3 +216,5 @@ def test_a_failing_row_names_tensor_and_entry(monkeypatch):
     rows = failed_rows(verdict, "finite-difference", "grads")
     assert {(r.tensor, tuple(r.worst_index)) for r in rows} == {("layers.0.weight", (1, 0)), ("layers.1.weight", (1, 0))}
     assert all(r.max_rel_err == pytest.approx(1e-3, rel=1e-2) for r in rows)
+    assert diagnoses(verdict, "grads") == {"entries:1"}
+    assert "layers.0.weight[1][0]" in next(r for r in rows if r.tensor == "layers.0.weight").diagnosis_note

@@ -7,8 +7,9 @@ when given:
   probe              an entry whose perturbation moves a kinked unit across 0 is a
                      non-differentiable point, reported with the unit, never judged
   perturbed          the batched form of many single-entry perturbations (else: a loop); its
-                     losses are checked against `loss` at two entries of each tensor, and a
-                     tensor where they differ is redone by the loop, with a note
+                     losses are checked against `loss` in every chunk and path of each tensor
+                     (oracle.fd.agreement), and a tensor where they differ, or where one is
+                     not finite, is redone by the loop, with a note
   stacked            losses of a stack of parameter sets (directional; else: a loop)
   complex_loss, complex_perturbed, not_analytic
                      for the complex step; without complex_loss it is refused with
@@ -23,7 +24,7 @@ import numpy as np
 from refbp.loss_forms import LossForms
 from refbp.names import FD_METHODS
 
-from .evaluate import AGREEMENT_ULPS
+from .agreement import agrees
 from .methods import ComplexStepRefused, central, complex_step, directional, richardson, sampled
 from .result import FiniteDifference
 from .steps import EPS, RELATIVE_STEP, step_sizes
@@ -34,8 +35,8 @@ METHODS = tuple(FD_METHODS)
 def finite_difference(method: str, forms: LossForms, params: dict, *, directions: int = 4, samples: int = 8,
                       seed: int = 0, entries: dict | None = None) -> FiniteDifference:
     """`entries` {tensor: flat indices}, for central, richardson and complex: only those entries
-    are evaluated (the rest NaN), and only those tensors are in the result (one share of a
-    finite difference split across workers: refbp.parallel.split_fd)."""
+    are evaluated (every other entry NaN): one share of a finite difference split across
+    workers (refbp.parallel.split_fd)."""
     select = None if entries is None else (lambda name, tensor: np.asarray(entries.get(name, ()), dtype=np.int64))
     if entries is not None and method not in ("central", "richardson", "complex"):
         raise ValueError(f"finite differences of chosen entries: not for {method!r} (central, richardson, complex)")
@@ -59,11 +60,29 @@ def finite_difference(method: str, forms: LossForms, params: dict, *, directions
     raise ValueError(f"unknown finite-difference method {method!r} (known: {', '.join(METHODS)})")
 
 
+def escalated(forms: LossForms, params: dict, entries: dict) -> FiniteDifference:
+    """The derivative at chosen entries ({tensor: flat indices}) by a more accurate method than
+    central differences: the complex step where the network is analytic and its complex
+    forward computes the loss being checked, else Richardson on central differences' own step
+    (the same rounding, a truncation of order h^6 that it measures instead of guessing; its
+    usual, wider step is what large weights or inputs defeat). For entries where central
+    differences' error estimate cannot be trusted: their estimate of the truncation is a
+    heuristic (oracle.fd.steps.central_error)."""
+    chosen = {name: np.asarray(entries.get(name, ()), dtype=np.int64) for name in params}
+
+    def select(name, tensor):
+        return chosen[name]
+
+    if forms.complex_loss is not None and _same_function(forms, params):
+        return complex_step(forms, params, select=select)
+    return richardson(forms, params, select=select, relative=RELATIVE_STEP["central"])
+
+
 def _same_function(forms: LossForms, params: dict) -> bool:
     plain = float(forms.loss(params))
     complex_value = complex(forms.complex_loss({n: np.asarray(v, dtype=np.complex128) for n, v in params.items()}))
-    return abs(complex_value.real - plain) <= AGREEMENT_ULPS * EPS * max(abs(plain), 1.0) and complex_value.imag == 0
+    return agrees(plain, complex_value.real, plain, 0.0) and complex_value.imag == 0
 
 
 __all__ = ["EPS", "METHODS", "RELATIVE_STEP", "ComplexStepRefused", "FiniteDifference", "LossForms",
-           "finite_difference", "step_sizes"]
+           "escalated", "finite_difference", "step_sizes"]

@@ -7,11 +7,9 @@ import numpy as np
 
 from refbp.loss_forms import PerturbedForm
 
+from .agreement import agrees, sampled_points
 from .kinks import crossed_unit, crossed_units_stacked
 
-EPS = float(np.finfo(np.float64).eps)
-# The batched form and the plain loss round differently: a few hundred ulps of the loss apart at most.
-AGREEMENT_ULPS = 1024
 # Perturbed networks per batched call: bounds memory to CHUNK x batch x width floats per layer.
 CHUNK = 2048
 
@@ -40,33 +38,32 @@ class Evaluator:
         # The batched form at these parameters (never modified: the loop works on loop_params).
         self.batched = perturbed.at(self.params, self.chunks) if perturbed is not None else None
 
-    def _batched_agrees(self, name: str, flat_indices: np.ndarray, offsets: np.ndarray, values: np.ndarray) -> bool:
-        """The batched form is another code path than `loss`: before trusting its `values`
-        [E, K] for a tensor, compare them with `loss` at the tensor's middle and last entries.
-        A batched form that differs (a forward the batched path does not reproduce, e.g. an
-        implementation bug in `loss` itself) is abandoned for the plain loop, with a note."""
-        # The middle entry (of a square weight, not its own transpose's) at the stencil's
-        # second point (-h), so that a sign slip in the batched form shows too, and the last
-        # entry at its first (+h).
-        picks = np.array(sorted({len(flat_indices) // 2, len(flat_indices) - 1}))
-        points = np.where(picks == len(flat_indices) // 2, min(1, offsets.shape[1] - 1), 0)
-        indices = flat_indices[picks]
-        deltas = offsets[picks, points]
-        batched = values[picks, points]
+    def _batched_agrees(self, name: str, indices: np.ndarray, deltas: np.ndarray, values: np.ndarray,
+                        chunk: int, points: int, chunk_paths) -> bool:
+        """The batched form is another code path than `loss`: before trusting its `values` (flat,
+        one per perturbation) for a tensor, compare them with `loss` at the points
+        oracle.fd.agreement samples (every chunk, every path, every non-finite value). A batched
+        form that differs (a bug in it, or a forward it does not reproduce) is abandoned for the
+        plain loop, with a note."""
+        bad = np.flatnonzero(~np.isfinite(values))
+        if bad.size:
+            s = int(bad[0])
+            self.notes.append(f"the batched evaluation gave a non-finite loss ({values[s]}) at {name} entry "
+                              f"{int(indices[s])} moved by {deltas[s]:.3g} ({bad.size} such points): used the plain loop")
+            return False
         flat = self.loop_params[name].reshape(-1)
-        for s, (i, delta) in enumerate(zip(indices, deltas)):
+        picks = sampled_points(values, self.base_loss, chunk, points, chunk_paths)
+        for s in picks:
+            i, delta = indices[s], deltas[s]
             original = flat[i]
             flat[i] = original + delta
             plain = self.loss(self.loop_params)
             flat[i] = original
-            real_tolerance = AGREEMENT_ULPS * EPS * max(abs(self.base_loss), 1.0)
-            imag_tolerance = AGREEMENT_ULPS * EPS * max(abs(np.imag(plain)), abs(np.imag(batched[s])), 1e-300)
-            if (abs(np.real(plain) - np.real(batched[s])) > real_tolerance
-                    or abs(np.imag(plain) - np.imag(batched[s])) > imag_tolerance):
+            if not agrees(plain, values[s], self.base_loss, delta):
                 self.notes.append(f"the batched evaluation disagreed with the plain loss at {name} entry {int(i)} "
-                                  f"moved by {delta:.3g} ({batched[s]:.17g} vs {plain:.17g}): used the plain loop")
+                                  f"moved by {delta:.3g} ({values[s]:.17g} vs {plain:.17g}): used the plain loop")
                 return False
-        self.evaluations += len(indices)
+        self.evaluations += len(picks)
         return True
 
     def losses(self, name: str, flat_indices: np.ndarray, offsets: np.ndarray):
@@ -80,18 +77,20 @@ class Evaluator:
         units: list = [None] * deltas.size if self.probe is not None else []
         if self.perturbed is not None and self._verified.get(name, True):
             chunk = self.chunks.get(name, self.chunk)
-            if self.probe is None and self.perturbed.chunks_itself:
-                chunk = max(deltas.size, 1)
-            for start in range(0, deltas.size, chunk):
-                part = slice(start, start + chunk)
+            call = max(deltas.size, 1) if self.probe is None and self.perturbed.chunks_itself else chunk
+            chunk_paths = []
+            for start in range(0, deltas.size, call):
+                part = slice(start, start + call)
                 if self.probe is None:
                     values[part] = self.batched(name, indices[part], deltas[part])
                 else:
                     values[part], nets = self.batched(name, indices[part], deltas[part], kinks=True)
                     if nets:
                         units[part] = crossed_units_stacked(self.base_units, nets)
+                # Which path each chunk took, where the form says (positions within the call).
+                chunk_paths += [(start + a, start + b, path) for a, b, path in getattr(self.batched, "chunk_paths", ())]
             if name not in self._verified:
-                self._verified[name] = self._batched_agrees(name, flat_indices, offsets, values.reshape(count, points))
+                self._verified[name] = self._batched_agrees(name, indices, deltas, values, chunk, points, chunk_paths)
             if not self._verified[name]:
                 self.evaluations += deltas.size  # spent, and thrown away for the loop below
         if self.perturbed is None or not self._verified[name]:

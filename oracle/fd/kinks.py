@@ -25,15 +25,31 @@ def crossed_unit(base: dict, moved: dict) -> str | None:
 
 
 def crossed_units_stacked(base: dict, stacked: dict) -> list:
-    """For nets stacked over S perturbations ({layer: [S, *shape]}): per perturbation, the
-    first unit that changed side of 0, or None."""
+    """For nets stacked over S perturbations ({layer: [S, *shape]}, or only their signs): per
+    perturbation, the first unit that changed side of 0, or None."""
     found: list = []
     for name, nets in stacked.items():
         a = base[name]
-        crossed = (np.sign(nets) != np.sign(a)).reshape(nets.shape[0], -1)
+        crossed, per_network = _crossed(np.asarray(nets), a)
         if not found:
             found = [None] * nets.shape[0]
-        for s in np.flatnonzero(crossed.any(axis=1)):
+        for s in np.flatnonzero(per_network):
             if found[s] is None:
                 found[s] = unit_name(name, np.unravel_index(int(np.argmax(crossed[s])), a.shape))
     return found
+
+
+def _crossed(nets: np.ndarray, base: np.ndarray):
+    """(sign(nets) != sign(base) as [S, *shape], whether network s has any such unit [S]),
+    computed in the nets' own memory order: a form may hand a transposed view of its
+    unit-major work array, and comparing or reducing across its strides costs several times
+    more than along them."""
+    order = tuple(int(i) for i in np.argsort([-abs(stride) for stride in nets.strides], kind="stable"))
+    in_memory = nets.transpose(order)
+    base_sign = np.broadcast_to(np.sign(base).astype(nets.dtype, copy=False), nets.shape).transpose(order)
+    crossed = np.sign(in_memory) != base_sign
+    network_axis = order.index(0)
+    # The axes outside the network's first, each a reduction along whole rows, then the small rest.
+    outer = crossed.reshape((-1,) + crossed.shape[network_axis:]) if network_axis else crossed[None]
+    per_network = np.logical_or.reduce(outer, axis=0).reshape(nets.shape[0], -1).any(axis=1)
+    return crossed.transpose(np.argsort(order)), per_network

@@ -15,7 +15,8 @@ import numpy as np
 
 from refbp.loss_forms import LossForms
 
-from .evaluate import AGREEMENT_ULPS, Evaluator
+from .agreement import agrees
+from .evaluate import Evaluator
 from .kinks import crossed_unit, crossed_units_stacked
 from .result import FiniteDifference
 from .steps import EPS, RELATIVE_STEP, central_error, loss_rounding, scale, step_sizes
@@ -34,8 +35,6 @@ def _entrywise(evaluator: Evaluator, params: dict, method: str, estimate, points
         tensor = np.asarray(tensor, dtype=np.float64)
         flat = tensor.reshape(-1)
         chosen = np.arange(flat.size) if select is None else select(name, tensor)
-        if chosen.size == 0:  # a tensor none of whose entries was asked for: left out of the result
-            continue
         h = step_sizes(flat[chosen], relative, exact=method != "complex")
         values, kinks = evaluator.losses(name, chosen, points(h))
         derivative, error = estimate(values, h, flat[chosen])
@@ -64,7 +63,7 @@ def central(forms: LossForms, params, select=None, method="central") -> FiniteDi
                       RELATIVE_STEP["central"], select)
 
 
-def richardson(forms: LossForms, params, select=None) -> FiniteDifference:
+def richardson(forms: LossForms, params, select=None, relative: float | None = None) -> FiniteDifference:
     evaluator = Evaluator(forms.loss, params, forms.probe, forms.perturbed)
     delta = loss_rounding(evaluator.base_loss)
 
@@ -77,7 +76,7 @@ def richardson(forms: LossForms, params, select=None) -> FiniteDifference:
 
     return _entrywise(evaluator, params, "richardson", estimate,
                       lambda h: np.stack([h, -h, 2 * h, -2 * h, 4 * h, -4 * h], axis=1),
-                      RELATIVE_STEP["richardson"], select)
+                      relative or RELATIVE_STEP["richardson"], select)
 
 
 def complex_step(forms: LossForms, params, select=None) -> FiniteDifference:
@@ -176,7 +175,7 @@ def _stacked_agrees(stacked, loss, point: dict, base, result) -> bool:
     """The stacked form against the plain loss at the first point (see Evaluator._batched_agrees)."""
     plain = float(loss(point))
     batched = float(np.asarray(stacked({n: v[None] for n, v in point.items()}))[0])
-    if abs(plain - batched) <= AGREEMENT_ULPS * EPS * max(abs(base), 1.0):
+    if agrees(plain, batched, base, 0.0):
         return True
     result.notes.append(f"the stacked evaluation disagreed with the plain loss ({batched:.17g} vs {plain:.17g}): "
                         "used the plain loop")

@@ -1,10 +1,13 @@
 """`refbp bench fd`: refbp's finite-difference checks against torch.autograd.gradcheck.
 
-Per sigmoid MLP (half_sse, batch 8, float64), in the same process, on the same function
-and data:
+Per MLP (batch 8, float64), in the same process, on the same function and data:
   central, richardson, complex   refbp's full check of every parameter (refbp's gradient,
                                  the finite differences, the comparison) vs gradcheck
   directional                    refbp's directional check (4 directions) vs gradcheck(fast_mode=True)
+The sigmoid networks (half_sse) get every method; 32-64-64-10 also gets a central row per
+hidden activation (`activation`: tanh, relu, leaky_relu, elu, softplus with a sigmoid output
+and half_sse; `mixed`: relu and tanh layers, an identity output and cross_entropy on class
+targets, the softmax inside the loss). `kind` is the network's kind (mlp).
 Times are medians of several rounds in which refbp's checks and gradcheck take turns
 (refbp.bench.measure.interleaved_medians). gradcheck differentiates the torch reference's loss
 (oracle.torch_loss.parameter_loss); `err_vs_torch` compares with the torch reference's gradient. `agree` is true when both reach the same verdict on the
@@ -39,6 +42,11 @@ if TYPE_CHECKING:
 
 NETWORKS = ((2, 2, 2), (10, 32, 32, 4), (32, 64, 64, 10), (64, 128, 128, 10))
 QUICK_NETWORKS = ((2, 2, 2), (10, 32, 32, 4))
+# Hidden activations timed on one network (central only), beyond the sigmoid networks above.
+ACTIVATIONS = ("tanh", "relu", "leaky_relu", "elu", "softplus", "mixed")
+ACTIVATION_NETWORK = (32, 64, 64, 10)
+QUICK_ACTIVATIONS = ("relu", "mixed")
+QUICK_ACTIVATION_NETWORK = (10, 32, 32, 4)
 BATCH = 8
 METHODS = ("central", "richardson", "complex", "directional")
 BASELINES = {False: "torch.autograd.gradcheck", True: "torch.autograd.gradcheck(fast_mode=True)"}
@@ -66,21 +74,36 @@ def run(options: Options) -> pd.DataFrame:
     rows = []
     for sizes in QUICK_NETWORKS if options.quick else NETWORKS:
         rows += bench_network(sizes, options.rounds, quick=options.quick)
+    sizes = QUICK_ACTIVATION_NETWORK if options.quick else ACTIVATION_NETWORK
+    for activation in QUICK_ACTIVATIONS if options.quick else ACTIVATIONS:
+        rows += bench_network(sizes, options.rounds, quick=options.quick, activation=activation,
+                              methods=(("central",), ()))
     return pd.DataFrame(rows)
 
 
 def environment(options: Options) -> dict:
-    return timing_environment({"problem": f"float64, batch {BATCH}, sigmoid MLPs, half_sse",
+    return timing_environment({"problem": f"float64, batch {BATCH}, sigmoid MLPs with half_sse; per hidden "
+                                          "activation on one network; mixed: relu-tanh, identity output, cross_entropy",
                                "rounds": f"medians of up to {options.rounds} interleaved rounds"})
 
 
-def make_case(sizes, batch: int = BATCH, seed: int = 0) -> Case:
-    """A sigmoid MLP with half_sse: Xavier-uniform weights, normal inputs, uniform targets (cases.generate)."""
-    network = MLPNetwork(sizes=tuple(sizes), activations=("sigmoid",) * (len(sizes) - 1), bias=True)
-    params, inputs, targets = random_problem(network.param_shapes(), (batch, sizes[0]), (batch, sizes[-1]),
-                                             targets="uniform", seed=seed)
-    return Case(id="bench-" + "-".join(map(str, sizes)), network=network, loss="half_sse", params=params,
-                inputs=inputs, targets=targets)
+def make_case(sizes, batch: int = BATCH, seed: int = 0, activation: str = "sigmoid") -> Case:
+    """An MLP whose hidden layers use `activation`, with a sigmoid output and half_sse (`mixed`:
+    relu and tanh in turn, an identity output and cross_entropy on class targets): Xavier-uniform
+    weights, normal inputs, uniform targets or classes (cases.generate)."""
+    hidden = len(sizes) - 2
+    if activation == "mixed":
+        activations = tuple(("relu", "tanh")[i % 2] for i in range(hidden)) + ("identity",)
+        loss, targets, target_shape = "cross_entropy", "classes", (batch,)
+    else:
+        activations, loss = (activation,) * hidden + ("sigmoid",), "half_sse"
+        targets, target_shape = "uniform", (batch, sizes[-1])
+    network = MLPNetwork(sizes=tuple(sizes), activations=activations, bias=True)
+    params, inputs, drawn = random_problem(network.param_shapes(), (batch, sizes[0]), target_shape, targets=targets,
+                                           classes=sizes[-1] if targets == "classes" else None, seed=seed)
+    suffix = "" if activation == "sigmoid" else "-" + activation
+    return Case(id="bench-" + "-".join(map(str, sizes)) + suffix, network=network, loss=loss, params=params,
+                inputs=inputs, targets=drawn)
 
 
 def wrong_gradient(grads: dict) -> tuple[dict, str]:
@@ -92,11 +115,16 @@ def wrong_gradient(grads: dict) -> tuple[dict, str]:
     return wrong, name + "".join(f"[{int(i)}]" for i in index)
 
 
-def bench_network(sizes, repeats: int, quick: bool = False) -> list[dict]:
-    """The rows of one network. refbp's checks and their gradcheck baseline are timed in
+FULL_AND_FAST = (("central", "richardson", "complex"), ("directional",))
+
+
+def bench_network(sizes, repeats: int, quick: bool = False, activation: str = "sigmoid",
+                  methods=FULL_AND_FAST) -> list[dict]:
+    """The rows of one network: `methods` (full checks against gradcheck, fast ones against
+    gradcheck(fast_mode=True)). refbp's checks and their gradcheck baseline are timed in
     interleaved rounds (refbp.bench.measure): a burst of load from elsewhere on the machine
     then slows both sides alike, and the ratio stays fair."""
-    case = make_case(sizes)
+    case = make_case(sizes, activation=activation)
     count = sum(p.size for p in case.params.values())
     torch_grads = torch_gradient(case)
     wrong, wrong_entry = wrong_gradient(compute_trace(case).grads)
@@ -107,7 +135,9 @@ def bench_network(sizes, repeats: int, quick: bool = False) -> list[dict]:
         return finite_difference_checks(case, trace, loss_forms(case), method)
 
     rows = []
-    for fast, methods in ((False, ("central", "richardson", "complex")), (True, ("directional",))):
+    for fast, methods in zip((False, True), methods):
+        if not methods:
+            continue
         checks = {method: refbp_check(method) for method in methods}
         tolerance = checks[methods[0]][0]
         baseline = gradcheck_function(case, fast, tolerance.atol, tolerance.rtol)
@@ -119,7 +149,7 @@ def bench_network(sizes, repeats: int, quick: bool = False) -> list[dict]:
             refbp_pass = all(c.passed for c in checks[method])
             refbp_rejects = not all(c.passed for c in refbp_check(method, wrong))
             rows.append({
-                "network": "-".join(map(str, sizes)), "batch": BATCH, "params": count, "method": method,
+                "network": "-".join(map(str, sizes)), "kind": "mlp", "activation": activation, "batch": BATCH, "params": count, "method": method,
                 "baseline": BASELINES[fast], "refbp_s": seconds[method], "baseline_s": seconds["baseline"],
                 "speedup": seconds["baseline"] / seconds[method],
                 "agree": bool(refbp_pass and baseline_pass and refbp_rejects and baseline_rejects),
@@ -202,7 +232,8 @@ def goal_lines(frame) -> list[str]:
     central = frame[(frame.network == GOAL_NETWORK) & (frame.method == "central")]
     for row in central.itertuples():
         met = row.speedup >= GOAL_SPEEDUP and row.agree
-        lines.append(f"goal: full check (central) of {GOAL_NETWORK} {row.speedup:.1f}x faster than gradcheck, "
+        activation = getattr(row, "activation", "sigmoid")
+        lines.append(f"goal: full check (central) of {GOAL_NETWORK} {activation} {row.speedup:.1f}x faster than gradcheck, "
                      f"agree={row.agree}; goal >= {GOAL_SPEEDUP:.0f}x with the same verdicts ({'met' if met else 'not met'})")
     directional = frame[frame.method == "directional"]
     if len(directional):

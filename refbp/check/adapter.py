@@ -5,6 +5,8 @@
     implementation.loss(params, inputs, targets) -> float
     implementation.gradients(params, inputs, targets) -> {parameter name: dL/dparameter}
     implementation.train(params, inputs, targets) -> params after the case's training   # optional
+    implementation.intermediates(params, inputs) -> {"layers.0.net": ..., ...}           # optional
+    implementation.error_signals(params, inputs, targets) -> {"layers.0.grad_net": ...}  # optional
 
 `case` is the case's explicit refbp-case/1 document with every array a numpy array of the
 case's dtype (class indices: int64). This module only calls the implementation and records
@@ -56,7 +58,7 @@ def load_factory(spec: str):
         if module_name.endswith(".py") or "/" in module_name:
             module = _module_from_file(Path(module_name))
         else:
-            module = importlib.import_module(module_name)
+            module = _module_by_name(module_name)
     except AdapterError:
         raise
     except Exception as exc:
@@ -75,6 +77,19 @@ def implementation_version(factory) -> str:
         if version:
             return str(version)
     return ""
+
+
+def _module_by_name(name: str):
+    """`import name`, from the current folder too (as `python -m` would): a user runs
+    `refbp check --impl mypkg.nets:factory` from their project's root."""
+    here = str(Path.cwd())
+    if here in sys.path:
+        return importlib.import_module(name)
+    sys.path.insert(0, here)
+    try:
+        return importlib.import_module(name)
+    finally:
+        sys.path.remove(here)
 
 
 def _module_from_file(path: Path):
@@ -129,7 +144,16 @@ def _answer(factory, case: Case) -> Answer:
     backward_s = time.perf_counter() - start
     trace = Trace(outputs=outputs, loss=loss, grads=grads, timings={"forward": forward_s, "backward": backward_s})
     provided = {("outputs", "outputs"), ("loss", "loss")} | {("grads", name) for name in grads}
-    not_provided = ["intermediates", "input_grads"]
+    not_provided = ["input_grads"]
+    if callable(getattr(implementation, "intermediates", None)):  # optional: where a wrong answer starts
+        trace.intermediates = {str(k): _array(v) for k, v in dict(
+            implementation.intermediates(fresh("params"), fresh("inputs"))).items()}
+        provided |= {("intermediates", name) for name in trace.intermediates}
+    else:
+        not_provided.insert(0, "intermediates")
+    if callable(getattr(implementation, "error_signals", None)):
+        trace.error_signals = {str(k): _array(v) for k, v in dict(
+            implementation.error_signals(fresh("params"), fresh("inputs"), fresh("targets"))).items()}
     if case.train is not None and callable(getattr(implementation, "train", None)):
         start = time.perf_counter()
         after = {str(k): _array(v) for k, v in dict(implementation.train(

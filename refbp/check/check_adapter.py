@@ -15,6 +15,7 @@ from cases import Case
 
 from oracle.torch_loss import loss_function as reference_loss_function
 
+from ..diagnosis import diagnose_checks
 from ..loss_forms import LossForms
 from .adapter import Declined, answer, own_loss_function
 from .check_case import ORACLES, Implementation, check_case, finite_difference_checks
@@ -46,6 +47,7 @@ def check_adapter_case(case: Case, factory, name: str, oracles=ORACLES, fd_metho
             return _crashed(case, name, exc, time.perf_counter() - start)
         for check in own:
             check.reference = OWN_FORWARD_REFERENCE
+        diagnose_checks(case, given.trace, own)
         verdict.checks += own
     verdict.not_provided = given.not_provided
     verdict.passed = bool(verdict.checks) and all(c.passed for c in verdict.checks) and not verdict.errors

@@ -21,12 +21,14 @@ from cases import Case, Tolerance
 from cases.fingerprint import case_hash
 from oracle.fd import ComplexStepRefused, finite_difference
 
+from ..diagnosis import diagnose_verdict
 from ..loss_forms import LossForms
 from ..nn import compute_trace
 from ..nn.backend import serial_blas
 from ..perturbed import loss_forms
 from ..trace import Trace
 from .entrywise import compare
+from .fd_reference import escalate_failures, unjudged_entries
 from .tolerance import FD_ERROR_FACTOR, fd_tolerance, tolerance_for
 from .verdict import Check, CaseVerdict
 
@@ -92,6 +94,8 @@ def check_case(case: Case, implementation: Implementation | None = None, oracles
     if "expected" in oracles and case.expected is not None:
         verdict.checks += expected_checks(case, trace)
     verdict.passed = all(c.passed for c in verdict.checks) and not verdict.errors
+    torch_tolerance = tolerance_for(case, "torch-autograd")
+    diagnose_verdict(case, trace, verdict, torch_tolerance.atol, torch_tolerance.rtol)  # failed rows only
     verdict.seconds = time.perf_counter() - start
     return verdict
 
@@ -145,9 +149,10 @@ def finite_difference_checks(case: Case, trace: Trace, forms: LossForms, method:
     # Finite differences run many products of a few hundred thousand multiplications each:
     # numpy's BLAS threads cost more than they give there, and after torch (the other
     # reference) they fight its spinning OpenMP threads for the cores (docs/performance.md).
+    tolerance = fd_tolerance(case, method, sum(int(np.size(p)) for p in case.params.values()))
     with serial_blas(np):
         result = finite_difference(method, forms, case.params)
-    tolerance = fd_tolerance(case, method, sum(int(np.size(p)) for p in case.params.values()))
+        result = escalate_failures(forms, case.params, trace.grads, result, tolerance)
     if method == "directional":
         return [directional_row(trace, result, tolerance)]
     skips = {name: result.kink_mask(name) for name in result.kinks}
@@ -163,6 +168,11 @@ def finite_difference_checks(case: Case, trace: Trace, forms: LossForms, method:
         if weak:
             check.note += (("; " if check.note else "") + f"{weak} entries with an FD error estimate above the "
                            "tolerance (weak check there)")
+        unjudged = unjudged_entries(result, name)
+        if unjudged:  # a NaN finite difference is left out of the comparison: never silently
+            check.passed = False
+            check.note += (("; " if check.note else "") + f"{unjudged} entries without a finite finite difference "
+                           "(the loss is not finite at their points): failed, not skipped")
         if result.notes:
             check.note += ("; " if check.note else "") + "; ".join(result.notes)
         if method == "sampled":

@@ -19,6 +19,7 @@ from cases import CaseError, RNNNetwork, read_json
 from cases.arrays import shape_of
 from cases.schema import validate
 
+from ..diagnosis import diagnose_checks
 from ..trace import Trace
 from .tolerance import tolerance_for
 from .verdict import Check
@@ -26,6 +27,8 @@ from .verdict import Check
 RESULT_FORMAT = "refbp-result/1"
 BUNDLE_FORMAT = "refbp-results/1"
 QUANTITIES = ("outputs", "loss", "grads", "params_after", "loss_after")
+# Optional, for the diagnosis of where a wrong answer starts (docs/formats.md section 3).
+DIAGNOSTICS = ("intermediates", "error_signals")
 
 
 @dataclass
@@ -52,6 +55,8 @@ class ResultTrace:
     not_provided: list[str] = field(default_factory=list)
     provided: set = field(default_factory=set)            # (quantity, tensor) pairs given in the right shape
     wrong: list[tuple[str, str, str]] = field(default_factory=list)  # (quantity, tensor, what is wrong)
+    # The wrong-shaped answers that still read as arrays (a transposed or per-example gradient), for the diagnosis.
+    wrong_values: dict = field(default_factory=dict)
 
 
 def read_results(path) -> list[Result]:
@@ -111,6 +116,43 @@ def _float(value) -> float:
         return np.inf if value > 0 else -np.inf
 
 
+def intermediate_shapes(case) -> dict:
+    network = case.network
+    if isinstance(network, RNNNetwork):
+        return network.intermediate_shapes(case.batch, case.steps)
+    return network.intermediate_shapes(case.batch)
+
+
+def error_signal_shapes(case) -> dict:
+    """The error signals a result may give: MLP dL/dout and dL/dnet per layer, RNN dL/dnet_t,
+    dL/dh_t (t = 1..T) and dL/dh_0 (the names of Trace.error_signals)."""
+    network = case.network
+    if isinstance(network, RNNNetwork):
+        steps_shape = (case.batch, case.steps, network.hidden_size)
+        return {"rnn.grad_net": steps_shape, "rnn.grad_h": steps_shape,
+                "rnn.grad_h0": (case.batch, network.hidden_size)}
+    return {f"layers.{i}.{kind}": (case.batch, network.sizes[i + 1])
+            for i in range(network.depth) for kind in ("grad_out", "grad_net")}
+
+
+def _diagnostics(result: Result, case, read: "ResultTrace") -> None:
+    """A result's optional intermediates (judged as answers) and error signals (for where it starts)."""
+    doc = result.document
+    for key, shapes in (("intermediates", intermediate_shapes(case)), ("error_signals", error_signal_shapes(case))):
+        for name, value in doc.get(key, {}).items():
+            if name not in shapes:
+                result.fail(f"{key}.{name}", f"unknown name (this case has: {', '.join(shapes)})")
+            if key == "intermediates":
+                array = _take(read, key, name, value, shapes[name])
+                if array is not None:
+                    read.trace.intermediates[name] = array
+                continue
+            array, problem = _answer(value, shapes[name])
+            if problem is not None:
+                result.fail(f"{key}.{name}", problem)
+            read.trace.error_signals[name] = array
+
+
 def result_trace(result: Result, case) -> ResultTrace:
     """The result as a Trace, the quantities not provided and the wrong answers; bad fields raise CaseError."""
     doc = result.document
@@ -142,6 +184,7 @@ def result_trace(result: Result, case) -> ResultTrace:
         else:
             loss = _take(read, key, "loss", doc[key], ())
             setattr(read.trace, key, None if loss is None else float(loss))
+    _diagnostics(result, case, read)
     return read
 
 
@@ -152,6 +195,9 @@ def _take(read: ResultTrace, quantity: str, tensor: str, value, shape):
         read.provided.add((quantity, tensor))
     else:
         read.wrong.append((quantity, tensor, problem))
+        if problem.startswith("shape"):
+            given = np.array(value, dtype=object)
+            read.wrong_values[(quantity, tensor)] = np.array([_float(x) for x in given.reshape(-1)]).reshape(given.shape)
     return array
 
 
@@ -170,6 +216,7 @@ def wrong_answer_rows(read: ResultTrace, case, oracles) -> list[Check]:
             tolerance = tolerance_for(case, reference)
             rows.append(Check(quantity, tensor, reference, np.inf, np.inf, [], tolerance.atol, tolerance.rtol,
                               False, note=f"wrong answer: {problem}"))
+    diagnose_checks(case, read.trace, rows, given=read.wrong_values)
     return rows
 
 

@@ -31,9 +31,15 @@ class Check:
     method: str = ""                 # how the reference was computed (e.g. "central")
     step: float = math.nan           # finite differences: the largest step of the row
     error_estimate: float = math.nan  # finite differences: the largest estimated truncation + rounding error
+    # A failed row only: which classic bug it looks like (a stable id of refbp.diagnosis, or
+    # "unknown") and that in one line; a passing row never has one.
+    diagnosis: str = ""
+    diagnosis_note: str = ""
 
     def to_json(self) -> dict:
         row = asdict(self)
+        if not self.diagnosis:  # written only where there is one
+            del row["diagnosis"], row["diagnosis_note"]
         for key in ("max_abs_err", "max_rel_err", "actual", "expected_value", "step", "error_estimate"):
             row[key] = _json_number(row[key])
         return row
@@ -62,6 +68,9 @@ class CaseVerdict:
     seeds: dict[str, int] = field(default_factory=dict)
     # The case's fingerprint (cases.fingerprint): stored verdicts of another hash are another case.
     case_hash: str = ""
+    # Where a failed answer first departs from the reference (refbp.diagnosis.first_departure),
+    # when the implementation gave its intermediates or error signals: "" otherwise.
+    first_departure: str = ""
 
     def failed_checks(self) -> list[Check]:
         return [c for c in self.checks if not c.passed]
@@ -88,6 +97,8 @@ class CaseVerdict:
             document["through_time"] = [_json_number(x) for x in self.through_time]
         if self.seeds:
             document["seeds"] = dict(self.seeds)
+        if self.first_departure:
+            document["first_departure"] = self.first_departure
         return document
 
 

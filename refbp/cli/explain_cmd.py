@@ -14,6 +14,8 @@ weight, the paths through every unit of the next layer summed into dE/dout first
 CASE is a case file or the id of a case of the installed suite (e.g. seed-2-2-2).
 NAME is an alias of the case (w5) or an entry such as layers.1.weight[0][0].
 For an RNN case, --through-time prints ||dE/dh_t|| for every step t instead.
+With --result RESULT (a refbp-result/1 file giving intermediates and error_signals), the
+reference's factors are printed beside the implementation's, the first that differs marked.
 """
 
 
@@ -24,6 +26,8 @@ def register(sub):
     p.add_argument("--param", metavar="NAME", help="alias (w5) or entry (layers.1.weight[0][0])")
     p.add_argument("--through-time", action="store_true",
                    help="RNN: ||dE/dh_t|| for every step t (vanishing and exploding gradients)")
+    p.add_argument("--result", metavar="RESULT",
+                   help="with --param: a result file with intermediates and error_signals, shown beside the reference")
     p.set_defaults(handler=handle)
 
 
@@ -55,7 +59,11 @@ def handle(args) -> int:
             from refbp.explain_rnn import explain_through_time
 
             print(explain_through_time(case))
-        if args.param is not None:
+        if args.param is not None and args.result is not None:
+            from refbp.explain_result import explain_result
+
+            print(explain_result(case, args.param, args.result))
+        elif args.param is not None:
             print(explain(case, args.param))
     except CaseError as exc:
         return fail_usage(str(exc))

@@ -86,8 +86,12 @@ def tensor_table(columns: list[Column]) -> pd.DataFrame:
     return merged.sort_values(keys).reset_index(drop=True)
 
 
+MARKS = {"FAIL": "x", "bad input": "bad", "not supported": "n/s", CHANGED: "changed", "-": "", "pass": ""}
+
+
 def heatmap_values(columns: list[Column]) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(log10 of each case's worst relative error, per column; failed: True where the case failed)."""
+    """(log10 of each case's worst relative error, per column; marks: "x" where the case failed,
+    "n/s" where the implementation does not support it, "bad"/"changed", "" otherwise)."""
     table = case_table(columns)
     labels = unique_labels(columns)
     values = pd.DataFrame(index=table["case"])
@@ -97,5 +101,5 @@ def heatmap_values(columns: list[Column]) -> tuple[pd.DataFrame, pd.DataFrame]:
         worst = table[error_columns].max(axis=1).to_numpy() if error_columns else np.full(len(table), np.nan)
         with np.errstate(divide="ignore"):
             values[label] = np.log10(np.clip(worst, 1e-17, 1e17))
-        failed[label] = (table[f"{label}: status"] != "pass").to_numpy()
+        failed[label] = table[f"{label}: status"].map(MARKS).fillna("").to_numpy()
     return values, failed

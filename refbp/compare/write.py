@@ -32,24 +32,26 @@ def write_comparison(columns: list[Column], report_dir="reports") -> Path:
 
 
 def heatmap(columns: list[Column], path: Path) -> Path:
-    """log10 of each case's worst relative error (case x implementation); failed cells marked x."""
+    """log10 of each case's worst relative error (case x implementation); failed cells marked x,
+    cases an implementation does not support n/s."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    values, failed = heatmap_values(columns)
+    values, marks = heatmap_values(columns)
     height = max(3.0, 0.22 * len(values) + 1.5)
     fig, ax = plt.subplots(figsize=(2.0 + 1.6 * values.shape[1], height))
     image = ax.imshow(np.ma.masked_invalid(values.to_numpy(dtype=float)), aspect="auto", cmap="viridis",
                       vmin=-17, vmax=1)
-    for (row, col), bad in np.ndenumerate(failed.to_numpy()):
-        if bad:
-            ax.text(col, row, "x", ha="center", va="center", color="red", fontsize=9, fontweight="bold")
+    for (row, col), mark in np.ndenumerate(marks.to_numpy()):
+        if mark:
+            ax.text(col, row, mark, ha="center", va="center", color="red" if mark == "x" else "dimgray",
+                    fontsize=9 if mark == "x" else 7, fontweight="bold")
     ax.set_xticks(range(values.shape[1]), values.columns, rotation=20, ha="right", fontsize=8)
     ax.set_yticks(range(len(values)), values.index, fontsize=7)
     fig.colorbar(image, ax=ax, label="log10 worst relative error")
-    ax.set_title("refbp compare (x: the case failed)", fontsize=10)
+    ax.set_title("refbp compare (x: the case failed; n/s: not supported)", fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)

@@ -95,22 +95,39 @@ class CrossEntropy(Loss):
 
 
 class BCE(Loss):
-    """Mean binary cross-entropy of probabilities, as torch.nn.BCELoss() (logs clamped at -100)."""
+    """Mean binary cross-entropy of probabilities, as torch.nn.BCELoss(): each log clamped at -100.
+
+    The value and the gradient are one definition, `clamped_logs`: the gradient is the exact
+    derivative of the clamped value (t / y where log y is above the floor, 0 where it is
+    clamped; the same for 1 - y), so that refbp's backward agrees with its own forward even
+    at a saturated output. torch's BCELoss backward instead floors y (1 - y) at 1e-12, which
+    is not the derivative of its forward there (y < 1e-12 or 1 - y < 1e-12): torch and refbp
+    differ at such outputs, and finite differences side with refbp.
+    """
 
     name = "bce"
     LOG_FLOOR = -100.0
-    # torch clamps y(1-y) from below by 1e-12 in the backward pass; so do we, so that a
-    # saturated output gives a large finite gradient rather than a division by zero.
-    DENOMINATOR_FLOOR = 1e-12
+
+    @classmethod
+    def clamped_logs(cls, xp, outputs):
+        """(max(log y, -100), max(log(1 - y), -100), log y above the floor, log(1 - y) above it)."""
+        log_y, log_1my = xp.log(outputs), xp.log(1.0 - outputs)
+        floor = xp.full_like(outputs, cls.LOG_FLOOR)
+        above_y, above_1my = log_y > cls.LOG_FLOOR, log_1my > cls.LOG_FLOOR
+        return xp.maximum(log_y, floor), xp.maximum(log_1my, floor), above_y, above_1my
 
     def value(self, xp, outputs, targets):
-        log_y = xp.maximum(xp.log(outputs), xp.full_like(outputs, self.LOG_FLOOR))
-        log_1my = xp.maximum(xp.log(1.0 - outputs), xp.full_like(outputs, self.LOG_FLOOR))
+        log_y, log_1my, _, _ = self.clamped_logs(xp, outputs)
         return -xp.sum(targets * log_y + (1.0 - targets) * log_1my) / math.prod(outputs.shape)
 
     def gradient(self, xp, outputs, targets):
-        denominator = xp.maximum(outputs * (1.0 - outputs), xp.full_like(outputs, self.DENOMINATOR_FLOOR))
-        return (outputs - targets) / denominator / math.prod(outputs.shape)
+        # d/dy of the value: -t / y + (1 - t) / (1 - y), each term 0 where its log is clamped
+        # (the divisions are taken only there, so a clamped 0 or 1 divides by 1, not by 0).
+        _, _, above_y, above_1my = self.clamped_logs(xp, outputs)
+        ones, zeros = xp.ones_like(outputs), xp.zeros_like(outputs)
+        from_y = xp.where(above_y, targets / xp.where(above_y, outputs, ones), zeros)
+        from_1my = xp.where(above_1my, (1.0 - targets) / xp.where(above_1my, 1.0 - outputs, ones), zeros)
+        return (from_1my - from_y) / math.prod(outputs.shape)
 
 
 LOSSES: dict[str, Loss] = {loss.name: loss for loss in (HalfSSE(), SSE(), MSE(), CrossEntropy(), BCE())}

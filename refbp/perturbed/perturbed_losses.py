@@ -31,8 +31,8 @@ from .workspace import stacked_view, work_array
 
 class PerturbedLosses:
     """fn(name, flat_indices, deltas, kinks=False) -> losses [S]; with kinks, also
-    {layer name: stacked net [S, B, n]} of the kinked layers from the perturbed one on (the
-    earlier ones are the base's). `params` must not change while this is in use.
+    {layer name: sign of the stacked net [S, B, n], int8} of the kinked layers from the
+    perturbed one on (the earlier ones are the base's). `params` must not change while this is in use.
     Without kinks a call may hold any number of perturbations: it runs them in chunks of
     chunks[name] (work arrays that stay in the core's cache); with kinks, one chunk per call
     (the nets it returns are as large as the call)."""
@@ -42,23 +42,37 @@ class PerturbedLosses:
         self.chunks = chunks or {}
         self.base = Base(model, params, inputs)
         self.batch = inputs.shape[0]
+        # (first, end, path) of each chunk of the last call: which code path computed it, so
+        # that oracle.fd's agreement check can sample every path (oracle.fd.agreement).
+        self.chunk_paths: list = []
+        self._path: list = []
 
     def __call__(self, name: str, flat_indices, deltas, kinks: bool = False):
         change = moved(self.base, name, np.asarray(flat_indices), np.asarray(deltas))
         if kinks:
             outputs, nets = self.outputs(change, want_nets=True)
+            self.chunk_paths = [(0, len(change.units), self.path)]
             return loss_values_in_place(self.loss, outputs, self.targets), nets
         count = len(change.units)
         chunk = self.chunks.get(name) or count
+        self.chunk_paths = []
         if count == 0:
             return np.empty(0, dtype=change.dtype)
         if count <= chunk:
-            return loss_values_in_place(self.loss, self.outputs(change)[0], self.targets)
+            values = loss_values_in_place(self.loss, self.outputs(change)[0], self.targets)
+            self.chunk_paths = [(0, count, self.path)]
+            return values
         values = np.empty(count, dtype=change.dtype)
         for start in range(0, count, chunk):
             outputs, _ = self.outputs(change.part(slice(start, start + chunk)))
             values[start:start + chunk] = loss_values_in_place(self.loss, outputs, self.targets)
+            self.chunk_paths.append((start, min(start + chunk, count), self.path))
         return values
+
+    @property
+    def path(self) -> str:
+        """The code path of the last `outputs` call, e.g. "rank-one by runs, exp series"."""
+        return ", ".join(self._path)
 
     def outputs(self, change: Moved, want_nets: bool = False):
         """The outputs [S, B, O] of the perturbed networks (a work buffer: use it before the
@@ -67,12 +81,15 @@ class PerturbedLosses:
         layer, depth, units, dtype = change.layer, len(model.activations), change.units, change.dtype
         activation = model.activations[layer]
         nets = {}
+        self._path = []
         if layer + 1 == depth:
+            self._path.append("output layer moved")
             return self._output_layer_moved(units, change.net_column, dtype, want_nets, nets), nets
         if want_nets and activation.kinked:
             nets[f"layers.{layer}.net"] = stacked_view(
-                base.with_column("net", layer, "nets", units, change.net_column, dtype), self.batch).copy()
+                signs(base.with_column("net", layer, "nets", units, change.net_column, dtype)), self.batch)
         if change.delta_out is None:  # softmax: every unit of the layer moves
+            self._path.append("whole layer")
             out = self._activate(layer, base.with_column("net", layer, "nets", units, change.net_column, dtype),
                                  False, {})
         else:
@@ -87,6 +104,7 @@ class PerturbedLosses:
                 outputs_width = params[f"layers.{depth - 1}.weight"].shape[0]
                 outputs = work_array("outputs", change.delta_out.shape + (outputs_width,), dtype)
                 if output_nets_by_series(base, layer, change, outputs):
+                    self._path.append("output series")
                     return self._activate_outputs(outputs, want_nets, nets), nets
             net = work_array(f"net{layer}", (width, change.delta_out.size), dtype)
             out = self._layer_after(layer, change, net, want_nets, nets, False)
@@ -111,7 +129,7 @@ class PerturbedLosses:
         """The activation of a unit-major [n, S*B] layer."""
         activation = self.model.activations[layer]
         if want_nets and activation.kinked:
-            nets[f"layers.{layer}.net"] = stacked_view(net, self.batch).copy()
+            nets[f"layers.{layer}.net"] = stacked_view(signs(net), self.batch)
         if not activation.elementwise:  # softmax: over each network's and example's units, not along a row
             out = activation.forward(np, stacked_view(net, self.batch))
             return np.ascontiguousarray(out.transpose(2, 0, 1)).reshape(net.shape)
@@ -122,7 +140,7 @@ class PerturbedLosses:
         depth = len(self.model.activations)
         activation = self.model.activations[depth - 1]
         if want_nets and activation.kinked:
-            nets[f"layers.{depth - 1}.net"] = outputs.copy()
+            nets[f"layers.{depth - 1}.net"] = signs(outputs)
         if activation.elementwise:
             return activate_in_place(activation, outputs)
         return activation.forward(np, outputs)
@@ -153,7 +171,9 @@ class PerturbedLosses:
         weight = self.params[f"layers.{layer}.weight"]
         count = change.delta_out.shape[0]
         if not (want_nets and activation.kinked) and exp_factored(self.base, layer, change, net, example_major):
+            self._path.append("exp series")
             return sigmoid_of_exp(net)
+        self._path.append("rank-one " + ("gathered" if runs(change.units) is None else "by runs"))
         _rank_one(net, weight, change.units, change.delta_out, example_major)
         net += self.base.tiled("nets", layer, count, example_major)
         if not example_major:
@@ -163,6 +183,16 @@ class PerturbedLosses:
         if activated is not outputs:  # softmax gives a new array
             np.copyto(outputs, activated)
         return net
+
+
+def signs(net) -> np.ndarray:
+    """sign(net) as a new int8 array in net's own layout: all a kink crossing depends on
+    (oracle.fd.kinks compares signs), an eighth of a copy's bytes and no transposing copy of
+    the unit-major work array (copying the nets was most of a relu network's time)."""
+    out = np.empty(net.shape, dtype=np.int8)
+    np.greater(net, 0, out=out.view(np.bool_))
+    out -= np.less(net, 0).view(np.int8)
+    return out
 
 
 def _rank_one(net, weight, units, delta_out, example_major: bool) -> None:

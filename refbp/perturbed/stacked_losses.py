@@ -32,8 +32,7 @@ def _cross_entropy(outputs, targets):
 
 
 def _bce(outputs, targets):
-    log_y = np.maximum(np.log(outputs), losses.BCE.LOG_FLOOR)
-    log_1my = np.maximum(np.log(1.0 - outputs), losses.BCE.LOG_FLOOR)
+    log_y, log_1my, _, _ = losses.BCE.clamped_logs(np, outputs)
     return -_per_stack(targets * log_y + (1.0 - targets) * log_1my) / math.prod(outputs.shape[1:])
 
 

@@ -41,8 +41,12 @@ def format_failures(verdict, limit: int = 8) -> list[str]:
                      f"got {check.actual:.10g}, reference {check.expected_value:.10g} "
                      f"(abs err {_err(check.max_abs_err)}, rel err {_err(check.max_rel_err)}, "
                      f"atol {check.atol:g}, rtol {check.rtol:g}){' - ' + check.note if check.note else ''}")
+        if check.diagnosis:
+            lines.append(f"    diagnosis: {check.diagnosis}: {check.diagnosis_note}")
     if len(failed) > limit:
         lines.append(f"  ... and {len(failed) - limit} more failed rows (see details.csv)")
+    if verdict.first_departure:
+        lines.append(f"  {verdict.case}: where it starts: {verdict.first_departure}")
     return lines
 
 

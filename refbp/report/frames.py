@@ -7,7 +7,7 @@ import pandas as pd
 DETAIL_COLUMNS = [
     "case", "quantity", "tensor", "reference", "max_abs_err", "max_rel_err", "worst_index",
     "atol", "rtol", "passed", "note", "checked", "nondifferentiable", "actual", "expected_value",
-    "method", "step", "error_estimate", "network", "dtype", "path",
+    "method", "step", "error_estimate", "diagnosis", "diagnosis_note", "network", "dtype", "path",
 ]
 REFERENCE_COLUMNS = {"torch-autograd": "worst_rel_torch", "finite-difference": "worst_rel_fd",
                      "expected": "worst_rel_expected"}
@@ -35,13 +35,14 @@ def summary_frame(run) -> pd.DataFrame:
             "checks": len(verdict.checks), "failed": len(verdict.failed_checks()),
             "nondifferentiable": sum(c.nondifferentiable for c in verdict.checks),
             "errors": " | ".join(verdict.errors), "seconds": round(verdict.seconds, 4), "path": verdict.path,
+            "first_departure": verdict.first_departure,
         }
         for reference, column in REFERENCE_COLUMNS.items():
             errs = [c.max_rel_err for c in verdict.checks if c.reference == reference]
             row[column] = max(errs) if errs else float("nan")
         records.append(row)
     columns = ["case", "passed", "network", "dtype", "checks", "failed", "nondifferentiable",
-               *REFERENCE_COLUMNS.values(), "seconds", "errors", "path"]
+               *REFERENCE_COLUMNS.values(), "seconds", "errors", "first_departure", "path"]
     return pd.DataFrame.from_records(records, columns=columns)
 
 

@@ -18,7 +18,7 @@ from .plots import error_plot
 from .plots_rnn import rnn_gradient_plots
 
 FAILED_ROW_COLUMNS = ["case", "quantity", "tensor", "reference", "worst_index", "actual", "expected_value",
-                      "max_abs_err", "max_rel_err", "atol", "rtol", "note"]
+                      "max_abs_err", "max_rel_err", "atol", "rtol", "note", "diagnosis", "diagnosis_note"]
 
 
 def new_run_dir(report_dir, prefix: str = "run") -> Path:

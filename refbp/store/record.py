@@ -33,7 +33,7 @@ def record_run(store: Store, run, record: RunRecord) -> str:
             id=run_id, command=record.command, started=run.started, seconds=float(run.seconds),
             implementation=run.implementation, implementation_version=record.implementation_version,
             refbp_version=__version__, passed=run.exit_code() == 0, exit_code=run.exit_code(),
-            cases=len(run.verdicts), failed_cases=sum(not v.passed for v in run.verdicts),
+            cases=len(run.verdicts), failed_cases=len(run.failed),
             environment=record.environment))
         for verdict in run.verdicts:
             inserted = connection.execute(store.case_verdicts.insert().values(

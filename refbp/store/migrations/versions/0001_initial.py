@@ -13,58 +13,41 @@ branch_labels = None
 depends_on = None
 
 
+def _required(**types) -> list:
+    """NOT NULL columns, by name and type."""
+    return [sa.Column(name, kind, nullable=False) for name, kind in types.items()]
+
+
+def _key() -> sa.Column:
+    return sa.Column("id", sa.Integer, primary_key=True, autoincrement=True)
+
+
+def _parent(table: str) -> sa.ForeignKey:
+    return sa.ForeignKey(f"{table}.id", ondelete="CASCADE")
+
+
 def upgrade() -> None:
     op.create_table(
-        "runs",
-        sa.Column("id", sa.String(32), primary_key=True),
-        sa.Column("command", sa.String(16), nullable=False),
-        sa.Column("started", sa.String(32), nullable=False),
-        sa.Column("seconds", sa.Float, nullable=False),
-        sa.Column("implementation", sa.String(200), nullable=False),
-        sa.Column("implementation_version", sa.String(100), nullable=False),
-        sa.Column("refbp_version", sa.String(32), nullable=False),
-        sa.Column("passed", sa.Boolean, nullable=False),
-        sa.Column("exit_code", sa.Integer, nullable=False),
-        sa.Column("cases", sa.Integer, nullable=False),
-        sa.Column("failed_cases", sa.Integer, nullable=False),
-        sa.Column("environment", sa.JSON, nullable=False),
-    )
+        "runs", sa.Column("id", sa.String(32), primary_key=True),  # uuid4 hex
+        *_required(command=sa.String(16), started=sa.String(32), seconds=sa.Float,
+                   implementation=sa.String(200), implementation_version=sa.String(100),
+                   refbp_version=sa.String(32), passed=sa.Boolean, exit_code=sa.Integer, cases=sa.Integer,
+                   failed_cases=sa.Integer, environment=sa.JSON))
     op.create_table(
-        "case_verdicts",
-        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-        sa.Column("run_id", sa.String(32), sa.ForeignKey("runs.id", ondelete="CASCADE"), nullable=False),
-        sa.Column("case_id", sa.String(200), nullable=False),
-        sa.Column("case_hash", sa.String(64), nullable=False),
-        sa.Column("implementation", sa.String(200), nullable=False),
-        sa.Column("passed", sa.Boolean, nullable=False),
-        sa.Column("error_kind", sa.String(16), nullable=False),
-        sa.Column("errors", sa.JSON, nullable=False),
-        sa.Column("not_provided", sa.JSON, nullable=False),
-        sa.Column("path", sa.Text, nullable=False),
-        sa.Column("network", sa.String(200), nullable=False),
-        sa.Column("dtype", sa.String(16), nullable=False),
-        sa.Column("seconds", sa.Float, nullable=False),
-    )
+        "case_verdicts", _key(), sa.Column("run_id", sa.String(32), _parent("runs"), nullable=False),
+        *_required(case_id=sa.String(200), case_hash=sa.String(64), implementation=sa.String(200),
+                   passed=sa.Boolean, error_kind=sa.String(16), errors=sa.JSON, not_provided=sa.JSON,
+                   path=sa.Text, network=sa.String(200), dtype=sa.String(16), seconds=sa.Float))
     op.create_index("ix_case_verdicts_run_id", "case_verdicts", ["run_id"])
     op.create_index("ix_case_verdicts_case_id", "case_verdicts", ["case_id"])
     op.create_table(
-        "checks",
-        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-        sa.Column("case_verdict_id", sa.Integer, sa.ForeignKey("case_verdicts.id", ondelete="CASCADE"),
-                  nullable=False),
-        sa.Column("quantity", sa.String(32), nullable=False),
-        sa.Column("tensor", sa.String(200), nullable=False),
-        sa.Column("reference", sa.String(32), nullable=False),
-        sa.Column("method", sa.String(32), nullable=False),
-        sa.Column("passed", sa.Boolean, nullable=False),
+        "checks", _key(), sa.Column("case_verdict_id", sa.Integer, _parent("case_verdicts"), nullable=False),
+        *_required(quantity=sa.String(32), tensor=sa.String(200), reference=sa.String(32), method=sa.String(32),
+                   passed=sa.Boolean),
+        # NULL where the error is not finite (a missing tensor, a NaN answer): the row's note says why.
         sa.Column("max_abs_err", sa.Float, nullable=True),
         sa.Column("max_rel_err", sa.Float, nullable=True),
-        sa.Column("worst_index", sa.JSON, nullable=False),
-        sa.Column("atol", sa.Float, nullable=False),
-        sa.Column("rtol", sa.Float, nullable=False),
-        sa.Column("checked", sa.Integer, nullable=False),
-        sa.Column("note", sa.Text, nullable=False),
-    )
+        *_required(worst_index=sa.JSON, atol=sa.Float, rtol=sa.Float, checked=sa.Integer, note=sa.Text))
     op.create_index("ix_checks_case_verdict_id", "checks", ["case_verdict_id"])
 
 
