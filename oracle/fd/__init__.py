@@ -33,20 +33,26 @@ METHODS = tuple(FD_METHODS)
 
 
 def finite_difference(method: str, forms: LossForms, params: dict, *, directions: int = 4, samples: int = 8,
-                      seed: int = 0) -> FiniteDifference:
+                      seed: int = 0, entries: dict | None = None) -> FiniteDifference:
+    """`entries` {tensor: flat indices}, for central, richardson and complex: only those entries
+    are evaluated (every other entry NaN): one share of a finite difference split across
+    workers (refbp.parallel.split_fd)."""
+    select = None if entries is None else (lambda name, tensor: np.asarray(entries.get(name, ()), dtype=np.int64))
+    if entries is not None and method not in ("central", "richardson", "complex"):
+        raise ValueError(f"finite differences of chosen entries: not for {method!r} (central, richardson, complex)")
     if method == "central":
-        return central(forms, params)
+        return central(forms, params, select=select)
     if method == "richardson":
-        return richardson(forms, params)
+        return richardson(forms, params, select=select)
     if method == "complex":
         if forms.complex_loss is not None and not _same_function(forms, params):
             # The complex-capable forward is another code path: if it does not compute the
             # loss being checked, its derivative says nothing about that loss.
-            result = central(forms, params)
+            result = central(forms, params, select=select)
             result.notes.insert(0, "the complex-capable forward disagreed with the loss at the case's "
                                    "parameters: central differences used instead of the complex step")
             return result
-        return complex_step(forms, params)
+        return complex_step(forms, params, select=select)
     if method == "directional":
         return directional(forms, params, directions=directions, seed=seed)
     if method == "sampled":

@@ -7,21 +7,21 @@ which no chosen reference applies is reported as such (bad input for that case).
 from __future__ import annotations
 
 import time
-import traceback
+from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from functools import partial
 from pathlib import Path
 
 from cases import SUITE_DIR, Case, CaseError, discover, load_case
 from cases.export import explicit_document
 
-from .adapter import Declined
+from ..parallel import UnitFailed, iter_units
 from .check_case import ORACLES, Implementation, check_case
+from .units import UNSUPPORTED, CheckWith, case_unit, check_unit, crash_verdict, run_one
 from .verdict import CaseVerdict
 
 EXIT_PASSED, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
-# The error_kind of a case the implementation declined (an adapter's factory returned None).
-UNSUPPORTED = "unsupported"
 
 
 @dataclass
@@ -118,53 +118,49 @@ def load_cases(paths=None, implementation: str = "") -> LoadedCases:
 
 def run_suite(paths=None, oracles=ORACLES, implementation: Implementation | None = None,
               progress: bool | None = None, fd_method: str | None = None, on_verdict=None,
-              checker=None) -> SuiteRun:
-    """Check every case of `paths`: with refbp (or `implementation`), or with `checker(case)
-    -> CaseVerdict` (an adapter implementation; it raises Declined for a case it does not support)."""
+              checker=None, check_with: CheckWith | None = None, jobs: int = 1, executor=None) -> SuiteRun:
+    """Check every case of `paths`: with refbp (or `implementation`), with `checker(case) ->
+    CaseVerdict` (it raises Declined for a case it does not support), or as `check_with` says.
+
+    With `jobs` > 1 or an `executor` (refbp.parallel) the cases run elsewhere, as units made of
+    their documents and `check_with` (plain data: `implementation` and `checker` are objects
+    of this process and cannot go along); the verdicts come back in the order of the cases,
+    so the run is the same whatever ran it. A case whose worker died twice is a crash verdict."""
     from tqdm import tqdm
 
-    name = implementation.name if implementation else "refbp"
+    check_with = check_with or CheckWith()
+    elsewhere = jobs > 1 or executor is not None
+    if elsewhere and (implementation is not None or checker is not None):
+        raise ValueError("run_suite: with jobs > 1 or an executor, say what checks the cases with check_with")
+    name = implementation.name if implementation else check_with.display_name()
     run = SuiteRun(started=datetime.now(timezone.utc).isoformat(timespec="seconds"), oracles=tuple(oracles),
                    searched=tuple(paths or [SUITE_DIR]))
     start = time.perf_counter()
     loaded = load_cases(paths, name)
     run.notes += loaded.notes
-    bar = tqdm(loaded.items, desc="refbp run", unit="case", disable=True if progress is False else None,
+    cases = loaded.cases
+    if elsewhere:
+        work, units = check_unit, [case_unit(case, oracles, fd_method, check_with) for case in cases]
+    else:
+        if checker is None:
+            checker = (check_with.checker(oracles, fd_method) if implementation is None else
+                       partial(check_case, implementation=implementation, oracles=oracles, fd_method=fd_method))
+        work, units = partial(run_one, oracles=oracles, checker=checker, name=name), cases
+    verdicts = iter_units(work, units, jobs=jobs, executor=executor)
+    bar = tqdm(total=len(loaded.items), desc="refbp run", unit="case", disable=True if progress is False else None,
                leave=False, dynamic_ncols=True)
-    for item in bar:
-        verdict = item if isinstance(item, CaseVerdict) else _run_one(item, oracles, implementation, fd_method,
-                                                                      checker)
-        run.implementation = run.implementation or verdict.implementation
-        run.verdicts.append(verdict)
-        if on_verdict is not None:
-            on_verdict(verdict)
+    with bar, closing(verdicts):
+        for item in loaded.items:
+            if isinstance(item, Case):
+                index, verdict = next(verdicts)  # the verdicts come in the order of `cases`
+                if isinstance(verdict, UnitFailed):
+                    verdict = crash_verdict(cases[index], name, verdict.reason)
+            else:
+                verdict = item
+            run.implementation = run.implementation or verdict.implementation
+            run.verdicts.append(verdict)
+            bar.update()
+            if on_verdict is not None:
+                on_verdict(verdict)
     run.seconds = time.perf_counter() - start
     return run
-
-
-def _run_one(case: Case, oracles, implementation, fd_method, checker=None) -> CaseVerdict:
-    try:
-        verdict = checker(case) if checker is not None else check_case(case, implementation, oracles,
-                                                                      fd_method=fd_method)
-    except Declined:
-        return CaseVerdict(case=case.id, implementation=implementation.name if implementation else "", passed=False,
-                           path=str(case.path), title=case.title, network=case.network.describe(), dtype=case.dtype,
-                           error_kind=UNSUPPORTED, errors=[f"{case.id}: not supported by the implementation"])
-    except Exception as exc:  # a crash in one case is that case's failure, not the run's
-        last = traceback.extract_tb(exc.__traceback__)[-1]
-        message = (f"{case.path}: could not be checked: {type(exc).__name__}: {exc} "
-                   f"(at {Path(last.filename).name}:{last.lineno})")
-        return CaseVerdict(case=case.id, implementation=implementation.name if implementation else "refbp",
-                           passed=False, errors=[message], path=str(case.path), title=case.title,
-                           network=case.network.describe(), dtype=case.dtype, error_kind="crash")
-    if not verdict.checks and not verdict.errors:
-        verdict.passed, verdict.error_kind = False, "input"
-        verdict.errors.append(f"{case.label()}: --oracle {','.join(oracles)}: nothing to check (no chosen "
-                              f"reference applies: {_why_unchecked(case, oracles)})")
-    return verdict
-
-
-def _why_unchecked(case: Case, oracles) -> str:
-    if "expected" in oracles and case.expected is None:
-        return "the case publishes no expected values"
-    return "no rows"

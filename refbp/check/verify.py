@@ -10,15 +10,20 @@ read as the format, an unknown case id or a second result for one case is bad in
 from __future__ import annotations
 
 import time
+from contextlib import closing
+from dataclasses import dataclass
 from datetime import datetime, timezone
+from functools import partial
 
 from oracle.torch_loss import loss_function as reference_loss_function
 
-from cases import CaseError, discover
+from cases import CaseError, discover, parse_case
 
 from .check_case import ORACLES, Implementation, check_case
-from .results import read_results, result_trace, wrong_answer_rows
+from ..parallel import UnitFailed, iter_units
+from .results import Result, read_results, result_trace, wrong_answer_rows
 from .suite import SuiteRun, input_error, load_cases
+from .units import crash_verdict
 from .verdict import CaseVerdict
 
 # The torch reference has no complex-capable forward: the complex step is refused for verify.
@@ -32,24 +37,68 @@ def load_suite(case_paths=None) -> tuple[dict, list[CaseVerdict], list[str]]:
     return {case.id: case for case in loaded.cases}, loaded.bad, loaded.notes
 
 
-def verify_results(result_paths, case_paths=None, oracles=ORACLES, fd_method: str | None = None) -> SuiteRun:
+@dataclass(frozen=True)
+class ResultUnit:
+    """One result to judge, as plain data for a worker: the result read from its file (its
+    document, path and place in a bundle) and its case's document as written."""
+
+    result: Result
+    case_document: dict
+    case_path: str
+    oracles: tuple
+    fd_method: str | None
+
+
+def verify_unit(unit: ResultUnit) -> CaseVerdict:
+    """The verdict of one result; runs in a worker (module-level, so it is pickled by name)."""
+    case = parse_case(unit.case_document, unit.case_path or None)
+    return verify_against(unit.result, case, unit.oracles, unit.fd_method)
+
+
+def verify_results(result_paths, case_paths=None, oracles=ORACLES, fd_method: str | None = None,
+                   jobs: int = 1, executor=None) -> SuiteRun:
+    """Verdicts for every result under `result_paths`, in the order found; with `jobs` > 1 or an
+    `executor` (refbp.parallel) the results are judged elsewhere and come back in that order."""
     if fd_method in UNSUPPORTED_FD_METHODS:
         raise ValueError(f"--fd-method {fd_method}: {UNSUPPORTED_FD_METHODS[fd_method]}")
     run = SuiteRun(started=datetime.now(timezone.utc).isoformat(timespec="seconds"), oracles=tuple(oracles),
                    searched=tuple(result_paths))
     start = time.perf_counter()
     suite, bad_cases, run.notes = load_suite(case_paths)
-    run.verdicts.extend(bad_cases)
+    items: list = list(bad_cases)  # a verdict already known (bad input), or a (result, case) to judge
     unreadable: list[CaseError] = []
     judged: dict[str, str] = {}  # case id -> the result that was judged for it
     for path in discover(result_paths, unreadable):
         try:
             results = read_results(path)
         except CaseError as exc:
-            run.verdicts.append(input_error(path, str(exc), case=str(path)))
+            items.append(input_error(path, str(exc), case=str(path)))
             continue
-        run.verdicts += judge_results(results, suite, oracles, fd_method, judged)
-    run.verdicts += [input_error(e.path, str(e), case=str(e.path)) for e in unreadable]
+        for result in results:
+            if result.case in judged:
+                items.append(input_error(result.path, f"{result.path}: {result.where}case: a second result "
+                                         f"for {result.case!r} (the first: {judged[result.case]})",
+                                         case=result.case, implementation=result.implementation))
+                continue
+            judged[result.case] = result.label()
+            items.append(_unknown_case(result, suite) or (result, suite[result.case]))
+    items += [input_error(e.path, str(e), case=str(e.path)) for e in unreadable]
+    to_judge = [item for item in items if not isinstance(item, CaseVerdict)]
+    if jobs > 1 or executor is not None:
+        work, units = verify_unit, [ResultUnit(result, case.document, str(case.path or ""), tuple(oracles),
+                                               fd_method) for result, case in to_judge]
+    else:
+        work, units = partial(_verify_pair, oracles=oracles, fd_method=fd_method), to_judge
+    verdicts = iter_units(work, units, jobs=jobs, executor=executor)
+    with closing(verdicts):
+        for item in items:
+            if not isinstance(item, CaseVerdict):
+                index, item = next(verdicts)  # in the order of to_judge
+                if isinstance(item, UnitFailed):
+                    result, case = to_judge[index]
+                    item = crash_verdict(case, result.implementation, item.reason)
+                    item.path = str(result.path)
+            run.verdicts.append(item)
     run.implementation = ", ".join(sorted({v.implementation for v in run.verdicts if v.implementation}))
     run.seconds = time.perf_counter() - start
     return run
@@ -58,7 +107,8 @@ def verify_results(result_paths, case_paths=None, oracles=ORACLES, fd_method: st
 def judge_results(results, suite: dict, oracles=ORACLES, fd_method: str | None = None,
                   judged: dict | None = None) -> list[CaseVerdict]:
     """A verdict per parsed result (refbp.check.results.results_in) against the cases `suite`
-    (by id); a second result for a case already in `judged` (case id -> label) is bad input."""
+    (by id), in this process (the service's path); a second result for a case already in
+    `judged` (case id -> label) is bad input."""
     judged = {} if judged is None else judged
     verdicts = []
     for result in results:
@@ -68,18 +118,28 @@ def judge_results(results, suite: dict, oracles=ORACLES, fd_method: str | None =
                                         case=result.case, implementation=result.implementation))
             continue
         judged[result.case] = result.label()
-        verdicts.append(_verify_one(result, suite, oracles, fd_method))
+        verdicts.append(_unknown_case(result, suite) or verify_against(result, suite[result.case], oracles, fd_method))
     return verdicts
 
 
-def _verify_one(result, suite, oracles, fd_method) -> CaseVerdict:
+def _verify_pair(pair, oracles, fd_method) -> CaseVerdict:
+    result, case = pair
+    return verify_against(result, case, oracles, fd_method)
+
+
+def _unknown_case(result, suite) -> CaseVerdict | None:
+    if result.case in suite:
+        return None
+    known = ", ".join(sorted(suite)[:8]) + (" ..." if len(suite) > 8 else "")
+    return input_error(result.path, f"{result.path}: {result.where}case: unknown case {result.case[:60]!r} "
+                                     f"(known: {known})", case=result.case, implementation=result.implementation)
+
+
+def verify_against(result, case, oracles, fd_method) -> CaseVerdict:
+    """The verdict of one result against its case."""
     def bad(message):
         return input_error(result.path, message, case=result.case, implementation=result.implementation)
 
-    case = suite.get(result.case)
-    if case is None:
-        known = ", ".join(sorted(suite)[:8]) + (" ..." if len(suite) > 8 else "")
-        return bad(f"{result.path}: {result.where}case: unknown case {result.case[:60]!r} (known: {known})")
     try:
         read = result_trace(result, case)
     except CaseError as exc:

@@ -11,9 +11,11 @@ import argparse
 import sys
 
 from refbp import __version__
+from refbp.parallel import ExecutorUnreachable
 
 from . import (bench, cases_cmd, check_cmd, compare_cmd, explain_cmd, fuzz_cmd, history_cmd, mutate_cmd, run_cmd,
                schema_cmd, serve_cmd, verify_cmd)
+from .usage import fail_usage
 
 COMMANDS = (run_cmd, verify_cmd, check_cmd, explain_cmd, cases_cmd, compare_cmd, history_cmd, schema_cmd, serve_cmd,
             fuzz_cmd, mutate_cmd, bench)
@@ -46,4 +48,10 @@ def main(argv=None) -> int:
     if not getattr(args, "handler", None):
         parser.print_help(sys.stderr)
         return 2
-    return int(args.handler(args))
+    try:
+        return int(args.handler(args))
+    except ExecutorUnreachable as exc:  # found when the run starts: nothing was checked or written
+        return fail_usage(str(exc))
+    except KeyboardInterrupt:  # the workers are stopped and no report was left half-written
+        print(f"refbp {args.command}: interrupted (a report is written only when a run completes)", file=sys.stderr)
+        return 130

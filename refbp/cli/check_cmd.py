@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from .outcome import add_common_options, any_order, finish, report_root_problem
+from .outcome import add_common_options, any_order, finish, report_root_problem, where_to_run
 from .run_cmd import FD_METHODS, parse_oracles
 from .usage import fail_usage
 
@@ -39,18 +39,21 @@ def register(sub):
 def handle(args) -> int:
     from refbp.check import run_suite
     from refbp.check.adapter import AdapterError, implementation_version, load_factory
-    from refbp.check.check_adapter import check_adapter_case
+    from refbp.check.units import CheckWith, shippable_spec
 
+    name = args.name or args.impl
     try:
         oracles = parse_oracles(args.oracle)
-        factory = load_factory(args.impl)
+        jobs, executor = where_to_run(args)
+        factory = load_factory(args.impl)  # here first: a wrong --impl is a usage error before any work
     except (ValueError, AdapterError) as exc:
         return fail_usage(str(exc))
     problem = "" if args.no_report else report_root_problem(args.report_dir)
     if problem:
         return fail_usage(problem)
-    name = args.name or args.impl
+    # The workers import the implementation again, from the same file wherever they run.
+    check_with = CheckWith(impl=shippable_spec(args.impl), name=name)
     run = run_suite(args.paths or None, oracles=oracles, progress=False if args.no_progress else None,
-                    checker=lambda case: check_adapter_case(case, factory, name, oracles, args.fd_method))
+                    check_with=check_with, fd_method=args.fd_method, jobs=jobs, executor=executor)
     run.implementation = name
     return finish(run, args, "check", implementation_version=implementation_version(factory))

@@ -7,8 +7,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import sys
+import tempfile
 from pathlib import Path
+
+from refbp.parallel import executor_problem, parse_jobs
 
 from .store_note import record_in_store, recorded_line
 
@@ -37,7 +41,8 @@ def any_order(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
 
 
 def add_common_options(parser, fd_help: str, fd_methods) -> None:
-    """--oracle, --fd-method, --report-dir, --no-report and --json, as run, verify and check take them."""
+    """--oracle, --fd-method, --report-dir, --no-report, --json, --jobs and --executor, as run,
+    verify and check take them."""
     parser.add_argument("--oracle", default="torch,fd,expected", metavar="LIST",
                         help="references, comma-separated from torch, fd, expected (default: all)")
     parser.add_argument("--fd-method", choices=fd_methods, help=fd_help)
@@ -46,6 +51,22 @@ def add_common_options(parser, fd_help: str, fd_methods) -> None:
     parser.add_argument("--no-report", action="store_true", help="write no report folder")
     parser.add_argument("--json", action="store_true",
                         help="print the verdicts (refbp-verdict/1, a JSON list) on stdout only")
+    parser.add_argument("--jobs", default="1", metavar="N",
+                        help="check the cases in N local worker processes, each with its share of the cores' "
+                             "BLAS threads (auto: one per core; default: 1, in this process). The report is "
+                             "the same whatever N, apart from timings")
+    parser.add_argument("--executor", metavar="dask://HOST:PORT",
+                        help="check the cases on this Dask cluster instead (pip install 'refbp[cluster]'; the "
+                             "workers need refbp installed); a case whose worker dies is retried as the "
+                             "scheduler's allowed-failures says, then reported as an error naming it")
+
+
+def where_to_run(args) -> tuple[int, str | None]:
+    """(jobs, executor) from --jobs and --executor; ValueError naming the option when either is wrong."""
+    problem = executor_problem(args.executor)
+    if problem:
+        raise ValueError(problem)
+    return parse_jobs(args.jobs), args.executor
 
 
 def report_root_problem(report_dir) -> str:
@@ -68,7 +89,18 @@ def write_report_of(run, args, *extra) -> Path | None:
 
     if args.no_report or run.nothing_checked():
         return None
-    return write_report(run, args.report_dir, *extra)
+    # Written in a hidden folder beside the others and moved into place when complete: Ctrl-C
+    # (or a full disk) while writing leaves no half-written report.
+    root = Path(args.report_dir)
+    root.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".partial-", dir=root))
+    try:
+        written = write_report(run, staging, *extra)
+        final = root / written.name
+        written.rename(final)
+        return final
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
 
 
 def print_outcome(run, table: str, as_json: bool) -> int:

@@ -6,7 +6,7 @@ import argparse
 
 from refbp import names
 
-from .outcome import any_order, finish, report_root_problem
+from .outcome import add_common_options, any_order, finish, report_root_problem, where_to_run
 from .usage import fail_usage
 
 HELP = """\
@@ -25,27 +25,20 @@ loaded, no case found, no chosen reference applies to a case). The formats: docs
 
 
 FD_METHODS = tuple(names.FD_METHODS)
+FD_HELP = ("finite differences: central (O(h^2), 2 evaluations per entry), richardson (6 per entry, O(h^6) with an "
+           "error estimate), complex (complex step, machine precision; only for networks whose every function is "
+           "analytic, refused otherwise), directional (4 random directions, 2 evaluations each, against "
+           "<grad, u>), sampled (central on 8 random entries per tensor and every bias entry). Default, per case: "
+           "complex step when every function of the network is analytic (identity, sigmoid, tanh, softplus, "
+           "softmax; refbp's MLPs), otherwise central differences")
 
 
 def register(sub):
     p = any_order(sub.add_parser("run", help="run the conformance suite (or the given cases)", description=HELP,
                                  formatter_class=argparse.RawDescriptionHelpFormatter))
     p.add_argument("paths", nargs="*", metavar="PATH", help="case files or folders (default: the installed suite)")
-    p.add_argument("--oracle", default="torch,fd,expected", metavar="LIST",
-                   help="references to compare with, comma-separated from torch, fd, expected (default: all)")
-    p.add_argument("--report-dir", default="reports", metavar="DIR",
-                   help="where the report folder <run-id>/ is written (default: ./reports)")
-    p.add_argument("--no-report", action="store_true", help="write no report folder")
-    p.add_argument("--json", action="store_true", help="print the verdicts (refbp-verdict/1, a JSON list) on stdout only")
+    add_common_options(p, FD_HELP, FD_METHODS)
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
-    p.add_argument("--fd-method", choices=FD_METHODS,
-                   help="finite differences: central (O(h^2), 2 evaluations per entry), richardson (6 per entry, "
-                        "O(h^6) with an error estimate), complex (complex step, machine precision; only for "
-                        "networks whose every function is analytic, refused otherwise), directional (4 random "
-                        "directions, 2 evaluations each, against <grad, u>), sampled (central on 8 random "
-                        "entries per tensor and every bias entry). Default, per case: complex step when "
-                        "every function of the network is analytic (identity, sigmoid, tanh, softplus, "
-                        "softmax; refbp's MLPs), otherwise central differences")
     p.add_argument("--device", choices=("cpu", "cuda", "auto"),
                    help="run refbp on torch tensors on this device (auto: cuda when available, else cpu); "
                         "default: numpy arrays. The references stay float64 on the CPU")
@@ -65,20 +58,22 @@ def parse_oracles(text: str) -> tuple[str, ...]:
 def handle(args) -> int:
     from refbp.check import run_suite
 
+    from refbp.check.units import CheckWith
+
     try:
         oracles = parse_oracles(args.oracle)
+        jobs, executor = where_to_run(args)
     except ValueError as exc:
         return fail_usage(str(exc))
-    implementation, device_environment = None, None
+    check_with, device_environment = CheckWith(), None
     if args.device:
-        from refbp.check import refbp_implementation
         from refbp.devices import DeviceError, resolve_device
 
         try:
             device = resolve_device(args.device)
         except DeviceError as exc:
             return fail_usage(str(exc))
-        implementation = refbp_implementation("torch", device)
+        check_with = CheckWith(backend="torch", device=device)
         device_environment = {"device": device, "backend": "torch"}
     missing = [p for p in args.paths if not _exists(p)]
     if missing and len(missing) == len(args.paths):
@@ -87,7 +82,7 @@ def handle(args) -> int:
     if problem:
         return fail_usage(problem)
     run = run_suite(args.paths or None, oracles=oracles, progress=False if args.no_progress else None,
-                    implementation=implementation, fd_method=args.fd_method)
+                    check_with=check_with, fd_method=args.fd_method, jobs=jobs, executor=executor)
     return finish(run, args, "run", device_environment)
 
 

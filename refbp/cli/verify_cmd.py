@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from .outcome import add_common_options, any_order, finish, report_root_problem
+from .outcome import add_common_options, any_order, finish, report_root_problem, where_to_run
 from .run_cmd import FD_METHODS
 from .usage import fail_usage
 
@@ -47,6 +47,7 @@ def handle(args) -> int:
 
     try:
         oracles = parse_oracles(args.oracle)
+        jobs, executor = where_to_run(args)
     except ValueError as exc:
         return fail_usage(str(exc))
     if args.fd_method in UNSUPPORTED_FD_METHODS:
@@ -54,5 +55,6 @@ def handle(args) -> int:
     problem = "" if args.no_report else report_root_problem(args.report_dir)
     if problem:
         return fail_usage(problem)
-    run = verify_results(args.results, args.cases, oracles=oracles, fd_method=args.fd_method)
+    run = verify_results(args.results, args.cases, oracles=oracles, fd_method=args.fd_method, jobs=jobs,
+                         executor=executor)
     return finish(run, args, "verify")

@@ -1,0 +1,123 @@
+"""One case checked, as a unit of work that can run in another process or on another machine.
+
+A unit is plain data: the case's document as written and the path it was read from, the
+references, the FD method, and what checks it (`CheckWith`: refbp on a backend and device,
+or an adapter's `MODULE:FACTORY` text, imported again by the worker). No object made from
+user input crosses a process boundary but these documents and strings; the verdict comes back.
+"""
+
+from __future__ import annotations
+
+import traceback
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from cases import Case, parse_case
+
+from .adapter import Declined, load_factory
+from .check_case import ORACLES, check_case, refbp_implementation
+from .verdict import CaseVerdict
+
+# The error_kind of a case the implementation declined (an adapter's factory returned None).
+UNSUPPORTED = "unsupported"
+
+
+@dataclass(frozen=True)
+class CheckWith:
+    """What checks the cases: refbp (on `backend`, `device`), or with `impl` set the adapter
+    `MODULE:FACTORY` (a file path made absolute), named `name` in the reports."""
+
+    backend: str = "numpy"
+    device: str | None = None
+    impl: str = ""
+    name: str = ""
+
+    def display_name(self) -> str:
+        return self.name or self.impl if self.impl else _refbp(self.backend, self.device).name
+
+    def factory(self):
+        """The adapter's factory, imported once per process (AdapterError when it cannot be)."""
+        return _factory(self.impl)
+
+    def checker(self, oracles, fd_method):
+        """case -> CaseVerdict, in this process (Declined for a case an adapter does not support)."""
+        if self.impl:
+            # Imported here: it loads torch (the reference's loss), which `refbp` and its CLI do not load.
+            from .check_adapter import check_adapter_case
+
+            factory = self.factory()
+            return lambda case: check_adapter_case(case, factory, self.display_name(), oracles, fd_method)
+        implementation = _refbp(self.backend, self.device)
+        return lambda case: check_case(case, implementation, oracles, fd_method=fd_method)
+
+
+def shippable_spec(spec: str) -> str:
+    """`--impl` as a worker in another folder can import it: a FILE.py:FACTORY made absolute."""
+    module, sep, attribute = spec.rpartition(":")
+    if sep and (module.endswith(".py") or "/" in module):
+        return f"{Path(module).resolve()}:{attribute}"
+    return spec
+
+
+@dataclass(frozen=True)
+class CaseUnit:
+    document: dict
+    path: str
+    oracles: tuple = ORACLES
+    fd_method: str | None = None
+    check_with: CheckWith = CheckWith()
+
+
+def case_unit(case: Case, oracles, fd_method, check_with: CheckWith) -> CaseUnit:
+    return CaseUnit(case.document, str(case.path) if case.path is not None else "", tuple(oracles), fd_method,
+                    check_with)
+
+
+def check_unit(unit: CaseUnit) -> CaseVerdict:
+    """The verdict of one unit; runs in a worker (module-level, so it is pickled by name)."""
+    case = parse_case(unit.document, unit.path or None)
+    return run_one(case, unit.oracles, unit.check_with.checker(unit.oracles, unit.fd_method),
+                   unit.check_with.display_name())
+
+
+def run_one(case: Case, oracles, checker, name: str) -> CaseVerdict:
+    """`checker(case)`, with a crash or a decline made that case's verdict (the others go on)."""
+    try:
+        verdict = checker(case)
+    except Declined:
+        return CaseVerdict(case=case.id, implementation=name, passed=False, path=str(case.path), title=case.title,
+                           network=case.network.describe(), dtype=case.dtype, error_kind=UNSUPPORTED,
+                           errors=[f"{case.id}: not supported by the implementation"])
+    except Exception as exc:  # a crash in one case is that case's failure, not the run's
+        last = traceback.extract_tb(exc.__traceback__)[-1]
+        return crash_verdict(case, name, f"{type(exc).__name__}: {exc} (at {Path(last.filename).name}:{last.lineno})")
+    if not verdict.checks and not verdict.errors:
+        verdict.passed, verdict.error_kind = False, "input"
+        verdict.errors.append(f"{case.label()}: --oracle {','.join(oracles)}: nothing to check (no chosen "
+                              f"reference applies: {_why_unchecked(case, oracles)})")
+    return verdict
+
+
+def crash_verdict(case: Case, name: str, reason: str) -> CaseVerdict:
+    """The verdict of a case that could not be checked (it raised, or its worker died)."""
+    return CaseVerdict(case=case.id, implementation=name, passed=False,
+                       errors=[f"{case.path}: could not be checked: {reason}"], path=str(case.path),
+                       title=case.title, network=case.network.describe(), dtype=case.dtype, error_kind="crash")
+
+
+def _why_unchecked(case: Case, oracles) -> str:
+    if "expected" in oracles and case.expected is None:
+        return "the case publishes no expected values"
+    return "no rows"
+
+
+@cache
+def _refbp(backend: str, device: str | None):
+    return refbp_implementation(backend, device)
+
+
+@cache
+def _factory(spec: str):
+    """Imported once per process: a worker checks many cases with one implementation."""
+    return load_factory(spec)

@@ -1,0 +1,111 @@
+"""`--executor dask://HOST:PORT`: the same units of work on a Dask cluster give the report of one
+process; a worker that dies mid-case is survived (the case rescheduled once, then named).
+
+Two clusters, both on 127.0.0.1 and bounded in time: a `distributed.LocalCluster` in this
+process, and real `dask scheduler` and `dask worker` processes, as a user starts them.
+Both schedulers retry a task whose worker died once (allowed-failures 1) and give each
+worker thread one task at a time (worker-saturation 1.0), so that a worker's death charges
+only the case it was running.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from test_parallel import DYING, FEW, assert_same_report, report, run_in
+
+distributed = pytest.importorskip("distributed")
+dask = pytest.importorskip("dask")
+
+DIES_ON = "fiqlab-2-2-1-sigmoid"
+SCHEDULER_SETTINGS = {"distributed.scheduler.allowed-failures": 1, "distributed.scheduler.worker-saturation": 1.0}
+STARTUP_SECONDS = 60
+
+
+@pytest.fixture(scope="module")
+def local_cluster(tmp_path_factory):
+    """Two single-threaded worker processes; their case `DIES_ON` kills its worker once (the
+    nanny starts a new one), as the dying adapter does when $REFBP_TEST_DIE_ONCE is set."""
+    marker = tmp_path_factory.mktemp("died") / "marker"
+    saved = {k: os.environ.get(k) for k in ("REFBP_TEST_DIE_ON", "REFBP_TEST_DIE_ONCE")}
+    os.environ.update(REFBP_TEST_DIE_ON=DIES_ON, REFBP_TEST_DIE_ONCE=str(marker))  # the workers inherit it
+    try:
+        with dask.config.set(SCHEDULER_SETTINGS), distributed.LocalCluster(
+                n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None,
+                silence_logs=50) as cluster:
+            yield cluster, marker
+    finally:
+        for key, value in saved.items():
+            os.environ.pop(key, None) if value is None else os.environ.__setitem__(key, value)
+
+
+def dask_address(cluster) -> str:
+    return cluster.scheduler_address.replace("tcp://", "dask://")
+
+
+def test_run_on_a_local_cluster_gives_the_report_of_one_process(tmp_path, local_cluster):
+    cluster, _ = local_cluster
+    assert run_in(tmp_path / "one", "run", *FEW) == 0
+    assert run_in(tmp_path / "dask", "run", *FEW, "--executor", dask_address(cluster)) == 0
+    assert_same_report(report(tmp_path / "one"), report(tmp_path / "dask"))
+
+
+def test_a_worker_that_dies_once_on_a_local_cluster_is_survived(tmp_path, local_cluster):
+    cluster, marker = local_cluster
+    assert run_in(tmp_path, "check", "--impl", DYING, *FEW[:3], "--executor", dask_address(cluster)) == 0
+    assert marker.exists()  # the case did kill its worker once, and was rescheduled
+
+
+@pytest.fixture
+def dask_processes(tmp_path):
+    """`dask scheduler` and `dask worker --nworkers 2` on 127.0.0.1; the case `DIES_ON` kills
+    its worker every time it runs."""
+    scheduler_file = tmp_path / "scheduler.json"
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1]), "REFBP_TEST_DIE_ON": DIES_ON,
+           **{"DASK_" + key.upper().replace(".", "__").replace("-", "_"): str(value)
+              for key, value in SCHEDULER_SETTINGS.items()}}
+    env.pop("REFBP_TEST_DIE_ONCE", None)
+    dask_cli = [str(Path(sys.executable).parent / "dask")]  # the venv's `dask` command
+    processes = [subprocess.Popen([*dask_cli, "scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
+                                   "--scheduler-file", str(scheduler_file)], env=env,
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)]
+    try:
+        deadline = time.monotonic() + STARTUP_SECONDS
+        while not scheduler_file.exists() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        processes.append(subprocess.Popen([*dask_cli, "worker", "--scheduler-file", str(scheduler_file),
+                                           "--nworkers", "2", "--nthreads", "1", "--no-dashboard",
+                                           "--host", "127.0.0.1"], env=env,
+                                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                          start_new_session=True))
+        address = json.loads(scheduler_file.read_text())["address"]
+        with distributed.Client(address, timeout=STARTUP_SECONDS) as client:
+            client.wait_for_workers(2, timeout=STARTUP_SECONDS)
+        yield address.replace("tcp://", "dask://")
+    finally:  # each in its own process group: the worker's nannies and processes go with it
+        for process in reversed(processes):
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=20)
+
+
+def test_real_scheduler_and_workers_give_the_report_of_one_process_and_survive_a_dying_worker(
+        tmp_path, dask_processes, capsys):
+    assert run_in(tmp_path / "one", "run", *FEW) == 0
+    assert run_in(tmp_path / "dask", "run", *FEW, "--executor", dask_processes) == 0
+    assert_same_report(report(tmp_path / "one"), report(tmp_path / "dask"))
+    capsys.readouterr()
+    assert run_in(tmp_path / "dying", "check", "--impl", DYING, *FEW[:3], "--executor", dask_processes) == 1
+    err = capsys.readouterr().err
+    assert f"{DIES_ON}.json: could not be checked: the Dask workers running it died" in err
+    summary = pd.read_csv(report(tmp_path / "dying") / "summary.csv")
+    assert summary["case"].tolist() == ["seed-2-2-2", DIES_ON, "mlp-leaky-relu-sse-b4"]
+    assert summary["passed"].tolist() == [True, False, True]  # the run finished and lost no other result

@@ -1,0 +1,201 @@
+"""`--jobs N`: cases over N local worker processes give the report of one process (apart from
+timings); a worker that dies is survived (its case retried once, then a crash verdict naming
+it); Ctrl-C stops cleanly; finite differences of one network split into shares are those of
+the whole."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from cases import SUITE_DIR, load_case
+from oracle.fd import finite_difference
+from refbp.cli import main
+from refbp.parallel import UnitFailed, map_units, parse_jobs
+from refbp.parallel.split_fd import split_finite_difference
+from refbp.parallel.units import in_order
+from refbp.perturbed import loss_forms
+from test_verify import result_document
+
+ROOT = Path(__file__).resolve().parents[1]
+DYING = f"{Path(__file__).resolve().parent / 'dying_adapter.py'}:factory"
+# A few small cases of every kind: MLP with published values, MLP with a kink, RNN.
+FEW = [str(SUITE_DIR / "seed" / "seed-2-2-2.json"), str(SUITE_DIR / "published" / "fiqlab-2-2-1-sigmoid.json"),
+       str(SUITE_DIR / "mlp" / "mlp-leaky-relu-sse-b4.json"), str(SUITE_DIR / "rnn" / "rnn-t1-tanh-mse.json")]
+# What a report holds that is a time: summary.csv's column, verdicts.json's field, environment.json's.
+TIMING_COLUMNS = ["seconds"]
+
+
+def report(folder: Path) -> Path:
+    (run,) = [p for p in folder.iterdir() if p.name.startswith("run-")]
+    return run
+
+
+def assert_same_report(a: Path, b: Path) -> None:
+    """Two report folders equal apart from timings: details.csv byte for byte (it has no
+    timing column), summary.csv and verdicts.json without their seconds."""
+    assert (a / "details.csv").read_bytes() == (b / "details.csv").read_bytes()
+    summaries = [pd.read_csv(folder / "summary.csv").drop(columns=TIMING_COLUMNS) for folder in (a, b)]
+    pd.testing.assert_frame_equal(*summaries)
+    verdicts = [json.loads((folder / "verdicts.json").read_text()) for folder in (a, b)]
+    for documents in verdicts:
+        for document in documents:
+            document.pop("seconds")
+    assert verdicts[0] == verdicts[1]
+
+
+def run_in(folder: Path, command: str, *argv: str) -> int:
+    quiet = ["--no-progress"] if command != "verify" else []  # verify shows no progress bar
+    return main([command, *argv, *quiet, "--report-dir", str(folder)])
+
+
+def test_jobs_parses_numbers_and_auto():
+    assert parse_jobs("3") == 3 and parse_jobs("auto") == len(os.sched_getaffinity(0))
+    for bad in ("0", "-1", "two", ""):
+        with pytest.raises(ValueError, match="--jobs"):
+            parse_jobs(bad)
+
+
+def test_results_finishing_in_any_order_come_out_in_input_order():
+    finished = [(2, "c"), (0, "a"), (3, "d"), (1, "b")]
+    assert list(in_order(iter(finished), 4)) == [(0, "a"), (1, "b"), (2, "c"), (3, "d")]
+    with pytest.raises(RuntimeError, match="never finished"):
+        list(in_order(iter(finished[:3]), 4))
+
+
+def test_map_units_keeps_input_order_and_names_a_failure():
+    units = ["7", "1", "x", "4", "2"]
+    results = map_units(parse_jobs, units, jobs=2)
+    assert results[:2] == [7, 1] and results[3:] == [4, 2]
+    assert isinstance(results[2], UnitFailed) and "ValueError" in results[2].reason
+
+
+def test_workers_share_the_cores_threads():
+    cores = len(os.sched_getaffinity(0))
+    threads = map_units(os.getenv, ["OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS"], jobs=2)
+    assert threads == [str(max(1, cores // 2))] * 2
+
+
+def test_bad_jobs_and_executor_are_usage_errors(tmp_path, capsys):
+    assert run_in(tmp_path, "run", FEW[0], "--jobs", "0") == 2
+    assert run_in(tmp_path, "run", FEW[0], "--executor", "tcp://127.0.0.1:1") == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[0].startswith("refbp: error: --jobs 0") and err[1].startswith("refbp: error: --executor")
+
+
+def test_jobs_2_gives_the_report_of_jobs_1_on_a_few_cases(tmp_path):
+    assert run_in(tmp_path / "one", "run", *FEW) == 0
+    assert run_in(tmp_path / "two", "run", *FEW, "--jobs", "2") == 0
+    assert_same_report(report(tmp_path / "one"), report(tmp_path / "two"))
+
+
+@pytest.mark.slow
+def test_jobs_2_gives_the_report_of_jobs_1_on_the_shipped_suite(tmp_path):
+    assert run_in(tmp_path / "one", "run") == 0
+    assert run_in(tmp_path / "two", "run", "--jobs", "2") == 0
+    assert_same_report(report(tmp_path / "one"), report(tmp_path / "two"))
+
+
+def test_verify_in_workers_gives_the_report_of_one_process(tmp_path):
+    """Good, wrong, unknown and repeated results, in workers, merged in the order found."""
+    documents = [result_document(Path(path)) for path in FEW[:3]]
+    documents[1]["grads"]["layers.0.weight"][0][0] += 1e-3
+    documents += [dict(documents[0], case="no-such-case"), documents[2]]
+    paths = []
+    for i, document in enumerate(documents):
+        paths.append(tmp_path / f"result-{i}.json")
+        paths[-1].write_text(json.dumps(document))
+    assert run_in(tmp_path / "one", "verify", *map(str, paths)) == 2
+    assert run_in(tmp_path / "two", "verify", *map(str, paths), "--jobs", "2") == 2
+    assert_same_report(report(tmp_path / "one"), report(tmp_path / "two"))
+    summary = pd.read_csv(report(tmp_path / "two") / "summary.csv")
+    assert summary["passed"].tolist() == [True, False, True, False, False]
+
+
+def test_check_impl_runs_in_workers_as_in_process(tmp_path):
+    impl = f"{ROOT / 'examples' / 'numpy_mlp.py'}:factory"
+    assert run_in(tmp_path / "one", "check", "--impl", impl, *FEW) == 0
+    assert run_in(tmp_path / "two", "check", "--impl", impl, *FEW, "--jobs", "2") == 0
+    assert_same_report(report(tmp_path / "one"), report(tmp_path / "two"))
+
+
+def test_a_case_that_kills_its_worker_is_retried_once_then_named(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("REFBP_TEST_DIE_ON", "fiqlab-2-2-1-sigmoid")
+    assert run_in(tmp_path, "check", "--impl", DYING, *FEW[:3], "--jobs", "2") == 1
+    err = capsys.readouterr().err
+    assert "fiqlab-2-2-1-sigmoid.json: could not be checked: its worker process died 2 times" in err
+    summary = pd.read_csv(report(tmp_path) / "summary.csv")
+    assert summary["case"].tolist() == ["seed-2-2-2", "fiqlab-2-2-1-sigmoid", "mlp-leaky-relu-sse-b4"]
+    assert summary["passed"].tolist() == [True, False, True]  # no other result lost
+
+
+def test_a_worker_that_dies_once_is_survived_by_the_retry(tmp_path, monkeypatch):
+    monkeypatch.setenv("REFBP_TEST_DIE_ON", "fiqlab-2-2-1-sigmoid")
+    monkeypatch.setenv("REFBP_TEST_DIE_ONCE", str(tmp_path / "died"))
+    assert run_in(tmp_path / "out", "check", "--impl", DYING, *FEW[:3], "--jobs", "2") == 0
+    assert (tmp_path / "died").exists()  # it did die once
+
+
+def test_ctrl_c_stops_the_workers_and_writes_no_report(tmp_path):
+    started, reports = tmp_path / "started", tmp_path / "reports"
+    started.mkdir()
+    command = [sys.executable, "-m", "refbp", "check", "--impl", DYING, "--jobs", "2", "--no-progress",
+               "--report-dir", str(reports), str(SUITE_DIR / "mlp")]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               env={**os.environ, "PYTHONPATH": str(ROOT), "REFBP_TEST_STARTED": str(started)},
+                               start_new_session=True)
+    deadline = time.monotonic() + 120
+    while not any(started.iterdir()) and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.1)  # until the workers are checking cases
+    assert process.poll() is None, process.communicate()
+    os.killpg(process.pid, signal.SIGINT)  # as a terminal's Ctrl-C: the whole process group
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 130, err
+    assert err.strip().splitlines()[-1] == "refbp check: interrupted (a report is written only when a run completes)"
+    assert "Traceback" not in err
+    assert not reports.exists() or list(reports.iterdir()) == []  # not even a hidden half-written one
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:  # no worker left behind (the fork server ends with its parent)
+        left = subprocess.run(["pgrep", "-s", str(process.pid)], capture_output=True, text=True).stdout.split()
+        if not left:
+            break
+        time.sleep(0.2)
+    assert left == []
+
+
+@pytest.mark.parametrize("path", ["mlp/mlp-leaky-relu-sse-b4.json", "mlp/mlp-depth4-sigmoid-b8.json",
+                                  "rnn/rnn-relu-every-sse.json"])
+def test_split_finite_differences_are_those_of_the_whole(path):
+    case = load_case(SUITE_DIR / path)
+    forms = loss_forms(case)
+    for method in ("central", "richardson") + (("complex",) if forms.complex_loss is not None else ()):
+        whole = finite_difference(method, forms, case.params)
+        split = split_finite_difference(case, method, chunk=7)
+        for name in case.params:
+            for key in ("grads", "steps", "errors"):
+                np.testing.assert_array_equal(getattr(split, key)[name], getattr(whole, key)[name],
+                                              err_msg=f"{path} {method} {key} {name}")
+        assert split.kinks == whole.kinks and split.method == whole.method
+
+
+def test_split_finite_differences_over_two_workers():
+    case = load_case(SUITE_DIR / "mlp" / "mlp-leaky-relu-sse-b4.json")
+    whole = finite_difference("central", loss_forms(case), case.params)
+    split = split_finite_difference(case, "central", jobs=2, chunk=5)
+    assert all(np.array_equal(split.grads[n], whole.grads[n]) for n in case.params)
+    assert split.kinks == whole.kinks
+
+
+def test_only_entrywise_methods_split():
+    case = load_case(SUITE_DIR / "seed" / "seed-2-2-2.json")
+    with pytest.raises(ValueError, match="does not split"):
+        split_finite_difference(case, "directional")
