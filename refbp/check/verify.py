@@ -74,14 +74,7 @@ def verify_results(result_paths, case_paths=None, oracles=ORACLES, fd_method: st
         except CaseError as exc:
             items.append(input_error(path, str(exc), case=str(path)))
             continue
-        for result in results:
-            if result.case in judged:
-                items.append(input_error(result.path, f"{result.path}: {result.where}case: a second result "
-                                         f"for {result.case!r} (the first: {judged[result.case]})",
-                                         case=result.case, implementation=result.implementation))
-                continue
-            judged[result.case] = result.label()
-            items.append(_unknown_case(result, suite) or (result, suite[result.case]))
+        items += [_to_judge(result, suite, judged) for result in results]
     items += [input_error(e.path, str(e), case=str(e.path)) for e in unreadable]
     to_judge = [item for item in items if not isinstance(item, CaseVerdict)]
     if jobs > 1 or executor is not None:
@@ -110,16 +103,19 @@ def judge_results(results, suite: dict, oracles=ORACLES, fd_method: str | None =
     (by id), in this process (the service's path); a second result for a case already in
     `judged` (case id -> label) is bad input."""
     judged = {} if judged is None else judged
-    verdicts = []
-    for result in results:
-        if result.case in judged:
-            verdicts.append(input_error(result.path, f"{result.path}: {result.where}case: a second result "
+    items = [_to_judge(result, suite, judged) for result in results]
+    return [item if isinstance(item, CaseVerdict) else _verify_pair(item, oracles, fd_method) for item in items]
+
+
+def _to_judge(result, suite: dict, judged: dict):
+    """A (result, case) pair to judge, or the bad-input verdict of a second result for a case
+    already in `judged` (case id -> label: updated here) or of an unknown case."""
+    if result.case in judged:
+        return input_error(result.path, f"{result.path}: {result.where}case: a second result "
                                         f"for {result.case!r} (the first: {judged[result.case]})",
-                                        case=result.case, implementation=result.implementation))
-            continue
-        judged[result.case] = result.label()
-        verdicts.append(_unknown_case(result, suite) or verify_against(result, suite[result.case], oracles, fd_method))
-    return verdicts
+                           case=result.case, implementation=result.implementation)
+    judged[result.case] = result.label()
+    return _unknown_case(result, suite) or (result, suite[result.case])
 
 
 def _verify_pair(pair, oracles, fd_method) -> CaseVerdict:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from .outcome import add_common_options, any_order, finish, report_root_problem, where_to_run
-from .run_cmd import FD_METHODS, parse_oracles
+from .outcome import add_common_options, any_order, finish, run_settings
+from .run_cmd import FD_METHODS
 from .usage import fail_usage
 
 HELP = """\
@@ -43,14 +43,10 @@ def handle(args) -> int:
 
     name = args.name or args.impl
     try:
-        oracles = parse_oracles(args.oracle)
-        jobs, executor = where_to_run(args)
+        oracles, jobs, executor = run_settings(args)
         factory = load_factory(args.impl)  # here first: a wrong --impl is a usage error before any work
     except (ValueError, AdapterError) as exc:
         return fail_usage(str(exc))
-    problem = "" if args.no_report else report_root_problem(args.report_dir)
-    if problem:
-        return fail_usage(problem)
     # The workers import the implementation again, from the same file wherever they run.
     check_with = CheckWith(impl=shippable_spec(args.impl), name=name)
     run = run_suite(args.paths or None, oracles=oracles, progress=False if args.no_progress else None,

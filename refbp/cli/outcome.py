@@ -12,6 +12,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from refbp.check.check_case import ORACLES
 from refbp.parallel import executor_problem, parse_jobs
 
 from .store_note import record_in_store, recorded_line
@@ -61,12 +62,23 @@ def add_common_options(parser, fd_help: str, fd_methods) -> None:
                              "scheduler's allowed-failures says, then reported as an error naming it")
 
 
-def where_to_run(args) -> tuple[int, str | None]:
-    """(jobs, executor) from --jobs and --executor; ValueError naming the option when either is wrong."""
-    problem = executor_problem(args.executor)
+def parse_oracles(text: str) -> tuple[str, ...]:
+    """--oracle's list of references; ValueError naming an unknown one."""
+    names = tuple(n.strip() for n in text.split(",") if n.strip())
+    unknown = [n for n in names if n not in ORACLES]
+    if unknown or not names:
+        raise ValueError(f"--oracle: unknown reference {', '.join(unknown) or '(none)'} (known: {', '.join(ORACLES)})")
+    return names
+
+
+def run_settings(args) -> tuple[tuple[str, ...], int, str | None]:
+    """(oracles, jobs, executor) from --oracle, --jobs and --executor, with the report folder
+    checked (--report-dir); ValueError naming the option that is wrong, before any work."""
+    oracles = parse_oracles(args.oracle)
+    problem = executor_problem(args.executor) or ("" if args.no_report else report_root_problem(args.report_dir))
     if problem:
         raise ValueError(problem)
-    return parse_jobs(args.jobs), args.executor
+    return oracles, parse_jobs(args.jobs), args.executor
 
 
 def report_root_problem(report_dir) -> str:

@@ -6,7 +6,7 @@ import argparse
 
 from refbp import names
 
-from .outcome import add_common_options, any_order, finish, report_root_problem, where_to_run
+from .outcome import add_common_options, any_order, finish, run_settings
 from .usage import fail_usage
 
 HELP = """\
@@ -45,24 +45,12 @@ def register(sub):
     p.set_defaults(handler=handle)
 
 
-def parse_oracles(text: str) -> tuple[str, ...]:
-    from refbp.check import ORACLES
-
-    names = tuple(n.strip() for n in text.split(",") if n.strip())
-    unknown = [n for n in names if n not in ORACLES]
-    if unknown or not names:
-        raise ValueError(f"--oracle: unknown reference {', '.join(unknown) or '(none)'} (known: {', '.join(ORACLES)})")
-    return names
-
-
 def handle(args) -> int:
     from refbp.check import run_suite
-
     from refbp.check.units import CheckWith
 
     try:
-        oracles = parse_oracles(args.oracle)
-        jobs, executor = where_to_run(args)
+        oracles, jobs, executor = run_settings(args)
     except ValueError as exc:
         return fail_usage(str(exc))
     check_with, device_environment = CheckWith(), None
@@ -78,9 +66,6 @@ def handle(args) -> int:
     missing = [p for p in args.paths if not _exists(p)]
     if missing and len(missing) == len(args.paths):
         return fail_usage(f"no such file or folder: {', '.join(missing)}")
-    problem = "" if args.no_report else report_root_problem(args.report_dir)
-    if problem:
-        return fail_usage(problem)
     run = run_suite(args.paths or None, oracles=oracles, progress=False if args.no_progress else None,
                     check_with=check_with, fd_method=args.fd_method, jobs=jobs, executor=executor)
     return finish(run, args, "run", device_environment)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from .outcome import add_common_options, any_order, finish, report_root_problem, where_to_run
+from .outcome import add_common_options, any_order, finish, run_settings
 from .run_cmd import FD_METHODS
 from .usage import fail_usage
 
@@ -43,18 +43,12 @@ def register(sub):
 def handle(args) -> int:
     from refbp.check.verify import UNSUPPORTED_FD_METHODS, verify_results
 
-    from .run_cmd import parse_oracles
-
     try:
-        oracles = parse_oracles(args.oracle)
-        jobs, executor = where_to_run(args)
+        oracles, jobs, executor = run_settings(args)
     except ValueError as exc:
         return fail_usage(str(exc))
     if args.fd_method in UNSUPPORTED_FD_METHODS:
         return fail_usage(f"--fd-method {args.fd_method}: {UNSUPPORTED_FD_METHODS[args.fd_method]}")
-    problem = "" if args.no_report else report_root_problem(args.report_dir)
-    if problem:
-        return fail_usage(problem)
     run = verify_results(args.results, args.cases, oracles=oracles, fd_method=args.fd_method, jobs=jobs,
                          executor=executor)
     return finish(run, args, "verify")
