@@ -151,11 +151,12 @@ def test_ctrl_c_stops_the_workers_and_writes_no_report(tmp_path):
     command = [sys.executable, "-m", "refbp", "check", "--impl", DYING, "--jobs", "2", "--no-progress",
                "--report-dir", str(reports), str(SUITE_DIR / "mlp")]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                               env={**os.environ, "PYTHONPATH": str(ROOT), "REFBP_TEST_STARTED": str(started)},
+                               env={**os.environ, "PYTHONPATH": str(ROOT), "REFBP_TEST_STARTED": str(started),
+                                    "REFBP_TEST_SLOW": "0.5"},
                                start_new_session=True)
     deadline = time.monotonic() + 120
-    while not any(started.iterdir()) and process.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.1)  # until the workers are checking cases
+    while len(list(started.iterdir())) < 2 and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.1)  # until both workers are checking cases (a run of 0.5 s per case, long enough to interrupt)
     assert process.poll() is None, process.communicate()
     os.killpg(process.pid, signal.SIGINT)  # as a terminal's Ctrl-C: the whole process group
     _, err = process.communicate(timeout=60)
