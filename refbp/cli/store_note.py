@@ -5,20 +5,20 @@ nothing but a one-line warning on stderr (REFBP_DATABASE_URL=none turns the stor
 
 from __future__ import annotations
 
-import os
 import sys
-
-OFF = "none"
 
 
 def record_in_store(run, command: str, implementation_version: str = "") -> str | None:
     """The run's id in the store, or None (store off, a run that checked nothing, or a warning printed)."""
-    if os.environ.get("REFBP_DATABASE_URL", "").lower() == OFF or run.nothing_checked():
+    if run.nothing_checked():
         return None
     # Imported here: SQLAlchemy and Alembic take a while to import, and a run needs them only now.
     from refbp.report.environment import environment
     from refbp.store import StoreError, keep_run
+    from refbp.store.database import store_off
 
+    if store_off():
+        return None
     try:
         run_id, _ = keep_run(run, command, environment(), implementation_version=implementation_version)
     except StoreError as exc:

@@ -20,11 +20,9 @@ from refbp.check.suite import SuiteRun
 from refbp.check.verify import judge_results, load_suite
 from refbp.report.environment import environment
 from refbp.store import RunRecord, Store, open_store, record_run
-from refbp.store.database import store_url
+from refbp.store.database import store_off
 
 from .body import BODY
-
-STORE_OFF = "none"
 
 
 @dataclass
@@ -38,8 +36,7 @@ class Verifier:
     def __init__(self, case_paths=(), database: str | None = None):
         self.suite, bad, _ = load_suite(list(case_paths) or None)
         self.bad_cases = [error for verdict in bad for error in verdict.errors]
-        url = store_url(database)
-        self.store: Store | None = None if url.lower() == STORE_OFF else open_store(url)
+        self.store: Store | None = None if store_off(database) else open_store(database)
         self.environment = environment({"service": True})
 
     def cases(self) -> list[dict]:

@@ -41,6 +41,14 @@ def store_url(url: str | None = None) -> str:
     return url or os.environ.get(DATABASE_URL_VARIABLE) or default_url()
 
 
+# REFBP_DATABASE_URL=none (or --database none): record nothing.
+STORE_OFF = "none"
+
+
+def store_off(url: str | None = None) -> bool:
+    return store_url(url).lower() == STORE_OFF
+
+
 @dataclass(frozen=True)
 class Store:
     """An open store: its engine and its tables (reflected after the migrations ran)."""
