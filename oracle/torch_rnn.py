@@ -36,8 +36,15 @@ class RNNModule(torch.nn.Module):
         for name, parameter in super().named_parameters(prefix, recurse, remove_duplicate):
             yield name.removesuffix("_l0"), parameter
 
-    def forward(self, x, h0=None, record=None, held_states=None):
-        """`held_states` {t: [B, H]}: the state entering chunk-start step t, held constant (see torch_loss)."""
+    def forward(self, x, h0=None, record=None, held_states=None, params=None):
+        """`held_states` {t: [B, H]}: the state entering chunk-start step t, held constant (see
+        torch_loss). `params` ({case name: tensor}): computed with these tensors in place of the
+        module's own (a function of the parameters, as torch.autograd.gradcheck wants), through
+        torch.func.functional_call: torch.nn.RNN's own kernel all the same."""
+        if params is not None:
+            own = {name.removesuffix("_l0"): name for name, _ in super().named_parameters()}
+            return torch.func.functional_call(self, {own[name]: value for name, value in params.items()},
+                                              (x, h0, record, held_states))
         states = self.run_rnn(x, h0, held_states)
         readout_inputs = states if self.network.readout == "every_step" else states[:, -1, :]
         net = self.readout(readout_inputs)
