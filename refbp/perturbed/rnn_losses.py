@@ -25,7 +25,7 @@ import numpy as np
 
 from .activations_in_place import activate_in_place
 from .rnn_base import RNNBase
-from .stacked_losses import loss_values
+from .stacked_losses import loss_values_in_place
 from .workspace import work_array
 
 
@@ -56,12 +56,13 @@ class RNNPerturbedLosses:
         for start in range(0, count, max(chunk, 1)):
             part = slice(start, start + chunk)
             outputs, nets, path = self.outputs(name, flat_indices[part], deltas[part], kinks)
-            values[part] = loss_values(self.loss, outputs, self.targets)
+            values[part] = loss_values_in_place(self.loss, outputs, self.targets)
             self.chunk_paths.append((start, min(start + chunk, count), path))
         return (values, nets) if kinks else values
 
     def outputs(self, name: str, flat_indices, deltas, kinks: bool):
-        """(outputs [S, B, (T,) O] of the perturbed networks, their kinked nets' signs, the path)."""
+        """(outputs [S, B, (T,) O] of the perturbed networks (a work array: use it before the next
+        call), their kinked nets' signs, the path)."""
         if name.startswith("readout."):
             outputs, nets = self._readout_moved(name, flat_indices, deltas, kinks)
             return outputs, nets, "readout of the base's states"
@@ -138,11 +139,15 @@ class RNNPerturbedLosses:
         if signs is not None:
             nets["rnn.net"] = signs.transpose(3, 2, 0, 1)  # [S, B, T, H]
         if every_step:
-            stacked = outputs.transpose(3, 2, 0, 1)  # [S, B, T, O]
+            by_network = outputs.transpose(3, 2, 0, 1)  # [S, B, T, O]
         else:
             last = work_array("rnn outputs", (outputs_width, batch, count), np.float64)
             np.matmul(readout_weight, state.reshape(hidden, -1), out=last.reshape(outputs_width, -1))
-            stacked = last.transpose(2, 1, 0)  # [S, B, O]
+            by_network = last.transpose(2, 1, 0)  # [S, B, O]
+        # One transposing copy into a network-major work array: the losses then run along
+        # contiguous rows, where on the transposed view they cost ten times more.
+        stacked = work_array("rnn stacked outputs", by_network.shape, np.float64)
+        np.copyto(stacked, by_network)
         bias = self.params.get("readout.bias")
         if bias is not None:
             stacked += bias
