@@ -19,6 +19,7 @@ from refbp.perturbed import loss_forms
 from refbp.perturbed.rnn_losses import RNNPerturbedLosses
 from refbp.testing.strategies import rnn_documents
 
+import test_fd_agreement as agreement_tests
 from test_fd_agreement import assert_caught, planted_form, small_chunks
 from test_perturbed import assert_same_gradients, one_forward_each, without
 
@@ -142,15 +143,7 @@ def test_entries_out_of_range_are_an_error():
 
 @pytest.mark.parametrize("name", ["tanh-every", "relu-last-h0"])
 def test_a_nan_from_the_batched_rnn_form_is_caught(name):
-    case = CASES[name]
-    forms = loss_forms(case)
-
-    def one_nan(tensor, indices, deltas, values, right):
-        values = np.array(values)
-        values[len(values) // 2] = np.nan
-        return values
-
-    assert_caught(planted_form(forms, one_nan), forms, case.params, words="non-finite")
+    agreement_tests.test_a_nan_from_the_batched_form_is_a_disagreement(CASES[name])  # the MLPs' test, on an RNN
 
 
 @pytest.mark.parametrize("chunk_index", range(4))
