@@ -6,6 +6,7 @@ complex-capable RNN forward, so no complex step."""
 from __future__ import annotations
 
 from refbp.loss_forms import LossForms, PerturbedForm
+from refbp.names import ACTIVATIONS
 from refbp.nn import build_model, case_arrays, losses
 
 from .rnn_base import segments
@@ -31,12 +32,15 @@ def rnn_loss_forms(case, loss, probe) -> LossForms:
 
 def chunk_sizes(case) -> dict[str, int]:
     """Perturbed networks per chunk, per tensor: about CHUNK_FLOATS floats per work array. An
-    rnn.* chunk holds a step's states [H, B*S] and, with an every-step readout, every step's
-    outputs [T, O, B*S]; a readout chunk holds the readout's nets [S, B, (T,) O]."""
+    rnn.* chunk holds a step's states [H, B*S], with an every-step readout every step's
+    outputs [T, O, B*S], and under a kinked nonlinearity the signs of every step's nets
+    [T, H, B*S] (int8, an eighth of a float each); a readout chunk holds the readout's nets
+    [S, B, (T,) O]."""
     network = case.network
     batch, steps = case.inputs.shape[:2]
     read_steps = steps if network.readout == "every_step" else 1
     outputs = read_steps * network.output_size
-    recurrence = max(16, CHUNK_FLOATS // (batch * max(network.hidden_size, outputs)))
+    signs = steps * network.hidden_size // 8 if ACTIVATIONS[network.nonlinearity].kinked else 0
+    recurrence = max(16, CHUNK_FLOATS // (batch * max(network.hidden_size, outputs, signs)))
     readout = max(16, CHUNK_FLOATS // (batch * outputs))
     return {name: readout if name.startswith("readout.") else recurrence for name in case.params}
