@@ -71,16 +71,25 @@ def loss_function(case):
 
 
 def parameter_loss(case):
-    """`(loss(*tensors) -> tensor, names)`: the case's loss (an MLP's) as a torch function of its
-    parameter tensors, given in the order of `names`; data fixed from the case, float64."""
-    if case.network.kind != "mlp":
-        raise ValueError(f"parameter_loss: MLP cases only, not {case.network.kind!r}")
+    """`(loss(*tensors) -> tensor, names)`: the case's loss as a torch function of its parameter
+    tensors, given in the order of `names`; data fixed from the case, float64. An RNN's is
+    the loss finite differences check: truncated BPTT's with its held states (`loss_function`)."""
     module = build_module(case.network)
     names = list(case.params)
     inputs, targets = case_tensor(case.inputs), case_tensor(case.targets)
+    if case.network.kind == "rnn":
+        load_params(module, case.params)  # the held states are those of the case's parameters
+        h0 = None if case.h0 is None else case_tensor(case.h0)
+        held = _held_states(case, module, inputs, h0) or None
+
+        def outputs(params):
+            return module(inputs, h0, None, held, params=params)
+    else:
+        def outputs(params):
+            return module(inputs, params=params)
 
     def loss(*tensors):
-        return loss_value(case.loss, module(inputs, params=dict(zip(names, tensors))), targets)
+        return loss_value(case.loss, outputs(dict(zip(names, tensors))), targets)
 
     return loss, names
 

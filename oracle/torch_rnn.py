@@ -36,11 +36,17 @@ class RNNModule(torch.nn.Module):
         for name, parameter in super().named_parameters(prefix, recurse, remove_duplicate):
             yield name.removesuffix("_l0"), parameter
 
-    def forward(self, x, h0=None, record=None, held_states=None):
-        """`held_states` {t: [B, H]}: the state entering chunk-start step t, held constant (see torch_loss)."""
-        states = self.run_rnn(x, h0, held_states)
+    def forward(self, x, h0=None, record=None, held_states=None, params=None):
+        """`held_states` {t: [B, H]}: the state entering chunk-start step t, held constant (see
+        torch_loss). `params` ({case name: tensor}): computed with these tensors in place of the
+        module's own (a function of the parameters, as torch.autograd.gradcheck wants), through
+        torch.nn.RNN's own kernel and torch.nn.functional.linear."""
+        states = self.run_rnn(x, h0, held_states, params)
         readout_inputs = states if self.network.readout == "every_step" else states[:, -1, :]
-        net = self.readout(readout_inputs)
+        if params is None:
+            net = self.readout(readout_inputs)
+        else:
+            net = F.linear(readout_inputs, params["readout.weight"], params.get("readout.bias"))
         out = self.output_activation(net)
         if record is not None:
             record["rnn.net"] = self.pre_activations(x, h0, states, held_states)
@@ -49,7 +55,7 @@ class RNNModule(torch.nn.Module):
             record["readout.out"] = out
         return out
 
-    def run_rnn(self, x, h0, held_states=None):
+    def run_rnn(self, x, h0, held_states=None, params=None):
         """All hidden states [B, T, H]; with truncation, chunk by chunk with the state detached between."""
         hidden = None if h0 is None else h0.unsqueeze(0)  # torch.nn.RNN wants [layers, B, H]
         chunk = self.network.truncate or x.shape[1]
@@ -57,9 +63,21 @@ class RNNModule(torch.nn.Module):
         for start in range(0, x.shape[1], chunk):
             if start > 0:
                 hidden = held_states[start].unsqueeze(0) if held_states else hidden.detach()
-            states, hidden = self.rnn(x[:, start:start + chunk, :], hidden)
+            if params is None:
+                states, hidden = self.rnn(x[:, start:start + chunk, :], hidden)
+            else:
+                states, hidden = self.kernel(x[:, start:start + chunk, :], hidden, params)
             pieces.append(states)
         return pieces[0] if len(pieces) == 1 else torch.cat(pieces, dim=1)
+
+    def kernel(self, x, hidden, params):
+        """torch.nn.RNN's own kernel (the one its forward calls) on the given weights."""
+        if hidden is None:
+            hidden = torch.zeros(1, x.shape[0], self.network.hidden_size, dtype=x.dtype, device=x.device)
+        weights = [params[f"rnn.{name}"] for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
+                   if f"rnn.{name}" in params]
+        run = torch.rnn_tanh if self.network.nonlinearity == "tanh" else torch.rnn_relu
+        return run(x, hidden, weights, self.network.bias, 1, 0.0, False, False, True)
 
     def pre_activations(self, x, h0, states, held_states=None):
         with torch.no_grad():

@@ -128,19 +128,23 @@ def test_bench_fd_quick_json(capsys, tmp_path):
     code = main(["bench", "fd", "--quick", "--json", "--repeats", "1", "--report-dir", str(tmp_path)])
     assert code == 0
     rows = json.loads(capsys.readouterr().out)
-    assert [r["network"] for r in rows[:4]] == ["2-2-2"] * 4 and rows[-1]["network"] == "10-32-32-4"
+    mlp_rows = [r for r in rows if r["kind"] == "mlp"]
+    assert [r["network"] for r in rows[:4]] == ["2-2-2"] * 4 and mlp_rows[-1]["network"] == "10-32-32-4"
+    assert [(r["network"], r["activation"], r["steps"]) for r in rows if r["kind"] == "rnn"] == [
+        ("3-8-2", "tanh", 5), ("3-8-2", "relu", 5)]
     for row in rows:
         assert {"network", "batch", "params", "method", "baseline", "refbp_s", "baseline_s", "speedup",
                 "agree"} <= set(row)
         expected = ("torch.autograd.gradcheck(fast_mode=True)" if row["method"] == "directional"
                     else "torch.autograd.gradcheck")
-        assert row["baseline"] == expected and row["batch"] == 8
+        assert row["baseline"] == expected and row["batch"] == (8 if row["kind"] == "mlp" else 4)
         assert row["speedup"] == pytest.approx(row["baseline_s"] / row["refbp_s"])
         assert row["agree"] is True, row
     assert rows[4]["params"] == 10 * 32 + 32 + 32 * 32 + 32 + 32 * 4 + 4
     (report,) = tmp_path.glob("bench-fd-*")
     assert (report / "results.csv").exists() and (report / "summary.md").exists()
     assert "goal: directional at least as fast" in (report / "summary.md").read_text()
+    assert "goal: full check (central) of RNN 3-8-2 relu" in (report / "summary.md").read_text()
 
 
 def test_bench_fd_goal_lines_say_met_only_when_met():

@@ -16,7 +16,8 @@ correct gradient (pass) AND both reject a gradient whose largest-magnitude entry
 gradient). gradcheck is given the same atol/rtol as refbp's row (refbp.check.tolerance);
 its step is its own default (eps=1e-6). `err_vs_torch` is the largest error of refbp's
 finite differences against torch autograd's gradient, relative to the largest entry of
-each tensor (directional: relative to each projection).
+each tensor (directional: relative to each projection). The RNN rows (`kind` rnn,
+`activation` the nonlinearity, `steps` T) are refbp.bench.fd_rnn's.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from refbp.nn import compute_trace
 from refbp.perturbed import loss_forms
 from refbp.trace import Trace
 
+from . import fd_rnn
 from .common import BenchUsageError, timing_environment
 from .measure import Effort, Timed, interleaved_medians
 
@@ -78,12 +80,17 @@ def run(options: Options) -> pd.DataFrame:
     for activation in QUICK_ACTIVATIONS if options.quick else ACTIVATIONS:
         rows += bench_network(sizes, options.rounds, quick=options.quick, activation=activation,
                               methods=(("central",), ()))
+    for nonlinearity in fd_rnn.NONLINEARITIES:
+        case = fd_rnn.make_case(nonlinearity, quick=options.quick)
+        rows += bench_network(fd_rnn.sizes_of(case), options.rounds, quick=options.quick, activation=nonlinearity,
+                              methods=(("central",), ()), case=case)
     return pd.DataFrame(rows)
 
 
 def environment(options: Options) -> dict:
     return timing_environment({"problem": f"float64, batch {BATCH}, sigmoid MLPs with half_sse; per hidden "
                                           "activation on one network; mixed: relu-tanh, identity output, cross_entropy",
+                               "rnn": fd_rnn.PROBLEM,
                                "rounds": f"medians of up to {options.rounds} interleaved rounds"})
 
 
@@ -119,12 +126,12 @@ FULL_AND_FAST = (("central", "richardson", "complex"), ("directional",))
 
 
 def bench_network(sizes, repeats: int, quick: bool = False, activation: str = "sigmoid",
-                  methods=FULL_AND_FAST) -> list[dict]:
+                  methods=FULL_AND_FAST, case=None) -> list[dict]:
     """The rows of one network: `methods` (full checks against gradcheck, fast ones against
     gradcheck(fast_mode=True)). refbp's checks and their gradcheck baseline are timed in
     interleaved rounds (refbp.bench.measure): a burst of load from elsewhere on the machine
     then slows both sides alike, and the ratio stays fair."""
-    case = make_case(sizes, activation=activation)
+    case = make_case(sizes, activation=activation) if case is None else case  # given: an RNN's (fd_rnn)
     count = sum(p.size for p in case.params.values())
     torch_grads = torch_gradient(case)
     wrong, wrong_entry = wrong_gradient(compute_trace(case).grads)
@@ -149,7 +156,8 @@ def bench_network(sizes, repeats: int, quick: bool = False, activation: str = "s
             refbp_pass = all(c.passed for c in checks[method])
             refbp_rejects = not all(c.passed for c in refbp_check(method, wrong))
             rows.append({
-                "network": "-".join(map(str, sizes)), "kind": "mlp", "activation": activation, "batch": BATCH, "params": count, "method": method,
+                "network": "-".join(map(str, sizes)), "kind": case.network.kind, "activation": activation,
+                "batch": case.batch, "steps": case.steps, "params": count, "method": method,
                 "baseline": BASELINES[fast], "refbp_s": seconds[method], "baseline_s": seconds["baseline"],
                 "speedup": seconds["baseline"] / seconds[method],
                 "agree": bool(refbp_pass and baseline_pass and refbp_rejects and baseline_rejects),
@@ -245,4 +253,4 @@ def goal_lines(frame) -> list[str]:
         worst = accurate.err_vs_torch.max()
         lines.append(f"goal: richardson and complex within {GOAL_ERROR:g} of torch's gradient: worst {worst:.2g} "
                      f"({'met' if worst <= GOAL_ERROR else 'not met'})")
-    return lines
+    return lines + fd_rnn.goal_lines(frame)

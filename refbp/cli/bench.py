@@ -59,6 +59,7 @@ FD_HELP = """\
 Time refbp's finite-difference checks against torch.autograd.gradcheck (same function, data, tolerances).
 
 Sigmoid MLPs 2-2-2, 10-32-32-4, 32-64-64-10 and 64-128-128-10, half_sse, batch 8, float64.
+RNN rows (kind rnn): 8-32-4, T = 20, batch 4, tanh and relu, central against gradcheck.
 Rows: central, richardson and complex (refbp's full check of every parameter) against
 torch.autograd.gradcheck, and directional against torch.autograd.gradcheck(fast_mode=True).
 Columns: network, batch, params, method, baseline, refbp_s, baseline_s, speedup

@@ -1,7 +1,8 @@
 """`loss_forms(case)`: refbp's forward in every form finite differences can use
 (refbp.loss_forms.LossForms), all in float64 on refbp's own forward.
 
-Every network gets the loss and its kink probe (refbp.perturbed.plain). MLPs also get the
+Every network gets the loss and its kink probe (refbp.perturbed.plain). RNNs also get the
+batched form of many single-entry perturbations (refbp.perturbed.rnn_forms). MLPs get the
 batched forms: many single-entry perturbations at once (refbp.perturbed.perturbed_losses),
 stacked parameter sets (refbp.perturbed.stacked), and, where every function is analytic,
 the complex step's forms (refbp.perturbed.analytic); oracle.fd checks each against the
@@ -18,6 +19,7 @@ from refbp.nn import build_model, case_arrays, losses
 from . import analytic
 from .perturbed_losses import PerturbedLosses
 from .plain import loss_and_probe
+from .rnn_forms import rnn_loss_forms
 from .stacked import stacked_losses
 
 # Floats per stacked work array of one chunk (1 MiB): small enough to stay in the core's
@@ -27,6 +29,8 @@ CHUNK_FLOATS = 2**17
 
 def loss_forms(case) -> LossForms:
     loss, probe = loss_and_probe(case)
+    if case.network.kind == "rnn":
+        return rnn_loss_forms(case, loss, probe)
     if case.network.kind != "mlp":
         return LossForms(loss, probe, not_analytic=f"complex step refused: refbp has no complex-capable "
                                                    f"forward for {case.network.kind} networks")
