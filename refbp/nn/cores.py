@@ -69,7 +69,8 @@ def shares(a, b, threads: int) -> int:
     small product (one BLAS thread), 0 for a large one with too few rows to cut (BLAS's threads)."""
     if a.size * b.shape[1] < MIN_MULTIPLY_ADDS:
         return 1
-    count = min(threads, core_count(), a.shape[0] // MIN_ROWS_PER_SHARE)
+    rows = a.size // a.shape[-1]  # every row of every slice of a [n, ..., k] `a`
+    count = min(threads, core_count(), a.shape[0], rows // MIN_ROWS_PER_SHARE)
     return count if count >= 2 else 0
 
 
