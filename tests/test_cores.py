@@ -174,3 +174,12 @@ def test_a_batch_step_on_shared_products_equals_the_one_thread_step(monkeypatch,
     for key, value in single.items():
         scale = np.max(np.abs(value))
         np.testing.assert_allclose(shared[key], value, rtol=0, atol=1e-13 * scale, err_msg=key)
+
+
+def test_a_product_too_small_for_blas_threads_asks_nothing(monkeypatch):
+    def no_asking():
+        raise AssertionError("asked for the BLAS threads")
+
+    monkeypatch.setattr(cores, "blas_threads", no_asking)
+    a, b = np.ones((8, 64)), np.ones((64, 64))  # a small network's batch: 32k multiply-adds
+    assert np.array_equal(cores.matmul(np, a, b), a @ b)

@@ -31,7 +31,10 @@ try:
 except ImportError:  # optional: without it every product is a plain a @ b
     threadpoolctl = None
 
-# Below this many multiply-adds a product is over before a second thread has woken up.
+# Below this many multiply-adds OpenBLAS keeps a product on one thread itself (interface/gemm.c:
+# 65536 x GEMM_MULTITHREAD_THRESHOLD 4): nothing to decide, not even the thread count to ask.
+BLAS_THREADS_FROM = 2**18
+# Below this many a product is over before a second thread has woken up.
 MIN_MULTIPLY_ADDS = 2**22
 # No share smaller than this many rows (BLAS kernels work on blocks of 8-16 rows).
 MIN_ROWS_PER_SHARE = 16
@@ -76,7 +79,7 @@ def shares(a, b, threads: int) -> int:
 
 def matmul(xp, a, b):
     """`a @ b` (`a` [n, ..., k], `b` [k, m]), the first axis of `a` split between the cores."""
-    if xp is not np or a.ndim < 2 or b.ndim != 2:
+    if xp is not np or a.ndim < 2 or b.ndim != 2 or a.size * b.shape[1] < BLAS_THREADS_FROM:
         return a @ b
     threads = blas_threads()
     count = shares(a, b, threads) if threads > 1 else 0
