@@ -26,6 +26,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
+from . import heap
+
 try:
     import threadpoolctl
 except ImportError:  # optional: without it every product is a plain a @ b
@@ -81,6 +83,7 @@ def matmul(xp, a, b):
     """`a @ b` (`a` [n, ..., k], `b` [k, m]), the first axis of `a` split between the cores."""
     if xp is not np or a.ndim < 2 or b.ndim != 2 or a.size * b.shape[1] < BLAS_THREADS_FROM:
         return a @ b
+    heap.keep_freed_memory()  # from the first large product on: its arrays are worth keeping
     threads = blas_threads()
     count = shares(a, b, threads) if threads > 1 else 0
     # A product BLAS threads itself (BLAS limited to one thread; a large product of few rows),

@@ -9,8 +9,10 @@ thousand faults and a third of a single-threaded step (docs/performance.md, "ben
 With blocks up to MMAP_THRESHOLD taken from the heap and up to TRIM_THRESHOLD of free heap
 kept, a step reuses the pages of the one before.
 
-Nothing changes where the user has tuned malloc (MALLOC_*_ variables, GLIBC_TUNABLES) or the
-C library is not glibc.
+`cores.matmul` calls it at the process's first large product (2^18 multiply-adds or more):
+a process that only checks small networks (the service, the suite's cases) keeps glibc's
+defaults. Nothing changes where the user has tuned malloc (MALLOC_*_ variables,
+GLIBC_TUNABLES) or the C library is not glibc.
 """
 
 from __future__ import annotations
