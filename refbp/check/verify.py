@@ -21,6 +21,7 @@ from cases import CaseError, discover, parse_case
 
 from .check_case import ORACLES, Implementation, check_case
 from ..parallel import UnitFailed, iter_units
+from .references import ReferenceCache
 from .results import Result, read_results, result_trace, wrong_answer_rows
 from .suite import SuiteRun, input_error, load_cases
 from .units import crash_verdict
@@ -29,6 +30,10 @@ from .verdict import CaseVerdict
 # The torch reference has no complex-capable forward: the complex step is refused for verify.
 UNSUPPORTED_FD_METHODS = {"complex": "the torch reference has no complex-capable forward; use central, "
                                      "richardson, directional or sampled"}
+# The references of a result depend on its case alone: the torch trace, and the finite
+# differences of the torch reference's loss (never the answer's). One process judging many
+# results of a case (the service, a folder of results) computes them once per case fingerprint.
+REFERENCES = ReferenceCache()
 
 
 def load_suite(case_paths=None) -> tuple[dict, list[CaseVerdict], list[str]]:
@@ -141,7 +146,7 @@ def verify_against(result, case, oracles, fd_method) -> CaseVerdict:
     except CaseError as exc:
         return bad(str(exc))
     implementation = Implementation(result.implementation, lambda _case: read.trace, reference_loss_function)
-    verdict = check_case(case, implementation, oracles, fd_method=fd_method)
+    verdict = check_case(case, implementation, oracles, fd_method=fd_method, references=REFERENCES)
     # Judge only what the result provides; intermediates and input gradients are not part of a result.
     every_grad = all(("grads", name) in read.provided for name in case.params)
     verdict.checks = [c for c in verdict.checks if (c.quantity, c.tensor) in read.provided
