@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import os
 
+from refbp.service.settings import MIB, SETTINGS_VARIABLE, Limits, Settings
+
 from .usage import fail_usage
 
 HELP = """\
@@ -32,8 +34,8 @@ def register(sub):
     p.add_argument("--port", type=int, default=8000, help="the port (default: 8000)")
     p.add_argument("--workers", type=int, default=1, metavar="N", help="server processes (default: 1)")
     p.add_argument("--threads", type=int, default=2, metavar="N", help="checks at once per process (default: 2)")
-    p.add_argument("--queue", type=int, default=32, metavar="N",
-                   help="checks waiting per process before 503 (default: 32)")
+    p.add_argument("--queue", type=int, default=Limits.queue, metavar="N",
+                   help=f"checks waiting per process before 503 (default: {Limits.queue})")
     p.add_argument("--max-body-mb", type=float, default=8.0, metavar="MB", help="largest body (default: 8 MiB)")
     p.add_argument("--request-seconds", type=float, default=60.0, metavar="S",
                    help="longest check of one request (default: 60)")
@@ -46,8 +48,6 @@ def register(sub):
 
 def handle(args) -> int:
     import uvicorn  # the server: imported only by this command
-
-    from refbp.service.settings import MIB, SETTINGS_VARIABLE, Limits, Settings
 
     for name in ("port", "workers", "threads", "queue"):
         value = getattr(args, name)
