@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import json
+from urllib.parse import parse_qs, urlparse
 
 import httpx
 import pytest
@@ -18,7 +19,7 @@ from refbp.check.suite import run_suite
 from refbp.check.verify import verify_results
 from refbp.report.write import write_report
 
-from browser import HEIGHT, chromium, console_errors
+from browser import HEIGHT, chromium, console_errors, wait_for
 from service_server import AUTH, service_process
 
 RNN_CASE = SUITE_DIR / "rnn" / "rnn-scalar-by-hand.json"
@@ -123,3 +124,22 @@ def test_the_compare_and_api_pages(site):
     assert "FAIL" in driver.find_element("css selector", "table").text
     driver = load(site, site["base"] + "/docs", "docs")
     assert "/v1/verify" in driver.find_element("css selector", "table").text
+
+
+def test_the_index_compares_the_ticked_runs(site):
+    driver = load(site, site["base"] + "/", "index-compare-form")
+    runs = sorted(site["runs"].values())
+    for run in runs:
+        driver.find_element("css selector", f"input[type=checkbox][name=runs][value='{run}']").click()
+    driver.find_element("css selector", "form#compare-runs button[type=submit]").click()
+    wait_for(driver, lambda d: urlparse(d.current_url).path == "/compare"
+             and d.execute_script("return document.readyState") == "complete")
+    assert sorted(parse_qs(urlparse(driver.current_url).query)["runs"]) == runs
+    driver.save_screenshot(str(site["shots"] / "compare-from-form.png"))
+    assert not console_errors(driver), console_errors(driver)
+    cases = driver.find_element("css selector", "table").text
+    assert "seed-2-2-2" in cases and "FAIL" in cases
+    headings = [h.text for h in driver.find_elements("css selector", "h2")]
+    assert headings[:2] == ["Cases", "Every row side by side"]
+    image = driver.find_element("css selector", "img")
+    assert driver.execute_script("return arguments[0].naturalWidth", image) > 0
