@@ -18,6 +18,7 @@ from refbp.bench.service import result_document
 from refbp.check.suite import run_suite
 from refbp.check.verify import verify_results
 from refbp.report.write import write_report
+from refbp.store import keep_run
 
 from browser import HEIGHT, chromium, console_errors, wait_for
 from service_server import AUTH, service_process
@@ -33,7 +34,8 @@ def transposed(document):
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
-    """The server with two stored runs (one passing, one failing), a written report, and a browser."""
+    """The server with three stored runs (one passing, one failing, one of an RNN case and a failing
+    result), a written report of the third, and a browser."""
     folder = tmp_path_factory.mktemp("pages")
     correct = result_document("seed-2-2-2")
     with service_process(folder) as (base, _process):
@@ -46,6 +48,7 @@ def site(tmp_path_factory):
         run = run_suite([RNN_CASE], progress=False)
         run.verdicts += verify_results([folder / "wrong.json"]).verdicts
         report = write_report(run, folder / "reports")
+        runs["mixed"], _ = keep_run(run, "run", url=f"sqlite:///{folder / 'verdicts.sqlite'}")  # the server's store
         with chromium() as driver:
             yield {"base": base, "runs": runs, "report": report, "driver": driver, "shots": folder}
 
@@ -143,3 +146,17 @@ def test_the_index_compares_the_ticked_runs(site):
     assert headings[:2] == ["Cases", "Every row side by side"]
     image = driver.find_element("css selector", "img")
     assert driver.execute_script("return arguments[0].naturalWidth", image) > 0
+
+
+@pytest.mark.parametrize("where", ["stored", "written"])
+def test_a_run_page_draws_the_rnn_through_time_and_the_diagnosis(site, where):
+    """/runs/{id} from the store and the written report.html: the same templates, the same content."""
+    url = (f"{site['base']}/runs/{site['runs']['mixed']}" if where == "stored"
+           else site["report"].as_uri() + "/report.html")
+    driver = load(site, url, f"run-mixed-{where}")
+    driver.find_element("css selector", "#cases a[href='#case-rnn-scalar-by-hand']").click()
+    plot = driver.find_element("css selector", "#case-rnn-scalar-by-hand img")
+    assert plot.get_attribute("alt") == "||dE/dh_t|| of rnn-scalar-by-hand (log scale)"
+    assert driver.execute_script("return arguments[0].naturalWidth", plot) > 0
+    diagnosis = driver.find_element("css selector", "#failing ul.diagnosis").text
+    assert "Looks like: layers.0.weight:" in diagnosis and "transpose" in diagnosis

@@ -16,9 +16,9 @@ from fastapi.responses import HTMLResponse
 from refbp.compare import tensor_table
 from refbp.compare.columns import ColumnError
 from refbp.compare.write import heatmap
-from refbp.report.frames import stored_frames
+from refbp.report.frames import stored_frames, stored_through_time
 from refbp.report.page import Form, Page, Section, html
-from refbp.report.plots_run import error_plot, tolerance_heatmap
+from refbp.report.plots_rnn import draw_through_time, through_time_caption
 from refbp.report.run_page import run_html
 from refbp.report.write import PICTURES
 from refbp.store import run_checks, run_row, runs_frame
@@ -68,14 +68,18 @@ def add_pages(app: FastAPI, verifier, openapi) -> None:
             run = run_row(store(), run_id)
         except KeyError:
             raise HTTPException(404, f"no run {run_id[:80]!r} in the verdict store") from None
-        details, summary = stored_frames(run_checks(store(), run_id))
+        rows = run_checks(store(), run_id)
+        details, summary = stored_frames(rows)
         pictures = [(uri, caption) for _, caption, draw in PICTURES
                     if (uri := data_uri(draw, details)) is not None]
+        case_images = {case: [(data_uri(lambda norms, target: draw_through_time(case, title, norms, target), norms),
+                               through_time_caption(case))]
+                       for case, (title, norms) in stored_through_time(rows).items()}
         about = [f"{run['command']} of {run['implementation'] or 'an unnamed implementation'} "
                  f"(refbp {run['refbp_version']}), started {run['started']}; run {run['id']}; references in "
                  "float64. Tolerances: see each row's atol/rtol."]
         page = Page(f"refbp {run['command']} {run['started']}", about, [], environment, nav=NAV)
-        return run_html(page, details, summary, pictures, seconds=float(run["seconds"]))
+        return run_html(page, details, summary, pictures, case_images, seconds=float(run["seconds"]))
 
     @app.get("/compare", response_class=HTMLResponse, include_in_schema=False)
     def compare_page(runs: list[str] = Query(default=[])):
