@@ -16,6 +16,7 @@ the cached original must stay as computed.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import threading
 from collections import OrderedDict
 
@@ -77,12 +78,12 @@ class ReferenceCache(References):
             if found is not None:
                 self._kept.move_to_end(key)
                 self.hits += 1
-                return copy.deepcopy(found[0])
+                return _copied(found[0])
             self.misses += 1
         value = compute()
         size = _array_bytes(value)
         if size <= self.max_bytes:
-            kept = copy.deepcopy(value)
+            kept = _copied(value)
             with self._lock:
                 previous = self._kept.pop(key, None)
                 self._bytes -= previous[1] if previous else 0
@@ -92,6 +93,24 @@ class ReferenceCache(References):
                     _, (_, dropped) = self._kept.popitem(last=False)
                     self._bytes -= dropped
         return value
+
+
+def _copied(value):
+    """A deep copy of a Trace or a FiniteDifference: its dataclass, dicts, lists and arrays copied,
+    the rest (numbers, strings, tuples) shared, being immutable (copy.deepcopy's generic walk costs
+    more than the check it would serve)."""
+    if isinstance(value, np.ndarray):
+        return value.copy()
+    if isinstance(value, dict):
+        return {key: _copied(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_copied(item) for item in value]
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        duplicate = copy.copy(value)
+        for name, item in vars(value).items():
+            setattr(duplicate, name, _copied(item))
+        return duplicate
+    return value
 
 
 def _array_bytes(value) -> int:
