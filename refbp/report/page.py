@@ -24,6 +24,16 @@ TEMPLATES = jinja2.Environment(loader=jinja2.PackageLoader("refbp.report", "temp
                                trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined)
 
 
+@dataclass(frozen=True)
+class Form:
+    """A GET form to `action` with one button; the checkboxes of its table's `columns` are its fields."""
+
+    id: str
+    action: str
+    button: str
+    columns: tuple[str, ...]
+
+
 @dataclass
 class Section:
     """A heading, then paragraphs (`text`, split at blank lines), a table, images (src, caption).
@@ -42,15 +52,7 @@ class Section:
     links: dict = field(default_factory=dict)
     # A form that sends what is ticked in the table (a GET to `action`), and the columns whose cells
     # are its checkboxes (the service's "compare the chosen runs").
-    form: "Form | None" = None
-
-
-@dataclass(frozen=True)
-class Form:
-    id: str
-    action: str
-    button: str
-    columns: tuple[str, ...]
+    form: Form | None = None
 
 
 @dataclass
