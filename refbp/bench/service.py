@@ -27,7 +27,8 @@ import psutil
 
 from cases import SUITE_DIR, load_case
 from refbp.service.process import serving
-from refbp.service.verifier import own_result
+from refbp.check.results import answer_document
+from refbp.nn import compute_trace
 
 from .common import BenchUsageError, timing_environment
 
@@ -60,7 +61,8 @@ def result_document(case_id: str) -> dict:
     found = [p for p in SUITE_DIR.rglob(f"{case_id}.json")]
     if len(found) != 1:
         raise BenchUsageError(f"--case: no case {case_id!r} in the installed suite")
-    return own_result(load_case(found[0]), "refbp bench service")
+    case = load_case(found[0])
+    return answer_document(case.id, "refbp bench service", compute_trace(case))
 
 
 def _tree(process) -> list:

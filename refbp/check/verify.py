@@ -20,9 +20,10 @@ from oracle.torch_loss import loss_function as reference_loss_function
 from cases import CaseError, discover, parse_case
 
 from .check_case import ORACLES, Implementation, check_case
+from ..nn import compute_trace
 from ..parallel import UnitFailed, iter_units
 from .references import ReferenceCache
-from .results import Result, read_results, result_trace, wrong_answer_rows
+from .results import Result, answer_document, read_results, result_trace, results_in, wrong_answer_rows
 from .suite import SuiteRun, input_error, load_cases
 from .units import crash_verdict
 from .verdict import CaseVerdict
@@ -134,6 +135,17 @@ def _unknown_case(result, suite) -> CaseVerdict | None:
     known = ", ".join(sorted(suite)[:8]) + (" ..." if len(suite) > 8 else "")
     return input_error(result.path, f"{result.path}: {result.where}case: unknown case {result.case[:60]!r} "
                                      f"(known: {known})", case=result.case, implementation=result.implementation)
+
+
+def warm_up(suite: dict) -> None:
+    """Judge refbp's own answers to the smallest trained MLP and RNN cases of `suite` once: the
+    process loads and first runs the references' code (torch autograd and optim, the finite
+    differences, the schemas), and REFERENCES keeps those cases' references."""
+    for kind in ("mlp", "rnn"):
+        cases = [c for c in suite.values() if c.network.kind == kind and c.train is not None]
+        if cases:
+            case = min(cases, key=lambda c: (sum(p.size for p in c.params.values()), c.id))
+            judge_results(results_in(answer_document(case.id, "warm-up", compute_trace(case)), "warm-up"), suite)
 
 
 def lazy_reference_loss(case):

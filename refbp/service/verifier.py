@@ -11,16 +11,13 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-import numpy as np
-
 from cases import CaseError
 from cases.export import explicit_document
 
 from refbp.check.check_case import ORACLES
 from refbp.check.results import results_in
 from refbp.check.suite import SuiteRun
-from refbp.check.verify import judge_results, load_suite
-from refbp.nn import compute_trace
+from refbp.check.verify import judge_results, load_suite, warm_up
 from refbp.report.environment import environment
 from refbp.store import RunRecord, Store, open_store, record_run
 from refbp.store.database import store_off
@@ -41,18 +38,9 @@ class Verifier:
         self.bad_cases = [error for verdict in bad for error in verdict.errors]
         self.store: Store | None = None if store_off(database) else open_store(database)
         self.environment = environment({"service": True})
-        self.warm_up()
-
-    def warm_up(self) -> None:
-        """Judge refbp's own answers to the smallest trained MLP and RNN cases once, unrecorded: each
-        server process loads and first runs the references' code (torch autograd and optim, the
-        finite differences, the schemas) before its first request rather than during it, so that
-        its memory starts where it stays."""
-        for kind in ("mlp", "rnn"):
-            cases = [c for c in self.suite.values() if c.network.kind == kind and c.train is not None]
-            if cases:
-                case = min(cases, key=lambda c: (sum(p.size for p in c.params.values()), c.id))
-                judge_results(results_in(own_result(case, "warm-up"), "warm-up"), self.suite)
+        # Each server process loads and first runs the references' code before its first request
+        # rather than during it, so that its memory starts where it stays.
+        warm_up(self.suite)
 
     def cases(self) -> list[dict]:
         return [{"id": case.id, "title": case.title, "network": case.network.describe(), "loss": case.loss,
@@ -78,16 +66,4 @@ class Verifier:
         return Judged(run.verdicts, document.get("format") != "refbp-results/1", run_id)
 
 
-def own_result(case, implementation: str) -> dict:
-    """A correct refbp-result/1 of `case`: refbp's own outputs, loss, gradients and training."""
-    trace = compute_trace(case)
-    document = {"format": "refbp-result/1", "case": case.id, "implementation": implementation,
-                "outputs": np.asarray(trace.outputs).tolist(), "loss": float(trace.loss),
-                "grads": {name: np.asarray(g).tolist() for name, g in trace.grads.items()}}
-    if trace.params_after is not None:
-        document["params_after"] = {name: np.asarray(p).tolist() for name, p in trace.params_after.items()}
-        document["loss_after"] = float(trace.loss_after)
-    return document
-
-
-__all__ = ["CaseError", "Judged", "Verifier", "own_result"]
+__all__ = ["CaseError", "Judged", "Verifier"]
