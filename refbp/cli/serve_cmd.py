@@ -26,6 +26,12 @@ The store: REFBP_DATABASE_URL or --database (default: SQLite in the user's data 
 """
 
 
+# With --workers above 1, uvicorn kills a worker whose health-check thread does not answer
+# within this time. Its default (5 s) is shorter than a busy worker can take to get the GIL
+# on a loaded machine (its checks hold it), and a killed worker drops its open connections.
+WORKER_HEALTHCHECK_SECONDS = 60
+
+
 def register(sub):
     p = sub.add_parser("serve", help="the verification service over HTTP", description=HELP,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -64,5 +70,6 @@ def handle(args) -> int:
     for variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(variable, "1")
     uvicorn.run("refbp.service.app:app_from_environment", factory=True, host=args.host, port=args.port,
-                workers=args.workers, log_level=args.log_level, access_log=False)
+                workers=args.workers, log_level=args.log_level, access_log=False,
+                timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS)
     return 0
