@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import shutil
 import tempfile
+import time
 
 from conftest import missing_component
 
@@ -50,3 +51,12 @@ def chromium():
 def console_errors(driver) -> list[str]:
     """The page's console messages of level SEVERE since the last call."""
     return [entry["message"] for entry in driver.get_log("browser") if entry["level"] == "SEVERE"]
+
+
+def wait_for(driver, condition, seconds: float = 60.0) -> None:
+    """Poll `condition(driver)` until it holds (a click that loads a page returns before the page)."""
+    deadline = time.monotonic() + seconds
+    while not condition(driver):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"still not so after {seconds:g} s: {driver.current_url}")
+        time.sleep(0.1)

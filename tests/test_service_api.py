@@ -146,16 +146,19 @@ def test_the_openapi_bodies_are_the_formats_schemas(server):
     assert server.get("/docs").status_code == 200
 
 
-def test_a_burst_of_200_is_all_answered_and_the_server_stays_healthy(server, correct):
-    body = json.dumps(correct)
-
-    async def burst():
-        limits = httpx.Limits(max_connections=200)
-        async with httpx.AsyncClient(base_url=str(server.base_url), limits=limits, timeout=120) as client:
+def burst(base, body: str, requests: int = 200) -> list:
+    """`requests` POSTs of `body` at once, each on its own connection."""
+    async def all_at_once():
+        limits = httpx.Limits(max_connections=requests)
+        async with httpx.AsyncClient(base_url=base, limits=limits, timeout=120) as client:
             return await asyncio.gather(*(client.post("/v1/verify", content=body, headers=AUTH)
-                                          for _ in range(200)))
+                                          for _ in range(requests)))
 
-    answers = asyncio.run(burst())
+    return asyncio.run(all_at_once())
+
+
+def test_a_burst_beyond_the_queue_gets_503s_and_the_server_stays_healthy(server, correct):
+    answers = burst(str(server.base_url), json.dumps(correct))
     statuses = [a.status_code for a in answers]
     assert len(statuses) == 200 and set(statuses) <= {200, 503}
     assert 200 in statuses and 503 in statuses  # one thread and a queue of 4 cannot take 200 at once
@@ -163,3 +166,14 @@ def test_a_burst_of_200_is_all_answered_and_the_server_stays_healthy(server, cor
     assert all(a.json()["passed"] for a in answers if a.status_code == 200)
     assert server.get("/healthz").json()["status"] == "ok"
     assert post(server, correct).status_code == 200
+
+
+def test_with_the_default_settings_a_burst_of_200_is_all_answered(tmp_path, correct):
+    """The issue's case: `refbp serve` as a user starts it (one process, the default queue)."""
+    with service_process(tmp_path) as (base, _process):
+        answers = burst(base, json.dumps(correct))
+        statuses = [a.status_code for a in answers]
+        assert statuses == [200] * 200, sorted(set(statuses))
+        assert all(a.json()["format"] == "refbp-verdict/1" and a.json()["passed"] for a in answers)
+        health = httpx.get(f"{base}/healthz", timeout=30)
+        assert health.status_code == 200 and health.json()["status"] == "ok"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import json
+from urllib.parse import parse_qs, urlparse
 
 import httpx
 import pytest
@@ -17,8 +18,9 @@ from refbp.bench.service import result_document
 from refbp.check.suite import run_suite
 from refbp.check.verify import verify_results
 from refbp.report.write import write_report
+from refbp.store import keep_run
 
-from browser import HEIGHT, chromium, console_errors
+from browser import HEIGHT, chromium, console_errors, wait_for
 from service_server import AUTH, service_process
 
 RNN_CASE = SUITE_DIR / "rnn" / "rnn-scalar-by-hand.json"
@@ -32,7 +34,8 @@ def transposed(document):
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
-    """The server with two stored runs (one passing, one failing), a written report, and a browser."""
+    """The server with three stored runs (one passing, one failing, one of an RNN case and a failing
+    result), a written report of the third, and a browser."""
     folder = tmp_path_factory.mktemp("pages")
     correct = result_document("seed-2-2-2")
     with service_process(folder) as (base, _process):
@@ -45,6 +48,7 @@ def site(tmp_path_factory):
         run = run_suite([RNN_CASE], progress=False)
         run.verdicts += verify_results([folder / "wrong.json"]).verdicts
         report = write_report(run, folder / "reports")
+        runs["mixed"], _ = keep_run(run, "run", url=f"sqlite:///{folder / 'verdicts.sqlite'}")  # the server's store
         with chromium() as driver:
             yield {"base": base, "runs": runs, "report": report, "driver": driver, "shots": folder}
 
@@ -123,3 +127,36 @@ def test_the_compare_and_api_pages(site):
     assert "FAIL" in driver.find_element("css selector", "table").text
     driver = load(site, site["base"] + "/docs", "docs")
     assert "/v1/verify" in driver.find_element("css selector", "table").text
+
+
+def test_the_index_compares_the_ticked_runs(site):
+    driver = load(site, site["base"] + "/", "index-compare-form")
+    runs = sorted(site["runs"].values())
+    for run in runs:
+        driver.find_element("css selector", f"input[type=checkbox][name=runs][value='{run}']").click()
+    driver.find_element("css selector", "form#compare-runs button[type=submit]").click()
+    wait_for(driver, lambda d: urlparse(d.current_url).path == "/compare"
+             and d.execute_script("return document.readyState") == "complete")
+    assert sorted(parse_qs(urlparse(driver.current_url).query)["runs"]) == runs
+    driver.save_screenshot(str(site["shots"] / "compare-from-form.png"))
+    assert not console_errors(driver), console_errors(driver)
+    cases = driver.find_element("css selector", "table").text
+    assert "seed-2-2-2" in cases and "FAIL" in cases
+    headings = [h.text for h in driver.find_elements("css selector", "h2")]
+    assert headings[:2] == ["Cases", "Every row side by side"]
+    image = driver.find_element("css selector", "img")
+    assert driver.execute_script("return arguments[0].naturalWidth", image) > 0
+
+
+@pytest.mark.parametrize("where", ["stored", "written"])
+def test_a_run_page_draws_the_rnn_through_time_and_the_diagnosis(site, where):
+    """/runs/{id} from the store and the written report.html: the same templates, the same content."""
+    url = (f"{site['base']}/runs/{site['runs']['mixed']}" if where == "stored"
+           else site["report"].as_uri() + "/report.html")
+    driver = load(site, url, f"run-mixed-{where}")
+    driver.find_element("css selector", "#cases a[href='#case-rnn-scalar-by-hand']").click()
+    plot = driver.find_element("css selector", "#case-rnn-scalar-by-hand img")
+    assert plot.get_attribute("alt") == "||dE/dh_t|| of rnn-scalar-by-hand (log scale)"
+    assert driver.execute_script("return arguments[0].naturalWidth", plot) > 0
+    diagnosis = driver.find_element("css selector", "#failing ul.diagnosis").text
+    assert "Looks like: layers.0.weight:" in diagnosis and "transpose" in diagnosis

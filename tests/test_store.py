@@ -10,10 +10,15 @@ import textwrap
 
 import pytest
 import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
 
 from refbp.check import run_suite
 from refbp.cli import main
-from refbp.store import RunRecord, open_store, record, record_run, run_checks, runs_frame
+from refbp.report.frames import stored_frames, stored_through_time
+from refbp.report.page import Page
+from refbp.report.run_page import run_html
+from refbp.store import RunRecord, database, open_store, record, record_run, run_checks, runs_frame
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -156,3 +161,58 @@ def test_the_default_store_is_sqlite_in_the_user_data_folder(monkeypatch, tmp_pa
 
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
     assert default_url() == f"sqlite:///{tmp_path / 'refbp' / 'verdicts.sqlite'}"
+
+
+def store_at(url: str, revision: str) -> sa.Engine:
+    """An empty store (every table dropped) migrated to `revision` only, as an older refbp left it."""
+    engine = database._engine(sa.make_url(url))
+    with engine.begin() as connection:
+        for table in ("checks", "case_verdicts", "runs", "alembic_version"):
+            connection.execute(sa.text(f"DROP TABLE IF EXISTS {table}"))
+        config = Config()
+        config.set_main_option("script_location", str(database.MIGRATIONS))
+        config.attributes["connection"] = connection
+        command.upgrade(config, revision)
+    return engine
+
+
+def test_a_store_of_migration_0002_with_runs_upgrades_and_keeps_them(store_url, tmp_path):
+    """0003 adds what the pages show (titles, through-time norms, first departures, diagnoses);
+    runs stored under 0002 stay readable and their pages draw, and new runs keep the new fields."""
+    engine = store_at(store_url, "0002")
+    tables = sa.MetaData()
+    tables.reflect(bind=engine)
+    with engine.begin() as connection:  # a run as 0002 stored it
+        connection.execute(tables.tables["runs"].insert(), dict(
+            id="old-run", command="verify", started="2026-01-01T00:00:00+00:00", seconds=0.5, implementation="old",
+            implementation_version="", refbp_version="0.9", passed=False, exit_code=1, cases=1, failed_cases=1,
+            environment={}))
+        verdict_id = connection.execute(tables.tables["case_verdicts"].insert(), dict(
+            run_id="old-run", case_id="rnn-t1-tanh-mse", case_hash="0" * 64, implementation="old", passed=False,
+            error_kind="", errors=[], not_provided=[], path="r.json", network="rnn", dtype="float64",
+            seconds=0.1)).inserted_primary_key[0]
+        connection.execute(tables.tables["checks"].insert(), dict(
+            case_verdict_id=verdict_id, quantity="grads", tensor="rnn.weight_hh_l0", reference="torch-autograd",
+            method="", passed=False, max_abs_err=0.5, max_rel_err=0.25, worst_index=[0, 0], atol=1e-9, rtol=1e-7,
+            checked=1, note="", actual=1.5, expected_value=1.0))
+    engine.dispose()
+    store = open_store(store_url)  # upgrades to the newest migration
+    with store.engine.connect() as connection:
+        assert connection.execute(sa.text("SELECT version_num FROM alembic_version")).scalar_one() == "0003"
+    old = run_checks(store, "old-run")
+    assert len(old) == 1 and old.loc[0, "actual"] == 1.5
+    assert old.loc[0, "through_time"] is None and old.loc[0, "diagnosis"] is None
+    details, summary = stored_frames(old)
+    assert stored_through_time(old) == {} and summary.loc[0, "status"] == "FAIL"
+    assert "rnn.weight_hh_l0" in run_html(Page("old", [], [], {}), details, summary, [])
+
+    rnn = run_suite(["cases/rnn/rnn-t1-tanh-mse.json"], progress=False)
+    verdict = rnn.verdicts[0]
+    verdict.first_departure = "layers.0.out (at step 1)"
+    verdict.checks[0].diagnosis, verdict.checks[0].diagnosis_note = "transposed", "the gradient's transpose"
+    new = run_checks(store, record_run(store, rnn, RunRecord("run")))
+    [(title, norms)] = stored_through_time(new).values()
+    assert title == verdict.title and norms == pytest.approx(verdict.through_time, rel=1e-15)
+    assert set(new["first_departure"]) == {"layers.0.out (at step 1)"}
+    assert new.loc[0, "diagnosis"] == "transposed" and new.loc[0, "diagnosis_note"] == "the gradient's transpose"
+    assert new["nondifferentiable"].notna().all()

@@ -22,13 +22,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
-import numpy as np
 import pandas as pd
 import psutil
 
 from cases import SUITE_DIR, load_case
-from refbp.nn import compute_trace
 from refbp.service.process import serving
+from refbp.check.results import answer_document
+from refbp.nn import compute_trace
 
 from .common import BenchUsageError, timing_environment
 
@@ -62,14 +62,7 @@ def result_document(case_id: str) -> dict:
     if len(found) != 1:
         raise BenchUsageError(f"--case: no case {case_id!r} in the installed suite")
     case = load_case(found[0])
-    trace = compute_trace(case)
-    document = {"format": "refbp-result/1", "case": case.id, "implementation": "refbp bench service",
-                "outputs": np.asarray(trace.outputs).tolist(), "loss": float(trace.loss),
-                "grads": {name: np.asarray(g).tolist() for name, g in trace.grads.items()}}
-    if trace.params_after is not None:
-        document["params_after"] = {name: np.asarray(p).tolist() for name, p in trace.params_after.items()}
-        document["loss_after"] = float(trace.loss_after)
-    return document
+    return answer_document(case.id, "refbp bench service", compute_trace(case))
 
 
 def _tree(process) -> list:

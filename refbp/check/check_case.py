@@ -19,7 +19,7 @@ import numpy as np
 
 from cases import Case, Tolerance
 from cases.fingerprint import case_hash
-from oracle.fd import ComplexStepRefused, finite_difference
+from oracle.fd import ComplexStepRefused
 
 from ..diagnosis import diagnose_verdict
 from ..loss_forms import LossForms
@@ -29,11 +29,13 @@ from ..perturbed import loss_forms
 from ..trace import Trace
 from .entrywise import compare
 from .fd_reference import escalate_failures, unjudged_entries
+from .references import References
 from .tolerance import FD_ERROR_FACTOR, fd_tolerance, published_allowance, tolerance_for
 from .verdict import Check, CaseVerdict
 
 ORACLES = ("torch", "fd", "expected")
 ORACLE_REFERENCE = {"torch": "torch-autograd", "fd": "finite-difference", "expected": "expected"}
+FRESH = References()
 
 
 @dataclass
@@ -73,8 +75,12 @@ def refbp_implementation(backend: str = "numpy", device: str | None = None) -> I
 
 
 def check_case(case: Case, implementation: Implementation | None = None, oracles=ORACLES,
-               fd_method: str | None = None) -> CaseVerdict:
+               fd_method: str | None = None, references: References | None = None) -> CaseVerdict:
+    """The verdict of `implementation` on `case`; `references` gives the torch trace and the finite
+    differences (default: computed afresh; refbp.check.references.ReferenceCache keeps them, only
+    where the finite differences' loss is not the implementation's)."""
     implementation = implementation or refbp_implementation()
+    references = FRESH if references is None else references
     start = time.perf_counter()
     verdict = CaseVerdict(case=case.id, implementation=implementation.name, passed=False,
                           path=case.label(), title=case.title, network=case.network.describe(), dtype=case.dtype,
@@ -83,11 +89,11 @@ def check_case(case: Case, implementation: Implementation | None = None, oracles
     verdict.through_time = trace.gradient_norms_through_time()
     verdict.seeds = case.seeds
     if "torch" in oracles:
-        verdict.checks += torch_checks(case, trace)
+        verdict.checks += torch_checks(case, trace, references.torch_trace(case, verdict.case_hash))
     forms = implementation.fd_forms(case) if "fd" in oracles else None
     if forms is not None:
         try:
-            verdict.checks += finite_difference_checks(case, trace, forms, fd_method)
+            verdict.checks += finite_difference_checks(case, trace, forms, fd_method, references, verdict.case_hash)
         except ComplexStepRefused as exc:  # asked for a method this case cannot have: a usage problem
             verdict.errors.append(f"{case.label()}: --fd-method complex: {exc}")
             verdict.error_kind = "input"
@@ -127,10 +133,9 @@ def rows(quantity: str, actual: dict, reference: dict, reference_name: str, tole
     return result
 
 
-def torch_checks(case: Case, trace: Trace) -> list[Check]:
-    from oracle import torch_reference  # imported here: torch is slow to import, and only this needs it
-
-    ref = torch_reference.trace(case)
+def torch_checks(case: Case, trace: Trace, ref: Trace | None = None) -> list[Check]:
+    """Rows against the torch reference's trace `ref` (default: computed now)."""
+    ref = ref if ref is not None else FRESH.torch_trace(case, "")
     tol = tolerance_for(case, "torch-autograd")
     name = "torch-autograd"
     checks = rows("outputs", {"outputs": trace.outputs}, {"outputs": ref.outputs}, name, tol)
@@ -144,14 +149,15 @@ def torch_checks(case: Case, trace: Trace) -> list[Check]:
     return checks
 
 
-def finite_difference_checks(case: Case, trace: Trace, forms: LossForms, method: str | None) -> list[Check]:
+def finite_difference_checks(case: Case, trace: Trace, forms: LossForms, method: str | None,
+                             references: References | None = None, fingerprint: str = "") -> list[Check]:
     method = method or default_fd_method(forms)
     # Finite differences run many products of a few hundred thousand multiplications each:
     # numpy's BLAS threads cost more than they give there, and after torch (the other
     # reference) they fight its spinning OpenMP threads for the cores (docs/performance.md).
     tolerance = fd_tolerance(case, method, sum(int(np.size(p)) for p in case.params.values()))
     with serial_blas(np):
-        result = finite_difference(method, forms, case.params)
+        result = (FRESH if references is None else references).finite_difference(case, fingerprint, method, forms)
         result = escalate_failures(forms, case.params, trace.grads, result, tolerance)
     if method == "directional":
         return [directional_row(trace, result, tolerance)]

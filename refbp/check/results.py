@@ -59,6 +59,17 @@ class ResultTrace:
     wrong_values: dict = field(default_factory=dict)
 
 
+def answer_document(case_id: str, implementation: str, trace: Trace) -> dict:
+    """The refbp-result/1 document of a trace: its outputs, loss, gradients and training."""
+    document = {"format": RESULT_FORMAT, "case": case_id, "implementation": implementation,
+                "outputs": np.asarray(trace.outputs).tolist(), "loss": float(trace.loss),
+                "grads": {name: np.asarray(g).tolist() for name, g in trace.grads.items()}}
+    if trace.params_after is not None:
+        document["params_after"] = {name: np.asarray(p).tolist() for name, p in trace.params_after.items()}
+        document["loss_after"] = float(trace.loss_after)
+    return document
+
+
 def read_results(path) -> list[Result]:
     """Every result in a file; a file that is not of the formats raises CaseError naming file and field."""
     path = Path(path)

@@ -20,8 +20,10 @@ from oracle.torch_loss import loss_function as reference_loss_function
 from cases import CaseError, discover, parse_case
 
 from .check_case import ORACLES, Implementation, check_case
+from ..nn import compute_trace
 from ..parallel import UnitFailed, iter_units
-from .results import Result, read_results, result_trace, wrong_answer_rows
+from .references import ReferenceCache
+from .results import Result, answer_document, read_results, result_trace, results_in, wrong_answer_rows
 from .suite import SuiteRun, input_error, load_cases
 from .units import crash_verdict
 from .verdict import CaseVerdict
@@ -29,6 +31,10 @@ from .verdict import CaseVerdict
 # The torch reference has no complex-capable forward: the complex step is refused for verify.
 UNSUPPORTED_FD_METHODS = {"complex": "the torch reference has no complex-capable forward; use central, "
                                      "richardson, directional or sampled"}
+# The references of a result depend on its case alone: the torch trace, and the finite
+# differences of the torch reference's loss (never the answer's). One process judging many
+# results of a case (the service, a folder of results) computes them once per case fingerprint.
+REFERENCES = ReferenceCache()
 
 
 def load_suite(case_paths=None) -> tuple[dict, list[CaseVerdict], list[str]]:
@@ -131,6 +137,30 @@ def _unknown_case(result, suite) -> CaseVerdict | None:
                                      f"(known: {known})", case=result.case, implementation=result.implementation)
 
 
+def warm_up(suite: dict) -> None:
+    """Judge refbp's own answers to the smallest trained MLP and RNN cases of `suite` once: the
+    process loads and first runs the references' code (torch autograd and optim, the finite
+    differences, the schemas), and REFERENCES keeps those cases' references."""
+    for kind in ("mlp", "rnn"):
+        cases = [c for c in suite.values() if c.network.kind == kind and c.train is not None]
+        if cases:
+            case = min(cases, key=lambda c: (sum(p.size for p in c.params.values()), c.id))
+            judge_results(results_in(answer_document(case.id, "warm-up", compute_trace(case)), "warm-up"), suite)
+
+
+def lazy_reference_loss(case):
+    """The torch reference's (loss, probe) of `case`, its torch module built at the first evaluation:
+    a check whose finite differences come from REFERENCES never evaluates the loss at all."""
+    built = []
+
+    def forms():
+        if not built:
+            built.append(reference_loss_function(case))
+        return built[0]
+
+    return (lambda params: forms()[0](params)), (lambda params: forms()[1](params))
+
+
 def verify_against(result, case, oracles, fd_method) -> CaseVerdict:
     """The verdict of one result against its case."""
     def bad(message):
@@ -140,8 +170,8 @@ def verify_against(result, case, oracles, fd_method) -> CaseVerdict:
         read = result_trace(result, case)
     except CaseError as exc:
         return bad(str(exc))
-    implementation = Implementation(result.implementation, lambda _case: read.trace, reference_loss_function)
-    verdict = check_case(case, implementation, oracles, fd_method=fd_method)
+    implementation = Implementation(result.implementation, lambda _case: read.trace, lazy_reference_loss)
+    verdict = check_case(case, implementation, oracles, fd_method=fd_method, references=REFERENCES)
     # Judge only what the result provides; intermediates and input gradients are not part of a result.
     every_grad = all(("grads", name) in read.provided for name in case.params)
     verdict.checks = [c for c in verdict.checks if (c.quantity, c.tensor) in read.provided

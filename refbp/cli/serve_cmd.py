@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import os
 
+from refbp.service.settings import MIB, SETTINGS_VARIABLE, Limits, Settings
+
 from .usage import fail_usage
 
 HELP = """\
@@ -24,6 +26,12 @@ The store: REFBP_DATABASE_URL or --database (default: SQLite in the user's data 
 """
 
 
+# With --workers above 1, uvicorn kills a worker whose health-check thread does not answer
+# within this time. Its default (5 s) is shorter than a busy worker can take to get the GIL
+# on a loaded machine (its checks hold it), and a killed worker drops its open connections.
+WORKER_HEALTHCHECK_SECONDS = 60
+
+
 def register(sub):
     p = sub.add_parser("serve", help="the verification service over HTTP", description=HELP,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -32,8 +40,8 @@ def register(sub):
     p.add_argument("--port", type=int, default=8000, help="the port (default: 8000)")
     p.add_argument("--workers", type=int, default=1, metavar="N", help="server processes (default: 1)")
     p.add_argument("--threads", type=int, default=2, metavar="N", help="checks at once per process (default: 2)")
-    p.add_argument("--queue", type=int, default=32, metavar="N",
-                   help="checks waiting per process before 503 (default: 32)")
+    p.add_argument("--queue", type=int, default=Limits.queue, metavar="N",
+                   help=f"checks waiting per process before 503 (default: {Limits.queue})")
     p.add_argument("--max-body-mb", type=float, default=8.0, metavar="MB", help="largest body (default: 8 MiB)")
     p.add_argument("--request-seconds", type=float, default=60.0, metavar="S",
                    help="longest check of one request (default: 60)")
@@ -46,8 +54,6 @@ def register(sub):
 
 def handle(args) -> int:
     import uvicorn  # the server: imported only by this command
-
-    from refbp.service.settings import MIB, SETTINGS_VARIABLE, Limits, Settings
 
     for name in ("port", "workers", "threads", "queue"):
         value = getattr(args, name)
@@ -64,5 +70,6 @@ def handle(args) -> int:
     for variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(variable, "1")
     uvicorn.run("refbp.service.app:app_from_environment", factory=True, host=args.host, port=args.port,
-                workers=args.workers, log_level=args.log_level, access_log=False)
+                workers=args.workers, log_level=args.log_level, access_log=False,
+                timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS)
     return 0

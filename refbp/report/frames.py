@@ -7,6 +7,7 @@ frames (`stored_frames`), so that one page shows both.
 from __future__ import annotations
 
 import json
+import math
 
 import numpy as np
 import pandas as pd
@@ -124,7 +125,9 @@ def stored_frames(rows: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     cases = pd.DataFrame({
         "case": first["case"], "passed": first["case_passed"].astype(bool), "error_kind": first["error_kind"],
         "network": first.get("network", ""), "dtype": first.get("dtype", ""), "seconds": first.get("seconds", np.nan),
-        "errors": [" | ".join(e) for e in error_lists], "path": first.get("path", ""), "title": ""},
+        "errors": [" | ".join(e) for e in error_lists], "path": first.get("path", ""),
+        # Runs stored before the store's migration 0003 have no title and no first departure (NULL).
+        "title": _text(first.get("title")), "first_departure": _text(first.get("first_departure"))},
         columns=CASE_COLUMNS)
     checks = rows[rows["quantity"].notna()].copy()
     checks["worst_index"] = [str(_list(i)) for i in checks["worst_index"]]
@@ -135,6 +138,27 @@ def stored_frames(rows: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     details = pd.concat([checks.reindex(columns=DETAIL_COLUMNS), pd.DataFrame(errors, columns=DETAIL_COLUMNS)],
                         ignore_index=True)
     return details, summary_of(details, cases)
+
+
+def stored_through_time(rows: pd.DataFrame) -> dict[str, tuple[str, list[float]]]:
+    """{case: (its title, ||dE/dh_t|| for t = 0..T)} of the stored RNN verdicts of a run
+    (refbp.store.run_checks's rows; none for a run stored before the store kept them)."""
+    if "through_time" not in rows:
+        return {}
+    first = rows.drop_duplicates("case_id")
+    titles = dict(zip(first["case_id"], _text(first.get("title"))))
+    listed = {case: _list(norms) for case, norms in zip(first["case_id"], first["through_time"])
+              if isinstance(norms, (list, str))}
+    return {case: (titles.get(case, ""), [math.nan if x is None else float(x) for x in norms])
+            for case, norms in listed.items() if norms}
+
+
+def _text(column) -> list[str] | str:
+    """A text column with its NULLs (None, NaN) as "" (a missing column: "")."""
+    if column is None:
+        return ""
+    return ["" if value is None or (isinstance(value, float) and math.isnan(value)) else str(value)
+            for value in column]
 
 
 def _list(value) -> list:

@@ -24,6 +24,16 @@ TEMPLATES = jinja2.Environment(loader=jinja2.PackageLoader("refbp.report", "temp
                                trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined)
 
 
+@dataclass(frozen=True)
+class Form:
+    """A GET form to `action` with one button; the checkboxes of its table's `columns` are its fields."""
+
+    id: str
+    action: str
+    button: str
+    columns: tuple[str, ...]
+
+
 @dataclass
 class Section:
     """A heading, then paragraphs (`text`, split at blank lines), a table, images (src, caption).
@@ -40,6 +50,9 @@ class Section:
     in_markdown: bool = True
     # Column -> format string of the link of its cells ("/runs/{}").
     links: dict = field(default_factory=dict)
+    # A form that sends what is ticked in the table (a GET to `action`), and the columns whose cells
+    # are its checkboxes (the service's "compare the chosen runs").
+    form: Form | None = None
 
 
 @dataclass
@@ -92,7 +105,12 @@ def markdown(page: Page) -> str:
 
 def html(page: Page) -> str:
     sections = [{"heading": s.heading, "anchor": f"section-{i}", "paragraphs": [p for p in s.text.split("\n\n") if p],
-                 "table": None if s.table is None else table_of(s.table, s.fail_column, links=s.links),
-                 "images": s.images} for i, s in enumerate(page.sections)]
+                 "table": None if s.table is None else table_of(s.table, s.fail_column, links=s.links,
+                                                                choices=_choices(s.form)),
+                 "form": s.form, "images": s.images} for i, s in enumerate(page.sections)]
     return TEMPLATES.get_template("sections.html").render(
         page=page, sections=sections, environment=json.dumps(page.environment, indent=2))
+
+
+def _choices(form: Form | None) -> dict:
+    return {} if form is None else {column: form.id for column in form.columns}

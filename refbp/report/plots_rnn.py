@@ -1,7 +1,8 @@
 """One PNG per RNN verdict of a run: ||dE/dh_t|| against t on a log scale (vanishing/exploding gradients).
 
 It draws the norms each verdict carries (`CaseVerdict.through_time`, from the checked
-implementation's own backward); it loads no case and computes nothing.
+implementation's own backward), or that the verdict store kept of them (the service's
+/runs/{id}); it loads no case and computes nothing.
 """
 
 from __future__ import annotations
@@ -13,6 +14,10 @@ from .plots import canvas
 MAX_TITLE = 70
 
 
+def through_time_caption(case: str) -> str:
+    return f"||dE/dh_t|| of {case} (log scale)"
+
+
 def rnn_gradient_plots(run, out: Path) -> dict[str, Path]:
     """`grad-through-time-<case>.png` for every verdict of the run with norms through time: {case: file}."""
     return {verdict.case: gradient_plot(verdict, out / f"grad-through-time-{verdict.case}.png")
@@ -20,9 +25,14 @@ def rnn_gradient_plots(run, out: Path) -> dict[str, Path]:
 
 
 def gradient_plot(verdict, path: Path) -> Path:
-    from matplotlib.ticker import MaxNLocator  # slow to import: only a written report needs it
+    draw_through_time(verdict.case, verdict.title, verdict.through_time, path)
+    return path
 
-    norms = verdict.through_time
+
+def draw_through_time(case: str, title: str, norms: list[float], target) -> None:
+    """||dE/dh_t|| against the integer steps t on a log axis, into `target` (a path or a binary file)."""
+    from matplotlib.ticker import MaxNLocator  # slow to import: only a drawn plot needs it
+
     # A zero norm (a dead relu, no gradient at all) has no place on a log axis.
     drawn = [(t, value) for t, value in enumerate(norms) if value > 0]
     fig = canvas(6, 3.2)
@@ -32,9 +42,8 @@ def gradient_plot(verdict, path: Path) -> Path:
     ax.set_xlim(-0.5, max(len(norms) - 0.5, 0.5))
     ax.set_xlabel("step t (h_0 is the initial state)")
     ax.set_ylabel("||dE/dh_t||")
-    subtitle = verdict.title if len(verdict.title) <= MAX_TITLE else verdict.title[:MAX_TITLE - 3].rstrip(" .,") + "..."
-    ax.set_title(f"{verdict.case}: gradient reaching h_t" + (f"\n{subtitle}" if subtitle else ""), fontsize=9)
+    subtitle = title if len(title) <= MAX_TITLE else title[:MAX_TITLE - 3].rstrip(" .,") + "..."
+    ax.set_title(f"{case}: gradient reaching h_t" + (f"\n{subtitle}" if subtitle else ""), fontsize=9)
     ax.grid(True, which="both", alpha=0.3)
     fig.tight_layout()
-    fig.savefig(path, dpi=90)
-    return path
+    fig.savefig(target, dpi=90, format="png")

@@ -39,6 +39,10 @@ class CaseSection:
     failing: Table | None        # the failed rows with both values (failing cases only)
     rows: Table | None           # every row of the case
     images: list[tuple[str, str]] = field(default_factory=list)
+    # Failing cases: which classic bug each failed tensor looks like (refbp.diagnosis), one line
+    # each, and where the answer first departs from the reference (when the result says).
+    diagnoses: list[str] = field(default_factory=list)
+    first_departure: str = ""
 
     @property
     def anchor(self) -> str:
@@ -73,8 +77,20 @@ def case_sections(details: pd.DataFrame, summary: pd.DataFrame, case_images: dic
             table_of(_without_empty_notes(mine[FAILING_COLUMNS]).rename(columns=SHORT), precise=PRECISE,
                      shown=10) if len(mine) else None,
             table_of(rows[ROW_COLUMNS], fail_column="passed") if len(rows) else None,
-            images=case_images.get(case.case, [])))
+            images=case_images.get(case.case, []), diagnoses=diagnosis_lines(mine),
+            first_departure=case.first_departure if isinstance(case.first_departure, str) else ""))
     return sections
+
+
+def diagnosis_lines(failing: pd.DataFrame) -> list[str]:
+    """`tensor: what it looks like` once per failed tensor and diagnosis, in the rows' order."""
+    lines = []
+    for row in failing.itertuples(index=False):
+        if isinstance(row.diagnosis, str) and row.diagnosis:
+            line = f"{row.tensor}: {row.diagnosis_note or row.diagnosis}"
+            if line not in lines:
+                lines.append(line)
+    return lines
 
 
 def _without_empty_notes(frame: pd.DataFrame) -> pd.DataFrame:

@@ -17,11 +17,21 @@ SHOWN_ROWS = 15
 PROSE = ("note", "errors", "title", "detail")
 
 
+@dataclass(frozen=True)
+class Choice:
+    """A checkbox in a cell: part of the form `form` (by id), sent as `name=value`."""
+
+    form: str
+    name: str
+    value: str
+
+
 @dataclass
 class Cell:
     text: str
     sort: str = ""        # the numeric sort key ("" for text: sorted by its text)
     href: str = ""
+    choice: Choice | None = None
 
 
 @dataclass
@@ -55,11 +65,12 @@ def _sort_key(value) -> str:
 
 
 def table_of(frame: pd.DataFrame, fail_column: str | None = None, precise=(), links: dict | None = None,
-             shown: int = SHOWN_ROWS) -> Table:
+             shown: int = SHOWN_ROWS, choices: dict | None = None) -> Table:
     """The frame's rows as cells; `links` maps a column to a format string of its cells' href
-    ("#case-{}"); rows whose `fail_column` is false are marked failed."""
+    ("#case-{}"); `choices` maps a column to the id of a form: its cells are checkboxes of that
+    form, each sending `column=value`; rows whose `fail_column` is false are marked failed."""
     frame = frame.reset_index(drop=True)
-    links = links or {}
+    links, choices = links or {}, choices or {}
     table = Table([str(c) for c in frame.columns], shown=shown)
     table.numeric = [pd.api.types.is_numeric_dtype(frame[c]) and not pd.api.types.is_bool_dtype(frame[c])
                      for c in frame.columns]
@@ -69,6 +80,9 @@ def table_of(frame: pd.DataFrame, fail_column: str | None = None, precise=(), li
         for column, value in zip(frame.columns, record):
             value = value.item() if hasattr(value, "item") else value
             href = links[column].format(value) if column in links and value not in ("", None) else ""
+            if column in choices:
+                cells.append(Cell("", "", "", Choice(choices[column], str(column), text_of(value))))
+                continue
             cells.append(Cell(text_of(value, column in precise), _sort_key(value), href))
         table.rows.append(cells)
     if fail_column in frame.columns:

@@ -16,7 +16,7 @@ from pathlib import Path
 from .environment import environment
 from .frames import cases_frame, details_frame, failing_rows, summary_of, worst_by_reference
 from .page import Page, Section, markdown
-from .plots_rnn import rnn_gradient_plots
+from .plots_rnn import rnn_gradient_plots, through_time_caption
 from .plots_run import error_plot, tolerance_heatmap
 from .run_page import run_html
 
@@ -63,7 +63,7 @@ def write_report(run, report_dir="reports", extra_environment: dict | None = Non
     (out / "environment.json").write_text(json.dumps(env, indent=2) + "\n")
     (out / "verdicts.json").write_text(json.dumps([v.to_json() for v in run.verdicts], indent=1) + "\n")
     pictures = [(name, caption) for name, caption, draw in PICTURES if draw(details, out / name)]
-    case_images = {case: [(path.name, f"||dE/dh_t|| of {case} (log scale)")]
+    case_images = {case: [(path.name, through_time_caption(case))]
                    for case, path in rnn_gradient_plots(run, out).items()}
     page = run_page(run, summary, details, env, pictures)
     (out / "summary.md").write_text(markdown(page))

@@ -94,18 +94,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return schema_document(name)
 
     def judge(body: bytes):
+        """Parse, judge, record and write the verdicts as JSON documents: all of it in a worker
+        thread, so that the event loop only moves bytes."""
         document = parse_body(body)
         check_sizes(document, limits)
-        return verifier.verify(document)
+        judged = verifier.verify(document)
+        return judged, [v.to_json() for v in judged.verdicts]
 
     @app.post("/v1/verify", summary="verdicts for an implementation's results", responses=VERIFY_RESPONSES,
               openapi_extra=verify_request())
     async def verify(request: Request):
         authorize(request, settings.token)
         body = await read_body(request, limits)
-        judged = await pool.run(judge, body, seconds=limits.request_seconds)
+        judged, documents = await pool.run(judge, body, seconds=limits.request_seconds)
         headers = {"X-Refbp-Run": judged.run_id, "Location": f"/v1/runs/{judged.run_id}"} if judged.run_id else {}
-        documents = [v.to_json() for v in judged.verdicts]
         if judged.single:
             verdict = judged.verdicts[0]
             if verdict.error_kind == "input":

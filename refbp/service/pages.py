@@ -10,15 +10,15 @@ import base64
 import io
 
 import pandas as pd
-from fastapi import FastAPI, HTTPException
+from fastapi import FastAPI, HTTPException, Query
 from fastapi.responses import HTMLResponse
 
 from refbp.compare import tensor_table
 from refbp.compare.columns import ColumnError
 from refbp.compare.write import heatmap
-from refbp.report.frames import stored_frames
-from refbp.report.page import Page, Section, html
-from refbp.report.plots_run import error_plot, tolerance_heatmap
+from refbp.report.frames import stored_frames, stored_through_time
+from refbp.report.page import Form, Page, Section, html
+from refbp.report.plots_rnn import draw_through_time, through_time_caption
 from refbp.report.run_page import run_html
 from refbp.report.write import PICTURES
 from refbp.store import run_checks, run_row, runs_frame
@@ -26,7 +26,10 @@ from refbp.store import run_checks, run_row, runs_frame
 from .compare import compared_cases, stored_columns
 
 NAV = [("/", "Runs"), ("/compare", "Compare"), ("/docs", "API"), ("/v1/cases", "Cases (JSON)")]
-RUN_LIST_COLUMNS = ["id", "started", "command", "implementation", "cases", "failed_cases", "passed", "seconds"]
+RUN_LIST_COLUMNS = ["runs", "id", "started", "command", "implementation", "cases", "failed_cases", "passed",
+                    "seconds"]
+# The runs list's first column: a checkbox per run; its button opens /compare?runs=ID&runs=ID.
+COMPARE_FORM = Form("compare-runs", "/compare", "Compare the ticked runs", ("runs",))
 
 
 def data_uri(draw, frame) -> str | None:
@@ -45,14 +48,19 @@ def add_pages(app: FastAPI, verifier, openapi) -> None:
             raise HTTPException(404, "the verdict store is off (REFBP_DATABASE_URL=none)")
         return verifier.store
 
+    def runs_section(heading: str) -> tuple[int, Section]:
+        """The newest runs, each a link to its page and a checkbox of the compare form."""
+        runs = runs_frame(store(), limit=200)
+        table = runs.assign(runs=runs["id"]).reindex(columns=RUN_LIST_COLUMNS)
+        return len(runs), Section(heading, text="Tick two or more runs and compare them side by side.",
+                                  table=table, fail_column="passed", links={"id": "/runs/{}"}, form=COMPARE_FORM)
+
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     def index():
-        runs = runs_frame(store(), limit=200)
-        lines = [f"{len(runs)} most recent run(s) in {store().url}, newest first. POST a result to /v1/verify "
+        count, section = runs_section("Runs")
+        lines = [f"{count} most recent run(s) in {store().url}, newest first. POST a result to /v1/verify "
                  "(see API) and it appears here.", f"{len(verifier.suite)} cases are judged against."]
-        table = runs.reindex(columns=RUN_LIST_COLUMNS)
-        sections = [Section("Runs", table=table, fail_column="passed", links={"id": "/runs/{}"})]
-        return html(Page("refbp verification service", lines, sections, environment, nav=NAV))
+        return html(Page("refbp verification service", lines, [section], environment, nav=NAV))
 
     @app.get("/runs/{run_id}", response_class=HTMLResponse, include_in_schema=False)
     def run_page(run_id: str):
@@ -60,20 +68,26 @@ def add_pages(app: FastAPI, verifier, openapi) -> None:
             run = run_row(store(), run_id)
         except KeyError:
             raise HTTPException(404, f"no run {run_id[:80]!r} in the verdict store") from None
-        details, summary = stored_frames(run_checks(store(), run_id))
+        rows = run_checks(store(), run_id)
+        details, summary = stored_frames(rows)
         pictures = [(uri, caption) for _, caption, draw in PICTURES
                     if (uri := data_uri(draw, details)) is not None]
+        case_images = {case: [(data_uri(lambda norms, target: draw_through_time(case, title, norms, target), norms),
+                               through_time_caption(case))]
+                       for case, (title, norms) in stored_through_time(rows).items()}
         about = [f"{run['command']} of {run['implementation'] or 'an unnamed implementation'} "
                  f"(refbp {run['refbp_version']}), started {run['started']}; run {run['id']}; references in "
                  "float64. Tolerances: see each row's atol/rtol."]
         page = Page(f"refbp {run['command']} {run['started']}", about, [], environment, nav=NAV)
-        return run_html(page, details, summary, pictures, seconds=float(run["seconds"]))
+        return run_html(page, details, summary, pictures, case_images, seconds=float(run["seconds"]))
 
     @app.get("/compare", response_class=HTMLResponse, include_in_schema=False)
-    def compare_page(runs: str = ""):
+    def compare_page(runs: list[str] = Query(default=[])):
+        """?runs=ID,ID or ?runs=ID&runs=ID (what the runs list's form sends); none: the list to pick from."""
+        runs = ",".join(runs)
         lines = ["Stored runs side by side: per case, each run's status and worst relative error per reference. "
-                 "Name the runs as ?runs=ID,ID (ids from the runs list)."]
-        sections = []
+                 "Name the runs as ?runs=ID,ID, or tick them below."]
+        sections = [runs_section("Runs to compare")[1]]
         if runs:
             try:
                 columns = stored_columns(runs, verifier)

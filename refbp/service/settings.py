@@ -30,7 +30,9 @@ class Limits:
     max_entries: int = 1_000_000    # numbers in one answer (a tensor, the outputs)
     request_seconds: float = 60.0   # the longest a check may take before the answer is 503
     threads: int = 2                # checks running at once in one server process
-    queue: int = 32                 # checks waiting for a thread; one more is refused (503)
+    # Checks waiting for a thread; one more is refused (503). A burst of 200 requests at once
+    # (a CI farm's jobs finishing together) waits here and is answered rather than refused.
+    queue: int = 256
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from cases.export import explicit_document
 from refbp.check.check_case import ORACLES
 from refbp.check.results import results_in
 from refbp.check.suite import SuiteRun
-from refbp.check.verify import judge_results, load_suite
+from refbp.check.verify import judge_results, load_suite, warm_up
 from refbp.report.environment import environment
 from refbp.store import RunRecord, Store, open_store, record_run
 from refbp.store.database import store_off
@@ -38,6 +38,9 @@ class Verifier:
         self.bad_cases = [error for verdict in bad for error in verdict.errors]
         self.store: Store | None = None if store_off(database) else open_store(database)
         self.environment = environment({"service": True})
+        # Each server process loads and first runs the references' code before its first request
+        # rather than during it, so that its memory starts where it stays.
+        warm_up(self.suite)
 
     def cases(self) -> list[dict]:
         return [{"id": case.id, "title": case.title, "network": case.network.describe(), "loss": case.loss,

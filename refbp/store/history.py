@@ -33,10 +33,12 @@ def run_checks(store: Store, run_id: str) -> pd.DataFrame:
         query = (sa.select(verdicts.c.case_id, verdicts.c.case_hash, verdicts.c.implementation,
                            verdicts.c.passed.label("case_passed"), verdicts.c.error_kind, verdicts.c.errors,
                            verdicts.c.network, verdicts.c.dtype, verdicts.c.seconds, verdicts.c.path,
+                           verdicts.c.title, verdicts.c.through_time, verdicts.c.first_departure,
                            checks.c.quantity, checks.c.tensor, checks.c.reference, checks.c.method,
                            checks.c.passed, checks.c.max_abs_err, checks.c.max_rel_err, checks.c.worst_index,
                            checks.c.atol, checks.c.rtol, checks.c.checked, checks.c.note, checks.c.actual,
-                           checks.c.expected_value)
+                           checks.c.expected_value, checks.c.diagnosis, checks.c.diagnosis_note,
+                           checks.c.nondifferentiable, checks.c.step, checks.c.error_estimate)
                  .select_from(verdicts.outerjoin(checks, checks.c.case_verdict_id == verdicts.c.id))
                  .where(verdicts.c.run_id == run_id)
                  .order_by(verdicts.c.id, checks.c.id))

@@ -28,19 +28,23 @@ def record_run(store: Store, run, record: RunRecord) -> str:
     if record.command not in COMMANDS:
         raise ValueError(f"unknown command {record.command!r} (known: {', '.join(COMMANDS)})")
     run_id = uuid.uuid4().hex
+    # Plain insert() with the values as parameters: SQLAlchemy compiles each statement once and
+    # reuses it (insert().values(...) would build and compile a new statement every time).
     with store.engine.begin() as connection:
-        connection.execute(store.runs.insert().values(
+        connection.execute(store.runs.insert(), dict(
             id=run_id, command=record.command, started=run.started, seconds=float(run.seconds),
             implementation=run.implementation, implementation_version=record.implementation_version,
             refbp_version=__version__, passed=run.exit_code() == 0, exit_code=run.exit_code(),
             cases=len(run.verdicts), failed_cases=len(run.failed),
             environment=record.environment))
         for verdict in run.verdicts:
-            inserted = connection.execute(store.case_verdicts.insert().values(
+            inserted = connection.execute(store.case_verdicts.insert(), dict(
                 run_id=run_id, case_id=verdict.case, case_hash=getattr(verdict, "case_hash", ""),
                 implementation=verdict.implementation, passed=verdict.passed, error_kind=verdict.error_kind,
                 errors=list(verdict.errors), not_provided=list(verdict.not_provided), path=verdict.path,
-                network=verdict.network, dtype=verdict.dtype, seconds=float(verdict.seconds)))
+                network=verdict.network, dtype=verdict.dtype, seconds=float(verdict.seconds),
+                title=verdict.title, first_departure=verdict.first_departure,
+                through_time=None if verdict.through_time is None else [_finite(x) for x in verdict.through_time]))
             if verdict.checks:
                 verdict_id = inserted.inserted_primary_key[0]
                 connection.execute(store.checks.insert(), [_check_row(verdict_id, c) for c in verdict.checks])
@@ -55,6 +59,9 @@ def _check_row(verdict_id: int, check) -> dict:
         "worst_index": [int(i) for i in check.worst_index], "atol": float(check.atol), "rtol": float(check.rtol),
         "checked": int(check.checked), "note": check.note,
         "actual": _finite(check.actual), "expected_value": _finite(check.expected_value),
+        "diagnosis": check.diagnosis, "diagnosis_note": check.diagnosis_note,
+        "nondifferentiable": int(check.nondifferentiable), "step": _finite(check.step),
+        "error_estimate": _finite(check.error_estimate),
     }
 
 
