@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +21,9 @@ import pytest
 from cases import SUITE_DIR, load_case
 from oracle.fd import finite_difference
 from refbp.cli import main
-from refbp.parallel import UnitFailed, map_units, parse_jobs
+from refbp.fuzz import FuzzOptions, run_fuzz
+from refbp.fuzz import spread
+from refbp.parallel import UnitFailed, local, map_units, parse_jobs, start_order
 from refbp.parallel.split_fd import split_finite_difference
 from refbp.parallel.units import in_order
 from refbp.perturbed import loss_forms
@@ -77,6 +80,39 @@ def test_map_units_keeps_input_order_and_names_a_failure():
     results = map_units(parse_jobs, units, jobs=2)
     assert results[:2] == [7, 1] and results[3:] == [4, 2]
     assert isinstance(results[2], UnitFailed) and "ValueError" in results[2].reason
+
+
+class RecordingPool(ThreadPoolExecutor):
+    """A pool of one thread that notes the units in the order they are submitted."""
+
+    def __init__(self, submitted: list):
+        super().__init__(max_workers=1)
+        self.submitted = submitted
+
+    def submit(self, fn, unit):
+        self.submitted.append(unit)
+        return super().submit(fn, unit)
+
+
+def test_the_dearest_units_start_first_and_the_results_keep_input_order(monkeypatch):
+    assert start_order(4, [1.0, 5.0, 5.0, 9.0]) == [3, 1, 2, 0] and start_order(3) == [0, 1, 2]
+    submitted: list = []
+    monkeypatch.setattr(local, "_new_pool", lambda jobs: RecordingPool(submitted))
+    results = map_units(str.upper, ["a", "b", "c", "d", "e"], jobs=2, costs=[1, 2, 30, 3, 40])
+    assert submitted == ["e", "c", "d", "b", "a"] and results == ["A", "B", "C", "D", "E"]
+
+
+def fuzz_outcomes(run) -> list[tuple]:
+    """What a fuzz run found, example by example, without the times."""
+    return [(o.index, o.document, o.passed, o.supported, o.failure, o.features, o.worst_margin) for o in run.outcomes]
+
+
+def test_fuzz_over_two_workers_checks_the_same_examples_and_finds_the_same(monkeypatch):
+    monkeypatch.setattr(spread, "CHUNK", 3)  # several chunks of a small budget
+    options = FuzzOptions(examples=10, seed=3, shrink=False, progress=False)
+    one = run_fuzz(options)
+    two = run_fuzz(FuzzOptions(examples=10, seed=3, shrink=False, progress=False, jobs=2))
+    assert len(two.outcomes) == 10 and fuzz_outcomes(two) == fuzz_outcomes(one)
 
 
 def test_workers_share_the_cores_threads():

@@ -16,9 +16,9 @@ from pathlib import Path
 from cases import SUITE_DIR, Case, CaseError, discover, load_case
 from cases.export import explicit_document
 
-from ..parallel import UnitFailed, iter_units
+from ..parallel import UnitFailed, iter_units, start_workers
 from .check_case import ORACLES, Implementation, check_case
-from .units import UNSUPPORTED, CheckWith, case_unit, check_unit, crash_verdict, run_one
+from .units import UNSUPPORTED, CheckWith, case_cost, case_unit, check_unit, crash_verdict, run_one
 from .verdict import CaseVerdict
 
 EXIT_PASSED, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
@@ -125,7 +125,8 @@ def run_suite(paths=None, oracles=ORACLES, implementation: Implementation | None
     With `jobs` > 1 or an `executor` (refbp.parallel) the cases run elsewhere, as units made of
     their documents and `check_with` (plain data: `implementation` and `checker` are objects
     of this process and cannot go along); the verdicts come back in the order of the cases,
-    so the run is the same whatever ran it. A case whose worker died twice is a crash verdict."""
+    so the run is the same whatever ran it; the dearest cases start first. A case whose worker
+    died twice is a crash verdict."""
     from tqdm import tqdm
 
     check_with = check_with or CheckWith()
@@ -136,17 +137,21 @@ def run_suite(paths=None, oracles=ORACLES, implementation: Implementation | None
     run = SuiteRun(started=datetime.now(timezone.utc).isoformat(timespec="seconds"), oracles=tuple(oracles),
                    searched=tuple(paths or [SUITE_DIR]))
     start = time.perf_counter()
+    if elsewhere:
+        start_workers(jobs, executor)  # the workers import torch while the cases load here
     loaded = load_cases(paths, name)
     run.notes += loaded.notes
     cases = loaded.cases
+    costs = None
     if elsewhere:
         work, units = check_unit, [case_unit(case, oracles, fd_method, check_with) for case in cases]
+        costs = [case_cost(case) for case in cases]
     else:
         if checker is None:
             checker = (check_with.checker(oracles, fd_method) if implementation is None else
                        partial(check_case, implementation=implementation, oracles=oracles, fd_method=fd_method))
         work, units = partial(run_one, oracles=oracles, checker=checker, name=name), cases
-    verdicts = iter_units(work, units, jobs=jobs, executor=executor)
+    verdicts = iter_units(work, units, jobs=jobs, executor=executor, costs=costs)
     bar = tqdm(total=len(loaded.items), desc="refbp run", unit="case", disable=True if progress is False else None,
                leave=False, dynamic_ncols=True)
     with bar, closing(verdicts):

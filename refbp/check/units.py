@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+import numpy as np
+
 from cases import Case, parse_case
 
 from .adapter import Declined, load_factory
@@ -72,6 +74,13 @@ class CaseUnit:
 def case_unit(case: Case, oracles, fd_method, check_with: CheckWith) -> CaseUnit:
     return CaseUnit(case.document, str(case.path) if case.path is not None else "", tuple(oracles), fd_method,
                     check_with)
+
+
+def case_cost(case: Case) -> float:
+    """A case's work, roughly, to start the dearest first: finite differences evaluate the
+    forward (parameters x batch x steps) once or more per parameter entry."""
+    parameters = sum(int(np.size(tensor)) for tensor in case.params.values())
+    return float(parameters) * parameters * case.batch * case.steps
 
 
 def check_unit(unit: CaseUnit) -> CaseVerdict:
