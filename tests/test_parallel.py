@@ -24,6 +24,7 @@ from refbp.cli import main
 from refbp.fuzz import FuzzOptions, run_fuzz
 from refbp.fuzz import spread
 from refbp.parallel import UnitFailed, local, map_units, parse_jobs, start_order
+from refbp.parallel import split_fd
 from refbp.parallel.split_fd import split_finite_difference
 from refbp.parallel.units import in_order
 from refbp.perturbed import loss_forms
@@ -230,6 +231,19 @@ def test_split_finite_differences_over_two_workers():
     split = split_finite_difference(case, "central", jobs=2, chunk=5)
     assert all(np.array_equal(split.grads[n], whole.grads[n]) for n in case.params)
     assert split.kinks == whole.kinks
+
+
+def test_run_over_workers_splits_the_finite_differences_of_a_big_case(tmp_path, monkeypatch):
+    assert run_in(tmp_path / "one", "run", *FEW) == 0
+    monkeypatch.setattr(split_fd, "SPLIT_FROM", 20)  # "big": 20 parameter entries or more
+    monkeypatch.setattr(split_fd, "DEFAULT_CHUNK", 4)  # shares of 4 entries
+    split, whole = [], split_fd.split_finite_difference
+    monkeypatch.setattr(split_fd, "split_finite_difference",
+                        lambda case, method, **options: split.append(case.id) or whole(case, method, **options))
+    assert run_in(tmp_path / "split", "run", *FEW, "--jobs", "2") == 0
+    assert_same_report(report(tmp_path / "one"), report(tmp_path / "split"))
+    big = [load_case(path) for path in FEW]
+    assert split == [case.id for case in big if sum(p.size for p in case.params.values()) >= 20] != []
 
 
 def test_only_entrywise_methods_split():
