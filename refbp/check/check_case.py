@@ -73,9 +73,10 @@ def refbp_implementation(backend: str = "numpy", device: str | None = None) -> I
 
 
 def check_case(case: Case, implementation: Implementation | None = None, oracles=ORACLES,
-               fd_method: str | None = None, finite_differences=None) -> CaseVerdict:
-    """`finite_differences(method, forms, case) -> FiniteDifference`: how the finite-difference
-    reference is computed (default: oracle.fd here; refbp.parallel.split_fd over workers)."""
+               fd_method: str | None = None, references=None) -> CaseVerdict:
+    """`references`: where the finite differences come from (its `finite_difference(case,
+    fingerprint, method, forms)`; default: oracle.fd here; refbp.parallel.split_fd.SplitReferences:
+    split over workers)."""
     implementation = implementation or refbp_implementation()
     start = time.perf_counter()
     verdict = CaseVerdict(case=case.id, implementation=implementation.name, passed=False,
@@ -89,7 +90,7 @@ def check_case(case: Case, implementation: Implementation | None = None, oracles
     forms = implementation.fd_forms(case) if "fd" in oracles else None
     if forms is not None:
         try:
-            verdict.checks += finite_difference_checks(case, trace, forms, fd_method, finite_differences)
+            verdict.checks += finite_difference_checks(case, trace, forms, fd_method, references, verdict.case_hash)
         except ComplexStepRefused as exc:  # asked for a method this case cannot have: a usage problem
             verdict.errors.append(f"{case.label()}: --fd-method complex: {exc}")
             verdict.error_kind = "input"
@@ -147,15 +148,15 @@ def torch_checks(case: Case, trace: Trace) -> list[Check]:
 
 
 def finite_difference_checks(case: Case, trace: Trace, forms: LossForms, method: str | None,
-                             finite_differences=None) -> list[Check]:
+                             references=None, fingerprint: str = "") -> list[Check]:
     method = method or default_fd_method(forms)
     # Finite differences run many products of a few hundred thousand multiplications each:
     # numpy's BLAS threads cost more than they give there, and after torch (the other
     # reference) they fight its spinning OpenMP threads for the cores (docs/performance.md).
     tolerance = fd_tolerance(case, method, sum(int(np.size(p)) for p in case.params.values()))
     with serial_blas(np):
-        result = (finite_difference(method, forms, case.params) if finite_differences is None else
-                  finite_differences(method, forms, case))
+        result = (finite_difference(method, forms, case.params) if references is None else
+                  references.finite_difference(case, fingerprint, method, forms))
         result = escalate_failures(forms, case.params, trace.grads, result, tolerance)
     if method == "directional":
         return [directional_row(trace, result, tolerance)]

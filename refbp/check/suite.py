@@ -17,7 +17,7 @@ from cases import SUITE_DIR, Case, CaseError, discover, load_case
 from cases.export import explicit_document
 
 from ..parallel import UnitFailed, iter_units, start_workers
-from ..parallel.split_fd import finite_differences_over, splits
+from ..parallel.split_fd import SplitReferences, splits
 from .check_case import ORACLES, Implementation, check_case
 from .units import UNSUPPORTED, CheckWith, case_cost, case_unit, check_unit, crash_verdict, run_one
 from .verdict import CaseVerdict
@@ -147,8 +147,7 @@ def run_suite(paths=None, oracles=ORACLES, implementation: Implementation | None
     split: dict[str, CaseVerdict] = {}
     if elsewhere:
         if not check_with.impl and "fd" in oracles:
-            over_workers = partial(finite_differences_over, jobs=jobs, executor=executor)
-            checker = check_with.checker(oracles, fd_method, over_workers)
+            checker = check_with.checker(oracles, fd_method, SplitReferences(jobs, executor))
             # One at a time, before the others: its shares take every worker.
             split = {case.id: run_one(case, oracles, checker, name) for case in cases if splits(case)}
         cases = [case for case in cases if case.id not in split]

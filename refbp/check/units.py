@@ -42,9 +42,9 @@ class CheckWith:
         """The adapter's factory, imported once per process (AdapterError when it cannot be)."""
         return _factory(self.impl)
 
-    def checker(self, oracles, fd_method, finite_differences=None):
+    def checker(self, oracles, fd_method, references=None):
         """case -> CaseVerdict, in this process (Declined for a case an adapter does not support);
-        `finite_differences`: how refbp's are computed (check_case's argument)."""
+        `references`: where refbp's finite differences come from (check_case's argument)."""
         if self.impl:
             # Imported here: it loads torch (the reference's loss), which `refbp` and its CLI do not load.
             from .check_adapter import check_adapter_case
@@ -52,8 +52,7 @@ class CheckWith:
             factory = self.factory()
             return lambda case: check_adapter_case(case, factory, self.display_name(), oracles, fd_method)
         implementation = _refbp(self.backend, self.device)
-        return lambda case: check_case(case, implementation, oracles, fd_method=fd_method,
-                                       finite_differences=finite_differences)
+        return lambda case: check_case(case, implementation, oracles, fd_method=fd_method, references=references)
 
 
 def shippable_spec(spec: str) -> str:
