@@ -17,12 +17,16 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
 from refbp.fuzz import FuzzOptions, run_fuzz
+from refbp.service.app import create_app
+from refbp.service.settings import Settings
 from refbp.fuzz import spread
 from test_parallel import DYING, FEW, assert_same_report, fuzz_outcomes, report, run_in
+from test_verify import result_document
 
 distributed = pytest.importorskip("distributed")
 dask = pytest.importorskip("dask")
@@ -121,3 +125,27 @@ def test_real_scheduler_and_workers_give_the_report_of_one_process_and_survive_a
     summary = pd.read_csv(report(tmp_path / "dying") / "summary.csv")
     assert summary["case"].tolist() == ["seed-2-2-2", DIES_ON, "mlp-leaky-relu-sse-b4"]
     assert summary["passed"].tolist() == [True, False, True]  # the run finished and lost no other result
+
+
+def test_serve_hands_its_checks_to_the_cluster(dask_processes, monkeypatch):
+    from fastapi.testclient import TestClient  # the service's test client: only this test needs it
+
+    address, _ = dask_processes
+    monkeypatch.setenv("REFBP_DATABASE_URL", "none")
+    correct = result_document()
+    wrong = {**correct, "grads": {name: (np.asarray(grad) * 1.01).tolist() for name, grad in correct["grads"].items()}}
+    answers = {}
+    for executor in (None, address):
+        with TestClient(create_app(Settings(executor=executor))) as client, \
+                distributed.Client(address.replace("dask://", "tcp://")) as watcher, \
+                distributed.get_task_stream(client=watcher) as tasks:
+            answers[executor] = [client.post("/v1/verify", json=body) for body in (correct, wrong)]
+        ran_on_cluster = [task for task in tasks.data if str(task["key"]).startswith("refbp-")]
+        assert bool(ran_on_cluster) == (executor is not None)
+    for local, clustered in zip(answers[None], answers[address]):
+        assert local.status_code == clustered.status_code == 200
+        verdicts = [answer.json() for answer in (local, clustered)]
+        for verdict in verdicts:
+            verdict.pop("seconds")
+        assert verdicts[0] == verdicts[1]
+    assert [answer.json()["passed"] for answer in answers[address]] == [True, False]

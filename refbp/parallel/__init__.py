@@ -45,7 +45,7 @@ from .units import DASK_SCHEME, ExecutorUnreachable, UnitFailed, in_order
 from .worker import core_count, parse_jobs
 
 __all__ = ["DASK_SCHEME", "ExecutorUnreachable", "UnitFailed", "core_count", "executor_problem", "iter_units",
-           "map_units", "parse_jobs", "start_workers"]
+           "lasting_executor", "map_units", "parse_jobs", "start_workers"]
 
 
 def iter_units(fn, units, jobs: int = 1, executor=None, costs=None):
@@ -88,6 +88,17 @@ def start_workers(jobs: int = 1, executor=None, meanwhile=(), preload=()) -> Non
         start_local_workers(jobs, preload)
     for name in meanwhile:
         importlib.import_module(name)
+
+
+def lasting_executor(executor):
+    """The executor for a process that runs many batches of units (the service): a dask://
+    address becomes one distributed.Client, connected now (ExecutorUnreachable when no
+    scheduler answers) and kept, so that a batch does not connect again. None stays None."""
+    if not isinstance(executor, str):
+        return executor
+    from .dask_cluster import connect  # Dask is an optional extra: imported only when asked for
+
+    return connect(executor)[0]
 
 
 def executor_problem(executor: str | None) -> str:
