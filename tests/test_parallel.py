@@ -250,3 +250,18 @@ def test_only_entrywise_methods_split():
     case = load_case(SUITE_DIR / "seed" / "seed-2-2-2.json")
     with pytest.raises(ValueError, match="does not split"):
         split_finite_difference(case, "directional")
+
+
+def test_bench_jobs_says_each_speed_up_over_one_worker_and_refuses_bad_options():
+    from refbp.bench import jobs as bench_jobs
+    from refbp.bench.common import BenchUsageError
+
+    frame = pd.DataFrame([{"workload": "run", "setting": name, "speedup": speedup, "load_before": 0.5,
+                           "load_after": 0.7} for name, speedup in (("jobs 1", 1.0), ("jobs 2", 1.91),
+                                                                    ("dask 1 workers", 1.0), ("dask 2 workers", 1.2))])
+    assert bench_jobs.goal_lines(frame) == [
+        "run jobs 2: 1.91x of jobs 1 (goal: close to 2x, 1.8x or more: met; load average 0.5..0.7)",
+        "run dask 2 workers: 1.20x of dask 1 worker (goal: close to 2x, 1.8x or more: NOT met; load average 0.5..0.7)"]
+    for bad in (bench_jobs.Options(jobs=1), bench_jobs.Options(workloads=("nope",)), bench_jobs.Options(rounds=0)):
+        with pytest.raises(BenchUsageError, match="bench jobs"):
+            bench_jobs.run(bad)

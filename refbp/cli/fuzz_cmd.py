@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from refbp import names
-from refbp.parallel import executor_problem, parse_jobs
+from refbp.parallel import executor_problem, parse_jobs, start_workers
 
 from .usage import fail_usage
 
@@ -73,6 +73,7 @@ def handle(args) -> int:
         return fail_usage(str(exc))
     if executor_problem(args.executor):
         return fail_usage(executor_problem(args.executor))
+    start_workers(jobs, args.executor, preload=("refbp.fuzz.spread",))  # they import torch while hypothesis loads here
     if args.impl:
         try:
             load_factory(args.impl)

@@ -16,9 +16,11 @@ from ..parallel import UnitFailed, iter_units, start_workers
 from .draw import ROUND_SIZE, draw_example
 from .unit import ExampleOutcome, FuzzUnit, Target, check_unit, features
 
-# Examples per unit of work: a quarter of a round, so that a round (drawn once per process
-# that checks any of it) is drawn by few workers, and the chunks are many enough to balance.
+# Examples per unit of work: at most a quarter of a round, so that a round (drawn once per
+# process that checks any of it) is drawn by few workers; fewer for a small budget, so that
+# there are at least CHUNKS_PER_WORKER chunks per worker to balance.
 CHUNK = ROUND_SIZE // 4
+CHUNKS_PER_WORKER = 4
 
 
 @dataclass(frozen=True)
@@ -43,13 +45,15 @@ def check_spread(options, target: Target, started: float, on_outcome=None) -> li
     jobs, executor = options.jobs, options.executor
     start_workers(jobs, executor, preload=(__name__,))  # hypothesis and fuzz's drawing too
     wave = options.examples if options.examples is not None else 2 * CHUNK * max(jobs, 2)
+    # A cluster's size is its own business: reckoned as 2 workers.
+    chunk = max(1, min(CHUNK, -(-wave // (CHUNKS_PER_WORKER * (jobs if executor is None else 2)))))
     outcomes: list[ExampleOutcome] = []
     while options.examples is None or len(outcomes) < options.examples:
         if options.minutes is not None and time.perf_counter() - started >= 60.0 * options.minutes:
             break
         first = len(outcomes)
-        chunks = [FuzzChunk(options.seed, start, min(start + CHUNK, first + wave), options.kind, options.dtype, target)
-                  for start in range(first, first + wave, CHUNK)]
+        chunks = [FuzzChunk(options.seed, start, min(start + chunk, first + wave), options.kind, options.dtype, target)
+                  for start in range(first, first + wave, chunk)]
         for index, result in iter_units(check_chunk, chunks, jobs=jobs, executor=executor):
             for outcome in (_crashed(chunks[index], result.reason) if isinstance(result, UnitFailed) else result):
                 outcomes.append(outcome)
