@@ -155,7 +155,7 @@ Time whole commands (`python -m refbp run` on the shipped suite, `refbp fuzz --e
 --seed 0 --no-shrink`) with --jobs 1 and --jobs N, and with --dask on a local Dask cluster
 (`dask scheduler` + `dask worker --nworkers 1` or N, warmed up first), in interleaved rounds;
 rows: the median seconds per setting and the speed-up over 1 worker, with the load average.
-The verdict store is off and no report is written. Run it on a quiet machine.
+The commands timed run with the verdict store off and write no report. Run it on a quiet machine.
 Writes reports/bench-jobs-<id>/ (results.csv, summary.md, report.html, environment.json).
 """
 

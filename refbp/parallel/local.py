@@ -25,7 +25,7 @@ from .worker import prepare_local_worker, threads_per_worker
 
 # What the fork server imports before forking workers (an ImportError there is ignored), so
 # that every worker starts with it: torch, and torch._dynamo, which torch.optim imports on
-# the first optimiser a process makes (as long as torch itself), and the checking code.
+# the first optimiser a process makes (a large import of its own), and the checking code.
 FORK_SERVER_PRELOAD = ("numpy", "torch", "torch._dynamo", "refbp.check", "oracle.torch_reference", "oracle.fd",
                        "refbp.perturbed")
 # Deaths of the worker running a unit before the unit is given up: the first is retried.
