@@ -252,9 +252,10 @@ def test_only_entrywise_methods_split():
         split_finite_difference(case, "directional")
 
 
-def test_bench_jobs_says_each_speed_up_over_one_worker_and_refuses_bad_options():
+def test_bench_jobs_says_each_speed_up_over_one_worker_and_refuses_bad_options(tmp_path):
     from refbp.bench import jobs as bench_jobs
     from refbp.bench.common import BenchUsageError
+    from refbp.report.bench import write_bench_report
 
     frame = pd.DataFrame([{"workload": "run", "setting": name, "speedup": speedup, "load_before": 0.5,
                            "load_after": 0.7} for name, speedup in (("jobs 1", 1.0), ("jobs 2", 1.91),
@@ -262,6 +263,9 @@ def test_bench_jobs_says_each_speed_up_over_one_worker_and_refuses_bad_options()
     assert bench_jobs.goal_lines(frame) == [
         "run jobs 2: 1.91x of jobs 1 (goal: close to 2x, 1.8x or more: met; load average 0.5..0.7)",
         "run dask 2 workers: 1.20x of dask 1 worker (goal: close to 2x, 1.8x or more: NOT met; load average 0.5..0.7)"]
+    written = write_bench_report("jobs", frame, bench_jobs.goal_lines(frame), bench_jobs.environment(bench_jobs.Options()),
+                                 tmp_path)
+    assert pd.read_csv(written / "results.csv")["speedup"].tolist() == [1.0, 1.91, 1.0, 1.2]
     for bad in (bench_jobs.Options(jobs=1), bench_jobs.Options(workloads=("nope",)), bench_jobs.Options(rounds=0)):
         with pytest.raises(BenchUsageError, match="bench jobs"):
             bench_jobs.run(bad)

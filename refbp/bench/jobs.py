@@ -19,9 +19,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from refbp.report.environment import environment as versions
-
-from .common import BenchUsageError
+from .common import BenchUsageError, timing_environment
 from .jobs_dask import dask_cluster
 
 TITLE = "refbp bench jobs: whole commands over 1 and N workers (seconds, medians over interleaved rounds)"
@@ -103,7 +101,7 @@ def run(options: Options) -> pd.DataFrame:
 
 def environment(options: Options) -> dict:
     options = options.effective()
-    return versions({"cores": os.cpu_count(), "rounds": options.rounds, "jobs": options.jobs,
+    return timing_environment({"cores": os.cpu_count(), "rounds": options.rounds, "jobs": options.jobs,
                      "fuzz_examples": options.examples,
                      "timing": "wall time of whole `python -m refbp ...` processes, store off, no report; "
                                "settings interleaved per round; medians"})
