@@ -1,10 +1,12 @@
 """`refbp fuzz --jobs N` / `--executor dask://...`: the examples checked over refbp.parallel's
 workers, in chunks of consecutive indices, their outcomes in index order.
 
-A chunk is plain data (the seed, the indices, the kind, the dtype, the target): a worker
-draws its examples itself (example i of seed S is a pure function of both: refbp.fuzz.draw)
-and checks them as `refbp fuzz` does in one process, so the outcomes, and so the report and
-the failures found, are those of `--jobs 1`. Shrinking and saving stay in the caller.
+The examples are drawn here, once (example i of seed S is a pure function of both:
+refbp.fuzz.draw; a round of hypothesis draws costs as much wherever it runs, so workers that
+each drew the rounds they check would repeat it), while the workers start; a chunk is plain
+data (its first index, its drawn documents, the target), checked by a worker as `refbp fuzz`
+checks in one process, so the outcomes, and so the report and the failures found, are those
+of `--jobs 1`. Shrinking and saving stay in the caller.
 """
 
 from __future__ import annotations
@@ -14,10 +16,9 @@ from dataclasses import dataclass
 
 from ..parallel import UnitFailed, iter_units, start_workers
 from .draw import ROUND_SIZE, draw_example
-from .unit import ExampleOutcome, FuzzUnit, Target, check_unit, features
+from .unit import ExampleOutcome, Target, check_document, features
 
-# Examples per unit of work: at most a quarter of a round, so that a round (drawn once per
-# process that checks any of it) is drawn by few workers; fewer for a small budget, so that
+# Examples per unit of work: at most a quarter of a round; fewer for a small budget, so that
 # there are at least CHUNKS_PER_WORKER chunks per worker to balance.
 CHUNK = ROUND_SIZE // 4
 CHUNKS_PER_WORKER = 4
@@ -25,18 +26,15 @@ CHUNKS_PER_WORKER = 4
 
 @dataclass(frozen=True)
 class FuzzChunk:
-    seed: int
     start: int
-    stop: int
-    kind: str
-    dtype: str
+    documents: tuple   # examples start, start + 1, ...: a drawn document, or None (nothing drawn there)
     target: Target
 
 
 def check_chunk(chunk: FuzzChunk) -> list[ExampleOutcome]:
-    """The outcomes of examples start..stop-1, in a worker (module-level: pickled by name)."""
-    return [check_unit(FuzzUnit(chunk.seed, index, chunk.kind, chunk.dtype), chunk.target)
-            for index in range(chunk.start, chunk.stop)]
+    """The outcomes of the chunk's examples, in a worker (module-level: pickled by name)."""
+    return [ExampleOutcome(index, None) if document is None else check_document(index, document, chunk.target)
+            for index, document in enumerate(chunk.documents, start=chunk.start)]
 
 
 def check_spread(options, target: Target, started: float, on_outcome=None) -> list[ExampleOutcome]:
@@ -52,7 +50,8 @@ def check_spread(options, target: Target, started: float, on_outcome=None) -> li
         if options.minutes is not None and time.perf_counter() - started >= 60.0 * options.minutes:
             break
         first = len(outcomes)
-        chunks = [FuzzChunk(options.seed, start, min(start + chunk, first + wave), options.kind, options.dtype, target)
+        drawn = [draw_example(options.seed, index, options.kind, options.dtype) for index in range(first, first + wave)]
+        chunks = [FuzzChunk(start, tuple(drawn[start - first:start - first + chunk]), target)
                   for start in range(first, first + wave, chunk)]
         for index, result in iter_units(check_chunk, chunks, jobs=jobs, executor=executor):
             for outcome in (_crashed(chunks[index], result.reason) if isinstance(result, UnitFailed) else result):
@@ -66,10 +65,6 @@ def check_spread(options, target: Target, started: float, on_outcome=None) -> li
 
 def _crashed(chunk: FuzzChunk, reason: str) -> list[ExampleOutcome]:
     """The examples of a chunk whose worker died twice: each a failure saying so."""
-    outcomes = []
-    for index in range(chunk.start, chunk.stop):
-        document = draw_example(chunk.seed, index, chunk.kind, chunk.dtype)
-        outcomes.append(ExampleOutcome(index, None) if document is None else
-                        ExampleOutcome(index, document, passed=False, failure=f"crash: {reason}",
-                                       features=features(document)))
-    return outcomes
+    return [ExampleOutcome(index, None) if document is None else
+            ExampleOutcome(index, document, passed=False, failure=f"crash: {reason}", features=features(document))
+            for index, document in enumerate(chunk.documents, start=chunk.start)]
