@@ -2,10 +2,9 @@
 process; a worker that dies mid-case is survived (the case rescheduled once, then named).
 
 Two clusters, both on 127.0.0.1 and bounded in time: a `distributed.LocalCluster` in this
-process, and real `dask scheduler` and `dask worker` processes, as a user starts them.
-Both schedulers retry a task whose worker died once (allowed-failures 1) and give each
-worker thread one task at a time (worker-saturation 1.0), so that a worker's death charges
-only the case it was running.
+process, and real `dask scheduler` and `dask worker` processes, as a user starts them, with
+Dask's default settings: refbp itself retries a case whose worker died once (Dask's default
+allowed-failures would reschedule it three times).
 """
 
 from __future__ import annotations
@@ -18,16 +17,21 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
-from test_parallel import DYING, FEW, assert_same_report, report, run_in
+from refbp.fuzz import FuzzOptions, run_fuzz
+from refbp.service.app import create_app
+from refbp.service.settings import Settings
+from refbp.fuzz import spread
+from test_parallel import DYING, FEW, assert_same_report, fuzz_outcomes, report, run_in
+from test_verify import result_document
 
 distributed = pytest.importorskip("distributed")
 dask = pytest.importorskip("dask")
 
 DIES_ON = "fiqlab-2-2-1-sigmoid"
-SCHEDULER_SETTINGS = {"distributed.scheduler.allowed-failures": 1, "distributed.scheduler.worker-saturation": 1.0}
 STARTUP_SECONDS = 60
 
 
@@ -39,7 +43,7 @@ def local_cluster(tmp_path_factory):
     saved = {k: os.environ.get(k) for k in ("REFBP_TEST_DIE_ON", "REFBP_TEST_DIE_ONCE")}
     os.environ.update(REFBP_TEST_DIE_ON=DIES_ON, REFBP_TEST_DIE_ONCE=str(marker))  # the workers inherit it
     try:
-        with dask.config.set(SCHEDULER_SETTINGS), distributed.LocalCluster(
+        with distributed.LocalCluster(
                 n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None,
                 silence_logs=50) as cluster:
             yield cluster, marker
@@ -59,6 +63,14 @@ def test_run_on_a_local_cluster_gives_the_report_of_one_process(tmp_path, local_
     assert_same_report(report(tmp_path / "one"), report(tmp_path / "dask"))
 
 
+def test_fuzz_on_a_local_cluster_checks_the_examples_of_one_process(local_cluster, monkeypatch):
+    cluster, _ = local_cluster
+    monkeypatch.setattr(spread, "CHUNK", 3)
+    one = run_fuzz(FuzzOptions(examples=8, seed=5, shrink=False, progress=False))
+    dask_run = run_fuzz(FuzzOptions(examples=8, seed=5, shrink=False, progress=False, executor=dask_address(cluster)))
+    assert fuzz_outcomes(dask_run) == fuzz_outcomes(one)
+
+
 def test_a_worker_that_dies_once_on_a_local_cluster_is_survived(tmp_path, local_cluster):
     cluster, marker = local_cluster
     assert run_in(tmp_path, "check", "--impl", DYING, *FEW[:3], "--executor", dask_address(cluster)) == 0
@@ -70,10 +82,12 @@ def dask_processes(tmp_path):
     """`dask scheduler` and `dask worker --nworkers 2` on 127.0.0.1; the case `DIES_ON` kills
     its worker every time it runs."""
     scheduler_file = tmp_path / "scheduler.json"
+    started = tmp_path / "started"
+    started.mkdir()
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1]), "REFBP_TEST_DIE_ON": DIES_ON,
-           **{"DASK_" + key.upper().replace(".", "__").replace("-", "_"): str(value)
-              for key, value in SCHEDULER_SETTINGS.items()}}
+           "REFBP_TEST_STARTED": str(started)}
     env.pop("REFBP_TEST_DIE_ONCE", None)
+    env = {key: value for key, value in env.items() if not key.startswith("DASK_")}  # Dask's defaults
     dask_cli = [str(Path(sys.executable).parent / "dask")]  # the venv's `dask` command
     processes = [subprocess.Popen([*dask_cli, "scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
                                    "--scheduler-file", str(scheduler_file)], env=env,
@@ -90,7 +104,7 @@ def dask_processes(tmp_path):
         address = json.loads(scheduler_file.read_text())["address"]
         with distributed.Client(address, timeout=STARTUP_SECONDS) as client:
             client.wait_for_workers(2, timeout=STARTUP_SECONDS)
-        yield address.replace("tcp://", "dask://")
+        yield address.replace("tcp://", "dask://"), started
     finally:  # each in its own process group: the worker's nannies and processes go with it
         for process in reversed(processes):
             os.killpg(process.pid, signal.SIGKILL)
@@ -99,13 +113,39 @@ def dask_processes(tmp_path):
 
 def test_real_scheduler_and_workers_give_the_report_of_one_process_and_survive_a_dying_worker(
         tmp_path, dask_processes, capsys):
+    dask_processes, started = dask_processes
     assert run_in(tmp_path / "one", "run", *FEW) == 0
     assert run_in(tmp_path / "dask", "run", *FEW, "--executor", dask_processes) == 0
     assert_same_report(report(tmp_path / "one"), report(tmp_path / "dask"))
     capsys.readouterr()
     assert run_in(tmp_path / "dying", "check", "--impl", DYING, *FEW[:3], "--executor", dask_processes) == 1
     err = capsys.readouterr().err
-    assert f"{DIES_ON}.json: could not be checked: the Dask workers running it died" in err
+    assert f"{DIES_ON}.json: could not be checked: its worker process died 2 times while running it (retried once)" in err
+    assert (started / DIES_ON).read_text().splitlines() == ["started"] * 2  # retried once, not Dask's 3 times
     summary = pd.read_csv(report(tmp_path / "dying") / "summary.csv")
     assert summary["case"].tolist() == ["seed-2-2-2", DIES_ON, "mlp-leaky-relu-sse-b4"]
     assert summary["passed"].tolist() == [True, False, True]  # the run finished and lost no other result
+
+
+def test_serve_hands_its_checks_to_the_cluster(dask_processes, monkeypatch):
+    from fastapi.testclient import TestClient  # the service's test client: only this test needs it
+
+    address, _ = dask_processes
+    monkeypatch.setenv("REFBP_DATABASE_URL", "none")
+    correct = result_document()
+    wrong = {**correct, "grads": {name: (np.asarray(grad) * 1.01).tolist() for name, grad in correct["grads"].items()}}
+    answers = {}
+    for executor in (None, address):
+        with TestClient(create_app(Settings(executor=executor))) as client, \
+                distributed.Client(address.replace("dask://", "tcp://")) as watcher, \
+                distributed.get_task_stream(client=watcher) as tasks:
+            answers[executor] = [client.post("/v1/verify", json=body) for body in (correct, wrong)]
+        ran_on_cluster = [task for task in tasks.data if str(task["key"]).startswith("refbp-")]
+        assert bool(ran_on_cluster) == (executor is not None)
+    for local, clustered in zip(answers[None], answers[address]):
+        assert local.status_code == clustered.status_code == 200
+        verdicts = [answer.json() for answer in (local, clustered)]
+        for verdict in verdicts:
+            verdict.pop("seconds")
+        assert verdicts[0] == verdicts[1]
+    assert [answer.json()["passed"] for answer in answers[address]] == [True, False]

@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +21,10 @@ import pytest
 from cases import SUITE_DIR, load_case
 from oracle.fd import finite_difference
 from refbp.cli import main
-from refbp.parallel import UnitFailed, map_units, parse_jobs
+from refbp.fuzz import FuzzOptions, run_fuzz
+from refbp.fuzz import spread
+from refbp.parallel import UnitFailed, local, map_units, parse_jobs, start_order
+from refbp.parallel import split_fd
 from refbp.parallel.split_fd import split_finite_difference
 from refbp.parallel.units import in_order
 from refbp.perturbed import loss_forms
@@ -77,6 +81,39 @@ def test_map_units_keeps_input_order_and_names_a_failure():
     results = map_units(parse_jobs, units, jobs=2)
     assert results[:2] == [7, 1] and results[3:] == [4, 2]
     assert isinstance(results[2], UnitFailed) and "ValueError" in results[2].reason
+
+
+class RecordingPool(ThreadPoolExecutor):
+    """A pool of one thread that notes the units in the order they are submitted."""
+
+    def __init__(self, submitted: list):
+        super().__init__(max_workers=1)
+        self.submitted = submitted
+
+    def submit(self, fn, unit):
+        self.submitted.append(unit)
+        return super().submit(fn, unit)
+
+
+def test_the_dearest_units_start_first_and_the_results_keep_input_order(monkeypatch):
+    assert start_order(4, [1.0, 5.0, 5.0, 9.0]) == [3, 1, 2, 0] and start_order(3) == [0, 1, 2]
+    submitted: list = []
+    monkeypatch.setattr(local, "_new_pool", lambda jobs: RecordingPool(submitted))
+    results = map_units(str.upper, ["a", "b", "c", "d", "e"], jobs=2, costs=[1, 2, 30, 3, 40])
+    assert submitted == ["e", "c", "d", "b", "a"] and results == ["A", "B", "C", "D", "E"]
+
+
+def fuzz_outcomes(run) -> list[tuple]:
+    """What a fuzz run found, example by example, without the times."""
+    return [(o.index, o.document, o.passed, o.supported, o.failure, o.features, o.worst_margin) for o in run.outcomes]
+
+
+def test_fuzz_over_two_workers_checks_the_same_examples_and_finds_the_same(monkeypatch):
+    monkeypatch.setattr(spread, "CHUNK", 3)  # several chunks of a small budget
+    options = FuzzOptions(examples=10, seed=3, shrink=False, progress=False)
+    one = run_fuzz(options)
+    two = run_fuzz(FuzzOptions(examples=10, seed=3, shrink=False, progress=False, jobs=2))
+    assert len(two.outcomes) == 10 and fuzz_outcomes(two) == fuzz_outcomes(one)
 
 
 def test_workers_share_the_cores_threads():
@@ -196,7 +233,39 @@ def test_split_finite_differences_over_two_workers():
     assert split.kinks == whole.kinks
 
 
+def test_run_over_workers_splits_the_finite_differences_of_a_big_case(tmp_path, monkeypatch):
+    assert run_in(tmp_path / "one", "run", *FEW) == 0
+    monkeypatch.setattr(split_fd, "SPLIT_FROM", 20)  # "big": 20 parameter entries or more
+    monkeypatch.setattr(split_fd, "DEFAULT_CHUNK", 4)  # shares of 4 entries
+    split, whole = [], split_fd.split_finite_difference
+    monkeypatch.setattr(split_fd, "split_finite_difference",
+                        lambda case, method, **options: split.append(case.id) or whole(case, method, **options))
+    assert run_in(tmp_path / "split", "run", *FEW, "--jobs", "2") == 0
+    assert_same_report(report(tmp_path / "one"), report(tmp_path / "split"))
+    big = [load_case(path) for path in FEW]
+    assert split == [case.id for case in big if sum(p.size for p in case.params.values()) >= 20] != []
+
+
 def test_only_entrywise_methods_split():
     case = load_case(SUITE_DIR / "seed" / "seed-2-2-2.json")
     with pytest.raises(ValueError, match="does not split"):
         split_finite_difference(case, "directional")
+
+
+def test_bench_jobs_says_each_speed_up_over_one_worker_and_refuses_bad_options(tmp_path):
+    from refbp.bench import jobs as bench_jobs
+    from refbp.bench.common import BenchUsageError
+    from refbp.report.bench import write_bench_report
+
+    frame = pd.DataFrame([{"workload": "run", "setting": name, "speedup": speedup, "load_before": 0.5,
+                           "load_after": 0.7} for name, speedup in (("jobs 1", 1.0), ("jobs 2", 1.91),
+                                                                    ("dask 1 workers", 1.0), ("dask 2 workers", 1.2))])
+    assert bench_jobs.goal_lines(frame) == [
+        "run jobs 2: 1.91x of jobs 1 (goal: close to 2x, 1.8x or more: met; load average 0.5..0.7)",
+        "run dask 2 workers: 1.20x of dask 1 worker (goal: close to 2x, 1.8x or more: NOT met; load average 0.5..0.7)"]
+    written = write_bench_report("jobs", frame, bench_jobs.goal_lines(frame), bench_jobs.environment(bench_jobs.Options()),
+                                 tmp_path)
+    assert pd.read_csv(written / "results.csv")["speedup"].tolist() == [1.0, 1.91, 1.0, 1.2]
+    for bad in (bench_jobs.Options(jobs=1), bench_jobs.Options(workloads=("nope",)), bench_jobs.Options(rounds=0)):
+        with pytest.raises(BenchUsageError, match="bench jobs"):
+            bench_jobs.run(bad)

@@ -16,9 +16,10 @@ from pathlib import Path
 from cases import SUITE_DIR, Case, CaseError, discover, load_case
 from cases.export import explicit_document
 
-from ..parallel import UnitFailed, iter_units
+from ..parallel import UnitFailed, iter_units, start_workers
+from ..parallel.split_fd import SplitReferences, splits
 from .check_case import ORACLES, Implementation, check_case
-from .units import UNSUPPORTED, CheckWith, case_unit, check_unit, crash_verdict, run_one
+from .units import UNSUPPORTED, CheckWith, case_cost, case_unit, check_unit, crash_verdict, run_one
 from .verdict import CaseVerdict
 
 EXIT_PASSED, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
@@ -125,7 +126,9 @@ def run_suite(paths=None, oracles=ORACLES, implementation: Implementation | None
     With `jobs` > 1 or an `executor` (refbp.parallel) the cases run elsewhere, as units made of
     their documents and `check_with` (plain data: `implementation` and `checker` are objects
     of this process and cannot go along); the verdicts come back in the order of the cases,
-    so the run is the same whatever ran it. A case whose worker died twice is a crash verdict."""
+    so the run is the same whatever ran it; the dearest cases start first. A case of refbp
+    big enough (refbp.parallel.split_fd.splits) is checked here first, its finite differences
+    split over the workers. A case whose worker died twice is a crash verdict."""
     from tqdm import tqdm
 
     check_with = check_with or CheckWith()
@@ -136,22 +139,33 @@ def run_suite(paths=None, oracles=ORACLES, implementation: Implementation | None
     run = SuiteRun(started=datetime.now(timezone.utc).isoformat(timespec="seconds"), oracles=tuple(oracles),
                    searched=tuple(paths or [SUITE_DIR]))
     start = time.perf_counter()
+    if elsewhere:
+        start_workers(jobs, executor)  # the workers import torch while the cases load here
     loaded = load_cases(paths, name)
     run.notes += loaded.notes
     cases = loaded.cases
+    split: dict[str, CaseVerdict] = {}
     if elsewhere:
+        if not check_with.impl and "fd" in oracles:
+            checker = check_with.checker(oracles, fd_method, SplitReferences(jobs, executor))
+            # One at a time, before the others: its shares take every worker.
+            split = {case.id: run_one(case, oracles, checker, name) for case in cases if splits(case)}
+        cases = [case for case in cases if case.id not in split]
         work, units = check_unit, [case_unit(case, oracles, fd_method, check_with) for case in cases]
+        costs = [case_cost(case) for case in cases]
     else:
         if checker is None:
             checker = (check_with.checker(oracles, fd_method) if implementation is None else
                        partial(check_case, implementation=implementation, oracles=oracles, fd_method=fd_method))
-        work, units = partial(run_one, oracles=oracles, checker=checker, name=name), cases
-    verdicts = iter_units(work, units, jobs=jobs, executor=executor)
+        work, units, costs = partial(run_one, oracles=oracles, checker=checker, name=name), cases, None
+    verdicts = iter_units(work, units, jobs=jobs, executor=executor, costs=costs)
     bar = tqdm(total=len(loaded.items), desc="refbp run", unit="case", disable=True if progress is False else None,
                leave=False, dynamic_ncols=True)
     with bar, closing(verdicts):
         for item in loaded.items:
-            if isinstance(item, Case):
+            if isinstance(item, Case) and item.id in split:
+                verdict = split[item.id]
+            elif isinstance(item, Case):
                 index, verdict = next(verdicts)  # the verdicts come in the order of `cases`
                 if isinstance(verdict, UnitFailed):
                     verdict = crash_verdict(cases[index], name, verdict.reason)

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+import numpy as np
+
 from cases import Case, parse_case
 
 from .adapter import Declined, load_factory
@@ -40,8 +42,9 @@ class CheckWith:
         """The adapter's factory, imported once per process (AdapterError when it cannot be)."""
         return _factory(self.impl)
 
-    def checker(self, oracles, fd_method):
-        """case -> CaseVerdict, in this process (Declined for a case an adapter does not support)."""
+    def checker(self, oracles, fd_method, references=None):
+        """case -> CaseVerdict, in this process (Declined for a case an adapter does not support);
+        `references`: where refbp's finite differences come from (check_case's argument)."""
         if self.impl:
             # Imported here: it loads torch (the reference's loss), which `refbp` and its CLI do not load.
             from .check_adapter import check_adapter_case
@@ -49,7 +52,7 @@ class CheckWith:
             factory = self.factory()
             return lambda case: check_adapter_case(case, factory, self.display_name(), oracles, fd_method)
         implementation = _refbp(self.backend, self.device)
-        return lambda case: check_case(case, implementation, oracles, fd_method=fd_method)
+        return lambda case: check_case(case, implementation, oracles, fd_method=fd_method, references=references)
 
 
 def shippable_spec(spec: str) -> str:
@@ -72,6 +75,13 @@ class CaseUnit:
 def case_unit(case: Case, oracles, fd_method, check_with: CheckWith) -> CaseUnit:
     return CaseUnit(case.document, str(case.path) if case.path is not None else "", tuple(oracles), fd_method,
                     check_with)
+
+
+def case_cost(case: Case) -> float:
+    """A case's work, roughly, to start the dearest first: finite differences evaluate the
+    forward (parameters x batch x steps) once or more per parameter entry."""
+    parameters = sum(int(np.size(tensor)) for tensor in case.params.values())
+    return float(parameters) * parameters * case.batch * case.steps
 
 
 def check_unit(unit: CaseUnit) -> CaseVerdict:

@@ -83,34 +83,42 @@ def verify_results(result_paths, case_paths=None, oracles=ORACLES, fd_method: st
         items += [_to_judge(result, suite, judged) for result in results]
     items += [input_error(e.path, str(e), case=str(e.path)) for e in unreadable]
     to_judge = [item for item in items if not isinstance(item, CaseVerdict)]
-    if jobs > 1 or executor is not None:
-        work, units = verify_unit, [ResultUnit(result, case.document, str(case.path or ""), tuple(oracles),
-                                               fd_method) for result, case in to_judge]
-    else:
-        work, units = partial(_verify_pair, oracles=oracles, fd_method=fd_method), to_judge
-    verdicts = iter_units(work, units, jobs=jobs, executor=executor)
+    verdicts = judged_pairs(to_judge, oracles, fd_method, jobs, executor)
     with closing(verdicts):
-        for item in items:
-            if not isinstance(item, CaseVerdict):
-                index, item = next(verdicts)  # in the order of to_judge
-                if isinstance(item, UnitFailed):
-                    result, case = to_judge[index]
-                    item = crash_verdict(case, result.implementation, item.reason)
-                    item.path = str(result.path)
-            run.verdicts.append(item)
+        run.verdicts = [item if isinstance(item, CaseVerdict) else next(verdicts) for item in items]
     run.implementation = ", ".join(sorted({v.implementation for v in run.verdicts if v.implementation}))
     run.seconds = time.perf_counter() - start
     return run
 
 
 def judge_results(results, suite: dict, oracles=ORACLES, fd_method: str | None = None,
-                  judged: dict | None = None) -> list[CaseVerdict]:
+                  judged: dict | None = None, executor=None) -> list[CaseVerdict]:
     """A verdict per parsed result (refbp.check.results.results_in) against the cases `suite`
-    (by id), in this process (the service's path); a second result for a case already in
-    `judged` (case id -> label) is bad input."""
+    (by id), in this process (the service's path) or on `executor` (a Dask cluster); a second
+    result for a case already in `judged` (case id -> label) is bad input."""
     judged = {} if judged is None else judged
     items = [_to_judge(result, suite, judged) for result in results]
-    return [item if isinstance(item, CaseVerdict) else _verify_pair(item, oracles, fd_method) for item in items]
+    verdicts = judged_pairs([item for item in items if not isinstance(item, CaseVerdict)], oracles, fd_method,
+                            executor=executor)
+    with closing(verdicts):
+        return [item if isinstance(item, CaseVerdict) else next(verdicts) for item in items]
+
+
+def judged_pairs(to_judge: list, oracles, fd_method, jobs: int = 1, executor=None):
+    """The verdict of each (result, case) pair, in their order, judged here or as refbp.parallel
+    runs units (`jobs` workers, an `executor`); a pair whose worker died twice is a crash verdict."""
+    if jobs > 1 or executor is not None:
+        work, units = verify_unit, [ResultUnit(result, case.document, str(case.path or ""), tuple(oracles),
+                                               fd_method) for result, case in to_judge]
+    else:
+        work, units = partial(_verify_pair, oracles=oracles, fd_method=fd_method), to_judge
+    with closing(iter_units(work, units, jobs=jobs, executor=executor)) as verdicts:
+        for index, verdict in verdicts:
+            if isinstance(verdict, UnitFailed):
+                result, case = to_judge[index]
+                verdict = crash_verdict(case, result.implementation, verdict.reason)
+                verdict.path = str(result.path)
+            yield verdict
 
 
 def _to_judge(result, suite: dict, judged: dict):

@@ -10,7 +10,7 @@ import argparse
 import json
 import sys
 
-from refbp.bench import batch, fd, rnn, service
+from refbp.bench import batch, fd, jobs, rnn, service
 from refbp.bench.common import BenchUsageError
 
 from .usage import fail_usage
@@ -153,6 +153,26 @@ def add_service_arguments(parser) -> None:
     parser.add_argument("--case", default="seed-2-2-2", help="the case whose result is posted (default: the seed)")
 
 
+JOBS_HELP = """\
+Time whole commands (`python -m refbp run` on the shipped suite, `refbp fuzz --examples N
+--seed 0 --no-shrink`) with --jobs 1 and --jobs N, and with --dask on a local Dask cluster
+(`dask scheduler` + `dask worker --nworkers 1` or N, warmed up first), in interleaved rounds;
+rows: the median seconds per setting and the speed-up over 1 worker, with the load average.
+The commands timed run with the verdict store off and write no report. Run it on a quiet machine.
+Writes reports/bench-jobs-<id>/ (results.csv, summary.md, report.html, environment.json).
+"""
+
+
+def add_jobs_arguments(parser) -> None:
+    add_output_arguments(parser, "jobs", "2 rounds, 20 fuzz examples (a smoke run)")
+    parser.add_argument("--jobs", type=int, default=2, metavar="N", help="workers compared with 1 (default: 2)")
+    parser.add_argument("--rounds", type=int, default=5, metavar="R", help="rounds per median (default: 5)")
+    parser.add_argument("--workloads", type=names, default=("run", "fuzz"), metavar="LIST",
+                        help="comma-separated from run, fuzz (default: both)")
+    parser.add_argument("--examples", type=int, default=200, metavar="N", help="fuzz examples (default: 200)")
+    parser.add_argument("--dask", action="store_true", help="also on a local Dask cluster of 1 and N workers")
+
+
 # name -> (module, help, add_arguments, the module's Options from the parsed arguments)
 BENCHMARKS = {
     "fd": (fd, FD_HELP, add_fd_arguments, lambda a: fd.Options(quick=a.quick, repeats=a.repeats)),
@@ -165,6 +185,9 @@ BENCHMARKS = {
     "service": (service, SERVICE_HELP, add_service_arguments,
                 lambda a: service.Options(clients=a.clients, requests=a.requests, seconds=a.seconds,
                                           workers=a.workers, threads=a.threads, case=a.case, quick=a.quick)),
+    "jobs": (jobs, JOBS_HELP, add_jobs_arguments,
+             lambda a: jobs.Options(jobs=a.jobs, rounds=a.rounds, workloads=a.workloads, examples=a.examples,
+                                    dask=a.dask, quick=a.quick)),
 }
 
 

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from refbp import names
+from refbp.parallel import executor_problem, parse_jobs, start_workers
 
 from .usage import fail_usage
 
@@ -48,6 +49,10 @@ def register(sub):
                    help="keep at most K failures, the first of each distinct failing check (default 3)")
     p.add_argument("--no-shrink", action="store_true", help="keep failures as drawn, without shrinking them")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--jobs", default="1", metavar="N",
+                   help="check the examples in N local worker processes (auto: one per core; default 1); the same "
+                        "examples and findings as with 1, in the same order")
+    p.add_argument("--executor", metavar="dask://HOST:PORT", help="check the examples on this Dask cluster instead")
     p.set_defaults(handler=handle)
 
 
@@ -62,6 +67,13 @@ def handle(args) -> int:
         return fail_usage(f"--max-saved {args.max_saved}: must be 0 or more")
     if args.save_failures is not None and args.save_failures.exists() and not args.save_failures.is_dir():
         return fail_usage(f"--save-failures {args.save_failures}: is a file, not a folder")
+    try:
+        jobs = parse_jobs(args.jobs)
+    except ValueError as exc:
+        return fail_usage(str(exc))
+    if executor_problem(args.executor):
+        return fail_usage(executor_problem(args.executor))
+    start_workers(jobs, args.executor, preload=("refbp.fuzz.spread",))  # they import torch while hypothesis loads here
     if args.impl:
         try:
             load_factory(args.impl)
@@ -75,7 +87,7 @@ def handle(args) -> int:
     options = FuzzOptions(kind=args.kind, examples=examples, minutes=args.minutes, seed=args.seed,
                           dtype=args.dtype, impl=args.impl, fd_method=args.fd_method,
                           save_failures=args.save_failures, max_saved=args.max_saved, shrink=not args.no_shrink,
-                          progress=False if args.no_progress else None)
+                          progress=False if args.no_progress else None, jobs=jobs, executor=args.executor)
     run = run_fuzz(options)
     print("\n".join(summary_lines(run)))
     if not run.checked:

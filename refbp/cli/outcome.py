@@ -13,9 +13,13 @@ import tempfile
 from pathlib import Path
 
 from refbp.check.check_case import ORACLES
-from refbp.parallel import executor_problem, parse_jobs
+from refbp.parallel import executor_problem, parse_jobs, start_workers
 
 from .store_note import record_in_store, recorded_line
+
+# What `finish` imports after a run (pandas, matplotlib, SQLAlchemy: about a second): with
+# workers, imported while they start, on a core they leave free then.
+AFTER_THE_RUN = ("refbp.report", "refbp.store")
 
 
 class AnyOrderParser(argparse.ArgumentParser):
@@ -73,12 +77,15 @@ def parse_oracles(text: str) -> tuple[str, ...]:
 
 def run_settings(args) -> tuple[tuple[str, ...], int, str | None]:
     """(oracles, jobs, executor) from --oracle, --jobs and --executor, with the report folder
-    checked (--report-dir); ValueError naming the option that is wrong, before any work."""
+    checked (--report-dir); ValueError naming the option that is wrong, before any work. With
+    --jobs N > 1 the workers start now (refbp.parallel.start_workers)."""
     oracles = parse_oracles(args.oracle)
     problem = executor_problem(args.executor) or ("" if args.no_report else report_root_problem(args.report_dir))
     if problem:
         raise ValueError(problem)
-    return oracles, parse_jobs(args.jobs), args.executor
+    jobs = parse_jobs(args.jobs)
+    start_workers(jobs, args.executor, meanwhile=AFTER_THE_RUN)
+    return oracles, jobs, args.executor
 
 
 def report_root_problem(report_dir) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 
+from refbp.parallel import executor_problem
 from refbp.service.settings import MIB, SETTINGS_VARIABLE, Limits, Settings
 
 from .usage import fail_usage
@@ -48,6 +49,9 @@ def register(sub):
     p.add_argument("--cases", action="append", metavar="PATH",
                    help="a case file or folder to judge against (repeat; default: the installed suite)")
     p.add_argument("--database", metavar="URL", help="the verdict store (default: REFBP_DATABASE_URL, else SQLite)")
+    p.add_argument("--executor", metavar="dask://HOST:PORT",
+                   help="run the checks on this Dask cluster (pip install 'refbp[cluster]'); the server only "
+                        "parses, records and answers")
     p.add_argument("--log-level", default="warning", choices=("critical", "error", "warning", "info", "debug"))
     p.set_defaults(handler=handle)
 
@@ -63,7 +67,10 @@ def handle(args) -> int:
         return fail_usage("--max-body-mb and --request-seconds must be positive")
     limits = Limits(max_body_bytes=int(args.max_body_mb * MIB), request_seconds=args.request_seconds,
                     threads=args.threads, queue=args.queue)
-    settings = Settings(limits=limits, case_paths=tuple(args.cases or ()), database=args.database)
+    if executor_problem(args.executor):
+        return fail_usage(executor_problem(args.executor))
+    settings = Settings(limits=limits, case_paths=tuple(args.cases or ()), database=args.database,
+                        executor=args.executor)
     os.environ[SETTINGS_VARIABLE] = settings.to_environment()
     # One BLAS/OpenMP thread per check: a request's products are tiny, and the concurrency is the
     # server's (its processes and threads), not the libraries' thread pools fighting over the cores.

@@ -18,6 +18,7 @@ from pathlib import Path
 from .draw import ROUND_SIZE
 from .save import regression_document, save_regression
 from .shrink import Shrunk, shrink
+from .spread import check_spread
 from .unit import ExampleOutcome, FuzzUnit, Target, check_unit
 
 EXIT_CLEAN, EXIT_FAILURES, EXIT_USAGE = 0, 1, 2
@@ -37,6 +38,8 @@ class FuzzOptions:
     max_saved: int = 3                        # failures kept: one per distinct first failing check
     shrink: bool = True
     progress: bool | None = None              # None: a bar on a terminal only
+    jobs: int = 1                             # local worker processes (refbp.fuzz.spread), or
+    executor: str | None = None               # a Dask cluster, dask://HOST:PORT
 
     def command(self) -> str:
         """The command line that draws the same examples."""
@@ -82,7 +85,7 @@ def run_fuzz(options: FuzzOptions) -> FuzzRun:
     run = FuzzRun(options)
     target = Target(options.impl, options.fd_method)
     start = time.perf_counter()
-    run.outcomes = check_units(units(options, start), target, options)
+    run.outcomes = check_units(units(options, start), target, options, start)
     run.seconds = time.perf_counter() - start
     run.shrunk = shrink_failures(run, target)
     run.regressions = [regression_document(s.outcome, options.command(), s.original_index) for s in run.shrunk]
@@ -101,12 +104,15 @@ def units(options: FuzzOptions, start: float):
         yield FuzzUnit(options.seed, index, options.kind, options.dtype)
 
 
-def check_units(pending, target: Target, options: FuzzOptions) -> list[ExampleOutcome]:
-    """Every unit's outcome, in index order, with a progress bar."""
+def check_units(pending, target: Target, options: FuzzOptions, start: float = 0.0) -> list[ExampleOutcome]:
+    """Every unit's outcome, in index order, with a progress bar (over workers: refbp.fuzz.spread)."""
     from tqdm import tqdm  # the bar only: imported when a run starts
 
     bar = tqdm(pending, total=options.examples, desc="refbp fuzz", unit="example", leave=False,
                dynamic_ncols=True, disable=True if options.progress is False else None)
+    if options.jobs > 1 or options.executor is not None:
+        with bar:
+            return check_spread(options, target, start, on_outcome=lambda _: bar.update())
     outcomes = []
     failures = 0
     for unit in bar:

@@ -13,49 +13,92 @@ One small API for every command that runs many independent pieces of work (`run`
   installed refbp, never receives code); `units` are plain data (strings, numbers, JSON
   documents, small dataclasses of those): what a case path, id or explicit document is.
 - `jobs=1` and no executor: a plain loop in this process (the default; nothing changes).
-  `jobs=N`: N local worker processes (`spawn`ed, so none inherits torch's thread pools),
-  each with `cores // N` BLAS/OpenMP/torch threads so that N workers do not oversubscribe
+  `jobs=N`: N local worker processes (forked from a fork server that has imported torch
+  and the checking code but run nothing, so none inherits torch's thread pools), each with `cores // N` BLAS/OpenMP/torch threads so that N workers do not oversubscribe
   the cores (`worker.limit_threads`). `jobs="auto"` (`parse_jobs`) is the core count.
 - `executor="dask://HOST:PORT"` (or a `distributed.Client`): the units run on that Dask
   cluster (`pip install 'refbp[cluster]'`); `jobs` is then the cluster's business.
 - Results always come back in input order, so what is built from them is the same
-  whatever ran them and in which order they finished.
+  whatever ran them and in which order they finished. `costs` (optional, a number per
+  unit) says which units to start first: the dearest, so that no worker is left with a big unit
+  at the end while the others idle (the order of the results does not change).
+- `start_workers(jobs)` starts the local workers' fork server ahead of the work (it imports
+  torch and the checking code while the caller still loads its units).
 - A unit whose worker died (a crash of the process, a kill, out of memory) is run again
   once; if it kills its worker again its result is a `UnitFailed` naming why, and every
   other unit still has its result. Locally, the units that were running beside one that
   killed their shared pool are retried one at a time, so only the unit that kills its
-  worker when alone is blamed. On Dask, the scheduler reschedules a task whose worker died
-  up to its `distributed.scheduler.allowed-failures` times (Dask's default: 3; 1 gives
-  refbp's retry-once), then gives up (KilledWorker), which becomes a `UnitFailed`.
+  worker when alone is blamed. On Dask, refbp counts each start of a unit on the scheduler
+  (refbp.parallel.dask_cluster): a third start gives the `UnitFailed` instead of running,
+  whatever the scheduler's `allowed-failures` (a unit it gave up on sooner is submitted once
+  more), so no setting of the cluster is needed.
 - Ctrl-C (KeyboardInterrupt) stops the workers, cancels what has not run and propagates:
   nothing half-done is returned.
 """
 
 from __future__ import annotations
 
-from .local import iter_local
+import importlib
+
+from .local import iter_local, start_local_workers
 from .units import DASK_SCHEME, ExecutorUnreachable, UnitFailed, in_order
 from .worker import core_count, parse_jobs
 
-__all__ = ["DASK_SCHEME", "ExecutorUnreachable", "UnitFailed", "core_count", "executor_problem", "iter_units", "map_units", "parse_jobs"]
+__all__ = ["DASK_SCHEME", "ExecutorUnreachable", "UnitFailed", "core_count", "executor_problem", "iter_units",
+           "lasting_executor", "map_units", "parse_jobs", "start_workers"]
 
 
-def iter_units(fn, units, jobs: int = 1, executor=None):
+def iter_units(fn, units, jobs: int = 1, executor=None, costs=None):
     """(index, fn(units[index])) for every unit, in input order, as soon as each is known
     and all before it are; a unit that could not be run gives a `UnitFailed` as its result."""
     units = list(units)
+    order = start_order(len(units), costs)
     if executor is not None:
         from .dask_cluster import iter_dask  # Dask is an optional extra: imported only when asked for
 
-        return iter_dask(fn, units, executor)
+        return iter_dask(fn, units, executor, order)
     if jobs <= 1 or len(units) <= 1:
         return in_order(((i, _call(fn, unit)) for i, unit in enumerate(units)), len(units))
-    return iter_local(fn, units, jobs)
+    return iter_local(fn, units, jobs, order)
 
 
-def map_units(fn, units, jobs: int = 1, executor=None) -> list:
+def map_units(fn, units, jobs: int = 1, executor=None, costs=None) -> list:
     """[fn(unit) for unit in units], run where `jobs`/`executor` say (see the module's docstring)."""
-    return [result for _, result in iter_units(fn, units, jobs, executor)]
+    return [result for _, result in iter_units(fn, units, jobs, executor, costs)]
+
+
+def start_order(count: int, costs=None) -> list[int]:
+    """The indices 0..count-1, dearest first (ties in input order); input order without `costs`."""
+    if costs is None:
+        return list(range(count))
+    if len(costs) != count:
+        raise ValueError(f"start_order: {len(costs)} costs for {count} units")
+    return sorted(range(count), key=lambda i: -costs[i])
+
+
+def start_workers(jobs: int = 1, executor=None, meanwhile=(), preload=()) -> None:
+    """Get the local workers ready ahead of the work: their fork server imports torch and the
+    checking code, seconds on one core. Meanwhile this process imports the modules named in
+    `meanwhile` (what it needs once the work is done: the report, the store) on another core,
+    rather than after the work. `preload`: modules the workers need beyond the checking code.
+    Nothing to do for one job in this process."""
+    if jobs <= 1 and executor is None:
+        return
+    if executor is None:
+        start_local_workers(jobs, preload)
+    for name in meanwhile:
+        importlib.import_module(name)
+
+
+def lasting_executor(executor):
+    """The executor for a process that runs many batches of units (the service): a dask://
+    address becomes one distributed.Client, connected now (ExecutorUnreachable when no
+    scheduler answers) and kept, so that a batch does not connect again. None stays None."""
+    if not isinstance(executor, str):
+        return executor
+    from .dask_cluster import connect  # Dask is an optional extra: imported only when asked for
+
+    return connect(executor)[0]
 
 
 def executor_problem(executor: str | None) -> str:

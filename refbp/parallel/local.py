@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import multiprocessing
+from multiprocessing import forkserver
 import os
 import signal
 import threading
@@ -22,20 +23,34 @@ from concurrent.futures.process import BrokenProcessPool
 from .units import UnitFailed, in_order
 from .worker import prepare_local_worker, threads_per_worker
 
-# What the fork server imports before forking workers (an ImportError there is ignored).
-FORK_SERVER_PRELOAD = ("numpy", "torch", "refbp.check")
+# What the fork server imports before forking workers (an ImportError there is ignored), so
+# that every worker starts with it: torch, and torch._dynamo, which torch.optim imports on
+# the first optimiser a process makes (a large import of its own), and the checking code.
+FORK_SERVER_PRELOAD = ("numpy", "torch", "torch._dynamo", "refbp.check", "oracle.torch_reference", "oracle.fd",
+                       "refbp.perturbed")
 # Deaths of the worker running a unit before the unit is given up: the first is retried.
 DEATHS_ALLOWED = 2
 
 
-def iter_local(fn, units: list, jobs: int):
-    """(index, result) in input order; see refbp.parallel for the contract."""
-    return in_order(_finished(fn, units, jobs), len(units))
+def iter_local(fn, units: list, jobs: int, order=None):
+    """(index, result) in input order; see refbp.parallel for the contract. `order`: the indices
+    in the order to start them (default: input order)."""
+    return in_order(_finished(fn, units, jobs, order), len(units))
 
 
-def _finished(fn, units: list, jobs: int):
+def start_local_workers(jobs: int, preload=()) -> None:
+    """Start the fork server now, before there is work: it imports torch and the checking code
+    (seconds, on one core) while this process goes on loading cases on another. Workers are
+    forked from it when the work is submitted; without this, the import would start only then.
+    `preload`: more modules for it to import (when it is not running yet)."""
+    if jobs > 1 and _context(preload).get_start_method() == "forkserver":
+        with _children_ignore_ctrl_c():
+            forkserver.ensure_running()
+
+
+def _finished(fn, units: list, jobs: int, order=None):
     """(index, result) as each unit finishes."""
-    waiting = deque(range(len(units)))
+    waiting = deque(range(len(units)) if order is None else order)
     suspects: deque[int] = deque()
     deaths: dict[int, int] = {}
     pool, in_flight = None, {}
@@ -85,7 +100,7 @@ def _new_pool(jobs: int) -> ProcessPoolExecutor:
                                initargs=(threads_per_worker(jobs), dict(os.environ)))
 
 
-def _context():
+def _context(preload=()):
     """Workers forked from a fork server that has imported numpy and torch once (a worker then
     starts in milliseconds, not the seconds of importing torch) and never ran anything: a
     worker forked from this process could inherit torch's OpenMP threads, which hang after a
@@ -93,8 +108,13 @@ def _context():
     if "forkserver" not in multiprocessing.get_all_start_methods():
         return multiprocessing.get_context("spawn")
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(list(FORK_SERVER_PRELOAD))  # used when the server starts (once)
+    if not _server_running():  # the preload is read when the server starts (once per process)
+        context.set_forkserver_preload([*FORK_SERVER_PRELOAD, *preload])
     return context
+
+
+def _server_running() -> bool:
+    return getattr(forkserver._forkserver, "_forkserver_pid", None) is not None
 
 
 @contextlib.contextmanager

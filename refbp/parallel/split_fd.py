@@ -11,6 +11,10 @@ the loss at the case's parameters and checks its batched form at two entries aga
 
 Only the entrywise methods split (central, richardson, complex); directional and sampled
 take a few evaluations in all and run where they are asked.
+
+`refbp run/check --jobs N` (or `--executor`) checks a case of refbp itself with at least
+SPLIT_FROM parameter entries in its own process, its finite differences split over the
+workers by `SplitReferences` (refbp.check.suite), before the other cases.
 """
 
 from __future__ import annotations
@@ -23,7 +27,6 @@ from cases import Case, parse_case
 from cases.fingerprint import case_hash
 from oracle.fd import FiniteDifference, finite_difference
 
-from ..check.check_case import default_fd_method
 from ..nn.backend import serial_blas
 from ..perturbed import loss_forms
 from . import map_units
@@ -33,6 +36,8 @@ SPLIT_METHODS = ("central", "richardson", "complex")
 # Entries per share: enough that a share's fixed cost (rebuilding the case, the loss at the
 # case's parameters, checking the batched form at two entries) is small beside its work.
 DEFAULT_CHUNK = 16384
+# Parameter entries from which `refbp run --jobs N` splits a case's finite differences: two shares.
+SPLIT_FROM = 2 * DEFAULT_CHUNK
 
 
 @dataclass(frozen=True)
@@ -81,17 +86,41 @@ def evaluate_share(share: FdShare) -> FdPart:
                   kinks, result.evaluations, list(result.notes))
 
 
-def split_finite_difference(case: Case, method: str | None = None, jobs: int = 1, executor=None,
+def split_finite_difference(case: Case, method: str, jobs: int = 1, executor=None,
                             chunk: int = DEFAULT_CHUNK) -> FiniteDifference:
     """refbp's finite differences of `case`, split into shares of `chunk` entries run as
     refbp.parallel.map_units runs them (`jobs` local processes or a Dask `executor`).
     RuntimeError naming the share when one could not be computed (its worker died twice)."""
-    method = method or default_fd_method(loss_forms(case))
     if method not in SPLIT_METHODS:
         raise ValueError(f"split finite differences: {method!r} does not split (only {', '.join(SPLIT_METHODS)})")
     shares = fd_shares(case, method, chunk)
     parts = map_units(evaluate_share, shares, jobs=jobs, executor=executor)
     return merge_parts(case, method, shares, parts)
+
+
+def splits(case: Case) -> bool:
+    """Whether a run over workers splits this case's finite differences (a big network)."""
+    return sum(int(np.size(tensor)) for tensor in case.params.values()) >= SPLIT_FROM
+
+
+@dataclass(frozen=True)
+class SplitReferences:
+    """check_case's `references` (the interface of refbp.check.references) for refbp's own
+    forward: finite differences split over the workers for the entrywise methods (the `forms`
+    given are refbp.perturbed's, which each worker builds again), here for the others."""
+
+    jobs: int = 1
+    executor: object = None
+
+    def torch_trace(self, case: Case, fingerprint: str):
+        from oracle import torch_reference  # torch is slow to import, and only this needs it
+
+        return torch_reference.trace(case)
+
+    def finite_difference(self, case: Case, fingerprint: str, method: str, forms) -> FiniteDifference:
+        if method not in SPLIT_METHODS:
+            return finite_difference(method, forms, case.params)
+        return split_finite_difference(case, method, jobs=self.jobs, executor=self.executor, chunk=DEFAULT_CHUNK)
 
 
 def merge_parts(case: Case, method: str, shares: list[FdShare], parts: list) -> FiniteDifference:

@@ -20,7 +20,7 @@ THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"
 _LIMITS = []
 # A Dask worker may run several tasks at once in threads; a check keeps work arrays from one
 # case to the next (refbp.perturbed), so one process checks one case at a time.
-_ONE_UNIT_AT_A_TIME = threading.Lock()
+ONE_UNIT_AT_A_TIME = threading.Lock()
 
 
 def core_count() -> int:
@@ -74,8 +74,3 @@ def prepare_local_worker(threads: int, environment: dict) -> None:
     os.environ.update(environment)
     limit_threads(threads)
 
-
-def run_alone(fn, unit):
-    """fn(unit), never beside another unit in the same process (a Dask worker's threads)."""
-    with _ONE_UNIT_AT_A_TIME:
-        return fn(unit)

@@ -65,6 +65,7 @@ BENCHES = {
     ]),
     "fd": ("Goals (this run)", no_sections, []),
     "service": ("Goals (this run)", no_sections, []),
+    "jobs": ("Goals (this run)", no_sections, []),
 }
 
 

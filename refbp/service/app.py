@@ -39,7 +39,7 @@ RETRY_SECONDS = 1
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings.from_environment()
     limits = settings.limits
-    verifier = Verifier(settings.case_paths, settings.database)
+    verifier = Verifier(settings.case_paths, settings.database, settings.executor)
     pool = CheckPool(limits.threads, limits.queue)
     app = FastAPI(title="refbp verification service", version=__version__, docs_url=None, redoc_url=None, openapi_url=None,
                   description="Judge an implementation's results against refbp's suite (torch autograd in "

@@ -42,6 +42,7 @@ class Settings:
     database: str | None = None     # the verdict store's URL (default: REFBP_DATABASE_URL, else SQLite)
     token: str = ""                 # writes (POST) need `Authorization: Bearer <token>` when set
     cors_origins: tuple = ()        # origins allowed by CORS; none: no CORS header is ever sent
+    executor: str | None = None     # dask://HOST:PORT: the checks run on that Dask cluster
 
     @classmethod
     def from_environment(cls, **given) -> "Settings":

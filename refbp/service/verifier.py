@@ -18,6 +18,7 @@ from refbp.check.check_case import ORACLES
 from refbp.check.results import results_in
 from refbp.check.suite import SuiteRun
 from refbp.check.verify import judge_results, load_suite, warm_up
+from refbp.parallel import lasting_executor
 from refbp.report.environment import environment
 from refbp.store import RunRecord, Store, open_store, record_run
 from refbp.store.database import store_off
@@ -33,7 +34,9 @@ class Judged:
 
 
 class Verifier:
-    def __init__(self, case_paths=(), database: str | None = None):
+    def __init__(self, case_paths=(), database: str | None = None, executor: str | None = None):
+        # One connection to the cluster for the process's lifetime, not one per request.
+        self.executor = lasting_executor(executor)
         self.suite, bad, _ = load_suite(list(case_paths) or None)
         self.bad_cases = [error for verdict in bad for error in verdict.errors]
         self.store: Store | None = None if store_off(database) else open_store(database)
@@ -57,7 +60,7 @@ class Verifier:
         results = results_in(document, BODY)
         run = SuiteRun(started=datetime.now(timezone.utc).isoformat(timespec="seconds"), oracles=ORACLES,
                        searched=(BODY,))
-        run.verdicts = judge_results(results, self.suite)
+        run.verdicts = judge_results(results, self.suite, executor=self.executor)
         run.implementation = ", ".join(sorted({v.implementation for v in run.verdicts if v.implementation}))
         run.seconds = time.perf_counter() - start
         run_id = None
