@@ -16,9 +16,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .draw import ROUND_SIZE
+from .kinds import with_supported_kind
 from .save import regression_document, save_regression
 from .shrink import Shrunk, shrink
 from .unit import ExampleOutcome, FuzzUnit, Target, check_unit
+from .unit import factory as unit_factory
 
 EXIT_CLEAN, EXIT_FAILURES, EXIT_USAGE = 0, 1, 2
 DEFAULT_EXAMPLES = 200
@@ -79,6 +81,8 @@ class FuzzRun:
 
 
 def run_fuzz(options: FuzzOptions) -> FuzzRun:
+    if options.impl:  # an implementation that names the kinds it supports gets only those drawn
+        options = with_supported_kind(options, unit_factory(options.impl))
     run = FuzzRun(options)
     target = Target(options.impl, options.fd_method)
     start = time.perf_counter()
