@@ -28,7 +28,7 @@ from ..nn.backend import serial_blas
 from ..perturbed import loss_forms
 from ..trace import Trace
 from .entrywise import compare
-from .fd_reference import escalate_failures, quantized_outputs, unjudged_entries
+from .fd_reference import escalate_failures, output_rounding, unjudged_entries
 from .tolerance import FD_ERROR_FACTOR, fd_tolerance, published_allowance, tolerance_for
 from .verdict import Check, CaseVerdict
 
@@ -153,7 +153,7 @@ def finite_difference_checks(case: Case, trace: Trace, forms: LossForms, method:
     with serial_blas(np):
         result = finite_difference(method, forms, case.params)
         result = escalate_failures(forms, case.params, trace.grads, result, tolerance,
-                                   quantized_outputs(case.loss, trace.outputs))
+                                   output_rounding(case.loss, trace.outputs, case.targets))
     if method == "directional":
         return [directional_row(trace, result, tolerance)]
     skips = {name: result.kink_mask(name) for name in result.kinks}

@@ -10,19 +10,17 @@
     or inputs the guess falls short and a correct gradient would fail. The better method
     judges only those entries, so a correct check costs nothing more, and a wrong entry
     still fails (the better method's own error is measured, not guessed);
-  - an entry that still fails, by any entry-wise method, has the noise of the loss along it
-    measured (`judge_noisy_entries`: oracle.fd.noise, Moré and Wild's ECnoise). Every method
-    assumes the loss is rounded by a few ulps; where the loss as computed is noisier (bce's
-    log(1 - y) at y = 1 - 1e-11 keeps five digits of 1 - y; an output rounded to exactly 1
-    makes the clamped loss jump), the entry is judged by Richardson with the measured noise
-    in its error estimate: an honest estimate, large there, so the row notes a weak check
-    instead of a false alarm. A wrong gradient adds no noise to the loss: its entries keep
-    failing (measured noise of a few ulps changes nothing);
-  - an entry that fails even so, in a bce case with an output y whose 1 - y is within
-    BCE_QUANTIZED of 1 (refbp.check.tolerance), is reported at a non-differentiable point, not
-    judged (`quantized_outputs`): there 1 - y moves in steps of 2^-53, a large share of itself,
-    so the computed loss is a staircase, flat between jumps over whole stencils, and no finite
-    difference of it measures the derivative (torch autograd still judges the gradient).
+  - an entry that still fails, by any entry-wise method, is judged again with the rounding of
+    the loss as it is, not as assumed (`judge_noisy_entries`). Every method assumes one loss
+    evaluation is rounded by a few ulps of the loss; bce's log(1 - y) at y = 1 - 6.6e-12
+    keeps only five digits of 1 - y, a staircase in steps of 2^-53 (an output rounded to
+    exactly 1 makes the clamped loss jump). The rounding of the loss is then the larger of
+    its noise measured along the entry (oracle.fd.noise, Moré and Wild's ECnoise) and what
+    the loss's formula does to its outputs' own rounding (`output_rounding`: a step narrower
+    than a stair sees the loss flat, and no measurement along it can tell). Where that
+    exceeds the assumed rounding, the entry is judged by Richardson with it in its error
+    estimate: honest, large there, so the row notes a weak check instead of a false alarm.
+    A wrong gradient adds no noise to the loss: its entries keep failing.
 """
 
 from __future__ import annotations
@@ -32,7 +30,7 @@ import numpy as np
 from oracle.fd import RELATIVE_STEP, FiniteDifference, LossNoise, escalated, loss_rounding, richardson
 
 from ..loss_forms import LossForms
-from .tolerance import BCE_QUANTIZED, FD_ERROR_FACTOR
+from .tolerance import FD_ERROR_FACTOR
 
 ESCALATED_FROM = ("central", "sampled")
 NOISE_JUDGED = ("central", "sampled", "richardson", "complex")   # every entry-wise method
@@ -63,11 +61,11 @@ def failing_entries(grads: dict, result: FiniteDifference, tolerance) -> dict[st
 
 
 def escalate_failures(forms: LossForms, params: dict, grads: dict, result: FiniteDifference,
-                      tolerance, quantized: list[str] = ()) -> FiniteDifference:
+                      tolerance, output_noise: float = 0.0) -> FiniteDifference:
     """`result` with its failing entries (central or sampled) replaced by a more accurate
     method's values, steps and error estimates, and a note saying how many and which method;
-    then entries still failing judged with the loss's measured noise, and those failing even
-    so where `quantized` names outputs (`quantized_outputs`) reported at them, not judged."""
+    then the entries still failing judged with the loss's rounding as it is
+    (`judge_noisy_entries`; `output_noise`: `output_rounding` of the case)."""
     if result.method in ESCALATED_FROM:
         failing = failing_entries(grads, result, tolerance)
         if failing:
@@ -77,32 +75,32 @@ def escalate_failures(forms: LossForms, params: dict, grads: dict, result: Finit
                 result.notes.append(f"{replaced} entries outside the tolerance against central differences (whose "
                                     f"truncation error is a guess) judged by {better.method} instead")
     if result.method in NOISE_JUDGED:
-        judge_noisy_entries(forms, params, grads, result, tolerance)
-        if quantized:
-            for name, indices in failing_entries(grads, result, tolerance).items():
-                shape = result.grads[name].shape
-                found = result.kinks.setdefault(name, {})
-                for index in indices:
-                    found[tuple(int(i) for i in np.unravel_index(int(index), shape))] = quantized[0]
+        judge_noisy_entries(forms, params, grads, result, tolerance, output_noise)
     return result
 
 
-def quantized_outputs(loss: str, outputs) -> list[str]:
-    """The outputs at which a bce loss as computed is a staircase (1 - y < BCE_QUANTIZED), as
-    units of a non-differentiable point, e.g. "outputs[3][0] (bce at 1 - y = 1.1e-16: ...)"."""
-    if loss != "bce" or outputs is None:
-        return []
+def output_rounding(loss: str, outputs, targets) -> float:
+    """What the loss's formula makes of its outputs' own rounding (half an ulp each), to first
+    order: sum_i |dL/dy_i| ulp(y_i) / 2. Only bce's is more than a few ulps of the loss: its
+    log(1 - y) divides the rounding of y near 1 by 1 - y (the other losses, and log y near 0,
+    where floats are dense, stay within a few ulps). An output at exactly 0 or 1 is clamped,
+    flat: it adds nothing (a jump within reach is what the measured noise sees)."""
+    if loss != "bce" or outputs is None or targets is None:
+        return 0.0
     y = np.asarray(outputs, dtype=np.float64)
-    with np.errstate(invalid="ignore"):
-        where = np.argwhere(1.0 - y < BCE_QUANTIZED)
-    return [f"outputs{''.join(f'[{int(i)}]' for i in index)} (bce at 1 - y = {1.0 - y[tuple(index)]:.2g}: its loss as "
-            "computed is a staircase there)" for index in where]
+    t = np.broadcast_to(np.asarray(targets, dtype=np.float64), y.shape)
+    inside = (y > 0.0) & (y < 1.0)
+    y, t = y[inside], t[inside]
+    slope = (1.0 - t) / (1.0 - y) + t / y
+    return float(np.sum(slope * np.spacing(y)) / 2.0 / max(np.size(outputs), 1))
 
 
-def judge_noisy_entries(forms: LossForms, params: dict, grads: dict, result: FiniteDifference, tolerance) -> None:
-    """The entries of `result` still failing, where the loss is measurably noisier than the few
-    ulps every method assumes, judged again by Richardson with the measured noise in its error
-    estimate (in place, with a note); the others keep their value and verdict.
+def judge_noisy_entries(forms: LossForms, params: dict, grads: dict, result: FiniteDifference, tolerance,
+                        output_noise: float = 0.0) -> None:
+    """The entries of `result` still failing, where the loss is noisier than the few ulps every
+    method assumes (measured along the entry, or `output_noise`), judged again by Richardson
+    with that noise in its error estimate (in place, with a note); the others keep their
+    value and verdict.
 
     A tensor's failing entries are measured in batches, the worst first; at the first entry
     that fails without noise to explain it, the row fails anyway and the rest stay as they are
@@ -123,7 +121,7 @@ def judge_noisy_entries(forms: LossForms, params: dict, grads: dict, result: Fin
         found = []
         for start in range(0, ordered.size, NOISE_BATCH):
             batch = ordered[start:start + NOISE_BATCH]
-            level = probe.along(name, batch)
+            level = np.fmax(probe.along(name, batch), output_noise)
             explained = level > assumed
             rounding[name][batch[explained]] = level[explained]
             found.append(batch[explained])
@@ -147,8 +145,9 @@ def judge_noisy_entries(forms: LossForms, params: dict, grads: dict, result: Fin
         noisy = {name: indices for name, indices in noisy.items() if indices.size}
     if replaced:
         largest = max(float(np.nanmax(r, initial=0.0)) for r in rounding.values())
-        result.notes.append(f"{replaced} entries where the loss as computed is noisier than its rounding (measured "
-                            f"noise up to {largest:.2g}, Moré-Wild ECnoise) judged by richardson with that noise")
+        result.notes.append(f"{replaced} entries where the loss as computed is noisier than its rounding (noise up to "
+                            f"{largest:.2g}: measured, Moré-Wild ECnoise, or its outputs' rounding through the loss) "
+                            "judged by richardson with that noise")
 
 
 def _replace(result: FiniteDifference, better: FiniteDifference, entries: dict) -> int:

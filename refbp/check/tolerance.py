@@ -145,15 +145,6 @@ def published_tolerance(case) -> Tolerance:
 # atol + rtol |fd| for some entry says so in its note (a weak check there).
 FD_ERROR_FACTOR = 4.0
 
-# Not a tolerance but where finite differences stop judging (refbp.check.fd_reference): a bce
-# output y with 1 - y < 2^-30 (9.3e-10) leaves 1 - y, and so log(1 - y), fewer significant
-# bits than float32 has (it moves in steps of 2^-53, over 2^-23 of itself). There the loss as
-# computed is a staircase; an entry still failing against finite differences after the noise
-# of the loss was measured (oracle.fd.noise) is reported at a non-differentiable point, the
-# output, and left to torch autograd. Below 2^-30 the noise is measured first anyway: an entry
-# that passes with it is judged.
-BCE_QUANTIZED = 2.0 ** -30
-
 
 def fd_tolerance(case, method: str, parameter_count: int) -> Tolerance:
     """The finite-difference row's atol/rtol for `method`.

@@ -89,7 +89,8 @@ def run_fuzz(options: FuzzOptions) -> FuzzRun:
     run.outcomes = check_units(units(options, start), target, options)
     run.seconds = time.perf_counter() - start
     run.shrunk = shrink_failures(run, target)
-    run.regressions = [regression_document(s.outcome, options.command(), s.original_index) for s in run.shrunk]
+    run.regressions = [regression_document(s.outcome, options.command(), s.original_index, s.checks > 0)
+                       for s in run.shrunk]
     if options.save_failures is not None:
         run.saved = [save_regression(document, options.save_failures) for document in run.regressions]
     return run
