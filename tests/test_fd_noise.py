@@ -1,6 +1,6 @@
 """No false alarm where the loss as computed is noisy (oracle.fd.noise, refbp.check.fd_reference):
-ECnoise finds the noise it should, the fuzz-found cases of cases/regressions/ pass because of
-it (and fail without it), and a wrong gradient still fails there."""
+ECnoise finds the noise it should, the noisy fuzz-found cases of cases/regressions/ pass
+because of it (and fail without it), and a wrong gradient still fails there."""
 
 from __future__ import annotations
 
@@ -13,14 +13,11 @@ import pytest
 from cases import SUITE_DIR, load_case
 from oracle.fd.noise import FOUND, POINTS, TOO_LARGE, TOO_SMALL, noise_levels
 from refbp.check import fd_reference
-from refbp.check.check_case import check_case, finite_difference_checks
+from refbp.check.check_case import finite_difference_checks
 from refbp.check.fd_reference import output_rounding
-from refbp.diagnosis.mlp import derive
-from refbp.diagnosis.variant import Variant
 from refbp.nn import compute_trace
 from refbp.perturbed import loss_forms
 
-REGRESSIONS = sorted((SUITE_DIR / "regressions").glob("*.json"))
 # The cases whose correct gradient fails without the measured noise (and the staircase rule).
 NOISY = ["fuzz-mlp-1eb7036594d7", "fuzz-mlp-507820d39155", "fuzz-mlp-9f78914bc73a", "fuzz-rnn-c04e4359bffd"]
 
@@ -50,13 +47,6 @@ def test_ecnoise_finds_no_more_than_rounding_in_a_smooth_function():
 def test_ecnoise_says_too_small_for_equal_values_and_too_large_for_a_steep_smooth_function():
     assert noise_levels(np.ones((1, POINTS)))[1][0] == TOO_SMALL
     assert noise_levels(spaced(lambda x: np.exp(30 * x), delta=0.05))[1][0] == TOO_LARGE
-
-
-def test_every_regression_case_is_in_the_suite_and_passes():
-    assert len(REGRESSIONS) >= 6
-    for path in REGRESSIONS:
-        verdict = check_case(load_case(path))
-        assert verdict.passed, (path.name, [(c.reference, c.tensor, c.note) for c in verdict.failed_checks()])
 
 
 @pytest.mark.parametrize("case_id", NOISY)
@@ -106,10 +96,3 @@ def test_a_step_narrower_than_a_stair_is_judged_with_the_outputs_rounding(monkey
     monkeypatch.setattr(sys.modules["refbp.check.check_case"], "output_rounding", lambda *args: 0.0)
     rows = finite_difference_checks(case, compute_trace(case), loss_forms(case), None)
     assert not all(r.passed for r in rows)
-
-
-def test_the_diagnosis_transposed_slip_fits_a_network_with_layers_that_are_not_square():
-    """The fuzz-found 1-6-6-1 case crashed the diagnosis catalogue (W^T on a 6x1 layer)."""
-    case = regression("fuzz-mlp-507820d39155")
-    trace = derive(case, variant=Variant(paths="transposed"))
-    assert set(trace.grads) == set(case.params)
