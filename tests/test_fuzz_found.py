@@ -3,12 +3,19 @@ of the suite, and what each one found stays fixed (the noisy ones: tests/test_fd
 
 from __future__ import annotations
 
+import sys
+
+import numpy as np
+import pytest
+
 from cases import SUITE_DIR, load_case
+from oracle.fd.kinks import crossed_unit
 from refbp.check.check_case import check_case, finite_difference_checks
 from refbp.diagnosis.mlp import derive
 from refbp.diagnosis.variant import Variant
 from refbp.nn import compute_trace
 from refbp.perturbed import loss_forms
+from refbp.perturbed.plain import bce_clamps
 
 REGRESSIONS = sorted((SUITE_DIR / "regressions").glob("*.json"))
 
@@ -42,3 +49,38 @@ def test_the_diagnosis_transposed_slip_fits_a_network_with_layers_that_are_not_s
     case = regression("fuzz-mlp-507820d39155")
     trace = derive(case, variant=Variant(paths="transposed"))
     assert set(trace.grads) == set(case.params)
+
+
+CLAMPED = ["fuzz-mlp-54fcbc2fbe1c", "fuzz-mlp-60e8a4714d93", "fuzz-mlp-6d6205546165"]
+
+
+@pytest.mark.parametrize("case_id", CLAMPED)
+def test_near_bces_clamp_the_plain_forward_with_its_clamps_probed_judges(case_id):
+    """Outputs at exactly 1 (log(1 - y) clamped at -100, a jump from -36.7) or below e^-100:
+    no complex step (a max is not analytic: it gave 5e18 for a gradient of 2) and no batched
+    forms (they report the relu family's nets only); the correct gradient passes."""
+    case = regression(case_id)
+    forms = loss_forms(case)
+    assert forms.complex_loss is None and forms.perturbed is None and "bce clamps" in forms.not_analytic
+    rows = finite_difference_checks(case, compute_trace(case), forms, None)
+    assert rows and all(r.passed for r in rows)
+
+
+@pytest.mark.parametrize("case_id", CLAMPED[:2])
+def test_a_clamped_case_fails_on_the_complex_step_and_batched_forms(case_id, monkeypatch):
+    """The premise (of the two that need it): these correct gradients fail without that."""
+    case = regression(case_id)
+    monkeypatch.setattr(sys.modules["refbp.perturbed.forms"], "clamp_in_reach", lambda *args: None)
+    rows = finite_difference_checks(case, compute_trace(case), loss_forms(case), None)
+    assert not all(r.passed for r in rows)
+
+
+def test_an_output_moved_into_or_out_of_bces_clamp_crosses_a_kink():
+    """The probe's clamp units: y rounded to exactly 1 and back, y past e^-100, and a term of
+    weight 0 that cannot kink."""
+    clamps = bce_clamps(np.array([[0.0, 1.0]]))  # t = 0: only log(1 - y) counts; t = 1: only log y
+    base = clamps(np.array([[1.0, 1e-40]]))
+    assert crossed_unit(base, clamps(np.array([[1.0 - 2.0 ** -53, 1e-40]]))) == "bce.log(1-y)[0][0]"
+    assert crossed_unit(base, clamps(np.array([[1.0, 1e-50]]))) == "bce.log(y)[0][1]"
+    unweighted = clamps(np.array([[1e-40, 1e-40]]))
+    assert crossed_unit(unweighted, clamps(np.array([[1e-50, 1e-40]]))) is None  # log y of t = 0: weight 0

@@ -17,7 +17,7 @@ from refbp.nn import build_model, case_arrays, losses
 
 from . import analytic
 from .perturbed_losses import PerturbedLosses
-from .plain import loss_and_probe
+from .plain import clamp_in_reach, loss_and_probe
 from .stacked import stacked_losses
 
 # Floats per stacked work array of one chunk (1 MiB): small enough to stay in the core's
@@ -32,7 +32,10 @@ def loss_forms(case) -> LossForms:
                                                    f"forward for {case.network.kind} networks")
     model = build_model(case.network)
     loss_of_outputs = losses.get(case.loss)
-    _, inputs, targets, _ = case_arrays(case, "float64")
+    initial, inputs, targets, _ = case_arrays(case, "float64")
+    clamped = clamp_in_reach(case, model.forward(np, initial, inputs).outputs)
+    if clamped is not None:  # bce near its clamp: the plain forward, whose probe sees the clamps
+        return LossForms(loss, probe, not_analytic=clamped)
     chunks = chunk_sizes(case, model)
     perturbed = PerturbedForm(_perturbed_at(model, loss_of_outputs, inputs, targets), chunks, chunks_itself=True)
     stacked = stacked_losses(model, loss_of_outputs, inputs, targets)
