@@ -10,7 +10,7 @@ import pytest
 
 from cases import SUITE_DIR, load_case
 from oracle.fd.kinks import crossed_unit
-from refbp.check.check_case import check_case, finite_difference_checks
+from refbp.check.check_case import check_case, finite_difference_checks, torch_checks
 from refbp.diagnosis.mlp import derive
 from refbp.diagnosis.variant import Variant
 from refbp.nn import compute_trace
@@ -84,3 +84,13 @@ def test_an_output_moved_into_or_out_of_bces_clamp_crosses_a_kink():
     assert crossed_unit(base, clamps(np.array([[1.0, 1e-50]]))) == "bce.log(y)[0][1]"
     unweighted = clamps(np.array([[1e-40, 1e-40]]))
     assert crossed_unit(unweighted, clamps(np.array([[1e-50, 1e-40]]))) is None  # log y of t = 0: weight 0
+
+
+@pytest.mark.parametrize("case_id", ["fuzz-mlp-54fcbc2fbe1c", "fuzz-mlp-6d6205546165", "fuzz-rnn-c04e4359bffd"])
+def test_torch_judges_every_gradient_entry_at_an_output_of_exactly_1(case_id):
+    """Clamping log(1 - y) = log(0) sent 0 x inf = NaN back through torch's autograd: every
+    entry of such a gradient went unjudged ("no entry to judge") and the row passed."""
+    case = regression(case_id)
+    assert np.any(compute_trace(case).outputs == 1.0)
+    rows = [r for r in torch_checks(case, compute_trace(case)) if r.quantity == "grads"]
+    assert rows and all(r.passed and r.checked == case.params[r.tensor].size for r in rows)
