@@ -149,3 +149,6 @@ def factory(case: dict):
     if case["network"]["kind"] != "mlp":
         return None  # MLPs only: refbp lists the RNN cases as not supported
     return NumpyMLP(case)
+
+
+factory.kinds = ("mlp",)  # what `refbp fuzz --impl` draws for it (docs/formats.md section 8)

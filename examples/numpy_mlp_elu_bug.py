@@ -4,10 +4,11 @@ For net <= 0, elu(net) = alpha (e^net - 1) and its slope is alpha e^net = out + 
 (alpha = 1). This implementation takes the slope as e^net - 1, i.e. `out`: off by alpha.
 Its forward is right; the suite's one elu case happens to catch it, and so does
 
-    refbp fuzz --impl examples/numpy_mlp_elu_bug.py:factory --kind mlp --save-failures found/
+    refbp fuzz --impl examples/numpy_mlp_elu_bug.py:factory --save-failures found/
     refbp check --impl examples/numpy_mlp_elu_bug.py:factory found/      # the saved case fails again
 
-which draws networks with elu layers whose nets go negative within its default budget.
+which draws networks with elu layers whose nets go negative within its default budget (the
+factory says it supports MLPs only, `factory.kinds`, so fuzz draws only MLPs).
 """
 
 from __future__ import annotations
@@ -30,3 +31,6 @@ class EluSlopeOffByAlpha(NumpyMLP):
 def factory(case: dict):
     """MLPs only (None: an RNN case is not supported), as numpy_mlp.py."""
     return EluSlopeOffByAlpha(case) if case["network"]["kind"] == "mlp" else None
+
+
+factory.kinds = ("mlp",)  # what `refbp fuzz --impl` draws for it (docs/formats.md section 8)

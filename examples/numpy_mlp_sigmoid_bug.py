@@ -35,6 +35,9 @@ def factory(case: dict):
     return SigmoidOnNet(case)
 
 
+factory.kinds = ("mlp",)  # what `refbp fuzz --impl` draws for it (docs/formats.md section 8)
+
+
 if __name__ == "__main__":  # a tiny demonstration without refbp
     z = np.array([0.3775])
     print("right slope", SLOPES["sigmoid"](z), "buggy slope", BUGGY_SLOPES["sigmoid"](z))

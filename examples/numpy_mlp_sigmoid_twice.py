@@ -36,3 +36,6 @@ def factory(case: dict):
     if case["network"]["kind"] != "mlp":
         return None
     return SigmoidTwice(case)
+
+
+factory.kinds = ("mlp",)  # what `refbp fuzz --impl` draws for it (docs/formats.md section 8)

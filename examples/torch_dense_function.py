@@ -86,3 +86,6 @@ def factory(case: dict):
     if case["network"]["kind"] != "mlp":
         return None
     return TorchDenseMLP(case)
+
+
+factory.kinds = ("mlp",)  # what `refbp fuzz --impl` draws for it (docs/formats.md section 8)

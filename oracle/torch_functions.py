@@ -43,8 +43,8 @@ def loss_value(name: str, outputs: torch.Tensor, targets: torch.Tensor) -> torch
         # BCELoss's value, -mean(t max(log y, -100) + (1 - t) max(log(1 - y), -100)), written out so
         # that autograd differentiates that value: BCELoss's own backward floors y (1 - y) at 1e-12,
         # which is not the derivative of its value at a saturated output (y or 1 - y below 1e-12).
-        log_y = torch.clamp(torch.log(outputs), min=BCE_LOG_FLOOR)
-        log_1my = torch.clamp(torch.log(1.0 - outputs), min=BCE_LOG_FLOOR)
+        log_y = _clamped_log(outputs)
+        log_1my = _clamped_log(1.0 - outputs)
         return -torch.mean(targets * log_y + (1.0 - targets) * log_1my)
     if name == "cross_entropy":
         if outputs.dim() == 2:  # already examples x classes (no view op in the autograd graph)
@@ -53,6 +53,15 @@ def loss_value(name: str, outputs: torch.Tensor, targets: torch.Tensor) -> torch
         flat = targets.reshape(-1) if targets.dtype == torch.int64 else targets.reshape(-1, classes)
         return F.cross_entropy(outputs.reshape(-1, classes), flat)
     raise ValueError(f"unknown loss {name!r}")
+
+
+def _clamped_log(values: torch.Tensor) -> torch.Tensor:
+    """max(log v, -100), with gradient 0 where clamped, also at v = 0 exactly: clamping log(0) =
+    -inf would send 0 x inf = NaN back (an output rounded to exactly 1), which no entry can be
+    judged against; the log is taken of 1 there instead, and the branch not taken sends 0."""
+    inside = values > 0
+    logs = torch.log(torch.where(inside, values, torch.ones_like(values)))
+    return torch.where(inside, torch.clamp(logs, min=BCE_LOG_FLOOR), torch.full_like(values, BCE_LOG_FLOOR))
 
 
 def case_tensor(array: np.ndarray) -> torch.Tensor:

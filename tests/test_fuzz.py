@@ -16,6 +16,7 @@ from refbp.cli import main
 from refbp.fuzz import FuzzOptions, FuzzUnit, Target, check_unit, run_fuzz
 from refbp.fuzz import draw, shrink as shrink_module
 from refbp.fuzz.draw import ROUND_SIZE, draw_example, draw_round
+from refbp.fuzz.kinds import NoSupportedKind, kind_to_draw
 from refbp.fuzz.space import RANGES_BY_DTYPE, example_documents, value_range_of
 from refbp.fuzz.unit import ExampleOutcome
 
@@ -103,21 +104,41 @@ def test_every_example_declined_exits_2(capsys):
 
 
 def test_a_planted_bug_is_found_saved_and_reproduced(tmp_path, capsys):
-    # example 41 of seed 0 (mlp) is the first with an elu layer whose nets go negative
-    code = main(["fuzz", "--kind", "mlp", "--examples", "42", "--impl", ELU_BUG, "--no-shrink",
+    # example 41 of seed 0 (mlp) is the first with an elu layer whose nets go negative; the
+    # factory says it supports MLPs only (factory.kinds), so --kind all draws MLPs only
+    code = main(["fuzz", "--examples", "42", "--impl", ELU_BUG, "--no-shrink",
                  "--save-failures", str(tmp_path), "--no-progress"])
     assert code == 1
+    printed = capsys.readouterr().out
+    assert "0 not supported" in printed and "kind        mlp 42" in printed
     (saved,) = tmp_path.glob("*.json")
     document = json.loads(saved.read_text())
     case = load_case(saved)  # a valid case, id = file name
     assert case.id.startswith("fuzz-mlp-") and "elu" in case.network.activations
     assert document["title"].startswith("found by refbp fuzz: ") and "grads" in document["title"]
-    assert "--seed 0" in document["source"] and "example 41" in document["source"]
+    assert "--kind mlp --seed 0" in document["source"] and "example 41" in document["source"]
     assert "regression" in document["tags"]
     capsys.readouterr()
     assert main(["check", "--impl", ELU_BUG, str(saved), "--no-report", "--no-progress"]) == 1
     assert main(["check", "--impl", CORRECT, str(saved), "--no-report", "--no-progress"]) == 0
     assert main(["run", str(saved), "--no-report", "--no-progress"]) == 0  # refbp itself is right
+
+
+def test_the_kinds_drawn_follow_what_the_factory_says_it_supports():
+    def undeclared(case):
+        return None
+
+    def mlp_only(case):
+        return None
+
+    mlp_only.kinds = ("mlp",)
+    assert kind_to_draw("all", None) == "all" and kind_to_draw("all", undeclared) == "all"
+    assert kind_to_draw("all", mlp_only) == "mlp" and kind_to_draw("mlp", mlp_only) == "mlp"
+    with pytest.raises(NoSupportedKind, match="supports none"):
+        kind_to_draw("rnn", mlp_only)
+    mlp_only.kinds = ("mlp", "lstm")
+    with pytest.raises(NoSupportedKind, match="must name"):
+        kind_to_draw("all", mlp_only)
 
 
 def test_shrinking_replays_the_round_and_keeps_the_smallest_failure(monkeypatch):

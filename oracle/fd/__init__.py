@@ -26,8 +26,9 @@ from refbp.names import FD_METHODS
 
 from .agreement import agrees
 from .methods import ComplexStepRefused, central, complex_step, directional, richardson, sampled
+from .noise import LossNoise
 from .result import FiniteDifference
-from .steps import EPS, RELATIVE_STEP, step_sizes
+from .steps import EPS, RELATIVE_STEP, loss_rounding, step_sizes
 
 METHODS = tuple(FD_METHODS)
 
@@ -85,4 +86,4 @@ def _same_function(forms: LossForms, params: dict) -> bool:
 
 
 __all__ = ["EPS", "METHODS", "RELATIVE_STEP", "ComplexStepRefused", "FiniteDifference", "LossForms",
-           "escalated", "finite_difference", "step_sizes"]
+           "LossNoise", "escalated", "finite_difference", "loss_rounding", "richardson", "step_sizes"]

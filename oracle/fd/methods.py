@@ -27,17 +27,23 @@ class ComplexStepRefused(ValueError):
 
 
 def _entrywise(evaluator: Evaluator, params: dict, method: str, estimate, points, relative: float,
-               select=None) -> FiniteDifference:
-    """Run `estimate(values [E, K], h [E], x [E]) -> (derivative, error)` over the entries of each
-    tensor (all of them, or `select(name, tensor)` of them), at offsets `points(h) -> [E, K]`."""
+               select=None, rounding: dict | None = None) -> FiniteDifference:
+    """Run `estimate(values [E, K], h [E], x [E], delta [E]) -> (derivative, error)` over the
+    entries of each tensor (all of them, or `select(name, tensor)` of them), at offsets
+    `points(h) -> [E, K]`; delta is the rounding of one loss evaluation: a few ulps of the loss,
+    or where `rounding` {tensor: flat array} gives more (measured: oracle.fd.noise), that."""
     result = FiniteDifference(method=method)
+    assumed = loss_rounding(evaluator.base_loss)
     for name, tensor in params.items():
         tensor = np.asarray(tensor, dtype=np.float64)
         flat = tensor.reshape(-1)
         chosen = np.arange(flat.size) if select is None else select(name, tensor)
         h = step_sizes(flat[chosen], relative, exact=method != "complex")
         values, kinks = evaluator.losses(name, chosen, points(h))
-        derivative, error = estimate(values, h, flat[chosen])
+        delta = np.full(chosen.size, assumed)
+        if rounding is not None and name in rounding:
+            delta = np.fmax(delta, rounding[name].reshape(-1)[chosen])
+        derivative, error = estimate(values, h, flat[chosen], delta)
         for key, fill in (("grads", derivative), ("steps", h), ("errors", error)):
             full = np.full(flat.size, np.nan)
             full[chosen] = fill
@@ -52,9 +58,8 @@ def _entrywise(evaluator: Evaluator, params: dict, method: str, estimate, points
 
 def central(forms: LossForms, params, select=None, method="central") -> FiniteDifference:
     evaluator = Evaluator(forms.loss, params, forms.probe, forms.perturbed)
-    delta = loss_rounding(evaluator.base_loss)
 
-    def estimate(values, h, x):
+    def estimate(values, h, x, delta):
         derivative = (values[:, 0] - values[:, 1]) / (2.0 * h)
         second = values[:, 0] + values[:, 1] - 2.0 * evaluator.base_loss
         return derivative, central_error(derivative, second, h, scale(x), delta)
@@ -63,11 +68,13 @@ def central(forms: LossForms, params, select=None, method="central") -> FiniteDi
                       RELATIVE_STEP["central"], select)
 
 
-def richardson(forms: LossForms, params, select=None, relative: float | None = None) -> FiniteDifference:
+def richardson(forms: LossForms, params, select=None, relative: float | None = None,
+               rounding: dict | None = None) -> FiniteDifference:
+    """`rounding` {tensor: flat array}: the measured noise of the loss along each entry
+    (oracle.fd.noise), where it exceeds the few ulps otherwise assumed."""
     evaluator = Evaluator(forms.loss, params, forms.probe, forms.perturbed)
-    delta = loss_rounding(evaluator.base_loss)
 
-    def estimate(values, h, x):
+    def estimate(values, h, x, delta):
         d1, d2, d4 = ((values[:, k] - values[:, k + 1]) / (2.0 * m * h) for k, m in ((0, 1), (2, 2), (4, 4)))
         r1, r2 = (4.0 * d1 - d2) / 3.0, (4.0 * d2 - d4) / 3.0
         # R's error is c h^4, so R(2h) - R(h) ~ 15 c h^4. The value (64 D(h) - 20 D(2h) + D(4h)) / 45
@@ -76,7 +83,7 @@ def richardson(forms: LossForms, params, select=None, relative: float | None = N
 
     return _entrywise(evaluator, params, "richardson", estimate,
                       lambda h: np.stack([h, -h, 2 * h, -2 * h, 4 * h, -4 * h], axis=1),
-                      relative or RELATIVE_STEP["richardson"], select)
+                      relative or RELATIVE_STEP["richardson"], select, rounding)
 
 
 def complex_step(forms: LossForms, params, select=None) -> FiniteDifference:
@@ -86,7 +93,7 @@ def complex_step(forms: LossForms, params, select=None) -> FiniteDifference:
     evaluator = Evaluator(forms.complex_loss, params, perturbed=forms.complex_perturbed, dtype=np.complex128)
     floor = max(abs(evaluator.base_loss), 1.0)
 
-    def estimate(values, h, x):
+    def estimate(values, h, x, delta):
         derivative = values[:, 0].imag / h
         # No subtraction: rounding of a few ulps of the derivative and of the loss's scale.
         return derivative, 16.0 * EPS * (np.abs(derivative) + floor / scale(x))

@@ -28,7 +28,7 @@ from ..nn.backend import serial_blas
 from ..perturbed import loss_forms
 from ..trace import Trace
 from .entrywise import compare
-from .fd_reference import escalate_failures, unjudged_entries
+from .fd_reference import escalate_failures, output_rounding, unjudged_entries
 from .references import References
 from .tolerance import FD_ERROR_FACTOR, fd_tolerance, published_allowance, tolerance_for
 from .verdict import Check, CaseVerdict
@@ -158,7 +158,8 @@ def finite_difference_checks(case: Case, trace: Trace, forms: LossForms, method:
     tolerance = fd_tolerance(case, method, sum(int(np.size(p)) for p in case.params.values()))
     with serial_blas(np):
         result = (FRESH if references is None else references).finite_difference(case, fingerprint, method, forms)
-        result = escalate_failures(forms, case.params, trace.grads, result, tolerance)
+        result = escalate_failures(forms, case.params, trace.grads, result, tolerance,
+                                   output_rounding(case.loss, trace.outputs, case.targets))
     if method == "directional":
         return [directional_row(trace, result, tolerance)]
     skips = {name: result.kink_mask(name) for name in result.kinks}

@@ -25,7 +25,8 @@ A failing example is shrunk by hypothesis and, with --save-failures DIR, written
 refbp-case/1 file (explicit numbers, the failing check in its title, the seed in its source)
 that `refbp run FILE` (or `refbp check --impl ... FILE`) reproduces: move it into
 cases/regressions/ to keep it. Prints what was tried (per kind, activation, loss, depth,
-value range, optimizer) and examples per second.
+value range, optimizer) and examples per second. With --impl, a factory that names the
+network kinds it supports (`factory.kinds = ("mlp",)`) gets only those drawn.
 Exit codes: 0 no failure, 1 an example failed, 2 bad usage (or every example declined).
 Default budget: {DEFAULT_EXAMPLES} examples.
 """
@@ -74,14 +75,20 @@ def handle(args) -> int:
     if executor_problem(args.executor):
         return fail_usage(executor_problem(args.executor))
     start_workers(jobs, args.executor, preload=("refbp.fuzz.spread",))  # they import torch while hypothesis loads here
+    factory = None
     if args.impl:
         try:
-            load_factory(args.impl)
+            factory = load_factory(args.impl)
         except AdapterError as exc:
             return fail_usage(str(exc))
     try:
         from refbp.fuzz import FuzzOptions, run_fuzz, summary_lines
+        from refbp.fuzz.kinds import NoSupportedKind, kind_to_draw
     except ImportError as exc:  # hypothesis is the `fuzz` extra
+        return fail_usage(str(exc))
+    try:
+        kind_to_draw(args.kind, factory, args.impl)
+    except NoSupportedKind as exc:
         return fail_usage(str(exc))
     examples = args.examples if args.examples is not None or args.minutes is not None else DEFAULT_EXAMPLES
     options = FuzzOptions(kind=args.kind, examples=examples, minutes=args.minutes, seed=args.seed,

@@ -117,7 +117,12 @@ def loss_gradient(name: str, outputs, targets, bug: str = ""):
             return (sigmoid(outputs) - targets) / outputs.size
         if bug == "bce-shortcut":  # the fused sigmoid + BCE gradient y - t, then the sigmoid's slope again
             return (outputs - targets) / outputs.size
-        return (outputs - targets) / np.maximum(outputs * (1.0 - outputs), 1e-12) / outputs.size
+        # The derivative of the clamped value above (as torch differentiates BCELoss's value):
+        # each term 0 where its log is clamped at -100.
+        with np.errstate(divide="ignore", invalid="ignore"):
+            from_y = np.where(np.log(outputs) > -100, targets / outputs, 0.0)
+            from_1my = np.where(np.log1p(-outputs) > -100, (1.0 - targets) / (1.0 - outputs), 0.0)
+        return (from_1my - from_y) / outputs.size
     if name == "cross_entropy":
         flat, probabilities = _examples(outputs, targets)
         predicted = flat if bug == "cross-entropy-without-softmax" else softmax(flat)

@@ -32,7 +32,8 @@ def propagate(grad_net, weight, paths: str):
     if paths == "first":
         return grad_net[:, :1] * weight[:1, :]
     if paths == "transposed":  # square layers: the error sent back through W^T where W belongs
-        return grad_net @ weight.T
+        # (a layer that is not square cannot have that slip: its shapes would not fit)
+        return grad_net @ (weight.T if weight.shape[0] == weight.shape[1] else weight)
     if paths == "same":
         n_out, n_in = weight.shape
         result = np.zeros((grad_net.shape[0], n_in))

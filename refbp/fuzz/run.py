@@ -16,10 +16,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .draw import ROUND_SIZE
+from .kinds import with_supported_kind
 from .save import regression_document, save_regression
 from .shrink import Shrunk, shrink
 from .spread import check_spread
 from .unit import ExampleOutcome, FuzzUnit, Target, check_unit
+from .unit import factory as unit_factory
 
 EXIT_CLEAN, EXIT_FAILURES, EXIT_USAGE = 0, 1, 2
 DEFAULT_EXAMPLES = 200
@@ -82,13 +84,16 @@ class FuzzRun:
 
 
 def run_fuzz(options: FuzzOptions) -> FuzzRun:
+    if options.impl:  # an implementation that names the kinds it supports gets only those drawn
+        options = with_supported_kind(options, unit_factory(options.impl))
     run = FuzzRun(options)
     target = Target(options.impl, options.fd_method)
     start = time.perf_counter()
     run.outcomes = check_units(units(options, start), target, options, start)
     run.seconds = time.perf_counter() - start
     run.shrunk = shrink_failures(run, target)
-    run.regressions = [regression_document(s.outcome, options.command(), s.original_index) for s in run.shrunk]
+    run.regressions = [regression_document(s.outcome, options.command(), s.original_index, s.checks > 0)
+                       for s in run.shrunk]
     if options.save_failures is not None:
         run.saved = [save_regression(document, options.save_failures) for document in run.regressions]
     return run

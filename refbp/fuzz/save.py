@@ -16,9 +16,9 @@ import hypothesis
 from .unit import ExampleOutcome
 
 
-def regression_document(outcome: ExampleOutcome, command: str, original_index: int) -> dict:
+def regression_document(outcome: ExampleOutcome, command: str, original_index: int, shrunk: bool = True) -> dict:
     """The outcome's document with an id from its content, the failure as its title, and
-    where it came from as its source."""
+    where it came from as its source (`shrunk`: by hypothesis, or as drawn)."""
     document = {k: v for k, v in outcome.document.items() if k not in ("id", "title", "source")}
     digest = hashlib.sha256(json.dumps(document, sort_keys=True).encode()).hexdigest()[:12]
     kind = document["network"]["kind"]
@@ -27,7 +27,8 @@ def regression_document(outcome: ExampleOutcome, command: str, original_index: i
         "id": f"fuzz-{kind}-{digest}",
         "title": f"found by refbp fuzz: {outcome.failure}",
         "source": (f"`{command}`, example {original_index}, shrunk by hypothesis {hypothesis.__version__}; "
-                   f"the numbers are the shrunk example's, explicit"),
+                   "the numbers are the shrunk example's, explicit" if shrunk else
+                   f"`{command}`, example {original_index}, as drawn (not shrunk); its numbers, explicit"),
         **document,
         "tags": sorted(set(document.get("tags", [])) | {"regression"}),
     }

@@ -15,6 +15,8 @@ import time
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+import numpy as np
+
 from cases import parse_case
 
 from ..check.adapter import Declined, load_factory
@@ -66,7 +68,10 @@ def check_document(index: int, document: dict, target: Target) -> ExampleOutcome
     start = time.perf_counter()
     outcome = ExampleOutcome(index, document, features=features(document))
     try:
-        verdict = verdict_of(document, target)
+        # numpy's floating-point warnings (log(0) of a saturated bce output, clamped) would be
+        # printed once per example: a NaN or an overflow that matters is a failed check.
+        with np.errstate(all="ignore"):
+            verdict = verdict_of(document, target)
     except Declined:
         outcome.supported = False
     except Exception as exc:  # a crash of the implementation or of a check is this example's failure
@@ -83,11 +88,12 @@ def verdict_of(document: dict, target: Target) -> CaseVerdict:
     case = parse_case(document)
     if target.impl is None:
         return check_case(case, fd_method=target.fd_method)
-    return check_adapter_case(case, _factory(target.impl), target.impl, fd_method=target.fd_method)
+    return check_adapter_case(case, factory(target.impl), target.impl, fd_method=target.fd_method)
 
 
 @lru_cache(maxsize=4)
-def _factory(spec: str):
+def factory(spec: str):
+    """The factory `spec` names, imported once per process."""
     return load_factory(spec)
 
 

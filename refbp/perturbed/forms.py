@@ -18,7 +18,7 @@ from refbp.nn import build_model, case_arrays, losses
 
 from . import analytic
 from .perturbed_losses import PerturbedLosses
-from .plain import loss_and_probe
+from .plain import clamp_in_reach, loss_and_probe
 from .rnn_forms import rnn_loss_forms
 from .stacked import stacked_losses
 
@@ -29,14 +29,17 @@ CHUNK_FLOATS = 2**17
 
 def loss_forms(case) -> LossForms:
     loss, probe = loss_and_probe(case)
+    model = build_model(case.network)
+    initial, inputs, targets, h0 = case_arrays(case, "float64")
+    clamped = clamp_in_reach(case, model.forward(np, initial, inputs, h0).outputs) if case.loss == "bce" else None
+    if clamped is not None:  # bce near its clamp: the plain forward, whose probe sees the clamps
+        return LossForms(loss, probe, not_analytic=clamped)
     if case.network.kind == "rnn":
         return rnn_loss_forms(case, loss, probe)
     if case.network.kind != "mlp":
         return LossForms(loss, probe, not_analytic=f"complex step refused: refbp has no complex-capable "
                                                    f"forward for {case.network.kind} networks")
-    model = build_model(case.network)
     loss_of_outputs = losses.get(case.loss)
-    _, inputs, targets, _ = case_arrays(case, "float64")
     chunks = chunk_sizes(case, model)
     perturbed = PerturbedForm(_perturbed_at(model, loss_of_outputs, inputs, targets), chunks, chunks_itself=True)
     stacked = stacked_losses(model, loss_of_outputs, inputs, targets)
