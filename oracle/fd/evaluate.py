@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from refbp.loss_forms import PerturbedForm
+from refbp.loss_forms import NetsOfRows, PerturbedForm
 
 from .agreement import agrees, sampled_points
 from .kinks import crossed_unit, crossed_units_stacked
@@ -85,8 +85,7 @@ class Evaluator:
                     values[part] = self.batched(name, indices[part], deltas[part])
                 else:
                     values[part], nets = self.batched(name, indices[part], deltas[part], kinks=True)
-                    if nets:
-                        units[part] = crossed_units_stacked(self.base_units, nets)
+                    units[part] = _crossings(self.base_units, nets, len(values[part]))
                 # Which path each chunk took, where the form says (positions within the call).
                 chunk_paths += [(start + a, start + b, path) for a, b, path in getattr(self.batched, "chunk_paths", ())]
             if name not in self._verified:
@@ -109,3 +108,16 @@ class Evaluator:
                 if unit is not None:
                     kinks.setdefault(int(flat_indices[s // points]), unit)
         return values.reshape(count, points), kinks
+
+
+def _crossings(base_units: dict, nets, count: int) -> list:
+    """Per network of a batched call, the first unit that crossed a kink or None, from the
+    kinked nets it returned ({layer: [count, ...]}, or NetsOfRows: the nets of some networks,
+    the form having ruled out a crossing in the others)."""
+    if not isinstance(nets, NetsOfRows):
+        return (crossed_units_stacked(base_units, nets) if nets else None) or [None] * count
+    found: list = [None] * count
+    if nets.nets:
+        for row, unit in zip(nets.rows, crossed_units_stacked(base_units, nets.nets)):
+            found[int(row)] = unit
+    return found

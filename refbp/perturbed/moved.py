@@ -25,7 +25,8 @@ class Moved:
     dtype: np.dtype
     largest_delta_out: float = 0.0  # over the whole call: one series length for every chunk
 
-    def part(self, rows: slice) -> "Moved":
+    def part(self, rows) -> "Moved":
+        """The networks `rows`: views for a slice, copies for an index array."""
         delta_out = None if self.delta_out is None else self.delta_out[rows]
         # Not dataclasses.replace: this runs once per chunk, and replace costs microseconds.
         return Moved(self.layer, self.units[rows], self.net_column[rows], delta_out, self.dtype, self.largest_delta_out)

@@ -1,13 +1,15 @@
-"""The two places where a sigmoid layer follows the perturbed one and a short power series
-(refbp.perturbed.series, cut below 2^-60) gives its values to rounding without a sigmoid
-per value:
+"""The two places where a short power series (refbp.perturbed.series, cut below 2^-60) gives a
+layer's values to rounding without an activation per value:
 
-  - `exp_factored`: e^-net of the layer after the moved unit is the base's e^-net times
-    e^-change, a series in the change;
-  - `output_nets_by_series`: when the output layer comes next, its nets move by a power
-    series in the moved unit's change, whose coefficients (through the sigmoid layer and the
-    output layer's weights) are computed once per base, so a network costs outputs x terms
-    multiply-adds.
+  - `exp_factored`: for a sigmoid layer after the moved unit, its e^-net is the base's e^-net
+    times e^-change, a series in the change;
+  - `output_nets_by_series`: when one hidden layer (any elementwise activation with a change
+    series, refbp.perturbed.activation_change) lies between the moved unit and the output
+    layer, the output nets move by a power series in the moved unit's change, whose
+    coefficients (through that layer and the output layer's weights) are computed once per
+    base, so a network costs outputs x terms multiply-adds. For the relu family it holds
+    while no net of that layer crosses 0: the caller redoes the networks that may
+    (refbp.perturbed.kink_margins).
 
 Each returns False, with nothing written, where it does not apply (another activation, the
 complex step, a change too large for a short series, a table too large to keep): the caller
@@ -19,6 +21,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import series
+from .activation_change import change_coefficients, change_terms
 from .base import Base
 from .moved import Moved, runs
 from .workspace import work_array
@@ -61,15 +64,15 @@ def exp_factored(base: Base, layer: int, moved: Moved, out, example_major: bool)
 
 
 def output_nets_by_series(base: Base, layer: int, moved: Moved, outputs) -> bool:
-    """For a sigmoid `layer` between the moved unit's layer and the output layer: the output
-    layer's nets of every network into `outputs` [S, B, O], without `layer`'s sigmoids.
-    Unit j = units[s] of the layer before moved by delta_out[s, b] moves unit u of `layer`
-    by x = weight[u, j] delta_out, and its sigmoid by sum_n D_n(u, b) x^n (series.sigmoid_change),
-    so the output nets move by sum_n delta_out^n H_n[:, b, j], with
+    """For `layer` between the moved unit's layer and the output layer: the output layer's nets
+    of every network into `outputs` [S, B, O], without `layer`'s activations. Unit j = units[s]
+    of the layer before moved by delta_out[s, b] moves unit u of `layer` by
+    x = weight[u, j] delta_out, and its out by sum_n D_n(u, b) x^n (activation_change), so the
+    output nets move by sum_n delta_out^n H_n[:, b, j], with
     H_n[o, b, j] = sum_u weight_out[o, u] D_n(u, b) weight[u, j]^n computed once."""
-    if base.model.activations[layer].name != "sigmoid" or outputs.dtype != np.float64:
+    if outputs.dtype != np.float64:
         return False
-    terms = series.sigmoid_change_terms(base.largest_weight(layer) * moved.largest_delta_out)
+    terms = change_terms(base.model.activations[layer], base.largest_weight(layer) * moved.largest_delta_out)
     if terms is None:
         return False
     change_series = _output_change_series(base, layer, terms)  # [J, B, terms, O]
@@ -93,8 +96,8 @@ def output_nets_by_series(base: Base, layer: int, moved: Moved, outputs) -> bool
 
 
 def _output_change_series(base: Base, layer: int, terms: int):
-    """H [J, B, terms, O] of `output_nets_by_series` for sigmoid `layer` (J units before it,
-    O outputs after it), or None past SERIES_FLOATS."""
+    """H [J, B, terms, O] of `output_nets_by_series` for `layer` (J units before it, O outputs
+    after it), or None past SERIES_FLOATS."""
     key = ("output change series", layer, terms)
     if key not in base.derived:
         weight = base.params[f"layers.{layer}.weight"].astype(np.float64)  # [U, J]
@@ -104,9 +107,8 @@ def _output_change_series(base: Base, layer: int, terms: int):
             base.derived[key] = None
             return None
         net = np.asarray(base.forward.nets[layer], dtype=np.float64)  # [B, U]
-        sigmoid = np.asarray(base.forward.outs[layer], dtype=np.float64)
-        one_minus = base.model.activations[layer].forward(np, -net)  # 1 - s(z) = s(-z), to full precision
-        change = series.sigmoid_change(sigmoid, one_minus, terms)  # [terms, B, U]
+        out = np.asarray(base.forward.outs[layer], dtype=np.float64)
+        change = change_coefficients(base.model.activations[layer], net, out, terms)  # [terms, B, U]
         weight_power = weight.copy()
         result = np.empty((terms, outs, batch, before))
         for n in range(terms):
