@@ -69,11 +69,11 @@ def moved(base: Base, name: str, flat_indices: np.ndarray, deltas: np.ndarray) -
 MAX_RUNS = 16
 
 
-def runs(units):
+def runs(units, limit: int = MAX_RUNS):
     """(first, end) of each run of consecutive networks that move the same unit; None past
-    MAX_RUNS (one gathered product is then faster than a product per run)."""
+    `limit` runs (one gathered product is then faster than a product per run)."""
     starts = np.flatnonzero(units[1:] != units[:-1]) + 1
-    if len(starts) >= MAX_RUNS:
+    if len(starts) >= limit:
         return None
     edges = [0, *starts.tolist(), len(units)]
     return list(zip(edges[:-1], edges[1:]))

@@ -276,14 +276,28 @@ def _rank_one(net, weight, units, delta_out, example_major: bool) -> None:
     count, batch = delta_out.shape
     unit_runs = runs(units)
     if unit_runs is None:  # one gathered product
-        if example_major:
-            np.multiply(delta_out[:, :, None], weight[:, units].T[:, None, :], out=net.reshape(count, batch, -1))
+        if example_major:  # unit-major first, then one transposing copy: a multiply along rows of O is slower
+            width = weight.shape[0]
+            scratch = work_array("rank one", (width, count, batch), net.dtype)
+            np.multiply(weight[:, units][:, :, None], delta_out[None], out=scratch)
+            np.copyto(net.reshape(count, batch, width), scratch.transpose(1, 2, 0))
         else:
             np.multiply(weight[:, units][:, :, None], delta_out[None], out=net.reshape(net.shape[0], count, -1))
         return
     for first, end in unit_runs:
         column, changes = weight[:, units[first]], delta_out[first:end].reshape(-1)
         if example_major:
-            np.multiply(changes[:, None], column[None, :], out=net[first * batch:end * batch])
+            _outer(changes, column, net[first * batch:end * batch])
         else:
             np.multiply(column[:, None], changes[None, :], out=net[:, first * batch:end * batch])
+
+
+def _outer(left, right, out) -> None:
+    """out [N, O] = left [N] times right [O], as a product of inner size 2 (a zero pair added):
+    numpy's matmul of inner size 1 takes no BLAS path, and a multiply broadcast along rows of
+    O loops per row; both are several times slower. The zero pair adds exact zeros."""
+    pair = work_array("outer pair", (len(left), 2), out.dtype)
+    pair[:, 0], pair[:, 1] = left, 0.0
+    rows = np.zeros((2, len(right)), dtype=out.dtype)
+    rows[0] = right
+    np.matmul(pair, rows, out=out)

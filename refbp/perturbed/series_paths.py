@@ -26,8 +26,11 @@ from .base import Base
 from .moved import Moved, runs
 from .workspace import work_array
 
-# The largest series table kept per sigmoid layer (floats): 32 MiB.
+# The largest series table kept per layer (floats): 32 MiB.
 SERIES_FLOATS = 2**22
+# A product per run of networks that move one unit, up to this many runs per chunk; past it one
+# gathered sum (einsum), which costs about as much as 200 small products.
+MAX_SERIES_RUNS = 128
 
 
 def exp_factored(base: Base, layer: int, moved: Moved, out, example_major: bool) -> bool:
@@ -75,17 +78,20 @@ def output_nets_by_series(base: Base, layer: int, moved: Moved, outputs) -> bool
     terms = change_terms(base.model.activations[layer], base.largest_weight(layer) * moved.largest_delta_out)
     if terms is None:
         return False
-    change_series = _output_change_series(base, layer, terms)  # [J, B, terms, O]
+    # numpy's matmul of inner size 1 takes no BLAS path (several times slower): a zero term pads it.
+    stored = max(terms, 2)
+    change_series = _output_change_series(base, layer, terms, stored)  # [J, B, stored, O]
     if change_series is None:
         return False
     units, delta_out = moved.units, moved.delta_out
     count, batch = delta_out.shape
-    powers = work_array("output powers", (batch, count, terms), np.float64)  # delta_out^(n+1), [b, s, n]
+    powers = work_array("output powers", (batch, count, stored), np.float64)  # delta_out^(n+1), [b, s, n]
     np.copyto(powers[:, :, 0], delta_out.T)
     for n in range(1, terms):
         np.multiply(powers[:, :, n - 1], delta_out.T, out=powers[:, :, n])
+    powers[:, :, terms:] = 0.0
     by_example = outputs.transpose(1, 0, 2)  # [B, S, O]
-    unit_runs = runs(units)
+    unit_runs = runs(units, MAX_SERIES_RUNS)
     if unit_runs is None:  # many units: one sum over the gathered series of each network's unit
         np.einsum("bsn,sbno->bso", powers, change_series[units], out=by_example)
     else:
@@ -95,22 +101,22 @@ def output_nets_by_series(base: Base, layer: int, moved: Moved, outputs) -> bool
     return True
 
 
-def _output_change_series(base: Base, layer: int, terms: int):
-    """H [J, B, terms, O] of `output_nets_by_series` for `layer` (J units before it, O outputs
-    after it), or None past SERIES_FLOATS."""
-    key = ("output change series", layer, terms)
+def _output_change_series(base: Base, layer: int, terms: int, stored: int):
+    """H [J, B, stored, O] of `output_nets_by_series` for `layer` (J units before it, O outputs
+    after it; terms past `terms` zero), or None past SERIES_FLOATS."""
+    key = ("output change series", layer, terms, stored)
     if key not in base.derived:
         weight = base.params[f"layers.{layer}.weight"].astype(np.float64)  # [U, J]
         weight_out = base.params[f"layers.{layer + 1}.weight"].astype(np.float64)  # [O, U]
         (units, before), outs, batch = weight.shape, weight_out.shape[0], base.batch
-        if terms * units * batch * before > SERIES_FLOATS or terms * outs * batch * before > SERIES_FLOATS:
+        if terms * units * batch * before > SERIES_FLOATS or stored * outs * batch * before > SERIES_FLOATS:
             base.derived[key] = None
             return None
         net = np.asarray(base.forward.nets[layer], dtype=np.float64)  # [B, U]
         out = np.asarray(base.forward.outs[layer], dtype=np.float64)
         change = change_coefficients(base.model.activations[layer], net, out, terms)  # [terms, B, U]
         weight_power = weight.copy()
-        result = np.empty((terms, outs, batch, before))
+        result = np.zeros((stored, outs, batch, before))
         for n in range(terms):
             if n:
                 weight_power *= weight
