@@ -7,7 +7,9 @@ Per MLP (batch 8, float64), in the same process, on the same function and data:
 The sigmoid networks (half_sse) get every method; 32-64-64-10 also gets a central row per
 hidden activation (`activation`: tanh, relu, leaky_relu, elu, softplus with a sigmoid output
 and half_sse; `mixed`: relu and tanh layers, an identity output and cross_entropy on class
-targets, the softmax inside the loss). `kind` is the network's kind (mlp).
+targets, the softmax inside the loss). `kind` is the network's kind (mlp). A 784-256-256-10
+relu network gets a central row too, its gradcheck timed on a sample of its columns and
+scaled to every parameter (`baseline_note` says how; empty where gradcheck ran whole).
 Times are medians of several rounds in which refbp's checks and gradcheck take turns
 (refbp.bench.measure.interleaved_medians). gradcheck differentiates the torch reference's loss
 (oracle.torch_loss.parameter_loss); `err_vs_torch` compares with the torch reference's gradient. `agree` is true when both reach the same verdict on the
