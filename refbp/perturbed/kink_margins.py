@@ -21,10 +21,11 @@ import numpy as np
 
 from .base import Base
 from .moved import Moved
+from .workspace import gathered, work_array
 
 EPS = float(np.finfo(np.float64).eps)
 NET_ROUNDING_ULPS = 64
-# A delta_out this close (relatively) to its margin counts as reaching it.
+# A delta_out within this share of its margin counts as reaching it.
 MARGIN_SLACK = 2.0**-40
 # Floats of the [units, directions, examples] array the margins are computed through.
 BLOCK_FLOATS = 2**20
@@ -46,7 +47,8 @@ def net_rounding(base: Base, layer: int) -> np.ndarray:
 
 def margins(base: Base, layer: int) -> tuple[np.ndarray, np.ndarray]:
     """(up, down), each [J, B]: the largest delta_out > 0 (up) and -delta_out (down) that moves
-    unit j of the layer before `layer` without any of `layer`'s nets reaching 0."""
+    unit j of the layer before `layer` without any of `layer`'s nets reaching 0 (less
+    MARGIN_SLACK of it)."""
     key = ("kink margins", layer)
     if key not in base.derived:
         weight = np.asarray(base.params[f"layers.{layer}.weight"], dtype=np.float64)  # [V, J]
@@ -65,7 +67,8 @@ def margins(base: Base, layer: int) -> tuple[np.ndarray, np.ndarray]:
                 toward = columns * net[:, None, :]  # < 0: a positive delta_out moves v toward 0
                 up[first:first + block] = np.min(np.where((toward < 0) | at_zero, reach, np.inf), axis=0)
                 down[first:first + block] = np.min(np.where((toward > 0) | at_zero, reach, np.inf), axis=0)
-        base.derived[key] = (up, down)
+        # A delta_out this close to its margin counts as reaching it.
+        base.derived[key] = (up * (1.0 - MARGIN_SLACK), down * (1.0 - MARGIN_SLACK))
     return base.derived[key]
 
 
@@ -74,15 +77,25 @@ def may_cross(base: Base, change: Moved, moved_kinked: bool, next_kinked: bool) 
     the moved layer (when `moved_kinked`) or the layer after it (when `next_kinked`)."""
     units, layer = change.units, change.layer
     crossing = np.zeros(len(units), dtype=bool)
-    if moved_kinked:
-        net = change.net_column  # [S, B]
-        base_net = base.unit_major("nets", layer)[units]
-        rounding = net_rounding(base, layer).T[units]
-        crossing |= np.any((np.sign(net) != np.sign(base_net)) | (np.abs(net) <= rounding), axis=1)
+    if moved_kinked:  # safe where the moved net keeps the base's sign, beyond the net's rounding
+        sign, rounding = _moved_unit_tests(base, layer)
+        side = gathered("kink side", sign, units, np.float64)
+        side *= change.net_column
+        crossing |= np.any(side <= gathered("kink rounding", rounding, units, np.float64), axis=1)
     if next_kinked:
         up, down = margins(base, layer + 1)
         delta = change.delta_out
-        reach_up = delta >= up[units] * (1.0 - MARGIN_SLACK)
-        reach_down = -delta >= down[units] * (1.0 - MARGIN_SLACK)
-        crossing |= np.any(((delta > 0) & reach_up) | ((delta < 0) & reach_down), axis=1)
+        reach = delta > gathered("kink margin", up, units, np.float64)
+        falling = np.negative(delta, out=work_array("kink fall", delta.shape, delta.dtype))
+        reach |= falling > gathered("kink margin", down, units, np.float64)
+        crossing |= np.any(reach, axis=1)
     return crossing
+
+
+def _moved_unit_tests(base: Base, layer: int) -> tuple[np.ndarray, np.ndarray]:
+    """Unit-major [n, B]: the sign of each base net of `layer`, and its rounding."""
+    key = ("moved unit tests", layer)
+    if key not in base.derived:
+        base.derived[key] = (np.sign(base.unit_major("nets", layer)).astype(np.float64),
+                             np.ascontiguousarray(net_rounding(base, layer).T))
+    return base.derived[key]

@@ -124,7 +124,7 @@ class PerturbedLosses:
             return None
         hidden_after = depth - after == 2
         redo = may_cross(base, change, activations[change.layer].kinked, hidden_after and activations[after].kinked)
-        if redo.mean() > LARGEST_REDONE_SHARE:
+        if redo.any() and redo.mean() > LARGEST_REDONE_SHARE:
             return None
         width = self.params[f"layers.{depth - 1}.weight"].shape[0]
         outputs = work_array("outputs", change.delta_out.shape + (width,), change.dtype)
