@@ -294,3 +294,21 @@ def test_the_series_table_holds_zero_padding_for_products_of_inner_size_two():
     perturbed("layers.0.weight", np.arange(4), np.full(4, 1e-5))
     stored = [value for key, value in perturbed.base.derived.items() if key[0] == "output change series"]
     assert stored and all(math.isclose(0.0, float(np.max(np.abs(table[:, :, 1:]))), abs_tol=0.0) for table in stored)
+
+
+def test_a_call_in_memory_bounded_parts_gives_the_same_losses_and_paths(monkeypatch):
+    """A call with more networks than MOVED_FLOATS allows runs in parts: the same losses, and
+    chunk_paths that cover every network (the agreement check samples by them)."""
+    case = FAST_CASES["tanh"]
+    forms = loss_forms(case)
+    name = "layers.0.weight"
+    indices = np.repeat(np.arange(case.params[name].size), 2)
+    deltas = np.resize([1e-3, -1e-3], indices.size)
+    whole = batched_at(forms, case.params)(name, indices, deltas)
+    monkeypatch.setattr(perturbed_losses, "MOVED_FLOATS", 2 * case.batch)
+    perturbed = batched_at(forms, case.params)
+    np.testing.assert_allclose(perturbed(name, indices, deltas), whole, rtol=1e-15, atol=0)
+    covered = np.zeros(indices.size, bool)
+    for start, stop, _ in perturbed.chunk_paths:
+        covered[start:stop] = True
+    assert covered.all() and len(perturbed.chunk_paths) > 1

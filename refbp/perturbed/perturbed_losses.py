@@ -40,6 +40,8 @@ from .workspace import stacked_view, work_array
 
 # Past this share of a chunk's networks near a kink, the whole chunk takes the direct path.
 LARGEST_REDONE_SHARE = 0.5
+# Floats per [S, B] array of the moved units (8 MiB): a call with more networks runs in parts.
+MOVED_FLOATS = 2**20
 
 
 class PerturbedLosses:
@@ -65,7 +67,16 @@ class PerturbedLosses:
         self._redone: np.ndarray = np.empty(0, dtype=np.intp)  # networks of the last chunk redone near a kink
 
     def __call__(self, name: str, flat_indices, deltas, kinks: bool = False):
-        change = moved(self.base, name, np.asarray(flat_indices), np.asarray(deltas))
+        flat_indices, deltas = np.asarray(flat_indices), np.asarray(deltas)
+        part = max(self.chunks.get(name) or 1, MOVED_FLOATS // self.batch)
+        if not kinks and len(deltas) > part:  # the moved units' [S, B] arrays in parts: memory bounded
+            values, paths = [], []
+            for start in range(0, len(deltas), part):
+                values.append(self(name, flat_indices[start:start + part], deltas[start:start + part]))
+                paths += [(start + a, start + b, path) for a, b, path in self.chunk_paths]
+            self.chunk_paths = paths
+            return np.concatenate(values)
+        change = moved(self.base, name, flat_indices, deltas)
         if kinks:
             outputs, nets = self.outputs(change, want_nets=True)
             self.chunk_paths = self._paths_of_chunk(0, len(change.units))
