@@ -10,7 +10,8 @@ margins computed once per base instead of from every network's nets; numpy only.
 
 Both keep a unit's rounding out of the margin: refbp's plain forward computes each net in
 another order of additions, so a net within NET_ROUNDING_ULPS ulps of the sum of its terms'
-magnitudes from 0 counts as at 0. A network inside every margin crosses no kink, and its
+magnitudes from 0 counts as at 0, and the margins shrink by the moved net's own rounding
+(which the plain forward's delta_out may carry). A network inside every margin crosses no kink, and its
 losses may come from the linear pieces (refbp.perturbed.activation_change); every other one
 is redone by the direct path, whose nets the kink probe compares with the base's.
 """
@@ -67,8 +68,12 @@ def margins(base: Base, layer: int) -> tuple[np.ndarray, np.ndarray]:
                 toward = columns * net[:, None, :]  # < 0: a positive delta_out moves v toward 0
                 up[first:first + block] = np.min(np.where((toward < 0) | at_zero, reach, np.inf), axis=0)
                 down[first:first + block] = np.min(np.where((toward > 0) | at_zero, reach, np.inf), axis=0)
-        # A delta_out this close to its margin counts as reaching it.
-        base.derived[key] = (up * (1.0 - MARGIN_SLACK), down * (1.0 - MARGIN_SLACK))
+        # The plain forward's delta_out may differ by the moved net's own rounding (times the
+        # activation's slope, at most 1 for every elementwise activation), and a delta_out this
+        # close to its margin counts as reaching it.
+        moved_rounding = net_rounding(base, layer - 1).T  # [J, B]
+        base.derived[key] = tuple(np.maximum(margin - moved_rounding, 0.0) * (1.0 - MARGIN_SLACK)
+                                  for margin in (up, down))
     return base.derived[key]
 
 
