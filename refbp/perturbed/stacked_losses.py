@@ -4,8 +4,8 @@
 [S, *one network's outputs], each refbp.nn's `loss.value` to rounding
 (tests/test_perturbed_forms.py). `loss_values_in_place` may overwrite `outputs` (the hot
 path's work array, where fresh temporaries cost page faults): the sums of squares become one
-dot product per network, and the cross-entropy's sums over classes products, in another order
-of additions (a few ulps apart).
+dot product per network, the cross-entropy's sums over classes and the bce's sums against the
+targets products, in another order of additions (a few ulps apart).
 """
 
 from __future__ import annotations
@@ -15,6 +15,8 @@ import math
 import numpy as np
 
 from refbp.nn import losses
+
+from .workspace import work_array
 
 
 def _per_stack(terms):
@@ -82,7 +84,23 @@ def _cross_entropy_in_place(outputs, targets):
     return (log_total @ p.sum(axis=-1) - weighted) / batch
 
 
+def _bce_in_place(outputs, targets):
+    """refbp's bce of every stack entry: the same clamped logs (log y written over `outputs`,
+    log(1 - y) over a work array), summed against the targets by products."""
+    if np.iscomplexobj(outputs):
+        return _bce(outputs, targets)
+    count = outputs.shape[0]
+    log_y = outputs.reshape(count, -1)
+    weights = np.broadcast_to(np.asarray(targets, dtype=np.float64), outputs.shape[1:]).reshape(-1)
+    log_1my = np.subtract(1.0, log_y, out=work_array("bce log(1 - y)", log_y.shape, log_y.dtype))
+    floor = losses.BCE.LOG_FLOOR
+    np.maximum(np.log(log_1my, out=log_1my), floor, out=log_1my)
+    np.maximum(np.log(log_y, out=log_y), floor, out=log_y)
+    return -(log_y @ weights + log_1my @ (1.0 - weights)) / math.prod(outputs.shape[1:])
+
+
 IN_PLACE = {
+    "bce": _bce_in_place,
     "cross_entropy": _cross_entropy_in_place,
     "half_sse": lambda outputs, targets: 0.5 * _squares_in_place(outputs, targets),
     "sse": _squares_in_place,
