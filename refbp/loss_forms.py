@@ -22,11 +22,23 @@ class PerturbedLosses(Protocol):
     """Losses of S networks that each differ from the parameters it was made at in one entry:
     network s has entry flat_indices[s] of tensor `name` moved by deltas[s] (real, or imaginary
     for the complex step). Returns losses [S]; with `kinks`, also {layer: stacked net [S, ...]}
-    of the kinked units (or only its signs: a crossing depends on nothing else). It may say, after each call, which code path computed which
-    networks (`chunk_paths`: [(first, end, path name)]), so that the agreement check samples
+    of the kinked units (or only its signs: a crossing depends on nothing else), or
+    `NetsOfRows` where the form has ruled out a crossing in all networks but some. It may
+    say, after each call, which code path computed which networks (`chunk_paths`:
+    [(first, end, path name)], ranges that may overlap), so that the agreement check samples
     every path."""
 
     def __call__(self, name: str, flat_indices: np.ndarray, deltas: np.ndarray, kinks: bool = False): ...
+
+
+@dataclass(frozen=True)
+class NetsOfRows:
+    """The kinked nets (or their signs) {layer: [len(rows), ...]} of only the networks `rows` of
+    a call: the form has ruled out that any other network moves a kinked unit across 0 (by a
+    margin that covers rounding), and gives these to the probe's comparison."""
+
+    rows: np.ndarray
+    nets: Mapping[str, np.ndarray]
 
 
 @dataclass(frozen=True)

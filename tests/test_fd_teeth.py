@@ -140,6 +140,8 @@ def test_bench_fd_quick_json(capsys, tmp_path):
         assert row["baseline"] == expected and row["batch"] == (8 if row["kind"] == "mlp" else 4)
         assert row["speedup"] == pytest.approx(row["baseline_s"] / row["refbp_s"])
         assert row["agree"] is True, row
+        assert row["kind"] == "mlp" and row["activation"] in ("sigmoid", "relu", "mixed") and row["baseline_note"] == ""
+    assert {row["activation"] for row in rows} == {"sigmoid", "relu", "mixed"}
     assert rows[4]["params"] == 10 * 32 + 32 + 32 * 32 + 32 + 32 * 4 + 4
     (report,) = tmp_path.glob("bench-fd-*")
     assert (report / "results.csv").exists() and (report / "summary.md").exists()
@@ -162,6 +164,29 @@ def test_bench_fd_goal_lines_say_met_only_when_met():
     assert all(line.endswith("(met)") for line in goal_lines(frame(120.0)))
     for bad in (frame(58.0), frame(120.0, agree=False), frame(120.0, directional=0.9), frame(120.0, error=3e-10)):
         assert sum(line.endswith("(not met)") for line in goal_lines(bad)) == 1
+
+
+def test_bench_fd_goal_lines_for_every_activation_the_big_network_and_rnn_rows():
+    import pandas as pd
+
+    from refbp.bench.fd import goal_lines
+
+    def frame(relu=150.0, big=120.0, rnn=25.0, agree=True):
+        rows = [{"network": "32-64-64-10", "kind": "mlp", "activation": a, "method": "central", "speedup": x,
+                 "agree": agree, "err_vs_torch": 1e-9} for a, x in (("sigmoid", 140.0), ("relu", relu))]
+        rows.append({"network": "784-256-256-10", "kind": "mlp", "activation": "relu", "method": "central",
+                     "speedup": big, "agree": True, "err_vs_torch": 1e-9})
+        rows.append({"network": "8-32-4", "kind": "rnn", "activation": "tanh", "method": "central", "speedup": rnn,
+                     "agree": True, "err_vs_torch": 1e-9})
+        return pd.DataFrame(rows)
+
+    lines = goal_lines(frame())
+    assert all(line.endswith("(met)") for line in lines)
+    assert any("every activation" in line for line in lines) and any("784-256-256-10" in line for line in lines)
+    assert any("RNN rows" in line for line in lines)
+    assert sum(line.endswith("(not met)") for line in goal_lines(frame(relu=90.0))) == 2  # its row and "every activation"
+    assert sum(line.endswith("(not met)") for line in goal_lines(frame(big=90.0))) == 1
+    assert sum(line.endswith("(not met)") for line in goal_lines(frame(rnn=15.0))) == 1
 
 
 def test_complex_step_falls_back_when_its_forward_is_not_the_checked_one(monkeypatch):

@@ -58,3 +58,13 @@ def test_analytic_forms_equal_refbps_on_the_real_axis(name):
     x = np.concatenate([np.linspace(-40, 40, 801), [-800.0, 0.0, 800.0]])
     own, replacement = activations.get(name), analytic.REPLACEMENTS[name]
     np.testing.assert_allclose(replacement.forward(np, x), own.forward(np, x), rtol=4e-16, atol=0)
+
+
+def test_the_in_place_bce_clamps_saturated_outputs_as_refbp_does():
+    loss = losses.get("bce")
+    outputs = np.array([[[0.0, 1.0, 1e-50]], [[1.0 - 1e-16, 0.5, 1e-300]]])
+    targets = np.array([[0.3, 0.6, 1.0]])
+    expected = [float(loss.value(np, outputs[s], targets)) for s in range(2)]
+    with np.errstate(divide="ignore"):
+        got = stacked_losses.loss_values_in_place(loss, outputs.copy(), targets)
+    np.testing.assert_allclose(got, expected, rtol=4 * np.finfo(float).eps)

@@ -11,6 +11,9 @@ What is sampled, and why:
     changed (`chunk_paths`): every path is sampled, but a bug confined to one unsampled
     chunk of a path that sampled chunks share can escape (tests/test_perturbed*.py compare
     every path with the plain forward at every point);
+  - a point inside the first range the form reports for each path (a form may redo a few
+    networks of a chunk by another path, e.g. those near a kink: their ranges are single
+    networks inside the chunk's);
   - within a chunk, a point whose batched loss moved away from the base loss where there is
     one: a point that moves the loss by 0 ulp agrees whatever the form's bug;
   - the middle entry at the stencil's second point (-h, so that a sign slip shows) and the
@@ -70,14 +73,24 @@ def sampled_points(values: np.ndarray, base_loss: float, chunk: int, points: int
         spaced = np.linspace(0, len(starts) - 1, MAX_CHUNKS).round().astype(int)
         starts = sorted({starts[i] for i in spaced} | _path_changes(chunk_paths))
     moved = np.real(values) != np.real(base_loss)
-    for k, start in enumerate(starts):
-        stop = min(start + max(chunk, 1), size)
+    ranges = [(start, min(start + max(chunk, 1), size)) for start in starts]
+    ranges += [(start, stop) for start, stop in _first_range_of_each_path(chunk_paths)
+               if start < size and (start, min(stop, size)) not in ranges]
+    for k, (start, stop) in enumerate(ranges):
         candidates = np.flatnonzero(moved[start:stop])
         if candidates.size == 0:
             candidates = np.arange(stop - start)
         # A different place in each chunk (a prime stride): not always the chunk's first network.
         picks.add(start + int(candidates[(k * 7919 + len(candidates) // 2) % len(candidates)]))
     return sorted(picks)
+
+
+def _first_range_of_each_path(chunk_paths) -> list[tuple[int, int]]:
+    """(first, end) of the first range the form reports for each of its paths."""
+    first: dict = {}
+    for start, stop, path in chunk_paths:
+        first.setdefault(path, (int(start), int(stop)))
+    return list(first.values())
 
 
 def _path_changes(chunk_paths) -> set[int]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from refbp.loss_forms import PerturbedForm
+from refbp.loss_forms import NetsOfRows, PerturbedForm
 
 from .agreement import agrees, sampled_points
 from .kinks import crossed_unit, crossed_units_stacked
@@ -74,7 +74,7 @@ class Evaluator:
         indices = np.repeat(flat_indices, points)
         deltas = offsets.reshape(-1)
         values = np.empty(deltas.shape, dtype=np.result_type(self.dtype, deltas))
-        units: list = [None] * deltas.size if self.probe is not None else []
+        units: dict = {}  # position -> the first unit its point moved across a kink
         if self.perturbed is not None and self._verified.get(name, True):
             chunk = self.chunks.get(name, self.chunk)
             call = max(deltas.size, 1) if self.probe is None and self.perturbed.chunks_itself else chunk
@@ -85,8 +85,7 @@ class Evaluator:
                     values[part] = self.batched(name, indices[part], deltas[part])
                 else:
                     values[part], nets = self.batched(name, indices[part], deltas[part], kinks=True)
-                    if nets:
-                        units[part] = crossed_units_stacked(self.base_units, nets)
+                    units.update((start + s, unit) for s, unit in _crossings(self.base_units, nets).items())
                 # Which path each chunk took, where the form says (positions within the call).
                 chunk_paths += [(start + a, start + b, path) for a, b, path in getattr(self.batched, "chunk_paths", ())]
             if name not in self._verified:
@@ -102,10 +101,22 @@ class Evaluator:
                 if self.probe is not None:
                     units[s] = crossed_unit(self.base_units, self.probe(self.loop_params))
                 flat[i] = original
+            units = {s: unit for s, unit in units.items() if unit is not None}
         self.evaluations += deltas.size
         kinks = {}
-        if self.probe is not None:
-            for s, unit in enumerate(units):
-                if unit is not None:
-                    kinks.setdefault(int(flat_indices[s // points]), unit)
+        for s in sorted(units):
+            kinks.setdefault(int(flat_indices[s // points]), units[s])
         return values.reshape(count, points), kinks
+
+
+def _crossings(base_units: dict, nets) -> dict:
+    """{network of a batched call: the first unit it moved across a kink}, from the kinked nets
+    the call returned ({layer: [count, ...]}, or NetsOfRows: the nets of some networks, the
+    form having ruled out a crossing in the others)."""
+    rows = None
+    if isinstance(nets, NetsOfRows):
+        rows, nets = nets.rows, nets.nets
+    if not nets:
+        return {}
+    found = crossed_units_stacked(base_units, nets)
+    return {int(s if rows is None else rows[s]): unit for s, unit in enumerate(found) if unit is not None}

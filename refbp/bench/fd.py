@@ -7,7 +7,9 @@ Per MLP (batch 8, float64), in the same process, on the same function and data:
 The sigmoid networks (half_sse) get every method; 32-64-64-10 also gets a central row per
 hidden activation (`activation`: tanh, relu, leaky_relu, elu, softplus with a sigmoid output
 and half_sse; `mixed`: relu and tanh layers, an identity output and cross_entropy on class
-targets, the softmax inside the loss). `kind` is the network's kind (mlp).
+targets, the softmax inside the loss). `kind` is the network's kind (mlp). A 784-256-256-10
+relu network gets a central row too, its gradcheck timed on a sample of its columns and
+scaled to every parameter (`baseline_note` says how; empty where gradcheck ran whole).
 Times are medians of several rounds in which refbp's checks and gradcheck take turns
 (refbp.bench.measure.interleaved_medians). gradcheck differentiates the torch reference's loss
 (oracle.torch_loss.parameter_loss); `err_vs_torch` compares with the torch reference's gradient. `agree` is true when both reach the same verdict on the
@@ -37,6 +39,7 @@ from refbp.trace import Trace
 
 from . import fd_rnn
 from .common import BenchUsageError, timing_environment
+from .gradcheck import gradcheck_function, torch_gradient
 from .measure import Effort, Timed, interleaved_medians
 
 if TYPE_CHECKING:
@@ -80,6 +83,8 @@ def run(options: Options) -> pd.DataFrame:
     for activation in QUICK_ACTIVATIONS if options.quick else ACTIVATIONS:
         rows += bench_network(sizes, options.rounds, quick=options.quick, activation=activation,
                               methods=(("central",), ()))
+    if not options.quick:
+        rows += bench_big_network(options.rounds)
     for nonlinearity in fd_rnn.NONLINEARITIES:
         case = fd_rnn.make_case(nonlinearity, quick=options.quick)
         rows += bench_network(fd_rnn.sizes_of(case), options.rounds, quick=options.quick, activation=nonlinearity,
@@ -132,41 +137,80 @@ def bench_network(sizes, repeats: int, quick: bool = False, activation: str = "s
     interleaved rounds (refbp.bench.measure): a burst of load from elsewhere on the machine
     then slows both sides alike, and the ratio stays fair."""
     case = make_case(sizes, activation=activation) if case is None else case  # given: an RNN's (fd_rnn)
-    count = sum(p.size for p in case.params.values())
     torch_grads = torch_gradient(case)
     wrong, wrong_entry = wrong_gradient(compute_trace(case).grads)
     effort = Effort(samples=repeats, min_sample_s=0.002 if quick else 0.02, max_measure_s=1.0 if quick else 12.0)
-
-    def refbp_check(method, grads=None):
-        trace = compute_trace(case) if grads is None else Trace(outputs=None, loss=0.0, grads=grads)
-        return finite_difference_checks(case, trace, loss_forms(case), method)
-
     rows = []
     for fast, methods in zip((False, True), methods):
         if not methods:
             continue
-        checks = {method: refbp_check(method) for method in methods}
+        checks = {method: refbp_check(case, method) for method in methods}
         tolerance = checks[methods[0]][0]
         baseline = gradcheck_function(case, fast, tolerance.atol, tolerance.rtol)
-        timed = {method: Timed(lambda m=method: refbp_check(m), library="numpy") for method in methods}
+        timed = {method: Timed(lambda m=method: refbp_check(case, m), library="numpy") for method in methods}
         timed["baseline"] = Timed(baseline(), library="torch")
         seconds = interleaved_medians(timed, effort)
-        baseline_pass, baseline_rejects = baseline()(), not baseline(wrong)()
+        baseline_verdicts = baseline()(), not baseline(wrong)()
         for method in methods:
-            refbp_pass = all(c.passed for c in checks[method])
-            refbp_rejects = not all(c.passed for c in refbp_check(method, wrong))
-            rows.append({
-                "network": "-".join(map(str, sizes)), "kind": case.network.kind, "activation": activation,
-                "batch": case.batch, "steps": case.steps, "params": count, "method": method,
-                "baseline": BASELINES[fast], "refbp_s": seconds[method], "baseline_s": seconds["baseline"],
-                "speedup": seconds["baseline"] / seconds[method],
-                "agree": bool(refbp_pass and baseline_pass and refbp_rejects and baseline_rejects),
-                "refbp_pass": refbp_pass, "baseline_pass": baseline_pass,
-                "refbp_rejects_wrong": refbp_rejects, "baseline_rejects_wrong": baseline_rejects,
-                "wrong_entry": wrong_entry, "atol": checks[method][0].atol, "rtol": checks[method][0].rtol,
-                "err_vs_torch": error_vs_torch(case, method, torch_grads),
-            })
+            rows.append(row(case, activation, method, BASELINES[fast], seconds[method], seconds["baseline"],
+                            checks[method], refbp_check(case, method, wrong), baseline_verdicts, wrong_entry,
+                            error_vs_torch(case, method, torch_grads)))
     return rows
+
+
+def refbp_check(case, method: str, grads=None):
+    """refbp's full check: its gradient (or `grads`), the finite differences, the comparison."""
+    trace = compute_trace(case) if grads is None else Trace(outputs=None, loss=0.0, grads=grads)
+    return finite_difference_checks(case, trace, loss_forms(case), method)
+
+
+def row(case, activation: str, method: str, baseline: str, refbp_s: float, baseline_s: float, checks, wrong_checks,
+        baseline_verdicts, wrong_entry: str, err_vs_torch: float, baseline_note: str = "") -> dict:
+    """One row: refbp's checks of the correct and of the wrong gradient against the baseline's
+    (passes the correct one, rejects the wrong one)."""
+    refbp_pass, refbp_rejects = all(c.passed for c in checks), not all(c.passed for c in wrong_checks)
+    baseline_pass, baseline_rejects = baseline_verdicts
+    return {
+        "network": "-".join(map(str, case.network.sizes)), "kind": case.network.kind, "activation": activation,
+        "batch": case.batch, "steps": case.steps, "params": sum(p.size for p in case.params.values()), "method": method, "baseline": baseline,
+        "refbp_s": refbp_s, "baseline_s": baseline_s, "speedup": baseline_s / refbp_s,
+        "agree": bool(refbp_pass and baseline_pass and refbp_rejects and baseline_rejects),
+        "refbp_pass": refbp_pass, "baseline_pass": baseline_pass,
+        "refbp_rejects_wrong": refbp_rejects, "baseline_rejects_wrong": baseline_rejects,
+        "wrong_entry": wrong_entry, "atol": checks[0].atol, "rtol": checks[0].rtol, "err_vs_torch": err_vs_torch,
+        "baseline_note": baseline_note,
+    }
+
+
+BIG_NETWORK = (784, 256, 256, 10)
+BIG_ACTIVATION = "relu"
+# gradcheck's full run takes minutes on the big network: it is timed on the columns of these
+# tensors only and scaled to every parameter. Each column of its numerical Jacobian costs the
+# same two forwards of the whole network, whichever tensor the column belongs to.
+BIG_SAMPLED_TENSORS = ("layers.1.bias", "layers.2.bias")
+
+
+def bench_big_network(repeats: int, sizes=BIG_NETWORK, activation: str = BIG_ACTIVATION) -> list[dict]:
+    """The central row of the big network: refbp's full check against gradcheck timed on a
+    sample of its columns and extrapolated (said in `baseline_note`); the wrong entry is planted
+    in the sampled tensors, where gradcheck looks."""
+    case = make_case(sizes, activation=activation)
+    grads = compute_trace(case).grads
+    planted, wrong_entry = wrong_gradient({n: grads[n] for n in BIG_SAMPLED_TENSORS})
+    wrong = {**grads, **planted}
+    checks = refbp_check(case, "central")
+    baseline = gradcheck_function(case, False, checks[0].atol, checks[0].rtol, names=BIG_SAMPLED_TENSORS)
+    seconds = interleaved_medians({"central": Timed(lambda: refbp_check(case, "central"), library="numpy"),
+                                   "baseline": Timed(baseline(), library="torch")},
+                                  Effort(samples=min(repeats, 3), min_sample_s=0.0, max_measure_s=30.0))
+    count = sum(p.size for p in case.params.values())
+    sampled = sum(case.params[n].size for n in BIG_SAMPLED_TENSORS)
+    note = (f"gradcheck timed on the columns of {', '.join(BIG_SAMPLED_TENSORS)} ({sampled:,} of {count:,} "
+            f"entries; the others held) and scaled by {count:,} / {sampled:,}: every column costs the same two "
+            f"forwards of the whole network; its verdicts are on those columns")
+    return [row(case, activation, "central", BASELINES[False], seconds["central"], seconds["baseline"] * count / sampled,
+                checks, refbp_check(case, "central", wrong), (baseline()(), not baseline(planted)()), wrong_entry,
+                error_vs_torch(case, "central", torch_gradient(case)), baseline_note=note)]
 
 
 def error_vs_torch(case, method: str, torch_grads: dict) -> float:
@@ -178,60 +222,10 @@ def error_vs_torch(case, method: str, torch_grads: dict) -> float:
     return float(max(np.max(np.abs(result.grads[n] - g)) / np.max(np.abs(g)) for n, g in torch_grads.items()))
 
 
-# ---- torch: the reference's gradient, gradcheck on the reference's loss -------------------------------
-
-def torch_gradient(case) -> dict:
-    # torch takes seconds to import: only when the bench runs, not when the CLI starts.
-    from oracle import torch_reference
-
-    return torch_reference.trace(case).grads
-
-
-def _with_gradient(loss, names, grads: dict):
-    """The loss as a custom autograd Function whose backward returns `grads` (a planted wrong gradient)."""
-    import torch
-
-    fixed = [torch.as_tensor(grads[n], dtype=torch.float64) for n in names]
-
-    class Planted(torch.autograd.Function):
-        @staticmethod
-        def forward(ctx, *params):
-            return loss(*params)
-
-        @staticmethod
-        def backward(ctx, grad_output):
-            return tuple(grad_output * g for g in fixed)
-
-    return Planted.apply
-
-
-def gradcheck_function(case, fast: bool, atol: float, rtol: float):
-    """gradcheck(fast_mode=fast) on the case's loss, as `check(grads=None) -> () -> passed`:
-    with `grads`, on the loss whose backward returns them (a planted wrong gradient)."""
-    # torch takes seconds to import: only when the bench runs, not when the CLI starts.
-    import torch
-
-    from oracle.torch_loss import parameter_loss
-
-    loss, names = parameter_loss(case)
-    params = tuple(torch.tensor(case.params[n], dtype=torch.float64, requires_grad=True) for n in names)
-
-    def check(grads=None):
-        fn = loss if grads is None else _with_gradient(loss, names, grads)
-
-        def run() -> bool:
-            torch.manual_seed(0)  # fast_mode's random vectors: the same in every run
-            return bool(torch.autograd.gradcheck(fn, params, atol=atol, rtol=rtol, fast_mode=fast,
-                                                 raise_exception=False))
-
-        return run
-
-    return check
-
-
 GOAL_NETWORK = "32-64-64-10"
 GOAL_SPEEDUP = 100.0
 GOAL_ERROR = 1e-10
+GOAL_RNN_SPEEDUP = 20.0
 
 
 def goal_lines(frame) -> list[str]:
@@ -243,6 +237,23 @@ def goal_lines(frame) -> list[str]:
         activation = getattr(row, "activation", "sigmoid")
         lines.append(f"goal: full check (central) of {GOAL_NETWORK} {activation} {row.speedup:.1f}x faster than gradcheck, "
                      f"agree={row.agree}; goal >= {GOAL_SPEEDUP:.0f}x with the same verdicts ({'met' if met else 'not met'})")
+    if len(central) > 1:
+        slowest = central.loc[central.speedup.idxmin()]
+        met = slowest.speedup >= GOAL_SPEEDUP and bool(central.agree.all())
+        lines.append(f"goal: every activation of {GOAL_NETWORK} >= {GOAL_SPEEDUP:.0f}x with the same verdicts: slowest "
+                     f"{slowest.get('activation', 'sigmoid')} {slowest.speedup:.1f}x ({'met' if met else 'not met'})")
+    big = "-".join(map(str, BIG_NETWORK))
+    for row in frame[(frame.network == big) & (frame.method == "central")].itertuples():
+        met = row.speedup >= GOAL_SPEEDUP and row.agree
+        lines.append(f"goal: full check (central) of {big} {row.activation} {row.speedup:.1f}x faster than gradcheck "
+                     f"(extrapolated from a sample of its columns), agree={row.agree}; goal >= {GOAL_SPEEDUP:.0f}x "
+                     f"({'met' if met else 'not met'})")
+    rnn = frame[frame.kind == "rnn"] if "kind" in frame else frame.iloc[:0]
+    if len(rnn):
+        slowest = rnn.speedup.min()
+        met = slowest >= GOAL_RNN_SPEEDUP and bool(rnn.agree.all())
+        lines.append(f"goal: RNN rows >= {GOAL_RNN_SPEEDUP:.0f}x faster than gradcheck with the same verdicts: slowest "
+                     f"{slowest:.1f}x ({'met' if met else 'not met'})")
     directional = frame[frame.method == "directional"]
     if len(directional):
         slowest = directional.speedup.min()

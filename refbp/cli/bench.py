@@ -63,11 +63,14 @@ Time refbp's finite-difference checks against torch.autograd.gradcheck (same fun
 Sigmoid MLPs 2-2-2, 10-32-32-4, 32-64-64-10 and 64-128-128-10, half_sse, batch 8, float64.
 RNN rows (kind rnn): 8-32-4, T = 20, batch 4, tanh and relu, central against gradcheck.
 Rows: central, richardson and complex (refbp's full check of every parameter) against
-torch.autograd.gradcheck, and directional against torch.autograd.gradcheck(fast_mode=True).
-Columns: network, batch, params, method, baseline, refbp_s, baseline_s, speedup
+torch.autograd.gradcheck, and directional against torch.autograd.gradcheck(fast_mode=True);
+central on 32-64-64-10 per hidden activation (tanh, relu, leaky_relu, elu, softplus, mixed:
+relu-tanh with cross_entropy) and on 784-256-256-10 relu, where gradcheck is timed on the
+columns of two bias tensors and scaled to every parameter (baseline_note).
+Columns: network, kind, activation, batch, params, method, baseline, refbp_s, baseline_s, speedup
 (baseline_s / refbp_s; medians of up to 7 rounds in which refbp and gradcheck take turns), agree (same verdict on the correct
 gradient, and both reject one entry off by 1e-3 relative), and the four verdicts behind it,
-err_vs_torch (refbp's finite differences against torch autograd's gradient).
+err_vs_torch (refbp's finite differences against torch autograd's gradient), baseline_note.
 Writes reports/bench-fd-<id>/ (results.csv, summary.md, report.html, environment.json).
 """
 

@@ -49,7 +49,10 @@ class Base:
         return tiled
 
     def values(self, which: str, layer: int) -> np.ndarray:
-        """[B, n]: the base's nets, outs or exp_of_negated_nets of `layer`, or its bias (for every example)."""
+        """[B, n]: the base's inputs (the outs of the layer before), nets, outs or
+        exp_of_negated_nets of `layer`, or its bias (for every example)."""
+        if which == "inputs":
+            return self.forward.inputs if layer == 0 else self.forward.outs[layer - 1]
         if which == "output bias":
             bias = self.params[f"layers.{layer}.bias"]
             return np.broadcast_to(bias, (self.batch,) + bias.shape)

@@ -25,7 +25,8 @@ class Moved:
     dtype: np.dtype
     largest_delta_out: float = 0.0  # over the whole call: one series length for every chunk
 
-    def part(self, rows: slice) -> "Moved":
+    def part(self, rows) -> "Moved":
+        """The networks `rows`: views for a slice, copies for an index array."""
         delta_out = None if self.delta_out is None else self.delta_out[rows]
         # Not dataclasses.replace: this runs once per chunk, and replace costs microseconds.
         return Moved(self.layer, self.units[rows], self.net_column[rows], delta_out, self.dtype, self.largest_delta_out)
@@ -68,11 +69,11 @@ def moved(base: Base, name: str, flat_indices: np.ndarray, deltas: np.ndarray) -
 MAX_RUNS = 16
 
 
-def runs(units):
+def runs(units, limit: int = MAX_RUNS):
     """(first, end) of each run of consecutive networks that move the same unit; None past
-    MAX_RUNS (one gathered product is then faster than a product per run)."""
+    `limit` runs (one gathered product is then faster than a product per run)."""
     starts = np.flatnonzero(units[1:] != units[:-1]) + 1
-    if len(starts) >= MAX_RUNS:
+    if len(starts) >= limit:
         return None
     edges = [0, *starts.tolist(), len(units)]
     return list(zip(edges[:-1], edges[1:]))

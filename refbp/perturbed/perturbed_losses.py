@@ -5,9 +5,15 @@ Network s differs from `params` in one entry of one tensor: entry flat_indices[s
 deltas[s] (real, or imaginary for the complex step). The forward at `params` is computed
 once (refbp.perturbed.base) and reused: the layers before the perturbed one are not
 recomputed, the perturbed layer changes in one unit (refbp.perturbed.moved), and the change
-entering the next layer is rank one; only the layers after that are full products. Where a
-sigmoid layer follows, a short power series may replace its sigmoids
-(refbp.perturbed.series_paths); everything else takes the direct path.
+entering the next layer is rank one.
+
+The fast path, where at most one hidden layer follows the perturbed one: the output nets
+come from that rank-one change, or from a short power series in it through the hidden layer
+(refbp.perturbed.series_paths, for every elementwise activation), with no product over a
+hidden layer and no kinked nets. The networks that may move a kinked unit across 0
+(refbp.perturbed.kink_margins) are redone by the direct path, and only their nets go to the
+kink probe (refbp.loss_forms.NetsOfRows). The direct path, everywhere else: the layers after
+the next one are full products, and a sigmoid layer may take e^-net from a series.
 
 numpy only, and laid out for numpy's speed:
   - unit-major: a layer's values for S networks of B examples are one [units, S*B] array,
@@ -21,37 +27,59 @@ from __future__ import annotations
 
 import numpy as np
 
+from refbp.loss_forms import NetsOfRows
+
 from .activations_in_place import activate_in_place, sigmoid_of_exp
 from .base import Base
+from .kink_margins import may_cross
 from .moved import Moved, moved, runs
 from .series_paths import exp_factored, output_nets_by_series
 from .stacked_losses import loss_values_in_place
 from .workspace import stacked_view, work_array
 
 
+# Past this share of a chunk's networks near a kink, the whole chunk takes the direct path.
+LARGEST_REDONE_SHARE = 0.5
+# Floats per [S, B] array of the moved units (8 MiB): a call with more networks runs in parts.
+MOVED_FLOATS = 2**20
+
+
 class PerturbedLosses:
     """fn(name, flat_indices, deltas, kinks=False) -> losses [S]; with kinks, also
     {layer name: sign of the stacked net [S, B, n], int8} of the kinked layers from the
-    perturbed one on (the earlier ones are the base's). `params` must not change while this is in use.
+    perturbed one on (the earlier ones are the base's), or NetsOfRows of the networks the fast
+    path could not rule out. `params` must not change while this is in use.
     Without kinks a call may hold any number of perturbations: it runs them in chunks of
     chunks[name] (work arrays that stay in the core's cache); with kinks, one chunk per call
-    (the nets it returns are as large as the call)."""
+    (the nets it returns are as large as the call). The direct path runs a chunk in parts of
+    direct_chunks[layer] networks (its arrays are as wide as the hidden layers)."""
 
-    def __init__(self, model, loss, params: dict, inputs, targets, chunks=None):
+    def __init__(self, model, loss, params: dict, inputs, targets, chunks=None, direct_chunks=None):
         self.model, self.loss, self.params, self.targets = model, loss, params, targets
         self.chunks = chunks or {}
+        self.direct_chunks = direct_chunks or {}
         self.base = Base(model, params, inputs)
         self.batch = inputs.shape[0]
         # (first, end, path) of each chunk of the last call: which code path computed it, so
         # that oracle.fd's agreement check can sample every path (oracle.fd.agreement).
         self.chunk_paths: list = []
         self._path: list = []
+        self._redone: np.ndarray = np.empty(0, dtype=np.intp)  # networks of the last chunk redone near a kink
 
     def __call__(self, name: str, flat_indices, deltas, kinks: bool = False):
-        change = moved(self.base, name, np.asarray(flat_indices), np.asarray(deltas))
+        flat_indices, deltas = np.asarray(flat_indices), np.asarray(deltas)
+        part = max(self.chunks.get(name) or 1, MOVED_FLOATS // self.batch)
+        if not kinks and len(deltas) > part:  # the moved units' [S, B] arrays in parts: memory bounded
+            values, paths = [], []
+            for start in range(0, len(deltas), part):
+                values.append(self(name, flat_indices[start:start + part], deltas[start:start + part]))
+                paths += [(start + a, start + b, path) for a, b, path in self.chunk_paths]
+            self.chunk_paths = paths
+            return np.concatenate(values)
+        change = moved(self.base, name, flat_indices, deltas)
         if kinks:
             outputs, nets = self.outputs(change, want_nets=True)
-            self.chunk_paths = [(0, len(change.units), self.path)]
+            self.chunk_paths = self._paths_of_chunk(0, len(change.units))
             return loss_values_in_place(self.loss, outputs, self.targets), nets
         count = len(change.units)
         chunk = self.chunks.get(name) or count
@@ -60,13 +88,13 @@ class PerturbedLosses:
             return np.empty(0, dtype=change.dtype)
         if count <= chunk:
             values = loss_values_in_place(self.loss, self.outputs(change)[0], self.targets)
-            self.chunk_paths = [(0, count, self.path)]
+            self.chunk_paths = self._paths_of_chunk(0, count)
             return values
         values = np.empty(count, dtype=change.dtype)
         for start in range(0, count, chunk):
             outputs, _ = self.outputs(change.part(slice(start, start + chunk)))
             values[start:start + chunk] = loss_values_in_place(self.loss, outputs, self.targets)
-            self.chunk_paths.append((start, min(start + chunk, count), self.path))
+            self.chunk_paths += self._paths_of_chunk(start, min(start + chunk, count))
         return values
 
     @property
@@ -74,14 +102,77 @@ class PerturbedLosses:
         """The code path of the last `outputs` call, e.g. "rank-one by runs, exp series"."""
         return ", ".join(self._path)
 
+    def _paths_of_chunk(self, start: int, stop: int) -> list:
+        """(first, end, path) of the chunk just computed, and one entry per network of it that
+        the direct path redid near a kink (a path of its own, for the agreement check)."""
+        paths = [(start, stop, self.path)]
+        if self._redone.size:
+            first = start + int(self._redone[0])
+            paths.append((first, first + 1, "direct near a kink"))
+        return paths
+
     def outputs(self, change: Moved, want_nets: bool = False):
         """The outputs [S, B, O] of the perturbed networks (a work buffer: use it before the
-        next call), and the kinked nets when wanted (copies)."""
+        next call), and the kinked nets when wanted (copies; NetsOfRows from the fast path)."""
+        self._path, self._redone = [], np.empty(0, dtype=np.intp)
+        fast = self._fast_outputs(change, want_nets)
+        if fast is not None:
+            return fast
+        self._path = []
+        chunk = self.direct_chunks.get(change.layer) or len(change.units)
+        if len(change.units) <= chunk:
+            return self._direct_outputs(change, want_nets)
+        return self._direct_in_parts(change, want_nets, chunk)
+
+    def _fast_outputs(self, change: Moved, want_nets: bool):
+        """The fast path (see the module docstring), or None where it does not apply: the moved
+        layer is the output layer or a softmax, more than one hidden layer follows it, the
+        output layer is kinked and its nets are wanted, the series is refused, or most of the
+        chunk's networks are near a kink."""
+        activations, base = self.model.activations, self.base
+        depth, after = len(activations), change.layer + 1
+        if change.delta_out is None or depth - after not in (1, 2) or (want_nets and activations[-1].kinked):
+            return None
+        hidden_after = depth - after == 2
+        redo = may_cross(base, change, activations[change.layer].kinked, hidden_after and activations[after].kinked)
+        if redo.any() and redo.mean() > LARGEST_REDONE_SHARE:
+            return None
+        width = self.params[f"layers.{depth - 1}.weight"].shape[0]
+        outputs = work_array("outputs", change.delta_out.shape + (width,), change.dtype)
+        if not hidden_after:
+            self._layer_after(after, change, outputs.reshape(-1, width), False, {}, True)
+        elif output_nets_by_series(base, after, change, outputs):
+            self._path.append(f"output series through {activations[after].name}")
+            outputs = self._activate_outputs(outputs, False, {})
+        else:
+            return None
+        rows = np.flatnonzero(redo)
+        nets: dict = {}
+        if rows.size:
+            outputs, path = outputs.copy(), list(self._path)  # the direct path reuses the work arrays
+            outputs[rows], nets = self._direct_outputs(change.part(rows), want_nets)
+            self._path, self._redone = path, rows
+        return outputs, (NetsOfRows(rows, nets) if want_nets else {})
+
+    def _direct_in_parts(self, change: Moved, want_nets: bool, chunk: int):
+        """The direct path over `change` in parts of `chunk` networks: the outputs gathered in
+        one array, the kinked nets joined."""
+        count = len(change.units)
+        outputs, parts = None, []
+        for start in range(0, count, chunk):
+            part, nets = self._direct_outputs(change.part(slice(start, start + chunk)), want_nets)
+            if outputs is None:
+                outputs = work_array("outputs of parts", (count,) + part.shape[1:], part.dtype)
+            outputs[start:start + chunk] = part
+            parts.append(nets)
+        return outputs, {name: np.concatenate([nets[name] for nets in parts]) for name in parts[0]}
+
+    def _direct_outputs(self, change: Moved, want_nets: bool):
+        """The direct path: every layer after the next one a full product."""
         model, params, base = self.model, self.params, self.base
         layer, depth, units, dtype = change.layer, len(model.activations), change.units, change.dtype
         activation = model.activations[layer]
         nets = {}
-        self._path = []
         if layer + 1 == depth:
             self._path.append("output layer moved")
             return self._output_layer_moved(units, change.net_column, dtype, want_nets, nets), nets
@@ -100,12 +191,6 @@ class PerturbedLosses:
                 outputs = work_array("outputs", change.delta_out.shape + (width,), dtype)
                 self._layer_after(layer, change, outputs.reshape(-1, width), want_nets, nets, True)
                 return outputs, nets
-            if layer + 2 == depth:  # one hidden layer left: the output layer's nets may come from a series
-                outputs_width = params[f"layers.{depth - 1}.weight"].shape[0]
-                outputs = work_array("outputs", change.delta_out.shape + (outputs_width,), dtype)
-                if output_nets_by_series(base, layer, change, outputs):
-                    self._path.append("output series")
-                    return self._activate_outputs(outputs, want_nets, nets), nets
             net = work_array(f"net{layer}", (width, change.delta_out.size), dtype)
             out = self._layer_after(layer, change, net, want_nets, nets, False)
         for i in range(layer + 1, depth - 1):
@@ -202,14 +287,28 @@ def _rank_one(net, weight, units, delta_out, example_major: bool) -> None:
     count, batch = delta_out.shape
     unit_runs = runs(units)
     if unit_runs is None:  # one gathered product
-        if example_major:
-            np.multiply(delta_out[:, :, None], weight[:, units].T[:, None, :], out=net.reshape(count, batch, -1))
+        if example_major:  # unit-major first, then one transposing copy: a multiply along rows of O is slower
+            width = weight.shape[0]
+            scratch = work_array("rank one", (width, count, batch), net.dtype)
+            np.multiply(weight[:, units][:, :, None], delta_out[None], out=scratch)
+            np.copyto(net.reshape(count, batch, width), scratch.transpose(1, 2, 0))
         else:
             np.multiply(weight[:, units][:, :, None], delta_out[None], out=net.reshape(net.shape[0], count, -1))
         return
     for first, end in unit_runs:
         column, changes = weight[:, units[first]], delta_out[first:end].reshape(-1)
         if example_major:
-            np.multiply(changes[:, None], column[None, :], out=net[first * batch:end * batch])
+            _outer(changes, column, net[first * batch:end * batch])
         else:
             np.multiply(column[:, None], changes[None, :], out=net[:, first * batch:end * batch])
+
+
+def _outer(left, right, out) -> None:
+    """out [N, O] = left [N] times right [O], as a product of inner size 2 (a zero pair added):
+    numpy's matmul of inner size 1 takes no BLAS path, and a multiply broadcast along rows of
+    O loops per row; both are several times slower. The zero pair adds exact zeros."""
+    pair = work_array("outer pair", (len(left), 2), out.dtype)
+    pair[:, 0], pair[:, 1] = left, 0.0
+    rows = np.zeros((2, len(right)), dtype=out.dtype)
+    rows[0] = right
+    np.matmul(pair, rows, out=out)

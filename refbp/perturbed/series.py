@@ -10,6 +10,9 @@ Both are cut where the first term left out is below TOLERANCE = 2^-60 (an ulp of
                          so s(z + x) - s(z) = s * sum_m ((1 - s) c(x))^m, a geometric series in
                          a power series. Nothing here uses a derivative formula: the first
                          coefficient comes out as s (1 - s) from the algebra alone.
+  log1p_change(...)      log(1 + e^(z+x)) - log(1 + e^z) = log(1 + s (e^x - 1)) for s = s(z)
+                         (the softplus's change), = sum_m (-1)^(m+1) (s e(x))^m / m with
+                         e(x) = e^x - 1: the same composition table, as e(x) = -c(-x).
 """
 
 from __future__ import annotations
@@ -49,6 +52,26 @@ def sigmoid_change(sigmoid: np.ndarray, one_minus_sigmoid: np.ndarray, terms: in
     coefficients = np.tensordot(table.T, powers, axes=1)  # [n, ...] = sum_m table[m, n] (1 - s)^(m+1)
     coefficients *= sigmoid
     return coefficients
+
+
+def log1p_change_terms(bound: float):
+    """How many coefficients of `log1p_change` keep the first one left out (times |x|^n) below
+    TOLERANCE times s for every |x| <= bound: its n-th is at most s times the sigmoid change's
+    bound (each term of it divided by m + 1), so the sigmoid change's count serves."""
+    return sigmoid_change_terms(bound)
+
+
+def log1p_change(sigmoid: np.ndarray, terms: int) -> np.ndarray:
+    """C [terms, *shape]: log(1 + s e(x)) = sum_{n=1..terms} C[n-1] x^n, e(x) = e^x - 1, s = sigmoid.
+    The coefficient of x^(n+1) in e(x)^(m+1) is (-1)^(m+n) table[m, n] (e(x) = -c(-x)), which is
+    |table[m, n]| as e's coefficients are all positive."""
+    table = np.abs(_composition_table()[:terms, :terms])  # [m, n]: coefficient of x^(n+1) in e(x)^(m+1)
+    outer = np.array([(-1.0) ** m / (m + 1) for m in range(terms)])  # log(1 + y) = sum_m outer[m] y^(m+1)
+    powers = np.empty((terms,) + sigmoid.shape)  # s^(m+1)
+    powers[0] = sigmoid
+    for m in range(1, terms):
+        np.multiply(powers[m - 1], sigmoid, out=powers[m])
+    return np.tensordot((table * outer[:, None]).T, powers, axes=1)
 
 
 def _terms(bound: float, magnitude, first: int):

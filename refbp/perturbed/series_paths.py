@@ -1,13 +1,15 @@
-"""The two places where a sigmoid layer follows the perturbed one and a short power series
-(refbp.perturbed.series, cut below 2^-60) gives its values to rounding without a sigmoid
-per value:
+"""The two places where a short power series (refbp.perturbed.series, cut below 2^-60) gives a
+layer's values to rounding without an activation per value:
 
-  - `exp_factored`: e^-net of the layer after the moved unit is the base's e^-net times
-    e^-change, a series in the change;
-  - `output_nets_by_series`: when the output layer comes next, its nets move by a power
-    series in the moved unit's change, whose coefficients (through the sigmoid layer and the
-    output layer's weights) are computed once per base, so a network costs outputs x terms
-    multiply-adds.
+  - `exp_factored`: for a sigmoid layer after the moved unit, its e^-net is the base's e^-net
+    times e^-change, a series in the change;
+  - `output_nets_by_series`: when one hidden layer (any elementwise activation with a change
+    series, refbp.perturbed.activation_change) lies between the moved unit and the output
+    layer, the output nets move by a power series in the moved unit's change, whose
+    coefficients (through that layer and the output layer's weights) are computed once per
+    base, so a network costs outputs x terms multiply-adds. For the relu family it holds
+    while no net of that layer crosses 0: the caller redoes the networks that may
+    (refbp.perturbed.kink_margins).
 
 Each returns False, with nothing written, where it does not apply (another activation, the
 complex step, a change too large for a short series, a table too large to keep): the caller
@@ -19,12 +21,16 @@ from __future__ import annotations
 import numpy as np
 
 from . import series
+from .activation_change import change_coefficients, change_terms
 from .base import Base
 from .moved import Moved, runs
 from .workspace import work_array
 
-# The largest series table kept per sigmoid layer (floats): 32 MiB.
+# The largest series table kept per layer (floats): 32 MiB.
 SERIES_FLOATS = 2**22
+# A product per run of networks that move one unit, up to this many runs per chunk; past it one
+# gathered sum (einsum), which costs about as much as 200 small products.
+MAX_SERIES_RUNS = 128
 
 
 def exp_factored(base: Base, layer: int, moved: Moved, out, example_major: bool) -> bool:
@@ -61,28 +67,31 @@ def exp_factored(base: Base, layer: int, moved: Moved, out, example_major: bool)
 
 
 def output_nets_by_series(base: Base, layer: int, moved: Moved, outputs) -> bool:
-    """For a sigmoid `layer` between the moved unit's layer and the output layer: the output
-    layer's nets of every network into `outputs` [S, B, O], without `layer`'s sigmoids.
-    Unit j = units[s] of the layer before moved by delta_out[s, b] moves unit u of `layer`
-    by x = weight[u, j] delta_out, and its sigmoid by sum_n D_n(u, b) x^n (series.sigmoid_change),
-    so the output nets move by sum_n delta_out^n H_n[:, b, j], with
+    """For `layer` between the moved unit's layer and the output layer: the output layer's nets
+    of every network into `outputs` [S, B, O], without `layer`'s activations. Unit j = units[s]
+    of the layer before moved by delta_out[s, b] moves unit u of `layer` by
+    x = weight[u, j] delta_out, and its out by sum_n D_n(u, b) x^n (activation_change), so the
+    output nets move by sum_n delta_out^n H_n[:, b, j], with
     H_n[o, b, j] = sum_u weight_out[o, u] D_n(u, b) weight[u, j]^n computed once."""
-    if base.model.activations[layer].name != "sigmoid" or outputs.dtype != np.float64:
+    if outputs.dtype != np.float64:
         return False
-    terms = series.sigmoid_change_terms(base.largest_weight(layer) * moved.largest_delta_out)
+    terms = change_terms(base.model.activations[layer], base.largest_weight(layer) * moved.largest_delta_out)
     if terms is None:
         return False
-    change_series = _output_change_series(base, layer, terms)  # [J, B, terms, O]
+    # numpy's matmul of inner size 1 takes no BLAS path (several times slower): a zero term pads it.
+    stored = max(terms, 2)
+    change_series = _output_change_series(base, layer, terms, stored)  # [J, B, stored, O]
     if change_series is None:
         return False
     units, delta_out = moved.units, moved.delta_out
     count, batch = delta_out.shape
-    powers = work_array("output powers", (batch, count, terms), np.float64)  # delta_out^(n+1), [b, s, n]
+    powers = work_array("output powers", (batch, count, stored), np.float64)  # delta_out^(n+1), [b, s, n]
     np.copyto(powers[:, :, 0], delta_out.T)
     for n in range(1, terms):
         np.multiply(powers[:, :, n - 1], delta_out.T, out=powers[:, :, n])
+    powers[:, :, terms:] = 0.0
     by_example = outputs.transpose(1, 0, 2)  # [B, S, O]
-    unit_runs = runs(units)
+    unit_runs = runs(units, MAX_SERIES_RUNS)
     if unit_runs is None:  # many units: one sum over the gathered series of each network's unit
         np.einsum("bsn,sbno->bso", powers, change_series[units], out=by_example)
     else:
@@ -92,23 +101,22 @@ def output_nets_by_series(base: Base, layer: int, moved: Moved, outputs) -> bool
     return True
 
 
-def _output_change_series(base: Base, layer: int, terms: int):
-    """H [J, B, terms, O] of `output_nets_by_series` for sigmoid `layer` (J units before it,
-    O outputs after it), or None past SERIES_FLOATS."""
-    key = ("output change series", layer, terms)
+def _output_change_series(base: Base, layer: int, terms: int, stored: int):
+    """H [J, B, stored, O] of `output_nets_by_series` for `layer` (J units before it, O outputs
+    after it; terms past `terms` zero), or None past SERIES_FLOATS."""
+    key = ("output change series", layer, terms, stored)
     if key not in base.derived:
         weight = base.params[f"layers.{layer}.weight"].astype(np.float64)  # [U, J]
         weight_out = base.params[f"layers.{layer + 1}.weight"].astype(np.float64)  # [O, U]
         (units, before), outs, batch = weight.shape, weight_out.shape[0], base.batch
-        if terms * units * batch * before > SERIES_FLOATS or terms * outs * batch * before > SERIES_FLOATS:
+        if terms * units * batch * before > SERIES_FLOATS or stored * outs * batch * before > SERIES_FLOATS:
             base.derived[key] = None
             return None
         net = np.asarray(base.forward.nets[layer], dtype=np.float64)  # [B, U]
-        sigmoid = np.asarray(base.forward.outs[layer], dtype=np.float64)
-        one_minus = base.model.activations[layer].forward(np, -net)  # 1 - s(z) = s(-z), to full precision
-        change = series.sigmoid_change(sigmoid, one_minus, terms)  # [terms, B, U]
+        out = np.asarray(base.forward.outs[layer], dtype=np.float64)
+        change = change_coefficients(base.model.activations[layer], net, out, terms)  # [terms, B, U]
         weight_power = weight.copy()
-        result = np.empty((terms, outs, batch, before))
+        result = np.zeros((stored, outs, batch, before))
         for n in range(terms):
             if n:
                 weight_power *= weight
