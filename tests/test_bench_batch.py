@@ -9,7 +9,7 @@ import pytest
 
 from refbp.cli import main
 
-FIELDS = {"model", "dtype", "batch", "backend", "seconds", "examples_per_s", "gflops", "gemm_peak_gflops", "threads"}
+FIELDS = {"model", "dtype", "batch", "backend", "seconds", "examples_per_s", "gflops", "gemm_peak_gflops"}
 CPU_BACKENDS = {"refbp-numpy", "refbp-torch-cpu", "torch-autograd-cpu"}
 
 
@@ -114,16 +114,3 @@ def test_goal_lines_say_met_only_when_met():
         lines = goal_lines(goal_frame(refbp_s, 1.0, pct, cuda_ratio=cuda))
         assert sum("not met" in line for line in lines) == 1, lines
     assert goal_lines(goal_frame(0.9, 1.0, 80.0)[:0]) == []  # no rows timed: no goal claimed
-
-
-def test_rows_and_goal_lines_say_the_threads_each_backend_used():
-    import pandas as pd
-    import threadpoolctl
-
-    from refbp.bench.common import backend_threads, threads_lines
-
-    with threadpoolctl.threadpool_limits(1, user_api="blas"):
-        assert backend_threads("refbp-numpy") == 1  # refbp.nn then shares no product
-    frame = pd.DataFrame([{"backend": "refbp-numpy", "threads": 2}, {"backend": "torch-autograd-cpu", "threads": 3}])
-    assert threads_lines(frame, ("refbp-numpy", "torch-autograd-cpu")) == ["threads: refbp-numpy 2, torch-autograd-cpu 3"]
-    assert threads_lines(frame.drop(columns="threads"), ("refbp-numpy",)) == []

@@ -8,7 +8,7 @@ import pytest
 
 from refbp.cli import main
 
-FIELDS = {"model", "T", "batch", "backend", "seconds", "threads"}
+FIELDS = {"model", "T", "batch", "backend", "seconds"}
 
 
 def test_quick_json_rows_and_report(tmp_path, capsys):

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 from cases.generate import random_problem
 from cases.model import MLPNetwork
 
-from .common import BackendOptions, backend_threads, device_of, select_backends, threads_lines, timing_environment
+from .common import BackendOptions, device_of, select_backends, timing_environment
 from .measure import Effort, Timed, gemm_gflops, interleaved_medians, synchronizer
 from .steps import backend_step
 
@@ -150,7 +150,6 @@ def _row(sizes, dtype, batch, backend, mode, device, seconds, peak) -> dict:
         "device": device, "seconds": seconds, "seconds_per_example": seconds / batch,
         "examples_per_s": batch / seconds, "gflops": gflops, "gemm_peak_gflops": peak,
         "pct_of_gemm": 100.0 * gflops / peak, "speedup_over_serial": float("nan"),
-        "threads": backend_threads(backend),
     }
 
 
@@ -170,7 +169,6 @@ def goal_lines(frame: pd.DataFrame) -> list[str]:
         ratio = mine["seconds"] / torch_cpu["seconds"]
         lines.append(f"goal: {GOAL_MODEL} float64 batch {GOAL_BATCH}: refbp-numpy / torch-autograd-cpu = "
                      f"{ratio:.2f}x (goal <= 1.0x: {'met' if ratio <= 1.0 else 'not met'})")
-        lines += threads_lines(frame, ("refbp-numpy", "torch-autograd-cpu"))
     if mine is not None:
         pct = mine["pct_of_gemm"]
         lines.append(f"goal: {GOAL_MODEL} float64 batch {GOAL_BATCH}: refbp-numpy {mine['gflops']:.1f} GFLOP/s = "

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from refbp.nn import cores
 from refbp.report.environment import environment
 
 from .measure import cuda_available
@@ -41,26 +40,6 @@ def select_backends(options: BackendOptions, registry: tuple[str, ...]) -> list[
             raise BenchUsageError("CUDA is not available on this machine (torch.cuda.is_available() is false)")
         chosen = [b for b in chosen if device_of(b) != "cuda"]
     return [b for b in registry if b in chosen]
-
-
-def backend_threads(backend: str) -> int:
-    """The CPU threads a backend computes with: refbp-numpy the BLAS threads (refbp.nn.cores shares
-    its large products between as many cores), every torch backend torch's intra-op threads."""
-    if backend == "refbp-numpy":
-        return cores.blas_threads()
-    # torch takes seconds to import: only when a torch backend is timed, not when the CLI starts.
-    import torch
-
-    return torch.get_num_threads()
-
-
-def threads_lines(frame, backends) -> list[str]:
-    """["threads: refbp-numpy 2, torch-autograd-cpu 2"] from the rows' `threads` ([] without them)."""
-    if "threads" not in frame.columns:
-        return []
-    named = [f"{b} {int(frame.loc[frame['backend'] == b, 'threads'].iloc[0])}" for b in backends
-             if (frame["backend"] == b).any()]
-    return [f"threads: {', '.join(named)}"] if named else []
 
 
 def timing_environment(extra: dict | None = None) -> dict:

@@ -19,7 +19,7 @@ import numpy as np
 from cases.generate import random_problem
 from cases.model import RNNNetwork
 
-from .common import BackendOptions, backend_threads, device_of, select_backends, threads_lines, timing_environment
+from .common import BackendOptions, device_of, select_backends, timing_environment
 from .measure import Effort, Timed, interleaved_medians, synchronizer
 from .steps import backend_step
 
@@ -79,8 +79,7 @@ def run(options: Options) -> pd.DataFrame:
             for backend in backends:
                 rows.append({"model": model_name(), "dtype": DTYPE, "T": T, "batch": batch, "backend": backend,
                              "device": device_of(backend), "seconds": seconds[backend],
-                             "seconds_per_step": seconds[backend] / T, "examples_per_s": batch / seconds[backend],
-                             "threads": backend_threads(backend)})
+                             "seconds_per_step": seconds[backend] / T, "examples_per_s": batch / seconds[backend]})
     frame = pd.DataFrame(rows)
     rank = frame["backend"].map(BACKENDS.index)
     return (frame.assign(_b=rank).sort_values(["_b", "batch", "T"], kind="stable").drop(columns="_b")
@@ -103,7 +102,6 @@ def goal_lines(frame) -> list[str]:
         ratio = mine["seconds"] / theirs["seconds"]
         lines.append(f"goal: {model_name()} T {GOAL_STEPS} batch {GOAL_BATCH} float64: refbp-numpy / torch-nn-rnn-cpu"
                      f" = {ratio:.2f}x (goal <= 1.0x: {'met' if ratio <= 1.0 else 'not met'})")
-        lines += threads_lines(frame, ("refbp-numpy", "torch-nn-rnn-cpu"))
     mine, theirs = pick("refbp-torch-cuda"), pick("torch-nn-rnn-cuda")
     if mine is not None and theirs is not None:
         lines.append(f"cuda: {model_name()} T {GOAL_STEPS} batch {GOAL_BATCH} float64: refbp-torch-cuda / torch-nn-rnn-cuda"

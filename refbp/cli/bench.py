@@ -21,12 +21,10 @@ Their numbers go into reports/bench-<id>/, never into a test.
 """
 
 THREADS = """
-Threads: numpy's BLAS and torch (OpenMP) may use every core by default; refbp.nn then cuts each
-large product of a batch into blocks of rows, one single-threaded BLAS product per core, and torch
-uses its own threads (each row's `threads` column says how many). On a machine shared with other
-work thread barriers stall and the times scatter by several x: compare single-threaded there too,
-OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 refbp bench {name} (environment.json records these
-variables and torch's thread count).
+Threads: numpy (OpenBLAS) and torch (OpenMP) use every core by default; on a machine shared
+with other work their thread barriers stall and the times scatter by several x. Compare them
+single-threaded there: OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 refbp bench {name} (environment.json
+records these variables and torch's thread count).
 """
 
 BATCH_HELP = """\

@@ -8,7 +8,10 @@ import contextlib
 import array_api_compat
 import numpy as np
 
-from . import cores
+try:
+    import threadpoolctl
+except ImportError:  # optional: without it the recurrence only runs slower on several cores
+    threadpoolctl = None
 
 
 def namespace(*arrays):
@@ -26,11 +29,17 @@ def to_numpy(array) -> np.ndarray:
     return np.asarray(array, dtype=np.float64)
 
 
+_CONTROLLER = None
+
+
 def serial_blas(xp):
     """A context in which numpy's BLAS runs on one thread (a no-op off numpy or without
-    threadpoolctl); `cores.matmul` then splits nothing either. For a recurrence: its per-step
-    products (batch x hidden x hidden) are too small to share between threads, and waking
-    threads at every one of T serial steps costs more than the product itself."""
-    if xp is not np:
+    threadpoolctl). For a recurrence: its per-step products (batch x hidden x hidden) are too
+    small to share between threads, and waking threads at every one of T serial steps costs
+    more than the product itself."""
+    global _CONTROLLER
+    if xp is not np or threadpoolctl is None:
         return contextlib.nullcontext()
-    return cores.one_blas_thread()
+    if _CONTROLLER is None:
+        _CONTROLLER = threadpoolctl.ThreadpoolController()
+    return _CONTROLLER.limit(limits=1, user_api="blas")

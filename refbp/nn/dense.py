@@ -1,15 +1,13 @@
 """One dense layer: `net = x @ W.T + b` (the seed's e), `out = f(net)` (the seed's f(e)).
 
 All examples of a batch, and all neurons of the layer, in one matrix product each: the
-parallelism the seed allows within a layer, shared between the cores by `cores.matmul`.
-Leading axes beyond the batch (an RNN's time steps) are folded into the batch.
+parallelism the seed allows within a layer. Leading axes beyond the batch (an RNN's time
+steps) are folded into the batch.
 """
 
 from __future__ import annotations
 
 from typing import NamedTuple
-
-from . import cores
 
 
 class DenseGrads(NamedTuple):
@@ -20,7 +18,7 @@ class DenseGrads(NamedTuple):
 
 
 def forward(xp, x, weight, bias, activation):
-    net = cores.matmul(xp, x, weight.T)
+    net = x @ weight.T
     if bias is not None:
         net += bias  # in place: net is the product's own fresh array, and one large temporary fewer
     return net, activation.forward(xp, net)
@@ -35,8 +33,8 @@ def backward(xp, x, weight, net, out, grad_out, activation, has_bias=True, need_
         # than a matrix product with an inner size of 1 (and the same numbers: one product each).
         grad_weight = flat_net.T * flat_x
     else:
-        grad_weight = cores.matmul(xp, flat_net.T, flat_x)  # split by neuron: the sum over examples stays whole
+        grad_weight = flat_net.T @ flat_x
     grad_bias = xp.sum(flat_net, axis=0) if has_bias else None
-    grad_inputs = cores.matmul(xp, grad_net, weight) if need_inputs else None
+    grad_inputs = grad_net @ weight if need_inputs else None
     return DenseGrads(grad_net, grad_weight, grad_bias, grad_inputs)
 

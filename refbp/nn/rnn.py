@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from . import activations, cores, dense
+from . import activations, dense
 from .backend import serial_blas
 from .gradients import Gradients
 
@@ -64,7 +64,7 @@ class RNN:
     def forward(self, xp, params, inputs, h0=None) -> RNNCache:
         # Every step's input projection at once, time-major [T, B, H] so that each step's slice
         # is contiguous.
-        projected = cores.matmul(xp, xp.permute_dims(inputs, (1, 0, 2)), params["rnn.weight_ih"].T)
+        projected = xp.permute_dims(inputs, (1, 0, 2)) @ params["rnn.weight_ih"].T
         bias = self.step_bias(params)
         if bias is not None:
             projected += bias
@@ -100,9 +100,9 @@ class RNN:
         through = self.through_time(xp, params, cache, readout.inputs)
 
         flat_grad_nets = _flatten(xp, through.grad_nets)
-        grads = {  # each row a neuron's sum over time and batch (split by neuron between the cores)
-            "rnn.weight_ih": cores.matmul(xp, flat_grad_nets.T, _flatten(xp, cache.inputs)),
-            "rnn.weight_hh": cores.matmul(xp, flat_grad_nets.T, _flatten(xp, self.previous_states(xp, cache))),
+        grads = {
+            "rnn.weight_ih": flat_grad_nets.T @ _flatten(xp, cache.inputs),
+            "rnn.weight_hh": flat_grad_nets.T @ _flatten(xp, self.previous_states(xp, cache)),
         }
         if self.network.bias:
             summed = xp.sum(flat_grad_nets, axis=0)
@@ -113,7 +113,7 @@ class RNN:
             grads["readout.bias"] = readout.bias
         input_grads = {}
         if need_input_grads:
-            input_grads["inputs"] = cores.matmul(xp, through.grad_nets, params["rnn.weight_ih"])
+            input_grads["inputs"] = through.grad_nets @ params["rnn.weight_ih"]
             if cache.has_h0:
                 input_grads["h0"] = through.grad_initial
         signals = {"rnn.grad_net": through.grad_nets, "rnn.grad_h": through.grad_states,
