@@ -111,7 +111,12 @@ class BCE(Loss):
     @classmethod
     def clamped_logs(cls, xp, outputs):
         """(max(log y, -100), max(log(1 - y), -100), log y above the floor, log(1 - y) above it)."""
-        log_y, log_1my = xp.log(outputs), xp.log(1.0 - outputs)
+        # log 0 = -inf (then clamped) is chosen where y is 0 or 1 rather than computed, so that
+        # numpy does not warn of a division by zero on a saturated output.
+        ones, minus_inf = xp.ones_like(outputs), xp.full_like(outputs, -math.inf)
+        at_0, at_1 = outputs == 0.0, outputs == 1.0
+        log_y = xp.where(at_0, minus_inf, xp.log(xp.where(at_0, ones, outputs)))
+        log_1my = xp.where(at_1, minus_inf, xp.log(xp.where(at_1, ones, 1.0 - outputs)))
         floor = xp.full_like(outputs, cls.LOG_FLOOR)
         above_y, above_1my = log_y > cls.LOG_FLOOR, log_1my > cls.LOG_FLOOR
         return xp.maximum(log_y, floor), xp.maximum(log_1my, floor), above_y, above_1my
