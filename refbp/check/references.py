@@ -25,6 +25,7 @@ import numpy as np
 from oracle.fd import FiniteDifference, finite_difference
 
 from ..loss_forms import LossForms
+from ..parallel import split_fd
 from ..trace import Trace
 
 # A cache of the shipped suite's references is a few MB; these bound it for any suite.
@@ -42,6 +43,22 @@ class References:
 
     def finite_difference(self, case, fingerprint: str, method: str, forms: LossForms) -> FiniteDifference:
         return finite_difference(method, forms, case.params)
+
+
+@dataclasses.dataclass(frozen=True)
+class SplitReferences(References):
+    """For refbp's own forward over workers (`refbp run --jobs N`, refbp.check.suite): the
+    entrywise methods' finite differences split over the workers (the `forms` given are
+    refbp.perturbed's, which each worker builds again), the other methods computed here."""
+
+    jobs: int = 1
+    executor: object = None
+
+    def finite_difference(self, case, fingerprint: str, method: str, forms: LossForms) -> FiniteDifference:
+        if method not in split_fd.SPLIT_METHODS:
+            return super().finite_difference(case, fingerprint, method, forms)
+        return split_fd.split_finite_difference(case, method, jobs=self.jobs, executor=self.executor,
+                                                chunk=split_fd.DEFAULT_CHUNK)
 
 
 class ReferenceCache(References):

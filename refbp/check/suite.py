@@ -17,8 +17,9 @@ from cases import SUITE_DIR, Case, CaseError, discover, load_case
 from cases.export import explicit_document
 
 from ..parallel import UnitFailed, iter_units, start_workers
-from ..parallel.split_fd import SplitReferences, splits
+from ..parallel.split_fd import splits
 from .check_case import ORACLES, Implementation, check_case
+from .references import SplitReferences
 from .units import UNSUPPORTED, CheckWith, case_cost, case_unit, check_unit, crash_verdict, run_one
 from .verdict import CaseVerdict
 

@@ -14,7 +14,7 @@ take a few evaluations in all and run where they are asked.
 
 `refbp run/check --jobs N` (or `--executor`) checks a case of refbp itself with at least
 SPLIT_FROM parameter entries in its own process, its finite differences split over the
-workers by `SplitReferences` (refbp.check.suite), before the other cases.
+workers by refbp.check.references.SplitReferences (refbp.check.suite), before the other cases.
 """
 
 from __future__ import annotations
@@ -101,26 +101,6 @@ def split_finite_difference(case: Case, method: str, jobs: int = 1, executor=Non
 def splits(case: Case) -> bool:
     """Whether a run over workers splits this case's finite differences (a big network)."""
     return sum(int(np.size(tensor)) for tensor in case.params.values()) >= SPLIT_FROM
-
-
-@dataclass(frozen=True)
-class SplitReferences:
-    """check_case's `references` (the interface of refbp.check.references) for refbp's own
-    forward: finite differences split over the workers for the entrywise methods (the `forms`
-    given are refbp.perturbed's, which each worker builds again), here for the others."""
-
-    jobs: int = 1
-    executor: object = None
-
-    def torch_trace(self, case: Case, fingerprint: str):
-        from oracle import torch_reference  # torch is slow to import, and only this needs it
-
-        return torch_reference.trace(case)
-
-    def finite_difference(self, case: Case, fingerprint: str, method: str, forms) -> FiniteDifference:
-        if method not in SPLIT_METHODS:
-            return finite_difference(method, forms, case.params)
-        return split_finite_difference(case, method, jobs=self.jobs, executor=self.executor, chunk=DEFAULT_CHUNK)
 
 
 def merge_parts(case: Case, method: str, shares: list[FdShare], parts: list) -> FiniteDifference:
