@@ -8,8 +8,9 @@ indices) over a batch, per backend:
                        torch.nn's cross-entropy, torch.autograd.grad
   refbp-torch-cuda, torch-autograd-cuda   the same on CUDA (only when it is available)
 "batched" rows time one call on the whole batch; "serial" rows time a loop of batch-size-1
-calls over the same examples. The GEMM rate of each backend's library is measured in the
-same run, so GFLOP/s can be read as a fraction of what the machine's matrix product does.
+calls over the same examples. The GEMM rate of each backend's library is timed in the same
+rounds as the batched steps, so GFLOP/s can be read as a fraction of what the machine's
+matrix product does under the same load.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from cases.generate import random_problem
 from cases.model import MLPNetwork
 
 from .common import BackendOptions, device_of, select_backends, timing_environment
-from .measure import Effort, Timed, gemm_gflops, interleaved_medians, synchronizer
+from .measure import Effort, Timed, gemm_flops, gemm_timed, interleaved_medians, synchronizer
 from .steps import backend_step
 
 if TYPE_CHECKING:
@@ -67,41 +68,39 @@ def mlp_flops(sizes, batch: int) -> float:
 
 
 # ---- the measurement -------------------------------------------------------------------
-def gemm_peaks(backends, dtypes, effort: Effort, quick: bool) -> dict:
-    """(library, device, dtype) -> GFLOP/s, for every combination the backends use."""
-    peaks = {}
+def gemm_sizes(backends, dtype: str, quick: bool) -> dict:
+    """(library, device, dtype) -> n of the n x n GEMM whose rate the backends' rows are read against."""
+    sizes = {}
     for backend in backends:
         library, device = GEMM_LIBRARY.get(backend, "torch"), device_of(backend)
-        for dtype in dtypes:
-            key = (library, device, dtype)
-            if key not in peaks:
-                n = (1024 if quick else 4096) if device == "cuda" else (256 if quick else 1024)
-                peaks[key] = gemm_gflops(library, dtype, device, n=n, effort=effort)
-    return peaks
+        sizes[(library, device, dtype)] = (1024 if quick else 4096) if device == "cuda" else (256 if quick else 1024)
+    return sizes
 
 
 def run(options: Options) -> pd.DataFrame:
-    """Every row; per model and batch size, the backends are sampled in turns (`interleaved_medians`)."""
+    """Every row; per model and batch size, the backends and their libraries' GEMMs are sampled in
+    turns (`interleaved_medians`), so a row's % of the GEMM rate compares times taken under one load."""
     # pandas takes ~0.3 s to import: only when a bench runs, not when the CLI starts.
     import pandas as pd
 
     backends = select_backends(options, BACKENDS)
     batches = options.batches or (QUICK_BATCHES if options.quick else BATCHES)
     effort = Effort.of(options.quick)
-    peaks = gemm_peaks(backends, sorted({dtype for _, dtype in MODELS}), effort, options.quick)
     rows = []
     for sizes, dtype in MODELS:
         print(f"  timing {model_name(sizes)} {dtype}: {', '.join(backends)} ...", file=sys.stderr, flush=True)
         params, inputs, targets = problem(sizes, dtype, max(batches))
         prepared = {b: backend_step(b, network(sizes), "cross_entropy", params, inputs, targets)
                     for b in backends}
+        gemms = {(lib, dev, dt): gemm_timed(lib, dt, dev, n=n) for (lib, dev, dt), n in gemm_sizes(backends, dtype, options.quick).items()}
         for batch in batches:
-            batched = interleaved_medians({b: _batched(b, p, batch) for b, p in prepared.items()}, effort)
+            batched = interleaved_medians({b: _batched(b, p, batch) for b, p in prepared.items()} | gemms, effort)
             looped = (interleaved_medians({b: _serial(b, p, batch) for b, p in prepared.items()}, effort)
                       if options.serial else {})
             for backend in backends:
                 device = device_of(backend)
-                peak = peaks[(GEMM_LIBRARY.get(backend, "torch"), device, dtype)]
+                key = (GEMM_LIBRARY.get(backend, "torch"), device, dtype)
+                peak = gemm_flops(gemm_sizes([backend], dtype, options.quick)[key]) / batched[key] / 1e9
                 rows.append(_row(sizes, dtype, batch, backend, "batched", device, batched[backend], peak))
                 if backend in looped:
                     rows[-1]["speedup_over_serial"] = looped[backend] / batched[backend]

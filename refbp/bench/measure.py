@@ -69,7 +69,13 @@ def interleaved_medians(timed: dict, effort: Effort = Effort()) -> dict:
     times: dict = {name: [] for name in plans}
     for _ in range(rounds):
         for name, (fn, sync, number, _) in plans.items():
-            previous = settle(previous, timed[name].library, effort)
+            if settle(previous, timed[name].library, effort) != previous and number > 1:
+                # After the pause one untimed call wakes the library's threads and warms the
+                # caches: a sample of short calls then times the steady state that a loop of
+                # them runs in, not the wake-up (calls long enough to fill a sample alone skip it).
+                fn()
+                sync()
+            previous = timed[name].library
             start = time.perf_counter()
             for _ in range(number):
                 fn()
@@ -111,6 +117,16 @@ def cuda_available() -> bool:
 
 def gemm_gflops(library: str, dtype: str, device: str = "cpu", n: int = 1024, effort: Effort = Effort()) -> float:
     """The measured rate of one n x n x n matrix product (2 n^3 flops), in GFLOP/s."""
+    return gemm_flops(n) / median_seconds(gemm_timed(library, dtype, device, n), effort) / 1e9
+
+
+def gemm_flops(n: int) -> float:
+    return 2.0 * n**3
+
+
+def gemm_timed(library: str, dtype: str, device: str = "cpu", n: int = 1024) -> Timed:
+    """One n x n x n matrix product of `library` ("numpy" or "torch") into a preallocated output,
+    to be timed beside other calls (`interleaved_medians`): the GEMM rate under the same load."""
     rng = np.random.default_rng(0)
     a = rng.standard_normal((n, n)).astype(dtype)
     b = rng.standard_normal((n, n)).astype(dtype)
@@ -120,8 +136,8 @@ def gemm_gflops(library: str, dtype: str, device: str = "cpu", n: int = 1024, ef
         def fn():
             np.matmul(a, b, out=out)
 
-        seconds = median_seconds(Timed(fn, library="numpy"), effort)
-    elif library == "torch":
+        return Timed(fn, library="numpy")
+    if library == "torch":
         import torch
 
         ta, tb = torch.as_tensor(a, device=device), torch.as_tensor(b, device=device)
@@ -130,7 +146,5 @@ def gemm_gflops(library: str, dtype: str, device: str = "cpu", n: int = 1024, ef
         def fn():
             torch.matmul(ta, tb, out=out)
 
-        seconds = median_seconds(Timed(fn, synchronizer(device)), effort)
-    else:
-        raise ValueError(f"unknown library {library!r}")
-    return 2.0 * n**3 / seconds / 1e9
+        return Timed(fn, synchronizer(device))
+    raise ValueError(f"unknown library {library!r}")

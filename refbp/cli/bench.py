@@ -34,9 +34,9 @@ Models: MLP 784-256-256-10 (float64 and float32) and 64-64-64-10 (float64); batc
 64, 256, 1024, 4096; backends refbp-numpy, refbp-torch-cpu, torch-autograd-cpu, and with CUDA
 refbp-torch-cuda, torch-autograd-cuda (synchronised). Each time is the median of several runs;
 per batch size the backends are sampled in turns, so load from other processes hits them alike.
-The float64/float32 GEMM rate (n x n matrix product) of numpy and torch is measured in the
-same run: `gflops` of a row is its model's matrix-product flops over its time, beside the
-`gemm_peak_gflops` of its backend's library and device.
+The float64/float32 GEMM rate (n x n matrix product) of numpy and torch is timed in the same
+rounds as each batch size's steps: `gflops` of a row is its model's matrix-product flops over
+its time, beside the `gemm_peak_gflops` of its backend's library and device in those rounds.
 
 Writes reports/bench-batch-<id>/ (results.csv, summary.md, report.html, environment.json and
 PNG plots: time per example, speed-up over serial, GFLOP/s against the GEMM rate).

@@ -83,7 +83,7 @@ def plot_gflops(frame, path) -> bool:
         for backend, rows in group.groupby("backend", sort=False):
             color = BACKEND_COLORS.get(backend)
             ax.plot(rows["batch"], rows["gflops"], marker="o", color=color, label=backend)
-            ax.axhline(rows["gemm_peak_gflops"].iloc[0], color=color, linestyle=":", linewidth=1)
+            ax.axhline(rows["gemm_peak_gflops"].median(), color=color, linestyle=":", linewidth=1)
         _log_axes(ax, "GFLOP/s (dotted: the GEMM rate)", f"{model} {dtype}")
     return save_figure(fig, path, axes[0])
 
