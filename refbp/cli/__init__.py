@@ -11,7 +11,7 @@ import argparse
 import sys
 
 from refbp import __version__
-from refbp.nn.backend import keep_freed_memory
+from refbp.memory import keep_freed_memory
 from refbp.parallel import ExecutorUnreachable
 
 from . import (bench, cases_cmd, check_cmd, compare_cmd, explain_cmd, fuzz_cmd, history_cmd, mutate_cmd, run_cmd,
@@ -49,7 +49,7 @@ def main(argv=None) -> int:
     if not getattr(args, "handler", None):
         parser.print_help(sys.stderr)
         return 2
-    keep_freed_memory()  # numpy's arrays of a step are reused, not faulted in again (refbp.nn.backend)
+    keep_freed_memory()  # numpy's arrays of a step are reused, not faulted in again (refbp.memory)
     try:
         return int(args.handler(args))
     except ExecutorUnreachable as exc:  # found when the run starts: nothing was checked or written
