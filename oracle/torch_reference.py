@@ -3,7 +3,8 @@
 Nothing here imports refbp.nn. The network comes from oracle.torch_modules (each layer a
 `torch.nn.Linear` plus the activation's own `torch.nn` module, or `torch.nn.RNN`), the loss
 is torch.nn's (oracle.torch_functions), the gradients come from autograd and the update
-from `torch.optim` itself, so the update rule is checked, not only the gradient.
+from `torch.optim`'s own update functions (oracle.torch_optim), so the update rule is
+checked, not only the gradient.
 """
 
 from __future__ import annotations
@@ -17,16 +18,17 @@ from refbp.trace import Trace
 
 from .torch_functions import case_tensor, loss_value
 from .torch_modules import build_module, load_params
+from .torch_optim import SGD, Adam
 
 
 def _numpy(tensor: torch.Tensor) -> np.ndarray:
     return tensor.detach().cpu().numpy().astype(np.float64)
 
 
-def make_optimizer(train, params: list) -> torch.optim.Optimizer:
+def make_optimizer(train, params: list) -> SGD | Adam:
     if train.optimizer == "sgd":
-        return torch.optim.SGD(params, lr=train.lr, momentum=train.momentum, weight_decay=train.weight_decay)
-    return torch.optim.Adam(params, lr=train.lr, betas=train.betas, eps=train.eps, weight_decay=train.weight_decay)
+        return SGD(params, lr=train.lr, momentum=train.momentum, weight_decay=train.weight_decay)
+    return Adam(params, lr=train.lr, betas=train.betas, eps=train.eps, weight_decay=train.weight_decay)
 
 
 def trace(case) -> Trace:
