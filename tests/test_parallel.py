@@ -46,7 +46,13 @@ def report(folder: Path) -> Path:
 
 def assert_same_report(a: Path, b: Path) -> None:
     """Two report folders equal apart from timings: details.csv byte for byte (it has no
-    timing column), summary.csv and verdicts.json without their seconds."""
+    timing column), summary.csv and verdicts.json without their seconds, the same files, and
+    every picture byte for byte (drawn by this process or by workers)."""
+    assert sorted(p.name for p in a.iterdir()) == sorted(p.name for p in b.iterdir())
+    pictures = sorted(p.name for p in a.glob("*.png"))
+    assert "errors.png" in pictures
+    for name in pictures:
+        assert (a / name).read_bytes() == (b / name).read_bytes(), name
     assert (a / "details.csv").read_bytes() == (b / "details.csv").read_bytes()
     summaries = [pd.read_csv(folder / "summary.csv").drop(columns=TIMING_COLUMNS) for folder in (a, b)]
     pd.testing.assert_frame_equal(*summaries)

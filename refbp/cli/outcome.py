@@ -114,12 +114,20 @@ def write_report_of(run, args, *extra) -> Path | None:
     root.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".partial-", dir=root))
     try:
-        written = write_report(run, staging, *extra)
+        written = write_report(run, staging, *extra, jobs=report_jobs(args))
         final = root / written.name
         written.rename(final)
         return final
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def report_jobs(args) -> int:
+    """The local workers that draw the report's pictures: --jobs's (a Dask cluster's workers
+    cannot write into this machine's report folder, so with --executor this process draws)."""
+    if getattr(args, "executor", None) or not getattr(args, "jobs", None):
+        return 1
+    return parse_jobs(args.jobs)
 
 
 def print_outcome(run, table: str, as_json: bool) -> int:

@@ -21,8 +21,6 @@ import time
 
 import numpy  # noqa: F401  (imported once, before any fork: no mutant changes these)
 import torch
-import torch._dynamo  # noqa: F401  (torch.optim loads it at its first step: a second per child otherwise)
-import torch.optim  # noqa: F401
 
 import cases  # noqa: F401
 import oracle.torch_reference  # noqa: F401

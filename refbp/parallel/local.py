@@ -24,10 +24,8 @@ from .units import UnitFailed, in_order
 from .worker import prepare_local_worker, threads_per_worker
 
 # What the fork server imports before forking workers (an ImportError there is ignored), so
-# that every worker starts with it: torch, and torch._dynamo, which torch.optim imports on
-# the first optimiser a process makes (a large import of its own), and the checking code.
-FORK_SERVER_PRELOAD = ("numpy", "torch", "torch._dynamo", "refbp.check", "oracle.torch_reference", "oracle.fd",
-                       "refbp.perturbed")
+# that every worker starts with it: torch and the checking code.
+FORK_SERVER_PRELOAD = ("numpy", "torch", "refbp.check", "oracle.torch_reference", "oracle.fd", "refbp.perturbed")
 # Deaths of the worker running a unit before the unit is given up: the first is retried.
 DEATHS_ALLOWED = 2
 

@@ -13,10 +13,12 @@ from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
+from refbp.parallel import UnitFailed, map_units
+
 from .environment import environment
 from .frames import cases_frame, details_frame, failing_rows, summary_of, worst_by_reference
 from .page import Page, Section, markdown
-from .plots_rnn import rnn_gradient_plots, through_time_caption
+from .plots_rnn import draw_through_time, rnn_gradient_plots, through_time_caption
 from .plots_run import error_plot, tolerance_heatmap
 from .run_page import run_html
 
@@ -53,7 +55,9 @@ def run_environment(run, extra: dict | None = None) -> dict:
     })
 
 
-def write_report(run, report_dir="reports", extra_environment: dict | None = None) -> Path:
+def write_report(run, report_dir="reports", extra_environment: dict | None = None, jobs: int = 1) -> Path:
+    """The report folder of `run` under `report_dir`; its pictures drawn by `jobs` local workers
+    (refbp.parallel), as the run's cases were checked (an RNN case has a plot of its own)."""
     out = new_run_dir(report_dir)
     details = details_frame(run)
     summary = summary_of(details, cases_frame(run))
@@ -62,14 +66,29 @@ def write_report(run, report_dir="reports", extra_environment: dict | None = Non
     env = run_environment(run, extra_environment)
     (out / "environment.json").write_text(json.dumps(env, indent=2) + "\n")
     (out / "verdicts.json").write_text(json.dumps([v.to_json() for v in run.verdicts], indent=1) + "\n")
-    pictures = [(name, caption) for name, caption, draw in PICTURES if draw(details, out / name)]
-    case_images = {case: [(path.name, through_time_caption(case))]
-                   for case, path in rnn_gradient_plots(run, out).items()}
+    through_time = rnn_gradient_plots(run, out)
+    drawings = [(draw, (details, out / name)) for name, _, draw in PICTURES]
+    drawings += [(draw_through_time, arguments) for arguments in through_time.values()]
+    results = map_units(draw_picture, drawings, jobs=jobs)
+    failed = [f"{arguments[-1].name}: {result.reason}" for (_, arguments), result in zip(drawings, results)
+              if isinstance(result, UnitFailed)]
+    if failed:
+        raise RuntimeError(f"pictures not drawn: {'; '.join(failed)}")
+    drawn = [result is True for result in results]
+    pictures = [(name, caption) for (name, caption, _), ok in zip(PICTURES, drawn) if ok]
+    case_images = {case: [(arguments[-1].name, through_time_caption(case))]
+                   for (case, arguments), ok in zip(through_time.items(), drawn[len(PICTURES):]) if ok}
     page = run_page(run, summary, details, env, pictures)
     (out / "summary.md").write_text(markdown(page))
     about = replace(page, lines=page.lines[1:])  # the run page states the verdict itself
     (out / "report.html").write_text(run_html(about, details, summary, pictures, case_images, run.seconds))
     return out
+
+
+def draw_picture(drawing) -> bool | UnitFailed:
+    """One picture, in whichever process draws it: `(draw, arguments)` -> draw(*arguments) (True when drawn)."""
+    draw, arguments = drawing
+    return draw(*arguments)
 
 
 # (file, caption, draw(details, path) -> drawn)
