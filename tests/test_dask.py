@@ -24,7 +24,6 @@ import pytest
 from refbp.fuzz import FuzzOptions, run_fuzz
 from refbp.service.app import create_app
 from refbp.service.settings import Settings
-from refbp.fuzz import spread
 from test_parallel import DYING, FEW, assert_same_report, fuzz_outcomes, report, run_in
 from test_verify import result_document
 
@@ -63,9 +62,8 @@ def test_run_on_a_local_cluster_gives_the_report_of_one_process(tmp_path, local_
     assert_same_report(report(tmp_path / "one"), report(tmp_path / "dask"))
 
 
-def test_fuzz_on_a_local_cluster_checks_the_examples_of_one_process(local_cluster, monkeypatch):
+def test_fuzz_on_a_local_cluster_checks_the_examples_of_one_process(local_cluster):
     cluster, _ = local_cluster
-    monkeypatch.setattr(spread, "CHUNK", 3)
     one = run_fuzz(FuzzOptions(examples=8, seed=5, shrink=False, progress=False))
     dask_run = run_fuzz(FuzzOptions(examples=8, seed=5, shrink=False, progress=False, executor=dask_address(cluster)))
     assert fuzz_outcomes(dask_run) == fuzz_outcomes(one)
