@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 from cases.generate import random_problem
 from cases.model import MLPNetwork
 
+from .backends import BATCH_BACKENDS
 from .common import BackendOptions, device_of, select_backends, timing_environment
 from .measure import Effort, Timed, gemm_flops, gemm_timed, interleaved_medians, synchronizer
 from .steps import backend_step
@@ -29,7 +30,7 @@ from .steps import backend_step
 if TYPE_CHECKING:
     import pandas as pd
 
-BACKENDS = ("refbp-numpy", "refbp-torch-cpu", "torch-autograd-cpu", "refbp-torch-cuda", "torch-autograd-cuda")
+BACKENDS = BATCH_BACKENDS
 GEMM_LIBRARY = {"refbp-numpy": "numpy"}  # every other backend multiplies with torch on its device
 MODELS = (((784, 256, 256, 10), "float64"), ((784, 256, 256, 10), "float32"), ((64, 64, 64, 10), "float64"))
 BATCHES = (1, 8, 64, 256, 1024, 4096)

@@ -19,6 +19,7 @@ import numpy as np
 from cases.generate import random_problem
 from cases.model import RNNNetwork
 
+from .backends import RNN_BACKENDS
 from .common import BackendOptions, device_of, select_backends, timing_environment
 from .measure import Effort, Timed, interleaved_medians, synchronizer
 from .steps import backend_step
@@ -26,7 +27,7 @@ from .steps import backend_step
 if TYPE_CHECKING:
     import pandas as pd
 
-BACKENDS = ("refbp-numpy", "torch-nn-rnn-cpu", "refbp-torch-cuda", "torch-nn-rnn-cuda")
+BACKENDS = RNN_BACKENDS
 SIZES = (64, 128, 10)  # input, hidden, output
 DTYPE = "float64"
 STEPS = (1, 10, 50, 200)

@@ -7,11 +7,11 @@ A benchmark module (refbp.bench.batch, .rnn, .fd, .service) gives `Options`, `ru
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import sys
 
-from refbp.bench import batch, fd, jobs, rnn, service
-from refbp.bench.common import BenchUsageError
+from refbp.bench.backends import BATCH_BACKENDS, RNN_BACKENDS
 
 from .usage import fail_usage
 
@@ -110,14 +110,14 @@ def add_backend_arguments(parser, name: str, registry: dict) -> None:
 
 
 def add_batch_arguments(parser) -> None:
-    add_backend_arguments(parser, "batch", batch.BACKENDS)
+    add_backend_arguments(parser, "batch", BATCH_BACKENDS)
     parser.add_argument("--batches", metavar="LIST", type=positive_ints, default=(),
                         help="comma-separated batch sizes (default: 1,8,64,256,1024,4096; --quick: 1,8,64)")
     parser.add_argument("--no-serial", action="store_true", help="skip the serial (batch-1 loop) rows")
 
 
 def add_rnn_arguments(parser) -> None:
-    add_backend_arguments(parser, "rnn", rnn.BACKENDS)
+    add_backend_arguments(parser, "rnn", RNN_BACKENDS)
     parser.add_argument("--batches", metavar="LIST", type=positive_ints, default=(),
                         help="comma-separated batch sizes (default: 1,32,256; --quick: 32)")
     parser.add_argument("--steps", metavar="LIST", type=positive_ints, default=(),
@@ -174,20 +174,21 @@ def add_jobs_arguments(parser) -> None:
     parser.add_argument("--dask", action="store_true", help="also on a local Dask cluster of 1 and N workers")
 
 
-# name -> (module, help, add_arguments, the module's Options from the parsed arguments)
+# name -> (module, help, add_arguments, the module's Options from (module, the parsed arguments)).
+# The modules are imported only when their bench runs: they bring pandas and the report layer.
 BENCHMARKS = {
-    "fd": (fd, FD_HELP, add_fd_arguments, lambda a: fd.Options(quick=a.quick, repeats=a.repeats)),
-    "batch": (batch, BATCH_HELP, add_batch_arguments,
-              lambda a: batch.Options(device=a.device, backends=a.backends, quick=a.quick, batches=a.batches,
-                                      serial=not a.no_serial)),
-    "rnn": (rnn, RNN_HELP, add_rnn_arguments,
-            lambda a: rnn.Options(device=a.device, backends=a.backends, quick=a.quick, batches=a.batches,
-                                  steps=a.steps)),
-    "service": (service, SERVICE_HELP, add_service_arguments,
-                lambda a: service.Options(clients=a.clients, requests=a.requests, seconds=a.seconds,
-                                          workers=a.workers, threads=a.threads, case=a.case, quick=a.quick)),
-    "jobs": (jobs, JOBS_HELP, add_jobs_arguments,
-             lambda a: jobs.Options(jobs=a.jobs, rounds=a.rounds, workloads=a.workloads, examples=a.examples,
+    "fd": ("refbp.bench.fd", FD_HELP, add_fd_arguments, lambda m, a: m.Options(quick=a.quick, repeats=a.repeats)),
+    "batch": ("refbp.bench.batch", BATCH_HELP, add_batch_arguments,
+              lambda m, a: m.Options(device=a.device, backends=a.backends, quick=a.quick, batches=a.batches,
+                                     serial=not a.no_serial)),
+    "rnn": ("refbp.bench.rnn", RNN_HELP, add_rnn_arguments,
+            lambda m, a: m.Options(device=a.device, backends=a.backends, quick=a.quick, batches=a.batches,
+                                   steps=a.steps)),
+    "service": ("refbp.bench.service", SERVICE_HELP, add_service_arguments,
+                lambda m, a: m.Options(clients=a.clients, requests=a.requests, seconds=a.seconds,
+                                       workers=a.workers, threads=a.threads, case=a.case, quick=a.quick)),
+    "jobs": ("refbp.bench.jobs", JOBS_HELP, add_jobs_arguments,
+             lambda m, a: m.Options(jobs=a.jobs, rounds=a.rounds, workloads=a.workloads, examples=a.examples,
                                     dask=a.dask, quick=a.quick)),
 }
 
@@ -206,11 +207,13 @@ def register(sub):
 
 def handle(args) -> int:
     # The report layer imports pandas, jinja2 and matplotlib: only when a bench runs, not when the CLI starts.
+    from refbp.bench.common import BenchUsageError
     from refbp.report.bench import write_bench_report
     from refbp.report.console import format_bench, json_rows
 
-    module, _, _, options_of = BENCHMARKS[args.benchmark]
-    options = options_of(args)
+    name, _, _, options_of = BENCHMARKS[args.benchmark]
+    module = importlib.import_module(name)
+    options = options_of(module, args)
     try:
         frame = module.run(options)
     except BenchUsageError as exc:
