@@ -147,3 +147,17 @@ def test_serve_hands_its_checks_to_the_cluster(dask_processes, monkeypatch):
             verdict.pop("seconds")
         assert verdicts[0] == verdicts[1]
     assert [answer.json()["passed"] for answer in answers[address]] == [True, False]
+
+
+def test_serve_with_no_scheduler_at_the_address_is_a_usage_error(capsys):
+    """Before any server process starts: one line naming the address, exit 2."""
+    import socket
+
+    from refbp.cli import main
+
+    with socket.socket() as probe:  # a port nothing listens on: bound, never listening
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+        assert main(["serve", "--executor", f"dask://127.0.0.1:{port}"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and f"127.0.0.1:{port}" in err[0] and "no Dask scheduler answers" in err[0], err

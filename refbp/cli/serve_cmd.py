@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 
-from refbp.parallel import executor_problem
+from refbp.parallel import check_reachable, executor_problem
 from refbp.service.settings import MIB, SETTINGS_VARIABLE, Limits, Settings
 
 from .usage import fail_usage
@@ -69,6 +69,8 @@ def handle(args) -> int:
                     threads=args.threads, queue=args.queue)
     if executor_problem(args.executor):
         return fail_usage(executor_problem(args.executor))
+    # Asked once here: otherwise each server process would fail at its start with a traceback.
+    check_reachable(args.executor)  # ExecutorUnreachable: a usage error (refbp.cli.main)
     settings = Settings(limits=limits, case_paths=tuple(args.cases or ()), database=args.database,
                         executor=args.executor)
     os.environ[SETTINGS_VARIABLE] = settings.to_environment()

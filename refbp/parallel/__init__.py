@@ -44,8 +44,8 @@ from .local import iter_local, start_local_workers
 from .units import DASK_SCHEME, ExecutorUnreachable, UnitFailed, in_order
 from .worker import core_count, parse_jobs
 
-__all__ = ["DASK_SCHEME", "ExecutorUnreachable", "UnitFailed", "core_count", "executor_problem", "iter_units",
-           "lasting_executor", "map_units", "parse_jobs", "start_workers"]
+__all__ = ["DASK_SCHEME", "ExecutorUnreachable", "UnitFailed", "check_reachable", "core_count", "executor_problem",
+           "iter_units", "lasting_executor", "map_units", "parse_jobs", "start_workers"]
 
 
 def iter_units(fn, units, jobs: int = 1, executor=None, costs=None):
@@ -99,6 +99,18 @@ def lasting_executor(executor):
     from .dask_cluster import connect  # Dask is an optional extra: imported only when asked for
 
     return connect(executor)[0]
+
+
+def check_reachable(executor: str | None) -> None:
+    """ExecutorUnreachable now, before any work, when no Dask scheduler answers at `executor`
+    (for a process that hands work to it later: the service). None: nothing to check."""
+    if executor is None:
+        return
+    from .dask_cluster import connect  # Dask is an optional extra: imported only when asked for
+
+    client, opened = connect(executor)
+    if opened:
+        client.close()
 
 
 def executor_problem(executor: str | None) -> str:
