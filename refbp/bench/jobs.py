@@ -2,10 +2,12 @@
 local Dask cluster of 1 and N worker processes), each setting run in turn in every round.
 
 Each command runs as a user would run it (`python -m refbp ...` in a fresh process, so the
-interpreter's start and torch's import count), with the verdict store off and no report
-written: `refbp run` on the shipped suite, and `refbp fuzz` (a fixed seed, no shrinking). A
-round runs every setting once, one after the other, so that load from elsewhere hits them
-alike; each row is the median over the rounds, with the load average before and after.
+interpreter's start and torch's import count), with the verdict store off: `refbp run` on the
+shipped suite with its report (written into a temporary folder, removed after: its pictures
+are drawn by the workers too), `run-no-report` (the checks alone), and `refbp fuzz` (a fixed
+seed, no shrinking). A round runs every setting once, one after the other, so that load from
+elsewhere hits them alike; each row is the median over the rounds, with the load average
+before and after.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 
@@ -24,7 +27,8 @@ from .jobs_dask import dask_cluster
 
 TITLE = "refbp bench jobs: whole commands over 1 and N workers (seconds, medians over interleaved rounds)"
 WORKLOADS = {
-    "run": ["run", "--no-progress", "--no-report"],
+    "run": ["run", "--no-progress", "--report-dir", "{report_dir}"],
+    "run-no-report": ["run", "--no-progress", "--no-report"],
     "fuzz": ["fuzz", "--examples", "{examples}", "--seed", "0", "--no-shrink", "--no-progress"],
 }
 GOAL_SPEEDUP = 1.8  # "close to 2x" on 2 cores
@@ -46,8 +50,9 @@ class Options:
                        examples=min(self.examples, 20), dask=self.dask)
 
 
-def command(workload: str, options: Options) -> list[str]:
-    return [sys.executable, "-m", "refbp", *(part.format(examples=options.examples) for part in WORKLOADS[workload])]
+def command(workload: str, options: Options, report_dir: str = "") -> list[str]:
+    return [sys.executable, "-m", "refbp",
+            *(part.format(examples=options.examples, report_dir=report_dir) for part in WORKLOADS[workload])]
 
 
 def timed(argv: list[str]) -> float:
@@ -74,19 +79,20 @@ def run(options: Options) -> pd.DataFrame:
     if unknown or options.jobs < 2 or options.rounds < 1:
         raise BenchUsageError(f"bench jobs: workloads from {', '.join(WORKLOADS)}, --jobs 2 or more, --rounds 1 "
                               f"or more (got {', '.join(unknown) or options.workloads}, {options.jobs}, {options.rounds})")
-    with dask_cluster(1 if options.dask else 0) as one, dask_cluster(options.jobs if options.dask else 0) as many:
+    with (dask_cluster(1 if options.dask else 0) as one, dask_cluster(options.jobs if options.dask else 0) as many,
+          tempfile.TemporaryDirectory(prefix="refbp-bench-jobs-") as reports):
         clusters = {workers: address for workers, address in ((1, one), (options.jobs, many)) if address}
         chosen = settings(options, clusters)
         for workload in options.workloads:  # a warm-up: the clusters' workers import torch once
             for name, extra in chosen.items():
                 if name.startswith("dask"):
-                    timed(command(workload, options) + extra)
+                    timed(command(workload, options, reports) + extra)
         load_before = os.getloadavg()[0]
         times = {(w, name): [] for w in options.workloads for name in chosen}
         for _ in range(options.rounds):
             for workload in options.workloads:
                 for name, extra in chosen.items():
-                    times[workload, name].append(timed(command(workload, options) + extra))
+                    times[workload, name].append(timed(command(workload, options, reports) + extra))
         load_after = os.getloadavg()[0]
     rows = []
     for (workload, name), seconds in times.items():
@@ -103,8 +109,8 @@ def environment(options: Options) -> dict:
     options = options.effective()
     return timing_environment({"cores": os.cpu_count(), "rounds": options.rounds, "jobs": options.jobs,
                      "fuzz_examples": options.examples,
-                     "timing": "wall time of whole `python -m refbp ...` processes, store off, no report; "
-                               "settings interleaved per round; medians"})
+                     "timing": "wall time of whole `python -m refbp ...` processes, store off, run's report "
+                               "into a temporary folder; settings interleaved per round; medians"})
 
 
 def goal_lines(frame: pd.DataFrame) -> list[str]:

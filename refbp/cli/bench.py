@@ -155,11 +155,12 @@ def add_service_arguments(parser) -> None:
 
 
 JOBS_HELP = """\
-Time whole commands (`python -m refbp run` on the shipped suite, `refbp fuzz --examples N
---seed 0 --no-shrink`) with --jobs 1 and --jobs N, and with --dask on a local Dask cluster
-(`dask scheduler` + `dask worker --nworkers 1` or N, warmed up first), in interleaved rounds;
-rows: the median seconds per setting and the speed-up over 1 worker, with the load average.
-The commands timed run with the verdict store off and write no report. Run it on a quiet machine.
+Time whole commands (`python -m refbp run` on the shipped suite with its report, `refbp fuzz
+--examples N --seed 0 --no-shrink`, and on request `run-no-report`: the checks alone) with
+--jobs 1 and --jobs N, and with --dask on a local Dask cluster (`dask scheduler` + `dask worker
+--nworkers 1` or N, warmed up first), in interleaved rounds; rows: the median seconds per
+setting and the speed-up over 1 worker, with the load average. The commands run with the
+verdict store off; run's reports go to a temporary folder. Run it on a quiet machine.
 Writes reports/bench-jobs-<id>/ (results.csv, summary.md, report.html, environment.json).
 """
 
@@ -169,7 +170,7 @@ def add_jobs_arguments(parser) -> None:
     parser.add_argument("--jobs", type=int, default=2, metavar="N", help="workers compared with 1 (default: 2)")
     parser.add_argument("--rounds", type=int, default=5, metavar="R", help="rounds per median (default: 5)")
     parser.add_argument("--workloads", type=names, default=("run", "fuzz"), metavar="LIST",
-                        help="comma-separated from run, fuzz (default: both)")
+                        help="comma-separated from run, run-no-report, fuzz (default: run,fuzz)")
     parser.add_argument("--examples", type=int, default=200, metavar="N", help="fuzz examples (default: 200)")
     parser.add_argument("--dask", action="store_true", help="also on a local Dask cluster of 1 and N workers")
 
