@@ -114,15 +114,15 @@ def fuzz_outcomes(run) -> list[tuple]:
     return [(o.index, o.document, o.passed, o.supported, o.failure, o.features, o.worst_margin) for o in run.outcomes]
 
 
-def test_fuzz_units_are_rounds_cut_where_the_budget_starts_and_stops():
-    options, target = FuzzOptions(examples=1, seed=3), spread.Target()
-    cuts = [(u.start, u.stop) for u in spread.rounds(options, target, 95, 310)]
+def test_fuzz_draws_by_rounds_cut_where_the_budget_starts_and_stops():
+    options = FuzzOptions(examples=1, seed=3)
+    cuts = [(u.start, u.stop) for u in spread.rounds(options, 95, 310)]
     assert cuts == [(95, 100), (100, 200), (200, 300), (300, 310)]
-    assert [(u.start, u.stop) for u in spread.rounds(options, target, 0, 100)] == [(0, 100)]
+    assert [(u.start, u.stop) for u in spread.rounds(options, 0, 100)] == [(0, 100)]
 
 
 def test_fuzz_over_two_workers_checks_the_same_examples_and_finds_the_same():
-    examples = spread.ROUND_SIZE + 4  # two units: a whole round, and 4 examples of the next
+    examples = spread.ROUND_SIZE + 4  # two rounds drawn (here, and by a worker), then chunks checked
     one = run_fuzz(FuzzOptions(examples=examples, seed=3, shrink=False, progress=False))
     two = run_fuzz(FuzzOptions(examples=examples, seed=3, shrink=False, progress=False, jobs=2))
     assert len(two.outcomes) == examples and fuzz_outcomes(two) == fuzz_outcomes(one)

@@ -5,8 +5,8 @@ before), so examples are drawn in rounds of `ROUND_SIZE`: round r is one hypothe
 ROUND_SIZE examples, seeded by (S, r) through `@seed`, with no example database and no
 deadline, that only records what it draws. Example i is position i % ROUND_SIZE of round
 i // ROUND_SIZE, whatever the budget (`--examples` or `--minutes`) and wherever it is
-checked. Drawing costs about 9 ms of CPU an example, some 40% of what checking it costs:
-over workers, each round is drawn by the worker that checks it (refbp.fuzz.spread).
+checked. Drawing costs about 10 ms of CPU an example, a large part of fuzz's work: over
+workers, rounds are drawn in parallel before their examples are checked (refbp.fuzz.spread).
 
 `replay_settings` are the same settings with shrinking on: a round replayed with a test that
 checks (refbp.fuzz.shrink) meets the same examples in the same order, up to the first failure.

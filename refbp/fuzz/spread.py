@@ -1,14 +1,16 @@
-"""`refbp fuzz --jobs N` / `--executor dask://...`: the examples checked over refbp.parallel's
-workers, a hypothesis round at a time, their outcomes in index order.
+"""`refbp fuzz --jobs N` / `--executor dask://...`: the examples drawn and checked over
+refbp.parallel's workers, their outcomes in index order.
 
-A unit is a round (refbp.fuzz.draw: example i of seed S is position i % ROUND_SIZE of round
-i // ROUND_SIZE, a pure function of both), or the part of the last round that the budget
-reaches: the worker draws the round and checks its examples as `refbp fuzz` checks in one
-process, so the outcomes, and so the report and the failures found, are those of `--jobs 1`.
-Drawing is done where the round is checked because it is a large part of the work (a round
-of hypothesis draws is about 0.9 s of CPU, against 1.3 s to check its examples), and a
-whole round per unit because a round is drawn whole wherever any of its examples is needed.
-Shrinking and saving stay in the caller.
+Example i of seed S is position i % ROUND_SIZE of hypothesis round i // ROUND_SIZE
+(refbp.fuzz.draw), a pure function of both, and a round is drawn whole wherever any of its
+examples is needed. Drawing is a large part of the work (a round is about 1 s of CPU,
+against 0.5 to 2 s to check its examples, which vary far more), so a wave of the budget runs
+in two steps: its rounds drawn in parallel (one unit per round; the first round of the first
+wave drawn by this process while the local workers start, when it would otherwise wait),
+then its examples checked in chunks of consecutive indices, small enough to share the
+checking evenly, the dearest chunks first. Each chunk is checked as `refbp fuzz` checks in one process, so the
+outcomes, and so the report and the failures found, are those of `--jobs 1`. Waves bound
+the documents held here at once. Shrinking and saving stay in the caller.
 """
 
 from __future__ import annotations
@@ -16,9 +18,18 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from ..parallel import UnitFailed, iter_units, start_workers
+import numpy as np
+
+from ..parallel import UnitFailed, iter_units, map_units, start_workers
 from .draw import ROUND_SIZE, draw_example
-from .unit import ExampleOutcome, FuzzUnit, Target, check_unit, features
+from .unit import ExampleOutcome, Target, check_document, features
+
+# Examples per chunk of checking: at most a quarter of a round; fewer for a small budget, so
+# that there are at least CHUNKS_PER_WORKER chunks per worker to balance.
+CHUNK = ROUND_SIZE // 4
+CHUNKS_PER_WORKER = 8
+# Rounds per worker in a wave of an `--examples` budget (a `--minutes` one: 2).
+ROUNDS_PER_WORKER = 5
 
 
 @dataclass(frozen=True)
@@ -26,21 +37,40 @@ class FuzzRound:
     seed: int
     kind: str
     dtype: str
-    start: int      # the first example index checked (a round's first, or where the budget resumes)
+    start: int      # the first example index drawn (a round's first, or where the budget resumes)
     stop: int       # one past the last: at most the round's end
+
+
+@dataclass(frozen=True)
+class FuzzChunk:
+    start: int
+    documents: tuple   # examples start, start + 1, ...: a drawn document, or None (nothing drawn there)
     target: Target
 
 
-def check_round(unit: FuzzRound) -> list[ExampleOutcome]:
-    """The outcomes of the round's examples start..stop-1, in a worker (module-level: pickled by name)."""
-    return [check_unit(FuzzUnit(unit.seed, index, unit.kind, unit.dtype), unit.target)
-            for index in range(unit.start, unit.stop)]
+def draw_part(unit: FuzzRound) -> list:
+    """The documents of examples start..stop-1 (None where hypothesis drew nothing), in a worker."""
+    return [draw_example(unit.seed, index, unit.kind, unit.dtype) for index in range(unit.start, unit.stop)]
 
 
-def rounds(options, target: Target, first: int, stop: int) -> list[FuzzRound]:
+def check_chunk(chunk: FuzzChunk) -> list[ExampleOutcome]:
+    """The outcomes of the chunk's examples, in a worker (module-level: pickled by name)."""
+    return [ExampleOutcome(index, None) if document is None else check_document(index, document, chunk.target)
+            for index, document in enumerate(chunk.documents, start=chunk.start)]
+
+
+def document_cost(document: dict) -> float:
+    """An example's checking work, roughly, to start the dearest chunks first (as refbp.check.units's
+    case_cost): finite differences evaluate the forward once or more per parameter entry."""
+    parameters = sum(int(np.size(values)) for values in document["params"].values())
+    steps = 1 + int((document.get("train") or {}).get("steps", 0))
+    return float(parameters) * (parameters + int(np.size(document["inputs"]))) * steps
+
+
+def rounds(options, first: int, stop: int) -> list[FuzzRound]:
     """Units covering the examples first..stop-1, one per round they touch."""
     edges = sorted({first, stop, *range((first // ROUND_SIZE + 1) * ROUND_SIZE, stop, ROUND_SIZE)})
-    return [FuzzRound(options.seed, options.kind, options.dtype, a, b, target) for a, b in zip(edges, edges[1:])]
+    return [FuzzRound(options.seed, options.kind, options.dtype, a, b) for a, b in zip(edges, edges[1:])]
 
 
 def check_spread(options, target: Target, started: float, on_outcome=None) -> list[ExampleOutcome]:
@@ -48,26 +78,40 @@ def check_spread(options, target: Target, started: float, on_outcome=None) -> li
     minutes: then waves of two rounds per worker until the time is spent), in index order."""
     jobs, executor = options.jobs, options.executor
     start_workers(jobs, executor, preload=(__name__,))  # hypothesis and fuzz's drawing too
-    # A cluster's size is its own business: reckoned as 2 workers.
-    wave = options.examples if options.examples is not None else 2 * ROUND_SIZE * (jobs if executor is None else 2)
+    workers = jobs if executor is None else 2  # a cluster's size is its own business: reckoned as 2
+    per_wave = ROUND_SIZE * workers * (ROUNDS_PER_WORKER if options.examples is not None else 2)
     outcomes: list[ExampleOutcome] = []
     while options.examples is None or len(outcomes) < options.examples:
         if options.minutes is not None and time.perf_counter() - started >= 60.0 * options.minutes:
             break
-        units = rounds(options, target, len(outcomes), len(outcomes) + wave)
-        for index, result in iter_units(check_round, units, jobs=jobs, executor=executor):
-            for outcome in (_crashed(units[index], result.reason) if isinstance(result, UnitFailed) else result):
+        first = len(outcomes)
+        stop = first + per_wave if options.examples is None else min(options.examples, first + per_wave)
+        documents = _drawn(rounds(options, first, stop), jobs, executor, here_first=first == 0 and executor is None)
+        size = max(1, min(CHUNK, -(-(stop - first) // (CHUNKS_PER_WORKER * workers))))
+        chunks = [FuzzChunk(start, tuple(documents[start - first:start - first + size]), target)
+                  for start in range(first, stop, size)]
+        costs = [sum(document_cost(d) for d in chunk.documents if d is not None) for chunk in chunks]
+        for index, result in iter_units(check_chunk, chunks, jobs=jobs, executor=executor, costs=costs):
+            for outcome in (_crashed(chunks[index], result.reason) if isinstance(result, UnitFailed) else result):
                 outcomes.append(outcome)
                 if on_outcome is not None:
                     on_outcome(outcome)
-        if options.examples is not None:
-            break
     return outcomes
 
 
-def _crashed(unit: FuzzRound, reason: str) -> list[ExampleOutcome]:
-    """The examples of a round whose worker died twice: each a failure saying so (drawn here to name them)."""
-    documents = [draw_example(unit.seed, index, unit.kind, unit.dtype) for index in range(unit.start, unit.stop)]
+def _drawn(units: list[FuzzRound], jobs: int, executor, here_first: bool) -> list:
+    """The documents of every unit, in order: drawn by the workers (the first unit by this
+    process when `here_first`: the local workers are still starting); a unit whose worker
+    died is drawn here."""
+    documents = draw_part(units[0]) if here_first else []
+    rest = units[1:] if here_first else units
+    for unit, result in zip(rest, map_units(draw_part, rest, jobs=jobs, executor=executor)):
+        documents.extend(draw_part(unit) if isinstance(result, UnitFailed) else result)
+    return documents
+
+
+def _crashed(chunk: FuzzChunk, reason: str) -> list[ExampleOutcome]:
+    """The examples of a chunk whose worker died twice: each a failure saying so."""
     return [ExampleOutcome(index, None) if document is None else
             ExampleOutcome(index, document, passed=False, failure=f"crash: {reason}", features=features(document))
-            for index, document in enumerate(documents, start=unit.start)]
+            for index, document in enumerate(chunk.documents, start=chunk.start)]

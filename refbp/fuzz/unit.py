@@ -20,8 +20,6 @@ import numpy as np
 from cases import parse_case
 
 from ..check.adapter import Declined, load_factory
-from ..check.check_adapter import check_adapter_case
-from ..check.check_case import check_case
 from ..check.verdict import CaseVerdict
 from .draw import draw_example
 from .space import value_range_of
@@ -85,6 +83,11 @@ def check_document(index: int, document: dict, target: Target) -> ExampleOutcome
 
 
 def verdict_of(document: dict, target: Target) -> CaseVerdict:
+    # The checks (torch, the references) are imported where an example is checked: a process
+    # that only draws examples and hands them to workers (`--jobs N`) never needs torch.
+    from ..check.check_adapter import check_adapter_case
+    from ..check.check_case import check_case
+
     case = parse_case(document)
     if target.impl is None:
         return check_case(case, fd_method=target.fd_method)
