@@ -94,8 +94,9 @@ def _bce_in_place(outputs, targets):
     weights = np.broadcast_to(np.asarray(targets, dtype=np.float64), outputs.shape[1:]).reshape(-1)
     log_1my = np.subtract(1.0, log_y, out=work_array("bce log(1 - y)", log_y.shape, log_y.dtype))
     floor = losses.BCE.LOG_FLOOR
-    np.maximum(np.log(log_1my, out=log_1my), floor, out=log_1my)
-    np.maximum(np.log(log_y, out=log_y), floor, out=log_y)
+    with np.errstate(divide="ignore"):  # log 0 = -inf, then clamped: the value BCE.clamped_logs chooses there
+        np.maximum(np.log(log_1my, out=log_1my), floor, out=log_1my)
+        np.maximum(np.log(log_y, out=log_y), floor, out=log_y)
     return -(log_y @ weights + log_1my @ (1.0 - weights)) / math.prod(outputs.shape[1:])
 
 
