@@ -128,6 +128,46 @@ def test_fuzz_over_two_workers_checks_the_same_examples_and_finds_the_same():
     assert len(two.outcomes) == examples and fuzz_outcomes(two) == fuzz_outcomes(one)
 
 
+SERVER_SCRIPT = """
+from multiprocessing import forkserver
+from refbp.parallel import map_units, start_workers
+start_workers(2, preload=("exit_marker",))
+assert map_units(abs, [-1, -2], jobs=2) == [1, 2]
+print(forkserver._forkserver._forkserver_pid)
+"""
+MARKER_MODULE = """
+import atexit, pathlib
+atexit.register(lambda: pathlib.Path({path!r}).write_text("shut down"))
+"""
+
+
+def test_the_fork_server_leaves_at_once_when_refbp_ends(tmp_path):
+    """Its Python shutdown (torch's, 0.8 s) would hold the command's stdout and stderr open after
+    refbp has ended (`refbp run --jobs 2 | tee log` waited for it): an exit handler registered in
+    the server before refbp.parallel.server_exit never runs, one in an ordinary process does."""
+    marker = tmp_path / "shut-down"
+    (tmp_path / "exit_marker.py").write_text(MARKER_MODULE.format(path=str(marker)))
+    # On the path of every process (the fork server imports its preload with the environment's path).
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), *sys.path])}
+    subprocess.run([sys.executable, "-c", "import exit_marker"], check=True, env=env)
+    assert marker.read_text() == "shut down"  # the handler does run at an ordinary exit
+    marker.unlink()
+    done = subprocess.run([sys.executable, "-c", SERVER_SCRIPT], check=True, capture_output=True, text=True, env=env)
+    server = int(done.stdout.split()[-1])
+    deadline = time.monotonic() + 30
+    while _alive(server) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _alive(server) and not marker.exists()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
 def test_workers_share_the_cores_threads():
     cores = len(os.sched_getaffinity(0))
     threads = map_units(os.getenv, ["OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS"], jobs=2)

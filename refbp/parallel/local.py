@@ -24,8 +24,10 @@ from .units import UnitFailed, in_order
 from .worker import prepare_local_worker, threads_per_worker
 
 # What the fork server imports before forking workers (an ImportError there is ignored), so
-# that every worker starts with it: torch and the checking code.
+# that every worker starts with it: torch and the checking code; and, last, the server's own
+# quick exit (refbp.parallel.server_exit).
 FORK_SERVER_PRELOAD = ("numpy", "torch", "refbp.check", "oracle.torch_reference", "oracle.fd", "refbp.perturbed")
+SERVER_EXIT = "refbp.parallel.server_exit"
 # Deaths of the worker running a unit before the unit is given up: the first is retried.
 DEATHS_ALLOWED = 2
 
@@ -107,7 +109,7 @@ def _context(preload=()):
         return multiprocessing.get_context("spawn")
     context = multiprocessing.get_context("forkserver")
     if not _server_running():  # the preload is read when the server starts (once per process)
-        context.set_forkserver_preload([*FORK_SERVER_PRELOAD, *preload])
+        context.set_forkserver_preload([*FORK_SERVER_PRELOAD, *preload, SERVER_EXIT])
     return context
 
 
