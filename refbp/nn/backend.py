@@ -43,4 +43,3 @@ def serial_blas(xp):
     if _CONTROLLER is None:
         _CONTROLLER = threadpoolctl.ThreadpoolController()
     return _CONTROLLER.limit(limits=1, user_api="blas")
-
