@@ -2,8 +2,9 @@
 
 Every number a benchmark reports comes from `median_seconds`: one warm-up call, an inner
 loop long enough that the clock's resolution does not matter, then the median over
-`samples` samples (the median, because other processes share the machine). On CUDA the
-clock is read only after `torch.cuda.synchronize()`, so queued kernels are counted.
+`samples` samples (the median, because other processes share the machine); a sample that
+follows a pause between two libraries (`settle`) starts after one more untimed call. On CUDA
+the clock is read only after `torch.cuda.synchronize()`, so queued kernels are counted.
 """
 
 from __future__ import annotations
