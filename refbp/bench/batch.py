@@ -126,7 +126,8 @@ def environment(options: Options) -> dict:
 def _batched(backend: str, prepared, batch: int) -> Timed:
     step, inputs, targets = prepared
     x, t = inputs[:batch], targets[:batch]
-    return Timed(lambda: step(x, t), synchronizer(device_of(backend)), library=GEMM_LIBRARY.get(backend, "torch"))
+    return Timed(lambda: step(x, t), synchronizer(device_of(backend)), library=GEMM_LIBRARY.get(backend, "torch"),
+                 steady=True)  # a training step: run in a loop
 
 
 def _serial(backend: str, prepared, batch: int, warm: int = 16) -> Timed:

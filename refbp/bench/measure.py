@@ -2,8 +2,9 @@
 
 Every number a benchmark reports comes from `median_seconds`: one warm-up call, an inner
 loop long enough that the clock's resolution does not matter, then the median over
-`samples` samples (the median, because other processes share the machine); a sample that
-follows a pause between two libraries (`settle`) starts after one more untimed call. On CUDA
+`samples` samples (the median, because other processes share the machine); a sample of a
+`steady` call (one users run in a loop) that follows a pause between two libraries
+(`settle`) starts after one more untimed call. On CUDA
 the clock is read only after `torch.cuda.synchronize()`, so queued kernels are counted.
 """
 
@@ -41,6 +42,10 @@ class Timed:
     warmup: object = None
     scale: float = 1.0
     library: str = "torch"  # whose threads run it: "numpy" (OpenBLAS) or "torch" (OpenMP, CUDA)
+    # What users run is a loop of such calls (a training step, a product): a sample after a
+    # pause between libraries starts after one untimed call. False (a check run once): the
+    # first call after the pause is timed too, as a user's single call would be.
+    steady: bool = False
 
 
 def _plan(timed: Timed, effort: Effort):
@@ -70,7 +75,7 @@ def interleaved_medians(timed: dict, effort: Effort = Effort()) -> dict:
     times: dict = {name: [] for name in plans}
     for _ in range(rounds):
         for name, (fn, sync, number, _) in plans.items():
-            if settle(previous, timed[name].library, effort) != previous and number > 1:
+            if settle(previous, timed[name].library, effort) != previous and timed[name].steady and number > 1:
                 # After the pause one untimed call wakes the library's threads and warms the
                 # caches: a sample of short calls then times the steady state that a loop of
                 # them runs in, not the wake-up (calls long enough to fill a sample alone skip it).
@@ -137,7 +142,7 @@ def gemm_timed(library: str, dtype: str, device: str = "cpu", n: int = 1024) -> 
         def fn():
             np.matmul(a, b, out=out)
 
-        return Timed(fn, library="numpy")
+        return Timed(fn, library="numpy", steady=True)
     if library == "torch":
         import torch
 
@@ -147,5 +152,5 @@ def gemm_timed(library: str, dtype: str, device: str = "cpu", n: int = 1024) -> 
         def fn():
             torch.matmul(ta, tb, out=out)
 
-        return Timed(fn, synchronizer(device))
+        return Timed(fn, synchronizer(device), steady=True)
     raise ValueError(f"unknown library {library!r}")

@@ -75,7 +75,8 @@ def run(options: Options) -> pd.DataFrame:
             for backend in backends:
                 step, x, t = backend_step(backend, NETWORK, "cross_entropy", params, inputs, targets)
                 timed[backend] = Timed(lambda step=step, x=x, t=t: step(x, t), synchronizer(device_of(backend)),
-                                       library="numpy" if backend == "refbp-numpy" else "torch")
+                                       library="numpy" if backend == "refbp-numpy" else "torch",
+                                       steady=True)  # a BPTT training step: run in a loop
             seconds = interleaved_medians(timed, effort)
             for backend in backends:
                 rows.append({"model": model_name(), "dtype": DTYPE, "T": T, "batch": batch, "backend": backend,
