@@ -114,7 +114,7 @@ def write_report_of(run, args, *extra) -> Path | None:
     root.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".partial-", dir=root))
     try:
-        written = write_report(run, staging, *extra, jobs=report_jobs(args))
+        written = write_report(run, staging, *extra, jobs=report_jobs(args), executor=getattr(args, "executor", None))
         final = root / written.name
         written.rename(final)
         return final
@@ -123,11 +123,9 @@ def write_report_of(run, args, *extra) -> Path | None:
 
 
 def report_jobs(args) -> int:
-    """The local workers that draw the report's pictures: --jobs's (a Dask cluster's workers
-    cannot write into this machine's report folder, so with --executor this process draws)."""
-    if getattr(args, "executor", None) or not getattr(args, "jobs", None):
-        return 1
-    return parse_jobs(args.jobs)
+    """The local workers that draw the report's pictures, as they checked the cases: --jobs's
+    (with --executor the cluster draws them)."""
+    return parse_jobs(args.jobs) if getattr(args, "jobs", None) else 1
 
 
 def print_outcome(run, table: str, as_json: bool) -> int:

@@ -7,8 +7,6 @@ implementation's own backward), or that the verdict store kept of them (the serv
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from .plots import canvas
 
 MAX_TITLE = 70
@@ -18,11 +16,15 @@ def through_time_caption(case: str) -> str:
     return f"||dE/dh_t|| of {case} (log scale)"
 
 
-def rnn_gradient_plots(run, out: Path) -> dict[str, tuple]:
-    """{case: arguments of `draw_through_time`} for every verdict of the run with norms through
-    time, each into `out/grad-through-time-<case>.png` (drawn by refbp.report.write, maybe in workers)."""
-    return {v.case: (v.case, v.title, list(v.through_time), out / f"grad-through-time-{v.case}.png")
-            for v in run.verdicts if v.through_time}
+def through_time_file(case: str) -> str:
+    return f"grad-through-time-{case}.png"
+
+
+def rnn_gradient_plots(run) -> dict[str, tuple]:
+    """{case: the arguments of `draw_through_time` but its target} for every verdict of the run
+    with norms through time (refbp.report.write draws them, maybe in workers, into
+    `through_time_file(case)`)."""
+    return {v.case: (v.case, v.title, list(v.through_time)) for v in run.verdicts if v.through_time}
 
 
 def draw_through_time(case: str, title: str, norms: list[float], target) -> bool:

@@ -7,6 +7,7 @@ Everything written comes from the run's verdicts; nothing is reloaded or recompu
 
 from __future__ import annotations
 
+import io
 import json
 import secrets
 from dataclasses import replace
@@ -18,7 +19,7 @@ from refbp.parallel import UnitFailed, map_units
 from .environment import environment
 from .frames import cases_frame, details_frame, failing_rows, summary_of, worst_by_reference
 from .page import Page, Section, markdown
-from .plots_rnn import draw_through_time, rnn_gradient_plots, through_time_caption
+from .plots_rnn import draw_through_time, rnn_gradient_plots, through_time_caption, through_time_file
 from .plots_run import error_plot, tolerance_heatmap
 from .run_page import run_html
 
@@ -55,9 +56,11 @@ def run_environment(run, extra: dict | None = None) -> dict:
     })
 
 
-def write_report(run, report_dir="reports", extra_environment: dict | None = None, jobs: int = 1) -> Path:
-    """The report folder of `run` under `report_dir`; its pictures drawn by `jobs` local workers
-    (refbp.parallel), as the run's cases were checked (an RNN case has a plot of its own)."""
+def write_report(run, report_dir="reports", extra_environment: dict | None = None, jobs: int = 1,
+                 executor=None) -> Path:
+    """The report folder of `run` under `report_dir`; its pictures drawn where its cases were
+    checked (`jobs` local workers or the `executor`'s cluster: refbp.parallel), each returned
+    as PNG bytes and written here (an RNN case has a plot of its own)."""
     out = new_run_dir(report_dir)
     details = details_frame(run)
     summary = summary_of(details, cases_frame(run))
@@ -66,18 +69,21 @@ def write_report(run, report_dir="reports", extra_environment: dict | None = Non
     env = run_environment(run, extra_environment)
     (out / "environment.json").write_text(json.dumps(env, indent=2) + "\n")
     (out / "verdicts.json").write_text(json.dumps([v.to_json() for v in run.verdicts], indent=1) + "\n")
-    through_time = rnn_gradient_plots(run, out)
-    drawings = [(draw, (details, out / name)) for name, _, draw in PICTURES]
+    through_time = rnn_gradient_plots(run)
+    files = [name for name, _, _ in PICTURES] + [through_time_file(case) for case in through_time]
+    drawings = [(draw, (details,)) for _, _, draw in PICTURES]
     drawings += [(draw_through_time, arguments) for arguments in through_time.values()]
-    results = map_units(draw_picture, drawings, jobs=jobs)
-    failed = [f"{arguments[-1].name}: {result.reason}" for (_, arguments), result in zip(drawings, results)
-              if isinstance(result, UnitFailed)]
+    results = map_units(draw_picture, drawings, jobs=jobs, executor=executor)
+    failed = [f"{name}: {result.reason}" for name, result in zip(files, results) if isinstance(result, UnitFailed)]
     if failed:
         raise RuntimeError(f"pictures not drawn: {'; '.join(failed)}")
-    drawn = [result is True for result in results]
+    for name, png in zip(files, results):
+        if png is not None:
+            (out / name).write_bytes(png)
+    drawn = [result is not None for result in results]
     pictures = [(name, caption) for (name, caption, _), ok in zip(PICTURES, drawn) if ok]
-    case_images = {case: [(arguments[-1].name, through_time_caption(case))]
-                   for (case, arguments), ok in zip(through_time.items(), drawn[len(PICTURES):]) if ok}
+    case_images = {case: [(through_time_file(case), through_time_caption(case))]
+                   for case, ok in zip(through_time, drawn[len(PICTURES):]) if ok}
     page = run_page(run, summary, details, env, pictures)
     (out / "summary.md").write_text(markdown(page))
     about = replace(page, lines=page.lines[1:])  # the run page states the verdict itself
@@ -85,10 +91,12 @@ def write_report(run, report_dir="reports", extra_environment: dict | None = Non
     return out
 
 
-def draw_picture(drawing) -> bool | UnitFailed:
-    """One picture, in whichever process draws it: `(draw, arguments)` -> draw(*arguments) (True when drawn)."""
+def draw_picture(drawing) -> bytes | None:
+    """One picture, in whichever process draws it: `(draw, arguments)` -> the PNG of
+    draw(*arguments, file), or None when there was nothing to draw (module-level: pickled by name)."""
     draw, arguments = drawing
-    return draw(*arguments)
+    png = io.BytesIO()
+    return png.getvalue() if draw(*arguments, png) else None
 
 
 # (file, caption, draw(details, path) -> drawn)
