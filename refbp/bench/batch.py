@@ -93,7 +93,8 @@ def run(options: Options) -> pd.DataFrame:
         params, inputs, targets = problem(sizes, dtype, max(batches))
         prepared = {b: backend_step(b, network(sizes), "cross_entropy", params, inputs, targets)
                     for b in backends}
-        gemms = {(lib, dev, dt): gemm_timed(lib, dt, dev, n=n) for (lib, dev, dt), n in gemm_sizes(backends, dtype, options.quick).items()}
+        gemm_n = gemm_sizes(backends, dtype, options.quick)
+        gemms = {(lib, dev, dt): gemm_timed(lib, dt, dev, n=n) for (lib, dev, dt), n in gemm_n.items()}
         for batch in batches:
             batched = interleaved_medians({b: _batched(b, p, batch) for b, p in prepared.items()} | gemms, effort)
             looped = (interleaved_medians({b: _serial(b, p, batch) for b, p in prepared.items()}, effort)
@@ -101,7 +102,7 @@ def run(options: Options) -> pd.DataFrame:
             for backend in backends:
                 device = device_of(backend)
                 key = (GEMM_LIBRARY.get(backend, "torch"), device, dtype)
-                peak = gemm_flops(gemm_sizes([backend], dtype, options.quick)[key]) / batched[key] / 1e9
+                peak = gemm_flops(gemm_n[key]) / batched[key] / 1e9
                 rows.append(_row(sizes, dtype, batch, backend, "batched", device, batched[backend], peak))
                 if backend in looped:
                     rows[-1]["speedup_over_serial"] = looped[backend] / batched[backend]

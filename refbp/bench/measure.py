@@ -1,6 +1,6 @@
 """Timing for the benchmarks: medians of several samples, CUDA synchronised, and the GEMM rate.
 
-Every number a benchmark reports comes from `median_seconds`: one warm-up call, an inner
+Every number a benchmark reports comes from `interleaved_medians`: one warm-up call, an inner
 loop long enough that the clock's resolution does not matter, then the median over
 `samples` samples (the median, because other processes share the machine); a sample of a
 `steady` call (one users run in a loop) that follows a pause between two libraries
@@ -91,11 +91,6 @@ def interleaved_medians(timed: dict, effort: Effort = Effort()) -> dict:
     return {name: statistics.median(samples) for name, samples in times.items()}
 
 
-def median_seconds(timed: Timed, effort: Effort = Effort()) -> float:
-    """Median wall time of one `timed.fn()` call (seconds), synchronising after each timed loop."""
-    return interleaved_medians({"it": timed}, effort)["it"]
-
-
 def settle(previous: str | None, following: str | None, effort: Effort) -> str | None:
     """Pause when one library's calls are followed by another's: their worker threads keep
     spinning for a while after a call and take the cores from the next library's (what this
@@ -119,11 +114,6 @@ def cuda_available() -> bool:
     except ImportError:
         return False
     return bool(torch.cuda.is_available())
-
-
-def gemm_gflops(library: str, dtype: str, device: str = "cpu", n: int = 1024, effort: Effort = Effort()) -> float:
-    """The measured rate of one n x n x n matrix product (2 n^3 flops), in GFLOP/s."""
-    return gemm_flops(n) / median_seconds(gemm_timed(library, dtype, device, n), effort) / 1e9
 
 
 def gemm_flops(n: int) -> float:
