@@ -24,7 +24,8 @@ from .verdict import CaseVerdict
 OWN_FORWARD_REFERENCE = "own-forward-fd"
 
 
-def check_adapter_case(case: Case, factory, name: str, oracles=ORACLES, fd_method: str | None = None) -> CaseVerdict:
+def check_adapter_case(case: Case, factory, name: str, oracles=ORACLES, fd_method: str | None = None,
+                       conventions: str = "any") -> CaseVerdict:
     """The verdict of `factory`'s implementation on `case`; Declined propagates (not supported)."""
     start = time.perf_counter()
     try:
@@ -34,7 +35,7 @@ def check_adapter_case(case: Case, factory, name: str, oracles=ORACLES, fd_metho
     except Exception as exc:  # the implementation raised: a failed case, the others go on
         return _crashed(case, name, exc, time.perf_counter() - start)
     implementation = Implementation(name, lambda _case: given.trace, reference_loss_function)
-    verdict = check_case(case, implementation, oracles, fd_method=fd_method)
+    verdict = check_case(case, implementation, oracles, fd_method=fd_method, conventions=conventions)
     verdict.checks = [c for c in verdict.checks if (c.quantity, c.tensor) in given.provided
                       or (c.method == "directional" and given.trace.grads)]
     if "fd" in oracles and given.trace.grads:

@@ -75,7 +75,8 @@ def refbp_implementation(backend: str = "numpy", device: str | None = None) -> I
 
 
 def check_case(case: Case, implementation: Implementation | None = None, oracles=ORACLES,
-               fd_method: str | None = None, references: References | None = None) -> CaseVerdict:
+               fd_method: str | None = None, references: References | None = None,
+               conventions: str = "any") -> CaseVerdict:
     """The verdict of `implementation` on `case`; `references` gives the torch trace and the finite
     differences (default: computed afresh; refbp.check.references.ReferenceCache keeps them, only
     where the finite differences' loss is not the implementation's)."""

@@ -34,6 +34,9 @@ class CheckWith:
     device: str | None = None
     impl: str = ""
     name: str = ""
+    # Which values pass where correct implementations may differ (docs/formats.md, "Conventions"):
+    # "any" (every admissible convention) or "torch" (torch's own choices only).
+    conventions: str = "any"
 
     def display_name(self) -> str:
         return self.name or self.impl if self.impl else _refbp(self.backend, self.device).name
@@ -50,9 +53,11 @@ class CheckWith:
             from .check_adapter import check_adapter_case
 
             factory = self.factory()
-            return lambda case: check_adapter_case(case, factory, self.display_name(), oracles, fd_method)
+            return lambda case: check_adapter_case(case, factory, self.display_name(), oracles, fd_method,
+                                                   conventions=self.conventions)
         implementation = _refbp(self.backend, self.device)
-        return lambda case: check_case(case, implementation, oracles, fd_method=fd_method, references=references)
+        return lambda case: check_case(case, implementation, oracles, fd_method=fd_method, references=references,
+                                       conventions=self.conventions)
 
 
 def shippable_spec(spec: str) -> str:

@@ -4,9 +4,19 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field, fields
+from enum import Enum
 
 VERDICT_FORMAT = "refbp-verdict/1"
 REFERENCES = ("torch-autograd", "finite-difference", "expected")
+
+
+class VerdictState(str, Enum):
+    """What a row or a case came to. INCONCLUSIVE: some entry could be judged by no reference to
+    the accuracy needed (never a pass, never a failure; exit 0 unless --strict)."""
+
+    PASS = "pass"
+    FAIL = "fail"
+    INCONCLUSIVE = "inconclusive"
 
 
 @dataclass
@@ -35,12 +45,25 @@ class Check:
     # "unknown") and that in one line; a passing row never has one.
     diagnosis: str = ""
     diagnosis_note: str = ""
+    # Where correct implementations may legitimately differ (docs/formats.md, "Conventions"):
+    # the convention the row's entries at such points matched (e.g. "relu'(0) = 1",
+    # "bce: torch backward", "subgradient"); "" where no entry sits at such a point.
+    convention: str = ""
+    # Entries that no reference could judge to the accuracy needed (counted, never passed).
+    inconclusive: int = 0
+
+    @property
+    def state(self) -> VerdictState:
+        if not self.passed:
+            return VerdictState.FAIL
+        return VerdictState.INCONCLUSIVE if self.inconclusive else VerdictState.PASS
 
     def to_json(self) -> dict:
         # The fields read one by one: dataclasses.asdict deep-copies every value recursively,
         # which made writing the verdicts the largest cost of a small request to the service.
         row = {name: getattr(self, name) for name in _CHECK_FIELDS}
         row["worst_index"] = [int(i) for i in self.worst_index]
+        row["state"] = self.state.value
         if not self.diagnosis:  # written only where there is one
             del row["diagnosis"], row["diagnosis_note"]
         for key in ("max_abs_err", "max_rel_err", "actual", "expected_value", "step", "error_estimate"):
