@@ -5,7 +5,9 @@
 
 Each case becomes one test item, `refbp[<case id>]`, that checks the adapter implementation
 (docs/formats.md, "The adapter protocol") as `refbp check` does and fails with the
-per-tensor verdict as its message; a case the factory declines is skipped ("not supported").
+per-tensor verdict as its message; a case the factory declines is skipped ("not supported"),
+and so is an inconclusive case (no row failed, but some entries no reference could judge to
+the accuracy needed; never passed): with --refbp-strict it fails.
 Without --refbp-impl the plugin adds nothing. For a parametrised test of your own, use
 `case_paths()` and `assert_case_passes()`.
 """
@@ -15,6 +17,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
+CONVENTIONS = ("any", "torch")
 
 
 def pytest_addoption(parser):
@@ -26,6 +30,12 @@ def pytest_addoption(parser):
                     help="case files or folders (repeatable; default: refbp's whole suite)")
     group.addoption("--refbp-fd-method", metavar="METHOD", default=None,
                     help="finite-difference method of the checks (default: as refbp check)")
+    group.addoption("--refbp-conventions", choices=CONVENTIONS, default="any",
+                    help="torch: only torch's own choices pass where correct implementations may differ "
+                         "(relu'(0) = 0, BCELoss's backward); default any: every admissible convention, "
+                         "docs/formats.md 'Conventions'")
+    group.addoption("--refbp-strict", action="store_true", default=False,
+                    help="an inconclusive case fails its test (default: it is skipped, never passed)")
 
 
 def pytest_collection_modifyitems(session, config, items):
@@ -34,7 +44,9 @@ def pytest_collection_modifyitems(session, config, items):
         return
     for path in case_paths(config.getoption("refbp_cases")):
         items.append(RefbpCase.from_parent(session, name=f"refbp[{path.stem}]", case_path=path, spec=spec,
-                                           fd_method=config.getoption("refbp_fd_method")))
+                                           fd_method=config.getoption("refbp_fd_method"),
+                                           conventions=config.getoption("refbp_conventions"),
+                                           strict=config.getoption("refbp_strict")))
 
 
 def case_paths(paths=None) -> list[Path]:
@@ -48,9 +60,13 @@ class CaseFailed(AssertionError):
     """A case's verdict did not pass: the message lists its failed rows and errors."""
 
 
-def assert_case_passes(spec_or_factory, case_path, fd_method: str | None = None) -> None:
-    """Check one case on an adapter implementation; CaseFailed with the per-tensor verdict,
-    pytest.skip when the factory declines the case."""
+def assert_case_passes(spec_or_factory, case_path, fd_method: str | None = None, conventions: str = "any",
+                       strict: bool = False) -> None:
+    """Check one case on an adapter implementation under `conventions` (any | torch); CaseFailed
+    with the per-tensor verdict, pytest.skip when the factory declines the case, and when the
+    case is inconclusive (CaseFailed instead with `strict`)."""
+    from refbp.check.verdict import VerdictState
+
     from cases import load_case
     from refbp.check.adapter import Declined, load_factory
     from refbp.check.check_adapter import check_adapter_case
@@ -59,15 +75,21 @@ def assert_case_passes(spec_or_factory, case_path, fd_method: str | None = None)
     name = spec_or_factory if isinstance(spec_or_factory, str) else getattr(factory, "__qualname__", "factory")
     case = load_case(case_path)
     try:
-        verdict = check_adapter_case(case, factory, name, fd_method=fd_method)
+        verdict = check_adapter_case(case, factory, name, fd_method=fd_method, conventions=conventions)
     except Declined:
         pytest.skip(f"{case.id}: not supported by {name}")
-    if not verdict.passed:
+    state = verdict.state
+    if state is VerdictState.INCONCLUSIVE and not strict:
+        pytest.skip(inconclusive_message(verdict))
+    if state is not VerdictState.PASS:
         raise CaseFailed(verdict_message(verdict))
 
 
 def verdict_message(verdict) -> str:
-    lines = [f"{verdict.case}: FAILED ({verdict.network}, {verdict.dtype})"]
+    from refbp.check.verdict import VerdictState
+
+    status = "INCONCLUSIVE (--refbp-strict)" if verdict.state is VerdictState.INCONCLUSIVE else "FAILED"
+    lines = [f"{verdict.case}: {status} ({verdict.network}, {verdict.dtype})"]
     lines += [f"  error: {e}" for e in verdict.errors]
     for check in verdict.failed_checks():
         where = "".join(f"[{i}]" for i in check.worst_index)
@@ -75,18 +97,31 @@ def verdict_message(verdict) -> str:
                      f"{check.actual!r} vs {check.expected_value!r} (abs err {check.max_abs_err:.3g}, "
                      f"rel err {check.max_rel_err:.3g}; atol {check.atol:g}, rtol {check.rtol:g})"
                      + (f" {check.note}" if check.note else ""))
+    for check in verdict.inconclusive_checks():
+        lines.append(f"  {check.quantity} {check.tensor} vs {check.reference}: inconclusive, {check.inconclusive} "
+                     "entries no reference could judge to the accuracy needed" + (f" {check.note}" if check.note else ""))
     if not verdict.checks and not verdict.errors:
         lines.append("  nothing was checked")
     return "\n".join(lines)
 
 
+def inconclusive_message(verdict) -> str:
+    """The skip reason of an inconclusive case: one line."""
+    rows = verdict.inconclusive_checks()
+    where = ", ".join(f"{c.quantity} {c.tensor} vs {c.reference}" for c in rows[:3]) + (" ..." if len(rows) > 3 else "")
+    return (f"{verdict.case}: inconclusive ({verdict.inconclusive} entries no reference could judge to the accuracy "
+            f"needed: {where}); --refbp-strict fails it")
+
+
 class RefbpCase(pytest.Item):
-    def __init__(self, *, case_path: Path, spec: str, fd_method: str | None, **kwargs):
+    def __init__(self, *, case_path: Path, spec: str, fd_method: str | None, conventions: str = "any",
+                 strict: bool = False, **kwargs):
         super().__init__(**kwargs)
         self.case_path, self.spec, self.fd_method = case_path, spec, fd_method
+        self.conventions, self.strict = conventions, strict
 
     def runtest(self):
-        assert_case_passes(self.spec, self.case_path, self.fd_method)
+        assert_case_passes(self.spec, self.case_path, self.fd_method, self.conventions, self.strict)
 
     def repr_failure(self, excinfo, style=None):
         if isinstance(excinfo.value, CaseFailed):

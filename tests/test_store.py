@@ -198,7 +198,7 @@ def test_a_store_of_migration_0002_with_runs_upgrades_and_keeps_them(store_url, 
     engine.dispose()
     store = open_store(store_url)  # upgrades to the newest migration
     with store.engine.connect() as connection:
-        assert connection.execute(sa.text("SELECT version_num FROM alembic_version")).scalar_one() == "0003"
+        assert connection.execute(sa.text("SELECT version_num FROM alembic_version")).scalar_one() == "0004"
     old = run_checks(store, "old-run")
     assert len(old) == 1 and old.loc[0, "actual"] == 1.5
     assert old.loc[0, "through_time"] is None and old.loc[0, "diagnosis"] is None
@@ -216,3 +216,32 @@ def test_a_store_of_migration_0002_with_runs_upgrades_and_keeps_them(store_url, 
     assert set(new["first_departure"]) == {"layers.0.out (at step 1)"}
     assert new.loc[0, "diagnosis"] == "transposed" and new.loc[0, "diagnosis_note"] == "the gradient's transpose"
     assert new["nondifferentiable"].notna().all()
+
+
+def test_a_store_of_migration_0003_with_runs_upgrades_to_the_three_states(store_url):
+    """0004 adds the states (pass, fail, inconclusive), the inconclusive entries and the row's
+    convention; a run stored under 0003 reads pass or fail from `passed`, and its page draws."""
+    engine = store_at(store_url, "0003")
+    tables = sa.MetaData()
+    tables.reflect(bind=engine)
+    with engine.begin() as connection:  # a run as 0003 stored it
+        connection.execute(tables.tables["runs"].insert(), dict(
+            id="run-0003", command="run", started="2026-01-02T00:00:00+00:00", seconds=0.5, implementation="old",
+            implementation_version="", refbp_version="0.9", passed=True, exit_code=0, cases=1, failed_cases=0,
+            environment={}))
+        verdict_id = connection.execute(tables.tables["case_verdicts"].insert(), dict(
+            run_id="run-0003", case_id="seed-2-2-2", case_hash="0" * 64, implementation="old", passed=True,
+            error_kind="", errors=[], not_provided=[], path="seed.json", network="mlp", dtype="float64",
+            seconds=0.1, title="seed")).inserted_primary_key[0]
+        connection.execute(tables.tables["checks"].insert(), dict(
+            case_verdict_id=verdict_id, quantity="grads", tensor="layers.0.weight", reference="torch-autograd",
+            method="", passed=True, max_abs_err=0.0, max_rel_err=0.0, worst_index=[0, 0], atol=1e-9, rtol=1e-7,
+            checked=4, note="", actual=1.0, expected_value=1.0))
+    engine.dispose()
+    store = open_store(store_url)
+    old = run_checks(store, "run-0003")
+    assert old.loc[0, "state"] is None and old.loc[0, "case_state"] is None and old.loc[0, "convention"] is None
+    assert runs_frame(store, limit=None).set_index("id").loc["run-0003", "inconclusive_cases"] is None
+    details, summary = stored_frames(old)
+    assert list(summary["status"]) == ["pass"] and list(details["state"]) == ["pass"]
+    assert "PASS: 1/1 cases passed" in run_html(Page("old", [], [], {}), details, summary, [])

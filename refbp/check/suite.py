@@ -21,7 +21,7 @@ from ..parallel.split_fd import splits
 from .check_case import ORACLES, Implementation, check_case
 from .references import SplitReferences
 from .units import UNSUPPORTED, CheckWith, case_cost, case_unit, check_unit, crash_verdict, run_one
-from .verdict import CaseVerdict
+from .verdict import CaseVerdict, VerdictState
 
 EXIT_PASSED, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -37,6 +37,8 @@ class SuiteRun:
     notes: list[str] = field(default_factory=list)
     # What was searched, to say where nothing was found.
     searched: tuple = ()
+    # --strict: an inconclusive case fails the run (exit 1); otherwise it exits 0, never passed.
+    strict: bool = False
 
     @property
     def bad_input(self) -> list[CaseVerdict]:
@@ -44,7 +46,17 @@ class SuiteRun:
 
     @property
     def failed(self) -> list[CaseVerdict]:
-        return [v for v in self.verdicts if not v.passed and v.error_kind not in ("input", UNSUPPORTED)]
+        return [v for v in self.verdicts
+                if v.state is VerdictState.FAIL and v.error_kind not in ("input", UNSUPPORTED)]
+
+    @property
+    def inconclusive(self) -> list[CaseVerdict]:
+        """Cases with no failed row but an entry no reference could judge: never passed."""
+        return [v for v in self.verdicts if v.state is VerdictState.INCONCLUSIVE]
+
+    @property
+    def passed(self) -> list[CaseVerdict]:
+        return [v for v in self.verdicts if v.state is VerdictState.PASS]
 
     @property
     def unsupported(self) -> list[CaseVerdict]:
@@ -61,10 +73,10 @@ class SuiteRun:
 
     def exit_code(self) -> int:
         """2 when any input was bad or nothing was checked (the good cases still ran), else 1
-        when any check failed, else 0."""
+        when any check failed (or, with `strict`, a case was inconclusive), else 0."""
         if self.bad_input or self.nothing_checked():
             return EXIT_BAD_INPUT
-        return EXIT_FAILED if self.failed else EXIT_PASSED
+        return EXIT_FAILED if self.failed or (self.strict and self.inconclusive) else EXIT_PASSED
 
 
 @dataclass
@@ -157,7 +169,8 @@ def run_suite(paths=None, oracles=ORACLES, implementation: Implementation | None
     else:
         if checker is None:
             checker = (check_with.checker(oracles, fd_method) if implementation is None else
-                       partial(check_case, implementation=implementation, oracles=oracles, fd_method=fd_method))
+                       partial(check_case, implementation=implementation, oracles=oracles, fd_method=fd_method,
+                               conventions=check_with.conventions))
         work, units, costs = partial(run_one, oracles=oracles, checker=checker, name=name), cases, None
     verdicts = iter_units(work, units, jobs=jobs, executor=executor, costs=costs)
     bar = tqdm(total=len(loaded.items), desc="refbp run", unit="case", disable=True if progress is False else None,

@@ -19,6 +19,32 @@ class VerdictState(str, Enum):
     INCONCLUSIVE = "inconclusive"
 
 
+@dataclass(frozen=True)
+class EntryRecord:
+    """One entry of a row that is not plainly passing, for the report's entries.csv: a failed
+    entry, an inconclusive one, one at a kink (not judged, or passed under a convention)."""
+
+    case: str
+    quantity: str
+    tensor: str
+    reference: str
+    index: tuple[int, ...]
+    state: str               # pass | fail | inconclusive | not judged (a VerdictState's value, or another word)
+    method: str              # how its reference value was computed (e.g. "richardson"; "" for torch)
+    actual: float
+    reference_value: float
+    note: str = ""           # a few words: the convention it matched, why it is inconclusive
+
+    def to_row(self) -> dict:
+        return {"case": self.case, "quantity": self.quantity, "tensor": self.tensor, "reference": self.reference,
+                "index": "".join(f"[{int(i)}]" for i in self.index), "state": self.state, "method": self.method,
+                "actual": self.actual, "reference_value": self.reference_value, "note": self.note}
+
+
+ENTRY_COLUMNS = ("case", "quantity", "tensor", "reference", "index", "state", "method", "actual",
+                 "reference_value", "note")
+
+
 @dataclass
 class Check:
     """One row: one quantity, one tensor, one reference."""
@@ -51,6 +77,9 @@ class Check:
     convention: str = ""
     # Entries that no reference could judge to the accuracy needed (counted, never passed).
     inconclusive: int = 0
+    # The entries that are not plainly passing (EntryRecord), for the report's entries.csv; never
+    # in the verdict document (to_json) nor in the store.
+    entries: tuple[EntryRecord, ...] = ()
 
     @property
     def state(self) -> VerdictState:
@@ -64,6 +93,8 @@ class Check:
         row = {name: getattr(self, name) for name in _CHECK_FIELDS}
         row["worst_index"] = [int(i) for i in self.worst_index]
         row["state"] = self.state.value
+        # An inconclusive row is never reported as passed: "passed" is true only for the pass state.
+        row["passed"] = self.state is VerdictState.PASS
         if not self.diagnosis:  # written only where there is one
             del row["diagnosis"], row["diagnosis_note"]
         for key in ("max_abs_err", "max_rel_err", "actual", "expected_value", "step", "error_estimate"):
@@ -71,7 +102,7 @@ class Check:
         return row
 
 
-_CHECK_FIELDS = tuple(f.name for f in fields(Check))
+_CHECK_FIELDS = tuple(f.name for f in fields(Check) if f.name != "entries")
 
 
 @dataclass
@@ -104,12 +135,33 @@ class CaseVerdict:
     def failed_checks(self) -> list[Check]:
         return [c for c in self.checks if not c.passed]
 
+    def inconclusive_checks(self) -> list[Check]:
+        return [c for c in self.checks if c.state is VerdictState.INCONCLUSIVE]
+
+    @property
+    def inconclusive(self) -> int:
+        """Entries of the case that no reference could judge to the accuracy needed."""
+        return sum(int(c.inconclusive) for c in self.checks)
+
+    @property
+    def state(self) -> VerdictState:
+        """FAIL when a row failed or the case has errors; else INCONCLUSIVE when a row is; else
+        PASS, when the case passed (a case with no rows never passes)."""
+        if self.errors or any(not c.passed for c in self.checks):
+            return VerdictState.FAIL
+        if any(c.inconclusive for c in self.checks):
+            return VerdictState.INCONCLUSIVE
+        return VerdictState.PASS if self.passed and self.checks else VerdictState.FAIL
+
     def to_json(self) -> dict:
         document = {
             "format": VERDICT_FORMAT,
             "case": self.case,
             "implementation": self.implementation,
-            "passed": self.passed,
+            # Never true for an inconclusive verdict: "state" says which of the three it is.
+            "passed": self.state is VerdictState.PASS,
+            "state": self.state.value,
+            "inconclusive": self.inconclusive,
             "checks": [c.to_json() for c in self.checks],
             "not_provided": list(self.not_provided),
             "errors": list(self.errors),

@@ -53,16 +53,17 @@ class ResultUnit:
     case_path: str
     oracles: tuple
     fd_method: str | None
+    conventions: str = "any"
 
 
 def verify_unit(unit: ResultUnit) -> CaseVerdict:
     """The verdict of one result; runs in a worker (module-level, so it is pickled by name)."""
     case = parse_case(unit.case_document, unit.case_path or None)
-    return verify_against(unit.result, case, unit.oracles, unit.fd_method)
+    return verify_against(unit.result, case, unit.oracles, unit.fd_method, conventions=unit.conventions)
 
 
 def verify_results(result_paths, case_paths=None, oracles=ORACLES, fd_method: str | None = None,
-                   jobs: int = 1, executor=None) -> SuiteRun:
+                   jobs: int = 1, executor=None, conventions: str = "any") -> SuiteRun:
     """Verdicts for every result under `result_paths`, in the order found; with `jobs` > 1 or an
     `executor` (refbp.parallel) the results are judged elsewhere and come back in that order."""
     if fd_method in UNSUPPORTED_FD_METHODS:
@@ -83,7 +84,7 @@ def verify_results(result_paths, case_paths=None, oracles=ORACLES, fd_method: st
         items += [_to_judge(result, suite, judged) for result in results]
     items += [input_error(e.path, str(e), case=str(e.path)) for e in unreadable]
     to_judge = [item for item in items if not isinstance(item, CaseVerdict)]
-    verdicts = judged_pairs(to_judge, oracles, fd_method, jobs, executor)
+    verdicts = judged_pairs(to_judge, oracles, fd_method, jobs, executor, conventions=conventions)
     with closing(verdicts):
         run.verdicts = [item if isinstance(item, CaseVerdict) else next(verdicts) for item in items]
     run.implementation = ", ".join(sorted({v.implementation for v in run.verdicts if v.implementation}))
@@ -92,26 +93,26 @@ def verify_results(result_paths, case_paths=None, oracles=ORACLES, fd_method: st
 
 
 def judge_results(results, suite: dict, oracles=ORACLES, fd_method: str | None = None,
-                  judged: dict | None = None, executor=None) -> list[CaseVerdict]:
+                  judged: dict | None = None, executor=None, conventions: str = "any") -> list[CaseVerdict]:
     """A verdict per parsed result (refbp.check.results.results_in) against the cases `suite`
     (by id), in this process (the service's path) or on `executor` (a Dask cluster); a second
     result for a case already in `judged` (case id -> label) is bad input."""
     judged = {} if judged is None else judged
     items = [_to_judge(result, suite, judged) for result in results]
     verdicts = judged_pairs([item for item in items if not isinstance(item, CaseVerdict)], oracles, fd_method,
-                            executor=executor)
+                            executor=executor, conventions=conventions)
     with closing(verdicts):
         return [item if isinstance(item, CaseVerdict) else next(verdicts) for item in items]
 
 
-def judged_pairs(to_judge: list, oracles, fd_method, jobs: int = 1, executor=None):
+def judged_pairs(to_judge: list, oracles, fd_method, jobs: int = 1, executor=None, conventions: str = "any"):
     """The verdict of each (result, case) pair, in their order, judged here or as refbp.parallel
     runs units (`jobs` workers, an `executor`); a pair whose worker died twice is a crash verdict."""
     if jobs > 1 or executor is not None:
         work, units = verify_unit, [ResultUnit(result, case.document, str(case.path or ""), tuple(oracles),
-                                               fd_method) for result, case in to_judge]
+                                               fd_method, conventions) for result, case in to_judge]
     else:
-        work, units = partial(_verify_pair, oracles=oracles, fd_method=fd_method), to_judge
+        work, units = partial(_verify_pair, oracles=oracles, fd_method=fd_method, conventions=conventions), to_judge
     with closing(iter_units(work, units, jobs=jobs, executor=executor)) as verdicts:
         for index, verdict in verdicts:
             if isinstance(verdict, UnitFailed):
@@ -132,9 +133,9 @@ def _to_judge(result, suite: dict, judged: dict):
     return _unknown_case(result, suite) or (result, suite[result.case])
 
 
-def _verify_pair(pair, oracles, fd_method) -> CaseVerdict:
+def _verify_pair(pair, oracles, fd_method, conventions: str = "any") -> CaseVerdict:
     result, case = pair
-    return verify_against(result, case, oracles, fd_method)
+    return verify_against(result, case, oracles, fd_method, conventions=conventions)
 
 
 def _unknown_case(result, suite) -> CaseVerdict | None:
@@ -169,7 +170,7 @@ def lazy_reference_loss(case):
     return (lambda params: forms()[0](params)), (lambda params: forms()[1](params))
 
 
-def verify_against(result, case, oracles, fd_method) -> CaseVerdict:
+def verify_against(result, case, oracles, fd_method, conventions: str = "any") -> CaseVerdict:
     """The verdict of one result against its case."""
     def bad(message):
         return input_error(result.path, message, case=result.case, implementation=result.implementation)
@@ -179,7 +180,8 @@ def verify_against(result, case, oracles, fd_method) -> CaseVerdict:
     except CaseError as exc:
         return bad(str(exc))
     implementation = Implementation(result.implementation, lambda _case: read.trace, lazy_reference_loss)
-    verdict = check_case(case, implementation, oracles, fd_method=fd_method, references=REFERENCES)
+    verdict = check_case(case, implementation, oracles, fd_method=fd_method, references=REFERENCES,
+                         conventions=conventions)
     # Judge only what the result provides; intermediates and input gradients are not part of a result.
     every_grad = all(("grads", name) in read.provided for name in case.params)
     verdict.checks = [c for c in verdict.checks if (c.quantity, c.tensor) in read.provided

@@ -19,7 +19,8 @@ of the torch loss, with the case's published values, and with finite differences
 OWN loss (reference own-forward-fd): a gradient that matches its own forward but not torch
 means the forward is wrong too. Declined cases are listed as not supported, never passed;
 an implementation that raises fails that case and the others go on.
-Exit codes: 0 all checked cases passed, 1 a check failed, 2 bad input or nothing checked.
+Exit codes: 0 all checked cases passed, 1 a check failed, 2 bad input or nothing checked; an
+inconclusive case exits 0 unless --strict (then 1), and is never counted as passed.
 """
 
 
@@ -48,7 +49,7 @@ def handle(args) -> int:
     except (ValueError, AdapterError) as exc:
         return fail_usage(str(exc))
     # The workers import the implementation again, from the same file wherever they run.
-    check_with = CheckWith(impl=shippable_spec(args.impl), name=name)
+    check_with = CheckWith(impl=shippable_spec(args.impl), name=name, conventions=args.conventions)
     run = run_suite(args.paths or None, oracles=oracles, progress=False if args.no_progress else None,
                     check_with=check_with, fd_method=args.fd_method, jobs=jobs, executor=executor)
     run.implementation = name

@@ -9,6 +9,7 @@ from pathlib import Path
 from refbp import names
 from refbp.parallel import executor_problem, parse_jobs, start_workers
 
+from .outcome import add_judging_options
 from .usage import fail_usage
 
 KINDS = ("mlp", "rnn", "all")
@@ -27,7 +28,8 @@ that `refbp run FILE` (or `refbp check --impl ... FILE`) reproduces: move it int
 cases/regressions/ to keep it. Prints what was tried (per kind, activation, loss, depth,
 value range, optimizer) and examples per second. With --impl, a factory that names the
 network kinds it supports (`factory.kinds = ("mlp",)`) gets only those drawn.
-Exit codes: 0 no failure, 1 an example failed, 2 bad usage (or every example declined).
+Exit codes: 0 no failure, 1 an example failed (or, with --strict, was inconclusive), 2 bad
+usage (or every example declined).
 Default budget: {DEFAULT_EXAMPLES} examples.
 """
 
@@ -54,6 +56,7 @@ def register(sub):
                    help="check the examples in N local worker processes (auto: one per core; default 1); the same "
                         "examples and findings as with 1, in the same order")
     p.add_argument("--executor", metavar="dask://HOST:PORT", help="check the examples on this Dask cluster instead")
+    add_judging_options(p)
     p.set_defaults(handler=handle)
 
 
@@ -93,6 +96,7 @@ def handle(args) -> int:
     examples = args.examples if args.examples is not None or args.minutes is not None else DEFAULT_EXAMPLES
     options = FuzzOptions(kind=args.kind, examples=examples, minutes=args.minutes, seed=args.seed,
                           dtype=args.dtype, impl=args.impl, fd_method=args.fd_method,
+                          conventions=args.conventions, strict=args.strict,
                           save_failures=args.save_failures, max_saved=args.max_saved, shrink=not args.no_shrink,
                           progress=False if args.no_progress else None, jobs=jobs, executor=args.executor)
     run = run_fuzz(options)

@@ -11,7 +11,9 @@ HELP = """\
 Every `refbp run`, `verify` and `check` is recorded in the verdict store: SQLite in
 $XDG_DATA_HOME/refbp/verdicts.sqlite (~/.local/share/refbp/verdicts.sqlite) by default,
 or the database that REFBP_DATABASE_URL names (e.g. postgresql+psycopg://user@host/db).
-This lists the runs, newest first; --run ID shows that run's failed rows (--all: every row).
+This lists the runs, newest first (inconclusive_cases: cases with no failed row but entries
+no reference could judge; never counted as passed); --run ID shows that run's failed and
+inconclusive rows (--all: every row; its state column says pass, fail or inconclusive).
 """
 
 
@@ -21,7 +23,8 @@ def register(sub):
     p.add_argument("--implementation", metavar="NAME", help="only implementations whose name contains NAME")
     p.add_argument("--limit", type=int, default=50, metavar="N", help="at most N runs (default: 50)")
     p.add_argument("--run", metavar="ID", help="the rows of one run instead of the list of runs")
-    p.add_argument("--all", action="store_true", help="with --run: every row, not only the failed ones")
+    p.add_argument("--all", action="store_true", help="with --run: every row, not only the failed and "
+                                                          "inconclusive ones")
     p.add_argument("--database", metavar="URL", help="the store's URL (default: REFBP_DATABASE_URL, else SQLite)")
     p.set_defaults(handler=handle)
 
@@ -48,6 +51,7 @@ def handle(args) -> int:
     except KeyError:
         return fail_usage(f"--run: no run {args.run!r} in {store.url}")
     if not args.all and len(rows):
+        # The failed and the inconclusive rows ("passed" is true only in the state pass).
         rows = rows[(rows["passed"] == False) | (rows["case_passed"] == False)]  # noqa: E712 (pandas)
-    print(rows.to_string(index=False) if len(rows) else "no failed rows")
+    print(rows.to_string(index=False) if len(rows) else "no failed or inconclusive rows")
     return 0

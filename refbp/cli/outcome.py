@@ -17,6 +17,12 @@ from refbp.parallel import executor_problem, parse_jobs, start_workers
 
 from .store_note import record_in_store, recorded_line
 
+CONVENTIONS = ("any", "torch")
+CONVENTIONS_HELP = ("torch: only torch's own choices pass where correct implementations may differ (relu'(0) = 0, "
+                    "BCELoss's backward); default any: every admissible convention, docs/formats.md 'Conventions'")
+STRICT_HELP = ("an inconclusive case (an entry no reference could judge to the accuracy needed) fails the run: "
+               "exit 1 (default: exit 0; an inconclusive case is never counted as passed)")
+
 # What `finish` imports after a run (pandas, matplotlib, SQLAlchemy: about a second): with
 # workers, imported while they start, on a core they leave free then.
 AFTER_THE_RUN = ("refbp.report", "refbp.store")
@@ -45,9 +51,15 @@ def any_order(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     return parser
 
 
+def add_judging_options(parser) -> None:
+    """--conventions and --strict, as run, verify, check and fuzz take them."""
+    parser.add_argument("--conventions", choices=CONVENTIONS, default="any", help=CONVENTIONS_HELP)
+    parser.add_argument("--strict", action="store_true", help=STRICT_HELP)
+
+
 def add_common_options(parser, fd_help: str, fd_methods) -> None:
-    """--oracle, --fd-method, --report-dir, --no-report, --json, --jobs and --executor, as run,
-    verify and check take them."""
+    """--oracle, --fd-method, --report-dir, --no-report, --json, --jobs, --executor, --conventions
+    and --strict, as run, verify and check take them."""
     parser.add_argument("--oracle", default="torch,fd,expected", metavar="LIST",
                         help="references, comma-separated from torch, fd, expected (default: all)")
     parser.add_argument("--fd-method", choices=fd_methods, help=fd_help)
@@ -64,6 +76,7 @@ def add_common_options(parser, fd_help: str, fd_methods) -> None:
                         help="check the cases on this Dask cluster instead (pip install 'refbp[cluster]'; the "
                              "workers need refbp installed); a case whose worker dies is retried as the "
                              "scheduler's allowed-failures says, then reported as an error naming it")
+    add_judging_options(parser)
 
 
 def parse_oracles(text: str) -> tuple[str, ...]:
@@ -150,6 +163,7 @@ def finish(run, args, command: str, *extra, implementation_version: str = "") ->
     the outcome printed; returns the exit code."""
     from refbp.report import format_run  # pandas: imported only once there is a run to show
 
+    run.strict = bool(getattr(args, "strict", False))  # before anything reads its exit code
     report_dir = write_report_of(run, args, *extra)
     kept = record_in_store(run, command, implementation_version)
     return print_outcome(run, format_run(run, report_dir) + recorded_line(kept), args.json)

@@ -20,7 +20,9 @@ A bad case file is reported on stderr in one line naming its file, field and pro
 the other cases still run. A case found twice with the same content (an exported copy
 beside its source) is checked once, with a note. Options and paths go in any order.
 Exit codes: 0 all passed, 1 a check failed, 2 bad input or usage (a case could not be
-loaded, no case found, no chosen reference applies to a case). The formats: docs/formats.md.
+loaded, no case found, no chosen reference applies to a case). An inconclusive case (an
+entry no reference could judge to the accuracy needed) is never counted as passed; it exits
+0 unless --strict (then 1). The formats: docs/formats.md.
 """
 
 
@@ -53,7 +55,7 @@ def handle(args) -> int:
         oracles, jobs, executor = run_settings(args)
     except ValueError as exc:
         return fail_usage(str(exc))
-    check_with, device_environment = CheckWith(), None
+    check_with, device_environment = CheckWith(conventions=args.conventions), None
     if args.device:
         from refbp.devices import DeviceError, resolve_device
 
@@ -61,7 +63,7 @@ def handle(args) -> int:
             device = resolve_device(args.device)
         except DeviceError as exc:
             return fail_usage(str(exc))
-        check_with = CheckWith(backend="torch", device=device)
+        check_with = CheckWith(backend="torch", device=device, conventions=args.conventions)
         device_environment = {"device": device, "backend": "torch"}
     missing = [p for p in args.paths if not _exists(p)]
     if missing and len(missing) == len(args.paths):

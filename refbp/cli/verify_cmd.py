@@ -23,7 +23,8 @@ result does not provide is listed as "not provided", never passed. A wrong answe
 value or shape, NaN, an infinity, null) is a failed check naming the tensor. Options and
 paths go in any order; a folder of results is searched for *.json.
 Exit codes: 0 all passed, 1 a check failed, 2 bad input (a file that is not of the formats,
-an unknown case id, an unknown field, two results for one case, no result found).
+an unknown case id, an unknown field, two results for one case, no result found). An
+inconclusive case is never counted as passed; it exits 0 unless --strict (then 1).
 The formats and their JSON Schemas: docs/formats.md, `refbp schema result`.
 """
 
@@ -50,5 +51,5 @@ def handle(args) -> int:
     if args.fd_method in UNSUPPORTED_FD_METHODS:
         return fail_usage(f"--fd-method {args.fd_method}: {UNSUPPORTED_FD_METHODS[args.fd_method]}")
     run = verify_results(args.results, args.cases, oracles=oracles, fd_method=args.fd_method, jobs=jobs,
-                         executor=executor)
+                         executor=executor, conventions=args.conventions)
     return finish(run, args, "verify")

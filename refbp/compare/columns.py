@@ -10,8 +10,11 @@ from pathlib import Path
 
 import pandas as pd
 
-ROW_COLUMNS = ("case", "case_hash", "implementation", "case_passed", "error_kind", "seconds", "quantity",
-               "tensor", "reference", "passed", "max_abs_err", "max_rel_err", "atol", "rtol")
+# case_state and state: pass, fail or inconclusive (a verdict written or stored before there were
+# three states: pass or fail, from passed).
+ROW_COLUMNS = ("case", "case_hash", "implementation", "case_passed", "case_state", "error_kind", "seconds",
+               "quantity", "tensor", "reference", "passed", "state", "max_abs_err", "max_rel_err", "atol", "rtol")
+CHECK_KEYS = ROW_COLUMNS[ROW_COLUMNS.index("quantity"):]
 STORE_PREFIX = "store:"
 
 
@@ -53,13 +56,20 @@ def load_column(source: str, store_url: str | None = None) -> Column:
 
 def _verdict_rows(document: dict) -> list[dict]:
     error_kind = document.get("error_kind", "input" if document.get("errors") and not document.get("checks") else "")
+    passed = bool(document.get("passed"))
     case = {"case": document.get("case", ""), "case_hash": document.get("case_hash", ""),
-            "implementation": document.get("implementation", ""), "case_passed": bool(document.get("passed")),
-            "error_kind": error_kind, "seconds": document.get("seconds", float("nan"))}
+            "implementation": document.get("implementation", ""), "case_passed": passed,
+            "case_state": _state(document.get("state"), passed), "error_kind": error_kind,
+            "seconds": document.get("seconds", float("nan"))}
     checks = document.get("checks") or []
     if not checks:
         return [case]
-    return [dict(case, **{key: check.get(key) for key in ROW_COLUMNS[6:]}) for check in checks]
+    return [dict(case, **{key: check.get(key) for key in CHECK_KEYS}
+                 | {"state": _state(check.get("state"), bool(check.get("passed")))}) for check in checks]
+
+
+def _state(state, passed: bool) -> str:
+    return state if state in ("pass", "fail", "inconclusive") else "pass" if passed else "fail"
 
 
 def _stored(run_id: str, store_url: str | None) -> Column:
@@ -74,4 +84,8 @@ def _stored(run_id: str, store_url: str | None) -> Column:
     run = matches.iloc[0]
     rows = run_checks(store, run["id"]).rename(columns={"case_id": "case"})
     rows["seconds"] = float("nan")
+    rows["case_state"] = [_state(s, bool(p)) for s, p in zip(rows["case_state"], rows["case_passed"])]
+    checked = rows["quantity"].notna()
+    rows.loc[checked, "state"] = [_state(s, bool(p)) for s, p in zip(rows.loc[checked, "state"],
+                                                                     rows.loc[checked, "passed"])]
     return Column(run["implementation"], f"store:{run['id']}", rows.reindex(columns=list(ROW_COLUMNS)))

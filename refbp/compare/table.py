@@ -28,6 +28,8 @@ def _status(rows: pd.DataFrame) -> str:
         return "bad input"
     if first["error_kind"] == "unsupported":
         return "not supported"
+    if first.get("case_state") == "inconclusive":
+        return "inconclusive"  # never a pass
     return "pass" if bool(first["case_passed"]) else "FAIL"
 
 
@@ -68,7 +70,7 @@ def _worst(rows: pd.DataFrame | None, reference: str) -> float:
     errors = pd.to_numeric(rows.loc[rows["reference"] == reference, "max_rel_err"], errors="coerce")
     if errors.empty:
         return math.nan
-    failed_without_number = rows.loc[rows["reference"] == reference, "passed"].eq(False) & errors.isna()
+    failed_without_number = rows.loc[rows["reference"] == reference, "state"].eq("fail") & errors.isna()
     return math.inf if failed_without_number.any() else float(errors.max())
 
 
@@ -79,14 +81,16 @@ def tensor_table(columns: list[Column]) -> pd.DataFrame:
     keys = ["case", "quantity", "tensor", "reference"]
     merged = None
     for label, column in zip(labels, columns):
-        rows = column.rows.dropna(subset=["quantity"])[keys + ["max_rel_err", "passed"]]
-        rows = rows.rename(columns={"max_rel_err": f"{label}: rel err", "passed": f"{label}: passed"})
+        rows = column.rows.dropna(subset=["quantity"])[keys + ["max_rel_err", "passed", "state"]]
+        rows = rows.rename(columns={"max_rel_err": f"{label}: rel err", "passed": f"{label}: passed",
+                                    "state": f"{label}: state"})
         merged = rows if merged is None else merged.merge(rows, on=keys, how="outer")
     merged = merged[~merged["case"].isin(changed)] if merged is not None else pd.DataFrame(columns=keys)
     return merged.sort_values(keys).reset_index(drop=True)
 
 
-MARKS = {"FAIL": "x", "bad input": "bad", "not supported": "n/s", CHANGED: "changed", "-": "", "pass": ""}
+MARKS = {"FAIL": "x", "bad input": "bad", "not supported": "n/s", CHANGED: "changed", "-": "", "pass": "",
+         "inconclusive": "?"}
 
 
 def heatmap_values(columns: list[Column]) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -49,7 +49,7 @@ def heatmap(columns: list[Column], target) -> Path:
     ax.set_xticks(range(values.shape[1]), values.columns, rotation=20, ha="right", fontsize=8)
     ax.set_yticks(range(len(values)), values.index, fontsize=7)
     fig.colorbar(image, ax=ax, label="log10 worst relative error")
-    ax.set_title("refbp compare (x: the case failed; n/s: not supported)", fontsize=10)
+    ax.set_title("refbp compare (x: the case failed; ?: inconclusive; n/s: not supported)", fontsize=10)
     fig.tight_layout()
     fig.savefig(target, dpi=100, format="png")
     return target

@@ -36,6 +36,8 @@ class FuzzOptions:
     dtype: str = "float64"
     impl: str | None = None
     fd_method: str | None = None
+    conventions: str = "any"                  # --conventions: any | torch
+    strict: bool = False                      # --strict: an inconclusive example fails the run
     save_failures: Path | None = None
     max_saved: int = 3                        # failures kept: one per distinct first failing check
     shrink: bool = True
@@ -48,6 +50,8 @@ class FuzzOptions:
         parts = ["refbp fuzz", f"--kind {self.kind}", f"--seed {self.seed}", f"--dtype {self.dtype}"]
         if self.impl:
             parts.append(f"--impl {self.impl}")
+        if self.conventions != "any":
+            parts.append(f"--conventions {self.conventions}")
         return " ".join(parts)
 
 
@@ -66,7 +70,12 @@ class FuzzRun:
 
     @property
     def failed(self) -> list[ExampleOutcome]:
-        return [o for o in self.checked if not o.passed]
+        return [o for o in self.checked if o.failed]
+
+    @property
+    def inconclusive(self) -> list[ExampleOutcome]:
+        """Examples with no failed check but an entry no reference could judge: never passed."""
+        return [o for o in self.checked if o.inconclusive]
 
     @property
     def declined(self) -> list[ExampleOutcome]:
@@ -77,8 +86,9 @@ class FuzzRun:
         return len(self.checked) / self.seconds if self.seconds > 0 else 0.0
 
     def exit_code(self) -> int:
-        """1 when an example failed, 2 when nothing could be checked (all declined), else 0."""
-        if self.failed:
+        """1 when an example failed (or, with --strict, was inconclusive), 2 when nothing could be
+        checked (all declined), else 0."""
+        if self.failed or (self.options.strict and self.inconclusive):
             return EXIT_FAILURES
         return EXIT_USAGE if not self.checked else EXIT_CLEAN
 
@@ -87,7 +97,7 @@ def run_fuzz(options: FuzzOptions) -> FuzzRun:
     if options.impl:  # an implementation that names the kinds it supports gets only those drawn
         options = with_supported_kind(options, unit_factory(options.impl))
     run = FuzzRun(options)
-    target = Target(options.impl, options.fd_method)
+    target = Target(options.impl, options.fd_method, options.conventions)
     start = time.perf_counter()
     run.outcomes = check_units(units(options, start), target, options, start)
     run.seconds = time.perf_counter() - start
@@ -123,7 +133,7 @@ def check_units(pending, target: Target, options: FuzzOptions, start: float = 0.
     for unit in bar:
         outcome = check_unit(unit, target)
         outcomes.append(outcome)
-        failures += not outcome.passed
+        failures += outcome.failed
         bar.set_postfix(failed=failures, refresh=False)
     return outcomes
 

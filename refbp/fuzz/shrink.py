@@ -46,7 +46,7 @@ def shrink(fuzz_seed: int, round_index: int, kind: str, dtype: str, target: Targ
             return
         checked += 1
         outcome = check_document(original_index, document, target)
-        if outcome.supported and not outcome.passed:
+        if outcome.supported and outcome.failed:
             failures.append(outcome)
             raise ExampleFailed(outcome.failure)
 

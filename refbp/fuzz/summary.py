@@ -24,7 +24,9 @@ def summary_lines(run) -> list[str]:
     checked = run.checked
     lines = [f"refbp fuzz: {len(checked)} examples checked ({run.options.kind}, {run.options.dtype}, seed "
              f"{run.options.seed}) in {run.seconds:.1f} s: {run.examples_per_second:.1f} examples/s; "
-             f"{len(run.failed)} failed, {len(run.declined)} not supported"]
+             f"{len(run.failed)} failed, "
+             + (f"{len(run.inconclusive)} inconclusive, " if run.inconclusive else "")
+             + f"{len(run.declined)} not supported"]
     for feature, table in counts(checked).items():
         shown = ", ".join(f"{value} {n}" for value, n in sorted(table.items(), key=lambda kv: (-kv[1], str(kv[0]))))
         lines.append(f"  {feature:<12}{shown}")
@@ -36,6 +38,9 @@ def summary_lines(run) -> list[str]:
         lines.append(f"  FAILED example {failure.index}: {failure.failure}")
     if len(run.failed) > 10:
         lines.append(f"  ... and {len(run.failed) - 10} more failed examples")
+    for outcome in run.inconclusive[:5]:
+        lines.append(f"  inconclusive example {outcome.index}: no check failed, but some entries no reference "
+                     "could judge to the accuracy needed")
     for path, shrunk in zip(run.saved, run.shrunk):
         lines.append(f"  saved {path} (example {shrunk.original_index} shrunk in {shrunk.checks} checks): "
                      f"{shrunk.outcome.failure}")

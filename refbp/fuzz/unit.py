@@ -20,7 +20,7 @@ import numpy as np
 from cases import parse_case
 
 from ..check.adapter import Declined, load_factory
-from ..check.verdict import CaseVerdict
+from ..check.verdict import CaseVerdict, VerdictState
 from .draw import draw_example
 from .space import value_range_of
 
@@ -31,6 +31,7 @@ class Target:
 
     impl: str | None = None
     fd_method: str | None = None
+    conventions: str = "any"   # --conventions: any | torch (refbp.check.check_case)
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,13 @@ class ExampleOutcome:
     seconds: float = 0.0
     # The largest error of any judged row relative to its tolerance (1 is the limit).
     worst_margin: float = 0.0
+    # No check failed, but an entry no reference could judge to the accuracy needed: neither
+    # passed nor failed (not shrunk, not saved; a failure of the run with --strict).
+    inconclusive: bool = False
+
+    @property
+    def failed(self) -> bool:
+        return not self.passed and not self.inconclusive
 
 
 def check_unit(unit: FuzzUnit, target: Target) -> ExampleOutcome:
@@ -75,8 +83,9 @@ def check_document(index: int, document: dict, target: Target) -> ExampleOutcome
     except Exception as exc:  # a crash of the implementation or of a check is this example's failure
         outcome.passed, outcome.failure = False, f"crash: {type(exc).__name__}: {_first_line(exc)}"
     else:
-        outcome.passed = verdict.passed
-        outcome.failure = "" if verdict.passed else failure_text(verdict)
+        state = verdict.state
+        outcome.passed, outcome.inconclusive = state is VerdictState.PASS, state is VerdictState.INCONCLUSIVE
+        outcome.failure = failure_text(verdict) if state is VerdictState.FAIL else ""
         outcome.worst_margin = worst_margin(verdict)
     outcome.seconds = time.perf_counter() - start
     return outcome
@@ -90,8 +99,9 @@ def verdict_of(document: dict, target: Target) -> CaseVerdict:
 
     case = parse_case(document)
     if target.impl is None:
-        return check_case(case, fd_method=target.fd_method)
-    return check_adapter_case(case, factory(target.impl), target.impl, fd_method=target.fd_method)
+        return check_case(case, fd_method=target.fd_method, conventions=target.conventions)
+    return check_adapter_case(case, factory(target.impl), target.impl, fd_method=target.fd_method,
+                              conventions=target.conventions)
 
 
 @lru_cache(maxsize=4)

@@ -6,6 +6,10 @@ import math
 
 import pandas as pd
 
+from refbp.check.verdict import VerdictState
+
+# The status column of a case line (four characters): the verdict's state.
+STATE_MARKS = {VerdictState.PASS: "PASS", VerdictState.FAIL: "FAIL", VerdictState.INCONCLUSIVE: "INC "}
 
 def _err(value: float) -> str:
     return "-" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.1e}"
@@ -18,7 +22,7 @@ def format_verdict_line(verdict) -> str:
     elif verdict.error_kind == "unsupported":
         status = "N/S "  # the implementation does not support the case: listed, never passed
     else:
-        status = "PASS" if verdict.passed else "FAIL"
+        status = STATE_MARKS[verdict.state]  # INC: inconclusive, never passed
     worst = {}
     for check in verdict.checks:
         worst[check.reference] = max(worst.get(check.reference, 0.0), check.max_rel_err)
@@ -43,28 +47,56 @@ def format_failures(verdict, limit: int = 8) -> list[str]:
                      f"atol {check.atol:g}, rtol {check.rtol:g}){' - ' + check.note if check.note else ''}")
         if check.diagnosis:
             lines.append(f"    diagnosis: {check.diagnosis}: {check.diagnosis_note}")
+        if check.convention:
+            lines.append(f"    convention: {check.convention}")
     if len(failed) > limit:
         lines.append(f"  ... and {len(failed) - limit} more failed rows (see details.csv)")
+    lines += format_inconclusive(verdict, limit)
     if verdict.first_departure:
         lines.append(f"  {verdict.case}: where it starts: {verdict.first_departure}")
     return lines
 
 
+def format_inconclusive(verdict, limit: int = 8) -> list[str]:
+    """The rows of a case that no reference could judge to the accuracy needed, one line each."""
+    rows = verdict.inconclusive_checks()
+    lines = [f"  {verdict.case}: inconclusive: {check.quantity} {check.tensor} vs {check.reference}: "
+             f"{check.inconclusive} entries no reference could judge to the accuracy needed"
+             + (f" ({check.convention})" if check.convention else "") + (f" - {check.note}" if check.note else "")
+             for check in rows[:limit]]
+    if len(rows) > limit:
+        lines.append(f"  ... and {len(rows) - limit} more inconclusive rows (see details.csv)")
+    return lines
+
+
+def state_counts(run) -> tuple[int, int]:
+    """(cases passed, cases inconclusive) of a run."""
+    states = [v.state for v in run.verdicts]
+    return states.count(VerdictState.PASS), states.count(VerdictState.INCONCLUSIVE)
+
+
+def counts_line(run) -> str:
+    """"3/5 cases passed, 1 failed, 1 inconclusive, 0 bad input": an inconclusive case counted apart."""
+    unsupported = sum(v.error_kind == "unsupported" for v in run.verdicts)
+    passed, inconclusive = state_counts(run)
+    return (f"{passed}/{len(run.verdicts)} cases passed, {len(run.failed)} failed, "
+            + (f"{inconclusive} inconclusive, " if inconclusive else "")
+            + f"{len(run.bad_input)} bad input" + (f", {unsupported} not supported" if unsupported else ""))
+
+
 def format_run(run, report_dir=None) -> str:
     lines = [HEADER]
     lines += [format_verdict_line(v) for v in run.verdicts]
-    problems = [v for v in run.verdicts if not v.passed and v.error_kind != "unsupported"]
+    problems = [v for v in run.verdicts if v.state is not VerdictState.PASS and v.error_kind != "unsupported"]
     if problems:
         lines.append("")
         for verdict in problems:
             lines += format_failures(verdict)
-    passed = sum(v.passed for v in run.verdicts)
     lines.append("")
-    unsupported = sum(v.error_kind == "unsupported" for v in run.verdicts)
-    lines.append(f"{passed}/{len(run.verdicts)} cases passed, {len(run.failed)} failed, "
-                 f"{len(run.bad_input)} bad input" + (f", {unsupported} not supported" if unsupported else "")
-                 + f", in {run.seconds:.1f}s"
-                 + (f"; report: {report_dir}" if report_dir else ""))
+    lines.append(counts_line(run) + f", in {run.seconds:.1f}s"
+                 + (f"; report: {report_dir}" if report_dir else "")
+                 + ("; --strict: an inconclusive case fails the run"
+                    if getattr(run, "strict", False) and state_counts(run)[1] else ""))
     return "\n".join(lines)
 
 

@@ -12,16 +12,22 @@ import math
 import numpy as np
 import pandas as pd
 
+from refbp.check.verdict import ENTRY_COLUMNS, VerdictState
+
+# "passed" is true only in the state pass (an inconclusive row is never reported as passed);
+# "state" is pass, fail or inconclusive; "inconclusive" counts the entries no reference could judge.
 DETAIL_COLUMNS = [
     "case", "quantity", "tensor", "reference", "max_abs_err", "max_rel_err", "worst_index",
-    "atol", "rtol", "passed", "note", "checked", "nondifferentiable", "actual", "expected_value",
-    "method", "step", "error_estimate", "diagnosis", "diagnosis_note", "network", "dtype", "path",
+    "atol", "rtol", "passed", "state", "note", "checked", "nondifferentiable", "inconclusive", "convention",
+    "actual", "expected_value", "method", "step", "error_estimate", "diagnosis", "diagnosis_note", "network",
+    "dtype", "path",
 ]
-CASE_COLUMNS = ["case", "passed", "error_kind", "network", "dtype", "seconds", "errors", "path", "title",
-                "first_departure"]
+CASE_COLUMNS = ["case", "passed", "state", "inconclusive", "error_kind", "network", "dtype", "seconds", "errors",
+                "path", "title", "first_departure"]
 REFERENCE_COLUMNS = {"torch-autograd": "worst_rel_torch", "finite-difference": "worst_rel_fd",
                      "expected": "worst_rel_expected"}
 STATUS = {"input": "bad input", "unsupported": "not supported", "crash": "crashed"}
+PASS, FAIL, INCONCLUSIVE = (state.value for state in (VerdictState.PASS, VerdictState.FAIL, VerdictState.INCONCLUSIVE))
 
 
 def details_frame(run) -> pd.DataFrame:
@@ -32,42 +38,70 @@ def details_frame(run) -> pd.DataFrame:
         for check in verdict.checks:
             row = dict(base, **{k: getattr(check, k) for k in DETAIL_COLUMNS if hasattr(check, k)})
             row["worst_index"] = str(check.worst_index)
+            row["state"] = check.state.value
+            row["passed"] = row["state"] == PASS
             records.append(row)
         for error in verdict.errors:
-            records.append(dict(base, quantity="error", tensor="", reference="", passed=False, note=error))
+            records.append(dict(base, quantity="error", tensor="", reference="", passed=False, state=FAIL,
+                                note=error))
     return pd.DataFrame.from_records(records, columns=DETAIL_COLUMNS)
+
+
+def entries_frame(run) -> pd.DataFrame:
+    """entries.csv: every entry the rows list as not plainly passing (Check.entries: failed,
+    inconclusive, at a kink), one row each."""
+    return pd.DataFrame.from_records([entry.to_row() for verdict in run.verdicts for check in verdict.checks
+                                      for entry in getattr(check, "entries", ())], columns=list(ENTRY_COLUMNS))
 
 
 def cases_frame(run) -> pd.DataFrame:
     """One row per verdict: what the case is and how it ended, without its rows."""
     return pd.DataFrame.from_records(
-        [{"case": v.case, "passed": v.passed, "error_kind": v.error_kind, "network": v.network, "dtype": v.dtype,
+        [{"case": v.case, "passed": v.state is VerdictState.PASS, "state": v.state.value,
+          "inconclusive": v.inconclusive, "error_kind": v.error_kind, "network": v.network, "dtype": v.dtype,
           "seconds": round(v.seconds, 4), "errors": " | ".join(v.errors), "path": v.path, "title": v.title,
           "first_departure": v.first_departure}
          for v in run.verdicts], columns=CASE_COLUMNS)
 
 
-def status_of(passed: bool, error_kind: str) -> str:
+def status_of(passed: bool, error_kind: str, state: str | None = None) -> str:
+    """bad input / not supported / crashed, else inconclusive, pass or FAIL."""
+    if state == INCONCLUSIVE and not error_kind:
+        return INCONCLUSIVE
     return STATUS.get(error_kind or "", "pass" if passed else "FAIL")
+
+
+def row_states(details: pd.DataFrame) -> pd.Series:
+    """Each row's state; rows without one (a run stored before the store kept it) from `passed`."""
+    passed = details["passed"].fillna(False).astype(bool)
+    derived = passed.map({True: PASS, False: FAIL})
+    if "state" not in details:
+        return derived
+    return details["state"].where(details["state"].isin([PASS, FAIL, INCONCLUSIVE]), derived)
 
 
 def summary_of(details: pd.DataFrame, cases: pd.DataFrame) -> pd.DataFrame:
     """One row per case: its status, rows, failed rows, the largest relative error per reference."""
     checks = details[details["quantity"] != "error"]
+    states = row_states(checks)
     records = []
     for case in cases.itertuples(index=False):
-        rows = checks[checks["case"] == case.case]
-        row = {"case": case.case, "passed": bool(case.passed), "status": status_of(case.passed, case.error_kind),
+        mine = checks["case"] == case.case
+        rows = checks[mine]
+        state = getattr(case, "state", None)
+        row = {"case": case.case, "passed": bool(case.passed) and state in (None, PASS),
+               "status": status_of(case.passed, case.error_kind, state),
                "network": case.network, "dtype": case.dtype, "checks": len(rows),
-               "failed": int((~rows["passed"].astype(bool)).sum()),
-               "nondifferentiable": int(pd.to_numeric(rows["nondifferentiable"]).fillna(0).sum())}
+               "failed": int((states[mine] == FAIL).sum()),
+               "nondifferentiable": int(pd.to_numeric(rows["nondifferentiable"]).fillna(0).sum()),
+               "inconclusive": int(pd.to_numeric(rows["inconclusive"]).fillna(0).sum())}
         for reference, column in REFERENCE_COLUMNS.items():
             errors = pd.to_numeric(rows.loc[rows["reference"] == reference, "max_rel_err"]).astype(float)
             row[column] = float(errors.max()) if len(errors) else float("nan")
         row.update(seconds=case.seconds, errors=case.errors, first_departure=case.first_departure, path=case.path)
         records.append(row)
     columns = ["case", "passed", "status", "network", "dtype", "checks", "failed", "nondifferentiable",
-               *REFERENCE_COLUMNS.values(), "seconds", "errors", "first_departure", "path"]
+               "inconclusive", *REFERENCE_COLUMNS.values(), "seconds", "errors", "first_departure", "path"]
     return pd.DataFrame.from_records(records, columns=columns)
 
 
@@ -76,19 +110,22 @@ def summary_frame(run) -> pd.DataFrame:
 
 
 def worst_by_reference(details: pd.DataFrame) -> pd.DataFrame:
-    """Per judged reference: its rows, how many failed, the largest absolute and relative error."""
+    """Per judged reference: its rows, how many failed and were inconclusive, the largest absolute
+    and relative error."""
     judged = details[details["reference"].isin(list(REFERENCE_COLUMNS))]
     if judged.empty:
-        return pd.DataFrame(columns=["reference", "rows", "failed", "max_abs_err", "max_rel_err"])
+        return pd.DataFrame(columns=["reference", "rows", "failed", "inconclusive", "max_abs_err", "max_rel_err"])
+    judged = judged.assign(row_state=row_states(judged))
     return (judged.groupby("reference")
-            .agg(rows=("passed", "size"), failed=("passed", lambda s: int((~s.astype(bool)).sum())),
+            .agg(rows=("row_state", "size"), failed=("row_state", lambda s: int((s == FAIL).sum())),
+                 inconclusive=("row_state", lambda s: int((s == INCONCLUSIVE).sum())),
                  max_abs_err=("max_abs_err", "max"), max_rel_err=("max_rel_err", "max"))
             .reset_index())
 
 
 def failing_rows(details: pd.DataFrame) -> pd.DataFrame:
     """The failed check rows with the two values at the worst entry, in full, and their difference."""
-    failed = details[~details["passed"].astype(bool) & (details["quantity"] != "error")]
+    failed = details[(row_states(details) == FAIL) & (details["quantity"] != "error")]
     actual = pd.to_numeric(failed["actual"]).astype(float)
     reference = pd.to_numeric(failed["expected_value"]).astype(float)
     with np.errstate(invalid="ignore"):
@@ -111,7 +148,7 @@ def error_over_tolerance(details: pd.DataFrame) -> pd.Series:
     rtol = pd.to_numeric(details["rtol"]).astype(float)
     with np.errstate(invalid="ignore", divide="ignore"):
         ratio = (actual - reference).abs() / (atol + rtol * reference.abs())
-    failed = ~details["passed"].astype(bool)
+    failed = row_states(details) == FAIL
     ratio[failed & ratio.isna()] = np.inf
     ratio[~failed & ratio.isna() & details["reference"].isin(list(REFERENCE_COLUMNS))] = 0.0
     return ratio
@@ -122,8 +159,15 @@ def stored_frames(rows: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     rows = rows.rename(columns={"case_id": "case"})
     first = rows.drop_duplicates("case")
     error_lists = [_list(e) for e in first["errors"]]
+    passed = first["case_passed"].fillna(False).astype(bool)
+    # Runs stored before the store's migration 0004 have no state (pass or fail, from passed)
+    # and no count of inconclusive entries (0).
+    case_states = first.get("case_state", pd.Series(None, index=first.index, dtype=object))
+    case_states = case_states.where(case_states.isin([PASS, FAIL, INCONCLUSIVE]), passed.map({True: PASS, False: FAIL}))
+    inconclusive = pd.to_numeric(first.get("case_inconclusive", pd.Series(0, index=first.index))).fillna(0)
     cases = pd.DataFrame({
-        "case": first["case"], "passed": first["case_passed"].astype(bool), "error_kind": first["error_kind"],
+        "case": first["case"], "passed": passed & (case_states == PASS), "state": case_states,
+        "inconclusive": inconclusive.astype(int), "error_kind": first["error_kind"],
         "network": first.get("network", ""), "dtype": first.get("dtype", ""), "seconds": first.get("seconds", np.nan),
         "errors": [" | ".join(e) for e in error_lists], "path": first.get("path", ""),
         # Runs stored before the store's migration 0003 have no title and no first departure (NULL).
@@ -131,9 +175,12 @@ def stored_frames(rows: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
         columns=CASE_COLUMNS)
     checks = rows[rows["quantity"].notna()].copy()
     checks["worst_index"] = [str(_list(i)) for i in checks["worst_index"]]
-    checks["passed"] = checks["passed"].astype(bool)
-    errors = [{"case": c.case, "quantity": "error", "tensor": "", "reference": "", "passed": False, "note": error,
-               "network": c.network, "dtype": c.dtype}
+    checks["passed"] = checks["passed"].fillna(False).astype(bool)
+    checks["state"] = row_states(checks)
+    checks["passed"] = checks["state"] == PASS
+    checks["convention"] = _text(checks["convention"]) if "convention" in checks else ""
+    errors = [{"case": c.case, "quantity": "error", "tensor": "", "reference": "", "passed": False, "state": FAIL,
+               "note": error, "network": c.network, "dtype": c.dtype}
               for c, listed in zip(cases.itertuples(index=False), error_lists) for error in listed]
     details = pd.concat([checks.reindex(columns=DETAIL_COLUMNS), pd.DataFrame(errors, columns=DETAIL_COLUMNS)],
                         ignore_index=True)

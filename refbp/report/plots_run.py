@@ -11,7 +11,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from .frames import REFERENCE_COLUMNS, error_over_tolerance
+from .frames import REFERENCE_COLUMNS, error_over_tolerance, row_states
 from .plots import canvas
 
 FLOOR = -18  # log10 of the smallest error drawn: exact agreement sits there
@@ -20,7 +20,8 @@ DTYPES = ("float64", "float32")
 
 def error_plot(details: pd.DataFrame, target) -> bool:
     """One histogram of log10(max relative error) per reference (columns) and dtype (rows);
-    dashed: the rtol each row was judged with; red: the failed rows. False when nothing to draw."""
+    dashed: the rtol each row was judged with; red: the failed rows, orange: the inconclusive ones.
+    False when nothing to draw."""
     rows = details[details["reference"].isin(list(REFERENCE_COLUMNS))]
     if rows.empty:
         return False
@@ -40,9 +41,14 @@ def error_plot(details: pd.DataFrame, target) -> bool:
                 continue
             errors = pd.to_numeric(group["max_rel_err"]).astype(float).fillna(np.inf).to_numpy()
             values = np.clip(np.log10(np.maximum(errors, 10.0 ** FLOOR)), FLOOR, 2.0)
-            failed = ~group["passed"].astype(bool).to_numpy()
-            ax.hist([values[~failed], values[failed]], bins=bins, stacked=True, color=["tab:blue", "tab:red"],
-                    label=[f"passed ({int((~failed).sum())})", f"failed ({int(failed.sum())})"])
+            states = row_states(group).to_numpy()
+            failed, undecided = states == "fail", states == "inconclusive"
+            passed = ~(failed | undecided)
+            kinds = [(passed, "tab:blue", "passed"), (failed, "tab:red", "failed")]
+            if undecided.any():
+                kinds.insert(1, (undecided, "tab:orange", "inconclusive"))
+            ax.hist([values[mask] for mask, _, _ in kinds], bins=bins, stacked=True, color=[c for _, c, _ in kinds],
+                    label=[f"{name} ({int(mask.sum())})" for mask, _, name in kinds])
             for rtol in sorted(set(pd.to_numeric(group["rtol"]).dropna().astype(float))):
                 if rtol > 0:
                     ax.axvline(math.log10(rtol), color="black", linestyle="--", linewidth=1)

@@ -17,12 +17,14 @@ from .frames import failing_rows, status_of
 from .page import TEMPLATES, Page
 from .table import Table, table_of
 
-CASE_TABLE_COLUMNS = ["case", "status", "network", "dtype", "checks", "failed", "worst_rel_torch", "worst_rel_fd",
-                      "worst_rel_expected", "seconds"]
+CASE_TABLE_COLUMNS = ["case", "status", "network", "dtype", "checks", "failed", "inconclusive", "worst_rel_torch",
+                      "worst_rel_fd", "worst_rel_expected", "seconds"]
 FAILING_COLUMNS = ["quantity", "tensor", "reference", "worst_index", "actual", "reference_value", "difference",
                    "max_abs_err", "max_rel_err", "atol", "rtol", "note"]
-ROW_COLUMNS = ["quantity", "tensor", "reference", "passed", "max_abs_err", "max_rel_err", "worst_index", "atol",
-               "rtol", "method", "checked", "note"]
+ROW_COLUMNS = ["quantity", "tensor", "reference", "state", "max_abs_err", "max_rel_err", "worst_index", "atol",
+               "rtol", "method", "checked", "inconclusive", "convention", "note"]
+# An inconclusive case's rows that no reference could judge to the accuracy needed.
+INCONCLUSIVE_COLUMNS = ["quantity", "tensor", "reference", "method", "checked", "inconclusive", "convention", "note"]
 PRECISE = ("actual", "reference value", "difference")
 # Shorter headings, so that a failing row with its full-precision values fits a 1400 px screen.
 SHORT = {"worst_index": "entry", "reference_value": "reference value", "max_abs_err": "abs err",
@@ -43,6 +45,8 @@ class CaseSection:
     # each, and where the answer first departs from the reference (when the result says).
     diagnoses: list[str] = field(default_factory=list)
     first_departure: str = ""
+    # Inconclusive cases: the rows no reference could judge to the accuracy needed.
+    undecided: Table | None = None
 
     @property
     def anchor(self) -> str:
@@ -50,19 +54,29 @@ class CaseSection:
 
     @property
     def failed(self) -> bool:
-        return self.status not in ("pass", "not supported")
+        return self.status not in ("pass", "not supported", "inconclusive")
+
+    @property
+    def inconclusive(self) -> bool:
+        return self.status == "inconclusive"
 
 
 def headline(summary: pd.DataFrame, seconds: float) -> tuple[str, str]:
-    """(status "pass"/"fail", the verdict in one line) from the cases' statuses."""
+    """(status "pass"/"fail"/"inconclusive", the verdict in one line) from the cases' statuses:
+    inconclusive when no case failed but some were inconclusive (never a pass)."""
     counts = summary["status"].value_counts()
     passed, total = int(counts.get("pass", 0)), len(summary)
-    failed = total - passed - int(counts.get("bad input", 0)) - int(counts.get("not supported", 0))
-    status = "pass" if total and passed == total - int(counts.get("not supported", 0)) else "fail"
-    parts = [f"{passed}/{total} cases passed", f"{failed} failed", f"{int(counts.get('bad input', 0))} bad input"]
-    if counts.get("not supported", 0):
-        parts.append(f"{int(counts['not supported'])} not supported")
-    return status, f"{'PASS' if status == 'pass' else 'FAIL'}: {', '.join(parts)} ({seconds:.1f} s)"
+    inconclusive, unsupported = int(counts.get("inconclusive", 0)), int(counts.get("not supported", 0))
+    failed = total - passed - inconclusive - int(counts.get("bad input", 0)) - unsupported
+    judged = total and passed + inconclusive == total - unsupported
+    status = "fail" if not judged else "inconclusive" if inconclusive else "pass"
+    parts = [f"{passed}/{total} cases passed", f"{failed} failed"]
+    if inconclusive:
+        parts.append(f"{inconclusive} inconclusive")
+    parts.append(f"{int(counts.get('bad input', 0))} bad input")
+    if unsupported:
+        parts.append(f"{unsupported} not supported")
+    return status, f"{status.upper()}: {', '.join(parts)} ({seconds:.1f} s)"
 
 
 def case_sections(details: pd.DataFrame, summary: pd.DataFrame, case_images: dict) -> list[CaseSection]:
@@ -72,13 +86,15 @@ def case_sections(details: pd.DataFrame, summary: pd.DataFrame, case_images: dic
         rows = details[(details["case"] == case.case) & (details["quantity"] != "error")]
         errors = [e for e in details.loc[(details["case"] == case.case) & (details["quantity"] == "error"), "note"]]
         mine = failing[failing["case"] == case.case]
+        undecided = rows[rows["state"] == "inconclusive"] if "state" in rows else rows.iloc[0:0]
         sections.append(CaseSection(
             case.case, case.status, case.network or "", case.dtype or "", errors,
             table_of(_without_empty_notes(mine[FAILING_COLUMNS]).rename(columns=SHORT), precise=PRECISE,
                      shown=10) if len(mine) else None,
-            table_of(rows[ROW_COLUMNS], fail_column="passed") if len(rows) else None,
+            table_of(rows.reindex(columns=ROW_COLUMNS), state_column="state") if len(rows) else None,
             images=case_images.get(case.case, []), diagnoses=diagnosis_lines(mine),
-            first_departure=case.first_departure if isinstance(case.first_departure, str) else ""))
+            first_departure=case.first_departure if isinstance(case.first_departure, str) else "",
+            undecided=table_of(undecided.reindex(columns=INCONCLUSIVE_COLUMNS), shown=10) if len(undecided) else None))
     return sections
 
 
@@ -104,8 +120,10 @@ def run_html(page: Page, details: pd.DataFrame, summary: pd.DataFrame, pictures:
     sections = case_sections(details, summary, case_images or {})
     cases = table_of(summary[CASE_TABLE_COLUMNS], links={"case": "#case-{}"}, shown=len(summary))
     cases.failed = [s.failed for s in sections]
+    cases.inconclusive = [s.inconclusive for s in sections]
     return TEMPLATES.get_template("run.html").render(
-        page=page, status=status, verdict=verdict, failing=[s for s in sections if s.failed], cases=cases,
+        page=page, status=status, verdict=verdict, failing=[s for s in sections if s.failed],
+        inconclusive=[s for s in sections if s.inconclusive], cases=cases,
         sections=sections, pictures=pictures, environment=json.dumps(page.environment, indent=2))
 
 

@@ -39,6 +39,7 @@ class Table:
     columns: list[str]
     rows: list[list[Cell]] = field(default_factory=list)
     failed: list[bool] = field(default_factory=list)   # per row: highlighted as failed
+    inconclusive: list[bool] = field(default_factory=list)  # per row: marked inconclusive (neither pass nor fail)
     numeric: list[bool] = field(default_factory=list)  # per column: right-aligned, sorted as numbers
     prose: list[bool] = field(default_factory=list)    # per column: free text, wrapped (others never break)
     shown: int = SHOWN_ROWS                             # rows shown before "show all"
@@ -65,10 +66,12 @@ def _sort_key(value) -> str:
 
 
 def table_of(frame: pd.DataFrame, fail_column: str | None = None, precise=(), links: dict | None = None,
-             shown: int = SHOWN_ROWS, choices: dict | None = None) -> Table:
+             shown: int = SHOWN_ROWS, choices: dict | None = None, state_column: str | None = None) -> Table:
     """The frame's rows as cells; `links` maps a column to a format string of its cells' href
     ("#case-{}"); `choices` maps a column to the id of a form: its cells are checkboxes of that
-    form, each sending `column=value`; rows whose `fail_column` is false are marked failed."""
+    form, each sending `column=value`; rows whose `fail_column` is false are marked failed, or
+    with `state_column` (pass / fail / inconclusive) rows in the state fail are marked failed and
+    those in the state inconclusive inconclusive."""
     frame = frame.reset_index(drop=True)
     links, choices = links or {}, choices or {}
     table = Table([str(c) for c in frame.columns], shown=shown)
@@ -85,8 +88,12 @@ def table_of(frame: pd.DataFrame, fail_column: str | None = None, precise=(), li
                 continue
             cells.append(Cell(text_of(value, column in precise), _sort_key(value), href))
         table.rows.append(cells)
-    if fail_column in frame.columns:
+    if state_column in frame.columns:
+        table.failed = [v == "fail" for v in frame[state_column]]
+        table.inconclusive = [v == "inconclusive" for v in frame[state_column]]
+    elif fail_column in frame.columns:
         table.failed = [not bool(v) for v in frame[fail_column]]
     else:
         table.failed = [False] * len(frame)
+    table.inconclusive = table.inconclusive or [False] * len(frame)
     return table

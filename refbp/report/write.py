@@ -16,8 +16,9 @@ from pathlib import Path
 
 from refbp.parallel import UnitFailed, map_units
 
+from .console import state_counts
 from .environment import environment
-from .frames import cases_frame, details_frame, failing_rows, summary_of, worst_by_reference
+from .frames import cases_frame, details_frame, entries_frame, failing_rows, summary_of, worst_by_reference
 from .page import Page, Section, markdown
 from .plots_rnn import draw_through_time, rnn_gradient_plots, through_time_caption, through_time_file
 from .plots_run import error_plot, tolerance_heatmap
@@ -66,6 +67,8 @@ def write_report(run, report_dir="reports", extra_environment: dict | None = Non
     summary = summary_of(details, cases_frame(run))
     details.to_csv(out / "details.csv", index=False)
     summary.to_csv(out / "summary.csv", index=False)
+    # The entries that are not plainly passing (failed, inconclusive, at a kink), one per line.
+    entries_frame(run).to_csv(out / "entries.csv", index=False)
     env = run_environment(run, extra_environment)
     (out / "environment.json").write_text(json.dumps(env, indent=2) + "\n")
     (out / "verdicts.json").write_text(json.dumps([v.to_json() for v in run.verdicts], indent=1) + "\n")
@@ -110,9 +113,18 @@ PICTURES = [
 
 
 def headline(run) -> str:
-    passed = sum(v.passed for v in run.verdicts)
+    passed, inconclusive = state_counts(run)  # an inconclusive case never passes: counted apart
     return (f"{passed}/{len(run.verdicts)} cases passed, {len(run.failed)} failed, "
-            f"{len(run.bad_input)} bad input ({run.seconds:.1f}s)")
+            + (f"{inconclusive} inconclusive, " if inconclusive else "")
+            + f"{len(run.bad_input)} bad input ({run.seconds:.1f}s)")
+
+
+def run_status(run) -> str:
+    """fail (exit code not 0, or a case failed), inconclusive (no failure but an inconclusive
+    case: exit 0 unless --strict), or pass."""
+    if run.exit_code() != 0 or run.failed:
+        return "fail"
+    return "inconclusive" if state_counts(run)[1] else "pass"
 
 
 def versions_line(env: dict) -> str:
@@ -130,4 +142,4 @@ def run_page(run, summary, details, env, pictures=()) -> Page:
     if not failed.empty:
         sections.insert(0, Section("Failed rows", table=failed))
     return Page(f"refbp run {run.started}", [headline(run), versions_line(env)], sections, env,
-                status="pass" if run.exit_code() == 0 else "fail")
+                status=run_status(run))

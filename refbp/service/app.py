@@ -11,7 +11,7 @@ from __future__ import annotations
 import hmac
 import logging
 
-from fastapi import FastAPI, HTTPException, Request
+from fastapi import FastAPI, HTTPException, Query, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
@@ -34,6 +34,10 @@ from .verifier import Verifier
 
 LOG = logging.getLogger("refbp.service")
 RETRY_SECONDS = 1
+CONVENTIONS = ("any", "torch")
+CONVENTIONS_HELP = ("which values pass where correct implementations may differ (docs/formats.md, 'Conventions'): "
+                    "any (default), every admissible convention; torch, only torch's own choices (relu'(0) = 0, "
+                    "BCELoss's backward)")
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -93,20 +97,23 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             raise HTTPException(404, f"no schema {name[:40]!r} (known: {', '.join(SCHEMAS)})")
         return schema_document(name)
 
-    def judge(body: bytes):
+    def judge(body: bytes, conventions: str = "any"):
         """Parse, judge, record and write the verdicts as JSON documents: all of it in a worker
         thread, so that the event loop only moves bytes."""
         document = parse_body(body)
         check_sizes(document, limits)
-        judged = verifier.verify(document)
+        judged = verifier.verify(document, conventions=conventions)
         return judged, [v.to_json() for v in judged.verdicts]
 
     @app.post("/v1/verify", summary="verdicts for an implementation's results", responses=VERIFY_RESPONSES,
               openapi_extra=verify_request())
-    async def verify(request: Request):
+    async def verify(request: Request, conventions: str = Query(
+            "any", description=CONVENTIONS_HELP, json_schema_extra={"enum": list(CONVENTIONS)})):
         authorize(request, settings.token)
+        if conventions not in CONVENTIONS:
+            raise HTTPException(422, f"conventions: {conventions[:40]!r} is not one of {', '.join(CONVENTIONS)}")
         body = await read_body(request, limits)
-        judged, documents = await pool.run(judge, body, seconds=limits.request_seconds)
+        judged, documents = await pool.run(judge, body, conventions, seconds=limits.request_seconds)
         headers = {"X-Refbp-Run": judged.run_id, "Location": f"/v1/runs/{judged.run_id}"} if judged.run_id else {}
         if judged.single:
             verdict = judged.verdicts[0]

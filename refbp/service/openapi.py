@@ -68,7 +68,8 @@ def problem(description: str) -> dict:
 
 VERIFY_RESPONSES = {
     200: {"description": "a refbp-verdict/1 document for one result; a JSON list of them for a bundle (a failed "
-                         "check is still 200, with \"passed\": false)",
+                         "check is still 200, with \"passed\": false and \"state\": \"fail\"; an inconclusive "
+                         "verdict has \"passed\": false and \"state\": \"inconclusive\")",
           "content": {"application/json": {"schema": {"oneOf": [
               {"$ref": COMPONENT + component_name("verdict")},
               {"type": "array", "items": {"$ref": COMPONENT + component_name("verdict")}}]}}}},

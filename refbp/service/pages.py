@@ -26,8 +26,8 @@ from refbp.store import run_checks, run_row, runs_frame
 from .compare import compared_cases, stored_columns
 
 NAV = [("/", "Runs"), ("/compare", "Compare"), ("/docs", "API"), ("/v1/cases", "Cases (JSON)")]
-RUN_LIST_COLUMNS = ["runs", "id", "started", "command", "implementation", "cases", "failed_cases", "passed",
-                    "seconds"]
+RUN_LIST_COLUMNS = ["runs", "id", "started", "command", "implementation", "cases", "failed_cases",
+                    "inconclusive_cases", "passed", "seconds"]
 # The runs list's first column: a checkbox per run; its button opens /compare?runs=ID&runs=ID.
 COMPARE_FORM = Form("compare-runs", "/compare", "Compare the ticked runs", ("runs",))
 

@@ -54,13 +54,14 @@ class Verifier:
         case = self.suite.get(case_id)
         return None if case is None else explicit_document(case)
 
-    def verify(self, document) -> Judged:
-        """The verdicts of a parsed body; CaseError when it is not of the formats (the field named)."""
+    def verify(self, document, conventions: str = "any") -> Judged:
+        """The verdicts of a parsed body, judged under `conventions` (any | torch); CaseError when
+        it is not of the formats (the field named)."""
         start = time.perf_counter()
         results = results_in(document, BODY)
         run = SuiteRun(started=datetime.now(timezone.utc).isoformat(timespec="seconds"), oracles=ORACLES,
                        searched=(BODY,))
-        run.verdicts = judge_results(results, self.suite, executor=self.executor)
+        run.verdicts = judge_results(results, self.suite, executor=self.executor, conventions=conventions)
         run.implementation = ", ".join(sorted({v.implementation for v in run.verdicts if v.implementation}))
         run.seconds = time.perf_counter() - start
         run_id = None

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from .database import Store
 
 RUN_COLUMNS = ("id", "started", "command", "implementation", "implementation_version", "refbp_version",
-               "cases", "failed_cases", "passed", "exit_code", "seconds")
+               "cases", "failed_cases", "inconclusive_cases", "passed", "exit_code", "seconds")
 
 
 def runs_frame(store: Store, implementation: str | None = None, limit: int | None = 50) -> pd.DataFrame:
@@ -31,11 +31,13 @@ def run_checks(store: Store, run_id: str) -> pd.DataFrame:
         if connection.execute(sa.select(store.runs.c.id).where(store.runs.c.id == run_id)).first() is None:
             raise KeyError(run_id)
         query = (sa.select(verdicts.c.case_id, verdicts.c.case_hash, verdicts.c.implementation,
-                           verdicts.c.passed.label("case_passed"), verdicts.c.error_kind, verdicts.c.errors,
+                           verdicts.c.passed.label("case_passed"), verdicts.c.state.label("case_state"),
+                           verdicts.c.inconclusive.label("case_inconclusive"), verdicts.c.error_kind, verdicts.c.errors,
                            verdicts.c.network, verdicts.c.dtype, verdicts.c.seconds, verdicts.c.path,
                            verdicts.c.title, verdicts.c.through_time, verdicts.c.first_departure,
                            checks.c.quantity, checks.c.tensor, checks.c.reference, checks.c.method,
-                           checks.c.passed, checks.c.max_abs_err, checks.c.max_rel_err, checks.c.worst_index,
+                           checks.c.passed, checks.c.state, checks.c.inconclusive, checks.c.convention,
+                           checks.c.max_abs_err, checks.c.max_rel_err, checks.c.worst_index,
                            checks.c.atol, checks.c.rtol, checks.c.checked, checks.c.note, checks.c.actual,
                            checks.c.expected_value, checks.c.diagnosis, checks.c.diagnosis_note,
                            checks.c.nondifferentiable, checks.c.step, checks.c.error_estimate)

@@ -28,19 +28,22 @@ def record_run(store: Store, run, record: RunRecord) -> str:
     if record.command not in COMMANDS:
         raise ValueError(f"unknown command {record.command!r} (known: {', '.join(COMMANDS)})")
     run_id = uuid.uuid4().hex
+    inconclusive = sum(verdict.state.value == "inconclusive" for verdict in run.verdicts)
     # Plain insert() with the values as parameters: SQLAlchemy compiles each statement once and
     # reuses it (insert().values(...) would build and compile a new statement every time).
     with store.engine.begin() as connection:
         connection.execute(store.runs.insert(), dict(
             id=run_id, command=record.command, started=run.started, seconds=float(run.seconds),
             implementation=run.implementation, implementation_version=record.implementation_version,
-            refbp_version=__version__, passed=run.exit_code() == 0, exit_code=run.exit_code(),
-            cases=len(run.verdicts), failed_cases=len(run.failed),
-            environment=record.environment))
+            # An inconclusive case never counts as passed, not even where the run exits 0.
+            refbp_version=__version__, passed=run.exit_code() == 0 and not inconclusive,
+            exit_code=run.exit_code(), cases=len(run.verdicts), failed_cases=len(run.failed),
+            inconclusive_cases=inconclusive, environment=record.environment))
         for verdict in run.verdicts:
             inserted = connection.execute(store.case_verdicts.insert(), dict(
                 run_id=run_id, case_id=verdict.case, case_hash=getattr(verdict, "case_hash", ""),
-                implementation=verdict.implementation, passed=verdict.passed, error_kind=verdict.error_kind,
+                implementation=verdict.implementation, passed=verdict.state.value == "pass",
+                state=verdict.state.value, inconclusive=int(verdict.inconclusive), error_kind=verdict.error_kind,
                 errors=list(verdict.errors), not_provided=list(verdict.not_provided), path=verdict.path,
                 network=verdict.network, dtype=verdict.dtype, seconds=float(verdict.seconds),
                 title=verdict.title, first_departure=verdict.first_departure,
@@ -54,7 +57,8 @@ def record_run(store: Store, run, record: RunRecord) -> str:
 def _check_row(verdict_id: int, check) -> dict:
     return {
         "case_verdict_id": verdict_id, "quantity": check.quantity, "tensor": check.tensor,
-        "reference": check.reference, "method": check.method, "passed": bool(check.passed),
+        "reference": check.reference, "method": check.method, "passed": check.state.value == "pass",
+        "state": check.state.value, "inconclusive": int(check.inconclusive), "convention": check.convention,
         "max_abs_err": _finite(check.max_abs_err), "max_rel_err": _finite(check.max_rel_err),
         "worst_index": [int(i) for i in check.worst_index], "atol": float(check.atol), "rtol": float(check.rtol),
         "checked": int(check.checked), "note": check.note,
