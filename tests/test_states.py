@@ -339,3 +339,13 @@ def test_short_notes():
     assert short_note({}) == ""
     many = short_note({f"judged:m{i}": 10 - i for i in range(5)})
     assert many == "40 judged (10 m0, 9 m1, 8 m2, +13 more)" and len(many) < 60
+
+
+def test_the_entries_writer_takes_records():
+    from refbp.report.frames import entries_table
+
+    empty = entries_table([])
+    assert list(empty.columns) == ["case", "quantity", "tensor", "reference", "index", "state", "method", "actual",
+                                   "reference_value", "note"] and empty.empty
+    table = entries_table([ENTRY, ENTRY])
+    assert list(table["index"]) == ["[1][0]", "[1][0]"] and list(table["state"]) == ["inconclusive"] * 2

@@ -47,11 +47,17 @@ def details_frame(run) -> pd.DataFrame:
     return pd.DataFrame.from_records(records, columns=DETAIL_COLUMNS)
 
 
+def entries_table(entries) -> pd.DataFrame:
+    """Per-entry records (refbp.check.verdict.EntryRecord) as entries.csv's rows: case, quantity,
+    tensor, reference, index ("[1][0]"), state, method, actual, reference_value, note."""
+    return pd.DataFrame.from_records([entry.to_row() for entry in entries], columns=list(ENTRY_COLUMNS))
+
+
 def entries_frame(run) -> pd.DataFrame:
-    """entries.csv: every entry the rows list as not plainly passing (Check.entries: failed,
-    inconclusive, at a kink), one row each."""
-    return pd.DataFrame.from_records([entry.to_row() for verdict in run.verdicts for check in verdict.checks
-                                      for entry in getattr(check, "entries", ())], columns=list(ENTRY_COLUMNS))
+    """entries.csv of a run: every entry its rows list as not plainly passing (Check.entries:
+    failed, inconclusive, at a kink), in the order of the cases and rows."""
+    return entries_table(entry for verdict in run.verdicts for check in verdict.checks
+                         for entry in getattr(check, "entries", ()))
 
 
 def cases_frame(run) -> pd.DataFrame:
