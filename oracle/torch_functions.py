@@ -30,15 +30,19 @@ def activation_module(name: str) -> torch.nn.Module:
 BCE_LOG_FLOOR = -100.0
 
 
-def loss_value(name: str, outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+def loss_value(name: str, outputs: torch.Tensor, targets: torch.Tensor, bce: str = "value") -> torch.Tensor:
     """The case's loss with the functions behind torch.nn's loss modules (MSELoss, BCELoss,
-    CrossEntropyLoss; leading axes flattened into examples)."""
+    CrossEntropyLoss; leading axes flattened into examples). `bce`: "value" differentiates
+    BCELoss's clamped value, "torch" is BCELoss itself, with its own backward (the two differ
+    only where y (1 - y) < 1e-12: oracle.conventions)."""
     if name == "half_sse":
         return 0.5 * F.mse_loss(outputs, targets, reduction="sum")
     if name == "sse":
         return F.mse_loss(outputs, targets, reduction="sum")
     if name == "mse":
         return F.mse_loss(outputs, targets)
+    if name == "bce" and bce == "torch":
+        return F.binary_cross_entropy(outputs, targets)
     if name == "bce":
         # BCELoss's value, -mean(t max(log y, -100) + (1 - t) max(log(1 - y), -100)), written out so
         # that autograd differentiates that value: BCELoss's own backward floors y (1 - y) at 1e-12,

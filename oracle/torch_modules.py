@@ -12,6 +12,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from .conventions import KINKED_WITH_CHOICE, RightSlopeActivation
 from .torch_functions import DTYPE, activation_module
 from .torch_rnn import RNNModule
 
@@ -41,12 +42,18 @@ class MLPModule(torch.nn.Module):
         return x
 
 
-def build_module(network, dtype: torch.dtype = DTYPE, device=None) -> torch.nn.Module:
-    """The torch network of a case's `network` (MLPNetwork or RNNNetwork), in `dtype` on `device`."""
+def build_module(network, dtype: torch.dtype = DTYPE, device=None, kink_slope: str = "left") -> torch.nn.Module:
+    """The torch network of a case's `network` (MLPNetwork or RNNNetwork), in `dtype` on `device`.
+    `kink_slope` "right": relu'(0) = leaky_relu'(0) = 1 instead of torch's choice (oracle.conventions)."""
     if network.kind == "mlp":
-        return MLPModule(network, dtype, device)
+        module = MLPModule(network, dtype, device)
+        if kink_slope == "right":
+            module.activations = torch.nn.ModuleList(
+                RightSlopeActivation(a) if a in KINKED_WITH_CHOICE else m
+                for a, m in zip(network.activations, module.activations))
+        return module
     if network.kind == "rnn":
-        return RNNModule(network, dtype, device)
+        return RNNModule(network, dtype, device, right_slope=kink_slope == "right")
     raise ValueError(f"unknown network kind {network.kind!r}")
 
 

@@ -13,9 +13,11 @@ import time
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 from refbp.trace import Trace
 
+from .conventions import Convention, output_net
 from .torch_functions import case_tensor, loss_value
 from .torch_modules import build_module, load_params
 from .torch_optim import SGD, Adam
@@ -31,9 +33,18 @@ def make_optimizer(train, params: list) -> SGD | Adam:
     return Adam(params, lr=train.lr, betas=train.betas, eps=train.eps, weight_decay=train.weight_decay)
 
 
-def trace(case) -> Trace:
-    """Forward, gradients and training of `case` by torch autograd in float64."""
-    module = build_module(case.network)
+def _loss(case, outputs, record, targets, convention: Convention):
+    """The case's loss; bce "logits": BCEWithLogitsLoss on the sigmoid output layer's net."""
+    if case.loss == "bce" and convention.bce == "logits":
+        return F.binary_cross_entropy_with_logits(record[output_net(case.network)], targets)
+    return loss_value(case.loss, outputs, targets, convention.bce)
+
+
+def trace(case, convention: Convention = Convention()) -> Trace:
+    """Forward, gradients and training of `case` by torch autograd in float64, with the choices of
+    `convention` where correct implementations may differ (default: relu'(0) = 0 as torch, and the
+    derivative of BCELoss's clamped value; oracle.conventions)."""
+    module = build_module(case.network, kink_slope=convention.kink_slope)
     named = load_params(module, case.params)
     inputs = case_tensor(case.inputs).requires_grad_(True)
     targets = case_tensor(case.targets)
@@ -42,7 +53,7 @@ def trace(case) -> Trace:
     start = time.perf_counter()
     record: dict[str, torch.Tensor] = {}
     outputs = module(inputs, h0, record)
-    loss = loss_value(case.loss, outputs, targets)
+    loss = _loss(case, outputs, record, targets, convention)
     forward_s = time.perf_counter() - start
     start = time.perf_counter()
     loss.backward()
@@ -66,7 +77,8 @@ def trace(case) -> Trace:
         start_h = None if h0 is None else h0.detach()
         for _ in range(case.train.steps):
             optimizer.zero_grad()
-            loss_value(case.loss, module(data, start_h), targets).backward()
+            step_record: dict[str, torch.Tensor] = {}
+            _loss(case, module(data, start_h, step_record), step_record, targets, convention).backward()
             optimizer.step()
         with torch.no_grad():
             result.loss_after = float(loss_value(case.loss, module(data, start_h), targets))

@@ -17,19 +17,25 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from .conventions import KINKED_WITH_CHOICE, RightSlopeActivation
 from .torch_functions import DTYPE, activation_module
 
 
 class RNNModule(torch.nn.Module):
-    def __init__(self, network, dtype: torch.dtype = DTYPE, device=None):
+    def __init__(self, network, dtype: torch.dtype = DTYPE, device=None, right_slope: bool = False):
         super().__init__()
         self.network = network
+        # relu'(0) = 1 (oracle.conventions): torch.nn.RNN's kernel takes 0, so the steps are
+        # then run one by one with that activation (`stepwise`).
+        self.right_slope = right_slope and network.nonlinearity in KINKED_WITH_CHOICE
         self.rnn = torch.nn.RNN(network.input_size, network.hidden_size, num_layers=1,
                                 nonlinearity=network.nonlinearity, bias=network.bias,
                                 batch_first=True, dtype=dtype, device=device)
         self.readout = torch.nn.Linear(network.hidden_size, network.output_size,
                                        bias=network.readout_bias, dtype=dtype, device=device)
         self.output_activation = activation_module(network.output_activation)
+        if right_slope and network.output_activation in KINKED_WITH_CHOICE:
+            self.output_activation = RightSlopeActivation(network.output_activation)
 
     def named_parameters(self, prefix="", recurse=True, remove_duplicate=True):
         """The case's names: torch.nn.RNN's `weight_ih_l0` (layer 0 of 1) is the case's `rnn.weight_ih`."""
@@ -63,7 +69,9 @@ class RNNModule(torch.nn.Module):
         for start in range(0, x.shape[1], chunk):
             if start > 0:
                 hidden = held_states[start].unsqueeze(0) if held_states else hidden.detach()
-            if params is None:
+            if self.right_slope:
+                states, hidden = self.stepwise(x[:, start:start + chunk, :], hidden, params)
+            elif params is None:
                 states, hidden = self.rnn(x[:, start:start + chunk, :], hidden)
             else:
                 states, hidden = self.kernel(x[:, start:start + chunk, :], hidden, params)
@@ -78,6 +86,21 @@ class RNNModule(torch.nn.Module):
                    if f"rnn.{name}" in params]
         run = torch.rnn_tanh if self.network.nonlinearity == "tanh" else torch.rnn_relu
         return run(x, hidden, weights, self.network.bias, 1, 0.0, False, False, True)
+
+    def stepwise(self, x, hidden, params=None):
+        """The recurrence step by step, h_t = relu(x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh) with
+        relu'(0) = 1: the same function as torch.nn.RNN's kernel, another choice at the kink."""
+        params = params or {f"rnn.{name.removesuffix('_l0')}": p for name, p in self.rnn.named_parameters()}
+        h = (torch.zeros(x.shape[0], self.network.hidden_size, dtype=x.dtype, device=x.device)
+             if hidden is None else hidden[0])
+        activation = RightSlopeActivation(self.network.nonlinearity)
+        states = []
+        for t in range(x.shape[1]):
+            net = (F.linear(x[:, t, :], params["rnn.weight_ih"], params.get("rnn.bias_ih"))
+                   + F.linear(h, params["rnn.weight_hh"], params.get("rnn.bias_hh")))
+            h = activation(net)
+            states.append(h)
+        return torch.stack(states, dim=1), h.unsqueeze(0)
 
     def pre_activations(self, x, h0, states, held_states=None):
         with torch.no_grad():

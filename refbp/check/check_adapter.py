@@ -18,7 +18,7 @@ from oracle.torch_loss import loss_function as reference_loss_function
 from ..diagnosis import diagnose_checks
 from ..loss_forms import LossForms
 from .adapter import Declined, answer, own_loss_function
-from .check_case import ORACLES, Implementation, check_case, finite_difference_checks
+from .check_case import FRESH, ORACLES, Implementation, check_case, finite_difference_checks
 from .verdict import CaseVerdict
 
 OWN_FORWARD_REFERENCE = "own-forward-fd"
@@ -35,7 +35,9 @@ def check_adapter_case(case: Case, factory, name: str, oracles=ORACLES, fd_metho
     except Exception as exc:  # the implementation raised: a failed case, the others go on
         return _crashed(case, name, exc, time.perf_counter() - start)
     implementation = Implementation(name, lambda _case: given.trace, reference_loss_function)
-    verdict = check_case(case, implementation, oracles, fd_method=fd_method, conventions=conventions)
+    admissible = FRESH.admissible(case, "", conventions)
+    verdict = check_case(case, implementation, oracles, fd_method=fd_method, conventions=conventions,
+                         admissible=admissible)
     verdict.checks = [c for c in verdict.checks if (c.quantity, c.tensor) in given.provided
                       or (c.method == "directional" and given.trace.grads)]
     if "fd" in oracles and given.trace.grads:
@@ -43,12 +45,13 @@ def check_adapter_case(case: Case, factory, name: str, oracles=ORACLES, fd_metho
             own_loss = own_loss_function(factory, case)
             _, reference_probe = reference_loss_function(case)  # where the function has kinks is the case's
             own = finite_difference_checks(case, given.trace, LossForms(own_loss, reference_probe),
-                                           None if fd_method == "complex" else fd_method)
+                                           None if fd_method == "complex" else fd_method, admissible=admissible,
+                                           judged_elsewhere="torch" in oracles)
         except Exception as exc:
             return _crashed(case, name, exc, time.perf_counter() - start)
         for check in own:
             check.reference = OWN_FORWARD_REFERENCE
-        diagnose_checks(case, given.trace, own)
+        diagnose_checks(case, given.trace, own + [c for c in verdict.checks if c.quantity in ("outputs", "loss")])
         verdict.checks += own
     verdict.not_provided = given.not_provided
     verdict.passed = bool(verdict.checks) and all(c.passed for c in verdict.checks) and not verdict.errors

@@ -28,7 +28,8 @@ from ..nn.backend import serial_blas
 from ..perturbed import loss_forms
 from ..trace import Trace
 from .entrywise import compare
-from .fd_reference import escalate_failures, output_rounding, unjudged_entries
+from .fd_reference import escalate_failures, mark_convention_points, output_rounding, unjudged_entries
+from .conventions import Admissible
 from .references import References
 from .tolerance import FD_ERROR_FACTOR, fd_tolerance, published_allowance, tolerance_for
 from .verdict import Check, CaseVerdict
@@ -76,7 +77,7 @@ def refbp_implementation(backend: str = "numpy", device: str | None = None) -> I
 
 def check_case(case: Case, implementation: Implementation | None = None, oracles=ORACLES,
                fd_method: str | None = None, references: References | None = None,
-               conventions: str = "any") -> CaseVerdict:
+               conventions: str = "any", admissible: Admissible | None = None) -> CaseVerdict:
     """The verdict of `implementation` on `case`; `references` gives the torch trace and the finite
     differences (default: computed afresh; refbp.check.references.ReferenceCache keeps them, only
     where the finite differences' loss is not the implementation's)."""
@@ -89,12 +90,15 @@ def check_case(case: Case, implementation: Implementation | None = None, oracles
     trace = implementation.trace(case)
     verdict.through_time = trace.gradient_norms_through_time()
     verdict.seeds = case.seeds
+    if admissible is None and {"torch", "fd"} & set(oracles):
+        admissible = references.admissible(case, verdict.case_hash, conventions)
     if "torch" in oracles:
-        verdict.checks += torch_checks(case, trace, references.torch_trace(case, verdict.case_hash))
+        verdict.checks += torch_checks(case, trace, admissible)
     forms = implementation.fd_forms(case) if "fd" in oracles else None
     if forms is not None:
         try:
-            verdict.checks += finite_difference_checks(case, trace, forms, fd_method, references, verdict.case_hash)
+            verdict.checks += finite_difference_checks(case, trace, forms, fd_method, references, verdict.case_hash,
+                                                       admissible, judged_elsewhere="torch" in oracles)
         except ComplexStepRefused as exc:  # asked for a method this case cannot have: a usage problem
             verdict.errors.append(f"{case.label()}: --fd-method complex: {exc}")
             verdict.error_kind = "input"
@@ -109,8 +113,10 @@ def check_case(case: Case, implementation: Implementation | None = None, oracles
 
 def rows(quantity: str, actual: dict, reference: dict, reference_name: str, tolerance,
          skips: dict | None = None, method: str = "",
-         allowances: dict | None = None) -> list[Check]:
-    """One row per tensor of `reference`; a tensor the implementation lacks is a failed row."""
+         allowances: dict | None = None, admissible: Admissible | None = None) -> list[Check]:
+    """One row per tensor of `reference`; a tensor the implementation lacks is a failed row.
+    With `admissible` (the torch reference under each convention the case reaches), each entry
+    is compared with the admissible value nearest to it, and the row names the convention."""
     result = []
     for name, ref in reference.items():
         if name not in actual or actual[name] is None:
@@ -119,6 +125,9 @@ def rows(quantity: str, actual: dict, reference: dict, reference_name: str, tole
             continue
         skip = None if skips is None else skips.get(name)
         allowance = None if allowances is None else allowances.get(name)
+        convention = ""
+        if admissible is not None:
+            ref, convention = admissible.nearest(quantity, name, actual[name], tolerance.atol, tolerance.rtol)
         comparison = compare(actual[name], ref, tolerance.atol, tolerance.rtol, skip=skip, allowance=allowance)
         skipped = int(skip.sum()) if skip is not None else 0
         note = comparison.note
@@ -129,29 +138,43 @@ def rows(quantity: str, actual: dict, reference: dict, reference_name: str, tole
             max_abs_err=comparison.max_abs_err, max_rel_err=comparison.max_rel_err,
             worst_index=comparison.worst_index, atol=tolerance.atol, rtol=tolerance.rtol,
             passed=comparison.passed, note=note, checked=comparison.checked, nondifferentiable=skipped,
-            actual=comparison.actual, expected_value=comparison.reference, method=method,
+            actual=comparison.actual, expected_value=comparison.reference, method=method, convention=convention,
         ))
+        if admissible is not None and not comparison.passed and admissible.others:
+            other = admissible.other_convention(quantity, name, actual[name], tolerance.atol, tolerance.rtol)
+            if other:  # --conventions torch: a legitimate convention that torch does not take
+                result[-1].diagnosis = "convention"
+                result[-1].diagnosis_note = (f"follows another convention ({other}), not torch's own choice "
+                                             "(--conventions torch admits torch's only)")
     return result
 
 
-def torch_checks(case: Case, trace: Trace, ref: Trace | None = None) -> list[Check]:
-    """Rows against the torch reference's trace `ref` (default: computed now)."""
-    ref = ref if ref is not None else FRESH.torch_trace(case, "")
+def torch_checks(case: Case, trace: Trace, admissible: Admissible | None = None) -> list[Check]:
+    """Rows against the torch reference, under every convention `admissible` holds (default:
+    computed now, every admissible convention)."""
+    admissible = admissible if admissible is not None else FRESH.admissible(case, "")
+    ref = admissible.variants[0].trace
     tol = tolerance_for(case, "torch-autograd")
     name = "torch-autograd"
     checks = rows("outputs", {"outputs": trace.outputs}, {"outputs": ref.outputs}, name, tol)
-    checks += rows("loss", {"loss": trace.loss}, {"loss": ref.loss}, name, tol)
+    checks += rows("loss", {"loss": trace.loss}, {"loss": ref.loss}, name, tol, admissible=admissible)
     checks += rows("intermediates", trace.intermediates, ref.intermediates, name, tol)
-    checks += rows("grads", trace.grads, ref.grads, name, tol)
-    checks += rows("input_grads", trace.input_grads, ref.input_grads, name, tol)
+    checks += rows("grads", trace.grads, ref.grads, name, tol, admissible=admissible)
+    checks += rows("input_grads", trace.input_grads, ref.input_grads, name, tol, admissible=admissible)
     if ref.params_after is not None:
-        checks += rows("params_after", trace.params_after or {}, ref.params_after, name, tol)
-        checks += rows("loss_after", {"loss": trace.loss_after}, {"loss": ref.loss_after}, name, tol)
+        checks += rows("params_after", trace.params_after or {}, ref.params_after, name, tol, admissible=admissible)
+        checks += rows("loss_after", {"loss": trace.loss_after}, {"loss": ref.loss_after}, name, tol,
+                       admissible=admissible)
     return checks
 
 
 def finite_difference_checks(case: Case, trace: Trace, forms: LossForms, method: str | None,
-                             references: References | None = None, fingerprint: str = "") -> list[Check]:
+                             references: References | None = None, fingerprint: str = "",
+                             admissible: Admissible | None = None, judged_elsewhere: bool = True) -> list[Check]:
+    """Rows against finite differences of `forms`' loss. Entries where a kink, a clamp or a jump
+    lies within the stencil, or where correct conventions differ (`admissible`), are not judged
+    here: the torch rows judge them under the conventions (`judged_elsewhere`), else they are
+    inconclusive."""
     method = method or default_fd_method(forms)
     # Finite differences run many products of a few hundred thousand multiplications each:
     # numpy's BLAS threads cost more than they give there, and after torch (the other
@@ -159,6 +182,7 @@ def finite_difference_checks(case: Case, trace: Trace, forms: LossForms, method:
     tolerance = fd_tolerance(case, method, sum(int(np.size(p)) for p in case.params.values()))
     with serial_blas(np):
         result = (FRESH if references is None else references).finite_difference(case, fingerprint, method, forms)
+        mark_convention_points(result, admissible, tolerance)
         result = escalate_failures(forms, case.params, trace.grads, result, tolerance,
                                    output_rounding(case.loss, trace.outputs, case.targets))
     if method == "directional":
@@ -173,6 +197,8 @@ def finite_difference_checks(case: Case, trace: Trace, forms: LossForms, method:
         check.error_estimate = float(np.nanmax(result.errors[name], initial=0.0))
         judged = ~skips[name] if name in skips else True
         weak = int(np.sum(judged & (allowances[name] > tolerance.atol + tolerance.rtol * np.abs(result.grads[name]))))
+        if not judged_elsewhere:  # no torch row judges what finite differences cannot
+            check.inconclusive = check.nondifferentiable + weak
         if weak:
             check.note += (("; " if check.note else "") + f"{weak} entries with an FD error estimate above the "
                            "tolerance (weak check there)")
@@ -186,7 +212,7 @@ def finite_difference_checks(case: Case, trace: Trace, forms: LossForms, method:
         if method == "sampled":
             evaluated = int(np.sum(~np.isnan(result.grads[name])))
             check.note += ("; " if check.note else "") + f"sampled {evaluated} of {result.grads[name].size} entries"
-        if name in result.kinks:
+        if result.kinks.get(name):
             units = sorted(set(result.kinks[name].values()))
             shown = ", ".join(units[:3]) + (f" and {len(units) - 3} more" if len(units) > 3 else "")
             check.note += f" (non-differentiable point: units at their kink: {shown})"

@@ -28,6 +28,7 @@ from __future__ import annotations
 import numpy as np
 
 from oracle.fd import RELATIVE_STEP, FiniteDifference, LossNoise, escalated, loss_rounding, richardson
+from oracle.fd.one_sided import blind_directions, blind_entries
 
 from ..loss_forms import LossForms
 from .tolerance import FD_ERROR_FACTOR
@@ -35,6 +36,29 @@ from .tolerance import FD_ERROR_FACTOR
 ESCALATED_FROM = ("central", "sampled")
 NOISE_JUDGED = ("central", "sampled", "richardson", "complex")   # every entry-wise method
 NOISE_BATCH = 16   # failing entries of a tensor measured at a time (judge_noisy_entries)
+
+
+CONVENTION_POINT = "a point where correct conventions differ"
+
+
+def mark_convention_points(result: FiniteDifference, admissible, tolerance) -> int:
+    """Put the entries where the admissible conventions differ (refbp.check.conventions) with
+    the kinks of `result`: one finite difference is one convention's value there at best, and
+    the torch rows judge them under all. Returns how many were marked."""
+    if admissible is None or not admissible.has_choices() and not admissible.others:
+        return 0
+    marked = 0
+    for name in result.grads:
+        differ = admissible.sensitive("grads", name, tolerance.atol, tolerance.rtol)
+        if differ is None or differ.shape != result.grads[name].shape:
+            continue
+        kinks = result.kinks.setdefault(name, {})
+        for index in zip(*np.nonzero(differ)):
+            kinks.setdefault(tuple(int(i) for i in index), CONVENTION_POINT)
+            marked += 1
+    if marked and result.directions:   # every random direction moves every entry
+        result.directional_kinks = {i: CONVENTION_POINT for i in range(len(result.directions))}
+    return marked
 
 
 def unjudged_entries(result: FiniteDifference, name: str) -> int:
@@ -76,7 +100,71 @@ def escalate_failures(forms: LossForms, params: dict, grads: dict, result: Finit
                                     f"truncation error is a guess) judged by {better.method} instead")
     if result.method in NOISE_JUDGED:
         judge_noisy_entries(forms, params, grads, result, tolerance, output_noise)
+    if result.method != "directional":
+        mark_blind_entries(forms, params, grads, result, tolerance)
+    else:
+        mark_blind_directions(forms, params, grads, result, tolerance)
     return result
+
+
+BLIND = "one-sided differences disagree (a kink, clamp or jump within the stencil)"
+
+
+def mark_blind_entries(forms: LossForms, params: dict, grads: dict, result: FiniteDifference, tolerance) -> None:
+    """The entries still failing where the loss is not smooth over the stencil (oracle.fd.one_sided),
+    put with the kinks of `result`: the finite difference cannot judge them, the torch rows do."""
+    failing = failing_entries(grads, result, tolerance)
+    marked = 0
+    for name, indices in failing.items():
+        actual = np.asarray(grads[name], dtype=np.float64).reshape(-1)[indices]
+        fd = result.grads[name].reshape(-1)[indices]
+        ordered = indices[np.argsort(-np.abs(actual - fd), kind="stable")]
+        blind, evaluations = blind_entries(forms.loss, params, name, ordered, result.steps[name].reshape(-1),
+                                           tolerance.atol, tolerance.rtol)
+        result.evaluations += evaluations
+        kinks = result.kinks.setdefault(name, {})
+        for index in blind:
+            kinks.setdefault(tuple(int(j) for j in np.unravel_index(int(index), result.grads[name].shape)), BLIND)
+            marked += 1
+    if marked:
+        result.notes.append(f"{marked} entries where {BLIND}: not judged by finite differences")
+
+
+def mark_blind_directions(forms: LossForms, params: dict, grads: dict, result: FiniteDifference, tolerance) -> None:
+    """`mark_blind_entries` for the directional check's failing directions."""
+    if not result.directions or any(grads.get(n) is None for n in result.directions[0]):
+        return
+    actual = np.array([sum(float(np.sum(np.asarray(grads[n], dtype=np.float64) * u[n])) for n in u)
+                       for u in result.directions])
+    allowed = tolerance.atol + tolerance.rtol * np.abs(result.directional) + FD_ERROR_FACTOR * result.directional_errors
+    with np.errstate(invalid="ignore"):
+        failing = [i for i in np.argsort(-np.abs(actual - result.directional), kind="stable")
+                   if not np.abs(actual[i] - result.directional[i]) <= allowed[i] and i not in result.directional_kinks]
+    blind, evaluations = blind_directions(forms.loss, params, result.directions, failing, result.directional_step,
+                                          tolerance.atol, tolerance.rtol)
+    result.evaluations += evaluations
+    for i in blind:
+        result.directional_kinks.setdefault(int(i), BLIND)
+    still = [i for i in failing if i not in blind]
+    if still and not _entrywise_failures(forms, params, grads, tolerance):
+        # A direction sums every entry's error: where the loss is noisy or large, its one number
+        # can miss by more than its tolerance while every entry, judged on its own (with
+        # escalation and the loss's measured noise), is right. Only a wrong entry fails it.
+        for i in still:
+            result.directional_kinks.setdefault(int(i), NOT_CONFIRMED)
+
+
+NOT_CONFIRMED = "no entry fails when judged one by one (the direction's own error is above its tolerance)"
+
+
+def _entrywise_failures(forms: LossForms, params: dict, grads: dict, tolerance) -> bool:
+    """Whether central differences, escalated and noise-judged, find a wrong entry."""
+    from oracle.fd import finite_difference
+
+    result = finite_difference("central", forms, params)
+    escalate_failures(forms, params, grads, result, tolerance)
+    return bool(failing_entries(grads, result, tolerance)) or any(
+        unjudged_entries(result, name) for name in result.grads)
 
 
 def output_rounding(loss: str, outputs, targets) -> float:

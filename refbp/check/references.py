@@ -27,6 +27,7 @@ from oracle.fd import FiniteDifference, finite_difference
 from ..loss_forms import LossForms
 from ..parallel import split_fd
 from ..trace import Trace
+from .conventions import Admissible, admissible
 
 # A cache of the shipped suite's references is a few MB; these bound it for any suite.
 CACHE_ENTRIES = 512
@@ -40,6 +41,17 @@ class References:
         from oracle import torch_reference  # torch is slow to import, and only this needs it
 
         return torch_reference.trace(case)
+
+    def variant_trace(self, case, fingerprint: str, convention) -> Trace:
+        """The torch reference under another choice where correct implementations may differ."""
+        from oracle import torch_reference
+
+        return torch_reference.trace(case, convention)
+
+    def admissible(self, case, fingerprint: str, mode: str = "any") -> Admissible:
+        """The torch reference under every choice the case reaches (refbp.check.conventions)."""
+        return admissible(case, self.torch_trace(case, fingerprint),
+                          lambda convention: self.variant_trace(case, fingerprint, convention), mode)
 
     def finite_difference(self, case, fingerprint: str, method: str, forms: LossForms) -> FiniteDifference:
         return finite_difference(method, forms, case.params)
@@ -76,6 +88,10 @@ class ReferenceCache(References):
     def torch_trace(self, case, fingerprint: str) -> Trace:
         return self._kept_or_computed(("torch", fingerprint), lambda: super(ReferenceCache, self).torch_trace(
             case, fingerprint))
+
+    def variant_trace(self, case, fingerprint: str, convention) -> Trace:
+        return self._kept_or_computed(("torch", fingerprint, convention), lambda: super(
+            ReferenceCache, self).variant_trace(case, fingerprint, convention))
 
     def finite_difference(self, case, fingerprint: str, method: str, forms: LossForms) -> FiniteDifference:
         return self._kept_or_computed(("fd", fingerprint, method), lambda: super(ReferenceCache, self).finite_difference(

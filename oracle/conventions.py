@@ -1,0 +1,203 @@
+"""Where correct implementations may legitimately differ, the torch reference under each choice.
+
+docs/formats.md, "Conventions", names the points: the relu family at a unit whose net is
+exactly 0 (relu'(0) = 0 as torch takes it, or 1, the right derivative; any value between is a
+subgradient), and bce at an output where y (1 - y) < 1e-12 (torch's BCELoss backward divides
+by max(y (1 - y), 1e-12); the derivative of BCELoss's clamped value is -t/y + (1 - t)/(1 - y),
+0 where a log is clamped at -100). A `Convention` picks one choice at each point;
+oracle.torch_reference.trace computes the reference under it. Nothing here imports refbp.nn.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+# torch's BCELoss backward floors y (1 - y) at this (aten's binary_cross_entropy_backward, EPSILON).
+BCE_BACKWARD_FLOOR = 1e-12
+KINKED_WITH_CHOICE = ("relu", "leaky_relu")   # elu (alpha 1) has one derivative at 0: no choice there
+
+
+@dataclass(frozen=True)
+class Convention:
+    """`kink_slope`: "left" (relu'(0) = 0, leaky_relu'(0) = 0.01: torch's) or "right" (1);
+    `bce`: "value" (the derivative of BCELoss's clamped value), "torch" (BCELoss's backward) or,
+    on a sigmoid output layer, "logits" (BCEWithLogitsLoss on its net: the derivative of the
+    loss before any output is rounded to 0 or 1 or any log clamped)."""
+
+    kink_slope: str = "left"
+    bce: str = "value"
+
+
+TORCH = Convention("left", "torch")
+# Below this distance of an output to 0 or 1, an ulp of rounding moves bce beyond the torch
+# tolerance (1.1e-16 / (1 - y) against 1e-7, with room): saturated_bce_bounds applies.
+ILL_CONDITIONED = 1e-7   # torch's own choices: what `--conventions torch` admits
+
+
+def labels(convention: Convention, kinked: tuple[str, ...], bce: bool) -> list[str]:
+    """The choices of `convention` in words, for the activations at their kink and bce where it saturates."""
+    words = []
+    for name in kinked:
+        left = "0" if name == "relu" else "0.01"
+        words.append(f"{name}'(0) = {left if convention.kink_slope == 'left' else '1'}")
+    if bce:
+        words.append({"torch": "bce: torch backward", "logits": "bce: with logits (sigmoid and bce fused)",
+                      "value": "bce: derivative of the clamped value"}[convention.bce])
+    return words
+
+
+class _RightSlopeAtZero(torch.autograd.Function):
+    """relu or leaky_relu with slope 1 at net = 0 exactly (the forward is torch's own)."""
+
+    @staticmethod
+    def forward(ctx, net, negative_slope):
+        ctx.save_for_backward(net)
+        ctx.negative_slope = negative_slope
+        return F.relu(net) if negative_slope == 0.0 else F.leaky_relu(net, negative_slope)
+
+    @staticmethod
+    def backward(ctx, grad):
+        net, = ctx.saved_tensors
+        slope = torch.where(net >= 0, torch.ones_like(net), torch.full_like(net, ctx.negative_slope))
+        return grad * slope, None
+
+
+class RightSlopeActivation(torch.nn.Module):
+    def __init__(self, name: str):
+        super().__init__()
+        self.negative_slope = 0.0 if name == "relu" else 0.01
+
+    def forward(self, net):
+        return _RightSlopeAtZero.apply(net, self.negative_slope)
+
+
+def bce_torch_backward(outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """BCELoss itself: its value clamps each log at -100, its backward is torch's."""
+    return F.binary_cross_entropy(outputs, targets)
+
+
+def bce_ill_conditioned(loss: str, outputs) -> bool:
+    """bce with an output so near 0 or 1 that its rounding moves the loss beyond the tolerance."""
+    if loss != "bce" or outputs is None:
+        return False
+    y = np.asarray(outputs, dtype=np.float64)
+    return bool(np.any(np.minimum(y, 1.0 - y) < ILL_CONDITIONED))
+
+
+def kinked_at_zero(network, intermediates: dict) -> tuple[str, ...]:
+    """The activations with a choice at 0 (relu, leaky_relu) of which some unit's net is exactly 0."""
+    found = []
+    for name, activation in _kinked_layers(network):
+        net = intermediates.get(name)
+        if activation in KINKED_WITH_CHOICE and net is not None and np.any(np.asarray(net) == 0.0):
+            if activation not in found:
+                found.append(activation)
+    return tuple(found)
+
+
+def bce_saturated(loss: str, outputs) -> bool:
+    """bce with an output where torch's backward and the clamped value's derivative differ."""
+    if loss != "bce" or outputs is None:
+        return False
+    y = np.asarray(outputs, dtype=np.float64)
+    return bool(np.any(y * (1.0 - y) < BCE_BACKWARD_FLOOR))
+
+
+def output_net(network) -> str:
+    """The recorded name of the output layer's net."""
+    return f"layers.{len(network.activations) - 1}.net" if network.kind == "mlp" else "readout.net"
+
+
+def output_activation(network) -> str:
+    return network.activations[-1] if network.kind == "mlp" else network.output_activation
+
+
+def _kinked_layers(network):
+    if network.kind == "mlp":
+        return [(f"layers.{i}.net", a) for i, a in enumerate(network.activations)]
+    return [("rnn.net", network.nonlinearity), ("readout.net", network.output_activation)]
+
+
+def saturated_bce_bounds(case) -> dict:
+    """Per answer, the interval a correct implementation may reach through a sigmoid output layer
+    with bce where outputs are near or at 0 or 1: {quantity: {name: (low, high)}} for "loss",
+    "grads" and "input_grads".
+
+    There each output's dL/dnet is computed in one of several legitimate ways (BCELoss's
+    backward, the clamped value's derivative, with logits, the sigmoid's slope taken from the
+    net or from the rounded output) and its output may round an ulp apart. Each output's
+    candidates span an interval [lo_i, hi_i]; the outputs choose independently, and every
+    gradient is linear in the outputs' dL/dnet: g = g(mid) + sum_i J_i (delta_i - mid_i), so its
+    entry lies within sum_i |J_i| (hi_i - lo_i) / 2 of g(mid). The loss is a sum over outputs,
+    each term within its own interval."""
+    from .torch_functions import case_tensor
+    from .torch_modules import build_module, load_params
+
+    module = build_module(case.network)
+    named = load_params(module, case.params)
+    inputs = case_tensor(case.inputs).requires_grad_(True)
+    targets = case_tensor(case.targets)
+    h0 = None if case.h0 is None else case_tensor(case.h0).requires_grad_(True)
+    record: dict = {}
+    module(inputs, h0, record)
+    net = record[output_net(case.network)]
+    with torch.no_grad():
+        low, high = _output_slopes(net.detach(), targets)
+        scale = 1.0 / net.numel()
+        low, high = low * scale, high * scale
+    leaves = {**{("grads", k): p for k, p in named.items()}, ("input_grads", "inputs"): inputs}
+    if h0 is not None:
+        leaves[("input_grads", "h0")] = h0
+    keys, tensors = list(leaves), list(leaves.values())
+    mid = (low + high) / 2.0
+    center = torch.autograd.grad(net, tensors, grad_outputs=mid, retain_graph=True, allow_unused=True)
+    spread = torch.nonzero((high - low).reshape(-1) > 0).reshape(-1)
+    radius = [torch.zeros_like(t) for t in tensors]
+    if spread.numel():
+        basis = torch.zeros((spread.numel(), net.numel()), dtype=net.dtype)
+        basis[torch.arange(spread.numel()), spread] = ((high - low).reshape(-1)[spread] / 2.0)
+        jacobians = torch.autograd.grad(net, tensors, grad_outputs=basis.reshape((-1,) + net.shape),
+                                        is_grads_batched=True, allow_unused=True)
+        radius = [r if j is None else j.abs().sum(dim=0) for r, j in zip(radius, jacobians)]
+    bounds: dict = {"grads": {}, "input_grads": {}}
+    for (quantity, name), c, r in zip(keys, center, radius):
+        c = np.zeros(tuple(leaves[(quantity, name)].shape)) if c is None else c.detach().numpy()
+        r = r.detach().numpy()
+        bounds[quantity][name] = (c - r, c + r)
+    with torch.no_grad():
+        bounds["loss"] = {"loss": _loss_interval(torch.sigmoid(net), targets)}
+    return bounds
+
+
+def _output_slopes(net: torch.Tensor, targets: torch.Tensor):
+    """Per output, the interval of dL/dnet (per output, before the mean) over the legitimate ways."""
+    y = torch.sigmoid(net)
+    candidates = [torch.sigmoid(net) - targets]   # with logits: exact
+    for moved in (y, _step(y, 1), _step(y, -1)):
+        for slope in (moved * (1 - moved), y * (1 - y), torch.sigmoid(net) * torch.sigmoid(-net)):
+            floored = (moved - targets) / torch.clamp(moved * (1 - moved), min=BCE_BACKWARD_FLOOR)
+            clamped = (torch.where(moved > np.exp(-100.0), -targets / moved, torch.zeros_like(moved))
+                       + torch.where(1 - moved > np.exp(-100.0), (1 - targets) / (1 - moved), torch.zeros_like(moved)))
+            candidates += [floored * slope, torch.nan_to_num(clamped * slope, nan=0.0, posinf=0.0, neginf=0.0)]
+    stacked = torch.stack(candidates)
+    return stacked.min(dim=0).values, stacked.max(dim=0).values
+
+
+def _loss_interval(y: torch.Tensor, targets: torch.Tensor) -> tuple:
+    terms = []
+    for moved in (y, _step(y, 1), _step(y, -1)):
+        log_y = torch.clamp(torch.log(moved), min=-100.0)
+        log_not = torch.clamp(torch.log(1 - moved), min=-100.0)
+        terms.append(-(targets * log_y + (1 - targets) * log_not))
+    stacked = torch.stack(terms)
+    n = y.numel()
+    return float(stacked.min(dim=0).values.sum()) / n, float(stacked.max(dim=0).values.sum()) / n
+
+
+def _step(y: torch.Tensor, ulps: int) -> torch.Tensor:
+    """y moved one representable step up or down, within [0, 1]."""
+    return torch.nextafter(y, torch.full_like(y, 2.0 if ulps > 0 else -1.0)).clamp(0.0, 1.0)
