@@ -89,8 +89,6 @@ PLANTED = [
      (activations.Tanh, "derivative", lambda self, xp, net, out: 1.0 - net ** 2)),
     ("activation-derivative:tanh-on-net", test_rnn_teeth.DOCUMENT,
      (activations.Tanh, "derivative", lambda self, xp, net, out: 1.0 - net ** 2)),
-    ("activation-derivative:relu-at-zero", RELU_AT_ZERO,
-     (activations.ReLU, "backward", lambda self, xp, net, out, g: xp.where(net >= 0, g, 0.0))),
     ("loss-gradient:mse-without-mean", TANH_MSE, (losses.MSE, "gradient", _mse_sum_gradient)),
     ("loss-gradient:mse-without-mean", test_rnn_teeth.DOCUMENT, (losses.MSE, "gradient", _mse_sum_gradient)),
     ("loss-gradient:cross-entropy-without-softmax", CE, (losses.CrossEntropy, "gradient", _ce_without_softmax)),
@@ -309,3 +307,26 @@ def test_the_re_derivation_agrees_with_torch_on_every_shipped_case(path):
         np.testing.assert_allclose(loss_after, torch_trace.loss_after, **close)
         for name in params_after:
             np.testing.assert_allclose(params_after[name], torch_trace.params_after[name], **close, err_msg=name)
+
+
+RELU_SLOPE_ONE_AT_ZERO = (activations.ReLU, "backward", lambda self, xp, net, out, g: xp.where(net >= 0, g, 0.0))
+
+
+def test_relu_slope_one_at_zero_is_a_convention_not_a_bug(monkeypatch, tmp_path):
+    """relu'(0) = 1 (the right derivative) passes by default, with the row naming it, and under
+    --conventions torch fails with the diagnosis `convention`, not a bug of the catalogue."""
+    case = _case(RELU_AT_ZERO)
+    _plant(monkeypatch, RELU_SLOPE_ONE_AT_ZERO)
+    verdict = check_case(case, oracles=("torch",))
+    assert verdict.passed and any("relu'(0) = 1" in c.convention for c in verdict.checks)
+    strict = check_case(case, oracles=("torch",), conventions="torch")
+    assert not strict.passed and diagnoses(strict, "grads") == {"convention"}
+    assert all("relu'(0) = 1" in c.diagnosis_note for c in strict.failed_checks())
+
+
+def test_relu_slope_two_at_zero_fails(monkeypatch):
+    case = _case(RELU_AT_ZERO)
+    _plant(monkeypatch, (activations.ReLU, "backward", lambda self, xp, net, out, g: xp.where(
+        net > 0, g, xp.where(net == 0, 2.0 * g, 0.0))))
+    verdict = check_case(case, oracles=("torch",))
+    assert not verdict.passed and "convention" not in diagnoses(verdict, "grads")

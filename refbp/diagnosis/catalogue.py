@@ -117,9 +117,6 @@ CATALOGUE: tuple[Bug, ...] = (
     Bug("activation-derivative:tanh-on-net",
         "tanh's slope computed from net instead of out: 1 - net^2 where 1 - out^2 belongs",
         _activation_bug("tanh-on-net", "tanh")),
-    Bug("activation-derivative:relu-at-zero",
-        "relu's slope taken as 1 at net = 0 exactly, where the reference (torch) takes 0",
-        _activation_bug("relu-at-zero", "relu")),
     Bug("activation-derivative:softmax-elementwise",
         "softmax differentiated as if elementwise, out(1 - out): the off-diagonal terms -out_i out_j of its "
         "Jacobian are missing", _activation_bug("softmax-elementwise", "softmax")),

@@ -63,7 +63,7 @@ def slope(name: str, net, out, bug: str = ""):
     if name == "tanh":
         return 1.0 - (net if bug == "tanh-on-net" else out) ** 2
     if name == "relu":
-        return ((net >= 0) if bug == "relu-at-zero" else (net > 0)).astype(np.float64)
+        return (net > 0).astype(np.float64)
     if name == "leaky_relu":
         return np.where(net > 0, 1.0, 0.01)
     if name == "elu":

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 class Variant:
     """Switches of the re-derivation (refbp.diagnosis.mlp, .rnn, .training); each names one slip."""
 
-    # The activation's derivative: sigmoid-twice, sigmoid-on-net, tanh-on-net, relu-at-zero, softmax-elementwise.
+    # The activation's derivative: sigmoid-twice, sigmoid-on-net, tanh-on-net, softmax-elementwise.
     activation: str = ""
     # dL/doutputs: mse-without-mean, cross-entropy-without-softmax, bce-on-logits, bce-shortcut.
     loss: str = ""
