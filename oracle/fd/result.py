@@ -25,6 +25,10 @@ class FiniteDifference:
     directional_kinks: dict[int, str] = field(default_factory=dict)
     # What the reader should know about how the values were obtained (e.g. a fallback to the loop).
     notes: list[str] = field(default_factory=list)
+    # tensor -> {flat index: the method whose value replaced the first one} (a better method,
+    # or the loss's measured noise, judged the entry again); the others are `method`'s.
+    judged_by: dict[str, dict[int, str]] = field(default_factory=dict)
+    largest_noise: float = 0.0   # the largest measured noise of the loss among those entries
 
     def kink_mask(self, name: str) -> np.ndarray:
         mask = np.zeros(self.grads[name].shape, dtype=bool)

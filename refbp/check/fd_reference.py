@@ -38,7 +38,7 @@ NOISE_JUDGED = ("central", "sampled", "richardson", "complex")   # every entry-w
 NOISE_BATCH = 16   # failing entries of a tensor measured at a time (judge_noisy_entries)
 
 
-CONVENTION_POINT = "a point where correct conventions differ"
+CONVENTION_POINT = "where conventions differ"
 
 
 def mark_convention_points(result: FiniteDifference, admissible, tolerance) -> int:
@@ -94,10 +94,7 @@ def escalate_failures(forms: LossForms, params: dict, grads: dict, result: Finit
         failing = failing_entries(grads, result, tolerance)
         if failing:
             better = escalated(forms, params, failing)
-            replaced = _replace(result, better, failing)
-            if replaced:
-                result.notes.append(f"{replaced} entries outside the tolerance against central differences (whose "
-                                    f"truncation error is a guess) judged by {better.method} instead")
+            _replace(result, better, failing, better.method)
     if result.method in NOISE_JUDGED:
         judge_noisy_entries(forms, params, grads, result, tolerance, output_noise)
     if result.method != "directional":
@@ -107,7 +104,7 @@ def escalate_failures(forms: LossForms, params: dict, grads: dict, result: Finit
     return result
 
 
-BLIND = "one-sided differences disagree (a kink, clamp or jump within the stencil)"
+BLIND = "one-sided differences disagree"   # a kink, a clamp or a jump within the stencil
 
 
 def mark_blind_entries(forms: LossForms, params: dict, grads: dict, result: FiniteDifference, tolerance) -> None:
@@ -126,8 +123,6 @@ def mark_blind_entries(forms: LossForms, params: dict, grads: dict, result: Fini
         for index in blind:
             kinks.setdefault(tuple(int(j) for j in np.unravel_index(int(index), result.grads[name].shape)), BLIND)
             marked += 1
-    if marked:
-        result.notes.append(f"{marked} entries where {BLIND}: not judged by finite differences")
 
 
 def mark_blind_directions(forms: LossForms, params: dict, grads: dict, result: FiniteDifference, tolerance) -> None:
@@ -154,7 +149,9 @@ def mark_blind_directions(forms: LossForms, params: dict, grads: dict, result: F
             result.directional_kinks.setdefault(int(i), NOT_CONFIRMED)
 
 
-NOT_CONFIRMED = "no entry fails when judged one by one (the direction's own error is above its tolerance)"
+# A direction sums every entry's error; where each entry judged on its own passes, the
+# direction's own error exceeded its tolerance.
+NOT_CONFIRMED = "no entry fails on its own"
 
 
 def _entrywise_failures(forms: LossForms, params: dict, grads: dict, tolerance) -> bool:
@@ -228,18 +225,22 @@ def judge_noisy_entries(forms: LossForms, params: dict, grads: dict, result: Fin
         chosen = {name: np.asarray(noisy.get(name, ()), dtype=np.int64) for name in params}
         judged = richardson(forms, params, select=lambda name, tensor: chosen[name], relative=relative,
                             rounding=rounding)
-        replaced += _replace(result, judged, noisy)
+        replaced += _replace(result, judged, noisy, NOISE_METHOD)
         noisy = {name: indices[judged.kink_mask(name).reshape(-1)[indices]] for name, indices in noisy.items()}
         noisy = {name: indices for name, indices in noisy.items() if indices.size}
     if replaced:
         largest = max(float(np.nanmax(r, initial=0.0)) for r in rounding.values())
-        result.notes.append(f"{replaced} entries where the loss as computed is noisier than its rounding (noise up to "
-                            f"{largest:.2g}: measured, Moré-Wild ECnoise, or its outputs' rounding through the loss) "
-                            "judged by richardson with that noise")
+        result.largest_noise = max(result.largest_noise, largest)
 
 
-def _replace(result: FiniteDifference, better: FiniteDifference, entries: dict) -> int:
-    """Put `better`'s values, steps and errors at `entries` into `result`; how many were put.
+# How an entry judged with the loss's measured rounding is named in a row's note (its
+# measurement: Moré and Wild's ECnoise, or its outputs' rounding through the loss).
+NOISE_METHOD = "richardson with the loss's measured noise (ECnoise)"
+
+
+def _replace(result: FiniteDifference, better: FiniteDifference, entries: dict, method: str) -> int:
+    """Put `better`'s values, steps and errors at `entries` into `result`, recording `method` as
+    what judged them (`result.judged_by`); how many were put.
     An entry whose wider stencil reaches a kink keeps its value (and its verdict): judging
     again must never turn a failure into an unjudged entry."""
     replaced = 0
@@ -248,6 +249,9 @@ def _replace(result: FiniteDifference, better: FiniteDifference, entries: dict) 
         indices = indices[~at_kink]
         for key in ("grads", "steps", "errors"):
             getattr(result, key)[name].reshape(-1)[indices] = getattr(better, key)[name].reshape(-1)[indices]
+        judged_by = result.judged_by.setdefault(name, {})
+        for index in indices:
+            judged_by[int(index)] = method
         replaced += len(indices)
     result.evaluations += better.evaluations
     return replaced

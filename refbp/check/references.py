@@ -57,6 +57,9 @@ class References:
         return finite_difference(method, forms, case.params)
 
 
+FRESH = References()
+
+
 @dataclasses.dataclass(frozen=True)
 class SplitReferences(References):
     """For refbp's own forward over workers (`refbp run --jobs N`, refbp.check.suite): the

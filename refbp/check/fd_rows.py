@@ -1,0 +1,169 @@
+"""The finite-difference rows: an answer's gradients against finite differences of a loss,
+with the entries finite differences cannot judge left to the torch rows (or inconclusive), and
+a short note of how the entries were judged."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..loss_forms import LossForms
+from ..nn.backend import serial_blas
+from ..trace import Trace
+from .conventions import Admissible
+from .entrywise import compare
+from .fd_reference import (BLIND, CONVENTION_POINT, NOT_CONFIRMED, escalate_failures, mark_convention_points, output_rounding,
+                           unjudged_entries)
+from .notes import short_note
+from .references import FRESH, References
+from .rows import rows
+from .tolerance import FD_ERROR_FACTOR, fd_tolerance
+from .verdict import Check, EntryRecord
+
+
+def finite_difference_checks(case, trace: Trace, forms: LossForms, method: str | None,
+                             references: References | None = None, fingerprint: str = "",
+                             admissible: Admissible | None = None, judged_elsewhere: bool = True) -> list[Check]:
+    """Rows against finite differences of `forms`' loss. Entries where a kink, a clamp or a jump
+    lies within the stencil, or where correct conventions differ (`admissible`), are not judged
+    here: the torch rows judge them under the conventions (`judged_elsewhere`), else they are
+    inconclusive."""
+    method = method or default_fd_method(forms)
+    # Finite differences run many products of a few hundred thousand multiplications each:
+    # numpy's BLAS threads cost more than they give there, and after torch (the other
+    # reference) they fight its spinning OpenMP threads for the cores (docs/performance.md).
+    tolerance = fd_tolerance(case, method, sum(int(np.size(p)) for p in case.params.values()))
+    with serial_blas(np):
+        result = (FRESH if references is None else references).finite_difference(case, fingerprint, method, forms)
+        mark_convention_points(result, admissible, tolerance)
+        result = escalate_failures(forms, case.params, trace.grads, result, tolerance,
+                                   output_rounding(case.loss, trace.outputs, case.targets))
+    if method == "directional":
+        return [directional_row(trace, result, tolerance, judged_elsewhere)]
+    skips = {name: result.kink_mask(name) for name in result.kinks}
+    allowances = {name: FD_ERROR_FACTOR * e for name, e in result.errors.items()}
+    checks = rows("grads", trace.grads, result.grads, "finite-difference", tolerance,
+                  skips=skips, method=result.method, allowances=allowances)
+    for check in checks:
+        describe(check, result, tolerance, skips.get(check.tensor), allowances[check.tensor], judged_elsewhere,
+                 case.id, trace.grads.get(check.tensor))
+    return checks
+
+
+def describe(check: Check, result, tolerance, skip, allowance, judged_elsewhere: bool, case_id: str = "",
+             actual=None) -> None:
+    """The row's step, error estimate, inconclusive count, short note (how many entries were
+    judged by which method, how many not and why) and entries (those not plainly passing)."""
+    name = check.tensor
+    fd = result.grads[name]
+    skip = np.zeros(fd.shape, dtype=bool) if skip is None else skip
+    check.step = float(np.nanmax(result.steps[name], initial=0.0))
+    check.error_estimate = float(np.nanmax(result.errors[name], initial=0.0))
+    evaluated = np.isfinite(result.steps[name])
+    judged = evaluated & ~skip & np.isfinite(fd)
+    weak = judged & (allowance > tolerance.atol + tolerance.rtol * np.abs(fd))
+    counts: dict[str, int] = {}
+    judged_by = result.judged_by.get(name, {})
+    for index in np.flatnonzero(judged):
+        key = "judged:" + judged_by.get(int(index), result.method)
+        counts[key] = counts.get(key, 0) + 1
+    reasons = {}
+    for index, reason in result.kinks.get(name, {}).items():
+        reasons.setdefault(_reason(reason), []).append(reason)
+    for reason, found in reasons.items():
+        counts[f"not judged:{reason}"] = len(found)
+    if weak.any():
+        counts["weak:FD error above the tolerance"] = int(weak.sum())
+    unjudged = unjudged_entries(result, name)
+    if unjudged:  # a NaN finite difference is left out of the comparison: never silently
+        check.passed = False
+        counts["failed:no finite finite difference (the loss is not finite there)"] = unjudged
+    if not judged_elsewhere:  # no torch row judges what finite differences cannot
+        check.inconclusive = int(skip.sum() + weak.sum())
+    if result.method == "sampled":
+        counts["not judged:not sampled"] = int(np.sum(~evaluated))
+    units = sorted({r for r in result.kinks.get(name, {}).values() if _reason(r) == KINK})
+    words = [short_note(counts)]
+    if reasons:
+        words.append("torch judges those not judged" if judged_elsewhere else "those not judged are inconclusive")
+    if units:
+        words.append("units at their kink: " + ", ".join(units[:3]) + (f" +{len(units) - 3} more" if len(units) > 3 else ""))
+    if result.largest_noise:
+        words.append(f"loss noise up to {result.largest_noise:.2g}")
+    first = "" if check.note == "no entry to judge" else check.note   # the counts say so
+    check.note = "; ".join(filter(None, [first, *words, *result.notes]))
+    check.entries = tuple(entries(check, result, case_id, actual, weak, judged_by))
+
+
+KINK = "at a kink"
+MAX_ENTRIES = 20   # per row, in the report's entries.csv
+
+
+def _reason(reason: str) -> str:
+    return reason if reason in (CONVENTION_POINT, BLIND) else KINK
+
+
+def entries(check: Check, result, case_id: str, actual, weak, judged_by: dict) -> list[EntryRecord]:
+    """The row's entries that are not plainly passing (not judged, or judged loosely): at most
+    MAX_ENTRIES."""
+    name = check.tensor
+    fd = result.grads[name]
+    actual = None if actual is None or np.shape(actual) != fd.shape else np.asarray(actual, dtype=np.float64)
+    kinks = result.kinks.get(name, {})
+    listed = [EntryRecord(case_id, "grads", name, check.reference, tuple(index), "not judged", result.method,
+                          _at(actual, index), float(fd[index]), reason)
+              for index, reason in list(kinks.items())[:MAX_ENTRIES]]
+    for flat in np.flatnonzero(weak)[:MAX_ENTRIES - len(listed)]:
+        index = tuple(int(i) for i in np.unravel_index(int(flat), fd.shape))
+        listed.append(EntryRecord(case_id, "grads", name, check.reference, index, "weak",
+                                  judged_by.get(int(flat), result.method), _at(actual, index), float(fd[index]),
+                                  "the finite difference's error estimate is above the tolerance"))
+    return listed
+
+
+def _at(actual, index) -> float:
+    return float("nan") if actual is None else float(actual[tuple(index)])
+
+
+def default_fd_method(forms: LossForms) -> str:
+    """The complex step (machine precision, no subtraction) when every function of the network
+    is analytic and the implementation gives a complex-capable forward (refbp's MLPs);
+    otherwise central differences (2 evaluations per entry, the narrowest stencil at kinks)."""
+    return "complex" if forms.complex_loss is not None else "central"
+
+
+def directional_row(trace: Trace, result, tolerance, judged_elsewhere: bool = True) -> Check:
+    """<grad, u_i> of the implementation against the derivative along each random direction u_i."""
+    names = list(result.directions[0]) if result.directions else []
+    missing = [n for n in names if trace.grads.get(n) is None]
+    tensor = f"<grads, u> ({len(result.directions)} random directions)"
+    if missing:
+        return Check("grads", tensor, "finite-difference", np.inf, np.inf, [], tolerance.atol, tolerance.rtol,
+                     False, note=f"not computed by the implementation: {', '.join(missing)}", method="directional")
+    actual = np.array([sum(float(np.sum(np.asarray(trace.grads[n], dtype=np.float64) * u[n])) for n in names)
+                       for u in result.directions])
+    skip = np.zeros(actual.shape, dtype=bool)
+    for i in result.directional_kinks:
+        skip[i] = True
+    comparison = compare(actual, result.directional, tolerance.atol, tolerance.rtol, skip=skip,
+                         allowance=FD_ERROR_FACTOR * result.directional_errors)
+    counts = {"directions judged": comparison.checked}
+    for reason in result.directional_kinks.values():
+        key = "not judged:" + (reason if reason in (CONVENTION_POINT, BLIND, NOT_CONFIRMED) else KINK)
+        counts[key] = counts.get(key, 0) + 1
+    units = sorted({r for r in result.directional_kinks.values() if r not in (CONVENTION_POINT, BLIND, NOT_CONFIRMED)})
+    words = [short_note(counts)]
+    if result.directional_kinks:
+        words.append("torch judges those not judged" if judged_elsewhere else "those not judged are inconclusive")
+    if units:
+        words.append("units at their kink: " + ", ".join(units[:3]))
+    note = "; ".join(filter(None, [comparison.note if comparison.note != "no entry to judge" else "", *words,
+                                   *result.notes]))
+    if not comparison.passed:
+        note += (f"; direction {comparison.worst_index}: <grads, u> = {comparison.actual:.10g}, "
+                 f"finite difference {comparison.reference:.10g}")
+    return Check("grads", tensor, "finite-difference", comparison.max_abs_err, comparison.max_rel_err,
+                 comparison.worst_index, tolerance.atol, tolerance.rtol, comparison.passed, note=note,
+                 checked=comparison.checked, nondifferentiable=int(skip.sum()),
+                 inconclusive=0 if judged_elsewhere else int(skip.sum()), actual=comparison.actual,
+                 expected_value=comparison.reference, method="directional", step=result.directional_step,
+                 error_estimate=float(np.max(result.directional_errors, initial=0.0)))

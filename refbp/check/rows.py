@@ -1,0 +1,46 @@
+"""One check row per tensor: an answer compared with a reference, entry by entry (with the
+admissible values under the conventions, where the case reaches a choice)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .conventions import Admissible
+from .entrywise import compare
+from .verdict import Check
+
+
+def rows(quantity: str, actual: dict, reference: dict, reference_name: str, tolerance,
+         skips: dict | None = None, method: str = "",
+         allowances: dict | None = None, admissible: Admissible | None = None) -> list[Check]:
+    """One row per tensor of `reference`; a tensor the implementation lacks is a failed row.
+    With `admissible` (the torch reference under each convention the case reaches), each entry
+    is compared with the admissible value nearest to it, and the row names the convention."""
+    result = []
+    for name, ref in reference.items():
+        if name not in actual or actual[name] is None:
+            result.append(Check(quantity, name, reference_name, np.inf, np.inf, [], tolerance.atol,
+                                tolerance.rtol, False, note="not computed by the implementation"))
+            continue
+        skip = None if skips is None else skips.get(name)
+        allowance = None if allowances is None else allowances.get(name)
+        convention = ""
+        if admissible is not None:
+            ref, convention = admissible.nearest(quantity, name, actual[name], tolerance.atol, tolerance.rtol)
+        comparison = compare(actual[name], ref, tolerance.atol, tolerance.rtol, skip=skip, allowance=allowance)
+        skipped = int(skip.sum()) if skip is not None else 0
+        note = comparison.note   # finite-difference rows add why entries were skipped (refbp.check.fd_rows)
+        result.append(Check(
+            quantity=quantity, tensor=name, reference=reference_name,
+            max_abs_err=comparison.max_abs_err, max_rel_err=comparison.max_rel_err,
+            worst_index=comparison.worst_index, atol=tolerance.atol, rtol=tolerance.rtol,
+            passed=comparison.passed, note=note, checked=comparison.checked, nondifferentiable=skipped,
+            actual=comparison.actual, expected_value=comparison.reference, method=method, convention=convention,
+        ))
+        if admissible is not None and not comparison.passed and admissible.others:
+            other = admissible.other_convention(quantity, name, actual[name], tolerance.atol, tolerance.rtol)
+            if other:  # --conventions torch: a legitimate convention that torch does not take
+                result[-1].diagnosis = "convention"
+                result[-1].diagnosis_note = (f"follows another convention ({other}), not torch's own choice "
+                                             "(--conventions torch admits torch's only)")
+    return result
