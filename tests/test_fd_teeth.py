@@ -113,11 +113,16 @@ def test_run_default_method_is_per_case(capsys):
     assert by_case == {"seed-2-2-2": {"complex"}, "mlp-relu-d3-mse-b16-adam": {"central"}}
 
 
-def test_run_refuses_complex_step_on_a_relu_case(capsys):
-    code = main(["run", "--no-report", "--no-progress", "--oracle", "fd", "--fd-method", "complex", str(RELU_CASE)])
-    out = capsys.readouterr()
-    assert code == 2
-    assert "complex step refused" in out.out + out.err and "relu" in out.out + out.err
+def test_run_judges_a_relu_case_by_central_differences_where_complex_is_asked(capsys):
+    """The complex step is impossible on a relu network: that case is judged by central
+    differences, and its rows say so (the run's other cases keep the complex step)."""
+    code, verdicts = run_json(capsys, "--fd-method", "complex", str(RELU_CASE), str(SEED))
+    assert code == 0
+    by_case = {v["case"]: v for v in verdicts}
+    relu_rows = [c for c in by_case["mlp-relu-d3-mse-b16-adam"]["checks"] if c["reference"] == "finite-difference"]
+    assert relu_rows and all(c["method"] == "central" and "complex step refused" in c["note"] and "relu" in c["note"]
+                             for c in relu_rows)
+    assert fd_methods([by_case["seed-2-2-2"]]) == {"complex"}
 
 
 def test_run_rejects_an_unknown_fd_method(capsys):
