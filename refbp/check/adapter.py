@@ -28,6 +28,7 @@ from cases import Case
 from cases.export import explicit_document
 
 from ..trace import Trace
+from . import watch
 
 ARRAY_FIELDS = ("inputs", "targets", "h0")
 
@@ -55,10 +56,11 @@ def load_factory(spec: str):
     if not sep or not module_name or not attribute:
         raise AdapterError(f"--impl {spec!r}: expected MODULE:FACTORY or FILE.py:FACTORY")
     try:
+        # Watched in a guarded worker (refbp.check.watch): an import that exits or hangs is named.
         if module_name.endswith(".py") or "/" in module_name:
-            module = _module_from_file(Path(module_name))
+            module = watch.call("import", _module_from_file, Path(module_name))
         else:
-            module = _module_by_name(module_name)
+            module = watch.call("import", _module_by_name, module_name)
     except AdapterError:
         raise
     except Exception as exc:
@@ -66,11 +68,12 @@ def load_factory(spec: str):
     factory = getattr(module, attribute, None)
     if not callable(factory):
         raise AdapterError(f"--impl {spec!r}: {module_name} has no callable {attribute!r}")
-    return factory
+    return watch.watched(factory)
 
 
 def implementation_version(factory) -> str:
     """The `__version__` of the factory's module or of its top-level package ("" when neither says)."""
+    factory = getattr(factory, "__wrapped__", factory)  # a watched factory (refbp.check.watch): the user's own
     module_name = getattr(factory, "__module__", "") or ""
     for name in (module_name, module_name.partition(".")[0]):
         version = getattr(sys.modules.get(name), "__version__", None)

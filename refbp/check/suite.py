@@ -7,7 +7,7 @@ which no chosen reference applies is reported as such (bad input for that case).
 from __future__ import annotations
 
 import time
-from contextlib import closing
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from functools import partial
@@ -24,6 +24,7 @@ from .units import UNSUPPORTED, CheckWith, case_cost, case_unit, check_unit, cra
 from .verdict import CaseVerdict, VerdictState
 
 EXIT_PASSED, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+EXIT_INTERRUPTED = 130  # Ctrl-C (128 + SIGINT), the verdicts so far kept
 
 
 @dataclass
@@ -39,6 +40,8 @@ class SuiteRun:
     searched: tuple = ()
     # --strict: an inconclusive case fails the run (exit 1); otherwise it exits 0, never passed.
     strict: bool = False
+    # Ctrl-C ended the run (run_suite's keep_interrupted): its verdicts are those of the cases checked so far.
+    interrupted: bool = False
 
     @property
     def bad_input(self) -> list[CaseVerdict]:
@@ -65,6 +68,8 @@ class SuiteRun:
 
     def nothing_checked(self) -> str:
         """Why the run checked nothing at all ("" when it checked something or reported a problem)."""
+        if not self.verdicts and self.interrupted:
+            return "nothing checked: interrupted (Ctrl-C) before the first verdict"
         if not self.verdicts:
             return f"nothing to check: no file found in {', '.join(map(str, self.searched)) or 'the given paths'}"
         if len(self.unsupported) == len(self.verdicts):
@@ -74,6 +79,8 @@ class SuiteRun:
     def exit_code(self) -> int:
         """2 when any input was bad or nothing was checked (the good cases still ran), else 1
         when any check failed (or, with `strict`, a case was inconclusive), else 0."""
+        if self.interrupted:
+            return EXIT_INTERRUPTED
         if self.bad_input or self.nothing_checked():
             return EXIT_BAD_INPUT
         return EXIT_FAILED if self.failed or (self.strict and self.inconclusive) else EXIT_PASSED
@@ -132,7 +139,8 @@ def load_cases(paths=None, implementation: str = "") -> LoadedCases:
 
 def run_suite(paths=None, oracles=ORACLES, implementation: Implementation | None = None,
               progress: bool | None = None, fd_method: str | None = None, on_verdict=None,
-              checker=None, check_with: CheckWith | None = None, jobs: int = 1, executor=None) -> SuiteRun:
+              checker=None, check_with: CheckWith | None = None, jobs: int = 1, executor=None,
+              timeout: float | None = None, keep_interrupted: bool = False) -> SuiteRun:
     """Check every case of `paths`: with refbp (or `implementation`), with `checker(case) ->
     CaseVerdict` (it raises Declined for a case it does not support), or as `check_with` says.
 
@@ -141,11 +149,18 @@ def run_suite(paths=None, oracles=ORACLES, implementation: Implementation | None
     of this process and cannot go along); the verdicts come back in the order of the cases,
     so the run is the same whatever ran it; the dearest cases start first. A case of refbp
     big enough (refbp.parallel.split_fd.splits) is checked here first, its finite differences
-    split over the workers. A case whose worker died twice is a crash verdict."""
+    split over the workers. A case whose worker died twice is a crash verdict.
+
+    With `timeout` and an adapter (`check_with.impl`, no executor) the cases run in guarded
+    workers (refbp.parallel.guarded), even for jobs 1: each call into the implementation is
+    limited to `timeout` s, and one that exits, hangs or kills its worker fails its case only.
+    `keep_interrupted`: Ctrl-C ends the run with the verdicts so far (`interrupted`, a note)
+    instead of raising KeyboardInterrupt."""
     from tqdm import tqdm
 
     check_with = check_with or CheckWith()
-    elsewhere = jobs > 1 or executor is not None
+    guarded = bool(check_with.impl) and timeout is not None and executor is None
+    elsewhere = jobs > 1 or executor is not None or guarded
     if elsewhere and (implementation is not None or checker is not None):
         raise ValueError("run_suite: with jobs > 1 or an executor, say what checks the cases with check_with")
     name = implementation.name if implementation else check_with.display_name()
@@ -153,7 +168,7 @@ def run_suite(paths=None, oracles=ORACLES, implementation: Implementation | None
                    searched=tuple(paths or [SUITE_DIR]))
     start = time.perf_counter()
     if elsewhere:
-        start_workers(jobs, executor)  # the workers import torch while the cases load here
+        start_workers(jobs, executor, guarded=guarded)  # the workers import torch while the cases load here
     loaded = load_cases(paths, name)
     run.notes += loaded.notes
     cases = loaded.cases
@@ -172,10 +187,11 @@ def run_suite(paths=None, oracles=ORACLES, implementation: Implementation | None
                        partial(check_case, implementation=implementation, oracles=oracles, fd_method=fd_method,
                                conventions=check_with.conventions))
         work, units, costs = partial(run_one, oracles=oracles, checker=checker, name=name), cases, None
-    verdicts = iter_units(work, units, jobs=jobs, executor=executor, costs=costs)
+    verdicts = iter_units(work, units, jobs=jobs, executor=executor, costs=costs, timeout=timeout if guarded else None)
     bar = tqdm(total=len(loaded.items), desc="refbp run", unit="case", disable=True if progress is False else None,
                leave=False, dynamic_ncols=True)
-    with bar, closing(verdicts):
+    with bar, closing(verdicts), _interruptible(run, keep_interrupted, len(loaded.items),
+                                                lambda i, failed: crash_verdict(cases[i], name, failed.reason)):
         for item in loaded.items:
             if isinstance(item, Case) and item.id in split:
                 verdict = split[item.id]
@@ -192,3 +208,20 @@ def run_suite(paths=None, oracles=ORACLES, implementation: Implementation | None
                 on_verdict(verdict)
     run.seconds = time.perf_counter() - start
     return run
+
+
+@contextmanager
+def _interruptible(run: SuiteRun, keep: bool, total: int, crashed):
+    """With `keep`, Ctrl-C ends the loop over the cases and the run keeps its verdicts so far: those
+    given, and those that came ahead of their turn (refbp.parallel.units.in_order's `held`, by
+    index of the cases run; `crashed(index, UnitFailed)` makes the verdict of one that failed)."""
+    try:
+        yield
+    except KeyboardInterrupt as exc:
+        if not keep:
+            raise
+        for index, verdict in sorted(getattr(exc, "held", {}).items()):
+            run.verdicts.append(crashed(index, verdict) if isinstance(verdict, UnitFailed) else verdict)
+        run.interrupted = True
+        run.notes.append(f"interrupted (Ctrl-C) after {len(run.verdicts)} of {total} cases: their verdicts are "
+                         f"reported, the other cases were not checked")

@@ -1,15 +1,16 @@
-"""`refbp check --impl MODULE:FACTORY`: the suite on a Python implementation, in process."""
+"""`refbp check --impl MODULE:FACTORY`: the suite on a Python implementation, in a guarded worker process."""
 
 from __future__ import annotations
 
 import argparse
 
-from .outcome import add_common_options, any_order, finish, run_settings
+from .isolation import ISOLATION_NOTE, add_timeout_option, timeout_of
+from .outcome import AFTER_THE_RUN, add_common_options, any_order, finish, run_settings
 from .run_cmd import FD_METHODS
 from .usage import fail_usage
 
 HELP = """\
-Run the suite on YOUR backprop, in this process, through the adapter protocol
+Run the suite on YOUR backprop, through the adapter protocol
 (docs/formats.md): FACTORY(case) returns an object with forward(params, inputs),
 loss(params, inputs, targets), gradients(params, inputs, targets) and, optionally,
 train(params, inputs, targets), or None for a case it does not support.
@@ -21,7 +22,10 @@ means the forward is wrong too. Declined cases are listed as not supported, neve
 an implementation that raises fails that case and the others go on.
 Exit codes: 0 all checked cases passed, 1 a check failed, 2 bad input or nothing checked; an
 inconclusive case exits 0 unless --strict (then 1), and is never counted as passed.
-"""
+Ctrl-C reports the verdicts of the cases checked so far (the report's environment.json says
+"interrupted"; the run is not kept in the verdict store) and exits 130.
+
+""" + ISOLATION_NOTE + "\n"
 
 
 def register(sub):
@@ -34,23 +38,31 @@ def register(sub):
     add_common_options(p, "how finite differences are computed, of the torch loss and of the implementation's "
                           "own loss (default: central differences)", FD_METHODS)
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_timeout_option(p)
     p.set_defaults(handler=handle)
 
 
 def handle(args) -> int:
     from refbp.check import run_suite
-    from refbp.check.adapter import AdapterError, implementation_version, load_factory
+    from refbp.check.adapter import AdapterError
+    from refbp.check.impl_facts import implementation_facts
     from refbp.check.units import CheckWith, shippable_spec
+    from refbp.parallel import start_workers
 
     name = args.name or args.impl
     try:
         oracles, jobs, executor = run_settings(args)
-        factory = load_factory(args.impl)  # here first: a wrong --impl is a usage error before any work
+        timeout = timeout_of(args)
+        start_workers(jobs, None, meanwhile=AFTER_THE_RUN, guarded=True)  # the guarded workers' fork server
+        # Here first, in a guarded worker: a wrong --impl is a usage error before any work.
+        facts = implementation_facts(args.impl, timeout)
     except (ValueError, AdapterError) as exc:
         return fail_usage(str(exc))
     # The workers import the implementation again, from the same file wherever they run.
     check_with = CheckWith(impl=shippable_spec(args.impl), name=name, conventions=args.conventions)
     run = run_suite(args.paths or None, oracles=oracles, progress=False if args.no_progress else None,
-                    check_with=check_with, fd_method=args.fd_method, jobs=jobs, executor=executor)
+                    check_with=check_with, fd_method=args.fd_method, jobs=jobs, executor=executor,
+                    timeout=timeout, keep_interrupted=True)
     run.implementation = name
-    return finish(run, args, "check", implementation_version=implementation_version(factory))
+    marked = ({"interrupted": run.notes[-1]},) if run.interrupted else ()  # into the report's environment.json
+    return finish(run, args, "check", *marked, implementation_version=facts.version)

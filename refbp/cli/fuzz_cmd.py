@@ -9,6 +9,7 @@ from pathlib import Path
 from refbp import names
 from refbp.parallel import executor_problem, parse_jobs, start_workers
 
+from .isolation import add_timeout_option, timeout_of
 from .outcome import add_judging_options
 from .usage import fail_usage
 
@@ -27,7 +28,10 @@ refbp-case/1 file (explicit numbers, the failing check in its title, the seed in
 that `refbp run FILE` (or `refbp check --impl ... FILE`) reproduces: move it into
 cases/regressions/ to keep it. Prints what was tried (per kind, activation, loss, depth,
 value range, optimizer) and examples per second. With --impl, a factory that names the
-network kinds it supports (`factory.kinds = ("mlp",)`) gets only those drawn.
+network kinds it supports (`factory.kinds = ("mlp",)`) gets only those drawn; it runs in a
+worker process, never in refbp's: an example in which it exits (sys.exit, os._exit), raises
+KeyboardInterrupt, crashes its process or overruns --timeout is a failed example with the
+reason, and what it prints goes to stderr.
 Exit codes: 0 no failure, 1 an example failed (or, with --strict, was inconclusive), 2 bad
 usage (or every example declined).
 Default budget: {DEFAULT_EXAMPLES} examples.
@@ -57,11 +61,13 @@ def register(sub):
                         "examples and findings as with 1, in the same order")
     p.add_argument("--executor", metavar="dask://HOST:PORT", help="check the examples on this Dask cluster instead")
     add_judging_options(p)
+    add_timeout_option(p)
     p.set_defaults(handler=handle)
 
 
 def handle(args) -> int:
-    from refbp.check.adapter import AdapterError, load_factory
+    from refbp.check.adapter import AdapterError
+    from refbp.check.impl_facts import implementation_facts
 
     if args.examples is not None and args.examples < 1:
         return fail_usage(f"--examples {args.examples}: must be at least 1")
@@ -73,15 +79,17 @@ def handle(args) -> int:
         return fail_usage(f"--save-failures {args.save_failures}: is a file, not a folder")
     try:
         jobs = parse_jobs(args.jobs)
+        timeout = timeout_of(args) if args.impl else None  # the implementation runs in guarded workers
     except ValueError as exc:
         return fail_usage(str(exc))
     if executor_problem(args.executor):
         return fail_usage(executor_problem(args.executor))
-    start_workers(jobs, args.executor, preload=("refbp.fuzz.spread",))  # they import torch while hypothesis loads here
+    # They import torch while hypothesis loads here.
+    start_workers(jobs, args.executor, preload=("refbp.fuzz.spread",), guarded=bool(args.impl))
     factory = None
     if args.impl:
         try:
-            factory = load_factory(args.impl)
+            factory = implementation_facts(args.impl, timeout)  # imported in a guarded worker, not here
         except AdapterError as exc:
             return fail_usage(str(exc))
     try:
@@ -98,7 +106,8 @@ def handle(args) -> int:
                           dtype=args.dtype, impl=args.impl, fd_method=args.fd_method,
                           conventions=args.conventions, strict=args.strict,
                           save_failures=args.save_failures, max_saved=args.max_saved, shrink=not args.no_shrink,
-                          progress=False if args.no_progress else None, jobs=jobs, executor=args.executor)
+                          progress=False if args.no_progress else None, jobs=jobs, executor=args.executor,
+                          timeout=timeout)
     run = run_fuzz(options)
     print("\n".join(summary_lines(run)))
     if not run.checked:

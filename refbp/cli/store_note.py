@@ -9,8 +9,9 @@ import sys
 
 
 def record_in_store(run, command: str, implementation_version: str = "") -> str | None:
-    """The run's id in the store, or None (store off, a run that checked nothing, or a warning printed)."""
-    if run.nothing_checked():
+    """The run's id in the store, or None (store off, a run that checked nothing or was interrupted
+    (Ctrl-C: not the verdict of the cases asked for), or a warning printed)."""
+    if run.nothing_checked() or getattr(run, "interrupted", False):
         return None
     # Imported here: SQLAlchemy and Alembic take a while to import, and a run needs them only now.
     from refbp.report.environment import environment

@@ -15,13 +15,13 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..check.impl_facts import implementation_facts
 from .draw import ROUND_SIZE
 from .kinds import with_supported_kind
 from .save import regression_document, save_regression
 from .shrink import Shrunk, shrink
 from .spread import check_spread
 from .unit import ExampleOutcome, FuzzUnit, Target, check_unit
-from .unit import factory as unit_factory
 
 EXIT_CLEAN, EXIT_FAILURES, EXIT_USAGE = 0, 1, 2
 DEFAULT_EXAMPLES = 200
@@ -44,6 +44,7 @@ class FuzzOptions:
     progress: bool | None = None              # None: a bar on a terminal only
     jobs: int = 1                             # local worker processes (refbp.fuzz.spread), or
     executor: str | None = None               # a Dask cluster, dask://HOST:PORT
+    timeout: float | None = None              # with impl: seconds per call, in guarded workers (None: here)
 
     def command(self) -> str:
         """The command line that draws the same examples."""
@@ -95,9 +96,9 @@ class FuzzRun:
 
 def run_fuzz(options: FuzzOptions) -> FuzzRun:
     if options.impl:  # an implementation that names the kinds it supports gets only those drawn
-        options = with_supported_kind(options, unit_factory(options.impl))
+        options = with_supported_kind(options, implementation_facts(options.impl, options.timeout))
     run = FuzzRun(options)
-    target = Target(options.impl, options.fd_method, options.conventions)
+    target = Target(options.impl, options.fd_method, options.conventions, options.timeout)
     start = time.perf_counter()
     run.outcomes = check_units(units(options, start), target, options, start)
     run.seconds = time.perf_counter() - start

@@ -10,13 +10,15 @@ wave drawn by this process while the local workers start, when it would otherwis
 then its examples checked in chunks of consecutive indices, small enough to share the
 checking evenly, the dearest chunks first. Each chunk is checked as `refbp fuzz` checks in one process, so the
 outcomes, and so the report and the failures found, are those of `--jobs 1`. Waves bound
-the documents held here at once. Shrinking and saving stay in the caller.
+the documents held here at once. Shrinking and saving stay in the caller. With `--impl` (a
+target with a timeout) the examples are checked one per unit in guarded workers
+(refbp.parallel.guarded): one that exits, hangs or kills its worker fails alone.
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -77,7 +79,9 @@ def check_spread(options, target: Target, started: float, on_outcome=None) -> li
     """Every outcome of the budget of `options` (refbp.fuzz.FuzzOptions: its examples, or its
     minutes: then waves of two rounds per worker until the time is spent), in index order."""
     jobs, executor = options.jobs, options.executor
-    start_workers(jobs, executor, preload=(__name__,))  # hypothesis and fuzz's drawing too
+    guarded = bool(target.impl) and target.timeout is not None and executor is None
+    start_workers(jobs, executor, preload=(__name__,), guarded=guarded)  # hypothesis and fuzz's drawing too
+    inside = replace(target, timeout=None)  # how a worker checks: in its own process
     workers = jobs if executor is None else 2  # a cluster's size is its own business: reckoned as 2
     per_wave = ROUND_SIZE * workers * (ROUNDS_PER_WORKER if options.examples is not None else 2)
     outcomes: list[ExampleOutcome] = []
@@ -87,11 +91,12 @@ def check_spread(options, target: Target, started: float, on_outcome=None) -> li
         first = len(outcomes)
         stop = first + per_wave if options.examples is None else min(options.examples, first + per_wave)
         documents = _drawn(rounds(options, first, stop), jobs, executor, here_first=first == 0 and executor is None)
-        size = max(1, min(CHUNK, -(-(stop - first) // (CHUNKS_PER_WORKER * workers))))
-        chunks = [FuzzChunk(start, tuple(documents[start - first:start - first + size]), target)
+        size = 1 if guarded else max(1, min(CHUNK, -(-(stop - first) // (CHUNKS_PER_WORKER * workers))))
+        chunks = [FuzzChunk(start, tuple(documents[start - first:start - first + size]), inside)
                   for start in range(first, stop, size)]
         costs = [sum(document_cost(d) for d in chunk.documents if d is not None) for chunk in chunks]
-        for index, result in iter_units(check_chunk, chunks, jobs=jobs, executor=executor, costs=costs):
+        for index, result in iter_units(check_chunk, chunks, jobs=jobs, executor=executor, costs=costs,
+                                        timeout=target.timeout if guarded else None):
             for outcome in (_crashed(chunks[index], result.reason) if isinstance(result, UnitFailed) else result):
                 outcomes.append(outcome)
                 if on_outcome is not None:

@@ -32,6 +32,9 @@ class Target:
     impl: str | None = None
     fd_method: str | None = None
     conventions: str = "any"   # --conventions: any | torch (refbp.check.check_case)
+    # With impl: each example checked in a guarded worker (refbp.fuzz.guard), each call into the
+    # implementation limited to this many seconds (--timeout); None: in this process.
+    timeout: float | None = None
 
 
 @dataclass(frozen=True)
@@ -71,6 +74,10 @@ def check_unit(unit: FuzzUnit, target: Target) -> ExampleOutcome:
 
 def check_document(index: int, document: dict, target: Target) -> ExampleOutcome:
     """The outcome of one drawn document (also what shrinking calls on each candidate)."""
+    if target.impl and target.timeout is not None:  # the user's code never runs in this process
+        from .guard import check_guarded
+
+        return check_guarded(index, document, target)
     start = time.perf_counter()
     outcome = ExampleOutcome(index, document, features=features(document))
     try:

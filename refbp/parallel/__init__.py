@@ -34,6 +34,11 @@ One small API for every command that runs many independent pieces of work (`run`
   more), so no setting of the cluster is needed.
 - Ctrl-C (KeyboardInterrupt) stops the workers, cancels what has not run and propagates:
   nothing half-done is returned.
+- `timeout=T` (a user's implementation: `check --impl`, `fuzz --impl`): the units run in
+  guarded workers (refbp.parallel.guarded), even for jobs=1, each call into the
+  implementation limited to T seconds; one that hangs, exits or kills its worker gives its
+  unit a `UnitFailed` naming the call. Not on Dask (there a unit runs as it would locally
+  without a timeout; a worker's death is the cluster's to retry).
 """
 
 from __future__ import annotations
@@ -48,15 +53,20 @@ __all__ = ["DASK_SCHEME", "ExecutorUnreachable", "UnitFailed", "check_reachable"
            "iter_units", "lasting_executor", "map_units", "parse_jobs", "start_workers"]
 
 
-def iter_units(fn, units, jobs: int = 1, executor=None, costs=None):
+def iter_units(fn, units, jobs: int = 1, executor=None, costs=None, timeout: float | None = None):
     """(index, fn(units[index])) for every unit, in input order, as soon as each is known
-    and all before it are; a unit that could not be run gives a `UnitFailed` as its result."""
+    and all before it are; a unit that could not be run gives a `UnitFailed` as its result.
+    `timeout`: in guarded workers (see the module's docstring)."""
     units = list(units)
     order = start_order(len(units), costs)
     if executor is not None:
         from .dask_cluster import iter_dask  # Dask is an optional extra: imported only when asked for
 
         return iter_dask(fn, units, executor, order)
+    if timeout is not None:
+        from .guarded import iter_guarded
+
+        return iter_guarded(fn, units, jobs, order, timeout)
     if jobs <= 1 or len(units) <= 1:
         return in_order(((i, _call(fn, unit)) for i, unit in enumerate(units)), len(units))
     return iter_local(fn, units, jobs, order)
@@ -76,16 +86,17 @@ def start_order(count: int, costs=None) -> list[int]:
     return sorted(range(count), key=lambda i: -costs[i])
 
 
-def start_workers(jobs: int = 1, executor=None, meanwhile=(), preload=()) -> None:
+def start_workers(jobs: int = 1, executor=None, meanwhile=(), preload=(), guarded: bool = False) -> None:
     """Get the local workers ready ahead of the work: their fork server imports torch and the
     checking code, seconds on one core. Meanwhile this process imports the modules named in
     `meanwhile` (what it needs once the work is done: the report, the store) on another core,
     rather than after the work. `preload`: modules the workers need beyond the checking code.
-    Nothing to do for one job in this process."""
-    if jobs <= 1 and executor is None:
+    Nothing to do for one job in this process, unless `guarded` (a user's implementation runs
+    in guarded workers, refbp.parallel.guarded, forked from the same server)."""
+    if jobs <= 1 and executor is None and not guarded:
         return
-    if executor is None:
-        start_local_workers(jobs, preload)
+    if executor is None or guarded:
+        start_local_workers(preload)
     for name in meanwhile:
         importlib.import_module(name)
 

@@ -38,12 +38,12 @@ def iter_local(fn, units: list, jobs: int, order=None):
     return in_order(_finished(fn, units, jobs, order), len(units))
 
 
-def start_local_workers(jobs: int, preload=()) -> None:
+def start_local_workers(preload=()) -> None:
     """Start the fork server now, before there is work: it imports torch and the checking code
     (seconds, on one core) while this process goes on loading cases on another. Workers are
     forked from it when the work is submitted; without this, the import would start only then.
     `preload`: more modules for it to import (when it is not running yet)."""
-    if jobs > 1 and _context(preload).get_start_method() == "forkserver":
+    if _context(preload).get_start_method() == "forkserver":
         with _children_ignore_ctrl_c():
             forkserver.ensure_running()
 

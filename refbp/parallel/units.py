@@ -31,6 +31,9 @@ def in_order(finished, count: int):
             while following in waiting:
                 yield following, waiting.pop(following)
                 following += 1
+    except KeyboardInterrupt as exc:  # the results that came ahead of their turn, for a caller that keeps them
+        exc.held = dict(waiting)
+        raise
     finally:  # stopped early (Ctrl-C, an error): an executor's generator stops its workers now
         getattr(finished, "close", lambda: None)()
     if following != count:  # an executor lost a unit: never silently
