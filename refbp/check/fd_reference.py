@@ -1,41 +1,32 @@
-"""Finite-difference rows whose verdict is the gradient's, not the reference's own doing.
+"""Judging by finite differences, the checking side: which entries an answer disagrees with,
+what to ask the references about them, and the comparison. The references compute the values
+and say where they are blind (oracle.fd, oracle.fd.refine); this module only compares and asks:
 
   - an entry whose finite difference is not finite (the loss is not finite at its points,
     or a form returned NaN) is never left out silently: `unjudged_entries` counts them, and
-    the row that holds them fails (refbp.check.check_case);
-  - an entry that fails against central differences is judged again by a more accurate
-    method before its row fails (`escalate_failures`: oracle.fd.escalated, the complex step
-    where the network is analytic, else Richardson). Central differences only guess their
-    truncation error from the curvature (oracle.fd.steps.central_error); with large weights
-    or inputs the guess falls short and a correct gradient would fail. The better method
-    judges only those entries, so a correct check costs nothing more, and a wrong entry
-    still fails (the better method's own error is measured, not guessed);
-  - an entry that still fails, by any entry-wise method, is judged again with the rounding of
-    the loss as it is, not as assumed (`judge_noisy_entries`). Every method assumes one loss
-    evaluation is rounded by a few ulps of the loss; bce's log(1 - y) at y = 1 - 6.6e-12
-    keeps only five digits of 1 - y, a staircase in steps of 2^-53 (an output rounded to
-    exactly 1 makes the clamped loss jump). The rounding of the loss is then the larger of
-    its noise measured along the entry (oracle.fd.noise, Moré and Wild's ECnoise) and what
-    the loss's formula does to its outputs' own rounding (`output_rounding`: a step narrower
-    than a stair sees the loss flat, and no measurement along it can tell). Where that
-    exceeds the assumed rounding, the entry is judged by Richardson with it in its error
-    estimate: honest, large there, so the row notes a weak check instead of a false alarm.
-    A wrong gradient adds no noise to the loss: its entries keep failing.
+    the row that holds them fails (refbp.check.fd_rows);
+  - an entry where the admissible conventions differ (refbp.check.conventions) is not judged
+    by finite differences (`mark_convention_points`): the torch rows judge it;
+  - an entry that fails against central differences is judged again by a more accurate method
+    (oracle.fd.refine.escalate), then, still failing, with the loss's measured noise
+    (with_measured_noise), then, still failing, its one-sided derivatives are compared
+    (mark_blind); only what still fails after all three fails its row;
+  - a failing random direction is tested for one-sided agreement, then confirmed entry by entry.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from oracle.fd import RELATIVE_STEP, FiniteDifference, LossNoise, escalated, loss_rounding, richardson
-from oracle.fd.one_sided import blind_directions, blind_entries
+from oracle.fd import FiniteDifference
+from oracle.fd.one_sided import blind_directions
+from oracle.fd.refine import BLIND, NOISE_METHOD, escalate, mark_blind, output_rounding, with_measured_noise  # noqa: F401
 
 from ..loss_forms import LossForms
 from .tolerance import FD_ERROR_FACTOR
 
 ESCALATED_FROM = ("central", "sampled")
 NOISE_JUDGED = ("central", "sampled", "richardson", "complex")   # every entry-wise method
-NOISE_BATCH = 16   # failing entries of a tensor measured at a time (judge_noisy_entries)
 
 
 CONVENTION_POINT = "where conventions differ"
@@ -86,15 +77,12 @@ def failing_entries(grads: dict, result: FiniteDifference, tolerance) -> dict[st
 
 def escalate_failures(forms: LossForms, params: dict, grads: dict, result: FiniteDifference,
                       tolerance, output_noise: float = 0.0) -> FiniteDifference:
-    """`result` with its failing entries (central or sampled) replaced by a more accurate
-    method's values, steps and error estimates, and a note saying how many and which method;
-    then the entries still failing judged with the loss's rounding as it is
-    (`judge_noisy_entries`; `output_noise`: `output_rounding` of the case)."""
+    """`result` where the answer `grads` disagrees with it, made better by the references, step by
+    step (module docstring); `output_noise`: oracle.fd.refine.output_rounding of the case."""
     if result.method in ESCALATED_FROM:
         failing = failing_entries(grads, result, tolerance)
         if failing:
-            better = escalated(forms, params, failing)
-            _replace(result, better, failing, better.method)
+            escalate(forms, params, result, failing)
     if result.method in NOISE_JUDGED:
         judge_noisy_entries(forms, params, grads, result, tolerance, output_noise)
     if result.method != "directional":
@@ -104,25 +92,27 @@ def escalate_failures(forms: LossForms, params: dict, grads: dict, result: Finit
     return result
 
 
-BLIND = "one-sided differences disagree"   # a kink, a clamp or a jump within the stencil
+def worst_first(grads: dict, result: FiniteDifference, tolerance) -> dict[str, np.ndarray]:
+    """The failing entries of each tensor, the furthest out of tolerance first."""
+    ordered = {}
+    for name, indices in failing_entries(grads, result, tolerance).items():
+        actual = np.asarray(grads[name], dtype=np.float64).reshape(-1)[indices]
+        fd = result.grads[name].reshape(-1)[indices]
+        allowed = tolerance.atol + tolerance.rtol * np.abs(fd) + FD_ERROR_FACTOR * result.errors[name].reshape(-1)[indices]
+        ordered[name] = indices[np.argsort(-np.abs(actual - fd) / allowed, kind="stable")]
+    return ordered
+
+
+def judge_noisy_entries(forms: LossForms, params: dict, grads: dict, result: FiniteDifference, tolerance,
+                        output_noise: float = 0.0) -> None:
+    """The entries still failing, judged again where the loss is noisier than assumed."""
+    with_measured_noise(forms, params, result, worst_first(grads, result, tolerance), output_noise)
 
 
 def mark_blind_entries(forms: LossForms, params: dict, grads: dict, result: FiniteDifference, tolerance) -> None:
-    """The entries still failing where the loss is not smooth over the stencil (oracle.fd.one_sided),
-    put with the kinks of `result`: the finite difference cannot judge them, the torch rows do."""
-    failing = failing_entries(grads, result, tolerance)
-    marked = 0
-    for name, indices in failing.items():
-        actual = np.asarray(grads[name], dtype=np.float64).reshape(-1)[indices]
-        fd = result.grads[name].reshape(-1)[indices]
-        ordered = indices[np.argsort(-np.abs(actual - fd), kind="stable")]
-        blind, evaluations = blind_entries(forms.loss, params, name, ordered, result.steps[name].reshape(-1),
-                                           tolerance.atol, tolerance.rtol)
-        result.evaluations += evaluations
-        kinks = result.kinks.setdefault(name, {})
-        for index in blind:
-            kinks.setdefault(tuple(int(j) for j in np.unravel_index(int(index), result.grads[name].shape)), BLIND)
-            marked += 1
+    """The entries still failing where the loss is not smooth over the stencil, put with the
+    kinks of `result`: the finite difference cannot judge them, the torch rows do."""
+    mark_blind(forms, params, result, worst_first(grads, result, tolerance), tolerance.atol, tolerance.rtol)
 
 
 def mark_blind_directions(forms: LossForms, params: dict, grads: dict, result: FiniteDifference, tolerance) -> None:
@@ -162,96 +152,3 @@ def _entrywise_failures(forms: LossForms, params: dict, grads: dict, tolerance) 
     escalate_failures(forms, params, grads, result, tolerance)
     return bool(failing_entries(grads, result, tolerance)) or any(
         unjudged_entries(result, name) for name in result.grads)
-
-
-def output_rounding(loss: str, outputs, targets) -> float:
-    """What the loss's formula makes of its outputs' own rounding (half an ulp each), to first
-    order: sum_i |dL/dy_i| ulp(y_i) / 2. Only bce's is more than a few ulps of the loss: its
-    log(1 - y) divides the rounding of y near 1 by 1 - y (the other losses, and log y near 0,
-    where floats are dense, stay within a few ulps). An output at exactly 0 or 1 is clamped,
-    flat: it adds nothing (a jump within reach is what the measured noise sees)."""
-    if loss != "bce" or outputs is None or targets is None:
-        return 0.0
-    y = np.asarray(outputs, dtype=np.float64)
-    t = np.broadcast_to(np.asarray(targets, dtype=np.float64), y.shape)
-    inside = (y > 0.0) & (y < 1.0)
-    y, t = y[inside], t[inside]
-    slope = (1.0 - t) / (1.0 - y) + t / y
-    return float(np.sum(slope * np.spacing(y)) / 2.0 / max(np.size(outputs), 1))
-
-
-def judge_noisy_entries(forms: LossForms, params: dict, grads: dict, result: FiniteDifference, tolerance,
-                        output_noise: float = 0.0) -> None:
-    """The entries of `result` still failing, where the loss is noisier than the few ulps every
-    method assumes (measured along the entry, or `output_noise`), judged again by Richardson
-    with that noise in its error estimate (in place, with a note); the others keep their
-    value and verdict.
-
-    A tensor's failing entries are measured in batches, the worst first; at the first entry
-    that fails without noise to explain it, the row fails anyway and the rest stay as they are
-    (a wrong gradient fails every entry, and measuring them all would cost a finite
-    difference many times over)."""
-    failing = failing_entries(grads, result, tolerance)
-    if not failing:
-        return
-    probe = LossNoise(forms, params)
-    assumed = loss_rounding(probe.evaluator.base_loss)
-    noisy, rounding = {}, {}
-    for name, indices in failing.items():
-        actual = np.asarray(grads[name], dtype=np.float64).reshape(-1)[indices]
-        fd = result.grads[name].reshape(-1)[indices]
-        allowed = tolerance.atol + tolerance.rtol * np.abs(fd) + FD_ERROR_FACTOR * result.errors[name].reshape(-1)[indices]
-        ordered = indices[np.argsort(-np.abs(actual - fd) / allowed, kind="stable")]
-        rounding[name] = np.full(np.size(params[name]), np.nan)
-        found = []
-        for start in range(0, ordered.size, NOISE_BATCH):
-            batch = ordered[start:start + NOISE_BATCH]
-            level = np.fmax(probe.along(name, batch), output_noise)
-            explained = level > assumed
-            rounding[name][batch[explained]] = level[explained]
-            found.append(batch[explained])
-            if not explained.all():
-                break
-        noisy[name] = np.concatenate(found)
-    result.evaluations += probe.evaluations
-    noisy = {name: indices for name, indices in noisy.items() if indices.size}
-    replaced = 0
-    # Richardson's usual step first (the rounding it divides by h is the smaller there); where
-    # that wider stencil reaches a kink, on central differences' own step (the span over
-    # which the noise was measured without meeting one).
-    for relative in (RELATIVE_STEP["richardson"], RELATIVE_STEP["central"]):
-        if not noisy:
-            break
-        chosen = {name: np.asarray(noisy.get(name, ()), dtype=np.int64) for name in params}
-        judged = richardson(forms, params, select=lambda name, tensor: chosen[name], relative=relative,
-                            rounding=rounding)
-        replaced += _replace(result, judged, noisy, NOISE_METHOD)
-        noisy = {name: indices[judged.kink_mask(name).reshape(-1)[indices]] for name, indices in noisy.items()}
-        noisy = {name: indices for name, indices in noisy.items() if indices.size}
-    if replaced:
-        largest = max(float(np.nanmax(r, initial=0.0)) for r in rounding.values())
-        result.largest_noise = max(result.largest_noise, largest)
-
-
-# How an entry judged with the loss's measured rounding is named in a row's note (its
-# measurement: Moré and Wild's ECnoise, or its outputs' rounding through the loss).
-NOISE_METHOD = "richardson with the loss's measured noise (ECnoise)"
-
-
-def _replace(result: FiniteDifference, better: FiniteDifference, entries: dict, method: str) -> int:
-    """Put `better`'s values, steps and errors at `entries` into `result`, recording `method` as
-    what judged them (`result.judged_by`); how many were put.
-    An entry whose wider stencil reaches a kink keeps its value (and its verdict): judging
-    again must never turn a failure into an unjudged entry."""
-    replaced = 0
-    for name, indices in entries.items():
-        at_kink = better.kink_mask(name).reshape(-1)[indices]
-        indices = indices[~at_kink]
-        for key in ("grads", "steps", "errors"):
-            getattr(result, key)[name].reshape(-1)[indices] = getattr(better, key)[name].reshape(-1)[indices]
-        judged_by = result.judged_by.setdefault(name, {})
-        for index in indices:
-            judged_by[int(index)] = method
-        replaced += len(indices)
-    result.evaluations += better.evaluations
-    return replaced
