@@ -36,6 +36,10 @@ def pytest_addoption(parser):
                          "docs/formats.md 'Conventions'")
     group.addoption("--refbp-strict", action="store_true", default=False,
                     help="an inconclusive case fails its test (default: it is skipped, never passed)")
+    group.addoption("--refbp-timeout", metavar="SECONDS", type=float, default=None,
+                    help="the longest one call into the implementation may take (default: as refbp check); "
+                         "the implementation runs in a worker process, never in pytest's: an exit, a hang or a "
+                         "crash in it fails that case's test")
 
 
 def pytest_collection_modifyitems(session, config, items):
@@ -46,7 +50,8 @@ def pytest_collection_modifyitems(session, config, items):
         items.append(RefbpCase.from_parent(session, name=f"refbp[{path.stem}]", case_path=path, spec=spec,
                                            fd_method=config.getoption("refbp_fd_method"),
                                            conventions=config.getoption("refbp_conventions"),
-                                           strict=config.getoption("refbp_strict")))
+                                           strict=config.getoption("refbp_strict"),
+                                           timeout=config.getoption("refbp_timeout")))
 
 
 def case_paths(paths=None) -> list[Path]:
@@ -61,28 +66,47 @@ class CaseFailed(AssertionError):
 
 
 def assert_case_passes(spec_or_factory, case_path, fd_method: str | None = None, conventions: str = "any",
-                       strict: bool = False) -> None:
+                       strict: bool = False, timeout: float | None = None) -> None:
     """Check one case on an adapter implementation under `conventions` (any | torch); CaseFailed
     with the per-tensor verdict, pytest.skip when the factory declines the case, and when the
-    case is inconclusive (CaseFailed instead with `strict`)."""
+    case is inconclusive (CaseFailed instead with `strict`). Given as MODULE:FACTORY text, the
+    implementation runs in a guarded worker process (each call limited to `timeout` seconds,
+    default refbp check's); given as a callable, in this process."""
     from refbp.check.verdict import VerdictState
 
     from cases import load_case
-    from refbp.check.adapter import Declined, load_factory
+    from refbp.check.adapter import Declined
     from refbp.check.check_adapter import check_adapter_case
 
-    factory = load_factory(spec_or_factory) if isinstance(spec_or_factory, str) else spec_or_factory
-    name = spec_or_factory if isinstance(spec_or_factory, str) else getattr(factory, "__qualname__", "factory")
     case = load_case(case_path)
-    try:
-        verdict = check_adapter_case(case, factory, name, fd_method=fd_method, conventions=conventions)
-    except Declined:
-        pytest.skip(f"{case.id}: not supported by {name}")
+    if isinstance(spec_or_factory, str):
+        verdict = _guarded_verdict(spec_or_factory, case, fd_method, conventions, timeout)
+    else:
+        name = getattr(spec_or_factory, "__qualname__", "factory")
+        try:
+            verdict = check_adapter_case(case, spec_or_factory, name, fd_method=fd_method, conventions=conventions)
+        except Declined:
+            verdict = None
+    if verdict is None or verdict.error_kind == "unsupported":
+        pytest.skip(f"{case.id}: not supported by {spec_or_factory if isinstance(spec_or_factory, str) else 'factory'}")
     state = verdict.state
     if state is VerdictState.INCONCLUSIVE and not strict:
         pytest.skip(inconclusive_message(verdict))
     if state is not VerdictState.PASS:
         raise CaseFailed(verdict_message(verdict))
+
+
+def _guarded_verdict(spec: str, case, fd_method, conventions: str, timeout: float | None):
+    """The case checked in a guarded worker (refbp.parallel.guarded): a worker that exits, hangs
+    or dies gives the case's crash verdict, naming the call."""
+    from refbp.check.units import CaseUnit, CheckWith, check_unit, crash_verdict, shippable_spec
+    from refbp.parallel.guarded import DEFAULT_TIMEOUT, run_guarded
+    from refbp.parallel.units import UnitFailed
+
+    check_with = CheckWith(impl=shippable_spec(spec), name=spec, conventions=conventions)
+    unit = CaseUnit(case.document, str(case.path or ""), fd_method=fd_method, check_with=check_with)
+    result = run_guarded(check_unit, unit, DEFAULT_TIMEOUT if timeout is None else timeout)
+    return crash_verdict(case, spec, result.reason) if isinstance(result, UnitFailed) else result
 
 
 def verdict_message(verdict) -> str:
@@ -115,13 +139,13 @@ def inconclusive_message(verdict) -> str:
 
 class RefbpCase(pytest.Item):
     def __init__(self, *, case_path: Path, spec: str, fd_method: str | None, conventions: str = "any",
-                 strict: bool = False, **kwargs):
+                 strict: bool = False, timeout: float | None = None, **kwargs):
         super().__init__(**kwargs)
         self.case_path, self.spec, self.fd_method = case_path, spec, fd_method
-        self.conventions, self.strict = conventions, strict
+        self.conventions, self.strict, self.timeout = conventions, strict, timeout
 
     def runtest(self):
-        assert_case_passes(self.spec, self.case_path, self.fd_method, self.conventions, self.strict)
+        assert_case_passes(self.spec, self.case_path, self.fd_method, self.conventions, self.strict, self.timeout)
 
     def repr_failure(self, excinfo, style=None):
         if isinstance(excinfo.value, CaseFailed):
