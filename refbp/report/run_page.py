@@ -47,6 +47,10 @@ class CaseSection:
     first_departure: str = ""
     # Inconclusive cases: the rows no reference could judge to the accuracy needed.
     undecided: Table | None = None
+    # The entries not plainly passing (not judged by some reference, or judged loosely), shown
+    # on demand: the page's copy of entries.csv for this case.
+    entries: Table | None = None
+    entry_count: int = 0
 
     @property
     def anchor(self) -> str:
@@ -79,10 +83,12 @@ def headline(summary: pd.DataFrame, seconds: float) -> tuple[str, str]:
     return status, f"{status.upper()}: {', '.join(parts)} ({seconds:.1f} s)"
 
 
-def case_sections(details: pd.DataFrame, summary: pd.DataFrame, case_images: dict) -> list[CaseSection]:
+def case_sections(details: pd.DataFrame, summary: pd.DataFrame, case_images: dict,
+                  entries: pd.DataFrame | None = None) -> list[CaseSection]:
     failing = failing_rows(details)
     sections = []
     for case in summary.itertuples(index=False):
+        listed = entries[entries["case"] == case.case].drop(columns=["case"]) if entries is not None else None
         rows = details[(details["case"] == case.case) & (details["quantity"] != "error")]
         errors = [e for e in details.loc[(details["case"] == case.case) & (details["quantity"] == "error"), "note"]]
         mine = failing[failing["case"] == case.case]
@@ -94,7 +100,9 @@ def case_sections(details: pd.DataFrame, summary: pd.DataFrame, case_images: dic
             table_of(rows.reindex(columns=ROW_COLUMNS), state_column="state") if len(rows) else None,
             images=case_images.get(case.case, []), diagnoses=diagnosis_lines(mine),
             first_departure=case.first_departure if isinstance(case.first_departure, str) else "",
-            undecided=table_of(undecided.reindex(columns=INCONCLUSIVE_COLUMNS), shown=10) if len(undecided) else None))
+            undecided=table_of(undecided.reindex(columns=INCONCLUSIVE_COLUMNS), shown=10) if len(undecided) else None,
+            entries=table_of(listed, shown=10) if listed is not None and len(listed) else None,
+            entry_count=0 if listed is None else len(listed)))
     return sections
 
 
@@ -114,10 +122,11 @@ def _without_empty_notes(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def run_html(page: Page, details: pd.DataFrame, summary: pd.DataFrame, pictures: list[tuple[str, str]],
-             case_images: dict | None = None, seconds: float = 0.0) -> str:
-    """The run's page. `pictures`: (src, caption) of the run; `case_images`: {case: [(src, caption)]}."""
+             case_images: dict | None = None, seconds: float = 0.0, entries: pd.DataFrame | None = None) -> str:
+    """The run's page. `pictures`: (src, caption) of the run; `case_images`: {case: [(src, caption)]};
+    `entries`: entries.csv's rows, each case's shown in its section on demand."""
     status, verdict = headline(summary, seconds)
-    sections = case_sections(details, summary, case_images or {})
+    sections = case_sections(details, summary, case_images or {}, entries)
     cases = table_of(summary[CASE_TABLE_COLUMNS], links={"case": "#case-{}"}, shown=len(summary))
     cases.failed = [s.failed for s in sections]
     cases.inconclusive = [s.inconclusive for s in sections]

@@ -68,7 +68,8 @@ def write_report(run, report_dir="reports", extra_environment: dict | None = Non
     details.to_csv(out / "details.csv", index=False)
     summary.to_csv(out / "summary.csv", index=False)
     # The entries that are not plainly passing (failed, inconclusive, at a kink), one per line.
-    entries_frame(run).to_csv(out / "entries.csv", index=False)
+    entries = entries_frame(run)
+    entries.to_csv(out / "entries.csv", index=False)
     env = run_environment(run, extra_environment)
     (out / "environment.json").write_text(json.dumps(env, indent=2) + "\n")
     (out / "verdicts.json").write_text(json.dumps([v.to_json() for v in run.verdicts], indent=1) + "\n")
@@ -90,7 +91,7 @@ def write_report(run, report_dir="reports", extra_environment: dict | None = Non
     page = run_page(run, summary, details, env, pictures)
     (out / "summary.md").write_text(markdown(page))
     about = replace(page, lines=page.lines[1:])  # the run page states the verdict itself
-    (out / "report.html").write_text(run_html(about, details, summary, pictures, case_images, run.seconds))
+    (out / "report.html").write_text(run_html(about, details, summary, pictures, case_images, run.seconds, entries))
     return out
 
 
