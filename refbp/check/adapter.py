@@ -48,6 +48,15 @@ class Answer:
     trace: Trace
     provided: set = field(default_factory=set)       # (quantity, tensor) pairs it gave
     not_provided: list = field(default_factory=list)  # quantities it does not give
+    # (quantity, tensor, what is wrong): answers that cannot be judged as numbers (a tensor the case
+    # does not have, complex values), each a failed check, worded as `refbp verify` words them.
+    wrong: list = field(default_factory=list)
+
+    def wrong_rows(self, case: Case, oracles) -> list:
+        """A failed row per wrong answer and per reference that would have judged it."""
+        from .results import ResultTrace, wrong_answer_rows
+
+        return wrong_answer_rows(ResultTrace(self.trace, wrong=list(self.wrong)), case, oracles) if self.wrong else []
 
 
 def load_factory(spec: str):
@@ -137,38 +146,47 @@ def _answer(factory, case: Case) -> Answer:
         value = document[name]
         return {k: v.copy() for k, v in value.items()} if isinstance(value, dict) else value.copy()
 
+    wrong: list = []  # (quantity, tensor, problem), as Answer.wrong
+    parameters = list(case.network.param_shapes())
     start = time.perf_counter()
-    outputs = _array(implementation.forward(fresh("params"), fresh("inputs")))
+    outputs = _real(implementation.forward(fresh("params"), fresh("inputs")), wrong, "outputs", "outputs")
     forward_s = time.perf_counter() - start
-    loss = float(implementation.loss(fresh("params"), fresh("inputs"), fresh("targets")))
+    loss = _real(implementation.loss(fresh("params"), fresh("inputs"), fresh("targets")), wrong, "loss", "loss")
     start = time.perf_counter()
-    grads = {str(k): _array(v) for k, v in dict(implementation.gradients(
-        fresh("params"), fresh("inputs"), fresh("targets"))).items()}
+    grads = _reals(implementation.gradients(fresh("params"), fresh("inputs"), fresh("targets")), wrong, "grads",
+                   parameters)
     backward_s = time.perf_counter() - start
-    trace = Trace(outputs=outputs, loss=loss, grads=grads, timings={"forward": forward_s, "backward": backward_s})
-    provided = {("outputs", "outputs"), ("loss", "loss")} | {("grads", name) for name in grads}
+    trace = Trace(outputs=outputs, loss=None if loss is None else float(loss), grads=grads,
+                  timings={"forward": forward_s, "backward": backward_s})
+    provided = ({("outputs", "outputs")} if outputs is not None else set()) | (
+        {("loss", "loss")} if loss is not None else set()) | {("grads", name) for name in grads}
     not_provided = ["input_grads"]
     if callable(getattr(implementation, "intermediates", None)):  # optional: where a wrong answer starts
-        trace.intermediates = {str(k): _array(v) for k, v in dict(
-            implementation.intermediates(fresh("params"), fresh("inputs"))).items()}
+        trace.intermediates = _reals(implementation.intermediates(fresh("params"), fresh("inputs")), wrong,
+                                     "intermediates")
         provided |= {("intermediates", name) for name in trace.intermediates}
     else:
         not_provided.insert(0, "intermediates")
-    if callable(getattr(implementation, "error_signals", None)):
-        trace.error_signals = {str(k): _array(v) for k, v in dict(
-            implementation.error_signals(fresh("params"), fresh("inputs"), fresh("targets"))).items()}
+    if callable(getattr(implementation, "error_signals", None)):  # for the diagnosis only: complex ones left out
+        trace.error_signals = _reals(implementation.error_signals(fresh("params"), fresh("inputs"), fresh("targets")),
+                                     [], "error_signals")
     if case.train is not None and callable(getattr(implementation, "train", None)):
         start = time.perf_counter()
-        after = {str(k): _array(v) for k, v in dict(implementation.train(
-            fresh("params"), fresh("inputs"), fresh("targets"))).items()}
+        after = _reals(implementation.train(fresh("params"), fresh("inputs"), fresh("targets")), wrong,
+                       "params_after", parameters)
         trace.timings["train"] = time.perf_counter() - start
         trace.params_after = after
-        as_dtype = {k: v.astype(case.dtype) for k, v in after.items()}
-        trace.loss_after = float(implementation.loss(as_dtype, fresh("inputs"), fresh("targets")))
-        provided |= {("params_after", name) for name in after} | {("loss_after", "loss")}
+        provided |= {("params_after", name) for name in after}
+        if set(after) == set(parameters):  # its loss after training needs every parameter
+            as_dtype = {k: v.astype(case.dtype) for k, v in after.items()}
+            loss_after = _real(implementation.loss(as_dtype, fresh("inputs"), fresh("targets")), wrong,
+                               "loss_after", "loss")
+            if loss_after is not None:
+                trace.loss_after = float(loss_after)
+                provided.add(("loss_after", "loss"))
     elif case.train is not None:
         not_provided += ["params_after", "loss_after"]
-    return Answer(trace, provided, not_provided)
+    return Answer(trace, provided, not_provided, wrong)
 
 
 def own_loss_function(factory, case: Case):
@@ -181,14 +199,41 @@ def own_loss_function(factory, case: Case):
     inputs, targets = document["inputs"], document["targets"]
 
     def loss(params: dict) -> float:
-        return float(implementation.loss({k: np.array(v, dtype=np.float64) for k, v in params.items()},
-                                         inputs.copy(), targets.copy()))
+        value = _real(implementation.loss({k: np.array(v, dtype=np.float64) for k, v in params.items()},
+                                          inputs.copy(), targets.copy()), [], "loss", "loss")
+        return float(value) if value is not None else np.nan  # complex: already a failed check of its loss
 
     return loss
 
 
-def _array(value) -> np.ndarray:
-    """Anything numpy.asarray accepts (a torch tensor through its numpy form), as float64."""
+def _real(value, wrong: list, quantity: str, tensor: str) -> np.ndarray | None:
+    """The answer as a float64 array (anything numpy.asarray accepts, a torch tensor through its
+    numpy form); None, with (quantity, tensor, problem) appended to `wrong`,
+    for complex values whose imaginary part is not zero (never dropped silently, never a
+    ComplexWarning). A complex answer whose imaginary parts are all zero is its real part."""
     if hasattr(value, "detach"):
-        value = value.detach().cpu().numpy()
-    return np.asarray(value, dtype=np.float64)
+        value = value.detach().cpu()
+        value = value.resolve_conj().numpy() if value.is_complex() else value.numpy()
+    array = np.asarray(value)
+    if np.iscomplexobj(array):
+        imaginary = float(np.max(np.abs(array.imag), initial=0.0))
+        if imaginary != 0.0:
+            wrong.append((quantity, tensor, f"complex values: imaginary part up to {imaginary:.3g}"))
+            return None
+        array = array.real
+    return np.asarray(array, dtype=np.float64)
+
+
+def _reals(given, wrong: list, quantity: str, known: list | None = None) -> dict[str, np.ndarray]:
+    """{name: float64 array} of a dict the implementation returned; a name that is not one of
+    `known` (the case's parameters) and a complex tensor are wrong answers (appended to `wrong`)."""
+    arrays = {}
+    for name, value in dict(given).items():
+        name = str(name)
+        if known is not None and name not in known:
+            wrong.append((quantity, name, f"unknown parameter (this case has: {', '.join(known)})"))
+            continue
+        array = _real(value, wrong, quantity, name)
+        if array is not None:
+            arrays[name] = array
+    return arrays

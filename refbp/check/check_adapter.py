@@ -40,6 +40,7 @@ def check_adapter_case(case: Case, factory, name: str, oracles=ORACLES, fd_metho
                          admissible=admissible)
     verdict.checks = [c for c in verdict.checks if (c.quantity, c.tensor) in given.provided
                       or (c.method == "directional" and given.trace.grads)]
+    verdict.checks += given.wrong_rows(case, oracles)  # an unknown tensor, complex values: failed, as verify says
     if "fd" in oracles and given.trace.grads:
         try:
             own_loss = own_loss_function(factory, case)
