@@ -7,6 +7,7 @@ once per level, so a document of a thousand nested lists would end in a Recursio
 
 from __future__ import annotations
 
+import errno
 import json
 import math
 import re
@@ -14,6 +15,11 @@ from pathlib import Path
 
 import numpy as np
 
+# The largest file read (a case, a result, a bundle), checked before a byte is parsed: a
+# 200 MB document would otherwise take most of a minute and gigabytes to parse, only to be
+# refused by a size limit after. The largest shipped case is a few kB; an explicit case at the
+# limits of docs/formats.md section 2 would be larger, and is written with generators instead.
+MAX_FILE_BYTES = 64 * 1024 * 1024
 # No document of the formats nests deeper than 8 (a bundle's result's grads' 3-D tensor);
 # 32 leaves room for any future field and stays far below Python's recursion limit.
 MAX_NESTING = 32
@@ -34,7 +40,8 @@ class CaseError(ValueError):
 
 
 def read_json(path, allow_non_finite: bool = False):
-    """Parse a JSON file strictly: no duplicate keys, nesting at most MAX_NESTING deep.
+    """Parse a JSON file strictly: at most MAX_FILE_BYTES (asked before reading), no duplicate
+    keys, nesting at most MAX_NESTING deep.
 
     NaN and Infinity literals are refused unless `allow_non_finite` (a result may hold them:
     they are wrong answers, judged as failed checks, not unreadable files).
@@ -45,10 +52,17 @@ def read_json(path, allow_non_finite: bool = False):
     if path.exists() and not path.is_file():
         raise CaseError(path, "", "is not a regular file")
     try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise CaseError(path, "", f"{size / 2**20:.0f} MiB: more than the limit of {MAX_FILE_BYTES // 2**20} MiB "
+                                      f"for one file (refused before it is parsed)")
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise CaseError(path, "", "no such file") from None
-    except (OSError, UnicodeDecodeError) as exc:
+    except OSError as exc:
+        loop = " (a loop of symbolic links)" if exc.errno == errno.ELOOP else ""
+        raise CaseError(path, "", f"cannot read: {exc.strerror or exc}{loop}") from None
+    except UnicodeDecodeError as exc:
         raise CaseError(path, "", f"cannot read: {exc}") from None
     return parse_json(text, path, allow_non_finite)
 

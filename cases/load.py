@@ -35,25 +35,42 @@ MAX_TIME_STEPS = 10_000
 def discover(paths, unreadable: list | None = None) -> list[Path]:
     """Case files under the given files and folders (folders recursively: `*.json` except
     `*.schema.json`, sorted). A folder that cannot be read is appended to `unreadable` as a
-    CaseError (or raised when no list is given)."""
+    CaseError (or raised when no list is given). With a list, a folder given in which no file
+    is found (empty, a folder named like a file `x.json`, only symbolic links to folders, which
+    are not followed) is appended too, when another path gave files: it is never ignored
+    silently (when nothing at all is found, the caller says so in one line)."""
     found: list[Path] = []
+    empty: list[CaseError] = []
     for raw in paths:
         path = Path(raw)
         if not path.is_dir():
             found.append(path)
             continue
+        refusals = []
 
-        def refused(error, top=path):
+        def refused(error, top=path, refusals=refusals):
             problem = CaseError(error.filename or top, "", f"cannot read this folder: {error.strerror or error}")
             if unreadable is None:
                 raise problem
             unreadable.append(problem)
+            refusals.append(problem)
 
-        inside = []
-        for folder, _, files in os.walk(path, onerror=refused):
+        inside, links = [], 0
+        for folder, folders, files in os.walk(path, onerror=refused):
             inside += [Path(folder) / f for f in files if f.endswith(".json") and not f.endswith(SCHEMA_SUFFIX)]
+            links += sum((Path(folder) / f).is_symlink() for f in folders)
+        if not inside and not refusals:
+            empty.append(CaseError(path, "", _empty_folder(path, links)))
         found.extend(sorted(inside))
+    if found and unreadable is not None:
+        unreadable += empty
     return found
+
+
+def _empty_folder(path: Path, links: int) -> str:
+    what = "is a folder, not a file, and holds" if path.name.endswith(".json") else "is a folder that holds"
+    skipped = f" ({links} symbolic link(s) to folders in it, not followed)" if links else ""
+    return f"{what} no *.json file{skipped}"
 
 
 def load_case(path) -> Case:
