@@ -31,10 +31,13 @@ MAX_PATHS_SHOWN = 8
 
 
 def number(x: float) -> str:
-    """Nine decimals without trailing zeros, as the seed prints (0.74136507, 0.05); tiny values in e-notation."""
+    """Nine decimals without trailing zeros, as the seed prints (0.74136507, 0.05); tiny and huge values in
+    e-notation."""
     x = float(x)
     if x == 0.0:
         return "0"
+    if abs(x) >= 1e9:  # huge (or not finite: inf, nan): never hundreds of digits
+        return f"{x:.6e}"
     if abs(x) >= 1e-4:
         text = f"{x:.9f}".rstrip("0").rstrip(".")
         return text if text not in ("-0", "") else f"{x:.3e}"
