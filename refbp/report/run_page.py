@@ -65,9 +65,10 @@ class CaseSection:
         return self.status == "inconclusive"
 
 
-def headline(summary: pd.DataFrame, seconds: float) -> tuple[str, str]:
+def headline(summary: pd.DataFrame, seconds: float, interrupted: str = "") -> tuple[str, str]:
     """(status "pass"/"fail"/"inconclusive", the verdict in one line) from the cases' statuses:
-    inconclusive when no case failed but some were inconclusive (never a pass)."""
+    inconclusive when no case failed but some were inconclusive (never a pass). `interrupted`:
+    the note of a run that Ctrl-C ended; its verdict says so first, and it never passes."""
     counts = summary["status"].value_counts()
     passed, total = int(counts.get("pass", 0)), len(summary)
     inconclusive, unsupported = int(counts.get("inconclusive", 0)), int(counts.get("not supported", 0))
@@ -80,6 +81,8 @@ def headline(summary: pd.DataFrame, seconds: float) -> tuple[str, str]:
     parts.append(f"{int(counts.get('bad input', 0))} bad input")
     if unsupported:
         parts.append(f"{unsupported} not supported")
+    if interrupted:
+        return "fail", f"INTERRUPTED: {interrupted}; {', '.join(parts)} ({seconds:.1f} s)"
     return status, f"{status.upper()}: {', '.join(parts)} ({seconds:.1f} s)"
 
 
@@ -122,10 +125,12 @@ def _without_empty_notes(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def run_html(page: Page, details: pd.DataFrame, summary: pd.DataFrame, pictures: list[tuple[str, str]],
-             case_images: dict | None = None, seconds: float = 0.0, entries: pd.DataFrame | None = None) -> str:
+             case_images: dict | None = None, seconds: float = 0.0, entries: pd.DataFrame | None = None,
+             interrupted: str = "") -> str:
     """The run's page. `pictures`: (src, caption) of the run; `case_images`: {case: [(src, caption)]};
-    `entries`: entries.csv's rows, each case's shown in its section on demand."""
-    status, verdict = headline(summary, seconds)
+    `entries`: entries.csv's rows, each case's shown in its section on demand; `interrupted`: the
+    note of a run that Ctrl-C ended (its headline says so)."""
+    status, verdict = headline(summary, seconds, interrupted)
     sections = case_sections(details, summary, case_images or {}, entries)
     cases = table_of(summary[CASE_TABLE_COLUMNS], links={"case": "#case-{}"}, shown=len(summary))
     cases.failed = [s.failed for s in sections]

@@ -91,7 +91,8 @@ def write_report(run, report_dir="reports", extra_environment: dict | None = Non
     page = run_page(run, summary, details, env, pictures)
     (out / "summary.md").write_text(markdown(page))
     about = replace(page, lines=page.lines[1:])  # the run page states the verdict itself
-    (out / "report.html").write_text(run_html(about, details, summary, pictures, case_images, run.seconds, entries))
+    (out / "report.html").write_text(run_html(about, details, summary, pictures, case_images, run.seconds, entries,
+                                              interrupted=interruption(run)))
     return out
 
 
@@ -113,11 +114,19 @@ PICTURES = [
 ]
 
 
+def interruption(run) -> str:
+    """The note of a run that Ctrl-C ended (`interrupted (Ctrl-C) after K of N cases: ...`), "" otherwise."""
+    if not getattr(run, "interrupted", False):
+        return ""
+    return next((note for note in run.notes if note.startswith("interrupted")), "interrupted (Ctrl-C)")
+
+
 def headline(run) -> str:
     passed, inconclusive = state_counts(run)  # an inconclusive case never passes: counted apart
-    return (f"{passed}/{len(run.verdicts)} cases passed, {len(run.failed)} failed, "
-            + (f"{inconclusive} inconclusive, " if inconclusive else "")
-            + f"{len(run.bad_input)} bad input ({run.seconds:.1f}s)")
+    counts = (f"{passed}/{len(run.verdicts)} cases passed, {len(run.failed)} failed, "
+              + (f"{inconclusive} inconclusive, " if inconclusive else "")
+              + f"{len(run.bad_input)} bad input ({run.seconds:.1f}s)")
+    return f"INTERRUPTED: {interruption(run)}; {counts}" if interruption(run) else counts
 
 
 def run_status(run) -> str:
