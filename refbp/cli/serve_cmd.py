@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
+import sys
 
 from refbp.parallel import check_reachable, executor_problem
 from refbp.service.settings import MIB, SETTINGS_VARIABLE, Limits, Settings
@@ -24,6 +26,8 @@ request gets 503 with Retry-After; a check past --request-seconds gets 503 too.
 Writes need `Authorization: Bearer <token>` when REFBP_TOKEN is set; reads are open.
 CORS is off unless REFBP_CORS_ORIGINS (comma-separated origins) is set.
 The store: REFBP_DATABASE_URL or --database (default: SQLite in the user's data folder).
+At its start it prints one line on stderr: the URL it serves on and the store (its password
+hidden).
 """
 
 
@@ -56,6 +60,27 @@ def register(sub):
     p.set_defaults(handler=handle)
 
 
+def serving_line(args) -> str:
+    """Where the service listens and where it keeps its verdicts, the store's password hidden:
+    `http://127.0.0.1:8000/ (1 process, 2 checks at once each; store sqlite:////.../verdicts.sqlite)`."""
+    from refbp.store.database import store_off, store_url
+
+    host = f"[{args.host}]" if ":" in args.host else args.host
+    processes = f"{args.workers} process{'es' if args.workers > 1 else ''}"
+    store = "none (nothing is recorded)" if store_off(args.database) else shown_url(store_url(args.database))
+    return f"http://{host}:{args.port}/ ({processes}, {args.threads} checks at once each; store {store})"
+
+
+def shown_url(url: str) -> str:
+    """A database URL with its password (and any other credential in it) replaced by ***."""
+    import sqlalchemy as sa
+
+    try:
+        return sa.make_url(url).render_as_string(hide_password=True)
+    except Exception:  # not a URL SQLAlchemy reads: whatever stands between :// and @ is a credential
+        return re.sub(r"(://)[^/@]*@", r"\1***@", url)
+
+
 def handle(args) -> int:
     import uvicorn  # the server: imported only by this command
 
@@ -78,6 +103,7 @@ def handle(args) -> int:
     # server's (its processes and threads), not the libraries' thread pools fighting over the cores.
     for variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(variable, "1")
+    print(f"refbp serve: {serving_line(args)}", file=sys.stderr, flush=True)
     uvicorn.run("refbp.service.app:app_from_environment", factory=True, host=args.host, port=args.port,
                 workers=args.workers, log_level=args.log_level, access_log=False,
                 timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS)

@@ -7,8 +7,8 @@ written in one transaction: it lands whole or not at all, and concurrent writers
 """
 
 from .database import DATABASE_URL_VARIABLE, Store, StoreError, default_url, open_store
-from .history import run_checks, run_row, runs_frame
+from .history import AmbiguousRun, resolve_run, run_checks, run_row, runs_frame
 from .record import RunRecord, keep_run, record_run
 
-__all__ = ["DATABASE_URL_VARIABLE", "RunRecord", "Store", "StoreError", "default_url", "keep_run", "open_store", "record_run",
-           "run_checks", "run_row", "runs_frame"]
+__all__ = ["AmbiguousRun", "DATABASE_URL_VARIABLE", "RunRecord", "Store", "StoreError", "default_url", "keep_run", "open_store", "record_run",
+           "resolve_run", "run_checks", "run_row", "runs_frame"]

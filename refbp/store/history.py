@@ -23,6 +23,31 @@ def runs_frame(store: Store, implementation: str | None = None, limit: int | Non
         return pd.DataFrame(connection.execute(query).mappings().all(), columns=list(RUN_COLUMNS))
 
 
+class AmbiguousRun(KeyError):
+    """A run id prefix that more than one run has: `candidates` are their ids (the newest first)."""
+
+    def __init__(self, prefix: str, candidates: list[str]):
+        super().__init__(prefix)
+        self.prefix, self.candidates = prefix, candidates
+
+
+def resolve_run(store: Store, prefix: str) -> str:
+    """The id of the one run whose id is `prefix` or starts with it; a KeyError when none has it,
+    AmbiguousRun (a KeyError) naming the candidates when several do."""
+    runs = store.runs
+    query = (sa.select(runs.c.id).where(runs.c.id.startswith(prefix, autoescape=True))
+             .order_by(runs.c.started.desc(), runs.c.id).limit(11))
+    with store.engine.connect() as connection:
+        if prefix and connection.execute(sa.select(runs.c.id).where(runs.c.id == prefix)).first() is not None:
+            return prefix
+        found = [row.id for row in connection.execute(query)] if prefix else []
+    if not found:
+        raise KeyError(prefix)
+    if len(found) > 1:
+        raise AmbiguousRun(prefix, found)
+    return found[0]
+
+
 def run_checks(store: Store, run_id: str) -> pd.DataFrame:
     """One row per check of the run (cases with no check, e.g. bad input, as one row with empty
     check columns), with the case's id, hash and verdict. An unknown id gives a KeyError."""
