@@ -1,4 +1,6 @@
-"""Mutants of refbp.nn that compute exactly what the original computes, each with the reason.
+"""Mutants of refbp.nn that compute exactly what the original computes, or another admissible
+convention where correct implementations may differ (docs/formats.md 4.2: the suite passes every
+such convention by design), each with the reason.
 
 Keyed by `Mutant.key` (module.function: `before` -> `after`, #n for the n-th same edit in
 the function). `refbp mutate` reports a listed mutant that the suite kills: then it was
@@ -16,7 +18,13 @@ _TRUE_BRANCH = ("the true branch of where(net > 0, ...) is used only where net >
 _NUMPY_RESHAPE = ("numpy's reshape takes any negative size as the one size to infer, so -2 is -1 (the suite runs "
                   "refbp on numpy)")
 
+_RIGHT_SLOPE = ("at net = 0 exactly the slope becomes 1, the right derivative: an admissible convention "
+                "(relu'(0) and leaky_relu'(0) may be anything in [left slope, 1], docs/formats.md 4.2), which the "
+                "suite passes and names; elsewhere the same numbers")
+
 EQUIVALENT: dict[str, str] = {
+    "activations.ReLU.backward: `net > 0` -> `(net >= 0)`": _RIGHT_SLOPE,
+    "activations.LeakyReLU.derivative: `net > 0` -> `(net >= 0)`": _RIGHT_SLOPE,
     "activations.LeakyReLU.derivative: `1.0 + 0.0 * net` -> `(1.0 - 0.0 * net)`": _ZERO_TERM,
     "activations.LeakyReLU.derivative: `1.0 + 0.0 * net` -> `1.0`": _ZERO_TERM,
     "activations.LeakyReLU.derivative: `self.slope + 0.0 * net` -> `(self.slope - 0.0 * net)`": _ZERO_TERM,
