@@ -190,8 +190,8 @@ def run_suite(paths=None, oracles=ORACLES, implementation: Implementation | None
     verdicts = iter_units(work, units, jobs=jobs, executor=executor, costs=costs, timeout=timeout if guarded else None)
     bar = tqdm(total=len(loaded.items), desc="refbp run", unit="case", disable=True if progress is False else None,
                leave=False, dynamic_ncols=True)
-    with bar, closing(verdicts), _interruptible(run, keep_interrupted, len(loaded.items),
-                                                lambda i, failed: crash_verdict(cases[i], name, failed.reason)):
+    with bar, closing(verdicts), interruptible(run, keep_interrupted, len(loaded.items),
+                                               lambda i, failed: crash_verdict(cases[i], name, failed.reason)):
         for item in loaded.items:
             if isinstance(item, Case) and item.id in split:
                 verdict = split[item.id]
@@ -206,12 +206,15 @@ def run_suite(paths=None, oracles=ORACLES, implementation: Implementation | None
             bar.update()
             if on_verdict is not None:
                 on_verdict(verdict)
+    if run.interrupted:  # the files found bad before Ctrl-C are reported too
+        given = {id(verdict) for verdict in run.verdicts}
+        run.verdicts += [item for item in loaded.bad if id(item) not in given]
     run.seconds = time.perf_counter() - start
     return run
 
 
 @contextmanager
-def _interruptible(run: SuiteRun, keep: bool, total: int, crashed):
+def interruptible(run: SuiteRun, keep: bool, total: int, crashed):
     """With `keep`, Ctrl-C ends the loop over the cases and the run keeps its verdicts so far: those
     given, and those that came ahead of their turn (refbp.parallel.units.in_order's `held`, by
     index of the cases run; `crashed(index, UnitFailed)` makes the verdict of one that failed)."""

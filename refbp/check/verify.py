@@ -24,7 +24,7 @@ from ..nn import compute_trace
 from ..parallel import UnitFailed, iter_units
 from .references import ReferenceCache
 from .results import Result, answer_document, read_results, result_trace, results_in, wrong_answer_rows
-from .suite import SuiteRun, input_error, load_cases
+from .suite import SuiteRun, input_error, interruptible, load_cases
 from .units import crash_verdict
 from .verdict import CaseVerdict
 
@@ -63,9 +63,14 @@ def verify_unit(unit: ResultUnit) -> CaseVerdict:
 
 
 def verify_results(result_paths, case_paths=None, oracles=ORACLES, fd_method: str | None = None,
-                   jobs: int = 1, executor=None, conventions: str = "any") -> SuiteRun:
+                   jobs: int = 1, executor=None, conventions: str = "any", progress: bool | None = False,
+                   keep_interrupted: bool = False) -> SuiteRun:
     """Verdicts for every result under `result_paths`, in the order found; with `jobs` > 1 or an
-    `executor` (refbp.parallel) the results are judged elsewhere and come back in that order."""
+    `executor` (refbp.parallel) the results are judged elsewhere and come back in that order.
+    `progress`: a bar (None: on a terminal only). `keep_interrupted`: Ctrl-C ends the run with the
+    verdicts so far and every bad input already found (`interrupted`, a note), as run_suite's."""
+    from tqdm import tqdm
+
     if fd_method in UNSUPPORTED_FD_METHODS:
         raise ValueError(f"--fd-method {fd_method}: {UNSUPPORTED_FD_METHODS[fd_method]}")
     run = SuiteRun(started=datetime.now(timezone.utc).isoformat(timespec="seconds"), oracles=tuple(oracles),
@@ -85,8 +90,22 @@ def verify_results(result_paths, case_paths=None, oracles=ORACLES, fd_method: st
     items += [input_error(e.path, str(e), case=str(e.path)) for e in unreadable]
     to_judge = [item for item in items if not isinstance(item, CaseVerdict)]
     verdicts = judged_pairs(to_judge, oracles, fd_method, jobs, executor, conventions=conventions)
-    with closing(verdicts):
-        run.verdicts = [item if isinstance(item, CaseVerdict) else next(verdicts) for item in items]
+
+    def crashed(index, failed):  # a result judged ahead of its turn whose worker died
+        result, case = to_judge[index]
+        verdict = crash_verdict(case, result.implementation, failed.reason)
+        verdict.path = str(result.path)
+        return verdict
+
+    bar = tqdm(total=len(items), desc="refbp verify", unit="result", disable=True if progress is False else None,
+               leave=False, dynamic_ncols=True)
+    with bar, closing(verdicts), interruptible(run, keep_interrupted, len(items), crashed):
+        for item in items:
+            run.verdicts.append(item if isinstance(item, CaseVerdict) else next(verdicts))
+            bar.update()
+    if run.interrupted:  # the bad input found before Ctrl-C is reported too
+        given = {id(verdict) for verdict in run.verdicts}
+        run.verdicts += [item for item in items if isinstance(item, CaseVerdict) and id(item) not in given]
     run.implementation = ", ".join(sorted({v.implementation for v in run.verdicts if v.implementation}))
     run.seconds = time.perf_counter() - start
     return run

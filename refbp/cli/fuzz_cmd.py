@@ -11,7 +11,7 @@ from refbp.parallel import executor_problem, parse_jobs, start_workers
 
 from .isolation import add_timeout_option, timeout_of
 from .outcome import add_judging_options
-from .usage import fail_usage
+from .usage import fail_usage, folder_problem
 
 KINDS = ("mlp", "rnn", "all")
 DEFAULT_EXAMPLES = 200  # refbp.fuzz.DEFAULT_EXAMPLES (not imported here: it loads hypothesis)
@@ -32,8 +32,13 @@ network kinds it supports (`factory.kinds = ("mlp",)`) gets only those drawn; it
 worker process, never in refbp's: an example in which it exits (sys.exit, os._exit), raises
 KeyboardInterrupt, crashes its process or overruns --timeout is a failed example with the
 reason, and what it prints goes to stderr.
+A --save-failures folder that is a file, lies under one or cannot be written is refused
+before any example is drawn; if writing fails later all the same, the failures are written
+into a temporary folder instead, named on stderr (exit 2). Ctrl-C stops drawing: the
+examples checked so far are summarised, their failures saved (as drawn, not shrunk) with
+--save-failures, and it exits 130.
 Exit codes: 0 no failure, 1 an example failed (or, with --strict, was inconclusive), 2 bad
-usage (or every example declined).
+usage (or every example declined, or the failures could not be saved where asked), 130 Ctrl-C.
 Default budget: {DEFAULT_EXAMPLES} examples.
 """
 
@@ -45,7 +50,7 @@ def register(sub):
     budget = p.add_mutually_exclusive_group()
     budget.add_argument("--examples", type=int, metavar="N", help=f"examples to check (default {DEFAULT_EXAMPLES})")
     budget.add_argument("--minutes", type=float, metavar="M", help="check examples for M minutes instead")
-    p.add_argument("--seed", type=int, default=0, help="the seed of the examples drawn (default 0)")
+    p.add_argument("--seed", type=int, default=0, help="the seed of the examples drawn, 0 or more (default 0)")
     p.add_argument("--dtype", choices=names.DTYPES, default="float64", help="the cases' dtype (default float64)")
     p.add_argument("--impl", metavar="MODULE:FACTORY",
                    help="check this implementation (adapter protocol, as `refbp check`) instead of refbp")
@@ -75,8 +80,11 @@ def handle(args) -> int:
         return fail_usage(f"--minutes {args.minutes}: must be more than 0")
     if args.max_saved < 0:
         return fail_usage(f"--max-saved {args.max_saved}: must be 0 or more")
-    if args.save_failures is not None and args.save_failures.exists() and not args.save_failures.is_dir():
-        return fail_usage(f"--save-failures {args.save_failures}: is a file, not a folder")
+    if args.seed < 0:
+        return fail_usage(f"--seed {args.seed}: must be 0 or more")
+    problem = folder_problem("--save-failures", args.save_failures) if args.save_failures is not None else ""
+    if problem:  # before any example is drawn: a folder that cannot take the failures is known now
+        return fail_usage(problem)
     try:
         jobs = parse_jobs(args.jobs)
         timeout = timeout_of(args) if args.impl else None  # the implementation runs in guarded workers
@@ -110,7 +118,11 @@ def handle(args) -> int:
                           timeout=timeout)
     run = run_fuzz(options)
     print("\n".join(summary_lines(run)))
-    if not run.checked:
+    if run.interrupted:
+        print(f"refbp: note: {run.interrupted}", file=sys.stderr)
+    if run.save_problem:
+        print(f"refbp: error: {run.save_problem}", file=sys.stderr)
+    if not run.checked and not run.interrupted:
         print(f"refbp: error: nothing to check: {args.impl or 'the implementation'} supports none of the "
               f"{len(run.outcomes)} examples", file=sys.stderr)
     return run.exit_code()

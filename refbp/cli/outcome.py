@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
 import sys
 import tempfile
@@ -16,6 +15,7 @@ from refbp.check.check_case import ORACLES
 from refbp.parallel import executor_problem, parse_jobs, start_workers
 
 from .store_note import record_in_store, recorded_line
+from .usage import folder_problem
 
 CONVENTIONS = ("any", "torch")
 CONVENTIONS_HELP = ("torch: only torch's own choices pass where correct implementations may differ (relu'(0) = 0, "
@@ -26,6 +26,7 @@ STRICT_HELP = ("an inconclusive case (an entry no reference could judge to the a
 # What `finish` imports after a run (pandas, matplotlib, SQLAlchemy: about a second): with
 # workers, imported while they start, on a core they leave free then.
 AFTER_THE_RUN = ("refbp.report", "refbp.store")
+EXIT_INTERRUPTED = 130  # Ctrl-C (refbp.check.suite.EXIT_INTERRUPTED)
 
 
 class AnyOrderParser(argparse.ArgumentParser):
@@ -104,15 +105,7 @@ def run_settings(args) -> tuple[tuple[str, ...], int, str | None]:
 def report_root_problem(report_dir) -> str:
     """Why no report folder can be made under `report_dir` ("" when one can): asked before any work,
     so that a run never ends in a traceback after all its checks, with nothing written."""
-    root = Path(report_dir).absolute()
-    if root.exists() and not root.is_dir():
-        return f"--report-dir {report_dir}: is a file, not a folder"
-    existing = next(folder for folder in (root, *root.parents) if folder.exists())
-    if not existing.is_dir():
-        return f"--report-dir {report_dir}: {existing} is a file, not a folder"
-    if not os.access(existing, os.W_OK | os.X_OK):
-        return f"--report-dir {report_dir}: cannot write into {existing}"
-    return ""
+    return folder_problem("--report-dir", report_dir)
 
 
 def write_report_of(run, args, *extra) -> Path | None:
@@ -160,10 +153,42 @@ def print_outcome(run, table: str, as_json: bool) -> int:
 
 def finish(run, args, command: str, *extra, implementation_version: str = "") -> int:
     """After a run, verify or check: the report folder, the run kept in the verdict store, and
-    the outcome printed; returns the exit code."""
+    the outcome printed; returns the exit code. `extra`: dicts (or None) for environment.json; a
+    run that Ctrl-C ended adds its note as "interrupted". A report folder that cannot be written
+    after all (it was checked before the run) loses nothing: the report goes into a temporary
+    folder, named on stderr, and the run exits 2 (130 when interrupted)."""
     from refbp.report import format_run  # pandas: imported only once there is a run to show
+    from refbp.report.write import interruption
 
     run.strict = bool(getattr(args, "strict", False))  # before anything reads its exit code
-    report_dir = write_report_of(run, args, *extra)
+    environment = {}
+    for more in extra:
+        environment.update(more or {})
+    if interruption(run):
+        environment.setdefault("interrupted", interruption(run))
+    problem = ""
+    try:
+        report_dir = write_report_of(run, args, environment or None)
+    except OSError as exc:
+        report_dir, problem = report_elsewhere(run, args, environment or None, exc)
     kept = record_in_store(run, command, implementation_version)
-    return print_outcome(run, format_run(run, report_dir) + recorded_line(kept), args.json)
+    code = print_outcome(run, format_run(run, report_dir) + recorded_line(kept), args.json)
+    if problem:
+        print(f"refbp: error: {problem}", file=sys.stderr)
+        return code if code == EXIT_INTERRUPTED else 2
+    return code
+
+
+def report_elsewhere(run, args, environment, exc: OSError) -> tuple[Path | None, str]:
+    """(the report folder written in a temporary folder, or None, and the line saying why and where)."""
+    from refbp.report import write_report
+
+    from .usage import os_problem
+
+    why = f"--report-dir {args.report_dir}: cannot write the report: {os_problem(exc)}"
+    try:
+        written = write_report(run, tempfile.mkdtemp(prefix="refbp-report-"), environment, jobs=report_jobs(args),
+                               executor=getattr(args, "executor", None))
+    except OSError as again:
+        return None, f"{why}; nor in a temporary folder: {os_problem(again)}"
+    return written, f"{why}; it was written in {written} instead"

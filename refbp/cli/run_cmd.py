@@ -22,7 +22,9 @@ beside its source) is checked once, with a note. Options and paths go in any ord
 Exit codes: 0 all passed, 1 a check failed, 2 bad input or usage (a case could not be
 loaded, no case found, no chosen reference applies to a case). An inconclusive case (an
 entry no reference could judge to the accuracy needed) is never counted as passed; it exits
-0 unless --strict (then 1). The formats: docs/formats.md.
+0 unless --strict (then 1). Ctrl-C reports the verdicts of the cases checked so far (the
+report's headline and environment.json say "interrupted"; the run is not kept in the verdict
+store) and exits 130. The formats: docs/formats.md.
 """
 
 
@@ -69,7 +71,8 @@ def handle(args) -> int:
     if missing and len(missing) == len(args.paths):
         return fail_usage(f"no such file or folder: {', '.join(missing)}")
     run = run_suite(args.paths or None, oracles=oracles, progress=False if args.no_progress else None,
-                    check_with=check_with, fd_method=args.fd_method, jobs=jobs, executor=executor)
+                    check_with=check_with, fd_method=args.fd_method, jobs=jobs, executor=executor,
+                    keep_interrupted=True)
     return finish(run, args, "run", device_environment)
 
 

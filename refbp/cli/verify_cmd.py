@@ -25,6 +25,9 @@ paths go in any order; a folder of results is searched for *.json.
 Exit codes: 0 all passed, 1 a check failed, 2 bad input (a file that is not of the formats,
 an unknown case id, an unknown field, two results for one case, no result found). An
 inconclusive case is never counted as passed; it exits 0 unless --strict (then 1).
+Ctrl-C reports the verdicts of the results judged so far and every bad input found (the
+report's headline and environment.json say "interrupted"; nothing goes into the verdict
+store) and exits 130.
 The formats and their JSON Schemas: docs/formats.md, `refbp schema result`.
 """
 
@@ -38,6 +41,7 @@ def register(sub):
                    help="a case file or folder (repeat for several; default: the installed suite)")
     add_common_options(p, "how the finite-difference reference is computed (default: central differences; "
                           "complex is refused: the torch reference has no complex-capable forward)", FD_METHODS)
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(handler=handle)
 
 
@@ -51,5 +55,6 @@ def handle(args) -> int:
     if args.fd_method in UNSUPPORTED_FD_METHODS:
         return fail_usage(f"--fd-method {args.fd_method}: {UNSUPPORTED_FD_METHODS[args.fd_method]}")
     run = verify_results(args.results, args.cases, oracles=oracles, fd_method=args.fd_method, jobs=jobs,
-                         executor=executor, conventions=args.conventions)
+                         executor=executor, conventions=args.conventions,
+                         progress=False if args.no_progress else None, keep_interrupted=True)
     return finish(run, args, "verify")

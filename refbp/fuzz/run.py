@@ -5,12 +5,18 @@ checked here one after another; `check_units` is the one place an executor would
 elsewhere. Of the failing examples, the first of each distinct first failing check is kept
 (`max_saved` in all), shrunk by hypothesis (refbp.fuzz.shrink; unless `shrink` is off) and
 written as a regression case (refbp.fuzz.save) when a folder is given.
+
+Ctrl-C (KeyboardInterrupt) ends the drawing: the run keeps the outcomes checked so far, its
+failures are kept as drawn (shrinking is skipped, or stopped where it was) and saved, and it
+exits 130. A folder that refuses the failures does not lose them: they are written into a
+temporary folder instead, and `save_problem` says where.
 """
 
 from __future__ import annotations
 
 import itertools
 import json
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +30,7 @@ from .spread import check_spread
 from .unit import ExampleOutcome, FuzzUnit, Target, check_unit
 
 EXIT_CLEAN, EXIT_FAILURES, EXIT_USAGE = 0, 1, 2
+EXIT_INTERRUPTED = 130  # Ctrl-C (128 + SIGINT), the examples so far kept
 DEFAULT_EXAMPLES = 200
 
 
@@ -64,6 +71,8 @@ class FuzzRun:
     saved: list[Path] = field(default_factory=list)
     regressions: list[dict] = field(default_factory=list)
     seconds: float = 0.0
+    interrupted: str = ""   # Ctrl-C ended the run: the note saying what was kept ("" otherwise)
+    save_problem: str = ""  # the failures could not be written where asked: why, and where they are
 
     @property
     def checked(self) -> list[ExampleOutcome]:
@@ -87,8 +96,13 @@ class FuzzRun:
         return len(self.checked) / self.seconds if self.seconds > 0 else 0.0
 
     def exit_code(self) -> int:
-        """1 when an example failed (or, with --strict, was inconclusive), 2 when nothing could be
-        checked (all declined), else 0."""
+        """130 when interrupted (Ctrl-C), 2 when the failures could not be saved where asked, 1 when
+        an example failed (or, with --strict, was inconclusive), 2 when nothing could be checked
+        (all declined), else 0."""
+        if self.interrupted:
+            return EXIT_INTERRUPTED
+        if self.save_problem:
+            return EXIT_USAGE
         if self.failed or (self.options.strict and self.inconclusive):
             return EXIT_FAILURES
         return EXIT_USAGE if not self.checked else EXIT_CLEAN
@@ -100,14 +114,32 @@ def run_fuzz(options: FuzzOptions) -> FuzzRun:
     run = FuzzRun(options)
     target = Target(options.impl, options.fd_method, options.conventions, options.timeout)
     start = time.perf_counter()
-    run.outcomes = check_units(units(options, start), target, options, start)
+    try:
+        check_units(units(options, start), target, options, start, into=run.outcomes)
+    except KeyboardInterrupt:
+        run.interrupted = (f"interrupted (Ctrl-C) after {len(run.outcomes)} examples: their outcomes are reported"
+                           f"{' and their failures kept as drawn (not shrunk)' if run.failed else ''}")
     run.seconds = time.perf_counter() - start
     run.shrunk = shrink_failures(run, target)
     run.regressions = [regression_document(s.outcome, options.command(), s.original_index, s.checks > 0)
                        for s in run.shrunk]
     if options.save_failures is not None:
-        run.saved = [save_regression(document, options.save_failures) for document in run.regressions]
+        run.saved, run.save_problem = save_all(run.regressions, options.save_failures)
     return run
+
+
+def save_all(documents: list[dict], directory) -> tuple[list[Path], str]:
+    """Every regression written into `directory`; when it refuses them (the folder was checked
+    before the run, but may have changed since), into a fresh temporary folder instead:
+    (the paths written, "" or the one line saying why and where they are)."""
+    try:
+        return [save_regression(document, directory) for document in documents], ""
+    except OSError as exc:
+        why = f"{exc.strerror or type(exc).__name__}{f' ({exc.filename})' if exc.filename else ''}"
+    elsewhere = Path(tempfile.mkdtemp(prefix="refbp-fuzz-failures-"))
+    saved = [save_regression(document, elsewhere) for document in documents]
+    return saved, (f"--save-failures {directory}: cannot write the failures: {why}; the {len(saved)} "
+                   f"failure(s) were saved in {elsewhere} instead")
 
 
 def units(options: FuzzOptions, start: float):
@@ -120,22 +152,26 @@ def units(options: FuzzOptions, start: float):
         yield FuzzUnit(options.seed, index, options.kind, options.dtype)
 
 
-def check_units(pending, target: Target, options: FuzzOptions, start: float = 0.0) -> list[ExampleOutcome]:
-    """Every unit's outcome, in index order, with a progress bar (over workers: refbp.fuzz.spread)."""
+def check_units(pending, target: Target, options: FuzzOptions, start: float = 0.0,
+                into: list | None = None) -> list[ExampleOutcome]:
+    """Every unit's outcome, in index order, with a progress bar (over workers: refbp.fuzz.spread),
+    appended to `into` as each is known (so that Ctrl-C, which propagates, leaves those so far)."""
     from tqdm import tqdm  # the bar only: imported when a run starts
 
+    outcomes = [] if into is None else into
     bar = tqdm(pending, total=options.examples, desc="refbp fuzz", unit="example", leave=False,
                dynamic_ncols=True, disable=True if options.progress is False else None)
     if options.jobs > 1 or options.executor is not None:
         with bar:
-            return check_spread(options, target, start, on_outcome=lambda _: bar.update())
-    outcomes = []
+            check_spread(options, target, start, on_outcome=lambda outcome: (outcomes.append(outcome), bar.update()))
+        return outcomes
     failures = 0
-    for unit in bar:
-        outcome = check_unit(unit, target)
-        outcomes.append(outcome)
-        failures += outcome.failed
-        bar.set_postfix(failed=failures, refresh=False)
+    with bar:
+        for unit in bar:
+            outcome = check_unit(unit, target)
+            outcomes.append(outcome)
+            failures += outcome.failed
+            bar.set_postfix(failed=failures, refresh=False)
     return outcomes
 
 
@@ -151,8 +187,14 @@ def shrink_failures(run: FuzzRun, target: Target) -> list[Shrunk]:
         # Every example drawn before it in its round returns at once in the replay (as when drawn).
         earlier = {json.dumps(o.document) for o in run.outcomes
                    if o.index // ROUND_SIZE == round_index and o.index < outcome.index and o.document is not None}
-        shrunk = (shrink(options.seed, round_index, options.kind, options.dtype, target, earlier, outcome.index)
-                  if options.shrink else None)
+        shrunk = None
+        if options.shrink and not run.interrupted:  # after Ctrl-C: the failures as drawn, at once
+            try:
+                shrunk = shrink(options.seed, round_index, options.kind, options.dtype, target, earlier,
+                                outcome.index)
+            except KeyboardInterrupt:
+                run.interrupted = (f"interrupted (Ctrl-C) while shrinking, after {len(run.outcomes)} examples "
+                                   f"checked: the failures not yet shrunk are kept as drawn")
         if shrunk is None:  # not shrunk, or the replay did not fail: the example as drawn
             shrunk = Shrunk(outcome, outcome.index, 0)
         key = json.dumps(shrunk.outcome.document, sort_keys=True)

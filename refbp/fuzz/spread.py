@@ -12,7 +12,9 @@ checking evenly, the dearest chunks first. Each chunk is checked as `refbp fuzz`
 outcomes, and so the report and the failures found, are those of `--jobs 1`. Waves bound
 the documents held here at once. Shrinking and saving stay in the caller. With `--impl` (a
 target with a timeout) the examples are checked one per unit in guarded workers
-(refbp.parallel.guarded): one that exits, hangs or kills its worker fails alone.
+(refbp.parallel.guarded): one that exits, hangs or kills its worker fails alone. Ctrl-C
+propagates, with every outcome known by then given to `on_outcome` first (those checked ahead
+of their turn included, in index order, so the indices may have gaps).
 """
 
 from __future__ import annotations
@@ -95,12 +97,20 @@ def check_spread(options, target: Target, started: float, on_outcome=None) -> li
         chunks = [FuzzChunk(start, tuple(documents[start - first:start - first + size]), inside)
                   for start in range(first, stop, size)]
         costs = [sum(document_cost(d) for d in chunk.documents if d is not None) for chunk in chunks]
-        for index, result in iter_units(check_chunk, chunks, jobs=jobs, executor=executor, costs=costs,
-                                        timeout=target.timeout if guarded else None):
+        def take(index, result):
             for outcome in (_crashed(chunks[index], result.reason) if isinstance(result, UnitFailed) else result):
                 outcomes.append(outcome)
                 if on_outcome is not None:
                     on_outcome(outcome)
+
+        try:
+            for index, result in iter_units(check_chunk, chunks, jobs=jobs, executor=executor, costs=costs,
+                                            timeout=target.timeout if guarded else None):
+                take(index, result)
+        except KeyboardInterrupt as exc:  # Ctrl-C: the chunks checked ahead of their turn are kept too
+            for index, result in sorted(getattr(exc, "held", {}).items()):
+                take(index, result)
+            raise
     return outcomes
 
 

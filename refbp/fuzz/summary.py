@@ -22,7 +22,8 @@ def counts(outcomes) -> dict[str, Counter]:
 def summary_lines(run) -> list[str]:
     """The run in a few lines of text (what the command prints)."""
     checked = run.checked
-    lines = [f"refbp fuzz: {len(checked)} examples checked ({run.options.kind}, {run.options.dtype}, seed "
+    lines = [("refbp fuzz: INTERRUPTED (Ctrl-C): " if getattr(run, "interrupted", "") else "refbp fuzz: ")
+             + f"{len(checked)} examples checked ({run.options.kind}, {run.options.dtype}, seed "
              f"{run.options.seed}) in {run.seconds:.1f} s: {run.examples_per_second:.1f} examples/s; "
              f"{len(run.failed)} failed, "
              + (f"{len(run.inconclusive)} inconclusive, " if run.inconclusive else "")
@@ -42,6 +43,6 @@ def summary_lines(run) -> list[str]:
         lines.append(f"  inconclusive example {outcome.index}: no check failed, but some entries no reference "
                      "could judge to the accuracy needed")
     for path, shrunk in zip(run.saved, run.shrunk):
-        lines.append(f"  saved {path} (example {shrunk.original_index} shrunk in {shrunk.checks} checks): "
-                     f"{shrunk.outcome.failure}")
+        how = f"shrunk in {shrunk.checks} checks" if shrunk.checks else "as drawn"
+        lines.append(f"  saved {path} (example {shrunk.original_index} {how}): {shrunk.outcome.failure}")
     return lines

@@ -82,8 +82,14 @@ def headline(summary: pd.DataFrame, seconds: float, interrupted: str = "") -> tu
     if unsupported:
         parts.append(f"{unsupported} not supported")
     if interrupted:
-        return "fail", f"INTERRUPTED: {interrupted}; {', '.join(parts)} ({seconds:.1f} s)"
+        return "fail", f"{interrupted_headline(interrupted)}; {', '.join(parts)} ({seconds:.1f} s)"
     return status, f"{status.upper()}: {', '.join(parts)} ({seconds:.1f} s)"
+
+
+def interrupted_headline(note: str) -> str:
+    """`INTERRUPTED (Ctrl-C) after K of N cases: ...` from the run's note `interrupted (Ctrl-C) after ...`."""
+    return "INTERRUPTED " + note.removeprefix("interrupted").strip() if note.startswith("interrupted") else \
+        f"INTERRUPTED: {note}"
 
 
 def case_sections(details: pd.DataFrame, summary: pd.DataFrame, case_images: dict,

@@ -22,7 +22,7 @@ from .frames import cases_frame, details_frame, entries_frame, failing_rows, sum
 from .page import Page, Section, markdown
 from .plots_rnn import draw_through_time, rnn_gradient_plots, through_time_caption, through_time_file
 from .plots_run import error_plot, tolerance_heatmap
-from .run_page import run_html
+from .run_page import interrupted_headline, run_html
 
 
 def new_run_dir(report_dir, prefix: str = "run") -> Path:
@@ -126,7 +126,7 @@ def headline(run) -> str:
     counts = (f"{passed}/{len(run.verdicts)} cases passed, {len(run.failed)} failed, "
               + (f"{inconclusive} inconclusive, " if inconclusive else "")
               + f"{len(run.bad_input)} bad input ({run.seconds:.1f}s)")
-    return f"INTERRUPTED: {interruption(run)}; {counts}" if interruption(run) else counts
+    return f"{interrupted_headline(interruption(run))}; {counts}" if interruption(run) else counts
 
 
 def run_status(run) -> str:
