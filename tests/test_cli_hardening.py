@@ -144,6 +144,22 @@ def test_compare_refuses_a_report_dir_it_cannot_write_before_reading_anything(tm
     assert "cannot write the comparison: Permission denied" in one_line(err)
 
 
+def test_a_report_folder_that_refuses_the_report_after_the_run_loses_nothing(tmp_path, capsys, monkeypatch):
+    import refbp.cli.outcome
+
+    def refused(run, args, *extra):
+        raise PermissionError(13, "Permission denied", str(tmp_path / "reports"))
+
+    monkeypatch.setattr(refbp.cli.outcome, "write_report_of", refused)
+    code, out, err = cli(capsys, "run", SEED, "--oracle", "expected", "--no-progress", "--report-dir",
+                         tmp_path / "reports")
+    assert code == 2 and "PASS  seed-2-2-2" in out
+    line = one_line(err)
+    assert f"--report-dir {tmp_path / 'reports'}: cannot write the report: Permission denied" in line
+    elsewhere = Path(line.split("; it was written in ")[1].split(" instead")[0])
+    assert json.loads((elsewhere / "verdicts.json").read_text())[0]["case"] == "seed-2-2-2"
+
+
 # 2 ------------------------------------------------------------------------------------------
 def test_fuzz_refuses_a_negative_seed(capsys):
     code, _, err = cli(capsys, "fuzz", "--seed", "-1", "--examples", "1")

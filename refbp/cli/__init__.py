@@ -26,7 +26,8 @@ refbp checks a hand-written backpropagation (MLPs and a simple RNN) case by case
 against PyTorch autograd in float64 and against finite differences, and writes the
 results as pandas reports under reports/<run-id>/.
 
-Exit codes: 0 all checks passed, 1 a check failed, 2 bad input or usage.
+Exit codes: 0 all checks passed, 1 a check failed, 2 bad input or usage, 130 Ctrl-C (run,
+verify, check and fuzz keep and report what was checked before it).
 """
 
 
