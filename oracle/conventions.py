@@ -122,7 +122,7 @@ def _kinked_layers(network):
     return [("rnn.net", network.nonlinearity), ("readout.net", network.output_activation)]
 
 
-def saturated_bce_bounds(case) -> dict:
+def saturated_bce_bounds(case, kink_slope: str = "left") -> dict:
     """Per answer, the interval a correct implementation may reach through a sigmoid output layer
     with bce where outputs are near or at 0 or 1: {quantity: {name: (low, high)}} for "loss",
     "grads" and "input_grads".
@@ -133,11 +133,12 @@ def saturated_bce_bounds(case) -> dict:
     candidates span an interval [lo_i, hi_i]; the outputs choose independently, and every
     gradient is linear in the outputs' dL/dnet: g = g(mid) + sum_i J_i (delta_i - mid_i), so its
     entry lies within sum_i |J_i| (hi_i - lo_i) / 2 of g(mid). The loss is a sum over outputs,
-    each term within its own interval."""
+    each term within its own interval. `kink_slope`: the slope taken at relu-family units exactly
+    at 0 on the way back (Convention)."""
     from .torch_functions import case_tensor
     from .torch_modules import build_module, load_params
 
-    module = build_module(case.network)
+    module = build_module(case.network, kink_slope=kink_slope)
     named = load_params(module, case.params)
     inputs = case_tensor(case.inputs).requires_grad_(True)
     targets = case_tensor(case.targets)

@@ -274,6 +274,7 @@ def test_a_fuzz_run_counts_inconclusive_examples_apart():
 
 def test_the_pytest_plugin_skips_an_inconclusive_case_and_fails_it_when_strict(monkeypatch):
     import refbp.check.check_adapter
+    from refbp.check.adapter import load_factory
     from refbp.pytest_plugin import CaseFailed, assert_case_passes
 
     seen = []
@@ -282,11 +283,13 @@ def test_the_pytest_plugin_skips_an_inconclusive_case_and_fails_it_when_strict(m
         seen.append(conventions)
         return verdict(case.id, row(inconclusive=3))
 
+    # A callable factory is checked in this process (a MODULE:FACTORY text in a guarded worker).
     monkeypatch.setattr(refbp.check.check_adapter, "check_adapter_case", inconclusive)
+    factory = load_factory("examples/numpy_mlp.py:factory")
     with pytest.raises(pytest.skip.Exception, match="inconclusive"):
-        assert_case_passes("examples/numpy_mlp.py:factory", SEED, conventions="torch")
+        assert_case_passes(factory, SEED, conventions="torch")
     with pytest.raises(CaseFailed, match="INCONCLUSIVE"):
-        assert_case_passes("examples/numpy_mlp.py:factory", SEED, strict=True)
+        assert_case_passes(factory, SEED, strict=True)
     assert seen == ["torch", "any"]
 
 

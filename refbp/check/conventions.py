@@ -150,10 +150,24 @@ def admissible(case, primary: Trace, compute, mode: str = "any") -> Admissible:
         for slope in slopes:
             trace = primary if (slope, bce) == ("left", "value") else compute(Convention(slope, bce))
             every.append(Variant(labels(Convention(slope, bce), kinked, saturated), slope, bce, trace))
-    bounds = {}
+    bounds: dict = {}
     if bce_ill_conditioned(case.loss, primary.outputs) and output_activation(case.network) == "sigmoid":
-        bounds = saturated_bce_bounds(case)   # each output's legitimate ways and roundings, independently
+        # each output's legitimate ways and roundings, independently, through either slope at a kink
+        bounds = _union([saturated_bce_bounds(case, slope) for slope in slopes])
     if mode == "torch":
         own = [v for v in every if v.kink_slope == "left" and v.bce == ("torch" if saturated else "value")]
         return Admissible(own, kinked, saturated, mode, others=[v for v in every if v not in own])
     return Admissible(every, kinked, saturated, mode, bounds=bounds)
+
+
+def _union(all_bounds: list[dict]) -> dict:
+    """{quantity: {name: (low, high)}} spanning every one of `all_bounds`."""
+    union: dict = {}
+    for bounds in all_bounds:
+        for quantity, tensors in bounds.items():
+            for name, (low, high) in tensors.items():
+                if name in union.setdefault(quantity, {}):
+                    old_low, old_high = union[quantity][name]
+                    low, high = np.minimum(old_low, low), np.maximum(old_high, high)
+                union[quantity][name] = (low, high)
+    return union
