@@ -65,6 +65,19 @@ class NumpyMLP:
     def loss(self, params, inputs, targets):
         return float(self._loss_and_slope(self.forward(params, inputs), targets)[0])
 
+    def loss_batch(self, params_list, inputs, targets):
+        """Optional (docs/formats.md section 8): the loss at many parameter sets in one call, for
+        the finite differences of this implementation's own forward: every layer's products for
+        all sets at once ([S, B, n] arrays), then each set's loss."""
+        x = inputs
+        for i, name in enumerate(self.activations):
+            weight = np.stack([p[f"layers.{i}.weight"] for p in params_list])
+            z = np.einsum("bi,soi->sbo" if x.ndim == 2 else "sbi,soi->sbo", x, weight)
+            if self.bias:
+                z = z + np.stack([p[f"layers.{i}.bias"] for p in params_list])[:, None, :]
+            x = FUNCTIONS[name](z)
+        return [float(self._loss_and_slope(y, targets)[0]) for y in x]
+
     def _loss_and_slope(self, y, t):
         """The loss and dL/dy."""
         if self.loss_name == "half_sse":

@@ -1,10 +1,16 @@
 """Checking one case on a Python implementation given through the adapter protocol.
 
 Its answers are compared with torch autograd in float64, with finite differences of the
-torch reference's loss (the definition), with the case's published values, and with finite
-differences of the implementation's OWN loss (reference `own-forward-fd`): a gradient that
-fails against torch but matches its own forward points at a forward that is wrong too;
+case's loss (the definition, through refbp's fast forms of it: refbp.perturbed; never the
+code under test), with the case's published values, and with finite differences of the
+implementation's OWN loss (reference `own-forward-fd`, refbp.check.own_forward): a gradient
+that fails against torch but matches its own forward points at a forward that is wrong too;
 one that fails both points at the backward alone.
+
+Everything that depends on the case alone (the torch reference, the definition's finite
+differences) comes from refbp.check.reference_store: computed once per case, kept in
+memory and the finite differences on disk, so that checking an implementation costs only
+its own calls and the comparisons.
 """
 
 from __future__ import annotations
@@ -13,20 +19,23 @@ import time
 
 from cases import Case
 
-from oracle.torch_loss import loss_function as reference_loss_function
+from cases.fingerprint import case_hash
 
 from ..diagnosis import diagnose_checks
-from ..loss_forms import LossForms
-from .adapter import Declined, answer, own_loss_function
-from .check_case import FRESH, ORACLES, Implementation, check_case, finite_difference_checks
+from ..perturbed import loss_forms
+from . import reference_store
+from .adapter import Declined, answer
+from .check_case import ORACLES, Implementation, check_case
+from .own_forward import NARROWED_METHODS, own_forward_checks, own_method
+from .own_forward import REFERENCE as OWN_FORWARD_REFERENCE  # noqa: F401 (its name here until now)
+from .own_loss import own_loss
 from .verdict import CaseVerdict
-
-OWN_FORWARD_REFERENCE = "own-forward-fd"
 
 
 def check_adapter_case(case: Case, factory, name: str, oracles=ORACLES, fd_method: str | None = None,
-                       conventions: str = "any") -> CaseVerdict:
-    """The verdict of `factory`'s implementation on `case`; Declined propagates (not supported)."""
+                       conventions: str = "any", references: reference_store.ReferenceStore | None = None) -> CaseVerdict:
+    """The verdict of `factory`'s implementation on `case`; Declined propagates (not supported).
+    `references`: where the case's references are kept (default: this process's store)."""
     start = time.perf_counter()
     try:
         given = answer(factory, case)
@@ -34,24 +43,27 @@ def check_adapter_case(case: Case, factory, name: str, oracles=ORACLES, fd_metho
         raise
     except Exception as exc:  # the implementation raised: a failed case, the others go on
         return _crashed(case, name, exc, time.perf_counter() - start)
-    implementation = Implementation(name, lambda _case: given.trace, reference_loss_function)
-    admissible = FRESH.admissible(case, "", conventions)
-    verdict = check_case(case, implementation, oracles, fd_method=fd_method, conventions=conventions,
-                         admissible=admissible)
+    references = references if references is not None else reference_store.shared()
+    forms = loss_forms(case)   # the definition's: refbp's forward, in float64
+    implementation = Implementation(name, lambda _case: given.trace, loss_forms=lambda _case: forms)
+    fingerprint = case_hash(case)
+    admissible = references.admissible(case, fingerprint, conventions)
+    # Central differences unless asked (the definition's; refbp run's default would be the complex step).
+    verdict = check_case(case, implementation, oracles, fd_method=fd_method or "central", references=references,
+                         conventions=conventions, admissible=admissible, fingerprint=fingerprint)
     verdict.checks = [c for c in verdict.checks if (c.quantity, c.tensor) in given.provided
                       or (c.method == "directional" and given.trace.grads)]
     verdict.checks += given.wrong_rows(case, oracles)  # an unknown tensor, complex values: failed, as verify says
     if "fd" in oracles and given.trace.grads:
+        method = own_method(fd_method)
         try:
-            own_loss = own_loss_function(factory, case)
-            _, reference_probe = reference_loss_function(case)  # where the function has kinks is the case's
-            own = finite_difference_checks(case, given.trace, LossForms(own_loss, reference_probe),
-                                           None if fd_method == "complex" else fd_method, admissible=admissible,
-                                           judged_elsewhere="torch" in oracles)
+            own = own_loss(factory, case)
+            reference = (references.finite_difference(case, fingerprint, method, forms)
+                         if method in NARROWED_METHODS else None)
+            own = own_forward_checks(case, given.trace, own, forms, reference, method, admissible,
+                                     judged_elsewhere="torch" in oracles)
         except Exception as exc:
             return _crashed(case, name, exc, time.perf_counter() - start)
-        for check in own:
-            check.reference = OWN_FORWARD_REFERENCE
         diagnose_checks(case, given.trace, own + [c for c in verdict.checks if c.quantity in ("outputs", "loss")])
         verdict.checks += own
     verdict.not_provided = given.not_provided

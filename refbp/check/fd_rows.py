@@ -61,11 +61,8 @@ def describe(check: Check, result, tolerance, skip, allowance, judged_elsewhere:
     evaluated = np.isfinite(result.steps[name])
     judged = evaluated & ~skip & np.isfinite(fd)
     weak = judged & (allowance > tolerance.atol + tolerance.rtol * np.abs(fd))
-    counts: dict[str, int] = {}
     judged_by = result.judged_by.get(name, {})
-    for index in np.flatnonzero(judged):
-        key = "judged:" + judged_by.get(int(index), result.method)
-        counts[key] = counts.get(key, 0) + 1
+    counts = judged_counts(judged, judged_by, result.method)
     reasons = {}
     for index, reason in result.kinks.get(name, {}).items():
         reasons.setdefault(_reason(reason), []).append(reason)
@@ -92,6 +89,26 @@ def describe(check: Check, result, tolerance, skip, allowance, judged_elsewhere:
     first = "" if check.note == "no entry to judge" else check.note   # the counts say so
     check.note = "; ".join(filter(None, [first, *words, *result.notes]))
     check.entries = tuple(entries(check, result, case_id, actual, weak, judged_by))
+
+
+def judged_counts(judged: np.ndarray, judged_by: dict, method: str) -> dict[str, int]:
+    """{"judged:<method>": entries} of the `judged` mask, each entry by its `judged_by` method or
+    `method`, the keys in the order of their first entry (a loop over the replaced entries
+    only: a tensor's every entry would cost a Python step each)."""
+    flat = judged.reshape(-1)
+    first: dict[str, int] = {}
+    counts: dict[str, int] = {}
+    for index, by in judged_by.items():
+        if flat[int(index)]:
+            counts[by] = counts.get(by, 0) + 1
+            first[by] = min(first.get(by, flat.size), int(index))
+    replaced = np.zeros(flat.size, dtype=bool)
+    replaced[np.fromiter(judged_by, dtype=np.int64, count=len(judged_by))] = True
+    plain = np.flatnonzero(flat & ~replaced)
+    if plain.size:
+        counts[method] = counts.get(method, 0) + int(plain.size)
+        first[method] = min(first.get(method, flat.size), int(plain[0]))
+    return {f"judged:{by}": counts[by] for by in sorted(counts, key=lambda by: first[by])}
 
 
 KINK = "at a kink"

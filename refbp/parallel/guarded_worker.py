@@ -13,7 +13,8 @@ import sys
 import threading
 
 # The calls of the adapter protocol (docs/formats.md section 8), and the import of its module.
-CALLS = ("", "import", "factory", "forward", "loss", "gradients", "train", "intermediates", "error_signals")
+CALLS = ("", "import", "factory", "forward", "loss", "gradients", "train", "intermediates", "error_signals",
+         "loss_batch")
 CODES = {name: code for code, name in enumerate(CALLS) if name}
 
 

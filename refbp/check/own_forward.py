@@ -1,0 +1,186 @@
+"""The own-forward-fd rows: an implementation's gradients against derivatives of its OWN loss
+(does its backward match its forward?), calling its code as few times as possible.
+
+Its entries are judged three ways, one row per tensor as before:
+  - not judged: where a kink, a clamp or a jump lies within the method's stencil, and where
+    correct conventions differ: the case's own (its reference finite difference, computed
+    on refbp's forms and cached, says where; refbp.check.references);
+  - one by one, by central differences (or `--fd-method richardson`) with escalation, the
+    loss's measured noise and one-sided checks as always (refbp.check.fd_reference): where
+    the reference's own error estimate is above the tolerance, where a value is not finite,
+    every entry of a small case (at most ENTRYWISE_UP_TO), and what the narrowing leaves;
+  - along random directions (refbp.check.narrowing): everything else, a few evaluations
+    for all of it; where a direction fails, narrowed down by bisection to the entries
+    judged one by one, so that a wrong entry still fails its tensor's row, named.
+Other methods (`directional`, `sampled`) are entry-wise samples already: as before.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from oracle.fd import FiniteDifference, finite_difference
+from oracle.fd.refine import output_rounding
+
+from ..loss_forms import LossForms
+from ..nn.backend import serial_blas
+from .fd_reference import escalate_failures, mark_convention_points
+from .fd_rows import describe, finite_difference_checks
+from .narrowing import narrow
+from .rows import rows
+from .tolerance import FD_ERROR_FACTOR, fd_tolerance
+
+REFERENCE = "own-forward-fd"
+NARROWED_METHODS = ("central", "richardson")
+ENTRYWISE_UP_TO = 32      # entries: a case this small is judged entry by entry (a few dozen calls)
+ALONG = "along random directions"   # how the entries the directions vouched for were judged
+
+
+def own_method(fd_method: str | None) -> str:
+    """The method of the own-forward-fd rows: the run's, but central for the complex step (an
+    implementation's loss takes no complex numbers)."""
+    return "central" if fd_method in (None, "complex") else fd_method
+
+
+def own_forward_checks(case, trace, own, forms: LossForms, reference: FiniteDifference | None, method: str,
+                       admissible=None, judged_elsewhere: bool = True) -> list:
+    """The rows; `own` the implementation's loss (refbp.check.own_loss.OwnLoss), `forms` refbp's
+    forms of the case (their probe finds the kinks), `reference` the case's raw finite
+    difference by `method` (None: judged entry by entry, as before)."""
+    probed = LossForms(own, forms.probe)
+    if method not in NARROWED_METHODS or reference is None:
+        checks = finite_difference_checks(case, trace, probed, method, admissible=admissible,
+                                          judged_elsewhere=judged_elsewhere)
+        return _named(checks, own.notes)
+    params = {name: np.asarray(value, dtype=np.float64) for name, value in case.params.items()}
+    tolerance = fd_tolerance(case, method, sum(int(p.size) for p in params.values()))
+    mark_convention_points(reference, admissible, tolerance)
+    answer = {name: np.asarray(trace.grads[name], dtype=np.float64).reshape(-1) for name in params
+              if trace.grads.get(name) is not None and np.shape(trace.grads[name]) == params[name].shape}
+    domain, one_by_one = _entries(params, answer, reference, tolerance)
+    vouched = {}
+    with serial_blas(np):
+        if sum(v.size for v in domain.values()) > ENTRYWISE_UP_TO and tolerance.atol > 0:
+            base_nets, nets = _probe(forms, params)
+            narrowed = narrow(domain, answer, params, own, nets, base_nets, tolerance)
+            vouched = narrowed.vouched
+            for name, indices in narrowed.leaves.items():
+                one_by_one[name] = np.union1d(one_by_one.get(name, np.zeros(0, dtype=np.int64)), indices)
+        else:
+            for name, indices in domain.items():
+                one_by_one[name] = np.union1d(one_by_one.get(name, np.zeros(0, dtype=np.int64)), indices)
+        entrywise = None
+        if any(v.size for v in one_by_one.values()):
+            entrywise = finite_difference(method, probed, params, entries=one_by_one)
+            entrywise = escalate_failures(probed, params, trace.grads, entrywise, tolerance,
+                                          output_rounding(case.loss, trace.outputs, case.targets))
+    result = _combined(method, params, answer, reference, vouched, entrywise)
+    result.notes = own.notes + result.notes
+    skips = {name: result.kink_mask(name) for name in result.kinks}
+    allowances = {name: FD_ERROR_FACTOR * e for name, e in result.errors.items()}
+    checks = rows("grads", trace.grads, result.grads, REFERENCE, tolerance, skips=skips, method=method,
+                  allowances=allowances)
+    for check in checks:
+        describe(check, result, tolerance, skips.get(check.tensor), allowances[check.tensor], judged_elsewhere,
+                 case.id, trace.grads.get(check.tensor))
+        _with_directions(check, vouched.get(check.tensor), result)
+    return checks
+
+
+def _entries(params: dict, answer: dict, reference: FiniteDifference, tolerance):
+    """({tensor: flat indices} the directions may judge, {tensor: flat indices} judged one by one):
+    neither holds the case's kinks and convention points; one by one where the reference's
+    error estimate is above the tolerance (as the row would judge it loosely), or a value is
+    not finite. A tensor the answer lacks, or gives in another shape, is in neither."""
+    domain, one_by_one = {}, {}
+    for name in params:
+        if name not in answer:
+            continue
+        fd = reference.grads[name].reshape(-1)
+        kink = reference.kink_mask(name).reshape(-1)
+        with np.errstate(invalid="ignore"):
+            weak = FD_ERROR_FACTOR * reference.errors[name].reshape(-1) > tolerance.atol + tolerance.rtol * np.abs(fd)
+        alone = ~kink & (weak | ~np.isfinite(fd) | ~np.isfinite(answer[name]))
+        domain[name] = np.flatnonzero(~kink & ~alone)
+        one_by_one[name] = np.flatnonzero(alone)
+    return domain, one_by_one
+
+
+def _probe(forms: LossForms, params: dict):
+    """(the kinked units at `params`, points -> [their units at each point]) from refbp's forms:
+    the stacked form where it gives every unit the probe does, else the probe point by point."""
+    if forms.probe is None:
+        return {}, None
+    base = forms.probe(params)
+    if not base:
+        return {}, None
+
+    def nets(points):
+        if forms.stacked is not None:
+            stack = {name: np.stack([np.broadcast_to(p[name], np.shape(params[name])) for p in points])
+                     for name in params}
+            _, stacked = forms.stacked(stack, kinks=True)
+            if set(stacked) == set(base):
+                return [{layer: value[s] for layer, value in stacked.items()} for s in range(len(points))]
+        return [forms.probe(point) for point in points]
+
+    return base, nets
+
+
+def _combined(method: str, params: dict, answer: dict, reference: FiniteDifference, vouched: dict,
+              entrywise: FiniteDifference | None) -> FiniteDifference:
+    """One result for the rows: the reference's values at its kinks (not judged), the answer
+    itself where the directions vouched for it (its error is theirs, added by
+    `_with_directions`), the entry-wise values elsewhere."""
+    # The method most entries were judged by is the default of `judged_by` (refbp.check.fd_rows.describe).
+    default = ALONG if vouched else method
+    result = FiniteDifference(method=default, kinks={n: dict(k) for n, k in reference.kinks.items()})
+    for name, value in params.items():
+        shape = np.shape(value)
+        grads, steps, errors = (np.full(int(np.size(value)), np.nan) for _ in range(3))
+        kink = reference.kink_mask(name).reshape(-1)
+        for target, source in ((grads, reference.grads), (steps, reference.steps), (errors, reference.errors)):
+            target[kink] = source[name].reshape(-1)[kink]
+        if name in vouched:
+            indices = np.concatenate(vouched[name].indices)
+            grads[indices], steps[indices], errors[indices] = answer[name][indices], vouched[name].step, 0.0
+        if entrywise is not None and name in entrywise.grads:
+            chosen = np.isfinite(entrywise.steps[name].reshape(-1))
+            for target, key in ((grads, "grads"), (steps, "steps"), (errors, "errors")):
+                target[chosen] = getattr(entrywise, key)[name].reshape(-1)[chosen]
+            judged_by = entrywise.judged_by.get(name, {})
+            if default != method:
+                judged_by = {int(i): judged_by.get(int(i), method) for i in np.flatnonzero(chosen)}
+            result.judged_by[name] = dict(judged_by)
+            for index, unit in entrywise.kinks.get(name, {}).items():
+                result.kinks.setdefault(name, {}).setdefault(index, unit)
+        result.grads[name], result.steps[name], result.errors[name] = (a.reshape(shape) for a in (grads, steps, errors))
+    if entrywise is not None:
+        result.notes, result.largest_noise = list(entrywise.notes), entrywise.largest_noise
+        result.evaluations = entrywise.evaluations
+    return result
+
+
+def _with_directions(check, vouched, result: FiniteDifference) -> None:
+    """The row's numbers where directions judged entries: a passing row whose every judged entry
+    they vouched for shows the worst direction (<grads, u> and the derivative of the loss)."""
+    if vouched is None:
+        return
+    alone = bool(result.judged_by.get(check.tensor))   # entries judged one by one (the directions' are the default)
+    check.error_estimate = max(check.error_estimate, vouched.error) if np.isfinite(check.error_estimate) else vouched.error
+    if check.passed and (not alone or vouched.abs_err > check.max_abs_err):
+        check.max_abs_err, check.max_rel_err = vouched.abs_err, vouched.rel_err
+        check.worst_index, check.actual, check.expected_value = [], vouched.actual, vouched.reference
+        if not alone:
+            check.method = "directional"
+    words = (f"random directions: worst |<grads, u> - derivative| {vouched.abs_err:.2g} (its error {vouched.error:.2g},"
+             f" step {vouched.step:.2g})")
+    check.note = "; ".join(filter(None, [check.note, words]))
+
+
+def _named(checks: list, notes: list) -> list:
+    for check in checks:
+        check.reference = REFERENCE
+        if notes:
+            check.note = "; ".join(filter(None, [check.note, *notes]))
+    return checks
