@@ -1,6 +1,6 @@
 """`refbp bench`: parses each benchmark's options, runs it, prints its rows and goal lines, writes its report.
 
-A benchmark module (refbp.bench.batch, .rnn, .fd, .service) gives `Options`, `run(options) -> DataFrame`,
+A benchmark module (refbp.bench.batch, .rnn, .fd, .check, .service) gives `Options`, `run(options) -> DataFrame`,
 `goal_lines(frame)`, `environment(options)` and `TITLE`; nothing here measures or computes.
 """
 
@@ -131,6 +131,29 @@ def add_fd_arguments(parser) -> None:
                              "takes long (64-128-128-10)")
 
 
+CHECK_HELP = """\
+Time `refbp check --impl` on a user's code against torch.autograd.gradcheck, and on the suite against `refbp run`.
+
+MLPs 32-64-64-10 and 784-256-256-10, sigmoid and relu hidden layers, sigmoid output, half_sse,
+batch 8, float64, checked through examples/numpy_mlp.py (or --impl) as `refbp check --impl`
+does once started (a fresh guarded worker per run, the references' disk cache warm;
+check_in_run_s: one more case in a run's worker; check_cold_s: the first run, cache empty);
+gradcheck on the same case and loss as `refbp bench fd` runs it, torch on one thread (on
+784-256-256-10 timed on two bias tensors' columns and scaled, baseline_note). The suite row:
+check --impl over the whole shipped suite against `refbp run` over it. Medians and ranges of
+interleaved rounds (--repeats, default 5), the 1-minute load average per row.
+Writes reports/bench-check-<id>/ (results.csv, summary.md, report.html, environment.json).
+"""
+
+
+def add_check_arguments(parser) -> None:
+    add_output_arguments(parser, "check", "a tiny network, one round, two suite cases (a smoke run)")
+    parser.add_argument("--repeats", type=int, metavar="N", help="rounds per median (default 5; --quick: 1)")
+    parser.add_argument("--impl", default="", metavar="MODULE:FACTORY",
+                        help="the implementation checked (default: examples/numpy_mlp.py:factory)")
+    parser.add_argument("--no-suite", action="store_true", help="skip the whole-suite row")
+
+
 SERVICE_HELP = """\
 Load the verification service on loopback: a `refbp serve` process (--workers processes of
 --threads checks each, a private SQLite store) and --clients concurrent clients POSTing a
@@ -179,6 +202,8 @@ def add_jobs_arguments(parser) -> None:
 # The modules are imported only when their bench runs: they bring pandas and the report layer.
 BENCHMARKS = {
     "fd": ("refbp.bench.fd", FD_HELP, add_fd_arguments, lambda m, a: m.Options(quick=a.quick, repeats=a.repeats)),
+    "check": ("refbp.bench.check", CHECK_HELP, add_check_arguments,
+              lambda m, a: m.Options(quick=a.quick, repeats=a.repeats, impl=a.impl, suite=not a.no_suite)),
     "batch": ("refbp.bench.batch", BATCH_HELP, add_batch_arguments,
               lambda m, a: m.Options(device=a.device, backends=a.backends, quick=a.quick, batches=a.batches,
                                      serial=not a.no_serial)),

@@ -65,6 +65,7 @@ BENCHES = {
          plot_time_vs_steps),
     ]),
     "fd": ("Goals (this run)", no_sections, []),
+    "check": ("Goals (this run)", no_sections, []),
     "service": ("Goals (this run)", no_sections, []),
     "jobs": ("Goals (this run)", no_sections, []),
 }
