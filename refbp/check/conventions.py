@@ -138,6 +138,7 @@ def admissible(case, primary: Trace, compute, mode: str = "any") -> Admissible:
     and `compute(Convention) -> Trace`; only the choices the case reaches are computed."""
     from oracle.conventions import (Convention, bce_ill_conditioned, bce_saturated, kinked_at_zero, labels,
                                     output_activation, saturated_bce_bounds)
+    from oracle.kink_bounds import kink_bounds
 
     kinked = kinked_at_zero(case.network, primary.intermediates)
     saturated = bce_saturated(case.loss, primary.outputs)
@@ -150,10 +151,12 @@ def admissible(case, primary: Trace, compute, mode: str = "any") -> Admissible:
         for slope in slopes:
             trace = primary if (slope, bce) == ("left", "value") else compute(Convention(slope, bce))
             every.append(Variant(labels(Convention(slope, bce), kinked, saturated), slope, bce, trace))
-    bounds: dict = {}
+    found = []
     if bce_ill_conditioned(case.loss, primary.outputs) and output_activation(case.network) == "sigmoid":
         # each output's legitimate ways and roundings, independently, through either slope at a kink
-        bounds = _union([saturated_bce_bounds(case, slope) for slope in slopes])
+        found += [saturated_bce_bounds(case, slope) for slope in slopes]
+    found.append(kink_bounds(case, primary))   # each unit at its kink with its own slope (None: none there)
+    bounds = _union([b for b in found if b])
     if mode == "torch":
         own = [v for v in every if v.kink_slope == "left" and v.bce == ("torch" if saturated else "value")]
         return Admissible(own, kinked, saturated, mode, others=[v for v in every if v not in own])

@@ -1,0 +1,164 @@
+"""Where relu-family units sit at their kink, the interval every answer may span when each such
+unit takes its own slope (docs/formats.md 4.2).
+
+A correct implementation may take relu'(0) anywhere in [0, 1] (leaky_relu'(0) in [0.01, 1]), and a
+net that is 0 in exact arithmetic may round to either side of it, so each unit within rounding of
+its kink picks its slope on its own (the uniform choices of oracle.conventions, all units left or
+all right, miss the mixtures). The backward pass is run here once more in interval arithmetic
+(centre and radius), from torch's own forward values and dL/dout: an exact slope where a unit is
+clear of its kink, the interval [left slope, 1] where it is not. Interval arithmetic encloses every
+mixture (it may overestimate where one unit reaches an answer twice, never underestimate), and
+with no unit at a kink its centre is the ordinary backward (tests/test_kink_bounds.py checks it
+against autograd). Nothing here imports refbp.nn.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from .conventions import KINKED_WITH_CHOICE
+from .torch_functions import case_tensor, loss_value
+
+# A net within this many ulps of its terms' magnitude is at its kink up to rounding.
+ROUNDING_ULPS = 16
+LEFT_SLOPE = {"relu": 0.0, "leaky_relu": 0.01}
+
+
+def kink_bounds(case, trace, force: bool = False) -> dict | None:
+    """{quantity: {name: (low, high)}} for "grads" and "input_grads" (None when no unit of `case`
+    is near its kink, unless `force`); `trace`: torch's trace of the case (intermediates, outputs)."""
+    if not force and not _any_kink(case, trace):
+        return None
+    return _mlp(case, trace) if case.network.kind == "mlp" else _rnn(case, trace)
+
+
+def _upstream(case, outputs) -> np.ndarray:
+    out = case_tensor(np.asarray(outputs)).requires_grad_(True)
+    loss = loss_value(case.loss, out, case_tensor(case.targets))
+    return torch.autograd.grad(loss, out)[0].numpy()
+
+
+def _slopes(activation: str, net: np.ndarray, out: np.ndarray, magnitude: np.ndarray):
+    """(low, high) slope per unit, or None for softmax (a Jacobian, applied by `_through`)."""
+    if activation == "softmax":
+        return None
+    exact = _exact_slope(activation, net, out)
+    if activation not in KINKED_WITH_CHOICE:
+        return exact, exact
+    at_kink = np.abs(net) <= ROUNDING_ULPS * np.finfo(np.float64).eps * magnitude
+    return np.where(at_kink, LEFT_SLOPE[activation], exact), np.where(at_kink, 1.0, exact)
+
+
+def _exact_slope(activation: str, net, out):
+    return {
+        "identity": lambda: np.ones_like(net),
+        "sigmoid": lambda: out * (1.0 - out),
+        "tanh": lambda: 1.0 - out * out,
+        "relu": lambda: (net > 0).astype(np.float64),
+        "leaky_relu": lambda: np.where(net > 0, 1.0, 0.01),
+        "elu": lambda: np.where(net > 0, 1.0, out + 1.0),
+        "softplus": lambda: 1.0 / (1.0 + np.exp(-net)),
+    }[activation]()
+
+
+def _through(activation, net, out, magnitude, centre, radius):
+    """dL/dnet from dL/dout (centre, radius) through the activation."""
+    slopes = _slopes(activation, net, out, magnitude)
+    if slopes is None:   # softmax: J = diag(s) - s s^T per example, |J| r for the radius
+        inner = np.sum(centre * out, axis=-1, keepdims=True)
+        return out * (centre - inner), out * (1.0 - out) * radius + out * np.sum(out * radius, axis=-1, keepdims=True)
+    low, high = slopes
+    products = np.stack([low * (centre - radius), low * (centre + radius), high * (centre - radius),
+                         high * (centre + radius)])
+    lo, hi = products.min(axis=0), products.max(axis=0)
+    return (lo + hi) / 2.0, (hi - lo) / 2.0
+
+
+def _interval(centre, radius):
+    return centre - radius, centre + radius
+
+
+def _mlp(case, trace):
+    params, network = case.params, case.network
+    x = [np.asarray(case.inputs, dtype=np.float64)]
+    x += [np.asarray(trace.intermediates[f"layers.{i}.out"]) for i in range(len(network.activations))]
+    centre, radius = _upstream(case, trace.outputs), np.zeros_like(np.asarray(trace.outputs))
+    bounds: dict = {"grads": {}, "input_grads": {}}
+    for i in range(len(network.activations) - 1, -1, -1):
+        weight = np.asarray(params[f"layers.{i}.weight"], dtype=np.float64)
+        net, out = np.asarray(trace.intermediates[f"layers.{i}.net"]), x[i + 1]
+        magnitude = np.abs(x[i]) @ np.abs(weight).T + (np.abs(params[f"layers.{i}.bias"]) if network.bias else 0.0)
+        centre, radius = _through(network.activations[i], net, out, magnitude, centre, radius)
+        bounds["grads"][f"layers.{i}.weight"] = _interval(centre.T @ x[i], radius.T @ np.abs(x[i]))
+        if network.bias:
+            bounds["grads"][f"layers.{i}.bias"] = _interval(centre.sum(axis=0), radius.sum(axis=0))
+        centre, radius = centre @ weight, radius @ np.abs(weight)
+    bounds["input_grads"]["inputs"] = _interval(centre, radius)
+    return bounds
+
+
+def _any_kink(case, trace) -> bool:
+    if case.network.kind == "mlp":
+        layers = [(f"layers.{i}.net", a) for i, a in enumerate(case.network.activations)]
+    else:
+        layers = [("rnn.net", case.network.nonlinearity), ("readout.net", case.network.output_activation)]
+    return any(a in KINKED_WITH_CHOICE and np.any(np.abs(np.asarray(trace.intermediates[name])) <= 1e-9)
+               for name, a in layers)
+
+
+def _rnn(case, trace):
+    network, params = case.network, {k: np.asarray(v, dtype=np.float64) for k, v in case.params.items()}
+    x = np.asarray(case.inputs, dtype=np.float64)                     # [B, T, I]
+    nets, states = np.asarray(trace.intermediates["rnn.net"]), np.asarray(trace.intermediates["rnn.h"])
+    readout_net, readout_out = np.asarray(trace.intermediates["readout.net"]), np.asarray(trace.outputs)
+    batch, steps, hidden = states.shape
+    h0 = np.zeros((batch, hidden)) if case.h0 is None else np.asarray(case.h0, dtype=np.float64)
+    previous = np.concatenate([h0[:, None, :], states[:, :-1, :]], axis=1)
+    w_ih, w_hh, w_o = params["rnn.weight_ih"], params["rnn.weight_hh"], params["readout.weight"]
+    grads = {name: [np.zeros_like(p), np.zeros_like(p)] for name, p in params.items()}
+    # The readout: dL/dreadout.net, then the readout's gradients and dL/dh from it.
+    readin = states if network.readout == "every_step" else states[:, -1, :]
+    readout_magnitude = np.abs(readin) @ np.abs(w_o).T + (np.abs(params["readout.bias"]) if network.readout_bias else 0)
+    c, r = _through(network.output_activation, readout_net, readout_out, readout_magnitude,
+                    _upstream(case, readout_out), np.zeros_like(readout_out))
+    flat_in = readin.reshape(-1, hidden)
+    grads["readout.weight"] = [c.reshape(-1, c.shape[-1]).T @ flat_in, r.reshape(-1, r.shape[-1]).T @ np.abs(flat_in)]
+    if network.readout_bias:
+        grads["readout.bias"] = [c.reshape(-1, c.shape[-1]).sum(0), r.reshape(-1, r.shape[-1]).sum(0)]
+    from_readout_c, from_readout_r = np.zeros_like(states), np.zeros_like(states)
+    if network.readout == "every_step":
+        from_readout_c, from_readout_r = c @ w_o, r @ np.abs(w_o)
+    else:
+        from_readout_c[:, -1, :], from_readout_r[:, -1, :] = c @ w_o, r @ np.abs(w_o)
+    chunk = network.truncate or steps
+    magnitude = (np.abs(x) @ np.abs(w_ih).T + np.abs(previous) @ np.abs(w_hh).T
+                 + (np.abs(params["rnn.bias_ih"]) + np.abs(params["rnn.bias_hh"]) if network.bias else 0.0))
+    later_c, later_r = np.zeros((batch, hidden)), np.zeros((batch, hidden))
+    for t in range(steps - 1, -1, -1):
+        if (t + 1) % chunk == 0:   # no gradient crosses a chunk boundary
+            later_c, later_r = np.zeros((batch, hidden)), np.zeros((batch, hidden))
+        dh_c, dh_r = from_readout_c[:, t, :] + later_c, from_readout_r[:, t, :] + later_r
+        dn_c, dn_r = _through(network.nonlinearity, nets[:, t, :], states[:, t, :], magnitude[:, t, :], dh_c, dh_r)
+        for name, inputs in (("rnn.weight_ih", x[:, t, :]), ("rnn.weight_hh", previous[:, t, :])):
+            grads[name][0] += dn_c.T @ inputs
+            grads[name][1] += dn_r.T @ np.abs(inputs)
+        if network.bias:
+            for name in ("rnn.bias_ih", "rnn.bias_hh"):
+                grads[name][0] += dn_c.sum(0)
+                grads[name][1] += dn_r.sum(0)
+        x_c, x_r = dn_c @ w_ih, dn_r @ np.abs(w_ih)
+        grads.setdefault("_inputs", [np.zeros_like(x), np.zeros_like(x)])
+        grads["_inputs"][0][:, t, :], grads["_inputs"][1][:, t, :] = x_c, x_r
+        later_c, later_r = dn_c @ w_hh, dn_r @ np.abs(w_hh)
+        if t == 0:
+            h0_c, h0_r = later_c, later_r
+    bounds: dict = {"grads": {}, "input_grads": {}}
+    for name, (c, r) in grads.items():
+        if name == "_inputs":
+            bounds["input_grads"]["inputs"] = _interval(c, r)
+        else:
+            bounds["grads"][name] = _interval(c, r)
+    if case.h0 is not None:
+        bounds["input_grads"]["h0"] = _interval(h0_c, h0_r)
+    return bounds
