@@ -7,6 +7,7 @@ the entry, every verdict is the one finite differences entry by entry gave befor
 from __future__ import annotations
 
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 import pytest
@@ -34,7 +35,7 @@ class Counted:
     """numpy_mlp.py with its calls counted; `batch` False hides its loss_batch; `bug(name, grads)`
     changes the gradients it answers; `batch_offset` makes loss_batch wrong by that much."""
 
-    calls: dict = {}
+    calls: ClassVar[dict] = {}
 
     def __init__(self, document, batch=True, bug=None, batch_offset=0.0):
         self.inner, self.bug, self.batch_offset = CORRECT(document), bug, batch_offset
@@ -95,7 +96,13 @@ def test_loss_batch_is_used_where_the_implementation_offers_it():
     case = bench_case((32, 64, 64, 10), "sigmoid")
     verdict = check_adapter_case(case, factory(), "batched")
     assert verdict.passed
-    assert Counted.calls["loss_batch"] <= 3 and Counted.calls["loss"] <= 3   # its base point and the agreement
+    assert Counted.calls["loss_batch"] <= 3 and Counted.calls["loss"] <= 4   # answer, base point, agreement (2)
+
+
+def test_loss_batch_is_watched_and_timed_as_every_call():
+    from refbp.parallel.guarded_worker import CODES
+
+    assert "loss_batch" in CODES   # refbp.check.watch times it, and names it when it hangs or exits
 
 
 def test_a_loss_batch_that_disagrees_with_loss_is_set_aside_with_a_note():

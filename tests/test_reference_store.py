@@ -52,6 +52,24 @@ def test_a_second_run_hits_the_disk_cache_and_gets_what_the_first_computed(tmp_p
     same(reference(ReferenceStore(tmp_path), case), computed)
 
 
+@pytest.mark.parametrize("method", ["central", "richardson", "complex", "directional", "sampled"])
+def test_every_method_comes_back_from_disk_whole(tmp_path, method):
+    case = load_case(SEED)
+    computed = reference(ReferenceStore(tmp_path), case, method)
+    store = ReferenceStore(tmp_path)
+    kept = reference(store, case, method)
+    assert store.disk_hits == 1
+    same(kept, computed)
+    assert kept.judged_by == computed.judged_by and kept.directional_kinks == computed.directional_kinks
+    assert len(kept.directions) == len(computed.directions)
+    for a, b in zip(kept.directions, computed.directions):
+        assert list(a) == list(b) and all(np.array_equal(a[n], b[n]) for n in a)
+    for field in ("directional", "directional_errors"):
+        assert (getattr(kept, field) is None) == (getattr(computed, field) is None)
+        if getattr(kept, field) is not None:
+            np.testing.assert_array_equal(getattr(kept, field), getattr(computed, field))
+
+
 def test_the_torch_reference_is_kept_on_disk_too(tmp_path):
     case = load_case(SEED)
     first = ReferenceStore(tmp_path).torch_trace(case, case_hash(case))

@@ -14,7 +14,8 @@ from .adapter import Declined, case_document
 
 class OwnLoss:
     """`own(params) -> float` (the implementation's `loss`) and `own.many(points) -> losses`
-    (its `loss_batch` where it has one and it agrees with `loss`, else a loop); `calls` counts
+    (its `loss_batch` where it has one and agrees with `loss` at the first and last point of its
+    first call, else a loop); `calls` counts
     the points evaluated, `notes` says when `loss_batch` was set aside."""
 
     def __init__(self, implementation, document: dict):
@@ -29,7 +30,8 @@ class OwnLoss:
 
     def __call__(self, params: dict) -> float:
         self.calls += 1
-        return float(self.implementation.loss(_fresh(params), self.inputs.copy(), self.targets.copy()))
+        with np.errstate(all="ignore"):   # a NaN or an overflow is judged, not printed (as adapter.answer)
+            return float(self.implementation.loss(_fresh(params), self.inputs.copy(), self.targets.copy()))
 
     def many(self, points: list[dict]) -> np.ndarray:
         """The loss at every point of `points` (a NaN where the implementation's value is not a number)."""
@@ -43,25 +45,29 @@ class OwnLoss:
 
     def _batched(self, points: list[dict]) -> np.ndarray | None:
         try:
-            values = np.asarray(self.batch([_fresh(p) for p in points], self.inputs.copy(), self.targets.copy()),
-                                dtype=np.float64).reshape(-1)
+            with np.errstate(all="ignore"):
+                values = np.asarray(self.batch([_fresh(p) for p in points], self.inputs.copy(), self.targets.copy()),
+                                    dtype=np.float64).reshape(-1)
         except Exception as exc:  # optional: a loss_batch that raises or answers garbage is set aside, not a crash
-            return self._set_aside(f"loss_batch failed ({type(exc).__name__}: {exc})")
+            self._set_aside(f"loss_batch failed ({type(exc).__name__}: {exc})")
+            return None
         if values.shape != (len(points),):
-            return self._set_aside(f"loss_batch gave {values.size} losses for {len(points)} parameter sets")
+            self._set_aside(f"loss_batch gave {values.size} losses for {len(points)} parameter sets")
+            return None
         self.calls += len(points)
         self.batched_calls += 1
-        if not self.trusted:
-            plain = self(points[0])
-            if not agrees(plain, values[0], plain, 0.0):
-                return self._set_aside(f"loss_batch disagreed with loss ({values[0]:.17g} vs {plain:.17g})")
+        if not self.trusted:   # its first and last point against loss (a batch that ignores its sets fails)
+            for s in sorted({0, len(points) - 1}):
+                plain = self(points[s])
+                if not agrees(plain, values[s], plain, 0.0):
+                    self._set_aside(f"loss_batch disagreed with loss ({values[s]:.17g} vs {plain:.17g})")
+                    return None
             self.trusted = True
         return values
 
     def _set_aside(self, why: str) -> None:
         self.notes.append(f"{why}: the implementation's loss was called once per point instead")
         self.batch = None
-        return None
 
 
 def own_loss(factory, case: Case) -> OwnLoss:

@@ -88,12 +88,14 @@ def fd_files(result: FiniteDifference) -> tuple[dict, dict]:
     """(arrays, meta) of a FiniteDifference."""
     names = list(result.grads)
     arrays = {f"{field}.{i}": getattr(result, field)[name] for field in _FD_DICTS for i, name in enumerate(names)}
+    moved = list(result.directions[0]) if result.directions else []   # a directional result has no grads
     for k, direction in enumerate(result.directions):
-        arrays.update({f"direction.{k}.{i}": direction[name] for i, name in enumerate(names)})
+        arrays.update({f"direction.{k}.{i}": direction[name] for i, name in enumerate(moved)})
     for field in ("directional", "directional_errors"):
         if getattr(result, field) is not None:
             arrays[field] = getattr(result, field)
-    meta = {"method": result.method, "names": names, "evaluations": result.evaluations, "notes": result.notes,
+    meta = {"method": result.method, "names": names, "moved": moved, "evaluations": result.evaluations,
+            "notes": result.notes,
             "directions": len(result.directions), "directional_step": result.directional_step,
             "largest_noise": result.largest_noise,
             "kinks": {n: [[list(index), unit] for index, unit in k.items()] for n, k in result.kinks.items()},
@@ -108,7 +110,7 @@ def fd_of(arrays: dict, meta: dict) -> FiniteDifference:
                               directional_step=meta["directional_step"], largest_noise=meta["largest_noise"])
     for field in _FD_DICTS:
         setattr(result, field, {name: arrays[f"{field}.{i}"] for i, name in enumerate(names)})
-    result.directions = [{name: arrays[f"direction.{k}.{i}"] for i, name in enumerate(names)}
+    result.directions = [{name: arrays[f"direction.{k}.{i}"] for i, name in enumerate(meta["moved"])}
                          for k in range(meta["directions"])]
     result.directional = arrays.get("directional")
     result.directional_errors = arrays.get("directional_errors")

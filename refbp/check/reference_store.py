@@ -36,7 +36,7 @@ from ..trace import Trace
 from . import reference_files
 from .references import ReferenceCache, References
 
-FORMAT = 1
+FORMAT = 2   # the layout of the files (refbp.check.reference_files): a new one never reads an old file
 FOLDER_VARIABLE = "REFBP_REFERENCE_CACHE"
 FOLDER_NAME = "reference-cache"
 DATABASE_URL_VARIABLE = "REFBP_DATABASE_URL"   # refbp.store.database's
@@ -141,8 +141,13 @@ class ReferenceStore(ReferenceCache):
         path = Path(folder) / key_name(kind, key)
         found = reference_files.read(path, key)
         if found is not None:
-            self.disk_hits += 1
-            return restored(*found)
+            try:
+                kept = restored(*found)
+            except (KeyError, TypeError, ValueError):   # a file of another layout under this key: a miss
+                kept = None
+            if kept is not None:
+                self.disk_hits += 1
+                return kept
         self.disk_misses += 1
         result = compute()
         if reference_files.write(path, key, *files(result)):
