@@ -124,14 +124,34 @@ def _children_ignore_ctrl_c():
     SIGINT, they ignore it from their first instruction (an ignored signal stays ignored across
     fork and exec), so a Ctrl-C at the terminal stops only this process, which then stops the
     workers itself. (A Ctrl-C during the few milliseconds of a start is lost.)"""
-    if threading.current_thread() is not threading.main_thread():
-        yield  # signal handlers belong to the main thread; a caller in another thread has no Ctrl-C
-        return
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    with _without_the_current_folder():
+        if threading.current_thread() is not threading.main_thread():
+            yield  # signal handlers belong to the main thread; a caller in another thread has no Ctrl-C
+            return
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        try:
+            yield
+        finally:
+            signal.signal(signal.SIGINT, previous)
+
+
+@contextlib.contextmanager
+def _without_the_current_folder():
+    """The fork server is a `python -c` interpreter, which puts the current folder first on its
+    sys.path: run from a folder holding a clone of refbp (a folder named refbp/), `import refbp`
+    there found that folder as a namespace package instead of the installed refbp, and every
+    worker died on import. PYTHONSAFEPATH (Python >= 3.11) keeps the folder off sys.path; the
+    workers' environment is refbp's own again (prepare_local_worker), and `--impl pkg.mod:factory`
+    is still imported from the current folder (refbp.check.adapter puts it on sys.path then)."""
+    previous = os.environ.get("PYTHONSAFEPATH")
+    os.environ["PYTHONSAFEPATH"] = "1"
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
+        if previous is None:
+            os.environ.pop("PYTHONSAFEPATH", None)
+        else:
+            os.environ["PYTHONSAFEPATH"] = previous
 
 
 def _stop(pool: ProcessPoolExecutor) -> None:
