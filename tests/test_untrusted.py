@@ -179,3 +179,25 @@ def test_a_hung_worker_never_outlives_refbp(tmp_path):
             break
         time.sleep(0.2)
     assert left == []
+
+
+def test_a_call_ending_while_its_board_is_read_is_not_a_timeout():
+    """The worker clears its board (start 0, then code 0) while refbp's process reads it: a read of
+    the running call's code paired with the cleared start read as overdue by the whole clock (a
+    false "did not finish within 60 s"). A board that changes during the read is read again."""
+    from refbp.parallel.guarded import POLL, GuardedWorker
+    from refbp.parallel.guarded_worker import CODES
+
+    class Board:  # the running call's start, then (the worker ends it) a cleared start
+        def __init__(self):
+            self.starts = iter([100.0, 0.0])
+
+        def __getitem__(self, index):
+            return CODES["loss"] if index == 0 else next(self.starts)
+
+    worker = GuardedWorker.__new__(GuardedWorker)
+    worker.board = Board()
+    assert worker.seconds_left(60.0, now=130.0) == POLL
+    worker.board = [CODES["loss"], 100.0]
+    assert worker.seconds_left(60.0, now=130.0) == 30.0
+    assert worker.seconds_left(60.0, now=161.0) < 0

@@ -83,10 +83,17 @@ class GuardedWorker:
         return None
 
     def seconds_left(self, timeout: float, now: float) -> float | None:
-        """Of the call running (None when no call into the implementation runs)."""
+        """Of the call running (None when no call into the implementation runs). The worker writes
+        the board while this reads it: a call that ends between reading its code and its start
+        time paired a running call with the next call's cleared start (0) and read as overdue by
+        the whole clock, a false timeout. The start is read before and after the code; a board
+        that changed meanwhile is read again at the next poll."""
+        start = self.board[1]
         if not call_on(self.board):
             return None
-        return self.board[1] + timeout - now
+        if self.board[1] != start or start <= 0:
+            return POLL
+        return start + timeout - now
 
     def death(self) -> str:
         """Why the worker is gone, naming the call it was in."""
