@@ -115,27 +115,34 @@ class ReferenceStore(ReferenceCache):
         self.folder = folder
         self.disk_hits = self.disk_misses = self.disk_writes = 0
 
+    # In memory, each key is kept per folder: a process whose cache moves (a test per folder)
+    # never gets in memory what another folder's references were.
     def finite_difference(self, case, fingerprint: str, method: str, forms) -> FiniteDifference:
-        return self._kept_or_computed(("fd", fingerprint, method), lambda: self._on_disk(
-            "fd", fd_key(fingerprint, method, case.dtype) if fingerprint else None,
+        folder = self._folder()
+        return self._kept_or_computed(("fd", fingerprint, method, folder), lambda: self._on_disk(
+            folder, "fd", fd_key(fingerprint, method, case.dtype) if fingerprint else None,
             lambda: References.finite_difference(self, case, fingerprint, method, forms),
             reference_files.fd_files, reference_files.fd_of))
 
     def torch_trace(self, case, fingerprint: str) -> Trace:
-        return self._kept_or_computed(("torch", fingerprint), lambda: self._on_disk(
-            "trace", trace_key(fingerprint, None) if fingerprint else None,
+        folder = self._folder()
+        return self._kept_or_computed(("torch", fingerprint, folder), lambda: self._on_disk(
+            folder, "trace", trace_key(fingerprint, None) if fingerprint else None,
             lambda: References.torch_trace(self, case, fingerprint),
             reference_files.trace_files, reference_files.trace_of))
 
     def variant_trace(self, case, fingerprint: str, convention) -> Trace:
-        return self._kept_or_computed(("torch", fingerprint, convention), lambda: self._on_disk(
-            "trace", trace_key(fingerprint, convention) if fingerprint else None,
+        folder = self._folder()
+        return self._kept_or_computed(("torch", fingerprint, convention, folder), lambda: self._on_disk(
+            folder, "trace", trace_key(fingerprint, convention) if fingerprint else None,
             lambda: References.variant_trace(self, case, fingerprint, convention),
             reference_files.trace_files, reference_files.trace_of))
 
-    def _on_disk(self, kind: str, key: dict | None, compute, files, restored):
-        """The reference kept on disk for `key`, or `compute()`d and written (None: no disk)."""
-        folder = self.folder if self.folder is not None else cache_folder()
+    def _folder(self) -> Path | None:
+        return self.folder if self.folder is not None else cache_folder()
+
+    def _on_disk(self, folder: Path | None, kind: str, key: dict | None, compute, files, restored):
+        """The reference kept on disk in `folder` for `key`, or `compute()`d and written (None: no disk)."""
         if folder is None or key is None:
             return compute()
         path = Path(folder) / key_name(kind, key)
