@@ -41,8 +41,10 @@ def details_frame(run) -> pd.DataFrame:
             row["state"] = check.state.value
             row["passed"] = row["state"] == PASS
             records.append(row)
+        # A declined case's line is no failure: its state says "not supported", as its summary does.
+        state = "not supported" if verdict.error_kind == "unsupported" else FAIL
         for error in verdict.errors:
-            records.append(dict(base, quantity="error", tensor="", reference="", passed=False, state=FAIL,
+            records.append(dict(base, quantity="error", tensor="", reference="", passed=False, state=state,
                                 note=error))
     return pd.DataFrame.from_records(records, columns=DETAIL_COLUMNS)
 
