@@ -18,6 +18,8 @@ import time
 from pathlib import Path
 
 import numpy as np
+
+from cases import SUITE_DIR
 import pandas as pd
 import pytest
 
@@ -161,3 +163,20 @@ def test_serve_with_no_scheduler_at_the_address_is_a_usage_error(capsys):
         assert main(["serve", "--executor", f"dask://127.0.0.1:{port}"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and f"127.0.0.1:{port}" in err[0] and "no Dask scheduler answers" in err[0], err
+
+
+HOSTILE = Path(__file__).resolve().parent / "hostile_adapters.py"
+TARGET = SUITE_DIR / "published" / "fiqlab-2-2-1-sigmoid.json"   # the case the hostile adapters misbehave on
+
+
+@pytest.mark.parametrize("adapter, words", [("hang", "gradients() did not finish within 3 s"),
+                                            ("exit_0", "sys.exit(0) in gradients()")])
+def test_a_hostile_implementation_on_a_cluster_fails_its_case_and_the_run_goes_on(tmp_path, local_cluster, capsys,
+                                                                                   adapter, words):
+    """On a cluster the implementation runs in a watched thread of the cluster's worker: a hang
+    fails its case after --timeout (left running there), an exit fails its case; never a pass."""
+    cluster, _ = local_cluster
+    code = run_in(tmp_path, "check", "--impl", f"{HOSTILE}:{adapter}", "--timeout", "3", str(TARGET),
+                  str(SUITE_DIR / "seed"), "--executor", dask_address(cluster))
+    assert code == 1
+    assert words in capsys.readouterr().err

@@ -187,7 +187,9 @@ def run_suite(paths=None, oracles=ORACLES, implementation: Implementation | None
                        partial(check_case, implementation=implementation, oracles=oracles, fd_method=fd_method,
                                conventions=check_with.conventions))
         work, units, costs = partial(run_one, oracles=oracles, checker=checker, name=name), cases, None
-    verdicts = iter_units(work, units, jobs=jobs, executor=executor, costs=costs, timeout=timeout if guarded else None)
+    # A user's implementation is timed call by call: in guarded workers, or on a cluster in a watched thread.
+    timed = timeout if check_with.impl and timeout is not None else None
+    verdicts = iter_units(work, units, jobs=jobs, executor=executor, costs=costs, timeout=timed)
     bar = tqdm(total=len(loaded.items), desc="refbp run", unit="case", disable=True if progress is False else None,
                leave=False, dynamic_ncols=True)
     with bar, closing(verdicts), interruptible(run, keep_interrupted, len(loaded.items),

@@ -62,6 +62,12 @@ def iter_units(fn, units, jobs: int = 1, executor=None, costs=None, timeout: flo
     if executor is not None:
         from .dask_cluster import iter_dask  # Dask is an optional extra: imported only when asked for
 
+        if timeout is not None:  # a user's implementation: each call timed in the cluster's worker
+            from functools import partial
+
+            from .watched_thread import watched_unit
+
+            fn = partial(watched_unit, fn, timeout)
         return iter_dask(fn, units, executor, order)
     if timeout is not None:
         from .guarded import iter_guarded
