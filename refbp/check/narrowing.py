@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from itertools import count
 
 import numpy as np
+import numpy.random  # noqa: F401 (numpy imports it on first use: here, a guarded worker's fork server has it)
 
 from oracle.fd import directions as along
 from oracle.fd.one_sided import ROUNDING_FACTOR, disagree
