@@ -110,14 +110,18 @@ def test_together_they_support_every_shipped_mlp_and_rnn_case():
 # ---- agreement with plain torch, independently of refbp's verdicts ------------------------------
 
 def _relu_kink(document: dict, implementation_outputs: dict) -> bool:
-    """Is a relu-family pre-activation exactly 0 (where relu'(0) = 1 and torch's 0 differ)?"""
+    """Is a relu-family pre-activation 0 up to rounding (where the slopes may differ)?"""
     network = document["network"]
+
+    def at_zero(net):
+        return np.any(np.abs(net) <= 1e-12)
+
     if network["kind"] == "mlp":
-        return any(np.any(implementation_outputs[f"layers.{i}.net"] == 0)
+        return any(at_zero(implementation_outputs[f"layers.{i}.net"])
                    for i, a in enumerate(network["activations"]) if a in ("relu", "leaky_relu"))
-    return ((network.get("nonlinearity", "tanh") == "relu" and np.any(implementation_outputs["rnn.net"] == 0))
+    return ((network.get("nonlinearity", "tanh") == "relu" and at_zero(implementation_outputs["rnn.net"]))
             or (network.get("output_activation") in ("relu", "leaky_relu")
-                and np.any(implementation_outputs["readout.net"] == 0)))
+                and at_zero(implementation_outputs["readout.net"])))
 
 
 def _bce_ill_conditioned(document: dict, outputs) -> bool:
@@ -152,10 +156,11 @@ def test_agrees_with_plain_torch_float64_where_the_conventions_coincide(path, na
         outputs = reference.forward(params, inputs)
         if _bce_ill_conditioned(document, outputs):
             continue
-        if path.stem == "relu_right_derivative":
-            kind = document["network"]["kind"]
-            if _relu_kink(document, nets[kind](document).intermediates(params, inputs)):
-                continue
+        # A unit at its kink (up to rounding) takes either slope, and two correct implementations
+        # may round a net of 0 to either side (docs/formats.md 4.2): compared within the suite only.
+        kind = document["network"]["kind"]
+        if _relu_kink(document, nets[kind](document).intermediates(params, inputs)):
+            continue
         errors = {"outputs": _error(implementation.forward(params, inputs), outputs),
                   "loss": _error(implementation.loss(params, inputs, targets), reference.loss(params, inputs, targets))}
         grads, torch_grads = implementation.gradients(params, inputs, targets), reference.gradients(params, inputs, targets)
