@@ -288,10 +288,10 @@ def test_the_cycle_finder_finds_a_cycle_and_names_its_modules():
 
 
 def test_imports_inside_functions_and_relative_imports_are_seen():
-    # refbp.check.references imports oracle inside a function; refbp.check.check_case imports
+    # refbp.check.references imports oracle inside a function; refbp.check.fd_rows imports
     # refbp.nn.backend relatively.
     assert "oracle.torch_reference" in imports_of("refbp.check.references")
-    assert "refbp.nn.backend" in imports_of("refbp.check.check_case")
+    assert "refbp.nn.backend" in imports_of("refbp.check.fd_rows")
 
 
 # ---- what importing costs --------------------------------------------------------------

@@ -102,7 +102,7 @@ def test_loss_batch_is_used_where_the_implementation_offers_it():
 def test_loss_batch_is_watched_and_timed_as_every_call():
     from refbp.parallel.guarded_worker import CODES
 
-    assert "loss_batch" in CODES   # refbp.check.watch times it, and names it when it hangs or exits
+    assert "loss_batch" in CODES   # refbp.parallel.watch times it, and names it when it hangs or exits
 
 
 def test_a_loss_batch_that_disagrees_with_loss_is_set_aside_with_a_note():

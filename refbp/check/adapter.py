@@ -28,7 +28,7 @@ from cases import Case
 from cases.export import explicit_document
 
 from ..trace import Trace
-from . import watch
+from ..parallel import watch
 
 ARRAY_FIELDS = ("inputs", "targets", "h0")
 
@@ -65,7 +65,7 @@ def load_factory(spec: str):
     if not sep or not module_name or not attribute:
         raise AdapterError(f"--impl {spec!r}: expected MODULE:FACTORY or FILE.py:FACTORY")
     try:
-        # Watched in a guarded worker (refbp.check.watch): an import that exits or hangs is named.
+        # Watched in a guarded worker (refbp.parallel.watch): an import that exits or hangs is named.
         if module_name.endswith(".py") or "/" in module_name:
             module = watch.call("import", _module_from_file, Path(module_name))
         else:
@@ -82,7 +82,7 @@ def load_factory(spec: str):
 
 def implementation_version(factory) -> str:
     """The `__version__` of the factory's module or of its top-level package ("" when neither says)."""
-    factory = getattr(factory, "__wrapped__", factory)  # a watched factory (refbp.check.watch): the user's own
+    factory = getattr(factory, "__wrapped__", factory)  # a watched factory (refbp.parallel.watch): the user's own
     module_name = getattr(factory, "__module__", "") or ""
     for name in (module_name, module_name.partition(".")[0]):
         version = getattr(sys.modules.get(name), "__version__", None)

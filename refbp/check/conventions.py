@@ -137,7 +137,8 @@ def admissible(case, primary: Trace, compute, mode: str = "any") -> Admissible:
     """The variants of `case` given its primary torch trace (relu'(0) = 0, bce's clamped value)
     and `compute(Convention) -> Trace`; only the choices the case reaches are computed."""
     from oracle.conventions import (Convention, bce_ill_conditioned, bce_saturated, kinked_at_zero, labels,
-                                    output_activation, saturated_bce_bounds)
+                                    output_activation)
+    from oracle.saturated_bce import saturated_bce_bounds
     from oracle.kink_bounds import kink_bounds
 
     kinked = kinked_at_zero(case.network, primary.intermediates)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
 import numpy as np
@@ -21,6 +21,8 @@ from cases import parse_case
 
 from ..check.adapter import Declined, load_factory
 from ..check.verdict import CaseVerdict, VerdictState
+from ..parallel.guarded import run_guarded
+from ..parallel.units import UnitFailed
 from .draw import draw_example
 from .space import value_range_of
 
@@ -32,7 +34,7 @@ class Target:
     impl: str | None = None
     fd_method: str | None = None
     conventions: str = "any"   # --conventions: any | torch (refbp.check.check_case)
-    # With impl: each example checked in a guarded worker (refbp.fuzz.guard), each call into the
+    # With impl: each example checked in a guarded worker (check_guarded), each call into the
     # implementation limited to this many seconds (--timeout); None: in this process.
     timeout: float | None = None
 
@@ -75,8 +77,6 @@ def check_unit(unit: FuzzUnit, target: Target) -> ExampleOutcome:
 def check_document(index: int, document: dict, target: Target) -> ExampleOutcome:
     """The outcome of one drawn document (also what shrinking calls on each candidate)."""
     if target.impl and target.timeout is not None:  # the user's code never runs in this process
-        from .guard import check_guarded
-
         return check_guarded(index, document, target)
     start = time.perf_counter()
     outcome = ExampleOutcome(index, document, features=features(document))
@@ -156,3 +156,25 @@ def _first_line(exc: Exception) -> str:
 
 
 __all__ = ["ExampleOutcome", "FuzzUnit", "Target", "check_document", "check_unit"]
+
+
+# `refbp fuzz --impl`: an example checked in a guarded worker (refbp.parallel.guarded), so that an
+# implementation that exits, hangs (past --timeout) or kills its process fails that example, with
+# the reason, instead of ending or hanging refbp.
+
+def check_guarded(index: int, document: dict, target: Target) -> ExampleOutcome:
+    """check_document in a guarded worker (kept for the next example); a failed example when it gave no outcome."""
+    inside = replace(target, timeout=None)  # checked as in one process, there
+    result = run_guarded(check_inside, (index, document, inside), target.timeout)
+    if isinstance(result, UnitFailed):
+        return crashed(index, document, result.reason)
+    return result
+
+
+def check_inside(unit: tuple) -> ExampleOutcome:
+    """What the worker runs (module-level: pickled by name)."""
+    return check_document(*unit)
+
+
+def crashed(index: int, document: dict, reason: str) -> ExampleOutcome:
+    return ExampleOutcome(index, document, passed=False, failure=f"crash: {reason}", features=features(document))

@@ -4,7 +4,7 @@ that hangs in one, exits or dies is killed and replaced; its unit's result is a 
 naming the call. The user's code never runs in refbp's own process, so it cannot end it, hang
 it or print into its stdout.
 
-Inside a worker (refbp.parallel.guarded_worker) refbp.check.watch shows on a shared board which
+Inside a worker (refbp.parallel.guarded_worker) refbp.parallel.watch shows on a shared board which
 call runs since when; here every busy worker's board is read at least every POLL seconds, and a
 call older than `timeout` gets its worker killed (with the process group it leads). A worker
 that dies while a unit runs is named by the call it was in and its exit code; the unit is run

@@ -2,7 +2,7 @@
 which the worker shows which call into the user's implementation is running and since when.
 
 The board is two shared doubles: [the call's code in CALLS (0: none), when it started
-(time.monotonic, the same clock in every process)]. The worker writes it (refbp.check.watch);
+(time.monotonic, the same clock in every process)]. The worker writes it (refbp.parallel.watch);
 refbp's process reads it to time the call, and to name the call a dead worker was in.
 """
 
@@ -12,26 +12,7 @@ import os
 import sys
 import threading
 
-# The calls of the adapter protocol (docs/formats.md section 8), and the import of its module.
-CALLS = ("", "import", "factory", "forward", "loss", "gradients", "train", "intermediates", "error_signals",
-         "loss_batch")
-CODES = {name: code for code, name in enumerate(CALLS) if name}
-
-
-def call_on(board) -> str:
-    """The call running according to `board` ("" when none)."""
-    code = int(board[0])
-    return CALLS[code] if 0 < code < len(CALLS) else ""
-
-
-def in_call(call: str) -> str:
-    """`in gradients()`, or `while its module was imported`."""
-    return "while its module was imported" if call == "import" else f"in {call}()"
-
-
-def during(call: str) -> str:
-    """`during gradients()`, or `during the import of its module`."""
-    return "during the import of its module" if call == "import" else f"during {call}()"
+from .watch import CALLS, CODES, call_on, during, in_call  # noqa: F401 (the board's words, read by refbp.parallel.guarded)
 
 
 def serve(conn, lifeline, board, threads: int, environment: dict, folder: str) -> None:
@@ -39,7 +20,7 @@ def serve(conn, lifeline, board, threads: int, environment: dict, folder: str) -
     process closes the pipe or kills it, in refbp's environment and current folder (`--impl
     pkg.module:factory` is imported from there). What the implementation prints goes to stderr:
     this process's stdout is its stderr, so that nothing it prints reaches refbp's stdout (--json)."""
-    from refbp.check import watch
+    from . import watch
 
     from .worker import prepare_local_worker
 

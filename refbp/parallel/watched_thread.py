@@ -2,7 +2,7 @@
 the guard for a user's implementation on a Dask cluster (`check --impl --executor`), whose worker
 processes cannot start guarded worker processes of their own.
 
-The unit's calls into the implementation are shown on a board (refbp.check.watch) that this
+The unit's calls into the implementation are shown on a board (refbp.parallel.watch) that this
 thread reads every POLL seconds; a call older than `timeout` gives the unit's UnitFailed at once,
 naming the call, and the run goes on (the hung thread is left behind in the cluster's worker,
 which holds it until that worker ends). An exit or an interrupt raised inside a call is that
@@ -24,7 +24,7 @@ from .units import UnitFailed
 def watched_unit(fn, timeout: float, unit):
     """fn(unit), or a UnitFailed when a call into the implementation overran `timeout`, exited or was
     interrupted."""
-    from refbp.check import watch
+    from . import watch
 
     board = [0, 0.0]
     watch.install(board)

@@ -10,7 +10,27 @@ from __future__ import annotations
 
 import time
 
-from ..parallel.guarded_worker import CODES, in_call
+# The calls of the adapter protocol (docs/formats.md section 8), and the import of its module.
+CALLS = ("", "import", "factory", "forward", "loss", "gradients", "train", "intermediates", "error_signals",
+         "loss_batch")
+CODES = {name: code for code, name in enumerate(CALLS) if name}
+
+
+def call_on(board) -> str:
+    """The call running according to `board` ("" when none)."""
+    code = int(board[0])
+    return CALLS[code] if 0 < code < len(CALLS) else ""
+
+
+def in_call(call: str) -> str:
+    """`in gradients()`, or `while its module was imported`."""
+    return "while its module was imported" if call == "import" else f"in {call}()"
+
+
+def during(call: str) -> str:
+    """`during gradients()`, or `during the import of its module`."""
+    return "during the import of its module" if call == "import" else f"during {call}()"
+
 
 _board = None
 
