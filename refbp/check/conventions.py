@@ -39,8 +39,9 @@ class Admissible:
     bce: bool = False
     mode: str = "any"
     others: list[Variant] = field(default_factory=list)   # the other admissible choices, under "torch"
-    # {quantity: {name: (low, high)}}: where bce's outputs saturate, what each output's own
-    # legitimate choice and rounding can reach (oracle.conventions.saturated_bce_bounds).
+    # {quantity: {name: (low, high)}}: what each saturated bce output's own legitimate choice and
+    # rounding can reach (oracle.saturated_bce), and each unit at its kink with its own slope
+    # (oracle.kink_bounds).
     bounds: dict = field(default_factory=dict)
 
     def has_choices(self) -> bool:
