@@ -75,11 +75,6 @@ class RightSlopeActivation(torch.nn.Module):
         return _RightSlopeAtZero.apply(net, self.negative_slope)
 
 
-def bce_torch_backward(outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-    """BCELoss itself: its value clamps each log at -100, its backward is torch's."""
-    return F.binary_cross_entropy(outputs, targets)
-
-
 def bce_ill_conditioned(loss: str, outputs) -> bool:
     """bce with an output so near 0 or 1 that its rounding moves the loss beyond the tolerance."""
     if loss != "bce" or outputs is None:
@@ -91,7 +86,7 @@ def bce_ill_conditioned(loss: str, outputs) -> bool:
 def kinked_at_zero(network, intermediates: dict) -> tuple[str, ...]:
     """The activations with a choice at 0 (relu, leaky_relu) of which some unit's net is exactly 0."""
     found = []
-    for name, activation in _kinked_layers(network):
+    for name, activation in kinked_layers(network):
         net = intermediates.get(name)
         if activation in KINKED_WITH_CHOICE and net is not None and np.any(np.asarray(net) == 0.0):
             if activation not in found:
@@ -116,7 +111,7 @@ def output_activation(network) -> str:
     return network.activations[-1] if network.kind == "mlp" else network.output_activation
 
 
-def _kinked_layers(network):
+def kinked_layers(network):
     if network.kind == "mlp":
         return [(f"layers.{i}.net", a) for i, a in enumerate(network.activations)]
     return [("rnn.net", network.nonlinearity), ("readout.net", network.output_activation)]

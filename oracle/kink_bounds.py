@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .conventions import KINKED_WITH_CHOICE
+from .conventions import KINKED_WITH_CHOICE, kinked_layers
 from .torch_functions import case_tensor, loss_value
 
 # A net within this many ulps of its terms' magnitude is at its kink up to rounding.
@@ -99,12 +99,8 @@ def _mlp(case, trace):
 
 
 def _any_kink(case, trace) -> bool:
-    if case.network.kind == "mlp":
-        layers = [(f"layers.{i}.net", a) for i, a in enumerate(case.network.activations)]
-    else:
-        layers = [("rnn.net", case.network.nonlinearity), ("readout.net", case.network.output_activation)]
     return any(a in KINKED_WITH_CHOICE and np.any(np.abs(np.asarray(trace.intermediates[name])) <= 1e-9)
-               for name, a in layers)
+               for name, a in kinked_layers(case.network))
 
 
 def _rnn(case, trace):
