@@ -19,6 +19,10 @@ import torch.nn.functional as F
 # torch's BCELoss backward floors y (1 - y) at this (aten's binary_cross_entropy_backward, EPSILON).
 BCE_BACKWARD_FLOOR = 1e-12
 KINKED_WITH_CHOICE = ("relu", "leaky_relu")   # elu (alpha 1) has one derivative at 0: no choice there
+# A sigmoid, tanh or elu unit whose output lies within this of its bound is saturated: 1 - y is
+# known there to an ulp of 1 only, so its slope from the rounded output (torch's backward) and its
+# slope from the net differ by up to 1e-16 / SATURATED relatively, beyond the tolerance below it.
+SATURATED = 1e-6
 
 
 @dataclass(frozen=True)
@@ -91,6 +95,29 @@ def kinked_at_zero(network, intermediates: dict) -> tuple[str, ...]:
         if activation in KINKED_WITH_CHOICE and net is not None and np.any(np.asarray(net) == 0.0):
             if activation not in found:
                 found.append(activation)
+    return tuple(found)
+
+
+def saturation_distance(activation: str, net) -> np.ndarray:
+    """How far each unit's output lies from the bound it saturates at (inf where it has none)."""
+    net = np.asarray(net, dtype=np.float64)
+    with np.errstate(over="ignore"):
+        if activation == "sigmoid":
+            return 1.0 / (1.0 + np.exp(np.abs(net)))                  # min(y, 1 - y)
+        if activation == "tanh":
+            return 2.0 / (1.0 + np.exp(2.0 * np.abs(net)))            # 1 - |y|
+        if activation == "elu":
+            return np.where(net > 0, np.inf, np.exp(np.minimum(net, 0.0)))   # y + 1
+    return np.full(net.shape, np.inf)
+
+
+def saturated_units(network, intermediates: dict) -> tuple[str, ...]:
+    """The activations (sigmoid, tanh, elu) of which some unit is saturated (within SATURATED of its bound)."""
+    found = []
+    for name, activation in kinked_layers(network):
+        net = intermediates.get(name)
+        if net is not None and activation not in found and np.any(saturation_distance(activation, net) < SATURATED):
+            found.append(activation)
     return tuple(found)
 
 

@@ -41,8 +41,10 @@ class Admissible:
     others: list[Variant] = field(default_factory=list)   # the other admissible choices, under "torch"
     # {quantity: {name: (low, high)}}: what each saturated bce output's own legitimate choice and
     # rounding can reach (oracle.saturated_bce), and each unit at its kink with its own slope
-    # (oracle.kink_bounds).
+    # (oracle.slope_bounds), and each saturated sigmoid, tanh or elu unit with its slope from its net
+    # or from its rounded output (oracle.slope_bounds).
     bounds: dict = field(default_factory=dict)
+    saturated: tuple[str, ...] = ()   # the activations with a saturated unit
 
     def has_choices(self) -> bool:
         return len(self.variants) > 1 or bool(self.bounds)
@@ -112,6 +114,7 @@ class Admissible:
                 words = [f"{k}'(0) in [{'0' if k == 'relu' else '0.01'}, 1]" for k in self.kinked]
                 if self.bce:
                     words.append("bce: between its conventions at a saturated output")
+                words += [f"{a}' at a saturated unit: from its net or its rounded output" for a in self.saturated]
                 return ("subgradient: " if self.kinked else "") + ", ".join(words)
         return ""
 
@@ -138,9 +141,9 @@ def admissible(case, primary: Trace, compute, mode: str = "any") -> Admissible:
     """The variants of `case` given its primary torch trace (relu'(0) = 0, bce's clamped value)
     and `compute(Convention) -> Trace`; only the choices the case reaches are computed."""
     from oracle.conventions import (Convention, bce_ill_conditioned, bce_saturated, kinked_at_zero, labels,
-                                    output_activation)
+                                    output_activation, saturated_units)
     from oracle.saturated_bce import saturated_bce_bounds
-    from oracle.kink_bounds import kink_bounds
+    from oracle.slope_bounds import slope_bounds
 
     kinked = kinked_at_zero(case.network, primary.intermediates)
     saturated = bce_saturated(case.loss, primary.outputs)
@@ -157,12 +160,18 @@ def admissible(case, primary: Trace, compute, mode: str = "any") -> Admissible:
     if bce_ill_conditioned(case.loss, primary.outputs) and output_activation(case.network) == "sigmoid":
         # each output's legitimate ways and roundings, independently, through either slope at a kink
         found += [saturated_bce_bounds(case, slope) for slope in slopes]
-    found.append(kink_bounds(case, primary))   # each unit at its kink with its own slope (None: none there)
+    # each unit at its kink or saturated with its own slope (None: none there)
+    found.append(slope_bounds(case, primary))
     bounds = _union([b for b in found if b])
+    saturated_at = saturated_units(case.network, primary.intermediates)
     if mode == "torch":
+        # torch's own choices only; a saturated unit's slope is not a choice but the rounding of
+        # the reference's own (torch's) backward, and still spans it
         own = [v for v in every if v.kink_slope == "left" and v.bce == ("torch" if saturated else "value")]
-        return Admissible(own, kinked, saturated, mode, others=[v for v in every if v not in own])
-    return Admissible(every, kinked, saturated, mode, bounds=bounds)
+        rounding = slope_bounds(case, primary, kinks=False, bce=own[0].bce) if saturated_at else None
+        return Admissible(own, kinked, saturated, mode, others=[v for v in every if v not in own],
+                          bounds=rounding or {}, saturated=saturated_at)
+    return Admissible(every, kinked, saturated, mode, bounds=bounds, saturated=saturated_at)
 
 
 def _union(all_bounds: list[dict]) -> dict:

@@ -1,14 +1,18 @@
-"""Where relu-family units sit at their kink, the interval every answer may span when each such
-unit takes its own slope (docs/formats.md 4.2).
+"""The interval every gradient may span when each unit takes its own admissible slope: relu-family
+units at their kink, and saturated sigmoid, tanh and elu units (docs/formats.md 4.2).
 
 A correct implementation may take relu'(0) anywhere in [0, 1] (leaky_relu'(0) in [0.01, 1]), and a
 net that is 0 in exact arithmetic may round to either side of it, so each unit within rounding of
 its kink picks its slope on its own (the uniform choices of oracle.conventions, all units left or
 all right, miss the mixtures). The backward pass is run here once more in interval arithmetic
 (centre and radius), from torch's own forward values and dL/dout: an exact slope where a unit is
-clear of its kink, the interval [left slope, 1] where it is not. Interval arithmetic encloses every
+clear of its kink, the interval [left slope, 1] where it is not. A saturated smooth unit (its output
+within SATURATED of its bound) has one derivative, but the slope computed from its rounded output
+(y (1 - y), 1 - y^2, y + 1: torch's own backward) and the one computed from its net differ there
+far beyond the tolerance (1 - y is known to an ulp of 1 only): such a unit takes any slope between
+the two, widened by the rounding of an output a few ulps apart. Interval arithmetic encloses every
 mixture (it may overestimate where one unit reaches an answer twice, never underestimate), and
-with no unit at a kink its centre is the ordinary backward (tests/test_kink_bounds.py checks it
+with no unit at a kink its centre is the ordinary backward (tests/test_slope_bounds.py checks it
 against autograd). Nothing here imports refbp.nn.
 """
 
@@ -17,40 +21,85 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .conventions import KINKED_WITH_CHOICE, kinked_layers
+from .conventions import (KINKED_WITH_CHOICE, SATURATED, bce_ill_conditioned, kinked_layers, saturated_units,
+                          saturation_distance)
 from .torch_functions import case_tensor, loss_value
 
 # A net within this many ulps of its terms' magnitude is at its kink up to rounding.
 ROUNDING_ULPS = 16
 LEFT_SLOPE = {"relu": 0.0, "leaky_relu": 0.01}
+# Two correct implementations' outputs of a saturated unit may lie this many epsilons (2.2e-16)
+# apart (sigmoid as 1 / (1 + e^-z), e^z / (1 + e^z) or (1 + tanh(z / 2)) / 2: two or three
+# roundings each, half a spacing of 1.1e-16 below 1 each).
+OUTPUT_ULPS = 2
 
 
-def kink_bounds(case, trace, force: bool = False) -> dict | None:
+def slope_bounds(case, trace, force: bool = False, kinks: bool = True, bce: str = "value") -> dict | None:
     """{quantity: {name: (low, high)}} for "grads" and "input_grads" (None when no unit of `case`
-    is near its kink, unless `force`); `trace`: torch's trace of the case (intermediates, outputs)."""
-    if not force and not _any_kink(case, trace):
+    is near its kink or saturated, unless `force`); `trace`: torch's trace of the case
+    (intermediates, outputs). `kinks=False`: relu-family units keep torch's slope at their kink
+    (`--conventions torch`), saturated units still span their rounding. `bce`: the convention of
+    dL/dout at saturated bce outputs (oracle.torch_functions.loss_value)."""
+    near_kink = kinks and _any_kink(case, trace)
+    if not force and not near_kink and not saturated_units(case.network, trace.intermediates):
         return None
-    return _mlp(case, trace) if case.network.kind == "mlp" else _rnn(case, trace)
+    hidden = {"kink", "saturated"} if kinks else {"saturated"}
+    # a sigmoid output under ill-conditioned bce: its slope is one of bce's conventions
+    # (oracle.saturated_bce), not rounding to widen here, where dL/dy may reach 1e12
+    output = hidden - {"saturated"} if bce_ill_conditioned(case.loss, trace.outputs) else hidden
+    upstream = _upstream(case, trace.outputs, bce)
+    return (_mlp if case.network.kind == "mlp" else _rnn)(case, trace, upstream, hidden, output)
 
 
-def _upstream(case, outputs) -> np.ndarray:
+def _upstream(case, outputs, bce: str) -> np.ndarray:
     out = case_tensor(np.asarray(outputs)).requires_grad_(True)
-    loss = loss_value(case.loss, out, case_tensor(case.targets))
+    loss = loss_value(case.loss, out, case_tensor(case.targets), bce=bce)
     return torch.autograd.grad(loss, out)[0].numpy()
 
 
-def _slopes(activation: str, net: np.ndarray, out: np.ndarray, magnitude: np.ndarray):
+def _slopes(activation: str, net: np.ndarray, out: np.ndarray, magnitude, spans: set):
     """(low, high) slope per unit, or None for softmax (a Jacobian, applied by `_through`)."""
     if activation == "softmax":
         return None
-    exact = _exact_slope(activation, net, out)
-    if activation not in KINKED_WITH_CHOICE:
-        return exact, exact
+    torchs = _torch_slope(activation, net, out)   # as torch's backward computes it
+    if activation in SATURATING and "saturated" in spans:
+        return _saturated(activation, net, out, torchs)
+    if activation not in KINKED_WITH_CHOICE or "kink" not in spans:
+        return torchs, torchs
     at_kink = np.abs(net) <= ROUNDING_ULPS * np.finfo(np.float64).eps * magnitude
-    return np.where(at_kink, LEFT_SLOPE[activation], exact), np.where(at_kink, 1.0, exact)
+    return np.where(at_kink, LEFT_SLOPE[activation], torchs), np.where(at_kink, 1.0, torchs)
 
 
-def _exact_slope(activation: str, net, out):
+def _saturated(activation: str, net, out, from_output):
+    """(low, high): between the slope from the rounded output and the one from the net, widened by
+    the rounding of the output, at saturated units; the slope from the output elsewhere."""
+    from_net, output_sensitivity = SATURATING[activation](net, out)
+    saturated = saturation_distance(activation, net) < SATURATED
+    widening = OUTPUT_ULPS * np.finfo(np.float64).eps * np.abs(output_sensitivity)
+    low = np.minimum(from_output, from_net) - widening
+    high = np.maximum(from_output, from_net) + widening
+    return np.where(saturated, low, from_output), np.where(saturated, high, from_output)
+
+
+def _sigmoid_from_net(net):
+    e = np.exp(-np.abs(net))
+    return e / (1.0 + e) ** 2
+
+
+def _tanh_from_net(net):
+    with np.errstate(over="ignore"):
+        return 1.0 / np.cosh(net) ** 2
+
+
+# activation: (net, out) -> (its slope from the net, d(slope as computed from the output)/d(output))
+SATURATING = {
+    "sigmoid": lambda net, out: (_sigmoid_from_net(net), 1.0 - 2.0 * out),
+    "tanh": lambda net, out: (_tanh_from_net(net), 2.0 * out),
+    "elu": lambda net, out: (np.where(net > 0, 1.0, np.exp(np.minimum(net, 0.0))), np.where(net > 0, 0.0, 1.0)),
+}
+
+
+def _torch_slope(activation: str, net, out):
     return {
         "identity": lambda: np.ones_like(net),
         "sigmoid": lambda: out * (1.0 - out),
@@ -62,9 +111,10 @@ def _exact_slope(activation: str, net, out):
     }[activation]()
 
 
-def _through(activation, net, out, magnitude, centre, radius):
-    """dL/dnet from dL/dout (centre, radius) through the activation."""
-    slopes = _slopes(activation, net, out, magnitude)
+def _through(activation, net, out, magnitude, centre, radius, spans):
+    """dL/dnet from dL/dout (centre, radius) through the activation; `spans`: which units take
+    an interval of slopes ("kink", "saturated")."""
+    slopes = _slopes(activation, net, out, magnitude, spans)
     if slopes is None:   # softmax: J = diag(s) - s s^T per example, |J| r for the radius
         inner = np.sum(centre * out, axis=-1, keepdims=True)
         return out * (centre - inner), out * (1.0 - out) * radius + out * np.sum(out * radius, axis=-1, keepdims=True)
@@ -79,17 +129,18 @@ def _interval(centre, radius):
     return centre - radius, centre + radius
 
 
-def _mlp(case, trace):
+def _mlp(case, trace, upstream, hidden, output):
     params, network = case.params, case.network
     x = [np.asarray(case.inputs, dtype=np.float64)]
     x += [np.asarray(trace.intermediates[f"layers.{i}.out"]) for i in range(len(network.activations))]
-    centre, radius = _upstream(case, trace.outputs), np.zeros_like(np.asarray(trace.outputs))
+    centre, radius = upstream, np.zeros_like(np.asarray(trace.outputs))
     bounds: dict = {"grads": {}, "input_grads": {}}
     for i in range(len(network.activations) - 1, -1, -1):
         weight = np.asarray(params[f"layers.{i}.weight"], dtype=np.float64)
         net, out = np.asarray(trace.intermediates[f"layers.{i}.net"]), x[i + 1]
         magnitude = np.abs(x[i]) @ np.abs(weight).T + (np.abs(params[f"layers.{i}.bias"]) if network.bias else 0.0)
-        centre, radius = _through(network.activations[i], net, out, magnitude, centre, radius)
+        spans = output if i == len(network.activations) - 1 else hidden
+        centre, radius = _through(network.activations[i], net, out, magnitude, centre, radius, spans)
         bounds["grads"][f"layers.{i}.weight"] = _interval(centre.T @ x[i], radius.T @ np.abs(x[i]))
         if network.bias:
             bounds["grads"][f"layers.{i}.bias"] = _interval(centre.sum(axis=0), radius.sum(axis=0))
@@ -103,7 +154,7 @@ def _any_kink(case, trace) -> bool:
                for name, a in kinked_layers(case.network))
 
 
-def _rnn(case, trace):
+def _rnn(case, trace, upstream, hidden_spans, output_spans):
     network, params = case.network, {k: np.asarray(v, dtype=np.float64) for k, v in case.params.items()}
     x = np.asarray(case.inputs, dtype=np.float64)                     # [B, T, I]
     nets, states = np.asarray(trace.intermediates["rnn.net"]), np.asarray(trace.intermediates["rnn.h"])
@@ -117,7 +168,7 @@ def _rnn(case, trace):
     readin = states if network.readout == "every_step" else states[:, -1, :]
     readout_magnitude = np.abs(readin) @ np.abs(w_o).T + (np.abs(params["readout.bias"]) if network.readout_bias else 0)
     c, r = _through(network.output_activation, readout_net, readout_out, readout_magnitude,
-                    _upstream(case, readout_out), np.zeros_like(readout_out))
+                    upstream, np.zeros_like(readout_out), output_spans)
     flat_in = readin.reshape(-1, hidden)
     grads["readout.weight"] = [c.reshape(-1, c.shape[-1]).T @ flat_in, r.reshape(-1, r.shape[-1]).T @ np.abs(flat_in)]
     if network.readout_bias:
@@ -135,7 +186,8 @@ def _rnn(case, trace):
         if (t + 1) % chunk == 0:   # no gradient crosses a chunk boundary
             later_c, later_r = np.zeros((batch, hidden)), np.zeros((batch, hidden))
         dh_c, dh_r = from_readout_c[:, t, :] + later_c, from_readout_r[:, t, :] + later_r
-        dn_c, dn_r = _through(network.nonlinearity, nets[:, t, :], states[:, t, :], magnitude[:, t, :], dh_c, dh_r)
+        dn_c, dn_r = _through(network.nonlinearity, nets[:, t, :], states[:, t, :], magnitude[:, t, :], dh_c, dh_r,
+                              hidden_spans)
         for name, inputs in (("rnn.weight_ih", x[:, t, :]), ("rnn.weight_hh", previous[:, t, :])):
             grads[name][0] += dn_c.T @ inputs
             grads[name][1] += dn_r.T @ np.abs(inputs)
