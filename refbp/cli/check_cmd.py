@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from .ci_options import add_ci_options, finish_ci
 from .isolation import ISOLATION_NOTE, add_timeout_option, timeout_of
 from .outcome import AFTER_THE_RUN, add_common_options, any_order, finish, run_settings
 from .run_cmd import FD_METHODS
@@ -39,6 +40,7 @@ def register(sub):
                           "own loss (default: central differences)", FD_METHODS)
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     add_timeout_option(p)
+    add_ci_options(p)
     p.set_defaults(handler=handle)
 
 
@@ -65,4 +67,5 @@ def handle(args) -> int:
                     timeout=timeout, keep_interrupted=True)
     run.implementation = name
     marked = ({"interrupted": run.notes[-1]},) if run.interrupted else ()  # into the report's environment.json
-    return finish(run, args, "check", *marked, implementation_version=facts.version)
+    return finish_ci(run, args, "check",
+                     lambda run: finish(run, args, "check", *marked, implementation_version=facts.version))

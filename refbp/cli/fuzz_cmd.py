@@ -9,6 +9,7 @@ from pathlib import Path
 from refbp import names
 from refbp.parallel import executor_problem, parse_jobs, start_workers
 
+from .ci_options import add_ci_options, finish_fuzz_ci
 from .isolation import add_timeout_option, timeout_of
 from .outcome import add_judging_options
 from .usage import fail_usage, folder_problem
@@ -67,6 +68,7 @@ def register(sub):
     p.add_argument("--executor", metavar="dask://HOST:PORT", help="check the examples on this Dask cluster instead")
     add_judging_options(p)
     add_timeout_option(p)
+    add_ci_options(p, xfails=False)  # drawn cases have no fixed ids to expect failures of
     p.set_defaults(handler=handle)
 
 
@@ -125,4 +127,4 @@ def handle(args) -> int:
     if not run.checked and not run.interrupted:
         print(f"refbp: error: nothing to check: {args.impl or 'the implementation'} supports none of the "
               f"{len(run.outcomes)} examples", file=sys.stderr)
-    return run.exit_code()
+    return finish_fuzz_ci(run, args, run.exit_code())

@@ -6,6 +6,7 @@ import argparse
 
 from refbp import names
 
+from .ci_options import add_ci_options, finish_ci
 from .outcome import add_common_options, any_order, finish, run_settings
 from .usage import fail_usage
 
@@ -46,6 +47,7 @@ def register(sub):
     p.add_argument("--device", choices=("cpu", "cuda", "auto"),
                    help="run refbp on torch tensors on this device (auto: cuda when available, else cpu); "
                         "default: numpy arrays. The references stay float64 on the CPU")
+    add_ci_options(p)
     p.set_defaults(handler=handle)
 
 
@@ -73,7 +75,7 @@ def handle(args) -> int:
     run = run_suite(args.paths or None, oracles=oracles, progress=False if args.no_progress else None,
                     check_with=check_with, fd_method=args.fd_method, jobs=jobs, executor=executor,
                     keep_interrupted=True)
-    return finish(run, args, "run", device_environment)
+    return finish_ci(run, args, "run", lambda run: finish(run, args, "run", device_environment))
 
 
 def _exists(path: str) -> bool:

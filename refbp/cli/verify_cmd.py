@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from .ci_options import add_ci_options, finish_ci
 from .outcome import add_common_options, any_order, finish, run_settings
 from .run_cmd import FD_METHODS
 from .usage import fail_usage
@@ -42,6 +43,7 @@ def register(sub):
     add_common_options(p, "how the finite-difference reference is computed (default: central differences; "
                           "complex is refused: the torch reference has no complex-capable forward)", FD_METHODS)
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_ci_options(p)
     p.set_defaults(handler=handle)
 
 
@@ -57,4 +59,4 @@ def handle(args) -> int:
     run = verify_results(args.results, args.cases, oracles=oracles, fd_method=args.fd_method, jobs=jobs,
                          executor=executor, conventions=args.conventions,
                          progress=False if args.no_progress else None, keep_interrupted=True)
-    return finish(run, args, "verify")
+    return finish_ci(run, args, "verify", lambda run: finish(run, args, "verify"))

@@ -8,6 +8,8 @@ import pandas as pd
 
 from refbp.check.verdict import VerdictState
 
+from .score import expectation_lines, score_line
+
 # The status column of a case line (four characters): the verdict's state.
 STATE_MARKS = {VerdictState.PASS: "PASS", VerdictState.FAIL: "FAIL", VerdictState.INCONCLUSIVE: "INC "}
 
@@ -15,9 +17,12 @@ def _err(value: float) -> str:
     return "-" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.1e}"
 
 
-def format_verdict_line(verdict) -> str:
-    """One line per case: status, id, network, dtype, rows, worst relative error per reference."""
-    if verdict.error_kind == "input":
+def format_verdict_line(verdict, mark: str = "") -> str:
+    """One line per case: status, id, network, dtype, rows, worst relative error per reference (`mark`:
+    XFAIL or XPASS, what --xfails made of the case)."""
+    if mark:
+        status = mark[:5]
+    elif verdict.error_kind == "input":
         status = "BAD "
     elif verdict.error_kind == "unsupported":
         status = "N/S "  # the implementation does not support the case: listed, never passed
@@ -86,7 +91,8 @@ def counts_line(run) -> str:
 
 def format_run(run, report_dir=None) -> str:
     lines = [HEADER]
-    lines += [format_verdict_line(v) for v in run.verdicts]
+    marks = getattr(run, "marks", {})  # --xfails (refbp.check.xfails)
+    lines += [format_verdict_line(v, marks[v.case].mark if v.case in marks else "") for v in run.verdicts]
     problems = [v for v in run.verdicts if v.state is not VerdictState.PASS and v.error_kind != "unsupported"]
     if problems:
         lines.append("")
@@ -97,6 +103,7 @@ def format_run(run, report_dir=None) -> str:
                  + (f"; report: {report_dir}" if report_dir else "")
                  + ("; --strict: an inconclusive case fails the run"
                     if getattr(run, "strict", False) and state_counts(run)[1] else ""))
+    lines += [score_line(run)] + expectation_lines(run)
     return "\n".join(lines)
 
 

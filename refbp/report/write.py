@@ -23,6 +23,7 @@ from .page import Page, Section, markdown
 from .plots_rnn import draw_through_time, rnn_gradient_plots, through_time_caption, through_time_file
 from .plots_run import error_plot, tolerance_heatmap
 from .run_page import interrupted_headline, run_html
+from .score import score_line, score_of
 
 
 def new_run_dir(report_dir, prefix: str = "run") -> Path:
@@ -53,6 +54,7 @@ def run_environment(run, extra: dict | None = None) -> dict:
         "implementation": run.implementation,
         "started": run.started,
         "seconds": round(run.seconds, 3),
+        "score": score_of(run),
         **(extra or {}),
     })
 
@@ -151,5 +153,5 @@ def run_page(run, summary, details, env, pictures=()) -> Page:
     ]
     if not failed.empty:
         sections.insert(0, Section("Failed rows", table=failed))
-    return Page(f"refbp run {run.started}", [headline(run), versions_line(env)], sections, env,
+    return Page(f"refbp run {run.started}", [headline(run), score_line(run), versions_line(env)], sections, env,
                 status=run_status(run))
