@@ -29,6 +29,7 @@ from cases.export import explicit_document
 
 from ..trace import Trace
 from ..parallel import watch
+from ..pipe import PIPE_PREFIX, pipe_factory
 
 ARRAY_FIELDS = ("inputs", "targets", "h0")
 
@@ -60,7 +61,10 @@ class Answer:
 
 
 def load_factory(spec: str):
-    """`package.module:factory` or `path/to/file.py:factory` -> the callable."""
+    """`package.module:factory` or `path/to/file.py:factory` -> the callable; `cmd:COMMAND`: a
+    program in any language over a pipe (refbp.pipe, started once per process)."""
+    if spec.startswith(PIPE_PREFIX):
+        return pipe_factory(spec[len(PIPE_PREFIX):])
     module_name, sep, attribute = spec.rpartition(":")
     if not sep or not module_name or not attribute:
         raise AdapterError(f"--impl {spec!r}: expected MODULE:FACTORY or FILE.py:FACTORY")
@@ -83,6 +87,9 @@ def load_factory(spec: str):
 def implementation_version(factory) -> str:
     """The `__version__` of the factory's module or of its top-level package ("" when neither says)."""
     factory = getattr(factory, "__wrapped__", factory)  # a watched factory (refbp.parallel.watch): the user's own
+    own = getattr(factory, "__version__", None)  # said by the factory itself (refbp.pipe's: the command's hello)
+    if isinstance(own, str) and own:
+        return own
     module_name = getattr(factory, "__module__", "") or ""
     for name in (module_name, module_name.partition(".")[0]):
         version = getattr(sys.modules.get(name), "__version__", None)

@@ -6,6 +6,7 @@ import argparse
 
 from .ci_options import add_ci_options, finish_ci
 from .isolation import ISOLATION_NOTE, add_timeout_option, timeout_of
+from .pipe_option import CMD_NOTE, add_cmd_option, check_over_pipe
 from .outcome import AFTER_THE_RUN, add_common_options, any_order, finish, run_settings
 from .run_cmd import FD_METHODS
 from .usage import fail_usage
@@ -26,15 +27,16 @@ inconclusive case exits 0 unless --strict (then 1), and is never counted as pass
 Ctrl-C reports the verdicts of the cases checked so far (the report's environment.json says
 "interrupted"; the run is not kept in the verdict store) and exits 130.
 
-""" + ISOLATION_NOTE + "\n"
+""" + ISOLATION_NOTE + "\n" + CMD_NOTE + "\n"
 
 
 def register(sub):
     p = any_order(sub.add_parser("check", help="run the suite on a Python implementation (adapter protocol)",
                                  description=HELP, formatter_class=argparse.RawDescriptionHelpFormatter))
     p.add_argument("paths", nargs="*", metavar="PATH", help="case files or folders (default: the installed suite)")
-    p.add_argument("--impl", required=True, metavar="MODULE:FACTORY",
-                   help="package.module:factory, or path/to/file.py:factory")
+    given = p.add_mutually_exclusive_group(required=True)
+    given.add_argument("--impl", metavar="MODULE:FACTORY", help="package.module:factory, or path/to/file.py:factory")
+    add_cmd_option(given)  # any language, over a pipe
     p.add_argument("--name", help="the implementation's name in reports (default: the --impl text)")
     add_common_options(p, "how finite differences are computed, of the torch loss and of the implementation's "
                           "own loss (default: central differences)", FD_METHODS)
@@ -51,6 +53,8 @@ def handle(args) -> int:
     from refbp.check.units import CheckWith, shippable_spec
     from refbp.parallel import start_workers
 
+    if args.cmd is not None:
+        return check_over_pipe(args)
     name = args.name or args.impl
     try:
         oracles, jobs, executor = run_settings(args)

@@ -11,6 +11,7 @@ from refbp.parallel import executor_problem, parse_jobs, start_workers
 
 from .ci_options import add_ci_options, finish_fuzz_ci
 from .isolation import add_timeout_option, timeout_of
+from .pipe_option import PIPE_PREFIX, add_cmd_option, fuzz_over_pipe
 from .outcome import add_judging_options
 from .usage import fail_usage, folder_problem
 
@@ -53,8 +54,10 @@ def register(sub):
     budget.add_argument("--minutes", type=float, metavar="M", help="check examples for M minutes instead")
     p.add_argument("--seed", type=int, default=0, help="the seed of the examples drawn, 0 or more (default 0)")
     p.add_argument("--dtype", choices=names.DTYPES, default="float64", help="the cases' dtype (default float64)")
-    p.add_argument("--impl", metavar="MODULE:FACTORY",
-                   help="check this implementation (adapter protocol, as `refbp check`) instead of refbp")
+    given = p.add_mutually_exclusive_group()
+    given.add_argument("--impl", metavar="MODULE:FACTORY",
+                       help="check this implementation (adapter protocol, as `refbp check`) instead of refbp")
+    add_cmd_option(given)  # any language, over a pipe
     p.add_argument("--fd-method", choices=tuple(names.FD_METHODS), help="finite differences (default: as run/check)")
     p.add_argument("--save-failures", metavar="DIR", type=Path,
                    help="write each shrunk failure into DIR as a refbp-case/1 file")
@@ -87,15 +90,18 @@ def handle(args) -> int:
     problem = folder_problem("--save-failures", args.save_failures) if args.save_failures is not None else ""
     if problem:  # before any example is drawn: a folder that cannot take the failures is known now
         return fail_usage(problem)
+    if args.cmd is not None:  # started once here, then checked as the adapter cmd:COMMAND in this process
+        return fuzz_over_pipe(args, handle)
     try:
         jobs = parse_jobs(args.jobs)
-        timeout = timeout_of(args) if args.impl else None  # the implementation runs in guarded workers
+        # The implementation runs in guarded workers; a command over a pipe is timed per request by refbp.pipe.
+        timeout = timeout_of(args) if args.impl and not args.impl.startswith(PIPE_PREFIX) else None
     except ValueError as exc:
         return fail_usage(str(exc))
     if executor_problem(args.executor):
         return fail_usage(executor_problem(args.executor))
     # They import torch while hypothesis loads here.
-    start_workers(jobs, args.executor, preload=("refbp.fuzz.spread",), guarded=bool(args.impl))
+    start_workers(jobs, args.executor, preload=("refbp.fuzz.spread",), guarded=timeout is not None)
     factory = None
     if args.impl:
         try:

@@ -16,12 +16,14 @@ from __future__ import annotations
 
 import itertools
 import json
+import shlex
 import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..check.impl_facts import implementation_facts
+from ..pipe import PIPE_PREFIX
 from .draw import ROUND_SIZE
 from .kinds import with_supported_kind
 from .save import regression_document, save_regression
@@ -56,7 +58,9 @@ class FuzzOptions:
     def command(self) -> str:
         """The command line that draws the same examples."""
         parts = ["refbp fuzz", f"--kind {self.kind}", f"--seed {self.seed}", f"--dtype {self.dtype}"]
-        if self.impl:
+        if self.impl and self.impl.startswith(PIPE_PREFIX):  # a command over a pipe (refbp.pipe)
+            parts.append(f"--cmd {shlex.quote(self.impl[len(PIPE_PREFIX):])}")
+        elif self.impl:
             parts.append(f"--impl {self.impl}")
         if self.conventions != "any":
             parts.append(f"--conventions {self.conventions}")

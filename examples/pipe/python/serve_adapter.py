@@ -1,0 +1,111 @@
+"""A pipe server (protocol refbp-pipe/1, docs/formats.md section 11) around any Python adapter
+factory, standard library and numpy only: what a user copies to put their own code behind
+`refbp check --cmd`, and what `refbp bench check` measures the pipe with.
+
+    refbp check --cmd "python examples/pipe/python/serve_adapter.py examples/numpy_mlp.py:factory"
+
+It reads one request per line on stdin and writes one answer per line on stdout; everything
+else it (or the implementation) prints goes to stderr.
+"""
+
+from __future__ import annotations
+
+import base64
+import importlib.util
+import json
+import sys
+
+import numpy as np
+
+PROTOCOL = "refbp-pipe/1"
+DTYPES = {"float64": "<f8", "float32": "<f4"}
+
+
+def array(value, dtype):
+    """A request's array (nested lists, or base64 of little-endian values) as numpy."""
+    if isinstance(value, dict):
+        data = np.frombuffer(base64.b64decode(value["base64"]), dtype=DTYPES[value["dtype"]])
+        return data.reshape(value["shape"]).astype(dtype)
+    return np.asarray(value, dtype=dtype)
+
+
+def listed(value):
+    """An answer's array as nested lists (numpy's floats, NaN written as NaN: refbp reads it)."""
+    return np.asarray(value, dtype=np.float64).tolist()
+
+
+def read_case(case: dict) -> dict:
+    dtype = np.dtype(case.get("dtype", "float64"))
+    document = dict(case)
+    document["params"] = {k: array(v, dtype) for k, v in case["params"].items()}
+    document["inputs"] = array(case["inputs"], dtype)
+    integer = case["loss"] == "cross_entropy" and not isinstance(case["targets"], dict) and \
+        np.asarray(case["targets"]).dtype.kind in "iu"
+    document["targets"] = np.asarray(case["targets"], dtype=np.int64) if integer else array(case["targets"], dtype)
+    if case.get("h0") is not None:
+        document["h0"] = array(case["h0"], dtype)
+    return document
+
+
+def answer(factory, request: dict) -> dict:
+    case = read_case(request["case"])
+    implementation = factory(case)
+    if implementation is None:
+        return {"type": "unsupported", "message": f"{case['network']['kind']} networks are not supported"}
+    p, x, t = case["params"], case["inputs"], case["targets"]
+    out: dict = {"type": "answer"}
+    want = request["want"]
+    if "outputs" in want:
+        out["outputs"] = listed(implementation.forward(p, x))
+    if "loss" in want:
+        out["loss"] = float(implementation.loss(p, x, t))
+    if "grads" in want:
+        out["grads"] = {k: listed(v) for k, v in implementation.gradients(p, x, t).items()}
+    if "intermediates" in want:
+        out["intermediates"] = {k: listed(v) for k, v in implementation.intermediates(p, x).items()}
+    if "error_signals" in want:
+        out["error_signals"] = {k: listed(v) for k, v in implementation.error_signals(p, x, t).items()}
+    if "train" in want:
+        after = implementation.train(p, x, t)
+        out["params_after"] = {k: listed(v) for k, v in after.items()}
+        out["loss_after"] = float(implementation.loss({k: np.asarray(v, dtype=x.dtype) for k, v in after.items()}, x, t))
+    if "losses" in want:
+        dtype = x.dtype
+        points = [{k: array(v, dtype) for k, v in q.items()} for q in request["params_list"]]
+        batch = getattr(implementation, "loss_batch", None)
+        out["losses"] = [float(v) for v in (batch(points, x, t) if batch else [implementation.loss(q, x, t)
+                                                                                  for q in points])]
+    return out
+
+
+def load(spec: str):
+    path, _, name = spec.rpartition(":")
+    module_spec = importlib.util.spec_from_file_location("served_implementation", path)
+    module = importlib.util.module_from_spec(module_spec)
+    module_spec.loader.exec_module(module)
+    return getattr(module, name)
+
+
+def main(argv) -> int:
+    factory = load(argv[1])
+    stdout, sys.stdout = sys.stdout, sys.stderr   # what the implementation prints must not reach refbp
+    for line in sys.stdin:
+        request = json.loads(line)
+        if request.get("type") == "hello":
+            reply = {"type": "hello", "protocol": PROTOCOL, "name": f"numpy via pipe ({argv[1]})", "version": "1",
+                     "kinds": list(getattr(factory, "kinds", ("mlp", "rnn"))), "dtypes": ["float64", "float32"],
+                     "quantities": ["outputs", "loss", "grads", "intermediates", "error_signals", "train", "losses"]}
+        else:
+            try:
+                with np.errstate(all="ignore"):
+                    reply = answer(factory, request)
+            except Exception as exc:  # an error message, not a crash: refbp fails this case and goes on
+                reply = {"type": "error", "message": f"{type(exc).__name__}: {exc}"}
+        reply["id"] = request.get("id")
+        stdout.write(json.dumps(reply) + "\n")
+        stdout.flush()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

@@ -1,0 +1,136 @@
+"""The conversation with the command: the hello, then one request and its answer at a time, each
+answer read as JSON and checked for its id and type (docs/formats.md section 11).
+
+What the command says wrongly about the conversation (not JSON, another id, no type) breaks the
+pipe (PipeBroken: exit 2); what it says about a case is the caller's: an `error` message is
+CommandError (a failed case, as an implementation that raises), `unsupported` is Unsupported.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+from .process import PipeBroken, PipeProcess
+from .protocol import PROTOCOL, hello
+
+DTYPES = ("float64", "float32")
+KINDS = ("mlp", "rnn")
+
+
+class CommandError(Exception):
+    """The command answered an `error` message to a request: that case failed, the run goes on."""
+
+
+class Unsupported(Exception):
+    """The command answered `unsupported`: the case is declined (listed, never passed)."""
+
+
+@dataclass
+class Hello:
+    """What the command said of itself."""
+
+    name: str
+    version: str = ""
+    kinds: tuple = KINDS
+    dtypes: tuple = DTYPES
+    quantities: tuple = ("outputs", "loss", "grads")
+    base64: bool = False   # it wants the requests' float arrays as base64
+    extra: dict = field(default_factory=dict)
+
+
+class PipeClient:
+    def __init__(self, command: str, timeout: float):
+        self.command, self.timeout = command, timeout
+        self.process: PipeProcess | None = None
+        self.next_id = 1
+        self.hello: Hello | None = None
+
+    def start(self) -> Hello:
+        """Start the command and read its hello (PipeBroken naming what is wrong)."""
+        self.process = PipeProcess(self.command)
+        try:
+            answer = self._exchange(hello(), "the hello")
+            self.hello = read_hello(answer)
+        except PipeBroken as exc:
+            self.stop()
+            raise PipeBroken(f"--cmd {self.command!r}: {exc}") from None
+        return self.hello
+
+    def ask(self, message: dict, what: str) -> dict:
+        """The answer to `message` (its id set here); `what` names the case and the request in
+        any error (`case mlp-xor: evaluate outputs, loss, grads`)."""
+        message = {**message, "id": self.next_id}
+        self.next_id += 1
+        try:
+            answer = self._exchange(message, what)
+        except PipeBroken as exc:
+            raise PipeBroken(f"--cmd {self.command!r}: {what}: {exc}") from None
+        kind = answer["type"]
+        if kind == "error":
+            raise CommandError(_text(answer.get("message")) or "an error message without a message")
+        if kind == "unsupported":
+            raise Unsupported(_text(answer.get("message")))
+        if kind != "answer":
+            raise PipeBroken(f"--cmd {self.command!r}: {what}: answered type {kind!r} (expected answer, error or "
+                             f"unsupported)")
+        return answer
+
+    def _exchange(self, message: dict, what: str) -> dict:
+        line = self.process.exchange((json.dumps(message, separators=(",", ":")) + "\n").encode(), self.timeout)
+        try:
+            answer = json.loads(line)
+        except (ValueError, UnicodeDecodeError):
+            shown = line[:80].decode("utf-8", "replace")
+            raise PipeBroken(f"line {self.process.lines_read} of its stdout is not JSON: {shown!r}"
+                             f"{'...' if len(line) > 80 else ''} (anything but answers goes to stderr)") from None
+        if not isinstance(answer, dict):
+            raise PipeBroken(f"line {self.process.lines_read} of its stdout is not a JSON object")
+        if answer.get("id") != message["id"]:
+            raise PipeBroken(f"answered id {answer.get('id')!r} to request {message['id']}")
+        if answer.get("type") not in ("hello", "answer", "error", "unsupported"):
+            raise PipeBroken(f"answer {message['id']} has no known type ({answer.get('type')!r})")
+        if message["type"] == "hello" and answer["type"] == "error":
+            raise PipeBroken(f"refused the hello: {_text(answer.get('message'))}")
+        return answer
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.stop()
+            self.process = None
+
+
+def read_hello(answer: dict) -> Hello:
+    """The command's hello, checked field by field (PipeBroken naming the field)."""
+    def fail(problem):
+        raise PipeBroken(f"its hello: {problem}")
+
+    if answer.get("type") != "hello":
+        fail(f"type {answer.get('type')!r} (expected hello)")
+    if answer.get("protocol") != PROTOCOL:
+        fail(f"protocol {answer.get('protocol')!r}: refbp speaks {PROTOCOL}")
+    name = answer.get("name")
+    if not isinstance(name, str) or not name:
+        fail("name: missing (a non-empty string)")
+    version = answer.get("version", "")
+    if not isinstance(version, str):
+        fail("version: not a string")
+    lists = {}
+    for key, allowed, default in (("kinds", KINDS, KINDS), ("dtypes", DTYPES, DTYPES),
+                                  ("quantities", ("outputs", "loss", "grads", "intermediates", "error_signals",
+                                                  "train", "losses"), ("outputs", "loss", "grads"))):
+        value = answer.get(key, list(default))
+        if not isinstance(value, list) or not value or any(v not in allowed for v in value):
+            fail(f"{key}: {value!r} is not a non-empty list of {', '.join(allowed)}")
+        lists[key] = tuple(value)
+    missing = [q for q in ("outputs", "loss", "grads") if q not in lists["quantities"]]
+    if missing:
+        fail(f"quantities: {', '.join(missing)} missing (every implementation gives outputs, loss and grads)")
+    arrays = answer.get("arrays", "lists")
+    if arrays not in ("lists", "base64"):
+        fail(f"arrays: {arrays!r} is not lists or base64")
+    return Hello(name, version, lists["kinds"], lists["dtypes"], lists["quantities"], arrays == "base64")
+
+
+def _text(value) -> str:
+    return (str(value).strip().splitlines() or [""])[0][:300] if value is not None else ""

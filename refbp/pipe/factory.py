@@ -1,0 +1,212 @@
+"""The adapter interface (docs/formats.md section 8) over a pipe: a factory whose implementations
+ask the command, so that `refbp check` and `refbp fuzz` check it as they check `--impl`.
+
+One `evaluate` request per case gives what refbp's first look needs at once (outputs, loss,
+gradients, and what else the command offers: intermediates, error signals, training); the later
+calls at the case's own values are answered from it. Calls at other values (the finite
+differences of the implementation's own loss) are requests of their own, `losses` for many
+parameter sets in one. The commands started are kept per command text in this process and
+stopped at its end (close_all, also at exit).
+"""
+
+from __future__ import annotations
+
+import atexit
+import hashlib
+import json
+
+import numpy as np
+
+from .client import CommandError, PipeClient, Unsupported
+from .protocol import BadArray, decode_array, encode_case, encode_params, evaluate
+
+PIPE_PREFIX = "cmd:"          # load_factory("cmd:COMMAND"): the factory of a command (refbp.check.adapter)
+DEFAULT_TIMEOUT = 60.0        # seconds per request, as --timeout's default (refbp.parallel.guarded)
+MAIN = ("outputs", "loss", "grads")
+
+_started: dict[str, "PipeFactory"] = {}
+
+
+class AnswerError(Exception):
+    """An answer that lacks a quantity asked for, or whose array cannot be read: that case failed."""
+
+
+class PipeFactory:
+    """factory(document) -> PipeImplementation | None (a kind or dtype the hello does not list,
+    or a case the command answers `unsupported`); `kinds`, `__version__` and `name` from its hello."""
+
+    def __init__(self, command: str, timeout: float = DEFAULT_TIMEOUT):
+        self.client = PipeClient(command, timeout)
+        self.hello = self.client.start()
+        self.name, self.__version__, self.kinds = self.hello.name, self.hello.version, self.hello.kinds
+        self._last: tuple | None = None   # (key, main answer) of the last case asked
+
+    def __call__(self, document: dict):
+        dtype = document.get("dtype", "float64")
+        if document["network"]["kind"] not in self.hello.kinds or dtype not in self.hello.dtypes:
+            return None
+        arrays_dtype = str(np.asarray(next(iter(document["params"].values()))).dtype)
+        if arrays_dtype != dtype:   # the float64 copy of a float32 case, for finite differences only
+            return PipeImplementation(self, document, None)
+        key = _key(document)
+        if self._last is None or self._last[0] != key:
+            want = [*MAIN, *(q for q in ("intermediates", "error_signals") if q in self.hello.quantities)]
+            if document.get("train") and "train" in self.hello.quantities:
+                want.append("train")
+            try:
+                self._last = key, self.ask(document, want)
+            except Unsupported:
+                return None
+        return PipeImplementation(self, document, self._last[1])
+
+    def ask(self, document: dict, want: list[str], params=None, inputs=None, targets=None,
+            params_list=None) -> dict:
+        base64 = self.hello.base64
+        case = encode_case(document, params, inputs, targets, base64)
+        listed = None if params_list is None else [encode_params(p, base64) for p in params_list]
+        return self.client.ask(evaluate(0, case, want, listed), f"case {document.get('id', '?')}: "
+                                                                 f"evaluate {', '.join(want)}")
+
+    def stop(self) -> None:
+        self.client.stop()
+
+
+class PipeImplementation:
+    """forward, loss, gradients (and what the hello offers of intermediates, error_signals, train,
+    loss_batch) of one case, answered by the command."""
+
+    def __init__(self, factory: PipeFactory, document: dict, main: dict | None):
+        self.factory, self.document, self.main = factory, document, main
+        offered = factory.hello.quantities
+        if "intermediates" not in offered:
+            self.intermediates = None
+        if "error_signals" not in offered:
+            self.error_signals = None
+        if "train" not in offered:
+            self.train = None
+        if "losses" not in offered:
+            self.loss_batch = None
+
+    def forward(self, params, inputs):
+        return self._array(self._at(["outputs"], params, inputs), "outputs")
+
+    def loss(self, params, inputs, targets):
+        main = self.main
+        if main is not None and "params_after" in main and self._same(params, inputs, targets, after=True):
+            return self._number(main, "loss_after")
+        return self._number(self._at(["loss"], params, inputs, targets), "loss")
+
+    def gradients(self, params, inputs, targets):
+        return self._arrays(self._at(["grads"], params, inputs, targets), "grads")
+
+    def intermediates(self, params, inputs):
+        return self._arrays(self._at(["intermediates"], params, inputs), "intermediates")
+
+    def error_signals(self, params, inputs, targets):
+        return self._arrays(self._at(["error_signals"], params, inputs, targets), "error_signals")
+
+    def train(self, params, inputs, targets):
+        return self._arrays(self._at(["train"], params, inputs, targets), "params_after")
+
+    def loss_batch(self, params_list, inputs, targets):
+        answer = self.factory.ask(self.document, ["losses"], inputs=inputs, targets=targets,
+                                  params_list=list(params_list))
+        if "losses" not in answer:
+            raise AnswerError(f"answer {answer['id']}: losses missing")
+        return self._array(answer, "losses")
+
+    # the answer to a question at these values: the case's first answer, or a request of its own
+    def _at(self, want, params, inputs, targets=None) -> dict:
+        if self.main is not None and self._same(params, inputs, targets):
+            return self.main
+        return self.factory.ask(self.document, want, params, inputs, targets)
+
+    def _same(self, params, inputs, targets, after: bool = False) -> bool:
+        document = self.document
+        given = self._decoded("params_after") if after else document["params"]
+        if given is None or set(params) != set(given):
+            return False
+        same = all(_equal(params[name], np.asarray(given[name]).astype(document["params"][name].dtype))
+                   for name in given)
+        return (same and _equal(inputs, document["inputs"])
+                and (targets is None or _equal(targets, document["targets"])))
+
+    def _decoded(self, key: str):
+        try:
+            return {name: decode_array(value) for name, value in dict(self.main.get(key) or {}).items()}
+        except (BadArray, TypeError, ValueError):
+            return None
+
+    @staticmethod
+    def _array(answer: dict, key: str) -> np.ndarray:
+        if key not in answer:
+            raise AnswerError(f"answer {answer['id']}: {key} missing")
+        try:
+            return decode_array(answer[key])
+        except BadArray as exc:
+            raise AnswerError(f"answer {answer['id']}: {key}: {exc}") from None
+
+    @staticmethod
+    def _arrays(answer: dict, key: str) -> dict:
+        if not isinstance(answer.get(key), dict):
+            raise AnswerError(f"answer {answer['id']}: {key} missing (an object of tensors by name)")
+        arrays = {}
+        for name, value in answer[key].items():
+            try:
+                arrays[name] = decode_array(value)
+            except BadArray as exc:
+                raise AnswerError(f"answer {answer['id']}: {key}.{name}: {exc}") from None
+        return arrays
+
+    @classmethod
+    def _number(cls, answer: dict, key: str) -> float:
+        value = cls._array(answer, key)
+        if value.size != 1:
+            raise AnswerError(f"answer {answer['id']}: {key}: {value.size} numbers, not one")
+        return float(value.reshape(-1)[0])
+
+
+def start(command: str, timeout: float = DEFAULT_TIMEOUT) -> PipeFactory:
+    """Start `command` (its hello read now: PipeBroken naming what is wrong), kept for this process."""
+    factory = _started.get(command)
+    if factory is not None and factory.client.process is not None:
+        factory.client.timeout = timeout
+        return factory
+    if not _started:
+        atexit.register(close_all)
+    factory = _started[command] = PipeFactory(command, timeout)
+    return factory
+
+
+def pipe_factory(command: str) -> PipeFactory:
+    """The factory of `command`: the one started in this process, else started now."""
+    factory = _started.get(command)
+    return factory if factory is not None and factory.client.process is not None else start(command)
+
+
+def close_all() -> None:
+    """Stop every command this process started (stdin closed, then SIGTERM, then SIGKILL)."""
+    while _started:
+        _started.popitem()[1].stop()
+
+
+def _key(document: dict) -> tuple:
+    """The case's every part (two drawn examples may share their numbers but not their network)."""
+    digest = hashlib.sha256()
+    rest = {k: v for k, v in document.items() if k not in ("params", "inputs", "targets", "h0", "expected")}
+    digest.update(json.dumps(rest, sort_keys=True, default=str).encode())
+    for name in sorted(document["params"]):
+        digest.update(name.encode() + np.ascontiguousarray(document["params"][name]).tobytes())
+    for key in ("inputs", "targets", "h0"):
+        if document.get(key) is not None:
+            digest.update(key.encode() + np.ascontiguousarray(document[key]).tobytes())
+    return digest.hexdigest()
+
+
+def _equal(a, b) -> bool:
+    a, b = np.asarray(a), np.asarray(b)
+    return a.shape == b.shape and bool(np.array_equal(a, b))
+
+
+__all__ = ["AnswerError", "CommandError", "PIPE_PREFIX", "PipeFactory", "PipeImplementation", "close_all",
+           "pipe_factory", "start"]
