@@ -26,6 +26,7 @@ SCHEMAS = {
     "result": "refbp-result/1",
     "results": "refbp-results/1",
     "verdict": "refbp-verdict/1",
+    "pipe": "refbp-pipe/1",   # the lines of `check --cmd` (refbp.pipe)
 }
 _TYPE_WORDS = {"integer": "a whole number", "number": "a number", "string": "a string",
                "boolean": "true or false", "object": "an object", "array": "a list", "null": "null"}

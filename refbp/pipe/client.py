@@ -48,8 +48,8 @@ class PipeClient:
 
     def start(self) -> Hello:
         """Start the command and read its hello (PipeBroken naming what is wrong)."""
-        self.process = PipeProcess(self.command)
         try:
+            self.process = PipeProcess(self.command)
             answer = self._exchange(hello(), "the hello")
             self.hello = read_hello(answer)
         except PipeBroken as exc:
