@@ -8,6 +8,7 @@ import sys
 
 from .outcome import any_order
 from .usage import fail_usage
+from .variant_cmd import register_variant
 
 HELP = """\
 export: write every case (default: the installed suite) in the explicit form, one file
@@ -23,7 +24,7 @@ go on (exit 2).
 
 
 def register(sub):
-    p = sub.add_parser("cases", help="export or list the cases", description=HELP,
+    p = sub.add_parser("cases", help="export, list or vary the cases", description=HELP,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     verbs = p.add_subparsers(dest="verb", metavar="VERB")
     export = any_order(verbs.add_parser("export", help="write the explicit form of each case into DIR"))
@@ -34,6 +35,7 @@ def register(sub):
     listing = any_order(verbs.add_parser("list", help="list the cases"))
     listing.add_argument("paths", nargs="*", metavar="PATH")
     listing.set_defaults(handler=handle_list)
+    register_variant(verbs)
     p.set_defaults(handler=lambda args: (p.print_help(sys.stderr), 2)[1])
 
 
