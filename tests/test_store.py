@@ -123,7 +123,7 @@ def test_concurrent_writers_both_land(store_url, tmp_path):
     """Two processes open a store that has no tables yet and write at the same time."""
     if store_url.startswith("postgresql"):
         with open_store(store_url).engine.begin() as connection:  # back to an empty database
-            connection.execute(sa.text("DROP TABLE IF EXISTS checks, case_verdicts, runs, alembic_version"))
+            connection.execute(sa.text("DROP TABLE IF EXISTS idempotency, checks, case_verdicts, runs, alembic_version"))
     script = tmp_path / "writer.py"
     script.write_text(WRITER)
     writers = [subprocess.Popen([sys.executable, str(script), store_url, name, "15"], stderr=subprocess.PIPE,
@@ -167,7 +167,7 @@ def store_at(url: str, revision: str) -> sa.Engine:
     """An empty store (every table dropped) migrated to `revision` only, as an older refbp left it."""
     engine = database._engine(sa.make_url(url))
     with engine.begin() as connection:
-        for table in ("checks", "case_verdicts", "runs", "alembic_version"):
+        for table in ("idempotency", "checks", "case_verdicts", "runs", "alembic_version"):
             connection.execute(sa.text(f"DROP TABLE IF EXISTS {table}"))
         config = Config()
         config.set_main_option("script_location", str(database.MIGRATIONS))
@@ -198,7 +198,7 @@ def test_a_store_of_migration_0002_with_runs_upgrades_and_keeps_them(store_url, 
     engine.dispose()
     store = open_store(store_url)  # upgrades to the newest migration
     with store.engine.connect() as connection:
-        assert connection.execute(sa.text("SELECT version_num FROM alembic_version")).scalar_one() == "0004"
+        assert connection.execute(sa.text("SELECT version_num FROM alembic_version")).scalar_one() == "0005"
     old = run_checks(store, "old-run")
     assert len(old) == 1 and old.loc[0, "actual"] == 1.5
     assert old.loc[0, "through_time"] is None and old.loc[0, "diagnosis"] is None

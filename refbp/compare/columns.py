@@ -82,10 +82,15 @@ def _stored(run_id: str, store_url: str | None) -> Column:
         found = "no run" if len(matches) == 0 else f"{len(matches)} runs"
         raise ColumnError(f"store:{run_id}: {found} with that id in {store.url}")
     run = matches.iloc[0]
-    rows = run_checks(store, run["id"]).rename(columns={"case_id": "case"})
+    return stored_column(run["id"], run["implementation"], run_checks(store, run["id"]))
+
+
+def stored_column(run_id: str, implementation: str, rows: pd.DataFrame) -> Column:
+    """The column of a stored run from its rows (refbp.store.run_checks' columns)."""
+    rows = rows.rename(columns={"case_id": "case"})
     rows["seconds"] = float("nan")
     rows["case_state"] = [_state(s, bool(p)) for s, p in zip(rows["case_state"], rows["case_passed"])]
     checked = rows["quantity"].notna()
     rows.loc[checked, "state"] = [_state(s, bool(p)) for s, p in zip(rows.loc[checked, "state"],
                                                                      rows.loc[checked, "passed"])]
-    return Column(run["implementation"], f"store:{run['id']}", rows.reindex(columns=list(ROW_COLUMNS)))
+    return Column(implementation, f"store:{run_id}", rows.reindex(columns=list(ROW_COLUMNS)))

@@ -6,9 +6,12 @@ upgraded by Alembic migrations (`refbp/store/migrations/`) when a store is opene
 written in one transaction: it lands whole or not at all, and concurrent writers both land.
 """
 
-from .database import DATABASE_URL_VARIABLE, Store, StoreError, default_url, open_store
-from .history import AmbiguousRun, resolve_run, run_checks, run_row, runs_frame
+from .database import DATABASE_URL_VARIABLE, Store, StoreError, default_url, open_store, write_problem
+from .history import AmbiguousRun, named_runs, resolve_run, run_checks, run_row, runs_checks, runs_frame
+from .idempotency import Answered, KeyTaken, answered
 from .record import RunRecord, keep_run, record_run
+from .redact import redacted
 
-__all__ = ["AmbiguousRun", "DATABASE_URL_VARIABLE", "RunRecord", "Store", "StoreError", "default_url", "keep_run", "open_store", "record_run",
-           "resolve_run", "run_checks", "run_row", "runs_frame"]
+__all__ = ["AmbiguousRun", "Answered", "DATABASE_URL_VARIABLE", "KeyTaken", "RunRecord", "Store", "StoreError", "answered",
+           "default_url", "keep_run", "named_runs", "open_store", "record_run", "redacted", "resolve_run", "run_checks",
+           "run_row", "runs_checks", "runs_frame", "write_problem"]

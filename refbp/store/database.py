@@ -19,6 +19,8 @@ import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
 
+from .redact import redacted
+
 DATABASE_URL_VARIABLE = "REFBP_DATABASE_URL"
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 # Seconds a SQLite writer waits for another writer's lock before giving up.
@@ -57,10 +59,24 @@ class Store:
     runs: sa.Table
     case_verdicts: sa.Table
     checks: sa.Table
+    idempotency: sa.Table
 
     @property
     def url(self) -> str:
         return self.engine.url.render_as_string(hide_password=True)
+
+    def reading(self) -> sa.Connection:
+        """A connection for reads. On SQLite its transaction is a plain BEGIN: a reader reads its
+        snapshot of the WAL and never waits for, nor holds, the write lock that writers take."""
+        return self.engine.connect().execution_options(refbp_read=True)
+
+    @property
+    def kind(self) -> str:
+        """`sqlite`, `postgresql`, ...: what may be said about the store where its URL may not."""
+        return self.engine.dialect.name
+
+
+TABLES = ("runs", "case_verdicts", "checks", "idempotency")
 
 
 def open_store(url: str | None = None) -> Store:
@@ -71,12 +87,30 @@ def open_store(url: str | None = None) -> Store:
         engine = _engine(sa.make_url(url))
         _upgrade(engine)
         metadata = sa.MetaData()
-        metadata.reflect(bind=engine, only=["runs", "case_verdicts", "checks"])
+        metadata.reflect(bind=engine, only=list(TABLES))
     except Exception as exc:  # a bad URL, a server that is down, a missing driver: one line for the user
-        shown = sa.make_url(url).render_as_string(hide_password=True) if "://" in url else url
         first_line = (str(exc).strip().splitlines() or [""])[0]
-        raise StoreError(f"verdict store {shown}: {type(exc).__name__}: {first_line}") from exc
-    return Store(engine, *(metadata.tables[name] for name in ("runs", "case_verdicts", "checks")))
+        raise StoreError(redacted(f"verdict store {url}: {type(exc).__name__}: {first_line}")) from exc
+    return Store(engine, *(metadata.tables[name] for name in TABLES))
+
+
+def write_problem(store: Store) -> str | None:
+    """None when a committed write to the store succeeds now; else one line saying why not (no URL,
+    no path: it is shown to clients). The write changes nothing: alembic_version is set to itself,
+    which still makes SQLite append to its WAL and PostgreSQL take a row lock."""
+    try:
+        with store.engine.begin() as connection:
+            connection.execute(sa.text("UPDATE alembic_version SET version_num = version_num"))
+    except Exception as exc:  # a read-only file, a full disk, a server gone: the reason, in one line
+        return write_error_line(exc)
+    return None
+
+
+def write_error_line(exc: BaseException) -> str:
+    """The reason a write failed, in one line, without the store's URL or path."""
+    cause = getattr(exc, "orig", None) or exc
+    first_line = (str(cause).strip().splitlines() or [""])[0]
+    return redacted(f"{type(cause).__name__}: {first_line}")[:300]
 
 
 def _engine(url: sa.URL) -> sa.Engine:
@@ -99,7 +133,8 @@ def _engine(url: sa.URL) -> sa.Engine:
 
     @sa.event.listens_for(engine, "begin")
     def _on_begin(connection):
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        connection.exec_driver_sql("BEGIN" if connection.get_execution_options().get("refbp_read")
+                                   else "BEGIN IMMEDIATE")
 
     return engine
 

@@ -6,10 +6,15 @@ from __future__ import annotations
 import math
 import uuid
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+import sqlalchemy as sa
 
 from refbp import __version__
 
 from .database import Store, StoreError, open_store
+from .idempotency import KeyTaken, answered
+from .redact import redacted, redacted_values
 
 COMMANDS = ("run", "verify", "check")
 
@@ -20,13 +25,32 @@ class RunRecord:
 
     command: str                      # run | verify | check
     implementation_version: str = ""  # the implementation's own version, when it says
-    environment: dict = field(default_factory=dict)
+    environment: dict = field(default_factory=dict)  # stored with every credential in it redacted
+    idempotency_key: str = ""         # kept with `answer`: a retry under the key gets that answer
+    request_digest: str = ""          # sha256 of the request the key came with
+    answer: str = ""                  # the JSON answered to that request
+
+
+# The widths of the tables' name columns (migration 0001): a longer name is cut, never refused
+# by PostgreSQL half-way through a run.
+NAME_LENGTH = 200
 
 
 def record_run(store: Store, run, record: RunRecord) -> str:
-    """Write `run` (a refbp.check.SuiteRun) and return its id in the store."""
+    """Write `run` (a refbp.check.SuiteRun) and return its id in the store. With an idempotency key
+    already taken, nothing is written and KeyTaken carries the first answer."""
     if record.command not in COMMANDS:
         raise ValueError(f"unknown command {record.command!r} (known: {', '.join(COMMANDS)})")
+    try:
+        return _write(store, run, record)
+    except sa.exc.IntegrityError:
+        first = answered(store, record.idempotency_key) if record.idempotency_key else None
+        if first is None:
+            raise
+        raise KeyTaken(first) from None  # a concurrent request with the same key committed first
+
+
+def _write(store: Store, run, record: RunRecord) -> str:
     run_id = uuid.uuid4().hex
     inconclusive = sum(verdict.state.value == "inconclusive" for verdict in run.verdicts)
     # Plain insert() with the values as parameters: SQLAlchemy compiles each statement once and
@@ -34,15 +58,16 @@ def record_run(store: Store, run, record: RunRecord) -> str:
     with store.engine.begin() as connection:
         connection.execute(store.runs.insert(), dict(
             id=run_id, command=record.command, started=run.started, seconds=float(run.seconds),
-            implementation=run.implementation, implementation_version=record.implementation_version,
+            implementation=run.implementation[:NAME_LENGTH],
+            implementation_version=record.implementation_version[:100],
             # An inconclusive case never counts as passed, not even where the run exits 0.
             refbp_version=__version__, passed=run.exit_code() == 0 and not inconclusive,
             exit_code=run.exit_code(), cases=len(run.verdicts), failed_cases=len(run.failed),
-            inconclusive_cases=inconclusive, environment=record.environment))
+            inconclusive_cases=inconclusive, environment=redacted_values(record.environment)))
         for verdict in run.verdicts:
             inserted = connection.execute(store.case_verdicts.insert(), dict(
-                run_id=run_id, case_id=verdict.case, case_hash=getattr(verdict, "case_hash", ""),
-                implementation=verdict.implementation, passed=verdict.state.value == "pass",
+                run_id=run_id, case_id=verdict.case[:NAME_LENGTH], case_hash=getattr(verdict, "case_hash", ""),
+                implementation=verdict.implementation[:NAME_LENGTH], passed=verdict.state.value == "pass",
                 state=verdict.state.value, inconclusive=int(verdict.inconclusive), error_kind=verdict.error_kind,
                 errors=list(verdict.errors), not_provided=list(verdict.not_provided), path=verdict.path,
                 network=verdict.network, dtype=verdict.dtype, seconds=float(verdict.seconds),
@@ -51,6 +76,10 @@ def record_run(store: Store, run, record: RunRecord) -> str:
             if verdict.checks:
                 verdict_id = inserted.inserted_primary_key[0]
                 connection.execute(store.checks.insert(), [_check_row(verdict_id, c) for c in verdict.checks])
+        if record.idempotency_key:  # a second request under the key fails here, and its run rolls back
+            connection.execute(store.idempotency.insert(), dict(
+                key=record.idempotency_key, run_id=run_id, request_digest=record.request_digest,
+                answer=record.answer, created=datetime.now(timezone.utc).isoformat(timespec="seconds")))
     return run_id
 
 
@@ -84,5 +113,5 @@ def keep_run(run, command: str, environment: dict | None = None, url: str | None
     try:
         return record_run(store, run, record), store.url
     except Exception as exc:  # the transaction rolled back: nothing of this run is in the store
-        raise StoreError(f"verdict store {store.url}: the run was not recorded: {type(exc).__name__}: "
-                         f"{(str(exc).strip().splitlines() or [''])[0]}") from exc
+        raise StoreError(redacted(f"verdict store {store.url}: the run was not recorded: {type(exc).__name__}: "
+                                  f"{(str(exc).strip().splitlines() or [''])[0]}")) from exc
