@@ -50,6 +50,7 @@ class PipeProcess:
         self.stdin, self.stdout = self.process.stdin.fileno(), self.process.stdout.fileno()
         os.set_blocking(self.stdin, False)
         self.buffer = bytearray()
+        self.scanned = 0   # bytes of the buffer known to hold no newline (a long line is searched once)
         self.lines_read = 0
 
     def exchange(self, line: bytes, timeout: float) -> bytes:
@@ -58,12 +59,14 @@ class PipeProcess:
         pending = memoryview(line)
         deadline = time.monotonic() + timeout
         while True:
-            end = self.buffer.find(b"\n")
+            end = self.buffer.find(b"\n", self.scanned)
             if end >= 0 and not pending:
                 answer = bytes(self.buffer[:end])
                 del self.buffer[:end + 1]
+                self.scanned = 0
                 self.lines_read += 1
                 return answer
+            self.scanned = len(self.buffer) if end < 0 else end
             if len(self.buffer) > MAX_LINE_BYTES:
                 raise PipeBroken(f"it wrote more than {MAX_LINE_BYTES // 2 ** 20} MiB without ending its line "
                                  f"(a flood of its stdout): stopped")
