@@ -1,5 +1,5 @@
-"""The layer rules of DESIGN.md, checked on the source with ast: who may import whom, and no
-import cycles.
+"""The layer rules of docs/architecture.md, checked on the source with ast: who may import whom,
+and no import cycles.
 
 Every import counts, at module level or inside a function (an import inside a function
 still ties the two modules together; it only hides the tie from the reader). Relative
@@ -192,6 +192,18 @@ def test_the_service_computes_nothing(path):
     module = module_name(ROOT / path)
     bad = [n for n in imports_of(module) if any(within(n, f) for f in COMPUTING)]
     assert not bad, f"{path} imports {sorted(bad)}"
+
+
+def test_the_parallel_layer_knows_units_of_work_only():
+    """refbp.parallel runs functions over units (local processes, guarded workers, Dask); what a
+    unit computes (finite differences, a case, a picture) lives with its caller."""
+    assert not forbidden_imports("refbp.parallel", ("oracle", "cases", "torch", "refbp.nn", FD_PACKAGE, "refbp.check",
+                                                     "refbp.report", "refbp.cli", "refbp.fuzz", "refbp.service"))
+
+
+def test_the_report_never_runs_workers():
+    """The report is drawn by whatever map its caller passes (refbp.cli.outcome.picture_drawer)."""
+    assert not forbidden_imports("refbp.report", ("refbp.parallel",))
 
 
 @pytest.mark.parametrize("path", list(_files("refbp.grade", {})))

@@ -37,7 +37,7 @@ def finite_difference(method: str, forms: LossForms, params: dict, *, directions
                       seed: int = 0, entries: dict | None = None) -> FiniteDifference:
     """`entries` {tensor: flat indices}, for central, richardson and complex: only those entries
     are evaluated (every other entry NaN): one share of a finite difference split across
-    workers (refbp.parallel.split_fd)."""
+    workers (refbp.check.split_fd)."""
     select = None if entries is None else (lambda name, tensor: np.asarray(entries.get(name, ()), dtype=np.int64))
     if entries is not None and method not in ("central", "richardson", "complex"):
         raise ValueError(f"finite differences of chosen entries: not for {method!r} (central, richardson, complex)")

@@ -25,7 +25,7 @@ import numpy as np
 from oracle.fd import FiniteDifference, finite_difference
 
 from ..loss_forms import LossForms
-from ..parallel import split_fd
+from . import split_fd
 from ..trace import Trace
 from .conventions import Admissible, admissible
 

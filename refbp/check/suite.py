@@ -17,7 +17,7 @@ from cases import SUITE_DIR, Case, CaseError, discover, load_case
 from cases.export import explicit_document
 
 from ..parallel import UnitFailed, iter_units, start_workers
-from ..parallel.split_fd import splits
+from .split_fd import splits
 from .check_case import ORACLES, Implementation, check_case
 from .references import SplitReferences
 from .units import UNSUPPORTED, CheckWith, case_cost, case_unit, check_unit, crash_verdict, run_one
@@ -148,7 +148,7 @@ def run_suite(paths=None, oracles=ORACLES, implementation: Implementation | None
     their documents and `check_with` (plain data: `implementation` and `checker` are objects
     of this process and cannot go along); the verdicts come back in the order of the cases,
     so the run is the same whatever ran it; the dearest cases start first. A case of refbp
-    big enough (refbp.parallel.split_fd.splits) is checked here first, its finite differences
+    big enough (refbp.check.split_fd.splits) is checked here first, its finite differences
     split over the workers. A case whose worker died twice is a crash verdict.
 
     With `timeout` and an adapter (`check_with.impl`, no executor) the cases run in guarded

@@ -5,6 +5,7 @@ on stderr with --json; every error and note on stderr, one line each)."""
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import shutil
 import sys
@@ -12,7 +13,7 @@ import tempfile
 from pathlib import Path
 
 from refbp.check.check_case import ORACLES
-from refbp.parallel import executor_problem, parse_jobs, start_workers
+from refbp.parallel import executor_problem, map_units, parse_jobs, start_workers
 
 from .store_note import record_in_store, recorded_line
 from .usage import folder_problem
@@ -120,7 +121,7 @@ def write_report_of(run, args, *extra) -> Path | None:
     root.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".partial-", dir=root))
     try:
-        written = write_report(run, staging, *extra, jobs=report_jobs(args), executor=getattr(args, "executor", None))
+        written = write_report(run, staging, *extra, draw=picture_drawer(args))
         final = root / written.name
         written.rename(final)
         return final
@@ -128,10 +129,11 @@ def write_report_of(run, args, *extra) -> Path | None:
         shutil.rmtree(staging, ignore_errors=True)
 
 
-def report_jobs(args) -> int:
-    """The local workers that draw the report's pictures, as they checked the cases: --jobs's
-    (with --executor the cluster draws them)."""
-    return parse_jobs(args.jobs) if getattr(args, "jobs", None) else 1
+def picture_drawer(args):
+    """How the report's pictures are drawn: where the cases were checked (--jobs's local workers,
+    or --executor's cluster), by refbp.parallel.map_units; the report itself knows no workers."""
+    jobs = parse_jobs(args.jobs) if getattr(args, "jobs", None) else 1
+    return functools.partial(map_units, jobs=jobs, executor=getattr(args, "executor", None))
 
 
 def print_outcome(run, table: str, as_json: bool) -> int:
@@ -187,8 +189,7 @@ def report_elsewhere(run, args, environment, exc: OSError) -> tuple[Path | None,
 
     why = f"--report-dir {args.report_dir}: cannot write the report: {os_problem(exc)}"
     try:
-        written = write_report(run, tempfile.mkdtemp(prefix="refbp-report-"), environment, jobs=report_jobs(args),
-                               executor=getattr(args, "executor", None))
+        written = write_report(run, tempfile.mkdtemp(prefix="refbp-report-"), environment, draw=picture_drawer(args))
     except OSError as again:
         return None, f"{why}; nor in a temporary folder: {os_problem(again)}"
     return written, f"{why}; it was written in {written} instead"

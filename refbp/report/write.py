@@ -14,7 +14,6 @@ from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
-from refbp.parallel import UnitFailed, map_units
 
 from .console import state_counts
 from .environment import environment
@@ -59,11 +58,11 @@ def run_environment(run, extra: dict | None = None) -> dict:
     })
 
 
-def write_report(run, report_dir="reports", extra_environment: dict | None = None, jobs: int = 1,
-                 executor=None) -> Path:
-    """The report folder of `run` under `report_dir`; its pictures drawn where its cases were
-    checked (`jobs` local workers or the `executor`'s cluster: refbp.parallel), each returned
-    as PNG bytes and written here (an RNN case has a plot of its own)."""
+def write_report(run, report_dir="reports", extra_environment: dict | None = None, draw=None) -> Path:
+    """The report folder of `run` under `report_dir`; its pictures drawn by `draw(draw_picture,
+    drawings) -> [PNG bytes, None (nothing to draw) or a failure with a .reason]` (the caller's
+    workers, refbp.cli.outcome.picture_drawer; default: here, one by one), each written here (an
+    RNN case has a plot of its own)."""
     out = new_run_dir(report_dir)
     details = details_frame(run)
     summary = summary_of(details, cases_frame(run))
@@ -79,8 +78,8 @@ def write_report(run, report_dir="reports", extra_environment: dict | None = Non
     files = [name for name, _, _ in PICTURES] + [through_time_file(case) for case in through_time]
     drawings = [(draw, (details,)) for _, _, draw in PICTURES]
     drawings += [(draw_through_time, arguments) for arguments in through_time.values()]
-    results = map_units(draw_picture, drawings, jobs=jobs, executor=executor)
-    failed = [f"{name}: {result.reason}" for name, result in zip(files, results) if isinstance(result, UnitFailed)]
+    results = (draw or _one_by_one)(draw_picture, drawings)
+    failed = [f"{name}: {result.reason}" for name, result in zip(files, results) if hasattr(result, "reason")]
     if failed:
         raise RuntimeError(f"pictures not drawn: {'; '.join(failed)}")
     for name, png in zip(files, results):
@@ -96,6 +95,10 @@ def write_report(run, report_dir="reports", extra_environment: dict | None = Non
     (out / "report.html").write_text(run_html(about, details, summary, pictures, case_images, run.seconds, entries,
                                               interrupted=interruption(run)))
     return out
+
+
+def _one_by_one(function, units) -> list:
+    return [function(unit) for unit in units]
 
 
 def draw_picture(drawing) -> bytes | None:

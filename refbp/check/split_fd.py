@@ -29,8 +29,8 @@ from oracle.fd import FiniteDifference, finite_difference
 
 from ..nn.backend import serial_blas
 from ..perturbed import loss_forms
-from . import map_units
-from .units import UnitFailed
+from ..parallel import map_units
+from ..parallel.units import UnitFailed
 
 SPLIT_METHODS = ("central", "richardson", "complex")
 # Entries per share: enough that a share's fixed cost (rebuilding the case, the loss at the
