@@ -14,12 +14,12 @@ from refbp import __version__
 from refbp.memory import keep_freed_memory
 from refbp.parallel import ExecutorUnreachable
 
-from . import (bench, cases_cmd, check_cmd, compare_cmd, explain_cmd, fuzz_cmd, history_cmd, mutate_cmd, run_cmd,
-               schema_cmd, serve_cmd, verify_cmd)
+from . import (bench, cases_cmd, check_cmd, compare_cmd, explain_cmd, fuzz_cmd, grade_cmd, history_cmd, mutate_cmd,
+               run_cmd, schema_cmd, serve_cmd, verify_cmd)
 from .usage import fail_usage
 
 COMMANDS = (run_cmd, verify_cmd, check_cmd, explain_cmd, cases_cmd, compare_cmd, history_cmd, schema_cmd, serve_cmd,
-            fuzz_cmd, mutate_cmd, bench)
+            fuzz_cmd, mutate_cmd, bench, grade_cmd)
 
 DESCRIPTION = """\
 refbp checks a hand-written backpropagation (MLPs and a simple RNN) case by case

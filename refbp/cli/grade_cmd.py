@@ -1,0 +1,73 @@
+"""`refbp grade`: a student's submission graded into Gradescope's results.json and two summaries."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from .usage import fail_usage, folder_problem
+
+HELP = """\
+Grade a submission, part by part, as the rubric weighs the parts (docs/grading.md):
+the forward, each gradient tensor and the training of every case are one test each,
+passed or failed by refbp's checks (torch autograd in float64, finite differences, the
+published values), with feedback from the diagnosis ("dL/d(layers.0.weight) looks
+transposed") and no reference number unless the rubric's show_values is true.
+
+    refbp grade --impl submission/backprop.py:factory --rubric rubric.json --out results/
+    refbp grade --results my-results/ --rubric rubric.json --seed 1234 --out results/
+
+Writes into --out: results.json (Gradescope's format: score = the sum of the tests),
+summary.txt and summary.html (what the student may see). --seed S grades the variant of
+the cases that `refbp cases variant --seed S` writes (new numbers, the same questions).
+The submission runs in a guarded worker: one that exits, hangs (rubric's timeout) or
+cannot be imported gets no points for what it could not do, with the reason.
+Exit codes: 0 full marks, 1 fewer, 2 the rubric, the cases or --out cannot be used.
+"""
+
+
+def register(sub):
+    p = sub.add_parser("grade", help="grade a submission into Gradescope's results.json", description=HELP,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("paths", nargs="*", metavar="PATH", help="case files or folders (default: the rubric's cases, "
+                                                            "else the installed suite)")
+    what = p.add_mutually_exclusive_group()
+    what.add_argument("--impl", metavar="MODULE:FACTORY", help="a Python implementation (adapter protocol)")
+    what.add_argument("--results", nargs="+", metavar="FILE", help="refbp-result/1 files, bundles or folders")
+    p.add_argument("--rubric", metavar="FILE", help="the rubric (refbp-rubric/1; default: docs/grading.md's defaults)")
+    p.add_argument("--seed", type=int, help="grade the student's variant of the cases for this seed")
+    p.add_argument("--out", metavar="DIR", default="results",
+                   help="where results.json, summary.txt and summary.html go (default: ./results)")
+    p.add_argument("--name", default="submission", help="the submission's name in the verdict store")
+    p.set_defaults(handler=handle)
+
+
+def handle(args) -> int:
+    from refbp.grade.gradescope import results_json
+    from refbp.grade.rubric import Rubric, RubricError, read_rubric
+    from refbp.grade.submit import GradeError, Submission, grade_submission
+    from refbp.grade.summary import html_summary, text_summary
+
+    if not args.impl and not args.results:
+        return fail_usage("refbp grade: give the submission: --impl MODULE:FACTORY or --results FILE ...")
+    if args.seed is not None and args.seed < 0:
+        return fail_usage(f"--seed {args.seed}: must be in [0, 2^63 - 1]")
+    problem = folder_problem("--out", args.out)
+    if problem:
+        return fail_usage(problem)
+    try:
+        rubric = read_rubric(args.rubric) if args.rubric else Rubric()
+        grade = grade_submission(Submission(args.impl, tuple(args.results or ()), args.name), rubric,
+                                 args.paths or None, args.seed)
+    except (RubricError, GradeError) as exc:
+        return fail_usage(str(exc))
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "results.json").write_text(json.dumps(results_json(grade), indent=1) + "\n")
+    (out / "summary.txt").write_text(text_summary(grade))
+    (out / "summary.html").write_text(html_summary(grade))
+    print(text_summary(grade), end="")
+    print(f"refbp grade: wrote {out / 'results.json'}, summary.txt, summary.html", file=sys.stderr)
+    return 0 if grade.score == grade.max_score else 1
