@@ -63,9 +63,29 @@ def label(part: Part) -> str:
 
 
 def _diagnoses(part: Part) -> list[tuple[str, str]]:
-    """(id, note) of the part's failed rows, the torch rows first, each once."""
+    """(id, note) of the part's failed rows, the torch rows first, each once; "unknown" only where
+    no row has a named bug (a loss_after row has none when the step's bug is named)."""
     rows = sorted(part.failed_checks(), key=lambda c: c.reference != "torch-autograd")
-    return list(dict.fromkeys((c.diagnosis or "unknown", c.diagnosis_note) for c in rows))
+    found = list(dict.fromkeys((c.diagnosis or "unknown", c.diagnosis_note) for c in rows))
+    named = [(d, note) for d, note in found if d != "unknown"]
+    return named or found[:1]
+
+
+def _answer_problems(part: Part) -> list[str]:
+    """What is wrong with the answer itself (its shape, a null, complex values): the notes of
+    section 5 of docs/formats.md, which speak of the answer, never of the reference."""
+    problems = []
+    for check in part.failed_checks():
+        first = check.note.split(";")[0].removeprefix("wrong answer: ")
+        if check.note.startswith("wrong answer:") or first.startswith("shape ["):
+            problems.append(f"{check.tensor}: {first}")
+    return list(dict.fromkeys(problems))
+
+
+def _error(message: str) -> str:
+    """A case's error without the case file's path (`<file>: could not be checked: ...`)."""
+    head, sep, rest = message.partition(": ")
+    return rest if sep and head.endswith(".json") else message
 
 
 def part_feedback(part: Part, first_departure: str = "", show_values: bool = False) -> str:
@@ -78,7 +98,7 @@ def part_feedback(part: Part, first_departure: str = "", show_values: bool = Fal
         return ("could not be judged fully: no reference could judge every entry to the accuracy needed "
                 "(the rubric's inconclusive_credit gives its points); nothing was found wrong")
     if state == ERROR:
-        return f"could not be checked: {part.errors[0]}"
+        return f"could not be checked: {_error(part.errors[0])}"
     if state == NOT_JUDGED:
         return "not judged: no reference checks this part of the case"
     lines = []
@@ -89,6 +109,7 @@ def part_feedback(part: Part, first_departure: str = "", show_values: bool = Fal
         if note and diagnosis not in ("unknown", "missing"):
             line += f": {note}"
         lines.append(line)
+    lines += [f"your answer: {problem}" for problem in _answer_problems(part)]
     if state == FAIL and first_departure and part.category != TRAINING:
         lines.append(f"where it starts: {first_departure}")
     if show_values:
