@@ -35,7 +35,8 @@ def register(sub):
                                                             "else the installed suite)")
     what = p.add_mutually_exclusive_group()
     what.add_argument("--impl", metavar="MODULE:FACTORY", help="a Python implementation (adapter protocol)")
-    what.add_argument("--results", nargs="+", metavar="FILE", help="refbp-result/1 files, bundles or folders")
+    what.add_argument("--results", action="append", metavar="FILE",
+                      help="a refbp-result/1 file, a bundle or a folder of them (repeat for several)")
     p.add_argument("--rubric", metavar="FILE", help="the rubric (refbp-rubric/1; default: docs/grading.md's defaults)")
     p.add_argument("--seed", type=int, help="grade the student's variant of the cases for this seed")
     p.add_argument("--out", metavar="DIR", default="results",
@@ -51,7 +52,7 @@ def handle(args) -> int:
     from refbp.grade.summary import html_summary, text_summary
 
     if not args.impl and not args.results:
-        return fail_usage("refbp grade: give the submission: --impl MODULE:FACTORY or --results FILE ...")
+        return fail_usage("refbp grade: give the submission: --impl MODULE:FACTORY or --results FILE")
     if args.seed is not None and args.seed < 0:
         return fail_usage(f"--seed {args.seed}: must be in [0, 2^63 - 1]")
     problem = folder_problem("--out", args.out)
