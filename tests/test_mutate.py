@@ -9,7 +9,8 @@ import hashlib
 import pytest
 
 from refbp.cli import main
-from refbp.mutate import TARGETS, mutants_of, run_mutation
+from refbp.mutate import TARGETS, mutants_of, report_markdown, report_summary, run_mutation
+from refbp.mutate.report import SUMMARY_COMMAND
 from refbp.mutate.equivalent import EQUIVALENT
 from refbp.mutate.mutants import mutants_in_source
 from refbp.mutate.run import project_root
@@ -65,6 +66,16 @@ def test_two_mutants_against_the_seed_case_in_a_copy():
     assert not survived.killed and not survived.equivalent
     assert run.score == pytest.approx(0.5) and run.exit_code() == 1
     assert [hashlib.sha256(f.read_bytes()).hexdigest() for f in files] == before  # never left in the tree
+    summary = report_summary(run)
+    assert "score 50.0%" in summary and "**a gap in the suite**" in summary and "optim.Adam.step" in summary
+    assert "## Every mutant" not in summary and "## Every mutant" in report_markdown(run)
+
+
+def test_docs_mutation_md_is_the_commands_summary():
+    """docs/mutation.md is written by `refbp mutate --summary`, never by hand: it says so, and its
+    score line is the command's."""
+    text = (ROOT / "docs" / "mutation.md").read_text()
+    assert SUMMARY_COMMAND in text and "\nrefbp mutate: " in text and "## Every mutant" not in text
 
 
 def test_the_cli_lists_mutants_and_refuses_unknown_functions(capsys):

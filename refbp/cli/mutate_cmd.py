@@ -31,14 +31,18 @@ def register(sub):
                    help="only the mutants of this function (module.Class.method, e.g. dense.backward); repeatable")
     p.add_argument("--limit", type=int, metavar="N", help="only the first N mutants")
     p.add_argument("--list", action="store_true", help="list the mutants without running anything")
-    p.add_argument("--report", type=Path, metavar="FILE", help="write the full report (markdown) to FILE")
+    p.add_argument("--report", type=Path, metavar="FILE",
+                   help="write the full report (markdown: every mutant, who killed it, each equivalent one's reason) to FILE")
+    p.add_argument("--summary", type=Path, metavar="FILE",
+                   help="write the summary (score, counts per file and operator, survivors) to FILE: docs/mutation.md "
+                        "is written so")
     p.add_argument("--timeout", type=float, default=300.0, metavar="S",
                    help="seconds the suite may take on one mutant before it counts as killed (default 300)")
     p.set_defaults(handler=handle)
 
 
 def handle(args) -> int:
-    from refbp.mutate import SuiteFailsUnmutated, mutants_of, report_lines, report_markdown, run_mutation
+    from refbp.mutate import SuiteFailsUnmutated, mutants_of, report_lines, report_markdown, report_summary, run_mutation
     from refbp.mutate.run import project_root
 
     root = project_root()
@@ -62,8 +66,14 @@ def handle(args) -> int:
     except SuiteFailsUnmutated as exc:
         return fail_usage(str(exc))
     print("\n".join(report_lines(run)))
-    if args.report is not None:
-        args.report.write_text(report_markdown(run))
+    for path, text in ((args.report, report_markdown), (args.summary, report_summary)):
+        if path is not None:
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_text(text(run))
+            except OSError as exc:
+                print(f"refbp mutate: {path}: cannot write: {exc.strerror or exc}", file=sys.stderr)
+                return 2
     return run.exit_code()
 
 

@@ -4,8 +4,8 @@ temporary copy (refbp.mutate.run, server), the equivalent mutants with their rea
 (refbp.mutate.equivalent) and the report (refbp.mutate.report)."""
 
 from .mutants import TARGETS, Mutant, mutants_of
-from .report import report_lines, report_markdown
+from .report import report_lines, report_markdown, report_summary
 from .run import MutantResult, MutationRun, SuiteFailsUnmutated, run_mutation
 
 __all__ = ["TARGETS", "Mutant", "MutantResult", "MutationRun", "SuiteFailsUnmutated", "mutants_of",
-           "report_lines", "report_markdown", "run_mutation"]
+           "report_lines", "report_markdown", "report_summary", "run_mutation"]

@@ -24,18 +24,41 @@ def report_lines(run) -> list[str]:
     return lines
 
 
-def report_markdown(run) -> str:
-    """The full report: the summary, counts, survivors with reasons, and every mutant's fate."""
-    out = ["# Mutation testing of refbp.nn (`refbp mutate`)", "", *report_lines(run)[:1], ""]
-    out += ["| file | mutants | killed | equivalent | survived |", "|---|---|---|---|---|"]
+SUMMARY_COMMAND = "refbp mutate --summary docs/mutation.md --report reports/mutation.md"
+
+
+def report_summary(run) -> str:
+    """The summary kept in the repository (docs/mutation.md): the score, the counts per file
+    and operator, the survivors in a line each; the full table is --report's."""
+    out = ["# Mutation testing of refbp.nn (`refbp mutate`)", "",
+           f"Written by `{SUMMARY_COMMAND}` (the full table of every mutant, and the reason for "
+           "each equivalent one, is in the report); do not edit by hand.", "", *report_lines(run)[:1], ""]
+    out += _counts(run)
+    out += ["", "## Survivors", ""]
+    if not run.survivors:
+        out.append("None.")
+    for result in run.survivors:
+        what = "equivalent (refbp/mutate/equivalent.py says why)" if result.equivalent else "**a gap in the suite**"
+        out.append(f"- `{result.mutant.path}:{result.mutant.line}` {result.mutant.function}: {result.mutant.label}, {what}")
+    return "\n".join(out) + "\n"
+
+
+def _counts(run) -> list[str]:
+    out = ["| file | mutants | killed | equivalent | survived |", "|---|---|---|---|---|"]
     for path in sorted({r.mutant.path for r in run.results}):
         mine = [r for r in run.results if r.mutant.path == path]
         out.append(f"| {path} | {len(mine)} | {sum(r.killed for r in mine)} | "
                    f"{sum(bool(r.equivalent) and not r.killed for r in mine)} | "
                    f"{sum(not r.killed and not r.equivalent for r in mine)} |")
     labels = Counter(r.mutant.label for r in run.results)
-    out += ["", "Operators: " + ", ".join(f"{label} {n}" for label, n in labels.most_common()), ""]
-    out += ["## Survivors", ""]
+    return out + ["", "Operators: " + ", ".join(f"{label} {n}" for label, n in labels.most_common())]
+
+
+def report_markdown(run) -> str:
+    """The full report: the summary, counts, survivors with reasons, and every mutant's fate."""
+    out = ["# Mutation testing of refbp.nn (`refbp mutate`)", "", *report_lines(run)[:1], ""]
+    out += _counts(run)
+    out += ["", "## Survivors", ""]
     if not run.survivors:
         out.append("None.")
     for result in run.survivors:
