@@ -319,6 +319,7 @@ def test_serve_says_where_it_serves_and_hides_the_store_password(capsys, monkeyp
     import uvicorn
 
     monkeypatch.setattr(uvicorn, "run", lambda *args, **kwargs: None)
+    monkeypatch.setattr("refbp.cli.serve_cmd.store_problem", lambda database: None)  # no server at db.example
     code, out, err = cli(capsys, "serve", "--port", "8123", "--database",
                          "postgresql+psycopg://bob:s3cret@db.example:5432/verdicts")
     assert code == 0 and not out

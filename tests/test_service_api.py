@@ -151,7 +151,8 @@ def burst(base, body: str, requests: int = 200) -> list:
     async def all_at_once():
         limits = httpx.Limits(max_connections=requests)
         async with httpx.AsyncClient(base_url=base, limits=limits, timeout=120) as client:
-            return await asyncio.gather(*(client.post("/v1/verify", content=body, headers=AUTH)
+            headers = {"content-type": "application/json", **AUTH}
+            return await asyncio.gather(*(client.post("/v1/verify", content=body, headers=headers)
                                           for _ in range(requests)))
 
     return asyncio.run(all_at_once())

@@ -41,7 +41,9 @@ def test_sizes_are_checked_before_any_judging():
         check_sizes({"results": [{"grads": {"b": [[1, 2], [3, 4]]}}]}, limits)
     with pytest.raises(BodyProblem, match="params_after: 2 tensors"):
         check_sizes({"params_after": {"a": 1, "b": 2}}, limits)
-    check_sizes({"grads": {"b": [[1], [2, 3]]}, "outputs": [1, 2, 3]}, limits)
+    check_sizes({"grads": {"b": [[1], [2]]}, "outputs": [3]}, limits)
+    with pytest.raises(BodyProblem, match=r"error_signals\.e: more than the limit of 3 numbers in one result"):
+        check_sizes({"grads": {"b": [[1], [2]]}, "error_signals": {"e": [3, 4]}}, limits)
 
 
 def test_cors_only_for_the_configured_origins():

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import sys
 
 from refbp.parallel import check_reachable, executor_problem
-from refbp.service.settings import MIB, SETTINGS_VARIABLE, Limits, Settings
+from refbp.service.lifeline import SUPERVISOR_VARIABLE
+from refbp.service.settings import MIB, SETTINGS_VARIABLE, TOKEN_VARIABLE, Limits, Settings
 
 from .usage import fail_usage
 
@@ -23,11 +23,16 @@ Limits: a body over --max-body-mb is 413; a bundle, a tensor or a parameter tabl
 its limit is 422 naming the field; malformed JSON is 400 naming the line; checks run in
 --threads worker threads per process with at most --queue waiting, beyond which a
 request gets 503 with Retry-After; a check past --request-seconds gets 503 too.
-Writes need `Authorization: Bearer <token>` when REFBP_TOKEN is set; reads are open.
-CORS is off unless REFBP_CORS_ORIGINS (comma-separated origins) is set.
-The store: REFBP_DATABASE_URL or --database (default: SQLite in the user's data folder).
+Writes need `Content-Type: application/json`, and `Authorization: Bearer <token>` when
+REFBP_TOKEN is set. On 127.0.0.1 (the default) reads are open and only the Host names of this
+machine are answered; bound to any other address, it needs REFBP_TOKEN, and reads need a
+token too (REFBP_READ_TOKEN or REFBP_TOKEN) unless --open-reads. CORS is off unless
+REFBP_CORS_ORIGINS (comma-separated origins) is set. An `Idempotency-Key` header makes a
+retried POST get the first answer. GET /readyz says whether the store can be written now.
+The store: REFBP_DATABASE_URL or --database (default: SQLite in the user's data folder); it
+must be writable, or the server does not start.
 At its start it prints one line on stderr: the URL it serves on and the store (its password
-hidden).
+hidden). More: docs/service.md.
 """
 
 
@@ -35,6 +40,12 @@ hidden).
 # within this time. Its default (5 s) is shorter than a busy worker can take to get the GIL
 # on a loaded machine (its checks hold it), and a killed worker drops its open connections.
 WORKER_HEALTHCHECK_SECONDS = 60
+# Connections and requests at once per process beyond which uvicorn answers 503 at once; with
+# the header timeout (refbp.service.protocol) it keeps idle sockets from using up the descriptors.
+CONNECTION_LIMIT = 2048
+KEEP_ALIVE_SECONDS = 5
+GRACEFUL_SECONDS = 15
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
 def register(sub):
@@ -50,12 +61,22 @@ def register(sub):
     p.add_argument("--max-body-mb", type=float, default=8.0, metavar="MB", help="largest body (default: 8 MiB)")
     p.add_argument("--request-seconds", type=float, default=60.0, metavar="S",
                    help="longest check of one request (default: 60)")
+    p.add_argument("--header-seconds", type=float, default=Limits.header_seconds, metavar="S",
+                   help="close a connection whose request's headers have not arrived within S seconds "
+                        f"(default: {Limits.header_seconds:g}); a body has --body-seconds")
+    p.add_argument("--body-seconds", type=float, default=Limits.body_seconds, metavar="S",
+                   help=f"the longest a request's body may take to arrive: 408 past it (default: {Limits.body_seconds:g})")
     p.add_argument("--cases", action="append", metavar="PATH",
                    help="a case file or folder to judge against (repeat; default: the installed suite)")
     p.add_argument("--database", metavar="URL", help="the verdict store (default: REFBP_DATABASE_URL, else SQLite)")
     p.add_argument("--executor", metavar="dask://HOST:PORT",
                    help="run the checks on this Dask cluster (pip install 'refbp[cluster]'); the server only "
                         "parses, records and answers")
+    p.add_argument("--allowed-host", action="append", metavar="NAME",
+                   help="a Host name the server answers to (repeat; default on 127.0.0.1: 127.0.0.1, localhost, "
+                        "::1; elsewhere: any)")
+    p.add_argument("--open-reads", action="store_true",
+                   help="bound beyond 127.0.0.1, let reads (runs, pages) go without a token")
     p.add_argument("--log-level", default="warning", choices=("critical", "error", "warning", "info", "debug"))
     p.set_defaults(handler=handle)
 
@@ -73,12 +94,9 @@ def serving_line(args) -> str:
 
 def shown_url(url: str) -> str:
     """A database URL with its password (and any other credential in it) replaced by ***."""
-    import sqlalchemy as sa
+    from refbp.store.redact import redacted
 
-    try:
-        return sa.make_url(url).render_as_string(hide_password=True)
-    except Exception:  # not a URL SQLAlchemy reads: whatever stands between :// and @ is a credential
-        return re.sub(r"(://)[^/@]*@", r"\1***@", url)
+    return redacted(url)
 
 
 def handle(args) -> int:
@@ -88,23 +106,69 @@ def handle(args) -> int:
         value = getattr(args, name)
         if value < (0 if name == "queue" else 1) or (name == "port" and value > 65535):
             return fail_usage(f"--{name}: {value} is out of range")
-    if args.max_body_mb <= 0 or args.request_seconds <= 0:
-        return fail_usage("--max-body-mb and --request-seconds must be positive")
+    if not all(0 < value < float("inf") for value in (args.max_body_mb, args.request_seconds, args.header_seconds,
+                                                       args.body_seconds)):
+        return fail_usage("--max-body-mb, --request-seconds, --header-seconds and --body-seconds must be positive")
     limits = Limits(max_body_bytes=int(args.max_body_mb * MIB), request_seconds=args.request_seconds,
-                    threads=args.threads, queue=args.queue)
+                    threads=args.threads, queue=args.queue, header_seconds=args.header_seconds,
+                    body_seconds=args.body_seconds)
     if executor_problem(args.executor):
         return fail_usage(executor_problem(args.executor))
     # Asked once here: otherwise each server process would fail at its start with a traceback.
     check_reachable(args.executor)  # ExecutorUnreachable: a usage error (refbp.cli.main)
+    loopback = args.host in LOOPBACK
+    if not loopback and not os.environ.get(TOKEN_VARIABLE):
+        return fail_usage(f"--host {args.host}: beyond this machine the service needs REFBP_TOKEN set (writes "
+                          "need it; reads need it or REFBP_READ_TOKEN unless --open-reads)")
+    problem = store_problem(args.database)
+    if problem:
+        return fail_usage(problem)
     settings = Settings(limits=limits, case_paths=tuple(args.cases or ()), database=args.database,
-                        executor=args.executor)
+                        executor=args.executor, reads_need_token=not loopback and not args.open_reads,
+                        allowed_hosts=tuple(args.allowed_host or (LOOPBACK if loopback else ())))
     os.environ[SETTINGS_VARIABLE] = settings.to_environment()
+    os.environ[SUPERVISOR_VARIABLE] = str(os.getpid())  # its workers die with it (refbp.service.lifeline)
+    _more_descriptors()
     # One BLAS/OpenMP thread per check: a request's products are tiny, and the concurrency is the
     # server's (its processes and threads), not the libraries' thread pools fighting over the cores.
     for variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(variable, "1")
     print(f"refbp serve: {serving_line(args)}", file=sys.stderr, flush=True)
+    from refbp.service.protocol import GuardedHttpTools
+
     uvicorn.run("refbp.service.app:app_from_environment", factory=True, host=args.host, port=args.port,
-                workers=args.workers, log_level=args.log_level, access_log=False,
-                timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS)
+                workers=args.workers, log_level=args.log_level, access_log=False, http=GuardedHttpTools,
+                timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS, limit_concurrency=CONNECTION_LIMIT,
+                timeout_keep_alive=KEEP_ALIVE_SECONDS, timeout_graceful_shutdown=GRACEFUL_SECONDS)
     return 0
+
+
+def store_problem(database: str | None) -> str | None:
+    """Why the store cannot be written now, in one line (None: it can, or it is off): the server
+    refuses to start rather than acknowledge verdicts it would lose."""
+    from refbp.store import StoreError, open_store, write_problem
+    from refbp.store.database import store_off, store_url
+
+    if store_off(database):
+        return None
+    try:
+        store = open_store(database)
+    except StoreError as exc:
+        return str(exc)
+    try:
+        problem = write_problem(store)
+    finally:
+        store.engine.dispose()
+    return None if problem is None else f"verdict store {shown_url(store_url(database))}: cannot be written: {problem}"
+
+
+def _more_descriptors() -> None:
+    """The soft limit of open files raised to the hard one: each connection holds one."""
+    try:
+        import resource
+
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        if hard == resource.RLIM_INFINITY or soft < hard:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard if hard != resource.RLIM_INFINITY else 65536, hard))
+    except (ImportError, ValueError, OSError):
+        pass

@@ -1,10 +1,12 @@
 """Stored runs side by side for the service (`GET /v1/compare`, the page /compare): the columns
-and tables of refbp.compare, read from the service's verdict store."""
+and tables of refbp.compare, read from the service's one open store in two queries (the runs
+named, then all their rows), whatever the store's size. At most MAX_RUNS runs at once."""
 
 from __future__ import annotations
 
-from refbp.compare import case_table, load_column
-from refbp.compare.columns import STORE_PREFIX, ColumnError
+from refbp.compare import case_table
+from refbp.compare.columns import ColumnError, stored_column
+from refbp.store import named_runs, runs_checks
 
 MAX_RUNS = 12
 
@@ -19,12 +21,24 @@ def run_ids(runs: str) -> list[str]:
     return ids
 
 
-def stored_columns(runs: str, verifier) -> list:
-    if verifier.store is None:
+def stored_columns(runs: str, store) -> list:
+    """One column per run named (its id or a prefix of 8 or more hex digits); ColumnError naming
+    the first name that names no run or more than one (never the store's URL or path)."""
+    if store is None:
         raise ColumnError("the verdict store is off (REFBP_DATABASE_URL=none)")
-    url = verifier.store.engine.url.render_as_string(hide_password=False)
-    return [load_column(STORE_PREFIX + run_id, url) for run_id in run_ids(runs)]
+    names = run_ids(runs)
+    found = named_runs(store, names)
+    for name in names:
+        if len(found[name]) != 1:
+            shown = name[:40].encode("ascii", "backslashreplace").decode()
+            what = "no stored run" if not found[name] else "more than one stored run"
+            raise ColumnError(f"runs: {shown!r} names {what} (an id, or 8 or more of its first hex digits)")
+    runs_found = [found[name][0] for name in names]
+    rows = runs_checks(store, [run["id"] for run in runs_found])
+    return [stored_column(run["id"], run["implementation"],
+                          rows[rows["run_id"] == run["id"]].drop(columns="run_id").reset_index(drop=True))
+            for run in runs_found]
 
 
-def compared_cases(runs: str, verifier):
-    return case_table(stored_columns(runs, verifier))
+def compared_cases(columns: list):
+    return case_table(columns)

@@ -79,3 +79,29 @@ VERIFY_RESPONSES = {
     422: problem("not of the formats, an unknown case, or a size over a limit (the field named)"),
     503: problem("every worker is busy and the queue is full, or the check ran out of time (see Retry-After)"),
 }
+
+
+def not_found(description: str) -> dict:
+    return {404: problem(description), 503: problem("too many reads at once, or a read past its time "
+                                                    "(see Retry-After)")}
+
+
+VERIFY_RESPONSES.update({
+    408: problem("the body did not arrive within its time"),
+    415: problem("the body is not declared as application/json"),
+})
+
+
+def one_line_errors(document: dict) -> dict:
+    """Every 422 of the document as the service answers it: `{"detail": "<one line>"}`, not
+    FastAPI's list of validation errors (the service's handler makes them one line)."""
+    for methods in document.get("paths", {}).values():
+        for operation in methods.values():
+            responses = operation.get("responses", {})
+            if "422" in responses or 422 in responses:
+                responses.pop(422, None)
+                responses["422"] = problem("a parameter or the body is not valid (the field named)")
+    schemas = document.get("components", {}).get("schemas", {})
+    for name in ("HTTPValidationError", "ValidationError"):
+        schemas.pop(name, None)
+    return document

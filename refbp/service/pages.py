@@ -1,7 +1,9 @@
 """The service's pages for people: the runs (/), one run (/runs/{id}), runs side by side
 (/compare) and the API (/docs). They are drawn by the same templates and page builders as
 the report.html of `run`, `verify` and `check` (refbp.report); pictures come inline (data:
-URIs), so that a page, like a written report, loads nothing from elsewhere.
+URIs), so that a page, like a written report, loads nothing from elsewhere. Each page is
+drawn in the read pool (refbp.service.reads): a flood of pages waits there or gets 503.
+They show the server's version, platform and kind of store, never its store's URL or path.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ import base64
 import io
 
 import pandas as pd
-from fastapi import FastAPI, HTTPException, Query
+from fastapi import FastAPI, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse
 
 from refbp.compare import tensor_table
@@ -23,7 +25,9 @@ from refbp.report.run_page import run_html
 from refbp.report.write import PICTURES
 from refbp.store import run_checks, run_row, runs_frame
 
-from .compare import compared_cases, stored_columns
+from .compare import MAX_RUNS, compared_cases, stored_columns
+from .guards import authorize_read
+from .reads import MAX_ROWS, STORE_OFF, shown
 
 NAV = [("/", "Runs"), ("/compare", "Compare"), ("/docs", "API"), ("/v1/cases", "Cases (JSON)")]
 RUN_LIST_COLUMNS = ["runs", "id", "started", "command", "implementation", "cases", "failed_cases",
@@ -40,13 +44,18 @@ def data_uri(draw, frame) -> str | None:
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
-def add_pages(app: FastAPI, verifier, openapi) -> None:
+def add_pages(app: FastAPI, verifier, settings, reads, openapi) -> None:
     environment = verifier.environment
+    seconds = settings.limits.read_seconds
 
     def store():
         if verifier.store is None:
-            raise HTTPException(404, "the verdict store is off (REFBP_DATABASE_URL=none)")
+            raise HTTPException(404, STORE_OFF)
         return verifier.store
+
+    async def drawn(request: Request, draw, *args) -> HTMLResponse:
+        authorize_read(request, settings)
+        return HTMLResponse(await reads.run(draw, *args, seconds=seconds))
 
     def runs_section(heading: str) -> tuple[int, Section]:
         """The newest runs, each a link to its page and a checkbox of the compare form."""
@@ -55,20 +64,26 @@ def add_pages(app: FastAPI, verifier, openapi) -> None:
         return len(runs), Section(heading, text="Tick two or more runs and compare them side by side.",
                                   table=table, fail_column="passed", links={"id": "/runs/{}"}, form=COMPARE_FORM)
 
-    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
-    def index():
+    def index_html():
         count, section = runs_section("Runs")
-        lines = [f"{count} most recent run(s) in {store().url}, newest first. POST a result to /v1/verify "
-                 "(see API) and it appears here.", f"{len(verifier.suite)} cases are judged against."]
+        lines = [f"{count} most recent run(s) in the verdict store ({store().kind}), newest first. POST a result "
+                 "to /v1/verify (see API) and it appears here.", f"{len(verifier.suite)} cases are judged against."]
         return html(Page("refbp verification service", lines, [section], environment, nav=NAV))
 
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    async def index(request: Request):
+        return await drawn(request, index_html)
+
     @app.get("/runs/{run_id}", response_class=HTMLResponse, include_in_schema=False)
-    def run_page(run_id: str):
+    async def run_page(request: Request, run_id: str):
+        return await drawn(request, run_html_of, run_id)
+
+    def run_html_of(run_id: str):
         try:
             run = run_row(store(), run_id)
         except KeyError:
-            raise HTTPException(404, f"no run {run_id[:80]!r} in the verdict store") from None
-        rows = run_checks(store(), run_id)
+            raise HTTPException(404, f"no run {shown(run_id)} in the verdict store") from None
+        rows = run_checks(store(), run_id, limit=MAX_ROWS)  # a page is bounded as /v1/runs/{id} is
         details, summary = stored_frames(rows)
         pictures = [(uri, caption) for _, caption, draw in PICTURES
                     if (uri := data_uri(draw, details)) is not None]
@@ -82,26 +97,29 @@ def add_pages(app: FastAPI, verifier, openapi) -> None:
         return run_html(page, details, summary, pictures, case_images, seconds=float(run["seconds"]))
 
     @app.get("/compare", response_class=HTMLResponse, include_in_schema=False)
-    def compare_page(runs: list[str] = Query(default=[])):
+    async def compare_page(request: Request, runs: list[str] = Query(default=[], max_length=MAX_RUNS)):
         """?runs=ID,ID or ?runs=ID&runs=ID (what the runs list's form sends); none: the list to pick from."""
-        runs = ",".join(runs)
+        return await drawn(request, compare_html, ",".join(runs)[:MAX_RUNS * 33 + 1])
+
+    def compare_html(runs: str):
         lines = ["Stored runs side by side: per case, each run's status and worst relative error per reference. "
                  "Name the runs as ?runs=ID,ID, or tick them below."]
         sections = [runs_section("Runs to compare")[1]]
         if runs:
             try:
-                columns = stored_columns(runs, verifier)
+                columns = stored_columns(runs, verifier.store)
             except ColumnError as exc:
                 raise HTTPException(404, str(exc)) from None
             picture = data_uri(lambda _frame, target: heatmap(columns, target), None)
-            sections = [Section("Cases", table=compared_cases(runs, verifier),
+            sections = [Section("Cases", table=compared_cases(columns),
                                 images=[(picture, "log10 of the worst relative error, case x run (x: the case "
                                                   "failed)")]),
                         Section("Every row side by side", table=tensor_table(columns))]
         return html(Page("refbp compare", lines, sections, environment, nav=NAV))
 
     @app.get("/docs", response_class=HTMLResponse, include_in_schema=False)
-    def docs():
+    def docs(request: Request):
+        authorize_read(request, settings)
         document = openapi()
         endpoints = [{"method": method.upper(), "path": path, "summary": operation.get("summary", ""),
                       "responses": ", ".join(operation.get("responses", {}))}
@@ -109,8 +127,9 @@ def add_pages(app: FastAPI, verifier, openapi) -> None:
         schemas = pd.DataFrame({"schema": sorted(n for n in document["components"]["schemas"] if "." not in n)})
         schemas["JSON Schema"] = "/v1/schemas/" + schemas["schema"].str.split("-").str[1]
         lines = ["The OpenAPI document: /openapi.json. Request and response bodies are the formats' JSON Schemas "
-                 "(docs/formats.md). Writes (POST) need `Authorization: Bearer <token>` when the server has "
-                 "REFBP_TOKEN set; reads are open."]
+                 "(docs/formats.md). Writes (POST) need `Content-Type: application/json`, and `Authorization: "
+                 "Bearer <token>` when the server has REFBP_TOKEN set; reads need a token only where the server "
+                 "says so (docs/service.md)."]
         sections = [Section("Endpoints", table=pd.DataFrame(endpoints)),
                     Section("Formats", table=schemas, links={"JSON Schema": "{}"})]
         return html(Page("refbp verification service: API", lines, sections, environment, nav=NAV))

@@ -1,6 +1,12 @@
-"""The bounded worker pool of the service: checks run off the event loop, in at most
-`threads` threads, with at most `queue` waiting; one more is refused at once (`Busy`, 503)
-instead of joining an unbounded backlog."""
+"""The bounded worker pools of the service: work runs off the event loop, in at most `threads`
+threads, with at most `queue` waiting; one more is refused at once (`Busy`, 503) instead of
+joining an unbounded backlog. A request takes its slot before its body is read (`take`), so
+a flood of large bodies waits as refused requests, not as buffered bytes.
+
+A check's request may stop waiting (past its time) while its thread goes on: `Deadline`
+decides, under one lock, whether the thread still records its run (the request still waits)
+or not (it was answered 503), so that nothing is stored for a request answered with an error.
+"""
 
 from __future__ import annotations
 
@@ -10,33 +16,95 @@ from concurrent.futures import ThreadPoolExecutor
 
 
 class Busy(RuntimeError):
-    """Every thread is checking and the queue is full: try again later."""
+    """Every thread is busy and the queue is full: try again later."""
 
 
 class CheckTimeout(RuntimeError):
     """A check ran past the time allowed to one request."""
 
 
-class CheckPool:
-    def __init__(self, threads: int, queue: int):
-        self.executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="refbp-check")
-        self.slots = threading.BoundedSemaphore(threads + queue)
+class Deadline:
+    """Between a worker thread and its waiting request: `commit` (the thread, before it records)
+    and `abandon` (the request, past its time) exclude each other."""
 
-    async def run(self, function, *args, seconds: float):
-        """`function(*args)` in a worker thread; Busy when no slot is free, CheckTimeout past `seconds`
-        (a check already running finishes in its thread, and frees its slot then)."""
-        if not self.slots.acquire(blocking=False):
-            raise Busy("every worker is busy and the queue is full")
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._state = "running"
+
+    def commit(self) -> bool:
+        """True: the request still waits, record; False: it was answered already, record nothing."""
+        with self._lock:
+            if self._state == "abandoned":
+                return False
+            self._state = "committing"
+            return True
+
+    def abandon(self) -> bool:
+        """True: the thread will record nothing; False: its commit is under way, wait for it."""
+        with self._lock:
+            if self._state == "committing":
+                return False
+            self._state = "abandoned"
+            return True
+
+
+class Slot:
+    """One place in a pool, held from `take` until the work submitted with it finishes (or until
+    `release` when none was submitted)."""
+
+    def __init__(self, pool: "CheckPool"):
+        self.pool, self.submitted, self.released = pool, False, False
+
+    async def run(self, function, *args, seconds: float, deadline: Deadline | None = None):
+        """`function(*args)` in a worker thread; CheckTimeout past `seconds` (unless `deadline`
+        says the work is committing: then its end is awaited)."""
+        future = self.pool.executor.submit(function, *args)
+        self.submitted = True
+        future.add_done_callback(lambda _: self._free())
+        waited = asyncio.wrap_future(future)
         try:
-            future = self.executor.submit(function, *args)
-        except BaseException:
-            self.slots.release()
-            raise
-        future.add_done_callback(lambda _: self.slots.release())
-        try:
-            return await asyncio.wait_for(asyncio.wrap_future(future), seconds)
+            return await asyncio.wait_for(asyncio.shield(waited), seconds)
         except asyncio.TimeoutError:
+            if deadline is not None and not deadline.abandon():
+                return await waited
             raise CheckTimeout(f"the check did not finish within {seconds:g} s") from None
+
+    def release(self) -> None:
+        if not self.submitted:
+            self._free()
+
+    def _free(self) -> None:
+        if not self.released:
+            self.released = True
+            self.pool.slots.release()
+            with self.pool.lock:
+                self.pool.taken -= 1
+
+
+class CheckPool:
+    def __init__(self, threads: int, queue: int, name: str = "refbp-check"):
+        self.executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix=name)
+        self.slots = threading.BoundedSemaphore(threads + queue)
+        self.name = name
+        self.lock, self.taken = threading.Lock(), 0  # slots held now (their work running or waiting)
+
+    def take(self) -> Slot:
+        """A slot, or Busy at once when none is free."""
+        if not self.slots.acquire(blocking=False):
+            raise Busy("every worker is busy and the queue is full" if self.name == "refbp-check"
+                       else "too many reads at once")
+        with self.lock:
+            self.taken += 1
+        return Slot(self)
+
+    async def run(self, function, *args, seconds: float, deadline: Deadline | None = None):
+        """`function(*args)` in a worker thread; Busy when no slot is free, CheckTimeout past `seconds`
+        (work already running finishes in its thread, and frees its slot then)."""
+        slot = self.take()
+        try:
+            return await slot.run(function, *args, seconds=seconds, deadline=deadline)
+        finally:
+            slot.release()
 
     def close(self) -> None:
         self.executor.shutdown(wait=False, cancel_futures=True)

@@ -1,0 +1,111 @@
+"""POST /v1/verify: a check slot first, then the body (spooled), then in the check thread the
+parsing, the limits, the judging, and the recording, which happens only for an answer of 200,
+only while the request still waits for it (pool.Deadline), and once per `Idempotency-Key`.
+
+A store that cannot be written costs the run, never the verdict: the answer is 503 with a
+reason, `"stored": false`, and the verdicts that a 200 would have carried (`answer`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+import time
+
+from fastapi import HTTPException, Query, Request
+from fastapi.responses import Response
+
+from refbp.store import KeyTaken, answered
+from refbp.store.database import write_error_line
+
+from .body import BodyProblem, check_sizes, parse_body, read_body
+from .guards import authorize_write, require_json
+from .openapi import VERIFY_RESPONSES, verify_request
+from .pool import Deadline
+
+LOG = logging.getLogger("refbp.service")
+RETRY_SECONDS = 1
+CONVENTIONS = ("any", "torch")
+CONVENTIONS_HELP = ("which values pass where correct implementations may differ (docs/formats.md, 'Conventions'): "
+                    "any (default), every admissible convention; torch, only torch's own choices (relu'(0) = 0, "
+                    "BCELoss's backward)")
+KEY = re.compile(r"[\x21-\x7e]{1,200}")
+# A write that failed for a moment (a lock, a dropped connection) is tried once more after this.
+RETRY_WRITE_SECONDS = 0.5
+
+
+def add_verify(app, verifier, settings, pool) -> None:
+    limits = settings.limits
+
+    def judge(spooled, conventions: str, key: str, deadline: Deadline):
+        """(status, the answer's JSON text, headers): everything after the body arrived, in a
+        check thread, so that the event loop only moves bytes."""
+        with spooled:
+            body = spooled.read()
+        digest = hashlib.sha256(conventions.encode() + b"\n" + body).hexdigest()
+        if key and verifier.store is not None and (first := answered(verifier.store, key)) is not None:
+            return replay(first, digest)
+        document = parse_body(body)
+        del body
+        check_sizes(document, limits)
+        judged = verifier.verify(document, conventions=conventions)
+        documents = [v.to_json() for v in judged.verdicts]
+        if judged.single and judged.verdicts[0].error_kind == "input":
+            return 422, json.dumps({"detail": judged.verdicts[0].errors[0]}), {}
+        answer = json.dumps(documents[0] if judged.single else documents)
+        if not deadline.commit():
+            return 503, "", {}  # answered already (past its time): nothing is recorded
+        try:
+            run_id = keep(judged, key, digest, answer)
+        except KeyTaken as taken:
+            return replay(taken.answered, digest)
+        except Exception as exc:  # the store cannot be written: the verdict is still the client's
+            reason = write_error_line(exc)
+            LOG.error("verdict store: a run was not recorded: %s", reason)
+            return 503, json.dumps({"detail": f"the verdict store cannot be written ({reason}); the verdicts "
+                                              "below are not stored", "stored": False,
+                                    "answer": json.loads(answer)}), {"Retry-After": str(RETRY_SECONDS),
+                                                                      "X-Refbp-Stored": "false"}
+        headers = {"X-Refbp-Run": run_id, "Location": f"/v1/runs/{run_id}"} if run_id else {}
+        return 200, answer, headers
+
+    def keep(judged, key, digest, answer):
+        try:
+            return verifier.keep(judged, key, digest, answer)
+        except KeyTaken:
+            raise
+        except Exception:  # once more: a lock or a connection may have failed for a moment
+            time.sleep(RETRY_WRITE_SECONDS)
+            return verifier.keep(judged, key, digest, answer)
+
+    def replay(first, digest: str):
+        if first.request_digest != digest:
+            return 422, json.dumps({"detail": "Idempotency-Key: already used with another request"}), {}
+        return 200, first.answer, {"X-Refbp-Run": first.run_id, "Location": f"/v1/runs/{first.run_id}",
+                                   "Idempotent-Replayed": "true"}
+
+    @app.post("/v1/verify", summary="verdicts for an implementation's results", responses=VERIFY_RESPONSES,
+              openapi_extra=verify_request())
+    async def verify(request: Request, conventions: str = Query(
+            "any", description=CONVENTIONS_HELP, json_schema_extra={"enum": list(CONVENTIONS)})):
+        authorize_write(request, settings)
+        require_json(request)
+        if conventions not in CONVENTIONS:
+            raise HTTPException(422, f"conventions: {conventions[:40]!r} is not one of {', '.join(CONVENTIONS)}")
+        key = request.headers.get("idempotency-key", "")
+        if key and not KEY.fullmatch(key):
+            raise HTTPException(422, "Idempotency-Key: 1 to 200 visible ASCII characters")
+        slot = pool.take()  # Busy (503) before a byte of the body is read
+        try:
+            spooled = await read_body(request, limits)
+            deadline = Deadline()
+            status, text, headers = await slot.run(judge, spooled, conventions, key, deadline,
+                                                   seconds=limits.request_seconds, deadline=deadline)
+        finally:
+            slot.release()
+        if status == 503 and not text:
+            raise BodyProblem(503, f"the check did not finish within {limits.request_seconds:g} s",
+                              {"Retry-After": str(RETRY_SECONDS)})
+        return Response(text, status_code=status, headers=headers, media_type="application/json")

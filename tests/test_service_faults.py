@@ -1,0 +1,102 @@
+"""Nothing acknowledged is lost, nothing lost is acknowledged, on real processes: `refbp serve`
+refuses a store it cannot write; a store that stops taking writes while the server runs (a real
+PostgreSQL server turned read-only) gives 503 with the verdict marked not stored, and /readyz
+says so while /healthz stays up; with --workers 2, a kill -9 of the server's own process takes
+its workers with it, and a new server starts on the same port."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import httpx
+import psutil
+import pytest
+import sqlalchemy as sa
+
+from refbp.bench.service import result_document
+from refbp.service.process import free_port, serving
+from refbp.store import open_store
+
+from service_server import AUTH, TOKEN
+
+JSON = {"content-type": "application/json", **AUTH}
+SEED = ("--cases", "cases/seed")
+
+
+def test_serve_refuses_a_store_it_cannot_write(tmp_path):
+    path = tmp_path / "verdicts.sqlite"
+    open_store(f"sqlite:///{path}").engine.dispose()
+    read_only = f"sqlite:///file:{path}?mode=ro&uri=true"  # read-only even for root, unlike chmod
+    done = subprocess.run([sys.executable, "-m", "refbp", "serve", "--port", str(free_port()), *SEED,
+                           "--database", read_only], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "cannot be written" in lines[0] and "readonly" in lines[0], done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def read_only(url: str, on: bool) -> None:
+    """The database takes no write from new sessions (or takes them again); its sessions are ended,
+    so the server's pool reconnects into the new setting."""
+    database = sa.make_url(url).database
+    engine = sa.create_engine(sa.make_url(url).set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        setting = "SET default_transaction_read_only = on" if on else "RESET default_transaction_read_only"
+        connection.execute(sa.text(f'ALTER DATABASE "{database}" {setting}'))
+        connection.execute(sa.text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                                   "WHERE datname = :name AND pid <> pg_backend_pid()"), {"name": database})
+    engine.dispose()
+
+
+def test_a_store_that_stops_taking_writes_gives_503_with_the_verdict_and_readyz_says_so(postgres_url, tmp_path):
+    correct = json.dumps(result_document("seed-2-2-2"))
+    environment = {"REFBP_DATABASE_URL": postgres_url, "REFBP_TOKEN": TOKEN}
+    with serving(SEED, environment, log=tmp_path / "serve.log") as (base, _process), \
+            httpx.Client(base_url=base, timeout=60) as client:
+        assert client.get("/readyz").status_code == 200
+        read_only(postgres_url, True)
+        try:
+            answer = client.post("/v1/verify", content=correct, headers=JSON)
+            assert answer.status_code == 503, answer.text
+            body = answer.json()
+            assert body["stored"] is False and "cannot be written" in body["detail"] and "read-only" in body["detail"]
+            assert body["answer"]["format"] == "refbp-verdict/1" and body["answer"]["passed"] is True
+            assert answer.headers["x-refbp-stored"] == "false" and "x-refbp-run" not in answer.headers
+            ready = client.get("/readyz")
+            assert ready.status_code == 503 and "cannot be written" in ready.json()["detail"]
+            assert client.get("/healthz").status_code == 200  # alive, only not ready
+        finally:
+            read_only(postgres_url, False)
+        assert client.get("/readyz").status_code == 200
+        stored = client.post("/v1/verify", content=correct, headers=JSON)
+        assert stored.status_code == 200 and stored.headers["x-refbp-run"]
+    assert "Traceback" not in (tmp_path / "serve.log").read_text()
+
+
+def gone(pids, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        alive = [pid for pid in pids if psutil.pid_exists(pid) and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE]
+        if not alive:
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def test_workers_die_with_a_server_killed_by_sigkill(tmp_path):
+    port = free_port()
+    environment = {"REFBP_DATABASE_URL": f"sqlite:///{tmp_path / 'verdicts.sqlite'}"}
+    with serving(("--workers", "2", *SEED), environment, log=tmp_path / "first.log", port=port,
+                 start_seconds=180) as (base, process):
+        workers = [child.pid for child in psutil.Process(process.pid).children(recursive=True)]
+        assert len(workers) >= 2
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait(timeout=30)
+        assert gone(workers, 30), "orphaned workers still run after their server was killed"
+    with serving(SEED, environment, log=tmp_path / "second.log", port=port) as (base, _process):
+        assert httpx.get(f"{base}/healthz", timeout=30).status_code == 200
