@@ -49,8 +49,8 @@ def test_sections_left_out_of_markdown_stay_in_html():
 
 
 def test_run_environment_takes_seeds_from_the_verdicts():
-    verdicts = [SimpleNamespace(case="gen", dtype="float64", seeds={"params.init": 3, "inputs.random": 4}),
-                SimpleNamespace(case="explicit", dtype="float32", seeds={})]
+    verdicts = [CaseVerdict("gen", "refbp", True, dtype="float64", seeds={"params.init": 3, "inputs.random": 4}),
+                CaseVerdict("explicit", "refbp", True, dtype="float32")]
     run = SimpleNamespace(verdicts=verdicts, oracles=("torch",), implementation="refbp", started="now", seconds=1.0)
     env = run_environment(run, {"device": "cuda"})
     assert env["seeds"] == {"gen": {"params.init": 3, "inputs.random": 4}}
