@@ -15,7 +15,7 @@ from helpers import write_case
 from refbp.check.suite import SuiteRun
 from refbp.check.verdict import CaseVerdict, Check
 from refbp.cli import main
-from refbp.report.junit import run_junit, write_junit
+from refbp.report.junit import fuzz_junit, run_junit, write_junit
 
 XSD = Path(__file__).parent / "data" / "junit-subset.xsd"
 XS = "{http://www.w3.org/2001/XMLSchema}"
@@ -151,12 +151,32 @@ def test_every_kind_of_verdict_is_valid_and_counted(tmp_path):
 
 def test_fuzz_writes_one_test_case_per_example(tmp_path, capsys):
     junit = tmp_path / "fuzz.xml"
-    code = main(["fuzz", "--examples", "3", "--kind", "mlp", "--no-progress", "--junit-xml", str(junit)])
+    code = main(["fuzz", "--examples", "2", "--kind", "mlp", "--no-progress", "--junit-xml", str(junit)])
     out = capsys.readouterr().out
     assert code == 0, out
-    assert "score: 3/3 examples (100 %)" in out
+    assert "score: 2/2 examples (100 %)" in out
     root = read_valid(junit)
-    assert len(list(root.iter("testcase"))) == 3 and root.get("failures") == "0"
+    assert len(list(root.iter("testcase"))) == 2 and root.get("failures") == "0"
+
+
+def test_fuzz_failures_inconclusive_and_declined_examples(tmp_path):
+    from refbp.fuzz.run import FuzzOptions, FuzzRun
+    from refbp.fuzz.unit import ExampleOutcome
+
+    features = {"kind": "mlp", "loss": "mse", "activations": ["relu"]}
+    run = FuzzRun(FuzzOptions(seed=7), outcomes=[
+        ExampleOutcome(0, {}, features=features),
+        ExampleOutcome(1, {}, passed=False, failure="torch-autograd grads layers.0.weight[0][1] (rel err 0.5)",
+                       features=features),
+        ExampleOutcome(2, {}, passed=False, inconclusive=True, features=features),
+        ExampleOutcome(3, {}, supported=False, features=features),
+        ExampleOutcome(4, None)], seconds=3.0)
+    root = read_valid(write_junit(fuzz_junit(run), tmp_path / "f.xml"))
+    cases = list(root.iter("testcase"))
+    assert len(cases) == 4 and (root.get("tests"), root.get("failures")) == ("4", "1")
+    failure = cases[1].find("failure")
+    assert "layers.0.weight[0][1]" in failure.get("message") and "refbp fuzz --kind all --seed 7" in failure.text
+    assert cases[2].find("skipped").get("type") == "inconclusive" and cases[3].find("skipped") is not None
 
 
 def test_a_junit_path_that_is_a_folder_is_refused_before_any_work(tmp_path, capsys):
