@@ -47,8 +47,7 @@ def gone(pid_file: Path) -> bool:
 
 
 @pytest.fixture(autouse=True)
-def own_store(tmp_path, monkeypatch):
-    monkeypatch.setenv("REFBP_STORE", f"sqlite:///{tmp_path / 'store.db'}")
+def no_reference_files(monkeypatch):
     monkeypatch.setenv("REFBP_REFERENCE_CACHE", "none")
 
 
@@ -140,7 +139,7 @@ def test_jobs_are_refused_with_cmd(capsys):
 
 def test_ctrl_c_reports_the_cases_so_far_and_stops_the_command(tmp_path):
     pid_file = tmp_path / "pid"
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "REFBP_STORE": f"sqlite:///{tmp_path / 's.db'}",
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "REFBP_DATABASE_URL": f"sqlite:///{tmp_path / 's.db'}",
            "REFBP_REFERENCE_CACHE": "none"}
     process = subprocess.Popen([sys.executable, "-m", "refbp", "check", "--cmd", command("hang", pid_file), *FEW,
                                 "--no-report", "--no-progress"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,

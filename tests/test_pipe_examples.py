@@ -1,0 +1,104 @@
+"""The pipe examples in other languages (examples/pipe): the C MLP (built here with the system cc, as
+its Makefile does) and the Node MLP pass the whole suite's MLP cases through `refbp check --cmd`
+(the RNN cases declined by their hello); their copies with one injected bug fail and are
+diagnosed; `refbp fuzz --cmd` runs on them. Outside CI a missing cc or node skips; under CI=true
+it fails (conftest.missing_component)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from cases import SUITE_DIR
+from conftest import missing_component
+from refbp.cli import main
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "pipe"
+
+
+@pytest.fixture(scope="module")
+def references(tmp_path_factory):
+    """One reference cache for the module: the suite's references are computed once, for both examples."""
+    return tmp_path_factory.mktemp("references")
+
+
+@pytest.fixture(autouse=True)
+def shared_references(references, monkeypatch):
+    monkeypatch.setenv("REFBP_REFERENCE_CACHE", str(references))
+
+
+@pytest.fixture(scope="module")
+def c_programs(tmp_path_factory) -> Path:
+    """examples/pipe/c built into a temporary folder by its Makefile's rules: mlp and mlp_sigmoid_on_net."""
+    if shutil.which("cc") is None or shutil.which("make") is None:
+        missing_component("cc or make is not installed (Debian packages gcc, make)")
+    out = tmp_path_factory.mktemp("c")
+    built = subprocess.run(["make", "-C", str(EXAMPLES / "c"), f"OUT={out}"], capture_output=True, text=True)
+    assert built.returncode == 0, built.stderr
+    assert "warning" not in built.stderr, built.stderr
+    return out
+
+
+@pytest.fixture(scope="module")
+def node() -> str:
+    path = shutil.which("node")
+    if path is None:
+        missing_component("node is not installed (Debian package nodejs)")
+    return path
+
+
+def check_json(capsys, command: str, *paths) -> tuple[int, list[dict], str]:
+    code = main(["check", "--cmd", command, *map(str, paths), "--json", "--no-report", "--no-progress"])
+    out, err = capsys.readouterr()
+    return code, json.loads(out), err
+
+
+def assert_whole_mlp_suite_passes(capsys, command: str, name: str):
+    code, verdicts, err = check_json(capsys, command)
+    mlp = [v for v in verdicts if v["network"].startswith("mlp")]
+    failed = {v["case"]: [(c["reference"], c["tensor"]) for c in v["checks"] if not c["passed"]] or v["errors"]
+              for v in mlp if not v["passed"]}
+    assert not failed, failed
+    assert len(mlp) >= 40 and all(v["implementation"] == name for v in verdicts)
+    assert all(v["error_kind"] == "unsupported" for v in verdicts if not v["network"].startswith("mlp"))
+    assert code == 0, err
+
+
+def diagnoses(verdicts: list[dict]) -> set[str]:
+    return {c.get("diagnosis") for v in verdicts for c in v["checks"] if not c["passed"]}
+
+
+def test_the_c_mlp_passes_the_whole_mlp_suite(capsys, c_programs):
+    assert_whole_mlp_suite_passes(capsys, str(c_programs / "mlp"), "c-mlp")
+
+
+def test_the_c_sigmoid_bug_is_caught_and_diagnosed(capsys, c_programs):
+    code, verdicts, _ = check_json(capsys, str(c_programs / "mlp_sigmoid_on_net"), SUITE_DIR / "seed" / "seed-2-2-2.json")
+    assert code == 1 and not verdicts[0]["passed"]
+    failed = {(c["reference"], c["quantity"]) for c in verdicts[0]["checks"] if not c["passed"]}
+    assert {("torch-autograd", "grads"), ("own-forward-fd", "grads")} <= failed  # its backward, not its forward
+    assert diagnoses(verdicts) == {"activation-derivative:sigmoid-on-net"}
+
+
+def test_the_node_mlp_passes_the_whole_mlp_suite(capsys, node):
+    assert_whole_mlp_suite_passes(capsys, f"{node} {EXAMPLES / 'js' / 'mlp.js'}", "js-mlp")
+
+
+def test_the_node_tanh_bug_is_caught_and_diagnosed(capsys, node):
+    case = SUITE_DIR / "mlp" / "mlp-tanh-mse-b8-momentum.json"
+    code, verdicts, _ = check_json(capsys, f"{node} {EXAMPLES / 'js' / 'mlp_tanh_on_net.js'}", case)
+    assert code == 1 and not verdicts[0]["passed"]
+    failed = {(c["reference"], c["quantity"]) for c in verdicts[0]["checks"] if not c["passed"]}
+    assert ("own-forward-fd", "grads") in failed and ("torch-autograd", "outputs") not in failed
+    assert "activation-derivative:tanh-on-net" in diagnoses(verdicts)
+
+
+def test_fuzz_runs_on_the_c_mlp(capsys, c_programs):
+    code = main(["fuzz", "--cmd", str(c_programs / "mlp"), "--examples", "4", "--no-progress"])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "4 examples checked (mlp" in out  # its hello's kinds: MLPs only are drawn
