@@ -201,6 +201,12 @@ def test_the_parallel_layer_knows_units_of_work_only():
                                                      "refbp.report", "refbp.cli", "refbp.fuzz", "refbp.service"))
 
 
+def test_the_pipe_client_talks_to_a_command_only():
+    """refbp.pipe (a program over a pipe, `--cmd`) speaks JSON lines with numpy and the standard
+    library: refbp.check loads it as an adapter factory, never the other way round."""
+    assert not forbidden_imports("refbp.pipe", ("refbp", "cases", "oracle", "torch"), allowed=("refbp.pipe",))
+
+
 def test_the_report_never_runs_workers():
     """The report is drawn by whatever map its caller passes (refbp.cli.outcome.picture_drawer)."""
     assert not forbidden_imports("refbp.report", ("refbp.parallel",))
