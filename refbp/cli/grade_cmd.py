@@ -41,7 +41,7 @@ def register(sub):
     p.add_argument("--seed", type=int, help="grade the student's variant of the cases for this seed")
     p.add_argument("--out", metavar="DIR", default="results",
                    help="where results.json, summary.txt and summary.html go (default: ./results)")
-    p.add_argument("--name", default="submission", help="the submission's name in the verdict store")
+    p.add_argument("--name", default="submission", help="the submission's name in its verdicts (default: submission)")
     p.set_defaults(handler=handle)
 
 
