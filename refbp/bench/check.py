@@ -38,6 +38,7 @@ from cases.export import explicit_document
 from .common import BenchUsageError, timing_environment
 from .fd import BIG_SAMPLED_TENSORS, make_case
 from .gradcheck import gradcheck_function
+from .pipe import pipe_columns, pipe_lines
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -117,7 +118,8 @@ def bench_network(sizes, activation: str, spec: str, folder: Path, options: Opti
             **_spread(samples, "check"), "check_in_run_s": median(samples["in_run"]), "check_cold_s": cold_s,
             **_spread(samples, "gradcheck"), "run_s": float("nan"), "run_range": "",
             "ratio": median(samples["check"]) / median(samples["gradcheck"]),
-            "goal": GOALS.get(f"{name} {activation}", float("nan")), "load_1min": load, "baseline_note": note}
+            "goal": GOALS.get(f"{name} {activation}", float("nan")), "load_1min": load, "baseline_note": note,
+            **pipe_columns(case, path, spec, options.rounds, _checked)}   # --cmd against --impl (refbp.bench.pipe)
 
 
 def case_file(case) -> dict:
@@ -233,7 +235,7 @@ def environment(options: Options) -> dict:
 
 
 def goal_lines(frame) -> list[str]:
-    lines = []
+    lines = pipe_lines(frame)
     for row in frame.itertuples():
         if row.goal != row.goal:   # NaN: no goal for this row
             continue
