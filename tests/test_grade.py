@@ -3,8 +3,9 @@ of the parts), visibility, feedback without reference numbers, results files and
 
 from __future__ import annotations
 
-import copy
 import json
+import shutil
+import sys
 
 import pytest
 
@@ -161,3 +162,33 @@ def test_revealed_finds_reference_numbers():
     token = f"{references[3]:.6g}"
     assert revealed(f"dL/dW is wrong: {token}", references) == [token]
     assert revealed("shape [4, 2] where the case has [2]; seed 31337; 1.5 points", references) == []
+
+
+def test_a_program_in_any_language_graded_over_the_pipe(tmp_path, capsys):
+    if shutil.which("node") is None:
+        pytest.skip("node is not installed (examples/pipe/js/mlp.js)")
+    command = f"node {ASSIGNMENT.parents[0] / 'pipe' / 'js' / 'mlp.js'}"
+    code = main(["grade", "--cmd", command, str(CASE), "--rubric", str(RUBRIC), "--out", str(tmp_path)])
+    capsys.readouterr()
+    document = json.loads((tmp_path / "results.json").read_text())
+    assert code == 0 and document["score"] == 7.0 and gradescope_problems(document) == []
+
+
+def test_a_program_that_dies_gets_no_points_and_the_reason(tmp_path, capsys):
+    command = f"{sys.executable} -c 'import sys; sys.exit(3)'"
+    code = main(["grade", "--cmd", command, str(CASE), "--rubric", str(RUBRIC), "--out", str(tmp_path)])
+    capsys.readouterr()
+    document = json.loads((tmp_path / "results.json").read_text())
+    assert code == 1 and document["score"] == 0 and gradescope_problems(document) == []
+    assert all("exited with code 3" in t["output"] for t in document["tests"])
+    assert "your program could not be graded" in document["output"]
+
+
+def test_a_submission_that_cannot_be_imported_gets_no_points_and_the_reason(tmp_path, capsys):
+    broken = tmp_path / "backprop.py"
+    broken.write_text("def factory(case:\n")
+    code = main(["grade", "--impl", f"{broken}:factory", str(CASE), "--out", str(tmp_path / "out")])
+    capsys.readouterr()
+    document = json.loads((tmp_path / "out" / "results.json").read_text())
+    assert code == 1 and document["score"] == 0 and "could not be loaded" in document["output"]
+    assert "SyntaxError" in document["tests"][0]["output"]

@@ -17,6 +17,7 @@ published values), with feedback from the diagnosis ("dL/d(layers.0.weight) look
 transposed") and no reference number unless the rubric's show_values is true.
 
     refbp grade --impl submission/backprop.py:factory --rubric rubric.json --out results/
+    refbp grade --cmd "node mlp.js" --rubric rubric.json --out results/
     refbp grade --results my-results/ --rubric rubric.json --seed 1234 --out results/
 
 Writes into --out: results.json (Gradescope's format: score = the sum of the tests),
@@ -35,6 +36,9 @@ def register(sub):
                                                             "else the installed suite)")
     what = p.add_mutually_exclusive_group()
     what.add_argument("--impl", metavar="MODULE:FACTORY", help="a Python implementation (adapter protocol)")
+    what.add_argument("--cmd", metavar="'COMMAND ARGS'",
+                      help="a program in any language speaking refbp-pipe/1 on its stdin and stdout "
+                           "(docs/formats.md section 11), as `refbp check --cmd` asks it")
     what.add_argument("--results", action="append", metavar="FILE",
                       help="a refbp-result/1 file, a bundle or a folder of them (repeat for several)")
     p.add_argument("--rubric", metavar="FILE", help="the rubric (refbp-rubric/1; default: docs/grading.md's defaults)")
@@ -51,8 +55,9 @@ def handle(args) -> int:
     from refbp.grade.submit import GradeError, Submission, grade_submission
     from refbp.grade.summary import html_summary, text_summary
 
-    if not args.impl and not args.results:
-        return fail_usage("refbp grade: give the submission: --impl MODULE:FACTORY or --results FILE")
+    if not (args.impl or args.results or args.cmd):
+        return fail_usage("refbp grade: give the submission: --impl MODULE:FACTORY, --cmd 'COMMAND ARGS' or "
+                          "--results FILE")
     if args.seed is not None and args.seed < 0:
         return fail_usage(f"--seed {args.seed}: must be in [0, 2^63 - 1]")
     problem = folder_problem("--out", args.out)
@@ -60,7 +65,7 @@ def handle(args) -> int:
         return fail_usage(problem)
     try:
         rubric = read_rubric(args.rubric) if args.rubric else Rubric()
-        grade = grade_submission(Submission(args.impl, tuple(args.results or ()), args.name), rubric,
+        grade = grade_submission(Submission(args.impl, tuple(args.results or ()), args.cmd, args.name), rubric,
                                  args.paths or None, args.seed)
     except (RubricError, GradeError) as exc:
         return fail_usage(str(exc))

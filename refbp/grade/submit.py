@@ -1,5 +1,6 @@
 """Running a submission to grade it: a Python implementation (`--impl`, checked as `refbp check`
-checks one, in a guarded worker) or results files (`--results`, judged as `refbp verify` judges
+checks one, in a guarded worker), a program in any language (`--cmd`, asked over the pipe as
+`refbp check --cmd` asks it) or results files (`--results`, judged as `refbp verify` judges
 them), on the assignment's cases or, with a seed, on the student's variant of them.
 
 What goes wrong on the teacher's side (a case file, a folder) is a GradeError (exit 2, nothing
@@ -30,6 +31,7 @@ class GradeError(ValueError):
 class Submission:
     impl: str | None = None            # MODULE:FACTORY or path/to/file.py:FACTORY
     results: tuple[str, ...] = ()      # refbp-result/1 files, bundles or folders
+    cmd: str | None = None             # a program in any language speaking refbp-pipe/1 (refbp.pipe)
     name: str = "submission"
 
 
@@ -54,6 +56,8 @@ def assignment_cases(rubric: Rubric, paths=None, seed: int | None = None, workdi
 
 def run_submission(submission: Submission, case_paths, rubric: Rubric) -> tuple[SuiteRun | None, str]:
     """(the run, "") or (None, why the submission could not be run at all)."""
+    if submission.cmd:
+        return _run_over_pipe(submission, case_paths, rubric)
     if submission.impl:
         from ..check.impl_facts import implementation_facts
         from ..check.suite import run_suite
@@ -74,10 +78,27 @@ def run_submission(submission: Submission, case_paths, rubric: Rubric) -> tuple[
     return verify_results(list(submission.results), case_paths, oracles=rubric.oracles, progress=False), ""
 
 
+def _run_over_pipe(submission: Submission, case_paths, rubric: Rubric) -> tuple[SuiteRun | None, str]:
+    """The cases asked of a command over the pipe (as `refbp check --cmd`): a command that cannot
+    start, dies, hangs past the rubric's timeout or garbles its answers gets no points, with why."""
+    from ..check.suite import run_suite
+    from ..check.units import CheckWith
+    from ..pipe import PIPE_PREFIX, PipeBroken, close_all, start
+
+    try:
+        start(submission.cmd, rubric.timeout)
+        check_with = CheckWith(impl=PIPE_PREFIX + submission.cmd, name=submission.name)
+        return run_suite(case_paths, oracles=rubric.oracles, progress=False, check_with=check_with), ""
+    except (PipeBroken, ValueError) as exc:
+        return None, f"your program could not be graded: {exc}"
+    finally:
+        close_all()
+
+
 def grade_submission(submission: Submission, rubric: Rubric, paths=None, seed: int | None = None) -> Grade:
     """The grade of a submission; GradeError when the assignment itself cannot be graded."""
-    if not submission.impl and not submission.results:
-        raise GradeError("nothing to grade: give --impl MODULE:FACTORY or --results FILE")
+    if not (submission.impl or submission.results or submission.cmd):
+        raise GradeError("nothing to grade: give --impl MODULE:FACTORY, --cmd 'COMMAND ARGS' or --results FILE")
     with tempfile.TemporaryDirectory(prefix="refbp-variant-") as workdir:
         case_paths, cases = assignment_cases(rubric, paths, seed, workdir)
         run, problem = run_submission(submission, case_paths, rubric)
