@@ -16,6 +16,7 @@ from refbp.parallel import ExecutorUnreachable
 
 from . import (bench, cases_cmd, check_cmd, compare_cmd, explain_cmd, fuzz_cmd, grade_cmd, history_cmd, mutate_cmd,
                run_cmd, schema_cmd, serve_cmd, verify_cmd)
+from .extras import extra_line
 from .usage import fail_usage
 
 COMMANDS = (run_cmd, verify_cmd, check_cmd, explain_cmd, cases_cmd, compare_cmd, history_cmd, schema_cmd, serve_cmd,
@@ -55,6 +56,12 @@ def main(argv=None) -> int:
         return int(args.handler(args))
     except ExecutorUnreachable as exc:  # found when the run starts: nothing was checked or written
         return fail_usage(str(exc))
+    except ImportError as exc:  # an optional extra (service, store-postgres, cluster) not installed
+        line = extra_line(args.command, exc)
+        if line is None:
+            raise
+        print(line, file=sys.stderr)
+        return 2
     except KeyboardInterrupt:  # the workers are stopped and no report was left half-written
         print(f"refbp {args.command}: interrupted (a report is written only when a run completes)", file=sys.stderr)
         return 130
