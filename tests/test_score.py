@@ -52,3 +52,15 @@ def test_the_score_is_in_the_table_and_the_report(tmp_path, capsys):
     assert line in (report / "report.html").read_text()
     environment = json.loads((report / "environment.json").read_text())
     assert environment["score"]["gradients"] == {"passed": 5, "total": 5}
+
+
+def test_the_score_is_kept_with_the_run_in_the_verdict_store(tmp_path, capsys):
+    import os
+    import sqlite3
+
+    assert main(["run", str(SUITE_DIR / "seed" / "seed-2-2-2.json"), "--no-report"]) == 0
+    capsys.readouterr()
+    database = os.environ["REFBP_DATABASE_URL"].removeprefix("sqlite:///")
+    with sqlite3.connect(database) as connection:
+        (stored,) = connection.execute("SELECT environment FROM runs").fetchone()
+    assert json.loads(stored)["score"]["cases"] == {"passed": 1, "total": 1}

@@ -15,13 +15,16 @@ def record_in_store(run, command: str, implementation_version: str = "") -> str 
         return None
     # Imported here: SQLAlchemy and Alembic take a while to import, and a run needs them only now.
     from refbp.report.environment import environment
+    from refbp.report.score import score_of
     from refbp.store import StoreError, keep_run
     from refbp.store.database import store_off
 
     if store_off():
         return None
     try:
-        run_id, _ = keep_run(run, command, environment(), implementation_version=implementation_version)
+        # The score goes with the run's environment (docs/formats.md 6.1): no column of its own.
+        run_id, _ = keep_run(run, command, environment({"score": score_of(run)}),
+                             implementation_version=implementation_version)
     except StoreError as exc:
         print(f"refbp: warning: {exc}", file=sys.stderr)
         return None
