@@ -154,7 +154,7 @@ def test_grade_seed_regenerates_the_students_variant(tmp_path, capsys):
 
 def test_nothing_to_grade_is_a_usage_error(tmp_path, capsys):
     assert main(["grade", "--out", str(tmp_path)]) == 2
-    assert "--impl MODULE:FACTORY or --results FILE" in capsys.readouterr().err
+    assert "--impl MODULE:FACTORY, --cmd 'COMMAND ARGS' or --results FILE" in capsys.readouterr().err
 
 
 def test_revealed_finds_reference_numbers():
