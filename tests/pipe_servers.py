@@ -1,6 +1,7 @@
 """Misbehaving pipe servers for tests/test_pipe_robust.py: `python tests/pipe_servers.py BEHAVIOUR
 [CASE_ID] [PID_FILE]` answers refbp-pipe/1 correctly (examples/numpy_mlp.py behind
-examples/pipe/python/serve_adapter.py) until a request for CASE_ID, where it misbehaves as told.
+examples/pipe/python/serve_adapter.py) until a request for CASE_ID (`@N`: its Nth request, and
+those after), where it misbehaves as told.
 It writes its pid into PID_FILE, so that a test can see that refbp stopped it."""
 
 from __future__ import annotations
@@ -76,7 +77,7 @@ def main(argv) -> int:
             write(json.dumps(hello) + "\n")
             continue
         reply = dict(serve_adapter.answer(factory, request), id=request["id"])
-        if request["case"]["id"] == target:
+        if request["case"]["id"] == target or (target.startswith("@") and request["id"] >= int(target[1:])):
             misbehave(behaviour, request, reply)
         else:
             write(json.dumps(reply) + "\n")

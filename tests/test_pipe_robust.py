@@ -157,3 +157,20 @@ def test_ctrl_c_reports_the_cases_so_far_and_stops_the_command(tmp_path):
     assert process.returncode == 130, err
     assert "Traceback" not in err and "seed-2-2-2" in out, (out, err)
     assert gone(pid_file)
+
+
+def test_fuzz_ends_at_a_broken_conversation_with_one_line(capsys):
+    code = main(["fuzz", "--cmd", f"{sys.executable} {SERVER} exit @30", "--examples", "20", "--no-progress"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.strip().startswith(f"refbp: error: --cmd '{sys.executable} {SERVER} exit @30': case ") and \
+        err.strip().endswith(": it closed its stdout: the command exited with code 3"), err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_fuzz_judges_nan_answers_as_failed_examples(capsys):
+    code = main(["fuzz", "--cmd", f"{sys.executable} {SERVER} nan @3", "--examples", "3", "--no-progress",
+                 "--no-shrink"])
+    out = capsys.readouterr().out
+    assert code == 1
+    assert "FAILED example 1: torch-autograd grads layers.0.weight[0][0]" in out, out
