@@ -59,10 +59,13 @@ def test_class_and_probability_targets_keep_their_kind():
 def test_the_command_writes_explicit_files_and_refbp_passes_them(tmp_path, capsys):
     folder = tmp_path / "variant"
     picked = [SUITE_DIR / "seed", KINK, SUITE_DIR / "rnn" / "rnn-truncated-k5.json",
-              SUITE_DIR / "mlp" / "mlp-bce-b12-adam.json"]
+              SUITE_DIR / "mlp" / "mlp-bce-b12-adam.json",
+              # units within rounding of their kink, taking mixed slopes: the conventions must still admit them
+              SUITE_DIR / "regressions" / "fuzz-mlp-2bb245828c79.json",
+              SUITE_DIR / "regressions" / "fuzz-rnn-c0e3aefe6364.json"]
     assert main(["cases", "variant", str(folder), "--seed", "77", *map(str, picked)]) == 0
     written = capsys.readouterr().out.split()
-    assert len(written) == 4 and (folder / "refbp-case-1.schema.json").exists()
+    assert len(written) == 6 and (folder / "refbp-case-1.schema.json").exists()
     seed = json.loads((folder / "seed-2-2-2.json").read_text())
     assert "expected" not in seed and isinstance(seed["params"]["layers.0.weight"], list)
     assert "variant" in seed["tags"] and "seed 77" in seed["title"]
@@ -70,7 +73,7 @@ def test_the_command_writes_explicit_files_and_refbp_passes_them(tmp_path, capsy
     assert "already exists" in capsys.readouterr().err
     code = main(["run", str(folder), "--no-report"])
     out = capsys.readouterr().out
-    assert code == 0 and "4/4 cases passed" in out
+    assert code == 0 and "6/6 cases passed" in out
 
 
 def test_a_negative_seed_is_refused(tmp_path, capsys):
