@@ -8,9 +8,15 @@ import shutil
 import sys
 
 import pytest
+from grade_checks import (
+    ASSIGNMENT,
+    gradescope_problems,
+    reference_values,
+    revealed,
+    solution_result,
+)
 
-from cases import SUITE_DIR, load_case
-from grade_checks import ASSIGNMENT, gradescope_problems, reference_values, revealed, solution_result
+from cases import load_case
 from refbp.check.suite import SuiteRun
 from refbp.check.verdict import CaseVerdict, Check
 from refbp.cli import main

@@ -12,8 +12,8 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from grade_checks import ASSIGNMENT, gradescope_problems, reference_values, revealed
+
 from refbp.cli import main
 
 RUBRIC = json.loads((ASSIGNMENT / "rubric.json").read_text())
@@ -96,7 +96,7 @@ def test_run_autograder_as_gradescope_runs_it(tmp_path):
                        AUTOGRADER_RESULTS=str(results), AUTOGRADER_METADATA=str(tmp_path / "metadata.json"),
                        REFBP_VARIANTS="1", REFBP=str(Path(sys.executable).with_name("refbp")))
     done = subprocess.run([str(ASSIGNMENT / "run_autograder")], env=environment, capture_output=True, text=True,
-                          timeout=300)
+                          timeout=300, check=False)
     assert done.returncode == 0, done.stderr
     document = json.loads((results / "results.json").read_text())
     assert gradescope_problems(document) == []
@@ -110,7 +110,7 @@ def test_run_autograder_reports_a_broken_autograder_to_the_student(tmp_path):
     environment = dict(os.environ, AUTOGRADER_SOURCE=str(tmp_path), AUTOGRADER_SUBMISSION=str(tmp_path),
                        AUTOGRADER_RESULTS=str(results), REFBP=str(Path(sys.executable).with_name("refbp")))
     done = subprocess.run([str(ASSIGNMENT / "run_autograder")], env=environment, capture_output=True, text=True,
-                          timeout=120)
+                          timeout=120, check=False)
     assert done.returncode == 0
     document = json.loads((results / "results.json").read_text())
     assert document["score"] == 0 and "not your mistake" in document["output"]

@@ -9,9 +9,9 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+from helpers import write_case
 
 from cases import SUITE_DIR
-from helpers import write_case
 from refbp.check.suite import SuiteRun
 from refbp.check.verdict import CaseVerdict, Check
 from refbp.cli import main

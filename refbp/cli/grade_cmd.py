@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
-from pathlib import Path
 
-from .usage import fail_usage, folder_problem
+from .usage import fail_usage, folder_problem, os_problem
 
 HELP = """\
 Grade a submission, part by part, as the rubric weighs the parts (docs/grading.md):
@@ -50,10 +48,9 @@ def register(sub):
 
 
 def handle(args) -> int:
-    from refbp.grade.gradescope import results_json
     from refbp.grade.rubric import Rubric, RubricError, read_rubric
     from refbp.grade.submit import GradeError, Submission, grade_submission
-    from refbp.grade.summary import html_summary, text_summary
+    from refbp.grade.summary import text_summary, write_grade
 
     if not (args.impl or args.results or args.cmd):
         return fail_usage("refbp grade: give the submission: --impl MODULE:FACTORY, --cmd 'COMMAND ARGS' or "
@@ -69,11 +66,10 @@ def handle(args) -> int:
                                  args.paths or None, args.seed)
     except (RubricError, GradeError) as exc:
         return fail_usage(str(exc))
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "results.json").write_text(json.dumps(results_json(grade), indent=1) + "\n")
-    (out / "summary.txt").write_text(text_summary(grade))
-    (out / "summary.html").write_text(html_summary(grade))
+    try:
+        written = write_grade(grade, args.out)
+    except OSError as exc:
+        return fail_usage(f"--out {args.out}: cannot write the results: {os_problem(exc)}")
     print(text_summary(grade), end="")
-    print(f"refbp grade: wrote {out / 'results.json'}, summary.txt, summary.html", file=sys.stderr)
+    print(f"refbp grade: wrote {written}, summary.txt, summary.html", file=sys.stderr)
     return 0 if grade.score == grade.max_score else 1

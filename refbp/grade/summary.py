@@ -7,9 +7,11 @@ ones not at all), each with its points and feedback.
 
 from __future__ import annotations
 
+import json
 from html import escape
+from pathlib import Path
 
-from .gradescope import summary_output
+from .gradescope import results_json, summary_output
 from .points import Grade
 
 SHOWN_LATER = ("after_due_date", "after_published")
@@ -58,3 +60,13 @@ def html_summary(grade: Grade) -> str:
         f"<td><pre>{escape(test.output)}</pre></td></tr>" for test in _shown(grade))
     later = f"<p>{_later(grade)} more tests are shown after the due date.</p>" if _later(grade) else ""
     return PAGE.format(title=escape(grade.title), summary=escape(summary_output(grade)), rows=rows, later=later)
+
+
+def write_grade(grade: Grade, folder) -> Path:
+    """results.json (Gradescope's), summary.txt and summary.html in `folder` (made when missing)."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "results.json").write_text(json.dumps(results_json(grade), indent=1) + "\n")
+    (folder / "summary.txt").write_text(text_summary(grade))
+    (folder / "summary.html").write_text(html_summary(grade))
+    return folder / "results.json"
