@@ -113,3 +113,17 @@ def test_the_bench_rows_carry_the_pipe_columns(tmp_path):
     columns = pipe_columns(case, path, NUMPY_MLP, 1, _checked)
     assert columns["pipe_state"] == "pass" and columns["requests"] >= 1
     assert columns["request_s"] > 0 and columns["call_s"] > 0 and columns["check_cmd_s"] > 0
+
+
+def test_a_stopped_factory_starts_its_command_again_when_asked():
+    """load_factory's callers cache the factory of `cmd:COMMAND`: one object per command, whose
+    command starts again after close_all (the bench checks many cases, each run ending with it)."""
+    command = f"{sys.executable} {SERVER} {NUMPY_MLP}"
+    factory = start(command)
+    first = factory.client.process.process.pid
+    close_all()
+    assert factory.client.process is None and start(command) is factory
+    assert factory.client.process.process.pid != first
+    close_all()
+    document = case_document(load_case(SEED))
+    assert factory(document).loss(document["params"], document["inputs"], document["targets"]) > 0

@@ -21,7 +21,7 @@ from refbp.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
 SERVER = Path(__file__).resolve().parent / "pipe_servers.py"
-FEW = [str(SUITE_DIR / "seed" / "seed-2-2-2.json"), str(SUITE_DIR / "published" / "fiqlab-2-2-1-sigmoid.json"),
+FEW = [str(SUITE_DIR / "mlp" / "mlp-sigmoid-half-sse-b1.json"), str(SUITE_DIR / "published" / "fiqlab-2-2-1-sigmoid.json"),
        str(SUITE_DIR / "mlp" / "mlp-leaky-relu-sse-b4.json")]
 TARGET = "fiqlab-2-2-1-sigmoid"
 FIRST = f"case {TARGET}: evaluate outputs, loss, grads: "
@@ -86,7 +86,7 @@ def test_nan_in_an_answer_is_a_failed_check_naming_the_tensor(capsys):
     code, out, err = check(capsys, "nan", "--json")
     assert code == 1, err
     verdicts = {v["case"]: v for v in json.loads(out)}
-    assert [verdicts[c]["passed"] for c in ("seed-2-2-2", TARGET, "mlp-leaky-relu-sse-b4")] == [True, False, True]
+    assert [verdicts[c]["passed"] for c in ("mlp-sigmoid-half-sse-b1", TARGET, "mlp-leaky-relu-sse-b4")] == [True, False, True]
     failed = [c for c in verdicts[TARGET]["checks"] if not c["passed"]]
     assert failed and {c["tensor"] for c in failed} == {"layers.0.weight"}, failed
     assert all(c["quantity"] == "grads" for c in failed)
@@ -99,7 +99,7 @@ def test_an_error_message_fails_its_case_and_the_others_go_on(capsys):
     assert verdicts[TARGET]["error_kind"] == "crash"
     assert verdicts[TARGET]["errors"] == [f"{FEW[1]}: the implementation raised CommandError: out of memory in "
                                           f"layer 1"]
-    assert verdicts["seed-2-2-2"]["passed"] and verdicts["mlp-leaky-relu-sse-b4"]["passed"]
+    assert verdicts["mlp-sigmoid-half-sse-b1"]["passed"] and verdicts["mlp-leaky-relu-sse-b4"]["passed"]
 
 
 def test_a_quantity_wanted_and_missing_fails_its_case_naming_it(capsys):
@@ -155,7 +155,7 @@ def test_ctrl_c_reports_the_cases_so_far_and_stops_the_command(tmp_path):
         if process.poll() is None:
             process.kill()
     assert process.returncode == 130, err
-    assert "Traceback" not in err and "seed-2-2-2" in out, (out, err)
+    assert "Traceback" not in err and "mlp-sigmoid-half-sse-b1" in out, (out, err)
     assert gone(pid_file)
 
 

@@ -7,6 +7,7 @@ checked through `--impl` and through `--cmd` behind the Python pipe server
                  differences make most
   call_s         the same implementation's `loss` called in this process on the same arrays
   overhead_s     request_s - call_s: what the pipe adds to one request
+  request_b64_s  request_s with the arrays as base64 both ways (the server's --base64)
   check_cmd_s    `refbp check --cmd` on the case, the command started (one more case in a run)
   check_impl_s   `refbp check --impl` on the case, in the guarded worker of the round before
   requests       requests one check over the pipe makes (its first answer, then the finite
@@ -43,7 +44,7 @@ def pipe_columns(_case, path: Path, spec: str, rounds: int, checked) -> dict:
     is refbp.bench.check._checked (spec, paths, kept) -> (seconds, state, cases)."""
     command = server_command(spec)
     if command is None:
-        return {"request_s": float("nan"), "call_s": float("nan"), "overhead_s": float("nan"),
+        return {"request_s": float("nan"), "request_b64_s": float("nan"), "call_s": float("nan"), "overhead_s": float("nan"),
                 "check_cmd_s": float("nan"), "check_impl_s": float("nan"), "requests": 0, "pipe_state": ""}
     try:
         factory = start(command)
@@ -52,9 +53,13 @@ def pipe_columns(_case, path: Path, spec: str, rounds: int, checked) -> dict:
         params = {name: value + 1e-6 for name, value in document["params"].items()}   # not the case's own values
         inputs, targets = document["inputs"], document["targets"]
         piped = factory(document)
+        piped_b64 = start(command + " --base64")(document)
 
         def request():
             piped.loss(params, inputs, targets)
+
+        def request_b64():
+            piped_b64.loss(params, inputs, targets)
 
         def call():
             implementation.loss({k: v.copy() for k, v in params.items()}, inputs.copy(), targets.copy())
@@ -63,7 +68,7 @@ def pipe_columns(_case, path: Path, spec: str, rounds: int, checked) -> dict:
         pipe_state = _checked_over_pipe(command, [path])   # its warm-up, and the requests counted
         requests = factory.client.next_id - before
         checked(spec, [path], True)
-        samples = _interleaved({"request": request, "call": call,
+        samples = _interleaved({"request": request, "request_b64": request_b64, "call": call,
                                 "check_cmd": lambda: _checked_over_pipe(command, [path]),
                                 "check_impl": lambda: checked(spec, [path], True)}, rounds)
     finally:
@@ -92,7 +97,7 @@ def _interleaved(calls: dict, rounds: int) -> dict[str, list[float]]:
     for _ in range(rounds):
         for name, fn in calls.items():
             times = []
-            for _ in range(5 if name in ("request", "call") else 1):
+            for _ in range(5 if name in ("request", "request_b64", "call") else 1):
                 start_s = time.perf_counter()
                 fn()
                 times.append(time.perf_counter() - start_s)
@@ -115,7 +120,8 @@ def pipe_lines(frame) -> list[str]:
     for row in frame.itertuples():
         if getattr(row, "requests", 0) and row.requests == row.requests:
             lines.append(f"pipe: {row.network} {row.activation}: {1e3 * row.overhead_s:.3g} ms per request "
-                         f"({1e3 * row.request_s:.3g} ms over the pipe, {1e3 * row.call_s:.3g} ms in process); "
+                         f"({1e3 * row.request_s:.3g} ms over the pipe, {1e3 * row.request_b64_s:.3g} ms with "
+                         f"base64 arrays, {1e3 * row.call_s:.3g} ms in process); "
                          f"check --cmd {row.check_cmd_s:.3g} s ({int(row.requests)} requests, {row.check_cmd_range}) "
                          f"against --impl {row.check_impl_s:.3g} s ({row.check_impl_range}), state {row.pipe_state}")
     return lines

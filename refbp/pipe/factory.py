@@ -24,7 +24,8 @@ PIPE_PREFIX = "cmd:"          # load_factory("cmd:COMMAND"): the factory of a co
 DEFAULT_TIMEOUT = 60.0        # seconds per request, as --timeout's default (refbp.parallel.guarded)
 MAIN = ("outputs", "loss", "grads")
 
-_started: dict[str, "PipeFactory"] = {}
+_factories: dict[str, "PipeFactory"] = {}   # command -> its factory, for the life of this process
+_exit_registered = False
 
 
 class AnswerError(Exception):
@@ -61,11 +62,17 @@ class PipeFactory:
 
     def ask(self, document: dict, want: list[str], params=None, inputs=None, targets=None,
             params_list=None) -> dict:
+        self.running()   # stopped (close_all) and asked again: load_factory's callers cache the factory
         base64 = self.hello.base64
         case = encode_case(document, params, inputs, targets, base64)
         listed = None if params_list is None else [encode_params(p, base64) for p in params_list]
         return self.client.ask(evaluate(0, case, want, listed), f"case {document.get('id', '?')}: "
                                                                  f"evaluate {', '.join(want)}")
+
+    def running(self) -> None:
+        """Its command started again if it was stopped."""
+        if self.client.process is None:
+            self.hello = self.client.start()
 
     def stop(self) -> None:
         self.client.stop()
@@ -167,27 +174,30 @@ class PipeImplementation:
 
 
 def start(command: str, timeout: float = DEFAULT_TIMEOUT) -> PipeFactory:
-    """Start `command` (its hello read now: PipeBroken naming what is wrong), kept for this process."""
-    factory = _started.get(command)
-    if factory is not None and factory.client.process is not None:
+    """The factory of `command`, its command started now if it is not running (its hello read:
+    PipeBroken naming what is wrong); one per command for the life of this process."""
+    global _exit_registered
+    factory = _factories.get(command)
+    if factory is None:
+        if not _exit_registered:
+            atexit.register(close_all)
+            _exit_registered = True
+        factory = _factories[command] = PipeFactory(command, timeout)
+    else:
         factory.client.timeout = timeout
-        return factory
-    if not _started:
-        atexit.register(close_all)
-    factory = _started[command] = PipeFactory(command, timeout)
+        factory.running()
     return factory
 
 
 def pipe_factory(command: str) -> PipeFactory:
-    """The factory of `command`: the one started in this process, else started now."""
-    factory = _started.get(command)
-    return factory if factory is not None and factory.client.process is not None else start(command)
+    """The factory of `command` (started now the first time; a stopped one starts again when asked)."""
+    return _factories.get(command) or start(command)
 
 
 def close_all() -> None:
     """Stop every command this process started (stdin closed, then SIGTERM, then SIGKILL)."""
-    while _started:
-        _started.popitem()[1].stop()
+    for factory in _factories.values():
+        factory.stop()
 
 
 def _key(document: dict) -> tuple:
