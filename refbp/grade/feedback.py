@@ -9,17 +9,7 @@ a layer, a step), and what was not provided. A row's own `note` and its `actual`
 
 from __future__ import annotations
 
-from ..check.parts import (
-    ERROR,
-    FAIL,
-    GRADIENTS,
-    INCONCLUSIVE,
-    MISSING,
-    NOT_JUDGED,
-    PASS,
-    TRAINING,
-    Part,
-)
+from ..check.parts import ERROR, FAIL, GRADIENTS, INCONCLUSIVE, MISSING, NOT_JUDGED, PASS, TRAINING, Part
 
 # What each diagnosis says of the tensor, in a few words (its note says why).
 HEADLINES = {

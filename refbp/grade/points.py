@@ -11,14 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..check.parts import (
-    GRADIENTS,
-    INCONCLUSIVE,
-    PASS,
-    Part,
-    expected_parts,
-    verdict_parts,
-)
+from ..check.parts import GRADIENTS, INCONCLUSIVE, PASS, Part, expected_parts, verdict_parts
 from .feedback import label, part_feedback
 from .rubric import Rubric
 

@@ -16,14 +16,7 @@ import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from refbp.check.parts import (
-    ERROR,
-    FAIL,
-    INCONCLUSIVE,
-    MISSING,
-    NOT_JUDGED,
-    verdict_parts,
-)
+from refbp.check.parts import ERROR, FAIL, INCONCLUSIVE, MISSING, NOT_JUDGED, verdict_parts
 
 # Characters XML 1.0 cannot hold (an implementation's message may carry any byte).
 _NOT_XML = re.compile("[^\u0009\u000a\u000d\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
