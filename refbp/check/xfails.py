@@ -130,8 +130,11 @@ def with_expectations(run: SuiteRun, expectations: list[Expectation], strict_xfa
                       path: str = "") -> ExpectedRun:
     """The run read with `expectations`: each case's mark, the XPASS entries, the entries that
     matched no case of the run."""
-    expected = ExpectedRun(**{f.name: getattr(run, f.name) for f in fields(SuiteRun)},
+    expected = ExpectedRun(**{f.name: getattr(run, f.name) for f in fields(SuiteRun) if f.init},
                            strict_xfail=strict_xfail, xfails_path=str(path))
+    for f in fields(SuiteRun):
+        if not f.init:  # a field the run sets itself: carried over as it is
+            setattr(expected, f.name, getattr(run, f.name))
     used = set()
     for verdict in run.verdicts:
         if verdict.error_kind in ("input", "unsupported"):
