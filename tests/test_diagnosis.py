@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import test_diagnosis_extended
 import test_rnn_teeth
 import test_teeth
 from cases import SUITE_DIR, discover, load_case, parse_case
@@ -145,7 +146,7 @@ def test_each_planted_bug_is_named_in_run_and_in_verify(monkeypatch, tmp_path, b
 
 def test_every_catalogued_bug_is_planted_somewhere():
     """The catalogue is the list of bugs the tests plant: each id is produced by some planted bug."""
-    planted = {p[0] for p in PLANTED} | test_teeth.NAMED | test_rnn_teeth.NAMED
+    planted = {p[0] for p in PLANTED} | test_teeth.NAMED | test_rnn_teeth.NAMED | test_diagnosis_extended.NAMED
     families = {bug.id.replace("<k>", "2") for bug in CATALOGUE}
     assert families <= planted, families - planted
 

@@ -78,7 +78,52 @@ def _training(name: str, optimizer: str, applies=lambda case: True):
 
 
 _TRAINING_IDS = {"eager-update": "update-before-all-gradients", "dampened-momentum": "momentum-rule",
-                 "adam-uncorrected": "adam-bias-correction"}
+                 "dampened-from-zero": "momentum-rule", "adam-uncorrected": "adam-bias-correction",
+                 "adam-no-power": "adam-bias-correction:no-step-power", "decay-twice": "weight-decay:twice",
+                 "no-decay": "weight-decay:missing"}
+
+
+def _momentum_rules(case):
+    train = case.train
+    if train is None or train.optimizer != "sgd" or not train.momentum > 0:
+        return []
+    return [("momentum-rule", Variant(training="dampened-momentum"), "v = g at the first step, then damped"),
+            ("momentum-rule", Variant(training="dampened-from-zero"),
+             "v started at 0 and damped by (1 - mu): the first step is (1 - mu) g")]
+
+
+def _decay(name: str):
+    def references(case):
+        train = case.train
+        return [(_TRAINING_IDS[name], Variant(training=name), "")] if train is not None and train.weight_decay > 0 \
+            else []
+    return references
+
+
+def _probabilities_as_classes(case):
+    if case.loss != "cross_entropy" or case.targets.dtype.kind == "i":
+        return []
+    return [("loss-gradient:probabilities-as-classes", Variant(loss="probabilities-as-classes"), "")]
+
+
+MEAN_LOSSES = ("cross_entropy", "bce")   # mse's own slip is loss-gradient:mse-without-mean
+SUM_LOSSES = ("half_sse", "sse")
+
+
+def _reduction(case):
+    if case.loss in MEAN_LOSSES:
+        found = [("loss-reduction:summed", Variant(loss="summed"), "")]
+        if case.loss == "bce" and case.targets.shape[-1] > 1:
+            found = [("loss-reduction:summed", Variant(loss="summed"), "summed over every value"),
+                     ("loss-reduction:summed", Variant(loss="summed-examples"),
+                      "summed over the examples, each example's values still averaged")]
+        return found
+    if case.loss not in SUM_LOSSES:
+        return []
+    found = [("loss-reduction:averaged", Variant(loss="averaged-examples"), "divided by the number of examples")]
+    if case.targets.shape[-1] > 1:
+        found.append(("loss-reduction:averaged", Variant(loss="averaged-values"), "divided by the number of values"))
+    return found
 
 
 def _rnn(name: str, bug_id: str, detail: str, applies=lambda case: True):
@@ -145,10 +190,28 @@ CATALOGUE: tuple[Bug, ...] = (
         training_only=True),
     Bug("momentum-rule",
         "momentum written v = mu v + (1 - mu) g (dampened), where torch.optim.SGD uses v = mu v + g",
-        _training("dampened-momentum", "sgd", lambda case: case.train.momentum > 0), training_only=True),
+        _momentum_rules, training_only=True),
     Bug("adam-bias-correction",
         "Adam without its bias correction m/(1 - beta1^t), v/(1 - beta2^t): its first steps come out wrong",
         _training("adam-uncorrected", "adam"), training_only=True),
+    Bug("adam-bias-correction:no-step-power",
+        "Adam's bias correction written 1 - beta1 (and 1 - beta2) where 1 - beta1^t (1 - beta2^t) belongs: "
+        "right at the first step only", _training("adam-no-power", "adam", lambda case: case.train.steps > 1),
+        training_only=True),
+    Bug("weight-decay:twice",
+        "weight decay applied twice (added to the gradient and again in the step): 2 wd p where wd p belongs",
+        _decay("decay-twice"), training_only=True),
+    Bug("weight-decay:missing", "weight decay never applied: the case's wd p is missing from every step",
+        _decay("no-decay"), training_only=True),
+    Bug("loss-gradient:probabilities-as-classes",
+        "probability targets turned into class indices (argmax) in the backward: softmax(y) - onehot(argmax t) "
+        "where softmax(y) - t belongs", _probabilities_as_classes),
+    Bug("loss-reduction:summed",
+        "the loss summed where the case takes its mean (over the examples, or the values): every gradient that "
+        "many times too large", _reduction),
+    Bug("loss-reduction:averaged",
+        "the loss averaged where the case sums: every gradient divided by the number of examples (or values)",
+        lambda case: []),
     Bug("bptt-off-by-one", "backpropagation through time off by one step", _off_by_one),
     Bug("recurrent-term-missing",
         "dL/dh_t taken from the readout only, without the term dL/dnet_{t+1} W_hh coming back from the next step",

@@ -14,7 +14,15 @@ import numpy as np
 
 from ..trace import Trace
 from .catalogue import bugged_references, family
-from .signatures import SIGNATURES, closed_form, excess, shape_signature, within, wrong_entries
+from .clipping import clipped
+from .signatures import (
+    SIGNATURES,
+    closed_form,
+    excess,
+    shape_signature,
+    within,
+    wrong_entries,
+)
 from .training import derive, train
 from .variant import CORRECT, Variant
 
@@ -29,6 +37,7 @@ class References:
         self._traces: dict[Variant, Trace] = {}
         self._trained: dict[Variant, tuple[dict, float]] = {}
         self.catalogue = bugged_references(case)
+        self.answer: Trace | None = None   # the implementation's whole answer (clipping by the global norm)
 
     def trace(self, variant: Variant = CORRECT) -> Trace:
         if variant not in self._traces:
@@ -78,6 +87,7 @@ def diagnose_checks(case, trace: Trace, checks, references: References | None = 
     # The forward is never blamed where it agrees with torch's (its outputs and loss rows passed).
     forward_agrees = forward_agrees_with_torch(checks)
     references = references or References(case)
+    references.answer = trace
     for check in failed:
         found = (given or {}).get((check.quantity, check.tensor))
         if found is None:
@@ -131,9 +141,35 @@ def diagnose_row(check, actual, references: References) -> tuple[str, str]:
         if matched is not None:
             bug_id, note = matched
             return bug_id, note + (f" ({signature[1][0].lower()}{signature[1][1:]})" if signature else "")
+    if check.quantity in ("grads", "params_after"):
+        found = clipped(*_moved(check.quantity, check.tensor, actual, reference, references), atol, rtol,
+                        _whole(check.quantity, references))
+        if found is not None:
+            return found
     if signature is not None:
         return signature
     return wrong_entries(actual, reference, atol, rtol, check.tensor) or ("unknown", SIGNATURES["unknown"])
+
+
+def _moved(quantity: str, tensor: str, actual, reference, references: References):
+    """(answer, reference) as clipping sees them: a gradient, or the step a training took."""
+    if quantity != "params_after":
+        return actual, reference
+    start = np.asarray(references.case.params[tensor], dtype=np.float64)
+    return actual - start, reference - start
+
+
+def _whole(quantity: str, references: References) -> dict:
+    """{tensor: (answer, reference)} of every tensor of `quantity` the answer gives."""
+    given = (getattr(references.answer, quantity, None) or {}) if references.answer is not None else {}
+    whole = {}
+    for name, value in given.items():
+        ref = references.value(quantity, name)
+        if ref is None or np.shape(value) != np.shape(ref):
+            continue
+        whole[name] = _moved(quantity, name, np.asarray(value, dtype=np.float64), np.asarray(ref, dtype=np.float64),
+                             references)
+    return whole
 
 
 def catalogue_match(check, actual, references: References) -> tuple[str, str] | None:

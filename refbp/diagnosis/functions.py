@@ -106,6 +106,24 @@ def loss_value(name: str, outputs, targets) -> float:
 
 def loss_gradient(name: str, outputs, targets, bug: str = ""):
     """dL/doutputs; `bug` one of Variant.loss's slips (ignored where it does not apply)."""
+    gradient = _loss_gradient(name, outputs, targets, bug)
+    if bug == "summed":      # a mean loss summed instead: the 1/count of its mean left out
+        return gradient * _mean_count(name, outputs)
+    if bug == "summed-examples":  # bce's mean over the values of an example kept, the batch's mean left out
+        return gradient * (outputs.size // outputs.shape[-1])
+    if bug == "averaged-examples":   # a summed loss divided by the examples (B, or B T for an RNN)
+        return gradient / (outputs.size // outputs.shape[-1])
+    if bug == "averaged-values":     # a summed loss divided by every value of the output
+        return gradient / outputs.size
+    return gradient
+
+
+def _mean_count(name: str, outputs) -> int:
+    """How many terms the mean of a mean loss is over: examples for cross_entropy, values otherwise."""
+    return outputs.size // outputs.shape[-1] if name == "cross_entropy" else outputs.size
+
+
+def _loss_gradient(name: str, outputs, targets, bug: str = ""):
     if name == "half_sse":
         return outputs - targets
     if name == "sse":
@@ -125,6 +143,8 @@ def loss_gradient(name: str, outputs, targets, bug: str = ""):
         return (from_1my - from_y) / outputs.size
     if name == "cross_entropy":
         flat, probabilities = _examples(outputs, targets)
+        if bug == "probabilities-as-classes" and targets.dtype.kind != "i":  # argmax'ed in the backward
+            probabilities = np.eye(flat.shape[-1])[np.argmax(probabilities, axis=-1)]
         predicted = flat if bug == "cross-entropy-without-softmax" else softmax(flat)
         # softmax * sum(p) - p: soft targets may sum to 1 within the loader's allowance, not exactly
         total = probabilities.sum(axis=-1, keepdims=True)

@@ -29,7 +29,7 @@ def train(case, variant: Variant = CORRECT) -> tuple[dict, float]:
         for name in params:
             if name in config.frozen:
                 continue
-            g = grads[name] + config.weight_decay * params[name]
+            g = grads[name] + _DECAY.get(variant.training, 1.0) * config.weight_decay * params[name]
             if config.optimizer == "sgd":
                 params[name] = params[name] - config.lr * _momentum(state, name, g, config.momentum, variant)
             else:
@@ -37,11 +37,17 @@ def train(case, variant: Variant = CORRECT) -> tuple[dict, float]:
     return params, derive(case, params, variant).loss
 
 
+# Weight decay applied twice (in the gradient and again in the step) or forgotten.
+_DECAY = {"decay-twice": 2.0, "no-decay": 0.0}
+
+
 def _momentum(state: dict, name: str, g, momentum: float, variant: Variant):
     if momentum == 0.0:
         return g
     buffer = state.get(name)
-    if buffer is None:
+    if variant.training == "dampened-from-zero":  # v starts at 0: v = mu v + (1 - mu) g from the first step
+        buffer = (1.0 - momentum) * g if buffer is None else momentum * buffer + (1.0 - momentum) * g
+    elif buffer is None:
         buffer = g
     elif variant.training == "dampened-momentum":
         buffer = momentum * buffer + (1.0 - momentum) * g
@@ -59,5 +65,7 @@ def _adam(state: dict, name: str, g, step: int, config, variant: Variant):
     state[name] = (m, v)
     if variant.training == "adam-uncorrected":
         return config.lr * m / (np.sqrt(v) + config.eps)
+    if variant.training == "adam-no-power":  # 1 - beta where 1 - beta^t belongs: right at t = 1 only
+        return (config.lr / (1.0 - beta1)) * m / (np.sqrt(v) / np.sqrt(1.0 - beta2) + config.eps)
     correction1, correction2 = 1.0 - beta1 ** step, 1.0 - beta2 ** step
     return (config.lr / correction1) * m / (np.sqrt(v) / np.sqrt(correction2) + config.eps)

@@ -11,7 +11,9 @@ class Variant:
 
     # The activation's derivative: sigmoid-twice, sigmoid-on-net, tanh-on-net, softmax-elementwise.
     activation: str = ""
-    # dL/doutputs: mse-without-mean, cross-entropy-without-softmax, bce-on-logits, bce-shortcut.
+    # dL/doutputs: mse-without-mean, cross-entropy-without-softmax, bce-on-logits, bce-shortcut,
+    # probabilities-as-classes, summed and summed-examples (a mean loss), averaged-examples,
+    # averaged-values (a summed loss).
     loss: str = ""
     # One path only into a hidden unit: "first" (through unit 0 of the next layer) or "same" (unit j
     # only); or "transposed": the error sent back through W^T (square layers).
@@ -22,7 +24,8 @@ class Variant:
     rnn: str = ""
     # Truncated BPTT every `truncate` steps where the case says otherwise.
     truncate: int | None = None
-    # Training: eager-update, dampened-momentum, adam-uncorrected.
+    # Training: eager-update, dampened-momentum, dampened-from-zero, adam-uncorrected, adam-no-power,
+    # decay-twice, no-decay.
     training: str = ""
 
 

@@ -21,6 +21,7 @@ from cases import parse_case
 
 from ..check.adapter import Declined, load_factory
 from ..check.verdict import CaseVerdict, VerdictState
+from ..diagnosis.crash import crash_line
 from ..parallel.guarded import run_guarded
 from ..parallel.units import UnitFailed
 from .draw import draw_example
@@ -43,7 +44,7 @@ class Target:
 class FuzzUnit:
     seed: int
     index: int
-    kind: str = "all"
+    kind: str = "all"   # mlp, rnn, all; or a Capabilities (refbp.fuzz.capabilities): only the cases inside it
     dtype: str = "float64"
 
 
@@ -88,7 +89,7 @@ def check_document(index: int, document: dict, target: Target) -> ExampleOutcome
     except Declined:
         outcome.supported = False
     except Exception as exc:  # a crash of the implementation or of a check is this example's failure
-        outcome.passed, outcome.failure = False, f"crash: {type(exc).__name__}: {_first_line(exc)}"
+        outcome.passed, outcome.failure = False, f"crash: {crash_line(exc)}"  # with its file and line
     else:
         state = verdict.state
         outcome.passed, outcome.inconclusive = state is VerdictState.PASS, state is VerdictState.INCONCLUSIVE
@@ -149,10 +150,6 @@ def features(document: dict) -> dict:
     return {"kind": network["kind"], "activations": sorted(set(activations)), "loss": document["loss"],
             "depth": depth, "dtype": document.get("dtype", "float64"), "values": value_range_of(document),
             "optimizer": train["optimizer"] if train else "none"}
-
-
-def _first_line(exc: Exception) -> str:
-    return (str(exc).strip().splitlines() or [""])[0]
 
 
 __all__ = ["ExampleOutcome", "FuzzUnit", "Target", "check_document", "check_unit"]
