@@ -97,8 +97,8 @@ def test_an_error_message_fails_its_case_and_the_others_go_on(capsys):
     assert code == 1, err
     verdicts = {v["case"]: v for v in json.loads(out)}
     assert verdicts[TARGET]["error_kind"] == "crash"
-    assert verdicts[TARGET]["errors"] == [f"{FEW[1]}: the implementation raised CommandError: out of memory in "
-                                          f"layer 1"]
+    (error,) = verdicts[TARGET]["errors"]
+    assert error.startswith(f"{FEW[1]}: the implementation raised CommandError: out of memory in layer 1"), error
     assert verdicts["mlp-sigmoid-half-sse-b1"]["passed"] and verdicts["mlp-leaky-relu-sse-b4"]["passed"]
 
 
