@@ -35,7 +35,10 @@ HEADLINES = {
 }
 FAMILIES = {"scaled": "is off by a constant factor", "entries": "has a few wrong entries",
             "loss-gradient": "uses a wrong gradient of the loss", "truncated": "cuts backpropagation through time",
-            "activation-derivative": "uses a wrong derivative of an activation"}
+            "activation-derivative": "uses a wrong derivative of an activation",
+            "adam-bias-correction": "gets Adam's bias correction wrong", "weight-decay": "gets the weight decay wrong",
+            "loss-reduction": "sums where the loss takes a mean, or the reverse",
+            "gradient-clipping": "clips the gradient where the case does not"}
 
 
 def headline(diagnosis: str) -> str:
