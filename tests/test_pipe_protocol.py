@@ -20,7 +20,14 @@ from refbp.check.adapter import case_document
 from refbp.cli import main
 from refbp.fuzz import FuzzOptions
 from refbp.pipe import close_all, start
-from refbp.pipe.protocol import BadArray, decode_array, encode_array, encode_case, evaluate, hello
+from refbp.pipe.protocol import (
+    BadArray,
+    decode_array,
+    encode_array,
+    encode_case,
+    evaluate,
+    hello,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 SERVER = ROOT / "examples" / "pipe" / "python" / "serve_adapter.py"

@@ -21,7 +21,8 @@ from refbp.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
 SERVER = Path(__file__).resolve().parent / "pipe_servers.py"
-FEW = [str(SUITE_DIR / "mlp" / "mlp-sigmoid-half-sse-b1.json"), str(SUITE_DIR / "published" / "fiqlab-2-2-1-sigmoid.json"),
+FEW = [str(SUITE_DIR / "mlp" / "mlp-sigmoid-half-sse-b1.json"),
+       str(SUITE_DIR / "published" / "fiqlab-2-2-1-sigmoid.json"),
        str(SUITE_DIR / "mlp" / "mlp-leaky-relu-sse-b4.json")]
 TARGET = "fiqlab-2-2-1-sigmoid"
 FIRST = f"case {TARGET}: evaluate outputs, loss, grads: "
@@ -54,16 +55,16 @@ def no_reference_files(monkeypatch):
 @pytest.mark.parametrize("behaviour, problem", [
     ("exit", "it closed its stdout: the command exited with code 3"),
     ("crash", "it closed its stdout: the command was killed by signal SIGSEGV"),
-    ("partial", r"it closed its stdout after writing part of a line \(20 bytes, no newline\): the command exited "
-                "with code 0"),
+    ("partial", (r"it closed its stdout after writing part of a line \(20 bytes, no newline\): the command "
+                 "exited with code 0")),
     ("wrong_id", r"answered id (\d+) to request \d+"),
-    ("print", r"line \d+ of its stdout is not JSON: 'debug: computing the gradients' \(anything but answers "
-              r"goes to stderr\)"),
+    ("print", (r"line \d+ of its stdout is not JSON: 'debug: computing the gradients' \(anything but answers "
+               r"goes to stderr\)")),
     ("flood", r"it wrote more than 256 MiB without ending its line \(a flood of its stdout\): stopped"),
 ])
 def test_a_broken_conversation_is_one_line_naming_the_case_and_exit_2(capsys, tmp_path, behaviour, problem):
     pid_file = tmp_path / "pid"
-    code, out, err = check(capsys, behaviour, pid_file=pid_file)
+    code, _, err = check(capsys, behaviour, pid_file=pid_file)
     assert code == 2, err
     lines = [line for line in err.splitlines() if line.startswith("refbp")]
     assert len(lines) == 1 and "Traceback" not in err, err
@@ -86,7 +87,8 @@ def test_nan_in_an_answer_is_a_failed_check_naming_the_tensor(capsys):
     code, out, err = check(capsys, "nan", "--json")
     assert code == 1, err
     verdicts = {v["case"]: v for v in json.loads(out)}
-    assert [verdicts[c]["passed"] for c in ("mlp-sigmoid-half-sse-b1", TARGET, "mlp-leaky-relu-sse-b4")] == [True, False, True]
+    cases = ("mlp-sigmoid-half-sse-b1", TARGET, "mlp-leaky-relu-sse-b4")
+    assert [verdicts[c]["passed"] for c in cases] == [True, False, True]
     failed = [c for c in verdicts[TARGET]["checks"] if not c["passed"]]
     assert failed and {c["tensor"] for c in failed} == {"layers.0.weight"}, failed
     assert all(c["quantity"] == "grads" for c in failed)

@@ -9,6 +9,7 @@ checked through `--impl` and through `--cmd` behind the Python pipe server
   overhead_s     request_s - call_s: what the pipe adds to one request
   request_b64_s  request_s with the arrays as base64 both ways (the server's --base64)
   check_cmd_s    `refbp check --cmd` on the case, the command started (one more case in a run)
+  check_b64_s    check_cmd_s with the server's arrays as base64 both ways
   check_impl_s   `refbp check --impl` on the case, in the guarded worker of the round before
   requests       requests one check over the pipe makes (its first answer, then the finite
                  differences of its own loss)
@@ -44,8 +45,9 @@ def pipe_columns(_case, path: Path, spec: str, rounds: int, checked) -> dict:
     is refbp.bench.check._checked (spec, paths, kept) -> (seconds, state, cases)."""
     command = server_command(spec)
     if command is None:
-        return {"request_s": float("nan"), "request_b64_s": float("nan"), "call_s": float("nan"), "overhead_s": float("nan"),
-                "check_cmd_s": float("nan"), "check_impl_s": float("nan"), "requests": 0, "pipe_state": ""}
+        nan = float("nan")
+        return {"request_s": nan, "request_b64_s": nan, "call_s": nan, "overhead_s": nan, "check_cmd_s": nan,
+                "check_b64_s": nan, "check_impl_s": nan, "requests": 0, "pipe_state": ""}
     try:
         factory = start(command)
         document = case_document(load_case(path), "float64")   # the bench's case as its file says
@@ -70,6 +72,7 @@ def pipe_columns(_case, path: Path, spec: str, rounds: int, checked) -> dict:
         checked(spec, [path], True)
         samples = _interleaved({"request": request, "request_b64": request_b64, "call": call,
                                 "check_cmd": lambda: _checked_over_pipe(command, [path]),
+                                "check_b64": lambda: _checked_over_pipe(command + " --base64", [path]),
                                 "check_impl": lambda: checked(spec, [path], True)}, rounds)
     finally:
         close_all()
@@ -122,6 +125,7 @@ def pipe_lines(frame) -> list[str]:
             lines.append(f"pipe: {row.network} {row.activation}: {1e3 * row.overhead_s:.3g} ms per request "
                          f"({1e3 * row.request_s:.3g} ms over the pipe, {1e3 * row.request_b64_s:.3g} ms with "
                          f"base64 arrays, {1e3 * row.call_s:.3g} ms in process); "
-                         f"check --cmd {row.check_cmd_s:.3g} s ({int(row.requests)} requests, {row.check_cmd_range}) "
+                         f"check --cmd {row.check_cmd_s:.3g} s ({int(row.requests)} requests, {row.check_cmd_range}; "
+                         f"{row.check_b64_s:.3g} s with base64) "
                          f"against --impl {row.check_impl_s:.3g} s ({row.check_impl_range}), state {row.pipe_state}")
     return lines

@@ -24,7 +24,7 @@ PIPE_PREFIX = "cmd:"          # load_factory("cmd:COMMAND"): the factory of a co
 DEFAULT_TIMEOUT = 60.0        # seconds per request, as --timeout's default (refbp.parallel.guarded)
 MAIN = ("outputs", "loss", "grads")
 
-_factories: dict[str, "PipeFactory"] = {}   # command -> its factory, for the life of this process
+_factories: dict[str, PipeFactory] = {}   # command -> its factory, for the life of this process
 _exit_registered = False
 
 
@@ -218,5 +218,13 @@ def _equal(a, b) -> bool:
     return a.shape == b.shape and bool(np.array_equal(a, b))
 
 
-__all__ = ["AnswerError", "CommandError", "PIPE_PREFIX", "PipeFactory", "PipeImplementation", "close_all",
-           "pipe_factory", "start"]
+__all__ = [
+    "PIPE_PREFIX",
+    "AnswerError",
+    "CommandError",
+    "PipeFactory",
+    "PipeImplementation",
+    "close_all",
+    "pipe_factory",
+    "start",
+]

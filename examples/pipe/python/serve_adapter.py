@@ -79,7 +79,8 @@ def answer(factory, request: dict) -> dict:
     if "train" in want:
         after = implementation.train(p, x, t)
         out["params_after"] = {k: listed(v) for k, v in after.items()}
-        out["loss_after"] = float(implementation.loss({k: np.asarray(v, dtype=x.dtype) for k, v in after.items()}, x, t))
+        as_dtype = {k: np.asarray(v, dtype=x.dtype) for k, v in after.items()}
+        out["loss_after"] = float(implementation.loss(as_dtype, x, t))
     if "losses" in want:
         dtype = x.dtype
         points = [{k: array(v, dtype) for k, v in q.items()} for q in request["params_list"]]
