@@ -10,6 +10,7 @@ import math
 
 import numpy as np
 
+from .dtypes import LARGEST
 from .jsonio import CaseError, NonFiniteLiteral, kind_of
 from .schema import field_name
 
@@ -119,10 +120,11 @@ def _number_problem(value, parts):
     return None
 
 
-def check_float32(array: np.ndarray, path, field: str) -> None:
-    """A float32 case: every value must fit float32 (else the implementation sees an infinity)."""
-    over = np.abs(array) > FLOAT32_MAX
+def check_float32(array: np.ndarray, path, field: str, dtype: str = "float32") -> None:
+    """A float32 (float16, bfloat16) case: every value must fit the dtype (else the implementation
+    sees an infinity)."""
+    over = np.abs(array) > LARGEST[dtype]
     if over.any():
         where = np.unravel_index(int(np.argmax(over)), array.shape)
         raise CaseError(path, field + index_text(where),
-                        f"{array[where]:g} overflows float32, the case's dtype (largest {FLOAT32_MAX:.4g})")
+                        f"{array[where]:g} overflows {dtype}, the case's dtype (largest {LARGEST[dtype]:.4g})")

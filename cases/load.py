@@ -118,11 +118,11 @@ class _CaseParser:
                 self.fail("h0", "only an RNN case has an initial hidden state")
             h0 = self.array(doc["h0"], "h0", shape=(batch, network.hidden_size))
         dtype = doc.get("dtype", "float64")
-        if dtype == "float32":
+        if dtype != "float64":
             arrays = {f"params.{k}": v for k, v in params.items()} | {"inputs": inputs, "targets": targets, "h0": h0}
             for field, array in arrays.items():
                 if array is not None:
-                    check_float32(array, self.path, field)
+                    check_float32(array, self.path, field, dtype)
         train = self.train(doc["train"], params) if doc.get("train") is not None else None
         self.aliases(doc.get("aliases", {}), network)
         tolerance = Tolerance(**doc["tolerance"]) if "tolerance" in doc else None

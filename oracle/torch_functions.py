@@ -68,6 +68,9 @@ def _clamped_log(values: torch.Tensor) -> torch.Tensor:
     return torch.where(inside, torch.clamp(logs, min=BCE_LOG_FLOOR), torch.full_like(values, BCE_LOG_FLOOR))
 
 
-def case_tensor(array: np.ndarray) -> torch.Tensor:
-    """A case's array as a torch tensor: class indices as int64, every other number in float64."""
-    return torch.as_tensor(array, dtype=torch.int64 if array.dtype.kind == "i" else DTYPE)
+def case_tensor(array: np.ndarray, dtype: torch.dtype = DTYPE) -> torch.Tensor:
+    """A case's array as a torch tensor: class indices as int64, every other number in `dtype`
+    (float64; a low-precision reference rounds them to its dtype: oracle.same_precision)."""
+    if array.dtype.kind == "i":
+        return torch.as_tensor(array, dtype=torch.int64)
+    return torch.as_tensor(array, dtype=torch.float64).to(dtype)

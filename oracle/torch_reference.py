@@ -18,13 +18,15 @@ import torch.nn.functional as F
 from refbp.trace import Trace
 
 from .conventions import Convention, output_net
-from .torch_functions import case_tensor, loss_value
+from .torch_functions import DTYPE, case_tensor, loss_value
 from .torch_modules import build_module, load_params
 from .torch_optim import SGD, Adam
 
 
 def _numpy(tensor: torch.Tensor) -> np.ndarray:
-    return tensor.detach().cpu().numpy().astype(np.float64)
+    # A copy (astype copies; a float64 tensor's .numpy() would share its memory, and training
+    # goes on accumulating into the gradients of frozen parameters). numpy has no bfloat16.
+    return tensor.detach().cpu().to(torch.float64).numpy().astype(np.float64)
 
 
 def make_optimizer(train, params: list) -> SGD | Adam:
@@ -40,15 +42,17 @@ def _loss(case, outputs, record, targets, convention: Convention):
     return loss_value(case.loss, outputs, targets, convention.bce)
 
 
-def trace(case, convention: Convention = Convention()) -> Trace:
+def trace(case, convention: Convention = Convention(), dtype: torch.dtype = DTYPE) -> Trace:
     """Forward, gradients and training of `case` by torch autograd in float64, with the choices of
     `convention` where correct implementations may differ (default: relu'(0) = 0 as torch, and the
-    derivative of BCELoss's clamped value; oracle.conventions)."""
-    module = build_module(case.network, kink_slope=convention.kink_slope)
+    derivative of BCELoss's clamped value; oracle.conventions). `dtype`: the same computation in
+    another dtype, every number of the case rounded to it (what torch itself achieves at that
+    precision: oracle.same_precision); the trace's arrays are float64 either way."""
+    module = build_module(case.network, dtype=dtype, kink_slope=convention.kink_slope)
     named = load_params(module, case.params)
-    inputs = case_tensor(case.inputs).requires_grad_(True)
-    targets = case_tensor(case.targets)
-    h0 = None if case.h0 is None else case_tensor(case.h0).requires_grad_(True)
+    inputs = case_tensor(case.inputs, dtype).requires_grad_(True)
+    targets = case_tensor(case.targets, dtype)
+    h0 = None if case.h0 is None else case_tensor(case.h0, dtype).requires_grad_(True)
 
     start = time.perf_counter()
     record: dict[str, torch.Tensor] = {}

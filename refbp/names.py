@@ -68,7 +68,9 @@ FD_METHODS: dict[str, str] = {
     "sampled": "central differences on random entries of each tensor and every bias entry",
 }
 
-DTYPES = ("float64", "float32")
+# float16 and bfloat16 are judged against what torch itself achieves at that precision
+# (refbp.check.precision, docs/precision.md).
+DTYPES = ("float64", "float32", "float16", "bfloat16")
 OPTIMIZERS = ("sgd", "adam")
 RNN_NONLINEARITIES = ("tanh", "relu")
 RNN_READOUTS = ("every_step", "last_step")

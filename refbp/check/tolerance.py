@@ -53,7 +53,10 @@ import numpy as np
 
 from cases import Tolerance
 
+from . import stick
+
 EPS = {"float64": float(np.finfo(np.float64).eps), "float32": float(np.finfo(np.float32).eps)}
+# float16 and bfloat16 (and float32, beside its rule): the stick below, SAME_PRECISION_K.
 
 
 @dataclass(frozen=True)
@@ -91,6 +94,39 @@ POLICY: dict[tuple[str, str], Tolerance | Float32Rule] = {
 }
 
 
+class SameStick:
+    """float16 and bfloat16: judged against torch's own error at the same precision
+    (refbp.check.precision). The torch-autograd rows take it entry by entry; a row that takes one
+    tolerance for the whole case (finite differences, the published values) gets K x torch's
+    largest error over the case's gradients (precision.case_tolerance)."""
+
+    def for_case(self, case) -> Tolerance:
+        return stick.case_tolerance(case, SAME_PRECISION_K, SAME_PRECISION_FLOOR_ULPS)
+
+
+SAME_STICK = SameStick()
+for _dtype in ("float16", "bfloat16"):
+    POLICY[(_dtype, "torch-autograd")] = SAME_STICK
+    POLICY[(_dtype, "finite-difference")] = SAME_STICK
+
+# The measuring stick for float32, float16 and bfloat16 (refbp.check.precision, docs/precision.md):
+# an entry may be off from float64 by K times what torch itself is off by at that precision, on
+# the same numbers, its largest error over the tensor (the FlashAttention authors' k = 2, their
+# criterion on the largest error); and never by less than FLOOR_ULPS spacings of the dtype at the
+# tensor's scale (its largest |float64| entry: the size of the terms behind an entry), as an
+# honest implementation may round once more than torch (a product, then its bias) where torch's
+# own error is small by chance (a tensor of a few entries).
+SAME_PRECISION_K = 2.0
+SAME_PRECISION_FLOOR_ULPS = 4.0
+
+
+def allowance(case, reference, torch_value, terms: float = 0.0):
+    """(allowed error per entry, inconclusive entries, torch's own error) of one tensor of a
+    low-precision case under the stick (refbp.check.stick.allowance); float32 with its rule."""
+    rule = FLOAT32.for_case(case) if case.dtype == "float32" else None
+    return stick.allowance(case, reference, torch_value, SAME_PRECISION_K, SAME_PRECISION_FLOOR_ULPS, rule, terms)
+
+
 def rounding_chain(case) -> float:
     """K: the float32 roundings on the longest chain behind a checked value of `case`."""
     rule, network, batch = FLOAT32, case.network, case.batch
@@ -116,19 +152,25 @@ def rounding_chain(case) -> float:
 
 def published_allowance(case, reference_values, half_unit):
     """Each published entry's allowance: half a unit in its last printed digit, and for a
-    float32 case at least what float32 rounding allows there."""
-    if case.dtype != "float32":
+    float32 (float16, bfloat16) case at least what rounding at its precision allows there."""
+    if case.dtype == "float64":
         return half_unit
-    tolerance = FLOAT32.for_case(case)
+    tolerance = _rounding(case)
     return np.maximum(half_unit, tolerance.atol + tolerance.rtol * np.abs(np.asarray(reference_values, dtype=float)))
 
 
+def _rounding(case) -> Tolerance:
+    """What rounding at the case's precision allows: the float32 rule; float16 and bfloat16 the stick."""
+    return FLOAT32.for_case(case) if case.dtype == "float32" else SAME_STICK.for_case(case)
+
+
 def published_tolerance(case) -> Tolerance:
-    """The case's `expected.tolerance`; for a float32 case at least the float32 rule's."""
+    """The case's `expected.tolerance`; for a float32 (float16, bfloat16) case at least what rounding
+    at its precision allows."""
     published = case.expected.tolerance
-    if case.dtype != "float32":
+    if case.dtype == "float64":
         return published
-    rounding = FLOAT32.for_case(case)
+    rounding = _rounding(case)
     return Tolerance(atol=max(published.atol, rounding.atol), rtol=max(published.rtol, rounding.rtol))
 
 
@@ -166,4 +208,4 @@ def tolerance_for(case, reference: str) -> Tolerance:
     if case.tolerance is not None:
         return case.tolerance
     entry = POLICY[(case.dtype, reference)]
-    return entry.for_case(case) if isinstance(entry, Float32Rule) else entry
+    return entry.for_case(case) if isinstance(entry, (Float32Rule, SameStick)) else entry

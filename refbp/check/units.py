@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from cases import Case, parse_case
+from cases.dtypes import at_dtype
 
 from .adapter import Declined, load_factory
 from .check_case import ORACLES, check_case, refbp_implementation
@@ -37,6 +38,9 @@ class CheckWith:
     # Which values pass where correct implementations may differ (docs/formats.md, "Conventions"):
     # "any" (every admissible convention) or "torch" (torch's own choices only).
     conventions: str = "any"
+    # `check --dtype`: every case computed and judged at this dtype, its numbers rounded to it
+    # (cases.dtypes.at_dtype); "": each case's own.
+    dtype: str = ""
 
     def display_name(self) -> str:
         return self.name or self.impl if self.impl else _refbp(self.backend, self.device).name
@@ -53,11 +57,15 @@ class CheckWith:
             from .check_adapter import check_adapter_case
 
             factory = self.factory()
-            return lambda case: check_adapter_case(case, factory, self.display_name(), oracles, fd_method,
-                                                   conventions=self.conventions)
+            return lambda case: check_adapter_case(self.at_dtype(case), factory, self.display_name(), oracles,
+                                                   fd_method, conventions=self.conventions)
         implementation = _refbp(self.backend, self.device)
-        return lambda case: check_case(case, implementation, oracles, fd_method=fd_method, references=references,
-                                       conventions=self.conventions)
+        return lambda case: check_case(self.at_dtype(case), implementation, oracles, fd_method=fd_method,
+                                       references=references, conventions=self.conventions)
+
+
+    def at_dtype(self, case: Case) -> Case:
+        return at_dtype(case, self.dtype) if self.dtype else case
 
 
 def shippable_spec(spec: str) -> str:

@@ -1,0 +1,151 @@
+"""Low precision judged against torch's own error: the measuring stick, entry by entry.
+
+For a case computed in float32, float16 or bfloat16, torch itself runs the case at that
+precision on the CPU (oracle.same_precision), beside the float64 reference. At each entry
+
+    allowed = max(K x E,  FLOOR_ULPS x eps(dtype) x S + tiny(dtype)),
+    E = max over the tensor of |torch at that precision - float64|,  S = max over it of |float64|
+
+(K, FLOOR_ULPS in refbp.check.tolerance's table; float32 keeps its derived rule as well, the
+larger of the two). An entry whose torch answer is not finite where float64's is (an overflow at
+that precision) cannot be judged by this stick, and no entry of a tensor where K x E reaches the
+tensor's own scale (its largest |float64| entry: any answer of that size, 0 or the opposite sign
+included, would pass): they are inconclusive, never a pass and never a failure. Each row carries
+torch's own largest error beside the implementation's (`torch_error`), and its note both.
+docs/precision.md gives the argument.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from cases import Case, Tolerance
+
+from ..trace import Trace
+from .conventions import Admissible
+from .rows import rows
+from .stick import judged_by_stick, torch_at_precision
+from .tolerance import SAME_PRECISION_FLOOR_ULPS, SAME_PRECISION_K, allowance
+from .verdict import Check
+
+REFERENCE = "torch-autograd"
+QUANTITIES = ("outputs", "loss", "intermediates", "grads", "input_grads", "params_after", "loss_after")
+# What a slope at a kink reaches: the derivatives, and training through them.
+DERIVATIVES = ("grads", "input_grads", "params_after", "loss_after")
+
+def tensors(trace: Trace, quantity: str) -> dict:
+    """{name: array} of `quantity` in `trace` (the scalars under their row's name)."""
+    if quantity == "outputs":
+        return {"outputs": trace.outputs}
+    if quantity in ("loss", "loss_after"):
+        value = trace.loss if quantity == "loss" else trace.loss_after
+        return {} if value is None else {"loss": value}
+    return dict(getattr(trace, quantity) or {})
+
+
+def stick_rows(case: Case, trace: Trace, admissible: Admissible) -> list[Check]:
+    """The torch-autograd rows of a low-precision case, each entry within its allowance."""
+    reference, at_precision = admissible.variants[0].trace, torch_at_precision(case)
+    kink = near_kink(case, reference, at_precision)
+    outputs = float(np.max(np.abs(reference.outputs), initial=0.0))
+    checks = []
+    for quantity in QUANTITIES:
+        references = tensors(reference, quantity)
+        if quantity in ("params_after", "loss_after") and reference.params_after is None:
+            continue
+        actual = tensors(trace, quantity)
+        theirs = tensors(at_precision, quantity)
+        for name, ref in references.items():
+            terms = _terms(case, quantity, name, ref, outputs)
+            allowed, blind, error = allowance(case, ref, theirs.get(name, np.nan), terms)
+            flipped = _beyond(actual.get(name), ref, allowed, blind) if kink and quantity in DERIVATIVES else None
+            row, = rows(quantity, actual, {name: ref}, REFERENCE, Tolerance(atol=0.0, rtol=0.0),
+                        skips={name: blind if flipped is None else blind | flipped}, allowances={name: allowed},
+                        admissible=admissible if quantity not in ("outputs", "intermediates") else None)
+            checks.append(_described(case, row, allowed, blind, error, flipped, kink))
+    return checks
+
+
+def _terms(case: Case, quantity: str, name: str, reference, outputs: float) -> float:
+    """The size of the terms behind a tensor where its own entries understate it: a loss is reduced
+    from the outputs; a parameter after training is its value before plus the steps taken (a
+    difference that may cancel)."""
+    if quantity in ("loss", "loss_after"):
+        return outputs
+    if quantity == "params_after" and name in case.params:
+        before = np.asarray(case.params[name], dtype=np.float64)
+        with np.errstate(invalid="ignore"):
+            steps = np.abs(before - np.asarray(reference, dtype=np.float64))
+        return float(np.nanmax(np.concatenate([np.abs(before).ravel(), steps.ravel(), [0.0]])))
+    return 0.0
+
+
+def near_kink(case: Case, reference: Trace, at_precision: Trace) -> str:
+    """The first relu-family unit whose float64 net lies within the precision's reach of its kink
+    (within what the net's own row allows), as `name[index]`; "" where none does. There torch at
+    that precision and an honest implementation may each take either slope: a derivative that
+    differs there beyond the stick cannot be judged."""
+    from oracle.torch_loss import kinked_intermediates
+
+    for name in kinked_intermediates(case.network):
+        net, theirs = reference.intermediates.get(name), at_precision.intermediates.get(name)
+        if net is None or theirs is None:
+            continue
+        allowed, _, _ = allowance(case, net, theirs)
+        close = np.abs(net) <= allowed
+        if close.any():
+            index = np.unravel_index(int(np.argmax(close)), close.shape)
+            return name + "".join(f"[{int(i)}]" for i in index)
+    return ""
+
+
+def _beyond(actual, reference, allowed, blind):
+    """Entries of a derivative outside their allowance (None where the answer has another shape)."""
+    if actual is None or np.shape(actual) != np.shape(reference):
+        return None
+    with np.errstate(invalid="ignore"):
+        return ~blind & np.isfinite(np.asarray(actual, dtype=np.float64)) & (
+            np.abs(np.asarray(actual, dtype=np.float64) - reference) > allowed)
+
+
+def _described(case: Case, row: Check, allowed, blind, error, flipped=None, kink: str = "") -> Check:
+    """The row's atol is its widest entry allowance (what the diagnosis judges within), rtol 0;
+    `torch_error` torch's own largest error; the note puts both errors side by side."""
+    flips = 0 if flipped is None else int(np.sum(flipped))
+    judged = ~np.asarray(blind)
+    count = int(np.sum(blind)) + flips
+    row.nondifferentiable = max(0, row.nondifferentiable - count)
+    row.inconclusive = count
+    row.atol = float(np.max(np.asarray(allowed)[judged], initial=0.0))
+    row.rtol = 0.0
+    row.torch_error = error
+    words = [f"error {_short(row.max_abs_err)} vs torch {case.dtype}'s own {_short(row.torch_error)}"
+             f" (allowed: max({SAME_PRECISION_K:g} x torch's, {SAME_PRECISION_FLOOR_ULPS:g} eps x the tensor's scale))"]
+    if count - flips:
+        words.append(f"{count - flips} inconclusive (torch {case.dtype} itself has no digit there)")
+    if flips:
+        words.append(f"{flips} inconclusive (beyond the allowance, a relu-family unit within {case.dtype} "
+                     f"rounding of its kink: {kink})")
+    row.note = "; ".join(filter(None, [row.note, *words]))
+    return row
+
+
+def _short(value: float) -> str:
+    return "n/a" if value is None or not np.isfinite(value) else f"{value:.3g}"
+
+
+def reconcile(case: Case, checks: list[Check]) -> None:
+    """A finite-difference or own-forward-fd row of a tensor whose torch row is inconclusive at the
+    case's precision (torch overflowed there, or has no digit of it, or a unit sits within rounding
+    of its kink) cannot say more than that row: where it failed, it is inconclusive too (counted,
+    never a pass), its diagnosis dropped."""
+    if not judged_by_stick(case):
+        return
+    torch_rows = {(c.quantity, c.tensor): c for c in checks if c.reference == REFERENCE}
+    for check in checks:
+        mirror = torch_rows.get((check.quantity, check.tensor))
+        if (check.reference != REFERENCE and check.reference != "expected" and not check.passed
+                and mirror is not None and mirror.passed and mirror.inconclusive):
+            check.passed, check.inconclusive = True, max(1, check.checked)
+            check.diagnosis = check.diagnosis_note = ""
+            check.note = "; ".join(filter(None, [check.note, f"inconclusive: as torch {case.dtype}'s own row"]))

@@ -1,0 +1,92 @@
+"""The measuring stick's arithmetic: torch's own trace at the case's precision and, per tensor, the
+error it allows (refbp.check.precision builds the rows; refbp.check.tolerance holds K and the
+floor, and gives the finite-difference rows a case-level tolerance from here).
+"""
+
+from __future__ import annotations
+
+import weakref
+
+import numpy as np
+
+from cases import Case, Tolerance
+from cases.dtypes import EPSILON, SMALLEST_NORMAL
+
+from ..trace import Trace
+
+# torch's traces of a case, per case object (a check asks for them more than once: its rows,
+# then the case-level tolerance of the finite-difference rows).
+_TRACES: "weakref.WeakKeyDictionary[Case, Trace]" = weakref.WeakKeyDictionary()
+
+
+def judged_by_stick(case: Case) -> bool:
+    """Whether `case` is judged against torch's own error at its precision."""
+    return case.dtype != "float64" and case.tolerance is None
+
+
+def torch_at_precision(case: Case) -> Trace:
+    """torch's own trace of `case` at the case's dtype (CPU), kept while the case lives."""
+    trace = _TRACES.get(case)
+    if trace is None:
+        from oracle.same_precision import same_precision_trace  # torch loads only where needed
+
+        with np.errstate(all="ignore"):
+            trace = same_precision_trace(case)
+        _TRACES[case] = trace
+    return trace
+
+
+def allowance(case: Case, reference, torch_value, k: float, floor_ulps: float, rule=None, terms: float = 0.0):
+    """(allowed error per entry, inconclusive entries, torch's own error) of one tensor.
+
+    torch's own error is its largest over the tensor: rounding errors are set by the size of the
+    terms behind a value, not by the value (an output of 0.02 that sums terms of order one is off
+    by as much as one of 2), and the error at one entry is a single random draw, which an honest
+    implementation, rounding in another order, exceeds 3 to 5 times at some entry while its
+    largest error stays within 2 x torch's largest (docs/precision.md: measured). The floor is the
+    dtype's spacing at the tensor's scale S, the size of the terms behind its entries: an answer
+    rounded once more than torch's (a product rounded before its bias is added, where torch fuses
+    them) is off by an ulp of S, wherever its own value lies. `terms`: a larger size of the terms
+    where the tensor's own entries understate it (a loss, reduced from the outputs). `k`,
+    `floor_ulps` and `rule` (float32's, or None) come from refbp.check.tolerance's table."""
+    reference = np.asarray(reference, dtype=np.float64)
+    torch_value = np.broadcast_to(np.asarray(torch_value, dtype=np.float64), reference.shape)
+    with np.errstate(invalid="ignore", over="ignore"):
+        finite = np.isfinite(reference)
+        seen = finite & np.isfinite(torch_value)
+        error = float(np.max(np.abs(torch_value - reference)[seen], initial=0.0))
+        scale = float(np.max(np.abs(reference[finite]), initial=0.0))
+        floor_scale = max(scale, terms)
+        floor = floor_ulps * EPSILON[case.dtype] * floor_scale + SMALLEST_NORMAL[case.dtype]
+        allowed = np.full(reference.shape, max(k * error, floor))
+        if rule is not None:   # float32: its derived rule joins the stick, the larger of the two
+            allowed = np.maximum(allowed, rule.atol + rule.rtol * np.abs(reference))
+        blind = finite & ~seen
+        if scale > 0 and k * error >= scale:  # torch has no digit of this tensor
+            blind = finite.copy()
+    return allowed, blind, error
+
+
+def case_tolerance(case: Case, k: float, floor_ulps: float) -> Tolerance:
+    """One tolerance for the whole case, for the rows that take one (finite differences of the
+    float64 definition and of the implementation's own loss, the published values): K x torch's
+    largest error over the case's gradients, and the floor's relative part."""
+    trace, at_precision = _float64_trace(case), torch_at_precision(case)
+    widest = 0.0
+    for name, ref in trace.grads.items():  # inconclusive tensors too: torch's rows say they are
+        allowed, _, _ = allowance(case, ref, at_precision.grads.get(name, np.nan), k, floor_ulps)
+        widest = max(widest, float(np.max(allowed, initial=0.0)))
+    return Tolerance(atol=widest, rtol=floor_ulps * EPSILON[case.dtype])
+
+
+_FLOAT64: "weakref.WeakKeyDictionary[Case, Trace]" = weakref.WeakKeyDictionary()
+
+
+def _float64_trace(case: Case) -> Trace:
+    trace = _FLOAT64.get(case)
+    if trace is None:
+        from oracle import torch_reference
+
+        trace = torch_reference.trace(case)
+        _FLOAT64[case] = trace
+    return trace
