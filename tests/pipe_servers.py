@@ -55,6 +55,8 @@ def misbehave(behaviour: str, request: dict, reply: dict) -> None:
     if behaviour == "error":
         reply.clear()
         reply.update({"id": request["id"], "type": "error", "message": "out of memory in layer 1"})
+    if behaviour == "stderr":
+        print(f"note from the command: case {request['case']['id']}", file=sys.stderr, flush=True)
     if behaviour == "missing" and "grads" in reply:
         reply.pop("grads")
     write(json.dumps(reply) + "\n")

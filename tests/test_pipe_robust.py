@@ -176,3 +176,11 @@ def test_fuzz_judges_nan_answers_as_failed_examples(capsys):
     out = capsys.readouterr().out
     assert code == 1
     assert "FAILED example 1: torch-autograd grads layers.0.weight[0][0]" in out, out
+
+
+def test_the_commands_stderr_passes_through_and_stdout_stays_refbps(capfd):
+    code = main(["check", "--cmd", command("stderr"), *FEW, "--json", "--no-report", "--no-progress"])
+    out, err = capfd.readouterr()
+    assert code == 0, err
+    assert f"note from the command: case {TARGET}" in err
+    assert [v["passed"] for v in json.loads(out)] == [True, True, True]
