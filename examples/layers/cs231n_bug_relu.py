@@ -1,0 +1,17 @@
+"""cs231n_layers.py with a classic slip: relu_backward returns the relu's local slope, without
+multiplying dout through. `refbp check --layer examples/layers/cs231n_bug_relu.py` names it
+dout-not-multiplied."""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from cs231n_layers import *  # noqa: E402,F403
+from cs231n_layers import REFBP_LAYERS as _CORRECT  # noqa: E402
+
+
+def relu_backward(dout, cache):
+    return (cache > 0).astype(float)   # BUG: dout never multiplied in
+
+
+REFBP_LAYERS = _CORRECT

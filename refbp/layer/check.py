@@ -1,0 +1,124 @@
+"""Checking one layer's forward/backward pair (`refbp check --layer`): on every input set of the
+library (refbp.layer.functions), its output and gradients against torch autograd in float64
+(oracle.torch_layers), and its gradients against central differences of its OWN forward (does its
+backward match its forward?). One verdict per input set, named `layer:<function>-b<B>-<values>`,
+with the rows and diagnoses of any case verdict; a crash names its file and line."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from ..check.entrywise import compare
+from ..check.verdict import CaseVerdict, Check
+from ..diagnosis.crash import crash_line
+from .declaration import Bound
+from .diagnose import diagnose
+from .functions import KINKED, Example, examples, is_loss
+
+TORCH = "torch-autograd"
+OWN = "own-forward-fd"
+ATOL, RTOL = 1e-10, 1e-7        # float64 against torch, as the cases' torch-autograd rows
+FD_ATOL, FD_RTOL = 1e-6, 1e-5   # central differences of the layer's own forward
+
+
+def check_layers(bound: list[Bound], name: str) -> list[CaseVerdict]:
+    """A verdict per declared function and input set."""
+    return [check_example(layer, example, name) for layer in bound for example in examples(layer.function, layer.layout)]
+
+
+def check_example(layer: Bound, example: Example, name: str) -> CaseVerdict:
+    from oracle.torch_layers import (
+        layer_reference,  # torch: imported where a layer is checked
+    )
+
+    start = time.perf_counter()
+    verdict = CaseVerdict(case=f"layer:{example.label}", implementation=name, passed=False, path=f"layer:{layer.function}",
+                          title=f"{layer.function} on {example.label}", network=f"layer {layer.function}",
+                          dtype="float64")
+    try:
+        with np.errstate(all="ignore"):
+            out, grads = layer.call(example.inputs, example.upstream)
+    except Exception as exc:  # the implementation raised: this input set's error, the others go on
+        verdict.error_kind = "crash"
+        verdict.errors = [f"layer:{example.label}: the implementation raised {crash_line(exc)}"]
+        return verdict
+    reference_out, reference = layer_reference(layer.function, example.inputs, example.upstream, layer.layout)
+    ones = {} if is_loss(layer.function) else layer_reference(
+        layer.function, example.inputs, np.ones_like(np.asarray(example.upstream)), layer.layout)[1]
+    quantity = "loss" if is_loss(layer.function) else "outputs"
+    verdict.checks.append(_row(quantity, quantity, TORCH, out, reference_out, ATOL, RTOL))
+    for tensor, expected in reference.items():
+        row = _row("grads", f"{layer.function}.{tensor}", TORCH, grads.get(tensor), expected, ATOL, RTOL)
+        if not row.passed:
+            row.diagnosis, row.diagnosis_note = _diagnosis(layer, example, tensor, grads.get(tensor), expected, ones)
+        verdict.checks.append(row)
+    verdict.checks += _own_rows(layer, example, grads, reference, ones)
+    verdict.passed = all(c.passed for c in verdict.checks)
+    verdict.seconds = time.perf_counter() - start
+    return verdict
+
+
+def _diagnosis(layer, example, tensor, actual, expected, ones) -> tuple[str, str]:
+    if actual is None:
+        return "missing", "the backward gave no gradient for this input"
+    return diagnose(layer.function, tensor, actual, expected, example.inputs, example.upstream, ones, ATOL, RTOL)
+
+
+def _row(quantity: str, tensor: str, reference: str, actual, expected, atol: float, rtol: float) -> Check:
+    if actual is None:
+        return Check(quantity, tensor, reference, np.inf, np.inf, [], atol, rtol, False,
+                     note="not given by the backward")
+    given = np.asarray(actual, dtype=np.float64)
+    expected = np.asarray(expected, dtype=np.float64)
+    if given.shape != expected.shape:
+        if given.size == expected.size and given.size == 1:
+            given = given.reshape(expected.shape)
+        else:
+            return Check(quantity, tensor, reference, np.inf, np.inf, [], atol, rtol, False,
+                         note=f"wrong answer: shape {list(given.shape)} where the reference has {list(expected.shape)}")
+    comparison = compare(given, expected, atol, rtol)
+    return Check(quantity, tensor, reference, comparison.max_abs_err, comparison.max_rel_err, comparison.worst_index,
+                 atol, rtol, comparison.passed, note=comparison.note, checked=comparison.checked,
+                 actual=comparison.actual, expected_value=comparison.reference)
+
+
+def _own_rows(layer: Bound, example: Example, grads: dict, reference: dict, ones: dict) -> list[Check]:
+    """Each gradient against central differences of <its own forward, upstream>."""
+    upstream = np.asarray(example.upstream, dtype=np.float64)
+
+    def scalar(inputs) -> float:
+        with np.errstate(all="ignore"):
+            return float(np.sum(np.asarray(layer.forward(inputs), dtype=np.float64) * upstream))
+
+    rows = []
+    for tensor in reference:
+        given = grads.get(tensor)
+        if given is None or np.shape(given) != np.shape(reference[tensor]):
+            continue  # the torch row already fails it, named
+        base = example.inputs[tensor]
+        fd = np.zeros(base.shape)
+        try:
+            for index in np.ndindex(base.shape):
+                h = 1e-6 * max(1.0, abs(float(base[index])))
+                if layer.function in KINKED and tensor == "x" and base[index] != 0:
+                    h = min(h, abs(float(base[index])) / 4.0)  # the stencil never reaches the kink at 0
+                moved = {k: v.copy() for k, v in example.inputs.items()}
+                moved[tensor][index] = base[index] + h
+                plus = scalar(moved)
+                moved[tensor][index] = base[index] - h
+                fd[index] = (plus - scalar(moved)) / (2.0 * h)
+        except Exception as exc:
+            rows.append(Check("grads", f"{layer.function}.{tensor}", OWN, np.inf, np.inf, [], FD_ATOL, FD_RTOL, False,
+                              note=f"its own forward raised {crash_line(exc)}"))
+            continue
+        row = _row("grads", f"{layer.function}.{tensor}", OWN, given, fd, FD_ATOL, FD_RTOL)
+        row.method = "central"
+        if not row.passed:
+            torch_agrees = bool(np.allclose(given, reference[tensor], atol=ATOL, rtol=RTOL))
+            row.diagnosis, row.diagnosis_note = ("forward-mismatch", "the gradient is the true one, but its own "
+                                                 "forward is wrong") if torch_agrees else _diagnosis(
+                layer, example, tensor, given, reference[tensor], ones)
+        rows.append(row)
+    return rows
