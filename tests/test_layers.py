@@ -127,6 +127,12 @@ def test_the_diagnosis_references_never_import_the_code_they_diagnose():
                                                      "refbp.report", "refbp.cli"))
 
 
+def test_the_layer_checks_never_import_the_code_refbp_checks_itself_with():
+    """refbp.layer checks a user's layers against torch (oracle.torch_layers) and their own forward:
+    never through refbp.nn, the FD package, the report or the CLI."""
+    assert not forbidden_imports("refbp.layer", ("refbp.nn", FD_PACKAGE, "refbp.report", "refbp.cli"))
+
+
 @pytest.mark.parametrize("prefix", ["refbp.nn", FD_PACKAGE, "oracle.fd", "cases", "refbp.store", "refbp.diagnosis"])
 def test_no_import_inside_a_function(prefix):
     """The implementation, the FD forms, the references' FD and the loader import at the top:
