@@ -33,6 +33,14 @@ def numpy_dtype(name: str) -> np.dtype:
     return np.dtype(name)
 
 
+def carrier(name: str) -> np.dtype:
+    """The numpy dtype a case's arrays travel in to an implementation (refbp.check.adapter): the
+    dtype itself, except bfloat16, whose numbers travel in float32 (every bfloat16 number is one;
+    numpy has no bfloat16 of its own, and torch.as_tensor takes no ml_dtypes array): the
+    implementation computes in bfloat16 itself (ml_dtypes.bfloat16, torch.bfloat16)."""
+    return np.dtype(np.float32) if name == "bfloat16" else numpy_dtype(name)
+
+
 def rounded(array: np.ndarray | None, name: str) -> np.ndarray | None:
     """`array` (float64) rounded to dtype `name` and back to float64; integers (class indices) and
     None unchanged."""
