@@ -22,6 +22,9 @@ HELLO = {"type": "hello", "protocol": "refbp-pipe/1", "name": "misbehaving", "ve
          "dtypes": ["float64", "float32"], "quantities": ["outputs", "loss", "grads", "losses"]}
 
 
+PID_FILE = ""
+
+
 def write(line: str) -> None:
     sys.stdout.write(line)
     sys.stdout.flush()
@@ -34,6 +37,8 @@ def misbehave(behaviour: str, request: dict, reply: dict) -> None:
     if behaviour == "crash":
         os.kill(os.getpid(), signal.SIGSEGV)
     if behaviour == "hang":
+        if PID_FILE:  # says that it hangs now (the Ctrl-C test waits for it)
+            Path(PID_FILE + ".hanging").touch()
         time.sleep(3600)
     if behaviour == "partial":
         write(json.dumps(reply)[:20])
@@ -65,8 +70,10 @@ def misbehave(behaviour: str, request: dict, reply: dict) -> None:
 def main(argv) -> int:
     behaviour = argv[1]
     target = argv[2] if len(argv) > 2 else ""
+    global PID_FILE
     if len(argv) > 3:
-        Path(argv[3]).write_text(str(os.getpid()))
+        PID_FILE = argv[3]
+        Path(PID_FILE).write_text(str(os.getpid()))
     if behaviour == "ignore_term":
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
     factory = serve_adapter.load(str(ROOT / "examples" / "numpy_mlp.py") + ":factory")

@@ -76,9 +76,9 @@ def test_a_broken_conversation_is_one_line_naming_the_case_and_exit_2(capsys, tm
 def test_a_hang_ends_at_the_timeout(capsys, tmp_path):
     pid_file = tmp_path / "pid"
     start = time.monotonic()
-    code, _, err = check(capsys, "hang", "--timeout", "2", pid_file=pid_file)
+    code, _, err = check(capsys, "hang", "--timeout", "1", pid_file=pid_file)
     assert code == 2
-    assert err.strip().endswith(f"{FIRST}no answer within 2 s (--timeout): stopped"), err
+    assert err.strip().endswith(f"{FIRST}no answer within 1 s (--timeout): stopped"), err
     assert time.monotonic() - start < 60  # a bound against a hang, not a timing
     assert gone(pid_file)
 
@@ -147,10 +147,10 @@ def test_ctrl_c_reports_the_cases_so_far_and_stops_the_command(tmp_path):
                                 "--no-report", "--no-progress"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                text=True, env=env)
     try:
+        hanging = Path(f"{pid_file}.hanging")   # the first case checked, the second hanging
         deadline = time.monotonic() + 120
-        while not pid_file.exists() and time.monotonic() < deadline:
-            time.sleep(0.2)
-        time.sleep(4)  # the first case checked, the second hanging
+        while not hanging.exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
         process.send_signal(signal.SIGINT)
         out, err = process.communicate(timeout=60)
     finally:
@@ -162,10 +162,10 @@ def test_ctrl_c_reports_the_cases_so_far_and_stops_the_command(tmp_path):
 
 
 def test_fuzz_ends_at_a_broken_conversation_with_one_line(capsys):
-    code = main(["fuzz", "--cmd", f"{sys.executable} {SERVER} exit @30", "--examples", "20", "--no-progress"])
+    code = main(["fuzz", "--cmd", f"{sys.executable} {SERVER} exit @12", "--examples", "8", "--no-progress"])
     err = capsys.readouterr().err
     assert code == 2
-    assert err.strip().startswith(f"refbp: error: --cmd '{sys.executable} {SERVER} exit @30': case ") and \
+    assert err.strip().startswith(f"refbp: error: --cmd '{sys.executable} {SERVER} exit @12': case ") and \
         err.strip().endswith(": it closed its stdout: the command exited with code 3"), err
     assert len(err.strip().splitlines()) == 1
 
