@@ -76,6 +76,10 @@ def diagnoses(verdicts: list[dict]) -> set[str]:
 
 def test_the_c_mlp_passes_the_whole_mlp_suite(capsys, c_programs):
     assert_whole_mlp_suite_passes(capsys, str(c_programs / "mlp"), "c-mlp")
+    # kept in the verdict store under its hello's name and version, as a run of `check --impl` is
+    assert main(["history", "--implementation", "c-mlp"]) == 0
+    (row,) = [line.split() for line in capsys.readouterr().out.splitlines() if " check " in line]
+    assert row[2:5] == ["check", "c-mlp", "1.0"]
 
 
 def test_the_c_sigmoid_bug_is_caught_and_diagnosed(capsys, c_programs):
