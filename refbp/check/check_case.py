@@ -29,7 +29,7 @@ from ..trace import Trace
 from .conventions import Admissible
 from .fd_rows import default_fd_method, directional_row, finite_difference_checks  # noqa: F401 (their home until now)
 from .references import FRESH, References
-from .precision import judged_by_stick, reconcile, stick_rows
+from .precision import judged_by_stick, name_precision_findings, reconcile, stick_rows
 from .rows import rows
 from .tolerance import published_allowance, tolerance_for
 from .verdict import Check, CaseVerdict
@@ -114,6 +114,8 @@ def check_case(case: Case, implementation: Implementation | None = None, oracles
     verdict.passed = all(c.passed for c in verdict.checks) and not verdict.errors
     torch_tolerance = tolerance_for(case, "torch-autograd")
     diagnose_verdict(case, trace, verdict, torch_tolerance.atol, torch_tolerance.rtol)  # failed rows only
+    if admissible is not None:  # low precision: a failure of rounding, not of a formula, says so
+        name_precision_findings(case, verdict.checks, admissible.variants[0].trace)
     verdict.seconds = time.perf_counter() - start
     return verdict
 

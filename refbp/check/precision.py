@@ -20,12 +20,13 @@ from __future__ import annotations
 import numpy as np
 
 from cases import Case, Tolerance
+from cases.dtypes import EPSILON
 
 from ..trace import Trace
 from .conventions import Admissible
 from .rows import rows
 from .stick import judged_by_stick, torch_at_precision
-from .tolerance import SAME_PRECISION_FLOOR_ULPS, SAME_PRECISION_K, allowance
+from .tolerance import PRECISION_FINDING_ULPS, SAME_PRECISION_FLOOR_ULPS, SAME_PRECISION_K, allowance
 from .verdict import Check
 
 REFERENCE = "torch-autograd"
@@ -149,3 +150,34 @@ def reconcile(case: Case, checks: list[Check]) -> None:
             check.passed, check.inconclusive = True, max(1, check.checked)
             check.diagnosis = check.diagnosis_note = ""
             check.note = "; ".join(filter(None, [check.note, f"inconclusive: as torch {case.dtype}'s own row"]))
+
+
+def name_precision_findings(case: Case, checks: list[Check], reference: Trace) -> None:
+    """A failed row of a low-precision case that no catalogued bug explains ("unknown", or
+    "non-finite" where torch at that precision stays finite) and whose error stays within
+    PRECISION_FINDING_ULPS spacings of the dtype at the tensor's scale is a precision finding:
+    right formula, too much rounding (a long sum accumulated in float16, a softmax without its
+    maximum subtracted that overflows). Its diagnosis becomes `precision`, the note says so."""
+    if not judged_by_stick(case):
+        return
+    torch_rows = {(c.quantity, c.tensor): c for c in checks if c.reference == REFERENCE}
+    eps = EPSILON[case.dtype]
+    for check in checks:
+        mirror = torch_rows.get((check.quantity, check.tensor))
+        if check.passed or mirror is None or check.diagnosis not in ("unknown", "non-finite", ""):
+            continue
+        values = tensors(reference, check.quantity).get(check.tensor)
+        if values is None or not np.isfinite(mirror.torch_error):
+            continue
+        scale = float(np.max(np.abs(values), initial=0.0))
+        torch_words = f"torch {case.dtype}'s own error {mirror.torch_error:.3g}"
+        if not np.isfinite(check.max_abs_err):
+            note = (f"a precision finding: not finite in {case.dtype} where {torch_words} is finite (an overflow: "
+                    "an exp or a square in the dtype, e.g. a softmax without its maximum subtracted)")
+        elif check.max_abs_err <= PRECISION_FINDING_ULPS * eps * scale:
+            note = (f"a precision finding: off by {check.max_abs_err / (eps * scale):.0f} spacings of {case.dtype} "
+                    f"at the tensor's scale {scale:.3g} ({torch_words}): the formula is right, the rounding is not "
+                    "(e.g. a long sum accumulated in the dtype where torch accumulates in float32)")
+        else:
+            continue
+        check.diagnosis, check.diagnosis_note = "precision", note
