@@ -9,10 +9,9 @@ import json
 
 import httpx
 import pytest
+from service_server import AUTH, service_process
 
 from refbp.bench.service import result_document
-
-from service_server import AUTH, service_process
 
 # One thread and a short queue, so that a burst overflows it: the 503s are part of the test.
 ARGUMENTS = ("--threads", "1", "--queue", "4", "--max-body-mb", "3")

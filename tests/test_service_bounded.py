@@ -71,6 +71,8 @@ def test_compare_costs_the_same_statements_in_a_store_ten_times_larger(served):
     assert compare_statements(app, more[-MAX_RUNS:]) == small
     prefixes = compare_statements(app, [run[:8] for run in more[:MAX_RUNS]])
     assert len(prefixes) == len(small)
+    again = compare_statements(app, more[-MAX_RUNS:])  # stored runs never change: kept, only named again
+    assert sum(s.lstrip().upper().startswith("SELECT") for s in again) == 1
 
 
 def test_compare_refuses_more_runs_than_its_limit_and_unknown_names_in_one_line(served):

@@ -11,7 +11,6 @@ import time
 
 import httpx
 import pytest
-
 from service_server import AUTH, service_process
 
 ARGUMENTS = ("--cases", "cases/seed", "--header-seconds", "1", "--body-seconds", "2", "--max-body-mb", "1")

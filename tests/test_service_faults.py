@@ -2,7 +2,8 @@
 refuses a store it cannot write; a store that stops taking writes while the server runs (a real
 PostgreSQL server turned read-only) gives 503 with the verdict marked not stored, and /readyz
 says so while /healthz stays up; with --workers 2, a kill -9 of the server's own process takes
-its workers with it, and a new server starts on the same port."""
+its workers with it, and a new server starts on the same port; a worker killed by SIGBUS is
+replaced by the supervisor."""
 
 from __future__ import annotations
 
@@ -15,14 +16,12 @@ import time
 
 import httpx
 import psutil
-import pytest
 import sqlalchemy as sa
+from service_server import AUTH, TOKEN
 
 from refbp.bench.service import result_document
 from refbp.service.process import free_port, serving
 from refbp.store import open_store
-
-from service_server import AUTH, TOKEN
 
 JSON = {"content-type": "application/json", **AUTH}
 SEED = ("--cases", "cases/seed")
@@ -88,13 +87,33 @@ def gone(pids, seconds: float) -> bool:
     return False
 
 
-def test_workers_die_with_a_server_killed_by_sigkill(tmp_path):
+def serving_workers(process) -> list[int]:
+    """The pids of uvicorn's worker processes (its children that run the app, not its helpers)."""
+    pids = []
+    for child in psutil.Process(process.pid).children():
+        try:
+            if child.status() != psutil.STATUS_ZOMBIE and "resource_tracker" not in " ".join(child.cmdline()):
+                pids.append(child.pid)
+        except psutil.Error:  # it ended while it was looked at
+            pass
+    return sorted(pids)
+
+
+def test_a_dead_worker_is_replaced_and_workers_die_with_a_server_killed_by_sigkill(tmp_path):
     port = free_port()
     environment = {"REFBP_DATABASE_URL": f"sqlite:///{tmp_path / 'verdicts.sqlite'}"}
     with serving(("--workers", "2", *SEED), environment, log=tmp_path / "first.log", port=port,
                  start_seconds=180) as (base, process):
-        workers = [child.pid for child in psutil.Process(process.pid).children(recursive=True)]
-        assert len(workers) >= 2
+        workers = serving_workers(process)
+        assert len(workers) == 2
+        os.kill(workers[0], signal.SIGBUS)  # as a store file truncated under its memory map would
+        assert gone(workers[:1], 30)
+        deadline = time.monotonic() + 120
+        while len(serving_workers(process)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.5)
+        workers = serving_workers(process)
+        assert len(workers) == 2 and workers[0] != workers[1], "the supervisor did not replace a dead worker"
+        assert httpx.get(f"{base}/healthz", timeout=30).status_code == 200
         os.kill(process.pid, signal.SIGKILL)
         process.wait(timeout=30)
         assert gone(workers, 30), "orphaned workers still run after their server was killed"

@@ -1,24 +1,22 @@
 """The OpenAPI document matches what the service answers: schemathesis draws requests for every
 operation from /openapi.json and checks each answer (no 5xx, a documented status, a documented
 content type and body shape: a verdict, or an error as `{"detail": "<one line>"}`). A smoke run of
-a few examples per operation, on the app in process with its own store (the full run is
-`st run`, docs/service.md)."""
+a few examples per operation, on the app in process with its own store (a longer run:
+REFBP_SCHEMATHESIS_EXAMPLES=300, docs/service.md)."""
 
 from __future__ import annotations
 
+import os
+
 import pytest
+from hypothesis import HealthCheck, given, settings
+
+from cases import SUITE_DIR
+from refbp.service.app import create_app, openapi
+from refbp.service.settings import Settings
 
 schemathesis = pytest.importorskip("schemathesis")
-
-from hypothesis import HealthCheck, given, settings  # noqa: E402
-
-from schemathesis.checks import positive_data_acceptance  # noqa: E402
-
-from cases import SUITE_DIR  # noqa: E402
-from refbp.service.app import create_app, openapi  # noqa: E402
-from refbp.service.settings import Settings  # noqa: E402
-
-import os  # noqa: E402
+positive_data_acceptance = pytest.importorskip("schemathesis.checks").positive_data_acceptance
 
 # Per operation: a smoke run; REFBP_SCHEMATHESIS_EXAMPLES=1000 for a long one (docs/service.md).
 EXAMPLES = int(os.environ.get("REFBP_SCHEMATHESIS_EXAMPLES", "15"))

@@ -12,6 +12,7 @@ import json
 import httpx
 import pytest
 import sqlalchemy as sa
+from service_server import AUTH, TOKEN
 
 from cases import SUITE_DIR
 from refbp import __version__
@@ -20,8 +21,6 @@ from refbp.service.app import create_app
 from refbp.service.process import serving
 from refbp.service.settings import Settings
 from refbp.store import open_store, redacted
-
-from service_server import AUTH, TOKEN
 
 SECRET = "hunter2-Secret-pw"
 SEED = ("--cases", "cases/seed")

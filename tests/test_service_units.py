@@ -65,3 +65,48 @@ def test_settings_reach_the_worker_processes_without_the_token(monkeypatch):
     assert "secret" not in settings.to_environment()
     assert Settings.from_variable() == Settings(limits=settings.limits, case_paths=("cases/seed",),
                                                 token="from-the-environment")
+
+
+def test_reads_need_a_token_only_where_the_deployment_says_so(tmp_path, monkeypatch):
+    """Bound beyond 127.0.0.1 (`reads_need_token`): reads take the read or the write token, as a
+    bearer token or HTTP Basic's password; writes take only the write token; health is open."""
+    import base64
+
+    from cases import SUITE_DIR
+
+    settings = Settings(case_paths=(str(SUITE_DIR / "seed"),), database=f"sqlite:///{tmp_path / 's.sqlite'}",
+                        token="write-token", read_token="read-token", reads_need_token=True)
+    app = create_app(settings)
+
+    async def ask(method, path, authorization=None):
+        headers = {"content-type": "application/json"} | ({"Authorization": authorization} if authorization else {})
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
+            return await client.request(method, path, headers=headers, content="{}" if method == "POST" else None)
+
+    def status(*args):
+        return asyncio.run(ask(*args)).status_code
+
+    basic = "Basic " + base64.b64encode(b"anyone:read-token").decode()
+    assert status("GET", "/v1/runs") == 401
+    assert asyncio.run(ask("GET", "/")).headers["www-authenticate"].startswith("Basic")
+    assert [status("GET", "/v1/runs", a) for a in ("Bearer read-token", "Bearer write-token", basic)] == [200] * 3
+    assert status("GET", "/v1/runs", "Bearer wrong") == 401
+    assert status("POST", "/v1/verify", "Bearer read-token") == 401
+    assert status("POST", "/v1/verify", "Bearer write-token") == 422  # in: an empty result is not of the formats
+    assert status("GET", "/healthz") == 200 and status("GET", "/readyz") == 200
+
+
+@pytest.mark.parametrize("header, host", [("127.0.0.1:8000", "127.0.0.1"), ("[::1]:8000", "::1"), ("::1", "::1"),
+                                          ("LocalHost", "localhost"), ("evil.example:80", "evil.example")])
+def test_the_host_of_a_host_header(header, host):
+    from refbp.service.guards import host_of
+
+    assert host_of(header) == host
+
+
+def test_serve_beyond_this_machine_needs_a_token(monkeypatch, capsys):
+    from refbp.cli import main
+
+    monkeypatch.delenv("REFBP_TOKEN", raising=False)
+    assert main(["serve", "--host", "0.0.0.0", "--port", "8000"]) == 2
+    assert "needs REFBP_TOKEN" in capsys.readouterr().err

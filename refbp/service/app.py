@@ -18,10 +18,10 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 
 from cases import CaseError
-
 from refbp import __version__
 
 from .body import BodyProblem, ClientGone
+from .guards import HostAllowList
 from .openapi import format_components, one_line_errors
 from .pages import add_pages
 from .pool import Busy, CheckPool, CheckTimeout
@@ -29,7 +29,6 @@ from .reads import add_reads
 from .settings import Settings
 from .verifier import Verifier
 from .verify_route import RETRY_SECONDS, add_verify
-from .guards import HostAllowList
 
 LOG = logging.getLogger("refbp.service")
 
@@ -39,7 +38,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     limits = settings.limits
     verifier = Verifier(settings.case_paths, settings.database, settings.executor)
     pool = CheckPool(limits.threads, limits.queue)
-    reads = CheckPool(limits.read_threads, limits.read_queue, name="refbp-read")
+    reads = CheckPool(limits.read_threads, limits.read_queue, name="refbp-read", yielding=True)
     app = FastAPI(title="refbp verification service", version=__version__, docs_url=None, redoc_url=None, openapi_url=None,
                   description="Judge an implementation's results against refbp's suite (torch autograd in "
                               "float64, finite differences, published values); read the runs kept in the "

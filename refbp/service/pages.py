@@ -25,7 +25,7 @@ from refbp.report.run_page import run_html
 from refbp.report.write import PICTURES
 from refbp.store import run_checks, run_row, runs_frame
 
-from .compare import MAX_RUNS, compared_cases, stored_columns
+from .compare import MAX_RUNS, compared
 from .guards import authorize_read
 from .reads import MAX_ROWS, STORE_OFF, shown
 
@@ -107,11 +107,11 @@ def add_pages(app: FastAPI, verifier, settings, reads, openapi) -> None:
         sections = [runs_section("Runs to compare")[1]]
         if runs:
             try:
-                columns = stored_columns(runs, verifier.store)
+                columns, table = compared(runs, verifier.store)
             except ColumnError as exc:
                 raise HTTPException(404, str(exc)) from None
             picture = data_uri(lambda _frame, target: heatmap(columns, target), None)
-            sections = [Section("Cases", table=compared_cases(columns),
+            sections = [Section("Cases", table=table,
                                 images=[(picture, "log10 of the worst relative error, case x run (x: the case "
                                                   "failed)")]),
                         Section("Every row side by side", table=tensor_table(columns))]

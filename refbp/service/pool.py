@@ -11,6 +11,7 @@ or not (it was answered 503), so that nothing is stored for a request answered w
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
@@ -52,7 +53,7 @@ class Slot:
     """One place in a pool, held from `take` until the work submitted with it finishes (or until
     `release` when none was submitted)."""
 
-    def __init__(self, pool: "CheckPool"):
+    def __init__(self, pool: CheckPool):
         self.pool, self.submitted, self.released = pool, False, False
 
     async def run(self, function, *args, seconds: float, deadline: Deadline | None = None):
@@ -81,9 +82,21 @@ class Slot:
                 self.pool.taken -= 1
 
 
+def _lower_priority() -> None:
+    """This thread yields the cores to the check threads when they are contended (Linux: a
+    thread's own nice value)."""
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
+    except (AttributeError, OSError):
+        pass
+
+
 class CheckPool:
-    def __init__(self, threads: int, queue: int, name: str = "refbp-check"):
-        self.executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix=name)
+    def __init__(self, threads: int, queue: int, name: str = "refbp-check", yielding: bool = False):
+        """`yielding`: its threads run at a lower priority than the process's others (the reads:
+        a flood of compares takes the cores the checks leave, not theirs)."""
+        self.executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix=name,
+                                           initializer=_lower_priority if yielding else None)
         self.slots = threading.BoundedSemaphore(threads + queue)
         self.name = name
         self.lock, self.taken = threading.Lock(), 0  # slots held now (their work running or waiting)

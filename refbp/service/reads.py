@@ -9,12 +9,11 @@ from fastapi import HTTPException, Query, Request
 from fastapi.responses import JSONResponse
 
 from cases.schema import SCHEMAS, schema_document
-
 from refbp.compare.columns import ColumnError
 from refbp.report.console import json_rows
 from refbp.store import run_checks, run_row, runs_frame, write_problem
 
-from .compare import compared_cases, stored_columns
+from .compare import compared
 from .guards import authorize_read
 from .openapi import not_found
 
@@ -102,7 +101,7 @@ def add_reads(app, verifier, settings, reads) -> None:
         authorize_read(request, settings)
 
         def table():
-            return json_rows(compared_cases(stored_columns(runs, verifier.store)))
+            return json_rows(compared(runs, verifier.store)[1])
 
         try:
             return await reads.run(table, seconds=seconds)

@@ -58,7 +58,7 @@ class Settings:
     executor: str | None = None     # dask://HOST:PORT: the checks run on that Dask cluster
 
     @classmethod
-    def from_environment(cls, **given) -> "Settings":
+    def from_environment(cls, **given) -> Settings:
         """REFBP_TOKEN, REFBP_READ_TOKEN and REFBP_CORS_ORIGINS (comma-separated) unless given."""
         given.setdefault("token", os.environ.get(TOKEN_VARIABLE, ""))
         given.setdefault("read_token", os.environ.get(READ_TOKEN_VARIABLE, ""))
@@ -74,7 +74,7 @@ class Settings:
         return json.dumps(document)
 
     @classmethod
-    def from_variable(cls) -> "Settings":
+    def from_variable(cls) -> Settings:
         """The settings `refbp serve` put in SETTINGS_VARIABLE (defaults when it is unset)."""
         document = json.loads(os.environ.get(SETTINGS_VARIABLE) or "{}")
         limits = Limits(**document.pop("limits", {}))

@@ -17,12 +17,11 @@ from datetime import datetime, timezone
 
 from cases import CaseError
 from cases.export import explicit_document
-
+from refbp import __version__
 from refbp.check.check_case import ORACLES
 from refbp.check.results import results_in
 from refbp.check.suite import SuiteRun
 from refbp.check.verify import judge_results, load_suite, warm_up
-from refbp import __version__
 from refbp.parallel import lasting_executor
 from refbp.store import RunRecord, Store, StoreError, open_store, record_run, write_problem
 from refbp.store.database import store_off

@@ -8,10 +8,12 @@ reason, `"stored": false`, and the verdicts that a 200 would have carried (`answ
 
 from __future__ import annotations
 
+import ctypes
 import hashlib
 import json
 import logging
 import re
+import threading
 import time
 
 from fastapi import HTTPException, Query, Request
@@ -20,10 +22,10 @@ from fastapi.responses import Response
 from refbp.store import KeyTaken, answered
 from refbp.store.database import write_error_line
 
-from .body import BodyProblem, check_sizes, parse_body, read_body
+from .body import SPOOL_BYTES, BodyProblem, check_sizes, parse_body, read_body
 from .guards import authorize_write, require_json
 from .openapi import VERIFY_RESPONSES, verify_request
-from .pool import Deadline
+from .pool import Busy, Deadline
 
 LOG = logging.getLogger("refbp.service")
 RETRY_SECONDS = 1
@@ -36,12 +38,32 @@ KEY = re.compile(r"[\x21-\x7e]{1,200}")
 RETRY_WRITE_SECONDS = 0.5
 
 
+def give_back_memory() -> None:
+    """Return the freed heap of a large body's parse to the system (glibc keeps it otherwise, and a
+    server's resident memory would stay at its largest burst)."""
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
+
+
 def add_verify(app, verifier, settings, pool) -> None:
     limits = settings.limits
+    # Bodies declared over SPOOL_BYTES read and parsed at once per process: parsing megabytes of
+    # JSON holds a core for a second, and a flood of them would take every check thread's.
+    large_lane = threading.BoundedSemaphore(max(1, limits.threads // 2))
 
-    def judge(spooled, conventions: str, key: str, deadline: Deadline):
+    def judge(spooled, conventions: str, key: str, deadline: Deadline, lane=None):
         """(status, the answer's JSON text, headers): everything after the body arrived, in a
         check thread, so that the event loop only moves bytes."""
+        try:
+            return judge_body(spooled, conventions, key, deadline)
+        finally:
+            if lane is not None:
+                lane.release()
+                give_back_memory()
+
+    def judge_body(spooled, conventions: str, key: str, deadline: Deadline):
         with spooled:
             body = spooled.read()
         digest = hashlib.sha256(conventions.encode() + b"\n" + body).hexdigest()
@@ -97,14 +119,22 @@ def add_verify(app, verifier, settings, pool) -> None:
         key = request.headers.get("idempotency-key", "")
         if key and not KEY.fullmatch(key):
             raise HTTPException(422, "Idempotency-Key: 1 to 200 visible ASCII characters")
-        slot = pool.take()  # Busy (503) before a byte of the body is read
+        declared = request.headers.get("content-length", "")
+        lane = large_lane if declared.isdigit() and int(declared) > SPOOL_BYTES else None
+        if lane is not None and not lane.acquire(blocking=False):
+            raise Busy("a large body is being checked already: try again later")
+        handed, slot = False, None
         try:
+            slot = pool.take()  # Busy (503) before a byte of the body is read
             spooled = await read_body(request, limits)
-            deadline = Deadline()
-            status, text, headers = await slot.run(judge, spooled, conventions, key, deadline,
+            deadline, handed = Deadline(), True
+            status, text, headers = await slot.run(judge, spooled, conventions, key, deadline, lane,
                                                    seconds=limits.request_seconds, deadline=deadline)
         finally:
-            slot.release()
+            if slot is not None:
+                slot.release()
+            if lane is not None and not handed:
+                lane.release()
         if status == 503 and not text:
             raise BodyProblem(503, f"the check did not finish within {limits.request_seconds:g} s",
                               {"Retry-After": str(RETRY_SECONDS)})
