@@ -47,7 +47,9 @@ def tensors(trace: Trace, quantity: str) -> dict:
 def stick_rows(case: Case, trace: Trace, admissible: Admissible) -> list[Check]:
     """The torch-autograd rows of a low-precision case, each entry within its allowance."""
     reference, at_precision = admissible.variants[0].trace, torch_at_precision(case)
-    kink = near_kink(case, reference, at_precision)
+    # float32's rule has its own conventions at kinks (refbp.check.conventions): only float16 and
+    # bfloat16, whose rounding reaches far further from 0, leave a flipped slope undecided.
+    kink = near_kink(case, reference, at_precision) if case.dtype != "float32" else ""
     outputs = float(np.max(np.abs(reference.outputs), initial=0.0))
     checks = []
     for quantity in QUANTITIES:
