@@ -8,11 +8,15 @@ CACHED sets): a flood of the same compare costs its two queries' first one, not 
 
 from __future__ import annotations
 
+import json
 import threading
 from collections import OrderedDict
+from dataclasses import dataclass
+from functools import cached_property
 
 from refbp.compare import case_table
 from refbp.compare.columns import ColumnError, stored_column
+from refbp.report.console import json_rows
 from refbp.store import named_runs, runs_checks
 
 MAX_RUNS = 12
@@ -31,10 +35,20 @@ def run_ids(runs: str) -> list[str]:
     return ids
 
 
-def compared(runs: str, store) -> tuple[list, object]:
-    """(one column per run named, the case table): each run an id or a prefix of 8 or more hex
-    digits; ColumnError naming the first name that names no run or more than one (never the
-    store's URL or path)."""
+@dataclass
+class Compared:
+    columns: list          # one refbp.compare.Column per run, in the order named
+    table: object          # refbp.compare.case_table's DataFrame
+
+    @cached_property
+    def body(self) -> bytes:
+        """The table as the JSON of GET /v1/compare (encoded once per set of runs)."""
+        return json.dumps(json_rows(self.table), separators=(",", ":")).encode()
+
+
+def compared(runs: str, store) -> Compared:
+    """The runs named side by side: each an id or a prefix of 8 or more hex digits; ColumnError
+    naming the first name that names no run or more than one (never the store's URL or path)."""
     if store is None:
         raise ColumnError("the verdict store is off (REFBP_DATABASE_URL=none)")
     names = run_ids(runs)
@@ -54,7 +68,7 @@ def compared(runs: str, store) -> tuple[list, object]:
     columns = [stored_column(run["id"], run["implementation"],
                              rows[rows["run_id"] == run["id"]].drop(columns="run_id").reset_index(drop=True))
                for run in runs_found]
-    result = (columns, case_table(columns))
+    result = Compared(columns, case_table(columns))
     with _cache_lock:
         _cache[key] = result
         while len(_cache) > CACHED:

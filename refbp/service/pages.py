@@ -107,7 +107,8 @@ def add_pages(app: FastAPI, verifier, settings, reads, openapi) -> None:
         sections = [runs_section("Runs to compare")[1]]
         if runs:
             try:
-                columns, table = compared(runs, verifier.store)
+                found = compared(runs, verifier.store)
+                columns, table = found.columns, found.table
             except ColumnError as exc:
                 raise HTTPException(404, str(exc)) from None
             picture = data_uri(lambda _frame, target: heatmap(columns, target), None)

@@ -6,7 +6,7 @@ the one engine the server opened, and costs the same whatever the store's size."
 from __future__ import annotations
 
 from fastapi import HTTPException, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from cases.schema import SCHEMAS, schema_document
 from refbp.compare.columns import ColumnError
@@ -101,9 +101,9 @@ def add_reads(app, verifier, settings, reads) -> None:
         authorize_read(request, settings)
 
         def table():
-            return json_rows(compared(runs, verifier.store)[1])
+            return compared(runs, verifier.store).body
 
         try:
-            return await reads.run(table, seconds=seconds)
+            return Response(await reads.run(table, seconds=seconds), media_type="application/json")
         except ColumnError as exc:
             raise HTTPException(404, str(exc)) from None
