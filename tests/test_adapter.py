@@ -89,7 +89,9 @@ def test_declined_and_raising_implementations():
 
     verdict = check_adapter_case(load_case(SEED), Raises, "raises")
     assert not verdict.passed and verdict.error_kind == "crash"
-    assert verdict.errors == [f"{SEED}: the implementation raised ZeroDivisionError: division by zero"]
+    error, = verdict.errors  # one line: its first line, and where in its own code (refbp.diagnosis.crash)
+    assert error.startswith(f"{SEED}: the implementation raised ZeroDivisionError: division by zero, at ")
+    assert "test_adapter.py:" in error and " in forward (raise ZeroDivisionError(" in error and "\n" not in error
 
 
 def test_a_wrong_shape_is_a_failed_check_not_bad_input():

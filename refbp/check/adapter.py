@@ -30,6 +30,7 @@ from cases.export import explicit_document
 from ..trace import Trace
 from ..parallel import watch
 from ..pipe import PIPE_PREFIX, pipe_factory
+from .provided import NotProvided
 
 ARRAY_FIELDS = ("inputs", "targets", "h0")
 
@@ -49,6 +50,8 @@ class Answer:
     trace: Trace
     provided: set = field(default_factory=set)       # (quantity, tensor) pairs it gave
     not_provided: list = field(default_factory=list)  # quantities it does not give
+    # (quantity, tensor) pairs the case asks for, absent, and NOT declared not provided: failed rows.
+    missing: set = field(default_factory=set)
     # (quantity, tensor, what is wrong): answers that cannot be judged as numbers (a tensor the case
     # does not have, complex values), each a failed check, worded as `refbp verify` words them.
     wrong: list = field(default_factory=list)
@@ -148,6 +151,8 @@ def _answer(factory, case: Case) -> Answer:
     implementation = factory(document)
     if implementation is None:
         raise Declined(case.id)
+    # What it declares it does not compute (refbp.check.provided): "not provided", never a failure.
+    declared = NotProvided.of(getattr(factory, "__wrapped__", factory), implementation)
 
     def fresh(name):  # every call gets its own copies: an implementation may write into its arguments
         value = document[name]
@@ -156,9 +161,11 @@ def _answer(factory, case: Case) -> Answer:
     wrong: list = []  # (quantity, tensor, problem), as Answer.wrong
     parameters = list(case.network.param_shapes())
     start = time.perf_counter()
-    outputs = _real(implementation.forward(fresh("params"), fresh("inputs")), wrong, "outputs", "outputs")
+    outputs = (None if declared.quantity("outputs") else
+               _real(implementation.forward(fresh("params"), fresh("inputs")), wrong, "outputs", "outputs"))
     forward_s = time.perf_counter() - start
-    loss = _real(implementation.loss(fresh("params"), fresh("inputs"), fresh("targets")), wrong, "loss", "loss")
+    loss = (None if declared.quantity("loss") else
+            _real(implementation.loss(fresh("params"), fresh("inputs"), fresh("targets")), wrong, "loss", "loss"))
     start = time.perf_counter()
     grads = _reals(implementation.gradients(fresh("params"), fresh("inputs"), fresh("targets")), wrong, "grads",
                    parameters)
@@ -167,8 +174,12 @@ def _answer(factory, case: Case) -> Answer:
                   timings={"forward": forward_s, "backward": backward_s})
     provided = ({("outputs", "outputs")} if outputs is not None else set()) | (
         {("loss", "loss")} if loss is not None else set()) | {("grads", name) for name in grads}
-    not_provided = ["input_grads"]
-    if callable(getattr(implementation, "intermediates", None)):  # optional: where a wrong answer starts
+    not_provided = [q for q, given in (("outputs", outputs), ("loss", loss)) if given is None and declared.quantity(q)]
+    absent = [name for name in parameters if name not in grads]
+    not_provided += [f"grads.{name}" for name in absent]
+    missing = {("grads", name) for name in absent if not declared.tensor("grads", name)}
+    not_provided.append("input_grads")
+    if callable(getattr(implementation, "intermediates", None)) and not declared.quantity("intermediates"):  # optional: where a wrong answer starts
         trace.intermediates = _reals(implementation.intermediates(fresh("params"), fresh("inputs")), wrong,
                                      "intermediates")
         provided |= {("intermediates", name) for name in trace.intermediates}
@@ -177,23 +188,34 @@ def _answer(factory, case: Case) -> Answer:
     if callable(getattr(implementation, "error_signals", None)):  # for the diagnosis only: complex ones left out
         trace.error_signals = _reals(implementation.error_signals(fresh("params"), fresh("inputs"), fresh("targets")),
                                      [], "error_signals")
-    if case.train is not None and callable(getattr(implementation, "train", None)):
+    # Training needs the gradient of every parameter it updates: one declared not provided
+    # leaves the training unjudgeable (its answer would differ for that reason alone).
+    untrained = [name for name in absent if name not in case.train.frozen] if case.train is not None else []
+    if (case.train is not None and callable(getattr(implementation, "train", None)) and not untrained
+            and not declared.quantity("params_after")):
         start = time.perf_counter()
         after = _reals(implementation.train(fresh("params"), fresh("inputs"), fresh("targets")), wrong,
                        "params_after", parameters)
         trace.timings["train"] = time.perf_counter() - start
         trace.params_after = after
         provided |= {("params_after", name) for name in after}
-        if set(after) == set(parameters):  # its loss after training needs every parameter
+        for name in parameters:
+            if name not in after:
+                not_provided.append(f"params_after.{name}")
+                if not declared.tensor("params_after", name):
+                    missing.add(("params_after", name))
+        if set(after) == set(parameters) and not declared.quantity("loss_after"):  # its loss after training needs every parameter
             as_dtype = {k: v.astype(case.dtype) for k, v in after.items()}
             loss_after = _real(implementation.loss(as_dtype, fresh("inputs"), fresh("targets")), wrong,
                                "loss_after", "loss")
             if loss_after is not None:
                 trace.loss_after = float(loss_after)
                 provided.add(("loss_after", "loss"))
+        else:
+            not_provided.append("loss_after")
     elif case.train is not None:
         not_provided += ["params_after", "loss_after"]
-    return Answer(trace, provided, not_provided, wrong)
+    return Answer(trace, provided, not_provided, missing=missing, wrong=wrong)
 
 
 def own_loss_function(factory, case: Case):

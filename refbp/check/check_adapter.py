@@ -22,6 +22,7 @@ from cases import Case
 from cases.fingerprint import case_hash
 
 from ..diagnosis import diagnose_checks
+from ..diagnosis.crash import crash_line
 from ..perturbed import loss_forms
 from . import reference_store
 from .adapter import Declined, answer
@@ -51,13 +52,19 @@ def check_adapter_case(case: Case, factory, name: str, oracles=ORACLES, fd_metho
     # Central differences unless asked (the definition's; refbp run's default would be the complex step).
     verdict = check_case(case, implementation, oracles, fd_method=fd_method or "central", references=references,
                          conventions=conventions, admissible=admissible, fingerprint=fingerprint)
-    verdict.checks = [c for c in verdict.checks if (c.quantity, c.tensor) in given.provided
-                      or (c.method == "directional" and given.trace.grads)]
+    # Rows of what it gave, and failed rows of what it left out without declaring it (diagnosis
+    # `missing`); what it declared not provided has no row: the verdict lists it (refbp.check.provided).
+    every_grad = all(("grads", name) in given.provided for name in case.params)
+    verdict.checks = [c for c in verdict.checks if (c.quantity, c.tensor) in given.provided | given.missing
+                      or (c.method == "directional" and every_grad)]
+    for check in verdict.checks:
+        if (check.quantity, check.tensor) in given.missing:
+            check.note, check.checked, check.nondifferentiable = MISSING_NOTE, 0, 0
     verdict.checks += given.wrong_rows(case, oracles)  # an unknown tensor, complex values: failed, as verify says
     # Truncated BPTT's gradient is not the derivative of the loss the implementation computes (the
     # states entering each chunk are held): finite differences of its own loss cannot judge it,
     # and the torch rows (torch's truncation) do.
-    if "fd" in oracles and given.trace.grads and not truncated_bptt(case):
+    if "fd" in oracles and given.trace.grads and given.trace.loss is not None and not truncated_bptt(case):
         method = own_method(fd_method)
         try:
             own = own_loss(factory, case)
@@ -65,6 +72,8 @@ def check_adapter_case(case: Case, factory, name: str, oracles=ORACLES, fd_metho
                          if method in NARROWED_METHODS else None)
             own = own_forward_checks(case, given.trace, own, forms, reference, method, admissible,
                                      judged_elsewhere="torch" in oracles)
+            # Its own loss judges the tensors it gave: the others' rows are the torch rows' above.
+            own = [c for c in own if ("grads", c.tensor) in given.provided or c.method == "directional" and every_grad]
         except Exception as exc:
             return _crashed(case, name, exc, time.perf_counter() - start)
         diagnose_checks(case, given.trace, own + [c for c in verdict.checks if c.quantity in ("outputs", "loss")])
@@ -75,13 +84,16 @@ def check_adapter_case(case: Case, factory, name: str, oracles=ORACLES, fd_metho
     return verdict
 
 
+MISSING_NOTE = "absent from its answer, and not declared not provided (factory.not_provided: docs/formats.md section 8)"
+
+
 def truncated_bptt(case: Case) -> bool:
     k = getattr(case.network, "truncate", None)
     return case.network.kind == "rnn" and bool(k) and k < case.steps
 
 
 def _crashed(case: Case, name: str, exc: Exception, seconds: float) -> CaseVerdict:
-    summary = (str(exc).strip().splitlines() or [""])[0]
+    # One line, with the implementation's own file, line and last frames (refbp.diagnosis.crash).
     return CaseVerdict(case=case.id, implementation=name, passed=False, path=case.label(), title=case.title,
                        network=case.network.describe(), dtype=case.dtype, seconds=seconds, error_kind="crash",
-                       errors=[f"{case.label()}: the implementation raised {type(exc).__name__}: {summary}"])
+                       errors=[f"{case.label()}: the implementation raised {crash_line(exc)}"])

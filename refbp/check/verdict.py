@@ -8,6 +8,9 @@ from enum import Enum
 
 VERDICT_FORMAT = "refbp-verdict/1"
 REFERENCES = ("torch-autograd", "finite-difference", "expected")
+# What a case asks of an implementation (intermediates and input gradients are optional answers):
+# a passing verdict that lacks some of these is PARTIAL (refbp.check.provided).
+ASKED = ("outputs", "loss", "grads", "params_after", "loss_after")
 
 
 class VerdictState(str, Enum):
@@ -153,6 +156,13 @@ class CaseVerdict:
             return VerdictState.INCONCLUSIVE
         return VerdictState.PASS if self.passed and self.checks else VerdictState.FAIL
 
+    @property
+    def partial(self) -> bool:
+        """Judged on part of what the case asks: no row failed, but an asked quantity or tensor is
+        in `not_provided` (shown as PARTIAL; `--require all` fails it)."""
+        return self.state is not VerdictState.FAIL and any(
+            item.partition(".")[0] in ASKED for item in self.not_provided)
+
     def to_json(self) -> dict:
         document = {
             "format": VERDICT_FORMAT,
@@ -180,6 +190,8 @@ class CaseVerdict:
             document["seeds"] = dict(self.seeds)
         if self.first_departure:
             document["first_departure"] = self.first_departure
+        if self.partial:
+            document["partial"] = True
         return document
 
 

@@ -6,6 +6,7 @@ import argparse
 
 from .ci_options import add_ci_options, finish_ci
 from .isolation import ISOLATION_NOTE, add_timeout_option, timeout_of
+from .layer_option import add_layer_option, check_layers_cli
 from .pipe_option import CMD_NOTE, add_cmd_option, check_over_pipe
 from .outcome import AFTER_THE_RUN, add_common_options, any_order, finish, run_settings
 from .run_cmd import FD_METHODS
@@ -37,7 +38,11 @@ def register(sub):
     given = p.add_mutually_exclusive_group(required=True)
     given.add_argument("--impl", metavar="MODULE:FACTORY", help="package.module:factory, or path/to/file.py:factory")
     add_cmd_option(given)  # any language, over a pipe
+    add_layer_option(given)  # one layer's forward/backward pairs, from a declaration (refbp.layer)
     p.add_argument("--name", help="the implementation's name in reports (default: the --impl text)")
+    p.add_argument("--require", choices=("given", "all"), default="given",
+                   help="given (default): judge what the implementation gives, a case without some of what it asks "
+                        "is PARTIAL; all: a quantity or tensor not provided fails its case")
     add_common_options(p, "how finite differences are computed, of the torch loss and of the implementation's "
                           "own loss (default: central differences)", FD_METHODS)
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -55,6 +60,8 @@ def handle(args) -> int:
 
     if args.cmd is not None:
         return check_over_pipe(args)
+    if args.layer is not None:
+        return check_layers_cli(args)
     name = args.name or args.impl
     try:
         oracles, jobs, executor = run_settings(args)
@@ -70,6 +77,10 @@ def handle(args) -> int:
                     check_with=check_with, fd_method=args.fd_method, jobs=jobs, executor=executor,
                     timeout=timeout, keep_interrupted=True)
     run.implementation = name
+    if args.require == "all":  # a PARTIAL case fails (refbp.check.provided)
+        from refbp.check.provided import require_all
+
+        run.verdicts = [require_all(v) for v in run.verdicts]
     marked = ({"interrupted": run.notes[-1]},) if run.interrupted else ()  # into the report's environment.json
     return finish_ci(run, args, "check",
                      lambda run: finish(run, args, "check", *marked, implementation_version=facts.version))

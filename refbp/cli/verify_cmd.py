@@ -43,6 +43,9 @@ def register(sub):
     add_common_options(p, "how the finite-difference reference is computed (default: central differences; "
                           "complex is refused: the torch reference has no complex-capable forward)", FD_METHODS)
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--require", choices=("given", "all"), default="given",
+                   help="given (default): judge what a result gives, a case without some of what it asks is "
+                        "PARTIAL; all: a quantity or tensor not provided fails its case")
     add_ci_options(p)
     p.set_defaults(handler=handle)
 
@@ -59,4 +62,8 @@ def handle(args) -> int:
     run = verify_results(args.results, args.cases, oracles=oracles, fd_method=args.fd_method, jobs=jobs,
                          executor=executor, conventions=args.conventions,
                          progress=False if args.no_progress else None, keep_interrupted=True)
+    if args.require == "all":  # a PARTIAL case fails (refbp.check.provided)
+        from refbp.check.provided import require_all
+
+        run.verdicts = [require_all(v) for v in run.verdicts]
     return finish_ci(run, args, "verify", lambda run: finish(run, args, "verify"))

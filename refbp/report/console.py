@@ -6,6 +6,7 @@ import math
 
 import pandas as pd
 
+from refbp.check.provided import partial_items
 from refbp.check.verdict import VerdictState
 
 from .score import expectation_lines, score_line
@@ -26,6 +27,8 @@ def format_verdict_line(verdict, mark: str = "") -> str:
         status = "BAD "
     elif verdict.error_kind == "unsupported":
         status = "N/S "  # the implementation does not support the case: listed, never passed
+    elif verdict.state is VerdictState.PASS and verdict.partial:
+        status = "PART"  # passed on what it gives; the rest is not provided (refbp.check.provided)
     else:
         status = STATE_MARKS[verdict.state]  # INC: inconclusive, never passed
     worst = {}
@@ -46,6 +49,10 @@ def format_failures(verdict, limit: int = 8) -> list[str]:
     failed = verdict.failed_checks()
     for check in failed[:limit]:
         index = "".join(f"[{i}]" for i in check.worst_index)
+        if check.diagnosis == "missing":  # no number to show: not given at all
+            lines.append(f"  {verdict.case}: {check.quantity} {check.tensor} vs {check.reference}: not given"
+                         f"{' - ' + check.note if check.note else ''}")
+            continue
         lines.append(f"  {verdict.case}: {check.quantity} {check.tensor}{index} vs {check.reference}: "
                      f"got {check.actual:.10g}, reference {check.expected_value:.10g} "
                      f"(abs err {_err(check.max_abs_err)}, rel err {_err(check.max_rel_err)}, "
@@ -57,6 +64,9 @@ def format_failures(verdict, limit: int = 8) -> list[str]:
     if len(failed) > limit:
         lines.append(f"  ... and {len(failed) - limit} more failed rows (see details.csv)")
     lines += format_inconclusive(verdict, limit)
+    if verdict.partial:
+        lines.append(f"  {verdict.case}: PARTIAL: judged on what it gives; not provided: "
+                     f"{', '.join(partial_items(verdict))} (--require all fails it)")
     if verdict.first_departure:
         lines.append(f"  {verdict.case}: where it starts: {verdict.first_departure}")
     return lines
@@ -84,7 +94,9 @@ def counts_line(run) -> str:
     """"3/5 cases passed, 1 failed, 1 inconclusive, 0 bad input": an inconclusive case counted apart."""
     unsupported = sum(v.error_kind == "unsupported" for v in run.verdicts)
     passed, inconclusive = state_counts(run)
-    return (f"{passed}/{len(run.verdicts)} cases passed, {len(run.failed)} failed, "
+    partial = sum(v.state is VerdictState.PASS and v.partial for v in run.verdicts)
+    return (f"{passed}/{len(run.verdicts)} cases passed" + (f" ({partial} partial)" if partial else "")
+            + f", {len(run.failed)} failed, "
             + (f"{inconclusive} inconclusive, " if inconclusive else "")
             + f"{len(run.bad_input)} bad input" + (f", {unsupported} not supported" if unsupported else ""))
 
@@ -93,7 +105,8 @@ def format_run(run, report_dir=None) -> str:
     lines = [HEADER]
     marks = getattr(run, "marks", {})  # --xfails (refbp.check.xfails)
     lines += [format_verdict_line(v, marks[v.case].mark if v.case in marks else "") for v in run.verdicts]
-    problems = [v for v in run.verdicts if v.state is not VerdictState.PASS and v.error_kind != "unsupported"]
+    problems = [v for v in run.verdicts if (v.state is not VerdictState.PASS or v.partial)
+                and v.error_kind != "unsupported"]
     if problems:
         lines.append("")
         for verdict in problems:

@@ -12,6 +12,7 @@ import math
 import numpy as np
 import pandas as pd
 
+from refbp.check.provided import partial_items
 from refbp.check.verdict import ENTRY_COLUMNS, VerdictState
 
 # "passed" is true only in the state pass (an inconclusive row is never reported as passed);
@@ -26,6 +27,7 @@ CASE_COLUMNS = ["case", "passed", "state", "inconclusive", "error_kind", "networ
                 "path", "title", "first_departure"]
 REFERENCE_COLUMNS = {"torch-autograd": "worst_rel_torch", "finite-difference": "worst_rel_fd",
                      "expected": "worst_rel_expected"}
+NOT_PROVIDED = "not provided"  # a details row of an asked quantity the implementation did not give
 STATUS = {"input": "bad input", "unsupported": "not supported", "crash": "crashed"}
 PASS, FAIL, INCONCLUSIVE = (state.value for state in (VerdictState.PASS, VerdictState.FAIL, VerdictState.INCONCLUSIVE))
 
@@ -46,6 +48,10 @@ def details_frame(run) -> pd.DataFrame:
         for error in verdict.errors:
             records.append(dict(base, quantity="error", tensor="", reference="", passed=False, state=state,
                                 note=error))
+        for item in partial_items(verdict):  # listed, never judged (refbp.check.provided)
+            quantity, _, tensor = item.partition(".")
+            records.append(dict(base, quantity=quantity, tensor=tensor or quantity, reference="", passed=False,
+                                state=NOT_PROVIDED, note="not provided by the implementation"))
     return pd.DataFrame.from_records(records, columns=DETAIL_COLUMNS)
 
 
@@ -85,20 +91,24 @@ def row_states(details: pd.DataFrame) -> pd.Series:
     derived = passed.map({True: PASS, False: FAIL})
     if "state" not in details:
         return derived
-    return details["state"].where(details["state"].isin([PASS, FAIL, INCONCLUSIVE]), derived)
+    return details["state"].where(details["state"].isin([PASS, FAIL, INCONCLUSIVE, NOT_PROVIDED]), derived)
 
 
 def summary_of(details: pd.DataFrame, cases: pd.DataFrame) -> pd.DataFrame:
     """One row per case: its status, rows, failed rows, the largest relative error per reference."""
-    checks = details[details["quantity"] != "error"]
+    listed = details["state"] == NOT_PROVIDED
+    checks = details[(details["quantity"] != "error") & ~listed]
     states = row_states(checks)
     records = []
     for case in cases.itertuples(index=False):
         mine = checks["case"] == case.case
         rows = checks[mine]
         state = getattr(case, "state", None)
+        status = status_of(case.passed, case.error_kind, state)
+        if status == "pass" and bool((listed & (details["case"] == case.case)).any()):
+            status = "partial"  # passed on what it gives, the rest not provided
         row = {"case": case.case, "passed": bool(case.passed) and state in (None, PASS),
-               "status": status_of(case.passed, case.error_kind, state),
+               "status": status,
                "network": case.network, "dtype": case.dtype, "checks": len(rows),
                "failed": int((states[mine] == FAIL).sum()),
                "nondifferentiable": int(pd.to_numeric(rows["nondifferentiable"]).fillna(0).sum()),

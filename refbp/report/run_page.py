@@ -58,7 +58,7 @@ class CaseSection:
 
     @property
     def failed(self) -> bool:
-        return self.status not in ("pass", "not supported", "inconclusive")
+        return self.status not in ("pass", "partial", "not supported", "inconclusive")
 
     @property
     def inconclusive(self) -> bool:
@@ -70,12 +70,13 @@ def headline(summary: pd.DataFrame, seconds: float, interrupted: str = "") -> tu
     inconclusive when no case failed but some were inconclusive (never a pass). `interrupted`:
     the note of a run that Ctrl-C ended; its verdict says so first, and it never passes."""
     counts = summary["status"].value_counts()
-    passed, total = int(counts.get("pass", 0)), len(summary)
+    partial = int(counts.get("partial", 0))  # passed on what it gives, the rest not provided
+    passed, total = int(counts.get("pass", 0)) + partial, len(summary)
     inconclusive, unsupported = int(counts.get("inconclusive", 0)), int(counts.get("not supported", 0))
     failed = total - passed - inconclusive - int(counts.get("bad input", 0)) - unsupported
     judged = total and passed + inconclusive == total - unsupported
     status = "fail" if not judged else "inconclusive" if inconclusive else "pass"
-    parts = [f"{passed}/{total} cases passed", f"{failed} failed"]
+    parts = [f"{passed}/{total} cases passed" + (f" ({partial} partial)" if partial else ""), f"{failed} failed"]
     if inconclusive:
         parts.append(f"{inconclusive} inconclusive")
     parts.append(f"{int(counts.get('bad input', 0))} bad input")
