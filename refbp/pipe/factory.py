@@ -85,11 +85,19 @@ class PipeImplementation:
     def __init__(self, factory: PipeFactory, document: dict, main: dict | None):
         self.factory, self.document, self.main = factory, document, main
         offered = factory.hello.quantities
-        if "intermediates" not in offered:
+        # An optional quantity the hello offers but the case's first answer left out (the
+        # implementation behind the command has none for this case) is not provided, as an
+        # adapter without that method: never a failure.
+        answered = set(main) if main is not None else None
+
+        def left_out(*keys):
+            return answered is not None and not any(key in answered for key in keys)
+
+        if "intermediates" not in offered or left_out("intermediates"):
             self.intermediates = None
-        if "error_signals" not in offered:
+        if "error_signals" not in offered or left_out("error_signals"):
             self.error_signals = None
-        if "train" not in offered:
+        if "train" not in offered or (document.get("train") and left_out("params_after")):
             self.train = None
         if "losses" not in offered:
             self.loss_batch = None

@@ -72,11 +72,12 @@ def answer(factory, request: dict) -> dict:
         out["loss"] = float(implementation.loss(p, x, t))
     if "grads" in want:
         out["grads"] = {k: listed(v) for k, v in implementation.gradients(p, x, t).items()}
-    if "intermediates" in want:
+    # the optional methods an adapter may lack: left out of the answer, refbp takes them as not provided
+    if "intermediates" in want and callable(getattr(implementation, "intermediates", None)):
         out["intermediates"] = {k: listed(v) for k, v in implementation.intermediates(p, x).items()}
-    if "error_signals" in want:
+    if "error_signals" in want and callable(getattr(implementation, "error_signals", None)):
         out["error_signals"] = {k: listed(v) for k, v in implementation.error_signals(p, x, t).items()}
-    if "train" in want:
+    if "train" in want and callable(getattr(implementation, "train", None)):
         after = implementation.train(p, x, t)
         out["params_after"] = {k: listed(v) for k, v in after.items()}
         as_dtype = {k: np.asarray(v, dtype=x.dtype) for k, v in after.items()}
