@@ -19,6 +19,7 @@ class ImplFacts:
     problem: str = ""     # why it cannot be used (AdapterError's text), "" when it can
     version: str = ""     # its module's or package's __version__
     kinds: object = None  # the factory's `kinds` as given (refbp.fuzz.kinds reads it); None: not given
+    capabilities: object = None  # the factory's `capabilities` as given (refbp.fuzz.capabilities reads it)
 
 
 def implementation_facts(spec: str, timeout: float | None = None) -> ImplFacts:
@@ -44,9 +45,10 @@ def facts_here(spec: str) -> ImplFacts:
         factory = load_factory(spec)
     except AdapterError as exc:
         return ImplFacts(spec, problem=str(exc))
-    kinds = getattr(getattr(factory, "__wrapped__", factory), "kinds", None)
+    own = getattr(factory, "__wrapped__", factory)
+    kinds, capabilities = getattr(own, "kinds", None), getattr(own, "capabilities", None)
     try:
-        pickle.dumps(kinds)
+        pickle.dumps((kinds, capabilities))
     except Exception:  # only to be refused by refbp.fuzz.kinds: its text will do
-        kinds = repr(kinds)
-    return ImplFacts(spec, version=implementation_version(factory), kinds=kinds)
+        kinds, capabilities = repr(kinds), repr(capabilities)
+    return ImplFacts(spec, version=implementation_version(factory), kinds=kinds, capabilities=capabilities)

@@ -11,6 +11,7 @@ from refbp.parallel import executor_problem, parse_jobs, start_workers
 
 from .ci_options import add_ci_options, finish_fuzz_ci
 from .isolation import add_timeout_option, timeout_of
+from .layer_option import add_layer_option, fuzz_layers_cli
 from .pipe_option import PIPE_PREFIX, add_cmd_option, fuzz_over_pipe
 from .outcome import add_judging_options
 from .usage import fail_usage, folder_problem
@@ -58,7 +59,15 @@ def register(sub):
     given.add_argument("--impl", metavar="MODULE:FACTORY",
                        help="check this implementation (adapter protocol, as `refbp check`) instead of refbp")
     add_cmd_option(given)  # any language, over a pipe
+    add_layer_option(given)  # a layers module's declared functions, their inputs drawn (refbp.layer.draw)
     p.add_argument("--fd-method", choices=tuple(names.FD_METHODS), help="finite differences (default: as run/check)")
+    narrow = p.add_argument_group("narrowing the draw further (within the factory's `capabilities`, docs/formats.md "
+                                  "section 8)")
+    narrow.add_argument("--activations", metavar="LIST", help="only these activations, e.g. sigmoid,tanh")
+    narrow.add_argument("--losses", metavar="LIST", help="only these losses, e.g. half_sse,mse")
+    narrow.add_argument("--optimizers", metavar="LIST", help="only these optimizers (none: no training)")
+    narrow.add_argument("--bias", choices=("with", "without", "either"), help="networks with biases, without, or either")
+    narrow.add_argument("--batch", metavar="MOST|LEAST-MOST", help="batch sizes, e.g. 1 or 2-8")
     p.add_argument("--save-failures", metavar="DIR", type=Path,
                    help="write each shrunk failure into DIR as a refbp-case/1 file")
     p.add_argument("--max-saved", type=int, default=3, metavar="K",
@@ -90,6 +99,8 @@ def handle(args) -> int:
     problem = folder_problem("--save-failures", args.save_failures) if args.save_failures is not None else ""
     if problem:  # before any example is drawn: a folder that cannot take the failures is known now
         return fail_usage(problem)
+    if args.layer is not None:
+        return fuzz_layers_cli(args)
     if args.cmd is not None:  # started once here, then checked as the adapter cmd:COMMAND in this process
         return fuzz_over_pipe(args, handle)
     try:
@@ -110,12 +121,14 @@ def handle(args) -> int:
             return fail_usage(str(exc))
     try:
         from refbp.fuzz import FuzzOptions, run_fuzz, summary_lines
-        from refbp.fuzz.kinds import NoSupportedKind, kind_to_draw
+        from refbp.fuzz.capabilities import CapabilityError, from_options
+        from refbp.fuzz.kinds import NoSupportedKind, space_to_draw
     except ImportError as exc:  # hypothesis is the `fuzz` extra
         return fail_usage(str(exc))
     try:
-        kind_to_draw(args.kind, factory, args.impl)
-    except NoSupportedKind as exc:
+        narrow = from_options(args.activations, args.losses, args.optimizers, args.bias, args.batch)
+        space_to_draw(args.kind, factory, args.impl or "refbp", args.dtype, narrow)
+    except (NoSupportedKind, CapabilityError) as exc:
         return fail_usage(str(exc))
     examples = args.examples if args.examples is not None or args.minutes is not None else DEFAULT_EXAMPLES
     options = FuzzOptions(kind=args.kind, examples=examples, minutes=args.minutes, seed=args.seed,
@@ -123,7 +136,7 @@ def handle(args) -> int:
                           conventions=args.conventions, strict=args.strict,
                           save_failures=args.save_failures, max_saved=args.max_saved, shrink=not args.no_shrink,
                           progress=False if args.no_progress else None, jobs=jobs, executor=args.executor,
-                          timeout=timeout)
+                          timeout=timeout, narrow=narrow)
     run = run_fuzz(options)
     print("\n".join(summary_lines(run)))
     if run.interrupted:

@@ -24,6 +24,7 @@ from pathlib import Path
 
 from ..check.impl_facts import implementation_facts
 from ..pipe import PIPE_PREFIX
+from .capabilities import Capabilities, options_text
 from .draw import ROUND_SIZE
 from .kinds import with_supported_kind
 from .save import regression_document, save_regression
@@ -54,6 +55,15 @@ class FuzzOptions:
     jobs: int = 1                             # local worker processes (refbp.fuzz.spread), or
     executor: str | None = None               # a Dask cluster, dask://HOST:PORT
     timeout: float | None = None              # with impl: seconds per call, in guarded workers (None: here)
+    # The command line's narrowing (--activations, --losses, ...: refbp.fuzz.capabilities), and the
+    # space drawn from: that and the factory's capabilities (None: the kind alone).
+    narrow: Capabilities | None = None
+    space: Capabilities | None = None
+
+    @property
+    def drawn(self):
+        """What the examples are drawn from: the space, or the kind."""
+        return self.space if self.space is not None else self.kind
 
     def command(self) -> str:
         """The command line that draws the same examples."""
@@ -64,7 +74,7 @@ class FuzzOptions:
             parts.append(f"--impl {self.impl}")
         if self.conventions != "any":
             parts.append(f"--conventions {self.conventions}")
-        return " ".join(parts)
+        return " ".join(parts + options_text(self.narrow))
 
 
 @dataclass
@@ -113,8 +123,9 @@ class FuzzRun:
 
 
 def run_fuzz(options: FuzzOptions) -> FuzzRun:
-    if options.impl:  # an implementation that names the kinds it supports gets only those drawn
-        options = with_supported_kind(options, implementation_facts(options.impl, options.timeout))
+    # An implementation that states what it supports (and the options' narrowing) gets only that drawn.
+    options = with_supported_kind(options, implementation_facts(options.impl, options.timeout)
+                                  if options.impl else None)
     run = FuzzRun(options)
     target = Target(options.impl, options.fd_method, options.conventions, options.timeout)
     start = time.perf_counter()
@@ -153,7 +164,7 @@ def units(options: FuzzOptions, start: float):
             return
         if options.minutes is not None and time.perf_counter() - start >= 60.0 * options.minutes:
             return
-        yield FuzzUnit(options.seed, index, options.kind, options.dtype)
+        yield FuzzUnit(options.seed, index, options.drawn, options.dtype)
 
 
 def check_units(pending, target: Target, options: FuzzOptions, start: float = 0.0,
@@ -194,7 +205,7 @@ def shrink_failures(run: FuzzRun, target: Target) -> list[Shrunk]:
         shrunk = None
         if options.shrink and not run.interrupted:  # after Ctrl-C: the failures as drawn, at once
             try:
-                shrunk = shrink(options.seed, round_index, options.kind, options.dtype, target, earlier,
+                shrunk = shrink(options.seed, round_index, options.drawn, options.dtype, target, earlier,
                                 outcome.index)
             except KeyboardInterrupt:
                 run.interrupted = (f"interrupted (Ctrl-C) while shrinking, after {len(run.outcomes)} examples "

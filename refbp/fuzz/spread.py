@@ -39,7 +39,7 @@ ROUNDS_PER_WORKER = 5
 @dataclass(frozen=True)
 class FuzzRound:
     seed: int
-    kind: str
+    kind: str       # or a Capabilities, as FuzzUnit.kind
     dtype: str
     start: int      # the first example index drawn (a round's first, or where the budget resumes)
     stop: int       # one past the last: at most the round's end
@@ -74,7 +74,7 @@ def document_cost(document: dict) -> float:
 def rounds(options, first: int, stop: int) -> list[FuzzRound]:
     """Units covering the examples first..stop-1, one per round they touch."""
     edges = sorted({first, stop, *range((first // ROUND_SIZE + 1) * ROUND_SIZE, stop, ROUND_SIZE)})
-    return [FuzzRound(options.seed, options.kind, options.dtype, a, b) for a, b in zip(edges, edges[1:])]
+    return [FuzzRound(options.seed, options.drawn, options.dtype, a, b) for a, b in zip(edges, edges[1:])]
 
 
 def check_spread(options, target: Target, started: float, on_outcome=None) -> list[ExampleOutcome]:

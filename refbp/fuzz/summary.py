@@ -27,7 +27,12 @@ def summary_lines(run) -> list[str]:
              f"{run.options.seed}) in {run.seconds:.1f} s: {run.examples_per_second:.1f} examples/s; "
              f"{len(run.failed)} failed, "
              + (f"{len(run.inconclusive)} inconclusive, " if run.inconclusive else "")
-             + f"{len(run.declined)} not supported"]
+             + f"{len(run.declined)} not supported"
+             + (f" ({100 * len(checked) // drawn} % of the drawn examples checked)" if (drawn := len(checked) + len(
+                 run.declined)) else "")]
+    space = getattr(run.options, "space", None)
+    if space is not None:  # drawn inside the implementation's capabilities and the options' narrowing
+        lines.append(f"  drawn inside: {space.describe()}")
     for feature, table in counts(checked).items():
         shown = ", ".join(f"{value} {n}" for value, n in sorted(table.items(), key=lambda kv: (-kv[1], str(kv[0]))))
         lines.append(f"  {feature:<12}{shown}")

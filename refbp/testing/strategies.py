@@ -171,15 +171,17 @@ def _heads(loss: str | None, narrowed: Sequence[str] | None) -> tuple[str, ...]:
 
 @st.composite
 def trainings(draw, params: Sequence[str], *, optimizers: Sequence[str] = names.OPTIMIZERS,
-              max_steps: int = MAX_TRAIN_STEPS, frozen: bool | None = None) -> dict:
-    """The `train` field of a case: SGD (lr in [0.01, 0.5], momentum 0, 0.5 or 0.9) or Adam
-    (lr in [0.001, 0.05], betas (0.9, 0.999) or (0.8, 0.99)), weight decay 0, 0.01 or 0.1,
-    1 to `max_steps` updates, and some of `params` frozen, never all (`frozen=None`: maybe)."""
+              max_steps: int = MAX_TRAIN_STEPS, frozen: bool | None = None,
+              momenta: Sequence[float] = (0.0, 0.5, 0.9), weight_decays: Sequence[float] = (0.0, 0.01, 0.1)) -> dict:
+    """The `train` field of a case: SGD (lr in [0.01, 0.5], momentum from `momenta`: 0, 0.5 or 0.9) or
+    Adam (lr in [0.001, 0.05], betas (0.9, 0.999) or (0.8, 0.99)), weight decay from `weight_decays`
+    (0, 0.01 or 0.1), 1 to `max_steps` updates, and some of `params` frozen, never all
+    (`frozen=None`: maybe)."""
     optimizer = draw(st.sampled_from(tuple(optimizers)))
     train = {"optimizer": optimizer, "steps": draw(st.integers(1, max_steps)),
-             "weight_decay": draw(st.sampled_from((0.0, 0.01, 0.1)))}
+             "weight_decay": draw(st.sampled_from(tuple(weight_decays)))}
     if optimizer == "sgd":
-        train |= {"lr": draw(st.floats(0.01, 0.5)), "momentum": draw(st.sampled_from((0.0, 0.5, 0.9)))}
+        train |= {"lr": draw(st.floats(0.01, 0.5)), "momentum": draw(st.sampled_from(tuple(momenta)))}
     else:
         train |= {"lr": draw(st.floats(1e-3, 0.05)), "betas": list(draw(st.sampled_from(((0.9, 0.999), (0.8, 0.99)))))}
     if len(params) > 1 and (draw(st.booleans()) if frozen is None else frozen):
@@ -196,20 +198,22 @@ def mlp_documents(draw, *, losses: Sequence[str] = tuple(names.LOSSES), max_dept
                   hidden_activations: Sequence[str] = HIDDEN_ACTIVATIONS,
                   output_activations: Sequence[str] | None = None, bias: bool | None = None,
                   dtypes: Sequence[str] = ("float64",), values: str = "ordinary", train: bool | None = None,
-                  optimizers: Sequence[str] = names.OPTIMIZERS) -> dict:
+                  optimizers: Sequence[str] = names.OPTIMIZERS, min_batch: int = 1,
+                  training: dict | None = None) -> dict:
     """An explicit `refbp-case/1` MLP document: a loss, a network ending in a matching head
     (`mlp_networks`), 1 to `max_batch` examples of inputs in `values`, targets the loss takes
     (class indices or probabilities for cross_entropy, [0, 1] for bce, probabilities after a
     softmax, `values` otherwise), parameters within the module's bounds, and training
-    (`trainings`; `train=None`: maybe, True: always, False: never)."""
+    (`trainings`, with `training`'s keyword arguments; `train=None`: maybe, True: always, False:
+    never). `min_batch`: at least that many examples."""
     loss = draw(st.sampled_from(tuple(losses)))
     network = draw(mlp_networks(loss=loss, max_depth=max_depth, max_width=max_width,
                                 hidden_activations=hidden_activations, output_activations=output_activations,
                                 bias=bias))
     shape = MLPNetwork(tuple(network["sizes"]), tuple(network["activations"]), network["bias"])
-    batch = draw(st.integers(1, max_batch))
+    batch = draw(st.integers(min_batch, max_batch))
     return draw(_document(shape, network, loss, (batch, network["sizes"][0]), (batch,), dtypes, values,
-                          train, optimizers))
+                          train, optimizers, training))
 
 
 @st.composite
@@ -219,7 +223,8 @@ def rnn_documents(draw, *, losses: Sequence[str] = tuple(names.LOSSES), max_size
                   bias: bool | None = None, readout_bias: bool | None = None, truncate: bool | None = None,
                   h0: bool | None = None, dtypes: Sequence[str] = ("float64",),
                   values: str = "ordinary", train: bool | None = False,
-                  optimizers: Sequence[str] = names.OPTIMIZERS) -> dict:
+                  optimizers: Sequence[str] = names.OPTIMIZERS, min_batch: int = 1,
+                  training: dict | None = None) -> dict:
     """An explicit `refbp-case/1` RNN document: a network from `rnn_networks`, 1 to `max_batch`
     sequences of 1 to `max_steps` steps of inputs in `values`, targets at every or the last
     step as in `mlp_documents`, an initial hidden state in `values` or none (`h0=None`:
@@ -229,10 +234,10 @@ def rnn_documents(draw, *, losses: Sequence[str] = tuple(names.LOSSES), max_size
                                 readouts=readouts, output_activations=output_activations, bias=bias,
                                 readout_bias=readout_bias, truncate=truncate))
     shape = RNNNetwork(**{k: v for k, v in network.items() if k != "kind"})
-    batch, steps = draw(st.integers(1, max_batch)), draw(st.integers(1, max_steps))
+    batch, steps = draw(st.integers(min_batch, max_batch)), draw(st.integers(1, max_steps))
     lead = (batch, steps) if network["readout"] == "every_step" else (batch,)
     document = draw(_document(shape, network, loss, (batch, steps, network["input_size"]), lead, dtypes, values,
-                              train, optimizers))
+                              train, optimizers, training))
     if draw(st.booleans()) if h0 is None else h0:
         document["h0"] = draw(arrays((batch, network["hidden_size"]), values=values, dtype=document["dtype"])).tolist()
     return document
@@ -250,7 +255,7 @@ def rnn_cases(**bounds) -> st.SearchStrategy:
 
 @st.composite
 def _document(draw, shape, network: dict, loss: str, input_shape, lead, allowed_dtypes, values, train,
-              optimizers) -> dict:
+              optimizers, training: dict | None = None) -> dict:
     """The fields every case has, once the network and the data's leading axes are drawn."""
     shapes = shape.param_shapes()
     dtype = draw(dtypes(allowed_dtypes))
@@ -262,8 +267,8 @@ def _document(draw, shape, network: dict, loss: str, input_shape, lead, allowed_
         "inputs": draw(arrays(input_shape, values=values, dtype=dtype)).tolist(),
         "targets": draw(_targets(loss, shape.output_activation, lead, shape.output_size, values, dtype)).tolist(),
     }
-    if draw(st.booleans()) if train is None else train:
-        document["train"] = draw(trainings(list(shapes), optimizers=optimizers))
+    if optimizers and (draw(st.booleans()) if train is None else train):
+        document["train"] = draw(trainings(list(shapes), optimizers=optimizers, **(training or {})))
     return document
 
 
