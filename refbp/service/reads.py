@@ -70,7 +70,7 @@ def add_reads(app, verifier, settings, reads) -> None:
         return schema_document(name)
 
     @app.get("/v1/runs", summary="the runs kept in the verdict store, newest first (a page: ?limit=, ?before=ID)",
-             responses=not_found("the store is off, or `before` names no run"))
+             responses=not_found("the store is off (a `before` that names no run: an empty page)"))
     async def runs(request: Request, implementation: str | None = Query(None, max_length=200),
                    limit: int = Query(50, ge=1, le=1000), before: str | None = Query(None, max_length=32)):
         authorize_read(request, settings)
