@@ -142,3 +142,11 @@ def test_gradient_clipping_is_named_with_its_bound(slip, words):
     verdict = verdict_with(case, slip, clip=0.05)
     assert diagnoses(verdict, "grads") == {"gradient-clipping"}
     assert any(words in c.diagnosis_note for c in verdict.failed_checks())
+
+
+def test_one_entry_cut_to_the_largest_is_not_called_clipping():
+    from refbp.diagnosis.clipping import clipped
+
+    reference = np.array([[1.0, 2.0], [5.0, -0.5]])
+    assert clipped(np.array([[1.0, 2.0], [3.0, -0.5]]), reference, 1e-10, 1e-7) is None
+    assert clipped(np.array([[1.0, 1.5], [1.5, -0.5]]), reference, 1e-10, 1e-7)[0] == "gradient-clipping"
