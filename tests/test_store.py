@@ -245,3 +245,16 @@ def test_a_store_of_migration_0003_with_runs_upgrades_to_the_three_states(store_
     details, summary = stored_frames(old)
     assert list(summary["status"]) == ["pass"] and list(details["state"]) == ["pass"]
     assert "PASS: 1/1 cases passed" in run_html(Page("old", [], [], {}), details, summary, [])
+
+
+def test_a_stored_environment_keeps_no_credential(tmp_path, seed_run):
+    """The store redacts at its source: whatever a command line or a URL in a run's environment
+    carries, the password is not written."""
+    store = open_store(f"sqlite:///{tmp_path / 'store.sqlite'}")
+    environment = {"command": "refbp run --database postgresql+psycopg://bob:s3cret-pw@db.example/v --token t0k3n-x",
+                   "extra": {"url": "https://user:s3cret-pw@git.example/r"}}
+    run_id = record_run(store, seed_run, RunRecord("run", environment=environment))
+    with store.engine.connect() as connection:
+        stored = connection.execute(sa.select(store.runs.c.environment).where(store.runs.c.id == run_id)).scalar_one()
+    assert "s3cret-pw" not in str(stored) and "t0k3n-x" not in str(stored)
+    assert stored["command"] == "refbp run --database postgresql+psycopg://bob:***@db.example/v --token ***"
