@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from cases import Case
+from cases.dtypes import carrier
 from cases.export import explicit_document
 
 from ..trace import Trace
@@ -129,7 +130,7 @@ def case_document(case: Case, dtype: str | None = None) -> dict:
     """The explicit document with numpy arrays of the case's dtype, or of `dtype` (class
     indices stay int64)."""
     document = explicit_document(case)
-    dtype = np.dtype(dtype or case.dtype)
+    dtype = carrier(dtype or case.dtype)   # bfloat16's numbers travel in float32 (cases.dtypes.carrier)
     document["params"] = {name: value.astype(dtype) for name, value in case.params.items()}
     for key in ARRAY_FIELDS:
         value = getattr(case, key, None)
@@ -205,7 +206,7 @@ def _answer(factory, case: Case) -> Answer:
                 if not declared.tensor("params_after", name):
                     missing.add(("params_after", name))
         if set(after) == set(parameters) and not declared.quantity("loss_after"):  # its loss after training needs every parameter
-            as_dtype = {k: v.astype(case.dtype) for k, v in after.items()}
+            as_dtype = {k: v.astype(carrier(case.dtype)) for k, v in after.items()}
             loss_after = _real(implementation.loss(as_dtype, fresh("inputs"), fresh("targets")), wrong,
                                "loss_after", "loss")
             if loss_after is not None:
@@ -242,6 +243,8 @@ def _real(value, wrong: list, quantity: str, tensor: str) -> np.ndarray | None:
     ComplexWarning). A complex answer whose imaginary parts are all zero is its real part."""
     if hasattr(value, "detach"):
         value = value.detach().cpu()
+        if getattr(value, "dtype", None) is not None and str(value.dtype) == "torch.bfloat16":
+            value = value.float()  # numpy has no bfloat16 of torch's: widened exactly
         value = value.resolve_conj().numpy() if value.is_complex() else value.numpy()
     array = np.asarray(value)
     if np.iscomplexobj(array):

@@ -30,6 +30,7 @@ from .check_case import ORACLES, Implementation, check_case
 from .own_forward import NARROWED_METHODS, own_forward_checks, own_method
 from .own_forward import REFERENCE as OWN_FORWARD_REFERENCE  # noqa: F401 (its name here until now)
 from .own_loss import own_loss
+from .precision import name_precision_findings, reconcile
 from .verdict import CaseVerdict
 
 
@@ -78,6 +79,8 @@ def check_adapter_case(case: Case, factory, name: str, oracles=ORACLES, fd_metho
             return _crashed(case, name, exc, time.perf_counter() - start)
         diagnose_checks(case, given.trace, own + [c for c in verdict.checks if c.quantity in ("outputs", "loss")])
         verdict.checks += own
+    reconcile(case, verdict.checks)  # low precision: where torch's own row cannot tell, neither can these
+    name_precision_findings(case, verdict.checks, admissible.variants[0].trace)
     verdict.not_provided = given.not_provided
     verdict.passed = bool(verdict.checks) and all(c.passed for c in verdict.checks) and not verdict.errors
     verdict.seconds = time.perf_counter() - start

@@ -80,6 +80,9 @@ class Check:
     convention: str = ""
     # Entries that no reference could judge to the accuracy needed (counted, never passed).
     inconclusive: int = 0
+    # float32, float16, bfloat16 (torch-autograd rows): torch's own largest |error| from float64 at
+    # the case's precision in this tensor, beside max_abs_err (refbp.check.precision); NaN elsewhere.
+    torch_error: float = math.nan
     # The entries that are not plainly passing (EntryRecord), for the report's entries.csv; never
     # in the verdict document (to_json) nor in the store.
     entries: tuple[EntryRecord, ...] = ()
@@ -102,6 +105,10 @@ class Check:
             del row["diagnosis"], row["diagnosis_note"]
         for key in ("max_abs_err", "max_rel_err", "actual", "expected_value", "step", "error_estimate"):
             row[key] = _json_number(row[key])
+        if math.isnan(self.torch_error):  # written only for a row judged against torch's own error
+            del row["torch_error"]
+        else:
+            row["torch_error"] = _json_number(self.torch_error)
         return row
 
 

@@ -18,7 +18,7 @@ from refbp.check.verdict import ENTRY_COLUMNS, VerdictState
 # "passed" is true only in the state pass (an inconclusive row is never reported as passed);
 # "state" is pass, fail or inconclusive; "inconclusive" counts the entries no reference could judge.
 DETAIL_COLUMNS = [
-    "case", "quantity", "tensor", "reference", "max_abs_err", "max_rel_err", "worst_index",
+    "case", "quantity", "tensor", "reference", "max_abs_err", "torch_error", "max_rel_err", "worst_index",
     "atol", "rtol", "passed", "state", "note", "checked", "nondifferentiable", "inconclusive", "convention",
     "actual", "expected_value", "method", "step", "error_estimate", "diagnosis", "diagnosis_note", "network",
     "dtype", "path",
