@@ -11,6 +11,7 @@ from .pipe_option import CMD_NOTE, add_cmd_option, check_over_pipe
 from .outcome import AFTER_THE_RUN, add_common_options, any_order, finish, run_settings
 from .run_cmd import FD_METHODS
 from .usage import fail_usage
+from ..names import DTYPES
 
 HELP = """\
 Run the suite on YOUR backprop, through the adapter protocol
@@ -40,6 +41,9 @@ def register(sub):
     add_cmd_option(given)  # any language, over a pipe
     add_layer_option(given)  # one layer's forward/backward pairs, from a declaration (refbp.layer)
     p.add_argument("--name", help="the implementation's name in reports (default: the --impl text)")
+    p.add_argument("--dtype", choices=DTYPES, help="compute and judge every case at this dtype, its numbers rounded "
+                                                   "to it (float16, bfloat16: against torch's own error there, "
+                                                   "docs/precision.md; default: each case's own)")
     p.add_argument("--require", choices=("given", "all"), default="given",
                    help="given (default): judge what the implementation gives, a case without some of what it asks "
                         "is PARTIAL; all: a quantity or tensor not provided fails its case")
@@ -72,7 +76,8 @@ def handle(args) -> int:
     except (ValueError, AdapterError) as exc:
         return fail_usage(str(exc))
     # The workers import the implementation again, from the same file wherever they run.
-    check_with = CheckWith(impl=shippable_spec(args.impl), name=name, conventions=args.conventions)
+    check_with = CheckWith(impl=shippable_spec(args.impl), name=name, conventions=args.conventions,
+                           dtype=args.dtype or "")
     run = run_suite(args.paths or None, oracles=oracles, progress=False if args.no_progress else None,
                     check_with=check_with, fd_method=args.fd_method, jobs=jobs, executor=executor,
                     timeout=timeout, keep_interrupted=True)
