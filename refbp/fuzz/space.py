@@ -31,6 +31,9 @@ KINDS = ("mlp", "rnn", "all")
 RANGES_BY_DTYPE: dict[str, tuple[str, ...]] = {
     "float64": tuple(VALUE_RANGES),
     "float32": tuple(r for r in VALUE_RANGES if r != "large"),
+    # 8 to 11 significant bits: order-one values only ("tiny" and "near_kink" are 0 in float16).
+    "float16": ("ordinary",),
+    "bfloat16": ("ordinary",),
 }
 UNTRAINED_RANGES = ("large",)
 VALUES_TAG = "values:"

@@ -38,6 +38,7 @@ except ImportError as error:  # hypothesis is an optional extra
     raise ImportError("refbp.testing.strategies needs hypothesis: pip install 'refbp[fuzz]'") from error
 
 from cases import MLPNetwork, RNNNetwork, parse_case
+from cases.dtypes import numpy_dtype, rounded
 from refbp import names
 
 __all__ = [
@@ -79,8 +80,14 @@ def output_activations(loss: str | None) -> tuple[str, ...]:
     return LOSS_HEADS.get(loss, tuple(names.ACTIVATIONS))
 
 
-def dtypes(allowed: Sequence[str] = names.DTYPES) -> st.SearchStrategy[str]:
-    """A dtype name a case may ask for (`float64`, `float32`)."""
+# The float widths hypothesis draws exactly (bfloat16: float32's, then rounded).
+FLOAT_WIDTH = {"float32": 32, "float16": 16, "bfloat16": 32}
+
+
+def dtypes(allowed: Sequence[str] = ("float64", "float32")) -> st.SearchStrategy[str]:
+    """A dtype name a case may ask for (default `float64`, `float32`: every value range holds
+    numbers of theirs; float16 and bfloat16, of names.DTYPES, are drawn where asked for, with
+    "ordinary" values: refbp.fuzz.space)."""
     return st.sampled_from(tuple(allowed))
 
 
@@ -93,7 +100,9 @@ def values(kind: str | tuple[float, float] = "ordinary", *, dtype: str = "float6
     """0, or a number of either sign whose magnitude lies in `kind` (a name of `VALUE_RANGES`
     or a (smallest, largest) pair), exactly representable in `dtype`. Shrinks towards 0."""
     low, high = _inward(*(VALUE_RANGES[kind] if isinstance(kind, str) else kind), dtype)
-    magnitude = st.floats(low, high, width=32 if dtype == "float32" else 64, allow_subnormal=False)
+    magnitude = st.floats(low, high, width=FLOAT_WIDTH.get(dtype, 64), allow_subnormal=False)
+    if dtype == "bfloat16":  # hypothesis has no bfloat16: float32 numbers rounded to it (within [low, high])
+        magnitude = magnitude.map(lambda x: float(rounded(np.array([x]), "bfloat16")[0]))
     return st.one_of(st.just(0.0), magnitude, magnitude.map(lambda x: -x))
 
 
@@ -101,7 +110,8 @@ def arrays(shape: tuple[int, ...], *, values: str | tuple[float, float] = "ordin
            dtype: str = "float64") -> st.SearchStrategy[np.ndarray]:
     """A numpy array of `shape` and `dtype`, every entry drawn by itself from `values(values)`
     (no fill value: equal entries would hide a transposed gradient)."""
-    return hnp.arrays(np.dtype(dtype), shape, elements=_values(values, dtype=dtype), fill=st.nothing())
+    array_dtype = np.dtype("float64" if dtype == "bfloat16" else dtype)  # bfloat16's numbers as float64
+    return hnp.arrays(array_dtype, shape, elements=_values(values, dtype=dtype), fill=st.nothing())
 
 
 _values = values
@@ -109,7 +119,7 @@ _values = values
 
 def _inward(low: float, high: float, dtype: str) -> tuple[float, float]:
     """The range's bounds rounded inwards to numbers of `dtype` (hypothesis wants them exact)."""
-    kind = np.dtype(dtype).type
+    kind = numpy_dtype(dtype).type
     low_r, high_r = kind(low), kind(high)
     if float(low_r) < low:
         low_r = np.nextafter(low_r, kind(np.inf))
