@@ -108,7 +108,7 @@ CASE_KINDS = {
                              "shape [1, 1]"),
     "expected-after-without-train": (case(train=DROP), "expected.params_after", "without train"),
     "expected-no-tolerance": (case(expected__tolerance=DROP), "expected.tolerance", "is required"),
-    "dtype-unknown": (case(dtype="float16"), "dtype", "unknown dtype 'float16'"),
+    "dtype-unknown": (case(dtype="float8"), "dtype", "unknown dtype 'float8'"),
     "tags-not-a-list": (case(tags="mlp"), "tags", "must be a list, not a string"),
     "title-a-number": (case(title=3), "title", "must be a string, not a number"),
     "rnn-truncate-zero": (case(base=RNN_DOC, network__truncate=0), "network.truncate", "outside [1, 10000]"),

@@ -66,7 +66,7 @@ def test_the_space_refuses_unknown_kinds_and_dtypes():
     with pytest.raises(ValueError, match="kind"):
         example_documents("cnn")
     with pytest.raises(ValueError, match="dtype"):
-        example_documents("mlp", "float16")
+        example_documents("mlp", "float8")  # float16 is a dtype now
 
 
 def test_a_unit_is_checked_as_run_checks_a_case():
@@ -90,7 +90,7 @@ def test_the_cli_exits_0_on_clean_examples(capsys):
 
 
 @pytest.mark.parametrize("argv", [["--examples", "0"], ["--minutes", "0"], ["--examples", "3", "--minutes", "1"],
-                                  ["--kind", "cnn"], ["--dtype", "float16"], ["--impl", "no_such_module:factory"],
+                                  ["--kind", "cnn"], ["--dtype", "float8"], ["--impl", "no_such_module:factory"],
                                   ["--impl", "examples/numpy_mlp.py:no_factory"]])
 def test_bad_usage_exits_2(capsys, argv):
     assert main(["fuzz", "--no-progress", *argv]) == 2
