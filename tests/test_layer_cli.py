@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from refbp.cli import main
@@ -23,3 +24,32 @@ def test_fuzz_layer_finds_and_names_a_slip(capsys):
     code = main(["fuzz", "--layer", str(LAYERS / "cs231n_bug_relu.py"), "--examples", "5", "--seed", "1"])
     out = capsys.readouterr().out
     assert code == 1 and "diagnosis: dout-not-multiplied" in out and "35 input sets checked (7 functions" in out
+
+
+def test_a_layer_that_exits_hangs_or_prints_fakes_nothing(tmp_path, capsys):
+    (tmp_path / "hostile_layers.py").write_text(f'''
+import sys, time
+sys.path.insert(0, {str(LAYERS)!r})
+import cs231n_layers as L
+
+def relu_backward(dout, cache):
+    sys.exit(0)
+
+def tanh_backward(dout, cache):
+    time.sleep(60)
+
+def sigmoid_forward(x):
+    print("printed by the layer")
+    return L.sigmoid_forward(x)
+
+REFBP_LAYERS = {{"preset": "cs231n", "layers": {{
+    "relu": (L.relu_forward, relu_backward), "tanh": (L.tanh_forward, tanh_backward),
+    "sigmoid": (sigmoid_forward, L.sigmoid_backward)}}}}
+''')
+    code = main(["check", "--layer", str(tmp_path / "hostile_layers.py"), "--no-report", "--json", "--timeout", "2"])
+    verdicts = json.loads(capsys.readouterr().out)   # what the layer prints goes to the workers' stderr
+    assert code == 1
+    errors = {v["case"]: v["errors"] for v in verdicts if v["errors"]}
+    assert "sys.exit(0) in gradients()" in errors["layer:relu"][0]
+    assert "did not finish within 2 s (--timeout)" in errors["layer:tanh"][0]
+    assert all(v["state"] == "pass" for v in verdicts if v["case"].startswith("layer:sigmoid-"))

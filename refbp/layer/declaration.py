@@ -21,6 +21,7 @@ from typing import Callable
 
 import numpy as np
 
+from ..parallel import watch
 from .functions import FUNCTIONS, is_loss, parameters
 
 PRESETS = {
@@ -93,7 +94,7 @@ def _functional(function: str, given, module) -> Callable:
         fused = _resolve(given, module, function)   # (x, y) -> (loss, dx), as CS231n's softmax_loss
 
         def call(inputs, upstream):
-            loss, dx = fused(inputs["x"].copy(), inputs["y"].copy())
+            loss, dx = watch.call("forward", fused, inputs["x"].copy(), inputs["y"].copy())
             return loss, {"x": dx}
         return call
     if not isinstance(given, (tuple, list)) or len(given) != 2:
@@ -102,10 +103,10 @@ def _functional(function: str, given, module) -> Callable:
     arguments = ("x", "y") if is_loss(function) else names
 
     def call(inputs, upstream):   # upstream None: the forward alone
-        out, cache = forward(*[inputs[n].copy() for n in arguments])
+        out, cache = watch.call("forward", forward, *[inputs[n].copy() for n in arguments])
         if upstream is None:
             return out, {}
-        grads = backward(np.array(upstream, copy=True), cache)
+        grads = watch.call("gradients", backward, np.array(upstream, copy=True), cache)
         grads = (grads,) if not isinstance(grads, (tuple, list)) else tuple(grads)
         return out, dict(zip(names, grads))
     return call
@@ -120,18 +121,18 @@ def _object(function: str, make, settings: dict) -> Callable:
         if function == "affine":
             w = inputs["w"]
             n_in, n_out = w.shape[::-1] if settings["layout"] == "out_in" else w.shape
-            layer = make(n_in, n_out)
+            layer = watch.call("factory", make, n_in, n_out)
             for name in ("w", "b"):
                 value = inputs[name].reshape(1, -1) if name == "b" and settings.get("bias_row") else inputs[name]
                 _put(layer, settings["params"][name], value.copy())
         else:
-            layer = make()
-        out = layer.forward(inputs["x"].copy())
+            layer = watch.call("factory", make)
+        out = watch.call("forward", layer.forward, inputs["x"].copy())
         if settings.get("output"):
             out = _get(layer, settings["output"])
         if upstream is None:
             return out, {}
-        dx = layer.backward(np.array(upstream, copy=True))
+        dx = watch.call("gradients", layer.backward, np.array(upstream, copy=True))
         if settings.get("input_grad"):
             dx = _get(layer, settings["input_grad"])
         grads = {"x": dx}
