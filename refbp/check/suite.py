@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from functools import partial
 from pathlib import Path
+from typing import Callable
 
 from cases import SUITE_DIR, Case, CaseError, discover, load_case
 from cases.export import explicit_document
@@ -137,62 +138,109 @@ def load_cases(paths=None, implementation: str = "") -> LoadedCases:
     return loaded
 
 
+@dataclass(frozen=True, kw_only=True)
+class RunOptions:
+    """What every way of running a suite shares: the references, the finite-difference method,
+    the progress bar, a callback per verdict, and whether Ctrl-C keeps the verdicts so far
+    (`interrupted`, a note) instead of raising KeyboardInterrupt."""
+
+    oracles: tuple = ORACLES
+    fd_method: str | None = None
+    progress: bool | None = None
+    on_verdict: Callable[[CaseVerdict], None] | None = None
+    keep_interrupted: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class Where:
+    """Where the cases run: `jobs` local worker processes or an `executor` (refbp.parallel);
+    with `timeout`, an adapter's calls are each limited to it, in guarded workers even for one job."""
+
+    jobs: int = 1
+    executor: object = None
+    timeout: float | None = None
+
+
+def check_in_process(paths, checker: Callable[[Case], CaseVerdict], name: str,
+                     options: RunOptions = RunOptions()) -> SuiteRun:
+    """Check every case of `paths` in this process with `checker(case) -> CaseVerdict` (it raises
+    Declined for a case it does not support): an Implementation object's, a test's, a mutant's;
+    `name`: the implementation's, in the verdicts of cases it crashed on or declined."""
+    work = partial(run_one, oracles=options.oracles, checker=checker, name=name)
+    return _collect(paths, options, name, lambda cases: (work, cases, None), Where())
+
+
+def check_by_spec(paths, check_with: CheckWith, options: RunOptions = RunOptions(), where: Where = Where()) -> SuiteRun:
+    """Check every case of `paths` as `check_with` says (refbp on a backend, or an adapter's
+    MODULE:FACTORY, or a program over a pipe), here or where `where` says.
+
+    Elsewhere (jobs > 1, an executor, or an adapter with a timeout) the cases go as units made
+    of their documents and `check_with` (plain data); the verdicts come back in the order of the
+    cases, so the run is the same whatever ran it; the dearest cases start first. A case of refbp
+    big enough (refbp.check.split_fd.splits) is checked here first, its finite differences split
+    over the workers. A case whose worker died twice is a crash verdict. An adapter with a
+    timeout runs in guarded workers (refbp.parallel.guarded), even for one job: each call into it
+    is limited to the timeout, and one that exits, hangs or kills its worker fails its case only."""
+    guarded = bool(check_with.impl) and where.timeout is not None and where.executor is None
+    elsewhere = where.jobs > 1 or where.executor is not None or guarded
+    # A user's implementation is timed call by call: in guarded workers, or on a cluster in a watched thread.
+    where = Where(jobs=where.jobs, executor=where.executor, timeout=where.timeout if check_with.impl else None)
+    if not elsewhere:
+        checker = check_with.checker(options.oracles, options.fd_method)
+        work = partial(run_one, oracles=options.oracles, checker=checker, name=check_with.display_name())
+        return _collect(paths, options, check_with.display_name(), lambda cases: (work, cases, None), where)
+    start_workers(where.jobs, where.executor, guarded=guarded)  # the workers import torch while the cases load here
+
+    def plan(cases):
+        return (check_unit, [case_unit(case, options.oracles, options.fd_method, check_with) for case in cases],
+                [case_cost(case) for case in cases])
+
+    split_first = None
+    if not check_with.impl and "fd" in options.oracles:
+        checker = check_with.checker(options.oracles, options.fd_method, SplitReferences(where.jobs, where.executor))
+        # One at a time, before the others: its shares take every worker.
+        split_first = partial(run_one, oracles=options.oracles, checker=checker, name=check_with.display_name())
+    return _collect(paths, options, check_with.display_name(), plan, where, split_first)
+
+
 def run_suite(paths=None, oracles=ORACLES, implementation: Implementation | None = None,
               progress: bool | None = None, fd_method: str | None = None, on_verdict=None,
               checker=None, check_with: CheckWith | None = None, jobs: int = 1, executor=None,
               timeout: float | None = None, keep_interrupted: bool = False) -> SuiteRun:
-    """Check every case of `paths`: with refbp (or `implementation`), with `checker(case) ->
-    CaseVerdict` (it raises Declined for a case it does not support), or as `check_with` says.
+    """The one call of every mode, kept for its callers: check_in_process (an `implementation`
+    or a `checker`) or check_by_spec (`check_with`, `jobs`, `executor`, `timeout`)."""
+    options = RunOptions(oracles=tuple(oracles), fd_method=fd_method, progress=progress, on_verdict=on_verdict,
+                         keep_interrupted=keep_interrupted)
+    check_with = check_with or CheckWith()
+    if implementation is not None or checker is not None:
+        if jobs > 1 or executor is not None:
+            raise ValueError("run_suite: with jobs > 1 or an executor, say what checks the cases with check_with")
+        if checker is None:
+            checker = partial(check_case, implementation=implementation, oracles=tuple(oracles), fd_method=fd_method,
+                              conventions=check_with.conventions)
+        return check_in_process(paths, checker, implementation.name if implementation else check_with.display_name(),
+                                options)
+    return check_by_spec(paths, check_with, options, Where(jobs=jobs, executor=executor, timeout=timeout))
 
-    With `jobs` > 1 or an `executor` (refbp.parallel) the cases run elsewhere, as units made of
-    their documents and `check_with` (plain data: `implementation` and `checker` are objects
-    of this process and cannot go along); the verdicts come back in the order of the cases,
-    so the run is the same whatever ran it; the dearest cases start first. A case of refbp
-    big enough (refbp.check.split_fd.splits) is checked here first, its finite differences
-    split over the workers. A case whose worker died twice is a crash verdict.
 
-    With `timeout` and an adapter (`check_with.impl`, no executor) the cases run in guarded
-    workers (refbp.parallel.guarded), even for jobs 1: each call into the implementation is
-    limited to `timeout` s, and one that exits, hangs or kills its worker fails its case only.
-    `keep_interrupted`: Ctrl-C ends the run with the verdicts so far (`interrupted`, a note)
-    instead of raising KeyboardInterrupt."""
+def _collect(paths, options: RunOptions, name: str, plan, where: Where, split_first=None) -> SuiteRun:
+    """Load the cases, check them as `plan(cases) -> (work, units, costs)` says (after the cases
+    `split_first` checks here, one by one), and collect the verdicts in the order found."""
     from tqdm import tqdm
 
-    check_with = check_with or CheckWith()
-    guarded = bool(check_with.impl) and timeout is not None and executor is None
-    elsewhere = jobs > 1 or executor is not None or guarded
-    if elsewhere and (implementation is not None or checker is not None):
-        raise ValueError("run_suite: with jobs > 1 or an executor, say what checks the cases with check_with")
-    name = implementation.name if implementation else check_with.display_name()
-    run = SuiteRun(started=datetime.now(timezone.utc).isoformat(timespec="seconds"), oracles=tuple(oracles),
+    run = SuiteRun(started=datetime.now(timezone.utc).isoformat(timespec="seconds"), oracles=tuple(options.oracles),
                    searched=tuple(paths or [SUITE_DIR]))
     start = time.perf_counter()
-    if elsewhere:
-        start_workers(jobs, executor, guarded=guarded)  # the workers import torch while the cases load here
     loaded = load_cases(paths, name)
     run.notes += loaded.notes
     cases = loaded.cases
-    split: dict[str, CaseVerdict] = {}
-    if elsewhere:
-        if not check_with.impl and "fd" in oracles:
-            checker = check_with.checker(oracles, fd_method, SplitReferences(jobs, executor))
-            # One at a time, before the others: its shares take every worker.
-            split = {case.id: run_one(case, oracles, checker, name) for case in cases if splits(case)}
-        cases = [case for case in cases if case.id not in split]
-        work, units = check_unit, [case_unit(case, oracles, fd_method, check_with) for case in cases]
-        costs = [case_cost(case) for case in cases]
-    else:
-        if checker is None:
-            checker = (check_with.checker(oracles, fd_method) if implementation is None else
-                       partial(check_case, implementation=implementation, oracles=oracles, fd_method=fd_method,
-                               conventions=check_with.conventions))
-        work, units, costs = partial(run_one, oracles=oracles, checker=checker, name=name), cases, None
-    # A user's implementation is timed call by call: in guarded workers, or on a cluster in a watched thread.
-    timed = timeout if check_with.impl and timeout is not None else None
-    verdicts = iter_units(work, units, jobs=jobs, executor=executor, costs=costs, timeout=timed)
-    bar = tqdm(total=len(loaded.items), desc="refbp run", unit="case", disable=True if progress is False else None,
+    split = {case.id: split_first(case) for case in cases if splits(case)} if split_first is not None else {}
+    cases = [case for case in cases if case.id not in split]
+    work, units, costs = plan(cases)
+    verdicts = iter_units(work, units, jobs=where.jobs, executor=where.executor, costs=costs, timeout=where.timeout)
+    bar = tqdm(total=len(loaded.items), desc="refbp run", unit="case", disable=True if options.progress is False else None,
                leave=False, dynamic_ncols=True)
-    with bar, closing(verdicts), interruptible(run, keep_interrupted, len(loaded.items),
+    with bar, closing(verdicts), interruptible(run, options.keep_interrupted, len(loaded.items),
                                                lambda i, failed: crash_verdict(cases[i], name, failed.reason)):
         for item in loaded.items:
             if isinstance(item, Case) and item.id in split:
@@ -206,8 +254,8 @@ def run_suite(paths=None, oracles=ORACLES, implementation: Implementation | None
             run.implementation = run.implementation or verdict.implementation
             run.verdicts.append(verdict)
             bar.update()
-            if on_verdict is not None:
-                on_verdict(verdict)
+            if options.on_verdict is not None:
+                options.on_verdict(verdict)
     if run.interrupted:  # the files found bad before Ctrl-C are reported too
         given = {id(verdict) for verdict in run.verdicts}
         run.verdicts += [item for item in loaded.bad if id(item) not in given]
