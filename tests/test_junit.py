@@ -149,6 +149,15 @@ def test_every_kind_of_verdict_is_valid_and_counted(tmp_path):
     assert root.get("time") == "1234.500"
 
 
+def test_a_part_declared_not_provided_is_skipped_not_failed(tmp_path):
+    partial = CaseVerdict("partial", "impl", True, [Check("loss", "loss", "torch-autograd", 0.0, 0.0, [], 0.0, 0.0,
+                                                          True)], not_provided=["grads.b", "params_after"])
+    root = read_valid(write_junit(run_junit(SuiteRun(verdicts=[partial]), "check"), tmp_path / "j.xml"))
+    skipped = root.find(".//testcase[@name='gradient b']/skipped")
+    assert skipped.get("type") == "not-provided" and "grads.b" in skipped.get("message")
+    assert root.get("failures") == "0"
+
+
 def test_fuzz_writes_one_test_case_per_example(tmp_path, capsys):
     junit = tmp_path / "fuzz.xml"
     code = main(["fuzz", "--examples", "2", "--kind", "mlp", "--no-progress", "--junit-xml", str(junit)])

@@ -38,6 +38,19 @@ def test_score_counts_cases_and_parts():
     assert score_line(run) == "score: 1/3 cases (33 %): forward 100 %, gradients 60 %, training 0 %"
 
 
+def test_a_part_declared_not_provided_counts_in_no_category():
+    """A partial answer (the gradient of `v` and the training declared not provided) is scored on
+    what it gives; under --require all those parts carry failed rows and count as failed."""
+    partial = CaseVerdict("p", "i", True, [row("loss", "loss"), row("grads", "w")],
+                          not_provided=["grads.v", "params_after", "loss_after"])
+    run = SuiteRun(verdicts=[partial])
+    assert score_of(run) == {"cases": {"passed": 1, "total": 1}, "forward": {"passed": 1, "total": 1},
+                             "gradients": {"passed": 1, "total": 1}}
+    required = CaseVerdict("p", "i", False, [row("loss", "loss"), row("grads", "w"), row("grads", "v", False)],
+                           not_provided=["grads.v"])
+    assert score_of(SuiteRun(verdicts=[required]))["gradients"] == {"passed": 1, "total": 2}
+
+
 def test_percent_never_rounds_up_to_a_full_score():
     assert percent(999, 1000) == 99 and percent(41, 46) == 89 and percent(0, 0) == 0
 

@@ -85,12 +85,16 @@ def _case_suite(verdict, marks, strict_xfail: bool) -> ET.Element:
         case = testcase(part.name)
         expected, reasons = part_marks.get(part.name, ("", []))
         state = part.state
-        if state in (FAIL, MISSING) and expected == "XFAIL":
+        if state == MISSING:   # declared not provided (a partial answer): skipped, never a failure
+            counts["skipped"] += 1
+            ET.SubElement(case, "skipped", type="not-provided",
+                          message=clean(f"not provided (declared): {', '.join(part.missing)}", MESSAGE_CHARS))
+        elif state == FAIL and expected == "XFAIL":
             counts["skipped"] += 1
             kind, _, text = _failure_of(part)
             ET.SubElement(case, "skipped", type="xfail",
                           message=clean(f"expected failure ({kind}): {'; '.join(reasons)}", MESSAGE_CHARS)).text = clean(text)
-        elif state in (FAIL, MISSING):
+        elif state == FAIL:
             counts["failures"] += 1
             kind, message, text = _failure_of(part)
             ET.SubElement(case, "failure", type=clean(kind), message=clean(message, MESSAGE_CHARS)).text = clean(text)

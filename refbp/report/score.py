@@ -2,14 +2,14 @@
 gradients 87 %, training 80 %", and the expected failures' lines beside it.
 
 Cases count when checked (a declined case is left out); a case passes in the state pass only (an
-inconclusive or XFAIL case is not a pass). Each category counts the parts of refbp.check.parts
+inconclusive or XFAIL case is not a pass). A part declared not provided counts in no category. Each category counts the parts of refbp.check.parts
 judged in it: a gradient part per tensor, so a wrong tensor of four costs a quarter of the
 gradients, not the whole case. Percentages are rounded down: 100 % means every one passed.
 """
 
 from __future__ import annotations
 
-from refbp.check.parts import CATEGORIES, verdict_parts
+from refbp.check.parts import CATEGORIES, MISSING, verdict_parts
 from refbp.check.verdict import VerdictState
 
 
@@ -19,7 +19,9 @@ def score_of(run) -> dict:
     verdicts = [v for v in run.verdicts if v.error_kind != "unsupported"]
     score = {"cases": {"passed": sum(v.state is VerdictState.PASS for v in verdicts), "total": len(verdicts)}}
     for category in CATEGORIES:
-        parts = [p for v in verdicts for p in verdict_parts(v) if p.category == category]
+        # A part declared not provided (a partial answer, refbp.check.provided) is not judged and
+        # not counted; under --require all it carries failed rows and counts as failed.
+        parts = [p for v in verdicts for p in verdict_parts(v) if p.category == category and p.state != MISSING]
         if parts:
             score[category] = {"passed": sum(p.passed for p in parts), "total": len(parts)}
     return score
