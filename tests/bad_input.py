@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 
 from cases import SUITE_DIR
 from refbp.cli import main
@@ -73,4 +74,4 @@ def assert_one_bad_line(outcome, kind: str, field: str, words: str):
     if field:
         assert f".json: {field}: " in line, line
     assert len(line) < 400
-    assert "PASS  seed-2-2-2" in out  # the good case beside it was still checked
+    assert re.search(r"(PASS|PART)  seed-2-2-2", out)  # the good case beside it was still checked (PART: no gradients given)

@@ -91,7 +91,9 @@ def test_float32_case_is_computed_in_float32_and_passes():
     case = parse_case(document)
     verdict = check_case(case, oracles=("torch", "fd"))
     assert verdict.passed, describe_failures(verdict)
-    assert all(c.atol == tolerance_for(case, c.reference).atol for c in verdict.checks)
-    assert all(c.atol == FLOAT32.for_case(case).atol for c in verdict.checks)
+    # float32's table, or wider where torch's own float32 error is larger (the stick, docs/precision.md)
+    assert all(c.atol >= tolerance_for(case, c.reference).atol for c in verdict.checks)
+    assert all(c.atol >= FLOAT32.for_case(case).atol for c in verdict.checks)
+    assert any(c.atol == FLOAT32.for_case(case).atol for c in verdict.checks)
     float64_loss = compute_trace(parse_case(_document())).loss
     assert compute_trace(case).loss != float64_loss  # it really ran in float32
