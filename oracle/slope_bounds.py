@@ -18,6 +18,8 @@ against autograd). Nothing here imports refbp.nn.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import torch
 
@@ -43,10 +45,13 @@ def slope_bounds(case, trace, force: bool = False, kinks: bool = True, bce: str 
     near_kink = kinks and _any_kink(case, trace)
     if not force and not near_kink and not saturated_units(case.network, trace.intermediates):
         return None
-    hidden = {"kink", "saturated"} if kinks else {"saturated"}
+    # a unit's kink reaches as far as its net's rounding in the case's dtype: a float32
+    # implementation's net may be on the other side of 0 than the float64 reference's
+    eps = kink_rounding(case.dtype)
+    hidden = Spans(kink=kinks, saturated=True, eps=eps)
     # a sigmoid output under ill-conditioned bce: its slope is one of bce's conventions
     # (oracle.saturated_bce), not rounding to widen here, where dL/dy may reach 1e12
-    output = hidden - {"saturated"} if bce_ill_conditioned(case.loss, trace.outputs) else hidden
+    output = Spans(kink=kinks, saturated=False, eps=eps) if bce_ill_conditioned(case.loss, trace.outputs) else hidden
     upstream = _upstream(case, trace.outputs, bce)
     return (_mlp if case.network.kind == "mlp" else _rnn)(case, trace, upstream, hidden, output)
 
@@ -57,16 +62,31 @@ def _upstream(case, outputs, bce: str) -> np.ndarray:
     return torch.autograd.grad(loss, out)[0].numpy()
 
 
-def _slopes(activation: str, net: np.ndarray, out: np.ndarray, magnitude, spans: set):
+@dataclass(frozen=True)
+class Spans:
+    """Which units of a layer take an interval of slopes: those at their kink (`kink`, their net
+    within the reach of its rounding in a precision of `eps`: _reach), the saturated ones."""
+
+    kink: bool
+    saturated: bool
+    eps: float
+
+
+def kink_rounding(dtype: str) -> float:
+    """The epsilon a net is rounded with in `dtype` (float64 for the reference's own)."""
+    return {"float32": 2.0 ** -23, "float16": 2.0 ** -10, "bfloat16": 2.0 ** -7}.get(dtype, 2.0 ** -52)
+
+
+def _slopes(activation: str, net: np.ndarray, out: np.ndarray, reach, spans: Spans):
     """(low, high) slope per unit, or None for softmax (a Jacobian, applied by `_through`)."""
     if activation == "softmax":
         return None
     torchs = _torch_slope(activation, net, out)   # as torch's backward computes it
-    if activation in SATURATING and "saturated" in spans:
+    if activation in SATURATING and spans.saturated:
         return _saturated(activation, net, out, torchs)
-    if activation not in KINKED_WITH_CHOICE or "kink" not in spans:
+    if activation not in KINKED_WITH_CHOICE or not spans.kink:
         return torchs, torchs
-    at_kink = np.abs(net) <= ROUNDING_ULPS * np.finfo(np.float64).eps * magnitude
+    at_kink = np.abs(net) <= reach   # within the reach of its net's rounding (_reach)
     return np.where(at_kink, LEFT_SLOPE[activation], torchs), np.where(at_kink, 1.0, torchs)
 
 
@@ -111,10 +131,10 @@ def _torch_slope(activation: str, net, out):
     }[activation]()
 
 
-def _through(activation, net, out, magnitude, centre, radius, spans):
+def _through(activation, net, out, reach, centre, radius, spans):
     """dL/dnet from dL/dout (centre, radius) through the activation; `spans`: which units take
-    an interval of slopes ("kink", "saturated")."""
-    slopes = _slopes(activation, net, out, magnitude, spans)
+    an interval of slopes."""
+    slopes = _slopes(activation, net, out, reach, spans)
     if slopes is None:   # softmax: J = diag(s) - s s^T per example, |J| r for the radius
         inner = np.sum(centre * out, axis=-1, keepdims=True)
         return out * (centre - inner), out * (1.0 - out) * radius + out * np.sum(out * radius, axis=-1, keepdims=True)
@@ -125,6 +145,14 @@ def _through(activation, net, out, magnitude, centre, radius, spans):
     return (lo + hi) / 2.0, (hi - lo) / 2.0
 
 
+def _reach(inputs_reach, weight, magnitude, eps):
+    """How far a layer's nets may lie from the reference's: its inputs' reach through |W|, and
+    ROUNDING_ULPS of its own terms' magnitude. Every activation is 1-Lipschitz, so a unit's
+    output reaches no further than its net: a net that is 0 in exact arithmetic may come out on
+    either side of 0, in this layer or, through a unit so placed, in the next."""
+    return inputs_reach @ np.abs(weight).T + ROUNDING_ULPS * eps * magnitude
+
+
 def _interval(centre, radius):
     return centre - radius, centre + radius
 
@@ -133,14 +161,20 @@ def _mlp(case, trace, upstream, hidden, output):
     params, network = case.params, case.network
     x = [np.asarray(case.inputs, dtype=np.float64)]
     x += [np.asarray(trace.intermediates[f"layers.{i}.out"]) for i in range(len(network.activations))]
+    weights = [np.asarray(params[f"layers.{i}.weight"], dtype=np.float64) for i in range(len(network.activations))]
+    # how far each net may lie from the reference's by rounding, its inputs' reach carried forward
+    reaches, carried = [], np.zeros_like(x[0])
+    for i, weight in enumerate(weights):
+        magnitude = np.abs(x[i]) @ np.abs(weight).T + (np.abs(params[f"layers.{i}.bias"]) if network.bias else 0.0)
+        carried = _reach(carried, weight, magnitude, hidden.eps)
+        reaches.append(carried)
     centre, radius = upstream, np.zeros_like(np.asarray(trace.outputs))
     bounds: dict = {"grads": {}, "input_grads": {}}
     for i in range(len(network.activations) - 1, -1, -1):
-        weight = np.asarray(params[f"layers.{i}.weight"], dtype=np.float64)
+        weight = weights[i]
         net, out = np.asarray(trace.intermediates[f"layers.{i}.net"]), x[i + 1]
-        magnitude = np.abs(x[i]) @ np.abs(weight).T + (np.abs(params[f"layers.{i}.bias"]) if network.bias else 0.0)
         spans = output if i == len(network.activations) - 1 else hidden
-        centre, radius = _through(network.activations[i], net, out, magnitude, centre, radius, spans)
+        centre, radius = _through(network.activations[i], net, out, reaches[i], centre, radius, spans)
         bounds["grads"][f"layers.{i}.weight"] = _interval(centre.T @ x[i], radius.T @ np.abs(x[i]))
         if network.bias:
             bounds["grads"][f"layers.{i}.bias"] = _interval(centre.sum(axis=0), radius.sum(axis=0))
@@ -150,8 +184,13 @@ def _mlp(case, trace, upstream, hidden, output):
 
 
 def _any_kink(case, trace) -> bool:
-    return any(a in KINKED_WITH_CHOICE and np.any(np.abs(np.asarray(trace.intermediates[name])) <= 1e-9)
-               for name, a in kinked_layers(case.network))
+    """Whether some relu-family unit may be at its kink (a screen; the bounds decide unit by unit):
+    in float64 a net within 1e-9 of 0; in a lower precision any relu-family layer, as its rounding
+    reaches far (the bounds cost a backward pass in numpy)."""
+    kinked = [name for name, activation in kinked_layers(case.network) if activation in KINKED_WITH_CHOICE]
+    if kinked and kink_rounding(case.dtype) > 2.0 ** -52:
+        return True
+    return any(np.any(np.abs(np.asarray(trace.intermediates[name])) <= 1e-9) for name in kinked)
 
 
 def _rnn(case, trace, upstream, hidden_spans, output_spans):
@@ -166,8 +205,15 @@ def _rnn(case, trace, upstream, hidden_spans, output_spans):
     grads = {name: [np.zeros_like(p), np.zeros_like(p)] for name, p in params.items()}
     # The readout: dL/dreadout.net, then the readout's gradients and dL/dh from it.
     readin = states if network.readout == "every_step" else states[:, -1, :]
+    magnitude = (np.abs(x) @ np.abs(w_ih).T + np.abs(previous) @ np.abs(w_hh).T
+                 + (np.abs(params["rnn.bias_ih"]) + np.abs(params["rnn.bias_hh"]) if network.bias else 0.0))
+    reach, carried = np.zeros_like(nets), np.zeros((batch, hidden))   # h0 and the inputs are given exactly
+    for t in range(steps):
+        carried = reach[:, t, :] = _reach(carried, w_hh, magnitude[:, t, :], hidden_spans.eps)
     readout_magnitude = np.abs(readin) @ np.abs(w_o).T + (np.abs(params["readout.bias"]) if network.readout_bias else 0)
-    c, r = _through(network.output_activation, readout_net, readout_out, readout_magnitude,
+    readout_reach = _reach(reach if network.readout == "every_step" else reach[:, -1, :], w_o, readout_magnitude,
+                           hidden_spans.eps)
+    c, r = _through(network.output_activation, readout_net, readout_out, readout_reach,
                     upstream, np.zeros_like(readout_out), output_spans)
     flat_in = readin.reshape(-1, hidden)
     grads["readout.weight"] = [c.reshape(-1, c.shape[-1]).T @ flat_in, r.reshape(-1, r.shape[-1]).T @ np.abs(flat_in)]
@@ -179,14 +225,12 @@ def _rnn(case, trace, upstream, hidden_spans, output_spans):
     else:
         from_readout_c[:, -1, :], from_readout_r[:, -1, :] = c @ w_o, r @ np.abs(w_o)
     chunk = network.truncate or steps
-    magnitude = (np.abs(x) @ np.abs(w_ih).T + np.abs(previous) @ np.abs(w_hh).T
-                 + (np.abs(params["rnn.bias_ih"]) + np.abs(params["rnn.bias_hh"]) if network.bias else 0.0))
     later_c, later_r = np.zeros((batch, hidden)), np.zeros((batch, hidden))
     for t in range(steps - 1, -1, -1):
         if (t + 1) % chunk == 0:   # no gradient crosses a chunk boundary
             later_c, later_r = np.zeros((batch, hidden)), np.zeros((batch, hidden))
         dh_c, dh_r = from_readout_c[:, t, :] + later_c, from_readout_r[:, t, :] + later_r
-        dn_c, dn_r = _through(network.nonlinearity, nets[:, t, :], states[:, t, :], magnitude[:, t, :], dh_c, dh_r,
+        dn_c, dn_r = _through(network.nonlinearity, nets[:, t, :], states[:, t, :], reach[:, t, :], dh_c, dh_r,
                               hidden_spans)
         for name, inputs in (("rnn.weight_ih", x[:, t, :]), ("rnn.weight_hh", previous[:, t, :])):
             grads[name][0] += dn_c.T @ inputs

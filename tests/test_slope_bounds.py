@@ -137,7 +137,7 @@ def test_each_saturated_unit_spans_its_slope_from_the_net_and_from_the_output(ac
     import torch
 
     from oracle.conventions import SATURATED, saturation_distance
-    from oracle.slope_bounds import _slopes
+    from oracle.slope_bounds import Spans, _slopes
 
     net = np.concatenate([np.linspace(-40, 40, 801), [-745.0, 745.0]])
     z = torch.tensor(net, dtype=torch.float64, requires_grad=True)
@@ -146,7 +146,7 @@ def test_each_saturated_unit_spans_its_slope_from_the_net_and_from_the_output(ac
     from_net = {"sigmoid": lambda: torch.sigmoid(z) * torch.sigmoid(-z),
                 "tanh": lambda: 1 / torch.cosh(z) ** 2,
                 "elu": lambda: torch.where(z > 0, 1.0, torch.exp(z))}[activation]().detach().numpy()
-    low, high = _slopes(activation, net, out.detach().numpy(), np.ones_like(net), {"kink", "saturated"})
+    low, high = _slopes(activation, net, out.detach().numpy(), np.ones_like(net), Spans(kink=True, saturated=True, eps=2.0 ** -52))
     clear = saturation_distance(activation, net) >= SATURATED
     torch_slope = torch_slope.numpy()
     for slope in (torch_slope, from_net):
@@ -156,3 +156,32 @@ def test_each_saturated_unit_spans_its_slope_from_the_net_and_from_the_output(ac
     np.testing.assert_allclose(low[clear], torch_slope[clear], rtol=1e-14, atol=4e-16)
     np.testing.assert_allclose(from_net[clear], torch_slope[clear], rtol=1e-9)
     assert np.any(low < high)
+
+
+FLOAT32_KINK = SUITE_DIR / "regressions" / "fuzz-rnn-df6d98ef654b.json"
+
+
+def test_a_float32_net_rounded_across_its_kink_lies_within_the_bounds(monkeypatch):
+    """fuzz-rnn-df6d98ef654b (refbp fuzz --impl ...torch_autograd.py:factory_float32 --dtype float32):
+    a relu RNN whose hidden net is a few float32 ulps from 0; torch computing in float32 takes it
+    below 0, the float64 reference above. Each unit's kink reaches as far as its net's rounding in
+    the case's dtype; with float64's rounding the float32 answer falls outside."""
+    import torch
+
+    import oracle.slope_bounds
+    from refbp.check.tolerance import tolerance_for
+
+    case = load_case(FLOAT32_KINK)
+    assert case.dtype == "float32" and case.network.nonlinearity == "relu"
+    reference, in_float32 = torch_reference.trace(case), torch_reference.trace(case, dtype=torch.float32)
+    tolerance = tolerance_for(case, "torch-autograd")
+
+    def outside(bounds, name):
+        low, high = bounds["grads"][name]
+        given = in_float32.grads[name]
+        allowed = tolerance.atol + tolerance.rtol * np.maximum(np.abs(low), np.abs(high))
+        return np.any((given < low - allowed) | (given > high + allowed))
+
+    assert not any(outside(slope_bounds(case, reference), name) for name in reference.grads)
+    monkeypatch.setattr(oracle.slope_bounds, "kink_rounding", lambda dtype: 2.0 ** -52)
+    assert any(outside(slope_bounds(case, reference, force=True), name) for name in reference.grads)
