@@ -81,7 +81,8 @@ class Admissible:
         best, best_excess = np.asarray(primary, dtype=np.float64), None
         for low, high in self._intervals(quantity, name):
             candidate = np.clip(actual, low, high)
-            excess = np.abs(actual - candidate) / (atol + rtol * np.abs(candidate))
+            with np.errstate(invalid="ignore", divide="ignore"):   # a NaN or infinite answer: judged below
+                excess = np.abs(actual - candidate) / (atol + rtol * np.abs(candidate))
             if best_excess is None:
                 best, best_excess = candidate, excess
             else:
