@@ -39,7 +39,8 @@ def report_summary(run) -> str:
         out.append("None.")
     for result in run.survivors:
         what = "equivalent (refbp/mutate/equivalent.py says why)" if result.equivalent else "**a gap in the suite**"
-        out.append(f"- `{result.mutant.path}:{result.mutant.line}` {result.mutant.function}: {result.mutant.label}, {what}")
+        key = result.mutant.key.replace("|", "\\|")
+        out.append(f"- `{result.mutant.path}:{result.mutant.line}` {key} ({result.mutant.label}): {what}")
     return "\n".join(out) + "\n"
 
 
