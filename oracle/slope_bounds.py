@@ -2,9 +2,11 @@
 units at their kink, and saturated sigmoid, tanh and elu units (docs/formats.md 4.2).
 
 A correct implementation may take relu'(0) anywhere in [0, 1] (leaky_relu'(0) in [0.01, 1]), and a
-net that is 0 in exact arithmetic may round to either side of it, so each unit within rounding of
-its kink picks its slope on its own (the uniform choices of oracle.conventions, all units left or
-all right, miss the mixtures). The backward pass is run here once more in interval arithmetic
+net that is 0 in exact arithmetic may round to either side of it, so each unit within the reach of
+its net's rounding picks its slope on its own (the uniform choices of oracle.conventions, all units
+left or all right, miss the mixtures). That reach is ROUNDING_ULPS of the net's terms' magnitude in
+the case's dtype (a float32 implementation rounds in float32), plus its inputs' reach carried
+forward through |W| (_reach). The backward pass is run here once more in interval arithmetic
 (centre and radius), from torch's own forward values and dL/dout: an exact slope where a unit is
 clear of its kink, the interval [left slope, 1] where it is not. A saturated smooth unit (its output
 within SATURATED of its bound) has one derivative, but the slope computed from its rounded output
@@ -27,7 +29,7 @@ from .conventions import (KINKED_WITH_CHOICE, SATURATED, bce_ill_conditioned, ki
                           saturation_distance)
 from .torch_functions import case_tensor, loss_value
 
-# A net within this many ulps of its terms' magnitude is at its kink up to rounding.
+# A net's own rounding reaches this many epsilons (of the case's dtype) of its terms' magnitude.
 ROUNDING_ULPS = 16
 LEFT_SLOPE = {"relu": 0.0, "leaky_relu": 0.01}
 # Two correct implementations' outputs of a saturated unit may lie this many epsilons (2.2e-16)
