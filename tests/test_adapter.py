@@ -15,7 +15,7 @@ import jsonschema
 import numpy as np
 import pytest
 
-from cases import SUITE_DIR, load_case
+from cases import SUITE_DIR, discover, load_case
 from refbp.check.adapter import AdapterError, Declined, load_factory
 from refbp.check.check_adapter import OWN_FORWARD_REFERENCE, check_adapter_case
 from refbp.cli import main
@@ -92,6 +92,30 @@ def test_declined_and_raising_implementations():
     error, = verdict.errors  # one line: its first line, and where in its own code (refbp.diagnosis.crash)
     assert error.startswith(f"{SEED}: the implementation raised ZeroDivisionError: division by zero, at ")
     assert "test_adapter.py:" in error and " in forward (raise ZeroDivisionError(" in error and "\n" not in error
+
+
+def test_a_training_that_raises_fails_the_training_only():
+    """A raise in train() (a student's update that breaks on a non-square layer) fails the training
+    rows, naming the call and where it raised; the forward and the gradients are still judged."""
+    trained = next(case for case in map(load_case, discover([SUITE_DIR / "mlp"])) if case.train is not None)
+
+    class BrokenTraining:
+        def __init__(self, case):
+            self.inner = factory_of("numpy_mlp.py")(case)
+
+        def __getattr__(self, name):
+            return getattr(self.inner, name)
+
+        def train(self, params, inputs, targets):
+            raise ValueError("shapes (3,2) and (3,2) not aligned")
+
+    verdict = check_adapter_case(trained, BrokenTraining, "broken-training")
+    assert not verdict.passed and verdict.error_kind != "crash" and not verdict.errors
+    failed = verdict.failed_checks()
+    assert failed and {c.quantity for c in failed} == {"params_after", "loss_after"}
+    assert all("train() raised ValueError: shapes (3,2) and (3,2) not aligned, at " in c.note for c in failed)
+    judged = {c.quantity for c in verdict.checks if c.passed}
+    assert {"outputs", "loss", "grads"} <= judged
 
 
 def test_a_wrong_shape_is_a_failed_check_not_bad_input():

@@ -29,6 +29,7 @@ from cases.dtypes import carrier
 from cases.export import explicit_document
 
 from ..trace import Trace
+from ..diagnosis.crash import crash_line
 from ..parallel import watch
 from ..pipe import PIPE_PREFIX, pipe_factory
 from .provided import NotProvided
@@ -195,8 +196,13 @@ def _answer(factory, case: Case) -> Answer:
     if (case.train is not None and callable(getattr(implementation, "train", None)) and not untrained
             and not declared.quantity("params_after")):
         start = time.perf_counter()
-        after = _reals(implementation.train(fresh("params"), fresh("inputs"), fresh("targets")), wrong,
-                       "params_after", parameters)
+        try:
+            after = _reals(implementation.train(fresh("params"), fresh("inputs"), fresh("targets")), wrong,
+                           "params_after", parameters)
+        except Exception as exc:   # its training raised: the training fails, what it gave before is judged
+            raised = f"train() raised {crash_line(exc)}"
+            wrong += [("params_after", name, raised) for name in parameters] + [("loss_after", "loss", raised)]
+            return Answer(trace, provided, not_provided, missing=missing, wrong=wrong)
         trace.timings["train"] = time.perf_counter() - start
         trace.params_after = after
         provided |= {("params_after", name) for name in after}
