@@ -25,6 +25,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from cases.dtypes import EPSILON
+
 from .conventions import (KINKED_WITH_CHOICE, SATURATED, bce_ill_conditioned, kinked_layers, saturated_units,
                           saturation_distance)
 from .torch_functions import case_tensor, loss_value
@@ -76,7 +78,7 @@ class Spans:
 
 def kink_rounding(dtype: str) -> float:
     """The epsilon a net is rounded with in `dtype` (float64 for the reference's own)."""
-    return {"float32": 2.0 ** -23, "float16": 2.0 ** -10, "bfloat16": 2.0 ** -7}.get(dtype, 2.0 ** -52)
+    return EPSILON.get(dtype, EPSILON["float64"])
 
 
 def _slopes(activation: str, net: np.ndarray, out: np.ndarray, reach, spans: Spans):
@@ -190,7 +192,7 @@ def _any_kink(case, trace) -> bool:
     in float64 a net within 1e-9 of 0; in a lower precision any relu-family layer, as its rounding
     reaches far (the bounds cost a backward pass in numpy)."""
     kinked = [name for name, activation in kinked_layers(case.network) if activation in KINKED_WITH_CHOICE]
-    if kinked and kink_rounding(case.dtype) > 2.0 ** -52:
+    if kinked and kink_rounding(case.dtype) > EPSILON["float64"]:
         return True
     return any(np.any(np.abs(np.asarray(trace.intermediates[name])) <= 1e-9) for name in kinked)
 

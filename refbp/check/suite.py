@@ -186,9 +186,8 @@ def check_by_spec(paths, check_with: CheckWith, options: RunOptions = RunOptions
     # A user's implementation is timed call by call: in guarded workers, or on a cluster in a watched thread.
     where = Where(jobs=where.jobs, executor=where.executor, timeout=where.timeout if check_with.impl else None)
     if not elsewhere:
-        checker = check_with.checker(options.oracles, options.fd_method)
-        work = partial(run_one, oracles=options.oracles, checker=checker, name=check_with.display_name())
-        return _collect(paths, options, check_with.display_name(), lambda cases: (work, cases, None), where)
+        return check_in_process(paths, check_with.checker(options.oracles, options.fd_method),
+                                check_with.display_name(), options)
     start_workers(where.jobs, where.executor, guarded=guarded)  # the workers import torch while the cases load here
 
     def plan(cases):
