@@ -13,7 +13,7 @@ import ml_dtypes  # bfloat16 as a numpy dtype (a dependency of refbp: pyproject.
 import numpy as np
 
 # Each dtype's largest finite value: a number beyond it would reach the implementation as an
-# infinity, so a case of that dtype refuses it (cases.load).
+# infinity, so a case of that dtype refuses it (refbp.cases.load).
 LARGEST = {"float64": float(np.finfo(np.float64).max), "float32": float(np.finfo(np.float32).max),
            "float16": float(np.finfo(np.float16).max), "bfloat16": 3.3895313892515355e38}
 # The spacing of the dtype's numbers at 1 (2^-52, 2^-23, 2^-10, 2^-7).
@@ -52,7 +52,7 @@ def rounded(array: np.ndarray | None, name: str) -> np.ndarray | None:
 def at_dtype(case, dtype: str):
     """`case` with every number rounded to `dtype` (class indices unchanged) and its dtype set: the
     float64 references then judge exactly the numbers an implementation at that dtype is given
-    (`refbp check --dtype`, and the reference at that precision, oracle.same_precision)."""
+    (`refbp check --dtype`, and the reference at that precision, refbp.oracle.same_precision)."""
     if dtype == case.dtype == "float64":
         return case
     params = {name: rounded(value, dtype) for name, value in case.params.items()}

@@ -2,7 +2,7 @@
 
 The schema files ship with the package (`cases/schemas/`). They check the structure of a
 document: fields, types, names, ranges. The rules across fields (shapes from the network,
-class ranges, the id equal to the file name, ...) are code (`cases.load`, `refbp.check.results`).
+class ranges, the id equal to the file name, ...) are code (`refbp.cases.load`, `refbp.check.results`).
 A schema error becomes a `CaseError`: `file: field: problem`, the field written as in the
 spec (`network.sizes[1]`, `params.layers.0.weight[0][1]`).
 """

@@ -1,12 +1,12 @@
 """The references refbp is checked against; none of them imports refbp.nn.
 
-- `oracle.torch_reference`: the case's forward, gradients and training by torch autograd
+- `refbp.oracle.torch_reference`: the case's forward, gradients and training by torch autograd
   and torch.optim in float64.
-- `oracle.torch_modules`: the one builder of the torch networks (MLP of torch.nn.Linear,
-  torch.nn.RNN in `oracle.torch_rnn`); the benchmarks use it too.
-- `oracle.torch_functions`: activations and losses by name, as torch.nn's.
-- `oracle.torch_loss`: the torch reference's loss as a function of the parameters (for
+- `refbp.oracle.torch_modules`: the one builder of the torch networks (MLP of torch.nn.Linear,
+  torch.nn.RNN in `refbp.oracle.torch_rnn`); the benchmarks use it too.
+- `refbp.oracle.torch_functions`: activations and losses by name, as torch.nn's.
+- `refbp.oracle.torch_loss`: the torch reference's loss as a function of the parameters (for
   `refbp verify` and gradcheck).
-- `oracle.fd`: finite differences over any `loss(params)` function (central, Richardson,
+- `refbp.oracle.fd`: finite differences over any `loss(params)` function (central, Richardson,
   complex step, directional, sampled).
 """

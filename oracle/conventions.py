@@ -5,7 +5,7 @@ exactly 0 (relu'(0) = 0 as torch takes it, or 1, the right derivative; any value
 subgradient), and bce at an output where y (1 - y) < 1e-12 (torch's BCELoss backward divides
 by max(y (1 - y), 1e-12); the derivative of BCELoss's clamped value is -t/y + (1 - t)/(1 - y),
 0 where a log is clamped at -100). A `Convention` picks one choice at each point;
-oracle.torch_reference.trace computes the reference under it. Nothing here imports refbp.nn.
+refbp.oracle.torch_reference.trace computes the reference under it. Nothing here imports refbp.nn.
 """
 
 from __future__ import annotations

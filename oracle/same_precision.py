@@ -1,8 +1,8 @@
 """What torch itself achieves at a lower precision: the torch reference run in float32, float16
 or bfloat16, on the CPU, on the case's numbers rounded to that dtype.
 
-It is the same builder as the float64 reference (oracle.torch_reference.trace, through
-oracle.torch_modules and torch.optim's own updates), asked for another dtype: no second
+It is the same builder as the float64 reference (refbp.oracle.torch_reference.trace, through
+refbp.oracle.torch_modules and torch.optim's own updates), asked for another dtype: no second
 network is written here. Its distance from the float64 reference, entry by entry, is the
 measuring stick of refbp.check.precision: an implementation at that precision may be off by
 k times what torch is off by (docs/precision.md).
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import torch
 
-from cases.dtypes import at_dtype
+from refbp.cases.dtypes import at_dtype
 
 from .conventions import Convention
 from .torch_reference import trace

@@ -1,5 +1,5 @@
 """Where bce's outputs saturate on a sigmoid output layer, the interval every answer may span when
-each output takes its own legitimate way (docs/formats.md 4.2; the choices: oracle.conventions).
+each output takes its own legitimate way (docs/formats.md 4.2; the choices: refbp.oracle.conventions).
 Nothing here imports refbp.nn."""
 
 from __future__ import annotations

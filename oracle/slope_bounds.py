@@ -3,7 +3,7 @@ units at their kink, and saturated sigmoid, tanh and elu units (docs/formats.md 
 
 A correct implementation may take relu'(0) anywhere in [0, 1] (leaky_relu'(0) in [0.01, 1]), and a
 net that is 0 in exact arithmetic may round to either side of it, so each unit within the reach of
-its net's rounding picks its slope on its own (the uniform choices of oracle.conventions, all units
+its net's rounding picks its slope on its own (the uniform choices of refbp.oracle.conventions, all units
 left or all right, miss the mixtures). That reach is ROUNDING_ULPS of the net's terms' magnitude in
 the case's dtype (a float32 implementation rounds in float32), plus its inputs' reach carried
 forward through |W| (_reach). The backward pass is run here once more in interval arithmetic
@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from cases.dtypes import EPSILON
+from refbp.cases.dtypes import EPSILON
 
 from .conventions import (KINKED_WITH_CHOICE, SATURATED, bce_ill_conditioned, kinked_layers, saturated_units,
                           saturation_distance)
@@ -45,7 +45,7 @@ def slope_bounds(case, trace, force: bool = False, kinks: bool = True, bce: str 
     is near its kink or saturated, unless `force`); `trace`: torch's trace of the case
     (intermediates, outputs). `kinks=False`: relu-family units keep torch's slope at their kink
     (`--conventions torch`), saturated units still span their rounding. `bce`: the convention of
-    dL/dout at saturated bce outputs (oracle.torch_functions.loss_value)."""
+    dL/dout at saturated bce outputs (refbp.oracle.torch_functions.loss_value)."""
     near_kink = kinks and _any_kink(case, trace)
     if not force and not near_kink and not saturated_units(case.network, trace.intermediates):
         return None
@@ -54,7 +54,7 @@ def slope_bounds(case, trace, force: bool = False, kinks: bool = True, bce: str 
     eps = kink_rounding(case.dtype)
     hidden = Spans(kink=kinks, saturated=True, eps=eps)
     # a sigmoid output under ill-conditioned bce: its slope is one of bce's conventions
-    # (oracle.saturated_bce), not rounding to widen here, where dL/dy may reach 1e12
+    # (refbp.oracle.saturated_bce), not rounding to widen here, where dL/dy may reach 1e12
     output = Spans(kink=kinks, saturated=False, eps=eps) if bce_ill_conditioned(case.loss, trace.outputs) else hidden
     upstream = _upstream(case, trace.outputs, bce)
     return (_mlp if case.network.kind == "mlp" else _rnn)(case, trace, upstream, hidden, output)

@@ -1,7 +1,7 @@
 """Activations and losses by name (the names of refbp.names) as torch.nn's own modules and functions.
 
-Nothing here imports refbp.nn. The references (oracle.torch_modules, oracle.torch_reference,
-oracle.torch_loss) and the benchmarks all take their activations and losses from here.
+Nothing here imports refbp.nn. The references (refbp.oracle.torch_modules, refbp.oracle.torch_reference,
+refbp.oracle.torch_loss) and the benchmarks all take their activations and losses from here.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ def loss_value(name: str, outputs: torch.Tensor, targets: torch.Tensor, bce: str
     """The case's loss with the functions behind torch.nn's loss modules (MSELoss, BCELoss,
     CrossEntropyLoss; leading axes flattened into examples). `bce`: "value" differentiates
     BCELoss's clamped value, "torch" is BCELoss itself, with its own backward (the two differ
-    only where y (1 - y) < 1e-12: oracle.conventions)."""
+    only where y (1 - y) < 1e-12: refbp.oracle.conventions)."""
     if name == "half_sse":
         return 0.5 * F.mse_loss(outputs, targets, reduction="sum")
     if name == "sse":
@@ -70,7 +70,7 @@ def _clamped_log(values: torch.Tensor) -> torch.Tensor:
 
 def case_tensor(array: np.ndarray, dtype: torch.dtype = DTYPE) -> torch.Tensor:
     """A case's array as a torch tensor: class indices as int64, every other number in `dtype`
-    (float64; a low-precision reference rounds them to its dtype: oracle.same_precision)."""
+    (float64; a low-precision reference rounds them to its dtype: refbp.oracle.same_precision)."""
     if array.dtype.kind == "i":
         return torch.as_tensor(array, dtype=torch.int64)
     return torch.as_tensor(array, dtype=torch.float64).to(dtype)

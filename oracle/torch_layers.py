@@ -3,7 +3,7 @@
 (out, in) layout, or (in, out) as CS231n writes them) and an upstream gradient, and returns the
 output and the gradient of <output, upstream> with respect to every floating input.
 
-Activations and losses are torch.nn's own (oracle.torch_functions); the RNN step is
+Activations and losses are torch.nn's own (refbp.oracle.torch_functions); the RNN step is
 tanh(x Wx + h Wh + b) as CS231n's rnn_step_forward (torch.nn.RNN's cell, its weights transposed).
 Nothing here imports refbp.nn.
 """

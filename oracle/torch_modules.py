@@ -1,7 +1,7 @@
 """The torch reference networks, built from a case's network: the one builder of each.
 
 An MLP is `torch.nn.Linear` layers, each followed by its activation's own `torch.nn` module;
-an RNN is `torch.nn.RNN` itself with a `torch.nn.Linear` readout (oracle.torch_rnn). The
+an RNN is `torch.nn.RNN` itself with a `torch.nn.Linear` readout (refbp.oracle.torch_rnn). The
 module's parameter names are the case's (`layers.0.weight`, `rnn.weight_ih`, ...), so the
 case's parameters load by name. The reference (float64, CPU) and the benchmarks (float32,
 CUDA too) build their torch networks here. Nothing here imports refbp.nn.
@@ -44,7 +44,7 @@ class MLPModule(torch.nn.Module):
 
 def build_module(network, dtype: torch.dtype = DTYPE, device=None, kink_slope: str = "left") -> torch.nn.Module:
     """The torch network of a case's `network` (MLPNetwork or RNNNetwork), in `dtype` on `device`.
-    `kink_slope` "right": relu'(0) = leaky_relu'(0) = 1 instead of torch's choice (oracle.conventions)."""
+    `kink_slope` "right": relu'(0) = leaky_relu'(0) = 1 instead of torch's choice (refbp.oracle.conventions)."""
     if network.kind == "mlp":
         module = MLPModule(network, dtype, device)
         if kink_slope == "right":

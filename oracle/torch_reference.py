@@ -1,9 +1,9 @@
 """The autograd reference: the case rebuilt from `torch.nn` modules and `torch.optim`, in float64.
 
-Nothing here imports refbp.nn. The network comes from oracle.torch_modules (each layer a
+Nothing here imports refbp.nn. The network comes from refbp.oracle.torch_modules (each layer a
 `torch.nn.Linear` plus the activation's own `torch.nn` module, or `torch.nn.RNN`), the loss
-is torch.nn's (oracle.torch_functions), the gradients come from autograd and the update
-from `torch.optim`'s own update functions (oracle.torch_optim), so the update rule is
+is torch.nn's (refbp.oracle.torch_functions), the gradients come from autograd and the update
+from `torch.optim`'s own update functions (refbp.oracle.torch_optim), so the update rule is
 checked, not only the gradient.
 """
 
@@ -45,9 +45,9 @@ def _loss(case, outputs, record, targets, convention: Convention):
 def trace(case, convention: Convention = Convention(), dtype: torch.dtype = DTYPE) -> Trace:
     """Forward, gradients and training of `case` by torch autograd in float64, with the choices of
     `convention` where correct implementations may differ (default: relu'(0) = 0 as torch, and the
-    derivative of BCELoss's clamped value; oracle.conventions). `dtype`: the same computation in
+    derivative of BCELoss's clamped value; refbp.oracle.conventions). `dtype`: the same computation in
     another dtype, every number of the case rounded to it (what torch itself achieves at that
-    precision: oracle.same_precision); the trace's arrays are float64 either way."""
+    precision: refbp.oracle.same_precision); the trace's arrays are float64 either way."""
     module = build_module(case.network, dtype=dtype, kink_slope=convention.kink_slope)
     named = load_params(module, case.params)
     inputs = case_tensor(case.inputs, dtype).requires_grad_(True)

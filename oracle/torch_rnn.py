@@ -1,7 +1,7 @@
 """The RNN reference: torch.nn.RNN itself with the case's weights, a torch.nn.Linear readout.
 
 Nothing here imports refbp.nn. The outputs and every gradient come from torch.nn.RNN's
-own kernel and autograd. Built through oracle.torch_modules.build_module.
+own kernel and autograd. Built through refbp.oracle.torch_modules.build_module.
 
 Truncated BPTT (`network.truncate = k`): torch.nn.RNN runs on chunks of k steps, [0, k),
 [k, 2k), ..., and the hidden state handed from one chunk to the next is `detach()`ed, so
@@ -25,7 +25,7 @@ class RNNModule(torch.nn.Module):
     def __init__(self, network, dtype: torch.dtype = DTYPE, device=None, right_slope: bool = False):
         super().__init__()
         self.network = network
-        # relu'(0) = 1 (oracle.conventions): torch.nn.RNN's kernel takes 0, so the steps are
+        # relu'(0) = 1 (refbp.oracle.conventions): torch.nn.RNN's kernel takes 0, so the steps are
         # then run one by one with that activation (`stepwise`).
         self.right_slope = right_slope and network.nonlinearity in KINKED_WITH_CHOICE
         self.rnn = torch.nn.RNN(network.input_size, network.hidden_size, num_layers=1,

@@ -19,7 +19,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from cases import Case, MLPNetwork, format_entry
+from refbp.cases import Case, MLPNetwork, format_entry
 
 from . import names
 from .nn import activations

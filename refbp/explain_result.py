@@ -15,7 +15,7 @@ import math
 
 import numpy as np
 
-from cases import Case, MLPNetwork
+from refbp.cases import Case, MLPNetwork
 
 from .check.results import read_results, result_trace
 from .diagnosis.training import derive

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from cases import Case, RNNNetwork
+from refbp.cases import Case, RNNNetwork
 
 from .explain import in_dtype, trace_of
 from .trace import Trace

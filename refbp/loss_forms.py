@@ -1,11 +1,11 @@
 """The forms of one loss function that finite differences can use: the typed contract
-between whoever evaluates a forward (refbp.perturbed for refbp's, oracle.torch_loss for the
-torch reference's, a user's adapter) and oracle.fd, which consumes it.
+between whoever evaluates a forward (refbp.perturbed for refbp's, refbp.oracle.torch_loss for the
+torch reference's, a user's adapter) and refbp.oracle.fd, which consumes it.
 
 It lives here, beside refbp.names and refbp.trace, so that both sides import one neutral
-definition: oracle.fd never imports refbp.nn or refbp.perturbed, and refbp.perturbed never
+definition: refbp.oracle.fd never imports refbp.nn or refbp.perturbed, and refbp.perturbed never
 imports oracle. Only `loss` is required; every other form is an optional speed-up or the
-complex step, and oracle.fd checks each fast form against `loss` before trusting it.
+complex step, and refbp.oracle.fd checks each fast form against `loss` before trusting it.
 """
 
 from __future__ import annotations

@@ -56,7 +56,7 @@ def pytest_collection_modifyitems(session, config, items):
 
 def case_paths(paths=None) -> list[Path]:
     """The case files of `paths` (files or folders; default: refbp's installed suite)."""
-    from cases import SUITE_DIR, discover
+    from refbp.cases import SUITE_DIR, discover
 
     return discover([Path(p) for p in paths] if paths else [SUITE_DIR])
 
@@ -74,7 +74,7 @@ def assert_case_passes(spec_or_factory, case_path, fd_method: str | None = None,
     default refbp check's); given as a callable, in this process."""
     from refbp.check.verdict import VerdictState
 
-    from cases import load_case
+    from refbp.cases import load_case
     from refbp.check.adapter import Declined
     from refbp.check.check_adapter import check_adapter_case
 

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from cases import SUITE_DIR, discover, load_case
-from cases.dtypes import at_dtype
+from refbp.cases import SUITE_DIR, discover, load_case
+from refbp.cases.dtypes import at_dtype
 from refbp.check.adapter import Declined
 from refbp.check.check_adapter import check_adapter_case
 

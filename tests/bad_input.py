@@ -7,7 +7,7 @@ import copy
 import json
 import re
 
-from cases import SUITE_DIR
+from refbp.cases import SUITE_DIR
 from refbp.cli import main
 
 SEED = SUITE_DIR / "seed" / "seed-2-2-2.json"

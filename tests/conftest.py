@@ -13,7 +13,7 @@ import os
 
 import pytest
 
-from cases import SUITE_DIR, parse_case
+from refbp.cases import SUITE_DIR, parse_case
 
 from postgres_server import postgres_server, server_binaries
 

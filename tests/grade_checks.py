@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from cases import load_case
+from refbp.cases import load_case
 
 ASSIGNMENT = Path(__file__).resolve().parents[1] / "examples" / "assignment"
 
@@ -67,7 +67,7 @@ def solution_module():
 
 def solution_result(case) -> dict:
     """The correct answers to `case` (a Case), as a refbp-result/1 document."""
-    from cases.export import explicit_document
+    from refbp.cases.export import explicit_document
 
     document = explicit_document(case)
     document.update(params=case.params, inputs=case.inputs, targets=case.targets)

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from oracle.torch_functions import activation_module
+from refbp.oracle.torch_functions import activation_module
 from refbp.check.entrywise import compare
 from refbp.check.tolerance import FLOAT32, POLICY
 from refbp.nn import activations

@@ -15,7 +15,7 @@ import jsonschema
 import numpy as np
 import pytest
 
-from cases import SUITE_DIR, discover, load_case
+from refbp.cases import SUITE_DIR, discover, load_case
 from refbp.check.adapter import AdapterError, Declined, load_factory
 from refbp.check.check_adapter import OWN_FORWARD_REFERENCE, check_adapter_case
 from refbp.cli import main

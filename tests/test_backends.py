@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from cases import SUITE_DIR, parse_case
+from refbp.cases import SUITE_DIR, parse_case
 from refbp.check import check_case, refbp_implementation
 from refbp.check.check_case import rows
 from refbp.check.tolerance import tolerance_for

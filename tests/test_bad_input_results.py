@@ -12,7 +12,7 @@ import tracemalloc
 
 import pytest
 
-from cases import SUITE_DIR
+from refbp.cases import SUITE_DIR
 
 from bad_input import CE_DOC, DEEP, DROP, MiB, RNN_DOC, SEED, assert_one_bad_line, case, cli
 

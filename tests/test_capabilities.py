@@ -34,7 +34,7 @@ def mazur():
 
 def supported_share(factory, documents) -> float:
     """The share of drawn documents the factory accepts (what `refbp fuzz --impl` can check)."""
-    from cases import parse_case
+    from refbp.cases import parse_case
     from refbp.check.adapter import case_document as document_of
 
     drawn = [d for d in documents if d is not None]

@@ -8,8 +8,8 @@ import json
 import numpy as np
 import pytest
 
-from cases import SUITE_DIR, CaseError, discover, load_case, parse_case
-from cases.export import explicit_document
+from refbp.cases import SUITE_DIR, CaseError, discover, load_case, parse_case
+from refbp.cases.export import explicit_document
 from helpers import write_case
 
 
@@ -167,7 +167,7 @@ def test_a_number_the_dtype_cannot_hold(seed_document):
 
 
 def test_nesting_is_measured_before_parsing(tmp_path):
-    from cases.jsonio import MAX_NESTING
+    from refbp.cases.jsonio import MAX_NESTING
 
     path = tmp_path / "deep.json"
     path.write_text("[" * (MAX_NESTING + 1) + "]" * (MAX_NESTING + 1))

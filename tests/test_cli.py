@@ -8,7 +8,7 @@ import shutil
 import pandas as pd
 import pytest
 
-from cases import SUITE_DIR
+from refbp.cases import SUITE_DIR
 from helpers import write_case
 from refbp.check.suite import case_files
 from refbp.cli import main

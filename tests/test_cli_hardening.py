@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cases import SUITE_DIR, load_case
+from refbp.cases import SUITE_DIR, load_case
 from refbp.check.results import answer_document
 from refbp.cli import main
 from refbp.nn import compute_trace
@@ -288,18 +288,18 @@ def test_cases_export_never_overwrites_without_force(tmp_path, capsys):
 
 # 9 ------------------------------------------------------------------------------------------
 def test_a_file_over_the_size_limit_is_refused_before_it_is_parsed(tmp_path, capsys, monkeypatch):
-    import cases.jsonio
+    import refbp.cases.jsonio
 
     big = tmp_path / "big.json"
     with open(big, "wb") as file:  # sparse: 65 MiB that take no disk
         file.truncate(65 * 2**20)
-    real_parse = cases.jsonio.parse_json
+    real_parse = refbp.cases.jsonio.parse_json
 
     def parse(text, path=None, *args, **kwargs):
         assert path is None or Path(path) != big, "parsed a file over the limit"
         return real_parse(text, path, *args, **kwargs)
 
-    monkeypatch.setattr(cases.jsonio, "parse_json", parse)
+    monkeypatch.setattr(refbp.cases.jsonio, "parse_json", parse)
     for command in (["run", big, "--no-report", "--no-progress"], ["verify", big, "--no-report", "--no-progress"]):
         code, _, err = cli(capsys, *command)
         assert code == 2

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from cases import SUITE_DIR
+from refbp.cases import SUITE_DIR
 from refbp.cli import main
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"

@@ -11,8 +11,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from oracle import torch_reference
-from oracle.conventions import Convention
+from refbp.oracle import torch_reference
+from refbp.oracle.conventions import Convention
 from refbp.check.check_case import torch_checks
 from refbp.check.references import References
 from refbp.check.suite import load_cases

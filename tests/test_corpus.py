@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cases import SUITE_DIR, discover, load_case
+from refbp.cases import SUITE_DIR, discover, load_case
 from refbp.check.adapter import case_document
 from refbp.cli import main
 

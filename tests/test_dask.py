@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from cases import SUITE_DIR
+from refbp.cases import SUITE_DIR
 import pandas as pd
 import pytest
 

@@ -3,7 +3,7 @@ live in summary.csv's `seconds` column and in verdicts.json, never in details.cs
 
 from __future__ import annotations
 
-from cases import SUITE_DIR
+from refbp.cases import SUITE_DIR
 from refbp.cli import main
 from refbp.report.frames import DETAIL_COLUMNS
 

@@ -18,16 +18,16 @@ import pytest
 import test_diagnosis_extended
 import test_rnn_teeth
 import test_teeth
-from cases import SUITE_DIR, discover, load_case, parse_case
+from refbp.cases import SUITE_DIR, discover, load_case, parse_case
 from refbp.check.references import References
-from cases.schema import validate
+from refbp.cases.schema import validate
 from helpers import diagnoses, write_case
 from refbp.check import check_case
 from refbp.check.adapter import answer, load_factory
 from refbp.check.check_adapter import check_adapter_case
 from refbp.check.verify import verify_results
 from refbp.cli import main
-from oracle import torch_reference
+from refbp.oracle import torch_reference
 from refbp.diagnosis import CATALOGUE
 from refbp.diagnosis.training import derive, train
 from refbp.explain_result import MARK

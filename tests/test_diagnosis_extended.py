@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from helpers import diagnoses
 
-from cases import parse_case
+from refbp.cases import parse_case
 from refbp.check.check_adapter import check_adapter_case
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"

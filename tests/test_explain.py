@@ -12,10 +12,10 @@ import json
 
 import pytest
 
-import cases
+from refbp import cases
 import refbp.nn
 import refbp.nn.runner
-from cases import SUITE_DIR, load_case
+from refbp.cases import SUITE_DIR, load_case
 from refbp.check import check_case
 from refbp.check.suite import SuiteRun
 from refbp.explain import explain, number, trace_of

@@ -1,4 +1,4 @@
-"""The agreement check of oracle.fd (oracle.fd.agreement): a planted error in a fast path of
+"""The agreement check of refbp.oracle.fd (refbp.oracle.fd.agreement): a planted error in a fast path of
 refbp.perturbed (a NaN, a wrong sign, a series coefficient off by 1e-6, a bug in one chunk
 only, a bug that only shows where the loss moves) is caught, the plain loop takes over with
 a note, and the finite differences are the loop's; never a silent pass."""
@@ -10,8 +10,8 @@ import dataclasses
 import numpy as np
 import pytest
 
-from oracle.fd import finite_difference
-from oracle.fd.agreement import AGREEMENT_ULPS, sampled_points
+from refbp.oracle.fd import finite_difference
+from refbp.oracle.fd.agreement import AGREEMENT_ULPS, sampled_points
 from refbp.check.check_case import finite_difference_checks
 from refbp.loss_forms import PerturbedForm
 from refbp.nn import compute_trace

@@ -9,9 +9,9 @@ import dataclasses
 import numpy as np
 import pytest
 
-from cases import Case, MLPNetwork
-from cases.generate import random_problem
-from oracle.fd import finite_difference
+from refbp.cases import Case, MLPNetwork
+from refbp.cases.generate import random_problem
+from refbp.oracle.fd import finite_difference
 from refbp.check.check_case import finite_difference_checks, torch_checks
 from refbp.check.entrywise import compare
 from refbp.check.tolerance import FD_ERROR_FACTOR, fd_tolerance
@@ -99,7 +99,7 @@ def test_a_saturated_bce_output_passes_against_refbps_own_forward(method):
 
 
 def test_a_saturated_bce_output_agrees_with_torch():
-    """The torch reference differentiates BCELoss's value (oracle.torch_functions), not
+    """The torch reference differentiates BCELoss's value (refbp.oracle.torch_functions), not
     BCELoss's own backward (which floors y (1 - y) at 1e-12)."""
     case = saturated_bce_case()
     failed = [(r.quantity, r.tensor) for r in torch_checks(case, compute_trace(case)) if not r.passed]

@@ -1,4 +1,4 @@
-"""No false alarm where the loss as computed is noisy (oracle.fd.noise, refbp.check.fd_reference):
+"""No false alarm where the loss as computed is noisy (refbp.oracle.fd.noise, refbp.check.fd_reference):
 ECnoise finds the noise it should, the noisy fuzz-found cases of cases/regressions/ pass
 because of it (and fail without it), and a wrong gradient still fails there."""
 
@@ -10,8 +10,8 @@ import sys
 import numpy as np
 import pytest
 
-from cases import SUITE_DIR, load_case
-from oracle.fd.noise import FOUND, POINTS, TOO_LARGE, TOO_SMALL, noise_levels
+from refbp.cases import SUITE_DIR, load_case
+from refbp.oracle.fd.noise import FOUND, POINTS, TOO_LARGE, TOO_SMALL, noise_levels
 from refbp.check import fd_reference
 from refbp.check.check_case import Implementation, check_case, finite_difference_checks
 from refbp.check.references import References

@@ -8,7 +8,7 @@ import json
 import numpy as np
 import pytest
 
-from cases import SUITE_DIR, format_entry
+from refbp.cases import SUITE_DIR, format_entry
 from refbp.bench.fd import make_case, wrong_gradient
 from refbp.check.check_case import finite_difference_checks
 from refbp.diagnosis import diagnose_checks
@@ -66,7 +66,7 @@ def test_sampled_always_judges_every_bias_entry():
 def test_sampled_weight_entries_are_caught_when_sampled():
     # 8 of the 24 entries of layers.0.weight are sampled: a wrong entry is caught with
     # probability 1/3 over seeds; here the entry is one the checker's seed samples.
-    from oracle.fd import finite_difference
+    from refbp.oracle.fd import finite_difference
 
     result = finite_difference("sampled", loss_forms(CASE), CASE.params)
     sampled = np.argwhere(~np.isnan(result.grads["layers.0.weight"]))
@@ -197,7 +197,7 @@ def test_bench_fd_goal_lines_for_every_activation_the_big_network_and_rnn_rows()
 def test_complex_step_falls_back_when_its_forward_is_not_the_checked_one(monkeypatch):
     """A bug in refbp's real sigmoid forward that the complex-capable copy does not share:
     the complex step must not judge against the copy; central differences of the real forward do."""
-    from cases import SUITE_DIR, load_case
+    from refbp.cases import SUITE_DIR, load_case
     from refbp.check import check_case
     from refbp.nn import activations
 

@@ -1,4 +1,4 @@
-"""oracle.fd: each method on functions with known derivatives, error estimates, the kink
+"""refbp.oracle.fd: each method on functions with known derivatives, error estimates, the kink
 detector on relu networks placed at and near 0, and the complex step's refusal."""
 
 from __future__ import annotations
@@ -8,9 +8,9 @@ import dataclasses
 import numpy as np
 import pytest
 
-from cases import Case, MLPNetwork
-from oracle.fd import ComplexStepRefused, LossForms, finite_difference
-from oracle.fd.kinks import crossed_unit
+from refbp.cases import Case, MLPNetwork
+from refbp.oracle.fd import ComplexStepRefused, LossForms, finite_difference
+from refbp.oracle.fd.kinks import crossed_unit
 from refbp.perturbed import loss_forms
 
 # f(p) = sum sin(a * w) + sum exp(b / 2) + w[0, 0] * w[1, 1] * b[0]: analytic, coupled, with

@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-from cases import load_case
+from refbp.cases import load_case
 from refbp.cli import main
 from refbp.fuzz import FuzzOptions, FuzzUnit, Target, check_unit, run_fuzz
 from refbp.fuzz import draw, shrink as shrink_module

@@ -8,8 +8,8 @@ import sys
 import numpy as np
 import pytest
 
-from cases import SUITE_DIR, load_case
-from oracle.fd.kinks import crossed_unit
+from refbp.cases import SUITE_DIR, load_case
+from refbp.oracle.fd.kinks import crossed_unit
 from refbp.check.check_case import check_case, finite_difference_checks, torch_checks
 from refbp.diagnosis.mlp import derive
 from refbp.diagnosis.variant import Variant

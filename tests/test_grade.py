@@ -16,7 +16,7 @@ from grade_checks import (
     solution_result,
 )
 
-from cases import load_case
+from refbp.cases import load_case
 from refbp.check.suite import SuiteRun
 from refbp.check.verdict import CaseVerdict, Check
 from refbp.cli import main

@@ -8,8 +8,8 @@ import json
 import numpy as np
 import pytest
 
-from cases import SUITE_DIR, discover, load_case
-from cases.variant import variant_case
+from refbp.cases import SUITE_DIR, discover, load_case
+from refbp.cases.variant import variant_case
 from refbp.cli import main
 
 CASES = [load_case(path) for path in discover([SUITE_DIR])]

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from helpers import write_case
 
-from cases import SUITE_DIR
+from refbp.cases import SUITE_DIR
 from refbp.check.suite import SuiteRun
 from refbp.check.verdict import CaseVerdict, Check
 from refbp.cli import main

@@ -17,15 +17,18 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ("refbp", "cases", "oracle")
+# Folder -> installed package: cases/ and oracle/ stay top-level folders, installed as refbp.cases
+# and refbp.oracle (pyproject.toml's package-dir).
+PACKAGES = {"refbp": "refbp", "cases": "refbp.cases", "oracle": "refbp.oracle"}
 
-# The finite-difference speed package (fast forms of refbp's forward for oracle.fd). Its
+# The finite-difference speed package (fast forms of refbp's forward for refbp.oracle.fd). Its
 # name is set when the package lands: the one place to change it.
 FD_PACKAGE = "refbp.perturbed"
 
 
 def module_name(path: Path) -> str:
     parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    parts[0:1] = PACKAGES[parts[0]].split(".")
     if parts[-1] == "__init__":
         parts.pop()
     return ".".join(parts)
@@ -89,7 +92,7 @@ def forbidden_imports(prefix: str, forbidden, allowed=()) -> dict[str, list[str]
 # ---- who may import whom ---------------------------------------------------------------
 
 def test_refbp_nn_never_imports_torch_oracle_or_the_fd_package():
-    assert not forbidden_imports("refbp.nn", ("torch", "oracle", FD_PACKAGE))
+    assert not forbidden_imports("refbp.nn", ("torch", "refbp.oracle", FD_PACKAGE))
 
 
 def test_the_fd_package_exists_under_its_name():
@@ -97,7 +100,7 @@ def test_the_fd_package_exists_under_its_name():
 
 
 def test_the_fd_package_never_imports_torch_or_oracle():
-    assert not forbidden_imports(FD_PACKAGE, ("torch", "oracle"))
+    assert not forbidden_imports(FD_PACKAGE, ("torch", "refbp.oracle"))
 
 
 def test_the_fd_package_reads_refbp_nn_only_through_its_public_interface():
@@ -115,25 +118,25 @@ def test_the_fd_package_reads_refbp_nn_only_through_its_public_interface():
 
 
 def test_the_fd_contract_imports_neither_side():
-    """refbp.loss_forms, the typed forms oracle.fd consumes, belongs to neither refbp.nn, the FD
+    """refbp.loss_forms, the typed forms refbp.oracle.fd consumes, belongs to neither refbp.nn, the FD
     package nor oracle: both sides import it, it imports none of them."""
-    assert not forbidden_imports("refbp.loss_forms", ("refbp.nn", FD_PACKAGE, "oracle", "torch"))
+    assert not forbidden_imports("refbp.loss_forms", ("refbp.nn", FD_PACKAGE, "refbp.oracle", "torch"))
 
 
 def test_the_diagnosis_references_never_import_the_code_they_diagnose():
     """refbp.diagnosis re-derives its (correct and bugged) references in plain numpy: it never
     imports refbp.nn, the FD package, oracle or torch, nor the checking layer that calls it."""
-    assert not forbidden_imports("refbp.diagnosis", ("refbp.nn", FD_PACKAGE, "oracle", "torch", "refbp.check",
+    assert not forbidden_imports("refbp.diagnosis", ("refbp.nn", FD_PACKAGE, "refbp.oracle", "torch", "refbp.check",
                                                      "refbp.report", "refbp.cli"))
 
 
 def test_the_layer_checks_never_import_the_code_refbp_checks_itself_with():
-    """refbp.layer checks a user's layers against torch (oracle.torch_layers) and their own forward:
+    """refbp.layer checks a user's layers against torch (refbp.oracle.torch_layers) and their own forward:
     never through refbp.nn, the FD package, the report or the CLI."""
     assert not forbidden_imports("refbp.layer", ("refbp.nn", FD_PACKAGE, "refbp.report", "refbp.cli"))
 
 
-@pytest.mark.parametrize("prefix", ["refbp.nn", FD_PACKAGE, "oracle.fd", "cases", "refbp.store", "refbp.diagnosis"])
+@pytest.mark.parametrize("prefix", ["refbp.nn", FD_PACKAGE, "refbp.oracle.fd", "refbp.cases", "refbp.store", "refbp.diagnosis"])
 def test_no_import_inside_a_function(prefix):
     """The implementation, the FD forms, the references' FD and the loader import at the top:
     an import inside a function is how a cycle hides."""
@@ -148,11 +151,11 @@ def test_no_import_inside_a_function(prefix):
 
 
 def test_references_never_import_the_code_they_check():
-    assert not forbidden_imports("oracle", ("refbp.nn", FD_PACKAGE))
+    assert not forbidden_imports("refbp.oracle", ("refbp.nn", FD_PACKAGE))
 
 
 def test_cases_import_nothing_of_refbp_but_the_table_of_names():
-    assert not forbidden_imports("cases", ("refbp", "oracle", "torch"), allowed=("refbp.names",))
+    assert not forbidden_imports("refbp.cases", ("refbp", "refbp.oracle", "torch"), allowed=("refbp.names", "refbp.cases"))
 
 
 def test_the_table_of_names_imports_nothing():
@@ -163,9 +166,9 @@ def test_the_table_of_names_imports_nothing():
 # The report draws what verdicts carry and the CLI parses and calls library functions: neither
 # computes, so neither reaches for the implementation, the references, torch or the case loader
 # (they go through refbp.check, refbp.bench and the other library functions).
-COMPUTING = ("refbp.nn", "oracle", FD_PACKAGE, "torch")
-RELOADING = ("refbp.explain", "refbp.explain_rnn", "cases.load", "cases.load_case", "cases.parse_case",
-             "cases.read_json", "cases.discover")
+COMPUTING = ("refbp.nn", "refbp.oracle", FD_PACKAGE, "torch")
+RELOADING = ("refbp.explain", "refbp.explain_rnn", "refbp.cases.load", "refbp.cases.load_case", "refbp.cases.parse_case",
+             "refbp.cases.read_json", "refbp.cases.discover")
 REPORT_FILES_IN_FLUX = {
 }
 
@@ -203,14 +206,14 @@ def test_the_service_computes_nothing(path):
 def test_the_parallel_layer_knows_units_of_work_only():
     """refbp.parallel runs functions over units (local processes, guarded workers, Dask); what a
     unit computes (finite differences, a case, a picture) lives with its caller."""
-    assert not forbidden_imports("refbp.parallel", ("oracle", "cases", "torch", "refbp.nn", FD_PACKAGE, "refbp.check",
+    assert not forbidden_imports("refbp.parallel", ("refbp.oracle", "refbp.cases", "torch", "refbp.nn", FD_PACKAGE, "refbp.check",
                                                      "refbp.report", "refbp.cli", "refbp.fuzz", "refbp.service"))
 
 
 def test_the_pipe_client_talks_to_a_command_only():
     """refbp.pipe (a program over a pipe, `--cmd`) speaks JSON lines with numpy and the standard
     library: refbp.check loads it as an adapter factory, never the other way round."""
-    assert not forbidden_imports("refbp.pipe", ("refbp", "cases", "oracle", "torch"), allowed=("refbp.pipe",))
+    assert not forbidden_imports("refbp.pipe", ("refbp", "refbp.cases", "refbp.oracle", "torch"), allowed=("refbp.pipe",))
 
 
 def test_the_report_never_runs_workers():
@@ -323,7 +326,7 @@ def test_the_cycle_finder_finds_a_cycle_and_names_its_modules():
 def test_imports_inside_functions_and_relative_imports_are_seen():
     # refbp.check.references imports oracle inside a function; refbp.check.fd_rows imports
     # refbp.nn.backend relatively.
-    assert "oracle.torch_reference" in imports_of("refbp.check.references")
+    assert "refbp.oracle.torch_reference" in imports_of("refbp.check.references")
     assert "refbp.nn.backend" in imports_of("refbp.check.fd_rows")
 
 

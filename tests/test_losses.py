@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from oracle.torch_functions import loss_value
+from refbp.oracle.torch_functions import loss_value
 from refbp.check.entrywise import compare
 from refbp.check.tolerance import POLICY
 from refbp.nn import losses

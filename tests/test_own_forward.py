@@ -12,8 +12,8 @@ from typing import ClassVar
 import numpy as np
 import pytest
 
-from cases import SUITE_DIR, load_case, parse_case
-from oracle.torch_loss import loss_function as torch_loss_function
+from refbp.cases import SUITE_DIR, load_case, parse_case
+from refbp.oracle.torch_loss import loss_function as torch_loss_function
 from refbp.bench.check import case_file
 from refbp.bench.fd import make_case
 from refbp.check.adapter import answer, load_factory, own_loss_function

@@ -18,8 +18,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cases import SUITE_DIR, load_case
-from oracle.fd import finite_difference
+from refbp.cases import SUITE_DIR, load_case
+from refbp.oracle.fd import finite_difference
 from refbp.cli import main
 from refbp.fuzz import FuzzOptions, run_fuzz
 from refbp.fuzz import spread

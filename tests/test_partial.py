@@ -13,7 +13,7 @@ import jsonschema
 import numpy as np
 import pytest
 
-from cases import SUITE_DIR, load_case
+from refbp.cases import SUITE_DIR, load_case
 from refbp.check.check_adapter import check_adapter_case
 from refbp.check.provided import NotProvided, require_all
 from refbp.cli import main

@@ -1,6 +1,6 @@
 """refbp.perturbed, the batched forms of refbp's forward for finite differences: stacked and
 rank-one forward passes give the same losses as one forward per perturbed network, for
-every activation and loss, and oracle.fd gives the same results with them as without."""
+every activation and loss, and refbp.oracle.fd gives the same results with them as without."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cases import SUITE_DIR, Case, MLPNetwork, load_case
-from oracle.fd import finite_difference
+from refbp.cases import SUITE_DIR, Case, MLPNetwork, load_case
+from refbp.oracle.fd import finite_difference
 from refbp.loss_forms import PerturbedForm
 from refbp.nn import build_model, loss_function, losses
 from refbp.perturbed import loss_forms, series_paths
@@ -183,7 +183,7 @@ def test_both_rank_one_forms_equal_one_forward_per_network(case):
 def test_perturbed_losses_equal_the_loop_on_any_shape(document, data):
     """The batched path falls back to the loop when it disagrees (with a note), which would hide
     a bug from the checker's own tests: compare it with the loop directly, on drawn shapes."""
-    from cases import parse_case
+    from refbp.cases import parse_case
 
     case = parse_case(document)
     forms = loss_forms(case)
@@ -203,7 +203,7 @@ def test_the_series_after_a_sigmoid_layer_equals_the_loop_on_any_shape(document,
     loop's losses."""
     from hypothesis import assume
 
-    from cases import parse_case
+    from refbp.cases import parse_case
 
     activations = document["network"]["activations"]
     assume(len(activations) >= 2)

@@ -14,8 +14,8 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from cases import parse_case
-from oracle.fd import finite_difference
+from refbp.cases import parse_case
+from refbp.oracle.fd import finite_difference
 from refbp.nn import activations, build_model
 from refbp.perturbed import activation_change, loss_forms, perturbed_losses, series, series_paths
 from refbp.perturbed.base import Base

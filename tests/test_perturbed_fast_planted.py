@@ -1,5 +1,5 @@
 """Planted errors in the fast path of refbp.perturbed (tests/test_perturbed_fast.py) are caught
-by the agreement check of oracle.fd: a change coefficient off by 1e-6 for every activation, a
+by the agreement check of refbp.oracle.fd: a change coefficient off by 1e-6 for every activation, a
 wrong sign, a NaN, a bug in one chunk of the output series, a bug only in the networks redone
 near a kink. Never a silent pass: the plain loop takes over, with a note."""
 
@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from oracle.fd import finite_difference
+from refbp.oracle.fd import finite_difference
 from refbp.perturbed import loss_forms, series_paths
 from refbp.perturbed.perturbed_losses import PerturbedLosses
 

@@ -1,7 +1,7 @@
 """refbp.perturbed's batched RNN form (rnn_losses): the losses of S perturbed RNNs evaluated
 together equal one refbp forward per network (to rounding) on drawn shapes, every feature and
 path (readouts, truncation, h0, relu kinks); a planted error in it (a NaN, a wrong sign, a bug
-in one chunk only, a wrong step) is caught by oracle.fd's agreement check, and the plain loop
+in one chunk only, a wrong step) is caught by refbp.oracle.fd's agreement check, and the plain loop
 takes over."""
 
 from __future__ import annotations
@@ -11,10 +11,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cases import SUITE_DIR, Case, RNNNetwork, load_case, parse_case
-from oracle.fd import finite_difference
-from oracle.fd.agreement import AGREEMENT_ULPS
-from oracle.fd.kinks import crossed_unit, crossed_units_stacked
+from refbp.cases import SUITE_DIR, Case, RNNNetwork, load_case, parse_case
+from refbp.oracle.fd import finite_difference
+from refbp.oracle.fd.agreement import AGREEMENT_ULPS
+from refbp.oracle.fd.kinks import crossed_unit, crossed_units_stacked
 from refbp.perturbed import loss_forms
 from refbp.perturbed.rnn_losses import RNNPerturbedLosses
 from refbp.testing.strategies import rnn_documents

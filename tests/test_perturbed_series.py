@@ -11,7 +11,7 @@ import mpmath
 import numpy as np
 import pytest
 
-from cases import Case, MLPNetwork
+from refbp.cases import Case, MLPNetwork
 from refbp.nn import build_model
 from refbp.perturbed import series
 from refbp.perturbed.base import Base

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from conftest import missing_component
 
-from cases import SUITE_DIR
+from refbp.cases import SUITE_DIR
 from refbp.cli import main
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "pipe"

@@ -14,8 +14,8 @@ import jsonschema
 import numpy as np
 import pytest
 
-from cases import SUITE_DIR, load_case
-from cases.schema import schema_document
+from refbp.cases import SUITE_DIR, load_case
+from refbp.cases.schema import schema_document
 from refbp.check.adapter import case_document
 from refbp.cli import main
 from refbp.fuzz import FuzzOptions

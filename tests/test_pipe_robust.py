@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from cases import SUITE_DIR
+from refbp.cases import SUITE_DIR
 from refbp.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -17,8 +17,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cases import SUITE_DIR, discover, load_case, parse_case
-from cases.dtypes import at_dtype
+from refbp.cases import SUITE_DIR, discover, load_case, parse_case
+from refbp.cases.dtypes import at_dtype
 from refbp.check import check_case
 from refbp.check.check_adapter import check_adapter_case
 from refbp.check.tolerance import SAME_PRECISION_FLOOR_ULPS, SAME_PRECISION_K, allowance
@@ -193,7 +193,7 @@ def test_a_result_computed_in_float32_says_so_and_passes_verify(tmp_path, capsys
     without its dtype, a pass with `"dtype": "float32"`."""
     import json
 
-    from oracle.same_precision import same_precision_trace
+    from refbp.oracle.same_precision import same_precision_trace
     from refbp.cli import main
 
     case = load_case(SUITE_DIR / "seed" / "seed-2-2-2.json")

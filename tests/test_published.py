@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from cases import SUITE_DIR, CaseError, parse_case
+from refbp.cases import SUITE_DIR, CaseError, parse_case
 from helpers import check, failed_rows, write_case
 from refbp.cli import main
 

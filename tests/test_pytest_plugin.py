@@ -6,7 +6,7 @@ from __future__ import annotations
 from importlib.metadata import entry_points
 from pathlib import Path
 
-from cases import SUITE_DIR
+from refbp.cases import SUITE_DIR
 
 pytest_plugins = ["pytester"]
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"

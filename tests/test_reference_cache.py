@@ -10,9 +10,9 @@ import json
 
 import pytest
 
-from cases import SUITE_DIR, load_case, parse_case
-from cases.fingerprint import case_hash
-from oracle.torch_loss import loss_function
+from refbp.cases import SUITE_DIR, load_case, parse_case
+from refbp.cases.fingerprint import case_hash
+from refbp.oracle.torch_loss import loss_function
 from refbp.check.check_case import FRESH, ORACLES
 from refbp.check.references import ReferenceCache, References
 from refbp.check.results import results_in

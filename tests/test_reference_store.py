@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cases import SUITE_DIR, load_case, parse_case
-from cases.fingerprint import case_hash
+from refbp.cases import SUITE_DIR, load_case, parse_case
+from refbp.cases.fingerprint import case_hash
 from refbp.check import reference_files, reference_store
 from refbp.check.reference_store import ReferenceStore, cache_folder
 from refbp.perturbed import loss_forms

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 from hypothesis import HealthCheck, given, settings
 
-from cases import parse_case
+from refbp.cases import parse_case
 from helpers import failed_rows
 from refbp.check import check_case
 from refbp.check.tolerance import FLOAT32, tolerance_for

@@ -8,7 +8,7 @@ import json
 
 import pandas as pd
 
-from cases import SUITE_DIR
+from refbp.cases import SUITE_DIR
 from helpers import write_case
 from refbp.cli import main
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 import refbp.nn.rnn as rnn_module
-from cases import parse_case
+from refbp.cases import parse_case
 from helpers import diagnoses, failed_rows
 from refbp.check import check_case
 

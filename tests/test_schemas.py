@@ -11,9 +11,9 @@ import jsonschema
 import jsonschema_rs
 import pytest
 
-from cases import SUITE_DIR, discover
-from cases.generate import DISTRIBUTIONS, INIT_SCHEMES
-from cases.schema import SCHEMAS, schema_document
+from refbp.cases import SUITE_DIR, discover
+from refbp.cases.generate import DISTRIBUTIONS, INIT_SCHEMES
+from refbp.cases.schema import SCHEMAS, schema_document
 from refbp import names
 from refbp.cli import main
 from refbp.nn import compute_trace
@@ -93,7 +93,7 @@ def test_the_names_in_the_schemas_are_refbps_table_of_names():
 
 
 def result_of(path) -> dict:
-    from cases import load_case
+    from refbp.cases import load_case
 
     case = load_case(path)
     trace = compute_trace(case)

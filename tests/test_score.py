@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from cases import SUITE_DIR
+from refbp.cases import SUITE_DIR
 from refbp.check.parts import verdict_parts
 from refbp.check.suite import SuiteRun
 from refbp.check.verdict import CaseVerdict, Check

@@ -25,7 +25,7 @@ def assert_printed(value: float, printed: str):
 
 @pytest.fixture(scope="module")
 def trace():
-    from cases import SUITE_DIR, load_case
+    from refbp.cases import SUITE_DIR, load_case
 
     return compute_trace(load_case(SUITE_DIR / "seed" / "seed-2-2-2.json"))
 

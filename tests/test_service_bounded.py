@@ -12,7 +12,7 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
-from cases import SUITE_DIR
+from refbp.cases import SUITE_DIR
 from refbp.bench.service_store import fill_store
 from refbp.service.app import create_app
 from refbp.service.compare import MAX_RUNS

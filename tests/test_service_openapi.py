@@ -11,7 +11,7 @@ import os
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from cases import SUITE_DIR
+from refbp.cases import SUITE_DIR
 from refbp.service.app import create_app, openapi
 from refbp.service.settings import Settings
 

@@ -13,7 +13,7 @@ from urllib.parse import parse_qs, urlparse
 import httpx
 import pytest
 
-from cases import SUITE_DIR
+from refbp.cases import SUITE_DIR
 from refbp.bench.service import result_document
 from refbp.check.suite import run_suite
 from refbp.check.verify import verify_results

@@ -14,7 +14,7 @@ import pytest
 import sqlalchemy as sa
 from service_server import AUTH, TOKEN
 
-from cases import SUITE_DIR
+from refbp.cases import SUITE_DIR
 from refbp import __version__
 from refbp.bench.service import result_document
 from refbp.service.app import create_app

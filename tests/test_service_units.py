@@ -72,7 +72,7 @@ def test_reads_need_a_token_only_where_the_deployment_says_so(tmp_path, monkeypa
     bearer token or HTTP Basic's password; writes take only the write token; health is open."""
     import base64
 
-    from cases import SUITE_DIR
+    from refbp.cases import SUITE_DIR
 
     settings = Settings(case_paths=(str(SUITE_DIR / "seed"),), database=f"sqlite:///{tmp_path / 's.sqlite'}",
                         token="write-token", read_token="read-token", reads_need_token=True)

@@ -13,7 +13,7 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
-from cases import SUITE_DIR
+from refbp.cases import SUITE_DIR
 from refbp.bench.service import result_document
 from refbp.service.app import create_app
 from refbp.service.settings import Limits, Settings

@@ -1,4 +1,4 @@
-"""oracle.slope_bounds: the backward in interval arithmetic, each unit at its kink with its own slope.
+"""refbp.oracle.slope_bounds: the backward in interval arithmetic, each unit at its kink with its own slope.
 Clear of every kink its centre is the ordinary backward (autograd's) and its radius 0; at a kink
 it encloses torch's left and right choices and every mixture of them."""
 
@@ -7,10 +7,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from cases import SUITE_DIR, load_case
-from oracle import torch_reference
-from oracle.conventions import Convention
-from oracle.slope_bounds import slope_bounds
+from refbp.cases import SUITE_DIR, load_case
+from refbp.oracle import torch_reference
+from refbp.oracle.conventions import Convention
+from refbp.oracle.slope_bounds import slope_bounds
 
 SMOOTH = ["mlp/mlp-depth4-mixed-ce-b24.json", "mlp/mlp-leaky-relu-softmax-mse-b20.json",
           "mlp/mlp-xavier-relu-ce-b64.json", "rnn/rnn-relu-every-sse.json", "rnn/rnn-truncated-k5.json",
@@ -50,12 +50,12 @@ def test_the_fuzz_found_mixture_passes_and_needs_the_bounds(monkeypatch, case_id
     arithmetic; refbp's takes slope 1 at some units and 0 at others (rounding), which neither
     uniform choice (all left, all right) matches, and the per-unit intervals enclose.
     fuzz-mlp-2bb245828c79 (refbp fuzz --seed 7): the same in an MLP's relu layer."""
-    import oracle.slope_bounds
+    import refbp.oracle.slope_bounds
     from refbp.check.check_case import check_case
 
     case = load_case(SUITE_DIR / "regressions" / f"{case_id}.json")
     assert check_case(case).passed
-    monkeypatch.setattr(oracle.slope_bounds, "slope_bounds", lambda *args, **kwargs: None)
+    monkeypatch.setattr(refbp.oracle.slope_bounds, "slope_bounds", lambda *args, **kwargs: None)
     failed = check_case(case).failed_checks()
     assert failed and all(c.reference == "torch-autograd" for c in failed)
     assert tensor is None or [c.tensor for c in failed] == [tensor]
@@ -107,7 +107,7 @@ def test_a_saturated_sigmoid_spans_its_slope_from_the_output_and_from_the_net():
 
 
 def test_the_saturated_sigmoid_case_passes_the_net_slope_and_fails_without_the_bounds(monkeypatch):
-    import oracle.slope_bounds
+    import refbp.oracle.slope_bounds
     from refbp.check.conventions import admissible
 
     case = load_case(SATURATED_SIGMOID)
@@ -123,7 +123,7 @@ def test_the_saturated_sigmoid_case_passes_the_net_slope_and_fails_without_the_b
         wrong[3] *= 0.5
         nearest, _ = allowed.nearest("grads", "layers.0.weight", wrong, 1e-10, 1e-7)
         assert np.any(np.abs(wrong - nearest) > 1e-10 + 1e-7 * np.abs(nearest)), mode
-    monkeypatch.setattr(oracle.slope_bounds, "slope_bounds", lambda *args, **kwargs: None)
+    monkeypatch.setattr(refbp.oracle.slope_bounds, "slope_bounds", lambda *args, **kwargs: None)
     allowed = admissible(case, trace, lambda convention: torch_reference.trace(case, convention))
     nearest, _ = allowed.nearest("grads", "layers.0.weight", from_net, 1e-10, 1e-7)
     assert np.any(np.abs(from_net - nearest) > 1e-10 + 1e-7 * np.abs(nearest))
@@ -136,8 +136,8 @@ def test_each_saturated_unit_spans_its_slope_from_the_net_and_from_the_output(ac
     the interval is torch's slope alone, and the two agree within rounding."""
     import torch
 
-    from oracle.conventions import SATURATED, saturation_distance
-    from oracle.slope_bounds import Spans, _slopes
+    from refbp.oracle.conventions import SATURATED, saturation_distance
+    from refbp.oracle.slope_bounds import Spans, _slopes
 
     net = np.concatenate([np.linspace(-40, 40, 801), [-745.0, 745.0]])
     z = torch.tensor(net, dtype=torch.float64, requires_grad=True)
@@ -168,7 +168,7 @@ def test_a_float32_net_rounded_across_its_kink_lies_within_the_bounds(monkeypatc
     the case's dtype; with float64's rounding the float32 answer falls outside."""
     import torch
 
-    import oracle.slope_bounds
+    import refbp.oracle.slope_bounds
     from refbp.check.tolerance import tolerance_for
 
     case = load_case(FLOAT32_KINK)
@@ -183,5 +183,5 @@ def test_a_float32_net_rounded_across_its_kink_lies_within_the_bounds(monkeypatc
         return np.any((given < low - allowed) | (given > high + allowed))
 
     assert not any(outside(slope_bounds(case, reference), name) for name in reference.grads)
-    monkeypatch.setattr(oracle.slope_bounds, "kink_rounding", lambda dtype: 2.0 ** -52)
+    monkeypatch.setattr(refbp.oracle.slope_bounds, "kink_rounding", lambda dtype: 2.0 ** -52)
     assert any(outside(slope_bounds(case, reference, force=True), name) for name in reference.grads)

@@ -14,8 +14,8 @@ import httpx
 import pandas as pd
 import pytest
 
-from cases import SUITE_DIR, load_case
-from cases.schema import validate
+from refbp.cases import SUITE_DIR, load_case
+from refbp.cases.schema import validate
 from refbp.check.notes import short_note
 from refbp.check.suite import SuiteRun
 from refbp.check.verdict import CaseVerdict, Check, EntryRecord, VerdictState

@@ -17,7 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cases import Tolerance, parse_case
+from refbp.cases import Tolerance, parse_case
 from refbp import names
 from refbp.nn import compute_trace
 from refbp.testing import assert_matches_torch

@@ -5,7 +5,7 @@ As tests/test_teeth_float32.py does for float32: the bug tests of test_teeth.py 
 test_rnn_teeth.py, and the finite-difference teeth of test_fd_teeth.py that plant a wrong
 gradient, are collected a second time, unchanged; an autouse fixture makes every case they load
 or parse the float16 copy of itself (every number rounded to float16, dtype float16:
-cases.dtypes.at_dtype), so refbp's own code (the implementation the bugs are planted in) computes
+refbp.cases.dtypes.at_dtype), so refbp's own code (the implementation the bugs are planted in) computes
 in float16. Their assertions (which reference fails which tensor, which diagnosis) are the
 float64 ones.
 
@@ -21,8 +21,8 @@ import pytest
 import test_fd_teeth
 import test_rnn_teeth
 import test_teeth
-from cases import load_case, parse_case
-from cases.dtypes import at_dtype
+from refbp.cases import load_case, parse_case
+from refbp.cases.dtypes import at_dtype
 
 FD_TEETH = ("test_every_method_passes_the_correct_gradient", "test_sampled_always_judges_every_bias_entry",
             "test_directional_reports_the_largest_entry_off_by_1e_3")

@@ -21,7 +21,7 @@ import pytest
 import test_fd_teeth
 import test_rnn_teeth
 import test_teeth
-from cases import load_case, parse_case
+from refbp.cases import load_case, parse_case
 from helpers import as_float32
 
 FD_TEETH = ("test_every_method_passes_the_correct_gradient", "test_sampled_always_judges_every_bias_entry",

@@ -1,4 +1,4 @@
-"""The one builder of the torch networks (oracle.torch_modules): the reference, the benches and
+"""The one builder of the torch networks (refbp.oracle.torch_modules): the reference, the benches and
 gradcheck all compute the same function with it."""
 
 from __future__ import annotations
@@ -6,10 +6,10 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from cases import SUITE_DIR, load_case
-from oracle import torch_reference
-from oracle.torch_loss import loss_function, parameter_loss
-from oracle.torch_modules import build_module, load_params
+from refbp.cases import SUITE_DIR, load_case
+from refbp.oracle import torch_reference
+from refbp.oracle.torch_loss import loss_function, parameter_loss
+from refbp.oracle.torch_modules import build_module, load_params
 
 SEED = SUITE_DIR / "seed" / "seed-2-2-2.json"
 

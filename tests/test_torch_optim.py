@@ -1,4 +1,4 @@
-"""oracle.torch_optim against torch.optim's SGD and Adam classes: the same parameters after every
+"""refbp.oracle.torch_optim against torch.optim's SGD and Adam classes: the same parameters after every
 step, bit for bit, over several steps (momentum buffers and Adam's moments carried), with
 weight decay, a parameter without a gradient, and float64 and float32; and no torch._dynamo."""
 
@@ -10,7 +10,7 @@ import sys
 import pytest
 import torch
 
-from oracle.torch_optim import SGD, Adam
+from refbp.oracle.torch_optim import SGD, Adam
 
 OPTIONS = {
     "sgd": [dict(lr=0.1), dict(lr=0.05, momentum=0.9), dict(lr=0.05, momentum=0.5, weight_decay=0.01)],
@@ -61,7 +61,7 @@ def test_a_different_update_is_told_apart():
 
 def test_no_dynamo_import():
     """The point of the module: a training reference without the second that torch._dynamo costs."""
-    code = ("import sys, torch\nfrom oracle.torch_optim import SGD, Adam\n"
+    code = ("import sys, torch\nfrom refbp.oracle.torch_optim import SGD, Adam\n"
             "p = [torch.ones(2, dtype=torch.float64, requires_grad=True)]\n"
             "for o in (SGD(p, lr=0.1, momentum=0.9), Adam(p, lr=0.1)):\n"
             "    o.zero_grad(); (p[0] ** 2).sum().backward(); o.step()\n"

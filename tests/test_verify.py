@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from cases import SUITE_DIR, load_case
+from refbp.cases import SUITE_DIR, load_case
 from refbp.cli import main
 from refbp.nn import compute_trace
 

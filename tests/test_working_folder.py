@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from cases import SUITE_DIR
+from refbp.cases import SUITE_DIR
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from cases import SUITE_DIR
+from refbp.cases import SUITE_DIR
 from refbp.check.suite import SuiteRun
 from refbp.check.verdict import CaseVerdict, Check
 from refbp.check.xfails import XFAIL, XPASS, XfailsError, read_xfails, with_expectations

@@ -67,8 +67,8 @@ def torch_result(document: dict, adapter_module=None) -> dict:
 
 def write_torch_results(folder, paths=None) -> list[Path]:
     """Write one result per case found under `paths` (default: the shipped suite) into `folder`."""
-    from cases import SUITE_DIR, discover, load_case
-    from cases.export import explicit_document
+    from refbp.cases import SUITE_DIR, discover, load_case
+    from refbp.cases.export import explicit_document
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)

@@ -8,7 +8,7 @@ when given:
                      non-differentiable point, reported with the unit, never judged
   perturbed          the batched form of many single-entry perturbations (else: a loop); its
                      losses are checked against `loss` in every chunk and path of each tensor
-                     (oracle.fd.agreement), and a tensor where they differ, or where one is
+                     (refbp.oracle.fd.agreement), and a tensor where they differ, or where one is
                      not finite, is redone by the loop, with a note
   stacked            losses of a stack of parameter sets (directional; else: a loop)
   complex_loss, complex_perturbed, not_analytic
@@ -68,7 +68,7 @@ def escalated(forms: LossForms, params: dict, entries: dict) -> FiniteDifference
     (the same rounding, a truncation of order h^6 that it measures instead of guessing; its
     usual, wider step is what large weights or inputs defeat). For entries where central
     differences' error estimate cannot be trusted: their estimate of the truncation is a
-    heuristic (oracle.fd.steps.central_error)."""
+    heuristic (refbp.oracle.fd.steps.central_error)."""
     chosen = {name: np.asarray(entries.get(name, ()), dtype=np.int64) for name in params}
 
     def select(name, tensor):

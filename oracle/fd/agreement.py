@@ -1,5 +1,5 @@
 """Whether a batched form's losses may be trusted for one tensor: they are compared with the
-plain `loss` at sampled points before any of them is used (oracle.fd.evaluate).
+plain `loss` at sampled points before any of them is used (refbp.oracle.fd.evaluate).
 
 What is sampled, and why:
   - every non-finite batched value is a disagreement by itself (NaN compares as neither

@@ -4,7 +4,7 @@ any number of entries), their step kept clear of the kinks a probe shows.
 A direction u has +-1 at each chosen entry (Rademacher) and 0 elsewhere, so that a wrong
 entry j of a gradient moves <grad, u> by its whole error, whatever the number of entries
 (a unit direction would divide it by sqrt(n)). The derivative of t -> L(p + t u) at 0 is
-taken by Richardson on central differences at h, 2h, 4h (oracle.fd.methods.richardson: 6
+taken by Richardson on central differences at h, 2h, 4h (refbp.oracle.fd.methods.richardson: 6
 evaluations, O(h^6), its truncation measured). The anchors: JAX's `check_grads` (the
 derivative along random directions) and torch.autograd.gradcheck's fast mode (one random
 projection instead of a column per entry).

@@ -42,7 +42,7 @@ class Evaluator:
                         chunk: int, points: int, chunk_paths) -> bool:
         """The batched form is another code path than `loss`: before trusting its `values` (flat,
         one per perturbation) for a tensor, compare them with `loss` at the points
-        oracle.fd.agreement samples (every chunk, every path, every non-finite value). A batched
+        refbp.oracle.fd.agreement samples (every chunk, every path, every non-finite value). A batched
         form that differs (a bug in it, or a forward it does not reproduce) is abandoned for the
         plain loop, with a note."""
         bad = np.flatnonzero(~np.isfinite(values))

@@ -31,7 +31,7 @@ def _entrywise(evaluator: Evaluator, params: dict, method: str, estimate, points
     """Run `estimate(values [E, K], h [E], x [E], delta [E]) -> (derivative, error)` over the
     entries of each tensor (all of them, or `select(name, tensor)` of them), at offsets
     `points(h) -> [E, K]`; delta is the rounding of one loss evaluation: a few ulps of the loss,
-    or where `rounding` {tensor: flat array} gives more (measured: oracle.fd.noise), that."""
+    or where `rounding` {tensor: flat array} gives more (measured: refbp.oracle.fd.noise), that."""
     result = FiniteDifference(method=method)
     assumed = loss_rounding(evaluator.base_loss)
     for name, tensor in params.items():
@@ -71,7 +71,7 @@ def central(forms: LossForms, params, select=None, method="central") -> FiniteDi
 def richardson(forms: LossForms, params, select=None, relative: float | None = None,
                rounding: dict | None = None) -> FiniteDifference:
     """`rounding` {tensor: flat array}: the measured noise of the loss along each entry
-    (oracle.fd.noise), where it exceeds the few ulps otherwise assumed."""
+    (refbp.oracle.fd.noise), where it exceeds the few ulps otherwise assumed."""
     evaluator = Evaluator(forms.loss, params, forms.probe, forms.perturbed)
 
     def estimate(values, h, x, delta):

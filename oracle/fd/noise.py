@@ -2,7 +2,7 @@
 (Moré and Wild's ECnoise).
 
 Finite differences take the rounding of one loss evaluation to be a few ulps of the loss
-(oracle.fd.steps.loss_rounding). A loss that amplifies the rounding of an intermediate value
+(refbp.oracle.fd.steps.loss_rounding). A loss that amplifies the rounding of an intermediate value
 breaks that: bce's log(1 - y) at y = 1 - 6.6e-12 keeps only about five digits of 1 - y, so
 the loss as computed jitters a million times more than assumed, and a central difference (or
 the complex step, which carries the same relative error of 1 - y) is off by far more than

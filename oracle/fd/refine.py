@@ -2,17 +2,17 @@
 references' side of judging by finite differences (refbp.check.fd_reference asks, for the
 entries an answer disagrees with, and only compares).
 
-  - `escalate`: entries judged again by a more accurate method (oracle.fd.escalated: the
+  - `escalate`: entries judged again by a more accurate method (refbp.oracle.fd.escalated: the
     complex step where the network is analytic, else Richardson). Central differences only
     guess their truncation error from the curvature; with large weights or inputs the guess
     falls short. The better method's own error is measured, not guessed.
   - `with_measured_noise`: entries where the loss as computed is noisier than the few ulps
     every method assumes (bce's log(1 - y) at y = 1 - 6.6e-12 keeps five digits of 1 - y, a
-    staircase in steps of 2^-53), measured along each entry (oracle.fd.noise, Moré and Wild's
+    staircase in steps of 2^-53), measured along each entry (refbp.oracle.fd.noise, Moré and Wild's
     ECnoise) or from the formula (`output_rounding`), judged again by Richardson with that
     noise in its error estimate: honest, large there. A wrong gradient adds no noise to the
     loss.
-  - `mark_blind`: entries whose one-sided derivatives disagree (oracle.fd.one_sided: a kink, a
+  - `mark_blind`: entries whose one-sided derivatives disagree (refbp.oracle.fd.one_sided: a kink, a
     clamp or a jump within the stencil) are put with `result.kinks`: not judged here.
 Every operation works in place on a FiniteDifference and records which method gave each
 replaced value (`judged_by`).

@@ -4,7 +4,7 @@ One forward + backward of an MLP (relu hidden layers, logits, cross-entropy on c
 indices) over a batch, per backend:
   refbp-numpy          refbp.nn on numpy arrays
   refbp-torch-cpu      the same code on torch CPU tensors (Array-API namespace, no autograd)
-  torch-autograd-cpu   the torch reference's network (oracle.torch_modules: torch.nn.Linear, ReLU),
+  torch-autograd-cpu   the torch reference's network (refbp.oracle.torch_modules: torch.nn.Linear, ReLU),
                        torch.nn's cross-entropy, torch.autograd.grad
   refbp-torch-cuda, torch-autograd-cuda   the same on CUDA (only when it is available)
 "batched" rows time one call on the whole batch; "serial" rows time a loop of batch-size-1
@@ -19,8 +19,8 @@ import sys
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from cases.generate import random_problem
-from cases.model import MLPNetwork
+from refbp.cases.generate import random_problem
+from refbp.cases.model import MLPNetwork
 
 from .backends import BATCH_BACKENDS
 from .common import BackendOptions, device_of, select_backends, timing_environment
@@ -56,7 +56,7 @@ def network(sizes) -> MLPNetwork:
 
 
 def problem(sizes, dtype: str, batch: int, seed: int = 0):
-    """Xavier-uniform weights, normal inputs, class targets (cases.generate): numpy arrays in `dtype`."""
+    """Xavier-uniform weights, normal inputs, class targets (refbp.cases.generate): numpy arrays in `dtype`."""
     params, inputs, targets = random_problem(network(sizes).param_shapes(), (batch, sizes[0]), (batch,),
                                              targets="classes", classes=sizes[-1], seed=seed)
     return {k: v.astype(dtype) for k, v in params.items()}, inputs.astype(dtype), targets

@@ -33,7 +33,7 @@ from pathlib import Path
 from statistics import median
 from typing import TYPE_CHECKING
 
-from cases.export import explicit_document
+from refbp.cases.export import explicit_document
 
 from .common import BenchUsageError, timing_environment
 from .fd import BIG_SAMPLED_TENSORS, make_case
@@ -134,7 +134,7 @@ def case_file(case) -> dict:
 
 def bench_suite(spec: str, options: Options) -> dict:
     """The whole shipped suite (two of its cases with quick): check --impl against refbp run."""
-    from cases import SUITE_DIR
+    from refbp.cases import SUITE_DIR
 
     paths = [SUITE_DIR / "seed" / "seed-2-2-2.json", SUITE_DIR / "mlp" / "mlp-leaky-relu-sse-b4.json"] \
         if options.quick else None

@@ -12,7 +12,7 @@ relu network gets a central row too, its gradcheck timed on a sample of its colu
 scaled to every parameter (`baseline_note` says how; empty where gradcheck ran whole).
 Times are medians of several rounds in which refbp's checks and gradcheck take turns
 (refbp.bench.measure.interleaved_medians). gradcheck differentiates the torch reference's loss
-(oracle.torch_loss.parameter_loss); `err_vs_torch` compares with the torch reference's gradient. `agree` is true when both reach the same verdict on the
+(refbp.oracle.torch_loss.parameter_loss); `err_vs_torch` compares with the torch reference's gradient. `agree` is true when both reach the same verdict on the
 correct gradient (pass) AND both reject a gradient whose largest-magnitude entry is off by
 1e-3 relative (for gradcheck: a custom autograd Function whose backward returns that
 gradient). gradcheck is given the same atol/rtol as refbp's row (refbp.check.tolerance);
@@ -29,9 +29,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from cases import Case, MLPNetwork
-from cases.generate import random_problem
-from oracle.fd import finite_difference
+from refbp.cases import Case, MLPNetwork
+from refbp.cases.generate import random_problem
+from refbp.oracle.fd import finite_difference
 from refbp.check.check_case import finite_difference_checks
 from refbp.nn import compute_trace
 from refbp.perturbed import loss_forms
@@ -102,7 +102,7 @@ def environment(options: Options) -> dict:
 def make_case(sizes, batch: int = BATCH, seed: int = 0, activation: str = "sigmoid") -> Case:
     """An MLP whose hidden layers use `activation`, with a sigmoid output and half_sse (`mixed`:
     relu and tanh in turn, an identity output and cross_entropy on class targets): Xavier-uniform
-    weights, normal inputs, uniform targets or classes (cases.generate)."""
+    weights, normal inputs, uniform targets or classes (refbp.cases.generate)."""
     hidden = len(sizes) - 2
     if activation == "mixed":
         activations = tuple(("relu", "tanh")[i % 2] for i in range(hidden)) + ("identity",)

@@ -2,18 +2,18 @@
 
 One row per nonlinearity (tanh, relu): an 8-32-4 RNN (input, hidden, output sizes), T = 20
 steps, batch 4, float64, a readout at every step with an identity output and half_sse;
-Xavier-uniform weights, normal inputs, uniform targets (cases.generate). refbp's full central
+Xavier-uniform weights, normal inputs, uniform targets (refbp.cases.generate). refbp's full central
 check (its gradient, the finite differences through the batched RNN form
 refbp.perturbed.rnn_losses, the comparison) against torch.autograd.gradcheck on the torch
-reference's RNN loss as a function of its parameter tensors (oracle.torch_loss.parameter_loss:
+reference's RNN loss as a function of its parameter tensors (refbp.oracle.torch_loss.parameter_loss:
 torch.nn.RNN itself), the same row fields as the MLP rows, `kind` rnn and `activation` the
 nonlinearity.
 """
 
 from __future__ import annotations
 
-from cases import Case, RNNNetwork
-from cases.generate import random_problem
+from refbp.cases import Case, RNNNetwork
+from refbp.cases.generate import random_problem
 
 NETWORK = (8, 32, 4)
 STEPS = 20

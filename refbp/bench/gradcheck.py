@@ -1,12 +1,12 @@
 """The baseline of `refbp bench fd`: torch.autograd.gradcheck on the torch reference's loss
-(oracle.torch_loss.parameter_loss) and the torch reference's gradient. torch is imported
+(refbp.oracle.torch_loss.parameter_loss) and the torch reference's gradient. torch is imported
 only when a function here runs (it takes seconds): the CLI starts without it."""
 
 from __future__ import annotations
 
 
 def torch_gradient(case) -> dict:
-    from oracle import torch_reference
+    from refbp.oracle import torch_reference
 
     return torch_reference.trace(case).grads
 
@@ -36,7 +36,7 @@ def gradcheck_function(case, fast: bool, atol: float, rtol: float, names=None):
     case's values, so that gradcheck runs on a sample of its columns."""
     import torch
 
-    from oracle.torch_loss import parameter_loss
+    from refbp.oracle.torch_loss import parameter_loss
 
     full_loss, all_names = parameter_loss(case)
     names = list(all_names if names is None else names)

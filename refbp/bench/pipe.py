@@ -25,7 +25,7 @@ from statistics import median
 
 import numpy as np
 
-from cases import load_case
+from refbp.cases import load_case
 from refbp.check.adapter import case_document
 from refbp.pipe import PIPE_PREFIX, close_all, start
 

@@ -3,7 +3,7 @@
 One forward + backward (BPTT) of an Elman RNN (tanh) with a readout at every step and
 cross-entropy over classes per step, per backend:
   refbp-numpy         refbp.nn.rnn on numpy arrays
-  torch-nn-rnn-cpu    the torch reference's network (oracle.torch_modules: torch.nn.RNN and a
+  torch-nn-rnn-cpu    the torch reference's network (refbp.oracle.torch_modules: torch.nn.RNN and a
                       torch.nn.Linear readout), torch.nn's cross-entropy, gradients by autograd
   refbp-torch-cuda, torch-nn-rnn-cuda   the same on CUDA (only when it is available)
 """
@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from cases.generate import random_problem
-from cases.model import RNNNetwork
+from refbp.cases.generate import random_problem
+from refbp.cases.model import RNNNetwork
 
 from .backends import RNN_BACKENDS
 from .common import BackendOptions, device_of, select_backends, timing_environment
@@ -51,7 +51,7 @@ def model_name() -> str:
 
 def problem(batch: int, steps: int, seed: int = 0):
     """torch.nn.RNN's initial weights U(-1/sqrt(H), 1/sqrt(H)), normal inputs, a class per step
-    (cases.generate): numpy arrays."""
+    (refbp.cases.generate): numpy arrays."""
     n_in, hidden, n_out = SIZES
     return random_problem(NETWORK.param_shapes(), (batch, steps, n_in), (batch, steps), targets="classes",
                           classes=n_out, seed=seed, scheme="uniform", scale=1.0 / np.sqrt(hidden))

@@ -25,7 +25,7 @@ import httpx
 import pandas as pd
 import psutil
 
-from cases import SUITE_DIR, load_case
+from refbp.cases import SUITE_DIR, load_case
 from refbp.service.process import serving
 from refbp.check.results import answer_document
 from refbp.nn import compute_trace

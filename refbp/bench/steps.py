@@ -2,7 +2,7 @@
 
 `backend_step` prepares it on a backend's arrays: numpy for refbp-numpy, torch tensors of the
 backend's device for refbp on torch (the same hand-written code through the Array-API namespace)
-and for the torch reference (oracle.torch_modules' network, torch.nn's loss, autograd).
+and for the torch reference (refbp.oracle.torch_modules' network, torch.nn's loss, autograd).
 """
 
 from __future__ import annotations
@@ -34,8 +34,8 @@ def torch_step(network, loss_name: str, params: dict):
     # torch takes seconds to import: only when a torch backend is timed, not when the CLI starts.
     import torch
 
-    from oracle.torch_functions import loss_value
-    from oracle.torch_modules import build_module, load_params
+    from refbp.oracle.torch_functions import loss_value
+    from refbp.oracle.torch_modules import build_module, load_params
 
     first = next(iter(params.values()))
     module = build_module(network, dtype=first.dtype, device=first.device)

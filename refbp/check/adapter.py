@@ -24,9 +24,9 @@ from pathlib import Path
 
 import numpy as np
 
-from cases import Case
-from cases.dtypes import carrier
-from cases.export import explicit_document
+from refbp.cases import Case
+from refbp.cases.dtypes import carrier
+from refbp.cases.export import explicit_document
 
 from ..trace import Trace
 from ..diagnosis.crash import crash_line
@@ -131,7 +131,7 @@ def case_document(case: Case, dtype: str | None = None) -> dict:
     """The explicit document with numpy arrays of the case's dtype, or of `dtype` (class
     indices stay int64)."""
     document = explicit_document(case)
-    dtype = carrier(dtype or case.dtype)   # bfloat16's numbers travel in float32 (cases.dtypes.carrier)
+    dtype = carrier(dtype or case.dtype)   # bfloat16's numbers travel in float32 (refbp.cases.dtypes.carrier)
     document["params"] = {name: value.astype(dtype) for name, value in case.params.items()}
     for key in ARRAY_FIELDS:
         value = getattr(case, key, None)

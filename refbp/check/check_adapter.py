@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import time
 
-from cases import Case
+from refbp.cases import Case
 
-from cases.fingerprint import case_hash
+from refbp.cases.fingerprint import case_hash
 
 from ..diagnosis import diagnose_checks
 from ..diagnosis.crash import crash_line

@@ -17,9 +17,9 @@ from typing import Callable
 
 import numpy as np
 
-from cases import Case, Tolerance
-from cases.fingerprint import case_hash
-from oracle.fd import ComplexStepRefused
+from refbp.cases import Case, Tolerance
+from refbp.cases.fingerprint import case_hash
+from refbp.oracle.fd import ComplexStepRefused
 
 from ..diagnosis import diagnose_verdict
 from ..loss_forms import LossForms

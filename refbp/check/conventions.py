@@ -1,7 +1,7 @@
 """The admissible values of every answer where correct implementations may differ, and the
 nearest of them to an answer (docs/formats.md, "Conventions").
 
-The torch reference is computed under each choice that the case reaches (oracle.conventions:
+The torch reference is computed under each choice that the case reaches (refbp.oracle.conventions:
 the left or right slope at a relu-family unit whose net is exactly 0; bce's clamped value
 or BCELoss's backward at a saturated output). An entry is admissible when it lies, within
 tolerance, in the interval the choices span (between the two slopes lies any subgradient, a
@@ -40,9 +40,9 @@ class Admissible:
     mode: str = "any"
     others: list[Variant] = field(default_factory=list)   # the other admissible choices, under "torch"
     # {quantity: {name: (low, high)}}: what each saturated bce output's own legitimate choice and
-    # rounding can reach (oracle.saturated_bce), and each unit at its kink with its own slope
-    # (oracle.slope_bounds), and each saturated sigmoid, tanh or elu unit with its slope from its net
-    # or from its rounded output (oracle.slope_bounds).
+    # rounding can reach (refbp.oracle.saturated_bce), and each unit at its kink with its own slope
+    # (refbp.oracle.slope_bounds), and each saturated sigmoid, tanh or elu unit with its slope from its net
+    # or from its rounded output (refbp.oracle.slope_bounds).
     bounds: dict = field(default_factory=dict)
     saturated: tuple[str, ...] = ()   # the activations with a saturated unit
 
@@ -141,10 +141,10 @@ def _value(trace: Trace, quantity: str, name: str):
 def admissible(case, primary: Trace, compute, mode: str = "any") -> Admissible:
     """The variants of `case` given its primary torch trace (relu'(0) = 0, bce's clamped value)
     and `compute(Convention) -> Trace`; only the choices the case reaches are computed."""
-    from oracle.conventions import (Convention, bce_ill_conditioned, bce_saturated, kinked_at_zero, labels,
+    from refbp.oracle.conventions import (Convention, bce_ill_conditioned, bce_saturated, kinked_at_zero, labels,
                                     output_activation, saturated_units)
-    from oracle.saturated_bce import saturated_bce_bounds
-    from oracle.slope_bounds import slope_bounds
+    from refbp.oracle.saturated_bce import saturated_bce_bounds
+    from refbp.oracle.slope_bounds import slope_bounds
 
     kinked = kinked_at_zero(case.network, primary.intermediates)
     saturated = bce_saturated(case.loss, primary.outputs)

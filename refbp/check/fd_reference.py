@@ -1,6 +1,6 @@
 """Judging by finite differences, the checking side: which entries an answer disagrees with,
 what to ask the references about them, and the comparison. The references compute the values
-and say where they are blind (oracle.fd, oracle.fd.refine); this module only compares and asks:
+and say where they are blind (refbp.oracle.fd, refbp.oracle.fd.refine); this module only compares and asks:
 
   - an entry whose finite difference is not finite (the loss is not finite at its points,
     or a form returned NaN) is never left out silently: `unjudged_entries` counts them, and
@@ -8,7 +8,7 @@ and say where they are blind (oracle.fd, oracle.fd.refine); this module only com
   - an entry where the admissible conventions differ (refbp.check.conventions) is not judged
     by finite differences (`mark_convention_points`): the torch rows judge it;
   - an entry that fails against central differences is judged again by a more accurate method
-    (oracle.fd.refine.escalate), then, still failing, with the loss's measured noise
+    (refbp.oracle.fd.refine.escalate), then, still failing, with the loss's measured noise
     (with_measured_noise), then, still failing, its one-sided derivatives are compared
     (mark_blind); only what still fails after all three fails its row;
   - a failing random direction is tested for one-sided agreement, then confirmed entry by entry.
@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from oracle.fd import FiniteDifference
-from oracle.fd.one_sided import blind_directions
-from oracle.fd.refine import BLIND, NOISE_METHOD, escalate, mark_blind, output_rounding, with_measured_noise  # noqa: F401
+from refbp.oracle.fd import FiniteDifference
+from refbp.oracle.fd.one_sided import blind_directions
+from refbp.oracle.fd.refine import BLIND, NOISE_METHOD, escalate, mark_blind, output_rounding, with_measured_noise  # noqa: F401
 
 from ..loss_forms import LossForms
 from .tolerance import FD_ERROR_FACTOR
@@ -78,7 +78,7 @@ def failing_entries(grads: dict, result: FiniteDifference, tolerance) -> dict[st
 def escalate_failures(forms: LossForms, params: dict, grads: dict, result: FiniteDifference,
                       tolerance, output_noise: float = 0.0) -> FiniteDifference:
     """`result` where the answer `grads` disagrees with it, made better by the references, step by
-    step (module docstring); `output_noise`: oracle.fd.refine.output_rounding of the case."""
+    step (module docstring); `output_noise`: refbp.oracle.fd.refine.output_rounding of the case."""
     if result.method in ESCALATED_FROM:
         failing = failing_entries(grads, result, tolerance)
         if failing:
@@ -146,7 +146,7 @@ NOT_CONFIRMED = "no entry fails on its own"
 
 def _entrywise_failures(forms: LossForms, params: dict, grads: dict, tolerance) -> bool:
     """Whether central differences, escalated and noise-judged, find a wrong entry."""
-    from oracle.fd import finite_difference
+    from refbp.oracle.fd import finite_difference
 
     result = finite_difference("central", forms, params)
     escalate_failures(forms, params, grads, result, tolerance)

@@ -1,7 +1,7 @@
 """Which entries of an answer random directions vouch for, and which must be judged one by one:
 the search behind the own-forward-fd rows (refbp.check.own_forward).
 
-First a few random directions over every entry at once (oracle.fd.directions). Where one does
+First a few random directions over every entry at once (refbp.oracle.fd.directions). Where one does
 not pass, the entries are narrowed down: one direction per tensor, then per half of a tensor,
 bisecting, until each part passes or is small enough (LEAF entries) to be judged entry by
 entry, as finite differences always did. Both halves of a part failing means the wrong entries
@@ -13,7 +13,7 @@ e its estimated error: a wrong entry moves <answer, u> by its whole error (u is 
 part), so a part passes only where none of its entries is off by more than atol, the least an
 entry's own tolerance can be. It is undecided, and the part split further, where no step clears
 the probe's kinks, where e > atol / 2, or where it fails but its one-sided derivatives disagree
-(oracle.fd.one_sided: a non-smooth point within its stencil, the same points: no evaluation more).
+(refbp.oracle.fd.one_sided: a non-smooth point within its stencil, the same points: no evaluation more).
 Every point of one level of the search is evaluated in one call of the implementation's
 `loss_batch` where it has one (refbp.check.own_loss).
 """
@@ -26,9 +26,9 @@ from itertools import count
 import numpy as np
 import numpy.random  # noqa: F401 (numpy imports it on first use: here, a guarded worker's fork server has it)
 
-from oracle.fd import directions as along
-from oracle.fd.one_sided import ROUNDING_FACTOR, disagree
-from oracle.fd.steps import loss_rounding
+from refbp.oracle.fd import directions as along
+from refbp.oracle.fd.one_sided import ROUNDING_FACTOR, disagree
+from refbp.oracle.fd.steps import loss_rounding
 
 PASS, FAIL, UNDECIDED = "pass", "fail", "undecided"
 DIRECTIONS = 2   # random directions over every entry at once, before any narrowing
@@ -143,7 +143,7 @@ def _judge(trial: _Trial, values, base: float, answer: dict, tolerance) -> None:
 
 def _blind(values, base: float, h: float, tolerance) -> bool:
     """Whether the one-sided derivatives from the stencil's points at +-2h and +-4h disagree
-    (oracle.fd.one_sided, whose span is these points)."""
+    (refbp.oracle.fd.one_sided, whose span is these points)."""
     f = dict(zip(along.OFFSETS, values))
     step = 2.0 * h
     right = 2.0 * (f[2.0] - base) / step - (f[4.0] - base) / (2 * step)

@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from oracle.fd import FiniteDifference, finite_difference
-from oracle.fd.refine import output_rounding
+from refbp.oracle.fd import FiniteDifference, finite_difference
+from refbp.oracle.fd.refine import output_rounding
 
 from ..loss_forms import LossForms
 from ..nn.backend import serial_blas

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from cases import Case
-from oracle.fd.agreement import agrees
+from refbp.cases import Case
+from refbp.oracle.fd.agreement import agrees
 
 from .adapter import Declined, case_document
 

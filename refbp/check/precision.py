@@ -1,7 +1,7 @@
 """Low precision judged against torch's own error: the measuring stick, entry by entry.
 
 For a case computed in float32, float16 or bfloat16, torch itself runs the case at that
-precision on the CPU (oracle.same_precision), beside the float64 reference. At each entry
+precision on the CPU (refbp.oracle.same_precision), beside the float64 reference. At each entry
 
     allowed = max(K x E,  FLOOR_ULPS x eps(dtype) x S + tiny(dtype)),
     E = max over the tensor of |torch at that precision - float64|,  S = max over it of |float64|
@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from cases import Case, Tolerance
-from cases.dtypes import EPSILON
+from refbp.cases import Case, Tolerance
+from refbp.cases.dtypes import EPSILON
 
 from ..trace import Trace
 from .conventions import Admissible
@@ -88,7 +88,7 @@ def near_kink(case: Case, reference: Trace, at_precision: Trace) -> str:
     (within what the net's own row allows), as `name[index]`; "" where none does. There torch at
     that precision and an honest implementation may each take either slope: a derivative that
     differs there beyond the stick cannot be judged."""
-    from oracle.torch_loss import kinked_intermediates
+    from refbp.oracle.torch_loss import kinked_intermediates
 
     for name in kinked_intermediates(case.network):
         net, theirs = reference.intermediates.get(name), at_precision.intermediates.get(name)

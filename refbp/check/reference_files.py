@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from oracle.fd import FiniteDifference
+from refbp.oracle.fd import FiniteDifference
 
 from ..trace import Trace
 

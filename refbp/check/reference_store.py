@@ -9,7 +9,7 @@ implementation, so each is computed once per case and refbp version. The folder 
 when the store is PostgreSQL or off), or `$REFBP_REFERENCE_CACHE` (`none`: no disk cache).
 One file per reference (refbp.check.reference_files), named by the SHA-256 of its key: the
 format, refbp's version (its number and a digest of the sources that compute references,
-`code_digest`), the case's fingerprint (cases.fingerprint.case_hash, which covers its every
+`code_digest`), the case's fingerprint (refbp.cases.fingerprint.case_hash, which covers its every
 number and its dtype) and dtype; for finite differences the method, the dtype they are
 computed in (float64) and whose forms; for a trace torch's version and the convention. A
 changed case, another version or another method never finds another's file; a file whose
@@ -26,11 +26,12 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import importlib.util
 import json
 import os
 from pathlib import Path
 
-from oracle.fd import FiniteDifference
+from refbp.oracle.fd import FiniteDifference
 
 from ..trace import Trace
 from . import reference_files
@@ -73,18 +74,24 @@ def fd_key(fingerprint: str, method: str, case_dtype: str) -> dict:
 
 # The code whose every change may change a reference: its sources' digest is part of refbp's
 # version in a key (a checkout edited without a new version number never reads older files).
-REFERENCE_CODE = ("oracle", "refbp/nn", "refbp/perturbed", "refbp/loss_forms.py", "refbp/names.py", "cases")
+REFERENCE_CODE = ("refbp.oracle", "refbp.nn", "refbp.perturbed", "refbp.loss_forms", "refbp.names", "refbp.cases")
 
 
 @functools.cache
 def code_digest() -> str:
-    """SHA-256 (16 hex digits) of the Python sources of REFERENCE_CODE, paths included."""
-    root = Path(__file__).resolve().parents[2]
+    """SHA-256 (16 hex digits) of the Python sources of REFERENCE_CODE, their module paths included
+    (found where Python finds them: refbp.cases and refbp.oracle live in top-level folders of a
+    checkout and inside refbp/ when installed)."""
     digest = hashlib.sha256()
-    for part in REFERENCE_CODE:
-        path = root / part
-        for file in sorted(path.rglob("*.py")) if path.is_dir() else [path]:
-            digest.update(file.relative_to(root).as_posix().encode() + b"\0")
+    for module in REFERENCE_CODE:
+        spec = importlib.util.find_spec(module)
+        if spec is None or spec.origin is None:
+            continue
+        origin = Path(spec.origin)
+        root = origin.parent if spec.submodule_search_locations else origin
+        for file in sorted(root.rglob("*.py")) if root.is_dir() else [root]:
+            relative = file.relative_to(root).as_posix() if root.is_dir() else ""
+            digest.update(f"{module}/{relative}".encode() + b"\0")
             try:
                 digest.update(file.read_bytes())
             except OSError:

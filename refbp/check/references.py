@@ -2,7 +2,7 @@
 trace and the finite differences of a loss that is not the submitted answer's.
 
 `References` computes them afresh at every check (the default). `ReferenceCache` keeps them
-per case fingerprint (cases.fingerprint.case_hash: the SHA-256 of the case's explicit form,
+per case fingerprint (refbp.cases.fingerprint.case_hash: the SHA-256 of the case's explicit form,
 so a case whose numbers differ in any entry never hits another's entry), in a bounded LRU.
 It is only correct where the finite differences probe a loss that is the same for every
 answer: `refbp verify` and the service, whose finite differences are of the torch
@@ -22,7 +22,7 @@ from collections import OrderedDict
 
 import numpy as np
 
-from oracle.fd import FiniteDifference, finite_difference
+from refbp.oracle.fd import FiniteDifference, finite_difference
 
 from ..loss_forms import LossForms
 from . import split_fd
@@ -38,13 +38,13 @@ class References:
     """The references computed afresh for every check."""
 
     def torch_trace(self, case, fingerprint: str) -> Trace:
-        from oracle import torch_reference  # torch is slow to import, and only this needs it
+        from refbp.oracle import torch_reference  # torch is slow to import, and only this needs it
 
         return torch_reference.trace(case)
 
     def variant_trace(self, case, fingerprint: str, convention) -> Trace:
         """The torch reference under another choice where correct implementations may differ."""
-        from oracle import torch_reference
+        from refbp.oracle import torch_reference
 
         return torch_reference.trace(case, convention)
 

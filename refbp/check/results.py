@@ -15,9 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
-from cases import CaseError, RNNNetwork, read_json
-from cases.arrays import shape_of
-from cases.schema import validate
+from refbp.cases import CaseError, RNNNetwork, read_json
+from refbp.cases.arrays import shape_of
+from refbp.cases.schema import validate
 
 from ..diagnosis import diagnose_checks
 from ..trace import Trace

@@ -1,9 +1,9 @@
 """Finite differences of one big network split across workers, by tensor and by chunk of entries.
 
 `split_finite_difference(case, method, jobs=N | executor=...)` gives the same FiniteDifference
-as `oracle.fd.finite_difference(method, refbp.perturbed.loss_forms(case), case.params)`
+as `refbp.oracle.fd.finite_difference(method, refbp.perturbed.loss_forms(case), case.params)`
 (refbp's own forward, the `finite-difference` reference of `refbp run`), with each share
-(one tensor's entries start..stop) computed by `oracle.fd` in a worker: the share is the
+(one tensor's entries start..stop) computed by `refbp.oracle.fd` in a worker: the share is the
 case's document, its path and the entries, and the worker rebuilds the case and its fast
 forms itself. Per entry the values are those of the whole computation (each perturbed
 network is evaluated by itself); only `evaluations` differs, since every share evaluates
@@ -23,9 +23,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from cases import Case, parse_case
-from cases.fingerprint import case_hash
-from oracle.fd import FiniteDifference, finite_difference
+from refbp.cases import Case, parse_case
+from refbp.cases.fingerprint import case_hash
+from refbp.oracle.fd import FiniteDifference, finite_difference
 
 from ..nn.backend import serial_blas
 from ..perturbed import loss_forms

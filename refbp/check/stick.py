@@ -9,8 +9,8 @@ import weakref
 
 import numpy as np
 
-from cases import Case, Tolerance
-from cases.dtypes import EPSILON, SMALLEST_NORMAL
+from refbp.cases import Case, Tolerance
+from refbp.cases.dtypes import EPSILON, SMALLEST_NORMAL
 
 from ..trace import Trace
 
@@ -28,7 +28,7 @@ def torch_at_precision(case: Case) -> Trace:
     """torch's own trace of `case` at the case's dtype (CPU), kept while the case lives."""
     trace = _TRACES.get(case)
     if trace is None:
-        from oracle.same_precision import same_precision_trace  # torch loads only where needed
+        from refbp.oracle.same_precision import same_precision_trace  # torch loads only where needed
 
         with np.errstate(all="ignore"):
             trace = same_precision_trace(case)
@@ -87,7 +87,7 @@ _FLOAT64: "weakref.WeakKeyDictionary[Case, Trace]" = weakref.WeakKeyDictionary()
 def _float64_trace(case: Case) -> Trace:
     trace = _FLOAT64.get(case)
     if trace is None:
-        from oracle import torch_reference
+        from refbp.oracle import torch_reference
 
         trace = torch_reference.trace(case)
         _FLOAT64[case] = trace

@@ -14,8 +14,8 @@ from functools import partial
 from pathlib import Path
 from typing import Callable
 
-from cases import SUITE_DIR, Case, CaseError, discover, load_case
-from cases.export import explicit_document
+from refbp.cases import SUITE_DIR, Case, CaseError, discover, load_case
+from refbp.cases.export import explicit_document
 
 from ..parallel import UnitFailed, iter_units, start_workers
 from .split_fd import splits

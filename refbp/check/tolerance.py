@@ -51,7 +51,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from cases import Tolerance
+from refbp.cases import Tolerance
 
 from . import stick
 
@@ -179,7 +179,7 @@ def published_tolerance(case) -> Tolerance:
 
 
 # Finite differences carry their own error, which every method estimates per entry (its
-# truncation + rounding; see oracle.fd.steps and oracle.fd.methods). A finite-difference
+# truncation + rounding; see refbp.oracle.fd.steps and refbp.oracle.fd.methods). A finite-difference
 # entry passes when
 #     |actual - fd| <= atol + rtol |fd| + FD_ERROR_FACTOR * e
 # with atol/rtol from POLICY and e the method's estimate at that entry; each row shows its

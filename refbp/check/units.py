@@ -15,8 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
-from cases import Case, parse_case
-from cases.dtypes import at_dtype
+from refbp.cases import Case, parse_case
+from refbp.cases.dtypes import at_dtype
 
 from .adapter import Declined, load_factory
 from .check_case import ORACLES, check_case, refbp_implementation
@@ -39,7 +39,7 @@ class CheckWith:
     # "any" (every admissible convention) or "torch" (torch's own choices only).
     conventions: str = "any"
     # `check --dtype`: every case computed and judged at this dtype, its numbers rounded to it
-    # (cases.dtypes.at_dtype); "": each case's own.
+    # (refbp.cases.dtypes.at_dtype); "": each case's own.
     dtype: str = ""
 
     def display_name(self) -> str:

@@ -136,7 +136,7 @@ class CaseVerdict:
     through_time: list[float] | None = None
     # The generated case's seeds, {generated field: seed} (Case.seeds).
     seeds: dict[str, int] = field(default_factory=dict)
-    # The case's fingerprint (cases.fingerprint): stored verdicts of another hash are another case.
+    # The case's fingerprint (refbp.cases.fingerprint): stored verdicts of another hash are another case.
     case_hash: str = ""
     # Where a failed answer first departs from the reference (refbp.diagnosis.first_departure),
     # when the implementation gave its intermediates or error signals: "" otherwise.

@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from functools import partial
 
-from oracle.torch_loss import loss_function as reference_loss_function
+from refbp.oracle.torch_loss import loss_function as reference_loss_function
 
-from cases import CaseError, discover, parse_case
-from cases.dtypes import at_dtype
+from refbp.cases import CaseError, discover, parse_case
+from refbp.cases.dtypes import at_dtype
 
 from .check_case import ORACLES, Implementation, check_case
 from ..nn import compute_trace
@@ -192,7 +192,7 @@ def lazy_reference_loss(case):
 
 def verify_against(result, case, oracles, fd_method, conventions: str = "any") -> CaseVerdict:
     """The verdict of one result against its case; a result that says it was computed in another
-    dtype (`dtype`) is judged as the case at that dtype (cases.dtypes.at_dtype: float32 by its rule
+    dtype (`dtype`) is judged as the case at that dtype (refbp.cases.dtypes.at_dtype: float32 by its rule
     and the stick, float16 and bfloat16 against torch's own error there, docs/precision.md)."""
     def bad(message):
         return input_error(result.path, message, case=result.case, implementation=result.implementation)

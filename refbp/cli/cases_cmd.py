@@ -64,9 +64,9 @@ def _for_each_case(paths, action, before=None) -> int:
 def handle_export(args) -> int:
     from pathlib import Path
 
-    from cases import CaseError
-    from cases.export import export_case, export_directory
-    from cases.schema import schema_document, schema_file
+    from refbp.cases import CaseError
+    from refbp.cases.export import export_case, export_directory
+    from refbp.cases.schema import schema_document, schema_file
 
     from .usage import os_problem
 

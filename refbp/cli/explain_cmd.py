@@ -35,7 +35,7 @@ def find_case(text: str):
     """A case from a path, or by id from the installed suite."""
     from pathlib import Path
 
-    from cases import SUITE_DIR, CaseError, discover, load_case
+    from refbp.cases import SUITE_DIR, CaseError, discover, load_case
 
     path = Path(text)
     if path.exists():
@@ -47,7 +47,7 @@ def find_case(text: str):
 
 
 def handle(args) -> int:
-    from cases import CaseError
+    from refbp.cases import CaseError
     from refbp.explain import explain
 
 

@@ -7,7 +7,7 @@ import json
 import os
 import sys
 
-from cases.schema import SCHEMAS, schema_document
+from refbp.cases.schema import SCHEMAS, schema_document
 
 HELP = """\
 Print the JSON Schema (draft 2020-12) of a format, so that a program in any language can

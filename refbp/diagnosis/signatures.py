@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from cases import format_entry
+from refbp.cases import format_entry
 
 # The ids found without any re-computation, and what each means (docs/formats.md lists them).
 SIGNATURES = {

@@ -17,7 +17,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from cases import parse_case
+from refbp.cases import parse_case
 
 from ..check.adapter import Declined, load_factory
 from ..check.verdict import CaseVerdict, VerdictState

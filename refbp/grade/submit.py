@@ -14,7 +14,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from cases import SUITE_DIR
+from refbp.cases import SUITE_DIR
 
 from ..check.adapter import AdapterError
 from ..check.suite import SuiteRun, load_cases

@@ -1,4 +1,4 @@
-"""Writing the variants of a set of cases (cases.variant) into a folder: for `refbp cases
+"""Writing the variants of a set of cases (refbp.cases.variant) into a folder: for `refbp cases
 variant`, and for `refbp grade --seed`, which regenerates a student's variant to grade it."""
 
 from __future__ import annotations
@@ -6,9 +6,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from cases import CaseError
-from cases.export import explicit_document, export_directory
-from cases.variant import MAX_SEED, variant_case
+from refbp.cases import CaseError
+from refbp.cases.export import explicit_document, export_directory
+from refbp.cases.variant import MAX_SEED, variant_case
 
 from ..check.suite import load_cases
 

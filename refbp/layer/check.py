@@ -1,6 +1,6 @@
 """Checking one layer's forward/backward pair (`refbp check --layer`): on every input set of the
 library (refbp.layer.functions), its output and gradients against torch autograd in float64
-(oracle.torch_layers), and its gradients against central differences of its OWN forward (does its
+(refbp.oracle.torch_layers), and its gradients against central differences of its OWN forward (does its
 backward match its forward?). One verdict per input set, named `layer:<function>-b<B>-<values>`,
 with the rows and diagnoses of any case verdict; a crash names its file and line."""
 
@@ -30,7 +30,7 @@ def check_layers(bound: list[Bound], name: str) -> list[CaseVerdict]:
 
 
 def check_example(layer: Bound, example: Example, name: str) -> CaseVerdict:
-    from oracle.torch_layers import (
+    from refbp.oracle.torch_layers import (
         layer_reference,  # torch: imported where a layer is checked
     )
 

@@ -24,7 +24,9 @@ from pathlib import Path
 from .equivalent import EQUIVALENT
 from .mutants import TARGETS, Mutant, mutants_of
 
-PACKAGES = ("refbp", "cases", "oracle")
+# Folder of the repository -> where the copy puts it (cases/ and oracle/ are installed as
+# refbp.cases and refbp.oracle: the copy's refbp/ must hold them, or the installed ones are read).
+PACKAGES = {"refbp": "refbp", "cases": "refbp/cases", "oracle": "refbp/oracle"}
 DEFAULT_TIMEOUT = 300.0
 
 
@@ -93,8 +95,8 @@ def run_mutation(mutants: list[Mutant] | None = None, paths=None, root: Path | N
     start = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="refbp-mutate-") as folder:
         copy = Path(folder)
-        for package in PACKAGES:
-            shutil.copytree(root / package, copy / package, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        for package, inside in PACKAGES.items():
+            shutil.copytree(root / package, copy / inside, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
         request = {"paths": [str(copy / p) for p in paths] if paths else None, "timeout": timeout}
         with _server(copy) as server:
             baseline = server.ask(request)

@@ -26,7 +26,7 @@ from .worker import prepare_local_worker, threads_per_worker
 # What the fork server imports before forking workers (an ImportError there is ignored), so
 # that every worker starts with it: torch and the checking code; and, last, the server's own
 # quick exit (refbp.parallel.server_exit).
-FORK_SERVER_PRELOAD = ("numpy", "torch", "refbp.check", "oracle.torch_reference", "oracle.fd", "refbp.perturbed",
+FORK_SERVER_PRELOAD = ("numpy", "torch", "refbp.check", "refbp.oracle.torch_reference", "refbp.oracle.fd", "refbp.perturbed",
                        "refbp.check.check_adapter")
 SERVER_EXIT = "refbp.parallel.server_exit"
 # Deaths of the worker running a unit before the unit is given up: the first is retried.

@@ -5,7 +5,7 @@ Every network gets the loss and its kink probe (refbp.perturbed.plain). RNNs als
 batched form of many single-entry perturbations (refbp.perturbed.rnn_forms). MLPs get the
 batched forms: many single-entry perturbations at once (refbp.perturbed.perturbed_losses),
 stacked parameter sets (refbp.perturbed.stacked), and, where every function is analytic,
-the complex step's forms (refbp.perturbed.analytic); oracle.fd checks each against the
+the complex step's forms (refbp.perturbed.analytic); refbp.oracle.fd checks each against the
 loss before it trusts it.
 """
 

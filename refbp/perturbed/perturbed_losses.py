@@ -62,7 +62,7 @@ class PerturbedLosses:
         self.base = Base(model, params, inputs)
         self.batch = inputs.shape[0]
         # (first, end, path) of each chunk of the last call: which code path computed it, so
-        # that oracle.fd's agreement check can sample every path (oracle.fd.agreement).
+        # that refbp.oracle.fd's agreement check can sample every path (refbp.oracle.fd.agreement).
         self.chunk_paths: list = []
         self._path: list = []
         self._redone: np.ndarray = np.empty(0, dtype=np.intp)  # networks of the last chunk redone near a kink

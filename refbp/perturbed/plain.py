@@ -76,7 +76,7 @@ def clamp_in_reach(case, outputs) -> str | None:
 # log(1 - y), at the last float below 1, past which it jumps to the clamp), or past it, is
 # within reach of a stencil (clamp_in_reach): one on large weights or inputs moves a net by
 # a few units. Wider, ordinary saturated outputs (1 - y = 1e-10 on random weights) would lose
-# the batched forms for nothing; a jump missed there is seen as noise (oracle.fd.noise).
+# the batched forms for nothing; a jump missed there is seen as noise (refbp.oracle.fd.noise).
 CLAMP_REACH = 5.0
 
 

@@ -12,7 +12,7 @@ from .workspace import work_array
 
 def signs(net) -> np.ndarray:
     """sign(net) as a new int8 array in net's own layout: all a kink crossing depends on
-    (oracle.fd.kinks compares signs), an eighth of a copy's bytes and no transposing copy of
+    (refbp.oracle.fd.kinks compares signs), an eighth of a copy's bytes and no transposing copy of
     the unit-major work array (copying the nets was most of a relu network's time)."""
     out = np.empty(net.shape, dtype=np.int8)
     np.greater(net, 0, out=out.view(np.bool_))

@@ -11,8 +11,8 @@ Network s differs from `params` in entry flat_indices[s] of one tensor, moved by
     base's: a weight_hh perturbation does nothing at a step entered by a zero state, and with
     truncated BPTT and a last-step readout only the last chunk reaches the loss.
 Each is refbp.nn's RNN forward re-evaluated (products arranged for the stack, the same
-activations and losses by name): never a derivative formula. oracle.fd compares the values
-with the plain loss before it uses them (oracle.fd.agreement).
+activations and losses by name): never a derivative formula. refbp.oracle.fd compares the values
+with the plain loss before it uses them (refbp.oracle.fd.agreement).
 
 Layout: a step's values for the chunk are one unit-major work array [H, B, S] (network s of
 example b in column b*S + s), so the base's projection of the step is added as [H, B, 1]
@@ -41,7 +41,7 @@ class RNNPerturbedLosses:
         self.chunks = chunks or {}
         self.kinked_rnn = model.nonlinearity.kinked
         self.kinked_readout = model.output_activation.kinked
-        # (first, end, path) of each chunk of the last call (oracle.fd.agreement samples every path).
+        # (first, end, path) of each chunk of the last call (refbp.oracle.fd.agreement samples every path).
         self.chunk_paths: list = []
 
     def __call__(self, name: str, flat_indices, deltas, kinks: bool = False):

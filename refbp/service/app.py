@@ -17,7 +17,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 
-from cases import CaseError
+from refbp.cases import CaseError
 from refbp import __version__
 
 from .body import BodyProblem, ClientGone

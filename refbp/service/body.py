@@ -13,7 +13,7 @@ import asyncio
 import tempfile
 from collections import deque
 
-from cases.jsonio import CaseError, parse_json
+from refbp.cases.jsonio import CaseError, parse_json
 
 from .settings import Limits
 

@@ -3,7 +3,7 @@ Schemas (cases/schemas/), placed under components/schemas with their references 
 
 from __future__ import annotations
 
-from cases.schema import SCHEMAS, schema_document
+from refbp.cases.schema import SCHEMAS, schema_document
 
 COMPONENT = "#/components/schemas/"
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from fastapi import HTTPException, Query, Request
 from fastapi.responses import JSONResponse, Response
 
-from cases.schema import SCHEMAS, schema_document
+from refbp.cases.schema import SCHEMAS, schema_document
 from refbp.compare.columns import ColumnError
 from refbp.report.console import json_rows
 from refbp.store import run_checks, run_row, runs_frame, write_problem

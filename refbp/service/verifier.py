@@ -15,8 +15,8 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from cases import CaseError
-from cases.export import explicit_document
+from refbp.cases import CaseError
+from refbp.cases.export import explicit_document
 from refbp import __version__
 from refbp.check.check_case import ORACLES
 from refbp.check.results import results_in

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from cases import Case, Tolerance, format_entry
+from refbp.cases import Case, Tolerance, format_entry
 from refbp.check.check_case import rows
 from refbp.check.tolerance import tolerance_for
 from refbp.check.verdict import Check
@@ -37,7 +37,7 @@ def assert_matches_torch(case: Case, trace: Trace | None = None, *, forward: Tol
     Returns the rows judged, all passed; raises AssertionError naming, for every tensor out
     of tolerance, the phase, the quantity, the worst entry and both values there.
     """
-    from oracle import torch_reference  # imported here: torch is slow to import, and only this needs it
+    from refbp.oracle import torch_reference  # imported here: torch is slow to import, and only this needs it
 
     trace = compute_trace(case) if trace is None else trace
     reference = torch_reference.trace(case)

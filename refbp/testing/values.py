@@ -9,7 +9,7 @@ import numpy as np
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from cases.dtypes import numpy_dtype, rounded
+from refbp.cases.dtypes import numpy_dtype, rounded
 
 # Magnitudes (smallest, largest) of each named range; values take either sign, and 0.
 VALUE_RANGES: dict[str, tuple[float, float]] = {
