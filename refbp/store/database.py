@@ -88,6 +88,8 @@ def open_store(url: str | None = None) -> Store:
         _upgrade(engine)
         metadata = sa.MetaData()
         metadata.reflect(bind=engine, only=list(TABLES))
+    except ModuleNotFoundError:  # a driver not installed: the command line names the extra that brings it
+        raise
     except Exception as exc:  # a bad URL, a server that is down, a missing driver: one line for the user
         first_line = (str(exc).strip().splitlines() or [""])[0]
         raise StoreError(redacted(f"verdict store {url}: {type(exc).__name__}: {first_line}")) from exc
