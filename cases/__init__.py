@@ -23,6 +23,18 @@ from .model import (
 SUITE_DIR = Path(__file__).resolve().parent
 
 __all__ = [
-    "SUITE_DIR", "Case", "CaseError", "Expected", "MLPNetwork", "RNNNetwork", "Tolerance",
-    "Train", "discover", "format_entry", "load_case", "parse_case", "parse_entry", "read_json",
+    "SUITE_DIR",
+    "Case",
+    "CaseError",
+    "Expected",
+    "MLPNetwork",
+    "RNNNetwork",
+    "Tolerance",
+    "Train",
+    "discover",
+    "format_entry",
+    "load_case",
+    "parse_case",
+    "parse_entry",
+    "read_json",
 ]

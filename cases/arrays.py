@@ -126,5 +126,8 @@ def check_float32(array: np.ndarray, path, field: str, dtype: str = "float32") -
     over = np.abs(array) > LARGEST[dtype]
     if over.any():
         where = np.unravel_index(int(np.argmax(over)), array.shape)
-        raise CaseError(path, field + index_text(where),
-                        f"{array[where]:g} overflows {dtype}, the case's dtype (largest {LARGEST[dtype]:.4g})")
+        raise CaseError(
+            path,
+            field + index_text(where),
+            f"{array[where]:g} overflows {dtype}, the case's dtype (largest {LARGEST[dtype]:.4g})",
+        )

@@ -14,13 +14,21 @@ import numpy as np
 
 # Each dtype's largest finite value: a number beyond it would reach the implementation as an
 # infinity, so a case of that dtype refuses it (refbp.cases.load).
-LARGEST = {"float64": float(np.finfo(np.float64).max), "float32": float(np.finfo(np.float32).max),
-           "float16": float(np.finfo(np.float16).max), "bfloat16": 3.3895313892515355e38}
+LARGEST = {
+    "float64": float(np.finfo(np.float64).max),
+    "float32": float(np.finfo(np.float32).max),
+    "float16": float(np.finfo(np.float16).max),
+    "bfloat16": 3.3895313892515355e38,
+}
 # The spacing of the dtype's numbers at 1 (2^-52, 2^-23, 2^-10, 2^-7).
-EPSILON = {"float64": 2.0 ** -52, "float32": 2.0 ** -23, "float16": 2.0 ** -10, "bfloat16": 2.0 ** -7}
+EPSILON = {"float64": 2.0**-52, "float32": 2.0**-23, "float16": 2.0**-10, "bfloat16": 2.0**-7}
 # The smallest positive normal number of each (below it, spacing no longer shrinks).
-SMALLEST_NORMAL = {"float64": float(np.finfo(np.float64).tiny), "float32": float(np.finfo(np.float32).tiny),
-                   "float16": float(np.finfo(np.float16).tiny), "bfloat16": float(np.finfo(np.float32).tiny)}
+SMALLEST_NORMAL = {
+    "float64": float(np.finfo(np.float64).tiny),
+    "float32": float(np.finfo(np.float32).tiny),
+    "float16": float(np.finfo(np.float16).tiny),
+    "bfloat16": float(np.finfo(np.float32).tiny),
+}
 LOW_PRECISION = ("float32", "float16", "bfloat16")
 
 
@@ -57,5 +65,12 @@ def at_dtype(case, dtype: str):
         return case
     params = {name: rounded(value, dtype) for name, value in case.params.items()}
     document = dict(case.document, dtype=dtype) if case.document else {}
-    return dataclasses.replace(case, dtype=dtype, params=params, inputs=rounded(case.inputs, dtype),
-                               targets=rounded(case.targets, dtype), h0=rounded(case.h0, dtype), document=document)
+    return dataclasses.replace(
+        case,
+        dtype=dtype,
+        params=params,
+        inputs=rounded(case.inputs, dtype),
+        targets=rounded(case.targets, dtype),
+        h0=rounded(case.h0, dtype),
+        document=document,
+    )

@@ -60,8 +60,9 @@ MAX_DECIMALS = 30  # printed digits after the point (the schema's bound too)
 def printed_values(expected: Expected) -> dict[str, object]:
     """The published values of `expected` by the keys of `expected.decimals`: "loss",
     "outputs", "loss_after", and "<quantity>.<tensor>" such as "grads.layers.0.weight"."""
-    values = {key: getattr(expected, key) for key in ("loss", "outputs", "loss_after")
-              if getattr(expected, key) is not None}
+    values = {
+        key: getattr(expected, key) for key in ("loss", "outputs", "loss_after") if getattr(expected, key) is not None
+    }
     for quantity in ("intermediates", "grads", "params_after"):
         for name, array in getattr(expected, quantity).items():
             values[f"{quantity}.{name}"] = array
@@ -75,7 +76,9 @@ def printed_decimals(spec: dict, expected: Expected, path) -> dict[str, np.ndarr
     for key, decimals in spec.items():
         field = f"expected.decimals.{key}"
         if key not in printed:
-            raise CaseError(path, field, f"names no published value of this case (known: {', '.join(printed) or 'none'})")
+            raise CaseError(
+                path, field, f"names no published value of this case (known: {', '.join(printed) or 'none'})"
+            )
         shape = np.shape(printed[key])
         if isinstance(decimals, list):
             array = to_array(decimals, path, field, shape=shape)
@@ -83,7 +86,10 @@ def printed_decimals(spec: dict, expected: Expected, path) -> dict[str, np.ndarr
             array = np.full(shape, float(decimals))
         bad = ~np.isnan(array) & ((array != np.round(array)) | (array < 0) | (array > MAX_DECIMALS))
         if bad.any():
-            raise CaseError(path, field + index_text(np.argwhere(bad)[0]),
-                            f"must be a whole number of decimals in [0, {MAX_DECIMALS}]")
+            raise CaseError(
+                path,
+                field + index_text(np.argwhere(bad)[0]),
+                f"must be a whole number of decimals in [0, {MAX_DECIMALS}]",
+            )
         result[key] = array
     return result

@@ -78,9 +78,17 @@ def random_array(spec: dict, shape: tuple[int, ...], classes: int | None = None)
     raise ValueError(f"unknown distribution {distribution!r}")
 
 
-def random_problem(shapes: dict[str, tuple[int, ...]], input_shape: tuple[int, ...], target_shape: tuple[int, ...],
-                   *, targets: str = "normal", classes: int | None = None, seed: int = 0,
-                   scheme: str = "xavier_uniform", scale: float = 1.0):
+def random_problem(
+    shapes: dict[str, tuple[int, ...]],
+    input_shape: tuple[int, ...],
+    target_shape: tuple[int, ...],
+    *,
+    targets: str = "normal",
+    classes: int | None = None,
+    seed: int = 0,
+    scheme: str = "xavier_uniform",
+    scale: float = 1.0,
+):
     """`(params, inputs, targets)`, float64 numpy arrays (int64 class indices): the parameters of
     `shapes` by `init_params(scheme, seed, scale)`, N(0, 1) inputs (seed + 1), targets of the
     distribution `targets` (seed + 2), as a case with those generated parts would hold them."""

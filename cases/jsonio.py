@@ -54,8 +54,12 @@ def read_json(path, allow_non_finite: bool = False):
     try:
         size = path.stat().st_size
         if size > MAX_FILE_BYTES:
-            raise CaseError(path, "", f"{size / 2**20:.0f} MiB: more than the limit of {MAX_FILE_BYTES // 2**20} MiB "
-                                      f"for one file (refused before it is parsed)")
+            raise CaseError(
+                path,
+                "",
+                f"{size / 2**20:.0f} MiB: more than the limit of {MAX_FILE_BYTES // 2**20} MiB "
+                f"for one file (refused before it is parsed)",
+            )
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise CaseError(path, "", "no such file") from None
@@ -103,8 +107,9 @@ def _literal(name: str, value: float) -> NonFiniteLiteral:
     return literal
 
 
-_LITERAL = {name: _literal(name, value) for name, value in
-            (("NaN", math.nan), ("Infinity", math.inf), ("-Infinity", -math.inf))}
+_LITERAL = {
+    name: _literal(name, value) for name, value in (("NaN", math.nan), ("Infinity", math.inf), ("-Infinity", -math.inf))
+}
 
 
 def _integer(text: str):
@@ -127,8 +132,12 @@ def check_nesting(text: str, path=None) -> None:
     if deepest > MAX_NESTING:
         at = int(np.argmax(depth > MAX_NESTING))
         line = outside_strings[:at].count(b"\n") + 1
-        raise CaseError(path, "", f"nested {deepest} levels deep at line {line}: more than the limit of "
-                                  f"{MAX_NESTING} (no document of the formats nests so deep)")
+        raise CaseError(
+            path,
+            "",
+            f"nested {deepest} levels deep at line {line}: more than the limit of "
+            f"{MAX_NESTING} (no document of the formats nests so deep)",
+        )
 
 
 def kind_of(value) -> str:
@@ -137,8 +146,9 @@ def kind_of(value) -> str:
         return "a boolean"
     if value is None:
         return "null"
-    return {dict: "an object", list: "a list", str: "a string", int: "a number",
-            float: "a number"}.get(type(value), "a number" if isinstance(value, float) else type(value).__name__)
+    return {dict: "an object", list: "a list", str: "a string", int: "a number", float: "a number"}.get(
+        type(value), "a number" if isinstance(value, float) else type(value).__name__
+    )
 
 
 def show(value) -> str:

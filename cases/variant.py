@@ -83,8 +83,10 @@ def variant_document(case: Case, seed: int) -> dict:
     if document.get("h0") is not None:
         document["h0"] = scaled(original["h0"], rng).tolist()
     document["title"] = f"{case.title or case.id} (variant, seed {seed})"
-    document["source"] = (f"refbp cases variant --seed {seed} of the case {case.id}: the same network, shapes and "
-                          f"settings, new numbers; published values dropped")
+    document["source"] = (
+        f"refbp cases variant --seed {seed} of the case {case.id}: the same network, shapes and "
+        f"settings, new numbers; published values dropped"
+    )
     document["tags"] = list(dict.fromkeys([*case.tags, "variant"]))
     return document
 

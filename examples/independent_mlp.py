@@ -36,7 +36,11 @@ LOSS = {
 
 def result(case: dict) -> dict | None:
     network = case["network"]
-    if network["kind"] != "mlp" or case["loss"] not in LOSS or any(a not in ACTIVATIONS for a in network["activations"]):
+    if (
+        network["kind"] != "mlp"
+        or case["loss"] not in LOSS
+        or any(a not in ACTIVATIONS for a in network["activations"])
+    ):
         return None
     params = {k: np.array(v) for k, v in case["params"].items()}
     x, t = np.array(case["inputs"]), np.array(case["targets"])
@@ -54,8 +58,14 @@ def result(case: dict) -> dict | None:
         if network.get("bias", True):
             grads[f"layers.{i}.bias"] = delta.sum(axis=0).tolist()
         delta = delta @ params[f"layers.{i}.weight"]
-    return {"format": "refbp-result/1", "case": case["id"], "implementation": "examples/independent_mlp.py",
-            "outputs": y.tolist(), "loss": float(LOSS[case["loss"]](y, t)), "grads": grads}
+    return {
+        "format": "refbp-result/1",
+        "case": case["id"],
+        "implementation": "examples/independent_mlp.py",
+        "outputs": y.tolist(),
+        "loss": float(LOSS[case["loss"]](y, t)),
+        "grads": grads,
+    }
 
 
 def main(cases_dir: str, results_dir: str) -> int:

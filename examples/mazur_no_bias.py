@@ -34,7 +34,7 @@ class SigmoidNetwork:
 
     def gradients(self, params, inputs, targets):
         outs = self._outs(params, inputs)
-        delta = -(targets - outs[-1]) * outs[-1] * (1.0 - outs[-1])   # dE/dnet of the output layer
+        delta = -(targets - outs[-1]) * outs[-1] * (1.0 - outs[-1])  # dE/dnet of the output layer
         grads = {}
         for i in reversed(range(self.depth)):
             grads[f"layers.{i}.weight"] = delta.T @ outs[i]
@@ -54,14 +54,26 @@ class SigmoidNetwork:
 
 def factory(case: dict):
     network, train = case["network"], case.get("train") or {}
-    if (network["kind"] != "mlp" or set(network["activations"]) != {"sigmoid"} or not network.get("bias", True)
-            or case["loss"] != "half_sse" or case.get("dtype", "float64") != "float64"
-            or (train and (train["optimizer"] != "sgd" or train.get("momentum", 0) or train.get("weight_decay", 0)))):
+    if (
+        network["kind"] != "mlp"
+        or set(network["activations"]) != {"sigmoid"}
+        or not network.get("bias", True)
+        or case["loss"] != "half_sse"
+        or case.get("dtype", "float64") != "float64"
+        or (train and (train["optimizer"] != "sgd" or train.get("momentum", 0) or train.get("weight_decay", 0)))
+    ):
         return None
     return SigmoidNetwork(case)
 
 
-factory.not_provided = ("layers.*.bias",)   # the bias gradients (and so training wherever a bias trains)
-factory.capabilities = {"kinds": ["mlp"], "activations": ["sigmoid"], "losses": ["half_sse"],
-                        "optimizers": ["sgd"], "momentum": False, "weight_decay": False,
-                        "dtypes": ["float64"], "bias": [True]}
+factory.not_provided = ("layers.*.bias",)  # the bias gradients (and so training wherever a bias trains)
+factory.capabilities = {
+    "kinds": ["mlp"],
+    "activations": ["sigmoid"],
+    "losses": ["half_sse"],
+    "optimizers": ["sgd"],
+    "momentum": False,
+    "weight_decay": False,
+    "dtypes": ["float64"],
+    "bias": [True],
+}

@@ -123,8 +123,10 @@ class NumpyMLP:
     # optional: what `refbp check` uses to say where a wrong gradient starts ----------------
     def intermediates(self, params, inputs):
         zs, xs = self._layers(params, inputs)
-        return {**{f"layers.{i}.net": z for i, z in enumerate(zs)},
-                **{f"layers.{i}.out": x for i, x in enumerate(xs[1:])}}
+        return {
+            **{f"layers.{i}.net": z for i, z in enumerate(zs)},
+            **{f"layers.{i}.out": x for i, x in enumerate(xs[1:])},
+        }
 
     def error_signals(self, params, inputs, targets):
         return self._backward(params, inputs, targets)[1]
@@ -153,8 +155,8 @@ class NumpyMLP:
                     m, v = state.get(name, (0.0, 0.0))
                     m, v = beta1 * m + (1 - beta1) * g, beta2 * v + (1 - beta2) * g * g
                     state[name] = (m, v)
-                    denominator = np.sqrt(v) / np.sqrt(1 - beta2 ** step) + eps
-                    params[name] = params[name] - lr / (1 - beta1 ** step) * m / denominator
+                    denominator = np.sqrt(v) / np.sqrt(1 - beta2**step) + eps
+                    params[name] = params[name] - lr / (1 - beta1**step) * m / denominator
         return params
 
 

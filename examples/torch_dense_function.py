@@ -27,9 +27,14 @@ class Dense(torch.autograd.Function):
 
 
 ACTIVATIONS = {
-    "identity": lambda z: z, "sigmoid": torch.sigmoid, "tanh": torch.tanh, "relu": torch.relu,
-    "leaky_relu": lambda z: torch.nn.functional.leaky_relu(z, 0.01), "elu": torch.nn.functional.elu,
-    "softplus": torch.nn.functional.softplus, "softmax": lambda z: torch.softmax(z, dim=-1),
+    "identity": lambda z: z,
+    "sigmoid": torch.sigmoid,
+    "tanh": torch.tanh,
+    "relu": torch.relu,
+    "leaky_relu": lambda z: torch.nn.functional.leaky_relu(z, 0.01),
+    "elu": torch.nn.functional.elu,
+    "softplus": torch.nn.functional.softplus,
+    "softmax": lambda z: torch.softmax(z, dim=-1),
 }
 
 

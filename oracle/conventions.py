@@ -18,7 +18,7 @@ import torch.nn.functional as F
 
 # torch's BCELoss backward floors y (1 - y) at this (aten's binary_cross_entropy_backward, EPSILON).
 BCE_BACKWARD_FLOOR = 1e-12
-KINKED_WITH_CHOICE = ("relu", "leaky_relu")   # elu (alpha 1) has one derivative at 0: no choice there
+KINKED_WITH_CHOICE = ("relu", "leaky_relu")  # elu (alpha 1) has one derivative at 0: no choice there
 # A sigmoid, tanh or elu unit whose output lies within this of its bound is saturated: 1 - y is
 # known there to an ulp of 1 only, so its slope from the rounded output (torch's backward) and its
 # slope from the net differ by up to 1e-16 / SATURATED relatively, beyond the tolerance below it.
@@ -39,7 +39,7 @@ class Convention:
 TORCH = Convention("left", "torch")
 # Below this distance of an output to 0 or 1, an ulp of rounding moves bce beyond the torch
 # tolerance (1.1e-16 / (1 - y) against 1e-7, with room): saturated_bce_bounds applies.
-ILL_CONDITIONED = 1e-7   # torch's own choices: what `--conventions torch` admits
+ILL_CONDITIONED = 1e-7  # torch's own choices: what `--conventions torch` admits
 
 
 def labels(convention: Convention, kinked: tuple[str, ...], bce: bool) -> list[str]:
@@ -49,8 +49,13 @@ def labels(convention: Convention, kinked: tuple[str, ...], bce: bool) -> list[s
         left = "0" if name == "relu" else "0.01"
         words.append(f"{name}'(0) = {left if convention.kink_slope == 'left' else '1'}")
     if bce:
-        words.append({"torch": "bce: torch backward", "logits": "bce: with logits (sigmoid and bce fused)",
-                      "value": "bce: derivative of the clamped value"}[convention.bce])
+        words.append(
+            {
+                "torch": "bce: torch backward",
+                "logits": "bce: with logits (sigmoid and bce fused)",
+                "value": "bce: derivative of the clamped value",
+            }[convention.bce]
+        )
     return words
 
 
@@ -65,7 +70,7 @@ class _RightSlopeAtZero(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, grad):
-        net, = ctx.saved_tensors
+        (net,) = ctx.saved_tensors
         slope = torch.where(net >= 0, torch.ones_like(net), torch.full_like(net, ctx.negative_slope))
         return grad * slope, None
 
@@ -103,11 +108,11 @@ def saturation_distance(activation: str, net) -> np.ndarray:
     net = np.asarray(net, dtype=np.float64)
     with np.errstate(over="ignore"):
         if activation == "sigmoid":
-            return 1.0 / (1.0 + np.exp(np.abs(net)))                  # min(y, 1 - y)
+            return 1.0 / (1.0 + np.exp(np.abs(net)))  # min(y, 1 - y)
         if activation == "tanh":
-            return 2.0 / (1.0 + np.exp(2.0 * np.abs(net)))            # 1 - |y|
+            return 2.0 / (1.0 + np.exp(2.0 * np.abs(net)))  # 1 - |y|
         if activation == "elu":
-            return np.where(net > 0, np.inf, np.exp(np.minimum(net, 0.0)))   # y + 1
+            return np.where(net > 0, np.inf, np.exp(np.minimum(net, 0.0)))  # y + 1
     return np.full(net.shape, np.inf)
 
 

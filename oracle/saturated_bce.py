@@ -47,9 +47,10 @@ def saturated_bce_bounds(case, kink_slope: str = "left") -> dict:
     radius = [torch.zeros_like(t) for t in tensors]
     if spread.numel():
         basis = torch.zeros((spread.numel(), net.numel()), dtype=net.dtype)
-        basis[torch.arange(spread.numel()), spread] = ((high - low).reshape(-1)[spread] / 2.0)
-        jacobians = torch.autograd.grad(net, tensors, grad_outputs=basis.reshape((-1,) + net.shape),
-                                        is_grads_batched=True, allow_unused=True)
+        basis[torch.arange(spread.numel()), spread] = (high - low).reshape(-1)[spread] / 2.0
+        jacobians = torch.autograd.grad(
+            net, tensors, grad_outputs=basis.reshape((-1,) + net.shape), is_grads_batched=True, allow_unused=True
+        )
         radius = [r if j is None else j.abs().sum(dim=0) for r, j in zip(radius, jacobians)]
     bounds: dict = {"grads": {}, "input_grads": {}}
     for (quantity, name), c, r in zip(keys, center, radius):
@@ -64,12 +65,13 @@ def saturated_bce_bounds(case, kink_slope: str = "left") -> dict:
 def _output_slopes(net: torch.Tensor, targets: torch.Tensor):
     """Per output, the interval of dL/dnet (per output, before the mean) over the legitimate ways."""
     y = torch.sigmoid(net)
-    candidates = [torch.sigmoid(net) - targets]   # with logits: exact
+    candidates = [torch.sigmoid(net) - targets]  # with logits: exact
     for moved in (y, _step(y, 1), _step(y, -1)):
         for slope in (moved * (1 - moved), y * (1 - y), torch.sigmoid(net) * torch.sigmoid(-net)):
             floored = (moved - targets) / torch.clamp(moved * (1 - moved), min=BCE_BACKWARD_FLOOR)
-            clamped = (torch.where(moved > np.exp(-100.0), -targets / moved, torch.zeros_like(moved))
-                       + torch.where(1 - moved > np.exp(-100.0), (1 - targets) / (1 - moved), torch.zeros_like(moved)))
+            clamped = torch.where(moved > np.exp(-100.0), -targets / moved, torch.zeros_like(moved)) + torch.where(
+                1 - moved > np.exp(-100.0), (1 - targets) / (1 - moved), torch.zeros_like(moved)
+            )
             candidates += [floored * slope, torch.nan_to_num(clamped * slope, nan=0.0, posinf=0.0, neginf=0.0)]
     stacked = torch.stack(candidates)
     return stacked.min(dim=0).values, stacked.max(dim=0).values

@@ -27,8 +27,14 @@ import torch
 
 from refbp.cases.dtypes import EPSILON
 
-from .conventions import (KINKED_WITH_CHOICE, SATURATED, bce_ill_conditioned, kinked_layers, saturated_units,
-                          saturation_distance)
+from .conventions import (
+    KINKED_WITH_CHOICE,
+    SATURATED,
+    bce_ill_conditioned,
+    kinked_layers,
+    saturated_units,
+    saturation_distance,
+)
 from .torch_functions import case_tensor, loss_value
 
 # A net's own rounding reaches this many epsilons (of the case's dtype) of its terms' magnitude.
@@ -85,12 +91,12 @@ def _slopes(activation: str, net: np.ndarray, out: np.ndarray, reach, spans: Spa
     """(low, high) slope per unit, or None for softmax (a Jacobian, applied by `_through`)."""
     if activation == "softmax":
         return None
-    torchs = _torch_slope(activation, net, out)   # as torch's backward computes it
+    torchs = _torch_slope(activation, net, out)  # as torch's backward computes it
     if activation in SATURATING and spans.saturated:
         return _saturated(activation, net, out, torchs)
     if activation not in KINKED_WITH_CHOICE or not spans.kink:
         return torchs, torchs
-    at_kink = np.abs(net) <= reach   # within the reach of its net's rounding (_reach)
+    at_kink = np.abs(net) <= reach  # within the reach of its net's rounding (_reach)
     return np.where(at_kink, LEFT_SLOPE[activation], torchs), np.where(at_kink, 1.0, torchs)
 
 
@@ -139,12 +145,13 @@ def _through(activation, net, out, reach, centre, radius, spans):
     """dL/dnet from dL/dout (centre, radius) through the activation; `spans`: which units take
     an interval of slopes."""
     slopes = _slopes(activation, net, out, reach, spans)
-    if slopes is None:   # softmax: J = diag(s) - s s^T per example, |J| r for the radius
+    if slopes is None:  # softmax: J = diag(s) - s s^T per example, |J| r for the radius
         inner = np.sum(centre * out, axis=-1, keepdims=True)
         return out * (centre - inner), out * (1.0 - out) * radius + out * np.sum(out * radius, axis=-1, keepdims=True)
     low, high = slopes
-    products = np.stack([low * (centre - radius), low * (centre + radius), high * (centre - radius),
-                         high * (centre + radius)])
+    products = np.stack(
+        [low * (centre - radius), low * (centre + radius), high * (centre - radius), high * (centre + radius)]
+    )
     lo, hi = products.min(axis=0), products.max(axis=0)
     return (lo + hi) / 2.0, (hi - lo) / 2.0
 
@@ -199,7 +206,7 @@ def _any_kink(case, trace) -> bool:
 
 def _rnn(case, trace, upstream, hidden_spans, output_spans):
     network, params = case.network, {k: np.asarray(v, dtype=np.float64) for k, v in case.params.items()}
-    x = np.asarray(case.inputs, dtype=np.float64)                     # [B, T, I]
+    x = np.asarray(case.inputs, dtype=np.float64)  # [B, T, I]
     nets, states = np.asarray(trace.intermediates["rnn.net"]), np.asarray(trace.intermediates["rnn.h"])
     readout_net, readout_out = np.asarray(trace.intermediates["readout.net"]), np.asarray(trace.outputs)
     batch, steps, hidden = states.shape
@@ -209,16 +216,27 @@ def _rnn(case, trace, upstream, hidden_spans, output_spans):
     grads = {name: [np.zeros_like(p), np.zeros_like(p)] for name, p in params.items()}
     # The readout: dL/dreadout.net, then the readout's gradients and dL/dh from it.
     readin = states if network.readout == "every_step" else states[:, -1, :]
-    magnitude = (np.abs(x) @ np.abs(w_ih).T + np.abs(previous) @ np.abs(w_hh).T
-                 + (np.abs(params["rnn.bias_ih"]) + np.abs(params["rnn.bias_hh"]) if network.bias else 0.0))
-    reach, carried = np.zeros_like(nets), np.zeros((batch, hidden))   # h0 and the inputs are given exactly
+    magnitude = (
+        np.abs(x) @ np.abs(w_ih).T
+        + np.abs(previous) @ np.abs(w_hh).T
+        + (np.abs(params["rnn.bias_ih"]) + np.abs(params["rnn.bias_hh"]) if network.bias else 0.0)
+    )
+    reach, carried = np.zeros_like(nets), np.zeros((batch, hidden))  # h0 and the inputs are given exactly
     for t in range(steps):
         carried = reach[:, t, :] = _reach(carried, w_hh, magnitude[:, t, :], hidden_spans.eps)
     readout_magnitude = np.abs(readin) @ np.abs(w_o).T + (np.abs(params["readout.bias"]) if network.readout_bias else 0)
-    readout_reach = _reach(reach if network.readout == "every_step" else reach[:, -1, :], w_o, readout_magnitude,
-                           hidden_spans.eps)
-    c, r = _through(network.output_activation, readout_net, readout_out, readout_reach,
-                    upstream, np.zeros_like(readout_out), output_spans)
+    readout_reach = _reach(
+        reach if network.readout == "every_step" else reach[:, -1, :], w_o, readout_magnitude, hidden_spans.eps
+    )
+    c, r = _through(
+        network.output_activation,
+        readout_net,
+        readout_out,
+        readout_reach,
+        upstream,
+        np.zeros_like(readout_out),
+        output_spans,
+    )
     flat_in = readin.reshape(-1, hidden)
     grads["readout.weight"] = [c.reshape(-1, c.shape[-1]).T @ flat_in, r.reshape(-1, r.shape[-1]).T @ np.abs(flat_in)]
     if network.readout_bias:
@@ -231,11 +249,12 @@ def _rnn(case, trace, upstream, hidden_spans, output_spans):
     chunk = network.truncate or steps
     later_c, later_r = np.zeros((batch, hidden)), np.zeros((batch, hidden))
     for t in range(steps - 1, -1, -1):
-        if (t + 1) % chunk == 0:   # no gradient crosses a chunk boundary
+        if (t + 1) % chunk == 0:  # no gradient crosses a chunk boundary
             later_c, later_r = np.zeros((batch, hidden)), np.zeros((batch, hidden))
         dh_c, dh_r = from_readout_c[:, t, :] + later_c, from_readout_r[:, t, :] + later_r
-        dn_c, dn_r = _through(network.nonlinearity, nets[:, t, :], states[:, t, :], reach[:, t, :], dh_c, dh_r,
-                              hidden_spans)
+        dn_c, dn_r = _through(
+            network.nonlinearity, nets[:, t, :], states[:, t, :], reach[:, t, :], dh_c, dh_r, hidden_spans
+        )
         for name, inputs in (("rnn.weight_ih", x[:, t, :]), ("rnn.weight_hh", previous[:, t, :])):
             grads[name][0] += dn_c.T @ inputs
             grads[name][1] += dn_r.T @ np.abs(inputs)

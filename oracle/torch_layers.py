@@ -23,15 +23,22 @@ LOSSES = ("half_sse", "sse", "mse", "bce", "cross_entropy", "softmax_cross_entro
 def layer_reference(function: str, inputs: dict, upstream, layout: str = "out_in"):
     """(output as float64 numpy, {input name: gradient}) of `function` at `inputs` (float64 arrays;
     class targets int64) for the upstream gradient `upstream` (a loss: its scalar weight, 1.0)."""
-    tensors = {name: torch.tensor(np.asarray(value), dtype=torch.int64 if np.asarray(value).dtype.kind == "i"
-                                  else DTYPE, requires_grad=np.asarray(value).dtype.kind != "i")
-               for name, value in inputs.items()}
+    tensors = {
+        name: torch.tensor(
+            np.asarray(value),
+            dtype=torch.int64 if np.asarray(value).dtype.kind == "i" else DTYPE,
+            requires_grad=np.asarray(value).dtype.kind != "i",
+        )
+        for name, value in inputs.items()
+    }
     out = _forward(function, tensors, layout)
     weight = torch.as_tensor(np.asarray(upstream, dtype=np.float64), dtype=DTYPE)
     floats = [name for name, t in tensors.items() if t.requires_grad]
     grads = torch.autograd.grad((out * weight).sum(), [tensors[n] for n in floats], allow_unused=True)
-    return (out.detach().numpy().astype(np.float64),
-            {name: (np.zeros(tensors[name].shape) if g is None else g.detach().numpy()) for name, g in zip(floats, grads)})
+    return (
+        out.detach().numpy().astype(np.float64),
+        {name: (np.zeros(tensors[name].shape) if g is None else g.detach().numpy()) for name, g in zip(floats, grads)},
+    )
 
 
 def _forward(function: str, t: dict, layout: str) -> torch.Tensor:
@@ -40,7 +47,7 @@ def _forward(function: str, t: dict, layout: str) -> torch.Tensor:
         return F.linear(t["x"].reshape(t["x"].shape[0], -1), w, t["b"])
     if function in ACTIVATIONS:
         return activation_module(function)(t["x"])
-    if function == "softmax_cross_entropy":   # logits and class indices (or probabilities)
+    if function == "softmax_cross_entropy":  # logits and class indices (or probabilities)
         return F.cross_entropy(t["x"], t["y"])
     if function in LOSSES:
         return loss_value(function, t["x"], t["y"])

@@ -85,6 +85,7 @@ def parameter_loss(case):
         def outputs(params):
             return module(inputs, h0, None, held, params=params)
     else:
+
         def outputs(params):
             return module(inputs, params=params)
 

@@ -50,7 +50,8 @@ def build_module(network, dtype: torch.dtype = DTYPE, device=None, kink_slope: s
         if kink_slope == "right":
             module.activations = torch.nn.ModuleList(
                 RightSlopeActivation(a) if a in KINKED_WITH_CHOICE else m
-                for a, m in zip(network.activations, module.activations))
+                for a, m in zip(network.activations, module.activations)
+            )
         return module
     if network.kind == "rnn":
         return RNNModule(network, dtype, device, right_slope=kink_slope == "right")

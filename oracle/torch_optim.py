@@ -33,9 +33,22 @@ class SGD:
         used = [i for i, p in enumerate(self.params) if p.grad is not None]
         params = [self.params[i] for i in used]
         buffers = [self.buffers.get(i) for i in used] if self.momentum != 0 else []
-        sgd(params, [p.grad for p in params], buffers, weight_decay=self.weight_decay, momentum=self.momentum,
-            lr=self.lr, dampening=0.0, nesterov=False, maximize=False, has_sparse_grad=False, foreach=None,
-            fused=None, grad_scale=None, found_inf=None)
+        sgd(
+            params,
+            [p.grad for p in params],
+            buffers,
+            weight_decay=self.weight_decay,
+            momentum=self.momentum,
+            lr=self.lr,
+            dampening=0.0,
+            nesterov=False,
+            maximize=False,
+            has_sparse_grad=False,
+            foreach=None,
+            fused=None,
+            grad_scale=None,
+            found_inf=None,
+        )
         if self.momentum != 0:
             self.buffers.update(zip(used, buffers))  # sgd() creates a buffer where it was None
 
@@ -44,7 +57,13 @@ class Adam:
     """torch.optim.Adam(params, lr, betas, eps, weight_decay) with its other options at their defaults."""
 
     def __init__(self, params: list, lr: float, betas=(0.9, 0.999), eps: float = 1e-8, weight_decay: float = 0.0):
-        self.params, self.lr, self.betas, self.eps, self.weight_decay = list(params), lr, tuple(betas), eps, weight_decay
+        self.params, self.lr, self.betas, self.eps, self.weight_decay = (
+            list(params),
+            lr,
+            tuple(betas),
+            eps,
+            weight_decay,
+        )
         self.state: dict[int, dict] = {}
 
     def zero_grad(self) -> None:
@@ -53,9 +72,11 @@ class Adam:
 
     def _state(self, i: int, p: torch.Tensor) -> dict:
         if i not in self.state:  # as Adam._init_group, neither capturable nor fused: the step on the CPU
-            self.state[i] = {"step": torch.tensor(0.0, dtype=_get_scalar_dtype(), device="cpu"),
-                             "exp_avg": torch.zeros_like(p, memory_format=torch.preserve_format),
-                             "exp_avg_sq": torch.zeros_like(p, memory_format=torch.preserve_format)}
+            self.state[i] = {
+                "step": torch.tensor(0.0, dtype=_get_scalar_dtype(), device="cpu"),
+                "exp_avg": torch.zeros_like(p, memory_format=torch.preserve_format),
+                "exp_avg_sq": torch.zeros_like(p, memory_format=torch.preserve_format),
+            }
         return self.state[i]
 
     @torch.no_grad()
@@ -64,8 +85,26 @@ class Adam:
         params = [self.params[i] for i in used]
         states = [self._state(i, self.params[i]) for i in used]
         beta1, beta2 = self.betas
-        adam(params, [p.grad for p in params], [s["exp_avg"] for s in states], [s["exp_avg_sq"] for s in states],
-             [], [s["step"] for s in states], amsgrad=False, has_complex=any(torch.is_complex(p) for p in params),
-             beta1=beta1, beta2=beta2, lr=self.lr, weight_decay=self.weight_decay, eps=self.eps, maximize=False,
-             foreach=None, capturable=False, differentiable=False, fused=None, grad_scale=None, found_inf=None,
-             decoupled_weight_decay=False)
+        adam(
+            params,
+            [p.grad for p in params],
+            [s["exp_avg"] for s in states],
+            [s["exp_avg_sq"] for s in states],
+            [],
+            [s["step"] for s in states],
+            amsgrad=False,
+            has_complex=any(torch.is_complex(p) for p in params),
+            beta1=beta1,
+            beta2=beta2,
+            lr=self.lr,
+            weight_decay=self.weight_decay,
+            eps=self.eps,
+            maximize=False,
+            foreach=None,
+            capturable=False,
+            differentiable=False,
+            fused=None,
+            grad_scale=None,
+            found_inf=None,
+            decoupled_weight_decay=False,
+        )

@@ -28,11 +28,19 @@ class RNNModule(torch.nn.Module):
         # relu'(0) = 1 (refbp.oracle.conventions): torch.nn.RNN's kernel takes 0, so the steps are
         # then run one by one with that activation (`stepwise`).
         self.right_slope = right_slope and network.nonlinearity in KINKED_WITH_CHOICE
-        self.rnn = torch.nn.RNN(network.input_size, network.hidden_size, num_layers=1,
-                                nonlinearity=network.nonlinearity, bias=network.bias,
-                                batch_first=True, dtype=dtype, device=device)
-        self.readout = torch.nn.Linear(network.hidden_size, network.output_size,
-                                       bias=network.readout_bias, dtype=dtype, device=device)
+        self.rnn = torch.nn.RNN(
+            network.input_size,
+            network.hidden_size,
+            num_layers=1,
+            nonlinearity=network.nonlinearity,
+            bias=network.bias,
+            batch_first=True,
+            dtype=dtype,
+            device=device,
+        )
+        self.readout = torch.nn.Linear(
+            network.hidden_size, network.output_size, bias=network.readout_bias, dtype=dtype, device=device
+        )
         self.output_activation = activation_module(network.output_activation)
         if right_slope and network.output_activation in KINKED_WITH_CHOICE:
             self.output_activation = RightSlopeActivation(network.output_activation)
@@ -70,11 +78,11 @@ class RNNModule(torch.nn.Module):
             if start > 0:
                 hidden = held_states[start].unsqueeze(0) if held_states else hidden.detach()
             if self.right_slope:
-                states, hidden = self.stepwise(x[:, start:start + chunk, :], hidden, params)
+                states, hidden = self.stepwise(x[:, start : start + chunk, :], hidden, params)
             elif params is None:
-                states, hidden = self.rnn(x[:, start:start + chunk, :], hidden)
+                states, hidden = self.rnn(x[:, start : start + chunk, :], hidden)
             else:
-                states, hidden = self.kernel(x[:, start:start + chunk, :], hidden, params)
+                states, hidden = self.kernel(x[:, start : start + chunk, :], hidden, params)
             pieces.append(states)
         return pieces[0] if len(pieces) == 1 else torch.cat(pieces, dim=1)
 
@@ -82,8 +90,11 @@ class RNNModule(torch.nn.Module):
         """torch.nn.RNN's own kernel (the one its forward calls) on the given weights."""
         if hidden is None:
             hidden = torch.zeros(1, x.shape[0], self.network.hidden_size, dtype=x.dtype, device=x.device)
-        weights = [params[f"rnn.{name}"] for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
-                   if f"rnn.{name}" in params]
+        weights = [
+            params[f"rnn.{name}"]
+            for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
+            if f"rnn.{name}" in params
+        ]
         run = torch.rnn_tanh if self.network.nonlinearity == "tanh" else torch.rnn_relu
         return run(x, hidden, weights, self.network.bias, 1, 0.0, False, False, True)
 
@@ -91,13 +102,17 @@ class RNNModule(torch.nn.Module):
         """The recurrence step by step, h_t = relu(x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh) with
         relu'(0) = 1: the same function as torch.nn.RNN's kernel, another choice at the kink."""
         params = params or {f"rnn.{name.removesuffix('_l0')}": p for name, p in self.rnn.named_parameters()}
-        h = (torch.zeros(x.shape[0], self.network.hidden_size, dtype=x.dtype, device=x.device)
-             if hidden is None else hidden[0])
+        h = (
+            torch.zeros(x.shape[0], self.network.hidden_size, dtype=x.dtype, device=x.device)
+            if hidden is None
+            else hidden[0]
+        )
         activation = RightSlopeActivation(self.network.nonlinearity)
         states = []
         for t in range(x.shape[1]):
-            net = (F.linear(x[:, t, :], params["rnn.weight_ih"], params.get("rnn.bias_ih"))
-                   + F.linear(h, params["rnn.weight_hh"], params.get("rnn.bias_hh")))
+            net = F.linear(x[:, t, :], params["rnn.weight_ih"], params.get("rnn.bias_ih")) + F.linear(
+                h, params["rnn.weight_hh"], params.get("rnn.bias_hh")
+            )
             h = activation(net)
             states.append(h)
         return torch.stack(states, dim=1), h.unsqueeze(0)
@@ -108,5 +123,6 @@ class RNNModule(torch.nn.Module):
             previous = torch.cat([first, states[:, :-1, :]], dim=1)
             for t, held in (held_states or {}).items():
                 previous[:, t, :] = held
-            return (F.linear(x, self.rnn.weight_ih_l0, getattr(self.rnn, "bias_ih_l0", None))
-                    + F.linear(previous, self.rnn.weight_hh_l0, getattr(self.rnn, "bias_hh_l0", None)))
+            return F.linear(x, self.rnn.weight_ih_l0, getattr(self.rnn, "bias_ih_l0", None)) + F.linear(
+                previous, self.rnn.weight_hh_l0, getattr(self.rnn, "bias_hh_l0", None)
+            )

@@ -26,7 +26,7 @@ import ml_dtypes
 import numpy as np
 
 DTYPES = ("float32", "float16", "bfloat16")
-SMALLEST = 2.0 ** -14  # float16's smallest normal number
+SMALLEST = 2.0**-14  # float16's smallest normal number
 
 
 def exact(array: np.ndarray) -> list:
@@ -48,19 +48,30 @@ def mlp(rng, sizes, batch, activations, loss, train=None) -> dict:
     return _case(network, loss, params, inputs, targets, train)
 
 
-def rnn(rng, sizes, batch, steps, loss, readout="every_step", output_activation="identity", truncate=None,
-        train=None) -> dict:
+def rnn(
+    rng, sizes, batch, steps, loss, readout="every_step", output_activation="identity", truncate=None, train=None
+) -> dict:
     inputs_n, hidden, outputs = sizes
-    params = {"rnn.weight_ih": exact(rng.normal(0, 1 / np.sqrt(inputs_n), (hidden, inputs_n))),
-              "rnn.weight_hh": exact(rng.normal(0, 0.5 / np.sqrt(hidden), (hidden, hidden))),
-              "rnn.bias_ih": exact(rng.normal(0, 0.1, hidden)), "rnn.bias_hh": exact(rng.normal(0, 0.1, hidden)),
-              "readout.weight": exact(rng.normal(0, 1 / np.sqrt(hidden), (outputs, hidden))),
-              "readout.bias": exact(rng.normal(0, 0.1, outputs))}
+    params = {
+        "rnn.weight_ih": exact(rng.normal(0, 1 / np.sqrt(inputs_n), (hidden, inputs_n))),
+        "rnn.weight_hh": exact(rng.normal(0, 0.5 / np.sqrt(hidden), (hidden, hidden))),
+        "rnn.bias_ih": exact(rng.normal(0, 0.1, hidden)),
+        "rnn.bias_hh": exact(rng.normal(0, 0.1, hidden)),
+        "readout.weight": exact(rng.normal(0, 1 / np.sqrt(hidden), (outputs, hidden))),
+        "readout.bias": exact(rng.normal(0, 0.1, outputs)),
+    }
     inputs = exact(rng.normal(0, 1, (batch, steps, inputs_n)))
     lead = (batch, steps) if readout == "every_step" else (batch,)
     targets = _targets(rng, loss, output_activation, lead, outputs)
-    network = {"kind": "rnn", "input_size": inputs_n, "hidden_size": hidden, "output_size": outputs,
-               "nonlinearity": "tanh", "output_activation": output_activation, "readout": readout}
+    network = {
+        "kind": "rnn",
+        "input_size": inputs_n,
+        "hidden_size": hidden,
+        "output_size": outputs,
+        "nonlinearity": "tanh",
+        "output_activation": output_activation,
+        "readout": readout,
+    }
     if truncate:
         network["truncate"] = truncate
     return _case(network, loss, params, inputs, targets, train)
@@ -86,23 +97,56 @@ def _case(network, loss, params, inputs, targets, train) -> dict:
 
 # (id stem, title, seed, builder)
 NETWORKS = [
-    ("mlp-sigmoid-half-sse-b16", "2 layers of sigmoid, half_sse, one SGD step", 1,
-     lambda rng: mlp(rng, (4, 8, 3), 16, ("sigmoid", "sigmoid"), "half_sse", {"optimizer": "sgd", "lr": 0.1})),
-    ("mlp-tanh-mse-b32-momentum", "3 layers of tanh, mse, two SGD steps with momentum", 2,
-     lambda rng: mlp(rng, (6, 16, 16, 4), 32, ("tanh", "tanh", "identity"), "mse",
-                     {"optimizer": "sgd", "lr": 0.05, "momentum": 0.9, "steps": 2})),
-    ("mlp-softplus-ce-b64", "softplus, cross-entropy over 5 classes, a batch of 64", 3,
-     lambda rng: mlp(rng, (8, 16, 5), 64, ("softplus", "identity"), "cross_entropy")),
-    ("mlp-sigmoid-bce-b12", "sigmoid output, bce", 4,
-     lambda rng: mlp(rng, (5, 8, 3), 12, ("tanh", "sigmoid"), "bce", {"optimizer": "sgd", "lr": 0.1})),
-    ("mlp-softmax-mse-b8", "softmax output layer, mse", 5,
-     lambda rng: mlp(rng, (4, 6, 4), 8, ("sigmoid", "softmax"), "mse")),
-    ("rnn-tanh-every-mse-t6", "tanh RNN, readout at every step, mse", 6,
-     lambda rng: rnn(rng, (3, 6, 2), 8, 6, "mse")),
-    ("rnn-tanh-last-ce-t5", "tanh RNN, readout at the last step, cross-entropy", 7,
-     lambda rng: rnn(rng, (4, 8, 3), 16, 5, "cross_entropy", readout="last_step")),
-    ("rnn-tanh-truncated-k2-sgd", "tanh RNN, truncated BPTT every 2 steps, one SGD step", 8,
-     lambda rng: rnn(rng, (3, 5, 2), 6, 6, "half_sse", truncate=2, train={"optimizer": "sgd", "lr": 0.05})),
+    (
+        "mlp-sigmoid-half-sse-b16",
+        "2 layers of sigmoid, half_sse, one SGD step",
+        1,
+        lambda rng: mlp(rng, (4, 8, 3), 16, ("sigmoid", "sigmoid"), "half_sse", {"optimizer": "sgd", "lr": 0.1}),
+    ),
+    (
+        "mlp-tanh-mse-b32-momentum",
+        "3 layers of tanh, mse, two SGD steps with momentum",
+        2,
+        lambda rng: mlp(
+            rng,
+            (6, 16, 16, 4),
+            32,
+            ("tanh", "tanh", "identity"),
+            "mse",
+            {"optimizer": "sgd", "lr": 0.05, "momentum": 0.9, "steps": 2},
+        ),
+    ),
+    (
+        "mlp-softplus-ce-b64",
+        "softplus, cross-entropy over 5 classes, a batch of 64",
+        3,
+        lambda rng: mlp(rng, (8, 16, 5), 64, ("softplus", "identity"), "cross_entropy"),
+    ),
+    (
+        "mlp-sigmoid-bce-b12",
+        "sigmoid output, bce",
+        4,
+        lambda rng: mlp(rng, (5, 8, 3), 12, ("tanh", "sigmoid"), "bce", {"optimizer": "sgd", "lr": 0.1}),
+    ),
+    (
+        "mlp-softmax-mse-b8",
+        "softmax output layer, mse",
+        5,
+        lambda rng: mlp(rng, (4, 6, 4), 8, ("sigmoid", "softmax"), "mse"),
+    ),
+    ("rnn-tanh-every-mse-t6", "tanh RNN, readout at every step, mse", 6, lambda rng: rnn(rng, (3, 6, 2), 8, 6, "mse")),
+    (
+        "rnn-tanh-last-ce-t5",
+        "tanh RNN, readout at the last step, cross-entropy",
+        7,
+        lambda rng: rnn(rng, (4, 8, 3), 16, 5, "cross_entropy", readout="last_step"),
+    ),
+    (
+        "rnn-tanh-truncated-k2-sgd",
+        "tanh RNN, truncated BPTT every 2 steps, one SGD step",
+        8,
+        lambda rng: rnn(rng, (3, 5, 2), 6, 6, "half_sse", truncate=2, train={"optimizer": "sgd", "lr": 0.05}),
+    ),
 ]
 
 
@@ -113,10 +157,16 @@ def main(argv: list[str]) -> int:
         body = build(np.random.default_rng(seed))
         for dtype in DTYPES:
             case_id = f"lowp-{stem}-{dtype}"
-            document = {"format": "refbp-case/1", "id": case_id, "title": f"{dtype}: {title}",
-                        "source": f"generated by scripts/make_precision_cases.py (numpy PCG64 seed {seed}); "
-                                  "no published values",
-                        "tags": ["precision", dtype], "dtype": dtype, **body}
+            document = {
+                "format": "refbp-case/1",
+                "id": case_id,
+                "title": f"{dtype}: {title}",
+                "source": f"generated by scripts/make_precision_cases.py (numpy PCG64 seed {seed}); "
+                "no published values",
+                "tags": ["precision", dtype],
+                "dtype": dtype,
+                **body,
+            }
             (out / f"{case_id}.json").write_text(json.dumps(document, indent=1) + "\n")
     print(f"wrote {len(NETWORKS) * len(DTYPES)} cases into {out}")
     return 0

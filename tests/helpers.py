@@ -18,13 +18,18 @@ def write_case(folder: Path, document: dict, name: str | None = None) -> Path:
 
 
 def failed_rows(verdict, reference: str | None = None, quantity: str | None = None):
-    return [c for c in verdict.checks if not c.passed
-            and (reference is None or c.reference == reference)
-            and (quantity is None or c.quantity == quantity)]
+    return [
+        c
+        for c in verdict.checks
+        if not c.passed
+        and (reference is None or c.reference == reference)
+        and (quantity is None or c.quantity == quantity)
+    ]
 
 
-def diagnoses(verdict, quantity: str | None = None, tensor: str | None = None,
-              reference: str = "torch-autograd") -> set[str]:
+def diagnoses(
+    verdict, quantity: str | None = None, tensor: str | None = None, reference: str = "torch-autograd"
+) -> set[str]:
     """The diagnosis ids of the failed rows of one reference (and quantity, tensor)."""
     return {c.diagnosis for c in failed_rows(verdict, reference, quantity) if tensor is None or c.tensor == tensor}
 
@@ -42,6 +47,12 @@ def as_float32(case):
 
     params = {name: rounded(value) for name, value in case.params.items()}
     document = dict(case.document, dtype="float32") if case.document else {}
-    return dataclasses.replace(case, dtype="float32", params=params, inputs=rounded(case.inputs),
-                               targets=case.targets if case.class_targets else rounded(case.targets),
-                               h0=rounded(case.h0), document=document)
+    return dataclasses.replace(
+        case,
+        dtype="float32",
+        params=params,
+        inputs=rounded(case.inputs),
+        targets=case.targets if case.class_targets else rounded(case.targets),
+        h0=rounded(case.h0),
+        document=document,
+    )

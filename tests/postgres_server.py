@@ -54,17 +54,39 @@ def postgres_server(database: str = "refbp_test"):
     port = _free_port()
     log = root / "server.log"
     try:
-        subprocess.run(_as_server_user([str(binaries / "initdb"), "-D", str(data), "-U", "postgres",
-                                        "--auth=trust", "--no-sync", "-E", "UTF8"]),
-                       check=True, capture_output=True)
-        subprocess.run(_as_server_user([str(binaries / "pg_ctl"), "-D", str(data), "-l", str(log), "-w", "-t", "60",
-                                        "-o", f"-p {port} -k {sockets} -c listen_addresses=127.0.0.1 -c fsync=off",
-                                        "start"]), check=True, capture_output=True)
+        subprocess.run(
+            _as_server_user(
+                [str(binaries / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust", "--no-sync", "-E", "UTF8"]
+            ),
+            check=True,
+            capture_output=True,
+        )
+        subprocess.run(
+            _as_server_user(
+                [
+                    str(binaries / "pg_ctl"),
+                    "-D",
+                    str(data),
+                    "-l",
+                    str(log),
+                    "-w",
+                    "-t",
+                    "60",
+                    "-o",
+                    f"-p {port} -k {sockets} -c listen_addresses=127.0.0.1 -c fsync=off",
+                    "start",
+                ]
+            ),
+            check=True,
+            capture_output=True,
+        )
         _create_database(port, database)
         yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/{database}"
     finally:
-        subprocess.run(_as_server_user([str(binaries / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w",
-                                        "stop"]), capture_output=True)
+        subprocess.run(
+            _as_server_user([str(binaries / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop"]),
+            capture_output=True,
+        )
         shutil.rmtree(root, ignore_errors=True)
 
 
@@ -74,8 +96,9 @@ def _create_database(port: int, database: str) -> None:
     deadline = time.monotonic() + 30
     while True:
         try:
-            with psycopg.connect(f"host=127.0.0.1 port={port} user=postgres dbname=postgres",
-                                 autocommit=True) as connection:
+            with psycopg.connect(
+                f"host=127.0.0.1 port={port} user=postgres dbname=postgres", autocommit=True
+            ) as connection:
                 connection.execute(f'CREATE DATABASE "{database}"')
                 return
         except psycopg.OperationalError:

@@ -82,5 +82,6 @@ def test_stable_for_large_inputs(name, dtype):
     assert np.isfinite(out).all()
     assert out.dtype == net.dtype
     reference = activation_module(name)(torch.tensor(net, dtype=torch.float64)).numpy()
-    _assert_close(out, reference, TORCH if dtype == "float64" else FLOAT32.for_chain(FLOAT32.ACTIVATION),
-                  f"{name} at large |x|")
+    _assert_close(
+        out, reference, TORCH if dtype == "float64" else FLOAT32.for_chain(FLOAT32.ACTIVATION), f"{name} at large |x|"
+    )

@@ -89,7 +89,7 @@ def test_declined_and_raising_implementations():
 
     verdict = check_adapter_case(load_case(SEED), Raises, "raises")
     assert not verdict.passed and verdict.error_kind == "crash"
-    error, = verdict.errors  # one line: its first line, and where in its own code (refbp.diagnosis.crash)
+    (error,) = verdict.errors  # one line: its first line, and where in its own code (refbp.diagnosis.crash)
     assert error.startswith(f"{SEED}: the implementation raised ZeroDivisionError: division by zero, at ")
     assert "test_adapter.py:" in error and " in forward (raise ZeroDivisionError(" in error and "\n" not in error
 
@@ -136,12 +136,15 @@ def test_a_wrong_shape_is_a_failed_check_not_bad_input():
     assert bad and all("shape [3, 2]" in c.note for c in bad if c.reference != "expected")
 
 
-@pytest.mark.parametrize("spec, problem", [
-    ("no-colon", "expected MODULE:FACTORY"),
-    ("no_such_module_xyz:factory", "cannot import no_such_module_xyz"),
-    ("json:no_such_factory", "has no callable 'no_such_factory'"),
-    ("missing/file.py:factory", "no such file"),
-])
+@pytest.mark.parametrize(
+    "spec, problem",
+    [
+        ("no-colon", "expected MODULE:FACTORY"),
+        ("no_such_module_xyz:factory", "cannot import no_such_module_xyz"),
+        ("json:no_such_factory", "has no callable 'no_such_factory'"),
+        ("missing/file.py:factory", "no such file"),
+    ],
+)
 def test_bad_impl_specs_are_usage_errors(spec, problem, capsys):
     with pytest.raises(AdapterError, match=problem):
         load_factory(spec)

@@ -25,48 +25,79 @@ from refbp.nn import compute_trace
 REPO = Path(__file__).resolve().parents[1]
 HIDDEN = ["identity", "sigmoid", "tanh", "relu", "leaky_relu", "elu", "softplus"]
 # (loss, output activation, target distribution): every loss, both kinds of cross-entropy target.
-HEADS = [("half_sse", "sigmoid", "normal"), ("sse", "tanh", "normal"), ("mse", "identity", "normal"),
-         ("cross_entropy", "identity", "classes"), ("cross_entropy", "identity", "simplex"),
-         ("bce", "sigmoid", "uniform"), ("mse", "softmax", "uniform")]
+HEADS = [
+    ("half_sse", "sigmoid", "normal"),
+    ("sse", "tanh", "normal"),
+    ("mse", "identity", "normal"),
+    ("cross_entropy", "identity", "classes"),
+    ("cross_entropy", "identity", "simplex"),
+    ("bce", "sigmoid", "uniform"),
+    ("mse", "softmax", "uniform"),
+]
 
 
 def mlp_document(i: int) -> dict:
     """Case i: two hidden activations, one head; SGD (momentum, weight decay, a frozen bias) or Adam."""
     loss, output, targets = HEADS[i]
-    train = ({"optimizer": "sgd", "lr": 0.1, "momentum": 0.9, "weight_decay": 0.01, "steps": 3,
-              "frozen": ["layers.0.bias"]} if i % 2 == 0 else
-             {"optimizer": "adam", "lr": 0.01, "steps": 3, "weight_decay": 0.01})
+    train = (
+        {"optimizer": "sgd", "lr": 0.1, "momentum": 0.9, "weight_decay": 0.01, "steps": 3, "frozen": ["layers.0.bias"]}
+        if i % 2 == 0
+        else {"optimizer": "adam", "lr": 0.01, "steps": 3, "weight_decay": 0.01}
+    )
     return {
-        "format": "refbp-case/1", "id": f"backend-{i}", "dtype": "float32" if i == 3 else "float64",
-        "network": {"kind": "mlp", "sizes": [3, 5, 4, 3], "bias": True,
-                    "activations": [HIDDEN[i % len(HIDDEN)], HIDDEN[(i + 3) % len(HIDDEN)], output]},
-        "loss": loss, "params": {"init": {"scheme": "normal", "seed": i, "scale": 0.7}},
+        "format": "refbp-case/1",
+        "id": f"backend-{i}",
+        "dtype": "float32" if i == 3 else "float64",
+        "network": {
+            "kind": "mlp",
+            "sizes": [3, 5, 4, 3],
+            "bias": True,
+            "activations": [HIDDEN[i % len(HIDDEN)], HIDDEN[(i + 3) % len(HIDDEN)], output],
+        },
+        "loss": loss,
+        "params": {"init": {"scheme": "normal", "seed": i, "scale": 0.7}},
         "inputs": {"random": {"seed": 10 + i, "distribution": "normal", "batch": 6}},
-        "targets": {"random": {"seed": 20 + i, "distribution": targets}}, "train": train,
+        "targets": {"random": {"seed": 20 + i, "distribution": targets}},
+        "train": train,
     }
 
 
 def rnn_document(nonlinearity: str, readout: str) -> dict:
     return {
-        "format": "refbp-case/1", "id": f"backend-rnn-{nonlinearity}-{readout}",
-        "network": {"kind": "rnn", "input_size": 3, "hidden_size": 4, "output_size": 2,
-                    "nonlinearity": nonlinearity, "output_activation": "identity", "readout": readout},
-        "loss": "mse", "params": {"init": {"scheme": "normal", "seed": 5, "scale": 0.5}},
+        "format": "refbp-case/1",
+        "id": f"backend-rnn-{nonlinearity}-{readout}",
+        "network": {
+            "kind": "rnn",
+            "input_size": 3,
+            "hidden_size": 4,
+            "output_size": 2,
+            "nonlinearity": nonlinearity,
+            "output_activation": "identity",
+            "readout": readout,
+        },
+        "loss": "mse",
+        "params": {"init": {"scheme": "normal", "seed": 5, "scale": 0.5}},
         "inputs": {"random": {"seed": 6, "distribution": "normal", "batch": 3, "steps": 5}},
         "targets": {"random": {"seed": 7, "distribution": "normal"}},
         "train": {"optimizer": "adam", "lr": 0.01, "steps": 2},
     }
 
 
-DOCUMENTS = [mlp_document(i) for i in range(len(HEADS))] + [rnn_document("tanh", "every_step"),
-                                                             rnn_document("relu", "last_step")]
+DOCUMENTS = [mlp_document(i) for i in range(len(HEADS))] + [
+    rnn_document("tanh", "every_step"),
+    rnn_document("relu", "last_step"),
+]
 
 
 # Each quantity of a trace as {tensor name: value}, as the checker's rows take them.
 QUANTITIES = {
-    "outputs": lambda t: {"outputs": t.outputs}, "loss": lambda t: {"loss": t.loss},
-    "intermediates": lambda t: t.intermediates, "grads": lambda t: t.grads, "input_grads": lambda t: t.input_grads,
-    "params_after": lambda t: t.params_after, "loss_after": lambda t: {"loss": t.loss_after},
+    "outputs": lambda t: {"outputs": t.outputs},
+    "loss": lambda t: {"loss": t.loss},
+    "intermediates": lambda t: t.intermediates,
+    "grads": lambda t: t.grads,
+    "input_grads": lambda t: t.input_grads,
+    "params_after": lambda t: t.params_after,
+    "loss_after": lambda t: {"loss": t.loss_after},
 }
 
 
@@ -74,8 +105,11 @@ def same_as_numpy(case, device: str) -> list:
     """Rows comparing refbp on torch tensors with refbp on numpy, judged as against torch autograd."""
     ours, theirs = compute_trace(case, TorchPlacement(device)), compute_trace(case)
     tol = tolerance_for(case, "torch-autograd")
-    return [check for quantity, named in QUANTITIES.items()
-            for check in rows(quantity, named(ours), named(theirs), "refbp-numpy", tol)]
+    return [
+        check
+        for quantity, named in QUANTITIES.items()
+        for check in rows(quantity, named(ours), named(theirs), "refbp-numpy", tol)
+    ]
 
 
 def assert_backend_agrees(document: dict, device: str) -> None:
@@ -127,8 +161,7 @@ def shipped_sample() -> list[Path]:
 
 
 def test_run_device_cpu_passes_shipped_cases(tmp_path, capsys):
-    code = main(["run", "--device", "cpu", "--no-progress", "--report-dir", str(tmp_path),
-                 *map(str, shipped_sample())])
+    code = main(["run", "--device", "cpu", "--no-progress", "--report-dir", str(tmp_path), *map(str, shipped_sample())])
     out = capsys.readouterr().out
     assert code == 0, out
     assert "(torch:cpu)" in (next(tmp_path.glob("run-*")) / "environment.json").read_text()
@@ -156,8 +189,9 @@ def test_run_device_cuda_without_cuda_exits_2(capsys):
 
 @pytest.mark.cuda
 def test_run_device_cuda_passes_shipped_cases(tmp_path, capsys):
-    code = main(["run", "--device", "cuda", "--no-progress", "--report-dir", str(tmp_path),
-                 *map(str, shipped_sample())])
+    code = main(
+        ["run", "--device", "cuda", "--no-progress", "--report-dir", str(tmp_path), *map(str, shipped_sample())]
+    )
     assert code == 0, capsys.readouterr().out
 
 
@@ -169,8 +203,9 @@ def test_gpu_check_without_cuda_exits_2_and_checks_nothing(tmp_path):
     out = tmp_path / "gpu"
     env = dict(os.environ, PYTHON=sys.executable)
     env.pop("OUT", None)
-    done = subprocess.run([str(REPO / "scripts" / "gpu-check"), str(out)], env=env, capture_output=True,
-                          text=True, timeout=60)
+    done = subprocess.run(
+        [str(REPO / "scripts" / "gpu-check"), str(out)], env=env, capture_output=True, text=True, timeout=60
+    )
     assert done.returncode == 2
     assert "CUDA is not available" in done.stderr and "nothing was checked" in done.stderr
     assert not out.exists()

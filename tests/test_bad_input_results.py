@@ -18,10 +18,20 @@ from bad_input import CE_DOC, DEEP, DROP, MiB, RNN_DOC, SEED, assert_one_bad_lin
 
 OTHER = "mlp-depth1-identity-b1"  # the case the bad results name; the good result is for the seed
 UNTRAINED = "rnn-t1-tanh-mse"
-GOOD_RESULT = {"format": "refbp-result/1", "case": "seed-2-2-2", "implementation": "good",
-               "outputs": [[0.75136507, 0.772928465]], "loss": 0.298371109}
-BASE_RESULT = {"format": "refbp-result/1", "case": OTHER, "implementation": "bad", "loss": 0.5,
-               "grads": {"layers.0.weight": [[0.1, 0.2, 0.3]]}}
+GOOD_RESULT = {
+    "format": "refbp-result/1",
+    "case": "seed-2-2-2",
+    "implementation": "good",
+    "outputs": [[0.75136507, 0.772928465]],
+    "loss": 0.298371109,
+}
+BASE_RESULT = {
+    "format": "refbp-result/1",
+    "case": OTHER,
+    "implementation": "bad",
+    "loss": 0.5,
+    "grads": {"layers.0.weight": [[0.1, 0.2, 0.3]]},
+}
 
 
 def result(**changes):
@@ -43,21 +53,37 @@ RESULT_KINDS = {
     "result-case-missing": (result(case=DROP), "case", "is required"),
     "result-case-unknown": (result(case="no-such-case"), "case", "unknown case 'no-such-case'"),
     "result-case-empty": (result(case=""), "case", "at least 1 characters"),
-    "result-unknown-parameter": (result(grads__layers_DOT_5_DOT_weight=[[1.0]]), "grads.layers.5.weight",
-                                 "unknown parameter"),
-    "result-entry-string": (result(grads__layers_DOT_0_DOT_weight=[[0.1, "x", 0.3]]), "grads.layers.0.weight[0][1]",
-                            "must be a number or null, not a string"),
+    "result-unknown-parameter": (
+        result(grads__layers_DOT_5_DOT_weight=[[1.0]]),
+        "grads.layers.5.weight",
+        "unknown parameter",
+    ),
+    "result-entry-string": (
+        result(grads__layers_DOT_0_DOT_weight=[[0.1, "x", 0.3]]),
+        "grads.layers.0.weight[0][1]",
+        "must be a number or null, not a string",
+    ),
     "result-grads-a-list": (result(grads=[1.0]), "grads", "must be an object"),
-    "result-after-without-train": (result(case=UNTRAINED, grads=DROP, loss_after=0.1), "loss_after",
-                                   "has no training"),
+    "result-after-without-train": (result(case=UNTRAINED, grads=DROP, loss_after=0.1), "loss_after", "has no training"),
     "result-implementation-number": (result(implementation=3), "implementation", "must be a string"),
-    "result-duplicate-key": (lambda n: json.dumps(BASE_RESULT).replace('"loss": 0.5', '"loss": 0.5, "loss": 0.4'),
-                             "loss", "appears twice"),
+    "result-duplicate-key": (
+        lambda n: json.dumps(BASE_RESULT).replace('"loss": 0.5', '"loss": 0.5, "loss": 0.4'),
+        "loss",
+        "appears twice",
+    ),
     "bundle-empty": (result_text('{"format": "refbp-results/1", "results": []}'), "results", "must not be empty"),
-    "bundle-unknown-field-inside": (lambda n: json.dumps({"format": "refbp-results/1", "results": [
-        BASE_RESULT, dict(BASE_RESULT, case="seed-2-2-2", lss=1)]}), "results[1].lss", "unknown field"),
-    "bundle-unknown-field": (result_text('{"format": "refbp-results/1", "results": [{"case": "x"}], "x": 1}'), "x",
-                             "unknown field"),
+    "bundle-unknown-field-inside": (
+        lambda n: json.dumps(
+            {"format": "refbp-results/1", "results": [BASE_RESULT, dict(BASE_RESULT, case="seed-2-2-2", lss=1)]}
+        ),
+        "results[1].lss",
+        "unknown field",
+    ),
+    "bundle-unknown-field": (
+        result_text('{"format": "refbp-results/1", "results": [{"case": "x"}], "x": 1}'),
+        "x",
+        "unknown field",
+    ),
 }
 
 
@@ -77,15 +103,26 @@ def test_bad_result_file_through_verify(tmp_path, capsys, kind):
     cases = verify_folder(tmp_path)
     bad = tmp_path / f"{kind}.json"
     bad.write_text(build(kind))
-    outcome = cli(capsys, "verify", bad, "--cases", cases, tmp_path / "good.json", "--no-report", "--oracle", "expected")
+    outcome = cli(
+        capsys, "verify", bad, "--cases", cases, tmp_path / "good.json", "--no-report", "--oracle", "expected"
+    )
     assert_one_bad_line(outcome, kind, field, words)
 
 
 def test_a_second_result_for_one_case_names_both(tmp_path, capsys):
     cases = verify_folder(tmp_path)
     (tmp_path / "again.json").write_text(json.dumps(dict(GOOD_RESULT, loss=0.3)))
-    code, out, err = cli(capsys, "verify", "--cases", cases, tmp_path / "good.json", tmp_path / "again.json",
-                         "--no-report", "--oracle", "expected")
+    code, out, err = cli(
+        capsys,
+        "verify",
+        "--cases",
+        cases,
+        tmp_path / "good.json",
+        tmp_path / "again.json",
+        "--no-report",
+        "--oracle",
+        "expected",
+    )
     assert code == 2
     [line] = err.splitlines()
     assert "again.json: case: a second result for 'seed-2-2-2' (the first: " in line and "good.json" in line
@@ -98,13 +135,16 @@ def test_conflicting_duplicate_id_is_bad_input_naming_both(tmp_path, capsys):
         (tmp_path / folder).mkdir()
         (tmp_path / folder / "twin.json").write_text(case(loss=loss, expected=DROP)("twin"))
     shutil.copy(SEED, tmp_path / "a")
-    code, out, err = cli(capsys, "run", tmp_path / "a", tmp_path / "b", "--no-report", "--no-progress",
-                         "--oracle", "expected")
+    code, out, err = cli(
+        capsys, "run", tmp_path / "a", tmp_path / "b", "--no-report", "--no-progress", "--oracle", "expected"
+    )
     assert code == 2
     lines = [line for line in err.splitlines() if "twin.json" in line]
     assert len(lines) == 2  # the first has nothing to check with --oracle expected; the second is the duplicate
-    assert any(f"b{os.sep}twin.json: id: 'twin' is already used by " in line and f"a{os.sep}twin.json" in line
-               for line in lines)
+    assert any(
+        f"b{os.sep}twin.json: id: 'twin' is already used by " in line and f"a{os.sep}twin.json" in line
+        for line in lines
+    )
 
 
 def test_the_same_case_twice_is_checked_once_with_a_note(tmp_path, capsys):
@@ -145,13 +185,19 @@ USAGE_KINDS = {
     "verify-report-dir-is-a-file": (["verify", "{good}", "--report-dir", "{file}"], "--report-dir {file}: is a file"),
     "export-dir-is-a-file": (["cases", "export", "{file}", SEED], "{file}: is a file, not a folder"),
     "verify-complex-step": (["verify", "--fd-method", "complex", "{good}"], "--fd-method complex: the torch reference"),
-    "run-empty-folder": (["run", "{empty}", "--report-dir", "{tmp}/reports"],
-                         "refbp: error: nothing to check: no file found in {empty}"),
+    "run-empty-folder": (
+        ["run", "{empty}", "--report-dir", "{tmp}/reports"],
+        "refbp: error: nothing to check: no file found in {empty}",
+    ),
     "run-report-dir-under-a-file": (["run", SEED, "--report-dir", "{file}/reports"], "{file} is a file, not a folder"),
-    "run-no-reference-applies": (["run", "--oracle", "expected", SUITE_DIR / "mlp" / f"{OTHER}.json", "--no-report"],
-                                 f"{OTHER}.json: --oracle expected: nothing to check"),
-    "verify-empty-folder": (["verify", "{empty}", "--report-dir", "{tmp}/reports"],
-                            "nothing to check: no file found in {empty}"),
+    "run-no-reference-applies": (
+        ["run", "--oracle", "expected", SUITE_DIR / "mlp" / f"{OTHER}.json", "--no-report"],
+        f"{OTHER}.json: --oracle expected: nothing to check",
+    ),
+    "verify-empty-folder": (
+        ["verify", "{empty}", "--report-dir", "{tmp}/reports"],
+        "nothing to check: no file found in {empty}",
+    ),
     "run-unknown-oracle": (["run", "--oracle", "torch,magic"], "unknown reference magic"),
     "run-no-such-path": (["run", "{tmp}/no-such-folder"], "no such file or folder"),
 }
@@ -160,8 +206,12 @@ USAGE_KINDS = {
 @pytest.mark.parametrize("kind", sorted(USAGE_KINDS))
 def test_usage_refused_in_one_line_and_nothing_half_written(tmp_path, capsys, kind):
     argv, words = USAGE_KINDS[kind]
-    places = {"file": tmp_path / "README.md", "good": tmp_path / "good.json", "empty": tmp_path / "empty",
-              "tmp": tmp_path}
+    places = {
+        "file": tmp_path / "README.md",
+        "good": tmp_path / "good.json",
+        "empty": tmp_path / "empty",
+        "tmp": tmp_path,
+    }
     places["file"].write_text("# a file\n")
     places["good"].write_text(json.dumps(GOOD_RESULT))
     places["empty"].mkdir()
@@ -176,19 +226,44 @@ def test_usage_refused_in_one_line_and_nothing_half_written(tmp_path, capsys, ki
 
 # ---- absurd sizes: refused before anything is allocated ---------------------------------
 ABSURD = {
-    "params-3.6e9": (case(base=CE_DOC, network__sizes=[2, 60000, 60000, 3],
-                          network__activations=["relu", "relu", "identity"]), "network", "more than the limit"),
-    "random-inputs-4e9": (case(base=CE_DOC, network__sizes=[65536, 3],
-                               inputs={"random": {"seed": 1, "distribution": "normal", "batch": 65536}}),
-                          "inputs.random", "more than the limit"),
-    "rnn-random-inputs-6.5e8": (case(base=RNN_DOC, network__input_size=1000,
-                                     inputs={"random": {"seed": 1, "distribution": "normal", "batch": 65536,
-                                                        "steps": 10000}}), "inputs.random", "more than the limit"),
-    "rnn-random-targets-6.5e8": (case(base=RNN_DOC, network__output_size=1000, targets={"random": {
-        "seed": 1, "distribution": "normal"}}, inputs={"random": {"seed": 1, "distribution": "normal", "batch": 65536,
-                                                                  "steps": 10000}}), "", "more than the limit"),
-    "batch-1e12": (case(base=CE_DOC, inputs={"random": {"seed": 1, "distribution": "normal", "batch": 10**12}}),
-                   "inputs.random.batch", "outside [1, 65536]"),
+    "params-3.6e9": (
+        case(base=CE_DOC, network__sizes=[2, 60000, 60000, 3], network__activations=["relu", "relu", "identity"]),
+        "network",
+        "more than the limit",
+    ),
+    "random-inputs-4e9": (
+        case(
+            base=CE_DOC,
+            network__sizes=[65536, 3],
+            inputs={"random": {"seed": 1, "distribution": "normal", "batch": 65536}},
+        ),
+        "inputs.random",
+        "more than the limit",
+    ),
+    "rnn-random-inputs-6.5e8": (
+        case(
+            base=RNN_DOC,
+            network__input_size=1000,
+            inputs={"random": {"seed": 1, "distribution": "normal", "batch": 65536, "steps": 10000}},
+        ),
+        "inputs.random",
+        "more than the limit",
+    ),
+    "rnn-random-targets-6.5e8": (
+        case(
+            base=RNN_DOC,
+            network__output_size=1000,
+            targets={"random": {"seed": 1, "distribution": "normal"}},
+            inputs={"random": {"seed": 1, "distribution": "normal", "batch": 65536, "steps": 10000}},
+        ),
+        "",
+        "more than the limit",
+    ),
+    "batch-1e12": (
+        case(base=CE_DOC, inputs={"random": {"seed": 1, "distribution": "normal", "batch": 10**12}}),
+        "inputs.random.batch",
+        "outside [1, 65536]",
+    ),
 }
 
 
@@ -211,8 +286,11 @@ def test_absurd_sizes_are_refused_before_allocation(tmp_path, capsys, kind):
 
 # ---- wrong answers are failed checks, not bad input -------------------------------------
 WRONG = {
-    "transposed": ({"grads": {"layers.0.weight": [[0.1, 0.2], [0.3, 0.4], [0.5, 0.6]]}}, "layers.0.weight",
-                   "shape [3, 2] where the case has [2, 3]"),
+    "transposed": (
+        {"grads": {"layers.0.weight": [[0.1, 0.2], [0.3, 0.4], [0.5, 0.6]]}},
+        "layers.0.weight",
+        "shape [3, 2] where the case has [2, 3]",
+    ),
     "null-tensor": ({"outputs": None}, "outputs", "given as null"),
     "null-entry": ({"outputs": [[None, 0.2]]}, "outputs", ""),
     "nan": ({"loss": float("nan")}, "loss", ""),

@@ -32,7 +32,10 @@ def test_quick_json_rows(quick_run):
     assert rows and all(FIELDS <= row.keys() for row in rows)
     assert {r["model"] for r in rows} == {"mlp-784-256-256-10", "mlp-64-64-64-10"}
     assert {(r["model"], r["dtype"]) for r in rows} == {
-        ("mlp-784-256-256-10", "float64"), ("mlp-784-256-256-10", "float32"), ("mlp-64-64-64-10", "float64")}
+        ("mlp-784-256-256-10", "float64"),
+        ("mlp-784-256-256-10", "float32"),
+        ("mlp-64-64-64-10", "float64"),
+    }
     import torch
 
     expected = CPU_BACKENDS | ({"refbp-torch-cuda", "torch-autograd-cuda"} if torch.cuda.is_available() else set())
@@ -59,8 +62,15 @@ def test_report_folder(quick_run):
     folders = list(report_dir.glob("bench-batch-*"))
     assert len(folders) == 1 and str(folders[0]) in err
     names = {p.name for p in folders[0].iterdir()}
-    assert {"results.csv", "summary.md", "report.html", "environment.json", "time_per_example.png",
-            "speedup_over_serial.png", "gflops.png"} <= names
+    assert {
+        "results.csv",
+        "summary.md",
+        "report.html",
+        "environment.json",
+        "time_per_example.png",
+        "speedup_over_serial.png",
+        "gflops.png",
+    } <= names
     for png in folders[0].glob("*.png"):
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     summary = (folders[0] / "summary.md").read_text()
@@ -95,9 +105,17 @@ def goal_frame(refbp_s: float, torch_s: float, pct: float, cuda_ratio: float | N
     import pandas as pd
 
     def row(backend, seconds, dtype="float64", batch=256, pct_of_gemm=50.0):
-        return {"model": "mlp-784-256-256-10", "dtype": dtype, "batch": batch, "backend": backend,
-                "mode": "batched", "seconds": seconds, "gflops": 10.0, "pct_of_gemm": pct_of_gemm,
-                "gemm_peak_gflops": 20.0}
+        return {
+            "model": "mlp-784-256-256-10",
+            "dtype": dtype,
+            "batch": batch,
+            "backend": backend,
+            "mode": "batched",
+            "seconds": seconds,
+            "gflops": 10.0,
+            "pct_of_gemm": pct_of_gemm,
+            "gemm_peak_gflops": 20.0,
+        }
 
     rows = [row("refbp-numpy", refbp_s, pct_of_gemm=pct), row("torch-autograd-cpu", torch_s)]
     if cuda_ratio is not None:

@@ -7,9 +7,25 @@ import json
 
 from refbp.cli import main
 
-FIELDS = {"network", "activation", "params", "cases", "state", "check_s", "check_range", "check_in_run_s",
-          "check_cold_s", "gradcheck_s", "gradcheck_range", "run_s", "run_range", "ratio", "goal", "load_1min",
-          "baseline_note"}
+FIELDS = {
+    "network",
+    "activation",
+    "params",
+    "cases",
+    "state",
+    "check_s",
+    "check_range",
+    "check_in_run_s",
+    "check_cold_s",
+    "gradcheck_s",
+    "gradcheck_range",
+    "run_s",
+    "run_range",
+    "ratio",
+    "goal",
+    "load_1min",
+    "baseline_note",
+}
 
 
 def test_quick_json_rows_and_report(tmp_path, capsys):

@@ -17,11 +17,28 @@ def test_the_rows_problem_is_the_issues():
 
 def test_the_rnn_goal_line_says_met_only_when_met():
     def frame(speedup, agree=True):
-        return pd.DataFrame([
-            {"network": "32-64-64-10", "kind": "mlp", "activation": "relu", "steps": 1, "method": "central",
-             "speedup": 150.0, "agree": True},
-            {"network": "8-32-4", "kind": "rnn", "activation": "tanh", "steps": 20, "method": "central",
-             "speedup": speedup, "agree": agree}])
+        return pd.DataFrame(
+            [
+                {
+                    "network": "32-64-64-10",
+                    "kind": "mlp",
+                    "activation": "relu",
+                    "steps": 1,
+                    "method": "central",
+                    "speedup": 150.0,
+                    "agree": True,
+                },
+                {
+                    "network": "8-32-4",
+                    "kind": "rnn",
+                    "activation": "tanh",
+                    "steps": 20,
+                    "method": "central",
+                    "speedup": speedup,
+                    "agree": agree,
+                },
+            ]
+        )
 
     (line,) = fd_rnn.goal_lines(frame(25.0))
     assert line.endswith("(met)") and "RNN 8-32-4 tanh T = 20 25.0x" in line

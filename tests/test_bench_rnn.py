@@ -21,7 +21,8 @@ def test_quick_json_rows_and_report(tmp_path, capsys):
     import torch
 
     expected = {"refbp-numpy", "torch-nn-rnn-cpu"} | (
-        {"refbp-torch-cuda", "torch-nn-rnn-cuda"} if torch.cuda.is_available() else set())
+        {"refbp-torch-cuda", "torch-nn-rnn-cuda"} if torch.cuda.is_available() else set()
+    )
     assert {r["backend"] for r in rows} == expected
     assert {r["T"] for r in rows} == {1, 10} and {r["batch"] for r in rows} == {32}
     assert all(r["seconds"] > 0 for r in rows)
@@ -57,8 +58,11 @@ def test_goal_lines_say_met_only_when_met():
     from refbp.bench.rnn import goal_lines
 
     def frame(refbp_s):
-        rows = [{"T": T, "batch": 32, "backend": backend, "seconds": seconds * T}
-                for T in (10, 50, 200) for backend, seconds in (("refbp-numpy", refbp_s), ("torch-nn-rnn-cpu", 1.0))]
+        rows = [
+            {"T": T, "batch": 32, "backend": backend, "seconds": seconds * T}
+            for T in (10, 50, 200)
+            for backend, seconds in (("refbp-numpy", refbp_s), ("torch-nn-rnn-cpu", 1.0))
+        ]
         return pd.DataFrame(rows)
 
     (goal,) = [line for line in goal_lines(frame(0.9)) if line.startswith("goal:")]

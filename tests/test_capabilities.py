@@ -45,7 +45,7 @@ def test_a_narrow_implementation_gets_at_least_90_percent_of_its_draws():
     factory = mazur()
     space = space_to_draw("all", factory, "mazur", "float64")
     assert isinstance(space, Capabilities)
-    narrowed = draw_round(0, 0, space, "float64")   # 100 examples
+    narrowed = draw_round(0, 0, space, "float64")  # 100 examples
     share = supported_share(factory, narrowed)
     assert share >= 0.9, share
     # Without its capabilities, the same draws give it next to nothing (what issue 28 measured).
@@ -53,12 +53,24 @@ def test_a_narrow_implementation_gets_at_least_90_percent_of_its_draws():
 
 
 def test_every_draw_lies_inside_the_space():
-    space = declared({"kinds": ["mlp", "rnn"], "activations": ["tanh", "identity"], "losses": ["mse", "cross_entropy"],
-                      "optimizers": ["adam"], "bias": False, "batch": [2, 3], "weight_decay": False})
+    space = declared(
+        {
+            "kinds": ["mlp", "rnn"],
+            "activations": ["tanh", "identity"],
+            "losses": ["mse", "cross_entropy"],
+            "optimizers": ["adam"],
+            "bias": False,
+            "batch": [2, 3],
+            "weight_decay": False,
+        }
+    )
     for document in filter(None, draw_round(3, 0, space, "float64")):
         network = document["network"]
-        used = network["activations"] if network["kind"] == "mlp" else [network["nonlinearity"],
-                                                                        network["output_activation"]]
+        used = (
+            network["activations"]
+            if network["kind"] == "mlp"
+            else [network["nonlinearity"], network["output_activation"]]
+        )
         assert set(used) <= {"tanh", "identity"} and document["loss"] in ("mse", "cross_entropy")
         assert network["bias"] is False and network.get("readout_bias", False) is False
         assert 2 <= len(document["inputs"]) <= 3
@@ -91,13 +103,16 @@ def test_kinds_alone_draw_as_before():
     assert space_to_draw("all", None, "refbp", "float64") == "all"
 
 
-@pytest.mark.parametrize("raw, problem", [
-    ({"activations": ["swish"]}, "'swish'"),
-    ({"colour": "red"}, "unknown keys: colour"),
-    ({"batch": [0, 3]}, "1 <= least"),
-    ({"bias": "yes"}, "bias must be"),
-    ("sigmoid", "must be a dict"),
-])
+@pytest.mark.parametrize(
+    "raw, problem",
+    [
+        ({"activations": ["swish"]}, "'swish'"),
+        ({"colour": "red"}, "unknown keys: colour"),
+        ({"batch": [0, 3]}, "1 <= least"),
+        ({"bias": "yes"}, "bias must be"),
+        ("sigmoid", "must be a dict"),
+    ],
+)
 def test_bad_declarations_are_named(raw, problem):
     with pytest.raises(CapabilityError, match=problem):
         declared(raw)

@@ -35,7 +35,15 @@ def test_suite_covers_every_activation_loss_and_range():
     generated = [c for c in mlps if "init" in c.document["params"]]
     assert len(generated) >= 20
     assert {a for c in mlps for a in c.network.activations} == {
-        "identity", "sigmoid", "tanh", "relu", "leaky_relu", "elu", "softplus", "softmax"}
+        "identity",
+        "sigmoid",
+        "tanh",
+        "relu",
+        "leaky_relu",
+        "elu",
+        "softplus",
+        "softmax",
+    }
     assert {c.loss for c in mlps} == {"half_sse", "sse", "mse", "cross_entropy", "bce"}
     assert min(c.batch for c in mlps) == 1 and max(c.batch for c in mlps) == 64
     assert min(c.network.depth for c in mlps) == 1 and max(c.network.depth for c in mlps) == 4
@@ -71,31 +79,52 @@ def test_nan_literal_is_refused(tmp_path, seed_document):
     assert "NaN is not allowed" in str(err)
 
 
-@pytest.mark.parametrize("mutate, field, words", [
-    (lambda d: d["network"]["activations"].__setitem__(1, "swish"), "network.activations[1]", "unknown activation 'swish'"),
-    (lambda d: d["params"].__setitem__("layers.0.weight", [[0.15, 0.2, 0.3], [0.25, 0.3, 0.1]]),
-     "params.layers.0.weight", "shape [2, 3] does not match the expected shape [2, 2]"),
-    (lambda d: d["params"].pop("layers.1.bias"), "params.layers.1.bias", "is missing"),
-    (lambda d: d["params"].__setitem__("layers.2.weight", [[1.0]]), "params.layers.2.weight", "unknown parameter"),
-    (lambda d: d.__setitem__("lossy", "x"), "lossy", "unknown field"),
-    (lambda d: d.__setitem__("format", "refbp-case/2"), "format", "unknown format"),
-    (lambda d: d.__setitem__("loss", "hinge"), "loss", "unknown loss 'hinge'"),
-    (lambda d: d["network"].__setitem__("sizes", [2, 10**9, 2]), "network.sizes[1]", "outside [1, 65536]"),
-    (lambda d: d["network"].update(sizes=[2, 60000, 60000, 2], activations=["relu", "relu", "sigmoid"]),
-     "network", "more than the limit"),
-    (lambda d: d.__setitem__("inputs", [[0.05, "x"]]), "inputs[0][1]", "must be a number"),
-    (lambda d: d.__setitem__("inputs", [[0.05, 0.1], [0.2]]), "inputs[1]", "ragged"),
-    (lambda d: d.__setitem__("targets", [[0.01, 0.99, 0.5]]), "targets", "shape [1, 3]"),
-    (lambda d: d["train"].__setitem__("optimizer", "rmsprop"), "train.optimizer", "unknown optimizer"),
-    (lambda d: d["train"].__setitem__("lr", -1), "train.lr", "outside"),
-    (lambda d: d["train"].__setitem__("frozen", ["layers.9.bias"]), "train.frozen[0]", "unknown parameter"),
-    (lambda d: d["train"].__setitem__("betas", [0.9, 0.99]), "train.betas", "unknown field"),
-    (lambda d: d["aliases"].__setitem__("w9", "layers.1.weight[2][0]"), "aliases.w9", "outside"),
-    (lambda d: d["expected"]["grads"].__setitem__("layers.0.weight", [[1.0]]), "expected.grads.layers.0.weight", "shape"),
-    (lambda d: d.__setitem__("id", "Seed"), "id", "must match"),
-    (lambda d: d.__setitem__("dtype", "float8"), "dtype", "unknown dtype"),  # float16 is a dtype now
-    (lambda d: d["network"].__setitem__("activations", ["softmax", "sigmoid"]), "network.activations[0]", "output layer only"),
-])
+@pytest.mark.parametrize(
+    "mutate, field, words",
+    [
+        (
+            lambda d: d["network"]["activations"].__setitem__(1, "swish"),
+            "network.activations[1]",
+            "unknown activation 'swish'",
+        ),
+        (
+            lambda d: d["params"].__setitem__("layers.0.weight", [[0.15, 0.2, 0.3], [0.25, 0.3, 0.1]]),
+            "params.layers.0.weight",
+            "shape [2, 3] does not match the expected shape [2, 2]",
+        ),
+        (lambda d: d["params"].pop("layers.1.bias"), "params.layers.1.bias", "is missing"),
+        (lambda d: d["params"].__setitem__("layers.2.weight", [[1.0]]), "params.layers.2.weight", "unknown parameter"),
+        (lambda d: d.__setitem__("lossy", "x"), "lossy", "unknown field"),
+        (lambda d: d.__setitem__("format", "refbp-case/2"), "format", "unknown format"),
+        (lambda d: d.__setitem__("loss", "hinge"), "loss", "unknown loss 'hinge'"),
+        (lambda d: d["network"].__setitem__("sizes", [2, 10**9, 2]), "network.sizes[1]", "outside [1, 65536]"),
+        (
+            lambda d: d["network"].update(sizes=[2, 60000, 60000, 2], activations=["relu", "relu", "sigmoid"]),
+            "network",
+            "more than the limit",
+        ),
+        (lambda d: d.__setitem__("inputs", [[0.05, "x"]]), "inputs[0][1]", "must be a number"),
+        (lambda d: d.__setitem__("inputs", [[0.05, 0.1], [0.2]]), "inputs[1]", "ragged"),
+        (lambda d: d.__setitem__("targets", [[0.01, 0.99, 0.5]]), "targets", "shape [1, 3]"),
+        (lambda d: d["train"].__setitem__("optimizer", "rmsprop"), "train.optimizer", "unknown optimizer"),
+        (lambda d: d["train"].__setitem__("lr", -1), "train.lr", "outside"),
+        (lambda d: d["train"].__setitem__("frozen", ["layers.9.bias"]), "train.frozen[0]", "unknown parameter"),
+        (lambda d: d["train"].__setitem__("betas", [0.9, 0.99]), "train.betas", "unknown field"),
+        (lambda d: d["aliases"].__setitem__("w9", "layers.1.weight[2][0]"), "aliases.w9", "outside"),
+        (
+            lambda d: d["expected"]["grads"].__setitem__("layers.0.weight", [[1.0]]),
+            "expected.grads.layers.0.weight",
+            "shape",
+        ),
+        (lambda d: d.__setitem__("id", "Seed"), "id", "must match"),
+        (lambda d: d.__setitem__("dtype", "float8"), "dtype", "unknown dtype"),  # float16 is a dtype now
+        (
+            lambda d: d["network"].__setitem__("activations", ["softmax", "sigmoid"]),
+            "network.activations[0]",
+            "output layer only",
+        ),
+    ],
+)
 def test_bad_fields_are_named(tmp_path, seed_document, mutate, field, words):
     document = copy.deepcopy(seed_document)
     mutate(document)
@@ -121,9 +150,13 @@ def test_loss_and_output_activation_must_fit(seed_document):
 
 def test_class_targets_are_checked():
     document = {
-        "format": "refbp-case/1", "id": "ce", "network": {"kind": "mlp", "sizes": [2, 3], "activations": ["identity"]},
-        "loss": "cross_entropy", "params": {"init": {"scheme": "normal", "seed": 1}},
-        "inputs": [[0.1, 0.2], [0.3, 0.4]], "targets": [0, 3],
+        "format": "refbp-case/1",
+        "id": "ce",
+        "network": {"kind": "mlp", "sizes": [2, 3], "activations": ["identity"]},
+        "loss": "cross_entropy",
+        "params": {"init": {"scheme": "normal", "seed": 1}},
+        "inputs": [[0.1, 0.2], [0.3, 0.4]],
+        "targets": [0, 3],
     }
     with pytest.raises(CaseError) as info:
         parse_case(document)
@@ -144,9 +177,13 @@ def test_nulls_only_in_expected(seed_document):
 def test_a_class_index_written_as_a_float_is_that_index():
     """JSON Schema counts 1.0 as a whole number: the targets' shape [B] says they are class indices."""
     document = {
-        "format": "refbp-case/1", "id": "ce", "network": {"kind": "mlp", "sizes": [2, 3], "activations": ["identity"]},
-        "loss": "cross_entropy", "params": {"init": {"scheme": "normal", "seed": 1.0}},
-        "inputs": [[0.1, 0.2], [0.3, 0.4]], "targets": [0, 1.0],
+        "format": "refbp-case/1",
+        "id": "ce",
+        "network": {"kind": "mlp", "sizes": [2, 3], "activations": ["identity"]},
+        "loss": "cross_entropy",
+        "params": {"init": {"scheme": "normal", "seed": 1.0}},
+        "inputs": [[0.1, 0.2], [0.3, 0.4]],
+        "targets": [0, 1.0],
     }
     case = parse_case(document)
     assert case.class_targets and case.targets.tolist() == [0, 1]

@@ -36,7 +36,15 @@ def test_seed_copied_verbatim_passes(tmp_path, capsys):
     assert code == 0, out
     assert "PASS  seed-2-2-2" in out and "1/1 cases passed" in out
     report = only_report(tmp_path / "reports")
-    for name in ("details.csv", "summary.csv", "summary.md", "report.html", "environment.json", "verdicts.json", "errors.png"):
+    for name in (
+        "details.csv",
+        "summary.csv",
+        "summary.md",
+        "report.html",
+        "environment.json",
+        "verdicts.json",
+        "errors.png",
+    ):
         assert (report / name).stat().st_size > 0, name
     details = pd.read_csv(report / "details.csv")
     assert set(details["reference"]) == {"torch-autograd", "finite-difference", "expected"}
@@ -55,7 +63,8 @@ def test_altered_published_value_fails_with_the_entry_named(tmp_path, capsys, se
     details = pd.read_csv(only_report(tmp_path / "reports") / "details.csv")
     failed = details[~details["passed"]]
     assert failed[["quantity", "tensor", "reference", "worst_index"]].values.tolist() == [
-        ["grads", "layers.1.weight", "expected", "[0, 0]"]]
+        ["grads", "layers.1.weight", "expected", "[0, 0]"]
+    ]
 
 
 def test_bad_files_exit_2_and_the_good_case_still_runs(tmp_path, capsys, seed_document):
@@ -70,7 +79,8 @@ def test_bad_files_exit_2_and_the_good_case_still_runs(tmp_path, capsys, seed_do
     unknown["network"]["activations"] = ["sigmoid", "swish"]
     write_case(folder, unknown)
     (folder / "nan-input.json").write_text(
-        json.dumps(dict(seed_document, id="nan-input")).replace("[[0.05, 0.1]]", "[[NaN, 0.1]]"))
+        json.dumps(dict(seed_document, id="nan-input")).replace("[[0.05, 0.1]]", "[[NaN, 0.1]]")
+    )
 
     code, out, err = run_cli(capsys, "run", folder, "--report-dir", tmp_path / "reports", "--json")
     assert code == 2
@@ -104,12 +114,15 @@ def test_explain_prints_the_seed_decomposition(capsys):
     assert code == 0 and "0.036350306 x 0.241300709 x 0.05 = 0.000438568" in plain
 
 
-@pytest.mark.parametrize("argv, words", [
-    (["explain", "seed-2-2-2", "--param", "w9"], "unknown parameter 'w9'"),
-    (["explain", "no-such-case", "--param", "w1"], "no such case"),
-    (["run", "--oracle", "torch,magic"], "unknown reference magic"),
-    (["run", "/no/such/folder"], "no such file or folder"),
-])
+@pytest.mark.parametrize(
+    "argv, words",
+    [
+        (["explain", "seed-2-2-2", "--param", "w9"], "unknown parameter 'w9'"),
+        (["explain", "no-such-case", "--param", "w1"], "no such case"),
+        (["run", "--oracle", "torch,magic"], "unknown reference magic"),
+        (["run", "/no/such/folder"], "no such file or folder"),
+    ],
+)
 def test_usage_errors_exit_2(capsys, argv, words):
     code, _, err = run_cli(capsys, *argv)
     assert code == 2 and words in err

@@ -35,7 +35,7 @@ from pathlib import Path
 import numpy as np
 from refbp.check.adapter import load_factory
 
-CORRECT = load_factory({str(EXAMPLES / 'numpy_mlp.py')!r} + ":factory")
+CORRECT = load_factory({str(EXAMPLES / "numpy_mlp.py")!r} + ":factory")
 
 
 class Changed:
@@ -111,8 +111,9 @@ def result_of(case_path: Path) -> dict:
 def refuse_writing_into(monkeypatch, folder: Path) -> None:
     """As a read-only folder would for another user (root writes anywhere): os.access says no."""
     real = os.access
-    monkeypatch.setattr(os, "access", lambda path, mode, *a, **k: False if Path(path) == folder
-                        else real(path, mode, *a, **k))
+    monkeypatch.setattr(
+        os, "access", lambda path, mode, *a, **k: False if Path(path) == folder else real(path, mode, *a, **k)
+    )
 
 
 # 1 ------------------------------------------------------------------------------------------
@@ -151,8 +152,9 @@ def test_a_report_folder_that_refuses_the_report_after_the_run_loses_nothing(tmp
         raise PermissionError(13, "Permission denied", str(tmp_path / "reports"))
 
     monkeypatch.setattr(refbp.cli.outcome, "write_report_of", refused)
-    code, out, err = cli(capsys, "run", SEED, "--oracle", "expected", "--no-progress", "--report-dir",
-                         tmp_path / "reports")
+    code, out, err = cli(
+        capsys, "run", SEED, "--oracle", "expected", "--no-progress", "--report-dir", tmp_path / "reports"
+    )
     assert code == 2 and "PASS  seed-2-2-2" in out
     line = one_line(err)
     assert f"--report-dir {tmp_path / 'reports'}: cannot write the report: Permission denied" in line
@@ -190,8 +192,20 @@ def test_fuzz_save_failures_is_checked_first_and_the_failures_are_never_lost(tmp
         return real_save(document, directory)
 
     monkeypatch.setattr(fuzz_run, "save_regression", save)
-    code, out, err = cli(capsys, "fuzz", "--impl", f"{adapters}:shifted", "--kind", "mlp", "--examples", "2",
-                         "--no-shrink", "--no-progress", "--save-failures", locked)
+    code, out, err = cli(
+        capsys,
+        "fuzz",
+        "--impl",
+        f"{adapters}:shifted",
+        "--kind",
+        "mlp",
+        "--examples",
+        "2",
+        "--no-shrink",
+        "--no-progress",
+        "--save-failures",
+        locked,
+    )
     assert code == 2, out + err
     line = one_line(err)
     assert f"--save-failures {locked}: cannot write the failures: Permission denied" in line
@@ -206,8 +220,10 @@ def test_check_fails_a_gradient_of_a_tensor_the_case_does_not_have(capfd, adapte
     out, err = capfd.readouterr()
     assert code == 1, out + err
     assert "FAIL  seed-2-2-2" in out and "Traceback" not in err
-    assert ("grads layers.9.weight vs torch-autograd" in out
-            and "wrong answer: unknown parameter (this case has: layers.0.weight" in out)
+    assert (
+        "grads layers.9.weight vs torch-autograd" in out
+        and "wrong answer: unknown parameter (this case has: layers.0.weight" in out
+    )
 
 
 # 5 ------------------------------------------------------------------------------------------
@@ -268,8 +284,11 @@ def test_explain_says_in_one_line_that_a_value_is_not_finite(tmp_path, capsys):
         assert code == 0 and not caught and not err, (caught, err)
         said = [line for line in out.splitlines() if line.strip().startswith("implementation:")]
         assert len(said) == 1 and "nan x" not in out and "x nan" not in out
-        assert ("error_signals.layers.1.grad_out[0][0] is nan, not a finite number" in said[0] if name == "nan"
-                else "is not finite (they overflow float64)" in said[0])
+        assert (
+            "error_signals.layers.1.grad_out[0][0] is nan, not a finite number" in said[0]
+            if name == "nan"
+            else "is not finite (they overflow float64)" in said[0]
+        )
 
 
 # 8 ------------------------------------------------------------------------------------------
@@ -303,7 +322,9 @@ def test_a_file_over_the_size_limit_is_refused_before_it_is_parsed(tmp_path, cap
     for command in (["run", big, "--no-report", "--no-progress"], ["verify", big, "--no-report", "--no-progress"]):
         code, _, err = cli(capsys, *command)
         assert code == 2
-        assert one_line(err) == f"{big}: 65 MiB: more than the limit of 64 MiB for one file (refused before it is parsed)"
+        assert (
+            one_line(err) == f"{big}: 65 MiB: more than the limit of 64 MiB for one file (refused before it is parsed)"
+        )
 
 
 # 10 -----------------------------------------------------------------------------------------
@@ -320,8 +341,9 @@ def test_serve_says_where_it_serves_and_hides_the_store_password(capsys, monkeyp
 
     monkeypatch.setattr(uvicorn, "run", lambda *args, **kwargs: None)
     monkeypatch.setattr("refbp.cli.serve_cmd.store_problem", lambda database: None)  # no server at db.example
-    code, out, err = cli(capsys, "serve", "--port", "8123", "--database",
-                         "postgresql+psycopg://bob:s3cret@db.example:5432/verdicts")
+    code, out, err = cli(
+        capsys, "serve", "--port", "8123", "--database", "postgresql+psycopg://bob:s3cret@db.example:5432/verdicts"
+    )
     assert code == 0 and not out
     line = one_line(err)
     assert line.startswith("refbp serve: http://127.0.0.1:8123/ ")
@@ -336,8 +358,9 @@ def test_history_takes_a_unique_prefix_and_shows_only_failed_rows(capsys, monkey
     from refbp.store import open_store, run_checks
 
     ids = iter(["abc1" + "0" * 28, "abc2" + "0" * 28])
-    monkeypatch.setattr(refbp.store.record, "uuid", types.SimpleNamespace(uuid4=lambda: types.SimpleNamespace(
-        hex=next(ids))))
+    monkeypatch.setattr(
+        refbp.store.record, "uuid", types.SimpleNamespace(uuid4=lambda: types.SimpleNamespace(hex=next(ids)))
+    )
     bug = f"{EXAMPLES / 'numpy_mlp_sigmoid_bug.py'}:factory"
     for _ in range(2):
         assert cli(capsys, "check", "--impl", bug, SEED, "--no-report", "--no-progress")[0] == 1
@@ -378,8 +401,13 @@ sys.exit(main(sys.argv[2:]))
 
 def interrupted(command: list, marks: Path, after: int, env: dict | None = None) -> tuple[int, str, str]:
     """Run `command`, send SIGINT (to refbp's process only) once `after` files are in `marks`."""
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                               env={**os.environ, "PYTHONPATH": str(ROOT), "REFBP_DATABASE_URL": "none", **(env or {})})
+    process = subprocess.Popen(
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT), "REFBP_DATABASE_URL": "none", **(env or {})},
+    )
     deadline = time.monotonic() + 240
     while len(list(marks.iterdir())) < after and process.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -402,9 +430,25 @@ def test_ctrl_c_keeps_what_was_found_so_far(tmp_path, command, adapters):
     if command == "fuzz":
         saved = tmp_path / "saved"
         code, out, err = interrupted(
-            [sys.executable, "-m", "refbp", "fuzz", "--impl", f"{adapters}:shifted", "--kind", "mlp",
-             "--examples", "200", "--no-progress", "--save-failures", str(saved)], marks, 3,
-            env={"REFBP_TEST_MARKS": str(marks)})
+            [
+                sys.executable,
+                "-m",
+                "refbp",
+                "fuzz",
+                "--impl",
+                f"{adapters}:shifted",
+                "--kind",
+                "mlp",
+                "--examples",
+                "200",
+                "--no-progress",
+                "--save-failures",
+                str(saved),
+            ],
+            marks,
+            3,
+            env={"REFBP_TEST_MARKS": str(marks)},
+        )
         assert code == 130 and "Traceback" not in err, err
         assert out.startswith("refbp fuzz: INTERRUPTED (Ctrl-C): ") and "FAILED example 0: " in out
         assert "refbp: note: interrupted (Ctrl-C) after " in err
@@ -419,8 +463,22 @@ def test_ctrl_c_keeps_what_was_found_so_far(tmp_path, command, adapters):
         argv = ["verify", str(results), "--cases", str(SUITE_DIR / "published")]
     else:
         argv = ["run", *map(str, cases)]
-    code, out, err = interrupted([sys.executable, "-c", SLOW_RUN, str(marks), *argv, "--no-progress", "--oracle",
-                                  "torch", "--report-dir", str(reports)], marks, 3)
+    code, out, err = interrupted(
+        [
+            sys.executable,
+            "-c",
+            SLOW_RUN,
+            str(marks),
+            *argv,
+            "--no-progress",
+            "--oracle",
+            "torch",
+            "--report-dir",
+            str(reports),
+        ],
+        marks,
+        3,
+    )
     assert code == 130 and "Traceback" not in err, err
     note = [line for line in err.splitlines() if line.startswith("refbp: note: interrupted (Ctrl-C) after ")]
     assert len(note) == 1, err

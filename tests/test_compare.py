@@ -25,10 +25,26 @@ def verdicts(tmp_path, name, argv, capsys) -> Path:
 
 def test_three_implementations_side_by_side(tmp_path, capsys):
     refbp = verdicts(tmp_path, "refbp", ["run", SEED, RELU], capsys)
-    numpy_impl = verdicts(tmp_path, "numpy", ["check", "--impl", f"{EXAMPLES / 'numpy_mlp.py'}:factory",
-                                              "--name", "numpy-example", SEED, RELU], capsys)
-    main(["check", "--impl", f"{EXAMPLES / 'numpy_mlp_sigmoid_bug.py'}:factory", "--name", "buggy",
-          "--no-progress", "--report-dir", str(tmp_path / "runs"), SEED, RELU])
+    numpy_impl = verdicts(
+        tmp_path,
+        "numpy",
+        ["check", "--impl", f"{EXAMPLES / 'numpy_mlp.py'}:factory", "--name", "numpy-example", SEED, RELU],
+        capsys,
+    )
+    main(
+        [
+            "check",
+            "--impl",
+            f"{EXAMPLES / 'numpy_mlp_sigmoid_bug.py'}:factory",
+            "--name",
+            "buggy",
+            "--no-progress",
+            "--report-dir",
+            str(tmp_path / "runs"),
+            SEED,
+            RELU,
+        ]
+    )
     capsys.readouterr()
     run_folder = next((tmp_path / "runs").iterdir())
     assert main(["compare", str(refbp), str(numpy_impl), str(run_folder), "--report-dir", str(tmp_path / "cmp")]) == 0
@@ -39,8 +55,12 @@ def test_three_implementations_side_by_side(tmp_path, capsys):
     assert cases.loc["seed-2-2-2", "numpy-example: status"] == "pass"
     assert cases.loc["mlp-leaky-relu-sse-b4", "buggy: status"] == "pass"  # no sigmoid there
     tensors = pd.read_csv(out / "tensors.csv")
-    row = tensors[(tensors["case"] == "seed-2-2-2") & (tensors["tensor"] == "layers.0.weight")
-                  & (tensors["reference"] == "torch-autograd") & (tensors["quantity"] == "grads")].iloc[0]
+    row = tensors[
+        (tensors["case"] == "seed-2-2-2")
+        & (tensors["tensor"] == "layers.0.weight")
+        & (tensors["reference"] == "torch-autograd")
+        & (tensors["quantity"] == "grads")
+    ].iloc[0]
     assert row["buggy: rel err"] > 0.5 and row["numpy-example: rel err"] < 1e-9
 
 

@@ -19,8 +19,8 @@ from refbp.check.suite import load_cases
 from refbp.nn import compute_trace
 
 CASES = {case.id: case for case in load_cases(None, "test").cases}
-ZERO_NETS = "mlp-zero-nets-leaky-relu-relu-b4"   # units with nets exactly 0 (relu and leaky_relu)
-SATURATED = "fuzz-mlp-507820d39155"              # a bce output where y (1 - y) < 1e-12
+ZERO_NETS = "mlp-zero-nets-leaky-relu-relu-b4"  # units with nets exactly 0 (relu and leaky_relu)
+SATURATED = "fuzz-mlp-507820d39155"  # a bce output where y (1 - y) < 1e-12
 
 
 def grad_rows(case, trace, mode="any"):
@@ -84,13 +84,18 @@ def test_a_bce_gradient_outside_every_convention_fails():
 def test_a_bce_log_clamped_at_the_wrong_place_fails():
     """Logs clamped at -10 instead of -100: an output of 1e-6 gets no gradient from its log."""
     case = copy.deepcopy(CASES["mlp-bce-b12-adam"])
-    case.params["layers.1.bias"] = case.params["layers.1.bias"] - 14.0   # outputs near e^-14
+    case.params["layers.1.bias"] = case.params["layers.1.bias"] - 14.0  # outputs near e^-14
     right = compute_trace(case)
     assert np.any((right.outputs > 1e-12) & (right.outputs < np.exp(-10.0)))
     params = {n: torch.tensor(v, requires_grad=True) for n, v in case.params.items()}
     x, t = torch.tensor(case.inputs), torch.tensor(case.targets)
-    y = torch.sigmoid(F.linear(torch.tanh(F.linear(x, params["layers.0.weight"], params["layers.0.bias"])),
-                               params["layers.1.weight"], params["layers.1.bias"]))
+    y = torch.sigmoid(
+        F.linear(
+            torch.tanh(F.linear(x, params["layers.0.weight"], params["layers.0.bias"])),
+            params["layers.1.weight"],
+            params["layers.1.bias"],
+        )
+    )
     loss = -torch.mean(t * torch.clamp(torch.log(y), min=-10.0) + (1 - t) * torch.clamp(torch.log(1 - y), min=-10.0))
     loss.backward()
     bugged = {n: p.grad.numpy() for n, p in params.items()}
@@ -99,10 +104,13 @@ def test_a_bce_log_clamped_at_the_wrong_place_fails():
     assert "layers.1.bias" in failed
 
 
-@pytest.mark.parametrize("case_id, convention, words", [
-    (ZERO_NETS, Convention("right"), "relu'(0) = 1"),
-    (SATURATED, Convention("left", "value"), "bce: derivative of the clamped value"),
-])
+@pytest.mark.parametrize(
+    "case_id, convention, words",
+    [
+        (ZERO_NETS, Convention("right"), "relu'(0) = 1"),
+        (SATURATED, Convention("left", "value"), "bce: derivative of the clamped value"),
+    ],
+)
 def test_conventions_torch_fails_another_convention_and_names_it(case_id, convention, words):
     case = CASES[case_id]
     other = torch_reference.trace(case, convention)

@@ -42,8 +42,12 @@ IMPLEMENTATIONS = [
     (CORPUS / "rnn_bptt.py", "factory"),
 ]
 # factory_float32 declines every float64 case, so it is fuzzed in float32 only
-FUZZ_RUNS = [(path, name, dtype) for path, name in IMPLEMENTATIONS for dtype in ("float64", "float32")
-             if not (name == "factory_float32" and dtype == "float64")]
+FUZZ_RUNS = [
+    (path, name, dtype)
+    for path, name in IMPLEMENTATIONS
+    for dtype in ("float64", "float32")
+    if not (name == "factory_float32" and dtype == "float64")
+]
 FUZZ_EXAMPLES = 100
 AGREEMENT = 1e-12  # max |a - b| / max(1, max |torch|), per tensor
 
@@ -75,12 +79,15 @@ def failed_lines(verdicts: list[dict]) -> list[str]:
         lines += [f"{verdict['case']}: {error}" for error in verdict.get("errors", [])]
         for row in verdict["checks"]:
             if not row["passed"]:
-                lines.append(f"{verdict['case']}: {row['reference']} {row['quantity']} {row['tensor']}"
-                             f"{row['worst_index']} rel err {row['max_rel_err']} ({row.get('diagnosis', '')})")
+                lines.append(
+                    f"{verdict['case']}: {row['reference']} {row['quantity']} {row['tensor']}"
+                    f"{row['worst_index']} rel err {row['max_rel_err']} ({row.get('diagnosis', '')})"
+                )
     return lines
 
 
 # ---- refbp check on the shipped suite ----------------------------------------------------------
+
 
 @pytest.mark.parametrize("path,name", IMPLEMENTATIONS, ids=[label(*i) for i in IMPLEMENTATIONS])
 def test_check_passes_every_supported_shipped_case(path, name, capsys):
@@ -102,12 +109,12 @@ def test_together_they_support_every_shipped_mlp_and_rnn_case():
             unsupported.append(path.name)
     assert not unsupported
     # and each kind by at least one hand-written implementation besides torch
-    kinds = {kind for path, name in IMPLEMENTATIONS if path.stem != "torch_autograd"
-             for kind in load(path, name).kinds}
+    kinds = {kind for path, name in IMPLEMENTATIONS if path.stem != "torch_autograd" for kind in load(path, name).kinds}
     assert kinds == {"mlp", "rnn"}
 
 
 # ---- agreement with plain torch, independently of refbp's verdicts ------------------------------
+
 
 def _relu_kink(document: dict, implementation_outputs: dict) -> bool:
     """Is a relu-family pre-activation 0 up to rounding (where the slopes may differ)?"""
@@ -117,11 +124,14 @@ def _relu_kink(document: dict, implementation_outputs: dict) -> bool:
         return np.any(np.abs(net) <= 1e-12)
 
     if network["kind"] == "mlp":
-        return any(at_zero(implementation_outputs[f"layers.{i}.net"])
-                   for i, a in enumerate(network["activations"]) if a in ("relu", "leaky_relu"))
-    return ((network.get("nonlinearity", "tanh") == "relu" and at_zero(implementation_outputs["rnn.net"]))
-            or (network.get("output_activation") in ("relu", "leaky_relu")
-                and at_zero(implementation_outputs["readout.net"])))
+        return any(
+            at_zero(implementation_outputs[f"layers.{i}.net"])
+            for i, a in enumerate(network["activations"])
+            if a in ("relu", "leaky_relu")
+        )
+    return (network.get("nonlinearity", "tanh") == "relu" and at_zero(implementation_outputs["rnn.net"])) or (
+        network.get("output_activation") in ("relu", "leaky_relu") and at_zero(implementation_outputs["readout.net"])
+    )
 
 
 def _bce_ill_conditioned(document: dict, outputs) -> bool:
@@ -161,9 +171,14 @@ def test_agrees_with_plain_torch_float64_where_the_conventions_coincide(path, na
         kind = document["network"]["kind"]
         if _relu_kink(document, nets[kind](document).intermediates(params, inputs)):
             continue
-        errors = {"outputs": _error(implementation.forward(params, inputs), outputs),
-                  "loss": _error(implementation.loss(params, inputs, targets), reference.loss(params, inputs, targets))}
-        grads, torch_grads = implementation.gradients(params, inputs, targets), reference.gradients(params, inputs, targets)
+        errors = {
+            "outputs": _error(implementation.forward(params, inputs), outputs),
+            "loss": _error(implementation.loss(params, inputs, targets), reference.loss(params, inputs, targets)),
+        }
+        grads, torch_grads = (
+            implementation.gradients(params, inputs, targets),
+            reference.gradients(params, inputs, targets),
+        )
         assert set(grads) == set(torch_grads)
         errors |= {f"grads {k}": _error(grads[k], torch_grads[k]) for k in torch_grads}
         if document.get("train"):
@@ -177,17 +192,34 @@ def test_agrees_with_plain_torch_float64_where_the_conventions_coincide(path, na
 
 # ---- refbp fuzz --impl ----------------------------------------------------------------------------
 
+
 @pytest.mark.slow
 @pytest.mark.parametrize("path,name,dtype", FUZZ_RUNS, ids=[f"{label(p, n)}-{d}" for p, n, d in FUZZ_RUNS])
 def test_fuzz_finds_nothing(path, name, dtype, tmp_path, capsys):
-    code = main(["fuzz", "--impl", spec(path, name), "--examples", str(FUZZ_EXAMPLES), "--dtype", dtype,
-                 "--no-progress", "--no-shrink", "--save-failures", str(tmp_path / "found"), "--max-saved", "5"])
+    code = main(
+        [
+            "fuzz",
+            "--impl",
+            spec(path, name),
+            "--examples",
+            str(FUZZ_EXAMPLES),
+            "--dtype",
+            dtype,
+            "--no-progress",
+            "--no-shrink",
+            "--save-failures",
+            str(tmp_path / "found"),
+            "--max-saved",
+            "5",
+        ]
+    )
     out, err = capsys.readouterr()
     assert code == 0, out + err[-2000:]
     assert " 0 failed" in out, out
 
 
 # ---- the results plain torch gives pass refbp verify -------------------------------------------
+
 
 def test_plain_torch_results_pass_verify(tmp_path, capsys):
     write = load(CORPUS / "torch_results.py", "write_torch_results")

@@ -45,8 +45,8 @@ def local_cluster(tmp_path_factory):
     os.environ.update(REFBP_TEST_DIE_ON=DIES_ON, REFBP_TEST_DIE_ONCE=str(marker))  # the workers inherit it
     try:
         with distributed.LocalCluster(
-                n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None,
-                silence_logs=50) as cluster:
+            n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None, silence_logs=50
+        ) as cluster:
             yield cluster, marker
     finally:
         for key, value in saved.items():
@@ -84,23 +84,59 @@ def dask_processes(tmp_path):
     scheduler_file = tmp_path / "scheduler.json"
     started = tmp_path / "started"
     started.mkdir()
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1]), "REFBP_TEST_DIE_ON": DIES_ON,
-           "REFBP_TEST_STARTED": str(started)}
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(Path(__file__).resolve().parents[1]),
+        "REFBP_TEST_DIE_ON": DIES_ON,
+        "REFBP_TEST_STARTED": str(started),
+    }
     env.pop("REFBP_TEST_DIE_ONCE", None)
     env = {key: value for key, value in env.items() if not key.startswith("DASK_")}  # Dask's defaults
     dask_cli = [str(Path(sys.executable).parent / "dask")]  # the venv's `dask` command
-    processes = [subprocess.Popen([*dask_cli, "scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
-                                   "--scheduler-file", str(scheduler_file)], env=env,
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)]
+    processes = [
+        subprocess.Popen(
+            [
+                *dask_cli,
+                "scheduler",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                "0",
+                "--no-dashboard",
+                "--scheduler-file",
+                str(scheduler_file),
+            ],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+    ]
     try:
         deadline = time.monotonic() + STARTUP_SECONDS
         while not scheduler_file.exists() and time.monotonic() < deadline:
             time.sleep(0.2)
-        processes.append(subprocess.Popen([*dask_cli, "worker", "--scheduler-file", str(scheduler_file),
-                                           "--nworkers", "2", "--nthreads", "1", "--no-dashboard",
-                                           "--host", "127.0.0.1"], env=env,
-                                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                          start_new_session=True))
+        processes.append(
+            subprocess.Popen(
+                [
+                    *dask_cli,
+                    "worker",
+                    "--scheduler-file",
+                    str(scheduler_file),
+                    "--nworkers",
+                    "2",
+                    "--nthreads",
+                    "1",
+                    "--no-dashboard",
+                    "--host",
+                    "127.0.0.1",
+                ],
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+        )
         address = json.loads(scheduler_file.read_text())["address"]
         with distributed.Client(address, timeout=STARTUP_SECONDS) as client:
             client.wait_for_workers(2, timeout=STARTUP_SECONDS)
@@ -112,7 +148,8 @@ def dask_processes(tmp_path):
 
 
 def test_real_scheduler_and_workers_give_the_report_of_one_process_and_survive_a_dying_worker(
-        tmp_path, dask_processes, capsys):
+    tmp_path, dask_processes, capsys
+):
     dask_processes, started = dask_processes
     assert run_in(tmp_path / "one", "run", *FEW) == 0
     assert run_in(tmp_path / "dask", "run", *FEW, "--executor", dask_processes) == 0
@@ -120,7 +157,9 @@ def test_real_scheduler_and_workers_give_the_report_of_one_process_and_survive_a
     capsys.readouterr()
     assert run_in(tmp_path / "dying", "check", "--impl", DYING, *FEW[:3], "--executor", dask_processes) == 1
     err = capsys.readouterr().err
-    assert f"{DIES_ON}.json: could not be checked: its worker process died 2 times while running it (retried once)" in err
+    assert (
+        f"{DIES_ON}.json: could not be checked: its worker process died 2 times while running it (retried once)" in err
+    )
     assert (started / DIES_ON).read_text().splitlines() == ["started"] * 2  # retried once, not Dask's 3 times
     summary = pd.read_csv(report(tmp_path / "dying") / "summary.csv")
     assert summary["case"].tolist() == ["seed-2-2-2", DIES_ON, "mlp-leaky-relu-sse-b4"]
@@ -136,9 +175,11 @@ def test_serve_hands_its_checks_to_the_cluster(dask_processes, monkeypatch):
     wrong = {**correct, "grads": {name: (np.asarray(grad) * 1.01).tolist() for name, grad in correct["grads"].items()}}
     answers = {}
     for executor in (None, address):
-        with TestClient(create_app(Settings(executor=executor))) as client, \
-                distributed.Client(address.replace("dask://", "tcp://")) as watcher, \
-                distributed.get_task_stream(client=watcher) as tasks:
+        with (
+            TestClient(create_app(Settings(executor=executor))) as client,
+            distributed.Client(address.replace("dask://", "tcp://")) as watcher,
+            distributed.get_task_stream(client=watcher) as tasks,
+        ):
             answers[executor] = [client.post("/v1/verify", json=body) for body in (correct, wrong)]
         ran_on_cluster = [task for task in tasks.data if str(task["key"]).startswith("refbp-")]
         assert bool(ran_on_cluster) == (executor is not None)
@@ -166,17 +207,29 @@ def test_serve_with_no_scheduler_at_the_address_is_a_usage_error(capsys):
 
 
 HOSTILE = Path(__file__).resolve().parent / "hostile_adapters.py"
-TARGET = SUITE_DIR / "published" / "fiqlab-2-2-1-sigmoid.json"   # the case the hostile adapters misbehave on
+TARGET = SUITE_DIR / "published" / "fiqlab-2-2-1-sigmoid.json"  # the case the hostile adapters misbehave on
 
 
-@pytest.mark.parametrize("adapter, words", [("hang", "gradients() did not finish within 3 s"),
-                                            ("exit_0", "sys.exit(0) in gradients()")])
-def test_a_hostile_implementation_on_a_cluster_fails_its_case_and_the_run_goes_on(tmp_path, local_cluster, capsys,
-                                                                                   adapter, words):
+@pytest.mark.parametrize(
+    "adapter, words", [("hang", "gradients() did not finish within 3 s"), ("exit_0", "sys.exit(0) in gradients()")]
+)
+def test_a_hostile_implementation_on_a_cluster_fails_its_case_and_the_run_goes_on(
+    tmp_path, local_cluster, capsys, adapter, words
+):
     """On a cluster the implementation runs in a watched thread of the cluster's worker: a hang
     fails its case after --timeout (left running there), an exit fails its case; never a pass."""
     cluster, _ = local_cluster
-    code = run_in(tmp_path, "check", "--impl", f"{HOSTILE}:{adapter}", "--timeout", "3", str(TARGET),
-                  str(SUITE_DIR / "seed"), "--executor", dask_address(cluster))
+    code = run_in(
+        tmp_path,
+        "check",
+        "--impl",
+        f"{HOSTILE}:{adapter}",
+        "--timeout",
+        "3",
+        str(TARGET),
+        str(SUITE_DIR / "seed"),
+        "--executor",
+        dask_address(cluster),
+    )
     assert code == 1
     assert words in capsys.readouterr().err

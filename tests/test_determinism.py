@@ -8,8 +8,12 @@ from refbp.cli import main
 from refbp.report.frames import DETAIL_COLUMNS
 
 # Cases of every kind of row: published values, an RNN, float32, training, a relu kink.
-CASES = [SUITE_DIR / "seed" / "seed-2-2-2.json", SUITE_DIR / "rnn" / "rnn-truncated-k5.json",
-         SUITE_DIR / "mlp" / "mlp-float32-tanh-ce-b32.json", SUITE_DIR / "mlp" / "mlp-relu-d3-mse-b16-adam.json"]
+CASES = [
+    SUITE_DIR / "seed" / "seed-2-2-2.json",
+    SUITE_DIR / "rnn" / "rnn-truncated-k5.json",
+    SUITE_DIR / "mlp" / "mlp-float32-tanh-ce-b32.json",
+    SUITE_DIR / "mlp" / "mlp-relu-d3-mse-b16-adam.json",
+]
 
 
 def details_of_a_run(folder, *options) -> bytes:

@@ -51,7 +51,7 @@ def test_the_paths_of_w1_are_summed_by_the_backward_not_by_explain(seed_case, se
     assert "0.036350306 x 0.241300709 x 0.05 = 0.000438568" in text
     altered = copy.deepcopy(seed_trace)
     altered.error_signals["layers.0.grad_out"][0, 0] = 0.123  # dE/dout_h1, the backward's sum
-    altered.error_signals["layers.1.grad_net"][0, 1] = -0.1   # dE/dnet_o2, one path's factor
+    altered.error_signals["layers.1.grad_net"][0, 1] = -0.1  # dE/dnet_o2, one path's factor
     text = explain(seed_case, "w1", altered)
     assert "via net[1][1]: -0.1 x 0.5 = -0.05" in text
     assert "dE/dout[0][0] (= 0.055399425 - 0.05) = 0.123" in text

@@ -27,12 +27,14 @@ CHUNK = 6
 
 def small_chunks(forms, chunk=CHUNK):
     """`forms` whose batched form runs every tensor in chunks of `chunk` perturbations."""
-    return dataclasses.replace(forms, perturbed=dataclasses.replace(forms.perturbed,
-                                                                    chunks={n: chunk for n in forms.perturbed.chunks}))
+    return dataclasses.replace(
+        forms, perturbed=dataclasses.replace(forms.perturbed, chunks={n: chunk for n in forms.perturbed.chunks})
+    )
 
 
 def planted_form(forms, plant):
     """`forms` whose batched values pass through plant(name, indices, deltas, values, right) -> values."""
+
     def at(params, chunks):
         right = forms.perturbed.at(params, chunks)
 

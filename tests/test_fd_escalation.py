@@ -25,8 +25,14 @@ def large_tanh_case() -> Case:
     truncation guess falls short at 5 entries of layers.0)."""
     network = MLPNetwork(sizes=(8, 16, 16, 4), activations=("tanh",) * 3, bias=True)
     params, inputs, targets = random_problem(network.param_shapes(), (8, 8), (8, 4), targets="uniform", seed=4)
-    return Case(id="large-tanh", network=network, loss="half_sse", params={n: 30.0 * p for n, p in params.items()},
-                inputs=10.0 * inputs, targets=targets)
+    return Case(
+        id="large-tanh",
+        network=network,
+        loss="half_sse",
+        params={n: 30.0 * p for n, p in params.items()},
+        inputs=10.0 * inputs,
+        targets=targets,
+    )
 
 
 def saturated_bce_case() -> Case:
@@ -35,8 +41,14 @@ def saturated_bce_case() -> Case:
     rng = np.random.default_rng(0)
     params = {name: rng.standard_normal(shape) for name, shape in network.param_shapes().items()}
     params["layers.1.bias"] = np.array([-31.0, 0.0])
-    return Case(id="bce-saturated", network=network, loss="bce", params=params, inputs=rng.standard_normal((4, 3)),
-                targets=np.array([[1.0, 0.3]] * 4))
+    return Case(
+        id="bce-saturated",
+        network=network,
+        loss="bce",
+        params=params,
+        inputs=rng.standard_normal((4, 3)),
+        targets=np.array([[1.0, 0.3]] * 4),
+    )
 
 
 def forms_of(case, complex_capable: bool):
@@ -50,8 +62,12 @@ def central_alone_fails(case) -> bool:
     result = finite_difference("central", loss_forms(case), case.params)
     tolerance = fd_tolerance(case, "central", sum(p.size for p in case.params.values()))
     grads = compute_trace(case).grads
-    return not all(compare(grads[n], result.grads[n], tolerance.atol, tolerance.rtol,
-                           allowance=FD_ERROR_FACTOR * result.errors[n]).passed for n in grads)
+    return not all(
+        compare(
+            grads[n], result.grads[n], tolerance.atol, tolerance.rtol, allowance=FD_ERROR_FACTOR * result.errors[n]
+        ).passed
+        for n in grads
+    )
 
 
 def test_the_large_weight_network_defeats_central_differences_alone():
@@ -66,7 +82,7 @@ def test_a_correct_gradient_passes_after_escalation(complex_capable):
     rows = finite_difference_checks(case, compute_trace(case), forms, "central")
     assert rows and all(r.passed for r in rows), [(r.tensor, r.note) for r in rows if not r.passed]
     expected = "complex" if complex_capable else "richardson"
-    assert any(expected in r.note.split(";")[0] for r in rows)   # "12 judged (9 central, 3 complex)"
+    assert any(expected in r.note.split(";")[0] for r in rows)  # "12 judged (9 central, 3 complex)"
 
 
 @pytest.mark.parametrize("complex_capable", [True, False], ids=["complex step", "richardson"])

@@ -95,11 +95,11 @@ def test_the_noise_is_measured_and_named_in_the_row():
 
 def test_the_outputs_rounding_through_bce_is_large_only_near_1():
     """Half an ulp of y through d/dy of -log(1 - y): 2^-54 / (1 - y) per output, over the outputs."""
-    near_one = output_rounding("bce", np.array([[1.0 - 2.0 ** -40]]), np.array([[0.0]]))
-    assert near_one == pytest.approx(2.0 ** -54 / 2.0 ** -40, rel=1e-6)
+    near_one = output_rounding("bce", np.array([[1.0 - 2.0**-40]]), np.array([[0.0]]))
+    assert near_one == pytest.approx(2.0**-54 / 2.0**-40, rel=1e-6)
     assert output_rounding("bce", np.array([[1e-30, 0.5]]), np.array([[1.0, 0.5]])) < 1e-15  # floats are dense at 0
     assert output_rounding("bce", np.array([[1.0, 0.0]]), np.array([[0.0, 1.0]])) == 0.0  # clamped: flat
-    assert output_rounding("mse", np.array([[1.0 - 2.0 ** -40]]), np.array([[0.0]])) == 0.0
+    assert output_rounding("mse", np.array([[1.0 - 2.0**-40]]), np.array([[0.0]])) == 0.0
 
 
 def test_a_step_narrower_than_a_stair_is_judged_with_the_outputs_rounding(monkeypatch):

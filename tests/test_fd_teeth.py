@@ -88,6 +88,7 @@ def test_directional_reports_the_largest_entry_off_by_1e_3():
 
 # ---- the command line -------------------------------------------------------------------------
 
+
 def run_json(capsys, *argv):
     code = main(["run", "--no-report", "--no-progress", "--json", *argv])
     return code, json.loads(capsys.readouterr().out)
@@ -120,8 +121,9 @@ def test_run_judges_a_relu_case_by_central_differences_where_complex_is_asked(ca
     assert code == 0
     by_case = {v["case"]: v for v in verdicts}
     relu_rows = [c for c in by_case["mlp-relu-d3-mse-b16-adam"]["checks"] if c["reference"] == "finite-difference"]
-    assert relu_rows and all(c["method"] == "central" and "complex step refused" in c["note"] and "relu" in c["note"]
-                             for c in relu_rows)
+    assert relu_rows and all(
+        c["method"] == "central" and "complex step refused" in c["note"] and "relu" in c["note"] for c in relu_rows
+    )
     assert fd_methods([by_case["seed-2-2-2"]]) == {"complex"}
 
 
@@ -136,12 +138,16 @@ def test_bench_fd_quick_json(capsys, tmp_path):
     mlp_rows = [r for r in rows if r["kind"] == "mlp"]
     assert [r["network"] for r in rows[:4]] == ["2-2-2"] * 4 and mlp_rows[-1]["network"] == "10-32-32-4"
     assert [(r["network"], r["activation"], r["steps"]) for r in rows if r["kind"] == "rnn"] == [
-        ("3-8-2", "tanh", 5), ("3-8-2", "relu", 5)]
+        ("3-8-2", "tanh", 5),
+        ("3-8-2", "relu", 5),
+    ]
     for row in rows:
-        assert {"network", "batch", "params", "method", "baseline", "refbp_s", "baseline_s", "speedup",
-                "agree"} <= set(row)
-        expected = ("torch.autograd.gradcheck(fast_mode=True)" if row["method"] == "directional"
-                    else "torch.autograd.gradcheck")
+        assert {"network", "batch", "params", "method", "baseline", "refbp_s", "baseline_s", "speedup", "agree"} <= set(
+            row
+        )
+        expected = (
+            "torch.autograd.gradcheck(fast_mode=True)" if row["method"] == "directional" else "torch.autograd.gradcheck"
+        )
         assert row["baseline"] == expected and row["batch"] == (8 if row["kind"] == "mlp" else 4)
         assert row["speedup"] == pytest.approx(row["baseline_s"] / row["refbp_s"])
         assert row["agree"] is True, row
@@ -160,11 +166,31 @@ def test_bench_fd_goal_lines_say_met_only_when_met():
     from refbp.bench.fd import goal_lines
 
     def frame(speedup, agree=True, directional=2.0, error=1e-12):
-        return pd.DataFrame([
-            {"network": "32-64-64-10", "method": "central", "speedup": speedup, "agree": agree, "err_vs_torch": 1e-9},
-            {"network": "32-64-64-10", "method": "richardson", "speedup": 20.0, "agree": True, "err_vs_torch": error},
-            {"network": "32-64-64-10", "method": "directional", "speedup": directional, "agree": True,
-             "err_vs_torch": 1e-9}])
+        return pd.DataFrame(
+            [
+                {
+                    "network": "32-64-64-10",
+                    "method": "central",
+                    "speedup": speedup,
+                    "agree": agree,
+                    "err_vs_torch": 1e-9,
+                },
+                {
+                    "network": "32-64-64-10",
+                    "method": "richardson",
+                    "speedup": 20.0,
+                    "agree": True,
+                    "err_vs_torch": error,
+                },
+                {
+                    "network": "32-64-64-10",
+                    "method": "directional",
+                    "speedup": directional,
+                    "agree": True,
+                    "err_vs_torch": 1e-9,
+                },
+            ]
+        )
 
     assert all(line.endswith("(met)") for line in goal_lines(frame(120.0)))
     for bad in (frame(58.0), frame(120.0, agree=False), frame(120.0, directional=0.9), frame(120.0, error=3e-10)):
@@ -177,19 +203,50 @@ def test_bench_fd_goal_lines_for_every_activation_the_big_network_and_rnn_rows()
     from refbp.bench.fd import goal_lines
 
     def frame(relu=150.0, big=120.0, rnn=25.0, agree=True):
-        rows = [{"network": "32-64-64-10", "kind": "mlp", "activation": a, "method": "central", "speedup": x,
-                 "agree": agree, "err_vs_torch": 1e-9} for a, x in (("sigmoid", 140.0), ("relu", relu))]
-        rows.append({"network": "784-256-256-10", "kind": "mlp", "activation": "relu", "method": "central",
-                     "speedup": big, "agree": True, "err_vs_torch": 1e-9})
-        rows.append({"network": "8-32-4", "kind": "rnn", "activation": "tanh", "steps": 20, "method": "central",
-                     "speedup": rnn, "agree": True, "err_vs_torch": 1e-9})
+        rows = [
+            {
+                "network": "32-64-64-10",
+                "kind": "mlp",
+                "activation": a,
+                "method": "central",
+                "speedup": x,
+                "agree": agree,
+                "err_vs_torch": 1e-9,
+            }
+            for a, x in (("sigmoid", 140.0), ("relu", relu))
+        ]
+        rows.append(
+            {
+                "network": "784-256-256-10",
+                "kind": "mlp",
+                "activation": "relu",
+                "method": "central",
+                "speedup": big,
+                "agree": True,
+                "err_vs_torch": 1e-9,
+            }
+        )
+        rows.append(
+            {
+                "network": "8-32-4",
+                "kind": "rnn",
+                "activation": "tanh",
+                "steps": 20,
+                "method": "central",
+                "speedup": rnn,
+                "agree": True,
+                "err_vs_torch": 1e-9,
+            }
+        )
         return pd.DataFrame(rows)
 
     lines = goal_lines(frame())
     assert all(line.endswith("(met)") for line in lines)
     assert any("every activation" in line for line in lines) and any("784-256-256-10" in line for line in lines)
     assert any("of RNN 8-32-4 tanh" in line for line in lines)
-    assert sum(line.endswith("(not met)") for line in goal_lines(frame(relu=90.0))) == 2  # its row and "every activation"
+    assert (
+        sum(line.endswith("(not met)") for line in goal_lines(frame(relu=90.0))) == 2
+    )  # its row and "every activation"
     assert sum(line.endswith("(not met)") for line in goal_lines(frame(big=90.0))) == 1
     assert sum(line.endswith("(not met)") for line in goal_lines(frame(rnn=15.0))) == 1
 

@@ -50,7 +50,9 @@ def test_entrywise_methods_match_the_analytic_gradient(method, bound):
 def test_steps_scale_with_the_entry_and_the_order():
     central = finite_difference("central", LossForms(loss), PARAMS)
     richardson = finite_difference("richardson", LossForms(loss), PARAMS)
-    assert central.steps["w"][0, 2] == pytest.approx(2.5 * central.steps["w"][0, 0] / 1.0, rel=1e-6)  # |2.5| vs max(1,|0.3|)
+    assert central.steps["w"][0, 2] == pytest.approx(
+        2.5 * central.steps["w"][0, 0] / 1.0, rel=1e-6
+    )  # |2.5| vs max(1,|0.3|)
     assert np.all(richardson.steps["w"] > 100 * central.steps["w"])  # higher order: larger step
 
 
@@ -85,21 +87,38 @@ def test_unknown_method_is_refused():
 
 # ---- the complex step is refused on networks that are not analytic ---------------------------
 
+
 def relu_case(net_value: float, batch_rows=None) -> Case:
     """A 2-2-1 relu network whose hidden unit 1 has pre-activation `net_value` on example 0."""
     network = MLPNetwork(sizes=(2, 2, 1), activations=("relu", "identity"))
-    params = {"layers.0.weight": np.array([[0.6, -0.4], [0.0, 0.5]]), "layers.0.bias": np.array([0.1, net_value]),
-              "layers.1.weight": np.array([[0.7, -1.2]]), "layers.1.bias": np.array([0.05])}
+    params = {
+        "layers.0.weight": np.array([[0.6, -0.4], [0.0, 0.5]]),
+        "layers.0.bias": np.array([0.1, net_value]),
+        "layers.1.weight": np.array([[0.7, -1.2]]),
+        "layers.1.bias": np.array([0.05]),
+    }
     inputs = np.array([[1.0, 0.0], [0.3, 2.0]]) if batch_rows is None else batch_rows
-    return Case(id="relu-kink", network=network, loss="half_sse", params=params, inputs=inputs,
-                targets=np.array([[0.2], [-0.4]]))
+    return Case(
+        id="relu-kink",
+        network=network,
+        loss="half_sse",
+        params=params,
+        inputs=inputs,
+        targets=np.array([[0.2], [-0.4]]),
+    )
 
 
 @pytest.mark.parametrize("activation", ["relu", "leaky_relu", "elu"])
 def test_complex_step_is_refused_on_kinked_networks(activation):
     case = relu_case(0.3)
-    case = Case(id=case.id, network=MLPNetwork(sizes=(2, 2, 1), activations=(activation, "identity")),
-                loss=case.loss, params=case.params, inputs=case.inputs, targets=case.targets)
+    case = Case(
+        id=case.id,
+        network=MLPNetwork(sizes=(2, 2, 1), activations=(activation, "identity")),
+        loss=case.loss,
+        params=case.params,
+        inputs=case.inputs,
+        targets=case.targets,
+    )
     forms = loss_forms(case)
     assert forms.complex_loss is None
     with pytest.raises(ComplexStepRefused, match=f"not analytic.*{activation}"):
@@ -112,6 +131,7 @@ def test_complex_step_without_a_complex_loss_is_refused():
 
 
 # ---- kinks: relu units exactly at 0, near 0, and away from 0 --------------------------------
+
 
 def batched_or_not(forms: LossForms, batched: bool) -> LossForms:
     return forms if batched else dataclasses.replace(forms, perturbed=None)
@@ -131,8 +151,8 @@ def test_a_unit_exactly_at_its_kink_is_reported_not_judged(batched, method):
 
 @pytest.mark.parametrize("batched", [True, False])
 def test_a_unit_near_its_kink_is_reported_only_when_the_stencil_reaches_it(batched):
-    near = relu_case(1e-7)    # within the central step (~6e-6): crossed
-    far = relu_case(1e-3)     # beyond it: an ordinary, differentiable point
+    near = relu_case(1e-7)  # within the central step (~6e-6): crossed
+    far = relu_case(1e-3)  # beyond it: an ordinary, differentiable point
     for case, expect in ((near, True), (far, False)):
         result = finite_difference("central", batched_or_not(loss_forms(case), batched), case.params)
         assert ((1,) in result.kinks.get("layers.0.bias", {})) is expect

@@ -39,10 +39,17 @@ def test_the_same_seed_draws_the_same_examples_and_another_seed_others():
 def test_the_same_seed_draws_the_same_examples_in_another_process():
     """Another process: another hash seed, other modules loaded (no pytest, no tests), which
     hypothesis would otherwise mine for constants (refbp.fuzz.draw.seed_only)."""
-    code = ("import json; from refbp.fuzz.draw import draw_example; "
-            f"print(json.dumps([draw_example(3, i, 'all', 'float32') for i in range(20, 40)]))")
-    drawn = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                           env={**os.environ, "PYTHONHASHSEED": "12345"}).stdout
+    code = (
+        "import json; from refbp.fuzz.draw import draw_example; "
+        f"print(json.dumps([draw_example(3, i, 'all', 'float32') for i in range(20, 40)]))"
+    )
+    drawn = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "PYTHONHASHSEED": "12345"},
+    ).stdout
     assert json.loads(drawn) == fresh_round(3, dtype="float32")[20:40]
 
 
@@ -89,9 +96,18 @@ def test_the_cli_exits_0_on_clean_examples(capsys):
         assert f"\n  {feature}" in out
 
 
-@pytest.mark.parametrize("argv", [["--examples", "0"], ["--minutes", "0"], ["--examples", "3", "--minutes", "1"],
-                                  ["--kind", "cnn"], ["--dtype", "float8"], ["--impl", "no_such_module:factory"],
-                                  ["--impl", "examples/numpy_mlp.py:no_factory"]])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--examples", "0"],
+        ["--minutes", "0"],
+        ["--examples", "3", "--minutes", "1"],
+        ["--kind", "cnn"],
+        ["--dtype", "float8"],
+        ["--impl", "no_such_module:factory"],
+        ["--impl", "examples/numpy_mlp.py:no_factory"],
+    ],
+)
 def test_bad_usage_exits_2(capsys, argv):
     assert main(["fuzz", "--no-progress", *argv]) == 2
     last = capsys.readouterr().err.strip().splitlines()[-1]  # argparse's usage lines come before it
@@ -106,8 +122,19 @@ def test_every_example_declined_exits_2(capsys):
 def test_a_planted_bug_is_found_saved_and_reproduced(tmp_path, capsys):
     # example 41 of seed 0 (mlp) is the first with an elu layer whose nets go negative; the
     # factory says it supports MLPs only (factory.kinds), so --kind all draws MLPs only
-    code = main(["fuzz", "--examples", "42", "--impl", ELU_BUG, "--no-shrink",
-                 "--save-failures", str(tmp_path), "--no-progress"])
+    code = main(
+        [
+            "fuzz",
+            "--examples",
+            "42",
+            "--impl",
+            ELU_BUG,
+            "--no-shrink",
+            "--save-failures",
+            str(tmp_path),
+            "--no-progress",
+        ]
+    )
     assert code == 1
     printed = capsys.readouterr().out
     assert "0 not supported" in printed and "kind        mlp 42" in printed

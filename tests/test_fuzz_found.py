@@ -83,7 +83,7 @@ def test_an_output_moved_into_or_out_of_bces_clamp_crosses_a_kink():
     weight 0 that cannot kink."""
     clamps = bce_clamps(np.array([[0.0, 1.0]]))  # t = 0: only log(1 - y) counts; t = 1: only log y
     base = clamps(np.array([[1.0, 1e-40]]))
-    assert crossed_unit(base, clamps(np.array([[1.0 - 2.0 ** -53, 1e-40]]))) == "bce.log(1-y)[0][0]"
+    assert crossed_unit(base, clamps(np.array([[1.0 - 2.0**-53, 1e-40]]))) == "bce.log(1-y)[0][0]"
     assert crossed_unit(base, clamps(np.array([[1.0, 1e-50]]))) == "bce.log(y)[0][1]"
     unweighted = clamps(np.array([[1e-40, 1e-40]]))
     assert crossed_unit(unweighted, clamps(np.array([[1e-50, 1e-40]]))) is None  # log y of t = 0: weight 0

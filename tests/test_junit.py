@@ -26,8 +26,9 @@ EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 def schema_rules() -> dict:
     """{element: (children allowed, {attribute: (required, type)}, text allowed)} from the XSD."""
     root = ET.parse(XSD).getroot()
-    patterns = {t.get("name"): t.find(f"{XS}restriction/{XS}pattern").get("value")
-                for t in root.findall(f"{XS}simpleType")}
+    patterns = {
+        t.get("name"): t.find(f"{XS}restriction/{XS}pattern").get("value") for t in root.findall(f"{XS}simpleType")
+    }
     rules = {}
     for element in root.findall(f"{XS}element"):
         complex_type = element.find(f"{XS}complexType")
@@ -35,8 +36,10 @@ def schema_rules() -> dict:
             rules[element.get("name")] = (set(), {}, True)
             continue
         children = {ref.get("ref") for ref in complex_type.iter(f"{XS}element")}
-        attributes = {a.get("name"): (a.get("use") == "required", patterns.get(a.get("type")))
-                      for a in complex_type.findall(f"{XS}attribute")}
+        attributes = {
+            a.get("name"): (a.get("use") == "required", patterns.get(a.get("type")))
+            for a in complex_type.findall(f"{XS}attribute")
+        }
         rules[element.get("name")] = (children, attributes, complex_type.get("mixed") == "true")
     return rules
 
@@ -55,8 +58,11 @@ def schema_problems(document: ET.Element) -> list[str]:
                 problems.append(f"{path}: attribute {name} not in the schema")
             elif attributes[name][1] and not re.fullmatch(attributes[name][1], value):
                 problems.append(f"{path}: {name}={value!r} does not match its type's pattern")
-        problems.extend(f"{path}: required attribute {name} missing"
-                        for name, (required, _) in attributes.items() if required and name not in element.attrib)
+        problems.extend(
+            f"{path}: required attribute {name} missing"
+            for name, (required, _) in attributes.items()
+            if required and name not in element.attrib
+        )
         if not text and (element.text or "").strip():
             problems.append(f"{path}: text where the schema allows none")
         for child in element:
@@ -77,11 +83,17 @@ def read_valid(path) -> ET.Element:
 
 
 def test_the_schema_check_has_teeth():
-    bad = ET.fromstring('<testsuites><testsuite name="x" tests="1" failures="0"><testcase classname="c">'
-                        '<failure oops="1"/></testcase><bogus/></testsuite></testsuites>')
+    bad = ET.fromstring(
+        '<testsuites><testsuite name="x" tests="1" failures="0"><testcase classname="c">'
+        '<failure oops="1"/></testcase><bogus/></testsuite></testsuites>'
+    )
     problems = "\n".join(schema_problems(bad))
-    for expected in ("required attribute errors missing", "required attribute name missing",
-                     "attribute oops not in the schema", "bogus: not allowed inside testsuite"):
+    for expected in (
+        "required attribute errors missing",
+        "required attribute name missing",
+        "attribute oops not in the schema",
+        "bogus: not allowed inside testsuite",
+    ):
         assert expected in problems
     assert schema_problems(ET.fromstring('<testsuites time="1.5x"/>'))
 
@@ -96,8 +108,15 @@ def test_run_writes_one_test_case_per_part_and_a_failure_with_its_diagnosis(tmp_
     assert "score: 0/1 cases (0 %): forward 100 %, gradients 80 %, training 100 %" in out
     root = read_valid(junit)
     names = [case.get("name") for case in root.iter("testcase")]
-    assert names == ["forward", "gradient layers.0.weight", "gradient layers.0.bias", "gradient layers.1.weight",
-                     "gradient layers.1.bias", "gradient inputs", "training"]
+    assert names == [
+        "forward",
+        "gradient layers.0.weight",
+        "gradient layers.0.bias",
+        "gradient layers.1.weight",
+        "gradient layers.1.bias",
+        "gradient inputs",
+        "training",
+    ]
     (failure,) = root.iter("failure")
     assert "layers.1.weight" in failure.get("message") and "expected" in failure.get("message")
     assert "grads layers.1.weight[0][0]" in failure.text
@@ -106,8 +125,17 @@ def test_run_writes_one_test_case_per_part_and_a_failure_with_its_diagnosis(tmp_
 
 def test_check_failure_carries_the_diagnosis(tmp_path, capsys):
     junit = tmp_path / "junit.xml"
-    code = main(["check", "--impl", f"{EXAMPLES / 'numpy_mlp_sigmoid_bug.py'}:factory", str(SEED), "--no-report",
-                 "--junit-xml", str(junit)])
+    code = main(
+        [
+            "check",
+            "--impl",
+            f"{EXAMPLES / 'numpy_mlp_sigmoid_bug.py'}:factory",
+            str(SEED),
+            "--no-report",
+            "--junit-xml",
+            str(junit),
+        ]
+    )
     capsys.readouterr()
     assert code == 1
     root = read_valid(junit)
@@ -123,15 +151,21 @@ def synthetic_run() -> SuiteRun:
         return Check(quantity, tensor, "torch-autograd", 0.0, 0.0, [], 1e-10, 1e-7, passed, **more)
 
     passing = CaseVerdict("good", "impl", True, [row("loss", "loss"), row("grads", "w")], seconds=0.25)
-    failing = CaseVerdict("bad", "impl", False, [row("loss", "loss"), row("grads", "w", False, diagnosis="transposed",
-                                                                        diagnosis_note="looks transposed")])
+    failing = CaseVerdict(
+        "bad",
+        "impl",
+        False,
+        [row("loss", "loss"), row("grads", "w", False, diagnosis="transposed", diagnosis_note="looks transposed")],
+    )
     unsure = CaseVerdict("unsure", "impl", True, [row("grads", "w", inconclusive=2)])
-    crashed = CaseVerdict("crashed", "impl", False, errors=["crashed.json: could not be checked: boom \x00\x1b"],
-                          error_kind="crash")
+    crashed = CaseVerdict(
+        "crashed", "impl", False, errors=["crashed.json: could not be checked: boom \x00\x1b"], error_kind="crash"
+    )
     bad = CaseVerdict("broken", "impl", False, errors=["broken.json: network: is required"], error_kind="input")
     declined = CaseVerdict("declined", "impl", False, errors=["not supported"], error_kind="unsupported")
-    return SuiteRun(verdicts=[passing, failing, unsure, crashed, bad, declined], started="2026-01-01T00:00:00+00:00",
-                    seconds=1234.5)
+    return SuiteRun(
+        verdicts=[passing, failing, unsure, crashed, bad, declined], started="2026-01-01T00:00:00+00:00", seconds=1234.5
+    )
 
 
 def test_every_kind_of_verdict_is_valid_and_counted(tmp_path):
@@ -150,8 +184,13 @@ def test_every_kind_of_verdict_is_valid_and_counted(tmp_path):
 
 
 def test_a_part_declared_not_provided_is_skipped_not_failed(tmp_path):
-    partial = CaseVerdict("partial", "impl", True, [Check("loss", "loss", "torch-autograd", 0.0, 0.0, [], 0.0, 0.0,
-                                                          True)], not_provided=["grads.b", "params_after"])
+    partial = CaseVerdict(
+        "partial",
+        "impl",
+        True,
+        [Check("loss", "loss", "torch-autograd", 0.0, 0.0, [], 0.0, 0.0, True)],
+        not_provided=["grads.b", "params_after"],
+    )
     root = read_valid(write_junit(run_junit(SuiteRun(verdicts=[partial]), "check"), tmp_path / "j.xml"))
     skipped = root.find(".//testcase[@name='gradient b']/skipped")
     assert skipped.get("type") == "not-provided" and "grads.b" in skipped.get("message")
@@ -173,13 +212,23 @@ def test_fuzz_failures_inconclusive_and_declined_examples(tmp_path):
     from refbp.fuzz.unit import ExampleOutcome
 
     features = {"kind": "mlp", "loss": "mse", "activations": ["relu"]}
-    run = FuzzRun(FuzzOptions(seed=7), outcomes=[
-        ExampleOutcome(0, {}, features=features),
-        ExampleOutcome(1, {}, passed=False, failure="torch-autograd grads layers.0.weight[0][1] (rel err 0.5)",
-                       features=features),
-        ExampleOutcome(2, {}, passed=False, inconclusive=True, features=features),
-        ExampleOutcome(3, {}, supported=False, features=features),
-        ExampleOutcome(4, None)], seconds=3.0)
+    run = FuzzRun(
+        FuzzOptions(seed=7),
+        outcomes=[
+            ExampleOutcome(0, {}, features=features),
+            ExampleOutcome(
+                1,
+                {},
+                passed=False,
+                failure="torch-autograd grads layers.0.weight[0][1] (rel err 0.5)",
+                features=features,
+            ),
+            ExampleOutcome(2, {}, passed=False, inconclusive=True, features=features),
+            ExampleOutcome(3, {}, supported=False, features=features),
+            ExampleOutcome(4, None),
+        ],
+        seconds=3.0,
+    )
     root = read_valid(write_junit(fuzz_junit(run), tmp_path / "f.xml"))
     cases = list(root.iter("testcase"))
     assert len(cases) == 4 and (root.get("tests"), root.get("failures")) == ("4", "1")

@@ -14,8 +14,11 @@ SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[Healt
 
 
 def _failures(verdict):
-    return [(c.reference, c.quantity, c.tensor, c.worst_index, c.max_abs_err, c.note)
-            for c in verdict.checks if not c.passed]
+    return [
+        (c.reference, c.quantity, c.tensor, c.worst_index, c.max_abs_err, c.note)
+        for c in verdict.checks
+        if not c.passed
+    ]
 
 
 @SETTINGS

@@ -32,13 +32,21 @@ def test_every_target_function_exists_and_every_mutant_parses():
 
 
 def test_the_operators_cover_transpositions_signs_indices_and_dropped_terms():
-    keys = by_key(mutants_of(ROOT, {"refbp/nn/dense.py": ("backward",), "refbp/nn/rnn.py": ("RNN.through_time",),
-                                    "refbp/nn/losses.py": ("HalfSSE.gradient",)}))
-    assert "dense.backward: `flat_net.T` -> `flat_net`" in keys                       # transposition
+    keys = by_key(
+        mutants_of(
+            ROOT,
+            {
+                "refbp/nn/dense.py": ("backward",),
+                "refbp/nn/rnn.py": ("RNN.through_time",),
+                "refbp/nn/losses.py": ("HalfSSE.gradient",),
+            },
+        )
+    )
+    assert "dense.backward: `flat_net.T` -> `flat_net`" in keys  # transposition
     assert "losses.HalfSSE.gradient: `outputs - targets` -> `(-(outputs - targets))`" in keys  # sign
-    assert "losses.HalfSSE.gradient: `outputs - targets` -> `outputs`" in keys        # dropped term
-    assert "rnn.RNN.through_time: `grad_h += carried` -> `pass`" in keys             # dropped statement
-    assert "rnn.RNN.through_time: `-1` -> `1`" in keys                               # index (sign of -1)
+    assert "losses.HalfSSE.gradient: `outputs - targets` -> `outputs`" in keys  # dropped term
+    assert "rnn.RNN.through_time: `grad_h += carried` -> `pass`" in keys  # dropped statement
+    assert "rnn.RNN.through_time: `-1` -> `1`" in keys  # index (sign of -1)
 
 
 def test_a_mutant_replaces_only_its_span():

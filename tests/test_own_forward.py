@@ -82,7 +82,7 @@ def one_entry(tensor: str, index: tuple, delta: float):
 
 
 def test_a_correct_implementation_is_checked_in_a_few_dozen_calls_of_its_loss():
-    case = bench_case((32, 64, 64, 10), "relu")   # 6,922 parameters: 13,844 calls entry by entry
+    case = bench_case((32, 64, 64, 10), "relu")  # 6,922 parameters: 13,844 calls entry by entry
     verdict = check_adapter_case(case, factory(batch=False), "counted")
     assert verdict.passed, [(c.reference, c.tensor, c.note) for c in verdict.failed_checks()]
     rows = own_rows(verdict)
@@ -96,13 +96,13 @@ def test_loss_batch_is_used_where_the_implementation_offers_it():
     case = bench_case((32, 64, 64, 10), "sigmoid")
     verdict = check_adapter_case(case, factory(), "batched")
     assert verdict.passed
-    assert Counted.calls["loss_batch"] <= 3 and Counted.calls["loss"] <= 4   # answer, base point, agreement (2)
+    assert Counted.calls["loss_batch"] <= 3 and Counted.calls["loss"] <= 4  # answer, base point, agreement (2)
 
 
 def test_loss_batch_is_watched_and_timed_as_every_call():
     from refbp.parallel.guarded_worker import CODES
 
-    assert "loss_batch" in CODES   # refbp.parallel.watch times it, and names it when it hangs or exits
+    assert "loss_batch" in CODES  # refbp.parallel.watch times it, and names it when it hangs or exits
 
 
 def test_a_loss_batch_that_disagrees_with_loss_is_set_aside_with_a_note():
@@ -113,11 +113,14 @@ def test_a_loss_batch_that_disagrees_with_loss_is_set_aside_with_a_note():
     assert Counted.calls["loss_batch"] == 1 and Counted.calls["loss"] > 10
 
 
-@pytest.mark.parametrize("sizes, activation, tensor, index, delta", [
-    ((32, 64, 64, 10), "relu", "layers.1.weight", (17, 40), 1e-4),
-    ((32, 64, 64, 10), "sigmoid", "layers.0.bias", (5,), -3e-5),
-    ((32, 64, 64, 10), "sigmoid", "layers.2.weight", (9, 63), 2e-6),
-])
+@pytest.mark.parametrize(
+    "sizes, activation, tensor, index, delta",
+    [
+        ((32, 64, 64, 10), "relu", "layers.1.weight", (17, 40), 1e-4),
+        ((32, 64, 64, 10), "sigmoid", "layers.0.bias", (5,), -3e-5),
+        ((32, 64, 64, 10), "sigmoid", "layers.2.weight", (9, 63), 2e-6),
+    ],
+)
 def test_a_wrong_entry_of_one_tensor_fails_that_tensor_naming_the_entry(sizes, activation, tensor, index, delta):
     case = bench_case(sizes, activation)
     verdict = check_adapter_case(case, factory(bug=one_entry(tensor, index, delta)), "one entry")
@@ -126,12 +129,12 @@ def test_a_wrong_entry_of_one_tensor_fails_that_tensor_naming_the_entry(sizes, a
     assert failed == [tensor]
     assert tuple(rows[tensor].worst_index) == index and rows[tensor].max_abs_err == pytest.approx(abs(delta), rel=1e-3)
     assert ("torch-autograd", tensor) in {(c.reference, c.tensor) for c in verdict.failed_checks()}
-    assert Counted.calls["points"] < 600   # narrowed down, not judged entry by entry
+    assert Counted.calls["points"] < 600  # narrowed down, not judged entry by entry
 
 
 def test_the_sigmoid_bug_fails_its_own_forward_on_every_tensor_below_a_sigmoid():
     buggy = load_factory(f"{EXAMPLES / 'numpy_mlp_sigmoid_bug.py'}:factory")
-    case = load_case(MLP / "mlp-depth4-sigmoid-b8.json")   # 218 parameters: narrowed, not small
+    case = load_case(MLP / "mlp-depth4-sigmoid-b8.json")  # 218 parameters: narrowed, not small
     verdict = check_adapter_case(case, buggy, "sigmoid bug")
     own = own_rows(verdict)
     assert not verdict.passed and {n for n, r in own.items() if not r.passed} == set(entrywise(case, buggy))
@@ -147,8 +150,15 @@ def entrywise(case, factory) -> list[str]:
     return [r.tensor for r in rows if not r.passed]
 
 
-PARITY = ["mlp-xavier-relu-ce-b64", "mlp-depth4-mixed-ce-b24", "mlp-ce-classes-d3-b64-adam", "mlp-elu-d3-half-sse-b32",
-          "mlp-float32-tanh-ce-b32", "mlp-leaky-relu-softmax-mse-b20", "mlp-relu-d3-mse-b16-adam"]
+PARITY = [
+    "mlp-xavier-relu-ce-b64",
+    "mlp-depth4-mixed-ce-b24",
+    "mlp-ce-classes-d3-b64-adam",
+    "mlp-elu-d3-half-sse-b32",
+    "mlp-float32-tanh-ce-b32",
+    "mlp-leaky-relu-softmax-mse-b20",
+    "mlp-relu-d3-mse-b16-adam",
+]
 
 
 @pytest.mark.parametrize("name", PARITY)

@@ -39,15 +39,22 @@ def _hostile_folders(folder: Path) -> None:
 
 def test_the_cli_and_python_m_refbp_run_from_a_folder_with_its_own_cases_and_oracle(tmp_path):
     refbp = Path(sys.executable).with_name("refbp")
-    exported = subprocess.run([str(refbp), "cases", "export", "cases"], cwd=tmp_path, capture_output=True,
-                              text=True, timeout=120)
+    exported = subprocess.run(
+        [str(refbp), "cases", "export", "cases"], cwd=tmp_path, capture_output=True, text=True, timeout=120
+    )
     assert exported.returncode == 0, exported.stderr
     _hostile_folders(tmp_path)
     for command in ([str(refbp)], [sys.executable, "-m", "refbp"]):
-        done = subprocess.run([*command, "run", "cases/seed-2-2-2.json", "--no-report", "--no-progress"], cwd=tmp_path,
-                              capture_output=True, text=True, timeout=300)
+        done = subprocess.run(
+            [*command, "run", "cases/seed-2-2-2.json", "--no-report", "--no-progress"],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         assert done.returncode == 0, done.stderr[-2000:]
         assert "1/1 cases passed" in done.stdout
-    helped = subprocess.run([str(refbp), "bench", "service", "--help"], cwd=tmp_path, capture_output=True,
-                            text=True, timeout=120)
+    helped = subprocess.run(
+        [str(refbp), "bench", "service", "--help"], cwd=tmp_path, capture_output=True, text=True, timeout=120
+    )
     assert helped.returncode == 0 and "usage" in helped.stdout, helped.stderr[-2000:]

@@ -33,8 +33,12 @@ from test_verify import result_document
 ROOT = Path(__file__).resolve().parents[1]
 DYING = f"{Path(__file__).resolve().parent / 'dying_adapter.py'}:factory"
 # A few small cases of every kind: MLP with published values, MLP with a kink, RNN.
-FEW = [str(SUITE_DIR / "seed" / "seed-2-2-2.json"), str(SUITE_DIR / "published" / "fiqlab-2-2-1-sigmoid.json"),
-       str(SUITE_DIR / "mlp" / "mlp-leaky-relu-sse-b4.json"), str(SUITE_DIR / "rnn" / "rnn-t1-tanh-mse.json")]
+FEW = [
+    str(SUITE_DIR / "seed" / "seed-2-2-2.json"),
+    str(SUITE_DIR / "published" / "fiqlab-2-2-1-sigmoid.json"),
+    str(SUITE_DIR / "mlp" / "mlp-leaky-relu-sse-b4.json"),
+    str(SUITE_DIR / "rnn" / "rnn-t1-tanh-mse.json"),
+]
 # What a report holds that is a time: summary.csv's column, verdicts.json's field, environment.json's.
 TIMING_COLUMNS = ["seconds"]
 
@@ -222,8 +226,10 @@ def test_a_case_that_kills_its_worker_is_retried_once_then_named(tmp_path, monke
     assert run_in(tmp_path, "check", "--impl", DYING, *FEW[:3], "--jobs", "2") == 1
     err = capsys.readouterr().err
     # an adapter's code runs in guarded workers (refbp.parallel.guarded): the death names the call it was in
-    assert ("fiqlab-2-2-1-sigmoid.json: could not be checked: the implementation's process exited with code 3 "
-            "(os._exit) during factory() (its worker process died 2 times: retried once)") in err
+    assert (
+        "fiqlab-2-2-1-sigmoid.json: could not be checked: the implementation's process exited with code 3 "
+        "(os._exit) during factory() (its worker process died 2 times: retried once)"
+    ) in err
     summary = pd.read_csv(report(tmp_path) / "summary.csv")
     assert summary["case"].tolist() == ["seed-2-2-2", "fiqlab-2-2-1-sigmoid", "mlp-leaky-relu-sse-b4"]
     assert summary["passed"].tolist() == [True, False, True]  # no other result lost
@@ -239,12 +245,28 @@ def test_a_worker_that_dies_once_is_survived_by_the_retry(tmp_path, monkeypatch)
 def test_ctrl_c_stops_the_workers_and_reports_the_cases_checked_so_far(tmp_path):
     started, reports = tmp_path / "started", tmp_path / "reports"
     started.mkdir()
-    command = [sys.executable, "-m", "refbp", "check", "--impl", DYING, "--jobs", "2", "--no-progress",
-               "--report-dir", str(reports), str(SUITE_DIR / "mlp")]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                               env={**os.environ, "PYTHONPATH": str(ROOT), "REFBP_TEST_STARTED": str(started),
-                                    "REFBP_TEST_SLOW": "0.5"},
-                               start_new_session=True)
+    command = [
+        sys.executable,
+        "-m",
+        "refbp",
+        "check",
+        "--impl",
+        DYING,
+        "--jobs",
+        "2",
+        "--no-progress",
+        "--report-dir",
+        str(reports),
+        str(SUITE_DIR / "mlp"),
+    ]
+    process = subprocess.Popen(
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT), "REFBP_TEST_STARTED": str(started), "REFBP_TEST_SLOW": "0.5"},
+        start_new_session=True,
+    )
     deadline = time.monotonic() + 120
     while len(list(started.iterdir())) < 2 and process.poll() is None and time.monotonic() < deadline:
         time.sleep(0.1)  # until both workers are checking cases (a run of 0.5 s per case, long enough to interrupt)
@@ -266,8 +288,9 @@ def test_ctrl_c_stops_the_workers_and_reports_the_cases_checked_so_far(tmp_path)
     assert left == []
 
 
-@pytest.mark.parametrize("path", ["mlp/mlp-leaky-relu-sse-b4.json", "mlp/mlp-depth4-sigmoid-b8.json",
-                                  "rnn/rnn-relu-every-sse.json"])
+@pytest.mark.parametrize(
+    "path", ["mlp/mlp-leaky-relu-sse-b4.json", "mlp/mlp-depth4-sigmoid-b8.json", "rnn/rnn-relu-every-sse.json"]
+)
 def test_split_finite_differences_are_those_of_the_whole(path):
     case = load_case(SUITE_DIR / path)
     forms = loss_forms(case)
@@ -276,8 +299,9 @@ def test_split_finite_differences_are_those_of_the_whole(path):
         split = split_finite_difference(case, method, chunk=7)
         for name in case.params:
             for key in ("grads", "steps", "errors"):
-                np.testing.assert_array_equal(getattr(split, key)[name], getattr(whole, key)[name],
-                                              err_msg=f"{path} {method} {key} {name}")
+                np.testing.assert_array_equal(
+                    getattr(split, key)[name], getattr(whole, key)[name], err_msg=f"{path} {method} {key} {name}"
+                )
         assert split.kinks == whole.kinks and split.method == whole.method
 
 
@@ -294,8 +318,11 @@ def test_run_over_workers_splits_the_finite_differences_of_a_big_case(tmp_path, 
     monkeypatch.setattr(split_fd, "SPLIT_FROM", 20)  # "big": 20 parameter entries or more
     monkeypatch.setattr(split_fd, "DEFAULT_CHUNK", 4)  # shares of 4 entries
     split, whole = [], split_fd.split_finite_difference
-    monkeypatch.setattr(split_fd, "split_finite_difference",
-                        lambda case, method, **options: split.append(case.id) or whole(case, method, **options))
+    monkeypatch.setattr(
+        split_fd,
+        "split_finite_difference",
+        lambda case, method, **options: split.append(case.id) or whole(case, method, **options),
+    )
     assert run_in(tmp_path / "split", "run", *FEW, "--jobs", "2") == 0
     assert_same_report(report(tmp_path / "one"), report(tmp_path / "split"))
     big = [load_case(path) for path in FEW]
@@ -313,14 +340,19 @@ def test_bench_jobs_says_each_speed_up_over_one_worker_and_refuses_bad_options(t
     from refbp.bench.common import BenchUsageError
     from refbp.report.bench import write_bench_report
 
-    frame = pd.DataFrame([{"workload": "run", "setting": name, "speedup": speedup, "load_before": 0.5,
-                           "load_after": 0.7} for name, speedup in (("jobs 1", 1.0), ("jobs 2", 1.91),
-                                                                    ("dask 1 workers", 1.0), ("dask 2 workers", 1.2))])
+    frame = pd.DataFrame(
+        [
+            {"workload": "run", "setting": name, "speedup": speedup, "load_before": 0.5, "load_after": 0.7}
+            for name, speedup in (("jobs 1", 1.0), ("jobs 2", 1.91), ("dask 1 workers", 1.0), ("dask 2 workers", 1.2))
+        ]
+    )
     assert bench_jobs.goal_lines(frame) == [
         "run jobs 2: 1.91x of jobs 1 (goal: close to 2x, 1.8x or more: met; load average 0.5..0.7)",
-        "run dask 2 workers: 1.20x of dask 1 worker (goal: close to 2x, 1.8x or more: NOT met; load average 0.5..0.7)"]
-    written = write_bench_report("jobs", frame, bench_jobs.goal_lines(frame), bench_jobs.environment(bench_jobs.Options()),
-                                 tmp_path)
+        "run dask 2 workers: 1.20x of dask 1 worker (goal: close to 2x, 1.8x or more: NOT met; load average 0.5..0.7)",
+    ]
+    written = write_bench_report(
+        "jobs", frame, bench_jobs.goal_lines(frame), bench_jobs.environment(bench_jobs.Options()), tmp_path
+    )
     assert pd.read_csv(written / "results.csv")["speedup"].tolist() == [1.0, 1.91, 1.0, 1.2]
     for bad in (bench_jobs.Options(jobs=1), bench_jobs.Options(workloads=("nope",)), bench_jobs.Options(rounds=0)):
         with pytest.raises(BenchUsageError, match="bench jobs"):

@@ -21,7 +21,7 @@ from refbp.report.console import format_run
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 SEED = SUITE_DIR / "seed" / "seed-2-2-2.json"
-TRAINED_BIASES = SUITE_DIR / "mlp" / "mlp-sigmoid-half-sse-b1.json"   # SGD, no bias frozen
+TRAINED_BIASES = SUITE_DIR / "mlp" / "mlp-sigmoid-half-sse-b1.json"  # SGD, no bias frozen
 
 
 def example(name: str):
@@ -33,8 +33,10 @@ def example(name: str):
 
 def undeclared(factory):
     """The same implementation without its declaration."""
+
     def plain(case):
         return factory(case)
+
     return plain
 
 
@@ -96,7 +98,7 @@ def test_a_declaration_hides_no_wrong_gradient():
 
         def gradients(self, params, inputs, targets):
             grads = self.inner.gradients(params, inputs, targets)
-            grads["layers.1.weight"] = grads["layers.1.weight"].T   # a classic slip on a square layer
+            grads["layers.1.weight"] = grads["layers.1.weight"].T  # a classic slip on a square layer
             return grads
 
     def factory(case):
@@ -129,7 +131,7 @@ def test_the_table_says_partial_and_the_cli_exit_codes(tmp_path, capsys):
 def test_the_report_lists_what_is_not_provided(tmp_path):
     spec = f"{EXAMPLES / 'mazur_no_bias.py'}:factory"
     assert main(["check", "--impl", spec, str(SEED), "--report-dir", str(tmp_path), "--no-progress"]) == 0
-    run, = tmp_path.glob("run-*")
+    (run,) = tmp_path.glob("run-*")
     details = (run / "details.csv").read_text()
     assert details.count(",not provided,") == 2
     assert ",partial," in (run / "summary.csv").read_text()
@@ -144,10 +146,14 @@ def test_a_result_without_bias_gradients_is_partial_in_verify(tmp_path):
     document = case_document(case)
     implementation = factory(document)
     grads = implementation.gradients(document["params"], document["inputs"], document["targets"])
-    result = {"format": "refbp-result/1", "case": case.id, "implementation": "partial",
-              "outputs": implementation.forward(document["params"], document["inputs"]).tolist(),
-              "loss": implementation.loss(document["params"], document["inputs"], document["targets"]),
-              "grads": {k: v.tolist() for k, v in grads.items() if k.endswith("weight")}}
+    result = {
+        "format": "refbp-result/1",
+        "case": case.id,
+        "implementation": "partial",
+        "outputs": implementation.forward(document["params"], document["inputs"]).tolist(),
+        "loss": implementation.loss(document["params"], document["inputs"], document["targets"]),
+        "grads": {k: v.tolist() for k, v in grads.items() if k.endswith("weight")},
+    }
     path = tmp_path / "result.json"
     path.write_text(json.dumps(result))
     assert main(["verify", str(path), "--no-report", "--no-progress"]) == 0

@@ -211,8 +211,11 @@ def test_the_series_after_a_sigmoid_layer_equals_the_loop_on_any_shape(document,
     case = parse_case(document)
     forms = loss_forms(case)
     perturbed = batched_at(forms, case.params)
-    name = data.draw(st.sampled_from([n for n in case.params if n.startswith(f"layers.{len(activations) - 3}.")]
-                                     or sorted(case.params)))
+    name = data.draw(
+        st.sampled_from(
+            [n for n in case.params if n.startswith(f"layers.{len(activations) - 3}.")] or sorted(case.params)
+        )
+    )
     indices = np.repeat(np.arange(case.params[name].size), 2)
     deltas = np.resize([6e-6, -6e-6, 1e-4, -1e-4], indices.size)
     looped = np.array(one_forward_each(forms.loss, case.params, name, indices, deltas))

@@ -81,8 +81,12 @@ def _one_sided_output_error(name: str, sign: float, monkeypatch) -> float:
     change = moved(base, "layers.0.weight", np.arange(size), deltas)
     outputs = np.empty(change.delta_out.shape + (3,))
     assert series_paths.output_nets_by_series(base, 1, change, outputs)
-    plain = np.array([base.model.forward(np, params_moved, base.forward.inputs).outputs
-                      for params_moved in _moved_params(params, "layers.0.weight", deltas)])
+    plain = np.array(
+        [
+            base.model.forward(np, params_moved, base.forward.inputs).outputs
+            for params_moved in _moved_params(params, "layers.0.weight", deltas)
+        ]
+    )
     return float(np.max(np.abs(outputs - plain)))
 
 
@@ -115,8 +119,7 @@ def test_the_fast_path_equals_the_loop_on_any_shape(name, data):
     """Drawn MLPs whose hidden layers use each activation in turn: every tensor's perturbations
     (the output series, the straight rank-one path, the networks redone near a kink) give the
     plain forward's losses, and their changes to the loop's rounding."""
-    document = data.draw(mlp_documents(max_depth=3, max_width=5, max_batch=6, train=False,
-                                       hidden_activations=(name,)))
+    document = data.draw(mlp_documents(max_depth=3, max_width=5, max_batch=6, train=False, hidden_activations=(name,)))
     assume(len(document["network"]["activations"]) >= 2)
     case = parse_case(document)
     forms = loss_forms(case)
@@ -134,7 +137,8 @@ def test_the_fast_path_equals_the_loop_on_any_shape(name, data):
 
 KINKED_CASES = [small_case(("relu", "relu", "sigmoid"), seed=s) for s in range(3)] + [
     small_case(("leaky_relu", "elu", "identity"), loss="mse", seed=7),
-    small_case(("elu", "relu", "identity"), loss="cross_entropy", classes=True, seed=8)]
+    small_case(("elu", "relu", "identity"), loss="cross_entropy", classes=True, seed=8),
+]
 
 
 @pytest.mark.parametrize("case", KINKED_CASES, ids=lambda c: "-".join(c.network.activations))

@@ -15,6 +15,7 @@ from refbp.perturbed.perturbed_losses import PerturbedLosses
 from test_fd_agreement import assert_caught, small_chunks
 from test_perturbed_fast import ELEMENTWISE, FAST_CASES, KINKED_CASES, _planted_coefficients, paths_taken
 
+
 @pytest.mark.parametrize("name", ELEMENTWISE + ("mixed",))
 def test_a_change_coefficient_off_by_1e_6_is_caught(name, monkeypatch):
     case = FAST_CASES[name]

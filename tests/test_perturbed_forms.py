@@ -49,8 +49,9 @@ def test_loss_values_per_stack_member(name):
     expected = [float(loss.value(np, outputs[s], targets)) for s in range(6)]
     np.testing.assert_allclose(stacked_losses.loss_values(loss, outputs, targets), expected, rtol=1e-14)
     # the hot path's form, free to overwrite its outputs: the same sums, added in another order
-    np.testing.assert_allclose(stacked_losses.loss_values_in_place(loss, outputs.copy(), targets), expected,
-                               rtol=4 * np.finfo(float).eps)
+    np.testing.assert_allclose(
+        stacked_losses.loss_values_in_place(loss, outputs.copy(), targets), expected, rtol=4 * np.finfo(float).eps
+    )
 
 
 @pytest.mark.parametrize("name", ["sigmoid", "softplus"])

@@ -27,16 +27,32 @@ RNN_CASES = sorted((SUITE_DIR / "rnn").glob("*.json"))
 EPS = np.finfo(np.float64).eps
 
 
-def rnn_case(nonlinearity="tanh", readout="every_step", truncate=None, h0=False, loss="mse",
-             output_activation="identity", steps=6, seed=0) -> Case:
-    network = RNNNetwork(3, 5, 2, nonlinearity=nonlinearity, output_activation=output_activation,
-                         readout=readout, truncate=truncate)
+def rnn_case(
+    nonlinearity="tanh",
+    readout="every_step",
+    truncate=None,
+    h0=False,
+    loss="mse",
+    output_activation="identity",
+    steps=6,
+    seed=0,
+) -> Case:
+    network = RNNNetwork(
+        3, 5, 2, nonlinearity=nonlinearity, output_activation=output_activation, readout=readout, truncate=truncate
+    )
     rng = np.random.default_rng(seed)
     params = {name: 0.6 * rng.standard_normal(shape) for name, shape in network.param_shapes().items()}
     lead = (4, steps) if readout == "every_step" else (4,)
     targets = rng.integers(0, 2, size=lead) if loss == "cross_entropy" else rng.uniform(0.1, 0.9, lead + (2,))
-    return Case(id="batched-rnn", network=network, loss=loss, params=params, inputs=rng.standard_normal((4, steps, 3)),
-                targets=targets, h0=rng.standard_normal((4, 5)) if h0 else None)
+    return Case(
+        id="batched-rnn",
+        network=network,
+        loss=loss,
+        params=params,
+        inputs=rng.standard_normal((4, steps, 3)),
+        targets=targets,
+        h0=rng.standard_normal((4, 5)) if h0 else None,
+    )
 
 
 CASES = {
@@ -100,8 +116,10 @@ def test_batched_rnn_losses_equal_the_loop_on_any_shape(document, data):
     points = {}
     for name, tensor in case.params.items():
         indices = np.sort(data.draw(st.lists(st.integers(0, tensor.size - 1), min_size=1, max_size=12)))
-        points[name] = indices, np.resize(data.draw(st.sampled_from([[1e-6, -1e-6], [1e-3, -2e-3], [0.2, -0.1]])),
-                                          indices.size)
+        points[name] = (
+            indices,
+            np.resize(data.draw(st.sampled_from([[1e-6, -1e-6], [1e-3, -2e-3], [0.2, -0.1]])), indices.size),
+        )
     assert_equals_the_loop(case, points, chunk=data.draw(st.integers(1, 9)), kinks=True)
 
 
@@ -140,6 +158,7 @@ def test_entries_out_of_range_are_an_error():
 
 
 # ---- planted errors: the agreement check catches each, the loop takes over ------------------------
+
 
 @pytest.mark.parametrize("name", ["tanh-every", "relu-last-h0"])
 def test_a_nan_from_the_batched_rnn_form_is_caught(name):

@@ -120,7 +120,7 @@ def _one_sided_exp_error(case, name: str, sign: float, tolerance: float, monkeyp
     got = out.reshape(width, size, base.batch).transpose(1, 2, 0)
     bound = base.largest_weight(layer) * change.largest_delta_out
     terms = series.exp_terms(bound)
-    return float(np.max(np.abs(got / direct - 1.0))), bound ** terms / math.factorial(terms)
+    return float(np.max(np.abs(got / direct - 1.0))), bound**terms / math.factorial(terms)
 
 
 @pytest.mark.parametrize("sign", [1.0, -1.0])
@@ -148,5 +148,11 @@ def _sigmoid_case() -> Case:
     network = MLPNetwork(sizes=(3, 5, 4), activations=("tanh", "sigmoid"), bias=True)
     rng = np.random.default_rng(3)
     params = {name: rng.standard_normal(shape) for name, shape in network.param_shapes().items()}
-    return Case(id="series", network=network, loss="half_sse", params=params, inputs=rng.standard_normal((4, 3)),
-                targets=rng.uniform(0.1, 0.9, (4, 4)))
+    return Case(
+        id="series",
+        network=network,
+        loss="half_sse",
+        params=params,
+        inputs=rng.standard_normal((4, 3)),
+        targets=rng.uniform(0.1, 0.9, (4, 4)),
+    )

@@ -53,7 +53,8 @@ def test_every_published_case_cites_an_addressable_source(path):
     source = document(path)["source"]
     assert YEAR.search(source), f"{path.name}: the source gives no year (or n.d.)"
     assert URL.search(source) or LOCATOR.search(source), (
-        f"{path.name}: the source has neither an http(s) address nor a locator (Example, Table, p. ...)")
+        f"{path.name}: the source has neither an http(s) address nor a locator (Example, Table, p. ...)"
+    )
 
 
 @pytest.mark.parametrize("path", PUBLISHED_FILES, ids=lambda p: p.stem)
@@ -104,7 +105,7 @@ def _unit(expected: dict, key: str, index) -> float:
         for i in index:
             decimals = decimals[i]
     if decimals is not None:
-        return 10.0 ** -decimals
+        return 10.0**-decimals
     assert expected["tolerance"]["rtol"] == 0
     return 2 * expected["tolerance"]["atol"]  # atol is half a unit of the printed digit
 
@@ -119,8 +120,12 @@ def _set(doc: dict, quantity: str, tensor: str, index, value):
     target[index[-1]] = value
 
 
-ALTERATIONS = [(p, q) for p in PUBLISHED_FILES for q in ("outputs", "loss", "intermediates", "grads", "params_after")
-               if q in document(p)["expected"]]
+ALTERATIONS = [
+    (p, q)
+    for p in PUBLISHED_FILES
+    for q in ("outputs", "loss", "intermediates", "grads", "params_after")
+    if q in document(p)["expected"]
+]
 
 
 @pytest.mark.parametrize("path,quantity", ALTERATIONS, ids=lambda v: getattr(v, "stem", v))
@@ -144,32 +149,40 @@ def identity_case(printed, decimals=None, tolerance=5e-9) -> dict:
     if decimals is not None:
         expected["decimals"] = {"outputs": decimals}
     return {
-        "format": "refbp-case/1", "id": "printed-precision", "source": "test (2026), tests/test_published.py",
+        "format": "refbp-case/1",
+        "id": "printed-precision",
+        "source": "test (2026), tests/test_published.py",
         "network": {"kind": "mlp", "sizes": [2, 2], "activations": ["identity"], "bias": False},
-        "loss": "half_sse", "params": {"layers.0.weight": [[1.0, 0.0], [0.0, 1.0]]},
-        "inputs": [[0.12, 0.34]], "targets": [[0.0, 0.0]], "expected": expected,
+        "loss": "half_sse",
+        "params": {"layers.0.weight": [[1.0, 0.0], [0.0, 1.0]]},
+        "inputs": [[0.12, 0.34]],
+        "targets": [[0.0, 0.0]],
+        "expected": expected,
     }
 
 
 def judge(doc):
     verdict = check(parse_case(doc), oracles=("expected",))
-    row, = verdict.checks
+    (row,) = verdict.checks
     return verdict.passed, row
 
 
-@pytest.mark.parametrize("printed,decimals,passes,worst", [
-    ([0.1204, 0.3404], [[3, 3]], True, None),    # 4e-4 within half a unit of the 3rd decimal (5e-4)
-    ([0.1204, 0.3404], [[3, 4]], False, [0, 1]),  # the second value's own half unit is 5e-5
-    ([0.1204, 0.3404], [[4, 3]], False, [0, 0]),
-    ([0.1204, 0.3404], 3, True, None),            # one number for every entry
-    ([0.1204, 0.3404], 4, False, None),
-    ([0.12049, 0.34], [[3, 2]], True, None),      # 4.9e-4 < 5e-4
-    ([0.12051, 0.34], [[3, 2]], False, [0, 0]),   # 5.1e-4 > 5e-4
-])
+@pytest.mark.parametrize(
+    "printed,decimals,passes,worst",
+    [
+        ([0.1204, 0.3404], [[3, 3]], True, None),  # 4e-4 within half a unit of the 3rd decimal (5e-4)
+        ([0.1204, 0.3404], [[3, 4]], False, [0, 1]),  # the second value's own half unit is 5e-5
+        ([0.1204, 0.3404], [[4, 3]], False, [0, 0]),
+        ([0.1204, 0.3404], 3, True, None),  # one number for every entry
+        ([0.1204, 0.3404], 4, False, None),
+        ([0.12049, 0.34], [[3, 2]], True, None),  # 4.9e-4 < 5e-4
+        ([0.12051, 0.34], [[3, 2]], False, [0, 0]),  # 5.1e-4 > 5e-4
+    ],
+)
 def test_each_value_is_judged_within_half_a_unit_of_its_own_last_digit(printed, decimals, passes, worst):
     passed, row = judge(identity_case([printed[0], printed[1]], decimals))
     assert passed is passes
-    assert row.rtol == 0 and row.atol == pytest.approx(max(0.5 * 10.0 ** -d for d in _flat(decimals)))
+    assert row.rtol == 0 and row.atol == pytest.approx(max(0.5 * 10.0**-d for d in _flat(decimals)))
     if worst is not None:
         assert row.worst_index == worst
 
@@ -189,14 +202,17 @@ def test_without_decimals_the_case_tolerance_still_governs():
     assert judge(identity_case([0.1204, 0.3404], None, tolerance=5e-4))[0]
 
 
-@pytest.mark.parametrize("decimals,field,problem", [
-    ({"loss": 4}, "expected.decimals.loss", "names no published value"),
-    ({"grads.layers.0.weight": 4}, "expected.decimals.grads.layers.0.weight", "names no published value"),
-    ({"outputs": 2.5}, "expected.decimals.outputs", "whole number"),
-    ({"outputs": -1}, "expected.decimals.outputs", "outside"),
-    ({"outputs": [[3]]}, "expected.decimals.outputs", "shape"),
-    ({"outputs": [[3, 4.5]]}, "expected.decimals.outputs[0][1]", "whole number of decimals"),
-])
+@pytest.mark.parametrize(
+    "decimals,field,problem",
+    [
+        ({"loss": 4}, "expected.decimals.loss", "names no published value"),
+        ({"grads.layers.0.weight": 4}, "expected.decimals.grads.layers.0.weight", "names no published value"),
+        ({"outputs": 2.5}, "expected.decimals.outputs", "whole number"),
+        ({"outputs": -1}, "expected.decimals.outputs", "outside"),
+        ({"outputs": [[3]]}, "expected.decimals.outputs", "shape"),
+        ({"outputs": [[3, 4.5]]}, "expected.decimals.outputs[0][1]", "whole number of decimals"),
+    ],
+)
 def test_bad_decimals_are_refused_naming_the_field(decimals, field, problem):
     doc = identity_case([0.12, 0.34])
     doc["expected"]["decimals"] = decimals

@@ -21,8 +21,11 @@ from refbp.loss_forms import LossForms
 
 from test_verify import result_document
 
-CASES = [SUITE_DIR / "seed" / "seed-2-2-2.json", SUITE_DIR / "rnn" / "rnn-truncated-k5.json",
-         SUITE_DIR / "mlp" / "mlp-zero-nets-leaky-relu-relu-b4.json"]
+CASES = [
+    SUITE_DIR / "seed" / "seed-2-2-2.json",
+    SUITE_DIR / "rnn" / "rnn-truncated-k5.json",
+    SUITE_DIR / "mlp" / "mlp-zero-nets-leaky-relu-relu-b4.json",
+]
 
 
 def judged(document, case) -> dict:
@@ -51,13 +54,13 @@ def test_a_cached_verdict_is_the_uncached_one(path, monkeypatch):
     REFERENCES.clear()
     hits = REFERENCES.hits
     fresh = uncached(result_document(path), case, monkeypatch)
-    assert len(REFERENCES) == 0 and REFERENCES.hits == hits   # nothing kept, nothing reused
-    first = judged(result_document(path), case)               # computes and keeps
+    assert len(REFERENCES) == 0 and REFERENCES.hits == hits  # nothing kept, nothing reused
+    first = judged(result_document(path), case)  # computes and keeps
     # the torch trace, the finite differences, and the torch trace under each other convention the
     # case reaches (the zero-nets case: relu'(0) = 1)
     others = len(References().admissible(case, "").variants) - 1
     assert len(REFERENCES) == 2 + others
-    second = judged(result_document(path), case)              # from the cache
+    second = judged(result_document(path), case)  # from the cache
     assert REFERENCES.hits == hits + 2 + others
     assert fresh == first == second and fresh["passed"]
 
@@ -72,8 +75,12 @@ def test_a_wrong_result_still_fails_with_the_tensor_named_and_leaves_the_cache_a
     cached = judged(wrong, case)
     assert not cached["passed"]
     failed = failed_tensors(cached)
-    assert {("torch-autograd", "grads", "layers.0.weight"), ("finite-difference", "grads", "layers.0.weight"),
-            ("torch-autograd", "grads", "layers.1.weight"), ("finite-difference", "grads", "layers.1.weight")} <= failed
+    assert {
+        ("torch-autograd", "grads", "layers.0.weight"),
+        ("finite-difference", "grads", "layers.0.weight"),
+        ("torch-autograd", "grads", "layers.1.weight"),
+        ("finite-difference", "grads", "layers.1.weight"),
+    } <= failed
     assert {tensor for _, _, tensor in failed} == {"layers.0.weight", "layers.1.weight"}
     assert cached == uncached(wrong, case, monkeypatch)
     assert judged(result_document(), case)["passed"]  # the failed check changed nothing kept
@@ -90,7 +97,8 @@ def test_escalated_finite_differences_do_not_change_the_kept_ones():
     again = cache.finite_difference(case, case_hash(case), "central", forms)
     assert again.grads["layers.0.weight"][0, 0] != 123.0
     assert json.dumps({k: v.tolist() for k, v in again.grads.items()}) == json.dumps(
-        {k: v.tolist() for k, v in FRESH.finite_difference(case, "", "central", forms).grads.items()})
+        {k: v.tolist() for k, v in FRESH.finite_difference(case, "", "central", forms).grads.items()}
+    )
 
 
 def test_a_case_that_differs_in_one_number_never_hits_another_cases_entry():

@@ -22,7 +22,7 @@ from refbp.check.reference_store import ReferenceStore, cache_folder
 from refbp.perturbed import loss_forms
 
 ROOT = Path(__file__).resolve().parents[1]
-RELU = SUITE_DIR / "mlp" / "mlp-zero-nets-leaky-relu-relu-b4.json"   # kinks: the result has some
+RELU = SUITE_DIR / "mlp" / "mlp-zero-nets-leaky-relu-relu-b4.json"  # kinks: the result has some
 SEED = SUITE_DIR / "seed" / "seed-2-2-2.json"
 
 
@@ -43,12 +43,12 @@ def test_a_second_run_hits_the_disk_cache_and_gets_what_the_first_computed(tmp_p
     first = ReferenceStore(tmp_path)
     computed = reference(first, case)
     assert (first.disk_misses, first.disk_writes, first.disk_hits) == (1, 1, 0)
-    assert computed.kinks   # a result with kinks, so that they are kept too
-    second = ReferenceStore(tmp_path)   # another run: an empty memory
+    assert computed.kinks  # a result with kinks, so that they are kept too
+    second = ReferenceStore(tmp_path)  # another run: an empty memory
     kept = reference(second, case)
     assert (second.disk_hits, second.disk_misses) == (1, 0)
     same(kept, computed)
-    kept.grads[next(iter(kept.grads))][...] = 0.0   # the caller may write into what it gets
+    kept.grads[next(iter(kept.grads))][...] = 0.0  # the caller may write into what it gets
     same(reference(ReferenceStore(tmp_path), case), computed)
 
 
@@ -109,14 +109,14 @@ def test_a_changed_case_another_method_version_or_code_misses(tmp_path, monkeypa
     monkeypatch.undo()
     store = ReferenceStore(tmp_path)
     reference(store, case)
-    assert store.disk_hits == 1   # the original is still there
+    assert store.disk_hits == 1  # the original is still there
 
 
 def test_a_damaged_or_foreign_file_is_a_miss_and_is_replaced(tmp_path):
     case = load_case(SEED)
     computed = reference(ReferenceStore(tmp_path), case)
     [path] = tmp_path.glob("fd-*.npz")
-    path.write_bytes(path.read_bytes()[:100])   # a disk that filled up half-way
+    path.write_bytes(path.read_bytes()[:100])  # a disk that filled up half-way
     store = ReferenceStore(tmp_path)
     same(reference(store, case), computed)
     assert (store.disk_hits, store.disk_misses, store.disk_writes) == (0, 1, 1)
@@ -151,7 +151,7 @@ def test_concurrent_writers_never_leave_a_damaged_file(tmp_path):
     assert all(w.wait() == 0 for w in writers)
     arrays, meta = reference_files.read(path, {"k": 1})
     assert np.all(arrays["values"] == meta["writer"]) and meta["round"] == 39
-    assert [p.name for p in tmp_path.iterdir()] == ["fd-shared.npz"]   # no temporary file left behind
+    assert [p.name for p in tmp_path.iterdir()] == ["fd-shared.npz"]  # no temporary file left behind
     assert seen
 
 
@@ -161,7 +161,7 @@ def test_the_folder_is_beside_the_verdict_store(tmp_path, monkeypatch):
     assert cache_folder() == tmp_path / "store" / "reference-cache"
     from refbp.store.database import store_url
 
-    assert Path(store_url()[len("sqlite:///"):]).parent / "reference-cache" == cache_folder()
+    assert Path(store_url()[len("sqlite:///") :]).parent / "reference-cache" == cache_folder()
     monkeypatch.setenv("REFBP_DATABASE_URL", "none")
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
     assert cache_folder() == tmp_path / "data" / "refbp" / "reference-cache"
@@ -185,4 +185,4 @@ def test_every_part_of_the_key_names_another_file(key):
     assert key in base
     other = dict(base, **{key: "something else"})
     assert reference_store.key_name("fd", other) != reference_store.key_name("fd", base)
-    assert json.dumps(base, sort_keys=True)   # a plain JSON record
+    assert json.dumps(base, sort_keys=True)  # a plain JSON record

@@ -46,10 +46,15 @@ def test_training_matches_torch_optim(case):
 def _document(**network):
     base = {"kind": "rnn", "input_size": 2, "hidden_size": 3, "output_size": 2}
     base.update(network)
-    return {"format": "refbp-case/1", "id": "unit-rnn", "network": base, "loss": "mse",
-            "params": {"init": {"scheme": "normal", "seed": 5, "scale": 0.5}},
-            "inputs": {"random": {"seed": 6, "distribution": "normal", "batch": 2, "steps": 9}},
-            "targets": {"random": {"seed": 7, "distribution": "normal"}}}
+    return {
+        "format": "refbp-case/1",
+        "id": "unit-rnn",
+        "network": base,
+        "loss": "mse",
+        "params": {"init": {"scheme": "normal", "seed": 5, "scale": 0.5}},
+        "inputs": {"random": {"seed": 6, "distribution": "normal", "batch": 2, "steps": 9}},
+        "targets": {"random": {"seed": 7, "distribution": "normal"}},
+    }
 
 
 def _grads(case):

@@ -21,9 +21,18 @@ HAND_WRITTEN = {
     "format": "refbp-case/1",
     "id": "outside-rnn",
     "title": "explicit weights, tanh, last-step cross-entropy, h0, truncated every 2 steps, Adam",
-    "network": {"kind": "rnn", "input_size": 1, "hidden_size": 2, "output_size": 3, "nonlinearity": "tanh",
-                "output_activation": "identity", "readout": "last_step", "bias": True, "readout_bias": False,
-                "truncate": 2},
+    "network": {
+        "kind": "rnn",
+        "input_size": 1,
+        "hidden_size": 2,
+        "output_size": 3,
+        "nonlinearity": "tanh",
+        "output_activation": "identity",
+        "readout": "last_step",
+        "bias": True,
+        "readout_bias": False,
+        "truncate": 2,
+    },
     "loss": "cross_entropy",
     "params": {
         "rnn.weight_ih": [[0.7], [-0.4]],
@@ -92,8 +101,9 @@ def test_explain_shows_vanishing_and_exploding(capsys):
     for name in ("rnn-vanishing-small-recurrent", "rnn-exploding-large-recurrent"):
         code, out, _ = run_cli(capsys, "explain", name, "--through-time")
         assert code == 0
-        norms = [float(line.split("||dE/dh_t|| = ")[1].split()[0]) for line in out.splitlines()
-                 if "||dE/dh_t|| = " in line]
+        norms = [
+            float(line.split("||dE/dh_t|| = ")[1].split()[0]) for line in out.splitlines() if "||dE/dh_t|| = " in line
+        ]
         assert len(norms) == 21  # h_0 .. h_20
         shrink[name] = norms[0] / norms[-1]
     assert shrink["rnn-vanishing-small-recurrent"] < 1e-4

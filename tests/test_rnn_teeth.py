@@ -15,9 +15,16 @@ from helpers import diagnoses, failed_rows
 from refbp.check import check_case
 
 DOCUMENT = {
-    "format": "refbp-case/1", "id": "teeth-rnn",
-    "network": {"kind": "rnn", "input_size": 3, "hidden_size": 4, "output_size": 2,
-                "nonlinearity": "tanh", "readout": "every_step"},
+    "format": "refbp-case/1",
+    "id": "teeth-rnn",
+    "network": {
+        "kind": "rnn",
+        "input_size": 3,
+        "hidden_size": 4,
+        "output_size": 2,
+        "nonlinearity": "tanh",
+        "readout": "every_step",
+    },
     "loss": "mse",
     "params": {"init": {"scheme": "normal", "seed": 11, "scale": 0.5}},
     "inputs": {"random": {"seed": 12, "distribution": "normal", "batch": 3, "steps": 6}},
@@ -108,11 +115,14 @@ def test_the_untouched_rnn_passes():
     assert check_case(parse_case(DOCUMENT), oracles=("torch", "fd")).passed
 
 
-@pytest.mark.parametrize("bug, broken, intact", [
-    (OffByOneInTimeLoop, ["rnn.weight_ih", "rnn.weight_hh", "rnn.bias_hh"], ["readout.weight"]),
-    (ForgetsRecurrentTerm, ["rnn.weight_ih", "rnn.weight_hh", "rnn.bias_ih"], ["readout.weight"]),
-    (CurrentStateInWeightHH, ["rnn.weight_hh"], ["rnn.weight_ih", "rnn.bias_hh", "readout.weight"]),
-])
+@pytest.mark.parametrize(
+    "bug, broken, intact",
+    [
+        (OffByOneInTimeLoop, ["rnn.weight_ih", "rnn.weight_hh", "rnn.bias_hh"], ["readout.weight"]),
+        (ForgetsRecurrentTerm, ["rnn.weight_ih", "rnn.weight_hh", "rnn.bias_ih"], ["readout.weight"]),
+        (CurrentStateInWeightHH, ["rnn.weight_hh"], ["rnn.weight_ih", "rnn.bias_hh", "readout.weight"]),
+    ],
+)
 def test_gradient_bugs_are_named_by_both_references(monkeypatch, bug, broken, intact):
     failed = _failed(bug, monkeypatch)
     for tensor in broken:
@@ -122,13 +132,16 @@ def test_gradient_bugs_are_named_by_both_references(monkeypatch, bug, broken, in
         assert ("grads", tensor, "torch-autograd") not in failed
 
 
-@pytest.mark.parametrize("bug, truncate, diagnosis", [
-    (OffByOneInTimeLoop, None, "bptt-off-by-one"),
-    (CurrentStateInWeightHH, None, "bptt-off-by-one"),
-    (TruncatesOneStepLate, 2, "bptt-off-by-one"),
-    (ForgetsRecurrentTerm, None, "recurrent-term-missing"),
-    (TruncatesEveryTwoSteps, None, "truncated:2"),
-])
+@pytest.mark.parametrize(
+    "bug, truncate, diagnosis",
+    [
+        (OffByOneInTimeLoop, None, "bptt-off-by-one"),
+        (CurrentStateInWeightHH, None, "bptt-off-by-one"),
+        (TruncatesOneStepLate, 2, "bptt-off-by-one"),
+        (ForgetsRecurrentTerm, None, "recurrent-term-missing"),
+        (TruncatesEveryTwoSteps, None, "truncated:2"),
+    ],
+)
 def test_each_bptt_bug_is_named(monkeypatch, bug, truncate, diagnosis):
     document = {**DOCUMENT, "network": {**DOCUMENT["network"], "truncate": truncate}} if truncate else DOCUMENT
     verdict = _verdict(bug, monkeypatch, document)

@@ -59,7 +59,9 @@ def test_every_exported_case_validates_with_the_schema_written_beside(tmp_path, 
     capsys.readouterr()
     beside = json.loads((tmp_path / "refbp-case-1.schema.json").read_text())
     assert beside == schema_document("case")
-    exported = [json.loads(p.read_text()) for p in sorted(tmp_path.glob("*.json")) if not p.name.endswith(".schema.json")]
+    exported = [
+        json.loads(p.read_text()) for p in sorted(tmp_path.glob("*.json")) if not p.name.endswith(".schema.json")
+    ]
     assert len(exported) == len(discover([SUITE_DIR]))
     assert all(isinstance(d["params"], dict) and "init" not in d["params"] for d in exported)
     assert_valid(beside, exported)
@@ -69,9 +71,15 @@ def test_the_schemas_refuse_what_the_loader_refuses(capsys):
     """Teeth: each validator refuses a typo, an unknown name, a wrong type, a range, a missing field."""
     schema = printed_schema(capsys, "case")
     seed = json.loads(SEED.read_text())
-    bad = [dict(seed, lossy=1), dict(seed, loss="hinge"), dict(seed, inputs=[[0.05, "x"]]),
-           dict(seed, network=dict(seed["network"], sizes=[2, 0, 2])), {k: v for k, v in seed.items() if k != "params"},
-           dict(seed, train=dict(seed["train"], betas=[0.9, 0.99])), dict(seed, inputs=[])]
+    bad = [
+        dict(seed, lossy=1),
+        dict(seed, loss="hinge"),
+        dict(seed, inputs=[[0.05, "x"]]),
+        dict(seed, network=dict(seed["network"], sizes=[2, 0, 2])),
+        {k: v for k, v in seed.items() if k != "params"},
+        dict(seed, train=dict(seed["train"], betas=[0.9, 0.99])),
+        dict(seed, inputs=[]),
+    ]
     for validate in validators(schema):
         assert all(validate(document) for document in bad)
 
@@ -97,16 +105,24 @@ def result_of(path) -> dict:
 
     case = load_case(path)
     trace = compute_trace(case)
-    return {"format": "refbp-result/1", "case": case.id, "implementation": "test",
-            "outputs": trace.outputs.tolist(), "loss": trace.loss,
-            "grads": {k: v.tolist() for k, v in trace.grads.items()}}
+    return {
+        "format": "refbp-result/1",
+        "case": case.id,
+        "implementation": "test",
+        "outputs": trace.outputs.tolist(),
+        "loss": trace.loss,
+        "grads": {k: v.tolist() for k, v in trace.grads.items()},
+    }
 
 
 def test_results_and_bundles_validate(capsys):
     results = [result_of(SEED), result_of(SUITE_DIR / "rnn" / "rnn-t1-tanh-mse.json")]
     assert_valid(printed_schema(capsys, "result"), results)
-    bundle = {"format": "refbp-results/1", "implementation": "test",
-              "results": [{k: v for k, v in r.items() if k != "format"} for r in results]}
+    bundle = {
+        "format": "refbp-results/1",
+        "implementation": "test",
+        "results": [{k: v for k, v in r.items() if k != "format"} for r in results],
+    }
     schema = printed_schema(capsys, "results")
     assert_valid(schema, [bundle])
     for validate in validators(schema):
@@ -117,7 +133,11 @@ def test_every_verdict_refbp_writes_validates(tmp_path, capsys):
     """Passing, failing, wrong-answer, bad-input and nothing-to-check verdicts, from --json and verdicts.json."""
     cases = tmp_path / "cases"
     cases.mkdir()
-    for path in (SEED, SUITE_DIR / "rnn" / "rnn-truncated-k5.json", SUITE_DIR / "mlp" / "mlp-relu-d3-mse-b16-adam.json"):
+    for path in (
+        SEED,
+        SUITE_DIR / "rnn" / "rnn-truncated-k5.json",
+        SUITE_DIR / "mlp" / "mlp-relu-d3-mse-b16-adam.json",
+    ):
         (cases / path.name).write_text(path.read_text())
     (cases / "broken.json").write_text("{")
     verdicts = []

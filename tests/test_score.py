@@ -18,36 +18,64 @@ def row(quantity, tensor, passed=True, inconclusive=0):
 
 
 def test_parts_are_forward_each_gradient_and_training():
-    verdict = CaseVerdict("c", "i", False, [row("loss", "loss"), row("outputs", "outputs"), row("grads", "w"),
-                                            row("grads", "b", passed=False), row("params_after", "w")],
-                          not_provided=["loss_after", "input_grads", "grads.v"])
+    verdict = CaseVerdict(
+        "c",
+        "i",
+        False,
+        [
+            row("loss", "loss"),
+            row("outputs", "outputs"),
+            row("grads", "w"),
+            row("grads", "b", passed=False),
+            row("params_after", "w"),
+        ],
+        not_provided=["loss_after", "input_grads", "grads.v"],
+    )
     parts = {p.name: p.state for p in verdict_parts(verdict)}
-    assert parts == {"forward": "pass", "gradient w": "pass", "gradient b": "fail", "gradient v": "missing",
-                     "training": "missing"}
+    assert parts == {
+        "forward": "pass",
+        "gradient w": "pass",
+        "gradient b": "fail",
+        "gradient v": "missing",
+        "training": "missing",
+    }
 
 
 def test_score_counts_cases_and_parts():
     good = CaseVerdict("a", "i", True, [row("loss", "loss"), row("grads", "w"), row("grads", "b")])
-    half = CaseVerdict("b", "i", False, [row("loss", "loss"), row("grads", "w", False), row("grads", "b"),
-                                         row("params_after", "w", False)])
+    half = CaseVerdict(
+        "b",
+        "i",
+        False,
+        [row("loss", "loss"), row("grads", "w", False), row("grads", "b"), row("params_after", "w", False)],
+    )
     unsure = CaseVerdict("c", "i", True, [row("loss", "loss"), row("grads", "w", inconclusive=1)])
     declined = CaseVerdict("d", "i", False, errors=["declined"], error_kind="unsupported")
     run = SuiteRun(verdicts=[good, half, unsure, declined])
-    assert score_of(run) == {"cases": {"passed": 1, "total": 3}, "forward": {"passed": 3, "total": 3},
-                             "gradients": {"passed": 3, "total": 5}, "training": {"passed": 0, "total": 1}}
+    assert score_of(run) == {
+        "cases": {"passed": 1, "total": 3},
+        "forward": {"passed": 3, "total": 3},
+        "gradients": {"passed": 3, "total": 5},
+        "training": {"passed": 0, "total": 1},
+    }
     assert score_line(run) == "score: 1/3 cases (33 %): forward 100 %, gradients 60 %, training 0 %"
 
 
 def test_a_part_declared_not_provided_counts_in_no_category():
     """A partial answer (the gradient of `v` and the training declared not provided) is scored on
     what it gives; under --require all those parts carry failed rows and count as failed."""
-    partial = CaseVerdict("p", "i", True, [row("loss", "loss"), row("grads", "w")],
-                          not_provided=["grads.v", "params_after", "loss_after"])
+    partial = CaseVerdict(
+        "p", "i", True, [row("loss", "loss"), row("grads", "w")], not_provided=["grads.v", "params_after", "loss_after"]
+    )
     run = SuiteRun(verdicts=[partial])
-    assert score_of(run) == {"cases": {"passed": 1, "total": 1}, "forward": {"passed": 1, "total": 1},
-                             "gradients": {"passed": 1, "total": 1}}
-    required = CaseVerdict("p", "i", False, [row("loss", "loss"), row("grads", "w"), row("grads", "v", False)],
-                           not_provided=["grads.v"])
+    assert score_of(run) == {
+        "cases": {"passed": 1, "total": 1},
+        "forward": {"passed": 1, "total": 1},
+        "gradients": {"passed": 1, "total": 1},
+    }
+    required = CaseVerdict(
+        "p", "i", False, [row("loss", "loss"), row("grads", "w"), row("grads", "v", False)], not_provided=["grads.v"]
+    )
     assert score_of(SuiteRun(verdicts=[required]))["gradients"] == {"passed": 1, "total": 2}
 
 

@@ -66,9 +66,13 @@ def test_gradients_and_chain_rule_factors(trace):
 
 def test_updated_weights_use_the_original_weights(trace):
     after = trace.params_after
-    for (i, j), printed in zip([(0, 0), (0, 1), (1, 0), (1, 1)], ["0.35891648", "0.408666186", "0.511301270", "0.561370121"]):
+    for (i, j), printed in zip(
+        [(0, 0), (0, 1), (1, 0), (1, 1)], ["0.35891648", "0.408666186", "0.511301270", "0.561370121"]
+    ):
         assert_printed(after["layers.1.weight"][i, j], printed)
-    for (i, j), printed in zip([(0, 0), (0, 1), (1, 0), (1, 1)], ["0.149780716", "0.19956143", "0.24975114", "0.29950229"]):
+    for (i, j), printed in zip(
+        [(0, 0), (0, 1), (1, 0), (1, 1)], ["0.149780716", "0.19956143", "0.24975114", "0.29950229"]
+    ):
         assert_printed(after["layers.0.weight"][i, j], printed)
     np.testing.assert_array_equal(after["layers.0.bias"], [0.35, 0.35])  # frozen, as in the seed
     np.testing.assert_array_equal(after["layers.1.bias"], [0.60, 0.60])

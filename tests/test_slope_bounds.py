@@ -12,9 +12,16 @@ from refbp.oracle import torch_reference
 from refbp.oracle.conventions import Convention
 from refbp.oracle.slope_bounds import slope_bounds
 
-SMOOTH = ["mlp/mlp-depth4-mixed-ce-b24.json", "mlp/mlp-leaky-relu-softmax-mse-b20.json",
-          "mlp/mlp-xavier-relu-ce-b64.json", "rnn/rnn-relu-every-sse.json", "rnn/rnn-truncated-k5.json",
-          "rnn/rnn-adam-train-relu-h0.json", "rnn/rnn-leaky-relu-readout-last.json", "rnn/rnn-softmax-readout.json"]
+SMOOTH = [
+    "mlp/mlp-depth4-mixed-ce-b24.json",
+    "mlp/mlp-leaky-relu-softmax-mse-b20.json",
+    "mlp/mlp-xavier-relu-ce-b64.json",
+    "rnn/rnn-relu-every-sse.json",
+    "rnn/rnn-truncated-k5.json",
+    "rnn/rnn-adam-train-relu-h0.json",
+    "rnn/rnn-leaky-relu-readout-last.json",
+    "rnn/rnn-softmax-readout.json",
+]
 ZERO_NETS = SUITE_DIR / "mlp" / "mlp-zero-nets-leaky-relu-relu-b4.json"
 
 
@@ -43,8 +50,9 @@ def test_at_a_kink_it_encloses_every_mixture_of_slopes():
     assert widened
 
 
-@pytest.mark.parametrize("case_id, tensor", [("fuzz-rnn-c0e3aefe6364", "rnn.weight_ih"),
-                                             ("fuzz-mlp-2bb245828c79", None)])
+@pytest.mark.parametrize(
+    "case_id, tensor", [("fuzz-rnn-c0e3aefe6364", "rnn.weight_ih"), ("fuzz-mlp-2bb245828c79", None)]
+)
 def test_the_fuzz_found_mixture_passes_and_needs_the_bounds(monkeypatch, case_id, tensor):
     """fuzz-rnn-c0e3aefe6364 (refbp fuzz --kind rnn --seed 7): every net of a relu RNN is 0 in exact
     arithmetic; refbp's takes slope 1 at some units and 0 at others (rounding), which neither
@@ -77,7 +85,7 @@ def _net_slope_grads(case):
 
         @staticmethod
         def backward(ctx, grad):
-            net, = ctx.saved_tensors
+            (net,) = ctx.saved_tensors
             return grad * torch.sigmoid(net) * torch.sigmoid(-net)
 
     weight = torch.tensor(case.params["layers.0.weight"], dtype=torch.float64, requires_grad=True)
@@ -100,7 +108,7 @@ def test_a_saturated_sigmoid_spans_its_slope_from_the_output_and_from_the_net():
     for grads in (trace.grads, from_net):
         assert np.all(low <= grads["layers.0.weight"]) and np.all(grads["layers.0.weight"] <= high)
     apart = np.abs(trace.grads["layers.0.weight"] - from_net["layers.0.weight"])
-    assert apart.max() > 1e-10                          # beyond the tolerance's atol: the reason for the bounds
+    assert apart.max() > 1e-10  # beyond the tolerance's atol: the reason for the bounds
     # and no wider than the two slopes and the outputs' rounding (2 epsilons each side: 8 times
     # the slopes' distance here, 1.1e-16 at most below 1)
     assert np.max(high - low) <= 12 * apart.max()
@@ -142,11 +150,19 @@ def test_each_saturated_unit_spans_its_slope_from_the_net_and_from_the_output(ac
     net = np.concatenate([np.linspace(-40, 40, 801), [-745.0, 745.0]])
     z = torch.tensor(net, dtype=torch.float64, requires_grad=True)
     out = {"sigmoid": torch.sigmoid, "tanh": torch.tanh, "elu": torch.nn.functional.elu}[activation](z)
-    torch_slope, = torch.autograd.grad(out.sum(), z)
-    from_net = {"sigmoid": lambda: torch.sigmoid(z) * torch.sigmoid(-z),
-                "tanh": lambda: 1 / torch.cosh(z) ** 2,
-                "elu": lambda: torch.where(z > 0, 1.0, torch.exp(z))}[activation]().detach().numpy()
-    low, high = _slopes(activation, net, out.detach().numpy(), np.ones_like(net), Spans(kink=True, saturated=True, eps=2.0 ** -52))
+    (torch_slope,) = torch.autograd.grad(out.sum(), z)
+    from_net = (
+        {
+            "sigmoid": lambda: torch.sigmoid(z) * torch.sigmoid(-z),
+            "tanh": lambda: 1 / torch.cosh(z) ** 2,
+            "elu": lambda: torch.where(z > 0, 1.0, torch.exp(z)),
+        }[activation]()
+        .detach()
+        .numpy()
+    )
+    low, high = _slopes(
+        activation, net, out.detach().numpy(), np.ones_like(net), Spans(kink=True, saturated=True, eps=2.0**-52)
+    )
     clear = saturation_distance(activation, net) >= SATURATED
     torch_slope = torch_slope.numpy()
     for slope in (torch_slope, from_net):
@@ -183,5 +199,5 @@ def test_a_float32_net_rounded_across_its_kink_lies_within_the_bounds(monkeypatc
         return np.any((given < low - allowed) | (given > high + allowed))
 
     assert not any(outside(slope_bounds(case, reference), name) for name in reference.grads)
-    monkeypatch.setattr(refbp.oracle.slope_bounds, "kink_rounding", lambda dtype: 2.0 ** -52)
+    monkeypatch.setattr(refbp.oracle.slope_bounds, "kink_rounding", lambda dtype: 2.0**-52)
     assert any(outside(slope_bounds(case, reference, force=True), name) for name in reference.grads)

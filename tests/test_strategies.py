@@ -114,10 +114,18 @@ def test_without_hypothesis_the_strategies_say_which_extra_to_install():
 
 # ---- assert_matches_torch ------------------------------------------------------------------
 
+
 def test_a_correct_trace_matches_and_every_quantity_is_judged(seed_case):
     judged = assert_matches_torch(seed_case)
-    assert {c.quantity for c in judged} == {"outputs", "loss", "intermediates", "grads", "input_grads",
-                                            "params_after", "loss_after"}
+    assert {c.quantity for c in judged} == {
+        "outputs",
+        "loss",
+        "intermediates",
+        "grads",
+        "input_grads",
+        "params_after",
+        "loss_after",
+    }
     assert all(c.passed for c in judged)
 
 

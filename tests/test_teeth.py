@@ -22,9 +22,19 @@ MSE_MOMENTUM = SUITE_DIR / "mlp" / "mlp-tanh-mse-b8-momentum.json"
 SOFTMAX = SUITE_DIR / "mlp" / "mlp-softmax-output-mse-b8.json"
 ADAM = SUITE_DIR / "mlp" / "mlp-bce-b12-adam.json"
 # The ids of refbp.diagnosis's catalogue (and closed-form signatures) that the bugs planted here get.
-NAMED = {"activation-derivative:sigmoid-on-net", "transposed", "zero", "scaled:2", "scaled:N", "forward-mismatch",
-         "update-before-all-gradients", "activation-derivative:softmax-elementwise", "momentum-rule",
-         "adam-bias-correction", "entries:1"}
+NAMED = {
+    "activation-derivative:sigmoid-on-net",
+    "transposed",
+    "zero",
+    "scaled:2",
+    "scaled:N",
+    "forward-mismatch",
+    "update-before-all-gradients",
+    "activation-derivative:softmax-elementwise",
+    "momentum-rule",
+    "adam-bias-correction",
+    "entries:1",
+}
 
 
 def run(path):
@@ -86,7 +96,9 @@ def test_missing_bias_gradient(monkeypatch):
 
 def test_missing_bias_term_in_forward(monkeypatch):
     original = dense.forward
-    monkeypatch.setattr(dense, "forward", lambda xp, x, weight, bias, activation: original(xp, x, weight, None, activation))
+    monkeypatch.setattr(
+        dense, "forward", lambda xp, x, weight, bias, activation: original(xp, x, weight, None, activation)
+    )
     verdict = run(SEED)
     torch_rows = tensors(failed_rows(verdict, "torch-autograd"))
     assert {("outputs", "outputs"), ("loss", "loss"), ("intermediates", "layers.0.net")} <= torch_rows
@@ -101,7 +113,8 @@ def test_half_sse_and_sse_confused(monkeypatch):
     verdict = run(SEED)
     for reference in ("torch-autograd", "finite-difference"):
         assert {("grads", f"layers.{i}.{p}") for i in (0, 1) for p in ("weight", "bias")} <= tensors(
-            failed_rows(verdict, reference, "grads")), reference
+            failed_rows(verdict, reference, "grads")
+        ), reference
     assert diagnoses(verdict, "grads") == {"scaled:2"}
     assert ("params_after", "layers.1.weight") in tensors(failed_rows(verdict, "expected"))
 
@@ -128,8 +141,16 @@ def test_update_before_all_gradients_are_taken(monkeypatch):
             grad_out = loss.gradient(xp, cache.outputs, targets)
             for i in reversed(range(len(model.activations))):
                 x = cache.inputs if i == 0 else cache.outs[i - 1]
-                layer = dense.backward(xp, x, params[f"layers.{i}.weight"], cache.nets[i], cache.outs[i],
-                                       grad_out, model.activations[i], has_bias=model.network.bias)
+                layer = dense.backward(
+                    xp,
+                    x,
+                    params[f"layers.{i}.weight"],
+                    cache.nets[i],
+                    cache.outs[i],
+                    grad_out,
+                    model.activations[i],
+                    has_bias=model.network.bias,
+                )
                 for name, g in ((f"layers.{i}.weight", layer.weight), (f"layers.{i}.bias", layer.bias)):
                     if name in params and name not in config.frozen:
                         params[name] = params[name] - config.lr * g
@@ -162,8 +183,9 @@ def test_transposed_input_gradient(monkeypatch):
 
 def test_softmax_treated_as_elementwise(monkeypatch):
     # Using s(1 - s) (the diagonal only) instead of the softmax Jacobian.
-    monkeypatch.setattr(activations.Softmax, "backward",
-                        lambda self, xp, net, out, grad_out: grad_out * out * (1.0 - out))
+    monkeypatch.setattr(
+        activations.Softmax, "backward", lambda self, xp, net, out, grad_out: grad_out * out * (1.0 - out)
+    )
     verdict = run(SOFTMAX)
     for reference in ("torch-autograd", "finite-difference"):
         assert ("grads", "layers.1.weight") in tensors(failed_rows(verdict, reference, "grads")), reference
@@ -214,7 +236,10 @@ def test_a_failing_row_names_tensor_and_entry(monkeypatch):
     monkeypatch.setattr(dense, "backward", one_entry_off)
     verdict = run(SEED)
     rows = failed_rows(verdict, "finite-difference", "grads")
-    assert {(r.tensor, tuple(r.worst_index)) for r in rows} == {("layers.0.weight", (1, 0)), ("layers.1.weight", (1, 0))}
+    assert {(r.tensor, tuple(r.worst_index)) for r in rows} == {
+        ("layers.0.weight", (1, 0)),
+        ("layers.1.weight", (1, 0)),
+    }
     assert all(r.max_rel_err == pytest.approx(1e-3, rel=1e-2) for r in rows)
     assert diagnoses(verdict, "grads") == {"entries:1"}
     assert "layers.0.weight[1][0]" in next(r for r in rows if r.tensor == "layers.0.weight").diagnosis_note

@@ -24,12 +24,17 @@ import test_teeth
 from refbp.cases import load_case, parse_case
 from refbp.cases.dtypes import at_dtype
 
-FD_TEETH = ("test_every_method_passes_the_correct_gradient", "test_sampled_always_judges_every_bias_entry",
-            "test_directional_reports_the_largest_entry_off_by_1e_3")
+FD_TEETH = (
+    "test_every_method_passes_the_correct_gradient",
+    "test_sampled_always_judges_every_bias_entry",
+    "test_directional_reports_the_largest_entry_off_by_1e_3",
+)
 NOT_IN_FLOAT16 = {
     # A planted error of 1e-3 relative in one entry: under float16's own spacing (2^-10 ~ 1e-3).
-    "test_a_failing_row_names_tensor_and_entry", "test_entrywise_methods_report_any_entry_off_by_1e_3",
-    "test_sampled_weight_entries_are_caught_when_sampled", "test_directional_reports_the_largest_entry_off_by_1e_3",
+    "test_a_failing_row_names_tensor_and_entry",
+    "test_entrywise_methods_report_any_entry_off_by_1e_3",
+    "test_sampled_weight_entries_are_caught_when_sampled",
+    "test_directional_reports_the_largest_entry_off_by_1e_3",
     "test_sampled_always_judges_every_bias_entry",
     # Updating layer 1 before taking layer 0's gradient moves layer 0's update by ~2e-5 on the
     # seed: under float16's spacing at its weights (~1e-3).
@@ -39,7 +44,8 @@ NOT_IN_FLOAT16 = {
     "test_adam_without_bias_correction",
     # Caught (the rows fail), but named `scaled:2.0007`: refbp.diagnosis snaps a ratio to a named
     # factor (2, N) within 1e-6 only, and float16's rounding moves it by ~1e-3 (not this module's).
-    "test_half_sse_and_sse_confused", "test_wrong_loss_scale",
+    "test_half_sse_and_sse_confused",
+    "test_wrong_loss_scale",
     # The seed's layer-0 transpose moves its 1e-3-sized tensor by 4e-4: the torch rows catch it
     # (their stick is per tensor), the finite-difference rows, one tolerance for the case (the
     # widest tensor's), do not.
@@ -54,9 +60,13 @@ def as_float16(case):
 def _collect(module, label: str, only=None) -> list[str]:
     names = []
     for name, function in vars(module).items():
-        if (name.startswith("test_") and callable(function) and name not in NOT_IN_FLOAT16
-                and (only is None or name in only)):
-            names.append(f"test_float16_{label}_{name[len('test_'):]}")
+        if (
+            name.startswith("test_")
+            and callable(function)
+            and name not in NOT_IN_FLOAT16
+            and (only is None or name in only)
+        ):
+            names.append(f"test_float16_{label}_{name[len('test_') :]}")
             globals()[names[-1]] = function
     return names
 

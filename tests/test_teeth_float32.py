@@ -24,19 +24,28 @@ import test_teeth
 from refbp.cases import load_case, parse_case
 from helpers import as_float32
 
-FD_TEETH = ("test_every_method_passes_the_correct_gradient", "test_sampled_always_judges_every_bias_entry",
-            "test_directional_reports_the_largest_entry_off_by_1e_3")
-NOT_IN_FLOAT32 = {"test_a_failing_row_names_tensor_and_entry",              # dE/dw of 9e-4, 1e-3 off
-                  "test_entrywise_methods_report_any_entry_off_by_1e_3",    # a median entry, 1e-3 off
-                  "test_sampled_weight_entries_are_caught_when_sampled"}    # a sampled small entry, 1e-3 off
+FD_TEETH = (
+    "test_every_method_passes_the_correct_gradient",
+    "test_sampled_always_judges_every_bias_entry",
+    "test_directional_reports_the_largest_entry_off_by_1e_3",
+)
+NOT_IN_FLOAT32 = {
+    "test_a_failing_row_names_tensor_and_entry",  # dE/dw of 9e-4, 1e-3 off
+    "test_entrywise_methods_report_any_entry_off_by_1e_3",  # a median entry, 1e-3 off
+    "test_sampled_weight_entries_are_caught_when_sampled",
+}  # a sampled small entry, 1e-3 off
 
 
 def _collect(module, label: str, only=None) -> list[str]:
     names = []
     for name, function in vars(module).items():
-        if (name.startswith("test_") and callable(function) and name not in NOT_IN_FLOAT32
-                and (only is None or name in only)):
-            names.append(f"test_float32_{label}_{name[len('test_'):]}")
+        if (
+            name.startswith("test_")
+            and callable(function)
+            and name not in NOT_IN_FLOAT32
+            and (only is None or name in only)
+        ):
+            names.append(f"test_float32_{label}_{name[len('test_') :]}")
             globals()[names[-1]] = function
     return names
 

@@ -18,8 +18,10 @@ def some_mlp_case():
     return load_case(next(p for p in sorted((SUITE_DIR / "mlp").glob("*.json")) if "softmax" not in p.name))
 
 
-RNN_CASES = [SUITE_DIR / "rnn" / f"{name}.json" for name in ("rnn-tanh-last-half-sse", "rnn-adam-train-relu-h0",
-                                                               "rnn-truncated-k5")]
+RNN_CASES = [
+    SUITE_DIR / "rnn" / f"{name}.json"
+    for name in ("rnn-tanh-last-half-sse", "rnn-adam-train-relu-h0", "rnn-truncated-k5")
+]
 
 
 def test_parameter_loss_is_the_reference_loss_and_gradient():

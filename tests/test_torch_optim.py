@@ -21,9 +21,11 @@ CLASSES = {"sgd": (SGD, torch.optim.SGD), "adam": (Adam, torch.optim.Adam)}
 
 def _params(dtype, seed=0):
     g = torch.Generator().manual_seed(seed)
-    return [torch.randn(4, 3, generator=g, dtype=dtype).requires_grad_(True),
-            torch.randn(3, generator=g, dtype=dtype).requires_grad_(True),
-            torch.randn(2, generator=g, dtype=dtype).requires_grad_(True)]  # never in the loss: no gradient
+    return [
+        torch.randn(4, 3, generator=g, dtype=dtype).requires_grad_(True),
+        torch.randn(3, generator=g, dtype=dtype).requires_grad_(True),
+        torch.randn(2, generator=g, dtype=dtype).requires_grad_(True),
+    ]  # never in the loss: no gradient
 
 
 def _run(make, dtype, steps=5):
@@ -61,10 +63,12 @@ def test_a_different_update_is_told_apart():
 
 def test_no_dynamo_import():
     """The point of the module: a training reference without the second that torch._dynamo costs."""
-    code = ("import sys, torch\nfrom refbp.oracle.torch_optim import SGD, Adam\n"
-            "p = [torch.ones(2, dtype=torch.float64, requires_grad=True)]\n"
-            "for o in (SGD(p, lr=0.1, momentum=0.9), Adam(p, lr=0.1)):\n"
-            "    o.zero_grad(); (p[0] ** 2).sum().backward(); o.step()\n"
-            "print('torch._dynamo' in sys.modules)")
+    code = (
+        "import sys, torch\nfrom refbp.oracle.torch_optim import SGD, Adam\n"
+        "p = [torch.ones(2, dtype=torch.float64, requires_grad=True)]\n"
+        "for o in (SGD(p, lr=0.1, momentum=0.9), Adam(p, lr=0.1)):\n"
+        "    o.zero_grad(); (p[0] ** 2).sum().backward(); o.step()\n"
+        "print('torch._dynamo' in sys.modules)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"

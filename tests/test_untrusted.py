@@ -21,8 +21,11 @@ from refbp.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
 HOSTILE = Path(__file__).resolve().parent / "hostile_adapters.py"
-FEW = [str(SUITE_DIR / "seed" / "seed-2-2-2.json"), str(SUITE_DIR / "published" / "fiqlab-2-2-1-sigmoid.json"),
-       str(SUITE_DIR / "mlp" / "mlp-leaky-relu-sse-b4.json")]
+FEW = [
+    str(SUITE_DIR / "seed" / "seed-2-2-2.json"),
+    str(SUITE_DIR / "published" / "fiqlab-2-2-1-sigmoid.json"),
+    str(SUITE_DIR / "mlp" / "mlp-leaky-relu-sse-b4.json"),
+]
 TARGET = "fiqlab-2-2-1-sigmoid.json: could not be checked: "
 
 
@@ -38,34 +41,44 @@ def check_json(capsys, name: str, *argv: str) -> tuple[int, list, str]:
 
 
 def refbp(*argv: str, env=None, timeout=300) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "refbp", *argv], capture_output=True, text=True, timeout=timeout,
-                          env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})})
+    return subprocess.run(
+        [sys.executable, "-m", "refbp", *argv],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})},
+    )
 
 
-@pytest.mark.parametrize("name, reason", [
-    ("exit_0", "the implementation called sys.exit(0) in gradients()"),
-    ("exit_1", "the implementation called sys.exit(1) in gradients()"),
-    ("exit_none", "the implementation called sys.exit() in gradients()"),
-    ("raise_system_exit", "the implementation called sys.exit() in gradients()"),
-    ("interrupt", "the implementation raised KeyboardInterrupt in gradients()"),
-    ("os_exit_0", "the implementation's process exited with code 0 (os._exit) during gradients()"),
-])
+@pytest.mark.parametrize(
+    "name, reason",
+    [
+        ("exit_0", "the implementation called sys.exit(0) in gradients()"),
+        ("exit_1", "the implementation called sys.exit(1) in gradients()"),
+        ("exit_none", "the implementation called sys.exit() in gradients()"),
+        ("raise_system_exit", "the implementation called sys.exit() in gradients()"),
+        ("interrupt", "the implementation raised KeyboardInterrupt in gradients()"),
+        ("os_exit_0", "the implementation's process exited with code 0 (os._exit) during gradients()"),
+    ],
+)
 def test_an_exit_inside_the_implementation_fails_its_case_and_the_others_go_on(capsys, name, reason):
     code, verdicts, err = check_json(capsys, name)
     assert code == 1, err
     assert [v["case"] for v in verdicts] == ["seed-2-2-2", "fiqlab-2-2-1-sigmoid", "mlp-leaky-relu-sse-b4"]
     assert [v["passed"] for v in verdicts] == [True, False, True]
     failed = verdicts[1]
-    assert failed["error_kind"] == "crash" and failed["errors"] == [f"{FEW[1]}: could not be checked: {reason}"
-                                                                   + (" (its worker process died 2 times: retried once)"
-                                                                      if name == "os_exit_0" else "")]
+    assert failed["error_kind"] == "crash" and failed["errors"] == [
+        f"{FEW[1]}: could not be checked: {reason}"
+        + (" (its worker process died 2 times: retried once)" if name == "os_exit_0" else "")
+    ]
     assert f"{TARGET}{reason}" in err  # the table on stderr names the case and the call
 
 
 def test_sys_exit_0_is_never_a_silent_pass():
     """The bug this guards against: `sys.exit(0)` in the implementation ended refbp with exit 0, no output."""
-    done = refbp("check", "--impl", impl("exit_0"), *FEW, "--no-report", "--no-progress",
-                 env={"REFBP_DATABASE_URL": "none"})
+    done = refbp(
+        "check", "--impl", impl("exit_0"), *FEW, "--no-report", "--no-progress", env={"REFBP_DATABASE_URL": "none"}
+    )
     assert done.returncode == 1, done.stderr
     assert "FAIL  fiqlab-2-2-1-sigmoid" in done.stdout and "2/3 cases passed, 1 failed" in done.stdout
     assert f"{TARGET}the implementation called sys.exit(0) in gradients()" in done.stderr
@@ -77,14 +90,24 @@ def test_a_hang_fails_its_case_at_the_timeout_and_the_run_goes_on(capsys):
     elapsed = time.monotonic() - start
     assert code == 1, err
     assert [v["passed"] for v in verdicts] == [True, False, True]
-    assert verdicts[1]["errors"] == [f"{FEW[1]}: could not be checked: the implementation's gradients() did not "
-                                     "finish within 2 s (--timeout): stopped"]
+    assert verdicts[1]["errors"] == [
+        f"{FEW[1]}: could not be checked: the implementation's gradients() did not "
+        "finish within 2 s (--timeout): stopped"
+    ]
     assert elapsed < 2 + 30  # the hang ended at the timeout (the rest: starting the worker and 3 small cases)
 
 
 def test_what_the_implementation_prints_never_reaches_json_stdout():
-    done = refbp("check", "--impl", impl("print_flood"), *FEW, "--json", "--no-report", "--no-progress",
-                 env={"REFBP_DATABASE_URL": "none"})
+    done = refbp(
+        "check",
+        "--impl",
+        impl("print_flood"),
+        *FEW,
+        "--json",
+        "--no-report",
+        "--no-progress",
+        env={"REFBP_DATABASE_URL": "none"},
+    )
     assert done.returncode == 0, done.stderr
     verdicts = json.loads(done.stdout)  # stdout is the verdicts and nothing else
     assert [v["passed"] for v in verdicts] == [True, True, True]
@@ -112,10 +135,30 @@ def test_ctrl_c_keeps_the_verdicts_so_far(tmp_path):
     started, reports = tmp_path / "started", tmp_path / "reports"
     started.mkdir()
     process = subprocess.Popen(
-        [sys.executable, "-m", "refbp", "check", "--impl", impl("slow"), str(SUITE_DIR / "mlp"), "--json",
-         "--no-progress", "--report-dir", str(reports)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        env={**os.environ, "PYTHONPATH": str(ROOT), "REFBP_TEST_STARTED": str(started), "REFBP_HOSTILE_SLOW": "0.3",
-             "REFBP_DATABASE_URL": f"sqlite:///{tmp_path / 'store.db'}"})
+        [
+            sys.executable,
+            "-m",
+            "refbp",
+            "check",
+            "--impl",
+            impl("slow"),
+            str(SUITE_DIR / "mlp"),
+            "--json",
+            "--no-progress",
+            "--report-dir",
+            str(reports),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={
+            **os.environ,
+            "PYTHONPATH": str(ROOT),
+            "REFBP_TEST_STARTED": str(started),
+            "REFBP_HOSTILE_SLOW": "0.3",
+            "REFBP_DATABASE_URL": f"sqlite:///{tmp_path / 'store.db'}",
+        },
+    )
     deadline = time.monotonic() + 240
     while len(list(started.iterdir())) < 4 and process.poll() is None and time.monotonic() < deadline:
         time.sleep(0.1)  # three cases done, the fourth running
@@ -131,15 +174,31 @@ def test_ctrl_c_keeps_the_verdicts_so_far(tmp_path):
     assert len(json.loads((report / "verdicts.json").read_text())) == len(verdicts)
 
 
-@pytest.mark.parametrize("name, reason", [
-    ("hang", "crash: the implementation's gradients() did not finish within 2 s (--timeout): stopped"),
-    ("exit_0", "crash: the implementation called sys.exit(0) in gradients()"),
-    ("os_exit_0", "crash: the implementation's process exited with code 0 (os._exit) during gradients()"),
-])
+@pytest.mark.parametrize(
+    "name, reason",
+    [
+        ("hang", "crash: the implementation's gradients() did not finish within 2 s (--timeout): stopped"),
+        ("exit_0", "crash: the implementation called sys.exit(0) in gradients()"),
+        ("os_exit_0", "crash: the implementation's process exited with code 0 (os._exit) during gradients()"),
+    ],
+)
 def test_fuzz_fails_the_example_instead_of_hanging_or_exiting(capsys, monkeypatch, name, reason):
     monkeypatch.setenv("REFBP_HOSTILE_CASE", "all")
-    code = main(["fuzz", "--impl", impl(name), "--examples", "2", "--kind", "mlp", "--no-shrink", "--no-progress",
-                 "--timeout", "2"])
+    code = main(
+        [
+            "fuzz",
+            "--impl",
+            impl(name),
+            "--examples",
+            "2",
+            "--kind",
+            "mlp",
+            "--no-shrink",
+            "--no-progress",
+            "--timeout",
+            "2",
+        ]
+    )
     out = capsys.readouterr().out
     assert code == 1, out
     assert f"FAILED example 0: {reason}" in out and "FAILED example 1: " in out
@@ -147,8 +206,22 @@ def test_fuzz_fails_the_example_instead_of_hanging_or_exiting(capsys, monkeypatc
 
 def test_fuzz_shrinks_an_exiting_example_in_guarded_workers(tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("REFBP_HOSTILE_CASE", "all")
-    code = main(["fuzz", "--impl", impl("exit_1"), "--examples", "1", "--kind", "mlp", "--no-progress",
-                 "--save-failures", str(tmp_path), "--timeout", "5"])
+    code = main(
+        [
+            "fuzz",
+            "--impl",
+            impl("exit_1"),
+            "--examples",
+            "1",
+            "--kind",
+            "mlp",
+            "--no-progress",
+            "--save-failures",
+            str(tmp_path),
+            "--timeout",
+            "5",
+        ]
+    )
     out = capsys.readouterr().out
     assert code == 1, out
     (saved,) = tmp_path.glob("*.json")
@@ -160,9 +233,24 @@ def test_a_hung_worker_never_outlives_refbp(tmp_path):
     started = tmp_path / "started"
     started.mkdir()
     process = subprocess.Popen(
-        [sys.executable, "-m", "refbp", "check", "--impl", impl("hang"), FEW[1], "--no-report", "--no-progress",
-         "--timeout", "300"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-        env={**os.environ, "PYTHONPATH": str(ROOT), "REFBP_DATABASE_URL": "none"})
+        [
+            sys.executable,
+            "-m",
+            "refbp",
+            "check",
+            "--impl",
+            impl("hang"),
+            FEW[1],
+            "--no-report",
+            "--no-progress",
+            "--timeout",
+            "300",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT), "REFBP_DATABASE_URL": "none"},
+    )
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:  # until the worker runs (refbp's process, the fork server, the worker)
         left = subprocess.run(["pgrep", "-s", str(process.pid)], capture_output=True, text=True).stdout.split()

@@ -15,9 +15,14 @@ def result_document(path=SEED, drop=()):
     """What a correct implementation would write (refbp's own numbers stand in for it)."""
     case = load_case(path)
     trace = compute_trace(case)
-    document = {"format": "refbp-result/1", "case": case.id, "implementation": "test-impl 1.0",
-                "outputs": trace.outputs.tolist(), "loss": trace.loss,
-                "grads": {k: v.tolist() for k, v in trace.grads.items()}}
+    document = {
+        "format": "refbp-result/1",
+        "case": case.id,
+        "implementation": "test-impl 1.0",
+        "outputs": trace.outputs.tolist(),
+        "loss": trace.loss,
+        "grads": {k: v.tolist() for k, v in trace.grads.items()},
+    }
     if trace.params_after is not None:
         document["params_after"] = {k: v.tolist() for k, v in trace.params_after.items()}
         document["loss_after"] = trace.loss_after
@@ -57,9 +62,14 @@ def test_one_wrong_entry_fails_with_its_index(tmp_path, capsys):
 
 
 def test_a_bundle_of_generated_cases(tmp_path, capsys):
-    bundle = {"format": "refbp-results/1", "implementation": "bundle-impl",
-              "results": [result_document(SUITE_DIR / "mlp" / name) for name in
-                          ("mlp-relu-d3-mse-b16-adam.json", "mlp-float32-tanh-ce-b32.json")]}
+    bundle = {
+        "format": "refbp-results/1",
+        "implementation": "bundle-impl",
+        "results": [
+            result_document(SUITE_DIR / "mlp" / name)
+            for name in ("mlp-relu-d3-mse-b16-adam.json", "mlp-float32-tanh-ce-b32.json")
+        ],
+    }
     code, verdicts, _ = verify(capsys, tmp_path, bundle)
     assert code == 0 and len(verdicts) == 2 and all(v["passed"] for v in verdicts)
 
@@ -67,8 +77,9 @@ def test_a_bundle_of_generated_cases(tmp_path, capsys):
 def test_bad_results_exit_2_and_good_ones_still_judged(tmp_path, capsys):
     unknown_case = dict(result_document(), case="no-such-case")
     typo = dict(result_document(), gradz={})
-    code, verdicts, err = verify(capsys, tmp_path, result_document(), "{not json", unknown_case, typo,
-                                 result_document())
+    code, verdicts, err = verify(
+        capsys, tmp_path, result_document(), "{not json", unknown_case, typo, result_document()
+    )
     assert code == 2
     assert verdicts[0]["passed"]
     messages = [v["errors"][0] for v in verdicts[1:]]
@@ -90,13 +101,21 @@ def test_wrong_answers_are_failed_checks_naming_the_tensor(tmp_path, capsys):
     code, [verdict], err = verify(capsys, tmp_path, json.dumps(document).replace("Infinity", "1e999"))
     assert code == 1 and not verdict["errors"] and not verdict["passed"]
     failed = {(c["quantity"], c["tensor"]) for c in verdict["checks"] if not c["passed"]}
-    assert failed == {("grads", "layers.1.weight"), ("grads", "layers.0.weight"), ("outputs", "outputs"),
-                      ("loss", "loss"), ("params_after", "layers.0.bias")}
+    assert failed == {
+        ("grads", "layers.1.weight"),
+        ("grads", "layers.0.weight"),
+        ("outputs", "outputs"),
+        ("loss", "loss"),
+        ("params_after", "layers.0.bias"),
+    }
     notes = {c["tensor"]: c["note"] for c in verdict["checks"] if not c["passed"]}
     assert "wrong answer: shape [1, 2] where the case has [2, 2]" in notes["layers.1.weight"]
     assert "wrong answer: given as null" in notes["layers.0.weight"]
     assert {c["reference"] for c in verdict["checks"] if c["tensor"] == "layers.1.weight"} == {
-        "torch-autograd", "finite-difference", "expected"}
+        "torch-autograd",
+        "finite-difference",
+        "expected",
+    }
 
 
 def test_a_result_with_nothing_checkable_does_not_pass(tmp_path, capsys):
@@ -106,8 +125,9 @@ def test_a_result_with_nothing_checkable_does_not_pass(tmp_path, capsys):
 
 def test_rnn_results_including_truncated_bptt(tmp_path, capsys):
     """The finite-difference reference of a truncated case holds the chunk-entering states, as torch's detach()."""
-    documents = [result_document(SUITE_DIR / "rnn" / name)
-                 for name in ("rnn-truncated-k5.json", "rnn-adam-train-relu-h0.json")]
+    documents = [
+        result_document(SUITE_DIR / "rnn" / name) for name in ("rnn-truncated-k5.json", "rnn-adam-train-relu-h0.json")
+    ]
     code, verdicts, _ = verify(capsys, tmp_path, *documents)
     assert code == 0, [c for v in verdicts for c in v["checks"] if not c["passed"]]
     assert all("finite-difference" in {c["reference"] for c in v["checks"]} for v in verdicts)
@@ -140,7 +160,8 @@ def test_directional_and_sampled_references(tmp_path, capsys):
     code, [verdict], _ = verify(capsys, tmp_path, document, extra=("--fd-method", "directional"))
     assert code == 1
     assert [c["tensor"] for c in verdict["checks"] if not c["passed"] and c["reference"] == "finite-difference"] == [
-        "<grads, u> (4 random directions)"]
+        "<grads, u> (4 random directions)"
+    ]
 
 
 def test_options_and_results_in_any_order(tmp_path, capsys):
@@ -151,7 +172,20 @@ def test_options_and_results_in_any_order(tmp_path, capsys):
     first, second = tmp_path / "a.json", tmp_path / "b.json"
     first.write_text(json.dumps(result_document()))
     second.write_text(json.dumps(result_document(SUITE_DIR / "mlp" / "mlp-depth1-identity-b1.json")))
-    code = main(["verify", "--cases", str(cases), str(first), "--no-report", "--json",
-                 "--cases", str(SUITE_DIR / "mlp"), str(second), "--oracle", "torch"])
+    code = main(
+        [
+            "verify",
+            "--cases",
+            str(cases),
+            str(first),
+            "--no-report",
+            "--json",
+            "--cases",
+            str(SUITE_DIR / "mlp"),
+            str(second),
+            "--oracle",
+            "torch",
+        ]
+    )
     verdicts = json.loads(capsys.readouterr().out)
     assert code == 0 and [v["case"] for v in verdicts] == ["seed-2-2-2", "mlp-depth1-identity-b1"]

@@ -20,9 +20,13 @@ def test_check_impl_by_module_name_from_a_folder_holding_a_refbp_folder(tmp_path
     for name in ("refbp", "cases", "oracle"):
         (tmp_path / name).mkdir()
     shutil.copy(EXAMPLES / "numpy_mlp.py", tmp_path / "mynet.py")
-    refbp = Path(sys.executable).with_name("refbp")   # the console script, as a user runs it
-    done = subprocess.run([str(refbp), "check", "--impl", "mynet:factory", "--no-report",
-                           "--no-progress", str(SUITE_DIR / "seed")], cwd=tmp_path, capture_output=True, text=True,
-                          timeout=300)
+    refbp = Path(sys.executable).with_name("refbp")  # the console script, as a user runs it
+    done = subprocess.run(
+        [str(refbp), "check", "--impl", "mynet:factory", "--no-report", "--no-progress", str(SUITE_DIR / "seed")],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     assert "1/1 cases passed" in done.stdout

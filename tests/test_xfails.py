@@ -36,8 +36,11 @@ def test_without_xfails_the_bug_fails_the_run(capsys):
 
 
 def test_every_failure_covered_is_xfail_and_exits_0(tmp_path, capsys):
-    path = xfails(tmp_path, "# known bugs\nseed-2-2-2/grads   # sigmoid slope, issue 12\n"
-                            "seed-2-2-2/params_after  # follows\nseed-2-2-2/loss_after  # follows\n")
+    path = xfails(
+        tmp_path,
+        "# known bugs\nseed-2-2-2/grads   # sigmoid slope, issue 12\n"
+        "seed-2-2-2/params_after  # follows\nseed-2-2-2/loss_after  # follows\n",
+    )
     code, out, _ = check(capsys, SEED, "--xfails", path)
     assert code == 0, out
     assert "XFAIL  seed-2-2-2" in out
@@ -52,8 +55,7 @@ def test_a_failure_no_entry_covers_still_fails(tmp_path, capsys):
 
 
 def test_an_entry_that_passes_is_xpass_and_fails_only_under_strict_xfail(tmp_path, capsys):
-    path = xfails(tmp_path, "seed-2-2-2  # the whole case\nmlp-tanh-*/grads  # was wrong once\n"
-                            "no-such-case  # gone\n")
+    path = xfails(tmp_path, "seed-2-2-2  # the whole case\nmlp-tanh-*/grads  # was wrong once\nno-such-case  # gone\n")
     code, out, _ = check(capsys, SEED, TANH, "--xfails", path)
     assert code == 0, out
     assert "XPASS  mlp-tanh-mse-b8-momentum" in out
@@ -63,14 +65,17 @@ def test_an_entry_that_passes_is_xpass_and_fails_only_under_strict_xfail(tmp_pat
     assert code == 1 and "(--strict-xfail: the run fails)" in out
 
 
-@pytest.mark.parametrize("text, problem", [
-    ("seed-2-2-2\n", ":1: reason: missing"),
-    ("seed-2-2-2   #   \n", ":1: reason: missing"),
-    ("# c\n\nseed/grad  # typo\n", ":3: pattern: unknown quantity 'grad'"),
-    ("a/grads/w/x  # too deep\n", ":1: pattern: 'a/grads/w/x' is not CASE"),
-    ("Seed  # upper case\n", ":1: pattern: case 'Seed'"),
-    ("a  # one\na  # two\n", ":2: pattern: 'a' is already on line 1"),
-])
+@pytest.mark.parametrize(
+    "text, problem",
+    [
+        ("seed-2-2-2\n", ":1: reason: missing"),
+        ("seed-2-2-2   #   \n", ":1: reason: missing"),
+        ("# c\n\nseed/grad  # typo\n", ":3: pattern: unknown quantity 'grad'"),
+        ("a/grads/w/x  # too deep\n", ":1: pattern: 'a/grads/w/x' is not CASE"),
+        ("Seed  # upper case\n", ":1: pattern: case 'Seed'"),
+        ("a  # one\na  # two\n", ":2: pattern: 'a' is already on line 1"),
+    ],
+)
 def test_a_bad_file_is_one_line_and_exit_2_before_any_work(tmp_path, capsys, text, problem):
     path = xfails(tmp_path, text)
     with pytest.raises(XfailsError, match=problem.replace("*", r"\*").replace("(", r"\(")):
@@ -89,13 +94,16 @@ def test_a_missing_file_is_named(tmp_path, capsys):
 
 def test_bad_input_and_crashes_read_with_expectations(tmp_path):
     rows = [Check("grads", "w", "torch-autograd", 1.0, 1.0, [], 0, 0, False)]
-    run = SuiteRun(verdicts=[
-        CaseVerdict("bad", "i", False, errors=["bad.json: id: wrong"], error_kind="input"),
-        CaseVerdict("crash", "i", False, errors=["crash.json: could not be checked: boom"], error_kind="crash"),
-        CaseVerdict("partly", "i", False, rows + [Check("loss", "loss", "torch-autograd", 0, 0, [], 0, 0, True)]),
-    ])
-    entries = read_xfails(xfails(tmp_path, "bad  # never\ncrash  # known\npartly/grads/w  # known\n"
-                                           "partly/loss  # was wrong\n"))
+    run = SuiteRun(
+        verdicts=[
+            CaseVerdict("bad", "i", False, errors=["bad.json: id: wrong"], error_kind="input"),
+            CaseVerdict("crash", "i", False, errors=["crash.json: could not be checked: boom"], error_kind="crash"),
+            CaseVerdict("partly", "i", False, rows + [Check("loss", "loss", "torch-autograd", 0, 0, [], 0, 0, True)]),
+        ]
+    )
+    entries = read_xfails(
+        xfails(tmp_path, "bad  # never\ncrash  # known\npartly/grads/w  # known\npartly/loss  # was wrong\n")
+    )
     expected = with_expectations(run, entries)
     assert "bad" not in expected.marks and expected.exit_code() == 2  # bad input is never expected
     assert expected.marks["crash"].mark == XFAIL and expected.marks["partly"].mark == XFAIL

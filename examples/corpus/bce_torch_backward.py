@@ -244,7 +244,7 @@ class Adam:
             g = g + self.decay * p
         m = self.m[name] = self.beta1 * self.m.get(name, 0) + (1 - self.beta1) * g
         v = self.v[name] = self.beta2 * self.v.get(name, 0) + (1 - self.beta2) * g * g
-        correction1, correction2 = 1 - self.beta1 ** self.t, 1 - self.beta2 ** self.t
+        correction1, correction2 = 1 - self.beta1**self.t, 1 - self.beta2**self.t
         return p - (self.lr / correction1) * m / (np.sqrt(v) / math.sqrt(correction2) + self.eps)
 
 

@@ -170,8 +170,10 @@ class InOutMLP:
 
     def intermediates(self, params, inputs):
         nets, outs = self._forward(self._to_inout(params), inputs.T)
-        return {**{f"layers.{i}.net": z.T for i, z in enumerate(nets)},
-                **{f"layers.{i}.out": a.T for i, a in enumerate(outs[1:])}}
+        return {
+            **{f"layers.{i}.net": z.T for i, z in enumerate(nets)},
+            **{f"layers.{i}.out": a.T for i, a in enumerate(outs[1:])},
+        }
 
     def train(self, params, inputs, targets):
         spec = self.train_spec
@@ -201,8 +203,8 @@ class InOutMLP:
                 else:
                     first[k] = (1 - beta1) * g if first[k] is None else beta1 * first[k] + (1 - beta1) * g
                     second[k] = (1 - beta2) * g * g if second[k] is None else beta2 * second[k] + (1 - beta2) * g * g
-                    denom = np.sqrt(second[k]) / np.sqrt(1 - beta2 ** step).astype(g.dtype) + eps
-                    inner[k] = inner[k] - (lr / (1 - beta1 ** step)) * first[k] / denom
+                    denom = np.sqrt(second[k]) / np.sqrt(1 - beta2**step).astype(g.dtype) + eps
+                    inner[k] = inner[k] - (lr / (1 - beta1**step)) * first[k] / denom
         return self._to_case(inner)
 
 

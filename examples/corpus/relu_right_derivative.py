@@ -43,6 +43,7 @@ def backward(tape, root, seed):
 
 # ---- ops: each returns a Node whose `send` knows the local derivative -------------------------
 
+
 def affine(tape, x, w, b):
     """x @ w.T (+ b)."""
     value = x.value @ w.value.T
@@ -119,8 +120,9 @@ def loss_node(tape, name, y, t):
     else:
         p = t
     value = -np.sum(p * log_softmax) / rows
-    return Node(tape, value, (y,),
-                lambda g: y.accumulate(g * (np.exp(log_softmax) * p.sum(axis=-1, keepdims=True) - p) / rows))
+    return Node(
+        tape, value, (y,), lambda g: y.accumulate(g * (np.exp(log_softmax) * p.sum(axis=-1, keepdims=True) - p) / rows)
+    )
 
 
 def _bce(tape, y, t):
@@ -132,8 +134,13 @@ def _bce(tape, y, t):
         value = -np.sum(t * np.maximum(log_y, -100) + (1 - t) * np.maximum(log_not_y, -100)) / n
         wide, target = v.astype(np.float64), t.astype(np.float64)
         # d/dy of the clamped logs: 1/y and -1/(1 - y) where kept, 0 where clamped
-        slope = -(np.where(keep_y, target / np.where(keep_y, wide, 1.0), 0.0)
-                  - np.where(keep_not_y, (1 - target) / np.where(keep_not_y, 1 - wide, 1.0), 0.0)) / n
+        slope = (
+            -(
+                np.where(keep_y, target / np.where(keep_y, wide, 1.0), 0.0)
+                - np.where(keep_not_y, (1 - target) / np.where(keep_not_y, 1 - wide, 1.0), 0.0)
+            )
+            / n
+        )
 
     def send(g):
         y.wide_grad = g * slope  # kept in float64 for the sigmoid below (see the header)
@@ -143,6 +150,7 @@ def _bce(tape, y, t):
 
 
 # ---- the network ---------------------------------------------------------------------------
+
 
 class TapeMLP:
     def __init__(self, case: dict):
@@ -175,13 +183,16 @@ class TapeMLP:
     def gradients(self, params, inputs, targets):
         tape, leaves, _, loss = self._graph(params, inputs, targets)
         backward(tape, loss, 1.0)
-        return {name: node.grad if node.grad is not None else np.zeros_like(node.value)
-                for name, node in leaves.items()}
+        return {
+            name: node.grad if node.grad is not None else np.zeros_like(node.value) for name, node in leaves.items()
+        }
 
     def intermediates(self, params, inputs):
         nodes = self._graph(params, inputs)[2]
-        return {**{f"layers.{i}.net": net.value for i, (net, _) in enumerate(nodes)},
-                **{f"layers.{i}.out": out.value for i, (_, out) in enumerate(nodes)}}
+        return {
+            **{f"layers.{i}.net": net.value for i, (net, _) in enumerate(nodes)},
+            **{f"layers.{i}.out": out.value for i, (_, out) in enumerate(nodes)},
+        }
 
     def train(self, params, inputs, targets):
         spec = self.train_spec
@@ -206,8 +217,8 @@ class TapeMLP:
                     b1, b2 = spec.get("betas", (0.9, 0.999))
                     s["m"] = b1 * s.get("m", 0.0) + (1 - b1) * g
                     s["v"] = b2 * s.get("v", 0.0) + (1 - b2) * g * g
-                    m_hat = s["m"] / (1 - b1 ** step)
-                    v_hat = s["v"] / (1 - b2 ** step)
+                    m_hat = s["m"] / (1 - b1**step)
+                    v_hat = s["v"] / (1 - b2**step)
                     params[name] = params[name] - spec["lr"] * m_hat / (np.sqrt(v_hat) + spec.get("eps", 1e-8))
         return params
 
@@ -221,8 +232,9 @@ def _wide_sigmoid_backward(out, net):
 
     def send(g):
         wide = getattr(out, "wide_grad", None)
-        net.accumulate((wide * (y * (1 - y))).astype(out.value.dtype) if wide is not None
-                       else g * (out.value * (1 - out.value)))
+        net.accumulate(
+            (wide * (y * (1 - y))).astype(out.value.dtype) if wide is not None else g * (out.value * (1 - out.value))
+        )
 
     out.send = send
 

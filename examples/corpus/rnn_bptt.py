@@ -85,8 +85,15 @@ class ElmanRNN:
         if self.readout_bias:
             z = z + p["readout.bias"]
         y, y_slope = act(self.output_activation, z)
-        return {"states": states, "nets": nets, "slopes": slopes, "read_from": read_from, "z": z, "y": y,
-                "y_slope": y_slope}
+        return {
+            "states": states,
+            "nets": nets,
+            "slopes": slopes,
+            "read_from": read_from,
+            "z": z,
+            "y": y,
+            "y_slope": y_slope,
+        }
 
     # loss --------------------------------------------------------------------------------
     def _loss(self, y, t):
@@ -171,8 +178,12 @@ class ElmanRNN:
 
     def intermediates(self, params, inputs):
         f = self._forward(params, inputs)
-        return {"rnn.net": np.stack(f["nets"], axis=1), "rnn.h": np.stack(f["states"][1:], axis=1),
-                "readout.net": f["z"], "readout.out": f["y"]}
+        return {
+            "rnn.net": np.stack(f["nets"], axis=1),
+            "rnn.h": np.stack(f["states"][1:], axis=1),
+            "readout.net": f["z"],
+            "readout.out": f["y"],
+        }
 
     def error_signals(self, params, inputs, targets):
         return self._bptt(params, inputs, targets)[3]
@@ -214,8 +225,8 @@ class Optimizer:
                 m = (1 - beta1) * g if buffers[0] is None else beta1 * buffers[0] + (1 - beta1) * g
                 v = (1 - beta2) * g * g if buffers[1] is None else beta2 * buffers[1] + (1 - beta2) * g * g
                 buffers[0], buffers[1] = m, v
-                bc1, bc2 = 1 - beta1 ** self.count, 1 - beta2 ** self.count
-                params[name] = params[name] - (spec["lr"] / bc1) * m / (np.sqrt(v) / bc2 ** 0.5 + spec.get("eps", 1e-8))
+                bc1, bc2 = 1 - beta1**self.count, 1 - beta2**self.count
+                params[name] = params[name] - (spec["lr"] / bc1) * m / (np.sqrt(v) / bc2**0.5 + spec.get("eps", 1e-8))
 
 
 def factory(case: dict):

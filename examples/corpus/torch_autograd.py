@@ -35,6 +35,8 @@ ACTIVATIONS = {
     "softplus": nn.Softplus,
     "softmax": lambda: nn.Softmax(dim=-1),
 }
+
+
 @contextlib.contextmanager
 def one_thread():
     """Run with one intra-op thread and restore the caller's setting: on ops this small,
@@ -75,11 +77,18 @@ class RNN(nn.Module):
 
     def __init__(self, network: dict, dtype):
         super().__init__()
-        self.rnn = nn.RNN(network["input_size"], network["hidden_size"], num_layers=1,
-                          nonlinearity=network.get("nonlinearity", "tanh"), bias=network.get("bias", True),
-                          batch_first=True, dtype=dtype)
-        self.readout = nn.Linear(network["hidden_size"], network["output_size"],
-                                 bias=network.get("readout_bias", True), dtype=dtype)
+        self.rnn = nn.RNN(
+            network["input_size"],
+            network["hidden_size"],
+            num_layers=1,
+            nonlinearity=network.get("nonlinearity", "tanh"),
+            bias=network.get("bias", True),
+            batch_first=True,
+            dtype=dtype,
+        )
+        self.readout = nn.Linear(
+            network["hidden_size"], network["output_size"], bias=network.get("readout_bias", True), dtype=dtype
+        )
         self.output_activation = ACTIVATIONS[network.get("output_activation", "identity")]()
         self.every_step = network.get("readout", "every_step") == "every_step"
         self.truncate = network.get("truncate")
@@ -92,7 +101,7 @@ class RNN(nn.Module):
         for start in range(0, steps, k):  # truncated BPTT: the state is detached between chunks
             if start > 0:
                 h = h.detach()
-            chunk, h = self.rnn(x[:, start:start + k], h)
+            chunk, h = self.rnn(x[:, start : start + k], h)
             states.append(chunk)
         hs = torch.cat(states, dim=1)  # [B, T, H]
         if not self.every_step:
@@ -204,11 +213,20 @@ class TorchAdapter:
             frozen = set(spec.get("frozen") or [])
             trained = [p for n, p in model.named_parameters() if names[n] not in frozen]
             if spec["optimizer"] == "sgd":
-                optimizer = torch.optim.SGD(trained, lr=spec["lr"], momentum=spec.get("momentum", 0.0),
-                                            weight_decay=spec.get("weight_decay", 0.0))
+                optimizer = torch.optim.SGD(
+                    trained,
+                    lr=spec["lr"],
+                    momentum=spec.get("momentum", 0.0),
+                    weight_decay=spec.get("weight_decay", 0.0),
+                )
             else:
-                optimizer = torch.optim.Adam(trained, lr=spec["lr"], betas=tuple(spec.get("betas", (0.9, 0.999))),
-                                             eps=spec.get("eps", 1e-8), weight_decay=spec.get("weight_decay", 0.0))
+                optimizer = torch.optim.Adam(
+                    trained,
+                    lr=spec["lr"],
+                    betas=tuple(spec.get("betas", (0.9, 0.999))),
+                    eps=spec.get("eps", 1e-8),
+                    weight_decay=spec.get("weight_decay", 0.0),
+                )
             for _ in range(spec.get("steps", 1)):
                 optimizer.zero_grad()
                 self._loss(model, inputs, targets, dtype).backward()

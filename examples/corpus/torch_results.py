@@ -32,6 +32,7 @@ def _torch_adapter_module():
 
 def _arrays(document: dict) -> dict:
     """The explicit document with its arrays as numpy (float64; class indices int64)."""
+
     def array(value):
         a = np.asarray(value)
         return a.astype(np.int64) if a.dtype.kind in "iu" else a.astype(np.float64)
@@ -56,7 +57,9 @@ def torch_result(document: dict, adapter_module=None) -> dict:
         "implementation": f"plain torch {torch.__version__} float64",
         "outputs": np.asarray(implementation.forward(params, inputs)).tolist(),
         "loss": float(implementation.loss(params, inputs, targets)),
-        "grads": {name: np.asarray(g).tolist() for name, g in implementation.gradients(params, inputs, targets).items()},
+        "grads": {
+            name: np.asarray(g).tolist() for name, g in implementation.gradients(params, inputs, targets).items()
+        },
     }
     if case.get("train"):
         after = implementation.train(params, inputs, targets)

@@ -11,7 +11,7 @@ from cs231n_layers import REFBP_LAYERS as _CORRECT  # noqa: E402
 
 def affine_backward(dout, cache):
     x, w = cache
-    return (dout @ w.T).reshape(x.shape), x.reshape(x.shape[0], -1).T @ dout, dout   # BUG: db not summed
+    return (dout @ w.T).reshape(x.shape), x.reshape(x.shape[0], -1).T @ dout, dout  # BUG: db not summed
 
 
 REFBP_LAYERS = _CORRECT

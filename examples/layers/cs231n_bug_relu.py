@@ -11,7 +11,7 @@ from cs231n_layers import REFBP_LAYERS as _CORRECT  # noqa: E402
 
 
 def relu_backward(dout, cache):
-    return (cache > 0).astype(float)   # BUG: dout never multiplied in
+    return (cache > 0).astype(float)  # BUG: dout never multiplied in
 
 
 REFBP_LAYERS = _CORRECT

@@ -17,7 +17,7 @@ def sigmoid_forward(x):
 
 
 def sigmoid_backward(dout, cache):
-    return dout * cache * (1.0 - cache)   # BUG: the cache holds x, the slope wants out
+    return dout * cache * (1.0 - cache)  # BUG: the cache holds x, the slope wants out
 
 
 REFBP_LAYERS = _CORRECT

@@ -46,7 +46,7 @@ def tanh_forward(x):
 
 
 def tanh_backward(dout, cache):
-    return dout * (1.0 - cache ** 2)
+    return dout * (1.0 - cache**2)
 
 
 def softmax_loss(x, y):
@@ -66,7 +66,7 @@ def rnn_step_forward(x, prev_h, Wx, Wh, b):
 
 def rnn_step_backward(dnext_h, cache):
     x, prev_h, Wx, Wh, next_h = cache
-    dnet = dnext_h * (1.0 - next_h ** 2)
+    dnet = dnext_h * (1.0 - next_h**2)
     return dnet @ Wx.T, dnet @ Wh.T, x.T @ dnet, prev_h.T @ dnet, dnet.sum(axis=0)
 
 
@@ -89,12 +89,15 @@ def rnn_backward(dh, caches):
 
 
 # What refbp needs to know: 9 lines.
-REFBP_LAYERS = {"preset": "cs231n", "layers": {
-    "affine": ("affine_forward", "affine_backward"),
-    "relu": ("relu_forward", "relu_backward"),
-    "sigmoid": ("sigmoid_forward", "sigmoid_backward"),
-    "tanh": ("tanh_forward", "tanh_backward"),
-    "softmax_cross_entropy": "softmax_loss",
-    "rnn_step": ("rnn_step_forward", "rnn_step_backward"),
-    "rnn": ("rnn_forward", "rnn_backward"),
-}}
+REFBP_LAYERS = {
+    "preset": "cs231n",
+    "layers": {
+        "affine": ("affine_forward", "affine_backward"),
+        "relu": ("relu_forward", "relu_backward"),
+        "sigmoid": ("sigmoid_forward", "sigmoid_backward"),
+        "tanh": ("tanh_forward", "tanh_backward"),
+        "softmax_cross_entropy": "softmax_loss",
+        "rnn_step": ("rnn_step_forward", "rnn_step_backward"),
+        "rnn": ("rnn_forward", "rnn_backward"),
+    },
+}

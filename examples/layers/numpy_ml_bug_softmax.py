@@ -11,7 +11,7 @@ import numpy_ml_layers as correct  # noqa: E402
 
 class Softmax(correct.Softmax):
     def backward(self, dLdY):
-        return dLdY * self.y * (1.0 - self.y)   # BUG: only the diagonal of the Jacobian
+        return dLdY * self.y * (1.0 - self.y)  # BUG: only the diagonal of the Jacobian
 
 
 REFBP_LAYERS = {"preset": "numpy-ml", "layers": dict(correct.REFBP_LAYERS["layers"], softmax=Softmax)}

@@ -11,7 +11,7 @@ import numpy_ml_layers as correct  # noqa: E402
 
 class Tanh(correct.Tanh):
     def grad(self):
-        return 1.0 - self.z ** 2   # BUG: the net, not the output
+        return 1.0 - self.z**2  # BUG: the net, not the output
 
 
 REFBP_LAYERS = {"preset": "numpy-ml", "layers": dict(correct.REFBP_LAYERS["layers"], tanh=Tanh)}

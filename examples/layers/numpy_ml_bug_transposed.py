@@ -12,9 +12,11 @@ import numpy_ml_layers as correct  # noqa: E402
 class FullyConnected(correct.FullyConnected):
     def backward(self, dLdY):
         dX = super().backward(dLdY)
-        self.gradients["W"] = dLdY.T @ self.X   # BUG: (out, in) where W is (in, out)
+        self.gradients["W"] = dLdY.T @ self.X  # BUG: (out, in) where W is (in, out)
         return dX
 
 
-REFBP_LAYERS = {"preset": "numpy-ml", "layers": dict(correct.REFBP_LAYERS["layers"],
-                                                     affine=lambda n_in, n_out: FullyConnected(n_out))}
+REFBP_LAYERS = {
+    "preset": "numpy-ml",
+    "layers": dict(correct.REFBP_LAYERS["layers"], affine=lambda n_in, n_out: FullyConnected(n_out)),
+}

@@ -41,7 +41,7 @@ class Tanh(Elementwise):
         return np.tanh(z)
 
     def grad(self):
-        return 1.0 - self.y ** 2
+        return 1.0 - self.y**2
 
 
 class Sigmoid(Elementwise):
@@ -71,7 +71,13 @@ class Softmax:
 
 
 # What refbp needs to know: 4 lines.
-REFBP_LAYERS = {"preset": "numpy-ml", "layers": {
-    "affine": lambda n_in, n_out: FullyConnected(n_out),
-    "tanh": Tanh, "sigmoid": Sigmoid, "relu": ReLU, "softmax": Softmax,
-}}
+REFBP_LAYERS = {
+    "preset": "numpy-ml",
+    "layers": {
+        "affine": lambda n_in, n_out: FullyConnected(n_out),
+        "tanh": Tanh,
+        "sigmoid": Sigmoid,
+        "relu": ReLU,
+        "softmax": Softmax,
+    },
+}

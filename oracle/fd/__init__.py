@@ -33,8 +33,16 @@ from .steps import EPS, RELATIVE_STEP, loss_rounding, step_sizes
 METHODS = tuple(FD_METHODS)
 
 
-def finite_difference(method: str, forms: LossForms, params: dict, *, directions: int = 4, samples: int = 8,
-                      seed: int = 0, entries: dict | None = None) -> FiniteDifference:
+def finite_difference(
+    method: str,
+    forms: LossForms,
+    params: dict,
+    *,
+    directions: int = 4,
+    samples: int = 8,
+    seed: int = 0,
+    entries: dict | None = None,
+) -> FiniteDifference:
     """`entries` {tensor: flat indices}, for central, richardson and complex: only those entries
     are evaluated (every other entry NaN): one share of a finite difference split across
     workers (refbp.check.split_fd)."""
@@ -50,8 +58,11 @@ def finite_difference(method: str, forms: LossForms, params: dict, *, directions
             # The complex-capable forward is another code path: if it does not compute the
             # loss being checked, its derivative says nothing about that loss.
             result = central(forms, params, select=select)
-            result.notes.insert(0, "the complex-capable forward disagreed with the loss at the case's "
-                                   "parameters: central differences used instead of the complex step")
+            result.notes.insert(
+                0,
+                "the complex-capable forward disagreed with the loss at the case's "
+                "parameters: central differences used instead of the complex step",
+            )
             return result
         return complex_step(forms, params, select=select)
     if method == "directional":
@@ -85,5 +96,17 @@ def _same_function(forms: LossForms, params: dict) -> bool:
     return agrees(plain, complex_value.real, plain, 0.0) and complex_value.imag == 0
 
 
-__all__ = ["EPS", "METHODS", "RELATIVE_STEP", "ComplexStepRefused", "FiniteDifference", "LossForms",
-           "LossNoise", "escalated", "finite_difference", "loss_rounding", "richardson", "step_sizes"]
+__all__ = [
+    "EPS",
+    "METHODS",
+    "RELATIVE_STEP",
+    "ComplexStepRefused",
+    "FiniteDifference",
+    "LossForms",
+    "LossNoise",
+    "escalated",
+    "finite_difference",
+    "loss_rounding",
+    "richardson",
+    "step_sizes",
+]

@@ -74,8 +74,11 @@ def sampled_points(values: np.ndarray, base_loss: float, chunk: int, points: int
         starts = sorted({starts[i] for i in spaced} | _path_changes(chunk_paths))
     moved = np.real(values) != np.real(base_loss)
     ranges = [(start, min(start + max(chunk, 1), size)) for start in starts]
-    ranges += [(start, stop) for start, stop in _first_range_of_each_path(chunk_paths)
-               if start < size and (start, min(stop, size)) not in ranges]
+    ranges += [
+        (start, stop)
+        for start, stop in _first_range_of_each_path(chunk_paths)
+        if start < size and (start, min(stop, size)) not in ranges
+    ]
     for k, (start, stop) in enumerate(ranges):
         candidates = np.flatnonzero(moved[start:stop])
         if candidates.size == 0:

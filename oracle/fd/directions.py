@@ -29,10 +29,10 @@ import numpy as np
 from .kinks import crossed_unit
 from .steps import RELATIVE_STEP, loss_rounding
 
-OFFSETS = (1.0, -1.0, 2.0, -2.0, 4.0, -4.0)   # the stencil, in steps
-REACH = 4.0                                    # its widest offset
-PROBE_STEP = 1e-7                              # how far the probe looks to see how fast each unit moves
-MARGIN_SHARE = 0.5                             # of the nearest unit's distance to its kink, the stencil may cover
+OFFSETS = (1.0, -1.0, 2.0, -2.0, 4.0, -4.0)  # the stencil, in steps
+REACH = 4.0  # its widest offset
+PROBE_STEP = 1e-7  # how far the probe looks to see how fast each unit moves
+MARGIN_SHARE = 0.5  # of the nearest unit's distance to its kink, the stencil may cover
 
 
 @dataclass
@@ -67,8 +67,9 @@ def smooth_step(entries: int) -> float:
     return RELATIVE_STEP["richardson"] / max(1.0, float(entries)) ** 0.25
 
 
-def clear_step(params: dict, direction: dict, entries: int, nets, base_nets: dict, largest_error: float,
-               base_loss: float) -> float | None:
+def clear_step(
+    params: dict, direction: dict, entries: int, nets, base_nets: dict, largest_error: float, base_loss: float
+) -> float | None:
     """The step of the direction's stencil: `smooth_step`, smaller where a unit of the probe
     would be moved across its kink within REACH steps (`nets(points) -> [{layer: nets}]`,
     `base_nets` at `params`); None where no step both clears the kinks and keeps the loss's
@@ -81,7 +82,7 @@ def clear_step(params: dict, direction: dict, entries: int, nets, base_nets: dic
             rate = np.abs(np.asarray(ahead[layer]) - np.asarray(behind[layer])) / (2.0 * PROBE_STEP)
             with np.errstate(divide="ignore", invalid="ignore"):
                 reach = np.where(rate > 0, np.abs(base) / rate, np.inf)
-            reach = np.where(np.isnan(reach), 0.0, reach)   # a unit moved at an infinite margin: none
+            reach = np.where(np.isnan(reach), 0.0, reach)  # a unit moved at an infinite margin: none
             room = min(room, float(np.min(reach, initial=np.inf)))
         h = min(h, MARGIN_SHARE * room / REACH)
     if not h > 2.0 * ROUNDING_FACTOR * loss_rounding(base_loss) / largest_error:

@@ -22,8 +22,15 @@ class Evaluator:
     `perturbed.chunks_itself` says that without kinks it takes a whole tensor in one call
     and bounds its memory itself (with kinks the nets it returns grow with the call)."""
 
-    def __init__(self, loss, params: dict, probe=None, perturbed: PerturbedForm | None = None, chunk: int = CHUNK,
-                 dtype=np.float64):
+    def __init__(
+        self,
+        loss,
+        params: dict,
+        probe=None,
+        perturbed: PerturbedForm | None = None,
+        chunk: int = CHUNK,
+        dtype=np.float64,
+    ):
         self.loss, self.perturbed, self.dtype = loss, perturbed, dtype
         self.chunk, self.chunks = chunk, perturbed.chunks if perturbed is not None else {}
         # A batched form takes real parameters and complex deltas; the loop needs complex parameters.
@@ -38,8 +45,16 @@ class Evaluator:
         # The batched form at these parameters (never modified: the loop works on loop_params).
         self.batched = perturbed.at(self.params, self.chunks) if perturbed is not None else None
 
-    def _batched_agrees(self, name: str, indices: np.ndarray, deltas: np.ndarray, values: np.ndarray,
-                        chunk: int, points: int, chunk_paths) -> bool:
+    def _batched_agrees(
+        self,
+        name: str,
+        indices: np.ndarray,
+        deltas: np.ndarray,
+        values: np.ndarray,
+        chunk: int,
+        points: int,
+        chunk_paths,
+    ) -> bool:
         """The batched form is another code path than `loss`: before trusting its `values` (flat,
         one per perturbation) for a tensor, compare them with `loss` at the points
         refbp.oracle.fd.agreement samples (every chunk, every path, every non-finite value). A batched
@@ -48,8 +63,10 @@ class Evaluator:
         bad = np.flatnonzero(~np.isfinite(values))
         if bad.size:
             s = int(bad[0])
-            self.notes.append(f"the batched evaluation gave a non-finite loss ({values[s]}) at {name} entry "
-                              f"{int(indices[s])} moved by {deltas[s]:.3g} ({bad.size} such points): used the plain loop")
+            self.notes.append(
+                f"the batched evaluation gave a non-finite loss ({values[s]}) at {name} entry "
+                f"{int(indices[s])} moved by {deltas[s]:.3g} ({bad.size} such points): used the plain loop"
+            )
             return False
         flat = self.loop_params[name].reshape(-1)
         picks = sampled_points(values, self.base_loss, chunk, points, chunk_paths)
@@ -60,8 +77,10 @@ class Evaluator:
             plain = self.loss(self.loop_params)
             flat[i] = original
             if not agrees(plain, values[s], self.base_loss, delta):
-                self.notes.append(f"the batched evaluation disagreed with the plain loss at {name} entry {int(i)} "
-                                  f"moved by {delta:.3g} ({values[s]:.17g} vs {plain:.17g}): used the plain loop")
+                self.notes.append(
+                    f"the batched evaluation disagreed with the plain loss at {name} entry {int(i)} "
+                    f"moved by {delta:.3g} ({values[s]:.17g} vs {plain:.17g}): used the plain loop"
+                )
                 return False
         self.evaluations += len(picks)
         return True

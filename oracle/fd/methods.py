@@ -1,12 +1,12 @@
 """The methods, each over any `LossForms`: its `loss(params)` and, when given, its batched forms.
 
-  central      (L(x+h) - L(x-h)) / 2h                                  O(h^2), 2 evaluations
-  richardson   R(h) = (4 D(h) - D(2h)) / 3 from the central differences    6 evaluations
-               D(h), D(2h), D(4h) (O(h^4)), extrapolated once more: (16 R(h) - R(2h)) / 15,
-               O(h^6); its truncation is estimated (conservatively) as R(h)'s, |R(h) - R(2h)| / 15
-  complex      Im L(x + ih) / h, no subtraction: rounding-limited       1 complex evaluation
-  directional  (L(p + h u) - L(p - h u)) / 2h for k random unit u       2 evaluations each
-  sampled      central on n random entries of each tensor, every entry of each bias
+central      (L(x+h) - L(x-h)) / 2h                                  O(h^2), 2 evaluations
+richardson   R(h) = (4 D(h) - D(2h)) / 3 from the central differences    6 evaluations
+             D(h), D(2h), D(4h) (O(h^4)), extrapolated once more: (16 R(h) - R(2h)) / 15,
+             O(h^6); its truncation is estimated (conservatively) as R(h)'s, |R(h) - R(2h)| / 15
+complex      Im L(x + ih) / h, no subtraction: rounding-limited       1 complex evaluation
+directional  (L(p + h u) - L(p - h u)) / 2h for k random unit u       2 evaluations each
+sampled      central on n random entries of each tensor, every entry of each bias
 """
 
 from __future__ import annotations
@@ -26,8 +26,16 @@ class ComplexStepRefused(ValueError):
     """The complex step needs an analytic network and a forward that takes complex numbers."""
 
 
-def _entrywise(evaluator: Evaluator, params: dict, method: str, estimate, points, relative: float,
-               select=None, rounding: dict | None = None) -> FiniteDifference:
+def _entrywise(
+    evaluator: Evaluator,
+    params: dict,
+    method: str,
+    estimate,
+    points,
+    relative: float,
+    select=None,
+    rounding: dict | None = None,
+) -> FiniteDifference:
     """Run `estimate(values [E, K], h [E], x [E], delta [E]) -> (derivative, error)` over the
     entries of each tensor (all of them, or `select(name, tensor)` of them), at offsets
     `points(h) -> [E, K]`; delta is the rounding of one loss evaluation: a few ulps of the loss,
@@ -49,8 +57,9 @@ def _entrywise(evaluator: Evaluator, params: dict, method: str, estimate, points
             full[chosen] = fill
             getattr(result, key)[name] = full.reshape(tensor.shape)
         if kinks:
-            result.kinks[name] = {tuple(int(j) for j in np.unravel_index(i, tensor.shape)): unit
-                                  for i, unit in kinks.items()}
+            result.kinks[name] = {
+                tuple(int(j) for j in np.unravel_index(i, tensor.shape)): unit for i, unit in kinks.items()
+            }
     result.evaluations = evaluator.evaluations
     result.notes = evaluator.notes
     return result
@@ -64,12 +73,14 @@ def central(forms: LossForms, params, select=None, method="central") -> FiniteDi
         second = values[:, 0] + values[:, 1] - 2.0 * evaluator.base_loss
         return derivative, central_error(derivative, second, h, scale(x), delta)
 
-    return _entrywise(evaluator, params, method, estimate, lambda h: np.stack([h, -h], axis=1),
-                      RELATIVE_STEP["central"], select)
+    return _entrywise(
+        evaluator, params, method, estimate, lambda h: np.stack([h, -h], axis=1), RELATIVE_STEP["central"], select
+    )
 
 
-def richardson(forms: LossForms, params, select=None, relative: float | None = None,
-               rounding: dict | None = None) -> FiniteDifference:
+def richardson(
+    forms: LossForms, params, select=None, relative: float | None = None, rounding: dict | None = None
+) -> FiniteDifference:
     """`rounding` {tensor: flat array}: the measured noise of the loss along each entry
     (refbp.oracle.fd.noise), where it exceeds the few ulps otherwise assumed."""
     evaluator = Evaluator(forms.loss, params, forms.probe, forms.perturbed)
@@ -81,15 +92,25 @@ def richardson(forms: LossForms, params, select=None, relative: float | None = N
         # carries the rounding of D(mh), delta / (m h), times (64 + 10 + 1/4) / 45 < 1.7.
         return (16.0 * r1 - r2) / 15.0, np.abs(r1 - r2) / 15.0 + 1.7 * delta / h
 
-    return _entrywise(evaluator, params, "richardson", estimate,
-                      lambda h: np.stack([h, -h, 2 * h, -2 * h, 4 * h, -4 * h], axis=1),
-                      relative or RELATIVE_STEP["richardson"], select, rounding)
+    return _entrywise(
+        evaluator,
+        params,
+        "richardson",
+        estimate,
+        lambda h: np.stack([h, -h, 2 * h, -2 * h, 4 * h, -4 * h], axis=1),
+        relative or RELATIVE_STEP["richardson"],
+        select,
+        rounding,
+    )
 
 
 def complex_step(forms: LossForms, params, select=None) -> FiniteDifference:
     if forms.complex_loss is None:
-        raise ComplexStepRefused(forms.not_analytic or "complex step refused: no complex-capable loss function was "
-                                 "given (it needs a network whose every function is analytic)")
+        raise ComplexStepRefused(
+            forms.not_analytic
+            or "complex step refused: no complex-capable loss function was "
+            "given (it needs a network whose every function is analytic)"
+        )
     evaluator = Evaluator(forms.complex_loss, params, perturbed=forms.complex_perturbed, dtype=np.complex128)
     floor = max(abs(evaluator.base_loss), 1.0)
 
@@ -98,8 +119,9 @@ def complex_step(forms: LossForms, params, select=None) -> FiniteDifference:
         # No subtraction: rounding of a few ulps of the derivative and of the loss's scale.
         return derivative, 16.0 * EPS * (np.abs(derivative) + floor / scale(x))
 
-    return _entrywise(evaluator, params, "complex", estimate, lambda h: 1j * h[:, None], RELATIVE_STEP["complex"],
-                      select)
+    return _entrywise(
+        evaluator, params, "complex", estimate, lambda h: 1j * h[:, None], RELATIVE_STEP["complex"], select
+    )
 
 
 def sampled(forms: LossForms, params, samples: int = 8, seed: int = 0) -> FiniteDifference:
@@ -173,7 +195,7 @@ def _split(flat, names, params, leading=()) -> dict:
     parts, start = {}, 0
     for name in names:
         size = params[name].size
-        parts[name] = flat[..., start:start + size].reshape(leading + params[name].shape)
+        parts[name] = flat[..., start : start + size].reshape(leading + params[name].shape)
         start += size
     return parts
 
@@ -184,6 +206,7 @@ def _stacked_agrees(stacked, loss, point: dict, base, result) -> bool:
     batched = float(np.asarray(stacked({n: v[None] for n, v in point.items()}))[0])
     if agrees(plain, batched, base, 0.0):
         return True
-    result.notes.append(f"the stacked evaluation disagreed with the plain loss ({batched:.17g} vs {plain:.17g}): "
-                        "used the plain loop")
+    result.notes.append(
+        f"the stacked evaluation disagreed with the plain loss ({batched:.17g} vs {plain:.17g}): used the plain loop"
+    )
     return False

@@ -31,9 +31,9 @@ from refbp.loss_forms import LossForms
 from .evaluate import Evaluator
 from .steps import RELATIVE_STEP, scale
 
-POINTS = 9                 # m + 1 equally spaced points, m = 8 (the paper recommends m >= 6)
-AGREE = 4.0                # sigma_k, sigma_k+1, sigma_k+2 within this factor of each other
-RESCALE = 100.0            # the paper's change of delta when it is too small or too large
+POINTS = 9  # m + 1 equally spaced points, m = 8 (the paper recommends m >= 6)
+AGREE = 4.0  # sigma_k, sigma_k+1, sigma_k+2 within this factor of each other
+RESCALE = 100.0  # the paper's change of delta when it is too small or too large
 TRIES = 3
 # The first spacings, as multiples of central differences' step: three that are no simple
 # ratio of each other (1/golden ratio, 1/plastic number, sqrt(2)), and none a short binary
@@ -64,7 +64,7 @@ def noise_levels(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             changes[:, k - 1] = (np.min(table, axis=1) < 0) & (np.max(table, axis=1) > 0)
         noise = np.full(count, np.nan)
         for k in range(points - 3):
-            window = levels[:, k:k + 3]
+            window = levels[:, k : k + 3]
             found = np.isnan(noise) & changes[:, k] & (np.max(window, axis=1) <= AGREE * np.min(window, axis=1))
             noise[found] = levels[found, k]
     finite = np.all(np.isfinite(values), axis=1)
@@ -104,8 +104,9 @@ class LossNoise:
             if not pending.size:
                 break
             values = np.full((pending.size, POINTS), self.evaluator.base_loss)
-            values[:, moved], kinks = self.evaluator.losses(name, indices[pending],
-                                                           delta[pending, None] * offsets[moved][None, :])
+            values[:, moved], kinks = self.evaluator.losses(
+                name, indices[pending], delta[pending, None] * offsets[moved][None, :]
+            )
             level, status = noise_levels(values)
             at_kink = np.isin(indices[pending], list(kinks))
             noise[pending] = np.where(at_kink, np.nan, level)

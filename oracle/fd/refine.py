@@ -31,11 +31,11 @@ from .one_sided import blind_entries
 from .result import FiniteDifference
 from .steps import RELATIVE_STEP, loss_rounding
 
-NOISE_BATCH = 16   # entries of a tensor measured at a time (with_measured_noise)
+NOISE_BATCH = 16  # entries of a tensor measured at a time (with_measured_noise)
 # How an entry judged with the loss's measured rounding is named (its measurement: Moré and
 # Wild's ECnoise, or its outputs' rounding through the loss).
 NOISE_METHOD = "richardson with the loss's measured noise (ECnoise)"
-BLIND = "one-sided differences disagree"   # a kink, a clamp or a jump within the stencil
+BLIND = "one-sided differences disagree"  # a kink, a clamp or a jump within the stencil
 
 
 def escalate(forms: LossForms, params: dict, result: FiniteDifference, entries: dict) -> None:
@@ -44,8 +44,9 @@ def escalate(forms: LossForms, params: dict, result: FiniteDifference, entries: 
     replace(result, better, entries, better.method)
 
 
-def with_measured_noise(forms: LossForms, params: dict, result: FiniteDifference, ordered: dict,
-                        output_noise: float = 0.0) -> None:
+def with_measured_noise(
+    forms: LossForms, params: dict, result: FiniteDifference, ordered: dict, output_noise: float = 0.0
+) -> None:
     """The entries of `ordered` ({tensor: flat indices, the most doubtful first}) where the loss
     is noisier than assumed (measured along the entry, or `output_noise`) judged again by
     Richardson with that noise. A tensor's entries are measured in batches; at the first entry
@@ -60,7 +61,7 @@ def with_measured_noise(forms: LossForms, params: dict, result: FiniteDifference
         rounding[name] = np.full(np.size(params[name]), np.nan)
         found = []
         for start in range(0, indices.size, NOISE_BATCH):
-            batch = indices[start:start + NOISE_BATCH]
+            batch = indices[start : start + NOISE_BATCH]
             level = np.fmax(probe.along(name, batch), output_noise)
             explained = level > assumed
             rounding[name][batch[explained]] = level[explained]
@@ -78,8 +79,9 @@ def with_measured_noise(forms: LossForms, params: dict, result: FiniteDifference
         if not noisy:
             break
         chosen = {name: np.asarray(noisy.get(name, ()), dtype=np.int64) for name in params}
-        judged = richardson(forms, params, select=lambda name, tensor: chosen[name], relative=relative,
-                            rounding=rounding)
+        judged = richardson(
+            forms, params, select=lambda name, tensor: chosen[name], relative=relative, rounding=rounding
+        )
         replaced += replace(result, judged, noisy, NOISE_METHOD)
         noisy = {name: indices[judged.kink_mask(name).reshape(-1)[indices]] for name, indices in noisy.items()}
         noisy = {name: indices for name, indices in noisy.items() if indices.size}
@@ -88,13 +90,15 @@ def with_measured_noise(forms: LossForms, params: dict, result: FiniteDifference
         result.largest_noise = max(result.largest_noise, largest)
 
 
-def mark_blind(forms: LossForms, params: dict, result: FiniteDifference, ordered: dict, atol: float,
-               rtol: float) -> None:
+def mark_blind(
+    forms: LossForms, params: dict, result: FiniteDifference, ordered: dict, atol: float, rtol: float
+) -> None:
     """Put with `result.kinks` the entries of `ordered` ({tensor: flat indices, the most
     doubtful first}) whose one-sided derivatives disagree, up to the first where they agree."""
     for name, indices in ordered.items():
-        blind, evaluations = blind_entries(forms.loss, params, name, indices, result.steps[name].reshape(-1),
-                                           atol, rtol)
+        blind, evaluations = blind_entries(
+            forms.loss, params, name, indices, result.steps[name].reshape(-1), atol, rtol
+        )
         result.evaluations += evaluations
         if not blind.size:
             continue

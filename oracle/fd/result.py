@@ -13,7 +13,7 @@ class FiniteDifference:
     # Per tensor, per entry (NaN where the method did not evaluate the entry, e.g. sampled):
     grads: dict[str, np.ndarray] = field(default_factory=dict)
     steps: dict[str, np.ndarray] = field(default_factory=dict)
-    errors: dict[str, np.ndarray] = field(default_factory=dict)   # estimated |truncation| + |rounding|
+    errors: dict[str, np.ndarray] = field(default_factory=dict)  # estimated |truncation| + |rounding|
     # tensor -> {entry index: the kinked unit it crosses, e.g. "layers.0.net[3][1]"}
     kinks: dict[str, dict[tuple, str]] = field(default_factory=dict)
     evaluations: int = 0
@@ -28,7 +28,7 @@ class FiniteDifference:
     # tensor -> {flat index: the method whose value replaced the first one} (a better method,
     # or the loss's measured noise, judged the entry again); the others are `method`'s.
     judged_by: dict[str, dict[int, str]] = field(default_factory=dict)
-    largest_noise: float = 0.0   # the largest measured noise of the loss among those entries
+    largest_noise: float = 0.0  # the largest measured noise of the loss among those entries
 
     def kink_mask(self, name: str) -> np.ndarray:
         mask = np.zeros(self.grads[name].shape, dtype=bool)

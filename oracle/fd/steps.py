@@ -13,10 +13,10 @@ import numpy as np
 
 EPS = float(np.finfo(np.float64).eps)
 RELATIVE_STEP = {
-    "central": EPS ** (1.0 / 3.0),      # order 2: ~6.1e-6
+    "central": EPS ** (1.0 / 3.0),  # order 2: ~6.1e-6
     # Levels h, 2h, 4h extrapolated twice: order 6, balanced near eps^(1/7) for the middle level.
-    "richardson": EPS ** (1.0 / 7.0) / 2.0,   # ~2.9e-3
-    "complex": 1e-20,                   # h^2 |f'''| / 6 is far below eps for any h under ~1e-8
+    "richardson": EPS ** (1.0 / 7.0) / 2.0,  # ~2.9e-3
+    "complex": 1e-20,  # h^2 |f'''| / 6 is far below eps for any h under ~1e-8
 }
 # Rounding of one loss evaluation: a few ulps of max(|L|, 1). A loss under 1 is still made
 # of O(1) outputs, whose rounding does not shrink with the loss.

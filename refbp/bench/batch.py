@@ -57,15 +57,20 @@ def network(sizes) -> MLPNetwork:
 
 def problem(sizes, dtype: str, batch: int, seed: int = 0):
     """Xavier-uniform weights, normal inputs, class targets (refbp.cases.generate): numpy arrays in `dtype`."""
-    params, inputs, targets = random_problem(network(sizes).param_shapes(), (batch, sizes[0]), (batch,),
-                                             targets="classes", classes=sizes[-1], seed=seed)
+    params, inputs, targets = random_problem(
+        network(sizes).param_shapes(), (batch, sizes[0]), (batch,), targets="classes", classes=sizes[-1], seed=seed
+    )
     return {k: v.astype(dtype) for k, v in params.items()}, inputs.astype(dtype), targets
 
 
 def mlp_flops(sizes, batch: int) -> float:
     """Matrix-product flops of forward + backward: net, dL/dW, and dL/dx for every layer but the first."""
-    return float(sum(2.0 * batch * n_in * n_out * (2 if i == 0 else 3)
-                     for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:]))))
+    return float(
+        sum(
+            2.0 * batch * n_in * n_out * (2 if i == 0 else 3)
+            for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:]))
+        )
+    )
 
 
 # ---- the measurement -------------------------------------------------------------------
@@ -91,14 +96,16 @@ def run(options: Options) -> pd.DataFrame:
     for sizes, dtype in MODELS:
         print(f"  timing {model_name(sizes)} {dtype}: {', '.join(backends)} ...", file=sys.stderr, flush=True)
         params, inputs, targets = problem(sizes, dtype, max(batches))
-        prepared = {b: backend_step(b, network(sizes), "cross_entropy", params, inputs, targets)
-                    for b in backends}
+        prepared = {b: backend_step(b, network(sizes), "cross_entropy", params, inputs, targets) for b in backends}
         gemm_n = gemm_sizes(backends, dtype, options.quick)
         gemms = {(lib, dev, dt): gemm_timed(lib, dt, dev, n=n) for (lib, dev, dt), n in gemm_n.items()}
         for batch in batches:
             batched = interleaved_medians({b: _batched(b, p, batch) for b, p in prepared.items()} | gemms, effort)
-            looped = (interleaved_medians({b: _serial(b, p, batch) for b, p in prepared.items()}, effort)
-                      if options.serial else {})
+            looped = (
+                interleaved_medians({b: _serial(b, p, batch) for b, p in prepared.items()}, effort)
+                if options.serial
+                else {}
+            )
             for backend in backends:
                 device = device_of(backend)
                 key = (GEMM_LIBRARY.get(backend, "torch"), device, dtype)
@@ -108,11 +115,18 @@ def run(options: Options) -> pd.DataFrame:
                     rows[-1]["speedup_over_serial"] = looped[backend] / batched[backend]
                     rows.append(_row(sizes, dtype, batch, backend, "serial", device, looped[backend], peak))
     frame = pd.DataFrame(rows)
-    rank = {"_model": frame["model"] + " " + frame["dtype"], "_backend": frame["backend"].map(BACKENDS.index),
-            "_mode": frame["mode"].map(("batched", "serial").index)}
+    rank = {
+        "_model": frame["model"] + " " + frame["dtype"],
+        "_backend": frame["backend"].map(BACKENDS.index),
+        "_mode": frame["mode"].map(("batched", "serial").index),
+    }
     rank["_model"] = rank["_model"].map([f"{model_name(m)} {d}" for m, d in MODELS].index)
-    return (frame.assign(**rank).sort_values(["_model", "_backend", "_mode", "batch"], kind="stable")
-            .drop(columns=list(rank)).reset_index(drop=True))
+    return (
+        frame.assign(**rank)
+        .sort_values(["_model", "_backend", "_mode", "batch"], kind="stable")
+        .drop(columns=list(rank))
+        .reset_index(drop=True)
+    )
 
 
 def environment(options: Options) -> dict:
@@ -127,38 +141,58 @@ def environment(options: Options) -> dict:
 def _batched(backend: str, prepared, batch: int) -> Timed:
     step, inputs, targets = prepared
     x, t = inputs[:batch], targets[:batch]
-    return Timed(lambda: step(x, t), synchronizer(device_of(backend)), library=GEMM_LIBRARY.get(backend, "torch"),
-                 steady=True)  # a training step: run in a loop
+    return Timed(
+        lambda: step(x, t), synchronizer(device_of(backend)), library=GEMM_LIBRARY.get(backend, "torch"), steady=True
+    )  # a training step: run in a loop
 
 
 def _serial(backend: str, prepared, batch: int, warm: int = 16) -> Timed:
     """A loop of batch-1 calls over the batch's examples; warmed (and estimated) on its first `warm`."""
     step, inputs, targets = prepared
-    singles = [(inputs[i:i + 1], targets[i:i + 1]) for i in range(batch)]
+    singles = [(inputs[i : i + 1], targets[i : i + 1]) for i in range(batch)]
 
     def loop(pairs=singles):
         for xi, ti in pairs:
             step(xi, ti)
 
     head = singles[:warm]
-    return Timed(loop, synchronizer(device_of(backend)), warmup=lambda: loop(head), scale=batch / len(head),
-                 library=GEMM_LIBRARY.get(backend, "torch"))
+    return Timed(
+        loop,
+        synchronizer(device_of(backend)),
+        warmup=lambda: loop(head),
+        scale=batch / len(head),
+        library=GEMM_LIBRARY.get(backend, "torch"),
+    )
 
 
 def _row(sizes, dtype, batch, backend, mode, device, seconds, peak) -> dict:
     gflops = mlp_flops(sizes, batch) / seconds / 1e9
     return {
-        "model": model_name(sizes), "dtype": dtype, "batch": batch, "backend": backend, "mode": mode,
-        "device": device, "seconds": seconds, "seconds_per_example": seconds / batch,
-        "examples_per_s": batch / seconds, "gflops": gflops, "gemm_peak_gflops": peak,
-        "pct_of_gemm": 100.0 * gflops / peak, "speedup_over_serial": float("nan"),
+        "model": model_name(sizes),
+        "dtype": dtype,
+        "batch": batch,
+        "backend": backend,
+        "mode": mode,
+        "device": device,
+        "seconds": seconds,
+        "seconds_per_example": seconds / batch,
+        "examples_per_s": batch / seconds,
+        "gflops": gflops,
+        "gemm_peak_gflops": peak,
+        "pct_of_gemm": 100.0 * gflops / peak,
+        "speedup_over_serial": float("nan"),
     }
 
 
 # ---- goals ---------------------------------------------------------------------------------
 def _pick(frame, model, dtype, batch, backend, mode="batched"):
-    hit = frame[(frame["model"] == model) & (frame["dtype"] == dtype) & (frame["batch"] == batch)
-                & (frame["backend"] == backend) & (frame["mode"] == mode)]
+    hit = frame[
+        (frame["model"] == model)
+        & (frame["dtype"] == dtype)
+        & (frame["batch"] == batch)
+        & (frame["backend"] == backend)
+        & (frame["mode"] == mode)
+    ]
     return None if hit.empty else hit.iloc[0]
 
 
@@ -169,20 +203,24 @@ def goal_lines(frame: pd.DataFrame) -> list[str]:
     torch_cpu = _pick(frame, GOAL_MODEL, "float64", GOAL_BATCH, "torch-autograd-cpu")
     if mine is not None and torch_cpu is not None:
         ratio = mine["seconds"] / torch_cpu["seconds"]
-        lines.append(f"goal: {GOAL_MODEL} float64 batch {GOAL_BATCH}: refbp-numpy / torch-autograd-cpu = "
-                     f"{ratio:.2f}x (goal <= 1.0x: {'met' if ratio <= 1.0 else 'not met'})")
+        lines.append(
+            f"goal: {GOAL_MODEL} float64 batch {GOAL_BATCH}: refbp-numpy / torch-autograd-cpu = "
+            f"{ratio:.2f}x (goal <= 1.0x: {'met' if ratio <= 1.0 else 'not met'})"
+        )
     if mine is not None:
         pct = mine["pct_of_gemm"]
-        lines.append(f"goal: {GOAL_MODEL} float64 batch {GOAL_BATCH}: refbp-numpy {mine['gflops']:.1f} GFLOP/s = "
-                     f"{pct:.0f}% of numpy's float64 GEMM rate {mine['gemm_peak_gflops']:.1f} GFLOP/s "
-                     f"(goal >= 75%: {'met' if pct >= 75 else 'not met'})")
+        lines.append(
+            f"goal: {GOAL_MODEL} float64 batch {GOAL_BATCH}: refbp-numpy {mine['gflops']:.1f} GFLOP/s = "
+            f"{pct:.0f}% of numpy's float64 GEMM rate {mine['gemm_peak_gflops']:.1f} GFLOP/s "
+            f"(goal >= 75%: {'met' if pct >= 75 else 'not met'})"
+        )
     for dtype in ("float64", "float32"):
         cuda = _pick(frame, GOAL_MODEL, dtype, GOAL_CUDA_BATCH, "refbp-torch-cuda")
         torch_cuda = _pick(frame, GOAL_MODEL, dtype, GOAL_CUDA_BATCH, "torch-autograd-cuda")
         if cuda is not None and torch_cuda is not None:
             ratio = cuda["seconds"] / torch_cuda["seconds"]
-            lines.append(f"goal: {GOAL_MODEL} {dtype} batch {GOAL_CUDA_BATCH}: refbp-torch-cuda / torch-autograd-cuda"
-                         f" = {ratio:.2f}x (goal <= 1.2x: {'met' if ratio <= 1.2 else 'not met'})")
+            lines.append(
+                f"goal: {GOAL_MODEL} {dtype} batch {GOAL_CUDA_BATCH}: refbp-torch-cuda / torch-autograd-cuda"
+                f" = {ratio:.2f}x (goal <= 1.2x: {'met' if ratio <= 1.2 else 'not met'})"
+            )
     return lines
-
-

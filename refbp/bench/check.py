@@ -47,7 +47,7 @@ NETWORKS = ((32, 64, 64, 10), (784, 256, 256, 10))
 ACTIVATIONS = ("sigmoid", "relu")
 QUICK_NETWORKS = ((4, 6, 3),)
 QUICK_ACTIVATIONS = ("relu",)
-BIG = 100_000   # parameters from which gradcheck is timed on a sample of its columns
+BIG = 100_000  # parameters from which gradcheck is timed on a sample of its columns
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "numpy_mlp.py"
 TITLE = "refbp bench check: refbp check --impl against torch.autograd.gradcheck and refbp run (seconds are medians)"
 GOALS = {"32-64-64-10 relu": 0.1, "784-256-256-10 relu": 0.02, "suite": 2.0}
@@ -55,10 +55,10 @@ GOALS = {"32-64-64-10 relu": 0.1, "784-256-256-10 relu": 0.02, "suite": 2.0}
 
 @dataclass(frozen=True)
 class Options:
-    quick: bool = False   # a tiny network, one round, two suite cases (a smoke run)
-    repeats: int | None = None   # rounds per median; None: 5 (1 with quick)
-    impl: str = ""        # MODULE:FACTORY; "" for examples/numpy_mlp.py
-    suite: bool = True    # the whole-suite row
+    quick: bool = False  # a tiny network, one round, two suite cases (a smoke run)
+    repeats: int | None = None  # rounds per median; None: 5 (1 with quick)
+    impl: str = ""  # MODULE:FACTORY; "" for examples/numpy_mlp.py
+    suite: bool = True  # the whole-suite row
 
     @property
     def rounds(self) -> int:
@@ -106,29 +106,60 @@ def bench_network(sizes, activation: str, spec: str, folder: Path, options: Opti
     if sampled:
         columns = sum(int(case.params[n].size) for n in sampled)
         scale = count / columns
-        note = (f"gradcheck timed on the columns of {', '.join(sampled)} ({columns:,} of {count:,} entries) and "
-                f"scaled by {count:,} / {columns:,}: every column costs the same two forwards")
-    last = list(case.params)[-1]   # gradcheck's warm-up: the columns of one small tensor
+        note = (
+            f"gradcheck timed on the columns of {', '.join(sampled)} ({columns:,} of {count:,} entries) and "
+            f"scaled by {count:,} / {columns:,}: every column costs the same two forwards"
+        )
+    last = list(case.params)[-1]  # gradcheck's warm-up: the columns of one small tensor
     _single_threaded(gradcheck_function(case, False, tolerance.atol, tolerance.rtol, names=[last])())()
-    samples = interleaved({"check": lambda: _checked(spec, [path]), "in_run": lambda: _checked(spec, [path], True),
-                           "gradcheck": gradcheck}, options.rounds)
+    samples = interleaved(
+        {
+            "check": lambda: _checked(spec, [path]),
+            "in_run": lambda: _checked(spec, [path], True),
+            "gradcheck": gradcheck,
+        },
+        options.rounds,
+    )
     samples["gradcheck"] = [t * scale for t in samples["gradcheck"]]
     name = "-".join(map(str, sizes))
-    return {"network": name, "activation": activation, "params": count, "cases": 1, "state": state,
-            **_spread(samples, "check"), "check_in_run_s": median(samples["in_run"]), "check_cold_s": cold_s,
-            **_spread(samples, "gradcheck"), "run_s": float("nan"), "run_range": "",
-            "ratio": median(samples["check"]) / median(samples["gradcheck"]),
-            "goal": GOALS.get(f"{name} {activation}", float("nan")), "load_1min": load, "baseline_note": note,
-            **pipe_columns(case, path, spec, options.rounds, _checked)}   # --cmd against --impl (refbp.bench.pipe)
+    return {
+        "network": name,
+        "activation": activation,
+        "params": count,
+        "cases": 1,
+        "state": state,
+        **_spread(samples, "check"),
+        "check_in_run_s": median(samples["in_run"]),
+        "check_cold_s": cold_s,
+        **_spread(samples, "gradcheck"),
+        "run_s": float("nan"),
+        "run_range": "",
+        "ratio": median(samples["check"]) / median(samples["gradcheck"]),
+        "goal": GOALS.get(f"{name} {activation}", float("nan")),
+        "load_1min": load,
+        "baseline_note": note,
+        **pipe_columns(case, path, spec, options.rounds, _checked),
+    }  # --cmd against --impl (refbp.bench.pipe)
 
 
 def case_file(case) -> dict:
     """The refbp-case/1 document of a case made by refbp.bench.fd.make_case (which has none)."""
     network = case.network
     document = explicit_document(case)
-    document.update({"format": "refbp-case/1", "id": case.id, "title": f"bench check {case.id}", "loss": case.loss,
-                     "network": {"kind": "mlp", "sizes": list(network.sizes), "activations": list(network.activations),
-                                 "bias": network.bias}})
+    document.update(
+        {
+            "format": "refbp-case/1",
+            "id": case.id,
+            "title": f"bench check {case.id}",
+            "loss": case.loss,
+            "network": {
+                "kind": "mlp",
+                "sizes": list(network.sizes),
+                "activations": list(network.activations),
+                "bias": network.bias,
+            },
+        }
+    )
     return document
 
 
@@ -136,18 +167,32 @@ def bench_suite(spec: str, options: Options) -> dict:
     """The whole shipped suite (two of its cases with quick): check --impl against refbp run."""
     from refbp.cases import SUITE_DIR
 
-    paths = [SUITE_DIR / "seed" / "seed-2-2-2.json", SUITE_DIR / "mlp" / "mlp-leaky-relu-sse-b4.json"] \
-        if options.quick else None
+    paths = (
+        [SUITE_DIR / "seed" / "seed-2-2-2.json", SUITE_DIR / "mlp" / "mlp-leaky-relu-sse-b4.json"]
+        if options.quick
+        else None
+    )
     load = os.getloadavg()[0]
     cold_s, state, cases = _checked(spec, paths)
-    _ran(paths)   # its warm-up
+    _ran(paths)  # its warm-up
     samples = interleaved({"check": lambda: _checked(spec, paths), "run": lambda: _ran(paths)}, options.rounds)
-    return {"network": "suite" if paths is None else "suite (2 cases)", "activation": "", "params": float("nan"),
-            "cases": cases, "state": state, **_spread(samples, "check"), "check_in_run_s": float("nan"),
-            "check_cold_s": cold_s, "gradcheck_s": float("nan"), "gradcheck_range": "", **_spread(samples, "run"),
-            "ratio": median(samples["check"]) / median(samples["run"]),
-            "goal": GOALS["suite"] if paths is None else float("nan"), "load_1min": load,
-            "baseline_note": "run_s: refbp run on the same cases (refbp's own backprop), in this process"}
+    return {
+        "network": "suite" if paths is None else "suite (2 cases)",
+        "activation": "",
+        "params": float("nan"),
+        "cases": cases,
+        "state": state,
+        **_spread(samples, "check"),
+        "check_in_run_s": float("nan"),
+        "check_cold_s": cold_s,
+        "gradcheck_s": float("nan"),
+        "gradcheck_range": "",
+        **_spread(samples, "run"),
+        "ratio": median(samples["check"]) / median(samples["run"]),
+        "goal": GOALS["suite"] if paths is None else float("nan"),
+        "load_1min": load,
+        "baseline_note": "run_s: refbp run on the same cases (refbp's own backprop), in this process",
+    }
 
 
 def interleaved(calls: dict, rounds: int) -> dict[str, list[float]]:
@@ -228,19 +273,26 @@ def _cache_in(folder: Path):
 
 
 def environment(options: Options) -> dict:
-    return timing_environment({"problem": "float64, batch 8, sigmoid output, half_sse (refbp.bench.fd.make_case)",
-                               "implementation": options.impl or "examples/numpy_mlp.py:factory",
-                               "rounds": f"medians of {options.rounds} interleaved rounds",
-                               "load_1min_at_end": os.getloadavg()[0], "cpu_count": os.cpu_count()})
+    return timing_environment(
+        {
+            "problem": "float64, batch 8, sigmoid output, half_sse (refbp.bench.fd.make_case)",
+            "implementation": options.impl or "examples/numpy_mlp.py:factory",
+            "rounds": f"medians of {options.rounds} interleaved rounds",
+            "load_1min_at_end": os.getloadavg()[0],
+            "cpu_count": os.cpu_count(),
+        }
+    )
 
 
 def goal_lines(frame) -> list[str]:
     lines = pipe_lines(frame)
     for row in frame.itertuples():
-        if row.goal != row.goal:   # NaN: no goal for this row
+        if row.goal != row.goal:  # NaN: no goal for this row
             continue
         against = "refbp run" if row.network == "suite" else "gradcheck"
         met = row.ratio <= row.goal and row.state == "pass"
-        lines.append(f"goal: {row.network} {row.activation}".rstrip() + f": check --impl {row.ratio:.3g}x {against}'s "
-                     f"time, state {row.state}; goal <= {row.goal:g}x ({'met' if met else 'not met'})")
+        lines.append(
+            f"goal: {row.network} {row.activation}".rstrip() + f": check --impl {row.ratio:.3g}x {against}'s "
+            f"time, state {row.state}; goal <= {row.goal:g}x ({'met' if met else 'not met'})"
+        )
     return lines

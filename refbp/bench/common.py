@@ -48,10 +48,12 @@ def timing_environment(extra: dict | None = None) -> dict:
     import torch
 
     cuda = torch.cuda.is_available()
-    return environment({
-        "torch_threads": torch.get_num_threads(),
-        "cuda_available": cuda,
-        "cuda_device": torch.cuda.get_device_name(0) if cuda else None,
-        "timing": "median of several samples per row; CUDA synchronised before the clock is read",
-        **(extra or {}),
-    })
+    return environment(
+        {
+            "torch_threads": torch.get_num_threads(),
+            "cuda_available": cuda,
+            "cuda_device": torch.cuda.get_device_name(0) if cuda else None,
+            "timing": "median of several samples per row; CUDA synchronised before the clock is read",
+            **(extra or {}),
+        }
+    )

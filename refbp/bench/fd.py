@@ -81,22 +81,33 @@ def run(options: Options) -> pd.DataFrame:
         rows += bench_network(sizes, options.rounds, quick=options.quick)
     sizes = QUICK_ACTIVATION_NETWORK if options.quick else ACTIVATION_NETWORK
     for activation in QUICK_ACTIVATIONS if options.quick else ACTIVATIONS:
-        rows += bench_network(sizes, options.rounds, quick=options.quick, activation=activation,
-                              methods=(("central",), ()))
+        rows += bench_network(
+            sizes, options.rounds, quick=options.quick, activation=activation, methods=(("central",), ())
+        )
     if not options.quick:
         rows += bench_big_network(options.rounds)
     for nonlinearity in fd_rnn.NONLINEARITIES:
         case = fd_rnn.make_case(nonlinearity, quick=options.quick)
-        rows += bench_network(fd_rnn.sizes_of(case), options.rounds, quick=options.quick, activation=nonlinearity,
-                              methods=(("central",), ()), case=case)
+        rows += bench_network(
+            fd_rnn.sizes_of(case),
+            options.rounds,
+            quick=options.quick,
+            activation=nonlinearity,
+            methods=(("central",), ()),
+            case=case,
+        )
     return pd.DataFrame(rows)
 
 
 def environment(options: Options) -> dict:
-    return timing_environment({"problem": f"float64, batch {BATCH}, sigmoid MLPs with half_sse; per hidden "
-                                          "activation on one network; mixed: relu-tanh, identity output, cross_entropy",
-                               "rnn": fd_rnn.PROBLEM,
-                               "rounds": f"medians of up to {options.rounds} interleaved rounds"})
+    return timing_environment(
+        {
+            "problem": f"float64, batch {BATCH}, sigmoid MLPs with half_sse; per hidden "
+            "activation on one network; mixed: relu-tanh, identity output, cross_entropy",
+            "rnn": fd_rnn.PROBLEM,
+            "rounds": f"medians of up to {options.rounds} interleaved rounds",
+        }
+    )
 
 
 def make_case(sizes, batch: int = BATCH, seed: int = 0, activation: str = "sigmoid") -> Case:
@@ -111,11 +122,23 @@ def make_case(sizes, batch: int = BATCH, seed: int = 0, activation: str = "sigmo
         activations, loss = (activation,) * hidden + ("sigmoid",), "half_sse"
         targets, target_shape = "uniform", (batch, sizes[-1])
     network = MLPNetwork(sizes=tuple(sizes), activations=activations, bias=True)
-    params, inputs, drawn = random_problem(network.param_shapes(), (batch, sizes[0]), target_shape, targets=targets,
-                                           classes=sizes[-1] if targets == "classes" else None, seed=seed)
+    params, inputs, drawn = random_problem(
+        network.param_shapes(),
+        (batch, sizes[0]),
+        target_shape,
+        targets=targets,
+        classes=sizes[-1] if targets == "classes" else None,
+        seed=seed,
+    )
     suffix = "" if activation == "sigmoid" else "-" + activation
-    return Case(id="bench-" + "-".join(map(str, sizes)) + suffix, network=network, loss=loss, params=params,
-                inputs=inputs, targets=drawn)
+    return Case(
+        id="bench-" + "-".join(map(str, sizes)) + suffix,
+        network=network,
+        loss=loss,
+        params=params,
+        inputs=inputs,
+        targets=drawn,
+    )
 
 
 def wrong_gradient(grads: dict) -> tuple[dict, str]:
@@ -130,8 +153,9 @@ def wrong_gradient(grads: dict) -> tuple[dict, str]:
 FULL_AND_FAST = (("central", "richardson", "complex"), ("directional",))
 
 
-def bench_network(sizes, repeats: int, quick: bool = False, activation: str = "sigmoid",
-                  methods=FULL_AND_FAST, case=None) -> list[dict]:
+def bench_network(
+    sizes, repeats: int, quick: bool = False, activation: str = "sigmoid", methods=FULL_AND_FAST, case=None
+) -> list[dict]:
     """The rows of one network: `methods` (full checks against gradcheck, fast ones against
     gradcheck(fast_mode=True)). refbp's checks and their gradcheck baseline are timed in
     interleaved rounds (refbp.bench.measure): a burst of load from elsewhere on the machine
@@ -152,9 +176,21 @@ def bench_network(sizes, repeats: int, quick: bool = False, activation: str = "s
         seconds = interleaved_medians(timed, effort)
         baseline_verdicts = baseline()(), not baseline(wrong)()
         for method in methods:
-            rows.append(row(case, activation, method, BASELINES[fast], seconds[method], seconds["baseline"],
-                            checks[method], refbp_check(case, method, wrong), baseline_verdicts, wrong_entry,
-                            error_vs_torch(case, method, torch_grads)))
+            rows.append(
+                row(
+                    case,
+                    activation,
+                    method,
+                    BASELINES[fast],
+                    seconds[method],
+                    seconds["baseline"],
+                    checks[method],
+                    refbp_check(case, method, wrong),
+                    baseline_verdicts,
+                    wrong_entry,
+                    error_vs_torch(case, method, torch_grads),
+                )
+            )
     return rows
 
 
@@ -169,20 +205,45 @@ def sizes_of(case) -> tuple[int, ...]:
     return case.network.sizes if case.network.kind == "mlp" else fd_rnn.sizes_of(case)
 
 
-def row(case, activation: str, method: str, baseline: str, refbp_s: float, baseline_s: float, checks, wrong_checks,
-        baseline_verdicts, wrong_entry: str, err_vs_torch: float, baseline_note: str = "") -> dict:
+def row(
+    case,
+    activation: str,
+    method: str,
+    baseline: str,
+    refbp_s: float,
+    baseline_s: float,
+    checks,
+    wrong_checks,
+    baseline_verdicts,
+    wrong_entry: str,
+    err_vs_torch: float,
+    baseline_note: str = "",
+) -> dict:
     """One row: refbp's checks of the correct and of the wrong gradient against the baseline's
     (passes the correct one, rejects the wrong one)."""
     refbp_pass, refbp_rejects = all(c.passed for c in checks), not all(c.passed for c in wrong_checks)
     baseline_pass, baseline_rejects = baseline_verdicts
     return {
-        "network": "-".join(map(str, sizes_of(case))), "kind": case.network.kind, "activation": activation,
-        "batch": case.batch, "steps": case.steps, "params": sum(p.size for p in case.params.values()), "method": method, "baseline": baseline,
-        "refbp_s": refbp_s, "baseline_s": baseline_s, "speedup": baseline_s / refbp_s,
+        "network": "-".join(map(str, sizes_of(case))),
+        "kind": case.network.kind,
+        "activation": activation,
+        "batch": case.batch,
+        "steps": case.steps,
+        "params": sum(p.size for p in case.params.values()),
+        "method": method,
+        "baseline": baseline,
+        "refbp_s": refbp_s,
+        "baseline_s": baseline_s,
+        "speedup": baseline_s / refbp_s,
         "agree": bool(refbp_pass and baseline_pass and refbp_rejects and baseline_rejects),
-        "refbp_pass": refbp_pass, "baseline_pass": baseline_pass,
-        "refbp_rejects_wrong": refbp_rejects, "baseline_rejects_wrong": baseline_rejects,
-        "wrong_entry": wrong_entry, "atol": checks[0].atol, "rtol": checks[0].rtol, "err_vs_torch": err_vs_torch,
+        "refbp_pass": refbp_pass,
+        "baseline_pass": baseline_pass,
+        "refbp_rejects_wrong": refbp_rejects,
+        "baseline_rejects_wrong": baseline_rejects,
+        "wrong_entry": wrong_entry,
+        "atol": checks[0].atol,
+        "rtol": checks[0].rtol,
+        "err_vs_torch": err_vs_torch,
         "baseline_note": baseline_note,
     }
 
@@ -205,24 +266,44 @@ def bench_big_network(repeats: int, sizes=BIG_NETWORK, activation: str = BIG_ACT
     wrong = {**grads, **planted}
     checks = refbp_check(case, "central")
     baseline = gradcheck_function(case, False, checks[0].atol, checks[0].rtol, names=BIG_SAMPLED_TENSORS)
-    seconds = interleaved_medians({"central": Timed(lambda: refbp_check(case, "central"), library="numpy"),
-                                   "baseline": Timed(baseline(), library="torch")},
-                                  Effort(samples=min(repeats, 3), min_sample_s=0.0, max_measure_s=30.0))
+    seconds = interleaved_medians(
+        {
+            "central": Timed(lambda: refbp_check(case, "central"), library="numpy"),
+            "baseline": Timed(baseline(), library="torch"),
+        },
+        Effort(samples=min(repeats, 3), min_sample_s=0.0, max_measure_s=30.0),
+    )
     count = sum(p.size for p in case.params.values())
     sampled = sum(case.params[n].size for n in BIG_SAMPLED_TENSORS)
-    note = (f"gradcheck timed on the columns of {', '.join(BIG_SAMPLED_TENSORS)} ({sampled:,} of {count:,} "
-            f"entries; the others held) and scaled by {count:,} / {sampled:,}: every column costs the same two "
-            f"forwards of the whole network; its verdicts are on those columns")
-    return [row(case, activation, "central", BASELINES[False], seconds["central"], seconds["baseline"] * count / sampled,
-                checks, refbp_check(case, "central", wrong), (baseline()(), not baseline(planted)()), wrong_entry,
-                error_vs_torch(case, "central", torch_gradient(case)), baseline_note=note)]
+    note = (
+        f"gradcheck timed on the columns of {', '.join(BIG_SAMPLED_TENSORS)} ({sampled:,} of {count:,} "
+        f"entries; the others held) and scaled by {count:,} / {sampled:,}: every column costs the same two "
+        f"forwards of the whole network; its verdicts are on those columns"
+    )
+    return [
+        row(
+            case,
+            activation,
+            "central",
+            BASELINES[False],
+            seconds["central"],
+            seconds["baseline"] * count / sampled,
+            checks,
+            refbp_check(case, "central", wrong),
+            (baseline()(), not baseline(planted)()),
+            wrong_entry,
+            error_vs_torch(case, "central", torch_gradient(case)),
+            baseline_note=note,
+        )
+    ]
 
 
 def error_vs_torch(case, method: str, torch_grads: dict) -> float:
     result = finite_difference(method, loss_forms(case), case.params)
     if method == "directional":
-        reference = np.array([sum(float(np.sum(torch_grads[n] * u[n])) for n in torch_grads)
-                              for u in result.directions])
+        reference = np.array(
+            [sum(float(np.sum(torch_grads[n] * u[n])) for n in torch_grads) for u in result.directions]
+        )
         return float(np.max(np.abs(result.directional - reference) / np.abs(reference)))
     return float(max(np.max(np.abs(result.grads[n] - g)) / np.max(np.abs(g)) for n, g in torch_grads.items()))
 
@@ -239,27 +320,37 @@ def goal_lines(frame) -> list[str]:
     for row in central.itertuples():
         met = row.speedup >= GOAL_SPEEDUP and row.agree
         activation = getattr(row, "activation", "sigmoid")
-        lines.append(f"goal: full check (central) of {GOAL_NETWORK} {activation} {row.speedup:.1f}x faster than gradcheck, "
-                     f"agree={row.agree}; goal >= {GOAL_SPEEDUP:.0f}x with the same verdicts ({'met' if met else 'not met'})")
+        lines.append(
+            f"goal: full check (central) of {GOAL_NETWORK} {activation} {row.speedup:.1f}x faster than gradcheck, "
+            f"agree={row.agree}; goal >= {GOAL_SPEEDUP:.0f}x with the same verdicts ({'met' if met else 'not met'})"
+        )
     if len(central) > 1:
         slowest = central.loc[central.speedup.idxmin()]
         met = slowest.speedup >= GOAL_SPEEDUP and bool(central.agree.all())
-        lines.append(f"goal: every activation of {GOAL_NETWORK} >= {GOAL_SPEEDUP:.0f}x with the same verdicts: slowest "
-                     f"{slowest.get('activation', 'sigmoid')} {slowest.speedup:.1f}x ({'met' if met else 'not met'})")
+        lines.append(
+            f"goal: every activation of {GOAL_NETWORK} >= {GOAL_SPEEDUP:.0f}x with the same verdicts: slowest "
+            f"{slowest.get('activation', 'sigmoid')} {slowest.speedup:.1f}x ({'met' if met else 'not met'})"
+        )
     big = "-".join(map(str, BIG_NETWORK))
     for row in frame[(frame.network == big) & (frame.method == "central")].itertuples():
         met = row.speedup >= GOAL_SPEEDUP and row.agree
-        lines.append(f"goal: full check (central) of {big} {row.activation} {row.speedup:.1f}x faster than gradcheck "
-                     f"(extrapolated from a sample of its columns), agree={row.agree}; goal >= {GOAL_SPEEDUP:.0f}x "
-                     f"({'met' if met else 'not met'})")
+        lines.append(
+            f"goal: full check (central) of {big} {row.activation} {row.speedup:.1f}x faster than gradcheck "
+            f"(extrapolated from a sample of its columns), agree={row.agree}; goal >= {GOAL_SPEEDUP:.0f}x "
+            f"({'met' if met else 'not met'})"
+        )
     directional = frame[frame.method == "directional"]
     if len(directional):
         slowest = directional.speedup.min()
-        lines.append(f"goal: directional at least as fast as gradcheck(fast_mode=True): slowest {slowest:.2f}x "
-                     f"({'met' if slowest >= 1.0 else 'not met'})")
+        lines.append(
+            f"goal: directional at least as fast as gradcheck(fast_mode=True): slowest {slowest:.2f}x "
+            f"({'met' if slowest >= 1.0 else 'not met'})"
+        )
     accurate = frame[frame.method.isin(["richardson", "complex"])]
     if len(accurate):
         worst = accurate.err_vs_torch.max()
-        lines.append(f"goal: richardson and complex within {GOAL_ERROR:g} of torch's gradient: worst {worst:.2g} "
-                     f"({'met' if worst <= GOAL_ERROR else 'not met'})")
+        lines.append(
+            f"goal: richardson and complex within {GOAL_ERROR:g} of torch's gradient: worst {worst:.2g} "
+            f"({'met' if worst <= GOAL_ERROR else 'not met'})"
+        )
     return lines + fd_rnn.goal_lines(frame)

@@ -21,18 +21,27 @@ BATCH = 4
 QUICK_NETWORK, QUICK_STEPS = (3, 8, 2), 5
 NONLINEARITIES = ("tanh", "relu")
 GOAL_SPEEDUP = 20.0
-PROBLEM = (f"RNN rows: {'-'.join(map(str, NETWORK))} (input-hidden-output), T = {STEPS}, batch {BATCH}, "
-           "every-step identity readout, half_sse")
+PROBLEM = (
+    f"RNN rows: {'-'.join(map(str, NETWORK))} (input-hidden-output), T = {STEPS}, batch {BATCH}, "
+    "every-step identity readout, half_sse"
+)
 
 
 def make_case(nonlinearity: str, quick: bool = False, seed: int = 0) -> Case:
     """The RNN of the rows (quick: a 3-8-2 RNN of 5 steps)."""
     (inputs_size, hidden, outputs_size), steps = (QUICK_NETWORK, QUICK_STEPS) if quick else (NETWORK, STEPS)
     network = RNNNetwork(inputs_size, hidden, outputs_size, nonlinearity=nonlinearity)
-    params, inputs, targets = random_problem(network.param_shapes(), (BATCH, steps, inputs_size),
-                                             (BATCH, steps, outputs_size), targets="uniform", seed=seed)
-    return Case(id=f"bench-rnn-{inputs_size}-{hidden}-{outputs_size}-t{steps}-{nonlinearity}", network=network,
-                loss="half_sse", params=params, inputs=inputs, targets=targets)
+    params, inputs, targets = random_problem(
+        network.param_shapes(), (BATCH, steps, inputs_size), (BATCH, steps, outputs_size), targets="uniform", seed=seed
+    )
+    return Case(
+        id=f"bench-rnn-{inputs_size}-{hidden}-{outputs_size}-t{steps}-{nonlinearity}",
+        network=network,
+        loss="half_sse",
+        params=params,
+        inputs=inputs,
+        targets=targets,
+    )
 
 
 def sizes_of(case: Case) -> tuple[int, int, int]:
@@ -47,7 +56,9 @@ def goal_lines(frame) -> list[str]:
     lines = []
     for row in frame[frame.kind == "rnn"].itertuples():
         met = row.speedup >= GOAL_SPEEDUP and row.agree
-        lines.append(f"goal: full check (central) of RNN {row.network} {row.activation} T = {row.steps} "
-                     f"{row.speedup:.1f}x faster than gradcheck, agree={row.agree}; goal >= {GOAL_SPEEDUP:.0f}x "
-                     f"with the same verdicts ({'met' if met else 'not met'})")
+        lines.append(
+            f"goal: full check (central) of RNN {row.network} {row.activation} T = {row.steps} "
+            f"{row.speedup:.1f}x faster than gradcheck, agree={row.agree}; goal >= {GOAL_SPEEDUP:.0f}x "
+            f"with the same verdicts ({'met' if met else 'not met'})"
+        )
     return lines

@@ -53,8 +53,9 @@ def gradcheck_function(case, fast: bool, atol: float, rtol: float, names=None):
 
         def run() -> bool:
             torch.manual_seed(0)  # fast_mode's random vectors: the same in every run
-            return bool(torch.autograd.gradcheck(fn, params, atol=atol, rtol=rtol, fast_mode=fast,
-                                                 raise_exception=False))
+            return bool(
+                torch.autograd.gradcheck(fn, params, atol=atol, rtol=rtol, fast_mode=fast, raise_exception=False)
+            )
 
         return run
 

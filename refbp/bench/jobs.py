@@ -36,23 +36,32 @@ GOAL_SPEEDUP = 1.8  # "close to 2x" on 2 cores
 
 @dataclass(frozen=True)
 class Options:
-    jobs: int = 2                 # compared with 1
+    jobs: int = 2  # compared with 1
     rounds: int = 5
     workloads: tuple = ("run", "fuzz")
-    examples: int = 200           # fuzz's budget
-    dask: bool = False            # also on a local Dask cluster of 1 and `jobs` worker processes
-    quick: bool = False           # 2 rounds, 20 fuzz examples (a smoke run)
+    examples: int = 200  # fuzz's budget
+    dask: bool = False  # also on a local Dask cluster of 1 and `jobs` worker processes
+    quick: bool = False  # 2 rounds, 20 fuzz examples (a smoke run)
 
     def effective(self) -> "Options":
         if not self.quick:
             return self
-        return Options(jobs=self.jobs, rounds=min(self.rounds, 2), workloads=self.workloads,
-                       examples=min(self.examples, 20), dask=self.dask)
+        return Options(
+            jobs=self.jobs,
+            rounds=min(self.rounds, 2),
+            workloads=self.workloads,
+            examples=min(self.examples, 20),
+            dask=self.dask,
+        )
 
 
 def command(workload: str, options: Options, report_dir: str = "") -> list[str]:
-    return [sys.executable, "-m", "refbp",
-            *(part.format(examples=options.examples, report_dir=report_dir) for part in WORKLOADS[workload])]
+    return [
+        sys.executable,
+        "-m",
+        "refbp",
+        *(part.format(examples=options.examples, report_dir=report_dir) for part in WORKLOADS[workload]),
+    ]
 
 
 def timed(argv: list[str]) -> float:
@@ -77,10 +86,15 @@ def run(options: Options) -> pd.DataFrame:
     options = options.effective()
     unknown = [w for w in options.workloads if w not in WORKLOADS]
     if unknown or options.jobs < 2 or options.rounds < 1:
-        raise BenchUsageError(f"bench jobs: workloads from {', '.join(WORKLOADS)}, --jobs 2 or more, --rounds 1 "
-                              f"or more (got {', '.join(unknown) or options.workloads}, {options.jobs}, {options.rounds})")
-    with (dask_cluster(1 if options.dask else 0) as one, dask_cluster(options.jobs if options.dask else 0) as many,
-          tempfile.TemporaryDirectory(prefix="refbp-bench-jobs-") as reports):
+        raise BenchUsageError(
+            f"bench jobs: workloads from {', '.join(WORKLOADS)}, --jobs 2 or more, --rounds 1 "
+            f"or more (got {', '.join(unknown) or options.workloads}, {options.jobs}, {options.rounds})"
+        )
+    with (
+        dask_cluster(1 if options.dask else 0) as one,
+        dask_cluster(options.jobs if options.dask else 0) as many,
+        tempfile.TemporaryDirectory(prefix="refbp-bench-jobs-") as reports,
+    ):
         clusters = {workers: address for workers, address in ((1, one), (options.jobs, many)) if address}
         chosen = settings(options, clusters)
         for workload in options.workloads:  # a warm-up: the clusters' workers import torch once
@@ -98,19 +112,33 @@ def run(options: Options) -> pd.DataFrame:
     for (workload, name), seconds in times.items():
         base = statistics.median(times[workload, "dask 1 workers" if name.startswith("dask") else "jobs 1"])
         median = statistics.median(seconds)
-        rows.append({"workload": workload, "setting": name, "median_s": round(median, 3),
-                     "min_s": round(min(seconds), 3), "rounds": len(seconds),
-                     "speedup": round(base / median, 3), "load_before": round(load_before, 2),
-                     "load_after": round(load_after, 2)})
+        rows.append(
+            {
+                "workload": workload,
+                "setting": name,
+                "median_s": round(median, 3),
+                "min_s": round(min(seconds), 3),
+                "rounds": len(seconds),
+                "speedup": round(base / median, 3),
+                "load_before": round(load_before, 2),
+                "load_after": round(load_after, 2),
+            }
+        )
     return pd.DataFrame(rows)
 
 
 def environment(options: Options) -> dict:
     options = options.effective()
-    return timing_environment({"cores": os.cpu_count(), "rounds": options.rounds, "jobs": options.jobs,
-                     "fuzz_examples": options.examples,
-                     "timing": "wall time of whole `python -m refbp ...` processes, store off, run's report "
-                               "into a temporary folder; settings interleaved per round; medians"})
+    return timing_environment(
+        {
+            "cores": os.cpu_count(),
+            "rounds": options.rounds,
+            "jobs": options.jobs,
+            "fuzz_examples": options.examples,
+            "timing": "wall time of whole `python -m refbp ...` processes, store off, run's report "
+            "into a temporary folder; settings interleaved per round; medians",
+        }
+    )
 
 
 def goal_lines(frame: pd.DataFrame) -> list[str]:
@@ -120,6 +148,8 @@ def goal_lines(frame: pd.DataFrame) -> list[str]:
             continue
         base = "jobs 1" if row.setting.startswith("jobs") else "dask 1 worker"
         mark = "met" if row.speedup >= GOAL_SPEEDUP else "NOT met"
-        lines.append(f"{row.workload} {row.setting}: {row.speedup:.2f}x of {base} (goal: close to 2x, "
-                     f"{GOAL_SPEEDUP}x or more: {mark}; load average {row.load_before}..{row.load_after})")
+        lines.append(
+            f"{row.workload} {row.setting}: {row.speedup:.2f}x of {base} (goal: close to 2x, "
+            f"{GOAL_SPEEDUP}x or more: {mark}; load average {row.load_before}..{row.load_after})"
+        )
     return lines

@@ -33,16 +33,45 @@ def dask_cluster(workers: int):
     with tempfile.TemporaryDirectory() as folder:
         scheduler_file = Path(folder) / "scheduler.json"
         quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL, "start_new_session": True}
-        processes = [subprocess.Popen([dask, "scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
-                                       "--scheduler-file", str(scheduler_file)], **quiet)]
+        processes = [
+            subprocess.Popen(
+                [
+                    dask,
+                    "scheduler",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    "0",
+                    "--no-dashboard",
+                    "--scheduler-file",
+                    str(scheduler_file),
+                ],
+                **quiet,
+            )
+        ]
         try:
             deadline = time.monotonic() + STARTUP_SECONDS
             while not scheduler_file.exists() and time.monotonic() < deadline:
                 time.sleep(0.2)
-            processes.append(subprocess.Popen([dask, "worker", "--scheduler-file", str(scheduler_file), "--nworkers",
-                                               str(workers), "--nthreads", "1", "--no-dashboard", "--host",
-                                               "127.0.0.1"], env={**os.environ, "OMP_NUM_THREADS": "1",
-                                                                  "OPENBLAS_NUM_THREADS": "1"}, **quiet))
+            processes.append(
+                subprocess.Popen(
+                    [
+                        dask,
+                        "worker",
+                        "--scheduler-file",
+                        str(scheduler_file),
+                        "--nworkers",
+                        str(workers),
+                        "--nthreads",
+                        "1",
+                        "--no-dashboard",
+                        "--host",
+                        "127.0.0.1",
+                    ],
+                    env={**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"},
+                    **quiet,
+                )
+            )
             address = json.loads(scheduler_file.read_text())["address"]
             with Client(address, timeout=STARTUP_SECONDS) as client:
                 client.wait_for_workers(workers, timeout=STARTUP_SECONDS)

@@ -46,13 +46,22 @@ def pipe_columns(_case, path: Path, spec: str, rounds: int, checked) -> dict:
     command = server_command(spec)
     if command is None:
         nan = float("nan")
-        return {"request_s": nan, "request_b64_s": nan, "call_s": nan, "overhead_s": nan, "check_cmd_s": nan,
-                "check_b64_s": nan, "check_impl_s": nan, "requests": 0, "pipe_state": ""}
+        return {
+            "request_s": nan,
+            "request_b64_s": nan,
+            "call_s": nan,
+            "overhead_s": nan,
+            "check_cmd_s": nan,
+            "check_b64_s": nan,
+            "check_impl_s": nan,
+            "requests": 0,
+            "pipe_state": "",
+        }
     try:
         factory = start(command)
-        document = case_document(load_case(path), "float64")   # the bench's case as its file says
+        document = case_document(load_case(path), "float64")  # the bench's case as its file says
         implementation = _local_factory(spec)(document)
-        params = {name: value + 1e-6 for name, value in document["params"].items()}   # not the case's own values
+        params = {name: value + 1e-6 for name, value in document["params"].items()}  # not the case's own values
         inputs, targets = document["inputs"], document["targets"]
         piped = factory(document)
         piped_b64 = start(command + " --base64")(document)
@@ -67,20 +76,33 @@ def pipe_columns(_case, path: Path, spec: str, rounds: int, checked) -> dict:
             implementation.loss({k: v.copy() for k, v in params.items()}, inputs.copy(), targets.copy())
 
         before = factory.client.next_id
-        pipe_state = _checked_over_pipe(command, [path])   # its warm-up, and the requests counted
+        pipe_state = _checked_over_pipe(command, [path])  # its warm-up, and the requests counted
         requests = factory.client.next_id - before
         checked(spec, [path], True)
-        samples = _interleaved({"request": request, "request_b64": request_b64, "call": call,
-                                "check_cmd": lambda: _checked_over_pipe(command, [path]),
-                                "check_b64": lambda: _checked_over_pipe(command + " --base64", [path]),
-                                "check_impl": lambda: checked(spec, [path], True)}, rounds)
+        samples = _interleaved(
+            {
+                "request": request,
+                "request_b64": request_b64,
+                "call": call,
+                "check_cmd": lambda: _checked_over_pipe(command, [path]),
+                "check_b64": lambda: _checked_over_pipe(command + " --base64", [path]),
+                "check_impl": lambda: checked(spec, [path], True),
+            },
+            rounds,
+        )
     finally:
         close_all()
     spread = {f"{name}_range": f"{min(v):.3g}-{max(v):.3g}" for name, v in samples.items()}
     medians = {f"{name}_s": median(v) for name, v in samples.items()}
-    return {**medians, "overhead_s": medians["request_s"] - medians["call_s"], "requests": requests,
-            "pipe_state": pipe_state, "request_range": spread["request_range"],
-            "check_cmd_range": spread["check_cmd_range"], "check_impl_range": spread["check_impl_range"]}
+    return {
+        **medians,
+        "overhead_s": medians["request_s"] - medians["call_s"],
+        "requests": requests,
+        "pipe_state": pipe_state,
+        "request_range": spread["request_range"],
+        "check_cmd_range": spread["check_cmd_range"],
+        "check_impl_range": spread["check_impl_range"],
+    }
 
 
 def _checked_over_pipe(command: str, paths) -> str:
@@ -122,10 +144,12 @@ def pipe_lines(frame) -> list[str]:
     lines = []
     for row in frame.itertuples():
         if getattr(row, "requests", 0) and row.requests == row.requests:
-            lines.append(f"pipe: {row.network} {row.activation}: {1e3 * row.overhead_s:.3g} ms per request "
-                         f"({1e3 * row.request_s:.3g} ms over the pipe, {1e3 * row.request_b64_s:.3g} ms with "
-                         f"base64 arrays, {1e3 * row.call_s:.3g} ms in process); "
-                         f"check --cmd {row.check_cmd_s:.3g} s ({int(row.requests)} requests, {row.check_cmd_range}; "
-                         f"{row.check_b64_s:.3g} s with base64) "
-                         f"against --impl {row.check_impl_s:.3g} s ({row.check_impl_range}), state {row.pipe_state}")
+            lines.append(
+                f"pipe: {row.network} {row.activation}: {1e3 * row.overhead_s:.3g} ms per request "
+                f"({1e3 * row.request_s:.3g} ms over the pipe, {1e3 * row.request_b64_s:.3g} ms with "
+                f"base64 arrays, {1e3 * row.call_s:.3g} ms in process); "
+                f"check --cmd {row.check_cmd_s:.3g} s ({int(row.requests)} requests, {row.check_cmd_range}; "
+                f"{row.check_b64_s:.3g} s with base64) "
+                f"against --impl {row.check_impl_s:.3g} s ({row.check_impl_range}), state {row.pipe_state}"
+            )
     return lines

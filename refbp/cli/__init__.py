@@ -14,13 +14,39 @@ from refbp import __version__
 from refbp.memory import keep_freed_memory
 from refbp.parallel import ExecutorUnreachable
 
-from . import (bench, cases_cmd, check_cmd, compare_cmd, explain_cmd, fuzz_cmd, grade_cmd, history_cmd, mutate_cmd,
-               run_cmd, schema_cmd, serve_cmd, verify_cmd)
+from . import (
+    bench,
+    cases_cmd,
+    check_cmd,
+    compare_cmd,
+    explain_cmd,
+    fuzz_cmd,
+    grade_cmd,
+    history_cmd,
+    mutate_cmd,
+    run_cmd,
+    schema_cmd,
+    serve_cmd,
+    verify_cmd,
+)
 from .extras import extra_line
 from .usage import fail_usage
 
-COMMANDS = (run_cmd, verify_cmd, check_cmd, explain_cmd, cases_cmd, compare_cmd, history_cmd, schema_cmd, serve_cmd,
-            fuzz_cmd, mutate_cmd, bench, grade_cmd)
+COMMANDS = (
+    run_cmd,
+    verify_cmd,
+    check_cmd,
+    explain_cmd,
+    cases_cmd,
+    compare_cmd,
+    history_cmd,
+    schema_cmd,
+    serve_cmd,
+    fuzz_cmd,
+    mutate_cmd,
+    bench,
+    grade_cmd,
+)
 
 DESCRIPTION = """\
 refbp checks a hand-written backpropagation (MLPs and a simple RNN) case by case
@@ -33,8 +59,9 @@ verify, check and fuzz keep and report what was checked before it).
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="refbp", description=DESCRIPTION,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="refbp", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--version", action="version", version=f"refbp {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for command in COMMANDS:

@@ -95,40 +95,67 @@ def names(text: str) -> tuple[str, ...]:
 def add_output_arguments(parser, name: str, quick: str) -> None:
     parser.add_argument("--quick", action="store_true", help=quick)
     parser.add_argument("--json", action="store_true", help="print the rows as a JSON list on stdout (table on stderr)")
-    parser.add_argument("--report-dir", default="reports", metavar="DIR",
-                        help=f"where the report folder bench-{name}-<id>/ is written (default: ./reports)")
+    parser.add_argument(
+        "--report-dir",
+        default="reports",
+        metavar="DIR",
+        help=f"where the report folder bench-{name}-<id>/ is written (default: ./reports)",
+    )
     parser.add_argument("--no-report", action="store_true", help="write no report folder")
 
 
 def add_backend_arguments(parser, name: str, registry: dict) -> None:
-    parser.add_argument("--device", choices=("cpu", "cuda", "all"), default="all",
-                        help="which backends to time: cpu ones, cuda ones, or all (default; cuda rows "
-                             "only when CUDA is available)")
-    parser.add_argument("--backends", metavar="LIST", type=names, default=(),
-                        help=f"comma-separated subset of: {', '.join(registry)}")
+    parser.add_argument(
+        "--device",
+        choices=("cpu", "cuda", "all"),
+        default="all",
+        help="which backends to time: cpu ones, cuda ones, or all (default; cuda rows only when CUDA is available)",
+    )
+    parser.add_argument(
+        "--backends", metavar="LIST", type=names, default=(), help=f"comma-separated subset of: {', '.join(registry)}"
+    )
     add_output_arguments(parser, name, "a few small sizes and short medians (for tests)")
 
 
 def add_batch_arguments(parser) -> None:
     add_backend_arguments(parser, "batch", BATCH_BACKENDS)
-    parser.add_argument("--batches", metavar="LIST", type=positive_ints, default=(),
-                        help="comma-separated batch sizes (default: 1,8,64,256,1024,4096; --quick: 1,8,64)")
+    parser.add_argument(
+        "--batches",
+        metavar="LIST",
+        type=positive_ints,
+        default=(),
+        help="comma-separated batch sizes (default: 1,8,64,256,1024,4096; --quick: 1,8,64)",
+    )
     parser.add_argument("--no-serial", action="store_true", help="skip the serial (batch-1 loop) rows")
 
 
 def add_rnn_arguments(parser) -> None:
     add_backend_arguments(parser, "rnn", RNN_BACKENDS)
-    parser.add_argument("--batches", metavar="LIST", type=positive_ints, default=(),
-                        help="comma-separated batch sizes (default: 1,32,256; --quick: 32)")
-    parser.add_argument("--steps", metavar="LIST", type=positive_ints, default=(),
-                        help="comma-separated sequence lengths T (default: 1,10,50,200; --quick: 1,10)")
+    parser.add_argument(
+        "--batches",
+        metavar="LIST",
+        type=positive_ints,
+        default=(),
+        help="comma-separated batch sizes (default: 1,32,256; --quick: 32)",
+    )
+    parser.add_argument(
+        "--steps",
+        metavar="LIST",
+        type=positive_ints,
+        default=(),
+        help="comma-separated sequence lengths T (default: 1,10,50,200; --quick: 1,10)",
+    )
 
 
 def add_fd_arguments(parser) -> None:
     add_output_arguments(parser, "fd", "the two small networks and short medians (a smoke test)")
-    parser.add_argument("--repeats", type=int, metavar="N",
-                        help="rounds per median (default 7; --quick: 3); fewer, never under 3, where a round "
-                             "takes long (64-128-128-10)")
+    parser.add_argument(
+        "--repeats",
+        type=int,
+        metavar="N",
+        help="rounds per median (default 7; --quick: 3); fewer, never under 3, where a round "
+        "takes long (64-128-128-10)",
+    )
 
 
 CHECK_HELP = """\
@@ -149,8 +176,12 @@ Writes reports/bench-check-<id>/ (results.csv, summary.md, report.html, environm
 def add_check_arguments(parser) -> None:
     add_output_arguments(parser, "check", "a tiny network, one round, two suite cases (a smoke run)")
     parser.add_argument("--repeats", type=int, metavar="N", help="rounds per median (default 5; --quick: 1)")
-    parser.add_argument("--impl", default="", metavar="MODULE:FACTORY",
-                        help="the implementation checked (default: examples/numpy_mlp.py:factory)")
+    parser.add_argument(
+        "--impl",
+        default="",
+        metavar="MODULE:FACTORY",
+        help="the implementation checked (default: examples/numpy_mlp.py:factory)",
+    )
     parser.add_argument("--no-suite", action="store_true", help="skip the whole-suite row")
 
 
@@ -167,13 +198,20 @@ Writes reports/bench-service-<id>/ (results.csv, summary.md, report.html, enviro
 def add_service_arguments(parser) -> None:
     add_output_arguments(parser, "service", "4 clients, 100 requests, one server process (a smoke run)")
     parser.add_argument("--clients", type=int, default=16, metavar="N", help="concurrent clients (default: 16)")
-    parser.add_argument("--requests", type=int, default=10_000, metavar="N",
-                        help="requests after the warm-up (default: 10000)")
-    parser.add_argument("--seconds", type=float, default=180.0, metavar="S",
-                        help="the most the measured requests may take (default: 180)")
+    parser.add_argument(
+        "--requests", type=int, default=10_000, metavar="N", help="requests after the warm-up (default: 10000)"
+    )
+    parser.add_argument(
+        "--seconds",
+        type=float,
+        default=180.0,
+        metavar="S",
+        help="the most the measured requests may take (default: 180)",
+    )
     parser.add_argument("--workers", type=int, default=2, metavar="N", help="server processes (default: 2)")
-    parser.add_argument("--threads", type=int, default=2, metavar="N",
-                        help="checks at once per server process (default: 2)")
+    parser.add_argument(
+        "--threads", type=int, default=2, metavar="N", help="checks at once per server process (default: 2)"
+    )
     parser.add_argument("--case", default="seed-2-2-2", help="the case whose result is posted (default: the seed)")
 
 
@@ -192,8 +230,13 @@ def add_jobs_arguments(parser) -> None:
     add_output_arguments(parser, "jobs", "2 rounds, 20 fuzz examples (a smoke run)")
     parser.add_argument("--jobs", type=int, default=2, metavar="N", help="workers compared with 1 (default: 2)")
     parser.add_argument("--rounds", type=int, default=5, metavar="R", help="rounds per median (default: 5)")
-    parser.add_argument("--workloads", type=names, default=("run", "fuzz"), metavar="LIST",
-                        help="comma-separated from run, run-no-report, fuzz (default: run,fuzz)")
+    parser.add_argument(
+        "--workloads",
+        type=names,
+        default=("run", "fuzz"),
+        metavar="LIST",
+        help="comma-separated from run, run-no-report, fuzz (default: run,fuzz)",
+    )
     parser.add_argument("--examples", type=int, default=200, metavar="N", help="fuzz examples (default: 200)")
     parser.add_argument("--dask", action="store_true", help="also on a local Dask cluster of 1 and N workers")
 
@@ -202,30 +245,60 @@ def add_jobs_arguments(parser) -> None:
 # The modules are imported only when their bench runs: they bring pandas and the report layer.
 BENCHMARKS = {
     "fd": ("refbp.bench.fd", FD_HELP, add_fd_arguments, lambda m, a: m.Options(quick=a.quick, repeats=a.repeats)),
-    "check": ("refbp.bench.check", CHECK_HELP, add_check_arguments,
-              lambda m, a: m.Options(quick=a.quick, repeats=a.repeats, impl=a.impl, suite=not a.no_suite)),
-    "batch": ("refbp.bench.batch", BATCH_HELP, add_batch_arguments,
-              lambda m, a: m.Options(device=a.device, backends=a.backends, quick=a.quick, batches=a.batches,
-                                     serial=not a.no_serial)),
-    "rnn": ("refbp.bench.rnn", RNN_HELP, add_rnn_arguments,
-            lambda m, a: m.Options(device=a.device, backends=a.backends, quick=a.quick, batches=a.batches,
-                                   steps=a.steps)),
-    "service": ("refbp.bench.service", SERVICE_HELP, add_service_arguments,
-                lambda m, a: m.Options(clients=a.clients, requests=a.requests, seconds=a.seconds,
-                                       workers=a.workers, threads=a.threads, case=a.case, quick=a.quick)),
-    "jobs": ("refbp.bench.jobs", JOBS_HELP, add_jobs_arguments,
-             lambda m, a: m.Options(jobs=a.jobs, rounds=a.rounds, workloads=a.workloads, examples=a.examples,
-                                    dask=a.dask, quick=a.quick)),
+    "check": (
+        "refbp.bench.check",
+        CHECK_HELP,
+        add_check_arguments,
+        lambda m, a: m.Options(quick=a.quick, repeats=a.repeats, impl=a.impl, suite=not a.no_suite),
+    ),
+    "batch": (
+        "refbp.bench.batch",
+        BATCH_HELP,
+        add_batch_arguments,
+        lambda m, a: m.Options(
+            device=a.device, backends=a.backends, quick=a.quick, batches=a.batches, serial=not a.no_serial
+        ),
+    ),
+    "rnn": (
+        "refbp.bench.rnn",
+        RNN_HELP,
+        add_rnn_arguments,
+        lambda m, a: m.Options(device=a.device, backends=a.backends, quick=a.quick, batches=a.batches, steps=a.steps),
+    ),
+    "service": (
+        "refbp.bench.service",
+        SERVICE_HELP,
+        add_service_arguments,
+        lambda m, a: m.Options(
+            clients=a.clients,
+            requests=a.requests,
+            seconds=a.seconds,
+            workers=a.workers,
+            threads=a.threads,
+            case=a.case,
+            quick=a.quick,
+        ),
+    ),
+    "jobs": (
+        "refbp.bench.jobs",
+        JOBS_HELP,
+        add_jobs_arguments,
+        lambda m, a: m.Options(
+            jobs=a.jobs, rounds=a.rounds, workloads=a.workloads, examples=a.examples, dask=a.dask, quick=a.quick
+        ),
+    ),
 }
 
 
 def register(sub):
-    p = sub.add_parser("bench", help="benchmarks against torch", description=HELP,
-                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = sub.add_parser(
+        "bench", help="benchmarks against torch", description=HELP, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     which = p.add_subparsers(dest="benchmark", metavar="BENCHMARK")
     for name, (_, text, add_arguments, _) in BENCHMARKS.items():
-        q = which.add_parser(name, help=text.splitlines()[0], description=text,
-                             formatter_class=argparse.RawDescriptionHelpFormatter)
+        q = which.add_parser(
+            name, help=text.splitlines()[0], description=text, formatter_class=argparse.RawDescriptionHelpFormatter
+        )
         add_arguments(q)
         q.set_defaults(handler=handle)
     p.set_defaults(handler=lambda args: (p.print_help(sys.stderr), 2)[1])

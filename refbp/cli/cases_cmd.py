@@ -24,8 +24,12 @@ go on (exit 2).
 
 
 def register(sub):
-    p = sub.add_parser("cases", help="export, list or vary the cases", description=HELP,
-                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = sub.add_parser(
+        "cases",
+        help="export, list or vary the cases",
+        description=HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     verbs = p.add_subparsers(dest="verb", metavar="VERB")
     export = any_order(verbs.add_parser("export", help="write the explicit form of each case into DIR"))
     export.add_argument("directory", metavar="DIR")
@@ -57,7 +61,10 @@ def _for_each_case(paths, action, before=None) -> int:
     for case in loaded.cases:
         action(case)
     if not loaded.items:
-        print(f"refbp: error: nothing found: no case file in {', '.join(paths or ['the installed suite'])}", file=sys.stderr)
+        print(
+            f"refbp: error: nothing found: no case file in {', '.join(paths or ['the installed suite'])}",
+            file=sys.stderr,
+        )
     return 2 if loaded.bad or not loaded.items else 0
 
 
@@ -83,8 +90,9 @@ def handle_export(args) -> int:
             clashes.append(schema)
         if clashes and not args.force:
             more = f" (and {len(clashes) - 1} more)" if len(clashes) > 1 else ""
-            return fail_usage(f"{clashes[0]}: already exists{more}: not overwritten, nothing exported "
-                              f"(--force overwrites)")
+            return fail_usage(
+                f"{clashes[0]}: already exists{more}: not overwritten, nothing exported (--force overwrites)"
+            )
         try:
             made.append(export_directory(target))
         except CaseError as exc:
@@ -111,5 +119,7 @@ def _document_in(path):
 
 
 def handle_list(args) -> int:
-    return _for_each_case(args.paths, lambda case: print(
-        f"{case.id:<36} {case.network.describe():<28} {case.loss:<14} {case.dtype:<8} {case.path}"))
+    return _for_each_case(
+        args.paths,
+        lambda case: print(f"{case.id:<36} {case.network.describe():<28} {case.loss:<14} {case.dtype:<8} {case.path}"),
+    )

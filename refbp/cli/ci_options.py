@@ -14,11 +14,15 @@ from pathlib import Path
 
 from .usage import fail_usage, folder_problem, os_problem
 
-JUNIT_HELP = ("also write the run as JUnit XML into FILE (one test case per case part: forward, each gradient, "
-              "training; a failure carries its diagnosis, an inconclusive part is skipped with the reason)")
-XFAILS_HELP = ("expected failures: one `PATTERN  # REASON` a line, PATTERN a case id, CASE/QUANTITY or "
-               "CASE/QUANTITY/TENSOR (globs allowed), docs/formats.md 'Expected failures'. A failure covered by "
-               "an entry is XFAIL and does not fail the run; an entry whose rows all pass is XPASS")
+JUNIT_HELP = (
+    "also write the run as JUnit XML into FILE (one test case per case part: forward, each gradient, "
+    "training; a failure carries its diagnosis, an inconclusive part is skipped with the reason)"
+)
+XFAILS_HELP = (
+    "expected failures: one `PATTERN  # REASON` a line, PATTERN a case id, CASE/QUANTITY or "
+    "CASE/QUANTITY/TENSOR (globs allowed), docs/formats.md 'Expected failures'. A failure covered by "
+    "an entry is XFAIL and does not fail the run; an entry whose rows all pass is XPASS"
+)
 STRICT_XFAIL_HELP = "an XPASS (an expected failure that passed) fails the run: exit 1"
 
 
@@ -39,8 +43,13 @@ class XfailsArgument:
 def junit_path(text: str) -> Path:
     """--junit-xml FILE: refused at once when FILE is a folder or its folder cannot be written."""
     path = Path(text)
-    problem = (f"--junit-xml {text}: is a folder" if path.is_dir() else
-               folder_problem("--junit-xml", path.parent) if str(path.parent) not in ("", ".") else "")
+    problem = (
+        f"--junit-xml {text}: is a folder"
+        if path.is_dir()
+        else folder_problem("--junit-xml", path.parent)
+        if str(path.parent) not in ("", ".")
+        else ""
+    )
     if problem:
         fail_usage(problem)
         raise SystemExit(2)

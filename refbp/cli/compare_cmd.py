@@ -20,8 +20,12 @@ file, lies under one or cannot be written is refused before any source is read (
 
 
 def register(sub):
-    p = sub.add_parser("compare", help="compare implementations side by side", description=HELP,
-                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = sub.add_parser(
+        "compare",
+        help="compare implementations side by side",
+        description=HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("sources", nargs="+", metavar="SOURCE")
     p.add_argument("--report-dir", default="reports", metavar="DIR", help="where to write (default: reports/)")
     p.add_argument("--database", metavar="URL", help="the store for store:RUN sources (default: REFBP_DATABASE_URL)")

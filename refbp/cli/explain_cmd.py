@@ -20,14 +20,24 @@ reference's factors are printed beside the implementation's, the first that diff
 
 
 def register(sub):
-    p = sub.add_parser("explain", help="chain-rule decomposition of one gradient entry", description=HELP,
-                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = sub.add_parser(
+        "explain",
+        help="chain-rule decomposition of one gradient entry",
+        description=HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("case", metavar="CASE", help="case file, or the id of a shipped case")
     p.add_argument("--param", metavar="NAME", help="alias (w5) or entry (layers.1.weight[0][0])")
-    p.add_argument("--through-time", action="store_true",
-                   help="RNN: ||dE/dh_t|| for every step t (vanishing and exploding gradients)")
-    p.add_argument("--result", metavar="RESULT",
-                   help="with --param: a result file with intermediates and error_signals, shown beside the reference")
+    p.add_argument(
+        "--through-time",
+        action="store_true",
+        help="RNN: ||dE/dh_t|| for every step t (vanishing and exploding gradients)",
+    )
+    p.add_argument(
+        "--result",
+        metavar="RESULT",
+        help="with --param: a result file with intermediates and error_signals, shown beside the reference",
+    )
     p.set_defaults(handler=handle)
 
 
@@ -49,7 +59,6 @@ def find_case(text: str):
 def handle(args) -> int:
     from refbp.cases import CaseError
     from refbp.explain import explain
-
 
     if args.param is None and not args.through_time:
         return fail_usage("explain: give --param NAME (a gradient entry) or --through-time (an RNN case)")

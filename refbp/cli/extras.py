@@ -6,10 +6,16 @@ from __future__ import annotations
 
 # top-level module -> the extra that installs it
 EXTRA_OF_MODULE = {
-    "fastapi": "service", "uvicorn": "service", "httptools": "service", "uvloop": "service", "httpx": "service",
-    "psutil": "service", "starlette": "service",
+    "fastapi": "service",
+    "uvicorn": "service",
+    "httptools": "service",
+    "uvloop": "service",
+    "httpx": "service",
+    "psutil": "service",
+    "starlette": "service",
     "psycopg": "store-postgres",
-    "dask": "cluster", "distributed": "cluster",
+    "dask": "cluster",
+    "distributed": "cluster",
 }
 
 
@@ -24,5 +30,4 @@ def extra_line(command: str, exc: ImportError) -> str | None:
     extra = missing_extra(exc)
     if extra is None:
         return None
-    return (f"refbp {command} needs refbp's {extra} extra ({exc.name} is not installed): "
-            f"pip install 'refbp[{extra}]'")
+    return f"refbp {command} needs refbp's {extra} extra ({exc.name} is not installed): pip install 'refbp[{extra}]'"

@@ -47,8 +47,12 @@ Default budget: {DEFAULT_EXAMPLES} examples.
 
 
 def register(sub):
-    p = sub.add_parser("fuzz", help="check hypothesis-drawn cases; shrink and save failures", description=HELP,
-                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = sub.add_parser(
+        "fuzz",
+        help="check hypothesis-drawn cases; shrink and save failures",
+        description=HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("--kind", choices=KINDS, default="all", help="networks to draw (default: all)")
     budget = p.add_mutually_exclusive_group()
     budget.add_argument("--examples", type=int, metavar="N", help=f"examples to check (default {DEFAULT_EXAMPLES})")
@@ -56,27 +60,43 @@ def register(sub):
     p.add_argument("--seed", type=int, default=0, help="the seed of the examples drawn, 0 or more (default 0)")
     p.add_argument("--dtype", choices=names.DTYPES, default="float64", help="the cases' dtype (default float64)")
     given = p.add_mutually_exclusive_group()
-    given.add_argument("--impl", metavar="MODULE:FACTORY",
-                       help="check this implementation (adapter protocol, as `refbp check`) instead of refbp")
+    given.add_argument(
+        "--impl",
+        metavar="MODULE:FACTORY",
+        help="check this implementation (adapter protocol, as `refbp check`) instead of refbp",
+    )
     add_cmd_option(given)  # any language, over a pipe
     add_layer_option(given)  # a layers module's declared functions, their inputs drawn (refbp.layer.draw)
     p.add_argument("--fd-method", choices=tuple(names.FD_METHODS), help="finite differences (default: as run/check)")
-    narrow = p.add_argument_group("narrowing the draw further (within the factory's `capabilities`, docs/formats.md "
-                                  "section 8)")
+    narrow = p.add_argument_group(
+        "narrowing the draw further (within the factory's `capabilities`, docs/formats.md section 8)"
+    )
     narrow.add_argument("--activations", metavar="LIST", help="only these activations, e.g. sigmoid,tanh")
     narrow.add_argument("--losses", metavar="LIST", help="only these losses, e.g. half_sse,mse")
     narrow.add_argument("--optimizers", metavar="LIST", help="only these optimizers (none: no training)")
-    narrow.add_argument("--bias", choices=("with", "without", "either"), help="networks with biases, without, or either")
+    narrow.add_argument(
+        "--bias", choices=("with", "without", "either"), help="networks with biases, without, or either"
+    )
     narrow.add_argument("--batch", metavar="MOST|LEAST-MOST", help="batch sizes, e.g. 1 or 2-8")
-    p.add_argument("--save-failures", metavar="DIR", type=Path,
-                   help="write each shrunk failure into DIR as a refbp-case/1 file")
-    p.add_argument("--max-saved", type=int, default=3, metavar="K",
-                   help="keep at most K failures, the first of each distinct failing check (default 3)")
+    p.add_argument(
+        "--save-failures", metavar="DIR", type=Path, help="write each shrunk failure into DIR as a refbp-case/1 file"
+    )
+    p.add_argument(
+        "--max-saved",
+        type=int,
+        default=3,
+        metavar="K",
+        help="keep at most K failures, the first of each distinct failing check (default 3)",
+    )
     p.add_argument("--no-shrink", action="store_true", help="keep failures as drawn, without shrinking them")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
-    p.add_argument("--jobs", default="1", metavar="N",
-                   help="check the examples in N local worker processes (auto: one per core; default 1); the same "
-                        "examples and findings as with 1, in the same order")
+    p.add_argument(
+        "--jobs",
+        default="1",
+        metavar="N",
+        help="check the examples in N local worker processes (auto: one per core; default 1); the same "
+        "examples and findings as with 1, in the same order",
+    )
     p.add_argument("--executor", metavar="dask://HOST:PORT", help="check the examples on this Dask cluster instead")
     add_judging_options(p)
     add_timeout_option(p)
@@ -131,12 +151,25 @@ def handle(args) -> int:
     except (NoSupportedKind, CapabilityError) as exc:
         return fail_usage(str(exc))
     examples = args.examples if args.examples is not None or args.minutes is not None else DEFAULT_EXAMPLES
-    options = FuzzOptions(kind=args.kind, examples=examples, minutes=args.minutes, seed=args.seed,
-                          dtype=args.dtype, impl=args.impl, fd_method=args.fd_method,
-                          conventions=args.conventions, strict=args.strict,
-                          save_failures=args.save_failures, max_saved=args.max_saved, shrink=not args.no_shrink,
-                          progress=False if args.no_progress else None, jobs=jobs, executor=args.executor,
-                          timeout=timeout, narrow=narrow)
+    options = FuzzOptions(
+        kind=args.kind,
+        examples=examples,
+        minutes=args.minutes,
+        seed=args.seed,
+        dtype=args.dtype,
+        impl=args.impl,
+        fd_method=args.fd_method,
+        conventions=args.conventions,
+        strict=args.strict,
+        save_failures=args.save_failures,
+        max_saved=args.max_saved,
+        shrink=not args.no_shrink,
+        progress=False if args.no_progress else None,
+        jobs=jobs,
+        executor=args.executor,
+        timeout=timeout,
+        narrow=narrow,
+    )
     run = run_fuzz(options)
     print("\n".join(summary_lines(run)))
     if run.interrupted:
@@ -144,6 +177,9 @@ def handle(args) -> int:
     if run.save_problem:
         print(f"refbp: error: {run.save_problem}", file=sys.stderr)
     if not run.checked and not run.interrupted:
-        print(f"refbp: error: nothing to check: {args.impl or 'the implementation'} supports none of the "
-              f"{len(run.outcomes)} examples", file=sys.stderr)
+        print(
+            f"refbp: error: nothing to check: {args.impl or 'the implementation'} supports none of the "
+            f"{len(run.outcomes)} examples",
+            file=sys.stderr,
+        )
     return finish_fuzz_ci(run, args, run.exit_code())

@@ -28,21 +28,40 @@ Exit codes: 0 full marks, 1 fewer, 2 the rubric, the cases or --out cannot be us
 
 
 def register(sub):
-    p = sub.add_parser("grade", help="grade a submission into Gradescope's results.json", description=HELP,
-                       formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("paths", nargs="*", metavar="PATH", help="case files or folders (default: the rubric's cases, "
-                                                            "else the installed suite)")
+    p = sub.add_parser(
+        "grade",
+        help="grade a submission into Gradescope's results.json",
+        description=HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument(
+        "paths",
+        nargs="*",
+        metavar="PATH",
+        help="case files or folders (default: the rubric's cases, else the installed suite)",
+    )
     what = p.add_mutually_exclusive_group()
     what.add_argument("--impl", metavar="MODULE:FACTORY", help="a Python implementation (adapter protocol)")
-    what.add_argument("--cmd", metavar="'COMMAND ARGS'",
-                      help="a program in any language speaking refbp-pipe/1 on its stdin and stdout "
-                           "(docs/formats.md section 11), as `refbp check --cmd` asks it")
-    what.add_argument("--results", action="append", metavar="FILE",
-                      help="a refbp-result/1 file, a bundle or a folder of them (repeat for several)")
+    what.add_argument(
+        "--cmd",
+        metavar="'COMMAND ARGS'",
+        help="a program in any language speaking refbp-pipe/1 on its stdin and stdout "
+        "(docs/formats.md section 11), as `refbp check --cmd` asks it",
+    )
+    what.add_argument(
+        "--results",
+        action="append",
+        metavar="FILE",
+        help="a refbp-result/1 file, a bundle or a folder of them (repeat for several)",
+    )
     p.add_argument("--rubric", metavar="FILE", help="the rubric (refbp-rubric/1; default: docs/grading.md's defaults)")
     p.add_argument("--seed", type=int, help="grade the student's variant of the cases for this seed")
-    p.add_argument("--out", metavar="DIR", default="results",
-                   help="where results.json, summary.txt and summary.html go (default: ./results)")
+    p.add_argument(
+        "--out",
+        metavar="DIR",
+        default="results",
+        help="where results.json, summary.txt and summary.html go (default: ./results)",
+    )
     p.add_argument("--name", default="submission", help="the submission's name in its verdicts (default: submission)")
     p.set_defaults(handler=handle)
 
@@ -53,8 +72,9 @@ def handle(args) -> int:
     from refbp.grade.summary import text_summary, write_grade
 
     if not (args.impl or args.results or args.cmd):
-        return fail_usage("refbp grade: give the submission: --impl MODULE:FACTORY, --cmd 'COMMAND ARGS' or "
-                          "--results FILE")
+        return fail_usage(
+            "refbp grade: give the submission: --impl MODULE:FACTORY, --cmd 'COMMAND ARGS' or --results FILE"
+        )
     if args.seed is not None and args.seed < 0:
         return fail_usage(f"--seed {args.seed}: must be in [0, 2^63 - 1]")
     problem = folder_problem("--out", args.out)
@@ -62,8 +82,9 @@ def handle(args) -> int:
         return fail_usage(problem)
     try:
         rubric = read_rubric(args.rubric) if args.rubric else Rubric()
-        grade = grade_submission(Submission(args.impl, tuple(args.results or ()), args.cmd, args.name), rubric,
-                                 args.paths or None, args.seed)
+        grade = grade_submission(
+            Submission(args.impl, tuple(args.results or ()), args.cmd, args.name), rubric, args.paths or None, args.seed
+        )
     except (RubricError, GradeError) as exc:
         return fail_usage(str(exc))
     try:

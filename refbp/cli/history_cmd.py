@@ -20,14 +20,20 @@ A prefix that several runs share is an error naming them.
 
 
 def register(sub):
-    p = sub.add_parser("history", help="list the runs kept in the verdict store", description=HELP,
-                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = sub.add_parser(
+        "history",
+        help="list the runs kept in the verdict store",
+        description=HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("--implementation", metavar="NAME", help="only implementations whose name contains NAME")
     p.add_argument("--limit", type=int, default=50, metavar="N", help="at most N runs (default: 50)")
-    p.add_argument("--run", metavar="ID", help="the rows of one run (its id or a unique prefix of it) instead of "
-                                               "the list of runs")
-    p.add_argument("--all", action="store_true", help="with --run: every row, not only the failed and "
-                                                          "inconclusive ones")
+    p.add_argument(
+        "--run", metavar="ID", help="the rows of one run (its id or a unique prefix of it) instead of the list of runs"
+    )
+    p.add_argument(
+        "--all", action="store_true", help="with --run: every row, not only the failed and inconclusive ones"
+    )
     p.add_argument("--database", metavar="URL", help="the store's URL (default: REFBP_DATABASE_URL, else SQLite)")
     p.set_defaults(handler=handle)
 
@@ -35,7 +41,6 @@ def register(sub):
 def handle(args) -> int:
     # Imported here: SQLAlchemy and Alembic take a while to import, and only this command needs them.
     from refbp.store import AmbiguousRun, StoreError, open_store, resolve_run, run_checks, runs_frame
-
 
     if args.limit < 1:
         return fail_usage(f"--limit: must be at least 1, not {args.limit}")

@@ -7,9 +7,11 @@ import math
 
 from refbp.parallel.guarded import DEFAULT_TIMEOUT
 
-TIMEOUT_HELP = (f"the longest one call into the implementation (its import, factory, forward, loss, gradients, "
-                f"train, ...) may take, in seconds (default {DEFAULT_TIMEOUT:g}); a call that takes longer is "
-                f"stopped and fails its case, and the run goes on")
+TIMEOUT_HELP = (
+    f"the longest one call into the implementation (its import, factory, forward, loss, gradients, "
+    f"train, ...) may take, in seconds (default {DEFAULT_TIMEOUT:g}); a call that takes longer is "
+    f"stopped and fails its case, and the run goes on"
+)
 
 ISOLATION_NOTE = """\
 The implementation runs in a worker process (one per job, even without --jobs), never in

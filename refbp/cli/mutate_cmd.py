@@ -23,26 +23,58 @@ a listed one killed), 2 bad usage or a suite that fails unmutated.
 
 
 def register(sub):
-    p = sub.add_parser("mutate", help="mutation testing of refbp.nn against the suite", description=HELP,
-                       formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("paths", nargs="*", metavar="PATH",
-                   help="case files or folders, relative to the project (default: the whole shipped suite)")
-    p.add_argument("--function", action="append", metavar="NAME",
-                   help="only the mutants of this function (module.Class.method, e.g. dense.backward); repeatable")
+    p = sub.add_parser(
+        "mutate",
+        help="mutation testing of refbp.nn against the suite",
+        description=HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument(
+        "paths",
+        nargs="*",
+        metavar="PATH",
+        help="case files or folders, relative to the project (default: the whole shipped suite)",
+    )
+    p.add_argument(
+        "--function",
+        action="append",
+        metavar="NAME",
+        help="only the mutants of this function (module.Class.method, e.g. dense.backward); repeatable",
+    )
     p.add_argument("--limit", type=int, metavar="N", help="only the first N mutants")
     p.add_argument("--list", action="store_true", help="list the mutants without running anything")
-    p.add_argument("--report", type=Path, metavar="FILE",
-                   help="write the full report (markdown: every mutant, who killed it, each equivalent one's reason) to FILE")
-    p.add_argument("--summary", type=Path, metavar="FILE",
-                   help="write the summary (score, counts per file and operator, survivors) to FILE: docs/mutation.md "
-                        "is written so")
-    p.add_argument("--timeout", type=float, default=300.0, metavar="S",
-                   help="seconds the suite may take on one mutant before it counts as killed (default 300)")
+    p.add_argument(
+        "--report",
+        type=Path,
+        metavar="FILE",
+        help="write the full report (markdown: every mutant, who killed it, each equivalent one's reason) to FILE",
+    )
+    p.add_argument(
+        "--summary",
+        type=Path,
+        metavar="FILE",
+        help="write the summary (score, counts per file and operator, survivors) to FILE: docs/mutation.md "
+        "is written so",
+    )
+    p.add_argument(
+        "--timeout",
+        type=float,
+        default=300.0,
+        metavar="S",
+        help="seconds the suite may take on one mutant before it counts as killed (default 300)",
+    )
     p.set_defaults(handler=handle)
 
 
 def handle(args) -> int:
-    from refbp.mutate import SuiteFailsUnmutated, mutants_of, report_lines, report_markdown, report_summary, run_mutation
+    from refbp.mutate import (
+        SuiteFailsUnmutated,
+        mutants_of,
+        report_lines,
+        report_markdown,
+        report_summary,
+        run_mutation,
+    )
     from refbp.mutate.run import project_root
 
     root = project_root()
@@ -53,7 +85,7 @@ def handle(args) -> int:
             return fail_usage(f"--function: no mutant in {', '.join(sorted(unknown))}")
         mutants = [m for m in mutants if m.function in args.function]
     if args.limit is not None:
-        mutants = mutants[:max(args.limit, 0)]
+        mutants = mutants[: max(args.limit, 0)]
     if args.list:
         print("\n".join(f"{m.path}:{m.line} {m.key} ({m.label})" for m in mutants))
         return 0
@@ -61,8 +93,7 @@ def handle(args) -> int:
     if missing:
         return fail_usage(f"no such file or folder in {root}: {', '.join(missing)}")
     try:
-        run = run_mutation(mutants, paths=args.paths or None, root=root, timeout=args.timeout,
-                           on_result=_progress)
+        run = run_mutation(mutants, paths=args.paths or None, root=root, timeout=args.timeout, on_result=_progress)
     except SuiteFailsUnmutated as exc:
         return fail_usage(str(exc))
     print("\n".join(report_lines(run)))

@@ -19,10 +19,14 @@ from .store_note import record_in_store, recorded_line
 from .usage import folder_problem
 
 CONVENTIONS = ("any", "torch")
-CONVENTIONS_HELP = ("torch: only torch's own choices pass where correct implementations may differ (relu'(0) = 0, "
-                    "BCELoss's backward); default any: every admissible convention, docs/formats.md 'Conventions'")
-STRICT_HELP = ("an inconclusive case (an entry no reference could judge to the accuracy needed) fails the run: "
-               "exit 1 (default: exit 0; an inconclusive case is never counted as passed)")
+CONVENTIONS_HELP = (
+    "torch: only torch's own choices pass where correct implementations may differ (relu'(0) = 0, "
+    "BCELoss's backward); default any: every admissible convention, docs/formats.md 'Conventions'"
+)
+STRICT_HELP = (
+    "an inconclusive case (an entry no reference could judge to the accuracy needed) fails the run: "
+    "exit 1 (default: exit 0; an inconclusive case is never counted as passed)"
+)
 
 # What `finish` imports after a run (pandas, matplotlib, SQLAlchemy: about a second): with
 # workers, imported while they start, on a core they leave free then.
@@ -62,22 +66,38 @@ def add_judging_options(parser) -> None:
 def add_common_options(parser, fd_help: str, fd_methods) -> None:
     """--oracle, --fd-method, --report-dir, --no-report, --json, --jobs, --executor, --conventions
     and --strict, as run, verify and check take them."""
-    parser.add_argument("--oracle", default="torch,fd,expected", metavar="LIST",
-                        help="references, comma-separated from torch, fd, expected (default: all)")
+    parser.add_argument(
+        "--oracle",
+        default="torch,fd,expected",
+        metavar="LIST",
+        help="references, comma-separated from torch, fd, expected (default: all)",
+    )
     parser.add_argument("--fd-method", choices=fd_methods, help=fd_help)
-    parser.add_argument("--report-dir", default="reports", metavar="DIR",
-                        help="where the report folder <run-id>/ is written (default: ./reports)")
+    parser.add_argument(
+        "--report-dir",
+        default="reports",
+        metavar="DIR",
+        help="where the report folder <run-id>/ is written (default: ./reports)",
+    )
     parser.add_argument("--no-report", action="store_true", help="write no report folder")
-    parser.add_argument("--json", action="store_true",
-                        help="print the verdicts (refbp-verdict/1, a JSON list) on stdout only")
-    parser.add_argument("--jobs", default="1", metavar="N",
-                        help="check the cases in N local worker processes, each with its share of the cores' "
-                             "BLAS threads (auto: one per core; default: 1, in this process). The report is "
-                             "the same whatever N, apart from timings")
-    parser.add_argument("--executor", metavar="dask://HOST:PORT",
-                        help="check the cases on this Dask cluster instead (pip install 'refbp[cluster]'; the "
-                             "workers need refbp installed); a case whose worker dies is retried as the "
-                             "scheduler's allowed-failures says, then reported as an error naming it")
+    parser.add_argument(
+        "--json", action="store_true", help="print the verdicts (refbp-verdict/1, a JSON list) on stdout only"
+    )
+    parser.add_argument(
+        "--jobs",
+        default="1",
+        metavar="N",
+        help="check the cases in N local worker processes, each with its share of the cores' "
+        "BLAS threads (auto: one per core; default: 1, in this process). The report is "
+        "the same whatever N, apart from timings",
+    )
+    parser.add_argument(
+        "--executor",
+        metavar="dask://HOST:PORT",
+        help="check the cases on this Dask cluster instead (pip install 'refbp[cluster]'; the "
+        "workers need refbp installed); a case whose worker dies is retried as the "
+        "scheduler's allowed-failures says, then reported as an error naming it",
+    )
     add_judging_options(parser)
 
 
@@ -142,8 +162,9 @@ def print_outcome(run, table: str, as_json: bool) -> int:
     for note in run.notes:
         print(f"refbp: note: {note}", file=sys.stderr)
     if not as_json:  # with --json the table is on stderr and already holds each error's line
-        for error in (error for verdict in run.verdicts if verdict.error_kind != "unsupported"
-                      for error in verdict.errors):
+        for error in (
+            error for verdict in run.verdicts if verdict.error_kind != "unsupported" for error in verdict.errors
+        ):
             print(error, file=sys.stderr)
     if run.nothing_checked():
         print(f"refbp: error: {run.nothing_checked()}", file=sys.stderr)

@@ -10,9 +10,11 @@ from refbp.pipe.factory import PIPE_PREFIX
 from .isolation import timeout_of
 from .usage import fail_usage
 
-CMD_HELP = ("a program in any language, started once and asked in JSON lines on its stdin and stdout "
-            "(protocol refbp-pipe/1, docs/formats.md section 11); its stderr passes through; each request "
-            "limited to --timeout")
+CMD_HELP = (
+    "a program in any language, started once and asked in JSON lines on its stdin and stdout "
+    "(protocol refbp-pipe/1, docs/formats.md section 11); its stderr passes through; each request "
+    "limited to --timeout"
+)
 CMD_NOTE = """\
 With --cmd the program runs in a process of its own, started once: a request it does not answer
 within --timeout, an exit, a line that is not its answer (not JSON, another id, a partial line)
@@ -32,8 +34,9 @@ def pipe_problem(args) -> str:
     except ValueError as exc:
         return str(exc)
     if jobs > 1 or getattr(args, "executor", None):
-        return "--cmd: the command is started once and asked one request at a time: --jobs and --executor " \
-               "are not for it"
+        return (
+            "--cmd: the command is started once and asked one request at a time: --jobs and --executor are not for it"
+        )
     return ""
 
 
@@ -70,17 +73,23 @@ def check_over_pipe(args) -> int:
         return code
     name = args.name or factory.name
     try:
-        run = run_suite(args.paths or None, oracles=oracles, progress=False if args.no_progress else None,
-                        check_with=CheckWith(impl=PIPE_PREFIX + args.cmd, name=name, conventions=args.conventions),
-                        fd_method=args.fd_method, keep_interrupted=True)
+        run = run_suite(
+            args.paths or None,
+            oracles=oracles,
+            progress=False if args.no_progress else None,
+            check_with=CheckWith(impl=PIPE_PREFIX + args.cmd, name=name, conventions=args.conventions),
+            fd_method=args.fd_method,
+            keep_interrupted=True,
+        )
     except PipeBroken as exc:
         return fail_usage(str(exc))
     finally:
         close_all()
     run.implementation = name
     marked = ({"interrupted": run.notes[-1]},) if run.interrupted else ()
-    return finish_ci(run, args, "check",
-                     lambda run: finish(run, args, "check", *marked, implementation_version=factory.__version__))
+    return finish_ci(
+        run, args, "check", lambda run: finish(run, args, "check", *marked, implementation_version=factory.__version__)
+    )
 
 
 def fuzz_over_pipe(args, handle) -> int:

@@ -30,23 +30,34 @@ store) and exits 130. The formats: docs/formats.md.
 
 
 FD_METHODS = tuple(names.FD_METHODS)
-FD_HELP = ("finite differences: central (O(h^2), 2 evaluations per entry), richardson (6 per entry, O(h^6) with an "
-           "error estimate), complex (complex step, machine precision; only for networks whose every function is "
-           "analytic, refused otherwise), directional (4 random directions, 2 evaluations each, against "
-           "<grad, u>), sampled (central on 8 random entries per tensor and every bias entry). Default, per case: "
-           "complex step when every function of the network is analytic (identity, sigmoid, tanh, softplus, "
-           "softmax; refbp's MLPs), otherwise central differences")
+FD_HELP = (
+    "finite differences: central (O(h^2), 2 evaluations per entry), richardson (6 per entry, O(h^6) with an "
+    "error estimate), complex (complex step, machine precision; only for networks whose every function is "
+    "analytic, refused otherwise), directional (4 random directions, 2 evaluations each, against "
+    "<grad, u>), sampled (central on 8 random entries per tensor and every bias entry). Default, per case: "
+    "complex step when every function of the network is analytic (identity, sigmoid, tanh, softplus, "
+    "softmax; refbp's MLPs), otherwise central differences"
+)
 
 
 def register(sub):
-    p = any_order(sub.add_parser("run", help="run the conformance suite (or the given cases)", description=HELP,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter))
+    p = any_order(
+        sub.add_parser(
+            "run",
+            help="run the conformance suite (or the given cases)",
+            description=HELP,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+    )
     p.add_argument("paths", nargs="*", metavar="PATH", help="case files or folders (default: the installed suite)")
     add_common_options(p, FD_HELP, FD_METHODS)
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
-    p.add_argument("--device", choices=("cpu", "cuda", "auto"),
-                   help="run refbp on torch tensors on this device (auto: cuda when available, else cpu); "
-                        "default: numpy arrays. The references stay float64 on the CPU")
+    p.add_argument(
+        "--device",
+        choices=("cpu", "cuda", "auto"),
+        help="run refbp on torch tensors on this device (auto: cuda when available, else cpu); "
+        "default: numpy arrays. The references stay float64 on the CPU",
+    )
     add_ci_options(p)
     p.set_defaults(handler=handle)
 
@@ -72,9 +83,16 @@ def handle(args) -> int:
     missing = [p for p in args.paths if not _exists(p)]
     if missing and len(missing) == len(args.paths):
         return fail_usage(f"no such file or folder: {', '.join(missing)}")
-    run = run_suite(args.paths or None, oracles=oracles, progress=False if args.no_progress else None,
-                    check_with=check_with, fd_method=args.fd_method, jobs=jobs, executor=executor,
-                    keep_interrupted=True)
+    run = run_suite(
+        args.paths or None,
+        oracles=oracles,
+        progress=False if args.no_progress else None,
+        check_with=check_with,
+        fd_method=args.fd_method,
+        jobs=jobs,
+        executor=executor,
+        keep_interrupted=True,
+    )
     return finish_ci(run, args, "run", lambda run: finish(run, args, "run", device_environment))
 
 

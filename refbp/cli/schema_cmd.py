@@ -22,8 +22,12 @@ from the network, class ranges, the id equal to the file name, ...) are in docs/
 
 
 def register(sub):
-    p = sub.add_parser("schema", help="print the JSON Schema of a format", description=HELP,
-                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = sub.add_parser(
+        "schema",
+        help="print the JSON Schema of a format",
+        description=HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("name", choices=tuple(SCHEMAS), metavar="NAME", help=f"one of: {', '.join(SCHEMAS)}")
     p.set_defaults(handler=handle)
 

@@ -49,34 +49,67 @@ LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
 def register(sub):
-    p = sub.add_parser("serve", help="the verification service over HTTP", description=HELP,
-                       formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--host", default="127.0.0.1", help="the address to listen on (default: 127.0.0.1, this "
-                                                       "machine only)")
+    p = sub.add_parser(
+        "serve",
+        help="the verification service over HTTP",
+        description=HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument(
+        "--host", default="127.0.0.1", help="the address to listen on (default: 127.0.0.1, this machine only)"
+    )
     p.add_argument("--port", type=int, default=8000, help="the port (default: 8000)")
     p.add_argument("--workers", type=int, default=1, metavar="N", help="server processes (default: 1)")
     p.add_argument("--threads", type=int, default=2, metavar="N", help="checks at once per process (default: 2)")
-    p.add_argument("--queue", type=int, default=Limits.queue, metavar="N",
-                   help=f"checks waiting per process before 503 (default: {Limits.queue})")
+    p.add_argument(
+        "--queue",
+        type=int,
+        default=Limits.queue,
+        metavar="N",
+        help=f"checks waiting per process before 503 (default: {Limits.queue})",
+    )
     p.add_argument("--max-body-mb", type=float, default=8.0, metavar="MB", help="largest body (default: 8 MiB)")
-    p.add_argument("--request-seconds", type=float, default=60.0, metavar="S",
-                   help="longest check of one request (default: 60)")
-    p.add_argument("--header-seconds", type=float, default=Limits.header_seconds, metavar="S",
-                   help="close a connection whose request's headers have not arrived within S seconds "
-                        f"(default: {Limits.header_seconds:g}); a body has --body-seconds")
-    p.add_argument("--body-seconds", type=float, default=Limits.body_seconds, metavar="S",
-                   help=f"the longest a request's body may take to arrive: 408 past it (default: {Limits.body_seconds:g})")
-    p.add_argument("--cases", action="append", metavar="PATH",
-                   help="a case file or folder to judge against (repeat; default: the installed suite)")
+    p.add_argument(
+        "--request-seconds", type=float, default=60.0, metavar="S", help="longest check of one request (default: 60)"
+    )
+    p.add_argument(
+        "--header-seconds",
+        type=float,
+        default=Limits.header_seconds,
+        metavar="S",
+        help="close a connection whose request's headers have not arrived within S seconds "
+        f"(default: {Limits.header_seconds:g}); a body has --body-seconds",
+    )
+    p.add_argument(
+        "--body-seconds",
+        type=float,
+        default=Limits.body_seconds,
+        metavar="S",
+        help=f"the longest a request's body may take to arrive: 408 past it (default: {Limits.body_seconds:g})",
+    )
+    p.add_argument(
+        "--cases",
+        action="append",
+        metavar="PATH",
+        help="a case file or folder to judge against (repeat; default: the installed suite)",
+    )
     p.add_argument("--database", metavar="URL", help="the verdict store (default: REFBP_DATABASE_URL, else SQLite)")
-    p.add_argument("--executor", metavar="dask://HOST:PORT",
-                   help="run the checks on this Dask cluster (pip install 'refbp[cluster]'); the server only "
-                        "parses, records and answers")
-    p.add_argument("--allowed-host", action="append", metavar="NAME",
-                   help="a Host name the server answers to (repeat; default on 127.0.0.1: 127.0.0.1, localhost, "
-                        "::1; elsewhere: any)")
-    p.add_argument("--open-reads", action="store_true",
-                   help="bound beyond 127.0.0.1, let reads (runs, pages) go without a token")
+    p.add_argument(
+        "--executor",
+        metavar="dask://HOST:PORT",
+        help="run the checks on this Dask cluster (pip install 'refbp[cluster]'); the server only "
+        "parses, records and answers",
+    )
+    p.add_argument(
+        "--allowed-host",
+        action="append",
+        metavar="NAME",
+        help="a Host name the server answers to (repeat; default on 127.0.0.1: 127.0.0.1, localhost, "
+        "::1; elsewhere: any)",
+    )
+    p.add_argument(
+        "--open-reads", action="store_true", help="bound beyond 127.0.0.1, let reads (runs, pages) go without a token"
+    )
     p.add_argument("--log-level", default="warning", choices=("critical", "error", "warning", "info", "debug"))
     p.set_defaults(handler=handle)
 
@@ -106,26 +139,40 @@ def handle(args) -> int:
         value = getattr(args, name)
         if value < (0 if name == "queue" else 1) or (name == "port" and value > 65535):
             return fail_usage(f"--{name}: {value} is out of range")
-    if not all(0 < value < float("inf") for value in (args.max_body_mb, args.request_seconds, args.header_seconds,
-                                                       args.body_seconds)):
+    if not all(
+        0 < value < float("inf")
+        for value in (args.max_body_mb, args.request_seconds, args.header_seconds, args.body_seconds)
+    ):
         return fail_usage("--max-body-mb, --request-seconds, --header-seconds and --body-seconds must be positive")
-    limits = Limits(max_body_bytes=int(args.max_body_mb * MIB), request_seconds=args.request_seconds,
-                    threads=args.threads, queue=args.queue, header_seconds=args.header_seconds,
-                    body_seconds=args.body_seconds)
+    limits = Limits(
+        max_body_bytes=int(args.max_body_mb * MIB),
+        request_seconds=args.request_seconds,
+        threads=args.threads,
+        queue=args.queue,
+        header_seconds=args.header_seconds,
+        body_seconds=args.body_seconds,
+    )
     if executor_problem(args.executor):
         return fail_usage(executor_problem(args.executor))
     # Asked once here: otherwise each server process would fail at its start with a traceback.
     check_reachable(args.executor)  # ExecutorUnreachable: a usage error (refbp.cli.main)
     loopback = args.host in LOOPBACK
     if not loopback and not os.environ.get(TOKEN_VARIABLE):
-        return fail_usage(f"--host {args.host}: beyond this machine the service needs REFBP_TOKEN set (writes "
-                          "need it; reads need it or REFBP_READ_TOKEN unless --open-reads)")
+        return fail_usage(
+            f"--host {args.host}: beyond this machine the service needs REFBP_TOKEN set (writes "
+            "need it; reads need it or REFBP_READ_TOKEN unless --open-reads)"
+        )
     problem = store_problem(args.database)
     if problem:
         return fail_usage(problem)
-    settings = Settings(limits=limits, case_paths=tuple(args.cases or ()), database=args.database,
-                        executor=args.executor, reads_need_token=not loopback and not args.open_reads,
-                        allowed_hosts=tuple(args.allowed_host or (LOOPBACK if loopback else ())))
+    settings = Settings(
+        limits=limits,
+        case_paths=tuple(args.cases or ()),
+        database=args.database,
+        executor=args.executor,
+        reads_need_token=not loopback and not args.open_reads,
+        allowed_hosts=tuple(args.allowed_host or (LOOPBACK if loopback else ())),
+    )
     os.environ[SETTINGS_VARIABLE] = settings.to_environment()
     os.environ[SUPERVISOR_VARIABLE] = str(os.getpid())  # its workers die with it (refbp.service.lifeline)
     _more_descriptors()
@@ -136,10 +183,20 @@ def handle(args) -> int:
     print(f"refbp serve: {serving_line(args)}", file=sys.stderr, flush=True)
     from refbp.service.protocol import GuardedHttpTools
 
-    uvicorn.run("refbp.service.app:app_from_environment", factory=True, host=args.host, port=args.port,
-                workers=args.workers, log_level=args.log_level, access_log=False, http=GuardedHttpTools,
-                timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS, limit_concurrency=CONNECTION_LIMIT,
-                timeout_keep_alive=KEEP_ALIVE_SECONDS, timeout_graceful_shutdown=GRACEFUL_SECONDS)
+    uvicorn.run(
+        "refbp.service.app:app_from_environment",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        log_level=args.log_level,
+        access_log=False,
+        http=GuardedHttpTools,
+        timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
+        limit_concurrency=CONNECTION_LIMIT,
+        timeout_keep_alive=KEEP_ALIVE_SECONDS,
+        timeout_graceful_shutdown=GRACEFUL_SECONDS,
+    )
     return 0
 
 

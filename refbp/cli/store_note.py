@@ -23,8 +23,9 @@ def record_in_store(run, command: str, implementation_version: str = "") -> str 
         return None
     try:
         # The score goes with the run's environment (docs/formats.md 6.1): no column of its own.
-        run_id, _ = keep_run(run, command, environment({"score": score_of(run)}),
-                             implementation_version=implementation_version)
+        run_id, _ = keep_run(
+            run, command, environment({"score": score_of(run)}), implementation_version=implementation_version
+        )
     except StoreError as exc:
         print(f"refbp: warning: {exc}", file=sys.stderr)
         return None

@@ -26,8 +26,14 @@ A case file already in DIR is never overwritten (exit 2) unless --force.
 
 def register_variant(verbs) -> None:
     """The `variant` verb of `refbp cases` (refbp.cli.cases_cmd)."""
-    p = any_order(verbs.add_parser("variant", help="write each case with new numbers (one variant per seed)",
-                                   description=HELP, formatter_class=argparse.RawDescriptionHelpFormatter))
+    p = any_order(
+        verbs.add_parser(
+            "variant",
+            help="write each case with new numbers (one variant per seed)",
+            description=HELP,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+    )
     p.add_argument("directory", metavar="DIR")
     p.add_argument("paths", nargs="*", metavar="PATH", help="case files or folders (default: the installed suite)")
     p.add_argument("--seed", type=int, required=True, help="the variant's seed, in [0, 2^63 - 1]")

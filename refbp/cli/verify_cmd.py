@@ -34,18 +34,37 @@ The formats and their JSON Schemas: docs/formats.md, `refbp schema result`.
 
 
 def register(sub):
-    p = any_order(sub.add_parser("verify", help="verdicts for another implementation's results", description=HELP,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter))
-    p.add_argument("results", nargs="+", metavar="RESULT", help="refbp-result/1 files, refbp-results/1 bundles, "
-                                                                "or folders of them")
-    p.add_argument("--cases", action="append", metavar="PATH",
-                   help="a case file or folder (repeat for several; default: the installed suite)")
-    add_common_options(p, "how the finite-difference reference is computed (default: central differences; "
-                          "complex is refused: the torch reference has no complex-capable forward)", FD_METHODS)
+    p = any_order(
+        sub.add_parser(
+            "verify",
+            help="verdicts for another implementation's results",
+            description=HELP,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+    )
+    p.add_argument(
+        "results", nargs="+", metavar="RESULT", help="refbp-result/1 files, refbp-results/1 bundles, or folders of them"
+    )
+    p.add_argument(
+        "--cases",
+        action="append",
+        metavar="PATH",
+        help="a case file or folder (repeat for several; default: the installed suite)",
+    )
+    add_common_options(
+        p,
+        "how the finite-difference reference is computed (default: central differences; "
+        "complex is refused: the torch reference has no complex-capable forward)",
+        FD_METHODS,
+    )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
-    p.add_argument("--require", choices=("given", "all"), default="given",
-                   help="given (default): judge what a result gives, a case without some of what it asks is "
-                        "PARTIAL; all: a quantity or tensor not provided fails its case")
+    p.add_argument(
+        "--require",
+        choices=("given", "all"),
+        default="given",
+        help="given (default): judge what a result gives, a case without some of what it asks is "
+        "PARTIAL; all: a quantity or tensor not provided fails its case",
+    )
     add_ci_options(p)
     p.set_defaults(handler=handle)
 
@@ -59,9 +78,17 @@ def handle(args) -> int:
         return fail_usage(str(exc))
     if args.fd_method in UNSUPPORTED_FD_METHODS:
         return fail_usage(f"--fd-method {args.fd_method}: {UNSUPPORTED_FD_METHODS[args.fd_method]}")
-    run = verify_results(args.results, args.cases, oracles=oracles, fd_method=args.fd_method, jobs=jobs,
-                         executor=executor, conventions=args.conventions,
-                         progress=False if args.no_progress else None, keep_interrupted=True)
+    run = verify_results(
+        args.results,
+        args.cases,
+        oracles=oracles,
+        fd_method=args.fd_method,
+        jobs=jobs,
+        executor=executor,
+        conventions=args.conventions,
+        progress=False if args.no_progress else None,
+        keep_interrupted=True,
+    )
     if args.require == "all":  # a PARTIAL case fails (refbp.check.provided)
         from refbp.check.provided import require_all
 

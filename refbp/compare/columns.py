@@ -12,9 +12,25 @@ import pandas as pd
 
 # case_state and state: pass, fail or inconclusive (a verdict written or stored before there were
 # three states: pass or fail, from passed).
-ROW_COLUMNS = ("case", "case_hash", "implementation", "case_passed", "case_state", "error_kind", "seconds",
-               "quantity", "tensor", "reference", "passed", "state", "max_abs_err", "max_rel_err", "atol", "rtol")
-CHECK_KEYS = ROW_COLUMNS[ROW_COLUMNS.index("quantity"):]
+ROW_COLUMNS = (
+    "case",
+    "case_hash",
+    "implementation",
+    "case_passed",
+    "case_state",
+    "error_kind",
+    "seconds",
+    "quantity",
+    "tensor",
+    "reference",
+    "passed",
+    "state",
+    "max_abs_err",
+    "max_rel_err",
+    "atol",
+    "rtol",
+)
+CHECK_KEYS = ROW_COLUMNS[ROW_COLUMNS.index("quantity") :]
 STORE_PREFIX = "store:"
 
 
@@ -24,14 +40,14 @@ class ColumnError(ValueError):
 
 @dataclass
 class Column:
-    label: str          # the implementation's name (made unique among the columns)
-    source: str         # where it was read from
+    label: str  # the implementation's name (made unique among the columns)
+    source: str  # where it was read from
     rows: pd.DataFrame  # ROW_COLUMNS
 
 
 def load_column(source: str, store_url: str | None = None) -> Column:
     if source.startswith(STORE_PREFIX):
-        return _stored(source[len(STORE_PREFIX):], store_url)
+        return _stored(source[len(STORE_PREFIX) :], store_url)
     path = Path(source)
     if path.is_dir():
         path = path / "verdicts.json"
@@ -45,8 +61,9 @@ def load_column(source: str, store_url: str | None = None) -> Column:
         raise ColumnError(f"{path}: not a verdict file: {type(exc).__name__}") from exc
     if isinstance(documents, dict):
         documents = [documents]
-    if not isinstance(documents, list) or not all(isinstance(d, dict) and d.get("format") == "refbp-verdict/1"
-                                                  for d in documents):
+    if not isinstance(documents, list) or not all(
+        isinstance(d, dict) and d.get("format") == "refbp-verdict/1" for d in documents
+    ):
         raise ColumnError(f"{path}: format: expected refbp-verdict/1 documents")
     rows = [row for document in documents for row in _verdict_rows(document)]
     frame = pd.DataFrame(rows, columns=list(ROW_COLUMNS))
@@ -57,15 +74,26 @@ def load_column(source: str, store_url: str | None = None) -> Column:
 def _verdict_rows(document: dict) -> list[dict]:
     error_kind = document.get("error_kind", "input" if document.get("errors") and not document.get("checks") else "")
     passed = bool(document.get("passed"))
-    case = {"case": document.get("case", ""), "case_hash": document.get("case_hash", ""),
-            "implementation": document.get("implementation", ""), "case_passed": passed,
-            "case_state": _state(document.get("state"), passed), "error_kind": error_kind,
-            "seconds": document.get("seconds", float("nan"))}
+    case = {
+        "case": document.get("case", ""),
+        "case_hash": document.get("case_hash", ""),
+        "implementation": document.get("implementation", ""),
+        "case_passed": passed,
+        "case_state": _state(document.get("state"), passed),
+        "error_kind": error_kind,
+        "seconds": document.get("seconds", float("nan")),
+    }
     checks = document.get("checks") or []
     if not checks:
         return [case]
-    return [dict(case, **{key: check.get(key) for key in CHECK_KEYS}
-                 | {"state": _state(check.get("state"), bool(check.get("passed")))}) for check in checks]
+    return [
+        dict(
+            case,
+            **{key: check.get(key) for key in CHECK_KEYS}
+            | {"state": _state(check.get("state"), bool(check.get("passed")))},
+        )
+        for check in checks
+    ]
 
 
 def _state(state, passed: bool) -> str:
@@ -91,6 +119,7 @@ def stored_column(run_id: str, implementation: str, rows: pd.DataFrame) -> Colum
     rows["seconds"] = float("nan")
     rows["case_state"] = [_state(s, bool(p)) for s, p in zip(rows["case_state"], rows["case_passed"])]
     checked = rows["quantity"].notna()
-    rows.loc[checked, "state"] = [_state(s, bool(p)) for s, p in zip(rows.loc[checked, "state"],
-                                                                     rows.loc[checked, "passed"])]
+    rows.loc[checked, "state"] = [
+        _state(s, bool(p)) for s, p in zip(rows.loc[checked, "state"], rows.loc[checked, "passed"])
+    ]
     return Column(implementation, f"store:{run_id}", rows.reindex(columns=list(ROW_COLUMNS)))

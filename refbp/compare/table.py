@@ -52,15 +52,16 @@ def case_table(columns: list[Column]) -> pd.DataFrame:
         by_case = dict(list(column.rows.groupby("case")))
         table[f"{label}: status"] = [
             CHANGED if case in changed and case in by_case else _status(by_case[case]) if case in by_case else "-"
-            for case in cases]
+            for case in cases
+        ]
         for reference in REFERENCES:
             worst = [_worst(by_case.get(case), reference) for case in cases]
             if any(not math.isnan(w) for w in worst):
                 table[f"{label}: {reference}"] = worst
-        table[f"{label}: seconds"] = [float(by_case[c]["seconds"].iloc[0]) if c in by_case else math.nan
-                                      for c in cases]
-    table["note"] = [f"{CHANGED}: its hash differs between columns, not compared" if c in changed else ""
-                     for c in cases]
+        table[f"{label}: seconds"] = [float(by_case[c]["seconds"].iloc[0]) if c in by_case else math.nan for c in cases]
+    table["note"] = [
+        f"{CHANGED}: its hash differs between columns, not compared" if c in changed else "" for c in cases
+    ]
     return table.reset_index()
 
 
@@ -82,15 +83,23 @@ def tensor_table(columns: list[Column]) -> pd.DataFrame:
     merged = None
     for label, column in zip(labels, columns):
         rows = column.rows.dropna(subset=["quantity"])[keys + ["max_rel_err", "passed", "state"]]
-        rows = rows.rename(columns={"max_rel_err": f"{label}: rel err", "passed": f"{label}: passed",
-                                    "state": f"{label}: state"})
+        rows = rows.rename(
+            columns={"max_rel_err": f"{label}: rel err", "passed": f"{label}: passed", "state": f"{label}: state"}
+        )
         merged = rows if merged is None else merged.merge(rows, on=keys, how="outer")
     merged = merged[~merged["case"].isin(changed)] if merged is not None else pd.DataFrame(columns=keys)
     return merged.sort_values(keys).reset_index(drop=True)
 
 
-MARKS = {"FAIL": "x", "bad input": "bad", "not supported": "n/s", CHANGED: "changed", "-": "", "pass": "",
-         "inconclusive": "?"}
+MARKS = {
+    "FAIL": "x",
+    "bad input": "bad",
+    "not supported": "n/s",
+    CHANGED: "changed",
+    "-": "",
+    "pass": "",
+    "inconclusive": "?",
+}
 
 
 def heatmap_values(columns: list[Column]) -> tuple[pd.DataFrame, pd.DataFrame]:

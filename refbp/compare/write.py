@@ -23,11 +23,22 @@ def write_comparison(columns: list[Column], report_dir="reports") -> Path:
     tensors.to_csv(out / "tensors.csv", index=False)
     heatmap(columns, out / "heatmap.png")
     sources = [f"{label}: {column.source}" for label, column in zip(unique_labels(columns), columns)]
-    page = Page("refbp compare", sources, [
-        Section("Cases", table=cases, images=[("heatmap.png", "log10 of the worst relative error, case x "
-                                                              "implementation (x: the case failed)")]),
-        Section("Every row side by side", table=tensors, in_markdown=False),
-    ], environment(), status=None)
+    page = Page(
+        "refbp compare",
+        sources,
+        [
+            Section(
+                "Cases",
+                table=cases,
+                images=[
+                    ("heatmap.png", "log10 of the worst relative error, case x implementation (x: the case failed)")
+                ],
+            ),
+            Section("Every row side by side", table=tensors, in_markdown=False),
+        ],
+        environment(),
+        status=None,
+    )
     write_page(out, page)
     return out
 
@@ -40,12 +51,21 @@ def heatmap(columns: list[Column], target) -> Path:
     height = max(3.0, 0.22 * len(values) + 1.5)
     fig = canvas(2.0 + 1.6 * values.shape[1], height)
     ax = fig.subplots()
-    image = ax.imshow(np.ma.masked_invalid(values.to_numpy(dtype=float)), aspect="auto", cmap="viridis",
-                      vmin=-17, vmax=1)
+    image = ax.imshow(
+        np.ma.masked_invalid(values.to_numpy(dtype=float)), aspect="auto", cmap="viridis", vmin=-17, vmax=1
+    )
     for (row, col), mark in np.ndenumerate(marks.to_numpy()):
         if mark:
-            ax.text(col, row, mark, ha="center", va="center", color="red" if mark == "x" else "dimgray",
-                    fontsize=9 if mark == "x" else 7, fontweight="bold")
+            ax.text(
+                col,
+                row,
+                mark,
+                ha="center",
+                va="center",
+                color="red" if mark == "x" else "dimgray",
+                fontsize=9 if mark == "x" else 7,
+                fontweight="bold",
+            )
     ax.set_xticks(range(values.shape[1]), values.columns, rotation=20, ha="right", fontsize=8)
     ax.set_yticks(range(len(values)), values.index, fontsize=7)
     fig.colorbar(image, ax=ax, label="log10 worst relative error")

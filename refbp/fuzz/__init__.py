@@ -13,5 +13,15 @@ from .space import KINDS
 from .summary import summary_lines
 from .unit import ExampleOutcome, FuzzUnit, Target, check_unit
 
-__all__ = ["DEFAULT_EXAMPLES", "KINDS", "ExampleOutcome", "FuzzOptions", "FuzzRun", "FuzzUnit", "Target",
-           "check_unit", "run_fuzz", "summary_lines"]
+__all__ = [
+    "DEFAULT_EXAMPLES",
+    "KINDS",
+    "ExampleOutcome",
+    "FuzzOptions",
+    "FuzzRun",
+    "FuzzUnit",
+    "Target",
+    "check_unit",
+    "run_fuzz",
+    "summary_lines",
+]

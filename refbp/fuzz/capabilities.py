@@ -18,7 +18,7 @@ from dataclasses import dataclass, fields, replace
 
 from refbp import names
 
-MAX_BATCH = 12   # refbp.testing.strategies.MAX_BATCH (not imported: it loads hypothesis)
+MAX_BATCH = 12  # refbp.testing.strategies.MAX_BATCH (not imported: it loads hypothesis)
 FLAGS = ("momentum", "weight_decay", "frozen")
 
 
@@ -45,8 +45,11 @@ class Capabilities:
         """What both allow (the factory's capabilities and the command line's)."""
         if other is None:
             return self
-        both = {f.name: tuple(x for x in getattr(self, f.name) if x in getattr(other, f.name))
-                for f in fields(self) if f.name not in FLAGS + ("batch",)}
+        both = {
+            f.name: tuple(x for x in getattr(self, f.name) if x in getattr(other, f.name))
+            for f in fields(self)
+            if f.name not in FLAGS + ("batch",)
+        }
         batch = (max(self.batch[0], other.batch[0]), min(self.batch[1], other.batch[1]))
         flags = {flag: getattr(self, flag) and getattr(other, flag) for flag in FLAGS}
         return replace(self, **both, batch=batch, **flags)
@@ -72,9 +75,11 @@ class Capabilities:
 
     def describe(self) -> str:
         """The space in a few words, for messages."""
-        return (f"kinds {', '.join(self.kinds) or 'none'}; activations {', '.join(self.activations) or 'none'}; "
-                f"losses {', '.join(self.losses) or 'none'}; optimizers {', '.join(self.optimizers) or 'none'}; "
-                f"dtypes {', '.join(self.dtypes) or 'none'}")
+        return (
+            f"kinds {', '.join(self.kinds) or 'none'}; activations {', '.join(self.activations) or 'none'}; "
+            f"losses {', '.join(self.losses) or 'none'}; optimizers {', '.join(self.optimizers) or 'none'}; "
+            f"dtypes {', '.join(self.dtypes) or 'none'}"
+        )
 
 
 EVERYTHING = Capabilities()
@@ -94,11 +99,18 @@ def declared(raw, kinds=None) -> Capabilities | None:
         raise CapabilityError(f"the factory's `capabilities` must be a dict, not {type(raw).__name__}")
     unknown = sorted(set(raw) - {f.name for f in fields(Capabilities)})
     if unknown:
-        raise CapabilityError(f"the factory's `capabilities` has unknown keys: {', '.join(map(str, unknown))} "
-                              f"(known: {', '.join(f.name for f in fields(Capabilities))})")
+        raise CapabilityError(
+            f"the factory's `capabilities` has unknown keys: {', '.join(map(str, unknown))} "
+            f"(known: {', '.join(f.name for f in fields(Capabilities))})"
+        )
     values = {}
-    for key, known in (("kinds", names.NETWORK_KINDS), ("activations", tuple(names.ACTIVATIONS)),
-                       ("losses", tuple(names.LOSSES)), ("optimizers", names.OPTIMIZERS), ("dtypes", names.DTYPES)):
+    for key, known in (
+        ("kinds", names.NETWORK_KINDS),
+        ("activations", tuple(names.ACTIVATIONS)),
+        ("losses", tuple(names.LOSSES)),
+        ("optimizers", names.OPTIMIZERS),
+        ("dtypes", names.DTYPES),
+    ):
         if key in raw:
             values[key] = _names(key, raw[key], known, empty_ok=key == "optimizers")
     if "bias" in raw:
@@ -137,14 +149,21 @@ def _names(key: str, given, known, empty_ok: bool = False) -> tuple[str, ...]:
     return tuple(dict.fromkeys(items))
 
 
-def from_options(activations: str | None = None, losses: str | None = None, optimizers: str | None = None,
-                 bias: str | None = None, batch: str | None = None) -> Capabilities | None:
+def from_options(
+    activations: str | None = None,
+    losses: str | None = None,
+    optimizers: str | None = None,
+    bias: str | None = None,
+    batch: str | None = None,
+) -> Capabilities | None:
     """The command line's narrowing (comma-separated names; `optimizers` "none": no training;
     `bias` with, without or either; `batch` MOST or LEAST-MOST); None when nothing is narrowed."""
     raw: dict = {}
     for key, text in (("activations", activations), ("losses", losses), ("optimizers", optimizers)):
         if text is not None:
-            raw[key] = [] if key == "optimizers" and text == "none" else [x.strip() for x in text.split(",") if x.strip()]
+            raw[key] = (
+                [] if key == "optimizers" and text == "none" else [x.strip() for x in text.split(",") if x.strip()]
+            )
     if bias is not None:
         raw["bias"] = {"with": [True], "without": [False], "either": [True, False]}[bias]
     if batch is not None:
@@ -157,8 +176,9 @@ def from_options(activations: str | None = None, losses: str | None = None, opti
     try:
         return declared(raw)
     except CapabilityError as exc:
-        raise CapabilityError(str(exc).replace("the factory's `capabilities` ", "--").replace(
-            "the factory's `", "--").replace("`", "")) from None
+        raise CapabilityError(
+            str(exc).replace("the factory's `capabilities` ", "--").replace("the factory's `", "--").replace("`", "")
+        ) from None
 
 
 def options_text(narrow: Capabilities | None) -> list[str]:

@@ -39,9 +39,17 @@ def round_seed(fuzz_seed: int, round_index: int) -> int:
 
 def draw_settings(phases=(Phase.generate,)) -> settings:
     """Database-less, deadline-free, quiet, every health check off (the checks are slow by design)."""
-    return settings(max_examples=ROUND_SIZE, database=None, deadline=None, derandomize=False, phases=phases,
-                    suppress_health_check=list(HealthCheck), verbosity=Verbosity.quiet, print_blob=False,
-                    report_multiple_bugs=False)
+    return settings(
+        max_examples=ROUND_SIZE,
+        database=None,
+        deadline=None,
+        derandomize=False,
+        phases=phases,
+        suppress_health_check=list(HealthCheck),
+        verbosity=Verbosity.quiet,
+        print_blob=False,
+        report_multiple_bugs=False,
+    )
 
 
 def replay_settings() -> settings:

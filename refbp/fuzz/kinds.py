@@ -35,8 +35,9 @@ def kind_to_draw(requested: str, factory, spec: str = "the implementation") -> s
     wanted = NETWORK_KINDS if requested == "all" else (requested,)
     kinds = [k for k in wanted if k in supported]
     if not kinds:
-        raise NoSupportedKind(f"--kind {requested}: {spec} supports none of these networks "
-                              f"(its factory's kinds: {', '.join(supported)})")
+        raise NoSupportedKind(
+            f"--kind {requested}: {spec} supports none of these networks (its factory's kinds: {', '.join(supported)})"
+        )
     return kinds[0] if len(kinds) == 1 else "all"
 
 
@@ -45,29 +46,36 @@ def space_to_draw(requested: str, factory, spec: str, dtype: str, narrow: Capabi
     Capabilities inside the factory's declaration (`capabilities`, `kinds`), the command line's
     `narrow` and `requested`. NoSupportedKind when nothing is left to draw (bad usage)."""
     try:
-        own = declared(getattr(factory, "capabilities", None), getattr(factory, "kinds", None)) \
-            if factory is not None else None
+        own = (
+            declared(getattr(factory, "capabilities", None), getattr(factory, "kinds", None))
+            if factory is not None
+            else None
+        )
     except CapabilityError as exc:
         raise NoSupportedKind(f"{spec}: {exc}") from None
     if narrow is None and (own is None or getattr(factory, "capabilities", None) is None):
-        return kind_to_draw(requested, factory, spec)   # kinds alone, as before
+        return kind_to_draw(requested, factory, spec)  # kinds alone, as before
     space = (own or EVERYTHING).narrowed(narrow)
     wanted = NETWORK_KINDS if requested == "all" else (requested,)
     space = replace(space, kinds=tuple(k for k in space.kinds if k in wanted))
     if dtype not in space.dtypes:
-        raise NoSupportedKind(f"--dtype {dtype}: {spec} supports {', '.join(space.dtypes) or 'no dtype'} "
-                              f"(its capabilities)")
+        raise NoSupportedKind(
+            f"--dtype {dtype}: {spec} supports {', '.join(space.dtypes) or 'no dtype'} (its capabilities)"
+        )
     if not space.drawable_kinds():
-        raise NoSupportedKind(f"--kind {requested}: nothing to draw inside {spec}'s capabilities and the "
-                              f"options given ({space.describe()})")
+        raise NoSupportedKind(
+            f"--kind {requested}: nothing to draw inside {spec}'s capabilities and the "
+            f"options given ({space.describe()})"
+        )
     return space
 
 
 def with_supported_kind(options, factory):
     """`options` (FuzzOptions) drawing only inside what `factory` supports and the options narrow
     (its `space`; or only the kinds it supports, where it declares nothing more)."""
-    drawn = space_to_draw(options.kind, factory, options.impl or "the implementation", options.dtype,
-                          getattr(options, "narrow", None))
+    drawn = space_to_draw(
+        options.kind, factory, options.impl or "the implementation", options.dtype, getattr(options, "narrow", None)
+    )
     if isinstance(drawn, Capabilities):
         return replace(options, space=drawn)
     return options if drawn == options.kind else replace(options, kind=drawn)

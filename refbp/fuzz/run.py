@@ -40,21 +40,21 @@ DEFAULT_EXAMPLES = 200
 @dataclass(frozen=True)
 class FuzzOptions:
     kind: str = "all"
-    examples: int | None = DEFAULT_EXAMPLES   # the budget: examples, or
-    minutes: float | None = None              # minutes (one of the two)
+    examples: int | None = DEFAULT_EXAMPLES  # the budget: examples, or
+    minutes: float | None = None  # minutes (one of the two)
     seed: int = 0
     dtype: str = "float64"
     impl: str | None = None
     fd_method: str | None = None
-    conventions: str = "any"                  # --conventions: any | torch
-    strict: bool = False                      # --strict: an inconclusive example fails the run
+    conventions: str = "any"  # --conventions: any | torch
+    strict: bool = False  # --strict: an inconclusive example fails the run
     save_failures: Path | None = None
-    max_saved: int = 3                        # failures kept: one per distinct first failing check
+    max_saved: int = 3  # failures kept: one per distinct first failing check
     shrink: bool = True
-    progress: bool | None = None              # None: a bar on a terminal only
-    jobs: int = 1                             # local worker processes (refbp.fuzz.spread), or
-    executor: str | None = None               # a Dask cluster, dask://HOST:PORT
-    timeout: float | None = None              # with impl: seconds per call, in guarded workers (None: here)
+    progress: bool | None = None  # None: a bar on a terminal only
+    jobs: int = 1  # local worker processes (refbp.fuzz.spread), or
+    executor: str | None = None  # a Dask cluster, dask://HOST:PORT
+    timeout: float | None = None  # with impl: seconds per call, in guarded workers (None: here)
     # The command line's narrowing (--activations, --losses, ...: refbp.fuzz.capabilities), and the
     # space drawn from: that and the factory's capabilities (None: the kind alone).
     narrow: Capabilities | None = None
@@ -69,7 +69,7 @@ class FuzzOptions:
         """The command line that draws the same examples."""
         parts = ["refbp fuzz", f"--kind {self.kind}", f"--seed {self.seed}", f"--dtype {self.dtype}"]
         if self.impl and self.impl.startswith(PIPE_PREFIX):  # a command over a pipe (refbp.pipe)
-            parts.append(f"--cmd {shlex.quote(self.impl[len(PIPE_PREFIX):])}")
+            parts.append(f"--cmd {shlex.quote(self.impl[len(PIPE_PREFIX) :])}")
         elif self.impl:
             parts.append(f"--impl {self.impl}")
         if self.conventions != "any":
@@ -85,7 +85,7 @@ class FuzzRun:
     saved: list[Path] = field(default_factory=list)
     regressions: list[dict] = field(default_factory=list)
     seconds: float = 0.0
-    interrupted: str = ""   # Ctrl-C ended the run: the note saying what was kept ("" otherwise)
+    interrupted: str = ""  # Ctrl-C ended the run: the note saying what was kept ("" otherwise)
     save_problem: str = ""  # the failures could not be written where asked: why, and where they are
 
     @property
@@ -124,20 +124,24 @@ class FuzzRun:
 
 def run_fuzz(options: FuzzOptions) -> FuzzRun:
     # An implementation that states what it supports (and the options' narrowing) gets only that drawn.
-    options = with_supported_kind(options, implementation_facts(options.impl, options.timeout)
-                                  if options.impl else None)
+    options = with_supported_kind(
+        options, implementation_facts(options.impl, options.timeout) if options.impl else None
+    )
     run = FuzzRun(options)
     target = Target(options.impl, options.fd_method, options.conventions, options.timeout)
     start = time.perf_counter()
     try:
         check_units(units(options, start), target, options, start, into=run.outcomes)
     except KeyboardInterrupt:
-        run.interrupted = (f"interrupted (Ctrl-C) after {len(run.outcomes)} examples: their outcomes are reported"
-                           f"{' and their failures kept as drawn (not shrunk)' if run.failed else ''}")
+        run.interrupted = (
+            f"interrupted (Ctrl-C) after {len(run.outcomes)} examples: their outcomes are reported"
+            f"{' and their failures kept as drawn (not shrunk)' if run.failed else ''}"
+        )
     run.seconds = time.perf_counter() - start
     run.shrunk = shrink_failures(run, target)
-    run.regressions = [regression_document(s.outcome, options.command(), s.original_index, s.checks > 0)
-                       for s in run.shrunk]
+    run.regressions = [
+        regression_document(s.outcome, options.command(), s.original_index, s.checks > 0) for s in run.shrunk
+    ]
     if options.save_failures is not None:
         run.saved, run.save_problem = save_all(run.regressions, options.save_failures)
     return run
@@ -153,8 +157,10 @@ def save_all(documents: list[dict], directory) -> tuple[list[Path], str]:
         why = f"{exc.strerror or type(exc).__name__}{f' ({exc.filename})' if exc.filename else ''}"
     elsewhere = Path(tempfile.mkdtemp(prefix="refbp-fuzz-failures-"))
     saved = [save_regression(document, elsewhere) for document in documents]
-    return saved, (f"--save-failures {directory}: cannot write the failures: {why}; the {len(saved)} "
-                   f"failure(s) were saved in {elsewhere} instead")
+    return saved, (
+        f"--save-failures {directory}: cannot write the failures: {why}; the {len(saved)} "
+        f"failure(s) were saved in {elsewhere} instead"
+    )
 
 
 def units(options: FuzzOptions, start: float):
@@ -167,15 +173,23 @@ def units(options: FuzzOptions, start: float):
         yield FuzzUnit(options.seed, index, options.drawn, options.dtype)
 
 
-def check_units(pending, target: Target, options: FuzzOptions, start: float = 0.0,
-                into: list | None = None) -> list[ExampleOutcome]:
+def check_units(
+    pending, target: Target, options: FuzzOptions, start: float = 0.0, into: list | None = None
+) -> list[ExampleOutcome]:
     """Every unit's outcome, in index order, with a progress bar (over workers: refbp.fuzz.spread),
     appended to `into` as each is known (so that Ctrl-C, which propagates, leaves those so far)."""
     from tqdm import tqdm  # the bar only: imported when a run starts
 
     outcomes = [] if into is None else into
-    bar = tqdm(pending, total=options.examples, desc="refbp fuzz", unit="example", leave=False,
-               dynamic_ncols=True, disable=True if options.progress is False else None)
+    bar = tqdm(
+        pending,
+        total=options.examples,
+        desc="refbp fuzz",
+        unit="example",
+        leave=False,
+        dynamic_ncols=True,
+        disable=True if options.progress is False else None,
+    )
     if options.jobs > 1 or options.executor is not None:
         with bar:
             check_spread(options, target, start, on_outcome=lambda outcome: (outcomes.append(outcome), bar.update()))
@@ -197,19 +211,23 @@ def shrink_failures(run: FuzzRun, target: Target) -> list[Shrunk]:
     for outcome in run.failed:
         chosen.setdefault(_signature(outcome.failure), outcome)
     results, seen = [], set()
-    for outcome in list(chosen.values())[:options.max_saved]:
+    for outcome in list(chosen.values())[: options.max_saved]:
         round_index = outcome.index // ROUND_SIZE
         # Every example drawn before it in its round returns at once in the replay (as when drawn).
-        earlier = {json.dumps(o.document) for o in run.outcomes
-                   if o.index // ROUND_SIZE == round_index and o.index < outcome.index and o.document is not None}
+        earlier = {
+            json.dumps(o.document)
+            for o in run.outcomes
+            if o.index // ROUND_SIZE == round_index and o.index < outcome.index and o.document is not None
+        }
         shrunk = None
         if options.shrink and not run.interrupted:  # after Ctrl-C: the failures as drawn, at once
             try:
-                shrunk = shrink(options.seed, round_index, options.drawn, options.dtype, target, earlier,
-                                outcome.index)
+                shrunk = shrink(options.seed, round_index, options.drawn, options.dtype, target, earlier, outcome.index)
             except KeyboardInterrupt:
-                run.interrupted = (f"interrupted (Ctrl-C) while shrinking, after {len(run.outcomes)} examples "
-                                   f"checked: the failures not yet shrunk are kept as drawn")
+                run.interrupted = (
+                    f"interrupted (Ctrl-C) while shrinking, after {len(run.outcomes)} examples "
+                    f"checked: the failures not yet shrunk are kept as drawn"
+                )
         if shrunk is None:  # not shrunk, or the replay did not fail: the example as drawn
             shrunk = Shrunk(outcome, outcome.index, 0)
         key = json.dumps(shrunk.outcome.document, sort_keys=True)

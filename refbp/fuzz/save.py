@@ -26,9 +26,12 @@ def regression_document(outcome: ExampleOutcome, command: str, original_index: i
         "format": document.pop("format"),
         "id": f"fuzz-{kind}-{digest}",
         "title": f"found by refbp fuzz: {outcome.failure}",
-        "source": (f"`{command}`, example {original_index}, shrunk by hypothesis {hypothesis.__version__}; "
-                   "the numbers are the shrunk example's, explicit" if shrunk else
-                   f"`{command}`, example {original_index}, as drawn (not shrunk); its numbers, explicit"),
+        "source": (
+            f"`{command}`, example {original_index}, shrunk by hypothesis {hypothesis.__version__}; "
+            "the numbers are the shrunk example's, explicit"
+            if shrunk
+            else f"`{command}`, example {original_index}, as drawn (not shrunk); its numbers, explicit"
+        ),
         **document,
         "tags": sorted(set(document.get("tags", [])) | {"regression"}),
     }

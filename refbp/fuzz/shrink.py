@@ -24,13 +24,14 @@ class ExampleFailed(Exception):
 
 @dataclass
 class Shrunk:
-    outcome: ExampleOutcome    # the smallest failing document found, and why it fails
-    original_index: int        # the drawn example it was shrunk from
-    checks: int                # examples checked while shrinking
+    outcome: ExampleOutcome  # the smallest failing document found, and why it fails
+    original_index: int  # the drawn example it was shrunk from
+    checks: int  # examples checked while shrinking
 
 
-def shrink(fuzz_seed: int, round_index: int, kind: str, dtype: str, target: Target, earlier: set[str],
-           original_index: int) -> Shrunk | None:
+def shrink(
+    fuzz_seed: int, round_index: int, kind: str, dtype: str, target: Target, earlier: set[str], original_index: int
+) -> Shrunk | None:
     """Replay round `round_index` and shrink its first failure after `earlier` (the JSON text of
     the round's documents drawn before the one to shrink: they return at once, as when they were
     drawn). None when the replay met no failure (a flaky check)."""

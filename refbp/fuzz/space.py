@@ -69,26 +69,50 @@ def _inside(space: Capabilities, dtype: str) -> st.SearchStrategy[dict]:
     losses = space.losses_with_heads()
     hidden = tuple(a for a in space.activations if names.ACTIVATIONS[a].elementwise)
     bias = space.bias[0] if len(space.bias) == 1 else None
-    training = {"momenta": (0.0, 0.5, 0.9) if space.momentum else (0.0,),
-                "weight_decays": (0.0, 0.01, 0.1) if space.weight_decay else (0.0,),
-                "frozen": None if space.frozen else False}
+    training = {
+        "momenta": (0.0, 0.5, 0.9) if space.momentum else (0.0,),
+        "weight_decays": (0.0, 0.01, 0.1) if space.weight_decay else (0.0,),
+        "frozen": None if space.frozen else False,
+    }
     batch = {"min_batch": space.batch[0]}
 
     def in_range(values: str) -> st.SearchStrategy[dict]:
         train = False if values in UNTRAINED_RANGES else None
         drawn = []
         if "mlp" in kinds:
-            drawn.append(mlp_documents(dtypes=(dtype,), values=values, train=train, losses=losses,
-                                       hidden_activations=hidden, output_activations=space.activations,
-                                       max_depth=4 if hidden else 1, bias=bias, optimizers=space.optimizers,
-                                       training=training, max_batch=space.batch[1], **batch))
+            drawn.append(
+                mlp_documents(
+                    dtypes=(dtype,),
+                    values=values,
+                    train=train,
+                    losses=losses,
+                    hidden_activations=hidden,
+                    output_activations=space.activations,
+                    max_depth=4 if hidden else 1,
+                    bias=bias,
+                    optimizers=space.optimizers,
+                    training=training,
+                    max_batch=space.batch[1],
+                    **batch,
+                )
+            )
         if "rnn" in kinds:
-            drawn.append(rnn_documents(dtypes=(dtype,), values=values, train=train, losses=losses,
-                                       nonlinearities=tuple(a for a in space.activations
-                                                            if a in names.RNN_NONLINEARITIES),
-                                       output_activations=space.activations, bias=bias, readout_bias=bias,
-                                       optimizers=space.optimizers, training=training,
-                                       max_batch=max(space.batch[0], min(space.batch[1], 3)), **batch))
+            drawn.append(
+                rnn_documents(
+                    dtypes=(dtype,),
+                    values=values,
+                    train=train,
+                    losses=losses,
+                    nonlinearities=tuple(a for a in space.activations if a in names.RNN_NONLINEARITIES),
+                    output_activations=space.activations,
+                    bias=bias,
+                    readout_bias=bias,
+                    optimizers=space.optimizers,
+                    training=training,
+                    max_batch=max(space.batch[0], min(space.batch[1], 3)),
+                    **batch,
+                )
+            )
         chosen = drawn[0] if len(drawn) == 1 else st.one_of(*drawn)
         return chosen.map(lambda document: dict(document, tags=["fuzz", VALUES_TAG + values]))
 
@@ -97,4 +121,4 @@ def _inside(space: Capabilities, dtype: str) -> st.SearchStrategy[dict]:
 
 def value_range_of(document: dict) -> str:
     """The range an example was drawn from (its `values:` tag), "" when it has none."""
-    return next((t[len(VALUES_TAG):] for t in document.get("tags", ()) if t.startswith(VALUES_TAG)), "")
+    return next((t[len(VALUES_TAG) :] for t in document.get("tags", ()) if t.startswith(VALUES_TAG)), "")

@@ -39,16 +39,16 @@ ROUNDS_PER_WORKER = 5
 @dataclass(frozen=True)
 class FuzzRound:
     seed: int
-    kind: str       # or a Capabilities, as FuzzUnit.kind
+    kind: str  # or a Capabilities, as FuzzUnit.kind
     dtype: str
-    start: int      # the first example index drawn (a round's first, or where the budget resumes)
-    stop: int       # one past the last: at most the round's end
+    start: int  # the first example index drawn (a round's first, or where the budget resumes)
+    stop: int  # one past the last: at most the round's end
 
 
 @dataclass(frozen=True)
 class FuzzChunk:
     start: int
-    documents: tuple   # examples start, start + 1, ...: a drawn document, or None (nothing drawn there)
+    documents: tuple  # examples start, start + 1, ...: a drawn document, or None (nothing drawn there)
     target: Target
 
 
@@ -59,8 +59,10 @@ def draw_part(unit: FuzzRound) -> list:
 
 def check_chunk(chunk: FuzzChunk) -> list[ExampleOutcome]:
     """The outcomes of the chunk's examples, in a worker (module-level: pickled by name)."""
-    return [ExampleOutcome(index, None) if document is None else check_document(index, document, chunk.target)
-            for index, document in enumerate(chunk.documents, start=chunk.start)]
+    return [
+        ExampleOutcome(index, None) if document is None else check_document(index, document, chunk.target)
+        for index, document in enumerate(chunk.documents, start=chunk.start)
+    ]
 
 
 def document_cost(document: dict) -> float:
@@ -94,18 +96,27 @@ def check_spread(options, target: Target, started: float, on_outcome=None) -> li
         stop = first + per_wave if options.examples is None else min(options.examples, first + per_wave)
         documents = _drawn(rounds(options, first, stop), jobs, executor, here_first=first == 0 and executor is None)
         size = 1 if guarded else max(1, min(CHUNK, -(-(stop - first) // (CHUNKS_PER_WORKER * workers))))
-        chunks = [FuzzChunk(start, tuple(documents[start - first:start - first + size]), inside)
-                  for start in range(first, stop, size)]
+        chunks = [
+            FuzzChunk(start, tuple(documents[start - first : start - first + size]), inside)
+            for start in range(first, stop, size)
+        ]
         costs = [sum(document_cost(d) for d in chunk.documents if d is not None) for chunk in chunks]
+
         def take(index, result):
-            for outcome in (_crashed(chunks[index], result.reason) if isinstance(result, UnitFailed) else result):
+            for outcome in _crashed(chunks[index], result.reason) if isinstance(result, UnitFailed) else result:
                 outcomes.append(outcome)
                 if on_outcome is not None:
                     on_outcome(outcome)
 
         try:
-            for index, result in iter_units(check_chunk, chunks, jobs=jobs, executor=executor, costs=costs,
-                                            timeout=target.timeout if guarded else None):
+            for index, result in iter_units(
+                check_chunk,
+                chunks,
+                jobs=jobs,
+                executor=executor,
+                costs=costs,
+                timeout=target.timeout if guarded else None,
+            ):
                 take(index, result)
         except KeyboardInterrupt as exc:  # Ctrl-C: the chunks checked ahead of their turn are kept too
             for index, result in sorted(getattr(exc, "held", {}).items()):
@@ -127,6 +138,9 @@ def _drawn(units: list[FuzzRound], jobs: int, executor, here_first: bool) -> lis
 
 def _crashed(chunk: FuzzChunk, reason: str) -> list[ExampleOutcome]:
     """The examples of a chunk whose worker died twice: each a failure saying so."""
-    return [ExampleOutcome(index, None) if document is None else
-            ExampleOutcome(index, document, passed=False, failure=f"crash: {reason}", features=features(document))
-            for index, document in enumerate(chunk.documents, start=chunk.start)]
+    return [
+        ExampleOutcome(index, None)
+        if document is None
+        else ExampleOutcome(index, document, passed=False, failure=f"crash: {reason}", features=features(document))
+        for index, document in enumerate(chunk.documents, start=chunk.start)
+    ]

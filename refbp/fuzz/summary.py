@@ -22,14 +22,19 @@ def counts(outcomes) -> dict[str, Counter]:
 def summary_lines(run) -> list[str]:
     """The run in a few lines of text (what the command prints)."""
     checked = run.checked
-    lines = [("refbp fuzz: INTERRUPTED (Ctrl-C): " if getattr(run, "interrupted", "") else "refbp fuzz: ")
-             + f"{len(checked)} examples checked ({run.options.kind}, {run.options.dtype}, seed "
-             f"{run.options.seed}) in {run.seconds:.1f} s: {run.examples_per_second:.1f} examples/s; "
-             f"{len(run.failed)} failed, "
-             + (f"{len(run.inconclusive)} inconclusive, " if run.inconclusive else "")
-             + f"{len(run.declined)} not supported"
-             + (f" ({100 * len(checked) // drawn} % of the drawn examples checked)" if (drawn := len(checked) + len(
-                 run.declined)) else "")]
+    lines = [
+        ("refbp fuzz: INTERRUPTED (Ctrl-C): " if getattr(run, "interrupted", "") else "refbp fuzz: ")
+        + f"{len(checked)} examples checked ({run.options.kind}, {run.options.dtype}, seed "
+        f"{run.options.seed}) in {run.seconds:.1f} s: {run.examples_per_second:.1f} examples/s; "
+        f"{len(run.failed)} failed, "
+        + (f"{len(run.inconclusive)} inconclusive, " if run.inconclusive else "")
+        + f"{len(run.declined)} not supported"
+        + (
+            f" ({100 * len(checked) // drawn} % of the drawn examples checked)"
+            if (drawn := len(checked) + len(run.declined))
+            else ""
+        )
+    ]
     space = getattr(run.options, "space", None)
     if space is not None:  # drawn inside the implementation's capabilities and the options' narrowing
         lines.append(f"  drawn inside: {space.describe()}")
@@ -38,15 +43,19 @@ def summary_lines(run) -> list[str]:
         lines.append(f"  {feature:<12}{shown}")
     passed = [o for o in checked if o.passed]
     if passed:
-        lines.append(f"  closest call of a passing example (torch rows): an error {max(o.worst_margin for o in passed):.3g} "
-                     "times its tolerance")
+        lines.append(
+            f"  closest call of a passing example (torch rows): an error {max(o.worst_margin for o in passed):.3g} "
+            "times its tolerance"
+        )
     for failure in run.failed[:10]:
         lines.append(f"  FAILED example {failure.index}: {failure.failure}")
     if len(run.failed) > 10:
         lines.append(f"  ... and {len(run.failed) - 10} more failed examples")
     for outcome in run.inconclusive[:5]:
-        lines.append(f"  inconclusive example {outcome.index}: no check failed, but some entries no reference "
-                     "could judge to the accuracy needed")
+        lines.append(
+            f"  inconclusive example {outcome.index}: no check failed, but some entries no reference "
+            "could judge to the accuracy needed"
+        )
     for path, shrunk in zip(run.saved, run.shrunk):
         how = f"shrunk in {shrunk.checks} checks" if shrunk.checks else "as drawn"
         lines.append(f"  saved {path} (example {shrunk.original_index} {how}): {shrunk.outcome.failure}")

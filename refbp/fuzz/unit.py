@@ -34,7 +34,7 @@ class Target:
 
     impl: str | None = None
     fd_method: str | None = None
-    conventions: str = "any"   # --conventions: any | torch (refbp.check.check_case)
+    conventions: str = "any"  # --conventions: any | torch (refbp.check.check_case)
     # With impl: each example checked in a guarded worker (check_guarded), each call into the
     # implementation limited to this many seconds (--timeout); None: in this process.
     timeout: float | None = None
@@ -44,17 +44,17 @@ class Target:
 class FuzzUnit:
     seed: int
     index: int
-    kind: str = "all"   # mlp, rnn, all; or a Capabilities (refbp.fuzz.capabilities): only the cases inside it
+    kind: str = "all"  # mlp, rnn, all; or a Capabilities (refbp.fuzz.capabilities): only the cases inside it
     dtype: str = "float64"
 
 
 @dataclass
 class ExampleOutcome:
     index: int
-    document: dict | None          # None: hypothesis drew nothing at this index
+    document: dict | None  # None: hypothesis drew nothing at this index
     passed: bool = True
-    supported: bool = True         # False: the implementation declined the case
-    failure: str = ""              # the first failing check (or the error), "" when passed
+    supported: bool = True  # False: the implementation declined the case
+    failure: str = ""  # the first failing check (or the error), "" when passed
     features: dict = field(default_factory=dict)
     seconds: float = 0.0
     # The largest error of any judged row relative to its tolerance (1 is the limit).
@@ -108,8 +108,9 @@ def verdict_of(document: dict, target: Target) -> CaseVerdict:
     case = parse_case(document)
     if target.impl is None:
         return check_case(case, fd_method=target.fd_method, conventions=target.conventions)
-    return check_adapter_case(case, factory(target.impl), target.impl, fd_method=target.fd_method,
-                              conventions=target.conventions)
+    return check_adapter_case(
+        case, factory(target.impl), target.impl, fd_method=target.fd_method, conventions=target.conventions
+    )
 
 
 @lru_cache(maxsize=4)
@@ -132,9 +133,11 @@ def worst_margin(verdict: CaseVerdict) -> float:
     """How close the example came to its tolerance against torch autograd: the largest
     |actual - reference| / (atol + rtol |reference|) at a row's worst entry (1 is the limit;
     finite-difference rows are left out, their allowance varies per entry)."""
-    margins = [abs(c.actual - c.expected_value) / (c.atol + c.rtol * abs(c.expected_value) + 1e-300)
-               for c in verdict.checks if c.reference == "torch-autograd" and c.checked
-               and math.isfinite(c.actual) and math.isfinite(c.expected_value)]
+    margins = [
+        abs(c.actual - c.expected_value) / (c.atol + c.rtol * abs(c.expected_value) + 1e-300)
+        for c in verdict.checks
+        if c.reference == "torch-autograd" and c.checked and math.isfinite(c.actual) and math.isfinite(c.expected_value)
+    ]
     return max(margins, default=0.0)
 
 
@@ -147,9 +150,15 @@ def features(document: dict) -> dict:
         activations = [network["nonlinearity"], network["output_activation"]]
         depth = len(document["inputs"][0])  # time steps: the depth of the unrolled recurrence
     train = document.get("train")
-    return {"kind": network["kind"], "activations": sorted(set(activations)), "loss": document["loss"],
-            "depth": depth, "dtype": document.get("dtype", "float64"), "values": value_range_of(document),
-            "optimizer": train["optimizer"] if train else "none"}
+    return {
+        "kind": network["kind"],
+        "activations": sorted(set(activations)),
+        "loss": document["loss"],
+        "depth": depth,
+        "dtype": document.get("dtype", "float64"),
+        "values": value_range_of(document),
+        "optimizer": train["optimizer"] if train else "none",
+    }
 
 
 __all__ = ["ExampleOutcome", "FuzzUnit", "Target", "check_document", "check_unit"]
@@ -158,6 +167,7 @@ __all__ = ["ExampleOutcome", "FuzzUnit", "Target", "check_document", "check_unit
 # `refbp fuzz --impl`: an example checked in a guarded worker (refbp.parallel.guarded), so that an
 # implementation that exits, hangs (past --timeout) or kills its process fails that example, with
 # the reason, instead of ending or hanging refbp.
+
 
 def check_guarded(index: int, document: dict, target: Target) -> ExampleOutcome:
     """check_document in a guarded worker (kept for the next example); a failed example when it gave no outcome."""

@@ -7,5 +7,15 @@ from .mutants import TARGETS, Mutant, mutants_of
 from .report import report_lines, report_markdown, report_summary
 from .run import MutantResult, MutationRun, SuiteFailsUnmutated, run_mutation
 
-__all__ = ["TARGETS", "Mutant", "MutantResult", "MutationRun", "SuiteFailsUnmutated", "mutants_of",
-           "report_lines", "report_markdown", "report_summary", "run_mutation"]
+__all__ = [
+    "TARGETS",
+    "Mutant",
+    "MutantResult",
+    "MutationRun",
+    "SuiteFailsUnmutated",
+    "mutants_of",
+    "report_lines",
+    "report_markdown",
+    "report_summary",
+    "run_mutation",
+]

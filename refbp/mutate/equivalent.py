@@ -9,18 +9,25 @@ not equivalent, and the entry must go.
 
 from __future__ import annotations
 
-_ZERO_TERM = ("`0.0 * net` is +-0 for every finite net; it is there only to give the constant the array's "
-              "shape and dtype, which numpy's where broadcasts from a Python float anyway (a Python float "
-              "takes the array's dtype): adding, subtracting or dropping it, or writing the constant alone, "
-              "gives the same numbers")
-_TRUE_BRANCH = ("the true branch of where(net > 0, ...) is used only where net > 0, so net is non-zero and finite "
-                "there and 0.0 / net is +-0 like 0.0 * net (the other entries are computed and discarded)")
-_NUMPY_RESHAPE = ("numpy's reshape takes any negative size as the one size to infer, so -2 is -1 (the suite runs "
-                  "refbp on numpy)")
+_ZERO_TERM = (
+    "`0.0 * net` is +-0 for every finite net; it is there only to give the constant the array's "
+    "shape and dtype, which numpy's where broadcasts from a Python float anyway (a Python float "
+    "takes the array's dtype): adding, subtracting or dropping it, or writing the constant alone, "
+    "gives the same numbers"
+)
+_TRUE_BRANCH = (
+    "the true branch of where(net > 0, ...) is used only where net > 0, so net is non-zero and finite "
+    "there and 0.0 / net is +-0 like 0.0 * net (the other entries are computed and discarded)"
+)
+_NUMPY_RESHAPE = (
+    "numpy's reshape takes any negative size as the one size to infer, so -2 is -1 (the suite runs refbp on numpy)"
+)
 
-_RIGHT_SLOPE = ("at net = 0 exactly the slope becomes 1, the right derivative: an admissible convention "
-                "(relu'(0) and leaky_relu'(0) may be anything in [left slope, 1], docs/formats.md 4.2), which the "
-                "suite passes and names; elsewhere the same numbers")
+_RIGHT_SLOPE = (
+    "at net = 0 exactly the slope becomes 1, the right derivative: an admissible convention "
+    "(relu'(0) and leaky_relu'(0) may be anything in [left slope, 1], docs/formats.md 4.2), which the "
+    "suite passes and names; elsewhere the same numbers"
+)
 
 EQUIVALENT: dict[str, str] = {
     "activations.ReLU.backward: `net > 0` -> `(net >= 0)`": _RIGHT_SLOPE,
@@ -38,17 +45,21 @@ EQUIVALENT: dict[str, str] = {
     "activations.ELU.derivative: `0.0 * net` -> `(0.0 / net)`": _TRUE_BRANCH,
     "activations.ELU.derivative: `net > 0` -> `(net >= 0)`": (
         "at net = 0 the other branch gives out + 1 = expm1(0) + 1 = 1, the same slope: elu with alpha 1 is "
-        "continuously differentiable at 0 (torch's slope there is 1 too)"),
+        "continuously differentiable at 0 (torch's slope there is 1 too)"
+    ),
     "dense.backward: `1` -> `2`": _NUMPY_RESHAPE,
     "dense.backward: `1` -> `2` #2": _NUMPY_RESHAPE,
     "dense.backward: `1` -> `0` #4": (
         "`flat_x.shape[0] == 0` is never true, so every batch takes the matrix product; for one example that "
         "product has an inner size of 1, one multiplication per entry, the same numbers as the broadcast outer "
-        "product the original uses there for speed"),
+        "product the original uses there for speed"
+    ),
     "runner.train: `first_grads is not None` -> `(first_grads is None)`": (
         "the first step then takes the gradients at the initial parameters again instead of reusing the ones "
-        "compute_trace already took there: the same computation on the same numbers, done twice"),
+        "compute_trace already took there: the same computation on the same numbers, done twice"
+    ),
     "mlp.MLP.backward: `i > 0` -> `(i >= 0)`": (
         "it only asks the first layer for dL/dx as well, which the backward then returns only when the input "
-        "gradient was asked for (need_input_grads): no gradient changes, only work is added"),
+        "gradient was asked for (need_input_grads): no gradient changes, only work is added"
+    ),
 }

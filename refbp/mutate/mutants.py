@@ -20,15 +20,34 @@ from .operators import replacements
 # the code every gradient and update goes through. Identity's and ReLU's `derivative` are
 # left out: their `backward` does not call it (only `refbp explain` prints it).
 TARGETS: dict[str, tuple[str, ...]] = {
-    "refbp/nn/activations.py": ("Activation.backward", "Identity.backward", "Sigmoid.derivative",
-                                "Tanh.derivative", "ReLU.backward", "LeakyReLU.derivative", "ELU.derivative",
-                                "Softplus.derivative", "Softmax.backward"),
+    "refbp/nn/activations.py": (
+        "Activation.backward",
+        "Identity.backward",
+        "Sigmoid.derivative",
+        "Tanh.derivative",
+        "ReLU.backward",
+        "LeakyReLU.derivative",
+        "ELU.derivative",
+        "Softplus.derivative",
+        "Softmax.backward",
+    ),
     "refbp/nn/dense.py": ("backward",),
     "refbp/nn/mlp.py": ("MLP.backward",),
-    "refbp/nn/rnn.py": ("RNN.backward", "RNN.through_time", "RNN.recurrent_backward", "RNN.detached_before",
-                        "RNN.previous_states"),
-    "refbp/nn/losses.py": ("HalfSSE.gradient", "SSE.gradient", "MSE.gradient", "CrossEntropy.probabilities",
-                           "CrossEntropy.gradient", "BCE.gradient"),
+    "refbp/nn/rnn.py": (
+        "RNN.backward",
+        "RNN.through_time",
+        "RNN.recurrent_backward",
+        "RNN.detached_before",
+        "RNN.previous_states",
+    ),
+    "refbp/nn/losses.py": (
+        "HalfSSE.gradient",
+        "SSE.gradient",
+        "MSE.gradient",
+        "CrossEntropy.probabilities",
+        "CrossEntropy.gradient",
+        "BCE.gradient",
+    ),
     "refbp/nn/optim.py": ("SGD.step", "Adam.step", "make"),
     "refbp/nn/runner.py": ("train",),
 }
@@ -37,23 +56,24 @@ ATOMIC = (ast.Name, ast.Constant, ast.Attribute, ast.Call, ast.Subscript)
 
 @dataclass(frozen=True)
 class Mutant:
-    path: str          # the file, relative to the project root
-    function: str      # module.Class.method
+    path: str  # the file, relative to the project root
+    function: str  # module.Class.method
     line: int
-    label: str         # the operator (refbp.mutate.operators)
-    before: str        # the source text replaced
-    after: str         # its replacement
-    start: int         # character offsets of the span replaced
+    label: str  # the operator (refbp.mutate.operators)
+    before: str  # the source text replaced
+    after: str  # its replacement
+    start: int  # character offsets of the span replaced
     end: int
     occurrence: int = 0
 
     @property
     def key(self) -> str:
-        return f"{self.function}: `{self.before}` -> `{self.after}`" + (f" #{self.occurrence}" if self.occurrence
-                                                                        else "")
+        return f"{self.function}: `{self.before}` -> `{self.after}`" + (
+            f" #{self.occurrence}" if self.occurrence else ""
+        )
 
     def apply(self, source: str) -> str:
-        return source[:self.start] + self.after + source[self.end:]
+        return source[: self.start] + self.after + source[self.end :]
 
 
 def mutants_of(root: Path, targets: dict[str, tuple[str, ...]] = TARGETS) -> list[Mutant]:

@@ -18,11 +18,26 @@ import ast
 import copy
 from collections.abc import Iterator
 
-SWAPPED_OPERATORS = {ast.Add: ast.Sub, ast.Sub: ast.Add, ast.Mult: ast.Div, ast.Div: ast.Mult,
-                     ast.MatMult: ast.Mult, ast.Pow: ast.Mult}
-SWAPPED_COMPARISONS = {ast.Gt: ast.GtE, ast.GtE: ast.Gt, ast.Lt: ast.LtE, ast.LtE: ast.Lt, ast.Eq: ast.NotEq,
-                       ast.NotEq: ast.Eq, ast.In: ast.NotIn, ast.NotIn: ast.In, ast.Is: ast.IsNot,
-                       ast.IsNot: ast.Is}
+SWAPPED_OPERATORS = {
+    ast.Add: ast.Sub,
+    ast.Sub: ast.Add,
+    ast.Mult: ast.Div,
+    ast.Div: ast.Mult,
+    ast.MatMult: ast.Mult,
+    ast.Pow: ast.Mult,
+}
+SWAPPED_COMPARISONS = {
+    ast.Gt: ast.GtE,
+    ast.GtE: ast.Gt,
+    ast.Lt: ast.LtE,
+    ast.LtE: ast.Lt,
+    ast.Eq: ast.NotEq,
+    ast.NotEq: ast.Eq,
+    ast.In: ast.NotIn,
+    ast.NotIn: ast.In,
+    ast.Is: ast.IsNot,
+    ast.IsNot: ast.Is,
+}
 SWAPPABLE_OPERANDS = (ast.Sub, ast.Div, ast.MatMult)
 DROPPABLE_TERMS = (ast.Add, ast.Sub, ast.Mult, ast.Div)
 
@@ -91,8 +106,7 @@ def _is_subscript_store(node: ast.Assign) -> bool:
 def _is_structure(value: ast.AST) -> bool:
     """A returned tuple, dict, truth value, constant or constructed object (`DenseGrads(...)`):
     negating it is no sign mutation."""
-    constructed = (isinstance(value, ast.Call) and isinstance(value.func, ast.Name)
-                   and value.func.id[:1].isupper())
+    constructed = isinstance(value, ast.Call) and isinstance(value.func, ast.Name) and value.func.id[:1].isupper()
     return constructed or isinstance(value, (ast.Tuple, ast.Dict, ast.Compare, ast.BoolOp, ast.Constant))
 
 

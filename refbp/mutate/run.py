@@ -34,8 +34,8 @@ DEFAULT_TIMEOUT = 300.0
 class MutantResult:
     mutant: Mutant
     killed: bool
-    case: str = ""        # the first case that failed
-    reason: str = ""      # its first failing check (or the crash, or "timeout")
+    case: str = ""  # the first case that failed
+    reason: str = ""  # its first failing check (or the crash, or "timeout")
     seconds: float = 0.0
 
     @property
@@ -86,8 +86,13 @@ def project_root() -> Path:
     return Path(__file__).resolve().parents[2]
 
 
-def run_mutation(mutants: list[Mutant] | None = None, paths=None, root: Path | None = None,
-                 timeout: float = DEFAULT_TIMEOUT, on_result=None) -> MutationRun:
+def run_mutation(
+    mutants: list[Mutant] | None = None,
+    paths=None,
+    root: Path | None = None,
+    timeout: float = DEFAULT_TIMEOUT,
+    on_result=None,
+) -> MutationRun:
     """Run the suite (or the cases under `paths`, relative to the project) against each mutant."""
     root = root or project_root()
     mutants = mutants_of(root, TARGETS) if mutants is None else mutants
@@ -102,8 +107,9 @@ def run_mutation(mutants: list[Mutant] | None = None, paths=None, root: Path | N
             baseline = server.ask(request)
             run.baseline_seconds = baseline["seconds"]
             if baseline["killed"]:
-                raise SuiteFailsUnmutated(f"the suite fails without any mutant: {baseline['case']}: "
-                                          f"{baseline['reason']}")
+                raise SuiteFailsUnmutated(
+                    f"the suite fails without any mutant: {baseline['case']}: {baseline['reason']}"
+                )
             for mutant in mutants:
                 target = copy / mutant.path
                 original = target.read_text()
@@ -125,8 +131,14 @@ class _server:
 
     def __init__(self, copy: Path):
         environment = dict(os.environ, PYTHONPATH=str(copy), PYTHONDONTWRITEBYTECODE="1")
-        self.process = subprocess.Popen([sys.executable, "-m", "refbp.mutate.server"], cwd=copy, env=environment,
-                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "refbp.mutate.server"],
+            cwd=copy,
+            env=environment,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
 
     def __enter__(self):
         return self

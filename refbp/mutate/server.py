@@ -52,8 +52,11 @@ def suite_until_first_failure(paths) -> dict:
     except FirstFailure:
         failed = first[0]
         check = failed.failed_checks()[0] if failed.failed_checks() else None
-        reason = (f"{check.reference} {check.quantity} {check.tensor}" if check is not None
-                  else (failed.errors or ["failed"])[0][:200])
+        reason = (
+            f"{check.reference} {check.quantity} {check.tensor}"
+            if check is not None
+            else (failed.errors or ["failed"])[0][:200]
+        )
         return {"killed": True, "case": failed.case, "reason": reason}
     return {"killed": False, "case": "", "reason": ""}
 

@@ -11,10 +11,10 @@ from typing import NamedTuple
 
 
 class DenseGrads(NamedTuple):
-    net: object      # dL/dnet, the error signal of each neuron
-    weight: object   # dL/dW, summed over every example
-    bias: object     # dL/db (None without bias)
-    inputs: object   # dL/dx, sent back to the layer before (None when not asked for)
+    net: object  # dL/dnet, the error signal of each neuron
+    weight: object  # dL/dW, summed over every example
+    bias: object  # dL/db (None without bias)
+    inputs: object  # dL/dx, sent back to the layer before (None when not asked for)
 
 
 def forward(xp, x, weight, bias, activation):
@@ -37,4 +37,3 @@ def backward(xp, x, weight, net, out, grad_out, activation, has_bias=True, need_
     grad_bias = xp.sum(flat_net, axis=0) if has_bias else None
     grad_inputs = grad_net @ weight if need_inputs else None
     return DenseGrads(grad_net, grad_weight, grad_bias, grad_inputs)
-

@@ -45,8 +45,15 @@ class MLP:
         for i in reversed(range(len(self.activations))):
             x = cache.inputs if i == 0 else cache.outs[i - 1]
             layer = dense.backward(
-                xp, x, params[f"layers.{i}.weight"], cache.nets[i], cache.outs[i], grad_out,
-                self.activations[i], has_bias=self.network.bias, need_inputs=i > 0 or need_input_grads,
+                xp,
+                x,
+                params[f"layers.{i}.weight"],
+                cache.nets[i],
+                cache.outs[i],
+                grad_out,
+                self.activations[i],
+                has_bias=self.network.bias,
+                need_inputs=i > 0 or need_input_grads,
             )
             signals[f"layers.{i}.grad_out"], signals[f"layers.{i}.grad_net"] = grad_out, layer.net
             grads[f"layers.{i}.weight"] = layer.weight

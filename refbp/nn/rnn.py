@@ -31,11 +31,11 @@ from .gradients import Gradients
 
 @dataclass
 class RNNCache:
-    inputs: object          # [B, T, I]
-    initial: object         # h_0 [B, H] (zeros when the case has none)
+    inputs: object  # [B, T, I]
+    initial: object  # h_0 [B, H] (zeros when the case has none)
     has_h0: bool
-    nets: object            # [B, T, H]  pre-activations
-    states: object          # [B, T, H]  h_1 .. h_T
+    nets: object  # [B, T, H]  pre-activations
+    states: object  # [B, T, H]  h_1 .. h_T
     readout_inputs: object  # [B, T, H] (every_step) or [B, H] (last_step)
     readout_net: object
     readout_out: object
@@ -49,8 +49,8 @@ class RNNCache:
 class ThroughTime:
     """The backward pass's per-step results."""
 
-    grad_nets: object     # dE/dnet_t, [B, T, H]
-    grad_states: object   # [:, t]: dE/dh_{t+1}, [B, T, H], from the readout and later steps (within the chunk)
+    grad_nets: object  # dE/dnet_t, [B, T, H]
+    grad_states: object  # [:, t]: dE/dh_{t+1}, [B, T, H], from the readout and later steps (within the chunk)
     grad_initial: object  # dE/dh_0, [B, H]
 
 
@@ -82,7 +82,8 @@ class RNN:
         nets, states = xp.stack(nets, axis=1), xp.stack(states, axis=1)
         readout_inputs = states if self.network.readout == "every_step" else states[:, -1, :]
         readout_net, readout_out = dense.forward(
-            xp, readout_inputs, params["readout.weight"], params.get("readout.bias"), self.output_activation)
+            xp, readout_inputs, params["readout.weight"], params.get("readout.bias"), self.output_activation
+        )
         return RNNCache(inputs, initial, h0 is not None, nets, states, readout_inputs, readout_net, readout_out)
 
     def step_bias(self, params):
@@ -95,8 +96,16 @@ class RNN:
     def backward(self, xp, params, cache: RNNCache, grad_output, need_input_grads=False) -> Gradients:
         """dL/d(every parameter) from dL/d(outputs), and the error signals of every step."""
         readout = dense.backward(
-            xp, cache.readout_inputs, params["readout.weight"], cache.readout_net, cache.readout_out,
-            grad_output, self.output_activation, has_bias=self.network.readout_bias, need_inputs=True)
+            xp,
+            cache.readout_inputs,
+            params["readout.weight"],
+            cache.readout_net,
+            cache.readout_out,
+            grad_output,
+            self.output_activation,
+            has_bias=self.network.readout_bias,
+            need_inputs=True,
+        )
         through = self.through_time(xp, params, cache, readout.inputs)
 
         flat_grad_nets = _flatten(xp, through.grad_nets)
@@ -116,8 +125,11 @@ class RNN:
             input_grads["inputs"] = through.grad_nets @ params["rnn.weight_ih"]
             if cache.has_h0:
                 input_grads["h0"] = through.grad_initial
-        signals = {"rnn.grad_net": through.grad_nets, "rnn.grad_h": through.grad_states,
-                   "rnn.grad_h0": through.grad_initial}
+        signals = {
+            "rnn.grad_net": through.grad_nets,
+            "rnn.grad_h": through.grad_states,
+            "rnn.grad_h0": through.grad_initial,
+        }
         return Gradients(grads, input_grads, signals)
 
     def through_time(self, xp, params, cache: RNNCache, grad_readout_inputs) -> ThroughTime:
@@ -163,8 +175,12 @@ class RNN:
 
     # ---- names for the checker -------------------------------------------------------
     def intermediates(self, cache: RNNCache) -> dict:
-        return {"rnn.net": cache.nets, "rnn.h": cache.states,
-                "readout.net": cache.readout_net, "readout.out": cache.readout_out}
+        return {
+            "rnn.net": cache.nets,
+            "rnn.h": cache.states,
+            "readout.net": cache.readout_net,
+            "readout.out": cache.readout_out,
+        }
 
 
 def _flatten(xp, array):

@@ -49,8 +49,19 @@ from .local import iter_local, start_local_workers
 from .units import DASK_SCHEME, ExecutorUnreachable, UnitFailed, in_order
 from .worker import core_count, parse_jobs
 
-__all__ = ["DASK_SCHEME", "ExecutorUnreachable", "UnitFailed", "check_reachable", "core_count", "executor_problem",
-           "iter_units", "lasting_executor", "map_units", "parse_jobs", "start_workers"]
+__all__ = [
+    "DASK_SCHEME",
+    "ExecutorUnreachable",
+    "UnitFailed",
+    "check_reachable",
+    "core_count",
+    "executor_problem",
+    "iter_units",
+    "lasting_executor",
+    "map_units",
+    "parse_jobs",
+    "start_workers",
+]
 
 
 def iter_units(fn, units, jobs: int = 1, executor=None, costs=None, timeout: float | None = None):
@@ -134,7 +145,7 @@ def executor_problem(executor: str | None) -> str:
     """Why `--executor` cannot be used ("" when it can): asked before any work."""
     if executor is None:
         return ""
-    if not executor.startswith(DASK_SCHEME) or not executor[len(DASK_SCHEME):]:
+    if not executor.startswith(DASK_SCHEME) or not executor[len(DASK_SCHEME) :]:
         return f"--executor {executor}: expected {DASK_SCHEME}HOST:PORT (a Dask scheduler)"
     try:
         import distributed  # noqa: F401  (only to say early that the extra is missing)

@@ -41,12 +41,14 @@ def connect(executor) -> tuple[Client, bool]:
         return executor, False
     address = str(executor)
     if address.startswith(DASK_SCHEME):
-        address = "tcp://" + address[len(DASK_SCHEME):]
+        address = "tcp://" + address[len(DASK_SCHEME) :]
     try:
         return Client(address, timeout=CONNECT_TIMEOUT, set_as_default=False), True
     except OSError as exc:  # refused, unknown host, no answer in time
-        raise ExecutorUnreachable(f"--executor {executor}: no Dask scheduler answers at {address} "
-                                  f"({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''})") from exc
+        raise ExecutorUnreachable(
+            f"--executor {executor}: no Dask scheduler answers at {address} "
+            f"({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''})"
+        ) from exc
 
 
 def run_counted(fn, unit, starts_name: str):
@@ -79,8 +81,15 @@ def _finished(fn, units: list, executor, order: list[int]):
     def submit(index: int, again: bool = False):
         # Dask starts the highest priority first: the order asked for, a resubmitted unit at once.
         priority = len(order) if again else len(order) - rank[index]
-        future = client.submit(run_counted, fn, units[index], f"refbp-{run}-{index}-starts",
-                               key=f"refbp-{run}-{index}" + ("-again" if again else ""), pure=False, priority=priority)
+        future = client.submit(
+            run_counted,
+            fn,
+            units[index],
+            f"refbp-{run}-{index}-starts",
+            key=f"refbp-{run}-{index}" + ("-again" if again else ""),
+            pure=False,
+            priority=priority,
+        )
         futures[future] = index
         return future
 
@@ -98,8 +107,10 @@ def _finished(fn, units: list, executor, order: list[int]):
                     finished.add(submit(index, again=True))
                     future.release()
                     continue
-                result = UnitFailed(f"its worker process died again on the retry (the Dask scheduler gave up "
-                                    f"on it: {type(error).__name__})")
+                result = UnitFailed(
+                    f"its worker process died again on the retry (the Dask scheduler gave up "
+                    f"on it: {type(error).__name__})"
+                )
             except (Exception, CancelledError) as error:
                 result = UnitFailed(f"raised {type(error).__name__} on a Dask worker: {error}")
             future.release()

@@ -50,8 +50,11 @@ class GuardedWorker:
         self.board = context.RawArray("d", 2)
         self.conn, child = context.Pipe()
         lifeline, self.lifeline = context.Pipe(duplex=False)  # never written: its end is the end of this process
-        self.process = context.Process(target=serve, name="refbp-guarded-worker",
-                                       args=(child, lifeline, self.board, threads, self.environment, self.folder))
+        self.process = context.Process(
+            target=serve,
+            name="refbp-guarded-worker",
+            args=(child, lifeline, self.board, threads, self.environment, self.folder),
+        )
         with _children_ignore_ctrl_c():
             self.process.start()
         child.close()
@@ -60,8 +63,12 @@ class GuardedWorker:
 
     def fits(self, threads: int) -> bool:
         """Can run units for a caller that wants `threads` threads in the current environment and folder."""
-        return (self.threads == threads and self.environment == dict(os.environ) and self.folder == os.getcwd()
-                and self.process.is_alive())
+        return (
+            self.threads == threads
+            and self.environment == dict(os.environ)
+            and self.folder == os.getcwd()
+            and self.process.is_alive()
+        )
 
     def submit(self, fn, unit, index: int) -> None:
         self.board[0] = 0
@@ -164,8 +171,9 @@ def _finished(fn, units: list, jobs: int, order, timeout: float):
                     if deaths[worker.index] < DEATHS_ALLOWED:
                         waiting.appendleft(worker.index)
                         continue
-                    result = UnitFailed(f"{result.reason} (its worker process died {deaths[worker.index]} times: "
-                                        f"retried once)")
+                    result = UnitFailed(
+                        f"{result.reason} (its worker process died {deaths[worker.index]} times: retried once)"
+                    )
                 yield worker.index, result
     finally:  # normally, or Ctrl-C, or the caller stopped reading: no busy worker is left behind
         for worker in busy:

@@ -61,6 +61,7 @@ def serve(conn, lifeline, board, threads: int, environment: dict, folder: str) -
 def _end_with_refbp(lifeline) -> None:
     """Exit as soon as refbp's process ends, even in a call that hangs and even when refbp was
     killed outright: a thread waits on `lifeline`, a pipe whose other end only refbp's process holds."""
+
     def wait_for_the_end():
         try:
             lifeline.recv_bytes()

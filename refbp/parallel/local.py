@@ -26,8 +26,15 @@ from .worker import prepare_local_worker, threads_per_worker
 # What the fork server imports before forking workers (an ImportError there is ignored), so
 # that every worker starts with it: torch and the checking code; and, last, the server's own
 # quick exit (refbp.parallel.server_exit).
-FORK_SERVER_PRELOAD = ("numpy", "torch", "refbp.check", "refbp.oracle.torch_reference", "refbp.oracle.fd", "refbp.perturbed",
-                       "refbp.check.check_adapter")
+FORK_SERVER_PRELOAD = (
+    "numpy",
+    "torch",
+    "refbp.check",
+    "refbp.oracle.torch_reference",
+    "refbp.oracle.fd",
+    "refbp.perturbed",
+    "refbp.check.check_adapter",
+)
 SERVER_EXIT = "refbp.parallel.server_exit"
 # Deaths of the worker running a unit before the unit is given up: the first is retried.
 DEATHS_ALLOWED = 2
@@ -85,8 +92,12 @@ def _finished(fn, units: list, jobs: int, order=None):
                 elif isinstance(error, BrokenProcessPool):
                     deaths[index] = deaths.get(index, 0) + 1
                     if deaths[index] >= DEATHS_ALLOWED:
-                        yield index, UnitFailed(f"its worker process died {deaths[index]} times while running it "
-                                                f"(retried once)")
+                        yield (
+                            index,
+                            UnitFailed(
+                                f"its worker process died {deaths[index]} times while running it (retried once)"
+                            ),
+                        )
                     else:
                         suspects.append(index)
                 else:
@@ -97,8 +108,12 @@ def _finished(fn, units: list, jobs: int, order=None):
 
 
 def _new_pool(jobs: int) -> ProcessPoolExecutor:
-    return ProcessPoolExecutor(max_workers=jobs, mp_context=_context(), initializer=prepare_local_worker,
-                               initargs=(threads_per_worker(jobs), dict(os.environ)))
+    return ProcessPoolExecutor(
+        max_workers=jobs,
+        mp_context=_context(),
+        initializer=prepare_local_worker,
+        initargs=(threads_per_worker(jobs), dict(os.environ)),
+    )
 
 
 def _context(preload=()):

@@ -11,8 +11,18 @@ from __future__ import annotations
 import time
 
 # The calls of the adapter protocol (docs/formats.md section 8), and the import of its module.
-CALLS = ("", "import", "factory", "forward", "loss", "gradients", "train", "intermediates", "error_signals",
-         "loss_batch")
+CALLS = (
+    "",
+    "import",
+    "factory",
+    "forward",
+    "loss",
+    "gradients",
+    "train",
+    "intermediates",
+    "error_signals",
+    "loss_batch",
+)
 CODES = {name: code for code, name in enumerate(CALLS) if name}
 
 

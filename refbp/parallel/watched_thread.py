@@ -34,8 +34,9 @@ def watched_unit(fn, timeout: float, unit):
         try:
             outcome["result"] = fn(unit)
         except BaseException as exc:  # an ImplementationFault (an exit inside a call), or refbp's own error
-            outcome["result"] = UnitFailed(str(exc) if isinstance(exc, watch.ImplementationFault)
-                                           else f"raised {type(exc).__name__}: {exc}")
+            outcome["result"] = UnitFailed(
+                str(exc) if isinstance(exc, watch.ImplementationFault) else f"raised {type(exc).__name__}: {exc}"
+            )
 
     thread = threading.Thread(target=run, name="refbp-watched-unit", daemon=True)
     thread.start()
@@ -45,6 +46,7 @@ def watched_unit(fn, timeout: float, unit):
         call = call_on(board)
         if call and board[1] == start and start > 0 and time.monotonic() - start > timeout:
             what = "importing the implementation" if call == "import" else f"the implementation's {call}()"
-            return UnitFailed(f"{what} did not finish within {timeout:g} s (--timeout): left running on the "
-                              "cluster's worker")
+            return UnitFailed(
+                f"{what} did not finish within {timeout:g} s (--timeout): left running on the cluster's worker"
+            )
     return outcome["result"]

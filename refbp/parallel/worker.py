@@ -13,8 +13,14 @@ import signal
 import sys
 import threading
 
-THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS",
-                    "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")
+THREAD_VARIABLES = (
+    "OMP_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "BLIS_NUM_THREADS",
+    "VECLIB_MAXIMUM_THREADS",
+    "NUMEXPR_NUM_THREADS",
+)
 
 # Kept alive for the worker's lifetime: threadpoolctl's limits last while this object does.
 _LIMITS = []
@@ -73,4 +79,3 @@ def prepare_local_worker(threads: int, environment: dict) -> None:
     os.environ.clear()
     os.environ.update(environment)
     limit_threads(threads)
-

@@ -45,9 +45,11 @@ def not_analytic_reason(activation_names) -> str | None:
     if not bad:
         return None
     where = ", ".join(f"layer {i}: {name}" for i, name in bad)
-    return (f"complex step refused: the network is not analytic ({where}, with a non-differentiable point "
-            f"at 0); the complex step needs every function to be one of {', '.join(ANALYTIC)}. "
-            f"Use --fd-method central or richardson")
+    return (
+        f"complex step refused: the network is not analytic ({where}, with a non-differentiable point "
+        f"at 0); the complex step needs every function to be one of {', '.join(ANALYTIC)}. "
+        f"Use --fd-method central or richardson"
+    )
 
 
 def analytic_activations(activation_list) -> list:

@@ -38,12 +38,16 @@ def loss_forms(case) -> LossForms:
     if case.network.kind == "rnn":
         return rnn_loss_forms(case, loss, probe)
     if case.network.kind != "mlp":
-        return LossForms(loss, probe, not_analytic=f"complex step refused: refbp has no complex-capable "
-                                                   f"forward for {case.network.kind} networks")
+        return LossForms(
+            loss,
+            probe,
+            not_analytic=f"complex step refused: refbp has no complex-capable forward for {case.network.kind} networks",
+        )
     loss_of_outputs = losses.get(case.loss)
     chunks, direct = chunk_sizes(case, model), direct_chunk_sizes(case, model)
-    perturbed = PerturbedForm(_perturbed_at(model, loss_of_outputs, inputs, targets, direct), chunks,
-                              chunks_itself=True)
+    perturbed = PerturbedForm(
+        _perturbed_at(model, loss_of_outputs, inputs, targets, direct), chunks, chunks_itself=True
+    )
     stacked = stacked_losses(model, loss_of_outputs, inputs, targets)
     reason = analytic.not_analytic_reason(case.network.activations)
     if reason is not None:
@@ -57,8 +61,11 @@ def loss_forms(case) -> LossForms:
     # Complex work arrays hold twice the bytes: half as many networks per chunk.
     complex_chunks = {name: max(8, chunk // 2) for name, chunk in chunks.items()}
     complex_direct = {layer: max(8, chunk // 2) for layer, chunk in direct.items()}
-    complex_perturbed = PerturbedForm(_perturbed_at(complex_model, loss_of_outputs, inputs, targets, complex_direct),
-                                      complex_chunks, chunks_itself=True)
+    complex_perturbed = PerturbedForm(
+        _perturbed_at(complex_model, loss_of_outputs, inputs, targets, complex_direct),
+        complex_chunks,
+        chunks_itself=True,
+    )
     return LossForms(loss, probe, perturbed, stacked, complex_loss, complex_perturbed)
 
 
@@ -83,7 +90,7 @@ def direct_chunk_sizes(case, model) -> dict[int, int]:
     kinked = any(a.kinked for a in model.activations)
     chunks = {}
     for layer in range(depth):
-        widths = sizes[layer + 1:] if kinked or layer + 1 == depth else sizes[layer + 2:]
+        widths = sizes[layer + 1 :] if kinked or layer + 1 == depth else sizes[layer + 2 :]
         chunks[layer] = max(16, CHUNK_FLOATS // (case.batch * max(widths)))
     return chunks
 
@@ -93,8 +100,12 @@ def fast_path_layers(model) -> set[int]:
     layers followed by the output layer, or by one hidden layer with a change series."""
     activations = model.activations
     depth = len(activations)
-    return {layer for layer in range(depth - 1) if activations[layer].elementwise
-            and (layer + 2 == depth or (layer + 3 == depth and change_terms(activations[layer + 1], 0.0) is not None))}
+    return {
+        layer
+        for layer in range(depth - 1)
+        if activations[layer].elementwise
+        and (layer + 2 == depth or (layer + 3 == depth and change_terms(activations[layer + 1], 0.0) is not None))
+    }
 
 
 def _perturbed_at(model, loss, inputs, targets, direct_chunks):

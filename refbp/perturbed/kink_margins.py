@@ -61,19 +61,20 @@ def margins(base: Base, layer: int) -> tuple[np.ndarray, np.ndarray]:
         block = max(1, BLOCK_FLOATS // max(1, units * net.shape[1]))
         with np.errstate(divide="ignore", invalid="ignore"):
             for first in range(0, directions, block):
-                columns = weight[:, first:first + block, None]  # [V, j, 1]
+                columns = weight[:, first : first + block, None]  # [V, j, 1]
                 reach = room[:, None, :] / np.abs(columns)  # delta_out at which unit v meets 0
                 reach[np.broadcast_to(columns == 0, reach.shape)] = np.inf  # a zero weight never moves it
                 at_zero = (room == 0)[:, None, :]
                 toward = columns * net[:, None, :]  # < 0: a positive delta_out moves v toward 0
-                up[first:first + block] = np.min(np.where((toward < 0) | at_zero, reach, np.inf), axis=0)
-                down[first:first + block] = np.min(np.where((toward > 0) | at_zero, reach, np.inf), axis=0)
+                up[first : first + block] = np.min(np.where((toward < 0) | at_zero, reach, np.inf), axis=0)
+                down[first : first + block] = np.min(np.where((toward > 0) | at_zero, reach, np.inf), axis=0)
         # The plain forward's delta_out may differ by the moved net's own rounding (times the
         # activation's slope, at most 1 for every elementwise activation), and a delta_out this
         # close to its margin counts as reaching it.
         moved_rounding = net_rounding(base, layer - 1).T  # [J, B]
-        base.derived[key] = tuple(np.maximum(margin - moved_rounding, 0.0) * (1.0 - MARGIN_SLACK)
-                                  for margin in (up, down))
+        base.derived[key] = tuple(
+            np.maximum(margin - moved_rounding, 0.0) * (1.0 - MARGIN_SLACK) for margin in (up, down)
+        )
     return base.derived[key]
 
 
@@ -101,6 +102,8 @@ def _moved_unit_tests(base: Base, layer: int) -> tuple[np.ndarray, np.ndarray]:
     """Unit-major [n, B]: the sign of each base net of `layer`, and its rounding."""
     key = ("moved unit tests", layer)
     if key not in base.derived:
-        base.derived[key] = (np.sign(base.unit_major("nets", layer)).astype(np.float64),
-                             np.ascontiguousarray(net_rounding(base, layer).T))
+        base.derived[key] = (
+            np.sign(base.unit_major("nets", layer)).astype(np.float64),
+            np.ascontiguousarray(net_rounding(base, layer).T),
+        )
     return base.derived[key]

@@ -73,7 +73,7 @@ class PerturbedLosses:
         if not kinks and len(deltas) > part:  # the moved units' [S, B] arrays in parts: memory bounded
             values, paths = [], []
             for start in range(0, len(deltas), part):
-                values.append(self(name, flat_indices[start:start + part], deltas[start:start + part]))
+                values.append(self(name, flat_indices[start : start + part], deltas[start : start + part]))
                 paths += [(start + a, start + b, path) for a, b, path in self.chunk_paths]
             self.chunk_paths = paths
             return np.concatenate(values)
@@ -94,7 +94,7 @@ class PerturbedLosses:
         values = np.empty(count, dtype=change.dtype)
         for start in range(0, count, chunk):
             outputs, _ = self.outputs(change.part(slice(start, start + chunk)))
-            values[start:start + chunk] = loss_values_in_place(self.loss, outputs, self.targets)
+            values[start : start + chunk] = loss_values_in_place(self.loss, outputs, self.targets)
             self.chunk_paths += self._paths_of_chunk(start, min(start + chunk, count))
         return values
 
@@ -164,7 +164,7 @@ class PerturbedLosses:
             part, nets = self._direct_outputs(change.part(slice(start, start + chunk)), want_nets)
             if outputs is None:
                 outputs = work_array("outputs of parts", (count,) + part.shape[1:], part.dtype)
-            outputs[start:start + chunk] = part
+            outputs[start : start + chunk] = part
             parts.append(nets)
         return outputs, {name: np.concatenate([nets[name] for nets in parts]) for name in parts[0]}
 
@@ -179,11 +179,13 @@ class PerturbedLosses:
             return self._output_layer_moved(units, change.net_column, dtype, want_nets, nets), nets
         if want_nets and activation.kinked:
             nets[f"layers.{layer}.net"] = stacked_view(
-                signs(base.with_column("net", layer, "nets", units, change.net_column, dtype)), self.batch)
+                signs(base.with_column("net", layer, "nets", units, change.net_column, dtype)), self.batch
+            )
         if change.delta_out is None:  # softmax: every unit of the layer moves
             self._path.append("whole layer")
-            out = self._activate(layer, base.with_column("net", layer, "nets", units, change.net_column, dtype),
-                                 False, {})
+            out = self._activate(
+                layer, base.with_column("net", layer, "nets", units, change.net_column, dtype), False, {}
+            )
         else:
             # One unit moved: the next layer's net changes by a rank-one term.
             layer += 1

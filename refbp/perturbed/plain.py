@@ -46,8 +46,10 @@ def bce_clamps(targets):
     def clamps(outputs) -> dict:
         outputs = np.asarray(outputs, dtype=np.float64)
         with np.errstate(divide="ignore", invalid="ignore"):
-            return {"bce.log(y)": np.where(targets != 0, np.log(outputs) - floor, np.inf),
-                    "bce.log(1-y)": np.where(targets != 1, np.log(1.0 - outputs) - floor, np.inf)}
+            return {
+                "bce.log(y)": np.where(targets != 0, np.log(outputs) - floor, np.inf),
+                "bce.log(1-y)": np.where(targets != 1, np.log(1.0 - outputs) - floor, np.inf),
+            }
 
     return clamps
 
@@ -61,14 +63,16 @@ def clamp_in_reach(case, outputs) -> str | None:
     floor = losses.get("bce").LOG_FLOOR
     # Where each log kinks: log y at the clamp; log(1 - y) where y rounds to 1 (it jumps from
     # log(2^-53) to the clamp), in the units' terms (log + 100).
-    kinks_at = {"bce.log(y)": 0.0, "bce.log(1-y)": np.log(2.0 ** -53) - floor}
+    kinks_at = {"bce.log(y)": 0.0, "bce.log(1-y)": np.log(2.0**-53) - floor}
     for name, values in bce_clamps(case.targets)(outputs).items():
         near = np.argwhere(values < kinks_at[name] + CLAMP_REACH)
         if near.size:
             unit = name + "".join(f"[{int(i)}]" for i in near[0])
-            return (f"complex step refused: bce clamps its logs at -100 (as torch's BCELoss) and {unit} is within "
-                    f"reach of its clamp (a max is not analytic); central differences on the plain forward judge it, "
-                    f"the clamps probed as kinks")
+            return (
+                f"complex step refused: bce clamps its logs at -100 (as torch's BCELoss) and {unit} is within "
+                f"reach of its clamp (a max is not analytic); central differences on the plain forward judge it, "
+                f"the clamps probed as kinks"
+            )
     return None
 
 
@@ -88,6 +92,7 @@ def loss_and_probe(case):
     clamps = bce_clamps(targets) if case.loss == "bce" else None
     truncate = case.network.truncate if case.network.kind == "rnn" else None
     if truncate is None:
+
         def forward(params):
             cache = model.forward(np, params, inputs, h0)
             return cache.outputs, model.intermediates(cache)
@@ -116,16 +121,22 @@ def _truncated_forward(model, initial: dict, inputs, h0, truncate: int):
     forward at `initial` (chunk 0 from h0)."""
     states = model.forward(np, initial, inputs, h0).states
     steps = inputs.shape[1]
-    chunks = [(slice(start, start + truncate), h0 if start == 0 else states[:, start - 1, :])
-              for start in range(0, steps, truncate)]
+    chunks = [
+        (slice(start, start + truncate), h0 if start == 0 else states[:, start - 1, :])
+        for start in range(0, steps, truncate)
+    ]
     every_step = model.network.readout == "every_step"
 
     def forward(params):
         caches = [model.forward(np, params, inputs[:, part], held) for part, held in chunks]
         named = [model.intermediates(cache) for cache in caches]
         # Per-step values join along time; a last-step readout is the last chunk's.
-        joined = {name: np.concatenate([n[name] for n in named], axis=1)
-                  if name.startswith("rnn.") or every_step else named[-1][name] for name in named[0]}
+        joined = {
+            name: np.concatenate([n[name] for n in named], axis=1)
+            if name.startswith("rnn.") or every_step
+            else named[-1][name]
+            for name in named[0]
+        }
         outputs = np.concatenate([c.outputs for c in caches], axis=1) if every_step else caches[-1].outputs
         return outputs, joined
 

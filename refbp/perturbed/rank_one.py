@@ -38,9 +38,9 @@ def rank_one(net, weight, units, delta_out, example_major: bool) -> None:
     for first, end in unit_runs:
         column, changes = weight[:, units[first]], delta_out[first:end].reshape(-1)
         if example_major:
-            outer(changes, column, net[first * batch:end * batch])
+            outer(changes, column, net[first * batch : end * batch])
         else:
-            np.multiply(column[:, None], changes[None, :], out=net[:, first * batch:end * batch])
+            np.multiply(column[:, None], changes[None, :], out=net[:, first * batch : end * batch])
 
 
 def outer(left, right, out) -> None:

@@ -19,7 +19,7 @@ class Segment(NamedTuple):
     start: int
     stop: int
     initial: np.ndarray  # [B, H], the state entering step `start`
-    zero: bool           # that state is all zeros: W_hh does not act on the segment's first step
+    zero: bool  # that state is all zeros: W_hh does not act on the segment's first step
 
 
 def segments(model, held_at: dict, inputs, h0) -> list[Segment]:
@@ -48,10 +48,11 @@ class RNNBase:
         self.model, self.params, self.inputs, self.segments = model, params, inputs, parts
         self.batch, self.steps = inputs.shape[:2]
         self.every_step = model.network.readout == "every_step"
-        caches = [model.forward(np, params, inputs[:, s.start:s.stop], h0 if s.start == 0 else s.initial)
-                  for s in parts]
-        self.nets = np.concatenate([c.nets for c in caches], axis=1)        # [B, T, H]
-        self.states = np.concatenate([c.states for c in caches], axis=1)    # [B, T, H]
+        caches = [
+            model.forward(np, params, inputs[:, s.start : s.stop], h0 if s.start == 0 else s.initial) for s in parts
+        ]
+        self.nets = np.concatenate([c.nets for c in caches], axis=1)  # [B, T, H]
+        self.states = np.concatenate([c.states for c in caches], axis=1)  # [B, T, H]
         if self.every_step:
             self.readout_net = np.concatenate([c.readout_net for c in caches], axis=1)  # [B, T, O]
             self.outputs = np.concatenate([c.outputs for c in caches], axis=1)

@@ -26,8 +26,12 @@ def rnn_loss_forms(case, loss, probe) -> LossForms:
         return RNNPerturbedLosses(model, loss_of_outputs, params, inputs, targets, h0, parts, chunks)
 
     chunks = chunk_sizes(case)
-    return LossForms(loss, probe, PerturbedForm(at, chunks, chunks_itself=True),
-                     not_analytic="complex step refused: refbp has no complex-capable forward for rnn networks")
+    return LossForms(
+        loss,
+        probe,
+        PerturbedForm(at, chunks, chunks_itself=True),
+        not_analytic="complex step refused: refbp has no complex-capable forward for rnn networks",
+    )
 
 
 def chunk_sizes(case) -> dict[str, int]:

@@ -158,7 +158,7 @@ class RNNPerturbedLosses:
     def _own_term(self, kind: str, columns, t: int, state) -> np.ndarray:
         """[S, B]: what network s's moved entry multiplies at step t (its delta applied by the caller)."""
         if kind == "weight_ih":
-            return self.inputs[:, t, columns].T                      # x_t[i]
+            return self.inputs[:, t, columns].T  # x_t[i]
         if kind == "weight_hh":
-            return state[columns, :, np.arange(columns.size)]        # h_{t-1}[j] of network s
-        return np.ones((1, 1))                                      # a bias
+            return state[columns, :, np.arange(columns.size)]  # h_{t-1}[j] of network s
+        return np.ones((1, 1))  # a bias

@@ -37,7 +37,10 @@ def stacked_losses(model, loss, inputs, targets):
         values = loss_values(loss, np.broadcast_to(outputs, (count,) + outputs.shape[-2:]), targets)
         if not kinks:
             return values
-        return values, {f"layers.{i}.net": np.broadcast_to(net, (count,) + net.shape[-2:])
-                        for i, (net, a) in enumerate(zip(nets, model.activations)) if a.kinked}
+        return values, {
+            f"layers.{i}.net": np.broadcast_to(net, (count,) + net.shape[-2:])
+            for i, (net, a) in enumerate(zip(nets, model.activations))
+            if a.kinked
+        }
 
     return stacked

@@ -14,6 +14,7 @@ from .score import expectation_lines, score_line
 # The status column of a case line (four characters): the verdict's state.
 STATE_MARKS = {VerdictState.PASS: "PASS", VerdictState.FAIL: "FAIL", VerdictState.INCONCLUSIVE: "INC "}
 
+
 def _err(value: float) -> str:
     return "-" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.1e}"
 
@@ -34,14 +35,17 @@ def format_verdict_line(verdict, mark: str = "") -> str:
     worst = {}
     for check in verdict.checks:
         worst[check.reference] = max(worst.get(check.reference, 0.0), check.max_rel_err)
-    return (f"{status}  {verdict.case:<34.34} {verdict.network:<26.26} {verdict.dtype or '-':<8} "
-            f"{len(verdict.checks):>4}  {_err(worst.get('torch-autograd', math.nan)):>8} "
-            f"{_err(worst.get('finite-difference', math.nan)):>8} {_err(worst.get('expected', math.nan)):>8} "
-            f"{verdict.seconds:6.2f}s")
+    return (
+        f"{status}  {verdict.case:<34.34} {verdict.network:<26.26} {verdict.dtype or '-':<8} "
+        f"{len(verdict.checks):>4}  {_err(worst.get('torch-autograd', math.nan)):>8} "
+        f"{_err(worst.get('finite-difference', math.nan)):>8} {_err(worst.get('expected', math.nan)):>8} "
+        f"{verdict.seconds:6.2f}s"
+    )
 
 
-HEADER = (f"{'':4}  {'case':<34} {'network':<26} {'dtype':<8} {'rows':>4}  {'torch':>8} {'fd':>8} "
-          f"{'expected':>8} {'time':>7}")
+HEADER = (
+    f"{'':4}  {'case':<34} {'network':<26} {'dtype':<8} {'rows':>4}  {'torch':>8} {'fd':>8} {'expected':>8} {'time':>7}"
+)
 
 
 def format_failures(verdict, limit: int = 8) -> list[str]:
@@ -50,13 +54,17 @@ def format_failures(verdict, limit: int = 8) -> list[str]:
     for check in failed[:limit]:
         index = "".join(f"[{i}]" for i in check.worst_index)
         if check.diagnosis == "missing":  # no number to show: not given at all
-            lines.append(f"  {verdict.case}: {check.quantity} {check.tensor} vs {check.reference}: not given"
-                         f"{' - ' + check.note if check.note else ''}")
+            lines.append(
+                f"  {verdict.case}: {check.quantity} {check.tensor} vs {check.reference}: not given"
+                f"{' - ' + check.note if check.note else ''}"
+            )
             continue
-        lines.append(f"  {verdict.case}: {check.quantity} {check.tensor}{index} vs {check.reference}: "
-                     f"got {check.actual:.10g}, reference {check.expected_value:.10g} "
-                     f"(abs err {_err(check.max_abs_err)}, rel err {_err(check.max_rel_err)}, "
-                     f"atol {check.atol:g}, rtol {check.rtol:g}){' - ' + check.note if check.note else ''}")
+        lines.append(
+            f"  {verdict.case}: {check.quantity} {check.tensor}{index} vs {check.reference}: "
+            f"got {check.actual:.10g}, reference {check.expected_value:.10g} "
+            f"(abs err {_err(check.max_abs_err)}, rel err {_err(check.max_rel_err)}, "
+            f"atol {check.atol:g}, rtol {check.rtol:g}){' - ' + check.note if check.note else ''}"
+        )
         if check.diagnosis:
             lines.append(f"    diagnosis: {check.diagnosis}: {check.diagnosis_note}")
         if check.convention:
@@ -65,8 +73,10 @@ def format_failures(verdict, limit: int = 8) -> list[str]:
         lines.append(f"  ... and {len(failed) - limit} more failed rows (see details.csv)")
     lines += format_inconclusive(verdict, limit)
     if verdict.partial:
-        lines.append(f"  {verdict.case}: PARTIAL: judged on what it gives; not provided: "
-                     f"{', '.join(partial_items(verdict))} (--require all fails it)")
+        lines.append(
+            f"  {verdict.case}: PARTIAL: judged on what it gives; not provided: "
+            f"{', '.join(partial_items(verdict))} (--require all fails it)"
+        )
     if verdict.first_departure:
         lines.append(f"  {verdict.case}: where it starts: {verdict.first_departure}")
     return lines
@@ -75,10 +85,13 @@ def format_failures(verdict, limit: int = 8) -> list[str]:
 def format_inconclusive(verdict, limit: int = 8) -> list[str]:
     """The rows of a case that no reference could judge to the accuracy needed, one line each."""
     rows = verdict.inconclusive_checks()
-    lines = [f"  {verdict.case}: inconclusive: {check.quantity} {check.tensor} vs {check.reference}: "
-             f"{check.inconclusive} entries no reference could judge to the accuracy needed"
-             + (f" ({check.convention})" if check.convention else "") + (f" - {check.note}" if check.note else "")
-             for check in rows[:limit]]
+    lines = [
+        f"  {verdict.case}: inconclusive: {check.quantity} {check.tensor} vs {check.reference}: "
+        f"{check.inconclusive} entries no reference could judge to the accuracy needed"
+        + (f" ({check.convention})" if check.convention else "")
+        + (f" - {check.note}" if check.note else "")
+        for check in rows[:limit]
+    ]
     if len(rows) > limit:
         lines.append(f"  ... and {len(rows) - limit} more inconclusive rows (see details.csv)")
     return lines
@@ -91,31 +104,42 @@ def state_counts(run) -> tuple[int, int]:
 
 
 def counts_line(run) -> str:
-    """"3/5 cases passed, 1 failed, 1 inconclusive, 0 bad input": an inconclusive case counted apart."""
+    """ "3/5 cases passed, 1 failed, 1 inconclusive, 0 bad input": an inconclusive case counted apart."""
     unsupported = sum(v.error_kind == "unsupported" for v in run.verdicts)
     passed, inconclusive = state_counts(run)
     partial = sum(v.state is VerdictState.PASS and v.partial for v in run.verdicts)
-    return (f"{passed}/{len(run.verdicts)} cases passed" + (f" ({partial} partial)" if partial else "")
-            + f", {len(run.failed)} failed, "
-            + (f"{inconclusive} inconclusive, " if inconclusive else "")
-            + f"{len(run.bad_input)} bad input" + (f", {unsupported} not supported" if unsupported else ""))
+    return (
+        f"{passed}/{len(run.verdicts)} cases passed"
+        + (f" ({partial} partial)" if partial else "")
+        + f", {len(run.failed)} failed, "
+        + (f"{inconclusive} inconclusive, " if inconclusive else "")
+        + f"{len(run.bad_input)} bad input"
+        + (f", {unsupported} not supported" if unsupported else "")
+    )
 
 
 def format_run(run, report_dir=None) -> str:
     lines = [HEADER]
     marks = getattr(run, "marks", {})  # --xfails (refbp.check.xfails)
     lines += [format_verdict_line(v, marks[v.case].mark if v.case in marks else "") for v in run.verdicts]
-    problems = [v for v in run.verdicts if (v.state is not VerdictState.PASS or v.partial)
-                and v.error_kind != "unsupported"]
+    problems = [
+        v for v in run.verdicts if (v.state is not VerdictState.PASS or v.partial) and v.error_kind != "unsupported"
+    ]
     if problems:
         lines.append("")
         for verdict in problems:
             lines += format_failures(verdict)
     lines.append("")
-    lines.append(counts_line(run) + f", in {run.seconds:.1f}s"
-                 + (f"; report: {report_dir}" if report_dir else "")
-                 + ("; --strict: an inconclusive case fails the run"
-                    if getattr(run, "strict", False) and state_counts(run)[1] else ""))
+    lines.append(
+        counts_line(run)
+        + f", in {run.seconds:.1f}s"
+        + (f"; report: {report_dir}" if report_dir else "")
+        + (
+            "; --strict: an inconclusive case fails the run"
+            if getattr(run, "strict", False) and state_counts(run)[1]
+            else ""
+        )
+    )
     lines += [score_line(run)] + expectation_lines(run)
     return "\n".join(lines)
 

@@ -25,7 +25,7 @@ MESSAGE_CHARS = 500
 
 def clean(text: str, limit: int | None = None) -> str:
     text = _NOT_XML.sub("?", str(text))
-    return text if limit is None or len(text) <= limit else text[:limit - 3] + "..."
+    return text if limit is None or len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _seconds(value: float) -> str:
@@ -34,9 +34,11 @@ def _seconds(value: float) -> str:
 
 def row_line(check) -> str:
     index = "".join(f"[{i}]" for i in check.worst_index)
-    line = (f"{check.reference} {check.quantity} {check.tensor}{index}: got {check.actual:.10g}, reference "
-            f"{check.expected_value:.10g} (abs err {check.max_abs_err:.3g}, rel err {check.max_rel_err:.3g}, atol "
-            f"{check.atol:g}, rtol {check.rtol:g})" + (f" - {check.note}" if check.note else ""))
+    line = (
+        f"{check.reference} {check.quantity} {check.tensor}{index}: got {check.actual:.10g}, reference "
+        f"{check.expected_value:.10g} (abs err {check.max_abs_err:.3g}, rel err {check.max_rel_err:.3g}, atol "
+        f"{check.atol:g}, rtol {check.rtol:g})" + (f" - {check.note}" if check.note else "")
+    )
     if check.diagnosis:
         line += f"\n  diagnosis: {check.diagnosis}: {check.diagnosis_note}"
     return line
@@ -74,49 +76,77 @@ def _case_suite(verdict, marks, strict_xfail: bool) -> ET.Element:
         kind = "bad input" if verdict.error_kind == "input" else (verdict.error_kind or "error")
         if mark is not None and mark.mark == "XFAIL":
             counts["skipped"] += 1
-            element = ET.SubElement(testcase("case"), "skipped", type="xfail",
-                                    message=clean(f"expected failure: {'; '.join(mark.reasons)}", MESSAGE_CHARS))
+            element = ET.SubElement(
+                testcase("case"),
+                "skipped",
+                type="xfail",
+                message=clean(f"expected failure: {'; '.join(mark.reasons)}", MESSAGE_CHARS),
+            )
         else:
             counts["errors"] += 1
-            element = ET.SubElement(testcase("case"), "error", type=kind,
-                                    message=clean(verdict.errors[0], MESSAGE_CHARS))
+            element = ET.SubElement(
+                testcase("case"), "error", type=kind, message=clean(verdict.errors[0], MESSAGE_CHARS)
+            )
         element.text = clean("\n".join(verdict.errors))
-    for part in verdict_parts(verdict) if verdict.error_kind != "unsupported" and (verdict.checks or not verdict.errors) else ():
+    for part in (
+        verdict_parts(verdict) if verdict.error_kind != "unsupported" and (verdict.checks or not verdict.errors) else ()
+    ):
         case = testcase(part.name)
         expected, reasons = part_marks.get(part.name, ("", []))
         state = part.state
-        if state == MISSING:   # declared not provided (a partial answer): skipped, never a failure
+        if state == MISSING:  # declared not provided (a partial answer): skipped, never a failure
             counts["skipped"] += 1
-            ET.SubElement(case, "skipped", type="not-provided",
-                          message=clean(f"not provided (declared): {', '.join(part.missing)}", MESSAGE_CHARS))
+            ET.SubElement(
+                case,
+                "skipped",
+                type="not-provided",
+                message=clean(f"not provided (declared): {', '.join(part.missing)}", MESSAGE_CHARS),
+            )
         elif state == FAIL and expected == "XFAIL":
             counts["skipped"] += 1
             kind, _, text = _failure_of(part)
-            ET.SubElement(case, "skipped", type="xfail",
-                          message=clean(f"expected failure ({kind}): {'; '.join(reasons)}", MESSAGE_CHARS)).text = clean(text)
+            ET.SubElement(
+                case,
+                "skipped",
+                type="xfail",
+                message=clean(f"expected failure ({kind}): {'; '.join(reasons)}", MESSAGE_CHARS),
+            ).text = clean(text)
         elif state == FAIL:
             counts["failures"] += 1
             kind, message, text = _failure_of(part)
             ET.SubElement(case, "failure", type=clean(kind), message=clean(message, MESSAGE_CHARS)).text = clean(text)
         elif state == ERROR:
             counts["errors"] += 1
-            ET.SubElement(case, "error", type=verdict.error_kind or "error",
-                          message=clean(part.errors[0], MESSAGE_CHARS)).text = clean("\n".join(part.errors))
+            ET.SubElement(
+                case, "error", type=verdict.error_kind or "error", message=clean(part.errors[0], MESSAGE_CHARS)
+            ).text = clean("\n".join(part.errors))
         elif state in (INCONCLUSIVE, NOT_JUDGED):
             counts["skipped"] += 1
-            why = (f"inconclusive: {sum(c.inconclusive for c in part.checks)} entries no reference could judge to "
-                   f"the accuracy needed" if state == INCONCLUSIVE else "not judged: no reference has a row for it")
+            why = (
+                f"inconclusive: {sum(c.inconclusive for c in part.checks)} entries no reference could judge to "
+                f"the accuracy needed"
+                if state == INCONCLUSIVE
+                else "not judged: no reference has a row for it"
+            )
             ET.SubElement(case, "skipped", type="inconclusive", message=why)
         elif expected == "XPASS" and strict_xfail:
             counts["failures"] += 1
-            ET.SubElement(case, "failure", type="xpass",
-                          message=clean(f"XPASS: expected to fail ({'; '.join(reasons)}) but passed", MESSAGE_CHARS))
+            ET.SubElement(
+                case,
+                "failure",
+                type="xpass",
+                message=clean(f"XPASS: expected to fail ({'; '.join(reasons)}) but passed", MESSAGE_CHARS),
+            )
         elif expected == "XPASS":
             ET.SubElement(case, "system-out").text = clean(f"XPASS: expected to fail ({'; '.join(reasons)}) but passed")
     if verdict.errors and verdict.checks:  # rows and errors: the errors too fail the case
         counts["errors"] += 1
-        ET.SubElement(testcase("case"), "error", type=verdict.error_kind or "error",
-                      message=clean(verdict.errors[0], MESSAGE_CHARS)).text = clean("\n".join(verdict.errors))
+        ET.SubElement(
+            testcase("case"),
+            "error",
+            type=verdict.error_kind or "error",
+            message=clean(verdict.errors[0], MESSAGE_CHARS),
+        ).text = clean("\n".join(verdict.errors))
     for key, value in counts.items():
         suite.set(key, str(value))
     suite.set("time", _seconds(verdict.seconds))
@@ -144,21 +174,33 @@ def fuzz_junit(run) -> ET.ElementTree:
     for outcome in (o for o in run.outcomes if o.document is not None):
         counts["tests"] += 1
         features = outcome.features
-        case = ET.SubElement(suite, "testcase", classname="refbp.fuzz", time=_seconds(outcome.seconds),
-                             name=clean(f"example {outcome.index} ({features.get('kind')}, {features.get('loss')}, "
-                                        f"{'/'.join(features.get('activations', []))})"))
+        case = ET.SubElement(
+            suite,
+            "testcase",
+            classname="refbp.fuzz",
+            time=_seconds(outcome.seconds),
+            name=clean(
+                f"example {outcome.index} ({features.get('kind')}, {features.get('loss')}, "
+                f"{'/'.join(features.get('activations', []))})"
+            ),
+        )
         if not outcome.supported:
             counts["skipped"] += 1
             ET.SubElement(case, "skipped", message="not supported by the implementation (declined)")
         elif outcome.inconclusive:
             counts["skipped"] += 1
-            ET.SubElement(case, "skipped", type="inconclusive",
-                          message="inconclusive: entries no reference could judge to the accuracy needed")
+            ET.SubElement(
+                case,
+                "skipped",
+                type="inconclusive",
+                message="inconclusive: entries no reference could judge to the accuracy needed",
+            )
         elif outcome.failed:
             counts["failures"] += 1
             kind = "crash" if outcome.failure.startswith("crash") else "fail"
-            ET.SubElement(case, "failure", type=kind, message=clean(outcome.failure, MESSAGE_CHARS)).text = \
-                clean(f"{outcome.failure}\nreproduce: {run.options.command()} (example {outcome.index})")
+            ET.SubElement(case, "failure", type=kind, message=clean(outcome.failure, MESSAGE_CHARS)).text = clean(
+                f"{outcome.failure}\nreproduce: {run.options.command()} (example {outcome.index})"
+            )
     for key, value in counts.items():
         suite.set(key, str(value))
     suite.set("time", _seconds(run.seconds))

@@ -20,8 +20,13 @@ import pandas as pd
 
 from .table import table_of, text_of
 
-TEMPLATES = jinja2.Environment(loader=jinja2.PackageLoader("refbp.report", "templates"), autoescape=True,
-                               trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined)
+TEMPLATES = jinja2.Environment(
+    loader=jinja2.PackageLoader("refbp.report", "templates"),
+    autoescape=True,
+    trim_blocks=True,
+    lstrip_blocks=True,
+    undefined=jinja2.StrictUndefined,
+)
 
 
 @dataclass(frozen=True)
@@ -76,6 +81,7 @@ cell = text_of
 
 def markdown_table(frame: pd.DataFrame) -> str:
     """A GitHub table without the optional `tabulate` dependency of DataFrame.to_markdown."""
+
     def text(value):
         return cell(value).replace("|", "\\|").replace("\n", " ")
 
@@ -104,12 +110,22 @@ def markdown(page: Page) -> str:
 
 
 def html(page: Page) -> str:
-    sections = [{"heading": s.heading, "anchor": f"section-{i}", "paragraphs": [p for p in s.text.split("\n\n") if p],
-                 "table": None if s.table is None else table_of(s.table, s.fail_column, links=s.links,
-                                                                choices=_choices(s.form)),
-                 "form": s.form, "images": s.images} for i, s in enumerate(page.sections)]
+    sections = [
+        {
+            "heading": s.heading,
+            "anchor": f"section-{i}",
+            "paragraphs": [p for p in s.text.split("\n\n") if p],
+            "table": None
+            if s.table is None
+            else table_of(s.table, s.fail_column, links=s.links, choices=_choices(s.form)),
+            "form": s.form,
+            "images": s.images,
+        }
+        for i, s in enumerate(page.sections)
+    ]
     return TEMPLATES.get_template("sections.html").render(
-        page=page, sections=sections, environment=json.dumps(page.environment, indent=2))
+        page=page, sections=sections, environment=json.dumps(page.environment, indent=2)
+    )
 
 
 def _choices(form: Form | None) -> dict:

@@ -6,8 +6,12 @@ refbp.report.plots_run; its RNN gradient-through-time plots: refbp.report.plots_
 from __future__ import annotations
 
 BACKEND_COLORS = {
-    "refbp-numpy": "tab:blue", "refbp-torch-cpu": "tab:green", "torch-autograd-cpu": "tab:orange",
-    "torch-nn-rnn-cpu": "tab:orange", "refbp-torch-cuda": "tab:purple", "torch-autograd-cuda": "tab:red",
+    "refbp-numpy": "tab:blue",
+    "refbp-torch-cpu": "tab:green",
+    "torch-autograd-cpu": "tab:orange",
+    "torch-nn-rnn-cpu": "tab:orange",
+    "refbp-torch-cuda": "tab:purple",
+    "torch-autograd-cuda": "tab:red",
     "torch-nn-rnn-cuda": "tab:red",
 }
 
@@ -54,9 +58,14 @@ def plot_time_per_example(frame, path) -> bool:
     fig, axes = figure(len(panels))
     for ax, ((model, dtype), group) in zip(axes, panels):
         for (backend, mode), rows in group.groupby(["backend", "mode"], sort=False):
-            ax.plot(rows["batch"], rows["seconds_per_example"] * 1e6, marker="o" if mode == "batched" else ".",
-                    linestyle="-" if mode == "batched" else "--", color=BACKEND_COLORS.get(backend),
-                    label=f"{backend} ({mode})")
+            ax.plot(
+                rows["batch"],
+                rows["seconds_per_example"] * 1e6,
+                marker="o" if mode == "batched" else ".",
+                linestyle="-" if mode == "batched" else "--",
+                color=BACKEND_COLORS.get(backend),
+                label=f"{backend} ({mode})",
+            )
         _log_axes(ax, "microseconds per example", f"{model} {dtype}")
     return save_figure(fig, path, axes[0])
 
@@ -69,8 +78,9 @@ def plot_speedup(frame, path) -> bool:
     fig, axes = figure(len(panels))
     for ax, ((model, dtype), group) in zip(axes, panels):
         for backend, rows in group.groupby("backend", sort=False):
-            ax.plot(rows["batch"], rows["speedup_over_serial"], marker="o", color=BACKEND_COLORS.get(backend),
-                    label=backend)
+            ax.plot(
+                rows["batch"], rows["speedup_over_serial"], marker="o", color=BACKEND_COLORS.get(backend), label=backend
+            )
         ax.axhline(1.0, color="grey", linewidth=0.8)
         _log_axes(ax, "serial loop time / batched time", f"{model} {dtype}")
     return save_figure(fig, path, axes[0])
@@ -94,14 +104,28 @@ def plot_time_vs_steps(frame, path) -> bool:
     batches = sorted(frame["batch"].unique())
     for (backend, batch), group in frame.groupby(["backend", "batch"], sort=False):
         style, color = styles[batches.index(batch) % len(styles)], BACKEND_COLORS.get(backend)
-        ax.plot(group["T"], group["seconds"] * 1e3, marker="o", linestyle=style, color=color,
-                label=f"{backend} batch {batch}")
+        ax.plot(
+            group["T"],
+            group["seconds"] * 1e3,
+            marker="o",
+            linestyle=style,
+            color=color,
+            label=f"{backend} batch {batch}",
+        )
         ax_step.plot(group["T"], group["seconds_per_step"] * 1e6, marker="o", linestyle=style, color=color)
     model, dtype = frame["model"].iloc[0], frame["dtype"].iloc[0]
-    ax.set(xlabel="sequence length T", ylabel="milliseconds per forward+backward",
-           title=f"{model} {dtype}: time vs T (linear axes)")
-    ax_step.set(xscale="log", yscale="log", xlabel="sequence length T", ylabel="microseconds per time step",
-                title="time per step (flat = linear in T)")
+    ax.set(
+        xlabel="sequence length T",
+        ylabel="milliseconds per forward+backward",
+        title=f"{model} {dtype}: time vs T (linear axes)",
+    )
+    ax_step.set(
+        xscale="log",
+        yscale="log",
+        xlabel="sequence length T",
+        ylabel="microseconds per time step",
+        title="time per step (flat = linear in T)",
+    )
     for a in (ax, ax_step):
         a.grid(True, which="both", alpha=0.3)
     return save_figure(fig, path, ax)

@@ -45,7 +45,7 @@ def draw_through_time(case: str, title: str, norms: list[float], target) -> bool
     ax.yaxis.set_minor_formatter(LogFormatter(labelOnlyBase=False))
     ax.set_xlabel("step t (h_0 is the initial state)")
     ax.set_ylabel("||dE/dh_t||")
-    subtitle = title if len(title) <= MAX_TITLE else title[:MAX_TITLE - 3].rstrip(" .,") + "..."
+    subtitle = title if len(title) <= MAX_TITLE else title[: MAX_TITLE - 3].rstrip(" .,") + "..."
     ax.set_title(f"{case}: gradient reaching h_t" + (f"\n{subtitle}" if subtitle else ""), fontsize=9)
     ax.grid(True, which="both", alpha=0.3)
     fig.subplots_adjust(left=0.13, right=0.97, bottom=0.15, top=0.83)

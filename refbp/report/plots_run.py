@@ -36,19 +36,31 @@ def error_plot(details: pd.DataFrame, target) -> bool:
             group = rows[(rows["reference"] == reference) & ((rows["dtype"] == dtype) if dtype else True)]
             if group.empty:
                 ax.set_axis_off()
-                ax.text(0.5, 0.5, f"{reference}, {dtype}: no rows", ha="center", va="center", fontsize=8,
-                        transform=ax.transAxes)
+                ax.text(
+                    0.5,
+                    0.5,
+                    f"{reference}, {dtype}: no rows",
+                    ha="center",
+                    va="center",
+                    fontsize=8,
+                    transform=ax.transAxes,
+                )
                 continue
             errors = pd.to_numeric(group["max_rel_err"]).astype(float).fillna(np.inf).to_numpy()
-            values = np.clip(np.log10(np.maximum(errors, 10.0 ** FLOOR)), FLOOR, 2.0)
+            values = np.clip(np.log10(np.maximum(errors, 10.0**FLOOR)), FLOOR, 2.0)
             states = row_states(group).to_numpy()
             failed, undecided = states == "fail", states == "inconclusive"
             passed = ~(failed | undecided)
             kinds = [(passed, "tab:blue", "passed"), (failed, "tab:red", "failed")]
             if undecided.any():
                 kinds.insert(1, (undecided, "tab:orange", "inconclusive"))
-            ax.hist([values[mask] for mask, _, _ in kinds], bins=bins, stacked=True, color=[c for _, c, _ in kinds],
-                    label=[f"{name} ({int(mask.sum())})" for mask, _, name in kinds])
+            ax.hist(
+                [values[mask] for mask, _, _ in kinds],
+                bins=bins,
+                stacked=True,
+                color=[c for _, c, _ in kinds],
+                label=[f"{name} ({int(mask.sum())})" for mask, _, name in kinds],
+            )
             for rtol in sorted(set(pd.to_numeric(group["rtol"]).dropna().astype(float))):
                 if rtol > 0:
                     ax.axvline(math.log10(rtol), color="black", linestyle="--", linewidth=1)
@@ -60,8 +72,9 @@ def error_plot(details: pd.DataFrame, target) -> bool:
     # Margins in inches, as tight_layout would find them for these small labels (it cost a
     # quarter of the picture's time, and every run draws it).
     width, height = fig.get_size_inches()
-    fig.subplots_adjust(left=0.55 / width, right=1 - 0.15 / width, bottom=0.5 / height, top=1 - 0.3 / height,
-                        wspace=0.28, hspace=0.5)
+    fig.subplots_adjust(
+        left=0.55 / width, right=1 - 0.15 / width, bottom=0.5 / height, top=1 - 0.3 / height, wspace=0.28, hspace=0.5
+    )
     fig.savefig(target, dpi=90, format="png")
     return True
 
@@ -81,8 +94,14 @@ def tolerance_heatmap(details: pd.DataFrame, target) -> bool:
     grid = grid[sorted(grid.columns, key=_tensor_order)]
     fig = canvas(min(max(6.0, 3.0 + 0.3 * grid.shape[1]), 15), 2.4 + 0.16 * grid.shape[0])
     ax = fig.subplots()
-    image = ax.imshow(np.ma.masked_invalid(grid.to_numpy(dtype=float)), aspect="auto", cmap="RdYlBu_r",
-                      vmin=-8, vmax=4, interpolation="nearest")
+    image = ax.imshow(
+        np.ma.masked_invalid(grid.to_numpy(dtype=float)),
+        aspect="auto",
+        cmap="RdYlBu_r",
+        vmin=-8,
+        vmax=4,
+        interpolation="nearest",
+    )
     ax.set_xticks(range(grid.shape[1]), grid.columns, rotation=60, ha="right", fontsize=6)
     ax.set_yticks(range(grid.shape[0]), grid.index, fontsize=6)
     for (i, j), value in np.ndenumerate(grid.to_numpy(dtype=float)):

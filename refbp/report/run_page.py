@@ -17,18 +17,59 @@ from .frames import failing_rows, status_of
 from .page import TEMPLATES, Page
 from .table import Table, table_of
 
-CASE_TABLE_COLUMNS = ["case", "status", "network", "dtype", "checks", "failed", "inconclusive", "worst_rel_torch",
-                      "worst_rel_fd", "worst_rel_expected", "seconds"]
-FAILING_COLUMNS = ["quantity", "tensor", "reference", "worst_index", "actual", "reference_value", "difference",
-                   "max_abs_err", "max_rel_err", "atol", "rtol", "note"]
-ROW_COLUMNS = ["quantity", "tensor", "reference", "state", "max_abs_err", "max_rel_err", "worst_index", "atol",
-               "rtol", "method", "checked", "inconclusive", "convention", "note"]
+CASE_TABLE_COLUMNS = [
+    "case",
+    "status",
+    "network",
+    "dtype",
+    "checks",
+    "failed",
+    "inconclusive",
+    "worst_rel_torch",
+    "worst_rel_fd",
+    "worst_rel_expected",
+    "seconds",
+]
+FAILING_COLUMNS = [
+    "quantity",
+    "tensor",
+    "reference",
+    "worst_index",
+    "actual",
+    "reference_value",
+    "difference",
+    "max_abs_err",
+    "max_rel_err",
+    "atol",
+    "rtol",
+    "note",
+]
+ROW_COLUMNS = [
+    "quantity",
+    "tensor",
+    "reference",
+    "state",
+    "max_abs_err",
+    "max_rel_err",
+    "worst_index",
+    "atol",
+    "rtol",
+    "method",
+    "checked",
+    "inconclusive",
+    "convention",
+    "note",
+]
 # An inconclusive case's rows that no reference could judge to the accuracy needed.
 INCONCLUSIVE_COLUMNS = ["quantity", "tensor", "reference", "method", "checked", "inconclusive", "convention", "note"]
 PRECISE = ("actual", "reference value", "difference")
 # Shorter headings, so that a failing row with its full-precision values fits a 1400 px screen.
-SHORT = {"worst_index": "entry", "reference_value": "reference value", "max_abs_err": "abs err",
-         "max_rel_err": "rel err"}
+SHORT = {
+    "worst_index": "entry",
+    "reference_value": "reference value",
+    "max_abs_err": "abs err",
+    "max_rel_err": "rel err",
+}
 
 
 @dataclass
@@ -38,8 +79,8 @@ class CaseSection:
     network: str
     dtype: str
     errors: list[str]
-    failing: Table | None        # the failed rows with both values (failing cases only)
-    rows: Table | None           # every row of the case
+    failing: Table | None  # the failed rows with both values (failing cases only)
+    rows: Table | None  # every row of the case
     images: list[tuple[str, str]] = field(default_factory=list)
     # Failing cases: which classic bug each failed tensor looks like (refbp.diagnosis), one line
     # each, and where the answer first departs from the reference (when the result says).
@@ -89,12 +130,16 @@ def headline(summary: pd.DataFrame, seconds: float, interrupted: str = "") -> tu
 
 def interrupted_headline(note: str) -> str:
     """`INTERRUPTED (Ctrl-C) after K of N cases: ...` from the run's note `interrupted (Ctrl-C) after ...`."""
-    return "INTERRUPTED " + note.removeprefix("interrupted").strip() if note.startswith("interrupted") else \
-        f"INTERRUPTED: {note}"
+    return (
+        "INTERRUPTED " + note.removeprefix("interrupted").strip()
+        if note.startswith("interrupted")
+        else f"INTERRUPTED: {note}"
+    )
 
 
-def case_sections(details: pd.DataFrame, summary: pd.DataFrame, case_images: dict,
-                  entries: pd.DataFrame | None = None) -> list[CaseSection]:
+def case_sections(
+    details: pd.DataFrame, summary: pd.DataFrame, case_images: dict, entries: pd.DataFrame | None = None
+) -> list[CaseSection]:
     failing = failing_rows(details)
     sections = []
     for case in summary.itertuples(index=False):
@@ -103,16 +148,27 @@ def case_sections(details: pd.DataFrame, summary: pd.DataFrame, case_images: dic
         errors = [e for e in details.loc[(details["case"] == case.case) & (details["quantity"] == "error"), "note"]]
         mine = failing[failing["case"] == case.case]
         undecided = rows[rows["state"] == "inconclusive"] if "state" in rows else rows.iloc[0:0]
-        sections.append(CaseSection(
-            case.case, case.status, case.network or "", case.dtype or "", errors,
-            table_of(_without_empty_notes(mine[FAILING_COLUMNS]).rename(columns=SHORT), precise=PRECISE,
-                     shown=10) if len(mine) else None,
-            table_of(rows.reindex(columns=ROW_COLUMNS), state_column="state") if len(rows) else None,
-            images=case_images.get(case.case, []), diagnoses=diagnosis_lines(mine),
-            first_departure=case.first_departure if isinstance(case.first_departure, str) else "",
-            undecided=table_of(undecided.reindex(columns=INCONCLUSIVE_COLUMNS), shown=10) if len(undecided) else None,
-            entries=table_of(listed, shown=10) if listed is not None and len(listed) else None,
-            entry_count=0 if listed is None else len(listed)))
+        sections.append(
+            CaseSection(
+                case.case,
+                case.status,
+                case.network or "",
+                case.dtype or "",
+                errors,
+                table_of(_without_empty_notes(mine[FAILING_COLUMNS]).rename(columns=SHORT), precise=PRECISE, shown=10)
+                if len(mine)
+                else None,
+                table_of(rows.reindex(columns=ROW_COLUMNS), state_column="state") if len(rows) else None,
+                images=case_images.get(case.case, []),
+                diagnoses=diagnosis_lines(mine),
+                first_departure=case.first_departure if isinstance(case.first_departure, str) else "",
+                undecided=table_of(undecided.reindex(columns=INCONCLUSIVE_COLUMNS), shown=10)
+                if len(undecided)
+                else None,
+                entries=table_of(listed, shown=10) if listed is not None and len(listed) else None,
+                entry_count=0 if listed is None else len(listed),
+            )
+        )
     return sections
 
 
@@ -131,9 +187,16 @@ def _without_empty_notes(frame: pd.DataFrame) -> pd.DataFrame:
     return frame if frame["note"].astype(str).str.strip().any() else frame.drop(columns=["note"])
 
 
-def run_html(page: Page, details: pd.DataFrame, summary: pd.DataFrame, pictures: list[tuple[str, str]],
-             case_images: dict | None = None, seconds: float = 0.0, entries: pd.DataFrame | None = None,
-             interrupted: str = "") -> str:
+def run_html(
+    page: Page,
+    details: pd.DataFrame,
+    summary: pd.DataFrame,
+    pictures: list[tuple[str, str]],
+    case_images: dict | None = None,
+    seconds: float = 0.0,
+    entries: pd.DataFrame | None = None,
+    interrupted: str = "",
+) -> str:
     """The run's page. `pictures`: (src, caption) of the run; `case_images`: {case: [(src, caption)]};
     `entries`: entries.csv's rows, each case's shown in its section on demand; `interrupted`: the
     note of a run that Ctrl-C ended (its headline says so)."""
@@ -143,9 +206,16 @@ def run_html(page: Page, details: pd.DataFrame, summary: pd.DataFrame, pictures:
     cases.failed = [s.failed for s in sections]
     cases.inconclusive = [s.inconclusive for s in sections]
     return TEMPLATES.get_template("run.html").render(
-        page=page, status=status, verdict=verdict, failing=[s for s in sections if s.failed],
-        inconclusive=[s for s in sections if s.inconclusive], cases=cases,
-        sections=sections, pictures=pictures, environment=json.dumps(page.environment, indent=2))
+        page=page,
+        status=status,
+        verdict=verdict,
+        failing=[s for s in sections if s.failed],
+        inconclusive=[s for s in sections if s.inconclusive],
+        cases=cases,
+        sections=sections,
+        pictures=pictures,
+        environment=json.dumps(page.environment, indent=2),
+    )
 
 
 __all__ = ["CaseSection", "headline", "run_html", "status_of"]

@@ -32,7 +32,7 @@ def percent(passed: int, total: int) -> int:
 
 
 def score_line(run) -> str:
-    """"41/46 cases (89 %): forward 100 %, gradients 87 %, training 80 %" (and the XFAIL and XPASS
+    """ "41/46 cases (89 %): forward 100 %, gradients 87 %, training 80 %" (and the XFAIL and XPASS
     counts when the run has expected failures)."""
     score = score_of(run)
     cases = score.pop("cases")
@@ -53,9 +53,10 @@ def expectation_lines(run) -> list[str]:
         return []
     lines = [f"XFAIL  {case}: {'; '.join(mark.reasons)}" for case, mark in marks.items() if mark.mark == "XFAIL"]
     for case, entry in run.xpasses:
-        lines.append(f"XPASS  {case}: {entry.pattern} was expected to fail ({entry.reason}) but passed: remove it "
-                     f"from {entry.where(run.xfails_path)}" + (" (--strict-xfail: the run fails)"
-                                                               if run.strict_xfail else ""))
+        lines.append(
+            f"XPASS  {case}: {entry.pattern} was expected to fail ({entry.reason}) but passed: remove it "
+            f"from {entry.where(run.xfails_path)}" + (" (--strict-xfail: the run fails)" if run.strict_xfail else "")
+        )
     for entry in run.unmatched:
         lines.append(f"note: {entry.where(run.xfails_path)}: {entry.pattern} matches no case of this run")
     return lines

@@ -29,7 +29,7 @@ class Choice:
 @dataclass
 class Cell:
     text: str
-    sort: str = ""        # the numeric sort key ("" for text: sorted by its text)
+    sort: str = ""  # the numeric sort key ("" for text: sorted by its text)
     href: str = ""
     choice: Choice | None = None
 
@@ -38,11 +38,11 @@ class Cell:
 class Table:
     columns: list[str]
     rows: list[list[Cell]] = field(default_factory=list)
-    failed: list[bool] = field(default_factory=list)   # per row: highlighted as failed
+    failed: list[bool] = field(default_factory=list)  # per row: highlighted as failed
     inconclusive: list[bool] = field(default_factory=list)  # per row: marked inconclusive (neither pass nor fail)
     numeric: list[bool] = field(default_factory=list)  # per column: right-aligned, sorted as numbers
-    prose: list[bool] = field(default_factory=list)    # per column: free text, wrapped (others never break)
-    shown: int = SHOWN_ROWS                             # rows shown before "show all"
+    prose: list[bool] = field(default_factory=list)  # per column: free text, wrapped (others never break)
+    shown: int = SHOWN_ROWS  # rows shown before "show all"
 
 
 def text_of(value, precise: bool = False) -> str:
@@ -65,8 +65,15 @@ def _sort_key(value) -> str:
     return repr(float(value))
 
 
-def table_of(frame: pd.DataFrame, fail_column: str | None = None, precise=(), links: dict | None = None,
-             shown: int = SHOWN_ROWS, choices: dict | None = None, state_column: str | None = None) -> Table:
+def table_of(
+    frame: pd.DataFrame,
+    fail_column: str | None = None,
+    precise=(),
+    links: dict | None = None,
+    shown: int = SHOWN_ROWS,
+    choices: dict | None = None,
+    state_column: str | None = None,
+) -> Table:
     """The frame's rows as cells; `links` maps a column to a format string of its cells' href
     ("#case-{}"); `choices` maps a column to the id of a form: its cells are checkboxes of that
     form, each sending `column=value`; rows whose `fail_column` is false are marked failed, or
@@ -75,8 +82,9 @@ def table_of(frame: pd.DataFrame, fail_column: str | None = None, precise=(), li
     frame = frame.reset_index(drop=True)
     links, choices = links or {}, choices or {}
     table = Table([str(c) for c in frame.columns], shown=shown)
-    table.numeric = [pd.api.types.is_numeric_dtype(frame[c]) and not pd.api.types.is_bool_dtype(frame[c])
-                     for c in frame.columns]
+    table.numeric = [
+        pd.api.types.is_numeric_dtype(frame[c]) and not pd.api.types.is_bool_dtype(frame[c]) for c in frame.columns
+    ]
     table.prose = [c in PROSE for c in frame.columns]
     for record in frame.itertuples(index=False):
         cells = []

@@ -43,19 +43,21 @@ def run_environment(run, extra: dict | None = None) -> dict:
     """environment.json of a run: versions, the run's dtypes, references and implementation, and the
     generated cases' seeds as their verdicts carry them."""
     seeds = {v.case: v.seeds for v in run.verdicts if v.seeds}
-    return environment({
-        "reference_dtype": "float64",
-        "dtypes": sorted({v.dtype for v in run.verdicts if v.dtype}),
-        "device": "cpu",
-        "seed": "no randomness at run time; generated cases carry their own seeds (see seeds)",
-        "seeds": seeds,
-        "oracles": list(run.oracles),
-        "implementation": run.implementation,
-        "started": run.started,
-        "seconds": round(run.seconds, 3),
-        "score": score_of(run),
-        **(extra or {}),
-    })
+    return environment(
+        {
+            "reference_dtype": "float64",
+            "dtypes": sorted({v.dtype for v in run.verdicts if v.dtype}),
+            "device": "cpu",
+            "seed": "no randomness at run time; generated cases carry their own seeds (see seeds)",
+            "seeds": seeds,
+            "oracles": list(run.oracles),
+            "implementation": run.implementation,
+            "started": run.started,
+            "seconds": round(run.seconds, 3),
+            "score": score_of(run),
+            **(extra or {}),
+        }
+    )
 
 
 def write_report(run, report_dir="reports", extra_environment: dict | None = None, draw=None) -> Path:
@@ -87,13 +89,17 @@ def write_report(run, report_dir="reports", extra_environment: dict | None = Non
             (out / name).write_bytes(png)
     drawn = [result is not None for result in results]
     pictures = [(name, caption) for (name, caption, _), ok in zip(PICTURES, drawn) if ok]
-    case_images = {case: [(through_time_file(case), through_time_caption(case))]
-                   for case, ok in zip(through_time, drawn[len(PICTURES):]) if ok}
+    case_images = {
+        case: [(through_time_file(case), through_time_caption(case))]
+        for case, ok in zip(through_time, drawn[len(PICTURES) :])
+        if ok
+    }
     page = run_page(run, summary, details, env, pictures)
     (out / "summary.md").write_text(markdown(page))
     about = replace(page, lines=page.lines[1:])  # the run page states the verdict itself
-    (out / "report.html").write_text(run_html(about, details, summary, pictures, case_images, run.seconds, entries,
-                                              interrupted=interruption(run)))
+    (out / "report.html").write_text(
+        run_html(about, details, summary, pictures, case_images, run.seconds, entries, interrupted=interruption(run))
+    )
     return out
 
 
@@ -111,11 +117,19 @@ def draw_picture(drawing) -> bytes | None:
 
 # (file, caption, draw(details, path) -> drawn)
 PICTURES = [
-    ("errors.png", "Error distribution per reference (columns) and dtype (rows): log10 of each row's largest "
-                   "relative error; dashed: the rtol the rows were judged with; red: failed rows.", error_plot),
-    ("error-over-tolerance.png", "Error over tolerance per case and tensor (log10 |actual - reference| / "
-                                 "(atol + rtol |reference|) at the worst entry; above 0, marked x: out of "
-                                 "tolerance).", tolerance_heatmap),
+    (
+        "errors.png",
+        "Error distribution per reference (columns) and dtype (rows): log10 of each row's largest "
+        "relative error; dashed: the rtol the rows were judged with; red: failed rows.",
+        error_plot,
+    ),
+    (
+        "error-over-tolerance.png",
+        "Error over tolerance per case and tensor (log10 |actual - reference| / "
+        "(atol + rtol |reference|) at the worst entry; above 0, marked x: out of "
+        "tolerance).",
+        tolerance_heatmap,
+    ),
 ]
 
 
@@ -128,9 +142,11 @@ def interruption(run) -> str:
 
 def headline(run) -> str:
     passed, inconclusive = state_counts(run)  # an inconclusive case never passes: counted apart
-    counts = (f"{passed}/{len(run.verdicts)} cases passed, {len(run.failed)} failed, "
-              + (f"{inconclusive} inconclusive, " if inconclusive else "")
-              + f"{len(run.bad_input)} bad input ({run.seconds:.1f}s)")
+    counts = (
+        f"{passed}/{len(run.verdicts)} cases passed, {len(run.failed)} failed, "
+        + (f"{inconclusive} inconclusive, " if inconclusive else "")
+        + f"{len(run.bad_input)} bad input ({run.seconds:.1f}s)"
+    )
     return f"{interrupted_headline(interruption(run))}; {counts}" if interruption(run) else counts
 
 
@@ -143,8 +159,10 @@ def run_status(run) -> str:
 
 
 def versions_line(env: dict) -> str:
-    return (f"refbp {env['refbp']}, numpy {env['numpy']}, torch {env['torch']}, python {env['python']}; "
-            "references in float64. Tolerances: see each row's atol/rtol.")
+    return (
+        f"refbp {env['refbp']}, numpy {env['numpy']}, torch {env['torch']}, python {env['python']}; "
+        "references in float64. Tolerances: see each row's atol/rtol."
+    )
 
 
 def run_page(run, summary, details, env, pictures=()) -> Page:
@@ -156,5 +174,10 @@ def run_page(run, summary, details, env, pictures=()) -> Page:
     ]
     if not failed.empty:
         sections.insert(0, Section("Failed rows", table=failed))
-    return Page(f"refbp run {run.started}", [headline(run), score_line(run), versions_line(env)], sections, env,
-                status=run_status(run))
+    return Page(
+        f"refbp run {run.started}",
+        [headline(run), score_line(run), versions_line(env)],
+        sections,
+        env,
+        status=run_status(run),
+    )

@@ -22,9 +22,15 @@ PHASES = {
 }
 
 
-def assert_matches_torch(case: Case, trace: Trace | None = None, *, forward: Tolerance | None = None,
-                         backward: Tolerance | None = None, training: Tolerance | None = None,
-                         quantities: Iterable[str] | None = None) -> list[Check]:
+def assert_matches_torch(
+    case: Case,
+    trace: Trace | None = None,
+    *,
+    forward: Tolerance | None = None,
+    backward: Tolerance | None = None,
+    training: Tolerance | None = None,
+    quantities: Iterable[str] | None = None,
+) -> list[Check]:
     """Assert that `trace` (default: refbp's own, `refbp.nn.compute_trace(case)`) matches torch
     autograd in float64 on `case`.
 
@@ -49,12 +55,17 @@ def assert_matches_torch(case: Case, trace: Trace | None = None, *, forward: Tol
         for quantity in phase_quantities:
             if quantity not in wanted or (phase == "training" and reference.params_after is None):
                 continue
-            judged += [(phase, row) for row in rows(quantity, _tensors(trace, quantity),
-                                                    _tensors(reference, quantity), REFERENCE, tolerances[phase])]
+            judged += [
+                (phase, row)
+                for row in rows(
+                    quantity, _tensors(trace, quantity), _tensors(reference, quantity), REFERENCE, tolerances[phase]
+                )
+            ]
     failed = [describe(phase, row) for phase, row in judged if not row.passed]
     if failed:
-        raise AssertionError(f"{case.label()} ({case.network.describe()}, {case.dtype}) does not match torch:\n  "
-                             + "\n  ".join(failed))
+        raise AssertionError(
+            f"{case.label()} ({case.network.describe()}, {case.dtype}) does not match torch:\n  " + "\n  ".join(failed)
+        )
     return [row for _, row in judged]
 
 
@@ -72,5 +83,7 @@ def describe(phase: str, row: Check) -> str:
     where = format_entry(row.tensor, row.worst_index)
     if row.note:
         return f"{phase} {row.quantity} {where}: {row.note}"
-    return (f"{phase} {row.quantity} {where}: {row.actual:.10g} where torch has {row.expected_value:.10g} "
-            f"(abs err {row.max_abs_err:.3g}, rel err {row.max_rel_err:.3g}; atol {row.atol:.3g}, rtol {row.rtol:.3g})")
+    return (
+        f"{phase} {row.quantity} {where}: {row.actual:.10g} where torch has {row.expected_value:.10g} "
+        f"(abs err {row.max_abs_err:.3g}, rel err {row.max_rel_err:.3g}; atol {row.atol:.3g}, rtol {row.rtol:.3g})"
+    )

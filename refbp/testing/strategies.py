@@ -44,9 +44,26 @@ from refbp import names
 from .values import VALUE_RANGES, arrays, dtypes, value_ranges, values
 
 __all__ = [
-    "HIDDEN_ACTIVATIONS", "LOSS_HEADS", "MAX_BATCH", "MAX_DEPTH", "MAX_STEPS", "MAX_TRAIN_STEPS", "MAX_WIDTH",
-    "VALUE_RANGES", "arrays", "dtypes", "mlp_cases", "mlp_documents", "mlp_networks", "output_activations",
-    "rnn_cases", "rnn_documents", "rnn_networks", "trainings", "value_ranges", "values",
+    "HIDDEN_ACTIVATIONS",
+    "LOSS_HEADS",
+    "MAX_BATCH",
+    "MAX_DEPTH",
+    "MAX_STEPS",
+    "MAX_TRAIN_STEPS",
+    "MAX_WIDTH",
+    "VALUE_RANGES",
+    "arrays",
+    "dtypes",
+    "mlp_cases",
+    "mlp_documents",
+    "mlp_networks",
+    "output_activations",
+    "rnn_cases",
+    "rnn_documents",
+    "rnn_networks",
+    "trainings",
+    "value_ranges",
+    "values",
 ]
 
 MAX_DEPTH = 4
@@ -69,10 +86,18 @@ def output_activations(loss: str | None) -> tuple[str, ...]:
 
 # ---- networks ----------------------------------------------------------------------------
 
+
 @st.composite
-def mlp_networks(draw, *, loss: str | None = None, max_depth: int = MAX_DEPTH, max_width: int = MAX_WIDTH,
-                 hidden_activations: Sequence[str] = HIDDEN_ACTIVATIONS,
-                 output_activations: Sequence[str] | None = None, bias: bool | None = None) -> dict:
+def mlp_networks(
+    draw,
+    *,
+    loss: str | None = None,
+    max_depth: int = MAX_DEPTH,
+    max_width: int = MAX_WIDTH,
+    hidden_activations: Sequence[str] = HIDDEN_ACTIVATIONS,
+    output_activations: Sequence[str] | None = None,
+    bias: bool | None = None,
+) -> dict:
     """The `network` field of an MLP case: 1 to `max_depth` layers of 1 to `max_width` units
     (at least 2 outputs under a softmax or cross_entropy: one class has no gradient), hidden
     activations from `hidden_activations`, an output activation `loss` accepts (narrowed to
@@ -83,16 +108,28 @@ def mlp_networks(draw, *, loss: str | None = None, max_depth: int = MAX_DEPTH, m
     if output == "softmax" or loss == "cross_entropy":
         sizes[-1] = max(sizes[-1], 2)
     hidden = draw(st.lists(st.sampled_from(tuple(hidden_activations)), min_size=depth - 1, max_size=depth - 1))
-    return {"kind": "mlp", "sizes": sizes, "activations": hidden + [output],
-            "bias": draw(st.booleans()) if bias is None else bias}
+    return {
+        "kind": "mlp",
+        "sizes": sizes,
+        "activations": hidden + [output],
+        "bias": draw(st.booleans()) if bias is None else bias,
+    }
 
 
 @st.composite
-def rnn_networks(draw, *, loss: str | None = None, max_size: int = 5, max_steps: int = MAX_STEPS,
-                 nonlinearities: Sequence[str] = names.RNN_NONLINEARITIES,
-                 readouts: Sequence[str] = names.RNN_READOUTS, output_activations: Sequence[str] | None = None,
-                 bias: bool | None = None, readout_bias: bool | None = None,
-                 truncate: bool | None = None) -> dict:
+def rnn_networks(
+    draw,
+    *,
+    loss: str | None = None,
+    max_size: int = 5,
+    max_steps: int = MAX_STEPS,
+    nonlinearities: Sequence[str] = names.RNN_NONLINEARITIES,
+    readouts: Sequence[str] = names.RNN_READOUTS,
+    output_activations: Sequence[str] | None = None,
+    bias: bool | None = None,
+    readout_bias: bool | None = None,
+    truncate: bool | None = None,
+) -> dict:
     """The `network` field of an RNN case: input, hidden and output sizes of 1 to `max_size`
     (at least 2 outputs under a softmax or cross_entropy), a nonlinearity, a readout at every
     or the last step with an output activation `loss` accepts, recurrent and readout biases
@@ -101,11 +138,17 @@ def rnn_networks(draw, *, loss: str | None = None, max_size: int = 5, max_steps:
     output = draw(st.sampled_from(_heads(loss, output_activations)))
     if output == "softmax" or loss == "cross_entropy":
         output_size = max(output_size, 2)
-    network = {"kind": "rnn", "input_size": input_size, "hidden_size": hidden_size, "output_size": output_size,
-               "nonlinearity": draw(st.sampled_from(tuple(nonlinearities))), "output_activation": output,
-               "readout": draw(st.sampled_from(tuple(readouts))),
-               "bias": draw(st.booleans()) if bias is None else bias,
-               "readout_bias": draw(st.booleans()) if readout_bias is None else readout_bias}
+    network = {
+        "kind": "rnn",
+        "input_size": input_size,
+        "hidden_size": hidden_size,
+        "output_size": output_size,
+        "nonlinearity": draw(st.sampled_from(tuple(nonlinearities))),
+        "output_activation": output,
+        "readout": draw(st.sampled_from(tuple(readouts))),
+        "bias": draw(st.booleans()) if bias is None else bias,
+        "readout_bias": draw(st.booleans()) if readout_bias is None else readout_bias,
+    }
     if draw(st.booleans()) if truncate is None else truncate:
         network["truncate"] = draw(st.integers(1, max_steps))
     return network
@@ -118,37 +161,60 @@ def _heads(loss: str | None, narrowed: Sequence[str] | None) -> tuple[str, ...]:
 
 # ---- training ----------------------------------------------------------------------------
 
+
 @st.composite
-def trainings(draw, params: Sequence[str], *, optimizers: Sequence[str] = names.OPTIMIZERS,
-              max_steps: int = MAX_TRAIN_STEPS, frozen: bool | None = None,
-              momenta: Sequence[float] = (0.0, 0.5, 0.9), weight_decays: Sequence[float] = (0.0, 0.01, 0.1)) -> dict:
+def trainings(
+    draw,
+    params: Sequence[str],
+    *,
+    optimizers: Sequence[str] = names.OPTIMIZERS,
+    max_steps: int = MAX_TRAIN_STEPS,
+    frozen: bool | None = None,
+    momenta: Sequence[float] = (0.0, 0.5, 0.9),
+    weight_decays: Sequence[float] = (0.0, 0.01, 0.1),
+) -> dict:
     """The `train` field of a case: SGD (lr in [0.01, 0.5], momentum from `momenta`: 0, 0.5 or 0.9) or
     Adam (lr in [0.001, 0.05], betas (0.9, 0.999) or (0.8, 0.99)), weight decay from `weight_decays`
     (0, 0.01 or 0.1), 1 to `max_steps` updates, and some of `params` frozen, never all
     (`frozen=None`: maybe)."""
     optimizer = draw(st.sampled_from(tuple(optimizers)))
-    train = {"optimizer": optimizer, "steps": draw(st.integers(1, max_steps)),
-             "weight_decay": draw(st.sampled_from(tuple(weight_decays)))}
+    train = {
+        "optimizer": optimizer,
+        "steps": draw(st.integers(1, max_steps)),
+        "weight_decay": draw(st.sampled_from(tuple(weight_decays))),
+    }
     if optimizer == "sgd":
         train |= {"lr": draw(st.floats(0.01, 0.5)), "momentum": draw(st.sampled_from(tuple(momenta)))}
     else:
         train |= {"lr": draw(st.floats(1e-3, 0.05)), "betas": list(draw(st.sampled_from(((0.9, 0.999), (0.8, 0.99)))))}
     if len(params) > 1 and (draw(st.booleans()) if frozen is None else frozen):
-        train["frozen"] = draw(st.lists(st.sampled_from(tuple(params)), min_size=1, max_size=len(params) - 1,
-                                        unique=True))
+        train["frozen"] = draw(
+            st.lists(st.sampled_from(tuple(params)), min_size=1, max_size=len(params) - 1, unique=True)
+        )
     return train
 
 
 # ---- whole cases -------------------------------------------------------------------------
 
+
 @st.composite
-def mlp_documents(draw, *, losses: Sequence[str] = tuple(names.LOSSES), max_depth: int = MAX_DEPTH,
-                  max_width: int = MAX_WIDTH, max_batch: int = MAX_BATCH,
-                  hidden_activations: Sequence[str] = HIDDEN_ACTIVATIONS,
-                  output_activations: Sequence[str] | None = None, bias: bool | None = None,
-                  dtypes: Sequence[str] = ("float64",), values: str = "ordinary", train: bool | None = None,
-                  optimizers: Sequence[str] = names.OPTIMIZERS, min_batch: int = 1,
-                  training: dict | None = None) -> dict:
+def mlp_documents(
+    draw,
+    *,
+    losses: Sequence[str] = tuple(names.LOSSES),
+    max_depth: int = MAX_DEPTH,
+    max_width: int = MAX_WIDTH,
+    max_batch: int = MAX_BATCH,
+    hidden_activations: Sequence[str] = HIDDEN_ACTIVATIONS,
+    output_activations: Sequence[str] | None = None,
+    bias: bool | None = None,
+    dtypes: Sequence[str] = ("float64",),
+    values: str = "ordinary",
+    train: bool | None = None,
+    optimizers: Sequence[str] = names.OPTIMIZERS,
+    min_batch: int = 1,
+    training: dict | None = None,
+) -> dict:
     """An explicit `refbp-case/1` MLP document: a loss, a network ending in a matching head
     (`mlp_networks`), 1 to `max_batch` examples of inputs in `values`, targets the loss takes
     (class indices or probabilities for cross_entropy, [0, 1] for bce, probabilities after a
@@ -156,37 +222,82 @@ def mlp_documents(draw, *, losses: Sequence[str] = tuple(names.LOSSES), max_dept
     (`trainings`, with `training`'s keyword arguments; `train=None`: maybe, True: always, False:
     never). `min_batch`: at least that many examples."""
     loss = draw(st.sampled_from(tuple(losses)))
-    network = draw(mlp_networks(loss=loss, max_depth=max_depth, max_width=max_width,
-                                hidden_activations=hidden_activations, output_activations=output_activations,
-                                bias=bias))
+    network = draw(
+        mlp_networks(
+            loss=loss,
+            max_depth=max_depth,
+            max_width=max_width,
+            hidden_activations=hidden_activations,
+            output_activations=output_activations,
+            bias=bias,
+        )
+    )
     shape = MLPNetwork(tuple(network["sizes"]), tuple(network["activations"]), network["bias"])
     batch = draw(st.integers(min_batch, max_batch))
-    return draw(_document(shape, network, loss, (batch, network["sizes"][0]), (batch,), dtypes, values,
-                          train, optimizers, training))
+    return draw(
+        _document(
+            shape, network, loss, (batch, network["sizes"][0]), (batch,), dtypes, values, train, optimizers, training
+        )
+    )
 
 
 @st.composite
-def rnn_documents(draw, *, losses: Sequence[str] = tuple(names.LOSSES), max_size: int = 5,
-                  max_steps: int = MAX_STEPS, max_batch: int = 3, nonlinearities=names.RNN_NONLINEARITIES,
-                  readouts=names.RNN_READOUTS, output_activations: Sequence[str] | None = None,
-                  bias: bool | None = None, readout_bias: bool | None = None, truncate: bool | None = None,
-                  h0: bool | None = None, dtypes: Sequence[str] = ("float64",),
-                  values: str = "ordinary", train: bool | None = False,
-                  optimizers: Sequence[str] = names.OPTIMIZERS, min_batch: int = 1,
-                  training: dict | None = None) -> dict:
+def rnn_documents(
+    draw,
+    *,
+    losses: Sequence[str] = tuple(names.LOSSES),
+    max_size: int = 5,
+    max_steps: int = MAX_STEPS,
+    max_batch: int = 3,
+    nonlinearities=names.RNN_NONLINEARITIES,
+    readouts=names.RNN_READOUTS,
+    output_activations: Sequence[str] | None = None,
+    bias: bool | None = None,
+    readout_bias: bool | None = None,
+    truncate: bool | None = None,
+    h0: bool | None = None,
+    dtypes: Sequence[str] = ("float64",),
+    values: str = "ordinary",
+    train: bool | None = False,
+    optimizers: Sequence[str] = names.OPTIMIZERS,
+    min_batch: int = 1,
+    training: dict | None = None,
+) -> dict:
     """An explicit `refbp-case/1` RNN document: a network from `rnn_networks`, 1 to `max_batch`
     sequences of 1 to `max_steps` steps of inputs in `values`, targets at every or the last
     step as in `mlp_documents`, an initial hidden state in `values` or none (`h0=None`:
     either), training as in `mlp_documents` (`train=False` by default: BPTT is checked)."""
     loss = draw(st.sampled_from(tuple(losses)))
-    network = draw(rnn_networks(loss=loss, max_size=max_size, max_steps=max_steps, nonlinearities=nonlinearities,
-                                readouts=readouts, output_activations=output_activations, bias=bias,
-                                readout_bias=readout_bias, truncate=truncate))
+    network = draw(
+        rnn_networks(
+            loss=loss,
+            max_size=max_size,
+            max_steps=max_steps,
+            nonlinearities=nonlinearities,
+            readouts=readouts,
+            output_activations=output_activations,
+            bias=bias,
+            readout_bias=readout_bias,
+            truncate=truncate,
+        )
+    )
     shape = RNNNetwork(**{k: v for k, v in network.items() if k != "kind"})
     batch, steps = draw(st.integers(min_batch, max_batch)), draw(st.integers(1, max_steps))
     lead = (batch, steps) if network["readout"] == "every_step" else (batch,)
-    document = draw(_document(shape, network, loss, (batch, steps, network["input_size"]), lead, dtypes, values,
-                              train, optimizers, training))
+    document = draw(
+        _document(
+            shape,
+            network,
+            loss,
+            (batch, steps, network["input_size"]),
+            lead,
+            dtypes,
+            values,
+            train,
+            optimizers,
+            training,
+        )
+    )
     if draw(st.booleans()) if h0 is None else h0:
         document["h0"] = draw(arrays((batch, network["hidden_size"]), values=values, dtype=document["dtype"])).tolist()
     return document
@@ -203,16 +314,31 @@ def rnn_cases(**bounds) -> st.SearchStrategy:
 
 
 @st.composite
-def _document(draw, shape, network: dict, loss: str, input_shape, lead, allowed_dtypes, values, train,
-              optimizers, training: dict | None = None) -> dict:
+def _document(
+    draw,
+    shape,
+    network: dict,
+    loss: str,
+    input_shape,
+    lead,
+    allowed_dtypes,
+    values,
+    train,
+    optimizers,
+    training: dict | None = None,
+) -> dict:
     """The fields every case has, once the network and the data's leading axes are drawn."""
     shapes = shape.param_shapes()
     dtype = draw(dtypes(allowed_dtypes))
     document = {
-        "format": "refbp-case/1", "id": f"hypothesis-{network['kind']}", "network": network, "loss": loss,
+        "format": "refbp-case/1",
+        "id": f"hypothesis-{network['kind']}",
+        "network": network,
+        "loss": loss,
         "dtype": dtype,
-        "params": {name: draw(arrays(s, values=_init_range(name, shapes), dtype=dtype)).tolist()
-                   for name, s in shapes.items()},
+        "params": {
+            name: draw(arrays(s, values=_init_range(name, shapes), dtype=dtype)).tolist() for name, s in shapes.items()
+        },
         "inputs": draw(arrays(input_shape, values=values, dtype=dtype)).tolist(),
         "targets": draw(_targets(loss, shape.output_activation, lead, shape.output_size, values, dtype)).tolist(),
     }

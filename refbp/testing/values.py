@@ -52,8 +52,9 @@ def values(kind: str | tuple[float, float] = "ordinary", *, dtype: str = "float6
     return st.one_of(st.just(0.0), magnitude, magnitude.map(lambda x: -x))
 
 
-def arrays(shape: tuple[int, ...], *, values: str | tuple[float, float] = "ordinary",
-           dtype: str = "float64") -> st.SearchStrategy[np.ndarray]:
+def arrays(
+    shape: tuple[int, ...], *, values: str | tuple[float, float] = "ordinary", dtype: str = "float64"
+) -> st.SearchStrategy[np.ndarray]:
     """A numpy array of `shape` and `dtype`, every entry drawn by itself from `values(values)`
     (no fill value: equal entries would hide a transposed gradient)."""
     array_dtype = np.dtype("float64" if dtype == "bfloat16" else dtype)  # bfloat16's numbers as float64

@@ -4,7 +4,9 @@ gradients): no intermediates, error_signals or train (tests/test_pipe_optional.p
 import importlib.util
 from pathlib import Path
 
-_SPEC = importlib.util.spec_from_file_location("numpy_mlp_bare", Path(__file__).parents[2] / "examples" / "numpy_mlp.py")
+_SPEC = importlib.util.spec_from_file_location(
+    "numpy_mlp_bare", Path(__file__).parents[2] / "examples" / "numpy_mlp.py"
+)
 _MLP = importlib.util.module_from_spec(_SPEC)
 _SPEC.loader.exec_module(_MLP)
 

@@ -91,10 +91,16 @@ class MLP:
 
 def supported(case: dict) -> bool:
     network, train = case["network"], case.get("train") or {}
-    return (network["kind"] == "mlp" and network.get("bias", True) and case["loss"] in LOSSES
-            and all(a in ACTIVATIONS for a in network["activations"])
-            and train.get("optimizer", "sgd") == "sgd" and not train.get("momentum") and not train.get("frozen")
-            and not train.get("weight_decay"))
+    return (
+        network["kind"] == "mlp"
+        and network.get("bias", True)
+        and case["loss"] in LOSSES
+        and all(a in ACTIVATIONS for a in network["activations"])
+        and train.get("optimizer", "sgd") == "sgd"
+        and not train.get("momentum")
+        and not train.get("frozen")
+        and not train.get("weight_decay")
+    )
 
 
 def factory(case: dict):
