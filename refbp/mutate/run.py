@@ -86,6 +86,14 @@ def project_root() -> Path:
     return Path(__file__).resolve().parents[2]
 
 
+def _in_copy(copy: Path, path) -> Path:
+    """`path`, relative to the project, in the copy, where cases/ and oracle/ sit inside refbp/ (PACKAGES)."""
+    if Path(path).is_absolute():
+        return Path(path)
+    first, _, rest = Path(path).as_posix().partition("/")
+    return copy / PACKAGES.get(first, first) / rest
+
+
 def run_mutation(
     mutants: list[Mutant] | None = None,
     paths=None,
@@ -102,7 +110,7 @@ def run_mutation(
         copy = Path(folder)
         for package, inside in PACKAGES.items():
             shutil.copytree(root / package, copy / inside, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-        request = {"paths": [str(copy / p) for p in paths] if paths else None, "timeout": timeout}
+        request = {"paths": [str(_in_copy(copy, p)) for p in paths] if paths else None, "timeout": timeout}
         with _server(copy) as server:
             baseline = server.ask(request)
             run.baseline_seconds = baseline["seconds"]
