@@ -19,7 +19,7 @@ import sys
 import numpy as np
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))  # numpy_mlp.py, beside this file
-from numpy_mlp import SLOPES, NumpyMLP  # noqa: E402
+from numpy_mlp import SLOPES, NumpyMLP
 
 BUGGY_SLOPES = dict(SLOPES, elu=lambda z: np.where(z > 0, 1.0, np.expm1(np.minimum(z, 0.0))).astype(z.dtype))
 

@@ -13,9 +13,8 @@ import os
 
 import pytest
 
-from refbp.cases import SUITE_DIR, parse_case
-
 from postgres_server import postgres_server, server_binaries
+from refbp.cases import SUITE_DIR, parse_case
 
 SEED_PATH = SUITE_DIR / "seed" / "seed-2-2-2.json"
 

@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 import torch
 
-from refbp.oracle.torch_functions import activation_module
 from refbp.check.entrywise import compare
 from refbp.check.tolerance import FLOAT32, POLICY
 from refbp.nn import activations
+from refbp.oracle.torch_functions import activation_module
 
 TORCH = POLICY[("float64", "torch-autograd")]
 FD = POLICY[("float64", "finite-difference")]

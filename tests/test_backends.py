@@ -18,8 +18,8 @@ from refbp.cases import SUITE_DIR, parse_case
 from refbp.check import check_case, refbp_implementation
 from refbp.check.check_case import rows
 from refbp.check.tolerance import tolerance_for
-from refbp.devices import TorchPlacement
 from refbp.cli import main
+from refbp.devices import TorchPlacement
 from refbp.nn import compute_trace
 
 REPO = Path(__file__).resolve().parents[1]

@@ -12,9 +12,8 @@ import tracemalloc
 
 import pytest
 
+from bad_input import CE_DOC, DEEP, DROP, RNN_DOC, SEED, MiB, assert_one_bad_line, case, cli
 from refbp.cases import SUITE_DIR
-
-from bad_input import CE_DOC, DEEP, DROP, MiB, RNN_DOC, SEED, assert_one_bad_line, case, cli
 
 OTHER = "mlp-depth1-identity-b1"  # the case the bad results name; the good result is for the seed
 UNTRAINED = "rnn-t1-tanh-mse"

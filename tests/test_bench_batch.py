@@ -29,7 +29,7 @@ def test_quick_json_rows(quick_run):
     code, out, err, _ = quick_run
     assert code == 0, err
     rows = json.loads(out)  # stdout holds the JSON and nothing else
-    assert rows and all(FIELDS <= row.keys() for row in rows)
+    assert rows and all(row.keys() >= FIELDS for row in rows)
     assert {r["model"] for r in rows} == {"mlp-784-256-256-10", "mlp-64-64-64-10"}
     assert {(r["model"], r["dtype"]) for r in rows} == {
         ("mlp-784-256-256-10", "float64"),

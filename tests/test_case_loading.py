@@ -8,9 +8,9 @@ import json
 import numpy as np
 import pytest
 
+from helpers import write_case
 from refbp.cases import SUITE_DIR, CaseError, discover, load_case, parse_case
 from refbp.cases.export import explicit_document
-from helpers import write_case
 
 
 def error_of(tmp_path, document, name=None, raw: str | None = None) -> CaseError:

@@ -8,8 +8,8 @@ import shutil
 import pandas as pd
 import pytest
 
-from refbp.cases import SUITE_DIR
 from helpers import write_case
+from refbp.cases import SUITE_DIR
 from refbp.check.suite import case_files
 from refbp.cli import main
 

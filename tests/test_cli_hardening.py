@@ -366,7 +366,7 @@ def test_history_takes_a_unique_prefix_and_shows_only_failed_rows(capsys, monkey
         assert cli(capsys, "check", "--impl", bug, SEED, "--no-report", "--no-progress")[0] == 1
     code, _, err = cli(capsys, "history", "--run", "abc")
     assert code == 2
-    assert f"--run abc: more than one run has an id starting so" in one_line(err)
+    assert "--run abc: more than one run has an id starting so" in one_line(err)
     assert "abc1" + "0" * 28 in err and "abc2" + "0" * 28 in err
     rows = run_checks(open_store(), "abc1" + "0" * 28)
     failed = int((rows["passed"] == False).sum())  # noqa: E712 (pandas)

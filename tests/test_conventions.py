@@ -11,12 +11,12 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from refbp.oracle import torch_reference
-from refbp.oracle.conventions import Convention
 from refbp.check.check_case import torch_checks
 from refbp.check.references import References
 from refbp.check.suite import load_cases
 from refbp.nn import compute_trace
+from refbp.oracle import torch_reference
+from refbp.oracle.conventions import Convention
 
 CASES = {case.id: case for case in load_cases(None, "test").cases}
 ZERO_NETS = "mlp-zero-nets-leaky-relu-relu-b4"  # units with nets exactly 0 (relu and leaky_relu)

@@ -18,11 +18,10 @@ import time
 from pathlib import Path
 
 import numpy as np
-
-from refbp.cases import SUITE_DIR
 import pandas as pd
 import pytest
 
+from refbp.cases import SUITE_DIR
 from refbp.fuzz import FuzzOptions, run_fuzz
 from refbp.service.app import create_app
 from refbp.service.settings import Settings

@@ -12,9 +12,9 @@ import json
 
 import pytest
 
-from refbp import cases
 import refbp.nn
 import refbp.nn.runner
+from refbp import cases
 from refbp.cases import SUITE_DIR, load_case
 from refbp.check import check_case
 from refbp.check.suite import SuiteRun

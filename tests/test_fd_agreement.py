@@ -10,15 +10,14 @@ import dataclasses
 import numpy as np
 import pytest
 
-from refbp.oracle.fd import finite_difference
-from refbp.oracle.fd.agreement import AGREEMENT_ULPS, sampled_points
 from refbp.check.check_case import finite_difference_checks
 from refbp.loss_forms import PerturbedForm
 from refbp.nn import compute_trace
+from refbp.oracle.fd import finite_difference
+from refbp.oracle.fd.agreement import AGREEMENT_ULPS, sampled_points
 from refbp.perturbed import loss_forms, series, series_paths
 from refbp.perturbed.perturbed_losses import PerturbedLosses
 from refbp.trace import Trace
-
 from test_perturbed import CASES, assert_same_gradients, small_case, without
 
 SIGMOID_CASES = {"exp series": CASES[8], "output series": CASES[6]}  # where each series path runs
@@ -28,7 +27,7 @@ CHUNK = 6
 def small_chunks(forms, chunk=CHUNK):
     """`forms` whose batched form runs every tensor in chunks of `chunk` perturbations."""
     return dataclasses.replace(
-        forms, perturbed=dataclasses.replace(forms.perturbed, chunks={n: chunk for n in forms.perturbed.chunks})
+        forms, perturbed=dataclasses.replace(forms.perturbed, chunks=dict.fromkeys(forms.perturbed.chunks, chunk))
     )
 
 

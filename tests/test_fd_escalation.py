@@ -11,11 +11,11 @@ import pytest
 
 from refbp.cases import Case, MLPNetwork
 from refbp.cases.generate import random_problem
-from refbp.oracle.fd import finite_difference
 from refbp.check.check_case import finite_difference_checks, torch_checks
 from refbp.check.entrywise import compare
 from refbp.check.tolerance import FD_ERROR_FACTOR, fd_tolerance
 from refbp.nn import compute_trace
+from refbp.oracle.fd import finite_difference
 from refbp.perturbed import loss_forms
 from refbp.trace import Trace
 

@@ -11,12 +11,12 @@ import numpy as np
 import pytest
 
 from refbp.cases import SUITE_DIR, load_case
-from refbp.oracle.fd.noise import FOUND, POINTS, TOO_LARGE, TOO_SMALL, noise_levels
 from refbp.check import fd_reference
 from refbp.check.check_case import Implementation, check_case, finite_difference_checks
-from refbp.check.references import References
 from refbp.check.fd_reference import output_rounding
+from refbp.check.references import References
 from refbp.nn import compute_trace
+from refbp.oracle.fd.noise import FOUND, POINTS, TOO_LARGE, TOO_SMALL, noise_levels
 from refbp.perturbed import loss_forms
 
 # The cases whose correct gradient fails without the measured noise (and the staircase rule).

@@ -8,11 +8,11 @@ import json
 import numpy as np
 import pytest
 
-from refbp.cases import SUITE_DIR, format_entry
 from refbp.bench.fd import make_case, wrong_gradient
+from refbp.cases import SUITE_DIR, format_entry
 from refbp.check.check_case import finite_difference_checks
-from refbp.diagnosis import diagnose_checks
 from refbp.cli import main
+from refbp.diagnosis import diagnose_checks
 from refbp.nn import compute_trace
 from refbp.perturbed import loss_forms
 from refbp.trace import Trace

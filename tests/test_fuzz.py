@@ -13,8 +13,8 @@ import pytest
 
 from refbp.cases import load_case
 from refbp.cli import main
-from refbp.fuzz import FuzzOptions, FuzzUnit, Target, check_unit, run_fuzz
-from refbp.fuzz import draw, shrink as shrink_module
+from refbp.fuzz import FuzzOptions, FuzzUnit, Target, check_unit, draw, run_fuzz
+from refbp.fuzz import shrink as shrink_module
 from refbp.fuzz.draw import ROUND_SIZE, draw_example, draw_round
 from refbp.fuzz.kinds import NoSupportedKind, kind_to_draw
 from refbp.fuzz.space import RANGES_BY_DTYPE, example_documents, value_range_of
@@ -41,7 +41,7 @@ def test_the_same_seed_draws_the_same_examples_in_another_process():
     hypothesis would otherwise mine for constants (refbp.fuzz.draw.seed_only)."""
     code = (
         "import json; from refbp.fuzz.draw import draw_example; "
-        f"print(json.dumps([draw_example(3, i, 'all', 'float32') for i in range(20, 40)]))"
+        "print(json.dumps([draw_example(3, i, 'all', 'float32') for i in range(20, 40)]))"
     )
     drawn = subprocess.run(
         [sys.executable, "-c", code],

@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 
 from refbp.cases import SUITE_DIR, load_case
-from refbp.oracle.fd.kinks import crossed_unit
 from refbp.check.check_case import check_case, finite_difference_checks, torch_checks
 from refbp.diagnosis.mlp import derive
 from refbp.diagnosis.variant import Variant
 from refbp.nn import compute_trace
+from refbp.oracle.fd.kinks import crossed_unit
 from refbp.perturbed import loss_forms
 from refbp.perturbed.plain import bce_clamps
 

@@ -9,8 +9,8 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
-from helpers import write_case
 
+from helpers import write_case
 from refbp.cases import SUITE_DIR
 from refbp.check.suite import SuiteRun
 from refbp.check.verdict import CaseVerdict, Check

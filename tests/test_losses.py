@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 import torch
 
-from refbp.oracle.torch_functions import loss_value
 from refbp.check.entrywise import compare
 from refbp.check.tolerance import POLICY
 from refbp.nn import losses
+from refbp.oracle.torch_functions import loss_value
 
 TORCH = POLICY[("float64", "torch-autograd")]
 

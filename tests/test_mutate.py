@@ -10,9 +10,9 @@ import pytest
 
 from refbp.cli import main
 from refbp.mutate import TARGETS, mutants_of, report_markdown, report_summary, run_mutation
-from refbp.mutate.report import SUMMARY_COMMAND
 from refbp.mutate.equivalent import EQUIVALENT
 from refbp.mutate.mutants import mutants_in_source
+from refbp.mutate.report import SUMMARY_COMMAND
 from refbp.mutate.run import project_root
 
 ROOT = project_root()

@@ -12,15 +12,15 @@ from typing import ClassVar
 import numpy as np
 import pytest
 
-from refbp.cases import SUITE_DIR, load_case, parse_case
-from refbp.oracle.torch_loss import loss_function as torch_loss_function
 from refbp.bench.check import case_file
 from refbp.bench.fd import make_case
+from refbp.cases import SUITE_DIR, load_case, parse_case
 from refbp.check.adapter import answer, load_factory, own_loss_function
 from refbp.check.check_adapter import OWN_FORWARD_REFERENCE, check_adapter_case
 from refbp.check.fd_rows import finite_difference_checks
 from refbp.check.references import FRESH
 from refbp.loss_forms import LossForms
+from refbp.oracle.torch_loss import loss_function as torch_loss_function
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 CORRECT = load_factory(f"{EXAMPLES / 'numpy_mlp.py'}:factory")

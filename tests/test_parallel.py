@@ -19,13 +19,12 @@ import pandas as pd
 import pytest
 
 from refbp.cases import SUITE_DIR, load_case
-from refbp.oracle.fd import finite_difference
-from refbp.cli import main
-from refbp.fuzz import FuzzOptions, run_fuzz
-from refbp.fuzz import spread
-from refbp.parallel import UnitFailed, local, map_units, parse_jobs, start_order
 from refbp.check import split_fd
 from refbp.check.split_fd import split_finite_difference
+from refbp.cli import main
+from refbp.fuzz import FuzzOptions, run_fuzz, spread
+from refbp.oracle.fd import finite_difference
+from refbp.parallel import UnitFailed, local, map_units, parse_jobs, start_order
 from refbp.parallel.units import in_order
 from refbp.perturbed import loss_forms
 from test_verify import result_document

@@ -12,9 +12,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from refbp.cases import SUITE_DIR, Case, MLPNetwork, load_case
-from refbp.oracle.fd import finite_difference
 from refbp.loss_forms import PerturbedForm
 from refbp.nn import build_model, loss_function, losses
+from refbp.oracle.fd import finite_difference
 from refbp.perturbed import loss_forms, series_paths
 from refbp.perturbed.moved import MAX_RUNS
 from refbp.perturbed.stacked import stacked_forward
@@ -43,7 +43,7 @@ def batched_at(forms, params):
 
 def without(forms, *names):
     """`forms` without the named forms (None): the loop, or no probe."""
-    return dataclasses.replace(forms, **{name: None for name in names})
+    return dataclasses.replace(forms, **dict.fromkeys(names))
 
 
 def assert_same_gradients(one, other, names, **tolerance):
@@ -120,7 +120,7 @@ def test_chunks_do_not_change_the_result():
     case = CASES[1]
     forms = loss_forms(case)
     whole = finite_difference("central", forms, case.params)
-    small = dataclasses.replace(forms.perturbed, chunks={name: 3 for name in case.params})
+    small = dataclasses.replace(forms.perturbed, chunks=dict.fromkeys(case.params, 3))
     chunked = finite_difference("central", dataclasses.replace(forms, perturbed=small), case.params)
     assert_same_gradients(whole, chunked, case.params, rtol=0, atol=0)
 

@@ -15,13 +15,12 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from refbp.cases import parse_case
-from refbp.oracle.fd import finite_difference
 from refbp.nn import activations, build_model
+from refbp.oracle.fd import finite_difference
 from refbp.perturbed import activation_change, loss_forms, perturbed_losses, series, series_paths
 from refbp.perturbed.base import Base
 from refbp.perturbed.moved import moved
 from refbp.testing.strategies import HIDDEN_ACTIVATIONS, mlp_documents
-
 from test_fd_agreement import small_chunks
 from test_perturbed import assert_same_gradients, batched_at, one_forward_each, small_case, without
 

@@ -11,7 +11,6 @@ import pytest
 from refbp.oracle.fd import finite_difference
 from refbp.perturbed import loss_forms, series_paths
 from refbp.perturbed.perturbed_losses import PerturbedLosses
-
 from test_fd_agreement import assert_caught, small_chunks
 from test_perturbed_fast import ELEMENTWISE, FAST_CASES, KINKED_CASES, _planted_coefficients, paths_taken
 

@@ -11,6 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import test_fd_agreement as agreement_tests
 from refbp.cases import SUITE_DIR, Case, RNNNetwork, load_case, parse_case
 from refbp.oracle.fd import finite_difference
 from refbp.oracle.fd.agreement import AGREEMENT_ULPS
@@ -18,8 +19,6 @@ from refbp.oracle.fd.kinks import crossed_unit, crossed_units_stacked
 from refbp.perturbed import loss_forms
 from refbp.perturbed.rnn_losses import RNNPerturbedLosses
 from refbp.testing.strategies import rnn_documents
-
-import test_fd_agreement as agreement_tests
 from test_fd_agreement import assert_caught, planted_form, small_chunks
 from test_perturbed import assert_same_gradients, one_forward_each, without
 
@@ -70,7 +69,7 @@ def assert_equals_the_loop(case, points=None, chunk=None, kinks=False):
     the crossed units are those the plain probe finds."""
     forms = loss_forms(case)
     params = {name: np.asarray(value, dtype=np.float64) for name, value in case.params.items()}
-    chunks = forms.perturbed.chunks if chunk is None else {name: chunk for name in params}
+    chunks = forms.perturbed.chunks if chunk is None else dict.fromkeys(params, chunk)
     batched = forms.perturbed.at(params, chunks)
     base = forms.loss(params)
     base_units = forms.probe(params)

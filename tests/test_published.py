@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from refbp.cases import SUITE_DIR, CaseError, parse_case
 from helpers import check, failed_rows, write_case
+from refbp.cases import SUITE_DIR, CaseError, parse_case
 from refbp.cli import main
 
 PUBLISHED = SUITE_DIR / "published"

@@ -12,13 +12,12 @@ import pytest
 
 from refbp.cases import SUITE_DIR, load_case, parse_case
 from refbp.cases.fingerprint import case_hash
-from refbp.oracle.torch_loss import loss_function
 from refbp.check.check_case import FRESH, ORACLES
 from refbp.check.references import ReferenceCache, References
 from refbp.check.results import results_in
 from refbp.check.verify import REFERENCES, verify_against
 from refbp.loss_forms import LossForms
-
+from refbp.oracle.torch_loss import loss_function
 from test_verify import result_document
 
 CASES = [

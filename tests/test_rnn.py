@@ -10,8 +10,8 @@ from __future__ import annotations
 import numpy as np
 from hypothesis import HealthCheck, given, settings
 
-from refbp.cases import parse_case
 from helpers import failed_rows
+from refbp.cases import parse_case
 from refbp.check import check_case
 from refbp.check.tolerance import FLOAT32, tolerance_for
 from refbp.nn import compute_trace

@@ -8,8 +8,8 @@ import json
 
 import pandas as pd
 
-from refbp.cases import SUITE_DIR
 from helpers import write_case
+from refbp.cases import SUITE_DIR
 from refbp.cli import main
 
 RNN_SUITE = SUITE_DIR / "rnn"

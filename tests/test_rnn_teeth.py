@@ -10,8 +10,8 @@ from __future__ import annotations
 import pytest
 
 import refbp.nn.rnn as rnn_module
-from refbp.cases import parse_case
 from helpers import diagnoses, failed_rows
+from refbp.cases import parse_case
 from refbp.check import check_case
 
 DOCUMENT = {

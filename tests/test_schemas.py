@@ -11,10 +11,10 @@ import jsonschema
 import jsonschema_rs
 import pytest
 
+from refbp import names
 from refbp.cases import SUITE_DIR, discover
 from refbp.cases.generate import DISTRIBUTIONS, INIT_SCHEMES
 from refbp.cases.schema import SCHEMAS, schema_document
-from refbp import names
 from refbp.cli import main
 from refbp.nn import compute_trace
 

@@ -17,8 +17,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from refbp.cases import Tolerance, parse_case
 from refbp import names
+from refbp.cases import Tolerance, parse_case
 from refbp.nn import compute_trace
 from refbp.testing import assert_matches_torch
 from refbp.testing import strategies as rst

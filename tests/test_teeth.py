@@ -12,8 +12,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from refbp.cases import SUITE_DIR, load_case
 from helpers import diagnoses, failed_rows
+from refbp.cases import SUITE_DIR, load_case
 from refbp.check import check_case
 from refbp.nn import activations, dense, losses, optim, runner
 

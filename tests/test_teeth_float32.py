@@ -21,8 +21,8 @@ import pytest
 import test_fd_teeth
 import test_rnn_teeth
 import test_teeth
-from refbp.cases import load_case, parse_case
 from helpers import as_float32
+from refbp.cases import load_case, parse_case
 
 FD_TEETH = (
     "test_every_method_passes_the_correct_gradient",

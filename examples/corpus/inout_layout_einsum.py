@@ -187,8 +187,8 @@ class InOutMLP:
         lr, decay = spec["lr"], spec.get("weight_decay", 0.0)
         beta1, beta2 = spec.get("betas", (0.9, 0.999))
         eps, momentum = spec.get("eps", 1e-8), spec.get("momentum", 0.0)
-        first = {k: None for k in inner}
-        second = {k: None for k in inner}
+        first = dict.fromkeys(inner)
+        second = dict.fromkeys(inner)
         for step in range(1, spec.get("steps", 1) + 1):
             grads = self._backward(inner, x, t)[1]
             for k in inner:

@@ -6,8 +6,8 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from cs231n_layers import *  # noqa: E402,F403
-from cs231n_layers import REFBP_LAYERS as _CORRECT  # noqa: E402
+from cs231n_layers import *  # noqa: F403
+from cs231n_layers import REFBP_LAYERS as _CORRECT
 
 
 def relu_backward(dout, cache):

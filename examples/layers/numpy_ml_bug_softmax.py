@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import numpy_ml_layers as correct  # noqa: E402
+import numpy_ml_layers as correct
 
 
 class Softmax(correct.Softmax):

@@ -31,9 +31,9 @@ import numpy as np
 
 from refbp.cases import Case, MLPNetwork
 from refbp.cases.generate import random_problem
-from refbp.oracle.fd import finite_difference
 from refbp.check.check_case import finite_difference_checks
 from refbp.nn import compute_trace
+from refbp.oracle.fd import finite_difference
 from refbp.perturbed import loss_forms
 from refbp.trace import Trace
 

@@ -43,7 +43,7 @@ class Options:
     dask: bool = False  # also on a local Dask cluster of 1 and `jobs` worker processes
     quick: bool = False  # 2 rounds, 20 fuzz examples (a smoke run)
 
-    def effective(self) -> "Options":
+    def effective(self) -> Options:
         if not self.quick:
             return self
         return Options(

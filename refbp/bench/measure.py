@@ -28,7 +28,7 @@ class Effort:
     pause_s: float = 0.12
 
     @staticmethod
-    def of(quick: bool) -> "Effort":
+    def of(quick: bool) -> Effort:
         return Effort(samples=3, min_sample_s=0.002, max_measure_s=0.5, pause_s=0.02) if quick else Effort()
 
 

@@ -66,9 +66,9 @@ def replacements(node: ast.AST) -> Iterator[tuple[str, ast.AST, ast.AST | None]]
         if type(node.op) in SWAPPED_OPERATORS and not isinstance(node.op, (ast.MatMult, ast.Pow)):
             yield "augmented operator", node, _copy(node, op=SWAPPED_OPERATORS[type(node.op)]())
         yield "statement dropped", node, None
-    elif isinstance(node, ast.Expr) and not isinstance(node.value, ast.Constant):
-        yield "statement dropped", node, None
-    elif isinstance(node, ast.Assign) and _is_subscript_store(node):
+    elif (isinstance(node, ast.Expr) and not isinstance(node.value, ast.Constant)) or (
+        isinstance(node, ast.Assign) and _is_subscript_store(node)
+    ):
         yield "statement dropped", node, None
     elif isinstance(node, ast.Return) and node.value is not None and not _is_structure(node.value):
         yield "returned value negated", node.value, ast.UnaryOp(op=ast.USub(), operand=node.value)

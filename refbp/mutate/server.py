@@ -22,8 +22,8 @@ import time
 import numpy  # noqa: F401  (imported once, before any fork: no mutant changes these)
 import torch
 
-from refbp import cases  # noqa: F401
 import refbp.oracle.torch_reference  # noqa: F401
+from refbp import cases  # noqa: F401
 
 # One intra-op thread: no OpenMP pool exists when a child is forked (a pool does not survive a
 # fork), and the suite's tensors are small.

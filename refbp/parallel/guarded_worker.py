@@ -21,7 +21,6 @@ def serve(conn, lifeline, board, threads: int, environment: dict, folder: str) -
     pkg.module:factory` is imported from there). What the implementation prints goes to stderr:
     this process's stdout is its stderr, so that nothing it prints reaches refbp's stdout (--json)."""
     from . import watch
-
     from .worker import prepare_local_worker
 
     prepare_local_worker(threads, environment)  # Ctrl-C ignored (refbp's process stops the workers)

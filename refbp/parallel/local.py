@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import contextlib
 import multiprocessing
-from multiprocessing import forkserver
 import os
 import signal
 import threading
 from collections import deque
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
+from multiprocessing import forkserver
 
 from .units import UnitFailed, in_order
 from .worker import prepare_local_worker, threads_per_worker

@@ -25,7 +25,7 @@ class Moved:
     dtype: np.dtype
     largest_delta_out: float = 0.0  # over the whole call: one series length for every chunk
 
-    def part(self, rows) -> "Moved":
+    def part(self, rows) -> Moved:
         """The networks `rows`: views for a slice, copies for an index array."""
         delta_out = None if self.delta_out is None else self.delta_out[rows]
         # Not dataclasses.replace: this runs once per chunk, and replace costs microseconds.

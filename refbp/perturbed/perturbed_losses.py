@@ -38,7 +38,6 @@ from .series_paths import exp_factored, output_nets_by_series
 from .stacked_losses import loss_values_in_place
 from .workspace import stacked_view, work_array
 
-
 # Past this share of a chunk's networks near a kink, the whole chunk takes the direct path.
 LARGEST_REDONE_SHARE = 0.5
 # Floats per [S, B] array of the moved units (8 MiB): a call with more networks runs in parts.

@@ -18,7 +18,7 @@ Both are cut where the first term left out is below TOLERANCE = 2^-60 (an ulp of
 from __future__ import annotations
 
 import math
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
 
@@ -85,7 +85,7 @@ def _terms(bound: float, magnitude, first: int):
     return terms
 
 
-@lru_cache(maxsize=None)
+@cache
 def _composition_table() -> np.ndarray:
     """table[m, n]: the coefficient of x^(n+1) in c(x)^(m+1), c(x) = 1 - e^-x, for m, n < MAX_TERMS + 1."""
     size = MAX_TERMS + 1
@@ -99,7 +99,7 @@ def _composition_table() -> np.ndarray:
     return table
 
 
-@lru_cache(maxsize=None)
+@cache
 def _coefficient_bounds() -> tuple:
     """|D_n| / s <= sum_m |table[m, n-1]| (as 0 <= 1 - s <= 1), by n (index 0 unused)."""
     return (0.0, *np.abs(_composition_table()).sum(axis=0).tolist())

@@ -129,4 +129,4 @@ def html(page: Page) -> str:
 
 
 def _choices(form: Form | None) -> dict:
-    return {} if form is None else {column: form.id for column in form.columns}
+    return {} if form is None else dict.fromkeys(form.columns, form.id)

@@ -14,7 +14,6 @@ from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
-
 from .console import state_counts
 from .environment import environment
 from .frames import cases_frame, details_frame, entries_frame, failing_rows, summary_of, worst_by_reference

@@ -38,8 +38,8 @@ try:
 except ImportError as error:  # an install without it (the core has it; `refbp[fuzz]` names it)
     raise ImportError("refbp.testing.strategies needs hypothesis: pip install 'refbp[fuzz]'") from error
 
-from refbp.cases import MLPNetwork, RNNNetwork, parse_case
 from refbp import names
+from refbp.cases import MLPNetwork, RNNNetwork, parse_case
 
 from .values import VALUE_RANGES, arrays, dtypes, value_ranges, values
 
