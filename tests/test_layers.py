@@ -210,6 +210,12 @@ def test_the_parallel_layer_knows_units_of_work_only():
                                                      "refbp.report", "refbp.cli", "refbp.fuzz", "refbp.service"))
 
 
+def test_the_benchmarks_never_import_the_service():
+    """refbp.bench measures `refbp serve` from outside, as a client does: it starts the command
+    (refbp.serving) and speaks HTTP, never importing the service's internals."""
+    assert not forbidden_imports("refbp.bench", ("refbp.service",))
+
+
 def test_the_pipe_client_talks_to_a_command_only():
     """refbp.pipe (a program over a pipe, `--cmd`) speaks JSON lines with numpy and the standard
     library: refbp.check loads it as an adapter factory, never the other way round."""

@@ -26,9 +26,9 @@ import pandas as pd
 import psutil
 
 from refbp.cases import SUITE_DIR, load_case
-from refbp.service.process import serving
 from refbp.check.results import answer_document
 from refbp.nn import compute_trace
+from refbp.serving import serving
 
 from .common import BenchUsageError, timing_environment
 

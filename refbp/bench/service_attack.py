@@ -39,7 +39,7 @@ import httpx
 import pandas as pd
 import sqlalchemy as sa
 
-from refbp.service.process import free_port, serving
+from refbp.serving import free_port, serving
 
 from .service import result_document, server_memory
 from .service_store import fill_store

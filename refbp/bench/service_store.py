@@ -80,7 +80,7 @@ def _median_ms(client: httpx.Client, path: str, repeats: int) -> float:
 
 def measure(sizes, repeats: int = 5) -> pd.DataFrame:
     from refbp.bench.service import result_document
-    from refbp.service.process import serving
+    from refbp.serving import serving
     from refbp.store import open_store
 
     rows, body = [], json.dumps(result_document("seed-2-2-2"))

@@ -3,6 +3,7 @@
 limits (refbp.service.settings, body, pool). It judges and records through the library
 (refbp.check.verify, refbp.store); it computes nothing of its own.
 
-This package imports nothing itself, so that refbp.service.process (a server in a
-subprocess, for the benchmark and the tests) loads neither FastAPI nor torch.
+This package imports nothing itself: importing one of its light modules (settings, lifeline)
+loads neither FastAPI nor torch. A server in a subprocess, for the benchmarks and the tests,
+is refbp.serving's (the command line's `refbp serve`, over HTTP).
 """
