@@ -1,10 +1,14 @@
-"""The HTTP API of the verification service (FastAPI): health and readiness, cases, schemas,
-verify, runs and compare (refbp.service.reads, verify_route), under the limits of settings.py
-and the guards of guards.py. The pages people read are refbp.service.pages.
+"""The HTTP API of the verification service (FastAPI), one router per area: health and
+readiness (health.py), cases and schemas (catalog.py), verify (verify_route.py), runs and
+compare (reads.py), the pages people read (pages.py) and, when the server has assignments,
+grading (grading.py). The limits are settings.py's, the guards guards.py's.
 
-Every route only calls library functions: the judging (refbp.check.verify through
-Verifier), the store (refbp.store), the comparison (refbp.compare). A bad request gets a
-one-line `detail` and a status that says what was wrong; the server goes on serving.
+What a route needs (the settings, the verifier with the suite and the store, the pools, the
+tokens) it is given as a dependency (deps.py): `create_app` puts them on `app.state`, and a
+test swaps one with `app.dependency_overrides`. Every route only calls library functions: the
+judging (refbp.check.verify through Verifier), the grading (refbp.grade), the store
+(refbp.store), the comparison (refbp.compare). A bad request gets a one-line `detail` and a
+status that says what was wrong; the server goes on serving.
 """
 
 from __future__ import annotations
@@ -14,23 +18,24 @@ import logging
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 
-from refbp.cases import CaseError
 from refbp import __version__
+from refbp.cases import CaseError
 
+from . import catalog, health, pages, reads, verify_route
 from .body import BodyProblem, ClientGone
 from .guards import HostAllowList
-from .openapi import format_components, one_line_errors
-from .pages import add_pages
+from .openapi import openapi_document
 from .pool import Busy, CheckPool, CheckTimeout
-from .reads import add_reads
 from .settings import Settings
 from .verifier import Verifier
-from .verify_route import RETRY_SECONDS, add_verify
+from .verify_route import RETRY_SECONDS
 
 LOG = logging.getLogger("refbp.service")
+DESCRIPTION = ("Judge an implementation's results against refbp's suite (torch autograd in float64, finite "
+               "differences, published values); read the runs kept in the verdict store. The bodies are the "
+               "formats of docs/formats.md; the limits, tokens and answers are docs/service.md's.")
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -38,28 +43,32 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     limits = settings.limits
     verifier = Verifier(settings.case_paths, settings.database, settings.executor)
     pool = CheckPool(limits.threads, limits.queue)
-    reads = CheckPool(limits.read_threads, limits.read_queue, name="refbp-read", yielding=True)
-    app = FastAPI(title="refbp verification service", version=__version__, docs_url=None, redoc_url=None, openapi_url=None,
-                  description="Judge an implementation's results against refbp's suite (torch autograd in "
-                              "float64, finite differences, published values); read the runs kept in the "
-                              "verdict store. The bodies are the formats of docs/formats.md; the limits, "
-                              "tokens and answers are docs/service.md's.")
-    app.state.verifier, app.state.settings, app.state.pool = verifier, settings, pool
-    app.router.on_shutdown.extend([pool.close, reads.close])
+    reads_pool = CheckPool(limits.read_threads, limits.read_queue, name="refbp-read", yielding=True)
+    app = FastAPI(title="refbp verification service", version=__version__, docs_url=None, redoc_url=None,
+                  openapi_url=None, description=DESCRIPTION)
+    # What the dependencies hand to the routes (refbp.service.deps).
+    app.state.verifier, app.state.settings, app.state.pool, app.state.reads = verifier, settings, pool, reads_pool
+    app.router.on_shutdown.extend([pool.close, reads_pool.close])
     if settings.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=list(settings.cors_origins), allow_methods=["GET", "POST"],
                            allow_headers=["Authorization", "Content-Type", "Idempotency-Key"])
     if settings.allowed_hosts:
         app.add_middleware(HostAllowList, hosts=settings.allowed_hosts)
     add_handlers(app)
-    add_reads(app, verifier, settings, reads)
-    add_verify(app, verifier, settings, pool)
+    for area in (health, catalog, reads, verify_route):
+        app.include_router(area.router)
+    if settings.assignments:
+        from . import grading
+
+        app.state.assignments = grading.load_assignments(settings)
+        app.include_router(grading.router)
+        app.include_router(grading.pages)
 
     @app.get("/openapi.json", include_in_schema=False)
-    def openapi_document():
-        return openapi(app)
+    def openapi_json():
+        return openapi_document(app)
 
-    add_pages(app, verifier, settings, reads, lambda: openapi(app))
+    app.include_router(pages.router)
     return app
 
 
@@ -111,12 +120,8 @@ def app_from_environment() -> FastAPI:
 
 
 def openapi(app: FastAPI) -> dict:
-    """FastAPI's document, with the formats' schemas as its components and its errors as answered."""
-    if app.openapi_schema is None:
-        document = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
-        document.setdefault("components", {}).setdefault("schemas", {}).update(format_components())
-        app.openapi_schema = one_line_errors(document)
-    return app.openapi_schema
+    """The OpenAPI document of `app` (refbp.service.openapi.openapi_document)."""
+    return openapi_document(app)
 
 
-__all__ = ["app_from_environment", "create_app"]
+__all__ = ["app_from_environment", "create_app", "openapi"]

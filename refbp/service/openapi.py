@@ -3,6 +3,8 @@ Schemas (cases/schemas/), placed under components/schemas with their references 
 
 from __future__ import annotations
 
+from fastapi.openapi.utils import get_openapi
+
 from refbp.cases.schema import SCHEMAS, schema_document
 
 COMPONENT = "#/components/schemas/"
@@ -105,3 +107,13 @@ def one_line_errors(document: dict) -> dict:
     for name in ("HTTPValidationError", "ValidationError"):
         schemas.pop(name, None)
     return document
+
+
+def openapi_document(app) -> dict:
+    """FastAPI's document of `app`, with the formats' schemas as its components and its errors as
+    answered (made once per app)."""
+    if app.openapi_schema is None:
+        document = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+        document.setdefault("components", {}).setdefault("schemas", {}).update(format_components())
+        app.openapi_schema = one_line_errors(document)
+    return app.openapi_schema

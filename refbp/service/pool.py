@@ -98,6 +98,10 @@ class CheckPool:
         self.executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix=name,
                                            initializer=_lower_priority if yielding else None)
         self.slots = threading.BoundedSemaphore(threads + queue)
+        # Bodies declared over SPOOL_BYTES are read and parsed at once by half the threads at
+        # most: parsing megabytes of JSON holds a core for a second, and a flood of them would
+        # take every check thread's.
+        self.large_lane = threading.BoundedSemaphore(max(1, threads // 2))
         self.name = name
         self.lock, self.taken = threading.Lock(), 0  # slots held now (their work running or waiting)
 

@@ -56,6 +56,9 @@ class Settings:
     allowed_hosts: tuple = ()       # the Host headers answered (none: any); others get 400
     cors_origins: tuple = ()        # origins allowed by CORS; none: no CORS header is ever sent
     executor: str | None = None     # dask://HOST:PORT: the checks run on that Dask cluster
+    # Graded assignments: (name, the rubric's path) pairs (`refbp serve --assignment NAME=RUBRIC`);
+    # their students' tokens come from the environment, never from the command line (below).
+    assignments: tuple = ()
 
     @classmethod
     def from_environment(cls, **given) -> Settings:
