@@ -19,6 +19,7 @@ from .arrays import MAX_ELEMENTS, check_float32, first_non_finite, index_text, s
 from .expected import parse_expected
 from .generate import init_params, random_array
 from .jsonio import CaseError, read_json, show
+from .layer_case import LAYER_PREFIXES, LayerCase, layer_format, load_layer_case
 from .model import Case, MLPNetwork, RNNNetwork, Tolerance, Train, parse_entry
 from .schema import validate
 
@@ -27,24 +28,29 @@ SCHEMA_SUFFIX = ".schema.json"  # schema files beside exported cases are not cas
 
 # Bounds that keep a typo from asking for terabytes ("absurd sizes"); the schema states
 # the per-field ones (65,536 units, batch 65,536, 10,000 time steps, 100,000 training steps).
-MAX_PARAMS = 20_000_000     # parameters in one network
+MAX_PARAMS = 20_000_000  # parameters in one network
 MAX_BATCH = 65_536
 MAX_TIME_STEPS = 10_000
 
 
-def discover(paths, unreadable: list | None = None) -> list[Path]:
+def discover(paths, unreadable: list | None = None, layer_files: list | None = None) -> list[Path]:
     """Case files under the given files and folders (folders recursively: `*.json` except
     `*.schema.json`, sorted). A folder that cannot be read is appended to `unreadable` as a
     CaseError (or raised when no list is given). With a list, a folder given in which no file
     is found (empty, a folder named like a file `x.json`, only symbolic links to folders, which
     are not followed) is appended too, when another path gave files: it is never ignored
-    silently (when nothing at all is found, the caller says so in one line)."""
+    silently (when nothing at all is found, the caller says so in one line).
+
+    A file whose `format` is a layer format (`refbp-layer-case/...`, `refbp-layer-result/...`,
+    `layer_format`) is not among the files returned: it goes into `layer_files` when a list is
+    given, for the layer checks (refbp.layer.cases) to read, and is left to them otherwise."""
     found: list[Path] = []
     empty: list[CaseError] = []
+    layered = layer_files if layer_files is not None else []
     for raw in paths:
         path = Path(raw)
         if not path.is_dir():
-            found.append(path)
+            (layered if layer_format(path) else found).append(path)
             continue
         refusals = []
 
@@ -61,10 +67,17 @@ def discover(paths, unreadable: list | None = None) -> list[Path]:
             links += sum((Path(folder) / f).is_symlink() for f in folders)
         if not inside and not refusals:
             empty.append(CaseError(path, "", _empty_folder(path, links)))
-        found.extend(sorted(inside))
-    if found and unreadable is not None:
+        for file in sorted(inside):
+            (layered if layer_format(file) else found).append(file)
+    if (found or layered) and unreadable is not None:
         unreadable += empty
     return found
+
+
+def load_any(path) -> Case | LayerCase:
+    """A case file read by its `format`: a layer case (refbp.cases.layer_case) or a whole network."""
+    path = Path(path)
+    return load_layer_case(path) if layer_format(path) else load_case(path)
 
 
 def _empty_folder(path: Path, links: int) -> str:
@@ -97,6 +110,13 @@ class _CaseParser:
         if not isinstance(doc, dict):
             self.fail("", f"a case must be a JSON object, not {type(doc).__name__}")
         if "format" in doc and doc["format"] != FORMAT:  # before any other field: a format unknown here
+            if isinstance(doc["format"], str) and doc["format"].startswith(LAYER_PREFIXES):
+                self.fail(
+                    "format",
+                    f"{doc['format']} is a layer format: read by `refbp check --layer` or `--cmd`, "
+                    f"`refbp verify` and `refbp cases` (docs/formats.md section 12), not as a "
+                    f"whole network",
+                )
             self.fail("format", f"unknown format {show(doc['format'])} (this reader knows {FORMAT!r})")
         problem = first_non_finite(doc)
         if problem is not None:
@@ -130,25 +150,50 @@ class _CaseParser:
         if doc.get("expected") is not None:
             expected = parse_expected(doc["expected"], network, batch, steps, train, self.path)
         return Case(
-            id=case_id, network=network, loss=loss, params=params, inputs=inputs,
-            targets=targets, dtype=dtype, h0=h0, train=train, expected=expected,
-            aliases=dict(doc.get("aliases", {})), tolerance=tolerance, title=doc.get("title", ""),
-            source=doc.get("source", ""), tags=tuple(doc.get("tags", [])), path=self.path, document=doc,
+            id=case_id,
+            network=network,
+            loss=loss,
+            params=params,
+            inputs=inputs,
+            targets=targets,
+            dtype=dtype,
+            h0=h0,
+            train=train,
+            expected=expected,
+            aliases=dict(doc.get("aliases", {})),
+            tolerance=tolerance,
+            title=doc.get("title", ""),
+            source=doc.get("source", ""),
+            tags=tuple(doc.get("tags", [])),
+            path=self.path,
+            document=doc,
         )
 
     # ---- network and loss ------------------------------------------------------------
     def network(self, net: dict) -> MLPNetwork | RNNNetwork:
         if net["kind"] == "rnn":
-            fields = ("input_size", "hidden_size", "output_size", "nonlinearity", "output_activation",
-                      "readout", "bias", "readout_bias", "truncate")
+            fields = (
+                "input_size",
+                "hidden_size",
+                "output_size",
+                "nonlinearity",
+                "output_activation",
+                "readout",
+                "bias",
+                "readout_bias",
+                "truncate",
+            )
             given = {k: net[k] for k in fields if net.get(k) is not None}
-            whole = {k: int(v) for k, v in given.items() if k in ("input_size", "hidden_size", "output_size", "truncate")}
+            whole = {
+                k: int(v) for k, v in given.items() if k in ("input_size", "hidden_size", "output_size", "truncate")
+            }
             network = RNNNetwork(**(given | whole))
         else:
             sizes, acts = tuple(int(n) for n in net["sizes"]), net["activations"]
             if len(acts) != len(sizes) - 1:
-                self.fail("network.activations", f"must list one activation per layer ({len(sizes) - 1}), "
-                                                  f"not {len(acts)}")
+                self.fail(
+                    "network.activations", f"must list one activation per layer ({len(sizes) - 1}), not {len(acts)}"
+                )
             for i, act in enumerate(acts[:-1]):
                 if act == "softmax":
                     self.fail(f"network.activations[{i}]", "softmax is allowed on the output layer only")
@@ -203,8 +248,10 @@ class _CaseParser:
 
     def check_size(self, shape, field: str):
         if math.prod(shape) > MAX_ELEMENTS:
-            self.fail(field, f"{' x '.join(map(str, shape))} = {math.prod(shape)} entries is more than the "
-                             f"limit of {MAX_ELEMENTS}")
+            self.fail(
+                field,
+                f"{' x '.join(map(str, shape))} = {math.prod(shape)} entries is more than the limit of {MAX_ELEMENTS}",
+            )
 
     def targets(self, value, network, loss, batch, steps) -> np.ndarray:
         out = network.output_size
@@ -232,8 +279,10 @@ class _CaseParser:
     def class_indices(self, value, lead, classes: int) -> np.ndarray:
         """Targets of the shape [B] ([B, T]): class indices, whole numbers in [0, C)."""
         array = self.array(value, "targets", shape=lead)
-        for bad, problem in ((array != np.round(array), "is not a whole number"),
-                             ((array < 0) | (array >= classes), f"is outside [0, {classes - 1}]")):
+        for bad, problem in (
+            (array != np.round(array), "is not a whole number"),
+            ((array < 0) | (array >= classes), f"is outside [0, {classes - 1}]"),
+        ):
             if bad.any():
                 where = np.unravel_index(int(np.argmax(bad)), array.shape)
                 self.fail(f"targets{index_text(where)}", f"class index {array[where]:g} {problem}")
@@ -246,8 +295,12 @@ class _CaseParser:
             if needed and key not in spec:
                 self.fail(f"{where}.{key}", "is required")
             if key in spec and not needed:
-                self.fail(f"{where}.{key}", "the batch is taken from the inputs" if key == "batch" or rnn_inputs is None
-                          else "time steps belong to RNN inputs only")
+                self.fail(
+                    f"{where}.{key}",
+                    "the batch is taken from the inputs"
+                    if key == "batch" or rnn_inputs is None
+                    else "time steps belong to RNN inputs only",
+                )
         if spec.get("low", 0.0) > spec.get("high", 1.0):
             self.fail(f"{where}.low", "must not exceed high")
         return spec | {k: int(spec[k]) for k in ("seed", "batch", "steps") if k in spec}
@@ -259,12 +312,20 @@ class _CaseParser:
             if name not in params:
                 self.fail(f"train.frozen[{i}]", f"unknown parameter {name!r} (known: {', '.join(params)})")
         if set(frozen) == set(params):
-            self.fail("train.frozen", "every parameter is frozen: nothing would train (leave one out of "
-                                      "frozen, or drop train)")
-        return Train(optimizer=spec["optimizer"], lr=float(spec["lr"]), steps=int(spec.get("steps", 1)),
-                     momentum=float(spec.get("momentum", 0.0)), weight_decay=float(spec.get("weight_decay", 0.0)),
-                     betas=tuple(float(b) for b in spec.get("betas", (0.9, 0.999))),
-                     eps=float(spec.get("eps", 1e-8)), frozen=tuple(frozen))
+            self.fail(
+                "train.frozen",
+                "every parameter is frozen: nothing would train (leave one out of frozen, or drop train)",
+            )
+        return Train(
+            optimizer=spec["optimizer"],
+            lr=float(spec["lr"]),
+            steps=int(spec.get("steps", 1)),
+            momentum=float(spec.get("momentum", 0.0)),
+            weight_decay=float(spec.get("weight_decay", 0.0)),
+            betas=tuple(float(b) for b in spec.get("betas", (0.9, 0.999))),
+            eps=float(spec.get("eps", 1e-8)),
+            frozen=tuple(frozen),
+        )
 
     def aliases(self, value: dict, network) -> None:
         shapes = network.param_shapes()

@@ -27,6 +27,8 @@ SCHEMAS = {
     "results": "refbp-results/1",
     "verdict": "refbp-verdict/1",
     "pipe": "refbp-pipe/1",   # the lines of `check --cmd` (refbp.pipe)
+    "layer-case": "refbp-layer-case/1",      # one layer's function, inputs and expected values (refbp.cases.layer_case)
+    "layer-result": "refbp-layer-result/1",  # an implementation's answer to a layer case (refbp.layer.results)
 }
 _TYPE_WORDS = {"integer": "a whole number", "number": "a number", "string": "a string",
                "boolean": "true or false", "object": "an object", "array": "a list", "null": "null"}

@@ -59,12 +59,17 @@ def test_every_exported_case_validates_with_the_schema_written_beside(tmp_path, 
     capsys.readouterr()
     beside = json.loads((tmp_path / "refbp-case-1.schema.json").read_text())
     assert beside == schema_document("case")
-    exported = [
-        json.loads(p.read_text()) for p in sorted(tmp_path.glob("*.json")) if not p.name.endswith(".schema.json")
-    ]
-    assert len(exported) == len(discover([SUITE_DIR]))
+    every = [json.loads(p.read_text()) for p in sorted(tmp_path.glob("*.json")) if not p.name.endswith(".schema.json")]
+    exported = [d for d in every if d["format"] == "refbp-case/1"]
+    layers: list = []
+    assert len(exported) == len(discover([SUITE_DIR], layer_files=layers))
     assert all(isinstance(d["params"], dict) and "init" not in d["params"] for d in exported)
     assert_valid(beside, exported)
+    # the layer cases (docs/formats.md section 12) beside them, with their own schema
+    layer_schema = json.loads((tmp_path / "refbp-layer-case-1.schema.json").read_text())
+    assert layer_schema == schema_document("layer-case")
+    assert len(every) - len(exported) == len(layers) > 0
+    assert_valid(layer_schema, [d for d in every if d["format"] == "refbp-layer-case/1"])
 
 
 def test_the_schemas_refuse_what_the_loader_refuses(capsys):

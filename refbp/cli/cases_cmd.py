@@ -17,7 +17,10 @@ in another language never reproduces refbp's random generator; the case schema
 (refbp-case-1.schema.json) is written beside them. DIR must be a folder or not exist yet.
 A case file already in DIR is never overwritten: the export is refused before anything is
 written, naming the file (exit 2), unless --force.
-list: one line per case (id, network, loss, dtype, file).
+list: one line per case (id, network, loss, dtype, file; a layer case: id, layer FUNCTION,
+its weights' layout and batch).
+Layer cases (refbp-layer-case/1, docs/formats.md section 12) are listed and exported beside
+the whole networks, their schema (refbp-layer-case-1.schema.json) written beside them.
 A bad case file is reported on stderr in one line (file, field, problem) and the others
 go on (exit 2).
 """
@@ -44,28 +47,33 @@ def register(sub):
 
 
 def _for_each_case(paths, action, before=None) -> int:
-    """`action(case)` for each case found once; a bad file is reported on stderr (exit 2), the rest go on.
-    `before(cases)`: asked once every case is loaded and before any action, an exit code stops it all."""
+    """`action(case)` for each case found once, whole networks then layer cases (refbp-layer-case/1);
+    a bad file is reported on stderr (exit 2), the rest go on. `before(cases)`: asked once every
+    case is loaded and before any action, an exit code stops it all."""
     from refbp.check.suite import load_cases
     from refbp.check.verdict import CaseVerdict
+    from refbp.layer.cases import find_layer_cases
 
     loaded = load_cases(paths or None)
+    layered = find_layer_cases(paths or None)
     for note in loaded.notes:
         print(f"refbp: note: {note}", file=sys.stderr)
-    for item in loaded.items:
+    for item in [*loaded.items, *layered.bad]:
         if isinstance(item, CaseVerdict):
             print(*item.errors, sep="\n", file=sys.stderr)
-    stop = before(loaded.cases) if before is not None else None
+    cases = [*loaded.cases, *layered.cases]
+    stop = before(cases) if before is not None else None
     if stop is not None:
         return stop
-    for case in loaded.cases:
+    for case in cases:
         action(case)
-    if not loaded.items:
+    if not loaded.items and not layered.cases and not layered.bad:
         print(
             f"refbp: error: nothing found: no case file in {', '.join(paths or ['the installed suite'])}",
             file=sys.stderr,
         )
-    return 2 if loaded.bad or not loaded.items else 0
+        return 2
+    return 2 if loaded.bad or layered.bad else 0
 
 
 def handle_export(args) -> int:
@@ -73,6 +81,7 @@ def handle_export(args) -> int:
 
     from refbp.cases import CaseError
     from refbp.cases.export import export_case, export_directory
+    from refbp.cases.layer_case import LayerCase, export_layer_case, write_schema
     from refbp.cases.schema import schema_document, schema_file
 
     from .usage import os_problem
@@ -83,11 +92,13 @@ def handle_export(args) -> int:
     made: list = []
 
     def ready(cases):
-        """None when DIR may take the cases (made, with the schema), else the exit code (2)."""
-        schema = target / schema_file("case").name
+        """None when DIR may take the cases (made, with the schemas), else the exit code (2)."""
+        schemas = ["case"] + (["layer-case"] if any(isinstance(c, LayerCase) for c in cases) else [])
         clashes = [target / f"{case.id}.json" for case in cases if (target / f"{case.id}.json").exists()]
-        if schema.exists() and _document_in(schema) != schema_document("case"):  # refbp's own schema: rewritten
-            clashes.append(schema)
+        for name in schemas:  # refbp's own schema: rewritten
+            schema = target / schema_file(name).name
+            if schema.exists() and _document_in(schema) != schema_document(name):
+                clashes.append(schema)
         if clashes and not args.force:
             more = f" (and {len(clashes) - 1} more)" if len(clashes) > 1 else ""
             return fail_usage(
@@ -95,13 +106,15 @@ def handle_export(args) -> int:
             )
         try:
             made.append(export_directory(target))
+            if len(schemas) > 1:
+                write_schema(target, "layer-case")
         except CaseError as exc:
             return fail_usage(str(exc))
         return None
 
     def write(case):
         try:
-            print(export_case(case, made[0]))
+            print(export_layer_case(case, made[0]) if isinstance(case, LayerCase) else export_case(case, made[0]))
         except OSError as exc:
             raise CaseError(target / f"{case.id}.json", "", f"cannot write: {os_problem(exc)}") from None
 
@@ -119,7 +132,12 @@ def _document_in(path):
 
 
 def handle_list(args) -> int:
-    return _for_each_case(
-        args.paths,
-        lambda case: print(f"{case.id:<36} {case.network.describe():<28} {case.loss:<14} {case.dtype:<8} {case.path}"),
-    )
+    def line(case) -> str:
+        if hasattr(case, "function"):  # a layer case: its function, weights' layout, batch
+            return (
+                f"{case.id:<36} {'layer ' + case.function:<28} {case.layout + ' b' + str(case.batch):<14} "
+                f"{'float64':<8} {case.path}"
+            )
+        return f"{case.id:<36} {case.network.describe():<28} {case.loss:<14} {case.dtype:<8} {case.path}"
+
+    return _for_each_case(args.paths, lambda case: print(line(case)))

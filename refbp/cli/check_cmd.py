@@ -6,7 +6,7 @@ import argparse
 
 from .ci_options import add_ci_options, finish_ci
 from .isolation import ISOLATION_NOTE, add_timeout_option, timeout_of
-from .layer_option import add_layer_option, check_layers_cli
+from .layer_option import add_layer_option, check_layers_cli, given_problem, layer_cases_note
 from .pipe_option import CMD_NOTE, add_cmd_option, check_over_pipe
 from .outcome import AFTER_THE_RUN, add_common_options, any_order, finish, run_settings
 from .run_cmd import FD_METHODS
@@ -16,7 +16,7 @@ from ..names import DTYPES
 HELP = (
     """\
 Run the suite on YOUR backprop, through the adapter protocol
-(docs/formats.md): FACTORY(case) returns an object with forward(params, inputs),
+(docs/formats.md): with --impl, FACTORY(case) returns an object with forward(params, inputs),
 loss(params, inputs, targets), gradients(params, inputs, targets) and, optionally,
 train(params, inputs, targets), or None for a case it does not support.
 
@@ -48,10 +48,10 @@ def register(sub):
         )
     )
     p.add_argument("paths", nargs="*", metavar="PATH", help="case files or folders (default: the installed suite)")
-    given = p.add_mutually_exclusive_group(required=True)
-    given.add_argument("--impl", metavar="MODULE:FACTORY", help="package.module:factory, or path/to/file.py:factory")
-    add_cmd_option(given)  # any language, over a pipe
-    add_layer_option(given)  # one layer's forward/backward pairs, from a declaration (refbp.layer)
+    # One of --impl, --cmd, --layer FILE (given_problem); --layer without a FILE goes with --cmd.
+    p.add_argument("--impl", metavar="MODULE:FACTORY", help="package.module:factory, or path/to/file.py:factory")
+    add_cmd_option(p)  # any language, over a pipe
+    add_layer_option(p)  # one layer's forward/backward pairs, from a declaration (refbp.layer)
     p.add_argument("--name", help="the implementation's name in reports (default: the --impl text)")
     p.add_argument(
         "--dtype",
@@ -86,11 +86,16 @@ def handle(args) -> int:
     from refbp.check.units import CheckWith, shippable_spec
     from refbp.parallel import start_workers
 
+    if given_problem(args):
+        return fail_usage(given_problem(args))
     if args.cmd is not None:
         return check_over_pipe(args)
     if args.layer is not None:
         return check_layers_cli(args)
     name = args.name or args.impl
+    layers, note = layer_cases_note(
+        args.paths, "--impl checks whole networks (a layers module: --layer FILE.py; a program's layers: --cmd)"
+    )
     try:
         oracles, jobs, executor = run_settings(args)
         timeout = timeout_of(args)
@@ -115,6 +120,10 @@ def handle(args) -> int:
         keep_interrupted=True,
     )
     run.implementation = name
+    if note:
+        run.notes.append(note)
+    if layers and not run.verdicts and not run.interrupted:
+        return fail_usage(f"nothing to check: {note}")
     if args.require == "all":  # a PARTIAL case fails (refbp.check.provided)
         from refbp.check.provided import require_all
 

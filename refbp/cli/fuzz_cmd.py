@@ -11,7 +11,7 @@ from refbp.parallel import executor_problem, parse_jobs, start_workers
 
 from .ci_options import add_ci_options, finish_fuzz_ci
 from .isolation import add_timeout_option, timeout_of
-from .layer_option import add_layer_option, fuzz_layers_cli
+from .layer_option import add_layer_option, fuzz_layers_cli, given_problem
 from .pipe_option import PIPE_PREFIX, add_cmd_option, fuzz_over_pipe
 from .outcome import add_judging_options
 from .usage import fail_usage, folder_problem
@@ -59,14 +59,14 @@ def register(sub):
     budget.add_argument("--minutes", type=float, metavar="M", help="check examples for M minutes instead")
     p.add_argument("--seed", type=int, default=0, help="the seed of the examples drawn, 0 or more (default 0)")
     p.add_argument("--dtype", choices=names.DTYPES, default="float64", help="the cases' dtype (default float64)")
-    given = p.add_mutually_exclusive_group()
-    given.add_argument(
+    # At most one of --impl, --cmd, --layer FILE (given_problem); --layer without a FILE goes with --cmd.
+    p.add_argument(
         "--impl",
         metavar="MODULE:FACTORY",
         help="check this implementation (adapter protocol, as `refbp check`) instead of refbp",
     )
-    add_cmd_option(given)  # any language, over a pipe
-    add_layer_option(given)  # a layers module's declared functions, their inputs drawn (refbp.layer.draw)
+    add_cmd_option(p)  # any language, over a pipe
+    add_layer_option(p)  # a layers module's declared functions (or a --cmd's layers), their inputs drawn
     p.add_argument("--fd-method", choices=tuple(names.FD_METHODS), help="finite differences (default: as run/check)")
     narrow = p.add_argument_group(
         "narrowing the draw further (within the factory's `capabilities`, docs/formats.md section 8)"
@@ -119,7 +119,9 @@ def handle(args) -> int:
     problem = folder_problem("--save-failures", args.save_failures) if args.save_failures is not None else ""
     if problem:  # before any example is drawn: a folder that cannot take the failures is known now
         return fail_usage(problem)
-    if args.layer is not None:
+    if given_problem(args, required=False):
+        return fail_usage(given_problem(args, required=False))
+    if args.layer:
         return fuzz_layers_cli(args)
     if args.cmd is not None:  # started once here, then checked as the adapter cmd:COMMAND in this process
         return fuzz_over_pipe(args, handle)

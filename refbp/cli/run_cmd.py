@@ -8,6 +8,7 @@ from refbp import names
 
 from .ci_options import add_ci_options, finish_ci
 from .outcome import add_common_options, any_order, finish, run_settings
+from .layer_option import layer_cases_note
 from .usage import fail_usage
 
 HELP = """\
@@ -83,6 +84,12 @@ def handle(args) -> int:
     missing = [p for p in args.paths if not _exists(p)]
     if missing and len(missing) == len(args.paths):
         return fail_usage(f"no such file or folder: {', '.join(missing)}")
+    layers, note = layer_cases_note(
+        args.paths,
+        "`refbp run` checks refbp's whole networks; layer cases check a "
+        "layers module (`refbp check --layer FILE.py`), a program "
+        "(`--cmd`) or results (`refbp verify`)",
+    )
     run = run_suite(
         args.paths or None,
         oracles=oracles,
@@ -93,6 +100,10 @@ def handle(args) -> int:
         executor=executor,
         keep_interrupted=True,
     )
+    if note:
+        run.notes.append(note)
+    if layers and not run.verdicts and not run.interrupted:
+        return fail_usage(f"nothing to check: {note}")
     return finish_ci(run, args, "run", lambda run: finish(run, args, "run", device_environment))
 
 

@@ -69,6 +69,20 @@ def register(sub):
     p.set_defaults(handler=handle)
 
 
+def layer_results(paths) -> tuple[list, bool]:
+    """(the layer result files under `paths`, whether anything else is there: a whole-network
+    result, a path that is not found): refbp-layer-result/1 files are judged by refbp.layer.results,
+    the rest by refbp.check.verify."""
+    from pathlib import Path
+
+    from refbp.cases.load import discover
+    from refbp.layer.results import layer_result_files
+
+    layered: list = []
+    others = discover(paths, [], layer_files=layered)
+    return layer_result_files(layered), bool(others) or any(not Path(p).exists() for p in paths)
+
+
 def handle(args) -> int:
     from refbp.check.verify import UNSUPPORTED_FD_METHODS, verify_results
 
@@ -78,17 +92,29 @@ def handle(args) -> int:
         return fail_usage(str(exc))
     if args.fd_method in UNSUPPORTED_FD_METHODS:
         return fail_usage(f"--fd-method {args.fd_method}: {UNSUPPORTED_FD_METHODS[args.fd_method]}")
-    run = verify_results(
-        args.results,
-        args.cases,
-        oracles=oracles,
-        fd_method=args.fd_method,
-        jobs=jobs,
-        executor=executor,
-        conventions=args.conventions,
-        progress=False if args.no_progress else None,
-        keep_interrupted=True,
-    )
+    layer_files, others = layer_results(args.results)
+    if layer_files and not others:  # only layer answers: the whole-network cases are not loaded
+        from .layer_option import layer_run
+
+        run = layer_run("")
+        run.searched = tuple(args.results)
+    else:
+        run = verify_results(
+            args.results,
+            args.cases,
+            oracles=oracles,
+            fd_method=args.fd_method,
+            jobs=jobs,
+            executor=executor,
+            conventions=args.conventions,
+            progress=False if args.no_progress else None,
+            keep_interrupted=True,
+        )
+    if layer_files and not run.interrupted:
+        from refbp.layer.results import verify_layer_results
+
+        run.verdicts += verify_layer_results(layer_files, args.cases)
+        run.implementation = ", ".join(sorted({v.implementation for v in run.verdicts if v.implementation}))
     if args.require == "all":  # a PARTIAL case fails (refbp.check.provided)
         from refbp.check.provided import require_all
 

@@ -26,10 +26,22 @@ from .functions import FUNCTIONS, is_loss, parameters
 
 PRESETS = {
     "cs231n": {"style": "functional", "layout": "in_out"},
-    "numpy-ml": {"style": "object", "layout": "in_out", "params": {"w": "parameters.W", "b": "parameters.b"},
-                 "grads": {"w": "gradients.W", "b": "gradients.b"}, "bias_row": True},
-    "nnfs": {"style": "object", "layout": "in_out", "params": {"w": "weights", "b": "biases"},
-             "grads": {"w": "dweights", "b": "dbiases"}, "bias_row": True, "output": "output", "input_grad": "dinputs"},
+    "numpy-ml": {
+        "style": "object",
+        "layout": "in_out",
+        "params": {"w": "parameters.W", "b": "parameters.b"},
+        "grads": {"w": "gradients.W", "b": "gradients.b"},
+        "bias_row": True,
+    },
+    "nnfs": {
+        "style": "object",
+        "layout": "in_out",
+        "params": {"w": "weights", "b": "biases"},
+        "grads": {"w": "dweights", "b": "dbiases"},
+        "bias_row": True,
+        "output": "output",
+        "input_grad": "dinputs",
+    },
     "object": {"style": "object", "layout": "out_in", "params": {"w": "W", "b": "b"}, "grads": {"w": "dW", "b": "db"}},
 }
 KEYS = ("preset", "style", "layout", "layers", "params", "grads", "bias_row", "output", "input_grad")
@@ -42,9 +54,9 @@ class DeclarationError(ValueError):
 @dataclass(frozen=True)
 class Bound:
     function: str
-    call: Callable        # (inputs, upstream) -> (output, {input name: gradient})
+    call: Callable  # (inputs, upstream) -> (output, {input name: gradient})
     layout: str
-    forward: Callable     # (inputs) -> output: its own forward alone, for finite differences
+    forward: Callable  # (inputs) -> output: its own forward alone, for finite differences
 
 
 def bind(declaration: dict, module=None) -> list[Bound]:
@@ -66,7 +78,9 @@ def bind(declaration: dict, module=None) -> list[Bound]:
     bound = []
     for function, given in layers.items():
         if function not in FUNCTIONS:
-            raise DeclarationError(f"layers: {function!r} is not a function refbp checks (known: {', '.join(FUNCTIONS)})")
+            raise DeclarationError(
+                f"layers: {function!r} is not a function refbp checks (known: {', '.join(FUNCTIONS)})"
+            )
         if settings["style"] == "functional":
             call = _functional(function, given, module)
         elif settings["style"] == "object":
@@ -91,31 +105,35 @@ def _resolve(given, module, function: str):
 def _functional(function: str, given, module) -> Callable:
     names = parameters(function)
     if is_loss(function) and not isinstance(given, (tuple, list)):
-        fused = _resolve(given, module, function)   # (x, y) -> (loss, dx), as CS231n's softmax_loss
+        fused = _resolve(given, module, function)  # (x, y) -> (loss, dx), as CS231n's softmax_loss
 
-        def call(inputs, upstream):
+        def call(inputs, upstream):  # its dx is dloss/dx: refbp weights it by the upstream number
             loss, dx = watch.call("forward", fused, inputs["x"].copy(), inputs["y"].copy())
-            return loss, {"x": dx}
+            return loss, {"x": dx if upstream is None else np.asarray(dx, dtype=np.float64) * float(upstream)}
+
         return call
     if not isinstance(given, (tuple, list)) or len(given) != 2:
         raise DeclarationError(f"layers: {function}: a (forward, backward) pair (or, for a loss, one function)")
     forward, backward = (_resolve(g, module, function) for g in given)
     arguments = ("x", "y") if is_loss(function) else names
 
-    def call(inputs, upstream):   # upstream None: the forward alone
+    def call(inputs, upstream):  # upstream None: the forward alone
         out, cache = watch.call("forward", forward, *[inputs[n].copy() for n in arguments])
         if upstream is None:
             return out, {}
         grads = watch.call("gradients", backward, np.array(upstream, copy=True), cache)
         grads = (grads,) if not isinstance(grads, (tuple, list)) else tuple(grads)
         return out, dict(zip(names, grads))
+
     return call
 
 
 def _object(function: str, make, settings: dict) -> Callable:
     if is_loss(function) or function.startswith("rnn"):
-        raise DeclarationError(f"layers: {function}: the object style covers affine and the activations "
-                               "(declare losses and the RNN in the functional style)")
+        raise DeclarationError(
+            f"layers: {function}: the object style covers affine and the activations "
+            "(declare losses and the RNN in the functional style)"
+        )
 
     def call(inputs, upstream):
         if function == "affine":
@@ -141,6 +159,7 @@ def _object(function: str, make, settings: dict) -> Callable:
             if settings.get("bias_row") and np.size(grads["b"]) == np.size(inputs["b"]):
                 grads["b"] = grads["b"].reshape(np.shape(inputs["b"]))
         return out, grads
+
     return call
 
 

@@ -34,8 +34,14 @@ def fuzz_layers(bound: list[Bound], name: str, examples: int = 50, fuzz_seed: in
         drawn: list[Example] = []
 
         @seed(fuzz_seed)
-        @settings(max_examples=examples, database=None, deadline=None, phases=(Phase.generate,),
-                  suppress_health_check=list(HealthCheck), verbosity=Verbosity.quiet)
+        @settings(
+            max_examples=examples,
+            database=None,
+            deadline=None,
+            phases=(Phase.generate,),
+            suppress_health_check=list(HealthCheck),
+            verbosity=Verbosity.quiet,
+        )
         @given(layer_examples(layer.function, layer.layout))
         def record(example):
             drawn.append(example)
@@ -58,15 +64,17 @@ def layer_examples(draw, function: str, layout: str = "out_in") -> Example:
     values = draw(st.sampled_from(tuple(VALUE_RANGES)))
     x = draw(arrays((batch, d if function == "affine" else m), values=values))
     if function in KINKED:
-        x = np.where(x == 0.0, 1e-7, x)   # never at the kink itself
+        x = np.where(x == 0.0, 1e-7, x)  # never at the kink itself
     inputs = {"x": x}
     if function == "affine":
         bound = 1.0 / math.sqrt(d)
         w = draw(arrays((m, d), values=(1e-3 * bound, bound)))
         inputs |= {"w": w if layout == "out_in" else w.T.copy(), "b": draw(arrays((m,)))}
     elif function == "bce":
-        inputs = {"x": draw(arrays((batch, m), values=(0.01, 0.49))) + 0.5,
-                  "y": np.abs(draw(arrays((batch, m), values=(0.0, 1.0))))}
+        inputs = {
+            "x": draw(arrays((batch, m), values=(0.01, 0.49))) + 0.5,
+            "y": np.abs(draw(arrays((batch, m), values=(0.0, 1.0)))),
+        }
     elif function in ("cross_entropy", "softmax_cross_entropy"):
         inputs["y"] = np.array(draw(st.lists(st.integers(0, m - 1), min_size=batch, max_size=batch)), dtype=np.int64)
     elif function in LOSSES:
@@ -74,13 +82,21 @@ def layer_examples(draw, function: str, layout: str = "out_in") -> Example:
     elif function not in ACTIVATIONS:  # rnn_step, rnn: the recurrence on ordinary values (tanh saturates)
         steps, h = draw(st.integers(1, 4)), draw(st.integers(1, 4))
         bound = 1.0 / math.sqrt(h)
-        weights = {"wx": draw(arrays((h, d), values=(1e-3 * bound, bound))),
-                   "wh": draw(arrays((h, h), values=(1e-3 * bound, bound)))}
-        inputs = {"x": draw(arrays((batch, d) if function == "rnn_step" else (batch, steps, d))),
-                  **{k: v if layout == "out_in" else v.T.copy() for k, v in weights.items()},
-                  "b": draw(arrays((h,))), ("h" if function == "rnn_step" else "h0"): draw(arrays((batch, h)))}
-    upstream = 1.0 if is_loss(function) else draw(arrays(_output_shape(function, inputs, layout))
-                                                  .filter(lambda a: bool(np.any(a))))
+        weights = {
+            "wx": draw(arrays((h, d), values=(1e-3 * bound, bound))),
+            "wh": draw(arrays((h, h), values=(1e-3 * bound, bound))),
+        }
+        inputs = {
+            "x": draw(arrays((batch, d) if function == "rnn_step" else (batch, steps, d))),
+            **{k: v if layout == "out_in" else v.T.copy() for k, v in weights.items()},
+            "b": draw(arrays((h,))),
+            ("h" if function == "rnn_step" else "h0"): draw(arrays((batch, h))),
+        }
+    upstream = (
+        draw(st.floats(0.25, 4.0))
+        if is_loss(function)
+        else draw(arrays(_output_shape(function, inputs, layout)).filter(lambda a: bool(np.any(a))))
+    )
     return Example(f"{function}-b{batch}-{values}", inputs, upstream)
 
 

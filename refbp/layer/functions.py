@@ -5,7 +5,7 @@ from a few sizes, and the inputs whose gradients its backward returns. The libra
 every function, batch 1 and batch 4, values of order one, large (sigmoid and tanh saturated),
 tiny, and near the relu family's kink (within 1e-3 of 0, never at it: there correct conventions
 differ), from a fixed seed; the upstream gradient is random (never all ones, which hides a
-transposition).
+transposition; a loss's one number in [0.5, 2], which its gradient is multiplied by).
 """
 
 from __future__ import annotations
@@ -59,7 +59,7 @@ def examples(function: str, layout: str = "out_in", seed: int = 0) -> list[Examp
                 continue  # bce's inputs are probabilities; a large recurrence is tanh at +-1 throughout
             rng = np.random.default_rng([seed, batch, len(values), FUNCTIONS.index(function)])
             inputs = _inputs(function, batch, values, layout, rng)
-            upstream = 1.0 if is_loss(function) else _upstream(function, inputs, layout, rng)
+            upstream = _upstream(function, inputs, layout, rng)
             found.append(Example(f"{function}-b{batch}-{values}", inputs, upstream))
     return found
 
@@ -77,8 +77,12 @@ def _inputs(function: str, batch: int, values: str, layout: str, rng) -> dict:
         return scaled if layout == "out_in" else scaled.T.copy()
 
     if function == "affine":
-        if values == "near_kink":   # nets within 1e-3 of 0: what feeds a relu there
-            return {"x": _signed(rng, (batch, d), "ordinary"), "w": weight(d, m) * 1e-3, "b": _signed(rng, (m,), values)}
+        if values == "near_kink":  # nets within 1e-3 of 0: what feeds a relu there
+            return {
+                "x": _signed(rng, (batch, d), "ordinary"),
+                "w": weight(d, m) * 1e-3,
+                "b": _signed(rng, (m,), values),
+            }
         return {"x": _signed(rng, (batch, d), values), "w": weight(d, m), "b": _signed(rng, (m,), "ordinary")}
     if function in ACTIVATIONS:
         return {"x": _signed(rng, (batch, m), values)}
@@ -88,14 +92,21 @@ def _inputs(function: str, batch: int, values: str, layout: str, rng) -> dict:
         return {"x": _signed(rng, (batch, m), values), "y": rng.integers(0, m, batch).astype(np.int64)}
     if function in LOSSES:
         return {"x": _signed(rng, (batch, m), values), "y": _signed(rng, (batch, m), "ordinary")}
-    states = {"x": _signed(rng, (batch, d) if function == "rnn_step" else (batch, t, d), values),
-              "wx": weight(d, h), "wh": weight(h, h), "b": _signed(rng, (h,), "ordinary")}
+    states = {
+        "x": _signed(rng, (batch, d) if function == "rnn_step" else (batch, t, d), values),
+        "wx": weight(d, h),
+        "wh": weight(h, h),
+        "b": _signed(rng, (h,), "ordinary"),
+    }
     states["h" if function == "rnn_step" else "h0"] = _signed(rng, (batch, h), "ordinary")
     return states
 
 
-def _upstream(function: str, inputs: dict, layout: str, rng) -> np.ndarray:
+def _upstream(function: str, inputs: dict, layout: str, rng) -> np.ndarray | float:
+    """dL/d(output), random: a loss's one number (its gradient is upstream x dloss/dx), else normal."""
     x = inputs["x"]
+    if is_loss(function):
+        return float(rng.uniform(0.5, 2.0))
     if function == "affine":
         width = inputs["w"].shape[0 if layout == "out_in" else 1]
         return rng.normal(0.0, 1.0, (x.shape[0], width))

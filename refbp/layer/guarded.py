@@ -8,7 +8,10 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+from refbp.cases.layer_case import parse_layer_case
+
 from ..check.verdict import CaseVerdict
+from .cases import check_layer_case
 from .check import check_layers
 from .declaration import DeclarationError
 from .load import load_declaration
@@ -28,6 +31,14 @@ def check_function(unit: tuple) -> list[CaseVerdict]:
     return check_layers([_bound(spec)[index]], name)
 
 
+def check_cases_function(unit: tuple) -> list[CaseVerdict]:
+    """Declared function number `index` of `spec` on layer cases given as (document, path) pairs
+    (plain data, read again here): a verdict per case (refbp.layer.cases)."""
+    spec, index, name, documents = unit
+    layer = _bound(spec)[index]
+    return [check_layer_case(layer, parse_layer_case(document, path or None), name) for document, path in documents]
+
+
 def fuzz_function(unit: tuple):
     """refbp.layer.draw.fuzz_layers on declared function number `index` (in a worker)."""
     from .draw import fuzz_layers
@@ -45,6 +56,14 @@ def _bound(spec: str):
 
 def crashed(function: str, name: str, reason: str) -> CaseVerdict:
     """The verdict of a function whose worker gave no result (it exited, hung or died)."""
-    return CaseVerdict(case=f"layer:{function}", implementation=name, passed=False, path=f"layer:{function}",
-                       title=f"{function}: could not be checked", network=f"layer {function}", dtype="float64",
-                       error_kind="crash", errors=[f"layer:{function}: could not be checked: {reason}"])
+    return CaseVerdict(
+        case=f"layer:{function}",
+        implementation=name,
+        passed=False,
+        path=f"layer:{function}",
+        title=f"{function}: could not be checked",
+        network=f"layer {function}",
+        dtype="float64",
+        error_kind="crash",
+        errors=[f"layer:{function}: could not be checked: {reason}"],
+    )

@@ -12,10 +12,12 @@ import json
 from dataclasses import dataclass, field
 
 from .process import PipeBroken, PipeProcess
-from .protocol import PROTOCOL, hello
+from .protocol import DTYPES as ALL_DTYPES
+from .protocol import LAYER_FUNCTIONS, LAYOUTS, PROTOCOL, hello
 
-DTYPES = ("float64", "float32")
+DTYPES = ("float64", "float32")  # a hello's default; it may list float16 and bfloat16 too
 KINDS = ("mlp", "rnn")
+QUANTITY_NAMES = ("outputs", "loss", "grads", "intermediates", "error_signals", "train", "losses")
 
 
 class CommandError(Exception):
@@ -35,8 +37,10 @@ class Hello:
     kinds: tuple = KINDS
     dtypes: tuple = DTYPES
     quantities: tuple = ("outputs", "loss", "grads")
-    base64: bool = False   # it wants the requests' float arrays as base64
+    base64: bool = False  # it wants the requests' float arrays as base64
     extra: dict = field(default_factory=dict)
+    layers: tuple = ()  # the layer functions it answers `layer` requests for (docs/formats.md section 12)
+    layout: str = "out_in"  # how it lays out the weights of a layer request and its answer
 
 
 class PipeClient:
@@ -72,8 +76,9 @@ class PipeClient:
         if kind == "unsupported":
             raise Unsupported(_text(answer.get("message")))
         if kind != "answer":
-            raise PipeBroken(f"--cmd {self.command!r}: {what}: answered type {kind!r} (expected answer, error or "
-                             f"unsupported)")
+            raise PipeBroken(
+                f"--cmd {self.command!r}: {what}: answered type {kind!r} (expected answer, error or unsupported)"
+            )
         return answer
 
     def _exchange(self, message: dict, what: str) -> dict:
@@ -82,8 +87,10 @@ class PipeClient:
             answer = json.loads(line)
         except (ValueError, UnicodeDecodeError):
             shown = line[:80].decode("utf-8", "replace")
-            raise PipeBroken(f"line {self.process.lines_read} of its stdout is not JSON: {shown!r}"
-                             f"{'...' if len(line) > 80 else ''} (anything but answers goes to stderr)") from None
+            raise PipeBroken(
+                f"line {self.process.lines_read} of its stdout is not JSON: {shown!r}"
+                f"{'...' if len(line) > 80 else ''} (anything but answers goes to stderr)"
+            ) from None
         if not isinstance(answer, dict):
             raise PipeBroken(f"line {self.process.lines_read} of its stdout is not a JSON object")
         if answer.get("id") != message["id"]:
@@ -102,6 +109,7 @@ class PipeClient:
 
 def read_hello(answer: dict) -> Hello:
     """The command's hello, checked field by field (PipeBroken naming the field)."""
+
     def fail(problem):
         raise PipeBroken(f"its hello: {problem}")
 
@@ -115,21 +123,39 @@ def read_hello(answer: dict) -> Hello:
     version = answer.get("version", "")
     if not isinstance(version, str):
         fail("version: not a string")
+    layers = answer.get("layers", [])
+    if not isinstance(layers, list) or any(v not in LAYER_FUNCTIONS for v in layers):
+        fail(f"layers: {layers!r} is not a list of {', '.join(LAYER_FUNCTIONS)}")
+    layout = answer.get("layout", "out_in")
+    if layout not in LAYOUTS:
+        fail(f"layout: {layout!r} is not out_in or in_out")
     lists = {}
-    for key, allowed, default in (("kinds", KINDS, KINDS), ("dtypes", DTYPES, DTYPES),
-                                  ("quantities", ("outputs", "loss", "grads", "intermediates", "error_signals",
-                                                  "train", "losses"), ("outputs", "loss", "grads"))):
+    for key, allowed, default in (
+        ("kinds", KINDS, KINDS),
+        ("dtypes", ALL_DTYPES, DTYPES),
+        ("quantities", QUANTITY_NAMES, ("outputs", "loss", "grads")),
+    ):
         value = answer.get(key, list(default))
-        if not isinstance(value, list) or not value or any(v not in allowed for v in value):
+        empty_allowed = key == "kinds" and bool(layers)  # a command of layers only: `"kinds": []`
+        if not isinstance(value, list) or (not value and not empty_allowed) or any(v not in allowed for v in value):
             fail(f"{key}: {value!r} is not a non-empty list of {', '.join(allowed)}")
         lists[key] = tuple(value)
     missing = [q for q in ("outputs", "loss", "grads") if q not in lists["quantities"]]
-    if missing:
+    if missing and lists["kinds"]:
         fail(f"quantities: {', '.join(missing)} missing (every implementation gives outputs, loss and grads)")
     arrays = answer.get("arrays", "lists")
     if arrays not in ("lists", "base64"):
         fail(f"arrays: {arrays!r} is not lists or base64")
-    return Hello(name, version, lists["kinds"], lists["dtypes"], lists["quantities"], arrays == "base64")
+    return Hello(
+        name,
+        version,
+        lists["kinds"],
+        lists["dtypes"],
+        lists["quantities"],
+        arrays == "base64",
+        layers=tuple(layers),
+        layout=layout,
+    )
 
 
 def _text(value) -> str:

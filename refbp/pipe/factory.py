@@ -18,13 +18,13 @@ import json
 import numpy as np
 
 from .client import CommandError, PipeClient, Unsupported
-from .protocol import BadArray, decode_array, encode_case, encode_params, evaluate
+from .protocol import BadArray, compute_dtype, decode_array, encode_case, encode_params, evaluate, layer_request
 
-PIPE_PREFIX = "cmd:"          # load_factory("cmd:COMMAND"): the factory of a command (refbp.check.adapter)
-DEFAULT_TIMEOUT = 60.0        # seconds per request, as --timeout's default (refbp.parallel.guarded)
+PIPE_PREFIX = "cmd:"  # load_factory("cmd:COMMAND"): the factory of a command (refbp.check.adapter)
+DEFAULT_TIMEOUT = 60.0  # seconds per request, as --timeout's default (refbp.parallel.guarded)
 MAIN = ("outputs", "loss", "grads")
 
-_factories: dict[str, PipeFactory] = {}   # command -> its factory, for the life of this process
+_factories: dict[str, PipeFactory] = {}  # command -> its factory, for the life of this process
 _exit_registered = False
 
 
@@ -40,14 +40,14 @@ class PipeFactory:
         self.client = PipeClient(command, timeout)
         self.hello = self.client.start()
         self.name, self.__version__, self.kinds = self.hello.name, self.hello.version, self.hello.kinds
-        self._last: tuple | None = None   # (key, main answer) of the last case asked
+        self._last: tuple | None = None  # (key, main answer) of the last case asked
 
     def __call__(self, document: dict):
         dtype = document.get("dtype", "float64")
         if document["network"]["kind"] not in self.hello.kinds or dtype not in self.hello.dtypes:
             return None
-        arrays_dtype = str(np.asarray(next(iter(document["params"].values()))).dtype)
-        if arrays_dtype != dtype:   # the float64 copy of a float32 case, for finite differences only
+        if compute_dtype(document, document["params"]) != dtype:
+            # the float64 copy of a low-precision case, for the finite differences of its own loss only
             return PipeImplementation(self, document, None)
         key = _key(document)
         if self._last is None or self._last[0] != key:
@@ -60,14 +60,26 @@ class PipeFactory:
                 return None
         return PipeImplementation(self, document, self._last[1])
 
-    def ask(self, document: dict, want: list[str], params=None, inputs=None, targets=None,
-            params_list=None) -> dict:
-        self.running()   # stopped (close_all) and asked again: load_factory's callers cache the factory
+    def ask(self, document: dict, want: list[str], params=None, inputs=None, targets=None, params_list=None) -> dict:
+        self.running()  # stopped (close_all) and asked again: load_factory's callers cache the factory
         base64 = self.hello.base64
         case = encode_case(document, params, inputs, targets, base64)
         listed = None if params_list is None else [encode_params(p, base64) for p in params_list]
-        return self.client.ask(evaluate(0, case, want, listed), f"case {document.get('id', '?')}: "
-                                                                 f"evaluate {', '.join(want)}")
+        return self.client.ask(
+            evaluate(0, case, want, listed), f"case {document.get('id', '?')}: evaluate {', '.join(want)}"
+        )
+
+    def ask_layer(self, function: str, inputs: dict, upstream, want: list[str]) -> dict:
+        """The answer to a `layer` request (docs/formats.md section 12), its arrays as read: `output`
+        (want ["output"]), and `grads` by input name with want ["output", "grads"]. A field
+        missing or unreadable is AnswerError (that input set fails, naming it)."""
+        self.running()
+        message = layer_request(0, function, self.hello.layout, inputs, upstream, want, self.hello.base64)
+        answer = self.client.ask(message, f"layer {function}: {', '.join(want)}")
+        read = {"output": PipeImplementation._array(answer, "output")}
+        if "grads" in want:
+            read["grads"] = PipeImplementation._arrays(answer, "grads")
+        return read
 
     def running(self) -> None:
         """Its command started again if it was stopped."""
@@ -124,8 +136,9 @@ class PipeImplementation:
         return self._arrays(self._at(["train"], params, inputs, targets), "params_after")
 
     def loss_batch(self, params_list, inputs, targets):
-        answer = self.factory.ask(self.document, ["losses"], inputs=inputs, targets=targets,
-                                  params_list=list(params_list))
+        answer = self.factory.ask(
+            self.document, ["losses"], inputs=inputs, targets=targets, params_list=list(params_list)
+        )
         if "losses" not in answer:
             raise AnswerError(f"answer {answer['id']}: losses missing")
         return self._array(answer, "losses")
@@ -141,10 +154,10 @@ class PipeImplementation:
         given = self._decoded("params_after") if after else document["params"]
         if given is None or set(params) != set(given):
             return False
-        same = all(_equal(params[name], np.asarray(given[name]).astype(document["params"][name].dtype))
-                   for name in given)
-        return (same and _equal(inputs, document["inputs"])
-                and (targets is None or _equal(targets, document["targets"])))
+        same = all(
+            _equal(params[name], np.asarray(given[name]).astype(document["params"][name].dtype)) for name in given
+        )
+        return same and _equal(inputs, document["inputs"]) and (targets is None or _equal(targets, document["targets"]))
 
     def _decoded(self, key: str):
         try:

@@ -17,6 +17,32 @@ PROTOCOL = "refbp-pipe/1"
 QUANTITIES = ("outputs", "loss", "grads", "intermediates", "error_signals", "train", "losses")
 ARRAY_FIELDS = ("inputs", "targets", "h0")
 BASE64_DTYPES = {"float64": "<f8", "float32": "<f4"}
+# The dtypes a case may be computed in, and the numpy dtype its arrays reach refbp.pipe in (a
+# bfloat16 case's numbers travel in float32, refbp.cases.dtypes.carrier; as base64 a float16 or
+# bfloat16 case's arrays are float32 too: every such number is one).
+DTYPES = ("float64", "float32", "float16", "bfloat16")
+CARRIERS = {"float64": "float64", "float32": "float32", "float16": "float16", "bfloat16": "float32"}
+# The layer functions a `layer` request may name (refbp.layer.functions.FUNCTIONS; docs/formats.md section 12).
+LAYER_FUNCTIONS = (
+    "affine",
+    "identity",
+    "sigmoid",
+    "tanh",
+    "relu",
+    "leaky_relu",
+    "elu",
+    "softplus",
+    "softmax",
+    "half_sse",
+    "sse",
+    "mse",
+    "bce",
+    "cross_entropy",
+    "softmax_cross_entropy",
+    "rnn_step",
+    "rnn",
+)
+LAYOUTS = ("out_in", "in_out")
 
 
 def hello() -> dict:
@@ -31,17 +57,48 @@ def evaluate(request_id: int, case: dict, want: list[str], params_list: list[dic
     return message
 
 
-def encode_case(document: dict, params: dict | None = None, inputs=None, targets=None,
-                base64_arrays: bool = False) -> dict:
-    """The case as the command reads it: the adapter's document (numpy arrays) with `params`,
-    `inputs`, `targets` replaced where given, its `dtype` that of the arrays (float64 for the
-    finite differences of a float32 case's own loss), without the published `expected` values."""
-    case = {key: value for key, value in document.items() if key != "expected" and key not in ARRAY_FIELDS
-            and key != "params"}
-    params = document["params"] if params is None else params
+def layer_request(
+    request_id: int, function: str, layout: str, inputs: dict, upstream, want: list[str], base64_arrays: bool = False
+) -> dict:
+    """A `layer` request: `function`'s output (want ["output"]) and the gradients of <output,
+    upstream> by input name (want ["output", "grads"]) at `inputs`, weights laid out `layout`."""
+    message = {
+        "id": request_id,
+        "type": "layer",
+        "function": function,
+        "layout": layout,
+        "inputs": {name: encode_array(value, base64_arrays) for name, value in inputs.items()},
+        "want": list(want),
+    }
+    if upstream is not None:
+        message["upstream"] = encode_array(upstream, base64_arrays)
+    return message
+
+
+def compute_dtype(document: dict, params: dict) -> str:
+    """The dtype the command computes a request in: the case's, when the arrays are its numbers as
+    refbp.check.adapter gives them (float16 as float16, bfloat16 as float32), else float64 (the
+    float64 copy of a low-precision case, for the finite differences of its own loss)."""
+    dtype = document.get("dtype", "float64")
     first = next(iter(params.values()), None)
-    dtype = str(np.asarray(first).dtype) if first is not None else document.get("dtype", "float64")
-    case["dtype"] = dtype if dtype in BASE64_DTYPES else "float64"
+    given = str(np.asarray(first).dtype) if first is not None else CARRIERS.get(dtype, "float64")
+    return dtype if dtype in CARRIERS and CARRIERS[dtype] == given else "float64"
+
+
+def encode_case(
+    document: dict, params: dict | None = None, inputs=None, targets=None, base64_arrays: bool = False
+) -> dict:
+    """The case as the command reads it: the adapter's document (numpy arrays) with `params`,
+    `inputs`, `targets` replaced where given, its `dtype` the one to compute in (compute_dtype:
+    float64 for the finite differences of a low-precision case's own loss), without the published
+    `expected` values."""
+    case = {
+        key: value
+        for key, value in document.items()
+        if key != "expected" and key not in ARRAY_FIELDS and key != "params"
+    }
+    params = document["params"] if params is None else params
+    case["dtype"] = compute_dtype(document, params)
     case["params"] = encode_params(params, base64_arrays)
     given = {"inputs": inputs, "targets": targets}
     for key in ARRAY_FIELDS:
@@ -60,9 +117,11 @@ def encode_array(value, base64_arrays: bool = False):
     """Nested lists, or the base64 form for a float array when asked (class indices stay lists)."""
     array = np.asarray(value)
     if base64_arrays and array.dtype.kind == "f":
-        dtype = "float32" if array.dtype == np.float32 else "float64"
+        dtype = "float64" if array.dtype == np.float64 else "float32"  # float16's numbers are float32's too
         data = np.ascontiguousarray(array, dtype=BASE64_DTYPES[dtype]).tobytes()
         return {"dtype": dtype, "shape": list(array.shape), "base64": base64.b64encode(data).decode("ascii")}
+    if array.dtype.kind == "f" and array.dtype != np.float64:
+        array = array.astype(np.float64)  # float16 and bfloat16's numbers, exactly, as JSON numbers
     return array.tolist()
 
 

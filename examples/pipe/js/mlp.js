@@ -154,14 +154,42 @@ function evaluate(request, c) {
   return answer;
 }
 
+// `layer` requests (docs/formats.md section 12): one function at a time, weights (out, in) as torch's.
+// The gradients are those of <output, upstream>: a loss's dL/dx times its one upstream number.
+const LAYERS = ['affine', ...Object.keys(FUNCTIONS), 'softmax', 'half_sse', 'sse', 'mse', 'bce', 'cross_entropy',
+  'softmax_cross_entropy'];
+function layer(request, t) {
+  const f = request.function, x = t.x, up = t.upstream, grads = request.want.includes('grads');
+  if (f === 'affine') {
+    const output = x.map((row) => t.w.map((wo, o) => wo.reduce((s, wk, k) => s + wk * row[k], t.b[o])));
+    return !grads ? {output} : {output, grads: {
+      x: up.map((u) => t.w[0].map((_, k) => u.reduce((s, v, o) => s + v * t.w[o][k], 0))),
+      w: t.w.map((_, o) => x[0].map((__, k) => up.reduce((s, u, i) => s + u[o] * x[i][k], 0))),
+      b: t.b.map((_, o) => up.reduce((s, u) => s + u[o], 0))}};
+  }
+  if (f === 'softmax' || f in FUNCTIONS) {
+    const output = f === 'softmax' ? x.map((r) => { const lse = logSumExp(r); return r.map((v) => Math.exp(v - lse)); })
+      : x.map((r) => r.map(FUNCTIONS[f]));
+    if (!grads) return {output};
+    const dx = f === 'softmax'
+      ? up.map((u, i) => { const s = output[i], dot = u.reduce((a, v, o) => a + v * s[o], 0); return s.map((so, o) => so * (u[o] - dot)); })
+      : up.map((u, i) => u.map((v, o) => v * SLOPES[f](x[i][o])));
+    return {output, grads: {x: dx}};
+  }
+  const [output, dy] = new MLP({network: {activations: []}, loss: f.replace('softmax_', '')}).lossAndSlope(x, t.y);
+  return !grads ? {output} : {output, grads: {x: dy.map((row) => row.map((v) => v * up))}};
+}
+
 const readParams = (q) => Object.fromEntries(Object.entries(q).map(([k, v]) => [k, tensor(v)]));
 
-module.exports = {MLP, SLOPES, evaluate};
+module.exports = {LAYERS, MLP, SLOPES, evaluate, layer};
 
 if (require.main === module) {
   serve({
     hello: {name: 'js-mlp', version: '1.0', kinds: ['mlp'], dtypes: ['float64', 'float32'],
-      quantities: ['outputs', 'loss', 'grads', 'intermediates', 'error_signals', 'train', 'losses']},
+      quantities: ['outputs', 'loss', 'grads', 'intermediates', 'error_signals', 'train', 'losses'],
+      layers: LAYERS, layout: 'out_in'},
     evaluate,
+    layer,
   });
 }

@@ -1,7 +1,9 @@
 // refbp-pipe/1 in Node (docs/formats.md section 11): one JSON request a line on stdin, one answer a
-// line on stdout. The part to copy: serve({hello, evaluate}) runs the loop; evaluate(request)
+// line on stdout. The part to copy: serve({hello, evaluate, layer}) runs the loop; evaluate(request, c)
 // returns the answer's fields ({outputs, loss, grads, ...}), or null for a case it does not support;
-// what it throws becomes an `error` message (that case fails, the run goes on).
+// layer(request, inputs) (optional, section 12) returns {output, grads} of a `layer` request, its
+// arrays (inputs by name, and inputs.upstream) as nested lists; what either throws becomes an `error`
+// message (that case fails, the run goes on).
 'use strict';
 const readline = require('readline');
 
@@ -34,7 +36,14 @@ function readCase(request) {
 }
 
 // JSON.stringify writes NaN and Infinity as null: refbp reads null as NaN (a failed check, as it should be).
-function serve({hello, evaluate}) {
+// The inputs of a `layer` request as nested lists, and its upstream gradient (absent: the output alone).
+function readLayer(request) {
+  const inputs = Object.fromEntries(Object.entries(request.inputs).map(([k, v]) => [k, tensor(v)]));
+  if (request.upstream !== undefined) inputs.upstream = tensor(request.upstream);
+  return inputs;
+}
+
+function serve({hello, evaluate, layer}) {
   const lines = readline.createInterface({input: process.stdin, crlfDelay: Infinity});
   lines.on('line', (line) => {
     const request = JSON.parse(line);
@@ -43,7 +52,7 @@ function serve({hello, evaluate}) {
       reply = Object.assign({type: 'hello', protocol: PROTOCOL}, hello);
     } else {
       try {
-        const fields = evaluate(request, readCase(request));
+        const fields = request.type === 'layer' ? layer(request, readLayer(request)) : evaluate(request, readCase(request));
         reply = fields === null ? {type: 'unsupported', message: 'not supported'} : Object.assign({type: 'answer'}, fields);
       } catch (error) {
         reply = {type: 'error', message: String((error && error.message) || error)};
@@ -54,4 +63,4 @@ function serve({hello, evaluate}) {
   });
 }
 
-module.exports = {PROTOCOL, readCase, serve, tensor};
+module.exports = {PROTOCOL, readCase, readLayer, serve, tensor};

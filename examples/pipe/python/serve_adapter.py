@@ -3,9 +3,12 @@ factory, standard library and numpy only: what a user copies to put their own co
 `refbp check --cmd`, and what `refbp bench check` measures the pipe with.
 
     refbp check --cmd "python examples/pipe/python/serve_adapter.py examples/numpy_mlp.py:factory"
+    refbp check --cmd "python examples/pipe/python/serve_adapter.py --layers examples/layers/cs231n_layers.py" --layer
 
-With `--base64` after the factory, arrays travel as base64 of little-endian float64 both ways
-(the hello asks for it; a big tensor costs ~11 bytes a number instead of ~25).
+With `--layers FILE.py[:NAME]` it answers layer requests too (serve_layers.py: docs/formats.md
+section 12); without a factory, layers only. With `--base64`, arrays travel as base64 of
+little-endian float64 both ways (the hello asks for it; a big tensor costs ~11 bytes a number
+instead of ~25).
 
 It reads one request per line on stdin and writes one answer per line on stdout; everything
 else it (or the implementation) prints goes to stderr.
@@ -17,11 +20,17 @@ import base64
 import importlib.util
 import json
 import sys
+from pathlib import Path
 
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import serve_layers  # beside this file: the layer answers (docs/formats.md section 12)
+
 PROTOCOL = "refbp-pipe/1"
 DTYPES = {"float64": "<f8", "float32": "<f4"}
+# The numpy dtype each case dtype is computed in here (bfloat16 in float32: numpy has none of its own).
+CARRIERS = {"float64": "float64", "float32": "float32", "float16": "float16", "bfloat16": "float32"}
 
 
 def array(value, dtype):
@@ -32,7 +41,7 @@ def array(value, dtype):
     return np.asarray(value, dtype=dtype)
 
 
-BASE64 = "--base64" in sys.argv[2:]
+BASE64 = "--base64" in sys.argv[1:]
 
 
 def listed(value):
@@ -40,18 +49,24 @@ def listed(value):
     with --base64 as {"dtype", "shape", "base64"}."""
     array = np.asarray(value, dtype=np.float64)
     if BASE64:
-        return {"dtype": "float64", "shape": list(array.shape),
-                "base64": base64.b64encode(array.astype("<f8").tobytes()).decode("ascii")}
+        return {
+            "dtype": "float64",
+            "shape": list(array.shape),
+            "base64": base64.b64encode(array.astype("<f8").tobytes()).decode("ascii"),
+        }
     return array.tolist()
 
 
 def read_case(case: dict) -> dict:
-    dtype = np.dtype(case.get("dtype", "float64"))
+    dtype = np.dtype(CARRIERS[case.get("dtype", "float64")])
     document = dict(case)
     document["params"] = {k: array(v, dtype) for k, v in case["params"].items()}
     document["inputs"] = array(case["inputs"], dtype)
-    integer = case["loss"] == "cross_entropy" and not isinstance(case["targets"], dict) and \
-        np.asarray(case["targets"]).dtype.kind in "iu"
+    integer = (
+        case["loss"] == "cross_entropy"
+        and not isinstance(case["targets"], dict)
+        and np.asarray(case["targets"]).dtype.kind in "iu"
+    )
     document["targets"] = np.asarray(case["targets"], dtype=np.int64) if integer else array(case["targets"], dtype)
     if case.get("h0") is not None:
         document["h0"] = array(case["h0"], dtype)
@@ -86,8 +101,9 @@ def answer(factory, request: dict) -> dict:
         dtype = x.dtype
         points = [{k: array(v, dtype) for k, v in q.items()} for q in request["params_list"]]
         batch = getattr(implementation, "loss_batch", None)
-        out["losses"] = [float(v) for v in (batch(points, x, t) if batch else [implementation.loss(q, x, t)
-                                                                                  for q in points])]
+        out["losses"] = [
+            float(v) for v in (batch(points, x, t) if batch else [implementation.loss(q, x, t) for q in points])
+        ]
     return out
 
 
@@ -100,19 +116,34 @@ def load(spec: str):
 
 
 def main(argv) -> int:
-    factory = load(argv[1])
-    stdout, sys.stdout = sys.stdout, sys.stderr   # what the implementation prints must not reach refbp
+    options = argv[1:]
+    spec = options[options.index("--layers") + 1] if "--layers" in options else None
+    given = [a for a in options if not a.startswith("--") and a != spec]
+    factory = load(given[0]) if given else None
+    layers, layout = serve_layers.load_layers(spec) if spec else ({}, "out_in")
+    stdout, sys.stdout = sys.stdout, sys.stderr  # what the implementation prints must not reach refbp
     for line in sys.stdin:
         request = json.loads(line)
         if request.get("type") == "hello":
-            reply = {"type": "hello", "protocol": PROTOCOL, "name": f"numpy via pipe ({argv[1]})", "version": "1",
-                     "kinds": list(getattr(factory, "kinds", ("mlp", "rnn"))), "dtypes": ["float64", "float32"],
-                     "quantities": ["outputs", "loss", "grads", "intermediates", "error_signals", "train", "losses"],
-                     "arrays": "base64" if BASE64 else "lists"}
+            reply = {
+                "type": "hello",
+                "protocol": PROTOCOL,
+                "name": f"numpy via pipe ({given[0] if given else spec})",
+                "version": "1",
+                "kinds": list(getattr(factory, "kinds", ("mlp", "rnn"))) if factory else [],
+                "dtypes": list(CARRIERS),
+                "arrays": "base64" if BASE64 else "lists",
+                "quantities": ["outputs", "loss", "grads", "intermediates", "error_signals", "train", "losses"],
+                **(serve_layers.layers_hello(layers, layout) if layers else {}),
+            }
         else:
             try:
                 with np.errstate(all="ignore"):
-                    reply = answer(factory, request)
+                    reply = (
+                        serve_layers.layer_answer(layers, request, array, listed)
+                        if request.get("type") == "layer"
+                        else answer(factory, request)
+                    )
             except Exception as exc:  # an error message, not a crash: refbp fails this case and goes on
                 reply = {"type": "error", "message": f"{type(exc).__name__}: {exc}"}
         reply["id"] = request.get("id")
