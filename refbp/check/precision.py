@@ -25,8 +25,14 @@ from refbp.cases.dtypes import EPSILON
 from ..trace import Trace
 from .conventions import Admissible
 from .rows import rows
-from .stick import judged_by_stick, torch_at_precision
-from .tolerance import PRECISION_FINDING_ULPS, SAME_PRECISION_FLOOR_ULPS, SAME_PRECISION_K, allowance
+from .stick import gradient_terms, judged_by_stick, torch_at_precision
+from .tolerance import (
+    PRECISION_FINDING_ULPS,
+    SAME_PRECISION_FLOOR_ULPS,
+    SAME_PRECISION_K,
+    SAME_PRECISION_TERMS_ULPS,
+    allowance,
+)
 from .verdict import Check
 
 REFERENCE = "torch-autograd"
@@ -51,6 +57,7 @@ def stick_rows(case: Case, trace: Trace, admissible: Admissible) -> list[Check]:
     # bfloat16, whose rounding reaches far further from 0, leave a flipped slope undecided.
     kink = near_kink(case, reference, at_precision) if case.dtype != "float32" else ""
     outputs = float(np.max(np.abs(reference.outputs), initial=0.0))
+    entries = gradient_terms(case, reference)  # the size of the terms behind each gradient entry
     checks = []
     for quantity in QUANTITIES:
         references = tensors(reference, quantity)
@@ -60,7 +67,8 @@ def stick_rows(case: Case, trace: Trace, admissible: Admissible) -> list[Check]:
         theirs = tensors(at_precision, quantity)
         for name, ref in references.items():
             terms = _terms(case, quantity, name, ref, outputs)
-            allowed, blind, error = allowance(case, ref, theirs.get(name, np.nan), terms)
+            allowed, blind, error = allowance(case, ref, theirs.get(name, np.nan), terms,
+                                              entries.get(quantity, {}).get(name))
             flipped = _beyond(actual.get(name), ref, allowed, blind) if kink and quantity in DERIVATIVES else None
             row, = rows(quantity, actual, {name: ref}, REFERENCE, Tolerance(atol=0.0, rtol=0.0),
                         skips={name: blind if flipped is None else blind | flipped}, allowances={name: allowed},
@@ -123,7 +131,8 @@ def _described(case: Case, row: Check, allowed, blind, error, flipped=None, kink
     row.rtol = 0.0
     row.torch_error = error
     words = [f"error {_short(row.max_abs_err)} vs torch {case.dtype}'s own {_short(row.torch_error)}"
-             f" (allowed: max({SAME_PRECISION_K:g} x torch's, {SAME_PRECISION_FLOOR_ULPS:g} eps x the tensor's scale))"]
+             f" (allowed: max({SAME_PRECISION_K:g} x torch's, {SAME_PRECISION_FLOOR_ULPS:g} eps x the tensor's scale"
+             f"{_entry_words(row.quantity)}))"]
     if count - flips:
         words.append(f"{count - flips} inconclusive (torch {case.dtype} itself has no digit there)")
     if flips:
@@ -131,6 +140,10 @@ def _described(case: Case, row: Check, allowed, blind, error, flipped=None, kink
                      f"rounding of its kink: {kink})")
     row.note = "; ".join(filter(None, [row.note, *words]))
     return row
+
+
+def _entry_words(quantity: str) -> str:
+    return f", {SAME_PRECISION_TERMS_ULPS:g} eps x each entry's terms" if quantity in ("grads", "input_grads") else ""
 
 
 def _short(value: float) -> str:

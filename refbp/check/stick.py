@@ -36,7 +36,8 @@ def torch_at_precision(case: Case) -> Trace:
     return trace
 
 
-def allowance(case: Case, reference, torch_value, k: float, floor_ulps: float, rule=None, terms: float = 0.0):
+def allowance(case: Case, reference, torch_value, k: float, floor_ulps: float, rule=None, terms: float = 0.0,
+              entry_terms=None, terms_ulps: float = 0.0):
     """(allowed error per entry, inconclusive entries, torch's own error) of one tensor.
 
     torch's own error is its largest over the tensor: rounding errors are set by the size of the
@@ -48,7 +49,13 @@ def allowance(case: Case, reference, torch_value, k: float, floor_ulps: float, r
     rounded once more than torch's (a product rounded before its bias is added, where torch fuses
     them) is off by an ulp of S, wherever its own value lies. `terms`: a larger size of the terms
     where the tensor's own entries understate it (a loss, reduced from the outputs). `k`,
-    `floor_ulps` and `rule` (float32's, or None) come from refbp.check.tolerance's table."""
+    `floor_ulps` and `rule` (float32's, or None) come from refbp.check.tolerance's table.
+
+    `entry_terms`: per entry, the size of the terms behind it (a gradient's: |dL/dnet|^T |x| and
+    the like, from the float64 reference: refbp.oracle.rounding_terms). Where an entry's terms
+    cancel, its rounding is an ulp of them, however small the entry and the tensor: each entry
+    is allowed at least `terms_ulps` x eps x its terms (a tensor of 6 entries of 9e-5 whose terms
+    are 1e-3, where torch's own error is one lucky draw)."""
     reference = np.asarray(reference, dtype=np.float64)
     torch_value = np.broadcast_to(np.asarray(torch_value, dtype=np.float64), reference.shape)
     with np.errstate(invalid="ignore", over="ignore"):
@@ -59,6 +66,9 @@ def allowance(case: Case, reference, torch_value, k: float, floor_ulps: float, r
         floor_scale = max(scale, terms)
         floor = floor_ulps * EPSILON[case.dtype] * floor_scale + SMALLEST_NORMAL[case.dtype]
         allowed = np.full(reference.shape, max(k * error, floor))
+        if entry_terms is not None and np.shape(entry_terms) == reference.shape:
+            at_terms = terms_ulps * EPSILON[case.dtype] * np.asarray(entry_terms, dtype=np.float64)
+            allowed = np.maximum(allowed, np.nan_to_num(at_terms, nan=0.0, posinf=0.0))  # none where they overflow
         if rule is not None:   # float32: its derived rule joins the stick, the larger of the two
             allowed = np.maximum(allowed, rule.atol + rule.rtol * np.abs(reference))
         blind = finite & ~seen
@@ -69,19 +79,36 @@ def allowance(case: Case, reference, torch_value, k: float, floor_ulps: float, r
     return allowed, blind, error
 
 
-def case_tolerance(case: Case, k: float, floor_ulps: float) -> Tolerance:
+def case_tolerance(case: Case, k: float, floor_ulps: float, terms_ulps: float = 0.0) -> Tolerance:
     """One tolerance for the whole case, for the rows that take one (finite differences of the
-    float64 definition and of the implementation's own loss, the published values): K x torch's
-    largest error over the case's gradients, and the floor's relative part."""
+    float64 definition and of the implementation's own loss, the published values): the widest
+    allowance over the case's gradients (K x torch's largest error, or a floor), and the floor's
+    relative part."""
     trace, at_precision = _float64_trace(case), torch_at_precision(case)
+    terms = gradient_terms(case, trace).get("grads", {})
     widest = 0.0
     for name, ref in trace.grads.items():  # inconclusive tensors too: torch's rows say they are
-        allowed, _, _ = allowance(case, ref, at_precision.grads.get(name, np.nan), k, floor_ulps)
+        allowed, _, _ = allowance(case, ref, at_precision.grads.get(name, np.nan), k, floor_ulps,
+                                  entry_terms=terms.get(name), terms_ulps=terms_ulps)
         widest = max(widest, float(np.max(allowed, initial=0.0)))
     return Tolerance(atol=widest, rtol=floor_ulps * EPSILON[case.dtype])
 
 
 _FLOAT64: "weakref.WeakKeyDictionary[Case, Trace]" = weakref.WeakKeyDictionary()
+_TERMS: "weakref.WeakKeyDictionary[Case, dict]" = weakref.WeakKeyDictionary()
+
+
+def gradient_terms(case: Case, reference: Trace) -> dict:
+    """{"grads": {name: terms}, "input_grads": {...}}: the size of the terms behind each gradient
+    entry of `case` (refbp.oracle.rounding_terms), from its float64 reference trace; kept while the
+    case lives."""
+    terms = _TERMS.get(case)
+    if terms is None:
+        from refbp.oracle.rounding_terms import gradient_terms as from_reference  # torch loads only where needed
+
+        terms = from_reference(case, reference)
+        _TERMS[case] = terms
+    return terms
 
 
 def _float64_trace(case: Case) -> Trace:
