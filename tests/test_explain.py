@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import json
+from dataclasses import replace
 
 import pytest
 
@@ -118,9 +119,12 @@ def test_an_explicit_mlp_verdict_has_neither(seed_case):
 
 def test_the_report_draws_through_time_without_loading_any_case(tmp_path, monkeypatch):
     verdict = check_case(load_case(GENERATED_RNN), oracles=("expected",))
-    verdict.case = "not-in-any-suite"
-    verdict.path = str(tmp_path / "nowhere" / "not-in-any-suite.json")  # no such file
-    verdict.through_time = [1.0, 0.5, 0.0, 0.25]  # a zero norm is left off the log axis
+    verdict = replace(
+        verdict,
+        case="not-in-any-suite",
+        path=str(tmp_path / "nowhere" / "not-in-any-suite.json"),  # no such file
+        through_time=[1.0, 0.5, 0.0, 0.25],  # a zero norm is left off the log axis
+    )
 
     def forbidden(*_args, **_kwargs):
         raise AssertionError("the report loaded a case or ran a computation")

@@ -52,7 +52,8 @@ def test_entrywise_methods_report_any_entry_off_by_1e_3(method):
     assert [r.tensor for r in failed] == ["layers.0.weight"]
     assert failed[0].worst_index == [int(i) for i in index]
     # and the diagnosis (refbp.diagnosis) names it: one entry wrong, the rest right
-    diagnose_checks(CASE, Trace(outputs=None, loss=0.0, grads=planted(grads, "layers.0.weight", index)), rows)
+    rows = diagnose_checks(CASE, Trace(outputs=None, loss=0.0, grads=planted(grads, "layers.0.weight", index)), rows)
+    failed = [r for r in rows if not r.passed]
     assert failed[0].diagnosis == "entries:1" and format_entry("layers.0.weight", index) in failed[0].diagnosis_note
 
 

@@ -66,12 +66,14 @@ def test_the_defaults():
 def synthetic_grade(rubric: Rubric):
     case = load_case(CASE)
     def row(quantity, tensor, passed=True, **more):
-        return Check(quantity, tensor, "torch-autograd", 0.1, 0.1, [0], 1e-10, 1e-7, passed,
-                     actual=0.123456789, expected_value=0.987654321, **more)
+        return Check(quantity=quantity, tensor=tensor, reference="torch-autograd", max_abs_err=0.1, max_rel_err=0.1,
+                     worst_index=[0], atol=1e-10, rtol=1e-7, passed=passed, actual=0.123456789,
+                     expected_value=0.987654321, **more)
     rows = [row("outputs", "outputs"), row("loss", "loss"), row("grads", "layers.0.weight"),
             row("grads", "layers.0.bias", False, diagnosis="not-summed-over-batch", diagnosis_note="one per example"),
             row("grads", "layers.1.weight", inconclusive=3), row("params_after", "layers.0.weight", False)]
-    verdict = CaseVerdict(case.id, "s", False, rows, not_provided=["grads.layers.1.bias", "loss_after"])
+    verdict = CaseVerdict(case=case.id, implementation="s", passed=False, checks=rows,
+                          not_provided=["grads.layers.1.bias", "loss_after"])
     return grade_run(SuiteRun(verdicts=[verdict], seconds=2.5), [case], rubric)
 
 

@@ -148,21 +148,49 @@ def test_check_failure_carries_the_diagnosis(tmp_path, capsys):
 
 def synthetic_run() -> SuiteRun:
     def row(quantity, tensor, passed=True, **more):
-        return Check(quantity, tensor, "torch-autograd", 0.0, 0.0, [], 1e-10, 1e-7, passed, **more)
+        return Check(
+            quantity=quantity,
+            tensor=tensor,
+            reference="torch-autograd",
+            max_abs_err=0.0,
+            max_rel_err=0.0,
+            worst_index=[],
+            atol=1e-10,
+            rtol=1e-7,
+            passed=passed,
+            **more,
+        )
 
-    passing = CaseVerdict("good", "impl", True, [row("loss", "loss"), row("grads", "w")], seconds=0.25)
+    passing = CaseVerdict(
+        case="good", implementation="impl", passed=True, checks=[row("loss", "loss"), row("grads", "w")], seconds=0.25
+    )
     failing = CaseVerdict(
-        "bad",
-        "impl",
-        False,
-        [row("loss", "loss"), row("grads", "w", False, diagnosis="transposed", diagnosis_note="looks transposed")],
+        case="bad",
+        implementation="impl",
+        passed=False,
+        checks=[
+            row("loss", "loss"),
+            row("grads", "w", False, diagnosis="transposed", diagnosis_note="looks transposed"),
+        ],
     )
-    unsure = CaseVerdict("unsure", "impl", True, [row("grads", "w", inconclusive=2)])
+    unsure = CaseVerdict(case="unsure", implementation="impl", passed=True, checks=[row("grads", "w", inconclusive=2)])
     crashed = CaseVerdict(
-        "crashed", "impl", False, errors=["crashed.json: could not be checked: boom \x00\x1b"], error_kind="crash"
+        case="crashed",
+        implementation="impl",
+        passed=False,
+        errors=["crashed.json: could not be checked: boom \x00\x1b"],
+        error_kind="crash",
     )
-    bad = CaseVerdict("broken", "impl", False, errors=["broken.json: network: is required"], error_kind="input")
-    declined = CaseVerdict("declined", "impl", False, errors=["not supported"], error_kind="unsupported")
+    bad = CaseVerdict(
+        case="broken",
+        implementation="impl",
+        passed=False,
+        errors=["broken.json: network: is required"],
+        error_kind="input",
+    )
+    declined = CaseVerdict(
+        case="declined", implementation="impl", passed=False, errors=["not supported"], error_kind="unsupported"
+    )
     return SuiteRun(
         verdicts=[passing, failing, unsure, crashed, bad, declined], started="2026-01-01T00:00:00+00:00", seconds=1234.5
     )
@@ -185,10 +213,22 @@ def test_every_kind_of_verdict_is_valid_and_counted(tmp_path):
 
 def test_a_part_declared_not_provided_is_skipped_not_failed(tmp_path):
     partial = CaseVerdict(
-        "partial",
-        "impl",
-        True,
-        [Check("loss", "loss", "torch-autograd", 0.0, 0.0, [], 0.0, 0.0, True)],
+        case="partial",
+        implementation="impl",
+        passed=True,
+        checks=[
+            Check(
+                quantity="loss",
+                tensor="loss",
+                reference="torch-autograd",
+                max_abs_err=0.0,
+                max_rel_err=0.0,
+                worst_index=[],
+                atol=0.0,
+                rtol=0.0,
+                passed=True,
+            )
+        ],
         not_provided=["grads.b", "params_after"],
     )
     root = read_valid(write_junit(run_junit(SuiteRun(verdicts=[partial]), "check"), tmp_path / "j.xml"))

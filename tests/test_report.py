@@ -49,8 +49,9 @@ def test_sections_left_out_of_markdown_stay_in_html():
 
 
 def test_run_environment_takes_seeds_from_the_verdicts():
-    verdicts = [CaseVerdict("gen", "refbp", True, dtype="float64", seeds={"params.init": 3, "inputs.random": 4}),
-                CaseVerdict("explicit", "refbp", True, dtype="float32")]
+    verdicts = [CaseVerdict(case="gen", implementation="refbp", passed=True, dtype="float64",
+                            seeds={"params.init": 3, "inputs.random": 4}),
+                CaseVerdict(case="explicit", implementation="refbp", passed=True, dtype="float32")]
     run = SimpleNamespace(verdicts=verdicts, oracles=("torch",), implementation="refbp", started="now", seconds=1.0)
     env = run_environment(run, {"device": "cuda"})
     assert env["seeds"] == {"gen": {"params.init": 3, "inputs.random": 4}}
@@ -85,8 +86,9 @@ def _run(verdicts):
 
 
 def _verdict(case, passed, actual=1.0, reference=1.0):
-    check = Check("grads", "layers.0.weight", "torch-autograd", abs(actual - reference),
-                  abs(actual - reference) / abs(reference), [1, 0], 1e-10, 1e-7, passed, actual=actual,
+    check = Check(quantity="grads", tensor="layers.0.weight", reference="torch-autograd",
+                  max_abs_err=abs(actual - reference), max_rel_err=abs(actual - reference) / abs(reference),
+                  worst_index=[1, 0], atol=1e-10, rtol=1e-7, passed=passed, actual=actual,
                   expected_value=reference, checked=4)
     return CaseVerdict(case=case, implementation="x", passed=passed, checks=[check], network="mlp 2-2-2",
                        dtype="float64")

@@ -14,15 +14,26 @@ from refbp.report.score import percent, score_line, score_of
 
 
 def row(quantity, tensor, passed=True, inconclusive=0):
-    return Check(quantity, tensor, "torch-autograd", 0.0, 0.0, [], 0.0, 0.0, passed, inconclusive=inconclusive)
+    return Check(
+        quantity=quantity,
+        tensor=tensor,
+        reference="torch-autograd",
+        max_abs_err=0.0,
+        max_rel_err=0.0,
+        worst_index=[],
+        atol=0.0,
+        rtol=0.0,
+        passed=passed,
+        inconclusive=inconclusive,
+    )
 
 
 def test_parts_are_forward_each_gradient_and_training():
     verdict = CaseVerdict(
-        "c",
-        "i",
-        False,
-        [
+        case="c",
+        implementation="i",
+        passed=False,
+        checks=[
             row("loss", "loss"),
             row("outputs", "outputs"),
             row("grads", "w"),
@@ -42,15 +53,19 @@ def test_parts_are_forward_each_gradient_and_training():
 
 
 def test_score_counts_cases_and_parts():
-    good = CaseVerdict("a", "i", True, [row("loss", "loss"), row("grads", "w"), row("grads", "b")])
-    half = CaseVerdict(
-        "b",
-        "i",
-        False,
-        [row("loss", "loss"), row("grads", "w", False), row("grads", "b"), row("params_after", "w", False)],
+    good = CaseVerdict(
+        case="a", implementation="i", passed=True, checks=[row("loss", "loss"), row("grads", "w"), row("grads", "b")]
     )
-    unsure = CaseVerdict("c", "i", True, [row("loss", "loss"), row("grads", "w", inconclusive=1)])
-    declined = CaseVerdict("d", "i", False, errors=["declined"], error_kind="unsupported")
+    half = CaseVerdict(
+        case="b",
+        implementation="i",
+        passed=False,
+        checks=[row("loss", "loss"), row("grads", "w", False), row("grads", "b"), row("params_after", "w", False)],
+    )
+    unsure = CaseVerdict(
+        case="c", implementation="i", passed=True, checks=[row("loss", "loss"), row("grads", "w", inconclusive=1)]
+    )
+    declined = CaseVerdict(case="d", implementation="i", passed=False, errors=["declined"], error_kind="unsupported")
     run = SuiteRun(verdicts=[good, half, unsure, declined])
     assert score_of(run) == {
         "cases": {"passed": 1, "total": 3},
@@ -65,7 +80,11 @@ def test_a_part_declared_not_provided_counts_in_no_category():
     """A partial answer (the gradient of `v` and the training declared not provided) is scored on
     what it gives; under --require all those parts carry failed rows and count as failed."""
     partial = CaseVerdict(
-        "p", "i", True, [row("loss", "loss"), row("grads", "w")], not_provided=["grads.v", "params_after", "loss_after"]
+        case="p",
+        implementation="i",
+        passed=True,
+        checks=[row("loss", "loss"), row("grads", "w")],
+        not_provided=["grads.v", "params_after", "loss_after"],
     )
     run = SuiteRun(verdicts=[partial])
     assert score_of(run) == {
@@ -74,7 +93,11 @@ def test_a_part_declared_not_provided_counts_in_no_category():
         "gradients": {"passed": 1, "total": 1},
     }
     required = CaseVerdict(
-        "p", "i", False, [row("loss", "loss"), row("grads", "w"), row("grads", "v", False)], not_provided=["grads.v"]
+        case="p",
+        implementation="i",
+        passed=False,
+        checks=[row("loss", "loss"), row("grads", "w"), row("grads", "v", False)],
+        not_provided=["grads.v"],
     )
     assert score_of(SuiteRun(verdicts=[required]))["gradients"] == {"passed": 1, "total": 2}
 

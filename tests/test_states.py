@@ -26,7 +26,8 @@ SEED = str(SUITE_DIR / "seed" / "seed-2-2-2.json")
 
 def row(tensor="layers.0.weight", passed=True, inconclusive=0, convention="", reference="finite-difference",
         entries=()) -> Check:
-    return Check("grads", tensor, reference, 1e-9, 1e-8, [0, 1], 1e-7, 1e-6, passed,
+    return Check(quantity="grads", tensor=tensor, reference=reference, max_abs_err=1e-9, max_rel_err=1e-8,
+                 worst_index=[0, 1], atol=1e-7, rtol=1e-6, passed=passed,
                  note=short_note({"judged:richardson": 4, "kink:torch judges": 1, "inconclusive": inconclusive}),
                  checked=6, nondifferentiable=1, actual=0.5, expected_value=0.5, method="richardson", step=1e-5,
                  error_estimate=1e-9, convention=convention, inconclusive=inconclusive, entries=tuple(entries))

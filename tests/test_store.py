@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import subprocess
+from dataclasses import replace
 import sys
 import textwrap
 
@@ -67,11 +68,13 @@ def test_a_run_is_recorded_and_read_back(store_url, seed_run):
 def test_non_finite_errors_and_bad_input_are_kept(store_url, seed_run):
     from refbp.check import CaseVerdict, Check, SuiteRun
 
-    missing = Check("grads", "layers.0.weight", "torch-autograd", math.inf, math.nan, [], 1e-9, 1e-7, False,
+    missing = Check(quantity="grads", tensor="layers.0.weight", reference="torch-autograd", max_abs_err=math.inf,
+                    max_rel_err=math.nan, worst_index=[], atol=1e-9, rtol=1e-7, passed=False,
                     note="not computed by the implementation")
     run = SuiteRun(verdicts=[
-        CaseVerdict("a", "impl", False, checks=[missing]),
-        CaseVerdict("b", "impl", False, errors=["b.json: params: not an array"], error_kind="input"),
+        CaseVerdict(case="a", implementation="impl", passed=False, checks=[missing]),
+        CaseVerdict(case="b", implementation="impl", passed=False, errors=["b.json: params: not an array"],
+                    error_kind="input"),
     ], started="2026-01-01T00:00:00+00:00", implementation="impl")
     store = open_store(store_url)
     clear(store)
@@ -113,7 +116,8 @@ WRITER = textwrap.dedent("""
     url, name, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
     store = open_store(url)
     for i in range(count):
-        run = SuiteRun(verdicts=[CaseVerdict(f"case-{j}", name, True) for j in range(20)],
+        verdicts = [CaseVerdict(case=f"case-{j}", implementation=name, passed=True) for j in range(20)]
+        run = SuiteRun(verdicts=verdicts,
                        started=f"2026-01-01T00:00:{i:02d}+00:00", implementation=name)
         record_run(store, run, RunRecord("run"))
 """)
@@ -207,9 +211,10 @@ def test_a_store_of_migration_0002_with_runs_upgrades_and_keeps_them(store_url, 
     assert "rnn.weight_hh_l0" in run_html(Page("old", [], [], {}), details, summary, [])
 
     rnn = run_suite(["cases/rnn/rnn-t1-tanh-mse.json"], progress=False)
-    verdict = rnn.verdicts[0]
-    verdict.first_departure = "layers.0.out (at step 1)"
-    verdict.checks[0].diagnosis, verdict.checks[0].diagnosis_note = "transposed", "the gradient's transpose"
+    first = replace(rnn.verdicts[0].checks[0], diagnosis="transposed", diagnosis_note="the gradient's transpose")
+    verdict = replace(rnn.verdicts[0], first_departure="layers.0.out (at step 1)",
+                      checks=(first, *rnn.verdicts[0].checks[1:]))
+    rnn.verdicts[0] = verdict
     new = run_checks(store, record_run(store, rnn, RunRecord("run")))
     [(title, norms)] = stored_through_time(new).values()
     assert title == verdict.title and norms == pytest.approx(verdict.through_time, rel=1e-15)

@@ -93,12 +93,50 @@ def test_a_missing_file_is_named(tmp_path, capsys):
 
 
 def test_bad_input_and_crashes_read_with_expectations(tmp_path):
-    rows = [Check("grads", "w", "torch-autograd", 1.0, 1.0, [], 0, 0, False)]
+    rows = [
+        Check(
+            quantity="grads",
+            tensor="w",
+            reference="torch-autograd",
+            max_abs_err=1.0,
+            max_rel_err=1.0,
+            worst_index=[],
+            atol=0,
+            rtol=0,
+            passed=False,
+        )
+    ]
     run = SuiteRun(
         verdicts=[
-            CaseVerdict("bad", "i", False, errors=["bad.json: id: wrong"], error_kind="input"),
-            CaseVerdict("crash", "i", False, errors=["crash.json: could not be checked: boom"], error_kind="crash"),
-            CaseVerdict("partly", "i", False, rows + [Check("loss", "loss", "torch-autograd", 0, 0, [], 0, 0, True)]),
+            CaseVerdict(
+                case="bad", implementation="i", passed=False, errors=["bad.json: id: wrong"], error_kind="input"
+            ),
+            CaseVerdict(
+                case="crash",
+                implementation="i",
+                passed=False,
+                errors=["crash.json: could not be checked: boom"],
+                error_kind="crash",
+            ),
+            CaseVerdict(
+                case="partly",
+                implementation="i",
+                passed=False,
+                checks=rows
+                + [
+                    Check(
+                        quantity="loss",
+                        tensor="loss",
+                        reference="torch-autograd",
+                        max_abs_err=0,
+                        max_rel_err=0,
+                        worst_index=[],
+                        atol=0,
+                        rtol=0,
+                        passed=True,
+                    )
+                ],
+            ),
         ]
     )
     entries = read_xfails(

@@ -16,6 +16,7 @@ its own calls and the comparisons.
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 
 from refbp.cases import Case
 
@@ -31,7 +32,7 @@ from .own_forward import NARROWED_METHODS, own_forward_checks, own_method
 from .own_forward import REFERENCE as OWN_FORWARD_REFERENCE  # noqa: F401 (its name here until now)
 from .own_loss import own_loss
 from .precision import name_precision_findings, reconcile
-from .verdict import CaseVerdict
+from .verdict import CaseVerdict, ErrorKind
 
 
 def check_adapter_case(case: Case, factory, name: str, oracles=ORACLES, fd_method: str | None = None,
@@ -56,12 +57,11 @@ def check_adapter_case(case: Case, factory, name: str, oracles=ORACLES, fd_metho
     # Rows of what it gave, and failed rows of what it left out without declaring it (diagnosis
     # `missing`); what it declared not provided has no row: the verdict lists it (refbp.check.provided).
     every_grad = all(("grads", name) in given.provided for name in case.params)
-    verdict.checks = [c for c in verdict.checks if (c.quantity, c.tensor) in given.provided | given.missing
-                      or (c.method == "directional" and every_grad)]
-    for check in verdict.checks:
-        if (check.quantity, check.tensor) in given.missing:
-            check.note, check.checked, check.nondifferentiable = MISSING_NOTE, 0, 0
-    verdict.checks += given.wrong_rows(case, oracles)  # an unknown tensor, complex values: failed, as verify says
+    checks = [c for c in verdict.checks if (c.quantity, c.tensor) in given.provided | given.missing
+              or (c.method == "directional" and every_grad)]
+    checks = [replace(c, note=MISSING_NOTE, checked=0, nondifferentiable=0)
+              if (c.quantity, c.tensor) in given.missing else c for c in checks]
+    checks += given.wrong_rows(case, oracles)  # an unknown tensor, complex values: failed, as verify says
     # Truncated BPTT's gradient is not the derivative of the loss the implementation computes (the
     # states entering each chunk are held): finite differences of its own loss cannot judge it,
     # and the torch rows (torch's truncation) do.
@@ -77,14 +77,14 @@ def check_adapter_case(case: Case, factory, name: str, oracles=ORACLES, fd_metho
             own = [c for c in own if ("grads", c.tensor) in given.provided or c.method == "directional" and every_grad]
         except Exception as exc:
             return _crashed(case, name, exc, time.perf_counter() - start)
-        diagnose_checks(case, given.trace, own + [c for c in verdict.checks if c.quantity in ("outputs", "loss")])
-        verdict.checks += own
-    reconcile(case, verdict.checks)  # low precision: where torch's own row cannot tell, neither can these
-    name_precision_findings(case, verdict.checks, admissible.variants[0].trace)
-    verdict.not_provided = given.not_provided
-    verdict.passed = bool(verdict.checks) and all(c.passed for c in verdict.checks) and not verdict.errors
-    verdict.seconds = time.perf_counter() - start
-    return verdict
+        # The forward's rows (diagnosed already) say whether the forward agrees with torch's.
+        forward = [c for c in checks if c.quantity in ("outputs", "loss")]
+        checks += diagnose_checks(case, given.trace, own + forward)[:len(own)]
+    checks = reconcile(case, checks)  # low precision: where torch's own row cannot tell, neither can these
+    checks = name_precision_findings(case, checks, admissible.variants[0].trace)
+    return replace(verdict, checks=checks, not_provided=given.not_provided,
+                   passed=bool(checks) and all(c.passed for c in checks) and not verdict.errors,
+                   seconds=time.perf_counter() - start)
 
 
 MISSING_NOTE = "absent from its answer, and not declared not provided (factory.not_provided: docs/formats.md section 8)"
@@ -98,5 +98,5 @@ def truncated_bptt(case: Case) -> bool:
 def _crashed(case: Case, name: str, exc: Exception, seconds: float) -> CaseVerdict:
     # One line, with the implementation's own file, line and last frames (refbp.diagnosis.crash).
     return CaseVerdict(case=case.id, implementation=name, passed=False, path=case.label(), title=case.title,
-                       network=case.network.describe(), dtype=case.dtype, seconds=seconds, error_kind="crash",
+                       network=case.network.describe(), dtype=case.dtype, seconds=seconds, error_kind=ErrorKind.CRASH,
                        errors=[f"{case.label()}: the implementation raised {crash_line(exc)}"])

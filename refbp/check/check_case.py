@@ -11,7 +11,7 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from typing import Callable
 
@@ -85,39 +85,37 @@ def check_case(case: Case, implementation: Implementation | None = None, oracles
     implementation = implementation or refbp_implementation()
     references = FRESH if references is None else references
     start = time.perf_counter()
-    verdict = CaseVerdict(case=case.id, implementation=implementation.name, passed=False,
-                          path=case.label(), title=case.title, network=case.network.describe(), dtype=case.dtype,
-                          case_hash=fingerprint or case_hash(case))
+    fingerprint = fingerprint or case_hash(case)
     trace = implementation.trace(case)
-    verdict.through_time = trace.gradient_norms_through_time()
-    verdict.seeds = case.seeds
     if admissible is None and {"torch", "fd"} & set(oracles):
-        admissible = references.admissible(case, verdict.case_hash, conventions)
+        admissible = references.admissible(case, fingerprint, conventions)
+    checks: list[Check] = []
     if "torch" in oracles:
-        verdict.checks += torch_checks(case, trace, admissible)
+        checks += torch_checks(case, trace, admissible)
     forms = implementation.fd_forms(case) if "fd" in oracles else None
     if forms is not None:
         try:
-            verdict.checks += finite_difference_checks(case, trace, forms, fd_method, references, verdict.case_hash,
-                                                       admissible, judged_elsewhere="torch" in oracles)
+            checks += finite_difference_checks(case, trace, forms, fd_method, references, fingerprint,
+                                               admissible, judged_elsewhere="torch" in oracles)
         except ComplexStepRefused as exc:
             # --fd-method complex on a case that cannot have it (a kink, a clamp, an RNN): the other
             # cases of the run keep it, this one is judged by central differences, and says so.
-            fallback = finite_difference_checks(case, trace, forms, "central", references, verdict.case_hash,
+            fallback = finite_difference_checks(case, trace, forms, "central", references, fingerprint,
                                                 admissible, judged_elsewhere="torch" in oracles)
-            for check in fallback:
-                check.note = f"--fd-method complex: {exc}; central differences instead; {check.note}"
-            verdict.checks += fallback
+            checks += [replace(check, note=f"--fd-method complex: {exc}; central differences instead; {check.note}")
+                       for check in fallback]
     if "expected" in oracles and case.expected is not None:
-        verdict.checks += expected_checks(case, trace)
-    reconcile(case, verdict.checks)  # low precision: where torch's own row cannot tell, neither can these
-    verdict.passed = all(c.passed for c in verdict.checks) and not verdict.errors
+        checks += expected_checks(case, trace)
+    checks = reconcile(case, checks)  # low precision: where torch's own row cannot tell, neither can these
+    verdict = CaseVerdict(case=case.id, implementation=implementation.name, passed=all(c.passed for c in checks),
+                          checks=checks, path=case.label(), title=case.title, network=case.network.describe(),
+                          dtype=case.dtype, through_time=trace.gradient_norms_through_time(), seeds=case.seeds,
+                          case_hash=fingerprint)
     torch_tolerance = tolerance_for(case, "torch-autograd")
-    diagnose_verdict(case, trace, verdict, torch_tolerance.atol, torch_tolerance.rtol)  # failed rows only
+    verdict = diagnose_verdict(case, trace, verdict, torch_tolerance.atol, torch_tolerance.rtol)  # failed rows only
     if admissible is not None:  # low precision: a failure of rounding, not of a formula, says so
-        name_precision_findings(case, verdict.checks, admissible.variants[0].trace)
-    verdict.seconds = time.perf_counter() - start
-    return verdict
+        verdict = replace(verdict, checks=name_precision_findings(case, verdict.checks, admissible.variants[0].trace))
+    return replace(verdict, seconds=time.perf_counter() - start)
 
 
 def torch_checks(case: Case, trace: Trace, admissible: Admissible | None = None) -> list[Check]:
@@ -176,7 +174,6 @@ def expected_rows(quantity: str, actual: dict, reference: dict, expected, case: 
         row, = rows(quantity, actual, {name: ref}, "expected", Tolerance(atol=0.0, rtol=0.0),
                     allowances={name: half_unit})
         judged = ~np.isnan(np.asarray(ref, dtype=np.float64))
-        row.atol = float(np.max(half_unit[judged], initial=0.0))
-        row.note = "; ".join(filter(None, [row.note, "each value within half a unit in its last printed digit"]))
-        checks.append(row)
+        checks.append(replace(row, atol=float(np.max(half_unit[judged], initial=0.0)), note="; ".join(
+            filter(None, [row.note, "each value within half a unit in its last printed digit"]))))
     return checks

@@ -4,6 +4,8 @@ a short note of how the entries were judged."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from ..loss_forms import LossForms
@@ -17,7 +19,7 @@ from .notes import short_note
 from .references import FRESH, References
 from .rows import rows
 from .tolerance import FD_ERROR_FACTOR, fd_tolerance
-from .verdict import Check, EntryRecord
+from .verdict import Check, EntryRecord, VerdictState
 
 
 def finite_difference_checks(case, trace: Trace, forms: LossForms, method: str | None,
@@ -43,21 +45,19 @@ def finite_difference_checks(case, trace: Trace, forms: LossForms, method: str |
     allowances = {name: FD_ERROR_FACTOR * e for name, e in result.errors.items()}
     checks = rows("grads", trace.grads, result.grads, "finite-difference", tolerance,
                   skips=skips, method=result.method, allowances=allowances)
-    for check in checks:
-        describe(check, result, tolerance, skips.get(check.tensor), allowances[check.tensor], judged_elsewhere,
-                 case.id, trace.grads.get(check.tensor))
-    return checks
+    return [describe(check, result, tolerance, skips.get(check.tensor), allowances[check.tensor], judged_elsewhere,
+                     case.id, trace.grads.get(check.tensor)) for check in checks]
 
 
 def describe(check: Check, result, tolerance, skip, allowance, judged_elsewhere: bool, case_id: str = "",
-             actual=None) -> None:
-    """The row's step, error estimate, inconclusive count, short note (how many entries were
+             actual=None) -> Check:
+    """The row with its step, error estimate, inconclusive count, short note (how many entries were
     judged by which method, how many not and why) and entries (those not plainly passing)."""
     name = check.tensor
     fd = result.grads[name]
     skip = np.zeros(fd.shape, dtype=bool) if skip is None else skip
-    check.step = float(np.nanmax(result.steps[name], initial=0.0))
-    check.error_estimate = float(np.nanmax(result.errors[name], initial=0.0))
+    step = float(np.nanmax(result.steps[name], initial=0.0))
+    error_estimate = float(np.nanmax(result.errors[name], initial=0.0))
     evaluated = np.isfinite(result.steps[name])
     judged = evaluated & ~skip & np.isfinite(fd)
     weak = judged & (allowance > tolerance.atol + tolerance.rtol * np.abs(fd))
@@ -71,11 +71,12 @@ def describe(check: Check, result, tolerance, skip, allowance, judged_elsewhere:
     if weak.any():
         counts["weak:FD error above the tolerance"] = int(weak.sum())
     unjudged = unjudged_entries(result, name)
+    passed, inconclusive = check.passed, check.inconclusive
     if unjudged:  # a NaN finite difference is left out of the comparison: never silently
-        check.passed = False
+        passed = False
         counts["failed:no finite finite difference (the loss is not finite there)"] = unjudged
     if not judged_elsewhere:  # no torch row judges what finite differences cannot
-        check.inconclusive = int(skip.sum() + weak.sum())
+        inconclusive = int(skip.sum() + weak.sum())
     if result.method == "sampled":
         counts["not judged:not sampled"] = int(np.sum(~evaluated))
     units = sorted({r for r in result.kinks.get(name, {}).values() if _reason(r) == KINK})
@@ -87,8 +88,9 @@ def describe(check: Check, result, tolerance, skip, allowance, judged_elsewhere:
     if result.largest_noise:
         words.append(f"loss noise up to {result.largest_noise:.2g}")
     first = "" if check.note == "no entry to judge" else check.note   # the counts say so
-    check.note = "; ".join(filter(None, [first, *words, *result.notes]))
-    check.entries = tuple(entries(check, result, case_id, actual, weak, judged_by))
+    return replace(check, step=step, error_estimate=error_estimate, passed=passed, inconclusive=inconclusive,
+                   note="; ".join(filter(None, [first, *words, *result.notes])),
+                   entries=tuple(entries(check, result, case_id, actual, weak, judged_by)))
 
 
 def judged_counts(judged: np.ndarray, judged_by: dict, method: str) -> dict[str, int]:
@@ -126,12 +128,12 @@ def entries(check: Check, result, case_id: str, actual, weak, judged_by: dict) -
     fd = result.grads[name]
     actual = None if actual is None or np.shape(actual) != fd.shape else np.asarray(actual, dtype=np.float64)
     kinks = result.kinks.get(name, {})
-    listed = [EntryRecord(case_id, "grads", name, check.reference, tuple(index), "not judged", result.method,
+    listed = [EntryRecord(case_id, "grads", name, check.reference, tuple(index), VerdictState.NOT_JUDGED, result.method,
                           _at(actual, index), float(fd[index]), reason)
               for index, reason in list(kinks.items())[:MAX_ENTRIES]]
     for flat in np.flatnonzero(weak)[:MAX_ENTRIES - len(listed)]:
         index = tuple(int(i) for i in np.unravel_index(int(flat), fd.shape))
-        listed.append(EntryRecord(case_id, "grads", name, check.reference, index, "weak",
+        listed.append(EntryRecord(case_id, "grads", name, check.reference, index, VerdictState.WEAK,
                                   judged_by.get(int(flat), result.method), _at(actual, index), float(fd[index]),
                                   "the finite difference's error estimate is above the tolerance"))
     return listed
@@ -154,8 +156,9 @@ def directional_row(trace: Trace, result, tolerance, judged_elsewhere: bool = Tr
     missing = [n for n in names if trace.grads.get(n) is None]
     tensor = f"<grads, u> ({len(result.directions)} random directions)"
     if missing:
-        return Check("grads", tensor, "finite-difference", np.inf, np.inf, [], tolerance.atol, tolerance.rtol,
-                     False, note=f"not computed by the implementation: {', '.join(missing)}", method="directional")
+        return Check(quantity="grads", tensor=tensor, reference="finite-difference", max_abs_err=np.inf,
+                     max_rel_err=np.inf, worst_index=[], atol=tolerance.atol, rtol=tolerance.rtol, passed=False,
+                     note=f"not computed by the implementation: {', '.join(missing)}", method="directional")
     actual = np.array([sum(float(np.sum(np.asarray(trace.grads[n], dtype=np.float64) * u[n])) for n in names)
                        for u in result.directions])
     skip = np.zeros(actual.shape, dtype=bool)
@@ -178,8 +181,9 @@ def directional_row(trace: Trace, result, tolerance, judged_elsewhere: bool = Tr
     if not comparison.passed:
         note += (f"; direction {comparison.worst_index}: <grads, u> = {comparison.actual:.10g}, "
                  f"finite difference {comparison.reference:.10g}")
-    return Check("grads", tensor, "finite-difference", comparison.max_abs_err, comparison.max_rel_err,
-                 comparison.worst_index, tolerance.atol, tolerance.rtol, comparison.passed, note=note,
+    return Check(quantity="grads", tensor=tensor, reference="finite-difference", max_abs_err=comparison.max_abs_err,
+                 max_rel_err=comparison.max_rel_err, worst_index=comparison.worst_index, atol=tolerance.atol,
+                 rtol=tolerance.rtol, passed=comparison.passed, note=note,
                  checked=comparison.checked, nondifferentiable=int(skip.sum()),
                  inconclusive=0 if judged_elsewhere else int(skip.sum()), actual=comparison.actual,
                  expected_value=comparison.reference, method="directional", step=result.directional_step,

@@ -17,6 +17,8 @@ Other methods (`directional`, `sampled`) are entry-wise samples already: as befo
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from refbp.oracle.fd import FiniteDifference, finite_difference
@@ -29,6 +31,7 @@ from .fd_rows import describe, finite_difference_checks
 from .narrowing import narrow
 from .rows import rows
 from .tolerance import FD_ERROR_FACTOR, fd_tolerance
+from .verdict import Check
 
 REFERENCE = "own-forward-fd"
 NARROWED_METHODS = ("central", "richardson")
@@ -80,11 +83,9 @@ def own_forward_checks(case, trace, own, forms: LossForms, reference: FiniteDiff
     allowances = {name: FD_ERROR_FACTOR * e for name, e in result.errors.items()}
     checks = rows("grads", trace.grads, result.grads, REFERENCE, tolerance, skips=skips, method=method,
                   allowances=allowances)
-    for check in checks:
-        describe(check, result, tolerance, skips.get(check.tensor), allowances[check.tensor], judged_elsewhere,
-                 case.id, trace.grads.get(check.tensor))
-        _with_directions(check, vouched.get(check.tensor), result)
-    return checks
+    return [_with_directions(describe(check, result, tolerance, skips.get(check.tensor), allowances[check.tensor],
+                                      judged_elsewhere, case.id, trace.grads.get(check.tensor)),
+                             vouched.get(check.tensor), result) for check in checks]
 
 
 def _entries(params: dict, answer: dict, reference: FiniteDifference, tolerance):
@@ -161,26 +162,23 @@ def _combined(method: str, params: dict, answer: dict, reference: FiniteDifferen
     return result
 
 
-def _with_directions(check, vouched, result: FiniteDifference) -> None:
-    """The row's numbers where directions judged entries: a passing row whose every judged entry
-    they vouched for shows the worst direction (<grads, u> and the derivative of the loss)."""
+def _with_directions(check: Check, vouched, result: FiniteDifference) -> Check:
+    """The row with its numbers where directions judged entries: a passing row whose every judged
+    entry they vouched for shows the worst direction (<grads, u> and the derivative of the loss)."""
     if vouched is None:
-        return
+        return check
     alone = bool(result.judged_by.get(check.tensor))   # entries judged one by one (the directions' are the default)
-    check.error_estimate = max(check.error_estimate, vouched.error) if np.isfinite(check.error_estimate) else vouched.error
+    error = max(check.error_estimate, vouched.error) if np.isfinite(check.error_estimate) else vouched.error
+    check = replace(check, error_estimate=error)
     if check.passed and (not alone or vouched.abs_err > check.max_abs_err):
-        check.max_abs_err, check.max_rel_err = vouched.abs_err, vouched.rel_err
-        check.worst_index, check.actual, check.expected_value = [], vouched.actual, vouched.reference
-        if not alone:
-            check.method = "directional"
+        check = replace(check, max_abs_err=vouched.abs_err, max_rel_err=vouched.rel_err, worst_index=[],
+                        actual=vouched.actual, expected_value=vouched.reference,
+                        method=check.method if alone else "directional")
     words = (f"random directions: worst |<grads, u> - derivative| {vouched.abs_err:.2g} (its error {vouched.error:.2g},"
              f" step {vouched.step:.2g})")
-    check.note = "; ".join(filter(None, [check.note, words]))
+    return replace(check, note="; ".join(filter(None, [check.note, words])))
 
 
-def _named(checks: list, notes: list) -> list:
-    for check in checks:
-        check.reference = REFERENCE
-        if notes:
-            check.note = "; ".join(filter(None, [check.note, *notes]))
-    return checks
+def _named(checks: list[Check], notes: list[str]) -> list[Check]:
+    return [replace(check, reference=REFERENCE,
+                    note="; ".join(filter(None, [check.note, *notes])) if notes else check.note) for check in checks]

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import fnmatch
 import math
+from dataclasses import replace
 
 from .verdict import ASKED, CaseVerdict, Check
 
@@ -88,14 +89,14 @@ def require_all(verdict: CaseVerdict) -> CaseVerdict:
     `missing`), so that a PARTIAL case fails. A case that could not be checked is left as it is."""
     if verdict.errors or not verdict.checks:
         return verdict
+    checks = list(verdict.checks)
     for item in partial_items(verdict):
         quantity, _, tensor = item.partition(".")
         tensor = tensor or ("loss" if quantity in ("loss", "loss_after") else quantity)
-        if any(c.quantity == quantity and c.tensor == tensor and not c.passed for c in verdict.checks):
+        if any(c.quantity == quantity and c.tensor == tensor and not c.passed for c in checks):
             continue  # already failed (absent without a declaration)
-        verdict.checks.append(Check(quantity, tensor, "torch-autograd", math.inf, math.inf, [], 0.0, 0.0, False,
-                                    note=REQUIRED_NOTE, diagnosis="missing",
-                                    diagnosis_note="the implementation gave no value for this tensor (declared "
-                                                   "not provided)"))
-    verdict.passed = verdict.passed and not partial_items(verdict)
-    return verdict
+        checks.append(Check(quantity=quantity, tensor=tensor, reference="torch-autograd", max_abs_err=math.inf,
+                            max_rel_err=math.inf, worst_index=[], atol=0.0, rtol=0.0, passed=False,
+                            note=REQUIRED_NOTE, diagnosis="missing",
+                            diagnosis_note="the implementation gave no value for this tensor (declared not provided)"))
+    return replace(verdict, checks=checks, passed=verdict.passed and not partial_items(verdict))

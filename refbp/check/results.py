@@ -229,10 +229,10 @@ def wrong_answer_rows(read: ResultTrace, case, oracles) -> list[Check]:
             references.append("expected")
         for reference in references:
             tolerance = tolerance_for(case, reference)
-            rows.append(Check(quantity, tensor, reference, np.inf, np.inf, [], tolerance.atol, tolerance.rtol,
-                              False, note=f"wrong answer: {problem}"))
-    diagnose_checks(case, read.trace, rows, given=read.wrong_values)
-    return rows
+            rows.append(Check(quantity=quantity, tensor=tensor, reference=reference, max_abs_err=np.inf,
+                              max_rel_err=np.inf, worst_index=[], atol=tolerance.atol, rtol=tolerance.rtol,
+                              passed=False, note=f"wrong answer: {problem}"))
+    return diagnose_checks(case, read.trace, rows, given=read.wrong_values)
 
 
 def _published(case, quantity: str, tensor: str) -> bool:

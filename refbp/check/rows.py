@@ -19,8 +19,9 @@ def rows(quantity: str, actual: dict, reference: dict, reference_name: str, tole
     result = []
     for name, ref in reference.items():
         if name not in actual or actual[name] is None:
-            result.append(Check(quantity, name, reference_name, np.inf, np.inf, [], tolerance.atol,
-                                tolerance.rtol, False, note="not computed by the implementation"))
+            result.append(Check(quantity=quantity, tensor=name, reference=reference_name, max_abs_err=np.inf,
+                                max_rel_err=np.inf, worst_index=[], atol=tolerance.atol, rtol=tolerance.rtol,
+                                passed=False, note="not computed by the implementation"))
             continue
         skip = None if skips is None else skips.get(name)
         allowance = None if allowances is None else allowances.get(name)
@@ -29,18 +30,20 @@ def rows(quantity: str, actual: dict, reference: dict, reference_name: str, tole
             ref, convention = admissible.nearest(quantity, name, actual[name], tolerance.atol, tolerance.rtol)
         comparison = compare(actual[name], ref, tolerance.atol, tolerance.rtol, skip=skip, allowance=allowance)
         skipped = int(skip.sum()) if skip is not None else 0
-        note = comparison.note   # finite-difference rows add why entries were skipped (refbp.check.fd_rows)
+        diagnosis = diagnosis_note = ""
+        if admissible is not None and not comparison.passed and admissible.others:
+            other = admissible.other_convention(quantity, name, actual[name], tolerance.atol, tolerance.rtol)
+            if other:  # --conventions torch: a legitimate convention that torch does not take
+                diagnosis = "convention"
+                diagnosis_note = (f"follows another convention ({other}), not torch's own choice "
+                                  "(--conventions torch admits torch's only)")
         result.append(Check(
             quantity=quantity, tensor=name, reference=reference_name,
             max_abs_err=comparison.max_abs_err, max_rel_err=comparison.max_rel_err,
             worst_index=comparison.worst_index, atol=tolerance.atol, rtol=tolerance.rtol,
-            passed=comparison.passed, note=note, checked=comparison.checked, nondifferentiable=skipped,
+            # finite-difference rows add to the note why entries were skipped (refbp.check.fd_rows)
+            passed=comparison.passed, note=comparison.note, checked=comparison.checked, nondifferentiable=skipped,
             actual=comparison.actual, expected_value=comparison.reference, method=method, convention=convention,
+            diagnosis=diagnosis, diagnosis_note=diagnosis_note,
         ))
-        if admissible is not None and not comparison.passed and admissible.others:
-            other = admissible.other_convention(quantity, name, actual[name], tolerance.atol, tolerance.rtol)
-            if other:  # --conventions torch: a legitimate convention that torch does not take
-                result[-1].diagnosis = "convention"
-                result[-1].diagnosis_note = (f"follows another convention ({other}), not torch's own choice "
-                                             "(--conventions torch admits torch's only)")
     return result

@@ -22,7 +22,7 @@ from .split_fd import splits
 from .check_case import ORACLES, Implementation, check_case
 from .references import SplitReferences
 from .units import UNSUPPORTED, CheckWith, case_cost, case_unit, check_unit, crash_verdict, run_one
-from .verdict import CaseVerdict, VerdictState
+from .verdict import CaseVerdict, ErrorKind, VerdictState
 
 EXIT_PASSED, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 EXIT_INTERRUPTED = 130  # Ctrl-C (128 + SIGINT), the verdicts so far kept
@@ -46,12 +46,12 @@ class SuiteRun:
 
     @property
     def bad_input(self) -> list[CaseVerdict]:
-        return [v for v in self.verdicts if v.error_kind == "input"]
+        return [v for v in self.verdicts if v.error_kind == ErrorKind.INPUT]
 
     @property
     def failed(self) -> list[CaseVerdict]:
         return [v for v in self.verdicts
-                if v.state is VerdictState.FAIL and v.error_kind not in ("input", UNSUPPORTED)]
+                if v.state is VerdictState.FAIL and v.error_kind not in (ErrorKind.INPUT, UNSUPPORTED)]
 
     @property
     def inconclusive(self) -> list[CaseVerdict]:
@@ -109,7 +109,7 @@ def case_files(paths=None) -> list[Path]:
 
 def input_error(path, message: str, case: str | None = None, implementation: str = "") -> CaseVerdict:
     return CaseVerdict(case=case or Path(path).stem, implementation=implementation, passed=False,
-                       errors=[message], path=str(path), error_kind="input")
+                       errors=[message], path=str(path), error_kind=ErrorKind.INPUT)
 
 
 def load_cases(paths=None, implementation: str = "") -> LoadedCases:

@@ -9,7 +9,7 @@ user input crosses a process boundary but these documents and strings; the verdi
 from __future__ import annotations
 
 import traceback
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
 
@@ -20,10 +20,10 @@ from refbp.cases.dtypes import at_dtype
 
 from .adapter import Declined, load_factory
 from .check_case import ORACLES, check_case, refbp_implementation
-from .verdict import CaseVerdict
+from .verdict import CaseVerdict, ErrorKind
 
 # The error_kind of a case the implementation declined (an adapter's factory returned None).
-UNSUPPORTED = "unsupported"
+UNSUPPORTED = ErrorKind.UNSUPPORTED
 
 
 @dataclass(frozen=True)
@@ -116,9 +116,9 @@ def run_one(case: Case, oracles, checker, name: str) -> CaseVerdict:
         last = traceback.extract_tb(exc.__traceback__)[-1]
         return crash_verdict(case, name, f"{type(exc).__name__}: {exc} (at {Path(last.filename).name}:{last.lineno})")
     if not verdict.checks and not verdict.errors:
-        verdict.passed, verdict.error_kind = False, "input"
-        verdict.errors.append(f"{case.label()}: --oracle {','.join(oracles)}: nothing to check (no chosen "
-                              f"reference applies: {_why_unchecked(case, oracles)})")
+        verdict = replace(verdict, passed=False, error_kind=ErrorKind.INPUT, errors=(
+            f"{case.label()}: --oracle {','.join(oracles)}: nothing to check (no chosen reference applies: "
+            f"{_why_unchecked(case, oracles)})",))
     return verdict
 
 
@@ -126,7 +126,7 @@ def crash_verdict(case: Case, name: str, reason: str) -> CaseVerdict:
     """The verdict of a case that could not be checked (it raised, or its worker died)."""
     return CaseVerdict(case=case.id, implementation=name, passed=False,
                        errors=[f"{case.path}: could not be checked: {reason}"], path=str(case.path),
-                       title=case.title, network=case.network.describe(), dtype=case.dtype, error_kind="crash")
+                       title=case.title, network=case.network.describe(), dtype=case.dtype, error_kind=ErrorKind.CRASH)
 
 
 def _why_unchecked(case: Case, oracles) -> str:

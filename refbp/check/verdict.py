@@ -1,25 +1,29 @@
-"""Check rows and case verdicts (`refbp-verdict/1`)."""
+"""Check rows and case verdicts (`refbp-verdict/1`).
+
+`Check`'s fields are THE list of a verdict row's fields: each carries its kind, a one-line
+description and where it goes (refbp.check.record), and the JSON verdict, the report's details
+frame, the verdict store's checks table and the verdict schema's row are all made from it.
+Verdicts and rows are frozen: what changes one builds a new one (`dataclasses.replace`).
+"""
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, fields
-from enum import Enum
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from .record import Kind, json_number, json_row, row, store_row
+from .states import ErrorKind, VerdictState
+
+__all__ = ["ASKED", "ENTRY_COLUMNS", "REFERENCES", "VERDICT_FORMAT", "CaseVerdict", "Check", "EntryRecord",
+           "ErrorKind", "VerdictState"]
 
 VERDICT_FORMAT = "refbp-verdict/1"
 REFERENCES = ("torch-autograd", "finite-difference", "expected")
 # What a case asks of an implementation (intermediates and input gradients are optional answers):
 # a passing verdict that lacks some of these is PARTIAL (refbp.check.provided).
 ASKED = ("outputs", "loss", "grads", "params_after", "loss_after")
-
-
-class VerdictState(str, Enum):
-    """What a row or a case came to. INCONCLUSIVE: some entry could be judged by no reference to
-    the accuracy needed (never a pass, never a failure; exit 0 unless --strict)."""
-
-    PASS = "pass"
-    FAIL = "fail"
-    INCONCLUSIVE = "inconclusive"
 
 
 @dataclass(frozen=True)
@@ -32,115 +36,152 @@ class EntryRecord:
     tensor: str
     reference: str
     index: tuple[int, ...]
-    state: str               # pass | fail | inconclusive | not judged (a VerdictState's value, or another word)
+    state: VerdictState      # FAIL, INCONCLUSIVE, NOT_JUDGED, WEAK (or PASS under a convention)
     method: str              # how its reference value was computed (e.g. "richardson"; "" for torch)
     actual: float
     reference_value: float
     note: str = ""           # a few words: the convention it matched, why it is inconclusive
 
-    def to_row(self) -> dict:
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "state", VerdictState(self.state))   # the word given, as its state
+
+    def to_row(self) -> dict[str, Any]:
         return {"case": self.case, "quantity": self.quantity, "tensor": self.tensor, "reference": self.reference,
-                "index": "".join(f"[{int(i)}]" for i in self.index), "state": self.state, "method": self.method,
-                "actual": self.actual, "reference_value": self.reference_value, "note": self.note}
+                "index": "".join(f"[{int(i)}]" for i in self.index), "state": self.state.value,
+                "method": self.method, "actual": self.actual, "reference_value": self.reference_value,
+                "note": self.note}
 
 
 ENTRY_COLUMNS = ("case", "quantity", "tensor", "reference", "index", "state", "method", "actual",
                  "reference_value", "note")
 
 
-@dataclass
+def _diagnosed(check: Check) -> bool:
+    return bool(check.diagnosis)
+
+
+def _against_torch_error(check: Check) -> bool:
+    return not math.isnan(check.torch_error)
+
+
+@dataclass(frozen=True, kw_only=True)
 class Check:
-    """One row: one quantity, one tensor, one reference."""
+    """One row: one quantity, one tensor, one reference. The order of the fields is the order of
+    a JSON row's keys; the first ten are the format's own row, the rest optional extensions
+    (never renamed). To add a field, add it here: docs/architecture.md, "Adding a field"."""
 
-    quantity: str            # outputs, loss, intermediates, grads, input_grads, params_after, loss_after
-    tensor: str              # the tensor's name ("loss" for the scalar losses)
-    reference: str           # torch-autograd | finite-difference | expected
-    max_abs_err: float
-    max_rel_err: float
-    worst_index: list
-    atol: float
-    rtol: float
-    passed: bool
-    note: str = ""
-    # Extensions of the spec's row (optional fields, never renamed):
-    checked: int = 0                 # entries judged
-    nondifferentiable: int = 0       # entries left unjudged at a kink (finite differences)
-    actual: float = math.nan         # the implementation's value at worst_index
-    expected_value: float = math.nan  # the reference's value there
-    method: str = ""                 # how the reference was computed (e.g. "central")
-    step: float = math.nan           # finite differences: the largest step of the row
-    error_estimate: float = math.nan  # finite differences: the largest estimated truncation + rounding error
-    # A failed row only: which classic bug it looks like (a stable id of refbp.diagnosis, or
-    # "unknown") and that in one line; a passing row never has one.
-    diagnosis: str = ""
-    diagnosis_note: str = ""
-    # Where correct implementations may legitimately differ (docs/formats.md, "Conventions"):
-    # the convention the row's entries at such points matched (e.g. "relu'(0) = 1",
-    # "bce: torch backward", "subgradient"); "" where no entry sits at such a point.
-    convention: str = ""
-    # Entries that no reference could judge to the accuracy needed (counted, never passed).
-    inconclusive: int = 0
-    # float32, float16, bfloat16 (torch-autograd rows): torch's own largest |error| from float64 at
-    # the case's precision in this tensor, beside max_abs_err (refbp.check.precision); NaN elsewhere.
-    torch_error: float = math.nan
-    # The entries that are not plainly passing (EntryRecord), for the report's entries.csv; never
-    # in the verdict document (to_json) nor in the store.
-    entries: tuple[EntryRecord, ...] = ()
+    quantity: str = field(metadata=row(
+        Kind.TEXT, "outputs, loss, intermediates, grads, input_grads, params_after or loss_after", required=True,
+        described=False, schema={"enum": ["outputs", "loss", "intermediates", "grads", "input_grads",
+                                          "params_after", "loss_after"]}))
+    tensor: str = field(metadata=row(
+        Kind.TEXT, "the tensor's name (\"loss\" for the scalar losses)", required=True, described=False))
+    reference: str = field(metadata=row(
+        Kind.TEXT, "what the row is judged against (own-forward-fd: refbp check's own-loss differences)",
+        required=True, described=False,
+        schema={"enum": ["torch-autograd", "finite-difference", "expected", "own-forward-fd"]}))
+    max_abs_err: float = field(metadata=row(
+        Kind.MEASURE, "the largest |actual - reference| of the judged entries", required=True, described=False))
+    max_rel_err: float = field(metadata=row(
+        Kind.MEASURE, "the largest |actual - reference| / max(|actual|, |reference|, tiny)", required=True,
+        described=False))
+    worst_index: Sequence[int] = field(metadata=row(
+        Kind.INDEX, "the entry furthest out of tolerance relative to atol + rtol |reference|", required=True,
+        described=False))
+    atol: float = field(metadata=row(Kind.TOLERANCE, "the absolute tolerance the row was judged with",
+                                     required=True, described=False))
+    rtol: float = field(metadata=row(Kind.TOLERANCE, "the relative tolerance the row was judged with",
+                                     required=True, described=False))
+    passed: bool = field(metadata=row(
+        Kind.PASSED, "no entry failed (written true only in the state pass)", required=True, described=False))
+    note: str = field(default="", metadata=row(
+        Kind.TEXT, "a few words: counts per state and method, why entries were not judged", required=True,
+        described=False))
+    checked: int = field(default=0, metadata=row(Kind.COUNT, "entries judged", described=False))
+    nondifferentiable: int = field(default=0, metadata=row(
+        Kind.COUNT, "entries left unjudged at a kink (finite differences)", described=False))
+    actual: float = field(default=math.nan, metadata=row(
+        Kind.MEASURE, "the implementation's value at worst_index", described=False))
+    expected_value: float = field(default=math.nan, metadata=row(
+        Kind.MEASURE, "the reference's value at worst_index", described=False))
+    method: str = field(default="", metadata=row(
+        Kind.TEXT, "how the reference was computed (e.g. central; \"\" for torch and the published values)",
+        described=False, schema={"enum": ["", "central", "richardson", "complex", "directional", "sampled"]}))
+    step: float = field(default=math.nan, metadata=row(
+        Kind.MEASURE, "finite differences: the largest step of the row", described=False))
+    error_estimate: float = field(default=math.nan, metadata=row(
+        Kind.MEASURE, "finite differences: the largest estimated truncation + rounding error", described=False))
+    # A failed row only: a stable id of refbp.diagnosis, or "unknown"; a passing row never has one.
+    diagnosis: str = field(default="", metadata=row(
+        Kind.TEXT, "a failed row only: the classic bug it looks like (docs/formats.md section 4), or unknown",
+        written_if=_diagnosed, schema={"type": "string", "pattern": "^[a-z-]+(:[A-Za-z0-9./*+-]+)?$"}))
+    diagnosis_note: str = field(default="", metadata=row(
+        Kind.TEXT, "the diagnosis in one line", written_if=_diagnosed))
+    convention: str = field(default="", metadata=row(
+        Kind.TEXT, "the convention the row's entries at non-smooth points matched (e.g. relu'(0) = 1, bce: torch "
+        "backward, subgradient; docs/formats.md, Conventions); empty where no entry sits at such a point",
+        beside="inconclusive"))
+    inconclusive: int = field(default=0, metadata=row(
+        Kind.COUNT, "entries that no reference could judge to the accuracy needed (never passed)",
+        beside="nondifferentiable"))
+    # Not kept by the store: its checks table has no such column (a migration would add one).
+    torch_error: float = field(default=math.nan, metadata=row(
+        Kind.MEASURE, "a torch-autograd row of a float32, float16 or bfloat16 case: torch's own largest |error| "
+        "from float64 in this tensor at that precision, beside max_abs_err (docs/precision.md)",
+        written_if=_against_torch_error, store=False, beside="max_abs_err"))
+    state: VerdictState = field(init=False, metadata=row(
+        Kind.STATE, "fail when an entry failed, else inconclusive when an entry is, else pass; passed is true only "
+        "for pass", beside="passed"))
+    entries: tuple[EntryRecord, ...] = field(default=(), metadata=row(
+        Kind.ENTRIES, "the entries that are not plainly passing, for the report's entries.csv", json=False,
+        frame=False, store=False))
 
-    @property
-    def state(self) -> VerdictState:
-        if not self.passed:
-            return VerdictState.FAIL
-        return VerdictState.INCONCLUSIVE if self.inconclusive else VerdictState.PASS
+    def __post_init__(self) -> None:
+        # Made from `passed` and `inconclusive` (replace() makes it again): never set by hand.
+        state = (VerdictState.FAIL if not self.passed else
+                 VerdictState.INCONCLUSIVE if self.inconclusive else VerdictState.PASS)
+        object.__setattr__(self, "state", state)
 
-    def to_json(self) -> dict:
-        # The fields read one by one: dataclasses.asdict deep-copies every value recursively,
-        # which made writing the verdicts the largest cost of a small request to the service.
-        row = {name: getattr(self, name) for name in _CHECK_FIELDS}
-        row["worst_index"] = [int(i) for i in self.worst_index]
-        row["state"] = self.state.value
-        # An inconclusive row is never reported as passed: "passed" is true only for the pass state.
-        row["passed"] = self.state is VerdictState.PASS
-        if not self.diagnosis:  # written only where there is one
-            del row["diagnosis"], row["diagnosis_note"]
-        for key in ("max_abs_err", "max_rel_err", "actual", "expected_value", "step", "error_estimate"):
-            row[key] = _json_number(row[key])
-        if math.isnan(self.torch_error):  # written only for a row judged against torch's own error
-            del row["torch_error"]
-        else:
-            row["torch_error"] = _json_number(self.torch_error)
-        return row
+    def to_json(self) -> dict[str, Any]:
+        return json_row(self)
+
+    def to_store(self) -> dict[str, Any]:
+        """The row as the verdict store's checks table keeps it (refbp.store.record)."""
+        return store_row(self)
 
 
-_CHECK_FIELDS = tuple(f.name for f in fields(Check) if f.name != "entries")
-
-
-@dataclass
+@dataclass(frozen=True, kw_only=True)
 class CaseVerdict:
     case: str
     implementation: str
     passed: bool
-    checks: list[Check] = field(default_factory=list)
-    not_provided: list[str] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
+    checks: Sequence[Check] = ()          # kept as a tuple
+    not_provided: Sequence[str] = ()      # kept as a tuple
+    errors: Sequence[str] = ()            # kept as a tuple
     # Extensions: where the case came from, and what it is.
     path: str = ""
     title: str = ""
     network: str = ""
     dtype: str = ""
     seconds: float = 0.0
-    # Exit-code class of the errors: "input" (bad case, exit 2) or "" (none).
-    error_kind: str = ""
+    # Exit-code class of the errors: INPUT (bad case, exit 2), CRASH, UNSUPPORTED or NONE.
+    error_kind: ErrorKind = ErrorKind.NONE
     # ||dE/dh_t|| for t = 0..T of an RNN case, from the checked implementation's own backward
     # (Trace.gradient_norms_through_time; None when its trace has no error signals).
-    through_time: list[float] | None = None
+    through_time: Sequence[float] | None = None
     # The generated case's seeds, {generated field: seed} (Case.seeds).
-    seeds: dict[str, int] = field(default_factory=dict)
+    seeds: Mapping[str, int] = field(default_factory=dict)
     # The case's fingerprint (refbp.cases.fingerprint): stored verdicts of another hash are another case.
     case_hash: str = ""
     # Where a failed answer first departs from the reference (refbp.diagnosis.first_departure),
     # when the implementation gave its intermediates or error signals: "" otherwise.
     first_departure: str = ""
+
+    def __post_init__(self) -> None:
+        # Lists given are kept as tuples, a word as its ErrorKind: nothing changes a built verdict.
+        for name in ("checks", "not_provided", "errors"):
+            object.__setattr__(self, name, tuple(getattr(self, name)))
+        object.__setattr__(self, "error_kind", ErrorKind(self.error_kind))
 
     def failed_checks(self) -> list[Check]:
         return [c for c in self.checks if not c.passed]
@@ -170,8 +211,8 @@ class CaseVerdict:
         return self.state is not VerdictState.FAIL and any(
             item.partition(".")[0] in ASKED for item in self.not_provided)
 
-    def to_json(self) -> dict:
-        document = {
+    def to_json(self) -> dict[str, Any]:
+        document: dict[str, Any] = {
             "format": VERDICT_FORMAT,
             "case": self.case,
             "implementation": self.implementation,
@@ -187,12 +228,12 @@ class CaseVerdict:
             "network": self.network,
             "dtype": self.dtype,
             "seconds": round(self.seconds, 6),
-            "error_kind": self.error_kind,
+            "error_kind": self.error_kind.value,
             "case_hash": self.case_hash,
         }
         # Optional extensions, written only where they exist.
         if self.through_time is not None:
-            document["through_time"] = [_json_number(x) for x in self.through_time]
+            document["through_time"] = [json_number(x) for x in self.through_time]
         if self.seeds:
             document["seeds"] = dict(self.seeds)
         if self.first_departure:
@@ -200,10 +241,3 @@ class CaseVerdict:
         if self.partial:
             document["partial"] = True
         return document
-
-
-def _json_number(value):
-    """JSON has no inf or NaN: a non-finite error (the row's note says why) is written as null."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from contextlib import closing
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from functools import partial
 
@@ -27,7 +27,7 @@ from .references import ReferenceCache
 from .results import Result, answer_document, read_results, result_trace, results_in, wrong_answer_rows
 from .suite import SuiteRun, input_error, interruptible, load_cases
 from .units import crash_verdict
-from .verdict import CaseVerdict
+from .verdict import CaseVerdict, ErrorKind
 
 # The torch reference has no complex-capable forward: the complex step is refused for verify.
 UNSUPPORTED_FD_METHODS = {"complex": "the torch reference has no complex-capable forward; use central, "
@@ -94,9 +94,7 @@ def verify_results(result_paths, case_paths=None, oracles=ORACLES, fd_method: st
 
     def crashed(index, failed):  # a result judged ahead of its turn whose worker died
         result, case = to_judge[index]
-        verdict = crash_verdict(case, result.implementation, failed.reason)
-        verdict.path = str(result.path)
-        return verdict
+        return replace(crash_verdict(case, result.implementation, failed.reason), path=str(result.path))
 
     bar = tqdm(total=len(items), desc="refbp verify", unit="result", disable=True if progress is False else None,
                leave=False, dynamic_ncols=True)
@@ -137,8 +135,7 @@ def judged_pairs(to_judge: list, oracles, fd_method, jobs: int = 1, executor=Non
         for index, verdict in verdicts:
             if isinstance(verdict, UnitFailed):
                 result, case = to_judge[index]
-                verdict = crash_verdict(case, result.implementation, verdict.reason)
-                verdict.path = str(result.path)
+                verdict = replace(crash_verdict(case, result.implementation, verdict.reason), path=str(result.path))
             yield verdict
 
 
@@ -210,18 +207,17 @@ def verify_against(result, case, oracles, fd_method, conventions: str = "any") -
                          conventions=conventions)
     # Judge only what the result provides; intermediates and input gradients are not part of a result.
     every_grad = all(("grads", name) in read.provided for name in case.params)
-    verdict.checks = [c for c in verdict.checks if (c.quantity, c.tensor) in read.provided
-                      or (c.method == "directional" and every_grad)]  # one row over all gradients
-    verdict.checks += wrong_answer_rows(read, case, oracles)
-    verdict.not_provided = read.not_provided
-    verdict.path = str(result.path)
+    checks = [c for c in verdict.checks if (c.quantity, c.tensor) in read.provided
+              or (c.method == "directional" and every_grad)]  # one row over all gradients
+    checks += wrong_answer_rows(read, case, oracles)
+    errors, error_kind = list(verdict.errors), verdict.error_kind
     where = result.where.rstrip(".") or "result"
-    if not verdict.checks and not verdict.errors and (read.provided or read.wrong):
-        verdict.error_kind = "input"
-        verdict.errors.append(f"{result.path}: {where}: --oracle {','.join(oracles)}: nothing to check (no chosen "
-                              f"reference judges what the result provides)")
-    elif not verdict.checks and not verdict.errors:
-        verdict.errors.append(f"{result.path}: {where}: provides no quantity that can be checked "
-                              f"(not provided: {', '.join(read.not_provided)})")
-    verdict.passed = bool(verdict.checks) and all(c.passed for c in verdict.checks) and not verdict.errors
-    return verdict
+    if not checks and not errors and (read.provided or read.wrong):
+        error_kind = ErrorKind.INPUT
+        errors.append(f"{result.path}: {where}: --oracle {','.join(oracles)}: nothing to check (no chosen "
+                      f"reference judges what the result provides)")
+    elif not checks and not errors:
+        errors.append(f"{result.path}: {where}: provides no quantity that can be checked "
+                      f"(not provided: {', '.join(read.not_provided)})")
+    return replace(verdict, checks=checks, not_provided=read.not_provided, path=str(result.path), errors=errors,
+                   error_kind=error_kind, passed=bool(checks) and all(c.passed for c in checks) and not errors)

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from .parts import part_of
 from .suite import EXIT_FAILED, EXIT_PASSED, SuiteRun
-from .verdict import CaseVerdict, VerdictState
+from .verdict import CaseVerdict, ErrorKind, VerdictState
 
 XFAIL, XPASS = "XFAIL", "XPASS"
 QUANTITIES = ("outputs", "loss", "intermediates", "grads", "input_grads", "params_after", "loss_after")
@@ -137,7 +137,7 @@ def with_expectations(run: SuiteRun, expectations: list[Expectation], strict_xfa
             setattr(expected, f.name, getattr(run, f.name))
     used = set()
     for verdict in run.verdicts:
-        if verdict.error_kind in ("input", "unsupported"):
+        if verdict.error_kind in (ErrorKind.INPUT, ErrorKind.UNSUPPORTED):
             continue  # bad input is never expected; a declined case was not checked
         entries = [e for e in expectations if e.matches_case(verdict.case)]
         if not entries:

@@ -10,6 +10,8 @@ done once per case and variant.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from ..trace import Trace
@@ -78,25 +80,30 @@ def actual_value(trace: Trace, quantity: str, tensor: str):
     return (getattr(trace, quantity) or {}).get(tensor)
 
 
-def diagnose_checks(case, trace: Trace, checks, references: References | None = None, given=None) -> None:
-    """Fill `diagnosis` and `diagnosis_note` of every failed row of `checks` that has none.
-    `given` ({(quantity, tensor): array}): answers the trace could not hold (a result's wrong shape)."""
-    failed = [c for c in checks if not c.passed and not c.diagnosis]
+def diagnose_checks(case, trace: Trace, checks, references: References | None = None, given=None) -> list:
+    """`checks`, each failed row that has no diagnosis made anew with its `diagnosis` and
+    `diagnosis_note` (rows are frozen records: dataclasses.replace). `given` ({(quantity, tensor):
+    array}): answers the trace could not hold (a result's wrong shape)."""
+    checks = list(checks)
+    failed = [i for i, c in enumerate(checks) if not c.passed and not c.diagnosis]
     if not failed:
-        return
+        return checks
     # The forward is never blamed where it agrees with torch's (its outputs and loss rows passed).
     forward_agrees = forward_agrees_with_torch(checks)
     references = references or References(case)
     references.answer = trace
-    for check in failed:
+    for i in failed:
+        check = checks[i]
         found = (given or {}).get((check.quantity, check.tensor))
         if found is None:
             found = actual_value(trace, check.quantity, check.tensor)
-        check.diagnosis, check.diagnosis_note = diagnose_row(check, found, references)
-        if check.diagnosis == "forward-mismatch" and forward_agrees:
-            check.diagnosis, check.diagnosis_note = "unknown", (
+        diagnosis, note = diagnose_row(check, found, references)
+        if diagnosis == "forward-mismatch" and forward_agrees:
+            diagnosis, note = "unknown", (
                 "the answer matches the definition and the forward agrees with torch's: the finite differences of "
                 "the forward disagree here (a non-smooth point they did not see)")
+        checks[i] = replace(check, diagnosis=diagnosis, diagnosis_note=note)
+    return checks
 
 
 def forward_agrees_with_torch(checks) -> bool:

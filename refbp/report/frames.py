@@ -13,22 +13,19 @@ import numpy as np
 import pandas as pd
 
 from refbp.check.provided import partial_items
-from refbp.check.verdict import ENTRY_COLUMNS, VerdictState
+from refbp.check.record import frame_columns, frame_row
+from refbp.check.verdict import ENTRY_COLUMNS, Check, ErrorKind, VerdictState
 
-# "passed" is true only in the state pass (an inconclusive row is never reported as passed);
-# "state" is pass, fail or inconclusive; "inconclusive" counts the entries no reference could judge.
-DETAIL_COLUMNS = [
-    "case", "quantity", "tensor", "reference", "max_abs_err", "torch_error", "max_rel_err", "worst_index",
-    "atol", "rtol", "passed", "state", "note", "checked", "nondifferentiable", "inconclusive", "convention",
-    "actual", "expected_value", "method", "step", "error_estimate", "diagnosis", "diagnosis_note", "network",
-    "dtype", "path",
-]
+# The case, a check row's columns as its record lists them (refbp.check.verdict.Check: "passed" is
+# true only in the state pass, "state" pass, fail or inconclusive, ...), then where the case is from.
+DETAIL_COLUMNS = ["case", *frame_columns(Check), "network", "dtype", "path"]
 CASE_COLUMNS = ["case", "passed", "state", "inconclusive", "error_kind", "network", "dtype", "seconds", "errors",
                 "path", "title", "first_departure"]
 REFERENCE_COLUMNS = {"torch-autograd": "worst_rel_torch", "finite-difference": "worst_rel_fd",
                      "expected": "worst_rel_expected"}
 NOT_PROVIDED = "not provided"  # a details row of an asked quantity the implementation did not give
-STATUS = {"input": "bad input", "unsupported": "not supported", "crash": "crashed"}
+STATUS = {ErrorKind.INPUT.value: "bad input", ErrorKind.UNSUPPORTED.value: "not supported",
+          ErrorKind.CRASH.value: "crashed"}
 PASS, FAIL, INCONCLUSIVE = (state.value for state in (VerdictState.PASS, VerdictState.FAIL, VerdictState.INCONCLUSIVE))
 
 
@@ -38,13 +35,9 @@ def details_frame(run) -> pd.DataFrame:
     for verdict in run.verdicts:
         base = {"case": verdict.case, "network": verdict.network, "dtype": verdict.dtype, "path": verdict.path}
         for check in verdict.checks:
-            row = dict(base, **{k: getattr(check, k) for k in DETAIL_COLUMNS if hasattr(check, k)})
-            row["worst_index"] = str(check.worst_index)
-            row["state"] = check.state.value
-            row["passed"] = row["state"] == PASS
-            records.append(row)
+            records.append(dict(base, **frame_row(check)))
         # A declined case's line is no failure: its state says "not supported", as its summary does.
-        state = "not supported" if verdict.error_kind == "unsupported" else FAIL
+        state = "not supported" if verdict.error_kind == ErrorKind.UNSUPPORTED else FAIL
         for error in verdict.errors:
             records.append(dict(base, quantity="error", tensor="", reference="", passed=False, state=state,
                                 note=error))
@@ -72,7 +65,7 @@ def cases_frame(run) -> pd.DataFrame:
     """One row per verdict: what the case is and how it ended, without its rows."""
     return pd.DataFrame.from_records(
         [{"case": v.case, "passed": v.state is VerdictState.PASS, "state": v.state.value,
-          "inconclusive": v.inconclusive, "error_kind": v.error_kind, "network": v.network, "dtype": v.dtype,
+          "inconclusive": v.inconclusive, "error_kind": str(v.error_kind), "network": v.network, "dtype": v.dtype,
           "seconds": round(v.seconds, 4), "errors": " | ".join(v.errors), "path": v.path, "title": v.title,
           "first_departure": v.first_departure}
          for v in run.verdicts], columns=CASE_COLUMNS)

@@ -78,19 +78,24 @@ def runs_checks(store: Store, run_ids: list[str]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=list(query.selected_columns.keys()))
 
 
+# The check columns read back, in the order the answers have always listed them; any other column of
+# the table (one a later migration added for a new field of the record, refbp.check.verdict.Check)
+# follows them, so that a stored field comes back without being listed here.
+CHECK_COLUMNS = ("quantity", "tensor", "reference", "method", "passed", "state", "inconclusive", "convention",
+                 "max_abs_err", "max_rel_err", "worst_index", "atol", "rtol", "checked", "note", "actual",
+                 "expected_value", "diagnosis", "diagnosis_note", "nondifferentiable", "step", "error_estimate")
+CHECK_KEYS = ("id", "case_verdict_id")
+
+
 def _rows_query(store: Store, *extra) -> sa.Select:
     verdicts, checks = store.case_verdicts, store.checks
+    later = [column for column in checks.c if column.name not in CHECK_COLUMNS + CHECK_KEYS]
     return (sa.select(*extra, verdicts.c.case_id, verdicts.c.case_hash, verdicts.c.implementation,
                       verdicts.c.passed.label("case_passed"), verdicts.c.state.label("case_state"),
                       verdicts.c.inconclusive.label("case_inconclusive"), verdicts.c.error_kind, verdicts.c.errors,
                       verdicts.c.network, verdicts.c.dtype, verdicts.c.seconds, verdicts.c.path,
                       verdicts.c.title, verdicts.c.through_time, verdicts.c.first_departure,
-                      checks.c.quantity, checks.c.tensor, checks.c.reference, checks.c.method,
-                      checks.c.passed, checks.c.state, checks.c.inconclusive, checks.c.convention,
-                      checks.c.max_abs_err, checks.c.max_rel_err, checks.c.worst_index,
-                      checks.c.atol, checks.c.rtol, checks.c.checked, checks.c.note, checks.c.actual,
-                      checks.c.expected_value, checks.c.diagnosis, checks.c.diagnosis_note,
-                      checks.c.nondifferentiable, checks.c.step, checks.c.error_estimate)
+                      *(checks.c[name] for name in CHECK_COLUMNS), *later)
             .select_from(verdicts.outerjoin(checks, checks.c.case_verdict_id == verdicts.c.id))
             .order_by(verdicts.c.id, checks.c.id))
 
