@@ -63,8 +63,7 @@ def names(record: type, destination: str) -> list[str]:
 
 
 def missing_columns(table: sa.Table, record: type) -> list[str]:
-    """The columns `record` keeps that the store's table lacks: each needs a migration
-    (refbp/store/migrations/versions/) that adds it, nullable (a run stored before has none)."""
+    """The columns `record` keeps that the store's table lacks."""
     return [name for name in store_columns(record) if name not in table.c]
 
 
@@ -107,7 +106,9 @@ def test_the_details_frame_takes_its_check_columns_from_the_record():
 
 def test_the_store_keeps_every_store_field(tmp_path):
     store = open_store(f"sqlite:///{tmp_path / 'store.sqlite'}")
-    assert missing_columns(store.checks, Check) == []
+    assert missing_columns(store.checks, Check) == [], (
+        "the store's checks table lacks these fields of the record: add a migration "
+        "(refbp/store/migrations/versions/) that adds each column, nullable (a run stored before has none)")
     for name, kind in store_columns(Check).items():
         assert isinstance(store.checks.c[name].type, SQL_TYPES[kind]), name
     check = full_row()
@@ -127,7 +128,7 @@ def test_the_shipped_verdict_schema_is_the_one_the_record_makes():
     # Key order too: the service's OpenAPI document lists the properties as the file does.
     assert json.dumps(shipped["$defs"]["check"]) == json.dumps(row_schema(Check)), (
         "cases/schemas/refbp-verdict-1.schema.json's row is not the record's: rewrite it with "
-        "refbp.check.record.write_row_schema(Check, refbp.cases.schema.schema_file('verdict'))")
+        "`python scripts/write_verdict_schema.py`")
     assert shipped["$defs"]["state"] == STATE_SCHEMA
     assert shipped["properties"]["error_kind"]["enum"] == [kind.value for kind in ErrorKind]
     jsonschema.Draft202012Validator(shipped).validate(verdict_of(full_row()).to_json())
@@ -182,13 +183,16 @@ def test_a_field_without_its_description_is_refused():
 
 
 def test_the_schema_file_is_rewritten_from_the_record(tmp_path):
+    shipped = schema_file("verdict").read_text()
     copy = tmp_path / "verdict.schema.json"
-    copy.write_text(schema_file("verdict").read_text())
-    write_row_schema(ReviewedCheck, copy)
-    rewritten = json.loads(copy.read_text())
-    assert rewritten["$defs"]["check"] == row_schema(ReviewedCheck)
-    assert {k: v for k, v in rewritten.items() if k != "$defs"} == \
-        {k: v for k, v in schema_document("verdict").items() if k != "$defs"}
+    copy.write_text(shipped)
+    write_row_schema(Check, copy)
+    assert copy.read_text() == shipped
+    write_row_schema(ReviewedCheck, copy)   # a field more: a line more, the rest of the file as it was
+    added = [line for line in copy.read_text().splitlines() if line not in shipped.splitlines()]
+    assert len(copy.read_text().splitlines()) == len(shipped.splitlines()) + 1
+    assert added[-1].strip() == '"reviewer": {"type": "string", "description": "who looked at the row"}'
+    assert json.loads(copy.read_text())["$defs"]["check"] == row_schema(ReviewedCheck)
 
 
 # -- built once, never changed ------------------------------------------------------------------

@@ -202,22 +202,41 @@ STATE_SCHEMA = {"enum": [state.value for state in ROW_STATES]}
 
 
 def write_row_schema(record: type, path: Path) -> None:
-    """Rewrite the verdict schema file at `path` with `record`'s row schema (the test that compares
-    them says when: tests/test_verdict_record.py)."""
-    document = json.loads(path.read_text())
-    document["$defs"]["check"] = row_schema(record)
-    document["$defs"]["state"] = STATE_SCHEMA
-    path.write_text(_layout(document) + "\n")
+    """Rewrite the row of the verdict schema file at `path` ($defs/check, and $defs/state) from
+    `record`, the rest of the file as it is: each field's schema on a line of its own, so that a
+    field added to the record is a line added to the file (scripts/write_verdict_schema.py)."""
+    text = path.read_text()
+    start = text.index("{", text.index('"check":'))
+    indent = start - text.rindex("\n", 0, start) - len('"check": ') - 1
+    text = text[:start] + _row_block(row_schema(record), indent) + text[_matching(text, start) + 1:]
+    state = text.index('"state": {"enum":')
+    text = text[:state] + '"state": ' + json.dumps(STATE_SCHEMA) + text[_matching(text, text.index("{", state)) + 1:]
+    json.loads(text)   # still one JSON document
+    path.write_text(text)
 
 
-def _layout(node: Any, indent: int = 0) -> str:
-    """JSON with every object or list that fits in a line of 110 characters on one line."""
-    flat = json.dumps(node, ensure_ascii=False)
-    if indent + len(flat) <= 110 or not isinstance(node, (dict, list)) or not node:
-        return flat
+def _row_block(schema: dict[str, Any], indent: int) -> str:
     pad = " " * (indent + 1)
-    if isinstance(node, list):
-        items = [pad + _layout(item, indent + 1) for item in node]
-        return "[\n" + ",\n".join(items) + "\n" + " " * indent + "]"
-    items = [f"{pad}{json.dumps(key)}: {_layout(value, indent + 1)}" for key, value in node.items()]
-    return "{\n" + ",\n".join(items) + "\n" + " " * indent + "}"
+    head = [f"{pad}{json.dumps(key)}: {json.dumps(schema[key])}" for key in ("type", "required", "additionalProperties")]
+    fields = [f"{pad} {json.dumps(name)}: {json.dumps(spec, ensure_ascii=False)}"
+              for name, spec in schema["properties"].items()]
+    return ("{\n" + ",\n".join([*head, f'{pad}"properties": {{\n' + ",\n".join(fields) + f"\n{pad}}}"])
+            + "\n" + " " * indent + "}")
+
+
+def _matching(text: str, start: int) -> int:
+    """The index of the brace that closes the one at `start` (braces within strings skipped)."""
+    depth, inside, escaped = 0, False, False
+    for i in range(start, len(text)):
+        char = text[i]
+        if inside:
+            inside, escaped = (escaped or char != '"'), (not escaped and char == "\\")
+        elif char == '"':
+            inside = True
+        elif char in "{[":
+            depth += 1
+        elif char in "}]":
+            depth -= 1
+            if depth == 0:
+                return i
+    raise ValueError("unbalanced JSON")
