@@ -17,6 +17,8 @@ docs/precision.md gives the argument.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from refbp.cases import Case, Tolerance
@@ -125,12 +127,7 @@ def _described(case: Case, row: Check, allowed, blind, error, flipped=None, kink
     flips = 0 if flipped is None else int(np.sum(flipped))
     judged = ~np.asarray(blind)
     count = int(np.sum(blind)) + flips
-    row.nondifferentiable = max(0, row.nondifferentiable - count)
-    row.inconclusive = count
-    row.atol = float(np.max(np.asarray(allowed)[judged], initial=0.0))
-    row.rtol = 0.0
-    row.torch_error = error
-    words = [f"error {_short(row.max_abs_err)} vs torch {case.dtype}'s own {_short(row.torch_error)}"
+    words = [f"error {_short(row.max_abs_err)} vs torch {case.dtype}'s own {_short(error)}"
              f" (allowed: max({SAME_PRECISION_K:g} x torch's, {SAME_PRECISION_FLOOR_ULPS:g} eps x the tensor's scale"
              f"{_entry_words(row.quantity)}))"]
     if count - flips:
@@ -138,8 +135,9 @@ def _described(case: Case, row: Check, allowed, blind, error, flipped=None, kink
     if flips:
         words.append(f"{flips} inconclusive (beyond the allowance, a relu-family unit within {case.dtype} "
                      f"rounding of its kink: {kink})")
-    row.note = "; ".join(filter(None, [row.note, *words]))
-    return row
+    return replace(row, nondifferentiable=max(0, row.nondifferentiable - count), inconclusive=count,
+                   atol=float(np.max(np.asarray(allowed)[judged], initial=0.0)), rtol=0.0, torch_error=error,
+                   note="; ".join(filter(None, [row.note, *words])))
 
 
 def _entry_words(quantity: str) -> str:
@@ -150,49 +148,57 @@ def _short(value: float) -> str:
     return "n/a" if value is None or not np.isfinite(value) else f"{value:.3g}"
 
 
-def reconcile(case: Case, checks: list[Check]) -> None:
+def reconcile(case: Case, checks: list[Check]) -> list[Check]:
     """A finite-difference or own-forward-fd row of a tensor whose torch row is inconclusive at the
     case's precision (torch overflowed there, or has no digit of it, or a unit sits within rounding
     of its kink) cannot say more than that row: where it failed, it is inconclusive too (counted,
-    never a pass), its diagnosis dropped."""
+    never a pass), its diagnosis dropped. Rows are frozen: a changed one is a new row."""
     if not judged_by_stick(case):
-        return
+        return checks
     torch_rows = {(c.quantity, c.tensor): c for c in checks if c.reference == REFERENCE}
+    reconciled = []
     for check in checks:
         mirror = torch_rows.get((check.quantity, check.tensor))
         if (check.reference != REFERENCE and check.reference != "expected" and not check.passed
                 and mirror is not None and mirror.passed and mirror.inconclusive):
-            check.passed, check.inconclusive = True, max(1, check.checked)
-            check.diagnosis = check.diagnosis_note = ""
-            check.note = "; ".join(filter(None, [check.note, f"inconclusive: as torch {case.dtype}'s own row"]))
+            note = "; ".join(filter(None, [check.note, f"inconclusive: as torch {case.dtype}'s own row"]))
+            check = replace(check, passed=True, inconclusive=max(1, check.checked), diagnosis="", diagnosis_note="",
+                            note=note)
+        reconciled.append(check)
+    return reconciled
 
 
-def name_precision_findings(case: Case, checks: list[Check], reference: Trace) -> None:
+def name_precision_findings(case: Case, checks: list[Check], reference: Trace) -> list[Check]:
     """A failed row of a low-precision case that no catalogued bug explains ("unknown", or
     "non-finite" where torch at that precision stays finite) and whose error stays within
     PRECISION_FINDING_ULPS spacings of the dtype at the tensor's scale is a precision finding:
     right formula, too much rounding (a long sum accumulated in float16, a softmax without its
-    maximum subtracted that overflows). Its diagnosis becomes `precision`, the note says so."""
+    maximum subtracted that overflows). Its diagnosis becomes `precision`, the note says so.
+    Rows are frozen: a changed one is a new row."""
     if not judged_by_stick(case):
-        return
+        return checks
     torch_rows = {(c.quantity, c.tensor): c for c in checks if c.reference == REFERENCE}
+    return [_precision_finding(case, check, torch_rows.get((check.quantity, check.tensor)), reference)
+            for check in checks]
+
+
+def _precision_finding(case: Case, check: Check, mirror: Check | None, reference: Trace) -> Check:
+    """`check`, diagnosed `precision` where it is a precision finding (name_precision_findings)."""
     eps = EPSILON[case.dtype]
-    for check in checks:
-        mirror = torch_rows.get((check.quantity, check.tensor))
-        if check.passed or mirror is None or check.diagnosis not in ("unknown", "non-finite", ""):
-            continue
-        values = tensors(reference, check.quantity).get(check.tensor)
-        if values is None or not np.isfinite(mirror.torch_error):
-            continue
-        scale = float(np.max(np.abs(values), initial=0.0))
-        torch_words = f"torch {case.dtype}'s own error {mirror.torch_error:.3g}"
-        if not np.isfinite(check.max_abs_err):
-            note = (f"a precision finding: not finite in {case.dtype} where {torch_words} is finite (an overflow: "
-                    "an exp or a square in the dtype, e.g. a softmax without its maximum subtracted)")
-        elif check.max_abs_err <= PRECISION_FINDING_ULPS * eps * scale:
-            note = (f"a precision finding: off by {check.max_abs_err / (eps * scale):.0f} spacings of {case.dtype} "
-                    f"at the tensor's scale {scale:.3g} ({torch_words}): the formula is right, the rounding is not "
-                    "(e.g. a long sum accumulated in the dtype where torch accumulates in float32)")
-        else:
-            continue
-        check.diagnosis, check.diagnosis_note = "precision", note
+    if check.passed or mirror is None or check.diagnosis not in ("unknown", "non-finite", ""):
+        return check
+    values = tensors(reference, check.quantity).get(check.tensor)
+    if values is None or not np.isfinite(mirror.torch_error):
+        return check
+    scale = float(np.max(np.abs(values), initial=0.0))
+    torch_words = f"torch {case.dtype}'s own error {mirror.torch_error:.3g}"
+    if not np.isfinite(check.max_abs_err):
+        note = (f"a precision finding: not finite in {case.dtype} where {torch_words} is finite (an overflow: "
+                "an exp or a square in the dtype, e.g. a softmax without its maximum subtracted)")
+    elif check.max_abs_err <= PRECISION_FINDING_ULPS * eps * scale:
+        note = (f"a precision finding: off by {check.max_abs_err / (eps * scale):.0f} spacings of {case.dtype} "
+                f"at the tensor's scale {scale:.3g} ({torch_words}): the formula is right, the rounding is not "
+                "(e.g. a long sum accumulated in the dtype where torch accumulates in float32)")
+    else:
+        return check
+    return replace(check, diagnosis="precision", diagnosis_note=note)
