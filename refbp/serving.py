@@ -40,16 +40,14 @@ def serving(arguments=(), environment: dict | None = None, log: Path | None = No
     port = port or free_port()
     env = dict(os.environ, **(environment or {}))
     command = [sys.executable, "-m", "refbp", "serve", "--host", HOST, "--port", str(port), *arguments]
-    output = open(log, "wb") if log is not None else subprocess.DEVNULL
-    process = subprocess.Popen(command, env=env, stdout=output, stderr=subprocess.STDOUT, start_new_session=True)
     base = f"http://{HOST}:{port}"
-    try:
-        _wait_until_healthy(base, process, start_seconds, log)
-        yield base, process
-    finally:
-        _stop(process)
-        if log is not None:
-            output.close()
+    with open(log if log is not None else os.devnull, "wb") as output:
+        process = subprocess.Popen(command, env=env, stdout=output, stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            _wait_until_healthy(base, process, start_seconds, log)
+            yield base, process
+        finally:
+            _stop(process)
 
 
 def healthy(base: str, seconds: float = 2.0) -> bool:

@@ -10,6 +10,7 @@ from refbp.parallel import check_reachable, executor_problem
 from refbp.service.lifeline import SUPERVISOR_VARIABLE
 from refbp.service.settings import MIB, SETTINGS_VARIABLE, TOKEN_VARIABLE, Limits, Settings
 
+from . import serve_assignments
 from .usage import fail_usage
 
 HELP = """\
@@ -110,6 +111,7 @@ def register(sub):
     p.add_argument(
         "--open-reads", action="store_true", help="bound beyond 127.0.0.1, let reads (runs, pages) go without a token"
     )
+    serve_assignments.register(p)
     p.add_argument("--log-level", default="warning", choices=("critical", "error", "warning", "info", "debug"))
     p.set_defaults(handler=handle)
 
@@ -151,6 +153,7 @@ def handle(args) -> int:
         queue=args.queue,
         header_seconds=args.header_seconds,
         body_seconds=args.body_seconds,
+        submissions_per_minute=args.submissions_per_minute,
     )
     if executor_problem(args.executor):
         return fail_usage(executor_problem(args.executor))
@@ -165,6 +168,11 @@ def handle(args) -> int:
     problem = store_problem(args.database)
     if problem:
         return fail_usage(problem)
+    from refbp.store.database import store_off
+
+    assignments, problem = serve_assignments.assignments(args, store_on=not store_off(args.database))
+    if problem:
+        return fail_usage(problem)
     settings = Settings(
         limits=limits,
         case_paths=tuple(args.cases or ()),
@@ -172,6 +180,7 @@ def handle(args) -> int:
         executor=args.executor,
         reads_need_token=not loopback and not args.open_reads,
         allowed_hosts=tuple(args.allowed_host or (LOOPBACK if loopback else ())),
+        assignments=assignments,
     )
     os.environ[SETTINGS_VARIABLE] = settings.to_environment()
     os.environ[SUPERVISOR_VARIABLE] = str(os.getpid())  # its workers die with it (refbp.service.lifeline)

@@ -60,7 +60,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if settings.assignments:
         from . import grading
 
-        app.state.assignments = grading.load_assignments(settings)
+        app.state.assignments = grading.load_assignments(settings, verifier.store is not None)
         app.include_router(grading.router)
         app.include_router(grading.pages)
 

@@ -24,7 +24,7 @@ def _matches(given: str, token: str) -> bool:
     return bool(token) and hmac.compare_digest(given.encode("utf-8", "replace"), token.encode())
 
 
-def _credential(request: Request) -> str:
+def credential(request: Request) -> str:
     """The token a request carries: a bearer token, or the password of HTTP Basic."""
     scheme, _, value = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() == "bearer":
@@ -38,7 +38,7 @@ def _credential(request: Request) -> str:
 
 
 def authorize_write(request: Request, settings) -> None:
-    if settings.token and not _matches(_credential(request), settings.token):
+    if settings.token and not _matches(credential(request), settings.token):
         raise HTTPException(401, "a bearer token is required to write (Authorization: Bearer <REFBP_TOKEN>)",
                             headers={"WWW-Authenticate": "Bearer"})
 
@@ -46,7 +46,7 @@ def authorize_write(request: Request, settings) -> None:
 def authorize_read(request: Request, settings) -> None:
     if not settings.reads_need_token:
         return
-    given = _credential(request)
+    given = credential(request)
     if not (_matches(given, settings.read_token) or _matches(given, settings.token)):
         raise HTTPException(401, "a token is required to read (Authorization: Bearer <REFBP_READ_TOKEN>, or "
                                  "HTTP Basic with it as the password)",

@@ -94,6 +94,53 @@ VERIFY_RESPONSES.update({
 })
 
 
+def grading_request() -> dict:
+    return {"requestBody": {"required": True, "description": "the student's results: one refbp-result/1 document, "
+                            "or a refbp-results/1 bundle", "content": {"application/json": {"schema": {"oneOf": [
+                                {"$ref": COMPONENT + component_name("result")},
+                                {"$ref": COMPONENT + component_name("results")}]}}}}}
+
+
+NUMBER = {"type": "number"}
+STRING = {"type": "string"}
+GRADED = {"type": "object", "required": ["submission", "assignment", "student", "title", "score", "max_score", "tests",
+                                         "shown_later", "notes"],
+          "properties": {"submission": STRING, "assignment": STRING, "student": STRING, "title": STRING,
+                         "score": NUMBER, "max_score": NUMBER, "shown_later": {"type": "integer"},
+                         "notes": {"type": "array", "items": STRING},
+                         "tests": {"type": "array", "items": {
+                             "type": "object", "required": ["name", "score", "max_score", "status", "feedback"],
+                             "properties": {"name": STRING, "score": NUMBER, "max_score": NUMBER,
+                                            "status": {"enum": ["passed", "failed"]}, "feedback": STRING}}}}}
+GRADING_RESPONSES = {
+    200: {"description": "the grade: the total, each visible test's points and feedback (no expected value unless "
+                         "the rubric's show_values), how many tests are shown after the due date",
+          "content": {"application/json": {"schema": GRADED}}},
+    400: problem("malformed JSON (the line and column named)"),
+    401: problem("no student token of this assignment"),
+    403: problem("a student token of another assignment"),
+    404: problem("no such assignment"),
+    408: problem("the body did not arrive within its time"),
+    413: problem("the body is larger than the limit"),
+    415: problem("the body is not declared as application/json"),
+    422: problem("not of the formats, a case not of the assignment, or a size over a limit (the field named)"),
+    429: problem("more submissions in a minute than the server allows per token (see Retry-After)"),
+    503: problem("every worker is busy, the check ran out of time, or the store cannot be written (see Retry-After)"),
+}
+TABLE_RESPONSES = {
+    200: {"description": "every submission, newest first: {assignment, submissions: [rows], next} as JSON, or CSV "
+                         "(one row per submission: submission, submitted, student, score, max_score, percent, "
+                         "tests_passed, implementation, then each test's points)",
+          "content": {"application/json": {"schema": {
+              "type": "object", "required": ["assignment", "submissions", "next"],
+              "properties": {"assignment": STRING, "submissions": {"type": "array", "items": {"type": "object"}},
+                             "next": {"type": ["string", "null"]}}}},
+              "text/csv": {"schema": STRING}}},
+    401: problem("no read token (the teacher's: REFBP_READ_TOKEN or REFBP_TOKEN)"),
+    **not_found("no such assignment"),
+}
+
+
 def one_line_errors(document: dict) -> dict:
     """Every 422 of the document as the service answers it: `{"detail": "<one line>"}`, not
     FastAPI's list of validation errors (the service's handler makes them one line)."""

@@ -14,6 +14,8 @@ import json
 import os
 from dataclasses import asdict, dataclass, field
 
+from .assignment_tokens import read_tokens
+
 TOKEN_VARIABLE = "REFBP_TOKEN"            # writes (and reads) with it
 READ_TOKEN_VARIABLE = "REFBP_READ_TOKEN"  # reads with it, where reads need a token
 CORS_VARIABLE = "REFBP_CORS_ORIGINS"
@@ -43,6 +45,9 @@ class Limits:
     read_threads: int = 2
     read_queue: int = 16
     read_seconds: float = 30.0
+    # Submissions to a graded assignment per student token and minute, per server process; one
+    # more is 429 with Retry-After.
+    submissions_per_minute: int = 10
 
 
 @dataclass(frozen=True)
@@ -59,11 +64,16 @@ class Settings:
     # Graded assignments: (name, the rubric's path) pairs (`refbp serve --assignment NAME=RUBRIC`);
     # their students' tokens come from the environment, never from the command line (below).
     assignments: tuple = ()
+    # (assignment, student, token) of the students' tokens (refbp.service.assignment_tokens).
+    assignment_tokens: tuple = ()
 
     @classmethod
     def from_environment(cls, **given) -> Settings:
-        """REFBP_TOKEN, REFBP_READ_TOKEN and REFBP_CORS_ORIGINS (comma-separated) unless given."""
+        """REFBP_TOKEN, REFBP_READ_TOKEN, REFBP_CORS_ORIGINS (comma-separated) and the assignments'
+        tokens (REFBP_ASSIGNMENT_TOKENS, REFBP_ASSIGNMENT_TOKENS_FILE) unless given."""
         given.setdefault("token", os.environ.get(TOKEN_VARIABLE, ""))
+        if "assignment_tokens" not in given:
+            given["assignment_tokens"] = read_tokens() if given.get("assignments") else ()
         given.setdefault("read_token", os.environ.get(READ_TOKEN_VARIABLE, ""))
         origins = os.environ.get(CORS_VARIABLE, "")
         given.setdefault("cors_origins", tuple(o.strip() for o in origins.split(",") if o.strip()))
@@ -72,8 +82,8 @@ class Settings:
     def to_environment(self) -> str:
         """The settings as SETTINGS_VARIABLE's JSON (without the tokens, which stay in their variables)."""
         document = asdict(self)
-        document.pop("token")
-        document.pop("read_token")
+        for secret in ("token", "read_token", "assignment_tokens"):
+            document.pop(secret)
         return json.dumps(document)
 
     @classmethod
@@ -81,5 +91,6 @@ class Settings:
         """The settings `refbp serve` put in SETTINGS_VARIABLE (defaults when it is unset)."""
         document = json.loads(os.environ.get(SETTINGS_VARIABLE) or "{}")
         limits = Limits(**document.pop("limits", {}))
+        document["assignments"] = [tuple(pair) for pair in document.get("assignments", ())]
         return cls.from_environment(limits=limits, **{k: tuple(v) if isinstance(v, list) else v
                                                       for k, v in document.items()})

@@ -15,9 +15,9 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
+from refbp import __version__
 from refbp.cases import CaseError
 from refbp.cases.export import explicit_document
-from refbp import __version__
 from refbp.check.check_case import ORACLES
 from refbp.check.results import results_in
 from refbp.check.suite import SuiteRun
