@@ -13,7 +13,7 @@ from refbp.cli import build_parser
 
 ROOT = Path(__file__).resolve().parents[1]
 FORMATS = (ROOT / "docs" / "formats.md").read_text()
-SECTION = FORMATS[FORMATS.index("## 6. Command line"):FORMATS.index("### 6.1")]
+SECTION = FORMATS[FORMATS.index("## 6. Command line") : FORMATS.index("### 6.1")]
 
 
 def rows() -> dict[str, str]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from datetime import datetime, timezone
+from pathlib import Path
 
 from .isolation import timeout_of
 from .outcome import AFTER_THE_RUN, finish
@@ -28,8 +29,12 @@ def add_layer_option(parser) -> None:
 
 def given_problem(args, required: bool = True) -> str:
     """Why the implementation options cannot be used together ("" when they can): one of --impl,
-    --cmd, --layer FILE; `--layer` without a FILE goes with --cmd only."""
+    --cmd, --layer FILE; `--layer` without a FILE goes with --cmd only. With --cmd, what follows
+    `--layer` is a PATH when it is a case file or folder (`--cmd ./mlp --layer cases/layers`): it is
+    moved to the paths here."""
     impl, cmd, layer = getattr(args, "impl", None), getattr(args, "cmd", None), getattr(args, "layer", None)
+    if cmd and layer and hasattr(args, "paths") and (layer.endswith(".json") or Path(layer).is_dir()):
+        args.paths, args.layer, layer = [layer, *args.paths], "", ""
     if layer and (impl or cmd):
         return (
             f"--layer {layer}: a layers module is checked alone (with --cmd, --layer takes no FILE: the "

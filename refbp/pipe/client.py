@@ -41,6 +41,10 @@ class Hello:
     extra: dict = field(default_factory=dict)
     layers: tuple = ()  # the layer functions it answers `layer` requests for (docs/formats.md section 12)
     layout: str = "out_in"  # how it lays out the weights of a layer request and its answer
+    # What it does not compute, and what it supports, as an adapter's factory declares them
+    # (`not_provided` patterns, `capabilities`: docs/formats.md section 8).
+    not_provided: tuple = ()
+    capabilities: dict | None = None
 
 
 class PipeClient:
@@ -146,6 +150,12 @@ def read_hello(answer: dict) -> Hello:
     arrays = answer.get("arrays", "lists")
     if arrays not in ("lists", "base64"):
         fail(f"arrays: {arrays!r} is not lists or base64")
+    not_provided = answer.get("not_provided", [])
+    if not isinstance(not_provided, list) or any(not isinstance(p, str) or not p for p in not_provided):
+        fail(f"not_provided: {not_provided!r} is not a list of patterns (strings, docs/formats.md section 8)")
+    capabilities = answer.get("capabilities")
+    if capabilities is not None and not isinstance(capabilities, dict):
+        fail(f"capabilities: {capabilities!r} is not an object (docs/formats.md section 8)")
     return Hello(
         name,
         version,
@@ -155,6 +165,8 @@ def read_hello(answer: dict) -> Hello:
         arrays == "base64",
         layers=tuple(layers),
         layout=layout,
+        not_provided=tuple(not_provided),
+        capabilities=capabilities,
     )
 
 

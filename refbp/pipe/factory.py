@@ -40,6 +40,15 @@ class PipeFactory:
         self.client = PipeClient(command, timeout)
         self.hello = self.client.start()
         self.name, self.__version__, self.kinds = self.hello.name, self.hello.version, self.hello.kinds
+        # As an adapter's factory declares them (docs/formats.md section 8), from the hello: what it
+        # does not compute (PARTIAL, never a failure; `--require all` fails it), and what it
+        # supports (`fuzz` draws only that: its kinds and dtypes, and the hello's `capabilities`).
+        self.not_provided = self.hello.not_provided
+        self.capabilities = {
+            "kinds": list(self.hello.kinds),
+            "dtypes": list(self.hello.dtypes),
+            **(self.hello.capabilities or {}),
+        }
         self._last: tuple | None = None  # (key, main answer) of the last case asked
 
     def __call__(self, document: dict):

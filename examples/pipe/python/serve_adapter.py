@@ -115,6 +115,15 @@ def load(spec: str):
     return getattr(module, name)
 
 
+def declared(factory) -> dict:
+    """What the factory declares it does not compute and what it supports (docs/formats.md section 8),
+    for the hello: `not_provided` (patterns) and `capabilities`."""
+    found = {key: getattr(factory, key, None) for key in ("not_provided", "capabilities")}
+    if isinstance(found["not_provided"], str):
+        found["not_provided"] = [found["not_provided"]]
+    return {key: list(value) if key == "not_provided" else value for key, value in found.items() if value is not None}
+
+
 def main(argv) -> int:
     options = argv[1:]
     spec = options[options.index("--layers") + 1] if "--layers" in options else None
@@ -135,6 +144,7 @@ def main(argv) -> int:
                 "arrays": "base64" if BASE64 else "lists",
                 "quantities": ["outputs", "loss", "grads", "intermediates", "error_signals", "train", "losses"],
                 **(serve_layers.layers_hello(layers, layout) if layers else {}),
+                **declared(factory),
             }
         else:
             try:
