@@ -11,7 +11,8 @@ float64 ones.
 
 Left out (`NOT_IN_FLOAT16`), each with why: mostly a planted error below what float16 resolves at
 the tensor's scale (the stick's floor, 4 x 2^-10 of the tensor's largest entry), which is no
-float16 bug; two are caught but named with float16's noise in the ratio (refbp.diagnosis).
+float16 bug. A bug that scales a tensor is named by its factor (2, N), not by float16's noise in
+the fitted ratio (2.00074): refbp.diagnosis.signatures.snapped.
 """
 
 from __future__ import annotations
@@ -42,10 +43,6 @@ NOT_IN_FLOAT16 = {
     # Adam's eps (1e-8) is 0 in float16: torch's own float16 Adam has no digit (NaN), so the
     # training rows are inconclusive, for the bug as for a correct update.
     "test_adam_without_bias_correction",
-    # Caught (the rows fail), but named `scaled:2.0007`: refbp.diagnosis snaps a ratio to a named
-    # factor (2, N) within 1e-6 only, and float16's rounding moves it by ~1e-3 (not this module's).
-    "test_half_sse_and_sse_confused",
-    "test_wrong_loss_scale",
     # The seed's layer-0 transpose moves its 1e-3-sized tensor by 4e-4: the torch rows catch it
     # (their stick is per tensor), the finite-difference rows, one tolerance for the case (the
     # widest tensor's), do not.

@@ -74,6 +74,23 @@ def ratio_name(k: float, case) -> tuple[str, str]:
     return f"{k:.6g}", "a constant factor wrong (a count, a scale or a learning rate)"
 
 
+def snapped(k: float, actual, reference, atol: float, rtol: float, case) -> float:
+    """The fitted ratio `k`, or the simple value nearest it that explains the answer as well within
+    the row's own tolerance: a named factor (2, 1/2, B, 1/B, N, T, ...), -1, or a whole number or its
+    inverse. The fit carries the answer's rounding: ~1e-15 in float64, ~1e-3 in float16 and ~1e-2
+    in bfloat16, where a factor-2 bug reads 2.00074; the row's tolerance is what that precision
+    resolves, so a value it cannot tell from k is the ratio's name."""
+    candidates = [value for _, value, _ in named_factors(case)] + [-1.0]
+    whole = float(round(k)) if abs(k) >= 1.0 else 1.0 / round(1.0 / k)
+    candidates += [whole] if whole not in (0.0, 1.0) and np.isfinite(whole) else []
+    for value in sorted(candidates, key=lambda v: abs(k - v) / abs(v)):
+        if abs(k - value) > 0.5 * abs(value):
+            break
+        if within(actual, value * reference, atol * max(1.0, abs(value)), rtol):
+            return value
+    return k
+
+
 def closed_form(actual, reference, atol: float, rtol: float, case):
     """(id, note) of a constant ratio (sign for -1), zeros or a transpose; None when none holds."""
     a, r = np.asarray(actual, dtype=np.float64), np.asarray(reference, dtype=np.float64)
@@ -89,9 +106,7 @@ def closed_form(actual, reference, atol: float, rtol: float, case):
     k = float(np.sum(a * r) / np.sum(r * r))
     if not np.isfinite(k) or k == 0.0:
         return None
-    for _, value, _ in named_factors(case) + [("-1", -1.0, "")]:
-        if abs(k - value) <= 1e-6 * abs(value):
-            k = value
+    k = snapped(k, a, r, atol, rtol, case)
     if not within(a, k * r, atol * max(1.0, abs(k)), rtol) or within(a, r, atol, rtol):
         return None
     if k == -1.0:
