@@ -29,7 +29,13 @@ class SGD:
 
 
 class Adam:
-    """torch.optim.Adam (no amsgrad): bias-corrected moments, eps added after the square root."""
+    """torch.optim.Adam (no amsgrad): bias-corrected moments, eps added after the square root.
+
+    A float16 or bfloat16 parameter is updated as torch's fused Adam updates it: the step computed
+    in float32 (eps = 1e-8 is 0 in float16, and the square of a small gradient underflows there),
+    the parameter and the moments rounded to their own dtype once. torch's unfused float16 Adam
+    adds eps in float16 and divides 0 by 0 where a gradient entry is 0 (its NaN makes those
+    training rows inconclusive: docs/precision.md)."""
 
     def __init__(self, lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
         self.lr, self.betas, self.eps, self.weight_decay = lr, betas, eps, weight_decay
@@ -43,14 +49,17 @@ class Adam:
         correction2_sqrt = (1.0 - beta2 ** self.t) ** 0.5
         updated = dict(params)
         for name in names:
-            g = grads[name]
+            dtype = params[name].dtype
+            wide = xp.float32 if xp.finfo(dtype).bits < 32 else dtype  # torch's fused Adam: float32 inside
+            p, g = xp.astype(params[name], wide), xp.astype(grads[name], wide)
             if self.weight_decay:
-                g = g + self.weight_decay * params[name]
-            m = beta1 * self.m[name] + (1.0 - beta1) * g if name in self.m else (1.0 - beta1) * g
-            v = beta2 * self.v[name] + (1.0 - beta2) * g * g if name in self.v else (1.0 - beta2) * g * g
-            self.m[name], self.v[name] = m, v
+                g = g + self.weight_decay * p
+            m, v = (1.0 - beta1) * g, (1.0 - beta2) * g * g
+            if name in self.m:
+                m, v = beta1 * xp.astype(self.m[name], wide) + m, beta2 * xp.astype(self.v[name], wide) + v
+            self.m[name], self.v[name] = xp.astype(m, dtype), xp.astype(v, dtype)  # kept in the parameter's dtype
             denominator = xp.sqrt(v) / correction2_sqrt + self.eps
-            updated[name] = params[name] - (self.lr / correction1) * (m / denominator)
+            updated[name] = xp.astype(p - (self.lr / correction1) * (m / denominator), dtype)
         return updated
 
 
