@@ -92,9 +92,8 @@ def first_non_finite(node, parts=()):
     elif isinstance(node, list):
         if _all_finite(node):  # a whole tensor at once, where numpy reads every entry as finite
             return None
-        if all(type(x) is float for x in node):  # the common innermost list of a tensor
-            if not any(map(math.isinf, node)) and not any(map(math.isnan, node)):
-                return None
+        if all(type(x) is float for x in node) and not any(map(math.isinf, node)) and not any(map(math.isnan, node)):
+            return None  # the common innermost list of a tensor, all finite
         items = enumerate(node)
     else:
         return _number_problem(node, parts)

@@ -1,8 +1,9 @@
 """The dtypes a case may be computed in, as numpy dtypes, and a case's numbers rounded to one.
 
-float16 is numpy's own; bfloat16 is ml_dtypes' (the numpy extension JAX and TensorFlow use). Rounding goes straight from float64 to the
-dtype (round to nearest, ties to even), as `numpy.ndarray.astype` does, so the numbers an
-implementation is given and those of a reference at that precision are the same numbers.
+float16 is numpy's own; bfloat16 is ml_dtypes' (the numpy extension JAX and TensorFlow use).
+Rounding goes straight from float64 to the dtype (round to nearest, ties to even), as
+`numpy.ndarray.astype` does, so the numbers an implementation is given and those of a reference at
+that precision are the same numbers.
 """
 
 from __future__ import annotations

@@ -73,19 +73,19 @@ class RNNNetwork:
     kind: str = "rnn"
 
     def param_shapes(self) -> dict[str, tuple[int, ...]]:
-        H, I, O = self.hidden_size, self.input_size, self.output_size
-        shapes: dict[str, tuple[int, ...]] = {"rnn.weight_ih": (H, I), "rnn.weight_hh": (H, H)}
+        H, n_in, n_out = self.hidden_size, self.input_size, self.output_size
+        shapes: dict[str, tuple[int, ...]] = {"rnn.weight_ih": (H, n_in), "rnn.weight_hh": (H, H)}
         if self.bias:
             shapes["rnn.bias_ih"] = (H,)
             shapes["rnn.bias_hh"] = (H,)
-        shapes["readout.weight"] = (O, H)
+        shapes["readout.weight"] = (n_out, H)
         if self.readout_bias:
-            shapes["readout.bias"] = (O,)
+            shapes["readout.bias"] = (n_out,)
         return shapes
 
     def intermediate_shapes(self, batch: int, steps: int) -> dict[str, tuple[int, ...]]:
-        H, O = self.hidden_size, self.output_size
-        out_shape = (batch, steps, O) if self.readout == "every_step" else (batch, O)
+        H, n_out = self.hidden_size, self.output_size
+        out_shape = (batch, steps, n_out) if self.readout == "every_step" else (batch, n_out)
         return {
             "rnn.net": (batch, steps, H),
             "rnn.h": (batch, steps, H),

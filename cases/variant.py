@@ -7,8 +7,9 @@ training settings, the tolerance, the aliases, and the numbers' character. A gen
 explicit number is multiplied by a factor drawn in [1/2, 3/2] (rounded to 6 significant
 digits): its sign and magnitude stay, an exact zero stays zero (a zero weight row keeps its
 units exactly at the kink, a saturated output stays saturated, a tiny value near a kink stays
-near it; a net that is zero only because its terms cancel moves off the kink by little). Targets keep their kind: class indices are drawn again in [0, C), probability rows
-are rescaled and normalised again (zeros stay), bce targets stay in [0, 1] (0 and 1 stay).
+near it; a net that is zero only because its terms cancel moves off the kink by little). Targets
+keep their kind: class indices are drawn again in [0, C), probability rows are rescaled and
+normalised again (zeros stay), bce targets stay in [0, 1] (0 and 1 stay).
 The published `expected` values belong to the original numbers, so a variant drops them: the
 torch and finite-difference references judge it.
 

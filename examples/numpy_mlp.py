@@ -4,9 +4,10 @@
 
 It follows refbp's adapter protocol (docs/formats.md): `factory(case)` gets a case's explicit
 document (arrays as numpy arrays of the case's dtype) and returns an object with forward,
-loss, gradients and train (and the optional intermediates and error_signals), or None for what it does not support (every RNN case: it is an
-MLP-only implementation). Unlike refbp it keeps each layer's pre-activation and takes every
-activation's slope as a function of it, and applies softmax's Jacobian explicitly per example.
+loss, gradients and train (and the optional intermediates and error_signals), or None for what it
+does not support (every RNN case: it is an MLP-only implementation). Unlike refbp it keeps each
+layer's pre-activation and takes every activation's slope as a function of it, and applies softmax's
+Jacobian explicitly per example.
 """
 
 from __future__ import annotations

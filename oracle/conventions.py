@@ -97,9 +97,9 @@ def kinked_at_zero(network, intermediates: dict) -> tuple[str, ...]:
     found = []
     for name, activation in kinked_layers(network):
         net = intermediates.get(name)
-        if activation in KINKED_WITH_CHOICE and net is not None and np.any(np.asarray(net) == 0.0):
-            if activation not in found:
-                found.append(activation)
+        at_kink = activation in KINKED_WITH_CHOICE and net is not None and np.any(np.asarray(net) == 0.0)
+        if at_kink and activation not in found:
+            found.append(activation)
     return tuple(found)
 
 

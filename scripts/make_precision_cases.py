@@ -18,6 +18,7 @@ suite's largest; tests/test_precision.py plants a float16 batch sum over 2,048 e
 
 from __future__ import annotations
 
+import itertools
 import json
 import sys
 from pathlib import Path
@@ -39,7 +40,7 @@ def exact(array: np.ndarray) -> list:
 
 def mlp(rng, sizes, batch, activations, loss, train=None) -> dict:
     params = {}
-    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+    for i, (n_in, n_out) in enumerate(itertools.pairwise(sizes)):
         params[f"layers.{i}.weight"] = exact(rng.normal(0, 1 / np.sqrt(n_in), (n_out, n_in)))
         params[f"layers.{i}.bias"] = exact(rng.normal(0, 0.1, n_out))
     inputs = exact(rng.normal(0, 1, (batch, sizes[0])))

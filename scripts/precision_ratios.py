@@ -57,8 +57,9 @@ def main(argv: list[str]) -> int:
     if ratios:
         q = np.quantile(ratios, [0.0, 0.5, 0.9, 0.99, 1.0])
         print(
-            f"  |implementation error| / |torch's own error|, {len(ratios)} tensors: min {q[0]:.2f}, median {q[1]:.2f}, "
-            f"90% {q[2]:.2f}, 99% {q[3]:.2f}, max {q[4]:.2f}; above 2: {sum(r > 2 for r in ratios)}; "
+            f"  |implementation error| / |torch's own error|, {len(ratios)} tensors: min {q[0]:.2f}, "
+            f"median {q[1]:.2f}, 90% {q[2]:.2f}, 99% {q[3]:.2f}, max {q[4]:.2f}; "
+            f"above 2: {sum(r > 2 for r in ratios)}; "
             f"torch exact (error 0): {exact}"
         )
     return 0

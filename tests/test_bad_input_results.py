@@ -134,7 +134,7 @@ def test_conflicting_duplicate_id_is_bad_input_naming_both(tmp_path, capsys):
         (tmp_path / folder).mkdir()
         (tmp_path / folder / "twin.json").write_text(case(loss=loss, expected=DROP)("twin"))
     shutil.copy(SEED, tmp_path / "a")
-    code, out, err = cli(
+    code, _out, err = cli(
         capsys, "run", tmp_path / "a", tmp_path / "b", "--no-report", "--no-progress", "--oracle", "expected"
     )
     assert code == 2
@@ -273,7 +273,7 @@ def test_absurd_sizes_are_refused_before_allocation(tmp_path, capsys, kind):
     path.write_text(build(kind))
     tracemalloc.start()
     try:
-        code, out, err = cli(capsys, "run", path, "--no-report", "--no-progress", "--oracle", "expected")
+        code, _out, err = cli(capsys, "run", path, "--no-report", "--no-progress", "--oracle", "expected")
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
@@ -306,7 +306,7 @@ def test_wrong_answers_fail_naming_the_tensor(tmp_path, capsys, kind):
     document = {"format": "refbp-result/1", "case": OTHER, **given}
     path = tmp_path / "wrong.json"
     path.write_text(json.dumps(document).replace('"OVERFLOW"', "1e400"))
-    code, out, err = cli(capsys, "verify", path, "--no-report", "--oracle", "torch", "--json")
+    code, out, _err = cli(capsys, "verify", path, "--no-report", "--oracle", "torch", "--json")
     [verdict] = json.loads(out)
     assert code == 1 and not verdict["errors"] and not verdict["passed"]
     failed = [c for c in verdict["checks"] if not c["passed"]]

@@ -58,7 +58,7 @@ def test_flops_count_the_matrix_products():
 
 
 def test_report_folder(quick_run):
-    code, _, err, report_dir = quick_run
+    _code, _, err, report_dir = quick_run
     folders = list(report_dir.glob("bench-batch-*"))
     assert len(folders) == 1 and str(folders[0]) in err
     names = {p.name for p in folders[0].iterdir()}

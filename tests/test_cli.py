@@ -142,7 +142,7 @@ def test_installed_suite_found_from_any_directory(tmp_path, monkeypatch):
 
 
 def test_cases_export_writes_the_explicit_form(tmp_path, capsys):
-    code, out, _ = run_cli(capsys, "cases", "export", tmp_path, SUITE_DIR / "mlp" / "mlp-xavier-relu-ce-b64.json")
+    code, _out, _ = run_cli(capsys, "cases", "export", tmp_path, SUITE_DIR / "mlp" / "mlp-xavier-relu-ce-b64.json")
     assert code == 0
     document = json.loads((tmp_path / "mlp-xavier-relu-ce-b64.json").read_text())
     assert isinstance(document["params"]["layers.0.weight"], list)

@@ -232,7 +232,7 @@ def test_entries_out_of_range_are_an_error_not_a_clipped_gather():
     case = CASES[0]
     perturbed = batched_at(loss_forms(case), case.params)
     size = case.params["layers.0.weight"].size
-    with pytest.raises(IndexError, match="layers.0.weight"):
+    with pytest.raises(IndexError, match=r"layers\.0\.weight"):
         perturbed("layers.0.weight", np.array([0, size]), np.array([1e-6, 1e-6]))
 
 

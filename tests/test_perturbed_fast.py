@@ -153,7 +153,7 @@ def test_the_kinks_ruled_out_by_margins_are_the_loops(case, step):
         deltas = np.resize([step, -step], indices.size)
         values, nets = perturbed(name, indices, deltas, kinks=True)
         crossed = _crossed_by_the_loop(forms, case.params, name, indices, deltas, probe_base)
-        reported = set(int(r) for r in getattr(nets, "rows", range(len(indices))))
+        reported = {int(r) for r in getattr(nets, "rows", range(len(indices)))}
         assert set(np.flatnonzero(crossed)) <= reported, name  # every crossing network was redone
         looped = one_forward_each(forms.loss, case.params, name, indices, deltas)
         np.testing.assert_allclose(values, looped, rtol=1e-12, atol=1e-14, err_msg=name)

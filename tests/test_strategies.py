@@ -150,7 +150,7 @@ def test_forward_and_backward_have_their_own_tolerances(seed_case):
 def test_a_tensor_the_trace_lacks_fails_unless_left_out(seed_case):
     trace = compute_trace(seed_case)
     trace.intermediates = {}
-    with pytest.raises(AssertionError, match="forward intermediates layers.0.net: not computed"):
+    with pytest.raises(AssertionError, match=r"forward intermediates layers\.0\.net: not computed"):
         assert_matches_torch(seed_case, trace)
     judged = assert_matches_torch(seed_case, trace, quantities=("outputs", "loss", "grads"))
     assert {c.quantity for c in judged} == {"outputs", "loss", "grads"}

@@ -77,7 +77,7 @@ def test_a_bundle_of_generated_cases(tmp_path, capsys):
 def test_bad_results_exit_2_and_good_ones_still_judged(tmp_path, capsys):
     unknown_case = dict(result_document(), case="no-such-case")
     typo = dict(result_document(), gradz={})
-    code, verdicts, err = verify(
+    code, verdicts, _err = verify(
         capsys, tmp_path, result_document(), "{not json", unknown_case, typo, result_document()
     )
     assert code == 2
@@ -98,7 +98,7 @@ def test_wrong_answers_are_failed_checks_naming_the_tensor(tmp_path, capsys):
     document["outputs"] = [[float("nan"), 0.5]]
     document["loss"] = 1e400
     document["params_after"]["layers.0.bias"] = [float("inf"), 0.35]
-    code, [verdict], err = verify(capsys, tmp_path, json.dumps(document).replace("Infinity", "1e999"))
+    code, [verdict], _err = verify(capsys, tmp_path, json.dumps(document).replace("Infinity", "1e999"))
     assert code == 1 and not verdict["errors"] and not verdict["passed"]
     failed = {(c["quantity"], c["tensor"]) for c in verdict["checks"] if not c["passed"]}
     assert failed == {

@@ -1,4 +1,4 @@
-"""torch.nn + torch.autograd + torch.optim adapter for MLPs and torch.nn.RNN; follows torch's own conventions throughout."""
+"""torch.nn + torch.autograd + torch.optim adapter for MLPs and torch.nn.RNN; torch's own conventions throughout."""
 
 # refbp check --impl examples/corpus/torch_autograd.py:factory            # every case, in float64
 # refbp check --impl examples/corpus/torch_autograd.py:factory_float32    # float32 cases, in float32
@@ -19,6 +19,7 @@
 from __future__ import annotations
 
 import contextlib
+import itertools
 
 import numpy as np
 import torch
@@ -59,7 +60,7 @@ class MLP(nn.Module):
     def __init__(self, network: dict, dtype):
         super().__init__()
         sizes, bias = network["sizes"], network.get("bias", True)
-        self.layers = nn.ModuleList(nn.Linear(a, b, bias=bias, dtype=dtype) for a, b in zip(sizes[:-1], sizes[1:]))
+        self.layers = nn.ModuleList(nn.Linear(a, b, bias=bias, dtype=dtype) for a, b in itertools.pairwise(sizes))
         self.activations = nn.ModuleList(ACTIVATIONS[name]() for name in network["activations"])
 
     def forward(self, x):

@@ -1,4 +1,4 @@
-"""Writes plain torch's float64 results (refbp-result/1) for every shipped case, for refbp verify; torch's conventions."""
+"""Writes plain torch's float64 results (refbp-result/1) of every shipped case for refbp verify; torch's conventions."""
 
 # python examples/corpus/torch_results.py OUT_DIR [CASE_PATH ...]      (default: the shipped suite)
 # refbp verify OUT_DIR --no-report

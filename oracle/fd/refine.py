@@ -80,7 +80,7 @@ def with_measured_noise(
             break
         chosen = {name: np.asarray(noisy.get(name, ()), dtype=np.int64) for name in params}
         judged = richardson(
-            forms, params, select=lambda name, tensor: chosen[name], relative=relative, rounding=rounding
+            forms, params, select=lambda name, tensor, chosen=chosen: chosen[name], relative=relative, rounding=rounding
         )
         replaced += replace(result, judged, noisy, NOISE_METHOD)
         noisy = {name: indices[judged.kink_mask(name).reshape(-1)[indices]] for name, indices in noisy.items()}

@@ -15,6 +15,7 @@ matrix product does under the same load.
 
 from __future__ import annotations
 
+import itertools
 import sys
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -68,7 +69,7 @@ def mlp_flops(sizes, batch: int) -> float:
     return float(
         sum(
             2.0 * batch * n_in * n_out * (2 if i == 0 else 3)
-            for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:]))
+            for i, (n_in, n_out) in enumerate(itertools.pairwise(sizes))
         )
     )
 

@@ -12,13 +12,13 @@ relu network gets a central row too, its gradcheck timed on a sample of its colu
 scaled to every parameter (`baseline_note` says how; empty where gradcheck ran whole).
 Times are medians of several rounds in which refbp's checks and gradcheck take turns
 (refbp.bench.measure.interleaved_medians). gradcheck differentiates the torch reference's loss
-(refbp.oracle.torch_loss.parameter_loss); `err_vs_torch` compares with the torch reference's gradient. `agree` is true when both reach the same verdict on the
-correct gradient (pass) AND both reject a gradient whose largest-magnitude entry is off by
-1e-3 relative (for gradcheck: a custom autograd Function whose backward returns that
-gradient). gradcheck is given the same atol/rtol as refbp's row (refbp.check.tolerance);
-its step is its own default (eps=1e-6). `err_vs_torch` is the largest error of refbp's
-finite differences against torch autograd's gradient, relative to the largest entry of
-each tensor (directional: relative to each projection). The RNN rows (`kind` rnn,
+(refbp.oracle.torch_loss.parameter_loss); `err_vs_torch` compares with the torch reference's
+gradient. `agree` is true when both reach the same verdict on the correct gradient (pass) AND both
+reject a gradient whose largest-magnitude entry is off by 1e-3 relative (for gradcheck: a custom
+autograd Function whose backward returns that gradient). gradcheck is given the same atol/rtol as
+refbp's row (refbp.check.tolerance); its step is its own default (eps=1e-6). `err_vs_torch` is the
+largest error of refbp's finite differences against torch autograd's gradient, relative to the
+largest entry of each tensor (directional: relative to each projection). The RNN rows (`kind` rnn,
 `activation` the nonlinearity, `steps` T) are refbp.bench.fd_rnn's.
 """
 
@@ -165,17 +165,17 @@ def bench_network(
     wrong, wrong_entry = wrong_gradient(compute_trace(case).grads)
     effort = Effort(samples=repeats, min_sample_s=0.002 if quick else 0.02, max_measure_s=1.0 if quick else 12.0)
     rows = []
-    for fast, methods in zip((False, True), methods):
-        if not methods:
+    for fast, these in zip((False, True), methods):
+        if not these:
             continue
-        checks = {method: refbp_check(case, method) for method in methods}
-        tolerance = checks[methods[0]][0]
+        checks = {method: refbp_check(case, method) for method in these}
+        tolerance = checks[these[0]][0]
         baseline = gradcheck_function(case, fast, tolerance.atol, tolerance.rtol)
-        timed = {method: Timed(lambda m=method: refbp_check(case, m), library="numpy") for method in methods}
+        timed = {method: Timed(lambda m=method: refbp_check(case, m), library="numpy") for method in these}
         timed["baseline"] = Timed(baseline(), library="torch")
         seconds = interleaved_medians(timed, effort)
         baseline_verdicts = baseline()(), not baseline(wrong)()
-        for method in methods:
+        for method in these:
             rows.append(
                 row(
                     case,

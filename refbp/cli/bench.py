@@ -66,8 +66,8 @@ central on 32-64-64-10 per hidden activation (tanh, relu, leaky_relu, elu, softp
 relu-tanh with cross_entropy) and on 784-256-256-10 relu, where gradcheck is timed on the
 columns of two bias tensors and scaled to every parameter (baseline_note).
 Columns: network, kind, activation, batch, params, method, baseline, refbp_s, baseline_s, speedup
-(baseline_s / refbp_s; medians of up to 7 rounds in which refbp and gradcheck take turns), agree (same verdict on the correct
-gradient, and both reject one entry off by 1e-3 relative), and the four verdicts behind it,
+(baseline_s / refbp_s; medians of up to 7 rounds in which refbp and gradcheck take turns), agree (same
+verdict on the correct gradient, and both reject one entry off by 1e-3 relative), and the four verdicts behind it,
 err_vs_torch (refbp's finite differences against torch autograd's gradient), baseline_note.
 Writes reports/bench-fd-<id>/ (results.csv, summary.md, report.html, environment.json).
 """

@@ -19,6 +19,7 @@ of their turn included, in index order, so the indices may have gaps).
 
 from __future__ import annotations
 
+import itertools
 import time
 from dataclasses import dataclass, replace
 
@@ -76,7 +77,7 @@ def document_cost(document: dict) -> float:
 def rounds(options, first: int, stop: int) -> list[FuzzRound]:
     """Units covering the examples first..stop-1, one per round they touch."""
     edges = sorted({first, stop, *range((first // ROUND_SIZE + 1) * ROUND_SIZE, stop, ROUND_SIZE)})
-    return [FuzzRound(options.seed, options.drawn, options.dtype, a, b) for a, b in zip(edges, edges[1:])]
+    return [FuzzRound(options.seed, options.drawn, options.dtype, a, b) for a, b in itertools.pairwise(edges)]
 
 
 def check_spread(options, target: Target, started: float, on_outcome=None) -> list[ExampleOutcome]:
@@ -102,7 +103,7 @@ def check_spread(options, target: Target, started: float, on_outcome=None) -> li
         ]
         costs = [sum(document_cost(d) for d in chunk.documents if d is not None) for chunk in chunks]
 
-        def take(index, result):
+        def take(index, result, chunks=chunks):  # this wave's chunks (B023)
             for outcome in _crashed(chunks[index], result.reason) if isinstance(result, UnitFailed) else result:
                 outcomes.append(outcome)
                 if on_outcome is not None:

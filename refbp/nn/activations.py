@@ -52,7 +52,7 @@ class Sigmoid(Activation):
     # e^709 and e^88 are the largest powers of e below float64's and float32's maxima:
     # clipping -net there keeps exp finite, and changes the result only where it is below
     # the dtype's smallest normal number (torch gives 0 there).
-    EXP_LIMIT = {"float64": 709.0, "float32": 88.0}
+    EXP_LIMIT = {"float64": 709.0, "float32": 88.0}  # noqa: RUF012 (a table, only read)
 
     def forward(self, xp, net):
         # 1 / (1 + e^-net): one exp and no branch select, accurate to a few ulps for every net

@@ -14,8 +14,9 @@ One small API for every command that runs many independent pieces of work (`run`
   documents, small dataclasses of those): what a case path, id or explicit document is.
 - `jobs=1` and no executor: a plain loop in this process (the default; nothing changes).
   `jobs=N`: N local worker processes (forked from a fork server that has imported torch
-  and the checking code but run nothing, so none inherits torch's thread pools), each with `cores // N` BLAS/OpenMP/torch threads so that N workers do not oversubscribe
-  the cores (`worker.limit_threads`). `jobs="auto"` (`parse_jobs`) is the core count.
+  and the checking code but run nothing, so none inherits torch's thread pools), each with
+  `cores // N` BLAS/OpenMP/torch threads so that N workers do not oversubscribe the cores
+  (`worker.limit_threads`). `jobs="auto"` (`parse_jobs`) is the core count.
 - `executor="dask://HOST:PORT"` (or a `distributed.Client`): the units run on that Dask
   cluster (`pip install 'refbp[cluster]'`); `jobs` is then the cluster's business.
 - Results always come back in input order, so what is built from them is the same

@@ -4,6 +4,7 @@ flat_indices[s] of one tensor moved by deltas[s] changes one unit of that layer.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 
 import numpy as np
 
@@ -76,4 +77,4 @@ def runs(units, limit: int = MAX_RUNS):
     if len(starts) >= limit:
         return None
     edges = [0, *starts.tolist(), len(units)]
-    return list(zip(edges[:-1], edges[1:]))
+    return list(itertools.pairwise(edges))

@@ -145,7 +145,7 @@ def case_sections(
     for case in summary.itertuples(index=False):
         listed = entries[entries["case"] == case.case].drop(columns=["case"]) if entries is not None else None
         rows = details[(details["case"] == case.case) & (details["quantity"] != "error")]
-        errors = [e for e in details.loc[(details["case"] == case.case) & (details["quantity"] == "error"), "note"]]
+        errors = list(details.loc[(details["case"] == case.case) & (details["quantity"] == "error"), "note"])
         mine = failing[failing["case"] == case.case]
         undecided = rows[rows["state"] == "inconclusive"] if "state" in rows else rows.iloc[0:0]
         sections.append(

@@ -2,9 +2,10 @@
 gradients 87 %, training 80 %", and the expected failures' lines beside it.
 
 Cases count when checked (a declined case is left out); a case passes in the state pass only (an
-inconclusive or XFAIL case is not a pass). A part declared not provided counts in no category. Each category counts the parts of refbp.check.parts
-judged in it: a gradient part per tensor, so a wrong tensor of four costs a quarter of the
-gradients, not the whole case. Percentages are rounded down: 100 % means every one passed.
+inconclusive or XFAIL case is not a pass). A part declared not provided counts in no category.
+Each category counts the parts of refbp.check.parts judged in it: a gradient part per tensor, so a
+wrong tensor of four costs a quarter of the gradients, not the whole case. Percentages are rounded
+down: 100 % means every one passed.
 """
 
 from __future__ import annotations
