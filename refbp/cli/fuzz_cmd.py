@@ -34,7 +34,9 @@ value range, optimizer) and examples per second. With --impl, a factory that nam
 network kinds it supports (`factory.kinds = ("mlp",)`) gets only those drawn; it runs in a
 worker process, never in refbp's: an example in which it exits (sys.exit, os._exit), raises
 KeyboardInterrupt, crashes its process or overruns --timeout is a failed example with the
-reason, and what it prints goes to stderr.
+reason, and what it prints goes to stderr. With --cmd (a program over a pipe, docs/formats.md
+section 11) the same, --dtype included; `--cmd ... --layer` (or --layer FILE.py) draws input sets
+for each layer function instead (--examples per function, default 50; docs/layers.md).
 A --save-failures folder that is a file, lies under one or cannot be written is refused
 before any example is drawn; if writing fails later all the same, the failures are written
 into a temporary folder instead, named on stderr (exit 2). Ctrl-C stops drawing: the

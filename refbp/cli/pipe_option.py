@@ -22,7 +22,11 @@ With --cmd the program runs in a process of its own, started once: a request it 
 within --timeout, an exit, a line that is not its answer (not JSON, another id, a partial line)
 or a flood of its stdout ends the run with one line naming the case and the problem (exit 2); an
 `error` message fails that case only; an answer with NaN or a wrong shape is a failed check. It
-is stopped at the end and on Ctrl-C (stdin closed, then SIGTERM, then SIGKILL)."""
+is stopped at the end and on Ctrl-C (stdin closed, then SIGTERM, then SIGKILL). --dtype and
+--require work with --cmd as with --impl. The layer cases among the PATHs (refbp-layer-case/1) are
+checked on the layers its hello lists; `--cmd ... --layer` checks its layers only (with no PATH, on
+refbp's library of input sets); a command whose hello lists no layers leaves the layer cases
+unchecked with one note (exit 2 when nothing else was asked: docs/formats.md sections 11, 12)."""
 
 
 def add_cmd_option(group) -> None:
