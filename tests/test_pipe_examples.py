@@ -58,7 +58,7 @@ def check_json(capsys, command: str, *paths) -> tuple[int, list[dict], str]:
     return code, json.loads(out), err
 
 
-def assert_whole_mlp_suite_passes(capsys, command: str, name: str):
+def assert_whole_mlp_suite_passes(capsys, command: str, name: str, layer_cases: int = 0):
     code, verdicts, err = check_json(capsys, command)
     # Its hello lists float64 and float32: the cases of other dtypes, and the RNNs, are declined.
     mlp = [v for v in verdicts if v["network"].startswith("mlp") and v["dtype"] in ("float64", "float32")]
@@ -66,7 +66,10 @@ def assert_whole_mlp_suite_passes(capsys, command: str, name: str):
               for v in mlp if not v["passed"]}
     assert not failed, failed
     assert len(mlp) >= 40 and all(v["implementation"] == name for v in verdicts)
-    assert all(v["error_kind"] == "unsupported" for v in verdicts if v not in mlp)
+    # the layer cases (docs/formats.md section 12) on the layers its hello lists (the Node MLP's), all passed
+    layers = [v for v in verdicts if v["network"].startswith("layer ")]
+    assert all(v["state"] == "pass" for v in layers) and len(layers) == layer_cases
+    assert all(v["error_kind"] == "unsupported" for v in verdicts if v not in mlp and v not in layers)
     assert code == 0, err
 
 
@@ -92,7 +95,7 @@ def test_the_c_sigmoid_bug_is_caught_and_diagnosed(capsys, c_programs):
 
 
 def test_the_node_mlp_passes_the_whole_mlp_suite(capsys, node):
-    assert_whole_mlp_suite_passes(capsys, f"{node} {EXAMPLES / 'js' / 'mlp.js'}", "js-mlp")
+    assert_whole_mlp_suite_passes(capsys, f"{node} {EXAMPLES / 'js' / 'mlp.js'}", "js-mlp", layer_cases=97)
 
 
 def test_the_node_tanh_bug_is_caught_and_diagnosed(capsys, node):
@@ -108,4 +111,5 @@ def test_fuzz_runs_on_the_c_mlp(capsys, c_programs):
     code = main(["fuzz", "--cmd", str(c_programs / "mlp"), "--examples", "4", "--no-progress"])
     out = capsys.readouterr().out
     assert code == 0, out
-    assert "4 examples checked (mlp" in out  # its hello's kinds: MLPs only are drawn
+    assert "4 examples checked" in out and "0 not supported" in out
+    assert "drawn inside: kinds mlp;" in out and "kind        mlp 4" in out  # its hello's kinds: MLPs only are drawn

@@ -234,12 +234,6 @@ static void answer_params(const Net *net, const char *key, const Params *p) {
     answer_close();
 }
 
-static int wants(const json *request, const char *quantity) {
-    json *want = json_get(request, "want");
-    for (int i = 0; want && i < want->n; i++) if (!strcmp(want->items[i].str, quantity)) return 1;
-    return 0;
-}
-
 static void evaluate(const json *request) {
     const json *c = json_get(request, "case"), *network = json_get(c, "network"), *acts = json_get(network, "activations");
     const json *sizes = json_get(network, "sizes"), *targets = json_get(c, "targets");
@@ -309,10 +303,16 @@ int main(void) {
     json *request;
     while ((request = pipe_read()) != NULL) {
         if (!strcmp(json_str(request, "type", ""), "hello")) {
-            printf("{\"id\":0,\"type\":\"hello\",\"protocol\":\"refbp-pipe/1\",\"name\":\"c-mlp\",\"version\":\"1.0\","
-                   "\"kinds\":[\"mlp\"],\"dtypes\":[\"float64\",\"float32\"],\"quantities\":[\"outputs\",\"loss\","
-                   "\"grads\",\"intermediates\",\"error_signals\",\"train\",\"losses\"]}\n");
-            fflush(stdout);
+            static const char *kinds[] = {"mlp"}, *dtypes[] = {"float64", "float32"},
+                *quantities[] = {"outputs", "loss", "grads", "intermediates", "error_signals", "train", "losses"};
+            answer_begin(request, "hello");
+            answer_string("protocol", "refbp-pipe/1");
+            answer_string("name", "c-mlp");
+            answer_string("version", "1.0");
+            answer_strings("kinds", kinds, 1);
+            answer_strings("dtypes", dtypes, 2);
+            answer_strings("quantities", quantities, 7);
+            answer_end();
         } else {
             evaluate(request);
         }

@@ -128,6 +128,20 @@ void answer_begin(const json *request, const char *type) {
 }
 
 void answer_string(const char *name, const char *text) { key(name); printf("\"%s\"", text); }
+
+void answer_strings(const char *name, const char *const *items, int n) {
+    key(name);
+    putchar('[');
+    for (int i = 0; i < n; i++) printf(i ? ",\"%s\"" : "\"%s\"", items[i]);
+    putchar(']');
+}
+
+int wants(const json *request, const char *quantity) {
+    json *want = json_get(request, "want");
+    for (int i = 0; want && i < want->n; i++)
+        if (want->items[i].type == J_STR && !strcmp(want->items[i].str, quantity)) return 1;
+    return 0;
+}
 void answer_number(const char *name, double value) { key(name); number(value); }
 
 void answer_tensor(const char *name, const double *data, int rows, int cols) {
