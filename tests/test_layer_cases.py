@@ -411,3 +411,16 @@ def test_find_layer_cases_reports_a_bad_file_and_goes_on(tmp_path):
     found = find_layer_cases([tmp_path])
     assert [c.id for c in found.cases] == ["layer-affine-b4-ordinary"]
     assert len(found.bad) == 1 and "layer-bad.json: layout: relu has no weights to lay out" in found.bad[0].errors[0]
+
+
+def test_fuzz_layer_saves_its_failures_as_layer_cases_that_check_again(capsys, tmp_path):
+    buggy, correct = (str(ROOT / "examples/layers" / name) for name in ("cs231n_bug_relu.py", "cs231n_layers.py"))
+    saved = tmp_path / "found"
+    assert main(["fuzz", "--layer", buggy, "--examples", "4", "--save-failures", str(saved)]) == 1
+    out = capsys.readouterr().out
+    files = sorted(saved.glob("*.json"))
+    assert [p.name.startswith("fuzz-relu-") for p in files] == [True] and f"saved {files[0]}" in out
+    case = load_layer_case(files[0])
+    assert case.function == "relu" and "regression" in case.tags and "--seed 0" in case.source
+    assert main(["check", "--layer", buggy, str(saved), "--no-report"]) == 1
+    assert main(["check", "--layer", correct, str(saved), "--no-report"]) == 0

@@ -188,6 +188,16 @@ def fuzz_summary(results: list, args, seconds: float) -> int:
         print("\n".join(lost))
     for verdict in failed[:10]:
         print("\n".join(format_failures(verdict, limit=2)))
+    if failed and getattr(args, "save_failures", None) is not None:
+        from refbp.layer.save import save_failures
+
+        inputs = [item for _, result in results if not isinstance(result, str) for item in result.failed_inputs]
+        command = (
+            f"refbp fuzz {'--cmd ' + repr(args.cmd) + ' --layer' if args.cmd else '--layer ' + args.layer} "
+            f"--examples {args.examples or 50} --seed {args.seed}"
+        )
+        for path in save_failures(inputs, failed, args.save_failures, args.max_saved, command):
+            print(f"saved {path} (refbp-layer-case/1: `refbp check --layer ... {path}` checks it again)")
     return 1 if failed or lost or (args.strict and inconclusive) else 0
 
 

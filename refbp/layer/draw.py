@@ -25,6 +25,9 @@ class LayerFuzz:
     examples: int = 0
     failed: list[CaseVerdict] = field(default_factory=list)
     inconclusive: int = 0
+    # (function, layout, the input set) of each failed verdict, in order: what `--save-failures`
+    # writes as refbp-layer-case/1 files (refbp.layer.save)
+    failed_inputs: list[tuple] = field(default_factory=list)
 
 
 def fuzz_layers(bound: list[Bound], name: str, examples: int = 50, fuzz_seed: int = 0) -> LayerFuzz:
@@ -53,6 +56,7 @@ def fuzz_layers(bound: list[Bound], name: str, examples: int = 50, fuzz_seed: in
             found.examples += 1
             if verdict.state.value == "fail":
                 found.failed.append(verdict)
+                found.failed_inputs.append((layer.function, layer.layout, example))
             found.inconclusive += verdict.state.value == "inconclusive"
     return found
 
