@@ -43,14 +43,15 @@ class PipeProcess:
         try:
             # Its own session: Ctrl-C at the terminal reaches refbp only, which then stops it (and
             # what it started) in order; refbp's process group is never signalled by it.
-            self.process = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=None,
-                                            start_new_session=True, bufsize=0)
+            self.process = subprocess.Popen(
+                argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=None, start_new_session=True, bufsize=0
+            )
         except OSError as exc:
             raise PipeBroken(f"cannot start {argv[0]!r}: {exc.strerror or exc}") from None
         self.stdin, self.stdout = self.process.stdin.fileno(), self.process.stdout.fileno()
         os.set_blocking(self.stdin, False)
         self.buffer = bytearray()
-        self.scanned = 0   # bytes of the buffer known to hold no newline (a long line is searched once)
+        self.scanned = 0  # bytes of the buffer known to hold no newline (a long line is searched once)
         self.lines_read = 0
 
     def exchange(self, line: bytes, timeout: float) -> bytes:
@@ -62,14 +63,16 @@ class PipeProcess:
             end = self.buffer.find(b"\n", self.scanned)
             if end >= 0 and not pending:
                 answer = bytes(self.buffer[:end])
-                del self.buffer[:end + 1]
+                del self.buffer[: end + 1]
                 self.scanned = 0
                 self.lines_read += 1
                 return answer
             self.scanned = len(self.buffer) if end < 0 else end
             if len(self.buffer) > MAX_LINE_BYTES:
-                raise PipeBroken(f"it wrote more than {MAX_LINE_BYTES // 2 ** 20} MiB without ending its line "
-                                 f"(a flood of its stdout): stopped")
+                raise PipeBroken(
+                    f"it wrote more than {MAX_LINE_BYTES // 2**20} MiB without ending its line "
+                    f"(a flood of its stdout): stopped"
+                )
             left = deadline - time.monotonic()
             if left <= 0:
                 raise PipeBroken(self._overdue(timeout))
