@@ -26,12 +26,19 @@ SCHEMAS = {
     "result": "refbp-result/1",
     "results": "refbp-results/1",
     "verdict": "refbp-verdict/1",
-    "pipe": "refbp-pipe/1",   # the lines of `check --cmd` (refbp.pipe)
-    "layer-case": "refbp-layer-case/1",      # one layer's function, inputs and expected values (refbp.cases.layer_case)
+    "pipe": "refbp-pipe/1",  # the lines of `check --cmd` (refbp.pipe)
+    "layer-case": "refbp-layer-case/1",  # one layer's function, inputs and expected values (refbp.cases.layer_case)
     "layer-result": "refbp-layer-result/1",  # an implementation's answer to a layer case (refbp.layer.results)
 }
-_TYPE_WORDS = {"integer": "a whole number", "number": "a number", "string": "a string",
-               "boolean": "true or false", "object": "an object", "array": "a list", "null": "null"}
+_TYPE_WORDS = {
+    "integer": "a whole number",
+    "number": "a number",
+    "string": "a string",
+    "boolean": "true or false",
+    "object": "an object",
+    "array": "a list",
+    "null": "null",
+}
 
 
 def schema_file(name: str) -> Path:
@@ -132,8 +139,11 @@ def describe(error: jsonschema.ValidationError) -> tuple[str, str]:
     if rule == "pattern":
         return field, f"{show(value)} must match {error.validator_value}"
     if rule == "minItems":
-        return field, ("must not be empty" if error.validator_value == 1
-                       else f"must have at least {error.validator_value} entries, not {len(value)}")
+        return field, (
+            "must not be empty"
+            if error.validator_value == 1
+            else f"must have at least {error.validator_value} entries, not {len(value)}"
+        )
     if rule == "maxItems":
         return field, f"must have at most {error.validator_value} entries, not {len(value)}"
     if rule == "uniqueItems":
