@@ -7,8 +7,12 @@ beyond float64) and names its field. Used by the case loader and the result read
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
 
 import numpy as np
+from numpy.typing import DTypeLike
 
 from .dtypes import LARGEST
 from .jsonio import CaseError, NonFiniteLiteral, kind_of
@@ -19,11 +23,11 @@ MAX_ELEMENTS = 50_000_000
 FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
-def index_text(index) -> str:
+def index_text(index: Iterable[Any]) -> str:
     return "".join(f"[{int(i)}]" for i in index)
 
 
-def shape_of(value) -> tuple[tuple[int, ...] | None, tuple[int, ...], str]:
+def shape_of(value: Any) -> tuple[tuple[int, ...] | None, tuple[int, ...], str]:
     """(shape, index, problem): the shape of a rectangular nested list, else None with the
     index of the first entry that breaks it and what is wrong there."""
     if not isinstance(value, list):
@@ -33,7 +37,7 @@ def shape_of(value) -> tuple[tuple[int, ...] | None, tuple[int, ...], str]:
     rectangular = _numeric_shape(value)
     if rectangular is not None:
         return rectangular, (), ""
-    shapes = []
+    shapes: list[tuple[int, ...]] = []
     for i, item in enumerate(value):
         sub, where, problem = shape_of(item)
         if sub is None:
@@ -44,7 +48,7 @@ def shape_of(value) -> tuple[tuple[int, ...] | None, tuple[int, ...], str]:
     return (len(value),) + shapes[0], (), ""
 
 
-def _numeric_shape(value: list) -> tuple[int, ...] | None:
+def _numeric_shape(value: list[Any]) -> tuple[int, ...] | None:
     """The shape of a rectangular, non-empty nested list of numbers, found by numpy in one pass
     (a walk in Python costs a second per million entries); None for anything else (ragged,
     empty somewhere, another kind of entry), which the walk then names."""
@@ -55,7 +59,13 @@ def _numeric_shape(value: list) -> tuple[int, ...] | None:
     return array.shape if array.size else None
 
 
-def to_array(value, path, field: str, shape=None, dtype=np.float64) -> np.ndarray:
+def to_array(
+    value: Any,
+    path: str | Path | None,
+    field: str,
+    shape: Iterable[int] | None = None,
+    dtype: DTypeLike = np.float64,
+) -> np.ndarray:
     """A nested list of numbers (the schema has checked the entries) -> an array of `shape`.
 
     Entries given as null (published values the source does not print) become NaN."""
@@ -77,16 +87,17 @@ def to_array(value, path, field: str, shape=None, dtype=np.float64) -> np.ndarra
         raise CaseError(path, field, "holds a number too large for float64") from None
 
 
-def _nulls_to_nan(value):
+def _nulls_to_nan(value: Any) -> Any:
     if isinstance(value, list):
         return [_nulls_to_nan(v) for v in value]
     return math.nan if value is None else value
 
 
-def first_non_finite(node, parts=()):
+def first_non_finite(node: Any, parts: tuple[Any, ...] = ()) -> tuple[str, str] | None:
     """(field, problem) of the first number a case may not hold, or None: a NaN or Infinity
     literal (JSON has neither) or a number that overflowed float64 while parsing (1e400).
     (A whole number beyond float64 is left to the schema's ranges and to `to_array`.)"""
+    items: Iterable[tuple[Any, Any]]
     if isinstance(node, dict):
         items = node.items()
     elif isinstance(node, list):
@@ -104,14 +115,14 @@ def first_non_finite(node, parts=()):
     return None
 
 
-def _all_finite(node: list) -> bool:
+def _all_finite(node: list[Any]) -> bool:
     try:
         return bool(np.isfinite(np.array(node, dtype=np.float64)).all())
     except (TypeError, ValueError, OverflowError):
         return False
 
 
-def _number_problem(value, parts):
+def _number_problem(value: Any, parts: tuple[Any, ...]) -> tuple[str, str] | None:
     if isinstance(value, NonFiniteLiteral):
         return field_name(parts), f"{value.name} is not allowed in a case (JSON has no NaN or Infinity)"
     if isinstance(value, float) and not math.isfinite(value):
@@ -119,7 +130,7 @@ def _number_problem(value, parts):
     return None
 
 
-def check_float32(array: np.ndarray, path, field: str, dtype: str = "float32") -> None:
+def check_float32(array: np.ndarray, path: str | Path | None, field: str, dtype: str = "float32") -> None:
     """A float32 (float16, bfloat16) case: every value must fit the dtype (else the implementation
     sees an infinity)."""
     over = np.abs(array) > LARGEST[dtype]

@@ -9,9 +9,13 @@ that precision are the same numbers.
 from __future__ import annotations
 
 import dataclasses
+from typing import TYPE_CHECKING, Any, overload
 
 import ml_dtypes  # bfloat16 as a numpy dtype (a dependency of refbp: pyproject.toml)
 import numpy as np
+
+if TYPE_CHECKING:
+    from .model import Case
 
 # Each dtype's largest finite value: a number beyond it would reach the implementation as an
 # infinity, so a case of that dtype refuses it (refbp.cases.load).
@@ -33,16 +37,17 @@ SMALLEST_NORMAL = {
 LOW_PRECISION = ("float32", "float16", "bfloat16")
 
 
-def numpy_dtype(name: str) -> np.dtype:
+def numpy_dtype(name: str) -> np.dtype[Any]:
     """The numpy dtype of `name` (bfloat16: ml_dtypes.bfloat16)."""
     if name == "bfloat16":
-        return np.dtype(ml_dtypes.bfloat16)
+        bfloat16: np.dtype[Any] = np.dtype(ml_dtypes.bfloat16)
+        return bfloat16
     if name not in LARGEST:
         raise ValueError(f"unknown dtype {name!r} (known: {', '.join(LARGEST)})")
     return np.dtype(name)
 
 
-def carrier(name: str) -> np.dtype:
+def carrier(name: str) -> np.dtype[Any]:
     """The numpy dtype a case's arrays travel in to an implementation (refbp.check.adapter): the
     dtype itself, except bfloat16, whose numbers travel in float32 (every bfloat16 number is one;
     numpy has no bfloat16 of its own, and torch.as_tensor takes no ml_dtypes array): the
@@ -50,6 +55,10 @@ def carrier(name: str) -> np.dtype:
     return np.dtype(np.float32) if name == "bfloat16" else numpy_dtype(name)
 
 
+@overload
+def rounded(array: np.ndarray, name: str) -> np.ndarray: ...
+@overload
+def rounded(array: None, name: str) -> None: ...
 def rounded(array: np.ndarray | None, name: str) -> np.ndarray | None:
     """`array` (float64) rounded to dtype `name` and back to float64; integers (class indices) and
     None unchanged."""
@@ -58,7 +67,7 @@ def rounded(array: np.ndarray | None, name: str) -> np.ndarray | None:
     return np.asarray(array, dtype=np.float64).astype(numpy_dtype(name)).astype(np.float64)
 
 
-def at_dtype(case, dtype: str):
+def at_dtype(case: Case, dtype: str) -> Case:
     """`case` with every number rounded to `dtype` (class indices unchanged) and its dtype set: the
     float64 references then judge exactly the numbers an implementation at that dtype is given
     (`refbp check --dtype`, and the reference at that precision, refbp.oracle.same_precision)."""

@@ -8,15 +8,24 @@ them. NaN (null in the file) marks an entry the source does not print.
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from .arrays import index_text, to_array
 from .jsonio import CaseError
-from .model import Expected, RNNNetwork, Tolerance
+from .model import Expected, MLPNetwork, RNNNetwork, Tolerance, Train
 
 
-def parse_expected(spec: dict, network, batch: int, steps, train, path) -> Expected:
+def parse_expected(
+    spec: dict[str, Any],
+    network: MLPNetwork | RNNNetwork,
+    batch: int,
+    steps: int,
+    train: Train | None,
+    path: str | Path | None,
+) -> Expected:
     if train is None:
         for key in ("params_after", "loss_after"):
             if spec.get(key) is not None:
@@ -29,7 +38,7 @@ def parse_expected(spec: dict, network, batch: int, steps, train, path) -> Expec
         inter_shapes = network.intermediate_shapes(batch)
         out_shape = inter_shapes[f"layers.{network.depth - 1}.out"]
 
-    def tensors(key, known):
+    def tensors(key: str, known: dict[str, tuple[int, ...]]) -> dict[str, np.ndarray]:
         result = {}
         for name, array in (spec.get(key) or {}).items():
             if name not in known:
@@ -38,7 +47,7 @@ def parse_expected(spec: dict, network, batch: int, steps, train, path) -> Expec
                 result[name] = to_array(array, path, f"expected.{key}.{name}", shape=known[name])
         return result
 
-    def scalar(key):
+    def scalar(key: str) -> float | None:
         return None if spec.get(key) is None else float(spec[key])
 
     outputs = spec.get("outputs")
@@ -57,7 +66,7 @@ def parse_expected(spec: dict, network, batch: int, steps, train, path) -> Expec
 MAX_DECIMALS = 30  # printed digits after the point (the schema's bound too)
 
 
-def printed_values(expected: Expected) -> dict[str, object]:
+def printed_values(expected: Expected) -> dict[str, Any]:
     """The published values of `expected` by the keys of `expected.decimals`: "loss",
     "outputs", "loss_after", and "<quantity>.<tensor>" such as "grads.layers.0.weight"."""
     values = {
@@ -69,7 +78,7 @@ def printed_values(expected: Expected) -> dict[str, object]:
     return values
 
 
-def printed_decimals(spec: dict, expected: Expected, path) -> dict[str, np.ndarray]:
+def printed_decimals(spec: dict[str, Any], expected: Expected, path: str | Path | None) -> dict[str, np.ndarray]:
     """`expected.decimals` as arrays of the published values' shapes (NaN: judged by the tolerance)."""
     printed = printed_values(expected)
     result = {}

@@ -9,6 +9,7 @@ their whole problems with `random_problem`, from the same two.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 
@@ -46,7 +47,7 @@ def init_params(shapes: dict[str, tuple[int, ...]], scheme: str, seed: int, scal
     return params
 
 
-def _bias_fan_in(name: str, fan_in_of: dict[str, int], shapes) -> int:
+def _bias_fan_in(name: str, fan_in_of: dict[str, int], shapes: dict[str, tuple[int, ...]]) -> int:
     # rnn.bias_ih / rnn.bias_hh pair with weight_ih / weight_hh; layers.i.bias with layers.i.weight.
     prefix, leaf = name.rsplit(".", 1)
     weight = prefix + "." + leaf.replace("bias", "weight")
@@ -55,7 +56,7 @@ def _bias_fan_in(name: str, fan_in_of: dict[str, int], shapes) -> int:
     return fan_in_of.get(prefix, 1)
 
 
-def random_array(spec: dict, shape: tuple[int, ...], classes: int | None = None) -> np.ndarray:
+def random_array(spec: dict[str, Any], shape: tuple[int, ...], classes: int | None = None) -> np.ndarray:
     """One array of `shape` from a validated `random` spec.
 
     normal: N(mean, scale^2); uniform: U(low, high) (default [0, 1)); classes: integers in
@@ -65,7 +66,7 @@ def random_array(spec: dict, shape: tuple[int, ...], classes: int | None = None)
     rng = np.random.default_rng(spec["seed"])
     distribution = spec["distribution"]
     if distribution == "normal":
-        return spec.get("mean", 0.0) + spec.get("scale", 1.0) * rng.standard_normal(shape)
+        return np.asarray(spec.get("mean", 0.0) + spec.get("scale", 1.0) * rng.standard_normal(shape))
     if distribution == "uniform":
         return rng.uniform(spec.get("low", 0.0), spec.get("high", 1.0), shape)
     if distribution == "classes":
@@ -74,7 +75,7 @@ def random_array(spec: dict, shape: tuple[int, ...], classes: int | None = None)
         logits = spec.get("scale", 1.0) * rng.standard_normal(shape)
         logits -= logits.max(axis=-1, keepdims=True)
         weights = np.exp(logits)
-        return weights / weights.sum(axis=-1, keepdims=True)
+        return np.asarray(weights / weights.sum(axis=-1, keepdims=True))
     raise ValueError(f"unknown distribution {distribution!r}")
 
 
@@ -88,7 +89,7 @@ def random_problem(
     seed: int = 0,
     scheme: str = "xavier_uniform",
     scale: float = 1.0,
-):
+) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
     """`(params, inputs, targets)`, float64 numpy arrays (int64 class indices): the parameters of
     `shapes` by `init_params(scheme, seed, scale)`, N(0, 1) inputs (seed + 1), targets of the
     distribution `targets` (seed + 2), as a case with those generated parts would hold them."""

@@ -12,6 +12,7 @@ import json
 import math
 import re
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -31,7 +32,7 @@ _OPEN, _CLOSE = np.frombuffer(b"[{", np.uint8), np.frombuffer(b"]}", np.uint8)
 class CaseError(ValueError):
     """A bad input file: `file: field: problem`, one line."""
 
-    def __init__(self, path, field: str, problem: str):
+    def __init__(self, path: str | Path | None, field: str, problem: str) -> None:
         self.path = str(path) if path is not None else "<case>"
         self.field = field
         self.problem = problem
@@ -39,7 +40,7 @@ class CaseError(ValueError):
         super().__init__(f"{where}: {problem}")
 
 
-def read_json(path, allow_non_finite: bool = False):
+def read_json(path: str | Path, allow_non_finite: bool = False) -> Any:
     """Parse a JSON file strictly: at most MAX_FILE_BYTES (asked before reading), no duplicate
     keys, nesting at most MAX_NESTING deep.
 
@@ -71,18 +72,18 @@ def read_json(path, allow_non_finite: bool = False):
     return parse_json(text, path, allow_non_finite)
 
 
-def parse_json(text: str, path=None, allow_non_finite: bool = False):
+def parse_json(text: str, path: str | Path | None = None, allow_non_finite: bool = False) -> Any:
     check_nesting(text, path)
 
-    def constant(name):
+    def constant(name: str) -> float:
         if allow_non_finite:
             return {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}[name]
         # The field is not known while parsing: NaN stands in, and the validation of the
         # document names the field that holds it.
         return _LITERAL[name]
 
-    def no_duplicates(pairs):
-        obj = {}
+    def no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        obj: dict[str, Any] = {}
         for key, value in pairs:
             if key in obj:
                 raise CaseError(path, key, "appears twice in one object")
@@ -112,7 +113,7 @@ _LITERAL = {
 }
 
 
-def _integer(text: str):
+def _integer(text: str) -> int | float:
     # Python refuses to convert more than 4300 digits (a ValueError deep in the parser);
     # such a number does not fit a float64 anyway, so it is read as the infinity it overflows to.
     if len(text) > 4000:
@@ -120,7 +121,7 @@ def _integer(text: str):
     return int(text)
 
 
-def check_nesting(text: str, path=None) -> None:
+def check_nesting(text: str, path: str | Path | None = None) -> None:
     """Refuse a document nested deeper than MAX_NESTING, before any parser recurses into it."""
     if text.count("[") + text.count("{") <= MAX_NESTING:
         return
@@ -140,18 +141,17 @@ def check_nesting(text: str, path=None) -> None:
         )
 
 
-def kind_of(value) -> str:
+def kind_of(value: Any) -> str:
     """How a JSON value is named in messages."""
     if isinstance(value, bool):
         return "a boolean"
     if value is None:
         return "null"
-    return {dict: "an object", list: "a list", str: "a string", int: "a number", float: "a number"}.get(
-        type(value), "a number" if isinstance(value, float) else type(value).__name__
-    )
+    names: dict[type, str] = {dict: "an object", list: "a list", str: "a string", int: "a number", float: "a number"}
+    return names.get(type(value), "a number" if isinstance(value, float) else type(value).__name__)
 
 
-def show(value) -> str:
+def show(value: Any) -> str:
     """A value as a message shows it: never a 400-digit number or a page of text in full."""
     if isinstance(value, NonFiniteLiteral):
         return value.name

@@ -8,8 +8,10 @@ the references always run in float64.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Literal
 
 import numpy as np
 
@@ -24,7 +26,7 @@ class MLPNetwork:
     sizes: tuple[int, ...]
     activations: tuple[str, ...]
     bias: bool = True
-    kind: str = "mlp"
+    kind: Literal["mlp"] = "mlp"
 
     @property
     def depth(self) -> int:
@@ -70,7 +72,7 @@ class RNNNetwork:
     readout_bias: bool = True
     # Truncated BPTT: the gradient flows back at most `truncate` steps (None: all the way).
     truncate: int | None = None
-    kind: str = "rnn"
+    kind: Literal["rnn"] = "rnn"
 
     def param_shapes(self) -> dict[str, tuple[int, ...]]:
         H, n_in, n_out = self.hidden_size, self.input_size, self.output_size
@@ -153,7 +155,7 @@ class Case:
     tags: tuple[str, ...] = ()
     path: Path | None = None
     # The validated document as written (generated parts unexpanded), for export.
-    document: dict = field(default_factory=dict, repr=False)
+    document: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @property
     def seeds(self) -> dict[str, int]:
@@ -208,5 +210,5 @@ def parse_entry(text: str) -> tuple[str, tuple[int, ...]]:
     return match.group(1), index
 
 
-def format_entry(tensor: str, index) -> str:
+def format_entry(tensor: str, index: Iterable[Any]) -> str:
     return tensor + "".join(f"[{int(i)}]" for i in index)

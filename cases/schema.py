@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Iterable, Iterator
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 import jsonschema
 import jsonschema_rs
@@ -47,11 +49,12 @@ def schema_file(name: str) -> Path:
 
 
 @cache
-def _raw(name: str) -> dict:
-    return json.loads(schema_file(name).read_text())
+def _raw(name: str) -> dict[str, Any]:
+    document: dict[str, Any] = json.loads(schema_file(name).read_text())
+    return document
 
 
-def schema_document(name: str) -> dict:
+def schema_document(name: str) -> dict[str, Any]:
     """The schema NAME as one self-contained document (a schema it refers to is embedded by its $id)."""
     if name not in SCHEMAS:
         raise KeyError(f"unknown schema {name!r} (known: {', '.join(SCHEMAS)})")
@@ -61,7 +64,7 @@ def schema_document(name: str) -> dict:
     return document
 
 
-def _items(validator, items, instance, schema):
+def _items(validator: Any, items: Any, instance: Any, schema: Any) -> Iterator[Any]:
     """`items`, with a shortcut for the innermost list of a tensor: when the items' schema
     takes numbers (and nulls) and every entry is one, nothing can fail, so the entries are
     not validated one by one (the same verdict, about 30 times faster on large tensors)."""
@@ -74,20 +77,20 @@ def _items(validator, items, instance, schema):
 
 
 _ITEMS = jsonschema.Draft202012Validator.VALIDATORS["items"]
-_Validator = jsonschema.validators.extend(jsonschema.Draft202012Validator, {"items": _items})
+_Validator = jsonschema.validators.extend(jsonschema.Draft202012Validator, {"items": _items})  # type: ignore[no-untyped-call]
 
 
 @cache
-def _validator(name: str):
+def _validator(name: str) -> Any:
     return _Validator(schema_document(name))
 
 
 @cache
-def _fast_validator(name: str):
+def _fast_validator(name: str) -> jsonschema_rs.Draft202012Validator:
     return jsonschema_rs.Draft202012Validator(schema_document(name))
 
 
-def validate(document, name: str, path=None, where: str = "") -> None:
+def validate(document: Any, name: str, path: str | Path | None = None, where: str = "") -> None:
     """Raise a CaseError for the most relevant schema error of `document`, if any.
 
     `where` prefixes the field (`results[2].` inside a bundle). jsonschema-rs (compiled) says
@@ -102,7 +105,7 @@ def validate(document, name: str, path=None, where: str = "") -> None:
         raise CaseError(path, where + field if field else where.rstrip("."), problem)
 
 
-def field_name(parts) -> str:
+def field_name(parts: Iterable[Any]) -> str:
     """("network", "sizes", 1) -> "network.sizes[1]"."""
     text = ""
     for part in parts:
@@ -113,9 +116,13 @@ def field_name(parts) -> str:
 def describe(error: jsonschema.ValidationError) -> tuple[str, str]:
     """A schema error as (field, problem) in the words of the spec."""
     parts = list(error.absolute_path)
-    value, schema, rule = error.instance, error.schema, error.validator
+    # the stubs allow `Unset` for each: a ValidationError from a validator has them all set
+    value: Any = error.instance
+    schema: Any = error.schema
+    rule: Any = error.validator
+    validator_value: Any = error.validator_value
     if rule == "required":
-        missing = next(key for key in error.validator_value if key not in value)
+        missing = next(key for key in validator_value if key not in value)
         return field_name(parts + [missing]), "is required"
     if rule == "additionalProperties":
         allowed = set(schema.get("properties", {}))
@@ -124,36 +131,36 @@ def describe(error: jsonschema.ValidationError) -> tuple[str, str]:
         return field_name(parts + [extra]), f"unknown field{known}"
     field = field_name(parts)
     if rule == "type":
-        wanted = error.validator_value if isinstance(error.validator_value, list) else [error.validator_value]
+        wanted = validator_value if isinstance(validator_value, list) else [validator_value]
         words = " or ".join(_TYPE_WORDS[t] for t in wanted)
         return field, f"must be {words}, not {kind_of(value)}"
     if rule == "enum":
         what = schema.get("title") or (str(parts[-1]) if parts else "value")
-        return field, f"unknown {what} {show(value)} (known: {', '.join(map(str, error.validator_value))})"
+        return field, f"unknown {what} {show(value)} (known: {', '.join(map(str, validator_value))})"
     if rule == "const":
         if parts and parts[-1] == "format":
-            return field, f"unknown format {show(value)} (this reader knows {error.validator_value!r})"
-        return field, f"must be {show(error.validator_value)}, not {show(value)}"
+            return field, f"unknown format {show(value)} (this reader knows {validator_value!r})"
+        return field, f"must be {show(validator_value)}, not {show(value)}"
     if rule in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
         return field, f"{show(value)} is outside {_interval(schema)}"
     if rule == "pattern":
-        return field, f"{show(value)} must match {error.validator_value}"
+        return field, f"{show(value)} must match {validator_value}"
     if rule == "minItems":
         return field, (
             "must not be empty"
-            if error.validator_value == 1
-            else f"must have at least {error.validator_value} entries, not {len(value)}"
+            if validator_value == 1
+            else f"must have at least {validator_value} entries, not {len(value)}"
         )
     if rule == "maxItems":
-        return field, f"must have at most {error.validator_value} entries, not {len(value)}"
+        return field, f"must have at most {validator_value} entries, not {len(value)}"
     if rule == "uniqueItems":
         return field, "names an entry twice"
     if rule in ("minLength", "maxLength"):
-        return field, f"must have {'at least' if rule == 'minLength' else 'at most'} {error.validator_value} characters"
+        return field, f"must have {'at least' if rule == 'minLength' else 'at most'} {validator_value} characters"
     return field, error.message if len(error.message) < 200 else error.message[:197] + "..."
 
 
-def _interval(schema: dict) -> str:
+def _interval(schema: dict[str, Any]) -> str:
     low = schema.get("minimum", schema.get("exclusiveMinimum", "-inf"))
     high = schema.get("maximum", schema.get("exclusiveMaximum", "inf"))
     left = "(" if "exclusiveMinimum" in schema else "["

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+from typing import Any
 
 import numpy as np
 
@@ -38,7 +39,7 @@ def stream(seed: int, case_id: str) -> np.random.Generator:
     return np.random.default_rng([int(seed), digest])
 
 
-def scaled(values, rng: np.random.Generator) -> np.ndarray:
+def scaled(values: Any, rng: np.random.Generator) -> np.ndarray:
     """Each entry times a factor in [1/2, 3/2], rounded to DIGITS significant digits (0 stays 0)."""
     array = np.asarray(values, dtype=np.float64)
     moved = array * rng.uniform(0.5, 1.5, array.shape)
@@ -48,7 +49,7 @@ def scaled(values, rng: np.random.Generator) -> np.ndarray:
     return np.where(moved == 0, 0.0, np.round(moved / unit) * unit)
 
 
-def _targets(case: Case, rng: np.random.Generator):
+def _targets(case: Case, rng: np.random.Generator) -> Any:  # nested lists, as JSON holds them
     targets = np.asarray(case.targets)
     if np.issubdtype(targets.dtype, np.integer):  # class indices
         classes = case.network.sizes[-1] if case.network.kind == "mlp" else case.network.output_size
@@ -62,7 +63,7 @@ def _targets(case: Case, rng: np.random.Generator):
     return scaled(targets, rng).tolist()
 
 
-def variant_document(case: Case, seed: int) -> dict:
+def variant_document(case: Case, seed: int) -> dict[str, Any]:
     """The variant's document, generated parts with new seeds and explicit numbers moved."""
     if not 0 <= int(seed) <= MAX_SEED:
         raise ValueError(f"--seed {seed}: must be in [0, 2^63 - 1]")

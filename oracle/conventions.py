@@ -11,10 +11,14 @@ refbp.oracle.torch_reference.trace computes the reference under it. Nothing here
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
 import torch.nn.functional as F
+
+if TYPE_CHECKING:
+    from refbp.cases.model import MLPNetwork, RNNNetwork
 
 # torch's BCELoss backward floors y (1 - y) at this (aten's binary_cross_entropy_backward, EPSILON).
 BCE_BACKWARD_FLOOR = 1e-12
@@ -63,28 +67,29 @@ class _RightSlopeAtZero(torch.autograd.Function):
     """relu or leaky_relu with slope 1 at net = 0 exactly (the forward is torch's own)."""
 
     @staticmethod
-    def forward(ctx, net, negative_slope):
+    def forward(ctx: Any, net: torch.Tensor, negative_slope: float) -> torch.Tensor:
         ctx.save_for_backward(net)
         ctx.negative_slope = negative_slope
         return F.relu(net) if negative_slope == 0.0 else F.leaky_relu(net, negative_slope)
 
     @staticmethod
-    def backward(ctx, grad):
+    def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor, None]:
         (net,) = ctx.saved_tensors
         slope = torch.where(net >= 0, torch.ones_like(net), torch.full_like(net, ctx.negative_slope))
         return grad * slope, None
 
 
 class RightSlopeActivation(torch.nn.Module):
-    def __init__(self, name: str):
+    def __init__(self, name: str) -> None:
         super().__init__()
         self.negative_slope = 0.0 if name == "relu" else 0.01
 
-    def forward(self, net):
-        return _RightSlopeAtZero.apply(net, self.negative_slope)
+    def forward(self, net: torch.Tensor) -> torch.Tensor:
+        out: torch.Tensor = _RightSlopeAtZero.apply(net, self.negative_slope)  # type: ignore[no-untyped-call]
+        return out
 
 
-def bce_ill_conditioned(loss: str, outputs) -> bool:
+def bce_ill_conditioned(loss: str, outputs: Any) -> bool:
     """bce with an output so near 0 or 1 that its rounding moves the loss beyond the tolerance."""
     if loss != "bce" or outputs is None:
         return False
@@ -92,9 +97,9 @@ def bce_ill_conditioned(loss: str, outputs) -> bool:
     return bool(np.any(np.minimum(y, 1.0 - y) < ILL_CONDITIONED))
 
 
-def kinked_at_zero(network, intermediates: dict) -> tuple[str, ...]:
+def kinked_at_zero(network: MLPNetwork | RNNNetwork, intermediates: dict[str, Any]) -> tuple[str, ...]:
     """The activations with a choice at 0 (relu, leaky_relu) of which some unit's net is exactly 0."""
-    found = []
+    found: list[str] = []
     for name, activation in kinked_layers(network):
         net = intermediates.get(name)
         at_kink = activation in KINKED_WITH_CHOICE and net is not None and np.any(np.asarray(net) == 0.0)
@@ -103,22 +108,22 @@ def kinked_at_zero(network, intermediates: dict) -> tuple[str, ...]:
     return tuple(found)
 
 
-def saturation_distance(activation: str, net) -> np.ndarray:
+def saturation_distance(activation: str, net: Any) -> np.ndarray:
     """How far each unit's output lies from the bound it saturates at (inf where it has none)."""
-    net = np.asarray(net, dtype=np.float64)
+    x = np.asarray(net, dtype=np.float64)
     with np.errstate(over="ignore"):
         if activation == "sigmoid":
-            return 1.0 / (1.0 + np.exp(np.abs(net)))  # min(y, 1 - y)
+            return np.asarray(1.0 / (1.0 + np.exp(np.abs(x))))  # min(y, 1 - y)
         if activation == "tanh":
-            return 2.0 / (1.0 + np.exp(2.0 * np.abs(net)))  # 1 - |y|
+            return np.asarray(2.0 / (1.0 + np.exp(2.0 * np.abs(x))))  # 1 - |y|
         if activation == "elu":
-            return np.where(net > 0, np.inf, np.exp(np.minimum(net, 0.0)))  # y + 1
-    return np.full(net.shape, np.inf)
+            return np.where(x > 0, np.inf, np.exp(np.minimum(x, 0.0)))  # y + 1
+    return np.full(x.shape, np.inf)
 
 
-def saturated_units(network, intermediates: dict) -> tuple[str, ...]:
+def saturated_units(network: MLPNetwork | RNNNetwork, intermediates: dict[str, Any]) -> tuple[str, ...]:
     """The activations (sigmoid, tanh, elu) of which some unit is saturated (within SATURATED of its bound)."""
-    found = []
+    found: list[str] = []
     for name, activation in kinked_layers(network):
         net = intermediates.get(name)
         if net is not None and activation not in found and np.any(saturation_distance(activation, net) < SATURATED):
@@ -126,7 +131,7 @@ def saturated_units(network, intermediates: dict) -> tuple[str, ...]:
     return tuple(found)
 
 
-def bce_saturated(loss: str, outputs) -> bool:
+def bce_saturated(loss: str, outputs: Any) -> bool:
     """bce with an output where torch's backward and the clamped value's derivative differ."""
     if loss != "bce" or outputs is None:
         return False
@@ -134,16 +139,16 @@ def bce_saturated(loss: str, outputs) -> bool:
     return bool(np.any(y * (1.0 - y) < BCE_BACKWARD_FLOOR))
 
 
-def output_net(network) -> str:
+def output_net(network: MLPNetwork | RNNNetwork) -> str:
     """The recorded name of the output layer's net."""
     return f"layers.{len(network.activations) - 1}.net" if network.kind == "mlp" else "readout.net"
 
 
-def output_activation(network) -> str:
+def output_activation(network: MLPNetwork | RNNNetwork) -> str:
     return network.activations[-1] if network.kind == "mlp" else network.output_activation
 
 
-def kinked_layers(network):
+def kinked_layers(network: MLPNetwork | RNNNetwork) -> list[tuple[str, str]]:
     if network.kind == "mlp":
         return [(f"layers.{i}.net", a) for i, a in enumerate(network.activations)]
     return [("rnn.net", network.nonlinearity), ("readout.net", network.output_activation)]

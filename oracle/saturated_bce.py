@@ -4,6 +4,8 @@ Nothing here imports refbp.nn."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
 import torch
 
@@ -11,8 +13,14 @@ from .conventions import BCE_BACKWARD_FLOOR, output_net
 from .torch_functions import case_tensor
 from .torch_modules import build_module, load_params
 
+if TYPE_CHECKING:
+    from refbp.cases.model import Case
 
-def saturated_bce_bounds(case, kink_slope: str = "left") -> dict:
+# {quantity: {name: (low, high)}}
+Bounds = dict[str, dict[str, tuple[Any, Any]]]
+
+
+def saturated_bce_bounds(case: Case, kink_slope: str = "left") -> Bounds:
     """Per answer, the interval a correct implementation may reach through a sigmoid output layer
     with bce where outputs are near or at 0 or 1: {quantity: {name: (low, high)}} for "loss",
     "grads" and "input_grads".
@@ -30,7 +38,7 @@ def saturated_bce_bounds(case, kink_slope: str = "left") -> dict:
     inputs = case_tensor(case.inputs).requires_grad_(True)
     targets = case_tensor(case.targets)
     h0 = None if case.h0 is None else case_tensor(case.h0).requires_grad_(True)
-    record: dict = {}
+    record: dict[str, torch.Tensor] = {}
     module(inputs, h0, record)
     net = record[output_net(case.network)]
     with torch.no_grad():
@@ -52,17 +60,17 @@ def saturated_bce_bounds(case, kink_slope: str = "left") -> dict:
             net, tensors, grad_outputs=basis.reshape((-1,) + net.shape), is_grads_batched=True, allow_unused=True
         )
         radius = [r if j is None else j.abs().sum(dim=0) for r, j in zip(radius, jacobians)]
-    bounds: dict = {"grads": {}, "input_grads": {}}
+    bounds: Bounds = {"grads": {}, "input_grads": {}}
     for (quantity, name), c, r in zip(keys, center, radius):
-        c = np.zeros(tuple(leaves[(quantity, name)].shape)) if c is None else c.detach().numpy()
-        r = r.detach().numpy()
-        bounds[quantity][name] = (c - r, c + r)
+        middle = np.zeros(tuple(leaves[(quantity, name)].shape)) if c is None else c.detach().numpy()
+        reach = r.detach().numpy()
+        bounds[quantity][name] = (middle - reach, middle + reach)
     with torch.no_grad():
         bounds["loss"] = {"loss": _loss_interval(torch.sigmoid(net), targets)}
     return bounds
 
 
-def _output_slopes(net: torch.Tensor, targets: torch.Tensor):
+def _output_slopes(net: torch.Tensor, targets: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Per output, the interval of dL/dnet (per output, before the mean) over the legitimate ways."""
     y = torch.sigmoid(net)
     candidates = [torch.sigmoid(net) - targets]  # with logits: exact
@@ -77,7 +85,7 @@ def _output_slopes(net: torch.Tensor, targets: torch.Tensor):
     return stacked.min(dim=0).values, stacked.max(dim=0).values
 
 
-def _loss_interval(y: torch.Tensor, targets: torch.Tensor) -> tuple:
+def _loss_interval(y: torch.Tensor, targets: torch.Tensor) -> tuple[float, float]:
     terms = []
     for moved in (y, _step(y, 1), _step(y, -1)):
         log_y = torch.clamp(torch.log(moved), min=-100.0)

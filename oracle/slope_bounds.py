@@ -20,7 +20,9 @@ against autograd). Nothing here imports refbp.nn.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -37,6 +39,13 @@ from .conventions import (
 )
 from .torch_functions import case_tensor, loss_value
 
+if TYPE_CHECKING:
+    from refbp.cases.model import Case
+    from refbp.trace import Trace
+
+# {quantity: {name: (low, high)}}
+Bounds = dict[str, dict[str, tuple[np.ndarray, np.ndarray]]]
+
 # A net's own rounding reaches this many epsilons (of the case's dtype) of its terms' magnitude.
 ROUNDING_ULPS = 16
 LEFT_SLOPE = {"relu": 0.0, "leaky_relu": 0.01}
@@ -46,7 +55,9 @@ LEFT_SLOPE = {"relu": 0.0, "leaky_relu": 0.01}
 OUTPUT_ULPS = 2
 
 
-def slope_bounds(case, trace, force: bool = False, kinks: bool = True, bce: str = "value") -> dict | None:
+def slope_bounds(
+    case: Case, trace: Trace, force: bool = False, kinks: bool = True, bce: str = "value"
+) -> Bounds | None:
     """{quantity: {name: (low, high)}} for "grads" and "input_grads" (None when no unit of `case`
     is near its kink or saturated, unless `force`); `trace`: torch's trace of the case
     (intermediates, outputs). `kinks=False`: relu-family units keep torch's slope at their kink
@@ -63,10 +74,12 @@ def slope_bounds(case, trace, force: bool = False, kinks: bool = True, bce: str 
     # (refbp.oracle.saturated_bce), not rounding to widen here, where dL/dy may reach 1e12
     output = Spans(kink=kinks, saturated=False, eps=eps) if bce_ill_conditioned(case.loss, trace.outputs) else hidden
     upstream = _upstream(case, trace.outputs, bce)
-    return (_mlp if case.network.kind == "mlp" else _rnn)(case, trace, upstream, hidden, output)
+    if case.network.kind == "mlp":
+        return _mlp(case, trace, upstream, hidden, output)
+    return _rnn(case, trace, upstream, hidden, output)
 
 
-def _upstream(case, outputs, bce: str) -> np.ndarray:
+def _upstream(case: Case, outputs: Any, bce: str) -> np.ndarray:
     out = case_tensor(np.asarray(outputs)).requires_grad_(True)
     loss = loss_value(case.loss, out, case_tensor(case.targets), bce=bce)
     return torch.autograd.grad(loss, out)[0].numpy()
@@ -87,7 +100,9 @@ def kink_rounding(dtype: str) -> float:
     return EPSILON.get(dtype, EPSILON["float64"])
 
 
-def _slopes(activation: str, net: np.ndarray, out: np.ndarray, reach, spans: Spans):
+def _slopes(
+    activation: str, net: np.ndarray, out: np.ndarray, reach: np.ndarray, spans: Spans
+) -> tuple[np.ndarray, np.ndarray] | None:
     """(low, high) slope per unit, or None for softmax (a Jacobian, applied by `_through`)."""
     if activation == "softmax":
         return None
@@ -100,7 +115,9 @@ def _slopes(activation: str, net: np.ndarray, out: np.ndarray, reach, spans: Spa
     return np.where(at_kink, LEFT_SLOPE[activation], torchs), np.where(at_kink, 1.0, torchs)
 
 
-def _saturated(activation: str, net, out, from_output):
+def _saturated(
+    activation: str, net: np.ndarray, out: np.ndarray, from_output: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """(low, high): between the slope from the rounded output and the one from the net, widened by
     the rounding of the output, at saturated units; the slope from the output elsewhere."""
     from_net, output_sensitivity = SATURATING[activation](net, out)
@@ -111,26 +128,26 @@ def _saturated(activation: str, net, out, from_output):
     return np.where(saturated, low, from_output), np.where(saturated, high, from_output)
 
 
-def _sigmoid_from_net(net):
+def _sigmoid_from_net(net: np.ndarray) -> np.ndarray:
     e = np.exp(-np.abs(net))
-    return e / (1.0 + e) ** 2
+    return np.asarray(e / (1.0 + e) ** 2)
 
 
-def _tanh_from_net(net):
+def _tanh_from_net(net: np.ndarray) -> np.ndarray:
     with np.errstate(over="ignore"):
-        return 1.0 / np.cosh(net) ** 2
+        return np.asarray(1.0 / np.cosh(net) ** 2)
 
 
 # activation: (net, out) -> (its slope from the net, d(slope as computed from the output)/d(output))
-SATURATING = {
+SATURATING: dict[str, Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, Any]]] = {
     "sigmoid": lambda net, out: (_sigmoid_from_net(net), 1.0 - 2.0 * out),
     "tanh": lambda net, out: (_tanh_from_net(net), 2.0 * out),
     "elu": lambda net, out: (np.where(net > 0, 1.0, np.exp(np.minimum(net, 0.0))), np.where(net > 0, 0.0, 1.0)),
 }
 
 
-def _torch_slope(activation: str, net, out):
-    return {
+def _torch_slope(activation: str, net: np.ndarray, out: np.ndarray) -> np.ndarray:
+    slopes: dict[str, Callable[[], np.ndarray]] = {
         "identity": lambda: np.ones_like(net),
         "sigmoid": lambda: out * (1.0 - out),
         "tanh": lambda: 1.0 - out * out,
@@ -138,10 +155,19 @@ def _torch_slope(activation: str, net, out):
         "leaky_relu": lambda: np.where(net > 0, 1.0, 0.01),
         "elu": lambda: np.where(net > 0, 1.0, out + 1.0),
         "softplus": lambda: 1.0 / (1.0 + np.exp(-net)),
-    }[activation]()
+    }
+    return slopes[activation]()
 
 
-def _through(activation, net, out, reach, centre, radius, spans):
+def _through(
+    activation: str,
+    net: np.ndarray,
+    out: np.ndarray,
+    reach: np.ndarray,
+    centre: np.ndarray,
+    radius: np.ndarray,
+    spans: Spans,
+) -> tuple[np.ndarray, np.ndarray]:
     """dL/dnet from dL/dout (centre, radius) through the activation; `spans`: which units take
     an interval of slopes."""
     slopes = _slopes(activation, net, out, reach, spans)
@@ -156,31 +182,33 @@ def _through(activation, net, out, reach, centre, radius, spans):
     return (lo + hi) / 2.0, (hi - lo) / 2.0
 
 
-def _reach(inputs_reach, weight, magnitude, eps):
+def _reach(inputs_reach: np.ndarray, weight: np.ndarray, magnitude: np.ndarray, eps: float) -> np.ndarray:
     """How far a layer's nets may lie from the reference's: its inputs' reach through |W|, and
     ROUNDING_ULPS of its own terms' magnitude. Every activation is 1-Lipschitz, so a unit's
     output reaches no further than its net: a net that is 0 in exact arithmetic may come out on
     either side of 0, in this layer or, through a unit so placed, in the next."""
-    return inputs_reach @ np.abs(weight).T + ROUNDING_ULPS * eps * magnitude
+    return np.asarray(inputs_reach @ np.abs(weight).T + ROUNDING_ULPS * eps * magnitude)
 
 
-def _interval(centre, radius):
+def _interval(centre: np.ndarray, radius: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return centre - radius, centre + radius
 
 
-def _mlp(case, trace, upstream, hidden, output):
+def _mlp(case: Case, trace: Trace, upstream: np.ndarray, hidden: Spans, output: Spans) -> Bounds:
     params, network = case.params, case.network
+    assert network.kind == "mlp"
     x = [np.asarray(case.inputs, dtype=np.float64)]
     x += [np.asarray(trace.intermediates[f"layers.{i}.out"]) for i in range(len(network.activations))]
     weights = [np.asarray(params[f"layers.{i}.weight"], dtype=np.float64) for i in range(len(network.activations))]
     # how far each net may lie from the reference's by rounding, its inputs' reach carried forward
-    reaches, carried = [], np.zeros_like(x[0])
+    reaches: list[np.ndarray] = []
+    carried = np.zeros_like(x[0])
     for i, weight in enumerate(weights):
         magnitude = np.abs(x[i]) @ np.abs(weight).T + (np.abs(params[f"layers.{i}.bias"]) if network.bias else 0.0)
         carried = _reach(carried, weight, magnitude, hidden.eps)
         reaches.append(carried)
     centre, radius = upstream, np.zeros_like(np.asarray(trace.outputs))
-    bounds: dict = {"grads": {}, "input_grads": {}}
+    bounds: Bounds = {"grads": {}, "input_grads": {}}
     for i in range(len(network.activations) - 1, -1, -1):
         weight = weights[i]
         net, out = np.asarray(trace.intermediates[f"layers.{i}.net"]), x[i + 1]
@@ -194,7 +222,7 @@ def _mlp(case, trace, upstream, hidden, output):
     return bounds
 
 
-def _any_kink(case, trace) -> bool:
+def _any_kink(case: Case, trace: Trace) -> bool:
     """Whether some relu-family unit may be at its kink (a screen; the bounds decide unit by unit):
     in float64 a net within 1e-9 of 0; in a lower precision any relu-family layer, as its rounding
     reaches far (the bounds cost a backward pass in numpy)."""
@@ -204,8 +232,9 @@ def _any_kink(case, trace) -> bool:
     return any(np.any(np.abs(np.asarray(trace.intermediates[name])) <= 1e-9) for name in kinked)
 
 
-def _rnn(case, trace, upstream, hidden_spans, output_spans):
+def _rnn(case: Case, trace: Trace, upstream: np.ndarray, hidden_spans: Spans, output_spans: Spans) -> Bounds:
     network, params = case.network, {k: np.asarray(v, dtype=np.float64) for k, v in case.params.items()}
+    assert network.kind == "rnn"
     x = np.asarray(case.inputs, dtype=np.float64)  # [B, T, I]
     nets, states = np.asarray(trace.intermediates["rnn.net"]), np.asarray(trace.intermediates["rnn.h"])
     readout_net, readout_out = np.asarray(trace.intermediates["readout.net"]), np.asarray(trace.outputs)
@@ -268,7 +297,7 @@ def _rnn(case, trace, upstream, hidden_spans, output_spans):
         later_c, later_r = dn_c @ w_hh, dn_r @ np.abs(w_hh)
         if t == 0:
             h0_c, h0_r = later_c, later_r
-    bounds: dict = {"grads": {}, "input_grads": {}}
+    bounds: Bounds = {"grads": {}, "input_grads": {}}
     for name, (c, r) in grads.items():
         if name == "_inputs":
             bounds["input_grads"]["inputs"] = _interval(c, r)

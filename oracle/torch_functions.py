@@ -6,15 +6,18 @@ refbp.oracle.torch_loss) and the benchmarks all take their activations and losse
 
 from __future__ import annotations
 
-import numpy as np
+from collections.abc import Callable
+from typing import Any
+
 import torch
 import torch.nn.functional as F
+from numpy.typing import NDArray
 
 DTYPE = torch.float64
 
 
 def activation_module(name: str) -> torch.nn.Module:
-    return {
+    makers: dict[str, Callable[[], torch.nn.Module]] = {
         "identity": torch.nn.Identity,
         "sigmoid": torch.nn.Sigmoid,
         "tanh": torch.nn.Tanh,
@@ -23,7 +26,8 @@ def activation_module(name: str) -> torch.nn.Module:
         "elu": lambda: torch.nn.ELU(alpha=1.0),
         "softplus": torch.nn.Softplus,
         "softmax": lambda: torch.nn.Softmax(dim=-1),
-    }[name]()
+    }
+    return makers[name]()
 
 
 # torch.nn.BCELoss clamps each log at -100 (its documentation, "BCELoss").
@@ -68,7 +72,7 @@ def _clamped_log(values: torch.Tensor) -> torch.Tensor:
     return torch.where(inside, torch.clamp(logs, min=BCE_LOG_FLOOR), torch.full_like(values, BCE_LOG_FLOOR))
 
 
-def case_tensor(array: np.ndarray, dtype: torch.dtype = DTYPE) -> torch.Tensor:
+def case_tensor(array: NDArray[Any], dtype: torch.dtype = DTYPE) -> torch.Tensor:
     """A case's array as a torch tensor: class indices as int64, every other number in `dtype`
     (float64; a low-precision reference rounds them to its dtype: refbp.oracle.same_precision)."""
     if array.dtype.kind == "i":

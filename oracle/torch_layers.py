@@ -10,9 +10,12 @@ Nothing here imports refbp.nn.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import torch
 import torch.nn.functional as F
+from numpy.typing import NDArray
 
 from .torch_functions import DTYPE, activation_module, loss_value
 
@@ -20,7 +23,9 @@ ACTIVATIONS = ("identity", "sigmoid", "tanh", "relu", "leaky_relu", "elu", "soft
 LOSSES = ("half_sse", "sse", "mse", "bce", "cross_entropy", "softmax_cross_entropy")
 
 
-def layer_reference(function: str, inputs: dict, upstream, layout: str = "out_in"):
+def layer_reference(
+    function: str, inputs: dict[str, Any], upstream: Any, layout: str = "out_in"
+) -> tuple[NDArray[np.float64], dict[str, NDArray[Any]]]:
     """(output as float64 numpy, {input name: gradient}) of `function` at `inputs` (float64 arrays;
     class targets int64) for the upstream gradient `upstream` (a loss: its scalar weight, 1.0)."""
     tensors = {
@@ -41,12 +46,13 @@ def layer_reference(function: str, inputs: dict, upstream, layout: str = "out_in
     )
 
 
-def _forward(function: str, t: dict, layout: str) -> torch.Tensor:
+def _forward(function: str, t: dict[str, torch.Tensor], layout: str) -> torch.Tensor:
     if function == "affine":
         w = t["w"] if layout == "out_in" else t["w"].T
         return F.linear(t["x"].reshape(t["x"].shape[0], -1), w, t["b"])
     if function in ACTIVATIONS:
-        return activation_module(function)(t["x"])
+        out: torch.Tensor = activation_module(function)(t["x"])
+        return out
     if function == "softmax_cross_entropy":  # logits and class indices (or probabilities)
         return F.cross_entropy(t["x"], t["y"])
     if function in LOSSES:
@@ -54,7 +60,8 @@ def _forward(function: str, t: dict, layout: str) -> torch.Tensor:
     if function == "rnn_step":
         return _step(t["x"], t["h"], t["wx"], t["wh"], t["b"], layout)
     if function == "rnn":
-        h, states = t["h0"], []
+        h = t["h0"]
+        states: list[torch.Tensor] = []
         for step in range(t["x"].shape[1]):
             h = _step(t["x"][:, step], h, t["wx"], t["wh"], t["b"], layout)
             states.append(h)
@@ -62,7 +69,9 @@ def _forward(function: str, t: dict, layout: str) -> torch.Tensor:
     raise ValueError(f"unknown layer function {function!r}")
 
 
-def _step(x, h, wx, wh, b, layout: str) -> torch.Tensor:
+def _step(
+    x: torch.Tensor, h: torch.Tensor, wx: torch.Tensor, wh: torch.Tensor, b: torch.Tensor, layout: str
+) -> torch.Tensor:
     if layout == "out_in":
         return torch.tanh(x @ wx.T + h @ wh.T + b)
     return torch.tanh(x @ wx + h @ wh + b)

@@ -10,7 +10,10 @@ tensors, what `torch.autograd.gradcheck` differentiates (`refbp bench fd`).
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING
 
+import numpy as np
 import torch
 
 from refbp.names import KINKED_ACTIVATIONS
@@ -18,8 +21,13 @@ from refbp.names import KINKED_ACTIVATIONS
 from .torch_functions import DTYPE, case_tensor, loss_value
 from .torch_modules import build_module, load_params
 
+if TYPE_CHECKING:
+    from refbp.cases.model import Case, MLPNetwork, RNNNetwork
 
-def kinked_intermediates(network) -> list[str]:
+Params = dict[str, np.ndarray]
+
+
+def kinked_intermediates(network: MLPNetwork | RNNNetwork) -> list[str]:
     """Names of the recorded pre-activations whose activation has a kink at 0."""
     if network.kind == "mlp":
         return [f"layers.{i}.net" for i, a in enumerate(network.activations) if a in KINKED_ACTIVATIONS]
@@ -30,7 +38,7 @@ def kinked_intermediates(network) -> list[str]:
 
 
 @contextlib.contextmanager
-def _one_thread():
+def _one_thread() -> Iterator[None]:
     """torch on one thread while finite differences evaluate the loss thousands of times: its
     products are tiny, and on a busy machine its thread pool's hand-offs cost far more than
     the products themselves (the numbers are in docs/performance.md)."""
@@ -42,7 +50,7 @@ def _one_thread():
         torch.set_num_threads(threads)
 
 
-def loss_function(case):
+def loss_function(case: Case) -> tuple[Callable[[Params], float], Callable[[Params], dict[str, np.ndarray]]]:
     """(loss, probe) over parameter dicts of numpy float64 arrays, like refbp.nn.loss_function."""
     module = build_module(case.network)
     load_params(module, case.params)
@@ -52,25 +60,25 @@ def loss_function(case):
     kinked = kinked_intermediates(case.network)
     held = _held_states(case, module, inputs, h0)
 
-    def evaluate(params, record=None):
+    def evaluate(params: Params, record: dict[str, torch.Tensor] | None = None) -> torch.Tensor:
         with torch.no_grad(), _one_thread():
             for name, value in params.items():
                 named[name].copy_(torch.as_tensor(value, dtype=DTYPE))
             outputs = module(inputs, h0, record, held) if held else module(inputs, h0, record)
             return loss_value(case.loss, outputs, targets)
 
-    def value(params) -> float:
+    def value(params: Params) -> float:
         return float(evaluate(params))
 
-    def probe(params) -> dict:
-        record: dict = {}
+    def probe(params: Params) -> dict[str, np.ndarray]:
+        record: dict[str, torch.Tensor] = {}
         evaluate(params, record)
         return {name: record[name].numpy().copy() for name in kinked}
 
     return value, probe
 
 
-def parameter_loss(case):
+def parameter_loss(case: Case) -> tuple[Callable[..., torch.Tensor], list[str]]:
     """`(loss(*tensors) -> tensor, names)`: the case's loss as a torch function of its parameter
     tensors, given in the order of `names`; data fixed from the case, float64. An RNN's is
     the loss finite differences check: truncated BPTT's with its held states (`loss_function`)."""
@@ -82,26 +90,30 @@ def parameter_loss(case):
         h0 = None if case.h0 is None else case_tensor(case.h0)
         held = _held_states(case, module, inputs, h0) or None
 
-        def outputs(params):
-            return module(inputs, h0, None, held, params=params)
+        def outputs(params: dict[str, torch.Tensor]) -> torch.Tensor:
+            out: torch.Tensor = module(inputs, h0, None, held, params=params)
+            return out
     else:
 
-        def outputs(params):
-            return module(inputs, params=params)
+        def outputs(params: dict[str, torch.Tensor]) -> torch.Tensor:
+            out: torch.Tensor = module(inputs, params=params)
+            return out
 
-    def loss(*tensors):
+    def loss(*tensors: torch.Tensor) -> torch.Tensor:
         return loss_value(case.loss, outputs(dict(zip(names, tensors))), targets)
 
     return loss, names
 
 
-def _held_states(case, module, inputs, h0) -> dict:
+def _held_states(
+    case: Case, module: torch.nn.Module, inputs: torch.Tensor, h0: torch.Tensor | None
+) -> dict[int, torch.Tensor]:
     """Truncated BPTT's gradient is the exact gradient of the loss with every chunk-entering
     hidden state held at its value at the case's parameters: {chunk-start step: state}."""
     k = getattr(case.network, "truncate", None)
     if not k:
         return {}
-    record: dict = {}
+    record: dict[str, torch.Tensor] = {}
     with torch.no_grad():
         module(inputs, h0, record)
     states = record["rnn.h"]

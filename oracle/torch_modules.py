@@ -9,6 +9,8 @@ CUDA too) build their torch networks here. Nothing here imports refbp.nn.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import torch
 import torch.nn.functional as F
 
@@ -16,9 +18,14 @@ from .conventions import KINKED_WITH_CHOICE, RightSlopeActivation
 from .torch_functions import DTYPE, activation_module
 from .torch_rnn import RNNModule
 
+if TYPE_CHECKING:
+    from refbp.cases.model import MLPNetwork, RNNNetwork
+
 
 class MLPModule(torch.nn.Module):
-    def __init__(self, network, dtype: torch.dtype = DTYPE, device=None):
+    def __init__(
+        self, network: MLPNetwork, dtype: torch.dtype = DTYPE, device: torch.device | str | None = None
+    ) -> None:
         super().__init__()
         self.layers = torch.nn.ModuleList(
             torch.nn.Linear(n_in, n_out, bias=network.bias, dtype=dtype, device=device)
@@ -26,7 +33,13 @@ class MLPModule(torch.nn.Module):
         )
         self.activations = torch.nn.ModuleList(activation_module(a) for a in network.activations)
 
-    def forward(self, x, h0=None, record=None, params=None):
+    def forward(
+        self,
+        x: torch.Tensor,
+        h0: torch.Tensor | None = None,
+        record: dict[str, torch.Tensor] | None = None,
+        params: dict[str, torch.Tensor] | None = None,
+    ) -> torch.Tensor:
         """`record`: a dict that receives every layer's net and out. `params` ({name: tensor}):
         computed with these tensors in place of the module's own (a function of the parameters,
         as torch.autograd.gradcheck wants), through the same torch.nn.functional.linear."""
@@ -42,7 +55,12 @@ class MLPModule(torch.nn.Module):
         return x
 
 
-def build_module(network, dtype: torch.dtype = DTYPE, device=None, kink_slope: str = "left") -> torch.nn.Module:
+def build_module(
+    network: MLPNetwork | RNNNetwork,
+    dtype: torch.dtype = DTYPE,
+    device: torch.device | str | None = None,
+    kink_slope: str = "left",
+) -> torch.nn.Module:
     """The torch network of a case's `network` (MLPNetwork or RNNNetwork), in `dtype` on `device`.
     `kink_slope` "right": relu'(0) = leaky_relu'(0) = 1 instead of torch's choice (refbp.oracle.conventions)."""
     if network.kind == "mlp":
@@ -58,7 +76,7 @@ def build_module(network, dtype: torch.dtype = DTYPE, device=None, kink_slope: s
     raise ValueError(f"unknown network kind {network.kind!r}")
 
 
-def load_params(module: torch.nn.Module, params: dict) -> dict[str, torch.nn.Parameter]:
+def load_params(module: torch.nn.Module, params: dict[str, Any]) -> dict[str, torch.nn.Parameter]:
     """Copy the case's tensors (numpy arrays or torch tensors) into the module, converted to its
     dtype and device; the case's names are the module's names."""
     named = dict(module.named_parameters())

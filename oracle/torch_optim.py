@@ -11,6 +11,8 @@ code, not re-derived. tests/test_torch_optim.py compares both with the classes, 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import torch
 from torch.optim.adam import adam
 from torch.optim.optimizer import _get_scalar_dtype
@@ -20,7 +22,9 @@ from torch.optim.sgd import sgd
 class SGD:
     """torch.optim.SGD(params, lr, momentum, weight_decay) with its other options at their defaults."""
 
-    def __init__(self, params: list, lr: float, momentum: float = 0.0, weight_decay: float = 0.0):
+    def __init__(
+        self, params: Iterable[torch.Tensor], lr: float, momentum: float = 0.0, weight_decay: float = 0.0
+    ) -> None:
         self.params, self.lr, self.momentum, self.weight_decay = list(params), lr, momentum, weight_decay
         self.buffers: dict[int, torch.Tensor | None] = {}
 
@@ -35,7 +39,7 @@ class SGD:
         buffers = [self.buffers.get(i) for i in used] if self.momentum != 0 else []
         sgd(
             params,
-            [p.grad for p in params],
+            [p.grad for p in params if p.grad is not None],  # every one (`used`)
             buffers,
             weight_decay=self.weight_decay,
             momentum=self.momentum,
@@ -56,7 +60,14 @@ class SGD:
 class Adam:
     """torch.optim.Adam(params, lr, betas, eps, weight_decay) with its other options at their defaults."""
 
-    def __init__(self, params: list, lr: float, betas=(0.9, 0.999), eps: float = 1e-8, weight_decay: float = 0.0):
+    def __init__(
+        self,
+        params: Iterable[torch.Tensor],
+        lr: float,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+    ) -> None:
         self.params, self.lr, self.betas, self.eps, self.weight_decay = (
             list(params),
             lr,
@@ -64,13 +75,13 @@ class Adam:
             eps,
             weight_decay,
         )
-        self.state: dict[int, dict] = {}
+        self.state: dict[int, dict[str, torch.Tensor]] = {}
 
     def zero_grad(self) -> None:
         for p in self.params:
             p.grad = None
 
-    def _state(self, i: int, p: torch.Tensor) -> dict:
+    def _state(self, i: int, p: torch.Tensor) -> dict[str, torch.Tensor]:
         if i not in self.state:  # as Adam._init_group, neither capturable nor fused: the step on the CPU
             self.state[i] = {
                 "step": torch.tensor(0.0, dtype=_get_scalar_dtype(), device="cpu"),
@@ -87,7 +98,7 @@ class Adam:
         beta1, beta2 = self.betas
         adam(
             params,
-            [p.grad for p in params],
+            [p.grad for p in params if p.grad is not None],  # every one (`used`)
             [s["exp_avg"] for s in states],
             [s["exp_avg_sq"] for s in states],
             [],

@@ -10,6 +10,8 @@ checked, not only the gradient.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -22,27 +24,34 @@ from .torch_functions import DTYPE, case_tensor, loss_value
 from .torch_modules import build_module, load_params
 from .torch_optim import SGD, Adam
 
+if TYPE_CHECKING:
+    from refbp.cases.model import Case, Train
 
-def _numpy(tensor: torch.Tensor) -> np.ndarray:
+
+def _numpy(tensor: torch.Tensor | None) -> np.ndarray:
+    if tensor is None:  # a tensor without a gradient: it took no part in the loss
+        raise ValueError("no gradient: the tensor took no part in the loss")
     # A copy (astype copies; a float64 tensor's .numpy() would share its memory, and training
     # goes on accumulating into the gradients of frozen parameters). numpy has no bfloat16.
     return tensor.detach().cpu().to(torch.float64).numpy().astype(np.float64)
 
 
-def make_optimizer(train, params: list) -> SGD | Adam:
+def make_optimizer(train: Train, params: Iterable[torch.Tensor]) -> SGD | Adam:
     if train.optimizer == "sgd":
         return SGD(params, lr=train.lr, momentum=train.momentum, weight_decay=train.weight_decay)
     return Adam(params, lr=train.lr, betas=train.betas, eps=train.eps, weight_decay=train.weight_decay)
 
 
-def _loss(case, outputs, record, targets, convention: Convention):
+def _loss(
+    case: Case, outputs: torch.Tensor, record: dict[str, torch.Tensor], targets: torch.Tensor, convention: Convention
+) -> torch.Tensor:
     """The case's loss; bce "logits": BCEWithLogitsLoss on the sigmoid output layer's net."""
     if case.loss == "bce" and convention.bce == "logits":
         return F.binary_cross_entropy_with_logits(record[output_net(case.network)], targets)
     return loss_value(case.loss, outputs, targets, convention.bce)
 
 
-def trace(case, convention: Convention = Convention(), dtype: torch.dtype = DTYPE) -> Trace:
+def trace(case: Case, convention: Convention = Convention(), dtype: torch.dtype = DTYPE) -> Trace:
     """Forward, gradients and training of `case` by torch autograd in float64, with the choices of
     `convention` where correct implementations may differ (default: relu'(0) = 0 as torch, and the
     derivative of BCELoss's clamped value; refbp.oracle.conventions). `dtype`: the same computation in

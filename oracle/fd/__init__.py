@@ -19,13 +19,16 @@ Every method returns per-entry values, steps and estimated truncation + rounding
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
+from numpy.typing import NDArray
 
 from refbp.loss_forms import LossForms
 from refbp.names import FD_METHODS
 
 from .agreement import agrees
-from .methods import ComplexStepRefused, central, complex_step, directional, richardson, sampled
+from .methods import ComplexStepRefused, Select, central, complex_step, directional, richardson, sampled
 from .noise import LossNoise
 from .result import FiniteDifference
 from .steps import EPS, RELATIVE_STEP, loss_rounding, step_sizes
@@ -36,17 +39,17 @@ METHODS = tuple(FD_METHODS)
 def finite_difference(
     method: str,
     forms: LossForms,
-    params: dict,
+    params: dict[str, NDArray[Any]],
     *,
     directions: int = 4,
     samples: int = 8,
     seed: int = 0,
-    entries: dict | None = None,
+    entries: dict[str, Any] | None = None,
 ) -> FiniteDifference:
     """`entries` {tensor: flat indices}, for central, richardson and complex: only those entries
     are evaluated (every other entry NaN): one share of a finite difference split across
     workers (refbp.check.split_fd)."""
-    select = None if entries is None else (lambda name, tensor: np.asarray(entries.get(name, ()), dtype=np.int64))
+    select = None if entries is None else _entries_of(entries)
     if entries is not None and method not in ("central", "richardson", "complex"):
         raise ValueError(f"finite differences of chosen entries: not for {method!r} (central, richardson, complex)")
     if method == "central":
@@ -72,7 +75,16 @@ def finite_difference(
     raise ValueError(f"unknown finite-difference method {method!r} (known: {', '.join(METHODS)})")
 
 
-def escalated(forms: LossForms, params: dict, entries: dict) -> FiniteDifference:
+def _entries_of(entries: dict[str, Any]) -> Select:
+    """The `select` of a finite difference of these entries only ({tensor: flat indices})."""
+
+    def select(name: str, tensor: NDArray[Any]) -> NDArray[np.int64]:
+        return np.asarray(entries.get(name, ()), dtype=np.int64)
+
+    return select
+
+
+def escalated(forms: LossForms, params: dict[str, NDArray[Any]], entries: dict[str, Any]) -> FiniteDifference:
     """The derivative at chosen entries ({tensor: flat indices}) by a more accurate method than
     central differences: the complex step where the network is analytic and its complex
     forward computes the loss being checked, else Richardson on central differences' own step
@@ -82,7 +94,7 @@ def escalated(forms: LossForms, params: dict, entries: dict) -> FiniteDifference
     heuristic (refbp.oracle.fd.steps.central_error)."""
     chosen = {name: np.asarray(entries.get(name, ()), dtype=np.int64) for name in params}
 
-    def select(name, tensor):
+    def select(name: str, tensor: NDArray[Any]) -> NDArray[np.int64]:
         return chosen[name]
 
     if forms.complex_loss is not None and _same_function(forms, params):
@@ -90,8 +102,9 @@ def escalated(forms: LossForms, params: dict, entries: dict) -> FiniteDifference
     return richardson(forms, params, select=select, relative=RELATIVE_STEP["central"])
 
 
-def _same_function(forms: LossForms, params: dict) -> bool:
+def _same_function(forms: LossForms, params: dict[str, NDArray[Any]]) -> bool:
     plain = float(forms.loss(params))
+    assert forms.complex_loss is not None
     complex_value = complex(forms.complex_loss({n: np.asarray(v, dtype=np.complex128) for n, v in params.items()}))
     return agrees(plain, complex_value.real, plain, 0.0) and complex_value.imag == 0
 

@@ -32,7 +32,11 @@ step's own error estimate).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Any
+
 import numpy as np
+from numpy.typing import NDArray
 
 from .steps import EPS
 
@@ -50,7 +54,7 @@ CHANGE_SHARE = 1e-8
 MAX_CHUNKS = 8
 
 
-def agrees(plain, batched, base_loss: float, delta) -> bool:
+def agrees(plain: Any, batched: Any, base_loss: float, delta: Any) -> bool:
     """The batched value of one point is the plain one to rounding (never for a non-finite value)."""
     scale = max(abs(float(np.real(base_loss))), 1.0)
     change = abs(np.real(plain) - np.real(base_loss))
@@ -60,7 +64,9 @@ def agrees(plain, batched, base_loss: float, delta) -> bool:
     return bool(real_ok and imag_ok and np.isfinite(plain) and np.isfinite(batched))
 
 
-def sampled_points(values: np.ndarray, base_loss: float, chunk: int, points: int, chunk_paths=()) -> list[int]:
+def sampled_points(
+    values: NDArray[Any], base_loss: float, chunk: int, points: int, chunk_paths: Iterable[tuple[int, int, Any]] = ()
+) -> list[int]:
     """Positions in the flat batched `values` (entry-major, `points` stencil points per entry)
     where the batched form is compared with the plain loss (see the module docstring)."""
     size = values.size
@@ -88,17 +94,18 @@ def sampled_points(values: np.ndarray, base_loss: float, chunk: int, points: int
     return sorted(picks)
 
 
-def _first_range_of_each_path(chunk_paths) -> list[tuple[int, int]]:
+def _first_range_of_each_path(chunk_paths: Iterable[tuple[int, int, Any]]) -> list[tuple[int, int]]:
     """(first, end) of the first range the form reports for each of its paths."""
-    first: dict = {}
+    first: dict[Any, tuple[int, int]] = {}
     for start, stop, path in chunk_paths:
         first.setdefault(path, (int(start), int(stop)))
     return list(first.values())
 
 
-def _path_changes(chunk_paths) -> set[int]:
+def _path_changes(chunk_paths: Iterable[tuple[int, int, Any]]) -> set[int]:
     """The first position of every chunk whose path differs from the chunk before it."""
-    changes, previous = set(), None
+    changes: set[int] = set()
+    previous = None
     for start, _stop, path in chunk_paths:
         if path != previous:
             changes.add(int(start))

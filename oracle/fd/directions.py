@@ -22,15 +22,22 @@ This module knows nothing of the implementation: `losses(points) -> values` and
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from .kinks import crossed_unit
 from .steps import RELATIVE_STEP, loss_rounding
 
 OFFSETS = (1.0, -1.0, 2.0, -2.0, 4.0, -4.0)  # the stencil, in steps
 REACH = 4.0  # its widest offset
+
+Params = dict[str, NDArray[Any]]
+# nets(points) -> per point, {layer: the kinked units' nets}
+Nets = Callable[[list[Params]], Sequence[dict[str, Any]]]
 PROBE_STEP = 1e-7  # how far the probe looks to see how fast each unit moves
 MARGIN_SHARE = 0.5  # of the nearest unit's distance to its kink, the stencil may cover
 
@@ -46,9 +53,9 @@ class Along:
     crossed: str | None = None
 
 
-def rademacher(params: dict, chosen: dict, rng: np.random.Generator) -> dict:
+def rademacher(params: Params, chosen: dict[str, Any], rng: np.random.Generator) -> Params:
     """{tensor: +-1 at the flat indices `chosen[tensor]`, 0 elsewhere} for every tensor of `params`."""
-    direction = {}
+    direction: Params = {}
     for name, value in params.items():
         u = np.zeros(np.size(value))
         indices = np.asarray(chosen.get(name, ()), dtype=np.int64)
@@ -57,18 +64,24 @@ def rademacher(params: dict, chosen: dict, rng: np.random.Generator) -> dict:
     return direction
 
 
-def moved(params: dict, direction: dict, t: float) -> dict:
+def moved(params: Params, direction: Params, t: float) -> Params:
     """p + t u, as fresh float64 arrays (tensors u does not move are shared, not copied)."""
     return {name: value + t * direction[name] if np.any(direction[name]) else value for name, value in params.items()}
 
 
 def smooth_step(entries: int) -> float:
     """The step before kinks are considered: Richardson's per-entry step over entries^(1/4)."""
-    return RELATIVE_STEP["richardson"] / max(1.0, float(entries)) ** 0.25
+    return float(RELATIVE_STEP["richardson"] / max(1.0, float(entries)) ** 0.25)
 
 
 def clear_step(
-    params: dict, direction: dict, entries: int, nets, base_nets: dict, largest_error: float, base_loss: float
+    params: Params,
+    direction: Params,
+    entries: int,
+    nets: Nets,
+    base_nets: dict[str, Any],
+    largest_error: float,
+    base_loss: float,
 ) -> float | None:
     """The step of the direction's stencil: `smooth_step`, smaller where a unit of the probe
     would be moved across its kink within REACH steps (`nets(points) -> [{layer: nets}]`,
@@ -94,12 +107,12 @@ def clear_step(
 ROUNDING_FACTOR = 1.7
 
 
-def stencil(params: dict, direction: dict, h: float) -> list[dict]:
+def stencil(params: Params, direction: Params, h: float) -> list[Params]:
     """The points p + k h u of the stencil, in the order of OFFSETS."""
     return [moved(params, direction, k * h) for k in OFFSETS]
 
 
-def derivative(values, h: float) -> tuple[float, float]:
+def derivative(values: Sequence[float] | NDArray[Any], h: float) -> tuple[float, float]:
     """(derivative, error estimate) from the losses at the stencil's points (OFFSETS' order)."""
     f = np.asarray(values, dtype=np.float64)
     d1, d2, d4 = ((f[k] - f[k + 1]) / (2.0 * m * h) for k, m in ((0, 1), (2, 2), (4, 4)))
@@ -108,7 +121,7 @@ def derivative(values, h: float) -> tuple[float, float]:
     return float((16.0 * r1 - r2) / 15.0), float(abs(r1 - r2) / 15.0 + ROUNDING_FACTOR * delta / h)
 
 
-def crossing(points: list[dict], nets, base_nets: dict) -> str | None:
+def crossing(points: list[Params], nets: Nets, base_nets: dict[str, Any]) -> str | None:
     """The first unit of the probe that a point of `points` moved across its kink (None: none)."""
     if not base_nets:
         return None

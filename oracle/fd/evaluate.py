@@ -3,9 +3,13 @@ implementation offers a batched form (refbp.loss_forms.PerturbedForm), else one 
 
 from __future__ import annotations
 
-import numpy as np
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
-from refbp.loss_forms import NetsOfRows, PerturbedForm
+import numpy as np
+from numpy.typing import DTypeLike, NDArray
+
+from refbp.loss_forms import NetsOfRows, PerturbedForm, PerturbedLosses
 
 from .agreement import agrees, sampled_points
 from .kinks import crossed_unit, crossed_units_stacked
@@ -24,36 +28,37 @@ class Evaluator:
 
     def __init__(
         self,
-        loss,
-        params: dict,
-        probe=None,
+        loss: Callable[[dict[str, NDArray[Any]]], Any],
+        params: dict[str, NDArray[Any]],
+        probe: Callable[[dict[str, NDArray[Any]]], dict[str, Any]] | None = None,
         perturbed: PerturbedForm | None = None,
         chunk: int = CHUNK,
-        dtype=np.float64,
-    ):
+        dtype: DTypeLike = np.float64,
+    ) -> None:
         self.loss, self.perturbed, self.dtype = loss, perturbed, dtype
-        self.chunk, self.chunks = chunk, perturbed.chunks if perturbed is not None else {}
+        self.chunk = chunk
+        self.chunks: Mapping[str, int] = perturbed.chunks if perturbed is not None else {}
         # A batched form takes real parameters and complex deltas; the loop needs complex parameters.
         self.params = {name: np.array(value, dtype=np.float64) for name, value in params.items()}
         self.loop_params = {name: np.array(value, dtype=dtype) for name, value in params.items()}
-        self.base_loss = loss(self.loop_params).real
-        self.base_units = probe(self.loop_params) if probe is not None else {}
+        self.base_loss: float = loss(self.loop_params).real
+        self.base_units: dict[str, Any] = probe(self.loop_params) if probe is not None else {}
         self.probe = probe if self.base_units else None
         self.evaluations = 1
         self.notes: list[str] = []
         self._verified: dict[str, bool] = {}
         # The batched form at these parameters (never modified: the loop works on loop_params).
-        self.batched = perturbed.at(self.params, self.chunks) if perturbed is not None else None
+        self.batched: PerturbedLosses | None = perturbed.at(self.params, self.chunks) if perturbed is not None else None
 
     def _batched_agrees(
         self,
         name: str,
-        indices: np.ndarray,
-        deltas: np.ndarray,
-        values: np.ndarray,
+        indices: NDArray[Any],
+        deltas: NDArray[Any],
+        values: NDArray[Any],
         chunk: int,
         points: int,
-        chunk_paths,
+        chunk_paths: Sequence[tuple[int, int, str]],
     ) -> bool:
         """The batched form is another code path than `loss`: before trusting its `values` (flat,
         one per perturbation) for a tensor, compare them with `loss` at the points
@@ -85,7 +90,9 @@ class Evaluator:
         self.evaluations += len(picks)
         return True
 
-    def losses(self, name: str, flat_indices: np.ndarray, offsets: np.ndarray):
+    def losses(
+        self, name: str, flat_indices: NDArray[Any], offsets: NDArray[Any]
+    ) -> tuple[NDArray[Any], dict[int, str]]:
         """Loss at params[name].flat[i] + offsets[e, k] for i = flat_indices[e]: values [E, K], and
         {i: unit} for the entries whose points straddle a kink."""
         flat_indices = np.asarray(flat_indices, dtype=np.int64)
@@ -93,11 +100,11 @@ class Evaluator:
         indices = np.repeat(flat_indices, points)
         deltas = offsets.reshape(-1)
         values = np.empty(deltas.shape, dtype=np.result_type(self.dtype, deltas))
-        units: dict = {}  # position -> the first unit its point moved across a kink
-        if self.perturbed is not None and self._verified.get(name, True):
+        units: dict[int, str | None] = {}  # position -> the first unit its point moved across a kink
+        if self.perturbed is not None and self.batched is not None and self._verified.get(name, True):
             chunk = self.chunks.get(name, self.chunk)
             call = max(deltas.size, 1) if self.probe is None and self.perturbed.chunks_itself else chunk
-            chunk_paths = []
+            chunk_paths: list[tuple[int, int, str]] = []
             for start in range(0, deltas.size, call):
                 part = slice(start, start + call)
                 if self.probe is None:
@@ -122,13 +129,15 @@ class Evaluator:
                 flat[i] = original
             units = {s: unit for s, unit in units.items() if unit is not None}
         self.evaluations += deltas.size
-        kinks = {}
+        kinks: dict[int, str] = {}
         for s in sorted(units):
-            kinks.setdefault(int(flat_indices[s // points]), units[s])
+            unit = units[s]
+            if unit is not None:
+                kinks.setdefault(int(flat_indices[s // points]), unit)
         return values.reshape(count, points), kinks
 
 
-def _crossings(base_units: dict, nets) -> dict:
+def _crossings(base_units: dict[str, Any], nets: Any) -> dict[int, str]:
     """{network of a batched call: the first unit it moved across a kink}, from the kinked nets
     the call returned ({layer: [count, ...]}, or NetsOfRows: the nets of some networks, the
     form having ruled out a crossing in the others)."""

@@ -8,14 +8,17 @@ stencil is not seen; the stencils here span at most 8 steps.)
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
+from numpy.typing import NDArray
 
 
-def unit_name(layer: str, index) -> str:
+def unit_name(layer: str, index: tuple[Any, ...]) -> str:
     return layer + "".join(f"[{int(i)}]" for i in index)
 
 
-def crossed_unit(base: dict, moved: dict) -> str | None:
+def crossed_unit(base: dict[str, NDArray[Any]], moved: dict[str, Any]) -> str | None:
     """The first unit whose pre-activation changed side of 0 between `base` and `moved`."""
     for name, a in base.items():
         crossed = np.sign(np.asarray(moved[name])) != np.sign(a)
@@ -24,10 +27,10 @@ def crossed_unit(base: dict, moved: dict) -> str | None:
     return None
 
 
-def crossed_units_stacked(base: dict, stacked: dict) -> list:
+def crossed_units_stacked(base: dict[str, NDArray[Any]], stacked: dict[str, Any]) -> list[str | None]:
     """For nets stacked over S perturbations ({layer: [S, *shape]}, or only their signs): per
     perturbation, the first unit that changed side of 0, or None."""
-    found: list = []
+    found: list[str | None] = []
     for name, nets in stacked.items():
         a = base[name]
         crossed, per_network = _crossed(np.asarray(nets), a)
@@ -39,7 +42,7 @@ def crossed_units_stacked(base: dict, stacked: dict) -> list:
     return found
 
 
-def _crossed(nets: np.ndarray, base: np.ndarray):
+def _crossed(nets: NDArray[Any], base: NDArray[Any]) -> tuple[NDArray[np.bool_], NDArray[np.bool_]]:
     """(sign(nets) != sign(base) as [S, *shape], whether network s has any such unit [S]),
     computed in the nets' own memory order: a form may hand a transposed view of its
     unit-major work array, and comparing or reducing across its strides costs several times

@@ -11,7 +11,11 @@ sampled      central on n random entries of each tensor, every entry of each bia
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import numpy as np
+from numpy.typing import NDArray
 
 from refbp.loss_forms import LossForms
 
@@ -21,6 +25,12 @@ from .kinks import crossed_unit, crossed_units_stacked
 from .result import FiniteDifference
 from .steps import EPS, RELATIVE_STEP, central_error, loss_rounding, scale, step_sizes
 
+Params = dict[str, NDArray[Any]]
+# select(name, tensor) -> the flat indices of the entries to evaluate
+Select = Callable[[str, NDArray[Any]], NDArray[np.int64]]
+# estimate(values [E, K], h [E], x [E], delta [E]) -> (derivative, error)
+Estimate = Callable[[NDArray[Any], NDArray[Any], NDArray[Any], NDArray[Any]], tuple[NDArray[Any], NDArray[Any]]]
+
 
 class ComplexStepRefused(ValueError):
     """The complex step needs an analytic network and a forward that takes complex numbers."""
@@ -28,13 +38,13 @@ class ComplexStepRefused(ValueError):
 
 def _entrywise(
     evaluator: Evaluator,
-    params: dict,
+    params: Params,
     method: str,
-    estimate,
-    points,
+    estimate: Estimate,
+    points: Callable[[NDArray[Any]], NDArray[Any]],
     relative: float,
-    select=None,
-    rounding: dict | None = None,
+    select: Select | None = None,
+    rounding: dict[str, NDArray[Any]] | None = None,
 ) -> FiniteDifference:
     """Run `estimate(values [E, K], h [E], x [E], delta [E]) -> (derivative, error)` over the
     entries of each tensor (all of them, or `select(name, tensor)` of them), at offsets
@@ -65,10 +75,14 @@ def _entrywise(
     return result
 
 
-def central(forms: LossForms, params, select=None, method="central") -> FiniteDifference:
+def central(
+    forms: LossForms, params: Params, select: Select | None = None, method: str = "central"
+) -> FiniteDifference:
     evaluator = Evaluator(forms.loss, params, forms.probe, forms.perturbed)
 
-    def estimate(values, h, x, delta):
+    def estimate(
+        values: NDArray[Any], h: NDArray[Any], x: NDArray[Any], delta: NDArray[Any]
+    ) -> tuple[NDArray[Any], NDArray[Any]]:
         derivative = (values[:, 0] - values[:, 1]) / (2.0 * h)
         second = values[:, 0] + values[:, 1] - 2.0 * evaluator.base_loss
         return derivative, central_error(derivative, second, h, scale(x), delta)
@@ -79,13 +93,19 @@ def central(forms: LossForms, params, select=None, method="central") -> FiniteDi
 
 
 def richardson(
-    forms: LossForms, params, select=None, relative: float | None = None, rounding: dict | None = None
+    forms: LossForms,
+    params: Params,
+    select: Select | None = None,
+    relative: float | None = None,
+    rounding: dict[str, NDArray[Any]] | None = None,
 ) -> FiniteDifference:
     """`rounding` {tensor: flat array}: the measured noise of the loss along each entry
     (refbp.oracle.fd.noise), where it exceeds the few ulps otherwise assumed."""
     evaluator = Evaluator(forms.loss, params, forms.probe, forms.perturbed)
 
-    def estimate(values, h, x, delta):
+    def estimate(
+        values: NDArray[Any], h: NDArray[Any], x: NDArray[Any], delta: NDArray[Any]
+    ) -> tuple[NDArray[Any], NDArray[Any]]:
         d1, d2, d4 = ((values[:, k] - values[:, k + 1]) / (2.0 * m * h) for k, m in ((0, 1), (2, 2), (4, 4)))
         r1, r2 = (4.0 * d1 - d2) / 3.0, (4.0 * d2 - d4) / 3.0
         # R's error is c h^4, so R(2h) - R(h) ~ 15 c h^4. The value (64 D(h) - 20 D(2h) + D(4h)) / 45
@@ -104,7 +124,7 @@ def richardson(
     )
 
 
-def complex_step(forms: LossForms, params, select=None) -> FiniteDifference:
+def complex_step(forms: LossForms, params: Params, select: Select | None = None) -> FiniteDifference:
     if forms.complex_loss is None:
         raise ComplexStepRefused(
             forms.not_analytic
@@ -114,7 +134,9 @@ def complex_step(forms: LossForms, params, select=None) -> FiniteDifference:
     evaluator = Evaluator(forms.complex_loss, params, perturbed=forms.complex_perturbed, dtype=np.complex128)
     floor = max(abs(evaluator.base_loss), 1.0)
 
-    def estimate(values, h, x, delta):
+    def estimate(
+        values: NDArray[Any], h: NDArray[Any], x: NDArray[Any], delta: NDArray[Any]
+    ) -> tuple[NDArray[Any], NDArray[Any]]:
         derivative = values[:, 0].imag / h
         # No subtraction: rounding of a few ulps of the derivative and of the loss's scale.
         return derivative, 16.0 * EPS * (np.abs(derivative) + floor / scale(x))
@@ -124,12 +146,12 @@ def complex_step(forms: LossForms, params, select=None) -> FiniteDifference:
     )
 
 
-def sampled(forms: LossForms, params, samples: int = 8, seed: int = 0) -> FiniteDifference:
+def sampled(forms: LossForms, params: Params, samples: int = 8, seed: int = 0) -> FiniteDifference:
     """Central differences on `samples` random entries of each tensor and on every entry of
     each bias (1-d tensor): biases are small and where a missing term hides."""
     rng = np.random.default_rng(seed)
 
-    def select(name, tensor):
+    def select(name: str, tensor: NDArray[Any]) -> NDArray[np.int64]:
         if tensor.ndim <= 1 or tensor.size <= samples:
             return np.arange(tensor.size)
         return np.sort(rng.choice(tensor.size, size=samples, replace=False))
@@ -137,10 +159,11 @@ def sampled(forms: LossForms, params, samples: int = 8, seed: int = 0) -> Finite
     return central(forms, params, select=select, method="sampled")
 
 
-def directional(forms: LossForms, params, directions: int = 4, seed: int = 0) -> FiniteDifference:
+def directional(forms: LossForms, params: Params, directions: int = 4, seed: int = 0) -> FiniteDifference:
     """The derivative of the loss along k random unit directions u (over all parameters at
     once), to be compared with <grad, u>: 2 evaluations per direction whatever the size."""
-    loss, probe, stacked = forms.loss, forms.probe, forms.stacked
+    loss, probe = forms.loss, forms.probe
+    stacked: Callable[..., Any] | None = forms.stacked
     params = {name: np.asarray(value, dtype=np.float64) for name, value in params.items()}
     rng = np.random.default_rng(seed)
     names = list(params)
@@ -162,7 +185,7 @@ def directional(forms: LossForms, params, directions: int = 4, seed: int = 0) ->
     base = loss(params)
     base_units = probe(params) if probe is not None else {}
     result = FiniteDifference(method="directional", directions=units, directional_step=h)
-    crossings: list = [None] * len(points)
+    crossings: list[str | None] = [None] * len(points)
     if stacked is not None and not _stacked_agrees(stacked, loss, points[0], base, result):
         stacked = None
     if stacked is not None:
@@ -176,7 +199,7 @@ def directional(forms: LossForms, params, directions: int = 4, seed: int = 0) ->
         values = []
         for s, point in enumerate(points):
             values.append(loss(point))
-            if base_units:
+            if base_units and probe is not None:
                 crossings[s] = crossed_unit(base_units, probe(point))
     plus, minus = np.asarray(values, dtype=np.float64).reshape(2, directions)
     derivative = (plus - minus) / (2.0 * h)
@@ -190,9 +213,12 @@ def directional(forms: LossForms, params, directions: int = 4, seed: int = 0) ->
     return result
 
 
-def _split(flat, names, params, leading=()) -> dict:
+def _split(
+    flat: NDArray[Any], names: list[str], params: Params, leading: tuple[int, ...] = ()
+) -> dict[str, NDArray[Any]]:
     """Views of `flat` (leading axes, then every tensor's entries in `names` order) as tensors."""
-    parts, start = {}, 0
+    parts: dict[str, NDArray[Any]] = {}
+    start = 0
     for name in names:
         size = params[name].size
         parts[name] = flat[..., start : start + size].reshape(leading + params[name].shape)
@@ -200,7 +226,13 @@ def _split(flat, names, params, leading=()) -> dict:
     return parts
 
 
-def _stacked_agrees(stacked, loss, point: dict, base, result) -> bool:
+def _stacked_agrees(
+    stacked: Callable[..., Any],
+    loss: Callable[[Params], float],
+    point: Params,
+    base: float,
+    result: FiniteDifference,
+) -> bool:
     """The stacked form against the plain loss at the first point (see Evaluator._batched_agrees)."""
     plain = float(loss(point))
     batched = float(np.asarray(stacked({n: v[None] for n, v in point.items()}))[0])

@@ -24,7 +24,10 @@ smooth there for another reason, reported as such.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
+from numpy.typing import NDArray
 
 from refbp.loss_forms import LossForms
 
@@ -45,7 +48,7 @@ SPACINGS = (0.6180339887498949, 0.7548776662466927, 1.4142135623730951)
 FOUND, TOO_SMALL, TOO_LARGE = 0, 1, 2
 
 
-def noise_levels(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def noise_levels(values: NDArray[Any]) -> tuple[NDArray[Any], NDArray[Any]]:
     """ECnoise on each row of `values` [E, POINTS] (the loss at equally spaced points):
     (noise level [E], NaN where none was found; status [E]: FOUND, TOO_SMALL or TOO_LARGE)."""
     count, points = values.shape
@@ -77,7 +80,7 @@ class LossNoise:
     """The noise of `forms.loss` along single entries of `params`, entry by entry on request
     (one Evaluator for every request: the batched form is set up and checked once)."""
 
-    def __init__(self, forms: LossForms, params: dict):
+    def __init__(self, forms: LossForms, params: dict[str, NDArray[Any]]) -> None:
         self.params = params
         self.evaluator = Evaluator(forms.loss, params, forms.probe, forms.perturbed)
 
@@ -85,7 +88,7 @@ class LossNoise:
     def evaluations(self) -> int:
         return self.evaluator.evaluations
 
-    def along(self, name: str, indices) -> np.ndarray:
+    def along(self, name: str, indices: Any) -> NDArray[Any]:
         """The largest noise level found at any of the `SPACINGS` (NaN where none was found, or
         where the points straddle a kink), per entry of `indices` (flat) of tensor `name`."""
         indices = np.asarray(indices, dtype=np.int64)
@@ -93,7 +96,7 @@ class LossNoise:
         with np.errstate(invalid="ignore"):
             return np.fmax.reduce(levels) if len(levels) > 1 else levels[0]
 
-    def _at_spacing(self, name: str, indices: np.ndarray, factor: float) -> np.ndarray:
+    def _at_spacing(self, name: str, indices: NDArray[Any], factor: float) -> NDArray[Any]:
         flat = np.asarray(self.params[name], dtype=np.float64).reshape(-1)
         offsets = np.arange(POINTS) - POINTS // 2
         moved = offsets != 0

@@ -14,7 +14,11 @@ so its entries keep failing.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+from typing import Any
+
 import numpy as np
+from numpy.typing import NDArray
 
 from .steps import loss_rounding
 
@@ -25,7 +29,7 @@ SPAN = 4.0
 ROUNDING_FACTOR = 10.0 * 4.0
 
 
-def one_sided(along, base: float, step: float) -> tuple[float, float, float]:
+def one_sided(along: Callable[[float], Any], base: float, step: float) -> tuple[float, float, float]:
     """(right derivative, left derivative, the rounding of their difference) of t -> along(t) at 0,
     over [-SPAN step, SPAN step]; `along(t)` is the loss at the point moved by t."""
     h = SPAN * step / 2.0
@@ -43,7 +47,15 @@ def disagree(right: float, left: float, rounding: float, atol: float, rtol: floa
     return abs(right - left) > atol + rtol * max(abs(right), abs(left)) + rounding
 
 
-def blind_entries(loss, params: dict, name: str, indices, steps, atol: float, rtol: float):
+def blind_entries(
+    loss: Callable[[dict[str, NDArray[Any]]], Any],
+    params: dict[str, NDArray[Any]],
+    name: str,
+    indices: Sequence[int] | NDArray[Any],
+    steps: NDArray[Any],
+    atol: float,
+    rtol: float,
+) -> tuple[NDArray[np.int64], int]:
     """The entries of `indices` (flat, of tensor `name`, in the order to try) where the one-sided
     derivatives disagree. It stops at the first entry where they agree (a failure there is the
     gradient's own: the row fails anyway, and trying every entry of a wrong tensor would cost a
@@ -51,11 +63,12 @@ def blind_entries(loss, params: dict, name: str, indices, steps, atol: float, rt
     point = {n: np.array(v, dtype=np.float64) for n, v in params.items()}
     base = float(loss(point))
     flat = point[name].reshape(-1)
-    blind, evaluations = [], 1
+    blind: list[int] = []
+    evaluations = 1
     for index in indices:
         original = flat[index]
 
-        def along(t, index=index, original=original):
+        def along(t: float, index: Any = index, original: Any = original) -> Any:
             flat[index] = original + t
             try:
                 return loss(point)
@@ -71,16 +84,25 @@ def blind_entries(loss, params: dict, name: str, indices, steps, atol: float, rt
     return np.asarray(blind, dtype=np.int64), evaluations
 
 
-def blind_directions(loss, params: dict, directions: list, indices, step: float, atol: float, rtol: float):
+def blind_directions(
+    loss: Callable[[dict[str, NDArray[Any]]], Any],
+    params: dict[str, NDArray[Any]],
+    directions: list[dict[str, NDArray[Any]]],
+    indices: Sequence[int] | NDArray[Any],
+    step: float,
+    atol: float,
+    rtol: float,
+) -> tuple[list[int], int]:
     """`blind_entries` for random directions: the directions of `indices` (in order) along which the
     one-sided derivatives disagree, up to the first where they agree."""
     point = {n: np.array(v, dtype=np.float64) for n, v in params.items()}
     base = float(loss(point))
-    blind, evaluations = [], 1
+    blind: list[int] = []
+    evaluations = 1
     for i in indices:
         u = directions[i]
 
-        def along(t, u=u):
+        def along(t: float, u: dict[str, NDArray[Any]] = u) -> Any:
             return loss({n: point[n] + t * u[n] for n in point})
 
         right, left, rounding = one_sided(along, base, step)

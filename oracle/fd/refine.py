@@ -20,12 +20,15 @@ replaced value (`judged_by`).
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
+from numpy.typing import NDArray
 
 from refbp.loss_forms import LossForms
 
 from . import escalated
-from .methods import richardson
+from .methods import Select, richardson
 from .noise import LossNoise
 from .one_sided import blind_entries
 from .result import FiniteDifference
@@ -37,15 +40,18 @@ NOISE_BATCH = 16  # entries of a tensor measured at a time (with_measured_noise)
 NOISE_METHOD = "richardson with the loss's measured noise (ECnoise)"
 BLIND = "one-sided differences disagree"  # a kink, a clamp or a jump within the stencil
 
+Params = dict[str, NDArray[Any]]
+Entries = dict[str, NDArray[np.int64]]  # {tensor: flat indices}
 
-def escalate(forms: LossForms, params: dict, result: FiniteDifference, entries: dict) -> None:
+
+def escalate(forms: LossForms, params: Params, result: FiniteDifference, entries: Entries) -> None:
     """The `entries` ({tensor: flat indices}) judged again by a more accurate method."""
     better = escalated(forms, params, entries)
     replace(result, better, entries, better.method)
 
 
 def with_measured_noise(
-    forms: LossForms, params: dict, result: FiniteDifference, ordered: dict, output_noise: float = 0.0
+    forms: LossForms, params: Params, result: FiniteDifference, ordered: Entries, output_noise: float = 0.0
 ) -> None:
     """The entries of `ordered` ({tensor: flat indices, the most doubtful first}) where the loss
     is noisier than assumed (measured along the entry, or `output_noise`) judged again by
@@ -56,10 +62,11 @@ def with_measured_noise(
         return
     probe = LossNoise(forms, params)
     assumed = loss_rounding(probe.evaluator.base_loss)
-    noisy, rounding = {}, {}
+    noisy: Entries = {}
+    rounding: dict[str, NDArray[Any]] = {}
     for name, indices in ordered.items():
         rounding[name] = np.full(np.size(params[name]), np.nan)
-        found = []
+        found: list[NDArray[np.int64]] = []
         for start in range(0, indices.size, NOISE_BATCH):
             batch = indices[start : start + NOISE_BATCH]
             level = np.fmax(probe.along(name, batch), output_noise)
@@ -78,10 +85,7 @@ def with_measured_noise(
     for relative in (RELATIVE_STEP["richardson"], RELATIVE_STEP["central"]):
         if not noisy:
             break
-        chosen = {name: np.asarray(noisy.get(name, ()), dtype=np.int64) for name in params}
-        judged = richardson(
-            forms, params, select=lambda name, tensor, chosen=chosen: chosen[name], relative=relative, rounding=rounding
-        )
+        judged = richardson(forms, params, select=_entries_of(params, noisy), relative=relative, rounding=rounding)
         replaced += replace(result, judged, noisy, NOISE_METHOD)
         noisy = {name: indices[judged.kink_mask(name).reshape(-1)[indices]] for name, indices in noisy.items()}
         noisy = {name: indices for name, indices in noisy.items() if indices.size}
@@ -90,8 +94,18 @@ def with_measured_noise(
         result.largest_noise = max(result.largest_noise, largest)
 
 
+def _entries_of(params: Params, entries: Entries) -> Select:
+    """The `select` of a finite difference of `entries` only (bound now: `entries` changes after)."""
+    chosen = {name: np.asarray(entries.get(name, ()), dtype=np.int64) for name in params}
+
+    def select(name: str, tensor: NDArray[Any]) -> NDArray[np.int64]:
+        return chosen[name]
+
+    return select
+
+
 def mark_blind(
-    forms: LossForms, params: dict, result: FiniteDifference, ordered: dict, atol: float, rtol: float
+    forms: LossForms, params: Params, result: FiniteDifference, ordered: Entries, atol: float, rtol: float
 ) -> None:
     """Put with `result.kinks` the entries of `ordered` ({tensor: flat indices, the most
     doubtful first}) whose one-sided derivatives disagree, up to the first where they agree."""
@@ -107,7 +121,7 @@ def mark_blind(
             kinks.setdefault(tuple(int(j) for j in np.unravel_index(int(index), result.grads[name].shape)), BLIND)
 
 
-def output_rounding(loss: str, outputs, targets) -> float:
+def output_rounding(loss: str, outputs: Any, targets: Any) -> float:
     """What the loss's formula makes of its outputs' own rounding (half an ulp each), to first
     order: sum_i |dL/dy_i| ulp(y_i) / 2. Only bce's is more than a few ulps of the loss: its
     log(1 - y) divides the rounding of y near 1 by 1 - y (the other losses, and log y near 0,
@@ -123,7 +137,7 @@ def output_rounding(loss: str, outputs, targets) -> float:
     return float(np.sum(slope * np.spacing(y)) / 2.0 / max(np.size(outputs), 1))
 
 
-def replace(result: FiniteDifference, better: FiniteDifference, entries: dict, method: str) -> int:
+def replace(result: FiniteDifference, better: FiniteDifference, entries: Entries, method: str) -> int:
     """Put `better`'s values, steps and errors at `entries` into `result`, recording `method` as
     what judged them (`result.judged_by`); how many were put. An entry whose wider stencil
     reaches a kink keeps its value (and its verdict): judging again must never turn a failure

@@ -15,7 +15,7 @@ class FiniteDifference:
     steps: dict[str, np.ndarray] = field(default_factory=dict)
     errors: dict[str, np.ndarray] = field(default_factory=dict)  # estimated |truncation| + |rounding|
     # tensor -> {entry index: the kinked unit it crosses, e.g. "layers.0.net[3][1]"}
-    kinks: dict[str, dict[tuple, str]] = field(default_factory=dict)
+    kinks: dict[str, dict[tuple[int, ...], str]] = field(default_factory=dict)
     evaluations: int = 0
     # Directional checks: unit directions u_i (by tensor name) and the derivative along each.
     directions: list[dict[str, np.ndarray]] = field(default_factory=list)

@@ -9,7 +9,10 @@ does not grow as h shrinks, so h is taken far below where truncation could be se
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
+from numpy.typing import NDArray
 
 EPS = float(np.finfo(np.float64).eps)
 RELATIVE_STEP = {
@@ -23,11 +26,11 @@ RELATIVE_STEP = {
 ROUNDING_ULPS = 8
 
 
-def scale(value: np.ndarray) -> np.ndarray:
-    return np.maximum(1.0, np.abs(value))
+def scale(value: NDArray[Any]) -> NDArray[np.float64]:
+    return np.asarray(np.maximum(1.0, np.abs(value)), dtype=np.float64)
 
 
-def step_sizes(value: np.ndarray, relative: float, exact: bool = True) -> np.ndarray:
+def step_sizes(value: NDArray[Any], relative: float, exact: bool = True) -> NDArray[Any]:
     """A step per entry scaled to its magnitude, rounded so that (x + h) - x == h exactly
     (`exact`; the complex step's imaginary step is never added to x's real part)."""
     h = relative * scale(value)
@@ -38,7 +41,7 @@ def loss_rounding(loss_value: float) -> float:
     return ROUNDING_ULPS * EPS * max(abs(loss_value), 1.0)
 
 
-def central_error(derivative, second_difference, h, x_scale, delta):
+def central_error(derivative: Any, second_difference: Any, h: Any, x_scale: Any, delta: Any) -> Any:
     """Estimated |truncation| + |rounding| of a central difference.
 
     Rounding: delta / h. Truncation h^2 |f'''| / 6 cannot be seen from two points; f''' is
