@@ -16,7 +16,7 @@ from fastapi import Depends, HTTPException, Request
 
 from refbp.store import Store
 
-from .guards import authorize_read, authorize_write, require_json
+from .guards import authorize_read, authorize_write
 from .pool import CheckPool
 from .settings import Settings
 from .verifier import Verifier
@@ -70,8 +70,3 @@ async def read_access(request: Request, tokens: Tokens = Depends(tokens_of)) -> 
 async def write_access(request: Request, tokens: Tokens = Depends(tokens_of)) -> None:
     """401 unless the request carries the write token (when one is set)."""
     authorize_write(request, tokens)
-
-
-async def json_body(request: Request) -> None:
-    """415 unless the body is declared JSON."""
-    require_json(request)

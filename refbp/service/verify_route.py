@@ -26,7 +26,8 @@ from refbp.store import KeyTaken, answered
 from refbp.store.database import write_error_line
 
 from .body import SPOOL_BYTES, BodyProblem, check_sizes, parse_body, read_body
-from .deps import check_pool_of, json_body, settings_of, verifier_of, write_access
+from .deps import check_pool_of, settings_of, verifier_of, write_access
+from .guards import require_json
 from .openapi import VERIFY_RESPONSES, verify_request
 from .pool import Busy, CheckPool, Deadline
 from .settings import Limits, Settings
@@ -39,6 +40,8 @@ CONVENTIONS_HELP = ("which values pass where correct implementations may differ 
                     "any (default), every admissible convention; torch, only torch's own choices (relu'(0) = 0, "
                     "BCELoss's backward)")
 KEY = re.compile(r"[\x21-\x7e]{1,200}")
+# The answer's JSON without the spaces after separators: a tenth smaller, and as quick to write.
+COMPACT = (",", ":")
 # A write that failed for a moment (a lock, a dropped connection) is tried once more after this.
 RETRY_WRITE_SECONDS = 0.5
 
@@ -126,7 +129,7 @@ def judge_body(verifier: Verifier, limits: Limits, conventions: str, key: str, b
     documents = [v.to_json() for v in judged.verdicts]
     if judged.single and judged.verdicts[0].error_kind == "input":
         return 422, json.dumps({"detail": judged.verdicts[0].errors[0]}), {}
-    answer = json.dumps(documents[0] if judged.single else documents)
+    answer = json.dumps(documents[0] if judged.single else documents, separators=COMPACT)
     if not deadline.commit():
         return 503, "", {}  # answered already (past its time): nothing is recorded
     try:
@@ -147,11 +150,12 @@ def replay(first, digest: str):
 
 
 @router.post("/v1/verify", summary="verdicts for an implementation's results", responses=VERIFY_RESPONSES,
-             openapi_extra=verify_request(), dependencies=[Depends(write_access), Depends(json_body)])
+             openapi_extra=verify_request(), dependencies=[Depends(write_access)])
 async def verify(request: Request, conventions: str = Query(
         "any", description=CONVENTIONS_HELP, json_schema_extra={"enum": list(CONVENTIONS)}),
         verifier: Verifier = Depends(verifier_of), settings: Settings = Depends(settings_of),
         pool: CheckPool = Depends(check_pool_of)):
+    require_json(request)  # called, not a dependency: nothing to swap, and each dependency costs the hot path
     if conventions not in CONVENTIONS:
         raise HTTPException(422, f"conventions: {conventions[:40]!r} is not one of {', '.join(CONVENTIONS)}")
     key = request.headers.get("idempotency-key", "")
