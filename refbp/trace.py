@@ -16,8 +16,9 @@ import numpy as np
 
 @dataclass
 class Trace:
-    outputs: np.ndarray
-    loss: float
+    # None where an answer does not give them (declared not provided, absent from a result).
+    outputs: np.ndarray | None
+    loss: float | None
     # Per layer `layers.{i}.net` / `layers.{i}.out` (MLP); `rnn.net`, `rnn.h`, `readout.*` (RNN).
     intermediates: dict[str, np.ndarray] = field(default_factory=dict)
     # Gradients of the loss at the initial parameters, by parameter name.

@@ -2,7 +2,7 @@
 
 from .check_case import ORACLES, Implementation, check_case, refbp_implementation
 from .suite import SuiteRun, run_suite
-from .verdict import Check, CaseVerdict
+from .verdict import CaseVerdict, Check
 
-__all__ = ["ORACLES", "Check", "CaseVerdict", "Implementation", "SuiteRun", "check_case",
-           "refbp_implementation", "run_suite"]
+__all__ = ["ORACLES", "CaseVerdict", "Check", "Implementation", "SuiteRun", "check_case", "refbp_implementation",
+           "run_suite"]

@@ -19,8 +19,11 @@ import importlib
 import importlib.util
 import sys
 import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import ModuleType
+from typing import Any
 
 import numpy as np
 
@@ -28,11 +31,12 @@ from refbp.cases import Case
 from refbp.cases.dtypes import carrier
 from refbp.cases.export import explicit_document
 
-from ..trace import Trace
 from ..diagnosis.crash import crash_line
 from ..parallel import watch
 from ..pipe import PIPE_PREFIX, pipe_factory
+from ..trace import Trace
 from .provided import NotProvided
+from .verdict import Check
 
 ARRAY_FIELDS = ("inputs", "targets", "h0")
 
@@ -50,22 +54,22 @@ class Answer:
     """What an implementation answered for one case."""
 
     trace: Trace
-    provided: set = field(default_factory=set)       # (quantity, tensor) pairs it gave
-    not_provided: list = field(default_factory=list)  # quantities it does not give
+    provided: set[tuple[str, str]] = field(default_factory=set)   # (quantity, tensor) pairs it gave
+    not_provided: list[str] = field(default_factory=list)        # quantities it does not give
     # (quantity, tensor) pairs the case asks for, absent, and NOT declared not provided: failed rows.
-    missing: set = field(default_factory=set)
+    missing: set[tuple[str, str]] = field(default_factory=set)
     # (quantity, tensor, what is wrong): answers that cannot be judged as numbers (a tensor the case
     # does not have, complex values), each a failed check, worded as `refbp verify` words them.
-    wrong: list = field(default_factory=list)
+    wrong: list[tuple[str, str, str]] = field(default_factory=list)
 
-    def wrong_rows(self, case: Case, oracles) -> list:
+    def wrong_rows(self, case: Case, oracles: Sequence[str]) -> list[Check]:
         """A failed row per wrong answer and per reference that would have judged it."""
         from .results import ResultTrace, wrong_answer_rows
 
         return wrong_answer_rows(ResultTrace(self.trace, wrong=list(self.wrong)), case, oracles) if self.wrong else []
 
 
-def load_factory(spec: str):
+def load_factory(spec: str) -> Callable[..., Any]:
     """`package.module:factory` or `path/to/file.py:factory` -> the callable; `cmd:COMMAND`: a
     program in any language over a pipe (refbp.pipe, started once per process)."""
     if spec.startswith(PIPE_PREFIX):
@@ -86,10 +90,11 @@ def load_factory(spec: str):
     factory = getattr(module, attribute, None)
     if not callable(factory):
         raise AdapterError(f"--impl {spec!r}: {module_name} has no callable {attribute!r}")
-    return watch.watched(factory)
+    watched: Callable[..., Any] = watch.watched(factory)
+    return watched
 
 
-def implementation_version(factory) -> str:
+def implementation_version(factory: object) -> str:
     """The `__version__` of the factory's module or of its top-level package ("" when neither says)."""
     factory = getattr(factory, "__wrapped__", factory)  # a watched factory (refbp.parallel.watch): the user's own
     own = getattr(factory, "__version__", None)  # said by the factory itself (refbp.pipe's: the command's hello)
@@ -103,7 +108,7 @@ def implementation_version(factory) -> str:
     return ""
 
 
-def _module_by_name(name: str):
+def _module_by_name(name: str) -> ModuleType:
     """`import name`, from the current folder too (as `python -m` would): a user runs
     `refbp check --impl mypkg.nets:factory` from their project's root."""
     here = str(Path.cwd())
@@ -116,31 +121,33 @@ def _module_by_name(name: str):
         sys.path.remove(here)
 
 
-def _module_from_file(path: Path):
+def _module_from_file(path: Path) -> ModuleType:
     if not path.is_file():
         raise AdapterError(f"--impl: {path}: no such file")
     name = f"refbp_impl_{abs(hash(str(path.resolve())))}"
     spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:   # not a Python source file
+        raise ImportError(f"{path} is not a Python module")
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
     spec.loader.exec_module(module)
     return module
 
 
-def case_document(case: Case, dtype: str | None = None) -> dict:
+def case_document(case: Case, dtype: str | None = None) -> dict[str, Any]:
     """The explicit document with numpy arrays of the case's dtype, or of `dtype` (class
     indices stay int64)."""
     document = explicit_document(case)
-    dtype = carrier(dtype or case.dtype)   # bfloat16's numbers travel in float32 (refbp.cases.dtypes.carrier)
-    document["params"] = {name: value.astype(dtype) for name, value in case.params.items()}
+    carried = carrier(dtype or case.dtype)   # bfloat16's numbers travel in float32 (refbp.cases.dtypes.carrier)
+    document["params"] = {name: value.astype(carried) for name, value in case.params.items()}
     for key in ARRAY_FIELDS:
         value = getattr(case, key, None)
         if value is not None:
-            document[key] = value.astype(np.int64 if value.dtype.kind == "i" else dtype)
+            document[key] = value.astype(np.int64 if value.dtype.kind == "i" else carried)
     return document
 
 
-def answer(factory, case: Case) -> Answer:
+def answer(factory: Callable[..., Any], case: Case) -> Answer:
     """Everything the implementation gives for `case` (raises Declined, or what it raised).
     numpy's floating-point warnings are silenced: a NaN or an overflow in an answer is judged
     as a failed check, not printed as noise."""
@@ -148,7 +155,7 @@ def answer(factory, case: Case) -> Answer:
         return _answer(factory, case)
 
 
-def _answer(factory, case: Case) -> Answer:
+def _answer(factory: Callable[..., Any], case: Case) -> Answer:
     document = case_document(case)
     implementation = factory(document)
     if implementation is None:
@@ -156,11 +163,11 @@ def _answer(factory, case: Case) -> Answer:
     # What it declares it does not compute (refbp.check.provided): "not provided", never a failure.
     declared = NotProvided.of(getattr(factory, "__wrapped__", factory), implementation)
 
-    def fresh(name):  # every call gets its own copies: an implementation may write into its arguments
+    def fresh(name: str) -> Any:  # every call gets its own copies: an implementation may write into its arguments
         value = document[name]
         return {k: v.copy() for k, v in value.items()} if isinstance(value, dict) else value.copy()
 
-    wrong: list = []  # (quantity, tensor, problem), as Answer.wrong
+    wrong: list[tuple[str, str, str]] = []  # (quantity, tensor, problem), as Answer.wrong
     parameters = list(case.network.param_shapes())
     start = time.perf_counter()
     outputs = (None if declared.quantity("outputs") else
@@ -181,7 +188,8 @@ def _answer(factory, case: Case) -> Answer:
     not_provided += [f"grads.{name}" for name in absent]
     missing = {("grads", name) for name in absent if not declared.tensor("grads", name)}
     not_provided.append("input_grads")
-    if callable(getattr(implementation, "intermediates", None)) and not declared.quantity("intermediates"):  # optional: where a wrong answer starts
+    # Optional: where a wrong answer starts.
+    if callable(getattr(implementation, "intermediates", None)) and not declared.quantity("intermediates"):
         trace.intermediates = _reals(implementation.intermediates(fresh("params"), fresh("inputs")), wrong,
                                      "intermediates")
         provided |= {("intermediates", name) for name in trace.intermediates}
@@ -211,7 +219,8 @@ def _answer(factory, case: Case) -> Answer:
                 not_provided.append(f"params_after.{name}")
                 if not declared.tensor("params_after", name):
                     missing.add(("params_after", name))
-        if set(after) == set(parameters) and not declared.quantity("loss_after"):  # its loss after training needs every parameter
+        # Its loss after training needs every parameter.
+        if set(after) == set(parameters) and not declared.quantity("loss_after"):
             as_dtype = {k: v.astype(carrier(case.dtype)) for k, v in after.items()}
             loss_after = _real(implementation.loss(as_dtype, fresh("inputs"), fresh("targets")), wrong,
                                "loss_after", "loss")
@@ -225,7 +234,7 @@ def _answer(factory, case: Case) -> Answer:
     return Answer(trace, provided, not_provided, missing=missing, wrong=wrong)
 
 
-def own_loss_function(factory, case: Case):
+def own_loss_function(factory: Callable[..., Any], case: Case) -> Callable[[Mapping[str, Any]], float]:
     """The implementation's own `loss` as loss(params) -> float in float64, for finite
     differences of its own forward (does its backward match its forward?)."""
     document = case_document(case, "float64")
@@ -234,7 +243,7 @@ def own_loss_function(factory, case: Case):
         raise Declined(case.id)
     inputs, targets = document["inputs"], document["targets"]
 
-    def loss(params: dict) -> float:
+    def loss(params: Mapping[str, Any]) -> float:
         value = _real(implementation.loss({k: np.array(v, dtype=np.float64) for k, v in params.items()},
                                           inputs.copy(), targets.copy()), [], "loss", "loss")
         return float(value) if value is not None else np.nan  # complex: already a failed check of its loss
@@ -242,7 +251,7 @@ def own_loss_function(factory, case: Case):
     return loss
 
 
-def _real(value, wrong: list, quantity: str, tensor: str) -> np.ndarray | None:
+def _real(value: Any, wrong: list[tuple[str, str, str]], quantity: str, tensor: str) -> np.ndarray | None:
     """The answer as a float64 array (anything numpy.asarray accepts, a torch tensor through its
     numpy form); None, with (quantity, tensor, problem) appended to `wrong`,
     for complex values whose imaginary part is not zero (never dropped silently, never a
@@ -262,10 +271,11 @@ def _real(value, wrong: list, quantity: str, tensor: str) -> np.ndarray | None:
     return np.asarray(array, dtype=np.float64)
 
 
-def _reals(given, wrong: list, quantity: str, known: list | None = None) -> dict[str, np.ndarray]:
+def _reals(given: Any, wrong: list[tuple[str, str, str]], quantity: str,
+           known: Sequence[str] | None = None) -> dict[str, np.ndarray]:
     """{name: float64 array} of a dict the implementation returned; a name that is not one of
     `known` (the case's parameters) and a complex tensor are wrong answers (appended to `wrong`)."""
-    arrays = {}
+    arrays: dict[str, np.ndarray] = {}
     for name, value in dict(given).items():
         name = str(name)
         if known is not None and name not in known:

@@ -16,10 +16,11 @@ its own calls and the comparisons.
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import replace
+from typing import Any
 
 from refbp.cases import Case
-
 from refbp.cases.fingerprint import case_hash
 
 from ..diagnosis import diagnose_checks
@@ -35,8 +36,9 @@ from .precision import name_precision_findings, reconcile
 from .verdict import CaseVerdict, ErrorKind
 
 
-def check_adapter_case(case: Case, factory, name: str, oracles=ORACLES, fd_method: str | None = None,
-                       conventions: str = "any", references: reference_store.ReferenceStore | None = None) -> CaseVerdict:
+def check_adapter_case(case: Case, factory: Any, name: str, oracles: Sequence[str] = ORACLES,
+                       fd_method: str | None = None, conventions: str = "any",
+                       references: reference_store.ReferenceStore | None = None) -> CaseVerdict:
     """The verdict of `factory`'s implementation on `case`; Declined propagates (not supported).
     `references`: where the case's references are kept (default: this process's store)."""
     start = time.perf_counter()
@@ -68,13 +70,14 @@ def check_adapter_case(case: Case, factory, name: str, oracles=ORACLES, fd_metho
     if "fd" in oracles and given.trace.grads and given.trace.loss is not None and not truncated_bptt(case):
         method = own_method(fd_method)
         try:
-            own = own_loss(factory, case)
+            loss = own_loss(factory, case)
             reference = (references.finite_difference(case, fingerprint, method, forms)
                          if method in NARROWED_METHODS else None)
-            own = own_forward_checks(case, given.trace, own, forms, reference, method, admissible,
+            own = own_forward_checks(case, given.trace, loss, forms, reference, method, admissible,
                                      judged_elsewhere="torch" in oracles)
             # Its own loss judges the tensors it gave: the others' rows are the torch rows' above.
-            own = [c for c in own if ("grads", c.tensor) in given.provided or c.method == "directional" and every_grad]
+            own = [c for c in own
+                   if ("grads", c.tensor) in given.provided or (c.method == "directional" and every_grad)]
         except Exception as exc:
             return _crashed(case, name, exc, time.perf_counter() - start)
         # The forward's rows (diagnosed already) say whether the forward agrees with torch's.
@@ -92,7 +95,7 @@ MISSING_NOTE = "absent from its answer, and not declared not provided (factory.n
 
 def truncated_bptt(case: Case) -> bool:
     k = getattr(case.network, "truncate", None)
-    return case.network.kind == "rnn" and bool(k) and k < case.steps
+    return case.network.kind == "rnn" and k is not None and bool(k) and case.steps is not None and k < case.steps
 
 
 def _crashed(case: Case, name: str, exc: Exception, seconds: float) -> CaseVerdict:

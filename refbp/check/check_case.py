@@ -11,13 +11,14 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import partial
-from typing import Callable
+from typing import Any
 
 import numpy as np
 
-from refbp.cases import Case, Tolerance
+from refbp.cases import Case, Expected, Tolerance
 from refbp.cases.fingerprint import case_hash
 from refbp.oracle.fd import ComplexStepRefused
 
@@ -28,11 +29,12 @@ from ..perturbed import loss_forms
 from ..trace import Trace
 from .conventions import Admissible
 from .fd_rows import default_fd_method, directional_row, finite_difference_checks  # noqa: F401 (their home until now)
+from .precision import name_precision_findings, reconcile, stick_rows
 from .references import FRESH, References
-from .precision import judged_by_stick, name_precision_findings, reconcile, stick_rows
 from .rows import rows
+from .stick import judged_by_stick
 from .tolerance import published_allowance, tolerance_for
-from .verdict import Check, CaseVerdict
+from .verdict import CaseVerdict, Check
 
 ORACLES = ("torch", "fd", "expected")
 ORACLE_REFERENCE = {"torch": "torch-autograd", "fd": "finite-difference", "expected": "expected"}
@@ -47,7 +49,8 @@ class Implementation:
 
     name: str
     trace: Callable[[Case], Trace]
-    loss_function: Callable | None = None
+    # (loss, probe) of a case, each over a parameter dict (whichever kind of dict the implementation takes).
+    loss_function: Callable[[Case], tuple[Callable[..., float], Callable[..., Any] | None]] | None = None
     loss_forms: Callable[[Case], LossForms] | None = None
 
     def fd_forms(self, case: Case) -> LossForms | None:
@@ -74,7 +77,7 @@ def refbp_implementation(backend: str = "numpy", device: str | None = None) -> I
                           loss_forms=loss_forms)
 
 
-def check_case(case: Case, implementation: Implementation | None = None, oracles=ORACLES,
+def check_case(case: Case, implementation: Implementation | None = None, oracles: Sequence[str] = ORACLES,
                fd_method: str | None = None, references: References | None = None,
                conventions: str = "any", admissible: Admissible | None = None,
                fingerprint: str | None = None) -> CaseVerdict:
@@ -112,9 +115,11 @@ def check_case(case: Case, implementation: Implementation | None = None, oracles
                           dtype=case.dtype, through_time=trace.gradient_norms_through_time(), seeds=case.seeds,
                           case_hash=fingerprint)
     torch_tolerance = tolerance_for(case, "torch-autograd")
-    verdict = diagnose_verdict(case, trace, verdict, torch_tolerance.atol, torch_tolerance.rtol)  # failed rows only
+    diagnosed: CaseVerdict = diagnose_verdict(case, trace, verdict, torch_tolerance.atol, torch_tolerance.rtol)
+    verdict = diagnosed   # (failed rows only)
     if admissible is not None:  # low precision: a failure of rounding, not of a formula, says so
-        verdict = replace(verdict, checks=name_precision_findings(case, verdict.checks, admissible.variants[0].trace))
+        verdict = replace(verdict, checks=name_precision_findings(case, list(verdict.checks),
+                                                                  admissible.variants[0].trace))
     return replace(verdict, seconds=time.perf_counter() - start)
 
 
@@ -141,8 +146,10 @@ def torch_checks(case: Case, trace: Trace, admissible: Admissible | None = None)
 
 def expected_checks(case: Case, trace: Trace) -> list[Check]:
     expected = case.expected
+    if expected is None:   # a case that publishes no values
+        return []
     judge = partial(expected_rows, expected=expected, case=case)  # each value within its printed precision, where given
-    checks = []
+    checks: list[Check] = []
     if expected.outputs is not None:
         checks += judge("outputs", {"outputs": trace.outputs}, {"outputs": expected.outputs})
     if expected.loss is not None:
@@ -155,7 +162,8 @@ def expected_checks(case: Case, trace: Trace) -> list[Check]:
     return checks
 
 
-def expected_rows(quantity: str, actual: dict, reference: dict, expected, case: Case) -> list[Check]:
+def expected_rows(quantity: str, actual: Mapping[str, Any], reference: Mapping[str, Any], expected: Expected,
+                  case: Case) -> list[Check]:
     """Rows against published values; a tensor with `expected.decimals` is judged entry by
     entry within half a unit in its last printed digit (entries without decimals: the
     case's `expected.tolerance`; a float32 case at least its float32 tolerance: published_allowance),

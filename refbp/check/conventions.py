@@ -5,18 +5,28 @@ The torch reference is computed under each choice that the case reaches (refbp.o
 the left or right slope at a relu-family unit whose net is exactly 0; bce's clamped value
 or BCELoss's backward at a saturated output). An entry is admissible when it lies, within
 tolerance, in the interval the choices span (between the two slopes lies any subgradient, a
-relu'(0) in [0, 1]; at a saturated bce output, between the choices lies what rounding gives). `--conventions torch` admits torch's own choices only.
+relu'(0) in [0, 1]; at a saturated bce output, between the choices lies what rounding gives).
+`--conventions torch` admits torch's own choices only.
 Where no entry sits at such a point every choice gives the same numbers, and there is one.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from refbp.cases import Case
+
 from ..trace import Trace
 
+if TYPE_CHECKING:   # refbp.oracle.conventions loads torch: imported where a case reaches a choice
+    from refbp.oracle.conventions import Convention
+
+# {quantity: {name: (low, high)}}: the values each entry may take (Admissible.bounds).
+Bounds = dict[str, dict[str, tuple[Any, Any]]]
 # The quantities a choice at a kink or a saturated output moves (the forward is the same for all).
 CONVENTION_QUANTITIES = ("loss", "grads", "input_grads", "params_after", "loss_after")
 CONVENTION_MODES = ("any", "torch")
@@ -43,13 +53,13 @@ class Admissible:
     # rounding can reach (refbp.oracle.saturated_bce), and each unit at its kink with its own slope
     # (refbp.oracle.slope_bounds), and each saturated sigmoid, tanh or elu unit with its slope from its net
     # or from its rounded output (refbp.oracle.slope_bounds).
-    bounds: dict = field(default_factory=dict)
+    bounds: Bounds = field(default_factory=dict)
     saturated: tuple[str, ...] = ()   # the activations with a saturated unit
 
     def has_choices(self) -> bool:
         return len(self.variants) > 1 or bool(self.bounds)
 
-    def values(self, quantity: str, name: str, variants=None) -> list[np.ndarray] | None:
+    def values(self, quantity: str, name: str, variants: Sequence[Variant] | None = None) -> list[Any] | None:
         found = [_value(v.trace, quantity, name) for v in (variants or self.variants)]
         return None if any(f is None for f in found) else found
 
@@ -68,7 +78,7 @@ class Admissible:
             differ = ~(high - low <= atol + rtol * np.abs(values[0]))
         return differ if differ.any() else None
 
-    def nearest(self, quantity: str, name: str, actual, atol: float, rtol: float):
+    def nearest(self, quantity: str, name: str, actual: Any, atol: float, rtol: float) -> tuple[Any, str]:
         """(the admissible value nearest to each entry of `actual`, the words of the choice the
         tensor matched, or "" where every choice gives the same value)."""
         primary = _value(self.variants[0].trace, quantity, name)
@@ -91,7 +101,7 @@ class Admissible:
         best = np.where(np.isfinite(actual), best, primary)   # a NaN answer is judged against torch's
         return best, self._words_matched(quantity, name, actual, atol, rtol)
 
-    def _intervals(self, quantity, name):
+    def _intervals(self, quantity: str, name: str) -> list[tuple[np.ndarray, np.ndarray]]:
         """The interval the choices span, entry by entry: between the two slopes at a kink lies
         every subgradient; at a saturated bce output the loss as computed is flat or jumps, and
         the choices bound what a correct implementation's rounding can give there."""
@@ -101,7 +111,7 @@ class Admissible:
             values += [np.asarray(b, dtype=float) for b in bound]
         return [(np.minimum.reduce(values), np.maximum.reduce(values))]
 
-    def _words_matched(self, quantity, name, actual, atol, rtol) -> str:
+    def _words_matched(self, quantity: str, name: str, actual: np.ndarray, atol: float, rtol: float) -> str:
         differ = self.sensitive(quantity, name, atol, rtol)
         if differ is None:
             return ""
@@ -119,7 +129,7 @@ class Admissible:
                 return ("subgradient: " if self.kinked else "") + ", ".join(words)
         return ""
 
-    def other_convention(self, quantity: str, name: str, actual, atol: float, rtol: float) -> str:
+    def other_convention(self, quantity: str, name: str, actual: Any, atol: float, rtol: float) -> str:
         """Under `--conventions torch`: the words of another admissible choice that `actual`
         matches ("" when none does): a failed row that is a convention, not a bug."""
         for variant in self.others:
@@ -132,32 +142,39 @@ class Admissible:
         return ""
 
 
-def _value(trace: Trace, quantity: str, name: str):
+def _value(trace: Trace, quantity: str, name: str) -> Any:
     if quantity in ("loss", "loss_after"):
         return getattr(trace, quantity)
     return (getattr(trace, quantity) or {}).get(name)
 
 
-def admissible(case, primary: Trace, compute, mode: str = "any") -> Admissible:
+def admissible(case: Case, primary: Trace, compute: Callable[[Convention], Trace], mode: str = "any") -> Admissible:
     """The variants of `case` given its primary torch trace (relu'(0) = 0, bce's clamped value)
     and `compute(Convention) -> Trace`; only the choices the case reaches are computed."""
-    from refbp.oracle.conventions import (Convention, bce_ill_conditioned, bce_saturated, kinked_at_zero, labels,
-                                    output_activation, saturated_units)
+    from refbp.oracle.conventions import (
+        Convention,
+        bce_ill_conditioned,
+        bce_saturated,
+        kinked_at_zero,
+        labels,
+        output_activation,
+        saturated_units,
+    )
     from refbp.oracle.saturated_bce import saturated_bce_bounds
     from refbp.oracle.slope_bounds import slope_bounds
 
     kinked = kinked_at_zero(case.network, primary.intermediates)
     saturated = bce_saturated(case.loss, primary.outputs)
     slopes = ("left", "right") if kinked else ("left",)
-    bces = ("value",)
+    bces: tuple[str, ...] = ("value",)
     if saturated:
         bces = ("value", "torch", "logits") if output_activation(case.network) == "sigmoid" else ("value", "torch")
-    every = []
+    every: list[Variant] = []
     for bce in bces:
         for slope in slopes:
             trace = primary if (slope, bce) == ("left", "value") else compute(Convention(slope, bce))
             every.append(Variant(labels(Convention(slope, bce), kinked, saturated), slope, bce, trace))
-    found = []
+    found: list[Bounds | None] = []
     if bce_ill_conditioned(case.loss, primary.outputs) and output_activation(case.network) == "sigmoid":
         # each output's legitimate ways and roundings, independently, through either slope at a kink
         found += [saturated_bce_bounds(case, slope) for slope in slopes]
@@ -175,9 +192,9 @@ def admissible(case, primary: Trace, compute, mode: str = "any") -> Admissible:
     return Admissible(every, kinked, saturated, mode, bounds=bounds, saturated=saturated_at)
 
 
-def _union(all_bounds: list[dict]) -> dict:
+def _union(all_bounds: list[Bounds]) -> Bounds:
     """{quantity: {name: (low, high)}} spanning every one of `all_bounds`."""
-    union: dict = {}
+    union: Bounds = {}
     for bounds in all_bounds:
         for quantity, tensors in bounds.items():
             for name, (low, high) in tensors.items():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -15,14 +16,15 @@ class Comparison:
     max_abs_err: float
     max_rel_err: float
     # The entry furthest out of tolerance (relative to atol + rtol |ref|); [] for a scalar.
-    worst_index: list
+    worst_index: list[int]
     actual: float
     reference: float
     checked: int
     note: str = ""
 
 
-def compare(actual, reference, atol: float, rtol: float, skip=None, allowance=None) -> Comparison:
+def compare(actual: Any, reference: Any, atol: float, rtol: float, skip: Any = None,
+            allowance: Any = None) -> Comparison:
     """Judge `actual` against `reference`.
 
     `allowance` (same shape, optional) widens each entry's tolerance: a finite difference's

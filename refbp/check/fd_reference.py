@@ -16,14 +16,20 @@ and say where they are blind (refbp.oracle.fd, refbp.oracle.fd.refine); this mod
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
+from refbp.cases import Tolerance
 from refbp.oracle.fd import FiniteDifference
 from refbp.oracle.fd.one_sided import blind_directions
 from refbp.oracle.fd.refine import BLIND, NOISE_METHOD, escalate, mark_blind, output_rounding, with_measured_noise  # noqa: F401
 
 from ..loss_forms import LossForms
+from .conventions import Admissible
 from .tolerance import FD_ERROR_FACTOR
+
+Arrays = dict[str, Any]   # {name: array}: parameters, an answer's gradients
 
 ESCALATED_FROM = ("central", "sampled")
 NOISE_JUDGED = ("central", "sampled", "richardson", "complex")   # every entry-wise method
@@ -32,11 +38,11 @@ NOISE_JUDGED = ("central", "sampled", "richardson", "complex")   # every entry-w
 CONVENTION_POINT = "where conventions differ"
 
 
-def mark_convention_points(result: FiniteDifference, admissible, tolerance) -> int:
+def mark_convention_points(result: FiniteDifference, admissible: Admissible | None, tolerance: Tolerance) -> int:
     """Put the entries where the admissible conventions differ (refbp.check.conventions) with
     the kinks of `result`: one finite difference is one convention's value there at best, and
     the torch rows judge them under all. Returns how many were marked."""
-    if admissible is None or not admissible.has_choices() and not admissible.others:
+    if admissible is None or (not admissible.has_choices() and not admissible.others):
         return 0
     marked = 0
     for name in result.grads:
@@ -48,7 +54,7 @@ def mark_convention_points(result: FiniteDifference, admissible, tolerance) -> i
             kinks.setdefault(tuple(int(i) for i in index), CONVENTION_POINT)
             marked += 1
     if marked and result.directions:   # every random direction moves every entry
-        result.directional_kinks = {i: CONVENTION_POINT for i in range(len(result.directions))}
+        result.directional_kinks = dict.fromkeys(range(len(result.directions)), CONVENTION_POINT)
     return marked
 
 
@@ -59,9 +65,9 @@ def unjudged_entries(result: FiniteDifference, name: str) -> int:
     return int(np.sum(evaluated & ~np.isfinite(result.grads[name])))
 
 
-def failing_entries(grads: dict, result: FiniteDifference, tolerance) -> dict[str, np.ndarray]:
+def failing_entries(grads: Arrays, result: FiniteDifference, tolerance: Tolerance) -> dict[str, np.ndarray]:
     """{tensor: flat indices} of the judged entries outside atol + rtol |fd| + FD_ERROR_FACTOR e."""
-    failing = {}
+    failing: dict[str, np.ndarray] = {}
     for name, fd in result.grads.items():
         actual = grads.get(name)
         if actual is None or np.shape(actual) != fd.shape:
@@ -75,8 +81,8 @@ def failing_entries(grads: dict, result: FiniteDifference, tolerance) -> dict[st
     return failing
 
 
-def escalate_failures(forms: LossForms, params: dict, grads: dict, result: FiniteDifference,
-                      tolerance, output_noise: float = 0.0) -> FiniteDifference:
+def escalate_failures(forms: LossForms, params: Arrays, grads: Arrays, result: FiniteDifference,
+                      tolerance: Tolerance, output_noise: float = 0.0) -> FiniteDifference:
     """`result` where the answer `grads` disagrees with it, made better by the references, step by
     step (module docstring); `output_noise`: refbp.oracle.fd.refine.output_rounding of the case."""
     if result.method in ESCALATED_FROM:
@@ -92,39 +98,45 @@ def escalate_failures(forms: LossForms, params: dict, grads: dict, result: Finit
     return result
 
 
-def worst_first(grads: dict, result: FiniteDifference, tolerance) -> dict[str, np.ndarray]:
+def worst_first(grads: Arrays, result: FiniteDifference, tolerance: Tolerance) -> dict[str, np.ndarray]:
     """The failing entries of each tensor, the furthest out of tolerance first."""
-    ordered = {}
+    ordered: dict[str, np.ndarray] = {}
     for name, indices in failing_entries(grads, result, tolerance).items():
         actual = np.asarray(grads[name], dtype=np.float64).reshape(-1)[indices]
         fd = result.grads[name].reshape(-1)[indices]
-        allowed = tolerance.atol + tolerance.rtol * np.abs(fd) + FD_ERROR_FACTOR * result.errors[name].reshape(-1)[indices]
+        estimate = result.errors[name].reshape(-1)[indices]
+        allowed = tolerance.atol + tolerance.rtol * np.abs(fd) + FD_ERROR_FACTOR * estimate
         ordered[name] = indices[np.argsort(-np.abs(actual - fd) / allowed, kind="stable")]
     return ordered
 
 
-def judge_noisy_entries(forms: LossForms, params: dict, grads: dict, result: FiniteDifference, tolerance,
-                        output_noise: float = 0.0) -> None:
+def judge_noisy_entries(forms: LossForms, params: Arrays, grads: Arrays, result: FiniteDifference,
+                        tolerance: Tolerance, output_noise: float = 0.0) -> None:
     """The entries still failing, judged again where the loss is noisier than assumed."""
     with_measured_noise(forms, params, result, worst_first(grads, result, tolerance), output_noise)
 
 
-def mark_blind_entries(forms: LossForms, params: dict, grads: dict, result: FiniteDifference, tolerance) -> None:
+def mark_blind_entries(forms: LossForms, params: Arrays, grads: Arrays, result: FiniteDifference,
+                       tolerance: Tolerance) -> None:
     """The entries still failing where the loss is not smooth over the stencil, put with the
     kinks of `result`: the finite difference cannot judge them, the torch rows do."""
     mark_blind(forms, params, result, worst_first(grads, result, tolerance), tolerance.atol, tolerance.rtol)
 
 
-def mark_blind_directions(forms: LossForms, params: dict, grads: dict, result: FiniteDifference, tolerance) -> None:
+def mark_blind_directions(forms: LossForms, params: Arrays, grads: Arrays, result: FiniteDifference,
+                          tolerance: Tolerance) -> None:
     """`mark_blind_entries` for the directional check's failing directions."""
+    directional, errors = result.directional, result.directional_errors
     if not result.directions or any(grads.get(n) is None for n in result.directions[0]):
+        return
+    if directional is None or errors is None:   # (a directional result has both)
         return
     actual = np.array([sum(float(np.sum(np.asarray(grads[n], dtype=np.float64) * u[n])) for n in u)
                        for u in result.directions])
-    allowed = tolerance.atol + tolerance.rtol * np.abs(result.directional) + FD_ERROR_FACTOR * result.directional_errors
+    allowed = tolerance.atol + tolerance.rtol * np.abs(directional) + FD_ERROR_FACTOR * errors
     with np.errstate(invalid="ignore"):
-        failing = [i for i in np.argsort(-np.abs(actual - result.directional), kind="stable")
-                   if not np.abs(actual[i] - result.directional[i]) <= allowed[i] and i not in result.directional_kinks]
+        failing = [i for i in np.argsort(-np.abs(actual - directional), kind="stable")
+                   if not np.abs(actual[i] - directional[i]) <= allowed[i] and i not in result.directional_kinks]
     blind, evaluations = blind_directions(forms.loss, params, result.directions, failing, result.directional_step,
                                           tolerance.atol, tolerance.rtol)
     result.evaluations += evaluations
@@ -144,7 +156,7 @@ def mark_blind_directions(forms: LossForms, params: dict, grads: dict, result: F
 NOT_CONFIRMED = "no entry fails on its own"
 
 
-def _entrywise_failures(forms: LossForms, params: dict, grads: dict, tolerance) -> bool:
+def _entrywise_failures(forms: LossForms, params: Arrays, grads: Arrays, tolerance: Tolerance) -> bool:
     """Whether central differences, escalated and noise-judged, find a wrong entry."""
     from refbp.oracle.fd import finite_difference
 

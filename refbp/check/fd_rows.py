@@ -4,17 +4,22 @@ a short note of how the entries were judged."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
+from typing import Any
 
 import numpy as np
+
+from refbp.cases import Case, Tolerance
+from refbp.oracle.fd import FiniteDifference
+from refbp.oracle.fd.refine import BLIND, output_rounding
 
 from ..loss_forms import LossForms
 from ..nn.backend import serial_blas
 from ..trace import Trace
 from .conventions import Admissible
 from .entrywise import compare
-from .fd_reference import (BLIND, CONVENTION_POINT, NOT_CONFIRMED, escalate_failures, mark_convention_points, output_rounding,
-                           unjudged_entries)
+from .fd_reference import CONVENTION_POINT, NOT_CONFIRMED, escalate_failures, mark_convention_points, unjudged_entries
 from .notes import short_note
 from .references import FRESH, References
 from .rows import rows
@@ -22,7 +27,7 @@ from .tolerance import FD_ERROR_FACTOR, fd_tolerance
 from .verdict import Check, EntryRecord, VerdictState
 
 
-def finite_difference_checks(case, trace: Trace, forms: LossForms, method: str | None,
+def finite_difference_checks(case: Case, trace: Trace, forms: LossForms, method: str | None,
                              references: References | None = None, fingerprint: str = "",
                              admissible: Admissible | None = None, judged_elsewhere: bool = True) -> list[Check]:
     """Rows against finite differences of `forms`' loss. Entries where a kink, a clamp or a jump
@@ -49,8 +54,8 @@ def finite_difference_checks(case, trace: Trace, forms: LossForms, method: str |
                      case.id, trace.grads.get(check.tensor)) for check in checks]
 
 
-def describe(check: Check, result, tolerance, skip, allowance, judged_elsewhere: bool, case_id: str = "",
-             actual=None) -> Check:
+def describe(check: Check, result: FiniteDifference, tolerance: Tolerance, skip: np.ndarray | None,
+             allowance: np.ndarray, judged_elsewhere: bool, case_id: str = "", actual: Any = None) -> Check:
     """The row with its step, error estimate, inconclusive count, short note (how many entries were
     judged by which method, how many not and why) and entries (those not plainly passing)."""
     name = check.tensor
@@ -63,8 +68,8 @@ def describe(check: Check, result, tolerance, skip, allowance, judged_elsewhere:
     weak = judged & (allowance > tolerance.atol + tolerance.rtol * np.abs(fd))
     judged_by = result.judged_by.get(name, {})
     counts = judged_counts(judged, judged_by, result.method)
-    reasons = {}
-    for index, reason in result.kinks.get(name, {}).items():
+    reasons: dict[str, list[str]] = {}   # why, and the units (or the word) of each entry left unjudged
+    for reason in result.kinks.get(name, {}).values():
         reasons.setdefault(_reason(reason), []).append(reason)
     for reason, found in reasons.items():
         counts[f"not judged:{reason}"] = len(found)
@@ -84,7 +89,8 @@ def describe(check: Check, result, tolerance, skip, allowance, judged_elsewhere:
     if reasons:
         words.append("torch judges those not judged" if judged_elsewhere else "those not judged are inconclusive")
     if units:
-        words.append("units at their kink: " + ", ".join(units[:3]) + (f" +{len(units) - 3} more" if len(units) > 3 else ""))
+        more = f" +{len(units) - 3} more" if len(units) > 3 else ""
+        words.append("units at their kink: " + ", ".join(units[:3]) + more)
     if result.largest_noise:
         words.append(f"loss noise up to {result.largest_noise:.2g}")
     first = "" if check.note == "no entry to judge" else check.note   # the counts say so
@@ -93,7 +99,7 @@ def describe(check: Check, result, tolerance, skip, allowance, judged_elsewhere:
                    entries=tuple(entries(check, result, case_id, actual, weak, judged_by)))
 
 
-def judged_counts(judged: np.ndarray, judged_by: dict, method: str) -> dict[str, int]:
+def judged_counts(judged: np.ndarray, judged_by: dict[int, str], method: str) -> dict[str, int]:
     """{"judged:<method>": entries} of the `judged` mask, each entry by its `judged_by` method or
     `method`, the keys in the order of their first entry (a loop over the replaced entries
     only: a tensor's every entry would cost a Python step each)."""
@@ -121,7 +127,8 @@ def _reason(reason: str) -> str:
     return reason if reason in (CONVENTION_POINT, BLIND) else KINK
 
 
-def entries(check: Check, result, case_id: str, actual, weak, judged_by: dict) -> list[EntryRecord]:
+def entries(check: Check, result: FiniteDifference, case_id: str, actual: Any, weak: np.ndarray,
+            judged_by: dict[int, str]) -> list[EntryRecord]:
     """The row's entries that are not plainly passing (not judged, or judged loosely): at most
     MAX_ENTRIES."""
     name = check.tensor
@@ -139,7 +146,7 @@ def entries(check: Check, result, case_id: str, actual, weak, judged_by: dict) -
     return listed
 
 
-def _at(actual, index) -> float:
+def _at(actual: np.ndarray | None, index: Sequence[int]) -> float:
     return float("nan") if actual is None else float(actual[tuple(index)])
 
 
@@ -150,7 +157,8 @@ def default_fd_method(forms: LossForms) -> str:
     return "complex" if forms.complex_loss is not None else "central"
 
 
-def directional_row(trace: Trace, result, tolerance, judged_elsewhere: bool = True) -> Check:
+def directional_row(trace: Trace, result: FiniteDifference, tolerance: Tolerance,
+                    judged_elsewhere: bool = True) -> Check:
     """<grad, u_i> of the implementation against the derivative along each random direction u_i."""
     names = list(result.directions[0]) if result.directions else []
     missing = [n for n in names if trace.grads.get(n) is None]
@@ -161,11 +169,14 @@ def directional_row(trace: Trace, result, tolerance, judged_elsewhere: bool = Tr
                      note=f"not computed by the implementation: {', '.join(missing)}", method="directional")
     actual = np.array([sum(float(np.sum(np.asarray(trace.grads[n], dtype=np.float64) * u[n])) for n in names)
                        for u in result.directions])
+    directional, errors = result.directional, result.directional_errors
+    if directional is None or errors is None:
+        raise ValueError("directional_row: a result of the directional method has its derivatives and their errors")
     skip = np.zeros(actual.shape, dtype=bool)
     for i in result.directional_kinks:
         skip[i] = True
-    comparison = compare(actual, result.directional, tolerance.atol, tolerance.rtol, skip=skip,
-                         allowance=FD_ERROR_FACTOR * result.directional_errors)
+    comparison = compare(actual, directional, tolerance.atol, tolerance.rtol, skip=skip,
+                         allowance=FD_ERROR_FACTOR * errors)
     counts = {"directions judged": comparison.checked}
     for reason in result.directional_kinks.values():
         key = "not judged:" + (reason if reason in (CONVENTION_POINT, BLIND, NOT_CONFIRMED) else KINK)
@@ -187,4 +198,4 @@ def directional_row(trace: Trace, result, tolerance, judged_elsewhere: bool = Tr
                  checked=comparison.checked, nondifferentiable=int(skip.sum()),
                  inconclusive=0 if judged_elsewhere else int(skip.sum()), actual=comparison.actual,
                  expected_value=comparison.reference, method="directional", step=result.directional_step,
-                 error_estimate=float(np.max(result.directional_errors, initial=0.0)))
+                 error_estimate=float(np.max(errors, initial=0.0)))

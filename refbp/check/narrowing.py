@@ -20,15 +20,20 @@ Every point of one level of the search is evaluated in one call of the implement
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from itertools import count
+from typing import Any
 
 import numpy as np
-import numpy.random  # noqa: F401 (numpy imports it on first use: here, a guarded worker's fork server has it)
+import numpy.random
 
+from refbp.cases import Tolerance
 from refbp.oracle.fd import directions as along
 from refbp.oracle.fd.one_sided import ROUNDING_FACTOR, disagree
 from refbp.oracle.fd.steps import loss_rounding
+
+from .own_loss import OwnLoss
 
 PASS, FAIL, UNDECIDED = "pass", "fail", "undecided"
 DIRECTIONS = 2   # random directions over every entry at once, before any narrowing
@@ -43,7 +48,7 @@ class Part:
     """Entries ({tensor: flat indices}) tried together; `tensor` None while it spans tensors;
     `pair` names the split it is one half of (siblings share it; -1 for none)."""
 
-    entries: dict
+    entries: dict[str, np.ndarray]
     tensor: str | None = None
     pair: int = -1
     directions: int = 1
@@ -57,7 +62,7 @@ class Part:
 class Vouched:
     """A tensor's entries that passed along directions, and the worst of those directions."""
 
-    indices: list = field(default_factory=list)
+    indices: list[np.ndarray] = field(default_factory=list)
     excess: float = -1.0          # (|<answer, u> - D| + e) / atol of the worst direction
     abs_err: float = 0.0
     rel_err: float = 0.0
@@ -70,8 +75,8 @@ class Vouched:
 
 @dataclass
 class Narrowed:
-    vouched: dict = field(default_factory=dict)   # tensor -> Vouched
-    leaves: dict = field(default_factory=dict)    # tensor -> flat indices, judged one by one
+    vouched: dict[str, Vouched] = field(default_factory=dict)
+    leaves: dict[str, np.ndarray] = field(default_factory=dict)    # flat indices, judged one by one
     evaluations: int = 0
     levels: int = 0
 
@@ -79,7 +84,7 @@ class Narrowed:
 @dataclass
 class _Trial:
     part: Part
-    u: dict
+    u: dict[str, np.ndarray]
     h: float | None
     start: int = -1        # where its points begin in the level's batch
     outcome: str = UNDECIDED
@@ -87,9 +92,12 @@ class _Trial:
     answer: float = float("nan")
 
 
-def narrow(domain: dict, answer: dict, params: dict, own, nets, base_nets: dict, tolerance, seed: int = 0) -> Narrowed:
+def narrow(domain: dict[str, np.ndarray], answer: dict[str, np.ndarray], params: dict[str, np.ndarray], own: OwnLoss,
+           nets: along.Nets | None, base_nets: dict[str, Any], tolerance: Tolerance, seed: int = 0) -> Narrowed:
     """Search `domain` ({tensor: flat indices}); `answer` the implementation's gradients (float64),
-    `own` its loss (refbp.check.own_loss.OwnLoss), `nets(points)` the probe's kinked units."""
+    `own` its loss (refbp.check.own_loss.OwnLoss), `nets(points)` the probe's kinked units (None: a
+    forward without kinks, and `base_nets` empty)."""
+    nets = nets if nets is not None else _no_units
     result, rng, pairs = Narrowed(), np.random.default_rng(seed), count()
     base = float(own(params))
     result.evaluations += 1
@@ -99,8 +107,9 @@ def narrow(domain: dict, answer: dict, params: dict, own, nets, base_nets: dict,
     while level:
         result.levels += 1
         trials = [_Trial(part, u, along.clear_step(params, u, part.size, nets, base_nets, tolerance.atol, base))
-                  for part in level for u in (along.rademacher(params, part.entries, rng) for _ in range(part.directions))]
-        points = []
+                  for part in level
+                  for u in (along.rademacher(params, part.entries, rng) for _ in range(part.directions))]
+        points: list[dict[str, np.ndarray]] = []
         for trial in trials:
             if trial.h is None:
                 continue
@@ -123,9 +132,17 @@ def narrow(domain: dict, answer: dict, params: dict, own, nets, base_nets: dict,
     return result
 
 
-def _judge(trial: _Trial, values, base: float, answer: dict, tolerance) -> None:
-    derivative, error = along.derivative(values, trial.h)
-    trial.along = along.Along(derivative, error, trial.h)
+def _no_units(points: list[dict[str, np.ndarray]]) -> list[dict[str, Any]]:
+    return [{} for _ in points]
+
+
+def _judge(trial: _Trial, values: np.ndarray, base: float, answer: dict[str, np.ndarray],
+           tolerance: Tolerance) -> None:
+    h = trial.h
+    if h is None:   # no step cleared its kinks: never evaluated, left undecided
+        return
+    derivative, error = along.derivative(values, h)
+    trial.along = along.Along(derivative, error, h)
     trial.answer = float(sum(np.sum(answer[n][trial.part.entries[n]] * trial.u[n].reshape(-1)[trial.part.entries[n]])
                              for n in trial.part.entries))
     atol = tolerance.atol
@@ -135,13 +152,13 @@ def _judge(trial: _Trial, values, base: float, answer: dict, tolerance) -> None:
         trial.outcome = UNDECIDED
     elif abs(trial.answer - derivative) + error <= atol:
         trial.outcome = PASS
-    elif _blind(values, base, trial.h, tolerance):
+    elif _blind(values, base, h, tolerance):
         trial.outcome = UNDECIDED
     else:
         trial.outcome = FAIL
 
 
-def _blind(values, base: float, h: float, tolerance) -> bool:
+def _blind(values: np.ndarray, base: float, h: float, tolerance: Tolerance) -> bool:
     """Whether the one-sided derivatives from the stencil's points at +-2h and +-4h disagree
     (refbp.oracle.fd.one_sided, whose span is these points)."""
     f = dict(zip(along.OFFSETS, values))
@@ -151,18 +168,19 @@ def _blind(values, base: float, h: float, tolerance) -> bool:
     return disagree(right, left, ROUNDING_FACTOR * loss_rounding(base) / step, tolerance.atol, tolerance.rtol)
 
 
-def _next_level(level: list, trials: list, result: Narrowed, spent: dict, tried: dict, sizes: dict, pairs) -> list:
+def _next_level(level: list[Part], trials: list[_Trial], result: Narrowed, spent: dict[str, int], tried: dict[str, int],
+                sizes: dict[str, int], pairs: Iterator[int]) -> list[Part]:
     outcomes: dict[int, str] = {}
     for trial in trials:
         key = id(trial.part)
         previous = outcomes.get(key, PASS)
         outcomes[key] = FAIL if FAIL in (previous, trial.outcome) else (
             UNDECIDED if UNDECIDED in (previous, trial.outcome) else PASS)
-    failed_pairs = {}
+    failed_pairs: dict[int, int] = {}   # split -> its halves that failed
     for part in level:
         if part.pair >= 0 and outcomes[id(part)] == FAIL:
             failed_pairs[part.pair] = failed_pairs.get(part.pair, 0) + 1
-    following = []
+    following: list[Part] = []
     for part in level:
         outcome = outcomes[id(part)]
         if outcome == PASS:
@@ -179,7 +197,7 @@ def _next_level(level: list, trials: list, result: Narrowed, spent: dict, tried:
     return following
 
 
-def _split(part: Part, pairs) -> list[Part]:
+def _split(part: Part, pairs: Iterator[int]) -> list[Part]:
     if part.tensor is None:   # to tensors
         return [Part({name: indices}, tensor=name) for name, indices in part.entries.items() if indices.size]
     (name, indices), = part.entries.items()
@@ -187,7 +205,7 @@ def _split(part: Part, pairs) -> list[Part]:
     return [Part({name: indices[:middle]}, name, pair), Part({name: indices[middle:]}, name, pair)]
 
 
-def _vouch(result: Narrowed, part: Part, trials: list) -> None:
+def _vouch(result: Narrowed, part: Part, trials: list[_Trial]) -> None:
     worst = max(trials, key=lambda t: abs(t.answer - t.along.derivative) + t.along.error)
     gap = abs(worst.answer - worst.along.derivative)
     for name, indices in part.entries.items():

@@ -17,18 +17,24 @@ Other methods (`directional`, `sampled`) are entry-wise samples already: as befo
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
+from typing import Any
 
 import numpy as np
 
+from refbp.cases import Case, Tolerance
 from refbp.oracle.fd import FiniteDifference, finite_difference
 from refbp.oracle.fd.refine import output_rounding
 
 from ..loss_forms import LossForms
 from ..nn.backend import serial_blas
+from ..trace import Trace
+from .conventions import Admissible
 from .fd_reference import escalate_failures, mark_convention_points
 from .fd_rows import describe, finite_difference_checks
-from .narrowing import narrow
+from .narrowing import Vouched, narrow
+from .own_loss import OwnLoss
 from .rows import rows
 from .tolerance import FD_ERROR_FACTOR, fd_tolerance
 from .verdict import Check
@@ -45,8 +51,8 @@ def own_method(fd_method: str | None) -> str:
     return "central" if fd_method in (None, "complex") else fd_method
 
 
-def own_forward_checks(case, trace, own, forms: LossForms, reference: FiniteDifference | None, method: str,
-                       admissible=None, judged_elsewhere: bool = True) -> list:
+def own_forward_checks(case: Case, trace: Trace, own: OwnLoss, forms: LossForms, reference: FiniteDifference | None,
+                       method: str, admissible: Admissible | None = None, judged_elsewhere: bool = True) -> list[Check]:
     """The rows; `own` the implementation's loss (refbp.check.own_loss.OwnLoss), `forms` refbp's
     forms of the case (their probe finds the kinks), `reference` the case's raw finite
     difference by `method` (None: judged entry by entry, as before)."""
@@ -61,7 +67,7 @@ def own_forward_checks(case, trace, own, forms: LossForms, reference: FiniteDiff
     answer = {name: np.asarray(trace.grads[name], dtype=np.float64).reshape(-1) for name in params
               if trace.grads.get(name) is not None and np.shape(trace.grads[name]) == params[name].shape}
     domain, one_by_one = _entries(params, answer, reference, tolerance)
-    vouched = {}
+    vouched: dict[str, Vouched] = {}
     with serial_blas(np):
         if sum(v.size for v in domain.values()) > ENTRYWISE_UP_TO and tolerance.atol > 0:
             base_nets, nets = _probe(forms, params)
@@ -88,12 +94,14 @@ def own_forward_checks(case, trace, own, forms: LossForms, reference: FiniteDiff
                              vouched.get(check.tensor), result) for check in checks]
 
 
-def _entries(params: dict, answer: dict, reference: FiniteDifference, tolerance):
+def _entries(params: dict[str, np.ndarray], answer: dict[str, np.ndarray], reference: FiniteDifference,
+             tolerance: Tolerance) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
     """({tensor: flat indices} the directions may judge, {tensor: flat indices} judged one by one):
     neither holds the case's kinks and convention points; one by one where the reference's
     error estimate is above the tolerance (as the row would judge it loosely), or a value is
     not finite. A tensor the answer lacks, or gives in another shape, is in neither."""
-    domain, one_by_one = {}, {}
+    domain: dict[str, np.ndarray] = {}
+    one_by_one: dict[str, np.ndarray] = {}
     for name in params:
         if name not in answer:
             continue
@@ -107,29 +115,35 @@ def _entries(params: dict, answer: dict, reference: FiniteDifference, tolerance)
     return domain, one_by_one
 
 
-def _probe(forms: LossForms, params: dict):
+Units = dict[str, Any]   # {layer: pre-activations of its kinked units}, as LossForms.probe gives them
+
+
+def _probe(forms: LossForms,
+           params: dict[str, np.ndarray]) -> tuple[Units, Callable[[list[dict[str, np.ndarray]]], list[Units]] | None]:
     """(the kinked units at `params`, points -> [their units at each point]) from refbp's forms:
     the stacked form where it gives every unit the probe does, else the probe point by point."""
-    if forms.probe is None:
+    probe, stacked_form = forms.probe, forms.stacked
+    if probe is None:
         return {}, None
-    base = forms.probe(params)
+    base = probe(params)
     if not base:
         return {}, None
 
-    def nets(points):
-        if forms.stacked is not None:
+    def nets(points: list[dict[str, np.ndarray]]) -> list[Units]:
+        if stacked_form is not None:
             stack = {name: np.stack([np.broadcast_to(p[name], np.shape(params[name])) for p in points])
                      for name in params}
-            _, stacked = forms.stacked(stack, kinks=True)
+            answered: Any = stacked_form(stack, kinks=True)   # (losses, {layer: units of every point})
+            _, stacked = answered
             if set(stacked) == set(base):
                 return [{layer: value[s] for layer, value in stacked.items()} for s in range(len(points))]
-        return [forms.probe(point) for point in points]
+        return [probe(point) for point in points]
 
     return base, nets
 
 
-def _combined(method: str, params: dict, answer: dict, reference: FiniteDifference, vouched: dict,
-              entrywise: FiniteDifference | None) -> FiniteDifference:
+def _combined(method: str, params: dict[str, np.ndarray], answer: dict[str, np.ndarray], reference: FiniteDifference,
+              vouched: dict[str, Vouched], entrywise: FiniteDifference | None) -> FiniteDifference:
     """One result for the rows: the reference's values at its kinks (not judged), the answer
     itself where the directions vouched for it (its error is theirs, added by
     `_with_directions`), the entry-wise values elsewhere."""
@@ -162,7 +176,7 @@ def _combined(method: str, params: dict, answer: dict, reference: FiniteDifferen
     return result
 
 
-def _with_directions(check: Check, vouched, result: FiniteDifference) -> Check:
+def _with_directions(check: Check, vouched: Vouched | None, result: FiniteDifference) -> Check:
     """The row with its numbers where directions judged entries: a passing row whose every judged
     entry they vouched for shows the worst direction (<grads, u> and the derivative of the loss)."""
     if vouched is None:

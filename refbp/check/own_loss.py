@@ -4,6 +4,9 @@ time through its `loss`, or many points in one call through its optional `loss_b
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+from typing import Any
+
 import numpy as np
 
 from refbp.cases import Case
@@ -18,22 +21,22 @@ class OwnLoss:
     first call, else a loop); `calls` counts
     the points evaluated, `notes` says when `loss_batch` was set aside."""
 
-    def __init__(self, implementation, document: dict):
+    def __init__(self, implementation: Any, document: dict[str, Any]) -> None:
         self.implementation = implementation
         self.inputs, self.targets = document["inputs"], document["targets"]
         batch = getattr(implementation, "loss_batch", None)
-        self.batch = batch if callable(batch) else None
+        self.batch: Callable[..., Any] | None = batch if callable(batch) else None
         self.trusted = False   # loss_batch compared with loss at a point of its first call
         self.calls = 0
         self.batched_calls = 0
         self.notes: list[str] = []
 
-    def __call__(self, params: dict) -> float:
+    def __call__(self, params: Mapping[str, Any]) -> float:
         self.calls += 1
         with np.errstate(all="ignore"):   # a NaN or an overflow is judged, not printed (as adapter.answer)
             return float(self.implementation.loss(_fresh(params), self.inputs.copy(), self.targets.copy()))
 
-    def many(self, points: list[dict]) -> np.ndarray:
+    def many(self, points: list[dict[str, Any]]) -> np.ndarray:
         """The loss at every point of `points` (a NaN where the implementation's value is not a number)."""
         if not points:
             return np.zeros(0)
@@ -43,10 +46,13 @@ class OwnLoss:
                 return values
         return np.array([self(point) for point in points], dtype=np.float64)
 
-    def _batched(self, points: list[dict]) -> np.ndarray | None:
+    def _batched(self, points: list[dict[str, Any]]) -> np.ndarray | None:
+        batch = self.batch
+        if batch is None:
+            return None
         try:
             with np.errstate(all="ignore"):
-                values = np.asarray(self.batch([_fresh(p) for p in points], self.inputs.copy(), self.targets.copy()),
+                values = np.asarray(batch([_fresh(p) for p in points], self.inputs.copy(), self.targets.copy()),
                                     dtype=np.float64).reshape(-1)
         except Exception as exc:  # optional: a loss_batch that raises or answers garbage is set aside, not a crash
             self._set_aside(f"loss_batch failed ({type(exc).__name__}: {exc})")
@@ -70,7 +76,7 @@ class OwnLoss:
         self.batch = None
 
 
-def own_loss(factory, case: Case) -> OwnLoss:
+def own_loss(factory: Callable[[dict[str, Any]], Any], case: Case) -> OwnLoss:
     """The implementation made for `case` in float64 (its own copy of the document), as an OwnLoss."""
     document = case_document(case, "float64")
     implementation = factory(document)
@@ -79,5 +85,5 @@ def own_loss(factory, case: Case) -> OwnLoss:
     return OwnLoss(implementation, document)
 
 
-def _fresh(params: dict) -> dict:
+def _fresh(params: Mapping[str, Any]) -> dict[str, np.ndarray]:
     return {name: np.array(value, dtype=np.float64) for name, value in params.items()}

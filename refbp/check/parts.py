@@ -10,6 +10,7 @@ all counted in these parts, so the three never disagree.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from .verdict import CaseVerdict, Check, VerdictState
 
@@ -66,7 +67,7 @@ def part_of(quantity: str, tensor: str) -> tuple[str, str]:
     return category, category
 
 
-def expected_parts(case) -> list[tuple[str, str]]:
+def expected_parts(case: Any) -> list[tuple[str, str]]:
     """(category, name) of every part a case asks of an implementation: the forward, a gradient
     per parameter, and the training when the case trains."""
     parts = [(FORWARD, FORWARD)] + [(GRADIENTS, f"gradient {name}") for name in case.network.param_shapes()]
@@ -75,7 +76,7 @@ def expected_parts(case) -> list[tuple[str, str]]:
     return parts
 
 
-def verdict_parts(verdict: CaseVerdict, case=None) -> list[Part]:
+def verdict_parts(verdict: CaseVerdict, case: Any = None) -> list[Part]:
     """The parts of a verdict, in the order forward, gradients, training. With `case`, every part
     the case asks for is there even when no row judged it (a crash: each part an error); without,
     the parts are those its rows and its not-provided quantities name (a case that could not be

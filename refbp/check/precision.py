@@ -18,6 +18,7 @@ docs/precision.md gives the argument.
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 import numpy as np
 
@@ -42,7 +43,7 @@ QUANTITIES = ("outputs", "loss", "intermediates", "grads", "input_grads", "param
 # What a slope at a kink reaches: the derivatives, and training through them.
 DERIVATIVES = ("grads", "input_grads", "params_after", "loss_after")
 
-def tensors(trace: Trace, quantity: str) -> dict:
+def tensors(trace: Trace, quantity: str) -> dict[str, Any]:
     """{name: array} of `quantity` in `trace` (the scalars under their row's name)."""
     if quantity == "outputs":
         return {"outputs": trace.outputs}
@@ -58,7 +59,7 @@ def stick_rows(case: Case, trace: Trace, admissible: Admissible) -> list[Check]:
     # float32's rule has its own conventions at kinks (refbp.check.conventions): only float16 and
     # bfloat16, whose rounding reaches far further from 0, leave a flipped slope undecided.
     kink = near_kink(case, reference, at_precision) if case.dtype != "float32" else ""
-    outputs = float(np.max(np.abs(reference.outputs), initial=0.0))
+    outputs = float(np.max(np.abs(np.asarray(reference.outputs, dtype=np.float64)), initial=0.0))
     entries = gradient_terms(case, reference)  # the size of the terms behind each gradient entry
     checks = []
     for quantity in QUANTITIES:
@@ -79,7 +80,7 @@ def stick_rows(case: Case, trace: Trace, admissible: Admissible) -> list[Check]:
     return checks
 
 
-def _terms(case: Case, quantity: str, name: str, reference, outputs: float) -> float:
+def _terms(case: Case, quantity: str, name: str, reference: Any, outputs: float) -> float:
     """The size of the terms behind a tensor where its own entries understate it: a loss is reduced
     from the outputs; a parameter after training is its value before plus the steps taken (a
     difference that may cancel)."""
@@ -112,16 +113,18 @@ def near_kink(case: Case, reference: Trace, at_precision: Trace) -> str:
     return ""
 
 
-def _beyond(actual, reference, allowed, blind):
+def _beyond(actual: Any, reference: Any, allowed: np.ndarray, blind: np.ndarray) -> np.ndarray | None:
     """Entries of a derivative outside their allowance (None where the answer has another shape)."""
     if actual is None or np.shape(actual) != np.shape(reference):
         return None
     with np.errstate(invalid="ignore"):
-        return ~blind & np.isfinite(np.asarray(actual, dtype=np.float64)) & (
+        outside: np.ndarray = ~blind & np.isfinite(np.asarray(actual, dtype=np.float64)) & (
             np.abs(np.asarray(actual, dtype=np.float64) - reference) > allowed)
+    return outside
 
 
-def _described(case: Case, row: Check, allowed, blind, error, flipped=None, kink: str = "") -> Check:
+def _described(case: Case, row: Check, allowed: np.ndarray, blind: np.ndarray, error: float,
+               flipped: np.ndarray | None = None, kink: str = "") -> Check:
     """The row's atol is its widest entry allowance (what the diagnosis judges within), rtol 0;
     `torch_error` torch's own largest error; the note puts both errors side by side."""
     flips = 0 if flipped is None else int(np.sum(flipped))

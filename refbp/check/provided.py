@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import fnmatch
 import math
+from collections.abc import Iterable
 from dataclasses import replace
 
 from .verdict import ASKED, CaseVerdict, Check
@@ -35,11 +36,11 @@ class DeclarationError(ValueError):
 class NotProvided:
     """The patterns an implementation declared, and the questions the adapter asks of them."""
 
-    def __init__(self, patterns=()):
+    def __init__(self, patterns: Iterable[str] = ()) -> None:
         self.patterns = tuple(patterns)
 
     @classmethod
-    def of(cls, *holders) -> NotProvided:
+    def of(cls, *holders: object) -> NotProvided:
         """The patterns of every holder's `not_provided` (the factory, the implementation)."""
         patterns = []
         for holder in holders:

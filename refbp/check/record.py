@@ -17,7 +17,6 @@ import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import Enum
-from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -133,8 +132,17 @@ class _Plan:
         return written
 
 
-@cache
+_PLANS: dict[tuple[type, str], _Plan] = {}   # each record's plan per destination, made once
+
+
 def _plan(record: type, destination: str) -> _Plan:
+    plan = _PLANS.get((record, destination))
+    if plan is None:
+        plan = _PLANS[record, destination] = _make_plan(record, destination)
+    return plan
+
+
+def _make_plan(record: type, destination: str) -> _Plan:
     chosen = [(name, spec) for name, spec in row_fields(record) if getattr(spec, destination)]
     if destination == "frame":
         chosen = _frame_order(chosen)
@@ -217,7 +225,8 @@ def write_row_schema(record: type, path: Path) -> None:
 
 def _row_block(schema: dict[str, Any], indent: int) -> str:
     pad = " " * (indent + 1)
-    head = [f"{pad}{json.dumps(key)}: {json.dumps(schema[key])}" for key in ("type", "required", "additionalProperties")]
+    head = [f"{pad}{json.dumps(key)}: {json.dumps(schema[key])}"
+            for key in ("type", "required", "additionalProperties")]
     fields = [f"{pad} {json.dumps(name)}: {json.dumps(spec, ensure_ascii=False)}"
               for name, spec in schema["properties"].items()]
     return ("{\n" + ",\n".join([*head, f'{pad}"properties": {{\n' + ",\n".join(fields) + f"\n{pad}}}"])

@@ -8,6 +8,7 @@ import json
 import os
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -15,16 +16,20 @@ from refbp.oracle.fd import FiniteDifference
 
 from ..trace import Trace
 
+Arrays = dict[str, np.ndarray]   # the arrays of a file, by name
+Meta = dict[str, Any]            # the rest of it, as JSON
 _FD_DICTS = ("grads", "steps", "errors")
 _TRACE_DICTS = ("intermediates", "grads", "input_grads", "error_signals", "params_after")
 
 
-def write(path: Path, key: dict, arrays: dict, meta: dict) -> bool:
+def write(path: Path, key: Meta, arrays: Arrays, meta: Meta) -> bool:
     """`arrays` and `meta` (with `key`) at `path`: written under a temporary name in the same
     folder and renamed over it, so that a reader sees the old file, the new one or none. The
     arrays go as one buffer (one member of the .npz: reading many small members costs more
     than the reference they hold), their names, dtypes and shapes in the record."""
-    layout, parts, offset = [], [], 0
+    layout: list[list[Any]] = []
+    parts: list[np.ndarray] = []
+    offset = 0
     for name, value in arrays.items():
         value = np.ascontiguousarray(value)
         layout.append([name, value.dtype.str, list(value.shape), offset])
@@ -38,7 +43,7 @@ def write(path: Path, key: dict, arrays: dict, meta: dict) -> bool:
         handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".writing-", suffix=".npz")
         try:
             with os.fdopen(handle, "wb") as stream:
-                np.savez(stream, **members)
+                np.savez(stream, meta=members["meta"], data=members["data"])
             os.replace(temporary, path)
         finally:
             if os.path.exists(temporary):
@@ -48,7 +53,7 @@ def write(path: Path, key: dict, arrays: dict, meta: dict) -> bool:
     return True
 
 
-def read(path: Path, key: dict) -> tuple[dict, dict] | None:
+def read(path: Path, key: Meta) -> tuple[Arrays, Meta] | None:
     """(arrays, meta) kept at `path` for `key`, or None (absent, unreadable, damaged, or another key's)."""
     try:
         with np.load(path, allow_pickle=False) as stored:
@@ -56,11 +61,10 @@ def read(path: Path, key: dict) -> tuple[dict, dict] | None:
             if meta.get("key") != key:
                 return None
             data = stored["data"]
-        arrays = {}
+        arrays: Arrays = {}
         for name, dtype, shape, offset in meta.pop("layout"):
-            dtype = np.dtype(dtype)
             count = int(np.prod(shape, dtype=np.int64))
-            arrays[name] = np.frombuffer(data, dtype=dtype, count=count, offset=offset).reshape(shape).copy()
+            arrays[name] = np.frombuffer(data, dtype=np.dtype(dtype), count=count, offset=offset).reshape(shape).copy()
         os.utime(path)   # recently used: pruned last
     except Exception:  # absent, or damaged (a disk that filled up): a miss, computed again and replaced
         return None
@@ -84,7 +88,7 @@ def prune(folder: Path, max_bytes: int) -> None:
         total -= size
 
 
-def fd_files(result: FiniteDifference) -> tuple[dict, dict]:
+def fd_files(result: FiniteDifference) -> tuple[Arrays, Meta]:
     """(arrays, meta) of a FiniteDifference."""
     names = list(result.grads)
     arrays = {f"{field}.{i}": getattr(result, field)[name] for field in _FD_DICTS for i, name in enumerate(names)}
@@ -104,7 +108,7 @@ def fd_files(result: FiniteDifference) -> tuple[dict, dict]:
     return arrays, meta
 
 
-def fd_of(arrays: dict, meta: dict) -> FiniteDifference:
+def fd_of(arrays: Arrays, meta: Meta) -> FiniteDifference:
     names = meta["names"]
     result = FiniteDifference(method=meta["method"], evaluations=meta["evaluations"], notes=list(meta["notes"]),
                               directional_step=meta["directional_step"], largest_noise=meta["largest_noise"])
@@ -120,9 +124,10 @@ def fd_of(arrays: dict, meta: dict) -> FiniteDifference:
     return result
 
 
-def trace_files(trace: Trace) -> tuple[dict, dict]:
+def trace_files(trace: Trace) -> tuple[Arrays, Meta]:
     """(arrays, meta) of a Trace."""
-    arrays, names = {}, {}
+    arrays: Arrays = {}
+    names: dict[str, list[str]] = {}
     for field in _TRACE_DICTS:
         value = getattr(trace, field)
         if value is not None:
@@ -135,7 +140,7 @@ def trace_files(trace: Trace) -> tuple[dict, dict]:
     return arrays, meta
 
 
-def trace_of(arrays: dict, meta: dict) -> Trace:
+def trace_of(arrays: Arrays, meta: Meta) -> Trace:
     trace = Trace(outputs=arrays.get("outputs"), loss=meta["loss"], loss_after=meta["loss_after"],
                   timings=dict(meta["timings"]))
     for field in _TRACE_DICTS:
@@ -144,5 +149,5 @@ def trace_of(arrays: dict, meta: dict) -> Trace:
     return trace
 
 
-def _number(value):
+def _number(value: float | None) -> float | None:
     return None if value is None else float(value)

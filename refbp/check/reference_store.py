@@ -29,13 +29,23 @@ import hashlib
 import importlib.util
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
 
+from refbp.cases import Case
 from refbp.oracle.fd import FiniteDifference
 
+from ..loss_forms import LossForms
 from ..trace import Trace
 from . import reference_files
-from .references import ReferenceCache, References
+from .reference_files import Arrays, Meta
+from .references import CACHE_BYTES, CACHE_ENTRIES, ReferenceCache, References
+
+if TYPE_CHECKING:   # it loads torch, which only the references themselves need
+    from refbp.oracle.conventions import Convention
+
+T = TypeVar("T")
 
 FORMAT = 2   # the layout of the files (refbp.check.reference_files): a new one never reads an old file
 FOLDER_VARIABLE = "REFBP_REFERENCE_CACHE"
@@ -65,7 +75,7 @@ def store_file() -> Path:
     return default
 
 
-def fd_key(fingerprint: str, method: str, case_dtype: str) -> dict:
+def fd_key(fingerprint: str, method: str, case_dtype: str) -> Meta:
     from refbp import __version__
 
     return {"format": FORMAT, "refbp": __version__, "code": code_digest(), "case": fingerprint,
@@ -99,7 +109,7 @@ def code_digest() -> str:
     return digest.hexdigest()[:16]
 
 
-def trace_key(fingerprint: str, convention) -> dict:
+def trace_key(fingerprint: str, convention: Convention | None) -> Meta:
     """The torch reference's trace of a case, under `convention` (None: the primary one)."""
     import torch
 
@@ -109,7 +119,7 @@ def trace_key(fingerprint: str, convention) -> dict:
             "torch": torch.__version__, "convention": "primary" if convention is None else repr(convention)}
 
 
-def key_name(kind: str, key: dict) -> str:
+def key_name(kind: str, key: Meta) -> str:
     return f"{kind}-" + hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest() + ".npz"
 
 
@@ -117,28 +127,28 @@ class ReferenceStore(ReferenceCache):
     """ReferenceCache in memory, and on disk in `folder` (None: where `cache_folder()` says at
     each use) the definition's finite differences and the torch reference's traces."""
 
-    def __init__(self, folder: Path | None = None, **kwargs):
-        super().__init__(**kwargs)
+    def __init__(self, folder: Path | None = None, entries: int = CACHE_ENTRIES, max_bytes: int = CACHE_BYTES) -> None:
+        super().__init__(entries=entries, max_bytes=max_bytes)
         self.folder = folder
         self.disk_hits = self.disk_misses = self.disk_writes = 0
 
     # In memory, each key is kept per folder: a process whose cache moves (a test per folder)
     # never gets in memory what another folder's references were.
-    def finite_difference(self, case, fingerprint: str, method: str, forms) -> FiniteDifference:
+    def finite_difference(self, case: Case, fingerprint: str, method: str, forms: LossForms) -> FiniteDifference:
         folder = self._folder()
         return self._kept_or_computed(("fd", fingerprint, method, folder), lambda: self._on_disk(
             folder, "fd", fd_key(fingerprint, method, case.dtype) if fingerprint else None,
             lambda: References.finite_difference(self, case, fingerprint, method, forms),
             reference_files.fd_files, reference_files.fd_of))
 
-    def torch_trace(self, case, fingerprint: str) -> Trace:
+    def torch_trace(self, case: Case, fingerprint: str) -> Trace:
         folder = self._folder()
         return self._kept_or_computed(("torch", fingerprint, folder), lambda: self._on_disk(
             folder, "trace", trace_key(fingerprint, None) if fingerprint else None,
             lambda: References.torch_trace(self, case, fingerprint),
             reference_files.trace_files, reference_files.trace_of))
 
-    def variant_trace(self, case, fingerprint: str, convention) -> Trace:
+    def variant_trace(self, case: Case, fingerprint: str, convention: Convention) -> Trace:
         folder = self._folder()
         return self._kept_or_computed(("torch", fingerprint, convention, folder), lambda: self._on_disk(
             folder, "trace", trace_key(fingerprint, convention) if fingerprint else None,
@@ -148,13 +158,15 @@ class ReferenceStore(ReferenceCache):
     def _folder(self) -> Path | None:
         return self.folder if self.folder is not None else cache_folder()
 
-    def _on_disk(self, folder: Path | None, kind: str, key: dict | None, compute, files, restored):
+    def _on_disk(self, folder: Path | None, kind: str, key: Meta | None, compute: Callable[[], T],
+                 files: Callable[[T], tuple[Arrays, Meta]], restored: Callable[[Arrays, Meta], T]) -> T:
         """The reference kept on disk in `folder` for `key`, or `compute()`d and written (None: no disk)."""
         if folder is None or key is None:
             return compute()
         path = Path(folder) / key_name(kind, key)
         found = reference_files.read(path, key)
         if found is not None:
+            kept: T | None
             try:
                 kept = restored(*found)
             except (KeyError, TypeError, ValueError):   # a file of another layout under this key: a miss

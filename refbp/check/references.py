@@ -19,41 +19,48 @@ import copy
 import dataclasses
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 
+from refbp.cases import Case
 from refbp.oracle.fd import FiniteDifference, finite_difference
 
 from ..loss_forms import LossForms
-from . import split_fd
 from ..trace import Trace
+from . import split_fd
 from .conventions import Admissible, admissible
+
+if TYPE_CHECKING:   # it loads torch, which only the references themselves need
+    from refbp.oracle.conventions import Convention
 
 # A cache of the shipped suite's references is a few MB; these bound it for any suite.
 CACHE_ENTRIES = 512
 CACHE_BYTES = 256 << 20
+T = TypeVar("T")
 
 
 class References:
     """The references computed afresh for every check."""
 
-    def torch_trace(self, case, fingerprint: str) -> Trace:
+    def torch_trace(self, case: Case, fingerprint: str) -> Trace:
         from refbp.oracle import torch_reference  # torch is slow to import, and only this needs it
 
         return torch_reference.trace(case)
 
-    def variant_trace(self, case, fingerprint: str, convention) -> Trace:
+    def variant_trace(self, case: Case, fingerprint: str, convention: Convention) -> Trace:
         """The torch reference under another choice where correct implementations may differ."""
         from refbp.oracle import torch_reference
 
         return torch_reference.trace(case, convention)
 
-    def admissible(self, case, fingerprint: str, mode: str = "any") -> Admissible:
+    def admissible(self, case: Case, fingerprint: str, mode: str = "any") -> Admissible:
         """The torch reference under every choice the case reaches (refbp.check.conventions)."""
         return admissible(case, self.torch_trace(case, fingerprint),
                           lambda convention: self.variant_trace(case, fingerprint, convention), mode)
 
-    def finite_difference(self, case, fingerprint: str, method: str, forms: LossForms) -> FiniteDifference:
+    def finite_difference(self, case: Case, fingerprint: str, method: str, forms: LossForms) -> FiniteDifference:
         return finite_difference(method, forms, case.params)
 
 
@@ -69,7 +76,7 @@ class SplitReferences(References):
     jobs: int = 1
     executor: object = None
 
-    def finite_difference(self, case, fingerprint: str, method: str, forms: LossForms) -> FiniteDifference:
+    def finite_difference(self, case: Case, fingerprint: str, method: str, forms: LossForms) -> FiniteDifference:
         if method not in split_fd.SPLIT_METHODS:
             return super().finite_difference(case, fingerprint, method, forms)
         return split_fd.split_finite_difference(case, method, jobs=self.jobs, executor=self.executor,
@@ -81,24 +88,24 @@ class ReferenceCache(References):
     `max_bytes` of arrays, the least recently used dropped first; safe across threads (two
     threads missing the same key both compute it, and the second one's copy is kept)."""
 
-    def __init__(self, entries: int = CACHE_ENTRIES, max_bytes: int = CACHE_BYTES):
+    def __init__(self, entries: int = CACHE_ENTRIES, max_bytes: int = CACHE_BYTES) -> None:
         self.entries, self.max_bytes = entries, max_bytes
-        self._kept: OrderedDict[tuple, tuple[object, int]] = OrderedDict()
+        self._kept: OrderedDict[tuple[Any, ...], tuple[Any, int]] = OrderedDict()
         self._bytes = 0
         self._lock = threading.Lock()
         self.hits = self.misses = 0
 
-    def torch_trace(self, case, fingerprint: str) -> Trace:
+    def torch_trace(self, case: Case, fingerprint: str) -> Trace:
         return self._kept_or_computed(("torch", fingerprint), lambda: super(ReferenceCache, self).torch_trace(
             case, fingerprint))
 
-    def variant_trace(self, case, fingerprint: str, convention) -> Trace:
+    def variant_trace(self, case: Case, fingerprint: str, convention: Convention) -> Trace:
         return self._kept_or_computed(("torch", fingerprint, convention), lambda: super(
             ReferenceCache, self).variant_trace(case, fingerprint, convention))
 
-    def finite_difference(self, case, fingerprint: str, method: str, forms: LossForms) -> FiniteDifference:
-        return self._kept_or_computed(("fd", fingerprint, method), lambda: super(ReferenceCache, self).finite_difference(
-            case, fingerprint, method, forms))
+    def finite_difference(self, case: Case, fingerprint: str, method: str, forms: LossForms) -> FiniteDifference:
+        return self._kept_or_computed(("fd", fingerprint, method), lambda: super(
+            ReferenceCache, self).finite_difference(case, fingerprint, method, forms))
 
     def __len__(self) -> int:
         return len(self._kept)
@@ -108,13 +115,14 @@ class ReferenceCache(References):
             self._kept.clear()
             self._bytes = 0
 
-    def _kept_or_computed(self, key: tuple, compute):
+    def _kept_or_computed(self, key: tuple[Any, ...], compute: Callable[[], T]) -> T:
         with self._lock:
             found = self._kept.get(key)
             if found is not None:
                 self._kept.move_to_end(key)
                 self.hits += 1
-                return _copied(found[0])
+                copied: T = _copied(found[0])
+                return copied
             self.misses += 1
         value = compute()
         size = _array_bytes(value)
@@ -131,7 +139,7 @@ class ReferenceCache(References):
         return value
 
 
-def _copied(value):
+def _copied(value: Any) -> Any:
     """A deep copy of a Trace or a FiniteDifference: its dataclass, dicts, lists and arrays copied,
     the rest (numbers, strings, tuples) shared, being immutable (copy.deepcopy's generic walk costs
     more than the check it would serve)."""
@@ -149,7 +157,7 @@ def _copied(value):
     return value
 
 
-def _array_bytes(value) -> int:
+def _array_bytes(value: object) -> int:
     """The bytes of the numpy arrays in a Trace or a FiniteDifference (what dominates its size)."""
     total = 0
     pending = list(vars(value).values())

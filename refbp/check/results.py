@@ -10,12 +10,15 @@ a failed check naming the tensor.
 
 from __future__ import annotations
 
+import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, NoReturn
 
 import numpy as np
 
-from refbp.cases import CaseError, RNNNetwork, read_json
+from refbp.cases import Case, CaseError, RNNNetwork, read_json
 from refbp.cases.arrays import shape_of
 from refbp.cases.schema import validate
 
@@ -35,11 +38,11 @@ DIAGNOSTICS = ("intermediates", "error_signals")
 class Result:
     case: str
     implementation: str
-    document: dict
+    document: dict[str, Any]
     path: Path
     where: str  # "" for a single result, "results[3]." inside a bundle
 
-    def fail(self, field: str, problem: str):
+    def fail(self, field: str, problem: str) -> NoReturn:
         raise CaseError(self.path, f"{self.where}{field}", problem)
 
     def label(self) -> str:
@@ -53,30 +56,37 @@ class ResultTrace:
 
     trace: Trace
     not_provided: list[str] = field(default_factory=list)
-    provided: set = field(default_factory=set)            # (quantity, tensor) pairs given in the right shape
+    provided: set[tuple[str, str]] = field(default_factory=set)   # (quantity, tensor) pairs given in the right shape
     wrong: list[tuple[str, str, str]] = field(default_factory=list)  # (quantity, tensor, what is wrong)
     # The wrong-shaped answers that still read as arrays (a transposed or per-example gradient), for the diagnosis.
-    wrong_values: dict = field(default_factory=dict)
+    wrong_values: dict[tuple[str, str], np.ndarray] = field(default_factory=dict)
 
 
-def answer_document(case_id: str, implementation: str, trace: Trace) -> dict:
-    """The refbp-result/1 document of a trace: its outputs, loss, gradients and training."""
-    document = {"format": RESULT_FORMAT, "case": case_id, "implementation": implementation,
-                "outputs": np.asarray(trace.outputs).tolist(), "loss": float(trace.loss),
-                "grads": {name: np.asarray(g).tolist() for name, g in trace.grads.items()}}
+def answer_document(case_id: str, implementation: str, trace: Trace) -> dict[str, Any]:
+    """The refbp-result/1 document of a trace: its outputs, loss, gradients and training (a trace
+    of a whole answer: its loss, and its loss after training where it trained, are there)."""
+    document: dict[str, Any] = {"format": RESULT_FORMAT, "case": case_id, "implementation": implementation,
+                                "outputs": np.asarray(trace.outputs).tolist(), "loss": float(_given(trace.loss)),
+                                "grads": {name: np.asarray(g).tolist() for name, g in trace.grads.items()}}
     if trace.params_after is not None:
         document["params_after"] = {name: np.asarray(p).tolist() for name, p in trace.params_after.items()}
-        document["loss_after"] = float(trace.loss_after)
+        document["loss_after"] = float(_given(trace.loss_after))
     return document
 
 
-def read_results(path) -> list[Result]:
+def _given(value: float | None) -> float:
+    if value is None:
+        raise TypeError("answer_document: a trace without its loss is not a whole answer")
+    return value
+
+
+def read_results(path: str | os.PathLike[str]) -> list[Result]:
     """Every result in a file; a file that is not of the formats raises CaseError naming file and field."""
     path = Path(path)
     return results_in(read_json(path, allow_non_finite=True), path)
 
 
-def results_in(document, path) -> list[Result]:
+def results_in(document: Any, path: Any) -> list[Result]:
     """Every result in a parsed document (a file's, or an HTTP body's: `path` names it in messages)."""
     if not isinstance(document, dict):
         raise CaseError(path, "", f"a result must be a JSON object, not {type(document).__name__}")
@@ -94,19 +104,19 @@ def results_in(document, path) -> list[Result]:
                                     f"and {BUNDLE_FORMAT!r})")
 
 
-def _result(document, path, where, bundle_implementation) -> Result:
+def _result(document: dict[str, Any], path: Any, where: str, bundle_implementation: str | None) -> Result:
     implementation = document.get("implementation", bundle_implementation) or "unnamed implementation"
     return Result(document["case"], implementation, document, path, where)
 
 
-def output_shape(case) -> tuple:
+def output_shape(case: Case) -> tuple[int, ...]:
     network = case.network
     if isinstance(network, RNNNetwork):
-        return network.intermediate_shapes(case.batch, case.steps)["readout.out"]
-    return network.intermediate_shapes(case.batch)[f"layers.{network.depth - 1}.out"]
+        return tuple(network.intermediate_shapes(case.batch, case.steps)["readout.out"])
+    return tuple(network.intermediate_shapes(case.batch)[f"layers.{network.depth - 1}.out"])
 
 
-def _answer(value, shape: tuple):
+def _answer(value: Any, shape: Sequence[int]) -> tuple[np.ndarray | None, str | None]:
     """(array, None) for an answer of the right shape (null entries read as NaN), else (None, what is wrong)."""
     if value is None:
         return None, "given as null"
@@ -122,7 +132,7 @@ def _answer(value, shape: tuple):
         return np.array([_float(x) for x in flat], dtype=np.float64).reshape(found), None
 
 
-def _float(value) -> float:
+def _float(value: Any) -> float:
     if value is None:
         return np.nan
     try:
@@ -131,14 +141,14 @@ def _float(value) -> float:
         return np.inf if value > 0 else -np.inf
 
 
-def intermediate_shapes(case) -> dict:
+def intermediate_shapes(case: Case) -> dict[str, tuple[int, ...]]:
     network = case.network
     if isinstance(network, RNNNetwork):
         return network.intermediate_shapes(case.batch, case.steps)
     return network.intermediate_shapes(case.batch)
 
 
-def error_signal_shapes(case) -> dict:
+def error_signal_shapes(case: Case) -> dict[str, tuple[int, ...]]:
     """The error signals a result may give: MLP dL/dout and dL/dnet per layer, RNN dL/dnet_t,
     dL/dh_t (t = 1..T) and dL/dh_0 (the names of Trace.error_signals)."""
     network = case.network
@@ -150,7 +160,7 @@ def error_signal_shapes(case) -> dict:
             for i in range(network.depth) for kind in ("grad_out", "grad_net")}
 
 
-def _diagnostics(result: Result, case, read: "ResultTrace") -> None:
+def _diagnostics(result: Result, case: Case, read: ResultTrace) -> None:
     """A result's optional intermediates (judged as answers) and error signals (for where it starts)."""
     doc = result.document
     for key, shapes in (("intermediates", intermediate_shapes(case)), ("error_signals", error_signal_shapes(case))):
@@ -165,10 +175,11 @@ def _diagnostics(result: Result, case, read: "ResultTrace") -> None:
             array, problem = _answer(value, shapes[name])
             if problem is not None:
                 result.fail(f"{key}.{name}", problem)
-            read.trace.error_signals[name] = array
+            if array is not None:   # (a problem failed above)
+                read.trace.error_signals[name] = array
 
 
-def result_trace(result: Result, case) -> ResultTrace:
+def result_trace(result: Result, case: Case) -> ResultTrace:
     """The result as a Trace, the quantities not provided and the wrong answers; bad fields raise CaseError."""
     doc = result.document
     shapes = case.network.param_shapes()
@@ -187,7 +198,7 @@ def result_trace(result: Result, case) -> ResultTrace:
                 read.not_provided.append(key)
             continue
         if key in ("grads", "params_after"):
-            given = {}
+            given: dict[str, np.ndarray | None] = {}
             for name, shape in shapes.items():
                 if name not in doc[key]:
                     read.not_provided.append(f"{key}.{name}")
@@ -203,7 +214,7 @@ def result_trace(result: Result, case) -> ResultTrace:
     return read
 
 
-def _take(read: ResultTrace, quantity: str, tensor: str, value, shape):
+def _take(read: ResultTrace, quantity: str, tensor: str, value: Any, shape: Sequence[int]) -> np.ndarray | None:
     """The answer as an array when it has the case's shape (else None, and noted as wrong)."""
     array, problem = _answer(value, shape)
     if problem is None:
@@ -212,11 +223,12 @@ def _take(read: ResultTrace, quantity: str, tensor: str, value, shape):
         read.wrong.append((quantity, tensor, problem))
         if problem.startswith("shape"):
             given = np.array(value, dtype=object)
-            read.wrong_values[(quantity, tensor)] = np.array([_float(x) for x in given.reshape(-1)]).reshape(given.shape)
+            numbers = np.array([_float(x) for x in given.reshape(-1)])
+            read.wrong_values[(quantity, tensor)] = numbers.reshape(given.shape)
     return array
 
 
-def wrong_answer_rows(read: ResultTrace, case, oracles) -> list[Check]:
+def wrong_answer_rows(read: ResultTrace, case: Case, oracles: Sequence[str]) -> list[Check]:
     """A failed row per wrong answer and per reference that would have judged it."""
     rows = []
     for quantity, tensor, problem in read.wrong:
@@ -235,7 +247,7 @@ def wrong_answer_rows(read: ResultTrace, case, oracles) -> list[Check]:
     return diagnose_checks(case, read.trace, rows, given=read.wrong_values)
 
 
-def _published(case, quantity: str, tensor: str) -> bool:
+def _published(case: Case, quantity: str, tensor: str) -> bool:
     expected = case.expected
     if expected is None:
         return False

@@ -3,16 +3,21 @@ admissible values under the conventions, where the case reaches a choice)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import numpy as np
+
+from refbp.cases import Tolerance
 
 from .conventions import Admissible
 from .entrywise import compare
 from .verdict import Check
 
 
-def rows(quantity: str, actual: dict, reference: dict, reference_name: str, tolerance,
-         skips: dict | None = None, method: str = "",
-         allowances: dict | None = None, admissible: Admissible | None = None) -> list[Check]:
+def rows(quantity: str, actual: Mapping[str, Any], reference: Mapping[str, Any], reference_name: str,
+         tolerance: Tolerance, skips: Mapping[str, Any] | None = None, method: str = "",
+         allowances: Mapping[str, Any] | None = None, admissible: Admissible | None = None) -> list[Check]:
     """One row per tensor of `reference`; a tensor the implementation lacks is a failed row.
     With `admissible` (the torch reference under each convention the case reaches), each entry
     is compared with the admissible value nearest to it, and the row names the convention."""

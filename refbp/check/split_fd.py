@@ -20,6 +20,7 @@ workers by refbp.check.references.SplitReferences (refbp.check.suite), before th
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -27,10 +28,11 @@ from refbp.cases import Case, parse_case
 from refbp.cases.fingerprint import case_hash
 from refbp.oracle.fd import FiniteDifference, finite_difference
 
+from ..loss_forms import LossForms
 from ..nn.backend import serial_blas
-from ..perturbed import loss_forms
 from ..parallel import map_units
 from ..parallel.units import UnitFailed
+from ..perturbed import loss_forms
 
 SPLIT_METHODS = ("central", "richardson", "complex")
 # Entries per share: enough that a share's fixed cost (rebuilding the case, the loss at the
@@ -42,7 +44,7 @@ SPLIT_FROM = 2 * DEFAULT_CHUNK
 
 @dataclass(frozen=True)
 class FdShare:
-    document: dict
+    document: dict[str, Any]
     path: str
     key: str        # the case's hash: a worker rebuilds the case once for all its shares
     method: str
@@ -80,13 +82,14 @@ def evaluate_share(share: FdShare) -> FdPart:
                                    entries={share.tensor: np.arange(share.start, share.stop)})
     cut = slice(share.start, share.stop)
     shape = np.shape(case.params[share.tensor])
-    kinks = {int(np.ravel_multi_index(index, shape)): unit for index, unit in result.kinks.get(share.tensor, {}).items()}
+    kinks = {int(np.ravel_multi_index(index, shape)): unit
+             for index, unit in result.kinks.get(share.tensor, {}).items()}
     return FdPart(share.tensor, share.start, result.grads[share.tensor].reshape(-1)[cut],
                   result.steps[share.tensor].reshape(-1)[cut], result.errors[share.tensor].reshape(-1)[cut],
                   kinks, result.evaluations, list(result.notes))
 
 
-def split_finite_difference(case: Case, method: str, jobs: int = 1, executor=None,
+def split_finite_difference(case: Case, method: str, jobs: int = 1, executor: Any = None,
                             chunk: int = DEFAULT_CHUNK) -> FiniteDifference:
     """refbp's finite differences of `case`, split into shares of `chunk` entries run as
     refbp.parallel.map_units runs them (`jobs` local processes or a Dask `executor`).
@@ -103,7 +106,7 @@ def splits(case: Case) -> bool:
     return sum(int(np.size(tensor)) for tensor in case.params.values()) >= SPLIT_FROM
 
 
-def merge_parts(case: Case, method: str, shares: list[FdShare], parts: list) -> FiniteDifference:
+def merge_parts(case: Case, method: str, shares: list[FdShare], parts: list[FdPart | UnitFailed]) -> FiniteDifference:
     result = FiniteDifference(method=method)
     flat = {name: {key: np.full(int(np.size(tensor)), np.nan) for key in ("grads", "steps", "errors")}
             for name, tensor in case.params.items()}
@@ -126,10 +129,10 @@ def merge_parts(case: Case, method: str, shares: list[FdShare], parts: list) -> 
     return result
 
 
-_LAST_CASE: dict = {}
+_LAST_CASE: dict[str, tuple[Case, LossForms]] = {}
 
 
-def _case_and_forms(key: str, document, path: str):
+def _case_and_forms(key: str, document: dict[str, Any], path: str) -> tuple[Case, LossForms]:
     """The case and its fast forms, rebuilt once per worker for consecutive shares of one case."""
     if key not in _LAST_CASE:
         _LAST_CASE.clear()

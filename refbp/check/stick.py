@@ -6,6 +6,7 @@ floor, and gives the finite-difference rows a case-level tolerance from here).
 from __future__ import annotations
 
 import weakref
+from typing import Any
 
 import numpy as np
 
@@ -36,8 +37,9 @@ def torch_at_precision(case: Case) -> Trace:
     return trace
 
 
-def allowance(case: Case, reference, torch_value, k: float, floor_ulps: float, rule=None, terms: float = 0.0,
-              entry_terms=None, terms_ulps: float = 0.0):
+def allowance(case: Case, reference: Any, torch_value: Any, k: float, floor_ulps: float, rule: Tolerance | None = None,
+              terms: float = 0.0, entry_terms: Any = None,
+              terms_ulps: float = 0.0) -> tuple[np.ndarray, np.ndarray, float]:
     """(allowed error per entry, inconclusive entries, torch's own error) of one tensor.
 
     torch's own error is its largest over the tensor: rounding errors are set by the size of the
@@ -95,10 +97,10 @@ def case_tolerance(case: Case, k: float, floor_ulps: float, terms_ulps: float = 
 
 
 _FLOAT64: "weakref.WeakKeyDictionary[Case, Trace]" = weakref.WeakKeyDictionary()
-_TERMS: "weakref.WeakKeyDictionary[Case, dict]" = weakref.WeakKeyDictionary()
+_TERMS: "weakref.WeakKeyDictionary[Case, dict[str, dict[str, np.ndarray]]]" = weakref.WeakKeyDictionary()
 
 
-def gradient_terms(case: Case, reference: Trace) -> dict:
+def gradient_terms(case: Case, reference: Trace) -> dict[str, dict[str, np.ndarray]]:
     """{"grads": {name: terms}, "input_grads": {...}}: the size of the terms behind each gradient
     entry of `case` (refbp.oracle.rounding_terms), from its float64 reference trace; kept while the
     case lives."""

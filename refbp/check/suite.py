@@ -6,21 +6,23 @@ which no chosen reference applies is reported as such (bad input for that case).
 
 from __future__ import annotations
 
+import os
 import time
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from functools import partial
 from pathlib import Path
-from typing import Callable
+from typing import Any
 
 from refbp.cases import SUITE_DIR, Case, CaseError, discover, load_case
 from refbp.cases.export import explicit_document
 
 from ..parallel import UnitFailed, iter_units, start_workers
-from .split_fd import splits
 from .check_case import ORACLES, Implementation, check_case
 from .references import SplitReferences
+from .split_fd import splits
 from .units import UNSUPPORTED, CheckWith, case_cost, case_unit, check_unit, crash_verdict, run_one
 from .verdict import CaseVerdict, ErrorKind, VerdictState
 
@@ -33,12 +35,12 @@ class SuiteRun:
     verdicts: list[CaseVerdict] = field(default_factory=list)
     started: str = ""
     seconds: float = 0.0
-    oracles: tuple = ORACLES
+    oracles: tuple[str, ...] = ORACLES
     implementation: str = ""
     # One-line remarks that are not errors (a case found twice with the same content).
     notes: list[str] = field(default_factory=list)
     # What was searched, to say where nothing was found.
-    searched: tuple = ()
+    searched: tuple[Any, ...] = ()
     # --strict: an inconclusive case fails the run (exit 1); otherwise it exits 0, never passed.
     strict: bool = False
     # Ctrl-C ended the run (run_suite's keep_interrupted): its verdicts are those of the cases checked so far.
@@ -102,17 +104,18 @@ class LoadedCases:
         return [item for item in self.items if isinstance(item, CaseVerdict)]
 
 
-def case_files(paths=None) -> list[Path]:
+def case_files(paths: Sequence[Any] | None = None) -> list[Path]:
     """The files named (folders searched recursively); the installed suite when none is named."""
     return discover(paths or [SUITE_DIR])
 
 
-def input_error(path, message: str, case: str | None = None, implementation: str = "") -> CaseVerdict:
+def input_error(path: str | os.PathLike[str], message: str, case: str | None = None,
+                implementation: str = "") -> CaseVerdict:
     return CaseVerdict(case=case or Path(path).stem, implementation=implementation, passed=False,
                        errors=[message], path=str(path), error_kind=ErrorKind.INPUT)
 
 
-def load_cases(paths=None, implementation: str = "") -> LoadedCases:
+def load_cases(paths: Sequence[Any] | None = None, implementation: str = "") -> LoadedCases:
     """Every case under `paths`, once. A case found again with the same content (an exported
     copy beside its source) is noted and checked once; the same id with other content is bad
     input naming both files."""
@@ -144,7 +147,7 @@ class RunOptions:
     the progress bar, a callback per verdict, and whether Ctrl-C keeps the verdicts so far
     (`interrupted`, a note) instead of raising KeyboardInterrupt."""
 
-    oracles: tuple = ORACLES
+    oracles: tuple[str, ...] = ORACLES
     fd_method: str | None = None
     progress: bool | None = None
     on_verdict: Callable[[CaseVerdict], None] | None = None
@@ -161,7 +164,7 @@ class Where:
     timeout: float | None = None
 
 
-def check_in_process(paths, checker: Callable[[Case], CaseVerdict], name: str,
+def check_in_process(paths: Sequence[Any] | None, checker: Callable[[Case], CaseVerdict], name: str,
                      options: RunOptions = RunOptions()) -> SuiteRun:
     """Check every case of `paths` in this process with `checker(case) -> CaseVerdict` (it raises
     Declined for a case it does not support): an Implementation object's, a test's, a mutant's;
@@ -170,7 +173,8 @@ def check_in_process(paths, checker: Callable[[Case], CaseVerdict], name: str,
     return _collect(paths, options, name, lambda cases: (work, cases, None), Where())
 
 
-def check_by_spec(paths, check_with: CheckWith, options: RunOptions = RunOptions(), where: Where = Where()) -> SuiteRun:
+def check_by_spec(paths: Sequence[Any] | None, check_with: CheckWith, options: RunOptions = RunOptions(),
+                  where: Where = Where()) -> SuiteRun:
     """Check every case of `paths` as `check_with` says (refbp on a backend, or an adapter's
     MODULE:FACTORY, or a program over a pipe), here or where `where` says.
 
@@ -190,7 +194,7 @@ def check_by_spec(paths, check_with: CheckWith, options: RunOptions = RunOptions
                                 check_with.display_name(), options)
     start_workers(where.jobs, where.executor, guarded=guarded)  # the workers import torch while the cases load here
 
-    def plan(cases):
+    def plan(cases: list[Case]) -> Plan:
         return (check_unit, [case_unit(case, options.oracles, options.fd_method, check_with) for case in cases],
                 [case_cost(case) for case in cases])
 
@@ -202,10 +206,12 @@ def check_by_spec(paths, check_with: CheckWith, options: RunOptions = RunOptions
     return _collect(paths, options, check_with.display_name(), plan, where, split_first)
 
 
-def run_suite(paths=None, oracles=ORACLES, implementation: Implementation | None = None,
-              progress: bool | None = None, fd_method: str | None = None, on_verdict=None,
-              checker=None, check_with: CheckWith | None = None, jobs: int = 1, executor=None,
-              timeout: float | None = None, keep_interrupted: bool = False) -> SuiteRun:
+def run_suite(paths: Sequence[Any] | None = None, oracles: Sequence[str] = ORACLES,
+              implementation: Implementation | None = None, progress: bool | None = None,
+              fd_method: str | None = None, on_verdict: Callable[[CaseVerdict], None] | None = None,
+              checker: Callable[[Case], CaseVerdict] | None = None, check_with: CheckWith | None = None,
+              jobs: int = 1, executor: Any = None, timeout: float | None = None,
+              keep_interrupted: bool = False) -> SuiteRun:
     """The one call of every mode, kept for its callers: check_in_process (an `implementation`
     or a `checker`) or check_by_spec (`check_with`, `jobs`, `executor`, `timeout`)."""
     options = RunOptions(oracles=tuple(oracles), fd_method=fd_method, progress=progress, on_verdict=on_verdict,
@@ -222,7 +228,12 @@ def run_suite(paths=None, oracles=ORACLES, implementation: Implementation | None
     return check_by_spec(paths, check_with, options, Where(jobs=jobs, executor=executor, timeout=timeout))
 
 
-def _collect(paths, options: RunOptions, name: str, plan, where: Where, split_first=None) -> SuiteRun:
+# What a way of running makes of the cases: (the work per unit, the units, their costs or None).
+Plan = tuple[Callable[[Any], CaseVerdict], Sequence[Any], Sequence[float] | None]
+
+
+def _collect(paths: Sequence[Any] | None, options: RunOptions, name: str, plan: Callable[[list[Case]], Plan],
+             where: Where, split_first: Callable[[Case], CaseVerdict] | None = None) -> SuiteRun:
     """Load the cases, check them as `plan(cases) -> (work, units, costs)` says (after the cases
     `split_first` checks here, one by one), and collect the verdicts in the order found."""
     from tqdm import tqdm
@@ -237,8 +248,8 @@ def _collect(paths, options: RunOptions, name: str, plan, where: Where, split_fi
     cases = [case for case in cases if case.id not in split]
     work, units, costs = plan(cases)
     verdicts = iter_units(work, units, jobs=where.jobs, executor=where.executor, costs=costs, timeout=where.timeout)
-    bar = tqdm(total=len(loaded.items), desc="refbp run", unit="case", disable=True if options.progress is False else None,
-               leave=False, dynamic_ncols=True)
+    bar = tqdm(total=len(loaded.items), desc="refbp run", unit="case",
+               disable=True if options.progress is False else None, leave=False, dynamic_ncols=True)
     with bar, closing(verdicts), interruptible(run, options.keep_interrupted, len(loaded.items),
                                                lambda i, failed: crash_verdict(cases[i], name, failed.reason)):
         for item in loaded.items:
@@ -263,7 +274,8 @@ def _collect(paths, options: RunOptions, name: str, plan, where: Where, split_fi
 
 
 @contextmanager
-def interruptible(run: SuiteRun, keep: bool, total: int, crashed):
+def interruptible(run: SuiteRun, keep: bool, total: int,
+                  crashed: Callable[[int, UnitFailed], CaseVerdict]) -> Iterator[None]:
     """With `keep`, Ctrl-C ends the loop over the cases and the run keeps its verdicts so far: those
     given, and those that came ahead of their turn (refbp.parallel.units.in_order's `held`, by
     index of the cases run; `crashed(index, UnitFailed)` makes the verdict of one that failed)."""

@@ -48,10 +48,11 @@ allowance is at least the float32 rule's (`published_allowance`).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
-from refbp.cases import Tolerance
+from refbp.cases import Case, RNNNetwork, Tolerance
 
 from . import stick
 
@@ -72,7 +73,7 @@ class Float32Rule:
         value = self.FACTOR * chain * EPS["float32"]
         return Tolerance(atol=value, rtol=value)
 
-    def for_case(self, case) -> Tolerance:
+    def for_case(self, case: Case) -> Tolerance:
         return self.for_chain(rounding_chain(case))
 
 
@@ -86,7 +87,7 @@ FLOAT32 = Float32Rule()
 #    plus rounding error relative to the loss; hence looser than autograd.
 #  - float32: both references are float64, far more exact than the float32 implementation:
 #    its own rounding is the whole allowance, derived per case (Float32Rule).
-POLICY: dict[tuple[str, str], Tolerance | Float32Rule] = {
+POLICY: dict[tuple[str, str], Tolerance | Float32Rule | SameStick] = {
     ("float64", "torch-autograd"): Tolerance(atol=1e-10, rtol=1e-7),
     ("float64", "finite-difference"): Tolerance(atol=1e-7, rtol=1e-5),
     ("float32", "torch-autograd"): FLOAT32,
@@ -100,7 +101,7 @@ class SameStick:
     tolerance for the whole case (finite differences, the published values) gets K x torch's
     largest error over the case's gradients (precision.case_tolerance)."""
 
-    def for_case(self, case) -> Tolerance:
+    def for_case(self, case: Case) -> Tolerance:
         return stick.case_tolerance(case, SAME_PRECISION_K, SAME_PRECISION_FLOOR_ULPS, SAME_PRECISION_TERMS_ULPS)
 
 
@@ -135,18 +136,21 @@ SAME_PRECISION_TERMS_ULPS = 2.0
 PRECISION_FINDING_ULPS = 64.0
 
 
-def allowance(case, reference, torch_value, terms: float = 0.0, entry_terms=None):
+def allowance(case: Case, reference: Any, torch_value: Any, terms: float = 0.0,
+              entry_terms: Any = None) -> tuple[np.ndarray, np.ndarray, float]:
     """(allowed error per entry, inconclusive entries, torch's own error) of one tensor of a
     low-precision case under the stick (refbp.check.stick.allowance); float32 with its rule."""
     rule = FLOAT32.for_case(case) if case.dtype == "float32" else None
-    return stick.allowance(case, reference, torch_value, SAME_PRECISION_K, SAME_PRECISION_FLOOR_ULPS, rule, terms,
-                           entry_terms, SAME_PRECISION_TERMS_ULPS)
+    allowed: tuple[np.ndarray, np.ndarray, float] = stick.allowance(
+        case, reference, torch_value, SAME_PRECISION_K, SAME_PRECISION_FLOOR_ULPS, rule, terms, entry_terms,
+        SAME_PRECISION_TERMS_ULPS)
+    return allowed
 
 
-def rounding_chain(case) -> float:
+def rounding_chain(case: Case) -> float:
     """K: the float32 roundings on the longest chain behind a checked value of `case`."""
     rule, network, batch = FLOAT32, case.network, case.batch
-    if network.kind == "mlp":
+    if not isinstance(network, RNNNetwork):
         sizes = network.sizes
         forward = sum(n + 1 + rule.ACTIVATION for n in sizes[:-1])
         loss = batch * sizes[-1] + sizes[-1] + rule.LOSS
@@ -166,23 +170,27 @@ def rounding_chain(case) -> float:
     return float(chain * (1.0 + train.steps * eta) + train.steps * rule.OPTIMIZER)
 
 
-def published_allowance(case, reference_values, half_unit):
+def published_allowance(case: Case, reference_values: Any, half_unit: np.ndarray) -> np.ndarray:
     """Each published entry's allowance: half a unit in its last printed digit, and for a
     float32 (float16, bfloat16) case at least what rounding at its precision allows there."""
     if case.dtype == "float64":
         return half_unit
     tolerance = _rounding(case)
-    return np.maximum(half_unit, tolerance.atol + tolerance.rtol * np.abs(np.asarray(reference_values, dtype=float)))
+    widest: np.ndarray = np.maximum(half_unit,
+                                    tolerance.atol + tolerance.rtol * np.abs(np.asarray(reference_values, dtype=float)))
+    return widest
 
 
-def _rounding(case) -> Tolerance:
+def _rounding(case: Case) -> Tolerance:
     """What rounding at the case's precision allows: the float32 rule; float16 and bfloat16 the stick."""
     return FLOAT32.for_case(case) if case.dtype == "float32" else SAME_STICK.for_case(case)
 
 
-def published_tolerance(case) -> Tolerance:
+def published_tolerance(case: Case) -> Tolerance:
     """The case's `expected.tolerance`; for a float32 (float16, bfloat16) case at least what rounding
-    at its precision allows."""
+    at its precision allows. (Asked of a case that publishes values.)"""
+    if case.expected is None:
+        raise ValueError(f"{case.id}: publishes no values, so no tolerance for them")
     published = case.expected.tolerance
     if case.dtype == "float64":
         return published
@@ -197,14 +205,15 @@ def published_tolerance(case) -> Tolerance:
 # with atol/rtol from POLICY and e the method's estimate at that entry; each row shows its
 # method, its largest step and its largest e. The estimates are order-of-magnitude (on
 # the suite's MLP cases the actual error against torch was 0.3 of e at most, per method,
-# but central differences only guess their truncation), hence a factor of 4 rather than 1. The allowance only widens an entry by what the
-# reference itself may be off: for central differences it is ~1e-9, far under atol; for
-# Richardson and the complex step it is smaller still. A row where the allowance exceeds
-# atol + rtol |fd| for some entry says so in its note (a weak check there).
+# but central differences only guess their truncation), hence a factor of 4 rather than 1. The
+# allowance only widens an entry by what the reference itself may be off: for central
+# differences it is ~1e-9, far under atol; for Richardson and the complex step it is smaller
+# still. A row where the allowance exceeds atol + rtol |fd| for some entry says so in its note
+# (a weak check there).
 FD_ERROR_FACTOR = 4.0
 
 
-def fd_tolerance(case, method: str, parameter_count: int) -> Tolerance:
+def fd_tolerance(case: Case, method: str, parameter_count: int) -> Tolerance:
     """The finite-difference row's atol/rtol for `method`.
 
     Directional checks compare one number per direction, <grad, u> with |u| = 1: a wrong
@@ -218,7 +227,7 @@ def fd_tolerance(case, method: str, parameter_count: int) -> Tolerance:
     return base
 
 
-def tolerance_for(case, reference: str) -> Tolerance:
+def tolerance_for(case: Case, reference: str) -> Tolerance:
     if reference == "expected":
         return published_tolerance(case)
     if case.tolerance is not None:

@@ -9,9 +9,11 @@ user input crosses a process boundary but these documents and strings; the verdi
 from __future__ import annotations
 
 import traceback
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -19,7 +21,8 @@ from refbp.cases import Case, parse_case
 from refbp.cases.dtypes import at_dtype
 
 from .adapter import Declined, load_factory
-from .check_case import ORACLES, check_case, refbp_implementation
+from .check_case import ORACLES, Implementation, check_case, refbp_implementation
+from .references import References
 from .verdict import CaseVerdict, ErrorKind
 
 # The error_kind of a case the implementation declined (an adapter's factory returned None).
@@ -45,11 +48,12 @@ class CheckWith:
     def display_name(self) -> str:
         return self.name or self.impl if self.impl else _refbp(self.backend, self.device).name
 
-    def factory(self):
+    def factory(self) -> Callable[..., Any]:
         """The adapter's factory, imported once per process (AdapterError when it cannot be)."""
         return _factory(self.impl)
 
-    def checker(self, oracles, fd_method, references=None):
+    def checker(self, oracles: Sequence[str], fd_method: str | None,
+                references: References | None = None) -> Callable[[Case], CaseVerdict]:
         """case -> CaseVerdict, in this process (Declined for a case an adapter does not support);
         `references`: where refbp's finite differences come from (check_case's argument)."""
         if self.impl:
@@ -78,14 +82,14 @@ def shippable_spec(spec: str) -> str:
 
 @dataclass(frozen=True)
 class CaseUnit:
-    document: dict
+    document: dict[str, Any]
     path: str
-    oracles: tuple = ORACLES
+    oracles: tuple[str, ...] = ORACLES
     fd_method: str | None = None
     check_with: CheckWith = CheckWith()
 
 
-def case_unit(case: Case, oracles, fd_method, check_with: CheckWith) -> CaseUnit:
+def case_unit(case: Case, oracles: Sequence[str], fd_method: str | None, check_with: CheckWith) -> CaseUnit:
     return CaseUnit(case.document, str(case.path) if case.path is not None else "", tuple(oracles), fd_method,
                     check_with)
 
@@ -104,7 +108,7 @@ def check_unit(unit: CaseUnit) -> CaseVerdict:
                    unit.check_with.display_name())
 
 
-def run_one(case: Case, oracles, checker, name: str) -> CaseVerdict:
+def run_one(case: Case, oracles: Sequence[str], checker: Callable[[Case], CaseVerdict], name: str) -> CaseVerdict:
     """`checker(case)`, with a crash or a decline made that case's verdict (the others go on)."""
     try:
         verdict = checker(case)
@@ -129,18 +133,18 @@ def crash_verdict(case: Case, name: str, reason: str) -> CaseVerdict:
                        title=case.title, network=case.network.describe(), dtype=case.dtype, error_kind=ErrorKind.CRASH)
 
 
-def _why_unchecked(case: Case, oracles) -> str:
+def _why_unchecked(case: Case, oracles: Sequence[str]) -> str:
     if "expected" in oracles and case.expected is None:
         return "the case publishes no expected values"
     return "no rows"
 
 
 @cache
-def _refbp(backend: str, device: str | None):
+def _refbp(backend: str, device: str | None) -> Implementation:
     return refbp_implementation(backend, device)
 
 
 @cache
-def _factory(spec: str):
+def _factory(spec: str) -> Callable[..., Any]:
     """Imported once per process: a worker checks many cases with one implementation."""
     return load_factory(spec)

@@ -10,19 +10,22 @@ read as the format, an unknown case id or a second result for one case is bad in
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Generator, Iterable, Mapping, Sequence
 from contextlib import closing
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from functools import partial
+from typing import Any
 
+import numpy as np
+
+from refbp.cases import Case, CaseError, discover, parse_case
+from refbp.cases.dtypes import at_dtype
 from refbp.oracle.torch_loss import loss_function as reference_loss_function
 
-from refbp.cases import CaseError, discover, parse_case
-from refbp.cases.dtypes import at_dtype
-
-from .check_case import ORACLES, Implementation, check_case
 from ..nn import compute_trace
 from ..parallel import UnitFailed, iter_units
+from .check_case import ORACLES, Implementation, check_case
 from .references import ReferenceCache
 from .results import Result, answer_document, read_results, result_trace, results_in, wrong_answer_rows
 from .suite import SuiteRun, input_error, interruptible, load_cases
@@ -38,7 +41,7 @@ UNSUPPORTED_FD_METHODS = {"complex": "the torch reference has no complex-capable
 REFERENCES = ReferenceCache()
 
 
-def load_suite(case_paths=None) -> tuple[dict, list[CaseVerdict], list[str]]:
+def load_suite(case_paths: Any = None) -> tuple[dict[str, Case], list[CaseVerdict], list[str]]:
     """Cases by id; bad case files become input-error verdicts; notes of cases found twice."""
     loaded = load_cases(case_paths)
     return {case.id: case for case in loaded.cases}, loaded.bad, loaded.notes
@@ -50,9 +53,9 @@ class ResultUnit:
     document, path and place in a bundle) and its case's document as written."""
 
     result: Result
-    case_document: dict
+    case_document: dict[str, Any]
     case_path: str
-    oracles: tuple
+    oracles: tuple[str, ...]
     fd_method: str | None
     conventions: str = "any"
 
@@ -63,8 +66,9 @@ def verify_unit(unit: ResultUnit) -> CaseVerdict:
     return verify_against(unit.result, case, unit.oracles, unit.fd_method, conventions=unit.conventions)
 
 
-def verify_results(result_paths, case_paths=None, oracles=ORACLES, fd_method: str | None = None,
-                   jobs: int = 1, executor=None, conventions: str = "any", progress: bool | None = False,
+def verify_results(result_paths: Sequence[Any], case_paths: Any = None, oracles: Sequence[str] = ORACLES,
+                   fd_method: str | None = None, jobs: int = 1, executor: Any = None, conventions: str = "any",
+                   progress: bool | None = False,
                    keep_interrupted: bool = False) -> SuiteRun:
     """Verdicts for every result under `result_paths`, in the order found; with `jobs` > 1 or an
     `executor` (refbp.parallel) the results are judged elsewhere and come back in that order.
@@ -78,7 +82,8 @@ def verify_results(result_paths, case_paths=None, oracles=ORACLES, fd_method: st
                    searched=tuple(result_paths))
     start = time.perf_counter()
     suite, bad_cases, run.notes = load_suite(case_paths)
-    items: list = list(bad_cases)  # a verdict already known (bad input), or a (result, case) to judge
+    # A verdict already known (bad input), or a (result, case) to judge.
+    items: list[CaseVerdict | tuple[Result, Case]] = list(bad_cases)
     unreadable: list[CaseError] = []
     judged: dict[str, str] = {}  # case id -> the result that was judged for it
     for path in discover(result_paths, unreadable):
@@ -92,7 +97,7 @@ def verify_results(result_paths, case_paths=None, oracles=ORACLES, fd_method: st
     to_judge = [item for item in items if not isinstance(item, CaseVerdict)]
     verdicts = judged_pairs(to_judge, oracles, fd_method, jobs, executor, conventions=conventions)
 
-    def crashed(index, failed):  # a result judged ahead of its turn whose worker died
+    def crashed(index: int, failed: UnitFailed) -> CaseVerdict:  # a result judged ahead of its turn whose worker died
         result, case = to_judge[index]
         return replace(crash_verdict(case, result.implementation, failed.reason), path=str(result.path))
 
@@ -110,8 +115,9 @@ def verify_results(result_paths, case_paths=None, oracles=ORACLES, fd_method: st
     return run
 
 
-def judge_results(results, suite: dict, oracles=ORACLES, fd_method: str | None = None,
-                  judged: dict | None = None, executor=None, conventions: str = "any") -> list[CaseVerdict]:
+def judge_results(results: Iterable[Result], suite: Mapping[str, Case], oracles: Sequence[str] = ORACLES,
+                  fd_method: str | None = None, judged: dict[str, str] | None = None, executor: Any = None,
+                  conventions: str = "any") -> list[CaseVerdict]:
     """A verdict per parsed result (refbp.check.results.results_in) against the cases `suite`
     (by id), in this process (the service's path) or on `executor` (a Dask cluster); a second
     result for a case already in `judged` (case id -> label) is bad input."""
@@ -123,9 +129,12 @@ def judge_results(results, suite: dict, oracles=ORACLES, fd_method: str | None =
         return [item if isinstance(item, CaseVerdict) else next(verdicts) for item in items]
 
 
-def judged_pairs(to_judge: list, oracles, fd_method, jobs: int = 1, executor=None, conventions: str = "any"):
+def judged_pairs(to_judge: list[tuple[Result, Case]], oracles: Sequence[str], fd_method: str | None, jobs: int = 1,
+                 executor: Any = None, conventions: str = "any") -> Generator[CaseVerdict, None, None]:
     """The verdict of each (result, case) pair, in their order, judged here or as refbp.parallel
     runs units (`jobs` workers, an `executor`); a pair whose worker died twice is a crash verdict."""
+    work: Callable[[Any], CaseVerdict]
+    units: Sequence[Any]
     if jobs > 1 or executor is not None:
         work, units = verify_unit, [ResultUnit(result, case.document, str(case.path or ""), tuple(oracles),
                                                fd_method, conventions) for result, case in to_judge]
@@ -139,7 +148,7 @@ def judged_pairs(to_judge: list, oracles, fd_method, jobs: int = 1, executor=Non
             yield verdict
 
 
-def _to_judge(result, suite: dict, judged: dict):
+def _to_judge(result: Result, suite: Mapping[str, Case], judged: dict[str, str]) -> CaseVerdict | tuple[Result, Case]:
     """A (result, case) pair to judge, or the bad-input verdict of a second result for a case
     already in `judged` (case id -> label: updated here) or of an unknown case."""
     if result.case in judged:
@@ -150,12 +159,13 @@ def _to_judge(result, suite: dict, judged: dict):
     return _unknown_case(result, suite) or (result, suite[result.case])
 
 
-def _verify_pair(pair, oracles, fd_method, conventions: str = "any") -> CaseVerdict:
+def _verify_pair(pair: tuple[Result, Case], oracles: Sequence[str], fd_method: str | None,
+                 conventions: str = "any") -> CaseVerdict:
     result, case = pair
     return verify_against(result, case, oracles, fd_method, conventions=conventions)
 
 
-def _unknown_case(result, suite) -> CaseVerdict | None:
+def _unknown_case(result: Result, suite: Mapping[str, Case]) -> CaseVerdict | None:
     if result.case in suite:
         return None
     known = ", ".join(sorted(suite)[:8]) + (" ..." if len(suite) > 8 else "")
@@ -163,7 +173,7 @@ def _unknown_case(result, suite) -> CaseVerdict | None:
                                      f"(known: {known})", case=result.case, implementation=result.implementation)
 
 
-def warm_up(suite: dict) -> None:
+def warm_up(suite: Mapping[str, Case]) -> None:
     """Judge refbp's own answers to the smallest trained MLP and RNN cases of `suite` once: the
     process loads and first runs the references' code (torch autograd and optim, the finite
     differences, the schemas), and REFERENCES keeps those cases' references."""
@@ -174,12 +184,16 @@ def warm_up(suite: dict) -> None:
             judge_results(results_in(answer_document(case.id, "warm-up", compute_trace(case)), "warm-up"), suite)
 
 
-def lazy_reference_loss(case):
+# The torch reference's (loss, probe) over parameter dicts (refbp.oracle.torch_loss.loss_function).
+TorchLoss = tuple[Callable[[dict[str, np.ndarray]], float], Callable[[dict[str, np.ndarray]], dict[str, np.ndarray]]]
+
+
+def lazy_reference_loss(case: Case) -> TorchLoss:
     """The torch reference's (loss, probe) of `case`, its torch module built at the first evaluation:
     a check whose finite differences come from REFERENCES never evaluates the loss at all."""
-    built = []
+    built: list[TorchLoss] = []
 
-    def forms():
+    def forms() -> TorchLoss:
         if not built:
             built.append(reference_loss_function(case))
         return built[0]
@@ -187,11 +201,12 @@ def lazy_reference_loss(case):
     return (lambda params: forms()[0](params)), (lambda params: forms()[1](params))
 
 
-def verify_against(result, case, oracles, fd_method, conventions: str = "any") -> CaseVerdict:
+def verify_against(result: Result, case: Case, oracles: Sequence[str], fd_method: str | None,
+                   conventions: str = "any") -> CaseVerdict:
     """The verdict of one result against its case; a result that says it was computed in another
     dtype (`dtype`) is judged as the case at that dtype (refbp.cases.dtypes.at_dtype: float32 by its rule
     and the stick, float16 and bfloat16 against torch's own error there, docs/precision.md)."""
-    def bad(message):
+    def bad(message: str) -> CaseVerdict:
         return input_error(result.path, message, case=result.case, implementation=result.implementation)
 
     dtype = result.document.get("dtype")

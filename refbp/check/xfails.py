@@ -12,13 +12,14 @@ expected failure.
 from __future__ import annotations
 
 import fnmatch
+import os
 import re
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from .parts import part_of
 from .suite import EXIT_FAILED, EXIT_PASSED, SuiteRun
-from .verdict import CaseVerdict, ErrorKind, VerdictState
+from .verdict import CaseVerdict, Check, ErrorKind, VerdictState
 
 XFAIL, XPASS = "XFAIL", "XPASS"
 QUANTITIES = ("outputs", "loss", "intermediates", "grads", "input_grads", "params_after", "loss_after")
@@ -47,11 +48,11 @@ class Expectation:
                 and (self.quantity is None or fnmatch.fnmatchcase(quantity, self.quantity))
                 and (self.tensor is None or fnmatch.fnmatchcase(tensor, self.tensor)))
 
-    def where(self, path) -> str:
+    def where(self, path: str | os.PathLike[str]) -> str:
         return f"{path}:{self.line}"
 
 
-def read_xfails(path) -> list[Expectation]:
+def read_xfails(path: str | os.PathLike[str]) -> list[Expectation]:
     """The entries of a file of expected failures; XfailsError naming the file, line and problem."""
     path = Path(path)
     try:
@@ -60,7 +61,8 @@ def read_xfails(path) -> list[Expectation]:
         raise XfailsError(f"{path}: not UTF-8 text") from None
     except OSError as exc:
         raise XfailsError(f"{path}: cannot be read: {exc.strerror or type(exc).__name__}") from None
-    entries, seen = [], {}
+    entries: list[Expectation] = []
+    seen: dict[str, int] = {}   # pattern -> the line it is on
     for number, raw in enumerate(text.splitlines(), start=1):
         line = raw.strip()
         if not line or line.startswith("#"):
@@ -73,7 +75,7 @@ def read_xfails(path) -> list[Expectation]:
     return entries
 
 
-def parse_entry(line: str, number: int, path) -> Expectation:
+def parse_entry(line: str, number: int, path: str | os.PathLike[str]) -> Expectation:
     where = f"{path}:{number}"
     pattern, hash_mark, reason = line.partition("#")
     pattern, reason = pattern.strip(), reason.strip()
@@ -82,7 +84,8 @@ def parse_entry(line: str, number: int, path) -> Expectation:
     parts = pattern.split("/")
     if len(parts) > 3 or any(not p.strip() for p in parts):
         raise XfailsError(f"{where}: pattern: {pattern[:80]!r} is not CASE, CASE/QUANTITY or CASE/QUANTITY/TENSOR")
-    case, quantity, tensor = (parts + [None, None])[:3]
+    case = parts[0]
+    quantity, tensor = (parts[1] if len(parts) > 1 else None), (parts[2] if len(parts) > 2 else None)
     if not _CASE_GLOB.fullmatch(case):
         raise XfailsError(f"{where}: pattern: case {case[:80]!r}: a case id is [a-z0-9._-] (with * ? [] globs)")
     if quantity is not None and not _GLOB.search(quantity) and quantity not in QUANTITIES:
@@ -135,7 +138,7 @@ def with_expectations(run: SuiteRun, expectations: list[Expectation], strict_xfa
     for f in fields(SuiteRun):
         if not f.init:  # a field the run sets itself: carried over as it is
             setattr(expected, f.name, getattr(run, f.name))
-    used = set()
+    used: set[str] = set()
     for verdict in run.verdicts:
         if verdict.error_kind in (ErrorKind.INPUT, ErrorKind.UNSUPPORTED):
             continue  # bad input is never expected; a declined case was not checked
@@ -152,7 +155,7 @@ def with_expectations(run: SuiteRun, expectations: list[Expectation], strict_xfa
 
 def mark_case(verdict: CaseVerdict, entries: list[Expectation]) -> tuple[CaseMark, list[Expectation]]:
     """(the case's mark, the entries that XPASSed) of a verdict and the entries naming its case."""
-    def covering(check) -> list[Expectation]:
+    def covering(check: Check) -> list[Expectation]:
         return [e for e in entries if e.matches(verdict.case, check.quantity, check.tensor)]
 
     failed = verdict.failed_checks()

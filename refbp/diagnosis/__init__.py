@@ -10,7 +10,9 @@ refbp.nn (the code it diagnoses), oracle or torch.
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
+from ..trace import Trace
 from .catalogue import BUGS, CATALOGUE, Bug, bugged_references
 from .departure import first_departure
 from .diagnose import References, diagnose_checks, diagnose_row
@@ -21,7 +23,7 @@ __all__ = ["BUGS", "CATALOGUE", "CORRECT", "SIGNATURES", "Bug", "References", "V
            "diagnose_checks", "diagnose_row", "diagnose_verdict", "first_departure"]
 
 
-def diagnose_verdict(case, trace, verdict, atol: float, rtol: float):
+def diagnose_verdict(case: Any, trace: Trace, verdict: Any, atol: float, rtol: float) -> Any:
     """`verdict` with every failed row diagnosed and where the answer first departs said (the
     torch-autograd tolerance `atol`, `rtol` judges intermediates and error signals); a new
     verdict where anything changed (verdicts are frozen records: dataclasses.replace)."""

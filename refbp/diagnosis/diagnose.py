@@ -10,7 +10,9 @@ done once per case and variant.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import replace
+from typing import Any
 
 import numpy as np
 
@@ -80,7 +82,8 @@ def actual_value(trace: Trace, quantity: str, tensor: str):
     return (getattr(trace, quantity) or {}).get(tensor)
 
 
-def diagnose_checks(case, trace: Trace, checks, references: References | None = None, given=None) -> list:
+def diagnose_checks(case: Any, trace: Trace, checks: Iterable[Any], references: References | None = None,
+                    given: Mapping[tuple[str, str], Any] | None = None) -> list[Any]:
     """`checks`, each failed row that has no diagnosis made anew with its `diagnosis` and
     `diagnosis_note` (rows are frozen records: dataclasses.replace). `given` ({(quantity, tensor):
     array}): answers the trace could not hold (a result's wrong shape)."""
@@ -123,7 +126,8 @@ def diagnose_row(check, actual, references: References) -> tuple[str, str]:
     actual, reference = np.asarray(actual, dtype=np.float64), np.asarray(reference, dtype=np.float64)
     atol, rtol = check.atol, check.rtol
     if actual.shape != reference.shape:
-        per_example = references.per_example(check.tensor) if check.quantity == "grads" and references.case.batch > 1 else None
+        by_example = check.quantity == "grads" and references.case.batch > 1
+        per_example = references.per_example(check.tensor) if by_example else None
         return shape_signature(actual, reference, per_example, atol, rtol) or (
             "unknown", f"shape {list(actual.shape)} where the reference has {list(reference.shape)}")
     if not np.all(np.isfinite(actual)):

@@ -4,6 +4,7 @@ overhead on the hot path), array-api-compat's namespace for anything else (torch
 from __future__ import annotations
 
 import contextlib
+from typing import Any
 
 import array_api_compat
 import numpy as np
@@ -32,7 +33,7 @@ def to_numpy(array) -> np.ndarray:
 _CONTROLLER = None
 
 
-def serial_blas(xp):
+def serial_blas(xp: Any) -> contextlib.AbstractContextManager[Any]:
     """A context in which numpy's BLAS runs on one thread (a no-op off numpy or without
     threadpoolctl). For a recurrence: its per-step products (batch x hidden x hidden) are too
     small to share between threads, and waking threads at every one of T serial steps costs

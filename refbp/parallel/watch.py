@@ -9,6 +9,7 @@ caller) nothing is watched: `watched(factory)` is the factory itself and `call` 
 from __future__ import annotations
 
 import time
+from typing import Any
 
 # The calls of the adapter protocol (docs/formats.md section 8), and the import of its module.
 CALLS = (
@@ -87,7 +88,7 @@ def fault_text(exc: BaseException, name: str) -> str:
     return f"the implementation {what} {in_call(name)}"
 
 
-def watched(factory):
+def watched(factory: Any) -> Any:
     """The factory, its calls and its implementations' calls watched (itself outside a guarded worker)."""
     return factory if _board is None else WatchedFactory(factory)
 
