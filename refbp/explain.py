@@ -15,6 +15,7 @@ not multiply to its result, so a wrong backward shows.
 
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 
 import numpy as np
@@ -72,8 +73,11 @@ class MLPExplanation:
             raise ValueError(f"{case.id}: the trace carries no error signals to explain")
         self.case = case
         self.trace = trace
-        self.activations = [activations.get(a) for a in case.network.activations]
-        depth = case.network.depth
+        network = case.network
+        if not isinstance(network, MLPNetwork):
+            raise ValueError(f"{case.id}: this explains MLP cases (an RNN's: refbp.explain_rnn)")
+        self.activations = [activations.get(a) for a in network.activations]
+        depth = network.depth
         self.net = [trace.intermediates[f"layers.{i}.net"] for i in range(depth)]
         self.out = [trace.intermediates[f"layers.{i}.out"] for i in range(depth)]
         self.grad_out = [trace.error_signals[f"layers.{i}.grad_out"] for i in range(depth)]
@@ -96,8 +100,9 @@ class MLPExplanation:
         act = self.activations[layer]
         full = format_entry(tensor, index)
         title = f"{label} = {full}" if label != full else full
+        loss = math.nan if self.trace.loss is None else self.trace.loss
         lines = [f"{self.case.id}: dE/d{label}, the chain rule through unit {unit} of layer {layer} "
-                 f"({act.name}), loss {self.case.loss} E = {number(self.trace.loss)}{in_dtype(self.case)}",
+                 f"({act.name}), loss {self.case.loss} E = {number(loss)}{in_dtype(self.case)}",
                  f"  {title}"]
         batch = self.case.batch
         gradient = self.trace.grads[tensor][index]  # the backward's own sum over the batch
@@ -109,7 +114,7 @@ class MLPExplanation:
             dnet_name = "1 (bias)"
         for b in range(min(batch, MAX_EXAMPLES_SHOWN)):
             prefix = f"  example {b}: " if batch > 1 else "  "
-            if layer < self.case.network.depth - 1:
+            if layer < len(self.net) - 1:  # the network's depth
                 lines += self.paths(layer, unit, b, prefix)
             dnet_dw = self.layer_input(layer)[b, source] if is_weight else 1.0
             value = self.grad_net[layer][b, unit] * dnet_dw if batch > 1 else gradient

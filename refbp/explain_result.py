@@ -73,14 +73,16 @@ def explain_result(case: Case, name: str, result_path) -> str:
 def _not_finite(case: Case, trace, tensor: str, index: tuple, given_lines: list[str]) -> str:
     """"" when every value of the result that the entry's chain rule uses is finite and so is every
     factor computed from them; else one sentence naming the first value that is not."""
+    network = case.network
+    assert isinstance(network, MLPNetwork)  # explain_result took MLP cases only
     layer, unit = int(tensor.split(".")[1]), index[0]
     rows = range(min(case.batch, MAX_EXAMPLES_SHOWN))
     used = [("error_signals", f"layers.{layer}.{kind}", [(b, unit) for b in rows]) for kind in ("grad_out", "grad_net")]
     used += [("intermediates", f"layers.{layer}.{kind}", [(b, unit) for b in rows]) for kind in ("net", "out")]
     if tensor.endswith("weight") and layer > 0:
         used.append(("intermediates", f"layers.{layer - 1}.out", [(b, index[1]) for b in rows]))
-    if layer < case.network.depth - 1:
-        width = case.network.sizes[layer + 2]
+    if layer < network.depth - 1:
+        width = network.sizes[layer + 2]
         used.append(("error_signals", f"layers.{layer + 1}.grad_net", [(b, k) for b in rows for k in range(width)]))
     for field, name, entries in used:
         values = np.asarray(getattr(trace, field)[name], dtype=np.float64)

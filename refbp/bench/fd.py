@@ -25,6 +25,7 @@ largest entry of each tensor (directional: relative to each projection). The RNN
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -115,6 +116,7 @@ def make_case(sizes, batch: int = BATCH, seed: int = 0, activation: str = "sigmo
     relu and tanh in turn, an identity output and cross_entropy on class targets): Xavier-uniform
     weights, normal inputs, uniform targets or classes (refbp.cases.generate)."""
     hidden = len(sizes) - 2
+    target_shape: tuple[int, ...]
     if activation == "mixed":
         activations = tuple(("relu", "tanh")[i % 2] for i in range(hidden)) + ("identity",)
         loss, targets, target_shape = "cross_entropy", "classes", (batch,)
@@ -171,7 +173,7 @@ def bench_network(
         checks = {method: refbp_check(case, method) for method in these}
         tolerance = checks[these[0]][0]
         baseline = gradcheck_function(case, fast, tolerance.atol, tolerance.rtol)
-        timed = {method: Timed(lambda m=method: refbp_check(case, m), library="numpy") for method in these}
+        timed = {method: Timed(partial(refbp_check, case, method), library="numpy") for method in these}
         timed["baseline"] = Timed(baseline(), library="torch")
         seconds = interleaved_medians(timed, effort)
         baseline_verdicts = baseline()(), not baseline(wrong)()

@@ -46,6 +46,7 @@ def make_case(nonlinearity: str, quick: bool = False, seed: int = 0) -> Case:
 
 def sizes_of(case: Case) -> tuple[int, int, int]:
     network = case.network
+    assert network.kind == "rnn"
     return network.input_size, network.hidden_size, network.output_size
 
 

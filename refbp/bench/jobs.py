@@ -19,6 +19,7 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import pandas as pd
 
@@ -102,7 +103,7 @@ def run(options: Options) -> pd.DataFrame:
                 if name.startswith("dask"):
                     timed(command(workload, options, reports) + extra)
         load_before = os.getloadavg()[0]
-        times = {(w, name): [] for w in options.workloads for name in chosen}
+        times: dict[tuple[str, str], list[float]] = {(w, name): [] for w in options.workloads for name in chosen}
         for _ in range(options.rounds):
             for workload in options.workloads:
                 for name, extra in chosen.items():
@@ -143,6 +144,7 @@ def environment(options: Options) -> dict:
 
 def goal_lines(frame: pd.DataFrame) -> list[str]:
     lines = []
+    row: Any  # a row of the frame
     for row in frame.itertuples():
         if row.setting in ("jobs 1", "dask 1 workers"):
             continue

@@ -12,6 +12,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from .common import BenchUsageError
 
@@ -32,7 +33,7 @@ def dask_cluster(workers: int):
     dask = str(Path(sys.executable).parent / "dask")
     with tempfile.TemporaryDirectory() as folder:
         scheduler_file = Path(folder) / "scheduler.json"
-        quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL, "start_new_session": True}
+        quiet: dict[str, Any] = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL, "start_new_session": True}
         processes = [
             subprocess.Popen(
                 [

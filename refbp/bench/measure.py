@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import statistics
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -37,9 +38,9 @@ class Timed:
     """One thing to time: `fn` (synchronised by `sync`), optionally warmed by a cheaper `warmup`
     whose time times `scale` estimates one `fn()` call (a long serial loop is not run just to warm it)."""
 
-    fn: object
-    sync: object = None
-    warmup: object = None
+    fn: Callable[[], object]
+    sync: Callable[[], object] | None = None
+    warmup: Callable[[], object] | None = None
     scale: float = 1.0
     library: str = "torch"  # whose threads run it: "numpy" (OpenBLAS) or "torch" (OpenMP, CUDA)
     # What users run is a loop of such calls (a training step, a product): a sample after a
@@ -137,10 +138,10 @@ def gemm_timed(library: str, dtype: str, device: str = "cpu", n: int = 1024) -> 
         import torch
 
         ta, tb = torch.as_tensor(a, device=device), torch.as_tensor(b, device=device)
-        out = torch.empty((n, n), dtype=ta.dtype, device=device)
+        product = torch.empty((n, n), dtype=ta.dtype, device=device)
 
         def fn():
-            torch.matmul(ta, tb, out=out)
+            torch.matmul(ta, tb, out=product)
 
         return Timed(fn, synchronizer(device), steady=True)
     raise ValueError(f"unknown library {library!r}")

@@ -134,6 +134,8 @@ def _local_factory(spec: str):
     """The factory of FILE.py:factory, imported in this process (only the bench's own example)."""
     path, _, name = spec.rpartition(":")
     module_spec = importlib.util.spec_from_file_location("refbp_bench_pipe_impl", path)
+    if module_spec is None or module_spec.loader is None:
+        raise ImportError(f"cannot import {path}")
     module = importlib.util.module_from_spec(module_spec)
     module_spec.loader.exec_module(module)
     return getattr(module, name)

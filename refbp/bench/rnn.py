@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -89,7 +90,7 @@ def run(options: Options) -> pd.DataFrame:
             for backend in backends:
                 step, x, t = backend_step(backend, NETWORK, "cross_entropy", params, inputs, targets)
                 timed[backend] = Timed(
-                    lambda step=step, x=x, t=t: step(x, t),
+                    partial(step, x, t),
                     synchronizer(device_of(backend)),
                     library="numpy" if backend == "refbp-numpy" else "torch",
                     steady=True,

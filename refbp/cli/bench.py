@@ -10,6 +10,7 @@ import argparse
 import importlib
 import json
 import sys
+from collections.abc import Iterable
 
 from refbp.bench.backends import BATCH_BACKENDS, RNN_BACKENDS
 
@@ -104,7 +105,7 @@ def add_output_arguments(parser, name: str, quick: str) -> None:
     parser.add_argument("--no-report", action="store_true", help="write no report folder")
 
 
-def add_backend_arguments(parser, name: str, registry: dict) -> None:
+def add_backend_arguments(parser, name: str, registry: Iterable[str]) -> None:
     parser.add_argument(
         "--device",
         choices=("cpu", "cuda", "all"),

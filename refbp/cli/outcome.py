@@ -129,7 +129,7 @@ def report_root_problem(report_dir) -> str:
     return folder_problem("--report-dir", report_dir)
 
 
-def write_report_of(run, args, *extra) -> Path | None:
+def write_report_of(run, args, extra_environment: dict | None = None) -> Path | None:
     """The report folder of a run, or None: with --no-report, and for a run that checked nothing."""
     from refbp.report import write_report  # pandas and matplotlib: imported only when a report is written
 
@@ -141,7 +141,7 @@ def write_report_of(run, args, *extra) -> Path | None:
     root.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".partial-", dir=root))
     try:
-        written = write_report(run, staging, *extra, draw=picture_drawer(args))
+        written = write_report(run, staging, extra_environment, draw=picture_drawer(args))
         final = root / written.name
         written.rename(final)
         return final
@@ -184,7 +184,7 @@ def finish(run, args, command: str, *extra, implementation_version: str = "") ->
     from refbp.report.write import interruption
 
     run.strict = bool(getattr(args, "strict", False))  # before anything reads its exit code
-    environment = {}
+    environment: dict = {}
     for more in extra:
         environment.update(more or {})
     if interruption(run):

@@ -4,6 +4,7 @@ tensor (each column's error and verdict side by side)."""
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -15,7 +16,8 @@ CHANGED = "case changed"
 
 
 def unique_labels(columns: list[Column]) -> list[str]:
-    labels, seen = [], {}
+    labels: list[str] = []
+    seen: dict[str, int] = {}
     for column in columns:
         seen[column.label] = seen.get(column.label, 0) + 1
         labels.append(column.label if seen[column.label] == 1 else f"{column.label} ({seen[column.label]})")
@@ -34,7 +36,7 @@ def _status(rows: pd.DataFrame) -> str:
 
 
 def _changed_cases(columns: list[Column]) -> set:
-    hashes: dict[str, set] = {}
+    hashes: dict[Any, set] = {}
     for column in columns:
         for case, digest in column.rows.groupby("case")["case_hash"].first().items():
             if isinstance(digest, str) and digest:

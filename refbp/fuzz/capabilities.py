@@ -15,6 +15,7 @@ only reads declarations: it draws nothing and imports no implementation.
 from __future__ import annotations
 
 from dataclasses import dataclass, fields, replace
+from typing import Any
 
 from refbp import names
 
@@ -45,13 +46,13 @@ class Capabilities:
         """What both allow (the factory's capabilities and the command line's)."""
         if other is None:
             return self
-        both = {
+        both: dict[str, Any] = {
             f.name: tuple(x for x in getattr(self, f.name) if x in getattr(other, f.name))
             for f in fields(self)
             if f.name not in FLAGS + ("batch",)
         }
         batch = (max(self.batch[0], other.batch[0]), min(self.batch[1], other.batch[1]))
-        flags = {flag: getattr(self, flag) and getattr(other, flag) for flag in FLAGS}
+        flags: dict[str, Any] = {flag: getattr(self, flag) and getattr(other, flag) for flag in FLAGS}
         return replace(self, **both, batch=batch, **flags)
 
     def losses_with_heads(self) -> tuple[str, ...]:
@@ -103,7 +104,7 @@ def declared(raw, kinds=None) -> Capabilities | None:
             f"the factory's `capabilities` has unknown keys: {', '.join(map(str, unknown))} "
             f"(known: {', '.join(f.name for f in fields(Capabilities))})"
         )
-    values = {}
+    values: dict[str, Any] = {}
     for key, known in (
         ("kinds", names.NETWORK_KINDS),
         ("activations", tuple(names.ACTIVATIONS)),

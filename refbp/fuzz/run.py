@@ -192,7 +192,12 @@ def check_units(
     )
     if options.jobs > 1 or options.executor is not None:
         with bar:
-            check_spread(options, target, start, on_outcome=lambda outcome: (outcomes.append(outcome), bar.update()))
+
+            def on_outcome(outcome):
+                outcomes.append(outcome)
+                bar.update()
+
+            check_spread(options, target, start, on_outcome=on_outcome)
         return outcomes
     failures = 0
     with bar:

@@ -19,6 +19,7 @@ from .unit import ExampleOutcome
 def regression_document(outcome: ExampleOutcome, command: str, original_index: int, shrunk: bool = True) -> dict:
     """The outcome's document with an id from its content, the failure as its title, and
     where it came from as its source (`shrunk`: by hypothesis, or as drawn)."""
+    assert outcome.document is not None  # a failing example was drawn
     document = {k: v for k, v in outcome.document.items() if k not in ("id", "title", "source")}
     digest = hashlib.sha256(json.dumps(document, sort_keys=True).encode()).hexdigest()[:12]
     kind = document["network"]["kind"]

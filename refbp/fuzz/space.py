@@ -14,6 +14,8 @@ stated by the strategies' own bounds:
 
 from __future__ import annotations
 
+from typing import Any
+
 from hypothesis import strategies as st
 
 from refbp import names
@@ -74,7 +76,7 @@ def _inside(space: Capabilities, dtype: str) -> st.SearchStrategy[dict]:
         "weight_decays": (0.0, 0.01, 0.1) if space.weight_decay else (0.0,),
         "frozen": None if space.frozen else False,
     }
-    batch = {"min_batch": space.batch[0]}
+    batch: dict[str, Any] = {"min_batch": space.batch[0]}
 
     def in_range(values: str) -> st.SearchStrategy[dict]:
         train = False if values in UNTRAINED_RANGES else None

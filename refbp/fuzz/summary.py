@@ -11,7 +11,7 @@ FEATURES = ("kind", "activations", "loss", "depth", "values", "optimizer")
 def counts(outcomes) -> dict[str, Counter]:
     """{feature: Counter of its values} over the checked examples (an activation counts once
     per example that uses it anywhere)."""
-    tables = {feature: Counter() for feature in FEATURES}
+    tables: dict[str, Counter] = {feature: Counter() for feature in FEATURES}
     for outcome in outcomes:
         for feature in FEATURES:
             value = outcome.features.get(feature)

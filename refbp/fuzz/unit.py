@@ -171,6 +171,7 @@ __all__ = ["ExampleOutcome", "FuzzUnit", "Target", "check_document", "check_unit
 
 def check_guarded(index: int, document: dict, target: Target) -> ExampleOutcome:
     """check_document in a guarded worker (kept for the next example); a failed example when it gave no outcome."""
+    assert target.timeout is not None  # guarded only under --timeout (check_document)
     inside = replace(target, timeout=None)  # checked as in one process, there
     result = run_guarded(check_inside, (index, document, inside), target.timeout)
     if isinstance(result, UnitFailed):

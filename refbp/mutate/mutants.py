@@ -90,12 +90,15 @@ def mutants_in_source(source: str, relative: str, functions) -> list[Mutant]:
         raise ValueError(f"{relative}: not ASCII (the mutator counts offsets in characters)")
     module = Path(relative).stem
     line_starts = _line_starts(source)
-    found, seen = [], Counter()
+    found: list[Mutant] = []
+    seen: Counter[tuple[str, str, str]] = Counter()
     for qualname, function in _functions(ast.parse(source)):
         if qualname not in functions:
             continue
         for node in _body_nodes(function):
             for label, replaced, new in replacements(node):
+                assert isinstance(replaced, (ast.expr, ast.stmt))  # they have positions
+                assert replaced.end_lineno is not None and replaced.end_col_offset is not None
                 start = line_starts[replaced.lineno - 1] + replaced.col_offset
                 end = line_starts[replaced.end_lineno - 1] + replaced.end_col_offset
                 before = source[start:end]

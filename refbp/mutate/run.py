@@ -152,6 +152,7 @@ class _server:
         return self
 
     def ask(self, request: dict) -> dict:
+        assert self.process.stdin is not None and self.process.stdout is not None  # both PIPE
         self.process.stdin.write(json.dumps(request) + "\n")
         self.process.stdin.flush()
         line = self.process.stdout.readline()

@@ -23,6 +23,7 @@ entering step t.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from . import activations, dense
 from .backend import serial_blas
@@ -31,14 +32,15 @@ from .gradients import Gradients
 
 @dataclass
 class RNNCache:
-    inputs: object  # [B, T, I]
-    initial: object  # h_0 [B, H] (zeros when the case has none)
+    # arrays of the backend's namespace (numpy, or torch through array-api-compat)
+    inputs: Any  # [B, T, I]
+    initial: Any  # h_0 [B, H] (zeros when the case has none)
     has_h0: bool
-    nets: object  # [B, T, H]  pre-activations
-    states: object  # [B, T, H]  h_1 .. h_T
-    readout_inputs: object  # [B, T, H] (every_step) or [B, H] (last_step)
-    readout_net: object
-    readout_out: object
+    nets: Any  # [B, T, H]  pre-activations
+    states: Any  # [B, T, H]  h_1 .. h_T
+    readout_inputs: Any  # [B, T, H] (every_step) or [B, H] (last_step)
+    readout_net: Any
+    readout_out: Any
 
     @property
     def outputs(self):

@@ -24,6 +24,7 @@ import signal
 import time
 from collections import deque
 from multiprocessing.connection import wait
+from typing import Any
 
 from .guarded_worker import call_on, during, serve
 from .local import _children_ignore_ctrl_c, _context
@@ -191,7 +192,7 @@ def _wait(busy: list[GuardedWorker], timeout: float) -> list:
     lefts = [left for left in (w.seconds_left(timeout, now) for w in busy) if left is not None]
     ready = set(wait([handle for w in busy for handle in w.waits_on()], timeout=max(0.0, min([POLL, *lefts]))))
     now = time.monotonic()
-    results = []
+    results: list[tuple[GuardedWorker, Any]] = []
     for worker in list(busy):
         if ready & set(worker.waits_on()):
             answer = worker.reply()

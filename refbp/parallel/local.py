@@ -61,7 +61,8 @@ def _finished(fn, units: list, jobs: int, order=None):
     waiting = deque(range(len(units)) if order is None else order)
     suspects: deque[int] = deque()
     deaths: dict[int, int] = {}
-    pool, in_flight = None, {}
+    pool = None
+    in_flight: dict = {}
     try:
         while waiting or suspects or in_flight:
             if pool is None:

@@ -32,7 +32,7 @@ def in_order(finished, count: int):
                 yield following, waiting.pop(following)
                 following += 1
     except KeyboardInterrupt as exc:  # the results that came ahead of their turn, for a caller that keeps them
-        exc.held = dict(waiting)
+        exc.held = dict(waiting)  # type: ignore[attr-defined]  # read by the caller that keeps them
         raise
     finally:  # stopped early (Ctrl-C, an error): an executor's generator stops its workers now
         getattr(finished, "close", lambda: None)()

@@ -23,7 +23,7 @@ THREAD_VARIABLES = (
 )
 
 # Kept alive for the worker's lifetime: threadpoolctl's limits last while this object does.
-_LIMITS = []
+_LIMITS: list[object] = []
 # A Dask worker may run several tasks at once in threads; a check keeps work arrays from one
 # case to the next (refbp.perturbed), so one process checks one case at a time.
 ONE_UNIT_AT_A_TIME = threading.Lock()

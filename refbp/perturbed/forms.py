@@ -11,6 +11,8 @@ loss before it trusts it.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 
 from refbp.loss_forms import LossForms, PerturbedForm
@@ -55,7 +57,7 @@ def loss_forms(case) -> LossForms:
     complex_model = build_model(case.network)
     complex_model.activations = analytic.analytic_activations(model.activations)
 
-    def complex_loss(params: dict) -> complex:
+    def complex_loss(params: Mapping) -> complex:
         return complex(loss_of_outputs.value(np, complex_model.forward(np, params, inputs).outputs, targets))
 
     # Complex work arrays hold twice the bytes: half as many networks per chunk.

@@ -91,6 +91,7 @@ def may_cross(base: Base, change: Moved, moved_kinked: bool, next_kinked: bool) 
     if next_kinked:
         up, down = margins(base, layer + 1)
         delta = change.delta_out
+        assert delta is not None  # a layer follows: the moved unit's out changed
         reach = delta > gathered("kink margin", up, units, np.float64)
         falling = np.negative(delta, out=work_array("kink fall", delta.shape, delta.dtype))
         reach |= falling > gathered("kink margin", down, units, np.float64)

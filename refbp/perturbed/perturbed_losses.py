@@ -70,12 +70,12 @@ class PerturbedLosses:
         flat_indices, deltas = np.asarray(flat_indices), np.asarray(deltas)
         part = max(self.chunks.get(name) or 1, MOVED_FLOATS // self.batch)
         if not kinks and len(deltas) > part:  # the moved units' [S, B] arrays in parts: memory bounded
-            values, paths = [], []
+            parts, paths = [], []
             for start in range(0, len(deltas), part):
-                values.append(self(name, flat_indices[start : start + part], deltas[start : start + part]))
+                parts.append(self(name, flat_indices[start : start + part], deltas[start : start + part]))
                 paths += [(start + a, start + b, path) for a, b, path in self.chunk_paths]
             self.chunk_paths = paths
-            return np.concatenate(values)
+            return np.concatenate(parts)
         change = moved(self.base, name, flat_indices, deltas)
         if kinks:
             outputs, nets = self.outputs(change, want_nets=True)
@@ -172,7 +172,7 @@ class PerturbedLosses:
         model, params, base = self.model, self.params, self.base
         layer, depth, units, dtype = change.layer, len(model.activations), change.units, change.dtype
         activation = model.activations[layer]
-        nets = {}
+        nets: dict = {}
         if layer + 1 == depth:
             self._path.append("output layer moved")
             return self._output_layer_moved(units, change.net_column, dtype, want_nets, nets), nets
@@ -256,6 +256,7 @@ class PerturbedLosses:
         layer, where the activations are left."""
         activation = self.model.activations[layer]
         weight = self.params[f"layers.{layer}.weight"]
+        assert change.delta_out is not None  # a hidden layer moved: its outs changed
         count = change.delta_out.shape[0]
         if not (want_nets and activation.kinked) and exp_factored(self.base, layer, change, net, example_major):
             self._path.append("exp series")

@@ -40,7 +40,7 @@ def bce_clamps(targets):
     """outputs -> {"bce.log(y)": log y + 100, "bce.log(1-y)": log(1 - y) + 100}: bce's clamped
     logs as kinked units, each positive above its clamp and not above 0 in it (+inf where its
     weight, t or 1 - t, is 0: that term cannot kink)."""
-    floor = losses.get("bce").LOG_FLOOR
+    floor = losses.BCE.LOG_FLOOR
     targets = np.asarray(targets, dtype=np.float64)
 
     def clamps(outputs) -> dict:
@@ -60,7 +60,7 @@ def clamp_in_reach(case, outputs) -> str | None:
     kinks (None: no such output)."""
     if case.loss != "bce":
         return None
-    floor = losses.get("bce").LOG_FLOOR
+    floor = losses.BCE.LOG_FLOOR
     # Where each log kinks: log y at the clamp; log(1 - y) where y rounds to 1 (it jumps from
     # log(2^-53) to the clamp), in the units' terms (log + 100).
     kinks_at = {"bce.log(y)": 0.0, "bce.log(1-y)": np.log(2.0**-53) - floor}

@@ -66,7 +66,7 @@ class RNNPerturbedLosses:
         if name.startswith("readout."):
             outputs, nets = self._readout_moved(name, flat_indices, deltas, kinks)
             return outputs, nets, "readout of the base's states"
-        nets_out = {}
+        nets_out: dict = {}
         outputs, path = self._recurrence(name, flat_indices, deltas, kinks, nets_out)
         return self._activated(outputs, kinks, nets_out), nets_out, path
 

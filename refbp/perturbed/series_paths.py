@@ -43,6 +43,7 @@ def exp_factored(base: Base, layer: int, moved: Moved, out, example_major: bool)
     if base.model.activations[layer].name != "sigmoid" or out.dtype != np.float64:
         return False
     units, delta_out = moved.units, moved.delta_out
+    assert delta_out is not None  # a hidden layer moved
     unit_runs = runs(units)
     if unit_runs is None:
         return False
@@ -84,6 +85,7 @@ def output_nets_by_series(base: Base, layer: int, moved: Moved, outputs) -> bool
     if change_series is None:
         return False
     units, delta_out = moved.units, moved.delta_out
+    assert delta_out is not None  # a hidden layer moved
     count, batch = delta_out.shape
     powers = work_array("output powers", (batch, count, stored), np.float64)  # delta_out^(n+1), [b, s, n]
     np.copyto(powers[:, :, 0], delta_out.T)

@@ -32,7 +32,7 @@ def format_verdict_line(verdict, mark: str = "") -> str:
         status = "PART"  # passed on what it gives; the rest is not provided (refbp.check.provided)
     else:
         status = STATE_MARKS[verdict.state]  # INC: inconclusive, never passed
-    worst = {}
+    worst: dict[str, float] = {}
     for check in verdict.checks:
         worst[check.reference] = max(worst.get(check.reference, 0.0), check.max_rel_err)
     return (

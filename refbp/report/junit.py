@@ -209,7 +209,7 @@ def fuzz_junit(run) -> ET.ElementTree:
 
 def _totals(root: ET.Element, suites: list[ET.Element], seconds: float) -> ET.ElementTree:
     for key in ("tests", "failures", "errors"):
-        root.set(key, str(sum(int(s.get(key)) for s in suites)))
+        root.set(key, str(sum(int(s.get(key, "0")) for s in suites)))
     root.set("time", _seconds(seconds))
     ET.indent(root)
     return ET.ElementTree(root)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from typing import Any
 
 import pandas as pd
 
@@ -142,6 +143,7 @@ def case_sections(
 ) -> list[CaseSection]:
     failing = failing_rows(details)
     sections = []
+    case: Any  # a row of the summary frame
     for case in summary.itertuples(index=False):
         listed = entries[entries["case"] == case.case].drop(columns=["case"]) if entries is not None else None
         rows = details[(details["case"] == case.case) & (details["quantity"] != "error")]
@@ -174,7 +176,8 @@ def case_sections(
 
 def diagnosis_lines(failing: pd.DataFrame) -> list[str]:
     """`tensor: what it looks like` once per failed tensor and diagnosis, in the rows' order."""
-    lines = []
+    lines: list[str] = []
+    row: Any  # a row of the frame
     for row in failing.itertuples(index=False):
         if isinstance(row.diagnosis, str) and row.diagnosis:
             line = f"{row.tensor}: {row.diagnosis_note or row.diagnosis}"

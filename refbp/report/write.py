@@ -10,9 +10,11 @@ from __future__ import annotations
 import io
 import json
 import secrets
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from .console import state_counts
 from .environment import environment
@@ -77,7 +79,7 @@ def write_report(run, report_dir="reports", extra_environment: dict | None = Non
     (out / "verdicts.json").write_text(json.dumps([v.to_json() for v in run.verdicts], indent=1) + "\n")
     through_time = rnn_gradient_plots(run)
     files = [name for name, _, _ in PICTURES] + [through_time_file(case) for case in through_time]
-    drawings = [(draw, (details,)) for _, _, draw in PICTURES]
+    drawings: list[tuple[Callable[..., Any], tuple]] = [(draw, (details,)) for _, _, draw in PICTURES]
     drawings += [(draw_through_time, arguments) for arguments in through_time.values()]
     results = (draw or _one_by_one)(draw_picture, drawings)
     failed = [f"{name}: {result.reason}" for name, result in zip(files, results) if hasattr(result, "reason")]

@@ -81,7 +81,7 @@ LOSS_HEADS: dict[str, tuple[str, ...]] = {"cross_entropy": ("identity",), "bce":
 
 def output_activations(loss: str | None) -> tuple[str, ...]:
     """The output activations `loss` may follow (every activation for loss=None)."""
-    return LOSS_HEADS.get(loss, tuple(names.ACTIVATIONS))
+    return tuple(names.ACTIVATIONS) if loss is None else LOSS_HEADS.get(loss, tuple(names.ACTIVATIONS))
 
 
 # ---- networks ----------------------------------------------------------------------------

@@ -4,6 +4,7 @@ numbers exactly representable in a dtype (refbp.testing.strategies draws whole c
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Literal
 
 import numpy as np
 from hypothesis import strategies as st
@@ -27,7 +28,7 @@ VALUE_RANGES: dict[str, tuple[float, float]] = {
 }
 
 # The float widths hypothesis draws exactly (bfloat16: float32's, then rounded).
-FLOAT_WIDTH = {"float32": 32, "float16": 16, "bfloat16": 32}
+FLOAT_WIDTH: dict[str, Literal[16, 32, 64]] = {"float32": 32, "float16": 16, "bfloat16": 32}
 
 
 def dtypes(allowed: Sequence[str] = ("float64", "float32")) -> st.SearchStrategy[str]:
