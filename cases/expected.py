@@ -22,7 +22,7 @@ def parse_expected(
     spec: dict[str, Any],
     network: MLPNetwork | RNNNetwork,
     batch: int,
-    steps: int,
+    steps: int | None,
     train: Train | None,
     path: str | Path | None,
 ) -> Expected:
@@ -32,6 +32,7 @@ def parse_expected(
                 raise CaseError(path, f"expected.{key}", "a case without train has no values after training")
     shapes = network.param_shapes()
     if isinstance(network, RNNNetwork):
+        assert steps is not None  # an RNN's inputs give the time steps
         inter_shapes = network.intermediate_shapes(batch, steps)
         out_shape = inter_shapes["readout.out"]
     else:

@@ -12,8 +12,10 @@ the code it checks.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, NoReturn
 
 import numpy as np
 
@@ -31,6 +33,8 @@ FUNCTIONS = ("affine", *ACTIVATIONS, *LOSSES, "rnn_step", "rnn")  # refbp.layer.
 WEIGHTED = ("affine", "rnn_step", "rnn")  # the functions with weight matrices, laid out out_in or in_out
 WEIGHTS = ("w", "wx", "wh")
 CLASS_TARGETS = ("cross_entropy", "softmax_cross_entropy")
+# fail(field, problem): raises the CaseError of this file
+Fail = Callable[[str, str], NoReturn]
 
 
 def inputs_of(function: str) -> tuple[str, ...]:
@@ -57,22 +61,22 @@ class LayerCase:
     id: str
     function: str
     layout: str
-    inputs: dict
+    inputs: dict[str, np.ndarray]
     upstream: np.ndarray
     output: np.ndarray
-    grads: dict
+    grads: dict[str, np.ndarray]
     title: str = ""
     source: str = ""
-    tags: tuple = ()
+    tags: tuple[str, ...] = ()
     path: Path | None = None
-    document: dict = field(default_factory=dict, compare=False, repr=False)
+    document: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def batch(self) -> int:
         return int(self.inputs["x"].shape[0])
 
 
-def layer_format(path) -> str:
+def layer_format(path: str | Path) -> str:
     """The `format` of a layer case or layer result file ("" for any other file, or one that
     cannot be read: its loader says why). Read only when the text names a layer format at all."""
     try:
@@ -91,17 +95,17 @@ def layer_format(path) -> str:
     return given if isinstance(given, str) and given.startswith(LAYER_PREFIXES) else ""
 
 
-def load_layer_case(path) -> LayerCase:
+def load_layer_case(path: str | Path) -> LayerCase:
     path = Path(path)
     return parse_layer_case(read_json(path), path)
 
 
-def parse_layer_case(document, path=None) -> LayerCase:
+def parse_layer_case(document: Any, path: str | Path | None = None) -> LayerCase:
     """Validate a layer case document (a dict); CaseError naming file, field and problem."""
-    path = Path(path) if path is not None else None
+    where_from = Path(path) if path is not None else None
 
-    def fail(where: str, problem: str):
-        raise CaseError(path, where, problem)
+    def fail(where: str, problem: str) -> NoReturn:
+        raise CaseError(where_from, where, problem)
 
     if not isinstance(document, dict):
         fail("", f"a layer case must be a JSON object, not {type(document).__name__}")
@@ -110,19 +114,19 @@ def parse_layer_case(document, path=None) -> LayerCase:
     problem = first_non_finite(document)
     if problem is not None:
         fail(*problem)
-    validate(document, "layer-case", path)
-    if path is not None and path.stem != document["id"]:
-        fail("id", f"{document['id']!r} differs from the file name {path.name!r}")
+    validate(document, "layer-case", where_from)
+    if where_from is not None and where_from.stem != document["id"]:
+        fail("id", f"{document['id']!r} differs from the file name {where_from.name!r}")
     function = document["function"]
     layout = document.get("layout", "out_in")
     if "layout" in document and function not in WEIGHTED:
         fail("layout", f"{function} has no weights to lay out (layout belongs to {', '.join(WEIGHTED)})")
-    inputs = _inputs(document["inputs"], function, layout, fail, path)
+    inputs = _inputs(document["inputs"], function, layout, fail, where_from)
     shape = output_shape(function, inputs, layout)
-    upstream = _upstream(document["upstream"], shape, fail, path)
+    upstream = _upstream(document["upstream"], shape, fail, where_from)
     expected = document["expected"]
     output = (
-        to_array(expected["output"], path, "expected.output", shape=shape)
+        to_array(expected["output"], where_from, "expected.output", shape=shape)
         if shape
         else _number(expected["output"], "expected.output", fail)
     )
@@ -136,7 +140,7 @@ def parse_layer_case(document, path=None) -> LayerCase:
         if name not in given:
             fail(f"expected.grads.{name}", f"is missing (shape {list(inputs[name].shape)})")
     grads = {
-        name: to_array(expected["grads"][name], path, f"expected.grads.{name}", shape=inputs[name].shape)
+        name: to_array(expected["grads"][name], where_from, f"expected.grads.{name}", shape=inputs[name].shape)
         for name in gradients_of(function)
     }
     return LayerCase(
@@ -150,19 +154,19 @@ def parse_layer_case(document, path=None) -> LayerCase:
         title=document.get("title", ""),
         source=document.get("source", ""),
         tags=tuple(document.get("tags", [])),
-        path=path,
+        path=where_from,
         document=document,
     )
 
 
-def export_layer_case(case: LayerCase, directory) -> Path:
+def export_layer_case(case: LayerCase, directory: str | Path) -> Path:
     """Write `<directory>/<id>.json`: the case as read (a layer case is explicit already)."""
     path = Path(directory) / f"{case.id}.json"
     path.write_text(json.dumps(case.document, indent=1) + "\n")
     return path
 
 
-def write_schema(directory, name: str) -> Path:
+def write_schema(directory: str | Path, name: str) -> Path:
     """Write the schema `name` beside exported files (a `*.schema.json` is never read as a case)."""
     path = Path(directory) / schema_file(name).name
     try:
@@ -172,7 +176,7 @@ def write_schema(directory, name: str) -> Path:
     return path
 
 
-def output_shape(function: str, inputs: dict, layout: str) -> tuple[int, ...]:
+def output_shape(function: str, inputs: dict[str, np.ndarray], layout: str) -> tuple[int, ...]:
     """The shape of the function's output (a loss: () for its one number)."""
     x = inputs["x"]
     if function in LOSSES:
@@ -180,13 +184,13 @@ def output_shape(function: str, inputs: dict, layout: str) -> tuple[int, ...]:
     if function == "affine":
         return (x.shape[0], inputs["w"].shape[0 if layout == "out_in" else 1])
     if function == "rnn_step":
-        return inputs["h"].shape
+        return tuple(inputs["h"].shape)
     if function == "rnn":
-        return x.shape[:2] + (inputs["h0"].shape[1],)
-    return x.shape
+        return tuple(x.shape[:2]) + (inputs["h0"].shape[1],)
+    return tuple(x.shape)
 
 
-def _inputs(given: dict, function: str, layout: str, fail, path) -> dict:
+def _inputs(given: dict[str, Any], function: str, layout: str, fail: Fail, path: Path | None) -> dict[str, np.ndarray]:
     names = inputs_of(function)
     for name in given:
         if name not in names:
@@ -206,7 +210,7 @@ def _inputs(given: dict, function: str, layout: str, fail, path) -> dict:
     return arrays
 
 
-def _ranks(function: str) -> dict:
+def _ranks(function: str) -> dict[str, int]:
     if function == "affine":
         return {"x": 2, "w": 2, "b": 1}
     if function in ("rnn_step", "rnn"):
@@ -215,11 +219,11 @@ def _ranks(function: str) -> dict:
     return {"x": 2}
 
 
-def _weights(function: str, arrays: dict, layout: str, fail) -> None:
+def _weights(function: str, arrays: dict[str, np.ndarray], layout: str, fail: Fail) -> None:
     """Each weight's shape against x, the state and the bias (`layout`: out_in as torch, in_out as CS231n)."""
     width = arrays["x"].shape[-1]
 
-    def wants(name, n_in, n_out):
+    def wants(name: str, n_in: int, n_out: int) -> None:
         shape = (n_out, n_in) if layout == "out_in" else (n_in, n_out)
         if arrays[name].shape != shape:
             fail(
@@ -247,7 +251,7 @@ def _weights(function: str, arrays: dict, layout: str, fail) -> None:
         fail("inputs.b", f"shape {list(arrays['b'].shape)} does not match the expected shape [{hidden}]")
 
 
-def _targets(value, function: str, x: np.ndarray, fail, path) -> np.ndarray:
+def _targets(value: Any, function: str, x: np.ndarray, fail: Fail, path: Path | None) -> np.ndarray:
     batch, classes = x.shape
     if function in CLASS_TARGETS:
         y = to_array(value, path, "inputs.y", shape=(batch,))
@@ -272,7 +276,7 @@ def _targets(value, function: str, x: np.ndarray, fail, path) -> np.ndarray:
     return y
 
 
-def _upstream(value, shape: tuple, fail, path) -> np.ndarray:
+def _upstream(value: Any, shape: tuple[int, ...], fail: Fail, path: Path | None) -> np.ndarray:
     if not shape:  # a loss: the number its gradient is weighted by
         number = _number(value, "upstream", fail)
         if number == 0.0:
@@ -286,7 +290,7 @@ def _upstream(value, shape: tuple, fail, path) -> np.ndarray:
     return array
 
 
-def _number(value, where: str, fail) -> np.ndarray:
+def _number(value: Any, where: str, fail: Fail) -> np.ndarray:
     if isinstance(value, list):
         fail(where, "a loss's value is one number, not a list")
     return np.asarray(float(value))

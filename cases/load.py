@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Iterable
 from pathlib import Path
+from typing import Any, NoReturn
 
 import numpy as np
+from numpy.typing import DTypeLike
 
 from .arrays import MAX_ELEMENTS, check_float32, first_non_finite, index_text, shape_of, to_array
 from .expected import parse_expected
@@ -33,7 +36,11 @@ MAX_BATCH = 65_536
 MAX_TIME_STEPS = 10_000
 
 
-def discover(paths, unreadable: list | None = None, layer_files: list | None = None) -> list[Path]:
+def discover(
+    paths: Iterable[str | Path],
+    unreadable: list[CaseError] | None = None,
+    layer_files: list[Path] | None = None,
+) -> list[Path]:
     """Case files under the given files and folders (folders recursively: `*.json` except
     `*.schema.json`, sorted). A folder that cannot be read is appended to `unreadable` as a
     CaseError (or raised when no list is given). With a list, a folder given in which no file
@@ -52,16 +59,17 @@ def discover(paths, unreadable: list | None = None, layer_files: list | None = N
         if not path.is_dir():
             (layered if layer_format(path) else found).append(path)
             continue
-        refusals = []
+        refusals: list[CaseError] = []
 
-        def refused(error, top=path, refusals=refusals):
+        def refused(error: OSError, top: Path = path, refusals: list[CaseError] = refusals) -> None:
             problem = CaseError(error.filename or top, "", f"cannot read this folder: {error.strerror or error}")
             if unreadable is None:
                 raise problem
             unreadable.append(problem)
             refusals.append(problem)
 
-        inside, links = [], 0
+        inside: list[Path] = []
+        links = 0
         for folder, folders, files in os.walk(path, onerror=refused):
             inside += [Path(folder) / f for f in files if f.endswith(".json") and not f.endswith(SCHEMA_SUFFIX)]
             links += sum((Path(folder) / f).is_symlink() for f in folders)
@@ -74,7 +82,7 @@ def discover(paths, unreadable: list | None = None, layer_files: list | None = N
     return found
 
 
-def load_any(path) -> Case | LayerCase:
+def load_any(path: str | Path) -> Case | LayerCase:
     """A case file read by its `format`: a layer case (refbp.cases.layer_case) or a whole network."""
     path = Path(path)
     return load_layer_case(path) if layer_format(path) else load_case(path)
@@ -86,27 +94,29 @@ def _empty_folder(path: Path, links: int) -> str:
     return f"{what} no *.json file{skipped}"
 
 
-def load_case(path) -> Case:
+def load_case(path: str | Path) -> Case:
     path = Path(path)
     return parse_case(read_json(path), path)
 
 
-def parse_case(document, path=None) -> Case:
+def parse_case(document: Any, path: str | Path | None = None) -> Case:
     """Validate a case document (a dict) and expand its generated parts."""
     return _CaseParser(path).parse(document)
 
 
 class _CaseParser:
-    def __init__(self, path):
+    def __init__(self, path: str | Path | None) -> None:
         self.path = Path(path) if path is not None else None
 
-    def fail(self, field: str, problem: str):
+    def fail(self, field: str, problem: str) -> NoReturn:
         raise CaseError(self.path, field, problem)
 
-    def array(self, value, field: str, shape=None, dtype=np.float64) -> np.ndarray:
+    def array(
+        self, value: Any, field: str, shape: Iterable[int] | None = None, dtype: DTypeLike = np.float64
+    ) -> np.ndarray:
         return to_array(value, self.path, field, shape=shape, dtype=dtype)
 
-    def parse(self, doc) -> Case:
+    def parse(self, doc: Any) -> Case:
         if not isinstance(doc, dict):
             self.fail("", f"a case must be a JSON object, not {type(doc).__name__}")
         if "format" in doc and doc["format"] != FORMAT:  # before any other field: a format unknown here
@@ -170,7 +180,7 @@ class _CaseParser:
         )
 
     # ---- network and loss ------------------------------------------------------------
-    def network(self, net: dict) -> MLPNetwork | RNNNetwork:
+    def network(self, net: dict[str, Any]) -> MLPNetwork | RNNNetwork:
         if net["kind"] == "rnn":
             fields = (
                 "input_size",
@@ -187,7 +197,7 @@ class _CaseParser:
             whole = {
                 k: int(v) for k, v in given.items() if k in ("input_size", "hidden_size", "output_size", "truncate")
             }
-            network = RNNNetwork(**(given | whole))
+            network: MLPNetwork | RNNNetwork = RNNNetwork(**(given | whole))
         else:
             sizes, acts = tuple(int(n) for n in net["sizes"]), net["activations"]
             if len(acts) != len(sizes) - 1:
@@ -203,7 +213,7 @@ class _CaseParser:
             self.fail("network", f"{count} parameters is more than the limit of {MAX_PARAMS}")
         return network
 
-    def loss(self, loss: str, network) -> str:
+    def loss(self, loss: str, network: MLPNetwork | RNNNetwork) -> str:
         last = network.output_activation
         if loss == "cross_entropy" and last != "identity":
             self.fail("loss", f"cross_entropy takes logits: the output activation must be identity, not {last!r}")
@@ -212,7 +222,7 @@ class _CaseParser:
         return loss
 
     # ---- parameters and data ---------------------------------------------------------
-    def params(self, value: dict, network) -> dict[str, np.ndarray]:
+    def params(self, value: dict[str, Any], network: MLPNetwork | RNNNetwork) -> dict[str, np.ndarray]:
         shapes = network.param_shapes()
         if "init" in value:
             spec = value["init"]
@@ -225,9 +235,9 @@ class _CaseParser:
                 self.fail(f"params.{name}", f"is missing (shape {list(shape)})")
         return {name: self.array(value[name], f"params.{name}", shape=shape) for name, shape in shapes.items()}
 
-    def inputs(self, value, network) -> np.ndarray:
+    def inputs(self, value: Any, network: MLPNetwork | RNNNetwork) -> np.ndarray:
         is_rnn = isinstance(network, RNNNetwork)
-        width = network.input_size if is_rnn else network.sizes[0]
+        width = network.input_size if isinstance(network, RNNNetwork) else network.sizes[0]
         if isinstance(value, dict):
             spec = self.random_spec(value["random"], "inputs.random", is_rnn)
             if spec["distribution"] in ("classes", "simplex"):
@@ -238,7 +248,7 @@ class _CaseParser:
         array = self.array(value, "inputs")
         rank = 3 if is_rnn else 2
         if array.ndim != rank or array.shape[-1] != width:
-            want = "[B, T, %d]" % width if is_rnn else "[B, %d]" % width
+            want = f"[B, T, {width}]" if is_rnn else f"[B, {width}]"
             self.fail("inputs", f"shape {list(array.shape)} does not match the expected shape {want}")
         if not 1 <= array.shape[0] <= MAX_BATCH:
             self.fail("inputs", f"batch {array.shape[0]} is outside [1, {MAX_BATCH}]")
@@ -246,17 +256,19 @@ class _CaseParser:
             self.fail("inputs", f"{array.shape[1]} time steps is outside [1, {MAX_TIME_STEPS}]")
         return array
 
-    def check_size(self, shape, field: str):
+    def check_size(self, shape: tuple[int, ...], field: str) -> None:
         if math.prod(shape) > MAX_ELEMENTS:
             self.fail(
                 field,
                 f"{' x '.join(map(str, shape))} = {math.prod(shape)} entries is more than the limit of {MAX_ELEMENTS}",
             )
 
-    def targets(self, value, network, loss, batch, steps) -> np.ndarray:
+    def targets(
+        self, value: Any, network: MLPNetwork | RNNNetwork, loss: str, batch: int, steps: int | None
+    ) -> np.ndarray:
         out = network.output_size
         per_step = isinstance(network, RNNNetwork) and network.readout == "every_step"
-        lead = (batch, steps) if per_step else (batch,)
+        lead: tuple[int, ...] = (batch, steps) if per_step and steps is not None else (batch,)
         if isinstance(value, dict):
             spec = self.random_spec(value["random"], "targets.random", None)
             if spec["distribution"] == "classes":
@@ -271,12 +283,11 @@ class _CaseParser:
             array = self.array(value, "targets", shape=lead + (out,))
         if loss == "bce" and ((array < 0) | (array > 1)).any():
             self.fail("targets", "bce targets must lie in [0, 1]")
-        if loss == "cross_entropy":
-            if (array < 0).any() or not np.allclose(array.sum(axis=-1), 1.0, atol=1e-6):
-                self.fail("targets", "cross_entropy probability targets must be non-negative and sum to 1 per example")
+        if loss == "cross_entropy" and ((array < 0).any() or not np.allclose(array.sum(axis=-1), 1.0, atol=1e-6)):
+            self.fail("targets", "cross_entropy probability targets must be non-negative and sum to 1 per example")
         return array
 
-    def class_indices(self, value, lead, classes: int) -> np.ndarray:
+    def class_indices(self, value: Any, lead: tuple[int, ...], classes: int) -> np.ndarray:
         """Targets of the shape [B] ([B, T]): class indices, whole numbers in [0, C)."""
         array = self.array(value, "targets", shape=lead)
         for bad, problem in (
@@ -288,7 +299,7 @@ class _CaseParser:
                 self.fail(f"targets{index_text(where)}", f"class index {array[where]:g} {problem}")
         return array.astype(np.int64)
 
-    def random_spec(self, spec: dict, where: str, rnn_inputs: bool | None) -> dict:
+    def random_spec(self, spec: dict[str, Any], where: str, rnn_inputs: bool | None) -> dict[str, Any]:
         """rnn_inputs: True/False for the inputs of an RNN/MLP, None for targets (shaped by the inputs)."""
         needs = {"batch": rnn_inputs is not None, "steps": bool(rnn_inputs)}
         for key, needed in needs.items():
@@ -306,7 +317,7 @@ class _CaseParser:
         return spec | {k: int(spec[k]) for k in ("seed", "batch", "steps") if k in spec}
 
     # ---- training and aliases --------------------------------------------------------
-    def train(self, spec: dict, params) -> Train:
+    def train(self, spec: dict[str, Any], params: dict[str, np.ndarray]) -> Train:
         frozen = spec.get("frozen", [])
         for i, name in enumerate(frozen):
             if name not in params:
@@ -322,12 +333,12 @@ class _CaseParser:
             steps=int(spec.get("steps", 1)),
             momentum=float(spec.get("momentum", 0.0)),
             weight_decay=float(spec.get("weight_decay", 0.0)),
-            betas=tuple(float(b) for b in spec.get("betas", (0.9, 0.999))),
+            betas=_betas(spec.get("betas", (0.9, 0.999))),
             eps=float(spec.get("eps", 1e-8)),
             frozen=tuple(frozen),
         )
 
-    def aliases(self, value: dict, network) -> None:
+    def aliases(self, value: dict[str, Any], network: MLPNetwork | RNNNetwork) -> None:
         shapes = network.param_shapes()
         for alias, target in value.items():
             field = f"aliases.{alias}"
@@ -340,3 +351,9 @@ class _CaseParser:
             shape = shapes[tensor]
             if len(index) != len(shape) or any(not 0 <= i < n for i, n in zip(index, shape)):
                 self.fail(field, f"index {list(index)} is outside {tensor} of shape {list(shape)}")
+
+
+def _betas(betas: Any) -> tuple[float, float]:
+    """Adam's two betas (the schema holds the list to two numbers)."""
+    first, second = (float(b) for b in betas)
+    return first, second
