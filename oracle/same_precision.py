@@ -10,17 +10,23 @@ k times what torch is off by (docs/precision.md).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import torch
 
 from refbp.cases.dtypes import at_dtype
+from refbp.trace import Trace
 
 from .conventions import Convention
 from .torch_reference import trace
 
+if TYPE_CHECKING:
+    from refbp.cases.model import Case
+
 TORCH_DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
 
 
-def same_precision_trace(case, dtype: str | None = None, convention: Convention = Convention()):
+def same_precision_trace(case: Case, dtype: str | None = None, convention: Convention = Convention()) -> Trace:
     """torch's own forward, gradients and training of `case` in `dtype` (default: the case's), on
     the CPU; every array of the trace in float64. Where torch's kernels give NaN or infinity at
     that precision (an overflow), so does the trace: refbp.check.precision makes such entries
