@@ -46,7 +46,7 @@ def number(x: float) -> str:
 
 
 def in_dtype(case: Case) -> str:
-    """", computed in float32" for a float32 case: its numbers are float32's, not float64's."""
+    """ ", computed in float32" for a float32 case: its numbers are float32's, not float64's."""
     return "" if case.dtype == "float64" else f", computed in {case.dtype}"
 
 
@@ -101,9 +101,11 @@ class MLPExplanation:
         full = format_entry(tensor, index)
         title = f"{label} = {full}" if label != full else full
         loss = math.nan if self.trace.loss is None else self.trace.loss
-        lines = [f"{self.case.id}: dE/d{label}, the chain rule through unit {unit} of layer {layer} "
-                 f"({act.name}), loss {self.case.loss} E = {number(loss)}{in_dtype(self.case)}",
-                 f"  {title}"]
+        lines = [
+            f"{self.case.id}: dE/d{label}, the chain rule through unit {unit} of layer {layer} "
+            f"({act.name}), loss {self.case.loss} E = {number(loss)}{in_dtype(self.case)}",
+            f"  {title}",
+        ]
         batch = self.case.batch
         gradient = self.trace.grads[tensor][index]  # the backward's own sum over the batch
         out_name = f"out[{layer}][{unit}]"
@@ -120,16 +122,22 @@ class MLPExplanation:
             value = self.grad_net[layer][b, unit] * dnet_dw if batch > 1 else gradient
             if act.elementwise:
                 dE_dout = self.grad_out[layer][b, unit]
-                slope = act.derivative(np, self.net[layer][b:b + 1], self.out[layer][b:b + 1])[0, unit]
+                slope = act.derivative(np, self.net[layer][b : b + 1], self.out[layer][b : b + 1])[0, unit]
                 if self.own_slopes and dE_dout != 0:
                     slope = self.grad_net[layer][b, unit] / dE_dout
                 lines.append(f"{prefix}dE/d{label} = dE/d{out_name} x d{out_name}/d{net_name} x d{net_name}/d{label}")
-                lines.append(f"{prefix}  = {number(dE_dout)} x {number(slope)} x {number(dnet_dw)} = {number(value)}"
-                             f"   ({act.name}: {names.ACTIVATIONS[act.name].slope}; d{net_name}/d{label} = {dnet_name})")
+                lines.append(
+                    f"{prefix}  = {number(dE_dout)} x {number(slope)} x {number(dnet_dw)} = {number(value)}"
+                    f"   ({act.name}: {names.ACTIVATIONS[act.name].slope}; d{net_name}/d{label} = {dnet_name})"
+                )
             else:
-                lines.append(f"{prefix}dE/d{label} = dE/d{net_name} x d{net_name}/d{label}   "
-                             f"({act.name}: {names.ACTIVATIONS[act.name].slope}, its Jacobian applied)")
-                lines.append(f"{prefix}  = {number(self.grad_net[layer][b, unit])} x {number(dnet_dw)} = {number(value)}")
+                lines.append(
+                    f"{prefix}dE/d{label} = dE/d{net_name} x d{net_name}/d{label}   "
+                    f"({act.name}: {names.ACTIVATIONS[act.name].slope}, its Jacobian applied)"
+                )
+                lines.append(
+                    f"{prefix}  = {number(self.grad_net[layer][b, unit])} x {number(dnet_dw)} = {number(value)}"
+                )
         if batch > MAX_EXAMPLES_SHOWN:
             lines.append(f"  ... {batch - MAX_EXAMPLES_SHOWN} more examples")
         if batch > 1:
@@ -142,8 +150,10 @@ class MLPExplanation:
         weight = self.weight(nxt)
         terms = [(k, self.grad_net[nxt][b, k], weight[k, unit]) for k in range(weight.shape[0])]
         out_name = f"out[{layer}][{unit}]"
-        lines = [f"{prefix}dE/d{out_name} = sum over the {len(terms)} units k of layer {nxt}: "
-                 f"dE/dnet[{nxt}][k] x layers.{nxt}.weight[k][{unit}]"]
+        lines = [
+            f"{prefix}dE/d{out_name} = sum over the {len(terms)} units k of layer {nxt}: "
+            f"dE/dnet[{nxt}][k] x layers.{nxt}.weight[k][{unit}]"
+        ]
         shown = terms[:MAX_PATHS_SHOWN]
         for k, g, w in shown:
             lines.append(f"{prefix}  via net[{nxt}][{k}]: {number(g)} x {number(w)} = {number(g * w)}")
@@ -151,5 +161,7 @@ class MLPExplanation:
             lines.append(f"{prefix}  ... {len(terms) - len(shown)} more paths")
         parts = " + ".join(number(g * w) for _, g, w in shown).replace("+ -", "- ")
         total = self.grad_out[layer][b, unit]  # the backward's own sum of the paths
-        lines.append(f"{prefix}dE/d{out_name} (= {parts}{' + ...' if len(terms) > len(shown) else ''}) = {number(total)}")
+        lines.append(
+            f"{prefix}dE/d{out_name} (= {parts}{' + ...' if len(terms) > len(shown) else ''}) = {number(total)}"
+        )
         return lines

@@ -39,19 +39,27 @@ def explain_result(case: Case, name: str, result_path) -> str:
     trace = result_trace(found[0], case).trace
     needed = [f"layers.{i}.{kind}" for i in range(case.network.depth) for kind in ("net", "out")]
     missing = [n for n in needed if n not in trace.intermediates]
-    missing += [f"layers.{i}.{kind}" for i in range(case.network.depth) for kind in ("grad_out", "grad_net")
-                if f"layers.{i}.{kind}" not in trace.error_signals]
+    missing += [
+        f"layers.{i}.{kind}"
+        for i in range(case.network.depth)
+        for kind in ("grad_out", "grad_net")
+        if f"layers.{i}.{kind}" not in trace.error_signals
+    ]
     if missing:
-        raise ValueError(f"{result_path}: the result does not give {', '.join(missing[:4])} (intermediates and "
-                         f"error_signals: docs/formats.md section 3), so its chain rule cannot be laid out")
+        raise ValueError(
+            f"{result_path}: the result does not give {', '.join(missing[:4])} (intermediates and "
+            f"error_signals: docs/formats.md section 3), so its chain rule cannot be laid out"
+        )
     if trace.loss is None:
         trace.loss = math.nan
     tensor, index = case.resolve_entry(name)
     with np.errstate(all="ignore"):  # huge values overflow: said below in one line, never a RuntimeWarning
         reference = MLPExplanation(case, derive(case)).entry(name, tensor, index).splitlines()
         given = MLPExplanation(case, trace, own_slopes=True).entry(name, tensor, index).splitlines()
-    lines = [f"{reference[0]}", f"  reference (refbp's float64 re-derivation) beside {found[0].implementation} "
-                                f"({found[0].label()})"]
+    lines = [
+        f"{reference[0]}",
+        f"  reference (refbp's float64 re-derivation) beside {found[0].implementation} ({found[0].label()})",
+    ]
     problem = _not_finite(case, trace, tensor, index, given[1:])
     if problem:  # arithmetic with nan or inf in it explains nothing: the reference, and what is not finite
         lines += [f"  {line}" for line in reference[1:]]
@@ -63,7 +71,9 @@ def explain_result(case: Case, name: str, result_path) -> str:
             lines.append(f"  {ours}")
             continue
         lines.append(f"  reference:      {ours.strip()}")
-        lines.append(f"  implementation: {theirs.strip()}" + ("" if marked else f"   {_first_difference(ours, theirs)}"))
+        lines.append(
+            f"  implementation: {theirs.strip()}" + ("" if marked else f"   {_first_difference(ours, theirs)}")
+        )
         marked = True
     if not marked:
         lines.append("  every factor agrees with the reference at the printed precision")
@@ -71,7 +81,7 @@ def explain_result(case: Case, name: str, result_path) -> str:
 
 
 def _not_finite(case: Case, trace, tensor: str, index: tuple, given_lines: list[str]) -> str:
-    """"" when every value of the result that the entry's chain rule uses is finite and so is every
+    """ "" when every value of the result that the entry's chain rule uses is finite and so is every
     factor computed from them; else one sentence naming the first value that is not."""
     network = case.network
     assert isinstance(network, MLPNetwork)  # explain_result took MLP cases only
@@ -88,9 +98,12 @@ def _not_finite(case: Case, trace, tensor: str, index: tuple, given_lines: list[
         values = np.asarray(getattr(trace, field)[name], dtype=np.float64)
         for entry in entries:
             if not math.isfinite(values[entry]):
-                return (f"{field}.{name}{''.join(f'[{i}]' for i in entry)} is {values[entry]}, not a finite number: "
-                        f"its chain rule cannot be laid out")
+                return (
+                    f"{field}.{name}{''.join(f'[{i}]' for i in entry)} is {values[entry]}, not a finite number: "
+                    f"its chain rule cannot be laid out"
+                )
     if any(word in ("nan", "inf", "-inf") for line in given_lines for word in line.replace("(", " ").split()):
-        return ("a factor computed from its values is not finite (they overflow float64): its chain rule "
-                "cannot be laid out")
+        return (
+            "a factor computed from its values is not finite (they overflow float64): its chain rule cannot be laid out"
+        )
     return ""

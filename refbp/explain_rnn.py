@@ -29,13 +29,19 @@ def explain_through_time(case: Case, trace: Trace | None = None) -> str:
     norms = np.array(found)
     network = case.network
     steps = len(norms) - 1
-    lines = [f"{case.id}: ||dE/dh_t|| through time, {network.describe()}, {steps} steps, "
-             f"readout {network.readout}, loss {case.loss}{in_dtype(case)}"]
+    lines = [
+        f"{case.id}: ||dE/dh_t|| through time, {network.describe()}, {steps} steps, "
+        f"readout {network.readout}, loss {case.loss}{in_dtype(case)}"
+    ]
     if network.truncate is not None:
         cuts = ", ".join(str(t) for t in range(network.truncate, steps, network.truncate)) or "none within T"
-        lines.append(f"  truncated BPTT every {network.truncate} steps: h_t gets no gradient from step t+1 "
-                     f"at t = {cuts} (it enters the next chunk as a constant)")
-    lines.append("  (gradient reaching the hidden state h_t from the readout and all later steps; h_0 is the initial state)")
+        lines.append(
+            f"  truncated BPTT every {network.truncate} steps: h_t gets no gradient from step t+1 "
+            f"at t = {cuts} (it enters the next chunk as a constant)"
+        )
+    lines.append(
+        "  (gradient reaching the hidden state h_t from the readout and all later steps; h_0 is the initial state)"
+    )
     peak = norms.max() if norms.size else 0.0
     for t, value in enumerate(norms):
         bar = "#" * _bar_length(value, peak)
@@ -45,8 +51,10 @@ def explain_through_time(case: Case, trace: Trace | None = None) -> str:
         ratio = first / last
         per_step = ratio ** (1.0 / steps) if steps else 1.0
         trend = "grows" if ratio > 1 else "shrinks"
-        lines.append(f"  ||dE/dh_0|| / ||dE/dh_T|| = {ratio:.3e}: going back in time the gradient {trend} "
-                     f"by a factor {per_step:.4g} per step on average")
+        lines.append(
+            f"  ||dE/dh_0|| / ||dE/dh_T|| = {ratio:.3e}: going back in time the gradient {trend} "
+            f"by a factor {per_step:.4g} per step on average"
+        )
     return "\n".join(lines)
 
 

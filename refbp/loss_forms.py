@@ -59,14 +59,14 @@ class PerturbedForm:
 class LossForms:
     """`loss(params) -> float` and what else the implementation offers:
 
-      probe              params -> {layer: pre-activations of the kinked units}: an entry whose
-                         perturbation moves one across 0 is a non-differentiable point
-      perturbed          many single-entry perturbations at once (else: a loop over `loss`)
-      stacked            (params with a leading axis S on every tensor, kinks=False) -> losses [S]
-                         (and, with kinks, the stacked nets of the kinked layers); else a loop
-      complex_loss       the same forward in complex arithmetic (the complex step), only where
-                         every function of the network is analytic; else `not_analytic` says why
-      complex_perturbed  `perturbed` in complex arithmetic
+    probe              params -> {layer: pre-activations of the kinked units}: an entry whose
+                       perturbation moves one across 0 is a non-differentiable point
+    perturbed          many single-entry perturbations at once (else: a loop over `loss`)
+    stacked            (params with a leading axis S on every tensor, kinks=False) -> losses [S]
+                       (and, with kinks, the stacked nets of the kinked layers); else a loop
+    complex_loss       the same forward in complex arithmetic (the complex step), only where
+                       every function of the network is analytic; else `not_analytic` says why
+    complex_perturbed  `perturbed` in complex arithmetic
     """
 
     loss: Callable[[Params], float]

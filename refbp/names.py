@@ -25,21 +25,32 @@ class ActivationName:
     slope: str
 
 
-ACTIVATIONS: dict[str, ActivationName] = {a.name: a for a in (
-    ActivationName("identity", False, True, True, "out = net", "dout/dnet = 1"),
-    ActivationName("sigmoid", False, True, True, "out = 1 / (1 + e^-net)", "dout/dnet = out(1 - out)"),
-    ActivationName("tanh", False, True, True, "out = tanh(net)", "dout/dnet = 1 - out^2"),
-    ActivationName("relu", True, False, True, "out = max(net, 0)", "dout/dnet = 1 if net > 0 else 0"),
-    ActivationName("leaky_relu", True, False, True, "out = net if net > 0 else 0.01 net",
-                   "dout/dnet = 1 if net > 0 else 0.01"),
-    # C1 with alpha 1, but its second derivative jumps at 0: a central difference across 0
-    # loses its O(h^2) accuracy, so it is treated as kinked there.
-    ActivationName("elu", True, False, True, "out = net if net > 0 else e^net - 1",
-                   "dout/dnet = 1 if net > 0 else out + 1"),
-    ActivationName("softplus", False, True, True, "out = log(1 + e^net)", "dout/dnet = sigmoid(net)"),
-    ActivationName("softmax", False, True, False, "out_i = e^net_i / sum_j e^net_j",
-                   "dE/dnet = out * (dE/dout - <dE/dout, out>)"),
-)}
+ACTIVATIONS: dict[str, ActivationName] = {
+    a.name: a
+    for a in (
+        ActivationName("identity", False, True, True, "out = net", "dout/dnet = 1"),
+        ActivationName("sigmoid", False, True, True, "out = 1 / (1 + e^-net)", "dout/dnet = out(1 - out)"),
+        ActivationName("tanh", False, True, True, "out = tanh(net)", "dout/dnet = 1 - out^2"),
+        ActivationName("relu", True, False, True, "out = max(net, 0)", "dout/dnet = 1 if net > 0 else 0"),
+        ActivationName(
+            "leaky_relu", True, False, True, "out = net if net > 0 else 0.01 net", "dout/dnet = 1 if net > 0 else 0.01"
+        ),
+        # C1 with alpha 1, but its second derivative jumps at 0: a central difference across 0
+        # loses its O(h^2) accuracy, so it is treated as kinked there.
+        ActivationName(
+            "elu", True, False, True, "out = net if net > 0 else e^net - 1", "dout/dnet = 1 if net > 0 else out + 1"
+        ),
+        ActivationName("softplus", False, True, True, "out = log(1 + e^net)", "dout/dnet = sigmoid(net)"),
+        ActivationName(
+            "softmax",
+            False,
+            True,
+            False,
+            "out_i = e^net_i / sum_j e^net_j",
+            "dE/dnet = out * (dE/dout - <dE/dout, out>)",
+        ),
+    )
+}
 KINKED_ACTIVATIONS = tuple(name for name, a in ACTIVATIONS.items() if a.kinked)
 ANALYTIC_ACTIVATIONS = tuple(name for name, a in ACTIVATIONS.items() if a.analytic)
 
@@ -52,13 +63,16 @@ class LossName:
     class_targets: bool = False
 
 
-LOSSES: dict[str, LossName] = {loss.name: loss for loss in (
-    LossName("half_sse", "E = sum 1/2 (t - y)^2 (the seed's)"),
-    LossName("sse", "E = sum (t - y)^2"),
-    LossName("mse", "E = mean (t - y)^2"),
-    LossName("cross_entropy", "E = mean over examples of -sum_c p_c log softmax(y)_c", class_targets=True),
-    LossName("bce", "E = mean -(t log y + (1 - t) log(1 - y)), logs clamped at -100"),
-)}
+LOSSES: dict[str, LossName] = {
+    loss.name: loss
+    for loss in (
+        LossName("half_sse", "E = sum 1/2 (t - y)^2 (the seed's)"),
+        LossName("sse", "E = sum (t - y)^2"),
+        LossName("mse", "E = mean (t - y)^2"),
+        LossName("cross_entropy", "E = mean over examples of -sum_c p_c log softmax(y)_c", class_targets=True),
+        LossName("bce", "E = mean -(t log y + (1 - t) log(1 - y)), logs clamped at -100"),
+    )
+}
 
 FD_METHODS: dict[str, str] = {
     "central": "(L(x+h) - L(x-h)) / 2h, 2 evaluations per entry",

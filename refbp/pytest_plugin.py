@@ -23,23 +23,48 @@ CONVENTIONS = ("any", "torch")
 
 def pytest_addoption(parser):
     group = parser.getgroup("refbp", "refbp: check a backprop implementation against the conformance suite")
-    group.addoption("--refbp-impl", metavar="MODULE:FACTORY", default=None,
-                    help="an adapter factory (package.module:factory or path/to/file.py:factory): "
-                         "adds one test per case")
-    group.addoption("--refbp-cases", metavar="PATH", action="append", default=None,
-                    help="case files or folders (repeatable; default: refbp's whole suite)")
-    group.addoption("--refbp-fd-method", metavar="METHOD", default=None,
-                    help="finite-difference method of the checks (default: as refbp check)")
-    group.addoption("--refbp-conventions", choices=CONVENTIONS, default="any",
-                    help="torch: only torch's own choices pass where correct implementations may differ "
-                         "(relu'(0) = 0, BCELoss's backward); default any: every admissible convention, "
-                         "docs/formats.md 'Conventions'")
-    group.addoption("--refbp-strict", action="store_true", default=False,
-                    help="an inconclusive case fails its test (default: it is skipped, never passed)")
-    group.addoption("--refbp-timeout", metavar="SECONDS", type=float, default=None,
-                    help="the longest one call into the implementation may take (default: as refbp check); "
-                         "the implementation runs in a worker process, never in pytest's: an exit, a hang or a "
-                         "crash in it fails that case's test")
+    group.addoption(
+        "--refbp-impl",
+        metavar="MODULE:FACTORY",
+        default=None,
+        help="an adapter factory (package.module:factory or path/to/file.py:factory): adds one test per case",
+    )
+    group.addoption(
+        "--refbp-cases",
+        metavar="PATH",
+        action="append",
+        default=None,
+        help="case files or folders (repeatable; default: refbp's whole suite)",
+    )
+    group.addoption(
+        "--refbp-fd-method",
+        metavar="METHOD",
+        default=None,
+        help="finite-difference method of the checks (default: as refbp check)",
+    )
+    group.addoption(
+        "--refbp-conventions",
+        choices=CONVENTIONS,
+        default="any",
+        help="torch: only torch's own choices pass where correct implementations may differ "
+        "(relu'(0) = 0, BCELoss's backward); default any: every admissible convention, "
+        "docs/formats.md 'Conventions'",
+    )
+    group.addoption(
+        "--refbp-strict",
+        action="store_true",
+        default=False,
+        help="an inconclusive case fails its test (default: it is skipped, never passed)",
+    )
+    group.addoption(
+        "--refbp-timeout",
+        metavar="SECONDS",
+        type=float,
+        default=None,
+        help="the longest one call into the implementation may take (default: as refbp check); "
+        "the implementation runs in a worker process, never in pytest's: an exit, a hang or a "
+        "crash in it fails that case's test",
+    )
 
 
 def pytest_collection_modifyitems(session, config, items):
@@ -47,11 +72,18 @@ def pytest_collection_modifyitems(session, config, items):
     if not spec:
         return
     for path in case_paths(config.getoption("refbp_cases")):
-        items.append(RefbpCase.from_parent(session, name=f"refbp[{path.stem}]", case_path=path, spec=spec,
-                                           fd_method=config.getoption("refbp_fd_method"),
-                                           conventions=config.getoption("refbp_conventions"),
-                                           strict=config.getoption("refbp_strict"),
-                                           timeout=config.getoption("refbp_timeout")))
+        items.append(
+            RefbpCase.from_parent(
+                session,
+                name=f"refbp[{path.stem}]",
+                case_path=path,
+                spec=spec,
+                fd_method=config.getoption("refbp_fd_method"),
+                conventions=config.getoption("refbp_conventions"),
+                strict=config.getoption("refbp_strict"),
+                timeout=config.getoption("refbp_timeout"),
+            )
+        )
 
 
 def case_paths(paths=None) -> list[Path]:
@@ -65,8 +97,14 @@ class CaseFailed(AssertionError):
     """A case's verdict did not pass: the message lists its failed rows and errors."""
 
 
-def assert_case_passes(spec_or_factory, case_path, fd_method: str | None = None, conventions: str = "any",
-                       strict: bool = False, timeout: float | None = None) -> None:
+def assert_case_passes(
+    spec_or_factory,
+    case_path,
+    fd_method: str | None = None,
+    conventions: str = "any",
+    strict: bool = False,
+    timeout: float | None = None,
+) -> None:
     """Check one case on an adapter implementation under `conventions` (any | torch); CaseFailed
     with the per-tensor verdict, pytest.skip when the factory declines the case, and when the
     case is inconclusive (CaseFailed instead with `strict`). Given as MODULE:FACTORY text, the
@@ -117,13 +155,17 @@ def verdict_message(verdict) -> str:
     lines += [f"  error: {e}" for e in verdict.errors]
     for check in verdict.failed_checks():
         where = "".join(f"[{i}]" for i in check.worst_index)
-        lines.append(f"  {check.quantity} {check.tensor}{where} vs {check.reference}: "
-                     f"{check.actual!r} vs {check.expected_value!r} (abs err {check.max_abs_err:.3g}, "
-                     f"rel err {check.max_rel_err:.3g}; atol {check.atol:g}, rtol {check.rtol:g})"
-                     + (f" {check.note}" if check.note else ""))
+        lines.append(
+            f"  {check.quantity} {check.tensor}{where} vs {check.reference}: "
+            f"{check.actual!r} vs {check.expected_value!r} (abs err {check.max_abs_err:.3g}, "
+            f"rel err {check.max_rel_err:.3g}; atol {check.atol:g}, rtol {check.rtol:g})"
+            + (f" {check.note}" if check.note else "")
+        )
     for check in verdict.inconclusive_checks():
-        lines.append(f"  {check.quantity} {check.tensor} vs {check.reference}: inconclusive, {check.inconclusive} "
-                     "entries no reference could judge to the accuracy needed" + (f" {check.note}" if check.note else ""))
+        lines.append(
+            f"  {check.quantity} {check.tensor} vs {check.reference}: inconclusive, {check.inconclusive} "
+            "entries no reference could judge to the accuracy needed" + (f" {check.note}" if check.note else "")
+        )
     if not verdict.checks and not verdict.errors:
         lines.append("  nothing was checked")
     return "\n".join(lines)
@@ -133,13 +175,24 @@ def inconclusive_message(verdict) -> str:
     """The skip reason of an inconclusive case: one line."""
     rows = verdict.inconclusive_checks()
     where = ", ".join(f"{c.quantity} {c.tensor} vs {c.reference}" for c in rows[:3]) + (" ..." if len(rows) > 3 else "")
-    return (f"{verdict.case}: inconclusive ({verdict.inconclusive} entries no reference could judge to the accuracy "
-            f"needed: {where}); --refbp-strict fails it")
+    return (
+        f"{verdict.case}: inconclusive ({verdict.inconclusive} entries no reference could judge to the accuracy "
+        f"needed: {where}); --refbp-strict fails it"
+    )
 
 
 class RefbpCase(pytest.Item):
-    def __init__(self, *, case_path: Path, spec: str, fd_method: str | None, conventions: str = "any",
-                 strict: bool = False, timeout: float | None = None, **kwargs):
+    def __init__(
+        self,
+        *,
+        case_path: Path,
+        spec: str,
+        fd_method: str | None,
+        conventions: str = "any",
+        strict: bool = False,
+        timeout: float | None = None,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         self.case_path, self.spec, self.fd_method = case_path, spec, fd_method
         self.conventions, self.strict, self.timeout = conventions, strict, timeout
