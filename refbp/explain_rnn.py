@@ -62,4 +62,4 @@ def _bar_length(value: float, peak: float, width: int = 40) -> int:
     """A log-scale bar: `width` characters at the peak, one per decade below it fewer by 4."""
     if value <= 0 or peak <= 0:
         return 0
-    return max(0, width - int(round(4 * np.log10(peak / value))))
+    return max(0, width - round(4 * np.log10(peak / value)))

@@ -10,8 +10,9 @@ complex step, and refbp.oracle.fd checks each fast form against `loss` before tr
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Callable, Mapping, Protocol
+from typing import Protocol
 
 import numpy as np
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import ctypes
 
-
 # glibc's mallopt parameters (malloc.h).
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
 _MMAP_THRESHOLD_MAX = 32 * 2**20  # glibc refuses more on 64-bit systems

@@ -110,11 +110,10 @@ def assert_case_passes(
     case is inconclusive (CaseFailed instead with `strict`). Given as MODULE:FACTORY text, the
     implementation runs in a guarded worker process (each call limited to `timeout` seconds,
     default refbp check's); given as a callable, in this process."""
-    from refbp.check.verdict import VerdictState
-
     from refbp.cases import load_case
     from refbp.check.adapter import Declined
     from refbp.check.check_adapter import check_adapter_case
+    from refbp.check.verdict import VerdictState
 
     case = load_case(case_path)
     if isinstance(spec_or_factory, str):
