@@ -20,18 +20,18 @@ def test_a_crash_names_the_implementations_file_line_and_frames():
             return params["no such tensor"]
 
     verdict = check_adapter_case(document(), Crashing, "crashing", oracles=("torch",))
-    error, = verdict.errors
+    (error,) = verdict.errors
     assert verdict.error_kind == "crash" and "\n" not in error
     here = Path(__file__).name
     assert "KeyError: 'no such tensor', at " in error and f"{here}:" in error
-    assert "in _inner (return params[\"no such tensor\"])" in error and "before it:" in error and "in gradients" in error
+    assert 'in _inner (return params["no such tensor"])' in error and "before it:" in error and "in gradients" in error
 
 
 def test_only_the_implementations_own_frames_are_named():
     import numpy as np
 
     def user_code():
-        return np.linalg.inv(np.zeros((2, 2)))   # LinAlgError, raised inside numpy.linalg
+        return np.linalg.inv(np.zeros((2, 2)))  # LinAlgError, raised inside numpy.linalg
 
     try:
         user_code()

@@ -49,7 +49,11 @@ def test_the_core_runs_the_suite_without_any_extra(tmp_path):
     [
         ({"fastapi", "uvicorn"}, ["serve", "--port", "0"], "service"),
         ({"dask", "distributed"}, ["run", "--executor", "dask://127.0.0.1:9", "--no-report"], "cluster"),
-        ({"psycopg"}, ["history", "--database", "postgresql+psycopg://refbp:secret@127.0.0.1:9/refbp"], "store-postgres"),
+        (
+            {"psycopg"},
+            ["history", "--database", "postgresql+psycopg://refbp:secret@127.0.0.1:9/refbp"],
+            "store-postgres",
+        ),
     ],
 )
 def test_a_command_needing_a_missing_extra_names_it(tmp_path, blocked, argv, extra):

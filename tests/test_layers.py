@@ -82,14 +82,18 @@ def forbidden_imports(prefix: str, forbidden, allowed=()) -> dict[str, list[str]
     """{file: [forbidden names it imports]} for every module under `prefix`."""
     found = {}
     for module in modules_under(prefix):
-        bad = sorted(n for n in imports_of(module) if any(within(n, f) for f in forbidden)
-                     and not any(within(n, a) for a in allowed))
+        bad = sorted(
+            n
+            for n in imports_of(module)
+            if any(within(n, f) for f in forbidden) and not any(within(n, a) for a in allowed)
+        )
         if bad:
             found[str(project_files()[module].relative_to(ROOT))] = bad
     return found
 
 
 # ---- who may import whom ---------------------------------------------------------------
+
 
 def test_refbp_nn_never_imports_torch_oracle_or_the_fd_package():
     assert not forbidden_imports("refbp.nn", ("torch", "refbp.oracle", FD_PACKAGE))
@@ -126,8 +130,9 @@ def test_the_fd_contract_imports_neither_side():
 def test_the_diagnosis_references_never_import_the_code_they_diagnose():
     """refbp.diagnosis re-derives its (correct and bugged) references in plain numpy: it never
     imports refbp.nn, the FD package, oracle or torch, nor the checking layer that calls it."""
-    assert not forbidden_imports("refbp.diagnosis", ("refbp.nn", FD_PACKAGE, "refbp.oracle", "torch", "refbp.check",
-                                                     "refbp.report", "refbp.cli"))
+    assert not forbidden_imports(
+        "refbp.diagnosis", ("refbp.nn", FD_PACKAGE, "refbp.oracle", "torch", "refbp.check", "refbp.report", "refbp.cli")
+    )
 
 
 def test_the_layer_checks_never_import_the_code_refbp_checks_itself_with():
@@ -136,7 +141,9 @@ def test_the_layer_checks_never_import_the_code_refbp_checks_itself_with():
     assert not forbidden_imports("refbp.layer", ("refbp.nn", FD_PACKAGE, "refbp.report", "refbp.cli"))
 
 
-@pytest.mark.parametrize("prefix", ["refbp.nn", FD_PACKAGE, "refbp.oracle.fd", "refbp.cases", "refbp.store", "refbp.diagnosis"])
+@pytest.mark.parametrize(
+    "prefix", ["refbp.nn", FD_PACKAGE, "refbp.oracle.fd", "refbp.cases", "refbp.store", "refbp.diagnosis"]
+)
 def test_no_import_inside_a_function(prefix):
     """The implementation, the FD forms, the references' FD and the loader import at the top:
     an import inside a function is how a cycle hides."""
@@ -145,8 +152,11 @@ def test_no_import_inside_a_function(prefix):
         path = project_files()[module]
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                inner += [f"{path.relative_to(ROOT)}:{n.lineno} in {node.name}" for n in ast.walk(node)
-                          if isinstance(n, (ast.Import, ast.ImportFrom))]
+                inner += [
+                    f"{path.relative_to(ROOT)}:{n.lineno} in {node.name}"
+                    for n in ast.walk(node)
+                    if isinstance(n, (ast.Import, ast.ImportFrom))
+                ]
     assert not inner, inner
 
 
@@ -155,22 +165,29 @@ def test_references_never_import_the_code_they_check():
 
 
 def test_cases_import_nothing_of_refbp_but_the_table_of_names():
-    assert not forbidden_imports("refbp.cases", ("refbp", "refbp.oracle", "torch"), allowed=("refbp.names", "refbp.cases"))
+    assert not forbidden_imports(
+        "refbp.cases", ("refbp", "refbp.oracle", "torch"), allowed=("refbp.names", "refbp.cases")
+    )
 
 
 def test_the_table_of_names_imports_nothing():
-    assert imports_of("refbp.names") <= {"__future__", "__future__.annotations", "dataclasses",
-                                          "dataclasses.dataclass"}
+    assert imports_of("refbp.names") <= {"__future__", "__future__.annotations", "dataclasses", "dataclasses.dataclass"}
 
 
 # The report draws what verdicts carry and the CLI parses and calls library functions: neither
 # computes, so neither reaches for the implementation, the references, torch or the case loader
 # (they go through refbp.check, refbp.bench and the other library functions).
 COMPUTING = ("refbp.nn", "refbp.oracle", FD_PACKAGE, "torch")
-RELOADING = ("refbp.explain", "refbp.explain_rnn", "refbp.cases.load", "refbp.cases.load_case", "refbp.cases.parse_case",
-             "refbp.cases.read_json", "refbp.cases.discover")
-REPORT_FILES_IN_FLUX = {
-}
+RELOADING = (
+    "refbp.explain",
+    "refbp.explain_rnn",
+    "refbp.cases.load",
+    "refbp.cases.load_case",
+    "refbp.cases.parse_case",
+    "refbp.cases.read_json",
+    "refbp.cases.discover",
+)
+REPORT_FILES_IN_FLUX = {}
 
 
 def _files(prefix: str, in_flux: dict[str, str]):
@@ -206,8 +223,21 @@ def test_the_service_computes_nothing(path):
 def test_the_parallel_layer_knows_units_of_work_only():
     """refbp.parallel runs functions over units (local processes, guarded workers, Dask); what a
     unit computes (finite differences, a case, a picture) lives with its caller."""
-    assert not forbidden_imports("refbp.parallel", ("refbp.oracle", "refbp.cases", "torch", "refbp.nn", FD_PACKAGE, "refbp.check",
-                                                     "refbp.report", "refbp.cli", "refbp.fuzz", "refbp.service"))
+    assert not forbidden_imports(
+        "refbp.parallel",
+        (
+            "refbp.oracle",
+            "refbp.cases",
+            "torch",
+            "refbp.nn",
+            FD_PACKAGE,
+            "refbp.check",
+            "refbp.report",
+            "refbp.cli",
+            "refbp.fuzz",
+            "refbp.service",
+        ),
+    )
 
 
 def test_the_benchmarks_never_import_the_service():
@@ -219,7 +249,9 @@ def test_the_benchmarks_never_import_the_service():
 def test_the_pipe_client_talks_to_a_command_only():
     """refbp.pipe (a program over a pipe, `--cmd`) speaks JSON lines with numpy and the standard
     library: refbp.check loads it as an adapter factory, never the other way round."""
-    assert not forbidden_imports("refbp.pipe", ("refbp", "refbp.cases", "refbp.oracle", "torch"), allowed=("refbp.pipe",))
+    assert not forbidden_imports(
+        "refbp.pipe", ("refbp", "refbp.cases", "refbp.oracle", "torch"), allowed=("refbp.pipe",)
+    )
 
 
 def test_the_report_never_runs_workers():
@@ -237,6 +269,7 @@ def test_the_grading_computes_nothing(path):
 
 
 # ---- no import cycles --------------------------------------------------------------------
+
 
 def import_graph() -> dict[str, set[str]]:
     """Module -> the project modules it imports.
@@ -337,6 +370,7 @@ def test_imports_inside_functions_and_relative_imports_are_seen():
 
 
 # ---- what importing costs --------------------------------------------------------------
+
 
 def test_importing_refbp_the_cli_and_refbp_testing_loads_neither_torch_nor_hypothesis():
     """torch only where a reference runs; hypothesis only for refbp.testing.strategies (an extra)."""
