@@ -5,10 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from test_diagnosis_extended import Planted, document
-
 from refbp.check.check_adapter import check_adapter_case
 from refbp.diagnosis.crash import crash_line
+from test_diagnosis_extended import Planted, document
 
 
 def test_a_crash_names_the_implementations_file_line_and_frames():

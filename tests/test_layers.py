@@ -374,6 +374,9 @@ def test_imports_inside_functions_and_relative_imports_are_seen():
 
 def test_importing_refbp_the_cli_and_refbp_testing_loads_neither_torch_nor_hypothesis():
     """torch only where a reference runs; hypothesis only for refbp.testing.strategies (an extra)."""
-    code = "import sys, refbp, refbp.nn, refbp.cli, refbp.testing; print('torch' in sys.modules, 'hypothesis' in sys.modules)"
+    code = (
+        "import sys, refbp, refbp.nn, refbp.cli, refbp.testing; "
+        "print('torch' in sys.modules, 'hypothesis' in sys.modules)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.split() == ["False", "False"]
