@@ -32,7 +32,7 @@ import numpy as np
 
 from refbp.cases import Case, MLPNetwork
 from refbp.cases.generate import random_problem
-from refbp.check.check_case import finite_difference_checks
+from refbp.check.fd_rows import finite_difference_checks
 from refbp.nn import compute_trace
 from refbp.oracle.fd import finite_difference
 from refbp.perturbed import loss_forms

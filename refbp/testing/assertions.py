@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from refbp.cases import Case, Tolerance, format_entry
-from refbp.check.check_case import rows
+from refbp.check.rows import rows
 from refbp.check.tolerance import tolerance_for
 from refbp.check.verdict import Check
 from refbp.nn import compute_trace
