@@ -47,6 +47,7 @@ CONNECTION_LIMIT = 2048
 KEEP_ALIVE_SECONDS = 5
 GRACEFUL_SECONDS = 15
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
+APP = "refbp.service.app:app_from_environment"  # uvicorn's factory, called in each server process
 
 
 def register(sub):
@@ -191,9 +192,9 @@ def handle(args) -> int:
         os.environ.setdefault(variable, "1")
     print(f"refbp serve: {serving_line(args)}", file=sys.stderr, flush=True)
     from refbp.service.protocol import GuardedHttpTools
+    from refbp.service.workers import run_workers, spreads
 
-    uvicorn.run(
-        "refbp.service.app:app_from_environment",
+    options = dict(
         factory=True,
         host=args.host,
         port=args.port,
@@ -206,6 +207,10 @@ def handle(args) -> int:
         timeout_keep_alive=KEEP_ALIVE_SECONDS,
         timeout_graceful_shutdown=GRACEFUL_SECONDS,
     )
+    if args.workers > 1 and spreads():  # each worker on a socket of its own (refbp.service.workers)
+        run_workers(APP, **options)
+    else:
+        uvicorn.run(APP, **options)
     return 0
 
 
