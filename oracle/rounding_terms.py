@@ -1,23 +1,27 @@
-"""The size of the terms behind each gradient entry: the scale a correct low-precision answer
-rounds at (refbp.check.stick's per-entry floor, docs/precision.md).
+"""The size of the terms behind each entry of a case's trace: the scale a correct low-precision
+answer rounds at (refbp.check.stick's per-entry floor, docs/precision.md).
 
-A weight gradient dL/dW = dL/dnet^T x is a sum of products. Computed in float16 or bfloat16 by
-correct code, its rounding is set by the sum of their absolute values, |dL/dnet|^T |x|, not by
-|dL/dW| itself: where the products cancel, an entry of 9e-5 built from terms of 1e-3 is off by
-an ulp of 1e-3 (Higham, *Accuracy and Stability of Numerical Algorithms*, 2nd ed., 2002, eq.
-3.5: |fl(A B) - A B| <= gamma_n |A| |B|). dL/dnet is itself such a sum (dL/dout = dL/dnet' W'),
-so its size of terms comes from the same backward pass on absolute values: |dL/dy| carried back
-through each activation's |slope| (|J| for softmax) and each |W|. Then, per entry,
+A sum of products computed in float16 or bfloat16 by correct code is off by ulps of the sum of
+their absolute values, not of the sum itself (Higham, *Accuracy and Stability of Numerical
+Algorithms*, 2nd ed., 2002, eq. 3.5: |fl(A B) - A B| <= gamma_n |A| |B|): where the products
+cancel, an entry of 9e-5 built from terms of 1e-3 is off by ulps of 1e-3. A value computed from
+rounded values inherits their errors too, so each value's size of terms is carried through the
+network, on absolute values (a running error bound, first order):
 
-    weight:  |dL/dnet|^T |x|  (x: the layer's input; RNN: summed over the steps)
-    bias:    sum over the batch (and steps) of |dL/dnet|
-    inputs, h0:  |dL/dnet| |W|
+    forward    net:  A = F_in |W|^T + |b|            F_in: the layer input's (|x| for the case's inputs)
+               out:  F = |f'(net)| A + |out|          (|J| A for softmax): the net's, and its own rounding
+               RNN:  the same per step, F of h_{t-1} in place of F_in for W_hh (|h0| at the start)
+    backward   |dL/dy| carried back through each activation's |slope| (|J| for softmax) and |W|:
+               M = |dL/dnet| on absolute values (a dL/dnet whose own sum cancels counts its terms)
+               weight: M^T F_in (an RNN's summed over its steps; truncation cuts as the gradient's)
+               bias:   M summed over the batch (and steps);   inputs, h0: M |W|
 
-with |dL/dnet| the absolute-value backward. The forward values (x, the slopes) are the float64
-reference's own (its trace's intermediates); the slopes come from torch's autograd of the
-activation's own torch.nn module (torch's choice at a kink), dL/dy from torch.nn's loss. What is
-not counted: the forward pass's own rounding carried into x and the slopes (an honest
-implementation shares it with torch, whose own error measures it). Nothing here imports refbp.nn.
+The values (nets, outputs, slopes) are the float64 reference's own (its trace's intermediates);
+the slopes come from torch's autograd of the activation's own torch.nn module (torch's choice at a
+kink), dL/dy from torch.nn's loss. Not counted: the effect of the forward pass's rounding on the
+slopes and on dL/dy (second derivatives), which an honest implementation shares with torch, whose
+own error measures it. Each result bounds its value: |value| <= terms, entry by entry
+(tests/test_precision_terms.py). Nothing here imports refbp.nn.
 """
 
 from __future__ import annotations
@@ -32,17 +36,24 @@ from refbp.trace import Trace
 from .torch_functions import activation_module, case_tensor, loss_value
 
 Array = np.ndarray[Any, np.dtype[np.float64]]
+Terms = dict[str, dict[str, Array]]
 
 
-def gradient_terms(case: Any, trace: Trace) -> dict[str, dict[str, Array]]:
-    """{"grads": {name: terms}, "input_grads": {"inputs": terms, "h0": terms}} of `case`, from the
-    float64 reference's `trace` (its intermediates and outputs); {} where the trace lacks them."""
+def entry_terms(case: Any, trace: Trace) -> Terms:
+    """{quantity: {name: terms}} for "outputs", "intermediates", "grads" and "input_grads" of `case`
+    (the trace's names), from the float64 reference's `trace`; {} where the trace lacks its
+    intermediates."""
     needed = ("layers.0.net",) if case.network.kind == "mlp" else ("rnn.net", "rnn.h", "readout.net")
     if any(name not in trace.intermediates for name in needed):
         return {}
-    upstream = _upstream(case, np.asarray(trace.outputs, dtype=np.float64))
+    upstream = _upstream(case, _float(trace.outputs))
     with np.errstate(all="ignore"):
         return _mlp(case, trace, upstream) if case.network.kind == "mlp" else _rnn(case, trace, upstream)
+
+
+def _float(value: Any) -> Array:
+    array: Array = np.asarray(value, dtype=np.float64)
+    return array
 
 
 def _upstream(case: Any, outputs: Array) -> Array:
@@ -62,7 +73,8 @@ def _slope(activation: str, net: Array) -> Array:
 
 
 def _through(activation: str, net: Array, out: Array, magnitude: Array) -> Array:
-    """|J|^T magnitude: the absolute-value backward through an activation (magnitude >= 0)."""
+    """|J| magnitude (|J| is symmetric for every activation here): the absolute-value chain rule
+    through an activation, forward (from the net's terms) and backward (from |dL/dout|)."""
     if activation == "softmax":  # J = diag(s) - s s^T; |J|_ij = s_i (1 - s_i) at i = j, s_i s_j elsewhere
         inner = np.sum(out * magnitude, axis=-1, keepdims=True)
         result: Array = out * (inner + (1.0 - 2.0 * out) * magnitude)
@@ -70,62 +82,89 @@ def _through(activation: str, net: Array, out: Array, magnitude: Array) -> Array
     return _slope(activation, net) * magnitude
 
 
-def _mlp(case: Any, trace: Trace, upstream: Array) -> dict[str, dict[str, Array]]:
-    network, params = case.network, case.params
+def _mlp(case: Any, trace: Trace, upstream: Array) -> Terms:
+    network, params = case.network, {name: np.abs(_float(value)) for name, value in case.params.items()}
     layers = len(network.activations)
-    x = [np.asarray(case.inputs, dtype=np.float64)]
-    x += [np.asarray(trace.intermediates[f"layers.{i}.out"], dtype=np.float64) for i in range(layers)]
+    nets = [_float(trace.intermediates[f"layers.{i}.net"]) for i in range(layers)]
+    outs = [_float(trace.intermediates[f"layers.{i}.out"]) for i in range(layers)]
+    forward = [np.abs(_float(case.inputs))]  # F of each layer's input, then of its output
+    intermediates: dict[str, Array] = {}
+    for i in range(layers):
+        bias = params.get(f"layers.{i}.bias", 0.0)
+        net_terms = forward[i] @ params[f"layers.{i}.weight"].T + bias
+        forward.append(_through(network.activations[i], nets[i], outs[i], net_terms) + np.abs(outs[i]))
+        intermediates.update({f"layers.{i}.net": net_terms, f"layers.{i}.out": forward[-1]})
     grads: dict[str, Array] = {}
     magnitude = upstream
     for i in range(layers - 1, -1, -1):
-        net = np.asarray(trace.intermediates[f"layers.{i}.net"], dtype=np.float64)
-        magnitude = _through(network.activations[i], net, x[i + 1], magnitude)  # |dL/dnet|, absolute
-        grads[f"layers.{i}.weight"] = magnitude.T @ np.abs(x[i])
+        magnitude = _through(network.activations[i], nets[i], outs[i], magnitude)  # |dL/dnet|, absolute
+        grads[f"layers.{i}.weight"] = magnitude.T @ forward[i]
         if f"layers.{i}.bias" in params:
             grads[f"layers.{i}.bias"] = magnitude.sum(axis=0)
-        magnitude = magnitude @ np.abs(np.asarray(params[f"layers.{i}.weight"], dtype=np.float64))
-    return {"grads": grads, "input_grads": {"inputs": magnitude}}
+        magnitude = magnitude @ params[f"layers.{i}.weight"]
+    return {
+        "outputs": {"outputs": forward[-1]},
+        "intermediates": intermediates,
+        "grads": grads,
+        "input_grads": {"inputs": magnitude},
+    }
 
 
-def _rnn(case: Any, trace: Trace, upstream: Array) -> dict[str, dict[str, Array]]:
+def _rnn(case: Any, trace: Trace, upstream: Array) -> Terms:
     network = case.network
-    params = {name: np.asarray(value, dtype=np.float64) for name, value in case.params.items()}
-    x = np.asarray(case.inputs, dtype=np.float64)  # [B, T, I]
-    nets = np.asarray(trace.intermediates["rnn.net"], dtype=np.float64)
-    states = np.asarray(trace.intermediates["rnn.h"], dtype=np.float64)  # [B, T, H]
+    params = {name: np.abs(_float(value)) for name, value in case.params.items()}
+    x = np.abs(_float(case.inputs))  # [B, T, I]
+    nets, states = _float(trace.intermediates["rnn.net"]), _float(trace.intermediates["rnn.h"])  # [B, T, H]
     batch, steps, hidden = states.shape
-    h0 = np.zeros((batch, hidden)) if case.h0 is None else np.asarray(case.h0, dtype=np.float64)
-    previous = np.abs(np.concatenate([h0[:, None, :], states[:, :-1, :]], axis=1))
+    w_ih, w_hh = params["rnn.weight_ih"], params["rnn.weight_hh"]
+    bias = params["rnn.bias_ih"] + params["rnn.bias_hh"] if "rnn.bias_ih" in params else 0.0
+    # forward: F of h_{t-1} for each step (|h0| at the start), the nets' terms A and the states' F
+    previous, net_terms, state_terms = np.zeros_like(states), np.zeros_like(states), np.zeros_like(states)
+    carried = np.zeros((batch, hidden)) if case.h0 is None else np.abs(_float(case.h0))
+    for t in range(steps):
+        previous[:, t, :] = carried
+        net_terms[:, t, :] = x[:, t, :] @ w_ih.T + carried @ w_hh.T + bias
+        carried = _through(network.nonlinearity, nets[:, t, :], states[:, t, :], net_terms[:, t, :])
+        carried = state_terms[:, t, :] = carried + np.abs(states[:, t, :])
     every = network.readout == "every_step"
-    readin = states if every else states[:, -1, :]
-    readout = _through(
-        network.output_activation,
-        np.asarray(trace.intermediates["readout.net"], dtype=np.float64),
-        np.asarray(trace.outputs, dtype=np.float64),
-        upstream,
-    )
+    readin = state_terms if every else state_terms[:, -1, :]
+    readout_net, outputs = _float(trace.intermediates["readout.net"]), _float(trace.outputs)
+    readout_terms = readin @ params["readout.weight"].T + params.get("readout.bias", 0.0)
+    output_terms = _through(network.output_activation, readout_net, outputs, readout_terms) + np.abs(outputs)
+    intermediates = {
+        "rnn.net": net_terms,
+        "rnn.h": state_terms,
+        "readout.net": readout_terms,
+        "readout.out": output_terms,
+    }
+    # backward
+    readout = _through(network.output_activation, readout_net, outputs, upstream)
     flat = readout.reshape(-1, readout.shape[-1])
-    grads = {"readout.weight": flat.T @ np.abs(readin).reshape(-1, hidden)}
+    grads = {"readout.weight": flat.T @ readin.reshape(-1, hidden)}
     if "readout.bias" in params:
         grads["readout.bias"] = flat.sum(axis=0)
-    from_readout = readout @ np.abs(params["readout.weight"])  # [B, T, H] or [B, H]
-    w_ih, w_hh = np.abs(params["rnn.weight_ih"]), np.abs(params["rnn.weight_hh"])
-    weight_ih, weight_hh, bias = np.zeros_like(w_ih), np.zeros_like(w_hh), np.zeros(hidden)
+    from_readout = readout @ params["readout.weight"]  # [B, T, H] or [B, H]
+    weight_ih, weight_hh, bias_terms = np.zeros_like(w_ih), np.zeros_like(w_hh), np.zeros(hidden)
     inputs, later, chunk = np.zeros_like(x), np.zeros((batch, hidden)), network.truncate or steps
     for t in range(steps - 1, -1, -1):
         if (t + 1) % chunk == 0:  # no gradient crosses a chunk boundary
             later = np.zeros((batch, hidden))
         direct = from_readout[:, t, :] if every else (from_readout if t == steps - 1 else 0.0)
         magnitude = _through(network.nonlinearity, nets[:, t, :], states[:, t, :], direct + later)
-        weight_ih += magnitude.T @ np.abs(x[:, t, :])
+        weight_ih += magnitude.T @ x[:, t, :]
         weight_hh += magnitude.T @ previous[:, t, :]
-        bias += magnitude.sum(axis=0)
+        bias_terms += magnitude.sum(axis=0)
         inputs[:, t, :] = magnitude @ w_ih
         later = magnitude @ w_hh
     grads.update({"rnn.weight_ih": weight_ih, "rnn.weight_hh": weight_hh})
     if "rnn.bias_ih" in params:
-        grads.update({"rnn.bias_ih": bias, "rnn.bias_hh": bias.copy()})
+        grads.update({"rnn.bias_ih": bias_terms, "rnn.bias_hh": bias_terms.copy()})
     input_grads = {"inputs": inputs}
     if case.h0 is not None:
         input_grads["h0"] = later
-    return {"grads": grads, "input_grads": input_grads}
+    return {
+        "outputs": {"outputs": output_terms},
+        "intermediates": intermediates,
+        "grads": grads,
+        "input_grads": input_grads,
+    }

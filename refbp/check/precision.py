@@ -28,7 +28,7 @@ from refbp.cases.dtypes import EPSILON
 from ..trace import Trace
 from .conventions import Admissible
 from .rows import rows
-from .stick import gradient_terms, judged_by_stick, torch_at_precision
+from .stick import judged_by_stick, rounding_terms, torch_at_precision
 from .tolerance import (
     PRECISION_FINDING_ULPS,
     SAME_PRECISION_FLOOR_ULPS,
@@ -40,6 +40,8 @@ from .verdict import Check
 
 REFERENCE = "torch-autograd"
 QUANTITIES = ("outputs", "loss", "intermediates", "grads", "input_grads", "params_after", "loss_after")
+# The quantities whose entries get a floor at the size of their own terms (refbp.oracle.rounding_terms).
+TERMS_QUANTITIES = ("outputs", "intermediates", "grads", "input_grads")
 # What a slope at a kink reaches: the derivatives, and training through them.
 DERIVATIVES = ("grads", "input_grads", "params_after", "loss_after")
 
@@ -60,7 +62,7 @@ def stick_rows(case: Case, trace: Trace, admissible: Admissible) -> list[Check]:
     # bfloat16, whose rounding reaches far further from 0, leave a flipped slope undecided.
     kink = near_kink(case, reference, at_precision) if case.dtype != "float32" else ""
     outputs = float(np.max(np.abs(np.asarray(reference.outputs, dtype=np.float64)), initial=0.0))
-    entries = gradient_terms(case, reference)  # the size of the terms behind each gradient entry
+    entries = rounding_terms(case, reference)  # the size of the terms behind each entry
     checks = []
     for quantity in QUANTITIES:
         references = tensors(reference, quantity)
@@ -101,11 +103,12 @@ def near_kink(case: Case, reference: Trace, at_precision: Trace) -> str:
     differs there beyond the stick cannot be judged."""
     from refbp.oracle.torch_loss import kinked_intermediates
 
+    nets = rounding_terms(case, reference).get("intermediates", {})
     for name in kinked_intermediates(case.network):
         net, theirs = reference.intermediates.get(name), at_precision.intermediates.get(name)
         if net is None or theirs is None:
             continue
-        allowed, _, _ = allowance(case, net, theirs)
+        allowed, _, _ = allowance(case, net, theirs, entry_terms=nets.get(name))
         close = np.abs(net) <= allowed
         if close.any():
             index = np.unravel_index(int(np.argmax(close)), close.shape)
@@ -144,7 +147,7 @@ def _described(case: Case, row: Check, allowed: np.ndarray, blind: np.ndarray, e
 
 
 def _entry_words(quantity: str) -> str:
-    return f", {SAME_PRECISION_TERMS_ULPS:g} eps x each entry's terms" if quantity in ("grads", "input_grads") else ""
+    return f", {SAME_PRECISION_TERMS_ULPS:g} eps x each entry's terms" if quantity in TERMS_QUANTITIES else ""
 
 
 def _short(value: float) -> str:

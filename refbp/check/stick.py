@@ -17,7 +17,7 @@ from ..trace import Trace
 
 # torch's traces of a case, per case object (a check asks for them more than once: its rows,
 # then the case-level tolerance of the finite-difference rows).
-_TRACES: "weakref.WeakKeyDictionary[Case, Trace]" = weakref.WeakKeyDictionary()
+_TRACES: weakref.WeakKeyDictionary[Case, Trace] = weakref.WeakKeyDictionary()
 
 
 def judged_by_stick(case: Case) -> bool:
@@ -53,8 +53,9 @@ def allowance(case: Case, reference: Any, torch_value: Any, k: float, floor_ulps
     where the tensor's own entries understate it (a loss, reduced from the outputs). `k`,
     `floor_ulps` and `rule` (float32's, or None) come from refbp.check.tolerance's table.
 
-    `entry_terms`: per entry, the size of the terms behind it (a gradient's: |dL/dnet|^T |x| and
-    the like, from the float64 reference: refbp.oracle.rounding_terms). Where an entry's terms
+    `entry_terms`: per entry, the size of the terms behind it (a weight gradient's |dL/dnet|^T |x|,
+    an output's |W| |x| + |b| carried through, ...: refbp.oracle.rounding_terms, from the float64
+    reference). Where an entry's terms
     cancel, its rounding is an ulp of them, however small the entry and the tensor: each entry
     is allowed at least `terms_ulps` x eps x its terms (a tensor of 6 entries of 9e-5 whose terms
     are 1e-3, where torch's own error is one lucky draw)."""
@@ -87,7 +88,7 @@ def case_tolerance(case: Case, k: float, floor_ulps: float, terms_ulps: float = 
     allowance over the case's gradients (K x torch's largest error, or a floor), and the floor's
     relative part."""
     trace, at_precision = _float64_trace(case), torch_at_precision(case)
-    terms = gradient_terms(case, trace).get("grads", {})
+    terms = rounding_terms(case, trace).get("grads", {})
     widest = 0.0
     for name, ref in trace.grads.items():  # inconclusive tensors too: torch's rows say they are
         allowed, _, _ = allowance(case, ref, at_precision.grads.get(name, np.nan), k, floor_ulps,
@@ -96,17 +97,17 @@ def case_tolerance(case: Case, k: float, floor_ulps: float, terms_ulps: float = 
     return Tolerance(atol=widest, rtol=floor_ulps * EPSILON[case.dtype])
 
 
-_FLOAT64: "weakref.WeakKeyDictionary[Case, Trace]" = weakref.WeakKeyDictionary()
-_TERMS: "weakref.WeakKeyDictionary[Case, dict[str, dict[str, np.ndarray]]]" = weakref.WeakKeyDictionary()
+_FLOAT64: weakref.WeakKeyDictionary[Case, Trace] = weakref.WeakKeyDictionary()
+_TERMS: weakref.WeakKeyDictionary[Case, dict[str, dict[str, np.ndarray]]] = weakref.WeakKeyDictionary()
 
 
-def gradient_terms(case: Case, reference: Trace) -> dict[str, dict[str, np.ndarray]]:
-    """{"grads": {name: terms}, "input_grads": {...}}: the size of the terms behind each gradient
-    entry of `case` (refbp.oracle.rounding_terms), from its float64 reference trace; kept while the
-    case lives."""
+def rounding_terms(case: Case, reference: Trace) -> dict[str, dict[str, np.ndarray]]:
+    """{quantity: {name: terms}}: the size of the terms behind each entry of `case`'s outputs,
+    intermediates, gradients and input gradients (refbp.oracle.rounding_terms), from its float64
+    reference trace; kept while the case lives."""
     terms = _TERMS.get(case)
     if terms is None:
-        from refbp.oracle.rounding_terms import gradient_terms as from_reference  # torch loads only where needed
+        from refbp.oracle.rounding_terms import entry_terms as from_reference  # torch loads only where needed
 
         terms = from_reference(case, reference)
         _TERMS[case] = terms

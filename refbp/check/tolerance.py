@@ -119,10 +119,11 @@ for _dtype in ("float16", "bfloat16"):
 # own error is small by chance (a tensor of a few entries).
 SAME_PRECISION_K = 2.0
 SAME_PRECISION_FLOOR_ULPS = 4.0
-# And, per gradient entry, never by less than TERMS_ULPS spacings of the dtype at the size of the
-# terms behind that entry (|dL/dnet|^T |x| for a weight, sum |dL/dnet| for a bias, |dL/dnet| |W|
-# for the inputs, from the float64 reference's absolute-value backward: refbp.oracle.rounding_terms),
-# where the terms cancel and torch's own error on a small tensor is one lucky draw. It assumes
+# And, per entry of an output, intermediate or gradient, never by less than TERMS_ULPS spacings of
+# the dtype at the size of the terms behind that entry (|W| |x| + |b| carried forward for a net or
+# an output, |dL/dnet|^T |x| for a weight, sum |dL/dnet| for a bias, |dL/dnet| |W| for the inputs,
+# from the float64 reference on absolute values: refbp.oracle.rounding_terms), where the terms
+# cancel and torch's own error on a small tensor is one lucky draw. It assumes
 # products accumulated in float32 and rounded once (torch's CPU kernels, numpy's float16 matmul,
 # ml_dtypes' bfloat16 matmul), so the count does not grow with the length of a sum: the operands'
 # roundings (x, the slope, dL/dnet: one unit u = eps / 2 each) and the result's, 4 u = 2 eps. A
