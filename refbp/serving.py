@@ -34,8 +34,13 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def serving(arguments=(), environment: dict | None = None, log: Path | None = None, start_seconds: float = 90.0,
-            port: int | None = None):
+def serving(
+    arguments=(),
+    environment: dict | None = None,
+    log: Path | None = None,
+    start_seconds: float = 90.0,
+    port: int | None = None,
+):
     """Yield (base URL, the process) of `refbp serve ARGUMENTS` on `port` (default: a free one) of 127.0.0.1."""
     port = port or free_port()
     env = dict(os.environ, **(environment or {}))

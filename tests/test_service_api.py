@@ -9,9 +9,9 @@ import json
 
 import httpx
 import pytest
-from service_server import AUTH, service_process
 
 from refbp.bench.service import result_document
+from service_server import AUTH, service_process
 
 # One thread and a short queue, so that a burst overflows it: the 503s are part of the test.
 ARGUMENTS = ("--threads", "1", "--queue", "4", "--max-body-mb", "3")
@@ -19,9 +19,11 @@ ARGUMENTS = ("--threads", "1", "--queue", "4", "--max-body-mb", "3")
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    with service_process(tmp_path_factory.mktemp("service"), *ARGUMENTS) as (base, _process):
-        with httpx.Client(base_url=base, timeout=60) as client:
-            yield client
+    with (
+        service_process(tmp_path_factory.mktemp("service"), *ARGUMENTS) as (base, _process),
+        httpx.Client(base_url=base, timeout=60) as client,
+    ):
+        yield client
 
 
 @pytest.fixture(scope="module")
@@ -74,8 +76,11 @@ def test_a_transposed_gradient_is_a_failed_check_naming_the_tensor(server, corre
 
 
 def test_a_bundle_gets_a_list_and_compare_puts_runs_side_by_side(server, correct):
-    bundle = {"format": "refbp-results/1", "implementation": "bundled", "results": [
-        {k: v for k, v in transposed(correct).items() if k != "format"}]}
+    bundle = {
+        "format": "refbp-results/1",
+        "implementation": "bundled",
+        "results": [{k: v for k, v in transposed(correct).items() if k != "format"}],
+    }
     answer = post(server, bundle)
     assert answer.status_code == 200 and [v["passed"] for v in answer.json()] == [False]
     good = post(server, correct).headers["X-Refbp-Run"]
@@ -98,14 +103,17 @@ def test_a_60_mb_body_is_413(server):
     assert answer.status_code == 413 and "limit" in answer.json()["detail"]
 
 
-@pytest.mark.parametrize("change, field", [
-    (lambda d: {"format": "refbp-results/1", "results": [dict(d, format=None) for _ in range(300)]}, "results"),
-    (lambda d: dict(d, grads={f"p{i}": [0.0] for i in range(100)}), "grads"),
-    (lambda d: dict(d, outputs=[0] * 1_000_001), "outputs"),
-    (lambda d: dict(d, case="no-such-case"), "case"),
-    (lambda d: dict(d, loss="zero"), "loss"),
-    (lambda d: dict(d, surprise=1), "surprise"),
-])
+@pytest.mark.parametrize(
+    "change, field",
+    [
+        (lambda d: {"format": "refbp-results/1", "results": [dict(d, format=None) for _ in range(300)]}, "results"),
+        (lambda d: dict(d, grads={f"p{i}": [0.0] for i in range(100)}), "grads"),
+        (lambda d: dict(d, outputs=[0] * 1_000_001), "outputs"),
+        (lambda d: dict(d, case="no-such-case"), "case"),
+        (lambda d: dict(d, loss="zero"), "loss"),
+        (lambda d: dict(d, surprise=1), "surprise"),
+    ],
+)
 def test_sizes_and_fields_out_of_bounds_are_422_naming_the_field(server, correct, change, field):
     answer = post(server, change(correct))
     assert answer.status_code == 422, answer.text
@@ -147,12 +155,14 @@ def test_the_openapi_bodies_are_the_formats_schemas(server):
 
 def burst(base, body: str, requests: int = 200) -> list:
     """`requests` POSTs of `body` at once, each on its own connection."""
+
     async def all_at_once():
         limits = httpx.Limits(max_connections=requests)
         async with httpx.AsyncClient(base_url=base, limits=limits, timeout=120) as client:
             headers = {"content-type": "application/json", **AUTH}
-            return await asyncio.gather(*(client.post("/v1/verify", content=body, headers=headers)
-                                          for _ in range(requests)))
+            return await asyncio.gather(
+                *(client.post("/v1/verify", content=body, headers=headers) for _ in range(requests))
+            )
 
     return asyncio.run(all_at_once())
 

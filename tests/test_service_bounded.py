@@ -12,8 +12,8 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
-from refbp.cases import SUITE_DIR
 from refbp.bench.service_store import fill_store
+from refbp.cases import SUITE_DIR
 from refbp.service.app import create_app
 from refbp.service.compare import MAX_RUNS
 from refbp.service.settings import Settings
@@ -77,8 +77,9 @@ def test_compare_costs_the_same_statements_in_a_store_ten_times_larger(served):
 
 def test_compare_refuses_more_runs_than_its_limit_and_unknown_names_in_one_line(served):
     app, ids = served
-    too_many, unknown, short = get(app, "/v1/compare?runs=" + ",".join(ids[:MAX_RUNS + 1]),
-                                   "/v1/compare?runs=" + "f" * 32, "/v1/compare?runs=abc")
+    too_many, unknown, short = get(
+        app, "/v1/compare?runs=" + ",".join(ids[: MAX_RUNS + 1]), "/v1/compare?runs=" + "f" * 32, "/v1/compare?runs=abc"
+    )
     assert too_many.status_code == 404
     assert "more than the limit of 12" in too_many.json()["detail"]
     assert unknown.status_code == 404 and "names no stored run" in unknown.json()["detail"]
@@ -120,14 +121,14 @@ def test_the_reads_are_served_by_indexes_not_by_scanning_or_sorting(served):
 
 def test_a_run_is_read_a_page_at_a_time(served):
     app, ids = served
-    first, = get(app, f"/v1/runs/{ids[0]}?limit=3")
+    (first,) = get(app, f"/v1/runs/{ids[0]}?limit=3")
     page = first.json()
     assert len(page["rows"]) == 3 and page["next"] == f"/v1/runs/{ids[0]}?offset=3&limit=3"
-    rest, = get(app, page["next"])
+    (rest,) = get(app, page["next"])
     assert len(rest.json()["rows"]) == 1 and rest.json()["next"] is None
-    listed, = get(app, "/v1/runs?limit=5")
+    (listed,) = get(app, "/v1/runs?limit=5")
     newest = [run["id"] for run in listed.json()]
-    following, = get(app, f"/v1/runs?limit=5&before={newest[-1]}")
+    (following,) = get(app, f"/v1/runs?limit=5&before={newest[-1]}")
     assert len(following.json()) == 5 and not set(newest) & {run["id"] for run in following.json()}
-    too_many, = get(app, "/v1/runs?limit=100000")
+    (too_many,) = get(app, "/v1/runs?limit=100000")
     assert too_many.status_code == 422 and isinstance(too_many.json()["detail"], str)

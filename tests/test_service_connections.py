@@ -11,6 +11,7 @@ import time
 
 import httpx
 import pytest
+
 from service_server import AUTH, service_process
 
 ARGUMENTS = ("--cases", "cases/seed", "--header-seconds", "1", "--body-seconds", "2", "--max-body-mb", "1")
@@ -59,16 +60,31 @@ def test_a_socket_that_sends_nothing_or_half_its_headers_is_closed(server):
 def test_a_body_too_slow_is_408(server):
     base, _log = server
     sock = connect(base)
-    sock.sendall(request("/v1/verify", {"Host": "127.0.0.1", "Content-Type": "application/json",
-                                        "Content-Length": "1000", **AUTH}, b'{"format": '))
+    sock.sendall(
+        request(
+            "/v1/verify",
+            {"Host": "127.0.0.1", "Content-Type": "application/json", "Content-Length": "1000", **AUTH},
+            b'{"format": ',
+        )
+    )
     assert answer_of(sock).startswith(b"HTTP/1.1 408")
 
 
 def test_expect_100_continue_over_the_limit_is_413_at_once(server):
     base, _log = server
     sock = connect(base)
-    sock.sendall(request("/v1/verify", {"Host": "127.0.0.1", "Content-Type": "application/json",
-                                        "Content-Length": str(100 << 20), "Expect": "100-continue", **AUTH}))
+    sock.sendall(
+        request(
+            "/v1/verify",
+            {
+                "Host": "127.0.0.1",
+                "Content-Type": "application/json",
+                "Content-Length": str(100 << 20),
+                "Expect": "100-continue",
+                **AUTH,
+            },
+        )
+    )
     answer = answer_of(sock)
     assert answer.startswith(b"HTTP/1.1 413") and b"100 Continue" not in answer, answer[:200]
 
@@ -77,8 +93,13 @@ def test_a_client_gone_mid_body_is_one_line_in_the_log(server):
     base, log = server
     for _ in range(3):
         sock = connect(base)
-        sock.sendall(request("/v1/verify", {"Host": "127.0.0.1", "Content-Type": "application/json",
-                                            "Content-Length": "100000", **AUTH}, b'{"format": "re'))
+        sock.sendall(
+            request(
+                "/v1/verify",
+                {"Host": "127.0.0.1", "Content-Type": "application/json", "Content-Length": "100000", **AUTH},
+                b'{"format": "re',
+            )
+        )
         sock.close()
     deadline = time.monotonic() + 20
     while log.read_text().count("closed the connection") < 3 and time.monotonic() < deadline:
@@ -87,8 +108,16 @@ def test_a_client_gone_mid_body_is_one_line_in_the_log(server):
     assert text.count("closed the connection") == 3 and "Traceback" not in text, text[-2000:]
 
 
-@pytest.mark.parametrize("host, status", [("evil.example", 400), ("localhost:8000", 200), ("127.0.0.1", 200),
-                                          ("[::1]:8000", 200), ("127.0.0.1.evil.example", 400)])
+@pytest.mark.parametrize(
+    "host, status",
+    [
+        ("evil.example", 400),
+        ("localhost:8000", 200),
+        ("127.0.0.1", 200),
+        ("[::1]:8000", 200),
+        ("127.0.0.1.evil.example", 400),
+    ],
+)
 def test_only_this_machines_host_names_are_answered(server, host, status):
     base, _log = server
     assert httpx.get(f"{base}/healthz", headers={"Host": host}, timeout=10).status_code == status

@@ -64,8 +64,9 @@ class Unwritable:
 
     def keep(self, *args, **kwargs):
         self.attempts += 1
-        raise sa.exc.OperationalError("INSERT INTO runs", {}, sqlite3.OperationalError(
-            "attempt to write a readonly database"))
+        raise sa.exc.OperationalError(
+            "INSERT INTO runs", {}, sqlite3.OperationalError("attempt to write a readonly database")
+        )
 
 
 def test_a_verifier_that_cannot_write_answers_503_with_the_verdict_not_stored(app, body):
@@ -87,14 +88,17 @@ def test_a_verifier_that_cannot_write_answers_503_with_the_verdict_not_stored(ap
 
 def test_tokens_swapped_in_are_the_ones_asked_for(app, body):
     assert ask(app, "GET", "/v1/runs").status_code == 200  # the app's own settings: open on loopback
-    app.dependency_overrides[tokens_of] = lambda: Tokens(token="write-0123", read_token="read-0123",
-                                                          reads_need_token=True)
+    app.dependency_overrides[tokens_of] = lambda: Tokens(
+        token="write-0123", read_token="read-0123", reads_need_token=True
+    )
     assert ask(app, "POST", "/v1/verify", content=body, headers=JSON).status_code == 401
     assert ask(app, "GET", "/v1/runs").status_code == 401
     assert ask(app, "GET", "/v1/runs", headers={"Authorization": "Bearer read-0123"}).status_code == 200
     assert ask(app, "GET", "/", headers={"Authorization": "Bearer write-0123"}).status_code == 200
-    assert ask(app, "POST", "/v1/verify", content=body,
-               headers={**JSON, "Authorization": "Bearer read-0123"}).status_code == 401
+    assert (
+        ask(app, "POST", "/v1/verify", content=body, headers={**JSON, "Authorization": "Bearer read-0123"}).status_code
+        == 401
+    )
     written = ask(app, "POST", "/v1/verify", content=body, headers={**JSON, "Authorization": "Bearer write-0123"})
     assert written.status_code == 200, written.text
     assert ask(app, "GET", "/healthz").status_code == 200  # liveness needs no token

@@ -17,7 +17,6 @@ import sqlalchemy as sa
 
 from refbp.bench.service import result_document
 from refbp.service.process import serving
-
 from service_server import AUTH, TOKEN
 
 JSON = {"content-type": "application/json", **AUTH}
@@ -27,8 +26,9 @@ JSON = {"content-type": "application/json", **AUTH}
 def small_disk(tmp_path):
     folder = tmp_path / "disk"
     folder.mkdir()
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(folder)], capture_output=True,
-                             text=True, check=False)
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(folder)], capture_output=True, text=True, check=False
+    )
     if mounted.returncode != 0:
         pytest.skip(f"a small tmpfs cannot be mounted here: {mounted.stderr.strip()}")
     try:
@@ -56,8 +56,12 @@ def fill(path) -> None:
 def test_a_full_disk_costs_runs_never_verdicts(small_disk, tmp_path):
     url = f"sqlite:///{small_disk / 'verdicts.sqlite'}"
     body = json.dumps(result_document("seed-2-2-2"))
-    with serving(("--cases", "cases/seed"), {"REFBP_DATABASE_URL": url, "REFBP_TOKEN": TOKEN},
-                 log=tmp_path / "serve.log") as (base, _process), httpx.Client(base_url=base, timeout=60) as client:
+    with (
+        serving(
+            ("--cases", "cases/seed"), {"REFBP_DATABASE_URL": url, "REFBP_TOKEN": TOKEN}, log=tmp_path / "serve.log"
+        ) as (base, _process),
+        httpx.Client(base_url=base, timeout=60) as client,
+    ):
         assert client.post("/v1/verify", content=body, headers=JSON).status_code == 200
         fill(small_disk / "filler")
         answers = [client.post("/v1/verify", content=body, headers=JSON) for _ in range(30)]

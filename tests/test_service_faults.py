@@ -18,11 +18,11 @@ import time
 import httpx
 import psutil
 import sqlalchemy as sa
-from service_server import AUTH, TOKEN
 
 from refbp.bench.service import result_document
 from refbp.service.process import free_port, serving
 from refbp.store import open_store
+from service_server import AUTH, TOKEN
 
 JSON = {"content-type": "application/json", **AUTH}
 SEED = ("--cases", "cases/seed")
@@ -32,8 +32,12 @@ def test_serve_refuses_a_store_it_cannot_write(tmp_path):
     path = tmp_path / "verdicts.sqlite"
     open_store(f"sqlite:///{path}").engine.dispose()
     read_only = f"sqlite:///file:{path}?mode=ro&uri=true"  # read-only even for root, unlike chmod
-    done = subprocess.run([sys.executable, "-m", "refbp", "serve", "--port", str(free_port()), *SEED,
-                           "--database", read_only], capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-m", "refbp", "serve", "--port", str(free_port()), *SEED, "--database", read_only],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 2, done.stderr
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and "cannot be written" in lines[0] and "readonly" in lines[0], done.stderr
@@ -48,16 +52,23 @@ def read_only(url: str, on: bool) -> None:
     with engine.connect() as connection:
         setting = "SET default_transaction_read_only = on" if on else "RESET default_transaction_read_only"
         connection.execute(sa.text(f'ALTER DATABASE "{database}" {setting}'))
-        connection.execute(sa.text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                                   "WHERE datname = :name AND pid <> pg_backend_pid()"), {"name": database})
+        connection.execute(
+            sa.text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = :name AND pid <> pg_backend_pid()"
+            ),
+            {"name": database},
+        )
     engine.dispose()
 
 
 def test_a_store_that_stops_taking_writes_gives_503_with_the_verdict_and_readyz_says_so(postgres_url, tmp_path):
     correct = json.dumps(result_document("seed-2-2-2"))
     environment = {"REFBP_DATABASE_URL": postgres_url, "REFBP_TOKEN": TOKEN}
-    with serving(SEED, environment, log=tmp_path / "serve.log") as (base, _process), \
-            httpx.Client(base_url=base, timeout=60) as client:
+    with (
+        serving(SEED, environment, log=tmp_path / "serve.log") as (base, _process),
+        httpx.Client(base_url=base, timeout=60) as client,
+    ):
         assert client.get("/readyz").status_code == 200
         read_only(postgres_url, True)
         try:
@@ -103,8 +114,10 @@ def serving_workers(process) -> list[int]:
 def test_a_dead_worker_is_replaced_and_workers_die_with_a_server_killed_by_sigkill(tmp_path):
     port = free_port()
     environment = {"REFBP_DATABASE_URL": f"sqlite:///{tmp_path / 'verdicts.sqlite'}"}
-    with serving(("--workers", "2", *SEED), environment, log=tmp_path / "first.log", port=port,
-                 start_seconds=180) as (base, process):
+    with serving(("--workers", "2", *SEED), environment, log=tmp_path / "first.log", port=port, start_seconds=180) as (
+        base,
+        process,
+    ):
         workers = serving_workers(process)
         assert len(workers) == 2
         os.kill(workers[0], signal.SIGBUS)  # as a store file truncated under its memory map would

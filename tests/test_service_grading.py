@@ -16,17 +16,21 @@ import json
 import httpx
 import pytest
 import sqlalchemy as sa
-from grade_checks import ASSIGNMENT, reference_values, revealed
-from service_server import AUTH, TOKEN
 
+from grade_checks import ASSIGNMENT, reference_values, revealed
 from refbp.cases import load_case
 from refbp.cases.export import explicit_document
 from refbp.cli import main
 from refbp.serving import serving
+from service_server import AUTH, TOKEN
 
 CASES = sorted((ASSIGNMENT / "cases").glob("*.json"))
-STUDENTS = {"alice": "alice-token-0123", "bob": "bob-token-0123", "carol": "carol-token-0123",
-            "erin": "erin-token-0123"}
+STUDENTS = {
+    "alice": "alice-token-0123",
+    "bob": "bob-token-0123",
+    "carol": "carol-token-0123",
+    "erin": "erin-token-0123",
+}
 PER_MINUTE = 3
 JSON = {"content-type": "application/json"}
 
@@ -55,9 +59,13 @@ def answers(program: str, implementation: str) -> dict:
         document = explicit_document(case)
         document.update(params=case.params, inputs=case.inputs, targets=case.targets)
         net, (params, x, t) = module.factory(document), (case.params, case.inputs, case.targets)
-        result = {"format": "refbp-result/1", "case": case.id, "outputs": net.forward(params, x).tolist(),
-                  "loss": net.loss(params, x, t),
-                  "grads": {k: v.tolist() for k, v in net.gradients(params, x, t).items()}}
+        result = {
+            "format": "refbp-result/1",
+            "case": case.id,
+            "outputs": net.forward(params, x).tolist(),
+            "loss": net.loss(params, x, t),
+            "grads": {k: v.tolist() for k, v in net.gradients(params, x, t).items()},
+        }
         try:  # a transposed gradient of a layer that is not square cannot even be stepped: not given
             after = net.train(params, x, t)
             result.update(params_after={k: v.tolist() for k, v in after.items()}, loss_after=net.loss(after, x, t))
@@ -73,14 +81,28 @@ def served(tmp_path_factory):
     tokens = folder / "tokens.json"
     tokens.write_text(json.dumps({"hw2": STUDENTS, "hw3": {"dave": "dave-token-0123"}}))
     url = f"sqlite:///{folder / 'verdicts.sqlite'}"
-    environment = {"REFBP_DATABASE_URL": url, "REFBP_TOKEN": TOKEN, "REFBP_ASSIGNMENT_TOKENS_FILE": str(tokens),
-                   "REFBP_ASSIGNMENT_TOKENS": "", "REFBP_READ_TOKEN": "", "REFBP_CORS_ORIGINS": ""}
+    environment = {
+        "REFBP_DATABASE_URL": url,
+        "REFBP_TOKEN": TOKEN,
+        "REFBP_ASSIGNMENT_TOKENS_FILE": str(tokens),
+        "REFBP_ASSIGNMENT_TOKENS": "",
+        "REFBP_READ_TOKEN": "",
+        "REFBP_CORS_ORIGINS": "",
+    }
     rubric = rubric_file(folder)
-    arguments = ["--assignment", f"hw2={rubric}", "--assignment", f"hw3={rubric}",
-                 "--submissions-per-minute", str(PER_MINUTE)]
-    with serving(arguments, environment, log=folder / "serve.log") as (base, _process):
-        with httpx.Client(base_url=base, timeout=120) as client:
-            yield client, sa.create_engine(url)
+    arguments = [
+        "--assignment",
+        f"hw2={rubric}",
+        "--assignment",
+        f"hw3={rubric}",
+        "--submissions-per-minute",
+        str(PER_MINUTE),
+    ]
+    with (
+        serving(arguments, environment, log=folder / "serve.log") as (base, _process),
+        httpx.Client(base_url=base, timeout=120) as client,
+    ):
+        yield client, sa.create_engine(url)
 
 
 @pytest.fixture(scope="module")
@@ -95,8 +117,11 @@ def transposed():
 
 def submit(client, student: str, body, assignment: str = "hw2", headers=None):
     content = body if isinstance(body, (str, bytes)) else json.dumps(body)
-    return client.post(f"/v1/assignments/{assignment}/submissions", content=content,
-                       headers={**JSON, **bearer(STUDENTS.get(student, student)), **(headers or {})})
+    return client.post(
+        f"/v1/assignments/{assignment}/submissions",
+        content=content,
+        headers={**JSON, **bearer(STUDENTS.get(student, student)), **(headers or {})},
+    )
 
 
 def stored_runs(engine) -> int:
@@ -111,8 +136,9 @@ def test_a_correct_submission_gets_full_marks(served, correct):
     grade = answer.json()
     assert grade["assignment"] == "hw2" and grade["student"] == "alice" and len(grade["submission"]) == 32
     assert grade["score"] == grade["max_score"] == 24.0
-    assert grade["tests"] and all(t["status"] == "passed" and t["feedback"].startswith("correct")
-                                  for t in grade["tests"])
+    assert grade["tests"] and all(
+        t["status"] == "passed" and t["feedback"].startswith("correct") for t in grade["tests"]
+    )
     assert answer.headers["x-refbp-submission"] == grade["submission"]
 
 
@@ -145,8 +171,7 @@ def test_a_student_needs_a_token_of_that_assignment(served, correct):
 def test_past_the_rate_a_submission_is_429_with_retry_after(served):
     client, engine = served
     before = stored_runs(engine)
-    statuses = [submit(client, "carol", '{"format": "refbp-result/1", "case": ').status_code
-                for _ in range(PER_MINUTE)]
+    statuses = [submit(client, "carol", '{"format": "refbp-result/1", "case": ').status_code for _ in range(PER_MINUTE)]
     assert statuses == [400] * PER_MINUTE
     refused = submit(client, "carol", '{"format": "refbp-result/1"}')
     assert refused.status_code == 429 and "submissions in a minute" in refused.json()["detail"]
@@ -201,24 +226,37 @@ def test_the_expected_values_stay_behind_the_teachers_token(served, correct):
     assert client.get("/healthz").status_code == 200
 
 
-@pytest.mark.parametrize("environment, extra, words", [
-    ({"REFBP_TOKEN": ""}, [], "need REFBP_TOKEN set"),
-    ({"REFBP_ASSIGNMENT_TOKENS": ""}, [], "hw2: no student token"),
-    ({"REFBP_ASSIGNMENT_TOKENS": '{"hw2": "short"}'}, [], "a token is 12-200 visible ASCII characters"),
-    ({"REFBP_ASSIGNMENT_TOKENS": f'{{"hw2": "{TOKEN}"}}'}, [], "must not be REFBP_TOKEN"),
-    ({"REFBP_ASSIGNMENT_TOKENS": '{"hw4": "a-token-0123456"}'}, [], "no --assignment of this server"),
-    ({}, ["--open-reads"], "--open-reads"),
-    ({}, ["--assignment", "hw2=/no/such/rubric.json"], "given twice"),
-    ({}, ["--assignment", "h/w=rubric.json"], "NAME=RUBRIC.json"),
-])
+@pytest.mark.parametrize(
+    "environment, extra, words",
+    [
+        ({"REFBP_TOKEN": ""}, [], "need REFBP_TOKEN set"),
+        ({"REFBP_ASSIGNMENT_TOKENS": ""}, [], "hw2: no student token"),
+        ({"REFBP_ASSIGNMENT_TOKENS": '{"hw2": "short"}'}, [], "a token is 12-200 visible ASCII characters"),
+        ({"REFBP_ASSIGNMENT_TOKENS": f'{{"hw2": "{TOKEN}"}}'}, [], "must not be REFBP_TOKEN"),
+        ({"REFBP_ASSIGNMENT_TOKENS": '{"hw4": "a-token-0123456"}'}, [], "no --assignment of this server"),
+        ({}, ["--open-reads"], "--open-reads"),
+        ({}, ["--assignment", "hw2=/no/such/rubric.json"], "given twice"),
+        ({}, ["--assignment", "h/w=rubric.json"], "NAME=RUBRIC.json"),
+    ],
+)
 def test_serve_refuses_an_assignment_it_cannot_serve_safely(tmp_path, monkeypatch, capsys, environment, extra, words):
     monkeypatch.setenv("REFBP_TOKEN", TOKEN)
     monkeypatch.setenv("REFBP_ASSIGNMENT_TOKENS", '{"hw2": "a-token-0123456"}')
     monkeypatch.delenv("REFBP_ASSIGNMENT_TOKENS_FILE", raising=False)
     for name, value in environment.items():
         monkeypatch.setenv(name, value)
-    code = main(["serve", "--database", f"sqlite:///{tmp_path / 's.sqlite'}", "--port", "1",
-                 "--assignment", f"hw2={rubric_file(tmp_path)}", *extra])
+    code = main(
+        [
+            "serve",
+            "--database",
+            f"sqlite:///{tmp_path / 's.sqlite'}",
+            "--port",
+            "1",
+            "--assignment",
+            f"hw2={rubric_file(tmp_path)}",
+            *extra,
+        ]
+    )
     err = capsys.readouterr().err
     assert code == 2 and words in err and len(err.strip().splitlines()) == 1, err
     assert "a-token-0123456" not in err and TOKEN not in err
@@ -227,8 +265,15 @@ def test_serve_refuses_an_assignment_it_cannot_serve_safely(tmp_path, monkeypatc
 def test_a_rubric_that_cannot_be_read_is_refused(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("REFBP_TOKEN", TOKEN)
     monkeypatch.setenv("REFBP_ASSIGNMENT_TOKENS", '{"hw2": "a-token-0123456"}')
-    code = main(["serve", "--database", f"sqlite:///{tmp_path / 's.sqlite'}", "--assignment",
-                 f"hw2={tmp_path / 'missing.json'}"])
+    code = main(
+        [
+            "serve",
+            "--database",
+            f"sqlite:///{tmp_path / 's.sqlite'}",
+            "--assignment",
+            f"hw2={tmp_path / 'missing.json'}",
+        ]
+    )
     err = capsys.readouterr().err
     assert code == 2 and "hw2:" in err and "missing.json: cannot be read" in err, err
 
@@ -243,9 +288,14 @@ def test_the_grading_routes_answer_as_their_openapi_document_says(tmp_path):
     from refbp.service.app import create_app
     from refbp.service.settings import Settings
 
-    app = create_app(Settings(database=f"sqlite:///{tmp_path / 's.sqlite'}", token=TOKEN,
-                              assignments=(("hw2", rubric_file(tmp_path)),),
-                              assignment_tokens=(("hw2", "alice", STUDENTS["alice"]),)))
+    app = create_app(
+        Settings(
+            database=f"sqlite:///{tmp_path / 's.sqlite'}",
+            token=TOKEN,
+            assignments=(("hw2", rubric_file(tmp_path)),),
+            assignment_tokens=(("hw2", "alice", STUDENTS["alice"]),),
+        )
+    )
     schema = schemathesis.openapi.from_asgi("/openapi.json", app)
     operations = [result.ok() for result in schema.get_all_operations()]
     paths = {operation.path for operation in operations}

@@ -28,6 +28,7 @@ def test_every_answer_of_every_operation_is_documented(tmp_path):
     operations = [result.ok() for result in schemathesis.openapi.from_asgi("/openapi.json", app).get_all_operations()]
     assert len(operations) == 9  # healthz, readyz, cases, a case, a schema, runs, a run, compare, verify
     for operation in operations:
+
         @given(case=operation.as_strategy())
         @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), database=None)
         def answers_as_documented(case):
@@ -43,8 +44,13 @@ def test_read_routes_document_their_404_and_every_422_is_one_line(tmp_path):
     document = openapi(app)
     for path in ("/v1/cases/{case_id}", "/v1/schemas/{name}", "/v1/runs/{run_id}", "/v1/compare"):
         assert "404" in document["paths"][path]["get"]["responses"], path
-    problems = [operation["responses"]["422"] for methods in document["paths"].values()
-                for operation in methods.values() if "422" in operation["responses"]]
-    assert problems and all(p["content"]["application/json"]["schema"]["properties"]["detail"]["type"] == "string"
-                            for p in problems)
+    problems = [
+        operation["responses"]["422"]
+        for methods in document["paths"].values()
+        for operation in methods.values()
+        if "422" in operation["responses"]
+    ]
+    assert problems and all(
+        p["content"]["application/json"]["schema"]["properties"]["detail"]["type"] == "string" for p in problems
+    )
     assert "HTTPValidationError" not in document["components"]["schemas"]

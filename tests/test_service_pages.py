@@ -13,14 +13,13 @@ from urllib.parse import parse_qs, urlparse
 import httpx
 import pytest
 
-from refbp.cases import SUITE_DIR
+from browser import HEIGHT, chromium, console_errors, wait_for
 from refbp.bench.service import result_document
+from refbp.cases import SUITE_DIR
 from refbp.check.suite import run_suite
 from refbp.check.verify import verify_results
 from refbp.report.write import write_report
 from refbp.store import keep_run
-
-from browser import HEIGHT, chromium, console_errors, wait_for
 from service_server import AUTH, service_process
 
 RNN_CASE = SUITE_DIR / "rnn" / "rnn-scalar-by-hand.json"
@@ -100,8 +99,10 @@ def test_columns_sort(site):
     index = column.index(checks)
 
     def values():
-        return [float(row.find_elements("css selector", "td")[index].text)
-                for row in driver.find_elements("css selector", "#cases tbody tr")]
+        return [
+            float(row.find_elements("css selector", "td")[index].text)
+            for row in driver.find_elements("css selector", "#cases tbody tr")
+        ]
 
     checks.click()
     assert values() == sorted(values()) and checks.get_attribute("aria-sort") == "ascending"
@@ -135,8 +136,12 @@ def test_the_index_compares_the_ticked_runs(site):
     for run in runs:
         driver.find_element("css selector", f"input[type=checkbox][name=runs][value='{run}']").click()
     driver.find_element("css selector", "form#compare-runs button[type=submit]").click()
-    wait_for(driver, lambda d: urlparse(d.current_url).path == "/compare"
-             and d.execute_script("return document.readyState") == "complete")
+    wait_for(
+        driver,
+        lambda d: (
+            urlparse(d.current_url).path == "/compare" and d.execute_script("return document.readyState") == "complete"
+        ),
+    )
     assert sorted(parse_qs(urlparse(driver.current_url).query)["runs"]) == runs
     driver.save_screenshot(str(site["shots"] / "compare-from-form.png"))
     assert not console_errors(driver), console_errors(driver)
@@ -151,8 +156,11 @@ def test_the_index_compares_the_ticked_runs(site):
 @pytest.mark.parametrize("where", ["stored", "written"])
 def test_a_run_page_draws_the_rnn_through_time_and_the_diagnosis(site, where):
     """/runs/{id} from the store and the written report.html: the same templates, the same content."""
-    url = (f"{site['base']}/runs/{site['runs']['mixed']}" if where == "stored"
-           else site["report"].as_uri() + "/report.html")
+    url = (
+        f"{site['base']}/runs/{site['runs']['mixed']}"
+        if where == "stored"
+        else site["report"].as_uri() + "/report.html"
+    )
     driver = load(site, url, f"run-mixed-{where}")
     driver.find_element("css selector", "#cases a[href='#case-rnn-scalar-by-hand']").click()
     plot = driver.find_element("css selector", "#case-rnn-scalar-by-hand img")

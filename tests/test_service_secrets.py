@@ -12,43 +12,69 @@ import json
 import httpx
 import pytest
 import sqlalchemy as sa
-from service_server import AUTH, TOKEN
 
-from refbp.cases import SUITE_DIR
 from refbp import __version__
 from refbp.bench.service import result_document
+from refbp.cases import SUITE_DIR
 from refbp.service.app import create_app
 from refbp.service.process import serving
 from refbp.service.settings import Settings
 from refbp.store import open_store, redacted
+from service_server import AUTH, TOKEN
 
 SECRET = "hunter2-Secret-pw"
 SEED = ("--cases", "cases/seed")
 
 
-@pytest.mark.parametrize("text, shown", [
-    (f"postgresql+psycopg://alice:{SECRET}@db.example:5432/refbp", "postgresql+psycopg://alice:***@db.example:5432/refbp"),
-    (f"postgresql://alice:{SECRET}@with@db.example/refbp", "postgresql://alice:***@db.example/refbp"),
-    (f"refbp serve --database postgresql://a:{SECRET}@h/db --token {SECRET}", "refbp serve --database "
-                                                                             "postgresql://a:***@h/db --token ***"),
-    (f"host=db.example password={SECRET} dbname=refbp", "host=db.example password=*** dbname=refbp"),
-    (f"https://{SECRET}-0123456789@git.example/x", "https://***@git.example/x"),
-    ("sqlite:////home/me/verdicts.sqlite", "sqlite:////home/me/verdicts.sqlite"),
-    ("postgresql://alice@db.example/refbp", "postgresql://alice@db.example/refbp"),
-])
+@pytest.mark.parametrize(
+    "text, shown",
+    [
+        (
+            f"postgresql+psycopg://alice:{SECRET}@db.example:5432/refbp",
+            "postgresql+psycopg://alice:***@db.example:5432/refbp",
+        ),
+        (f"postgresql://alice:{SECRET}@with@db.example/refbp", "postgresql://alice:***@db.example/refbp"),
+        (
+            f"refbp serve --database postgresql://a:{SECRET}@h/db --token {SECRET}",
+            "refbp serve --database postgresql://a:***@h/db --token ***",
+        ),
+        (f"host=db.example password={SECRET} dbname=refbp", "host=db.example password=*** dbname=refbp"),
+        (f"https://{SECRET}-0123456789@git.example/x", "https://***@git.example/x"),
+        ("sqlite:////home/me/verdicts.sqlite", "sqlite:////home/me/verdicts.sqlite"),
+        ("postgresql://alice@db.example/refbp", "postgresql://alice@db.example/refbp"),
+    ],
+)
 def test_redacted_hides_every_credential_and_keeps_the_rest(text, shown):
     assert redacted(text) == shown and SECRET not in redacted(text)
 
 
-PATHS = ("/", "/runs/{run}", "/compare?runs={run}", "/docs", "/openapi.json", "/v1/runs", "/v1/runs/{run}",
-         "/v1/compare?runs={run}", "/readyz", "/healthz", "/v1/runs/no-such-run", "/runs/no-such-run",
-         "/v1/compare?runs=ffffffffff", "/compare?runs=ffffffffff", "/v1/cases/no-such-case", "/v1/schemas/nope")
+PATHS = (
+    "/",
+    "/runs/{run}",
+    "/compare?runs={run}",
+    "/docs",
+    "/openapi.json",
+    "/v1/runs",
+    "/v1/runs/{run}",
+    "/v1/compare?runs={run}",
+    "/readyz",
+    "/healthz",
+    "/v1/runs/no-such-run",
+    "/runs/no-such-run",
+    "/v1/compare?runs=ffffffffff",
+    "/compare?runs=ffffffffff",
+    "/v1/cases/no-such-case",
+    "/v1/schemas/nope",
+)
 
 
 def everything_shown(client) -> tuple[str, str]:
     """(every page and answer the server gives, one after the other; the index page)."""
-    answer = client.post("/v1/verify", content=json.dumps(result_document("seed-2-2-2")),
-                         headers={"content-type": "application/json", **AUTH})
+    answer = client.post(
+        "/v1/verify",
+        content=json.dumps(result_document("seed-2-2-2")),
+        headers={"content-type": "application/json", **AUTH},
+    )
     assert answer.status_code == 200, answer.text
     run = answer.headers["x-refbp-run"]
     texts = [json.dumps(dict(answer.headers)) + answer.text]
@@ -92,8 +118,10 @@ def test_no_password_url_or_path_on_a_postgresql_server(postgres_url, tmp_path):
     with_password = sa.make_url(postgres_url).set(password=SECRET)
     url = with_password.render_as_string(hide_password=False)  # the test server trusts any password
     environment = {"REFBP_DATABASE_URL": url, "REFBP_TOKEN": TOKEN}
-    with serving(SEED, environment, log=tmp_path / "serve.log") as (base, _process), \
-            httpx.Client(base_url=base, timeout=60) as client:
+    with (
+        serving(SEED, environment, log=tmp_path / "serve.log") as (base, _process),
+        httpx.Client(base_url=base, timeout=60) as client,
+    ):
         shown, index = everything_shown(client)
     log = (tmp_path / "serve.log").read_text()
     for secret in (SECRET, url, f"{with_password.host}:{with_password.port}"):

@@ -63,8 +63,9 @@ def test_settings_reach_the_worker_processes_without_the_token(monkeypatch):
     monkeypatch.setenv("REFBP_SERVE_SETTINGS", settings.to_environment())
     monkeypatch.setenv("REFBP_TOKEN", "from-the-environment")
     assert "secret" not in settings.to_environment()
-    assert Settings.from_variable() == Settings(limits=settings.limits, case_paths=("cases/seed",),
-                                                token="from-the-environment")
+    assert Settings.from_variable() == Settings(
+        limits=settings.limits, case_paths=("cases/seed",), token="from-the-environment"
+    )
 
 
 def test_reads_need_a_token_only_where_the_deployment_says_so(tmp_path, monkeypatch):
@@ -74,8 +75,13 @@ def test_reads_need_a_token_only_where_the_deployment_says_so(tmp_path, monkeypa
 
     from refbp.cases import SUITE_DIR
 
-    settings = Settings(case_paths=(str(SUITE_DIR / "seed"),), database=f"sqlite:///{tmp_path / 's.sqlite'}",
-                        token="write-token", read_token="read-token", reads_need_token=True)
+    settings = Settings(
+        case_paths=(str(SUITE_DIR / "seed"),),
+        database=f"sqlite:///{tmp_path / 's.sqlite'}",
+        token="write-token",
+        read_token="read-token",
+        reads_need_token=True,
+    )
     app = create_app(settings)
 
     async def ask(method, path, authorization=None):
@@ -96,8 +102,16 @@ def test_reads_need_a_token_only_where_the_deployment_says_so(tmp_path, monkeypa
     assert status("GET", "/healthz") == 200 and status("GET", "/readyz") == 200
 
 
-@pytest.mark.parametrize("header, host", [("127.0.0.1:8000", "127.0.0.1"), ("[::1]:8000", "::1"), ("::1", "::1"),
-                                          ("LocalHost", "localhost"), ("evil.example:80", "evil.example")])
+@pytest.mark.parametrize(
+    "header, host",
+    [
+        ("127.0.0.1:8000", "127.0.0.1"),
+        ("[::1]:8000", "::1"),
+        ("::1", "::1"),
+        ("LocalHost", "localhost"),
+        ("evil.example:80", "evil.example"),
+    ],
+)
 def test_the_host_of_a_host_header(header, host):
     from refbp.service.guards import host_of
 

@@ -42,8 +42,9 @@ def both_listening(process, port: int, seconds: float = 180) -> bool:
 
 def test_a_burst_of_keep_alive_clients_lands_on_both_workers(tmp_path):
     environment = {"REFBP_DATABASE_URL": "none"}
-    with serving(("--workers", "2", "--cases", "cases/seed"), environment, log=tmp_path / "serve.log",
-                 start_seconds=180) as (base, process):
+    with serving(
+        ("--workers", "2", "--cases", "cases/seed"), environment, log=tmp_path / "serve.log", start_seconds=180
+    ) as (base, process):
         port = int(base.rsplit(":", 1)[1])
         assert both_listening(process, port), connections_per_worker(process, port, "LISTEN")
 

@@ -13,8 +13,8 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
-from refbp.cases import SUITE_DIR
 from refbp.bench.service import result_document
+from refbp.cases import SUITE_DIR
 from refbp.service.app import create_app
 from refbp.service.settings import Limits, Settings
 from refbp.store import open_store
@@ -49,11 +49,19 @@ def stored_runs(app) -> int:
 
 def posts(app, *requests):
     """The answers to (body, headers) requests sent at once."""
+
     async def scenario():
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
-            return await asyncio.gather(*(client.post("/v1/verify", content=body if isinstance(body, (str, bytes))
-                                                      else json.dumps(body), headers={**JSON, **headers})
-                                          for body, headers in requests))
+            return await asyncio.gather(
+                *(
+                    client.post(
+                        "/v1/verify",
+                        content=body if isinstance(body, (str, bytes)) else json.dumps(body),
+                        headers={**JSON, **headers},
+                    )
+                    for body, headers in requests
+                )
+            )
 
     return asyncio.run(scenario())
 
@@ -80,17 +88,20 @@ def long(document):
     return dict(document, implementation="x" * 201)
 
 
-@pytest.mark.parametrize("change, status, words", [
-    (lambda d: dict(d, case="no-such-case"), 422, "case"),
-    (lambda d: dict(d, surprise=1), 422, "surprise"),
-    (lambda d: json.dumps(dict(d, implementation="bad-\ud800-name")), 422, "lone surrogate"),
-    (lambda d: json.dumps(d).replace('"layers.0.weight"', '"layers.0.weight\\ud800"', 1), 422, "lone surrogate"),
-    (lambda d: dict(d, implementation="nul\x00"), 422, "NUL"),
-    (long, 422, "implementation: 201 characters"),
-    (lambda d: dict(d, intermediates={f"t{i}": [0.0] * 300_000 for i in range(4)}), 422, "numbers in one result"),
-    (lambda d: dict(d, error_signals={"e": [[0.0] * 1000] * 1001}), 422, "error_signals.e"),
-    (lambda d: '{"format": "refbp-result/1", "case": ', 400, "line 1"),
-])
+@pytest.mark.parametrize(
+    "change, status, words",
+    [
+        (lambda d: dict(d, case="no-such-case"), 422, "case"),
+        (lambda d: dict(d, surprise=1), 422, "surprise"),
+        (lambda d: json.dumps(dict(d, implementation="bad-\ud800-name")), 422, "lone surrogate"),
+        (lambda d: json.dumps(d).replace('"layers.0.weight"', '"layers.0.weight\\ud800"', 1), 422, "lone surrogate"),
+        (lambda d: dict(d, implementation="nul\x00"), 422, "NUL"),
+        (long, 422, "implementation: 201 characters"),
+        (lambda d: dict(d, intermediates={f"t{i}": [0.0] * 300_000 for i in range(4)}), 422, "numbers in one result"),
+        (lambda d: dict(d, error_signals={"e": [[0.0] * 1000] * 1001}), 422, "error_signals.e"),
+        (lambda d: '{"format": "refbp-result/1", "case": ', 400, "line 1"),
+    ],
+)
 def test_a_request_answered_4xx_writes_nothing(tmp_path, correct, change, status, words):
     app = app_on(f"sqlite:///{tmp_path / 'verdicts.sqlite'}", max_body_bytes=64 << 20)
     [answer] = posts(app, (change(correct), {}))

@@ -42,23 +42,29 @@ GOALS = {"requests_per_s": 200.0, "p99_ms": 250.0, "rss_growth_pct": 10.0}
 @dataclass(frozen=True)
 class Options:
     clients: int = 16
-    requests: int = 10_000     # requests answered after the warm-up (the memory is compared over them)
-    seconds: float = 180.0     # the most the measured phase may last
-    workers: int = 2           # server processes
-    threads: int = 2           # checks at once per server process
+    requests: int = 10_000  # requests answered after the warm-up (the memory is compared over them)
+    seconds: float = 180.0  # the most the measured phase may last
+    workers: int = 2  # server processes
+    threads: int = 2  # checks at once per server process
     case: str = "seed-2-2-2"
-    quick: bool = False        # 4 clients, 100 requests, one server process (a smoke run)
+    quick: bool = False  # 4 clients, 100 requests, one server process (a smoke run)
 
-    def effective(self) -> "Options":
+    def effective(self) -> Options:
         if not self.quick:
             return self
-        return Options(clients=min(self.clients, 4), requests=min(self.requests, 100), seconds=min(self.seconds, 60),
-                       workers=1, threads=self.threads, case=self.case)
+        return Options(
+            clients=min(self.clients, 4),
+            requests=min(self.requests, 100),
+            seconds=min(self.seconds, 60),
+            workers=1,
+            threads=self.threads,
+            case=self.case,
+        )
 
 
 def result_document(case_id: str) -> dict:
     """A correct refbp-result/1 of the case: refbp's own outputs, loss, gradients and training."""
-    found = [p for p in SUITE_DIR.rglob(f"{case_id}.json")]
+    found = list(SUITE_DIR.rglob(f"{case_id}.json"))
     if len(found) != 1:
         raise BenchUsageError(f"--case: no case {case_id!r} in the installed suite")
     case = load_case(found[0])
@@ -94,13 +100,13 @@ async def load(base: str, body: bytes, clients: int, requests: int, seconds: flo
     issued = 0
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
     async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30.0) as client:
+
         async def one_client():
             nonlocal issued
             while issued < requests and time.perf_counter() < deadline:
                 issued += 1
                 start = time.perf_counter()
-                response = await client.post("/v1/verify", content=body,
-                                             headers={"content-type": "application/json"})
+                response = await client.post("/v1/verify", content=body, headers={"content-type": "application/json"})
                 latencies.append(time.perf_counter() - start)
                 statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
 
@@ -129,21 +135,33 @@ def run(options: Options) -> pd.DataFrame:
             rss_after = server_memory(process)
             healthy = httpx.get(f"{base}/healthz", timeout=10).status_code == 200
     ms = sorted(1e3 * t for t in latencies)
-    return pd.DataFrame([{
-        "case": options.case, "clients": options.clients, "workers": options.workers, "threads": options.threads,
-        "requests": len(ms), "not_200": sum(n for status, n in statuses.items() if status != 200),
-        "seconds": elapsed, "requests_per_s": len(ms) / elapsed if elapsed else float("nan"),
-        "p50_ms": statistics.median(ms) if ms else float("nan"),
-        "p99_ms": ms[min(len(ms) - 1, int(0.99 * len(ms)))] if ms else float("nan"),
-        "max_ms": ms[-1] if ms else float("nan"),
-        "rss_before_mb": rss_before / 2**20, "rss_after_mb": rss_after / 2**20,
-        "rss_growth_pct": 100.0 * (rss_after - rss_before) / rss_before if rss_before else float("nan"),
-        # CPU time per answered request: what the throughput of idle cores would be bounded by.
-        "server_cpu_ms_per_request": 1e3 * server_cpu / len(ms) if ms else float("nan"),
-        "client_cpu_ms_per_request": 1e3 * client_cpu / len(ms) if ms else float("nan"),
-        "load_1min_before": load_before, "load_1min_after": os.getloadavg()[0], "cpu_count": os.cpu_count(),
-        "healthy_after": healthy,
-    }])
+    return pd.DataFrame(
+        [
+            {
+                "case": options.case,
+                "clients": options.clients,
+                "workers": options.workers,
+                "threads": options.threads,
+                "requests": len(ms),
+                "not_200": sum(n for status, n in statuses.items() if status != 200),
+                "seconds": elapsed,
+                "requests_per_s": len(ms) / elapsed if elapsed else float("nan"),
+                "p50_ms": statistics.median(ms) if ms else float("nan"),
+                "p99_ms": ms[min(len(ms) - 1, int(0.99 * len(ms)))] if ms else float("nan"),
+                "max_ms": ms[-1] if ms else float("nan"),
+                "rss_before_mb": rss_before / 2**20,
+                "rss_after_mb": rss_after / 2**20,
+                "rss_growth_pct": 100.0 * (rss_after - rss_before) / rss_before if rss_before else float("nan"),
+                # CPU time per answered request: what the throughput of idle cores would be bounded by.
+                "server_cpu_ms_per_request": 1e3 * server_cpu / len(ms) if ms else float("nan"),
+                "client_cpu_ms_per_request": 1e3 * client_cpu / len(ms) if ms else float("nan"),
+                "load_1min_before": load_before,
+                "load_1min_after": os.getloadavg()[0],
+                "cpu_count": os.cpu_count(),
+                "healthy_after": healthy,
+            }
+        ]
+    )
 
 
 def environment(options: Options) -> dict:

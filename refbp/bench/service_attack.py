@@ -62,6 +62,7 @@ class Verifying:
         deadline = time.perf_counter() + seconds
         limits = httpx.Limits(max_connections=self.clients)
         async with httpx.AsyncClient(base_url=self.base, limits=limits, timeout=60) as client:
+
             async def one():
                 while time.perf_counter() < deadline:
                     start = time.perf_counter()
@@ -82,6 +83,7 @@ async def flood(base: str, path: str, clients: int, seconds: float, body: bytes 
     """`clients` clients asking `path` (GET, or POST of `body`) as fast as answered; answers counted."""
     deadline, answered = time.perf_counter() + seconds, 0
     async with httpx.AsyncClient(base_url=base, timeout=120, limits=httpx.Limits(max_connections=clients)) as client:
+
         async def one():
             nonlocal answered
             while time.perf_counter() < deadline:
@@ -144,8 +146,9 @@ def phase(name: str, base: str, body: bytes, clients: int, seconds: float, attac
     verifying = Verifying(base, body, clients)
     attacker = None
     if attack:
-        attacker = multiprocessing.get_context("fork").Process(target=attacking, args=(attack[0], base, seconds,
-                                                                                      *attack[1:]))
+        attacker = multiprocessing.get_context("fork").Process(
+            target=attacking, args=(attack[0], base, seconds, *attack[1:])
+        )
         attacker.start()
         time.sleep(1.0)  # the attack under way before the measurement starts
     try:
@@ -156,10 +159,13 @@ def phase(name: str, base: str, body: bytes, clients: int, seconds: float, attac
             if attacker.is_alive():
                 attacker.kill()
     ms = sorted(1e3 * t for t in verifying.latencies)
-    return {"phase": name, "verify_per_s": len(ms) / seconds,
-            "p50_ms": statistics.median(ms) if ms else float("nan"),
-            "p99_ms": ms[min(len(ms) - 1, int(0.99 * len(ms)))] if ms else float("nan"),
-            "verify_not_200": verifying.other}
+    return {
+        "phase": name,
+        "verify_per_s": len(ms) / seconds,
+        "p50_ms": statistics.median(ms) if ms else float("nan"),
+        "p99_ms": ms[min(len(ms) - 1, int(0.99 * len(ms)))] if ms else float("nan"),
+        "verify_not_200": verifying.other,
+    }
 
 
 def load_and_kill(base: str, process, body_of, clients: int, seconds: float, round_: int):
@@ -171,12 +177,14 @@ def load_and_kill(base: str, process, body_of, clients: int, seconds: float, rou
 
     async def post_until_gone():
         async with httpx.AsyncClient(base_url=base, timeout=30) as client:
+
             async def one():
                 for key in issued:
                     sent.append(key)
                     try:
-                        answer = await client.post("/v1/verify", content=body_of(key),
-                                                   headers={**JSON, "Idempotency-Key": key})
+                        answer = await client.post(
+                            "/v1/verify", content=body_of(key), headers={**JSON, "Idempotency-Key": key}
+                        )
                     except httpx.HTTPError:
                         return  # the server is gone
                     if answer.status_code == 200:
@@ -184,8 +192,9 @@ def load_and_kill(base: str, process, body_of, clients: int, seconds: float, rou
 
             await asyncio.gather(*(one() for _ in range(clients)))
 
-    killer = threading.Timer(seconds * random.Random(round_).uniform(0.4, 0.9),
-                             lambda: os.kill(process.pid, signal.SIGKILL))
+    killer = threading.Timer(
+        seconds * random.Random(round_).uniform(0.4, 0.9), lambda: os.kill(process.pid, signal.SIGKILL)
+    )
     killer.start()
     asyncio.run(post_until_gone())
     killer.join()
@@ -194,6 +203,7 @@ def load_and_kill(base: str, process, body_of, clients: int, seconds: float, rou
 
 def after_the_kill(base: str, url: str, body_of, acknowledged: dict, sent: list, round_: int) -> dict:
     """On the restarted server: every key sent retried, then the store checked."""
+
     async def retry_all():
         async with httpx.AsyncClient(base_url=base, timeout=60) as client:
             for key in sent:
@@ -203,16 +213,29 @@ def after_the_kill(base: str, url: str, body_of, acknowledged: dict, sent: list,
     engine = sa.create_engine(url)
     with engine.connect() as connection:
         integrity = connection.exec_driver_sql("PRAGMA integrity_check").scalar()
-        stored = dict(connection.execute(sa.text("SELECT key, run_id FROM idempotency WHERE key LIKE :round"),
-                                         {"round": f"round{round_}-%"}).all())
-        per_key = connection.execute(sa.text(
-            "SELECT implementation, COUNT(*) FROM runs WHERE implementation LIKE :round GROUP BY implementation "
-            "HAVING COUNT(*) > 1"), {"round": f"attack round{round_}-%"}).all()
+        stored = dict(
+            connection.execute(
+                sa.text("SELECT key, run_id FROM idempotency WHERE key LIKE :round"), {"round": f"round{round_}-%"}
+            ).all()
+        )
+        per_key = connection.execute(
+            sa.text(
+                "SELECT implementation, COUNT(*) FROM runs WHERE implementation LIKE :round GROUP BY implementation "
+                "HAVING COUNT(*) > 1"
+            ),
+            {"round": f"attack round{round_}-%"},
+        ).all()
     engine.dispose()
     lost = [key for key, run in acknowledged.items() if stored.get(key) != run]
-    return {"phase": f"kill -9 round {round_ + 1}", "sent": len(sent), "acknowledged": len(acknowledged),
-            "acknowledged_lost": len(lost), "duplicates_after_retry": len(per_key),
-            "retried_and_stored": sum(key in stored for key in sent), "integrity": integrity}
+    return {
+        "phase": f"kill -9 round {round_ + 1}",
+        "sent": len(sent),
+        "acknowledged": len(acknowledged),
+        "acknowledged_lost": len(lost),
+        "duplicates_after_retry": len(per_key),
+        "retried_and_stored": sum(key in stored for key in sent),
+        "integrity": integrity,
+    }
 
 
 def _wait_for_port(port: int, seconds: float = 30) -> None:
@@ -227,12 +250,20 @@ def _wait_for_port(port: int, seconds: float = 30) -> None:
                 time.sleep(0.2)
 
 
-def run(runs: int, clients: int, seconds: float, kills: int, workers: int = 2, idle_sockets: int = IDLE_SOCKETS,
-        large_bytes: int = LARGE_BYTES) -> pd.DataFrame:
+def run(
+    runs: int,
+    clients: int,
+    seconds: float,
+    kills: int,
+    workers: int = 2,
+    idle_sockets: int = IDLE_SOCKETS,
+    large_bytes: int = LARGE_BYTES,
+) -> pd.DataFrame:
     correct = result_document("seed-2-2-2")
     body = json.dumps(correct).encode()
-    large = json.dumps({"format": "refbp-result/1", "case": "seed-2-2-2",
-                        "outputs": [0.0] * (large_bytes // 4)}).encode()
+    large = json.dumps(
+        {"format": "refbp-result/1", "case": "seed-2-2-2", "outputs": [0.0] * (large_bytes // 4)}
+    ).encode()
     rows = []
     with tempfile.TemporaryDirectory(prefix="refbp-attack-") as name:
         folder = Path(name)
@@ -246,15 +277,25 @@ def run(runs: int, clients: int, seconds: float, kills: int, workers: int = 2, i
         arguments, environment = ["--workers", str(workers), "--cases", "cases/seed"], {"REFBP_DATABASE_URL": url}
         port = free_port()
         with contextlib.ExitStack() as servers:
-            base, process = servers.enter_context(serving(arguments, environment, log=folder / "serve.log",
-                                                          start_seconds=180, port=port))
+            base, process = servers.enter_context(
+                serving(arguments, environment, log=folder / "serve.log", start_seconds=180, port=port)
+            )
             asyncio.run(Verifying(base, body, clients).run(min(seconds, 5)))  # warm-up
             rows.append(phase("baseline", base, body, clients, seconds))
             rows[-1]["server_rss_mb"] = server_memory(process) / 2**20
-            rows.append(phase(f"compare flood + {idle_sockets:,} idle sockets", base, body, clients, seconds,
-                              ("compare+idle", compare, b"", idle_sockets)))
-            rows.append(phase(f"{large_bytes / 2**20:.0f} MB bodies", base, body, clients, seconds,
-                              ("large", "", large)))
+            rows.append(
+                phase(
+                    f"compare flood + {idle_sockets:,} idle sockets",
+                    base,
+                    body,
+                    clients,
+                    seconds,
+                    ("compare+idle", compare, b"", idle_sockets),
+                )
+            )
+            rows.append(
+                phase(f"{large_bytes / 2**20:.0f} MB bodies", base, body, clients, seconds, ("large", "", large))
+            )
             time.sleep(2)  # the last large bodies finish
             rows[-1]["server_rss_mb"] = server_memory(process) / 2**20
             rows[-1]["healthy_after"] = httpx.get(f"{base}/healthz", timeout=30).status_code == 200
@@ -270,8 +311,9 @@ def run(runs: int, clients: int, seconds: float, kills: int, workers: int = 2, i
             for round_ in range(kills):
                 acknowledged, sent = load_and_kill(base, process, body_of, clients, seconds, round_)
                 _wait_for_port(port)  # the workers die with the server (refbp.service.lifeline), not at once
-                base, process = servers.enter_context(serving(arguments, environment, port=port, start_seconds=180,
-                                                              log=folder / f"restart{round_}.log"))
+                base, process = servers.enter_context(
+                    serving(arguments, environment, port=port, start_seconds=180, log=folder / f"restart{round_}.log")
+                )
                 rows.append(after_the_kill(base, url, body_of, acknowledged, sent, round_))
     return pd.DataFrame(rows)
 

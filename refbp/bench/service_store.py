@@ -26,8 +26,12 @@ import httpx
 import pandas as pd
 import sqlalchemy as sa
 
-CHECKS = (("grads", "layers.0.weight", "torch-autograd"), ("grads", "layers.0.weight", "finite-difference"),
-          ("grads", "layers.0.bias", "torch-autograd"), ("loss", "loss", "torch-autograd"))
+CHECKS = (
+    ("grads", "layers.0.weight", "torch-autograd"),
+    ("grads", "layers.0.weight", "finite-difference"),
+    ("grads", "layers.0.bias", "torch-autograd"),
+    ("loss", "loss", "torch-autograd"),
+)
 BATCH = 5000
 FIRST = datetime(2026, 1, 1, tzinfo=timezone.utc)
 
@@ -45,21 +49,64 @@ def fill_store(store, runs: int, implementation: str = "filler") -> list[str]:
             run_id, verdict_id, passed = uuid.uuid4().hex, verdict_id + 1, rng.random() > 0.1
             ids.append(run_id)
             started = (FIRST + timedelta(seconds=i)).isoformat(timespec="seconds")
-            run_rows.append(dict(id=run_id, command="verify", started=started, seconds=0.01,
-                                 implementation=f"{implementation}-{i % 7}", implementation_version="", refbp_version="x",
-                                 passed=passed, exit_code=0 if passed else 1, cases=1, failed_cases=int(not passed),
-                                 inconclusive_cases=0, environment={}))
-            verdict_rows.append(dict(id=verdict_id, run_id=run_id, case_id="seed-2-2-2", case_hash="0" * 64,
-                                     implementation=f"{implementation}-{i % 7}", passed=passed,
-                                     state="pass" if passed else "fail", inconclusive=0, error_kind="", errors=[],
-                                     not_provided=[], path="request body", network="mlp", dtype="float64",
-                                     seconds=0.01))
+            run_rows.append(
+                dict(
+                    id=run_id,
+                    command="verify",
+                    started=started,
+                    seconds=0.01,
+                    implementation=f"{implementation}-{i % 7}",
+                    implementation_version="",
+                    refbp_version="x",
+                    passed=passed,
+                    exit_code=0 if passed else 1,
+                    cases=1,
+                    failed_cases=int(not passed),
+                    inconclusive_cases=0,
+                    environment={},
+                )
+            )
+            verdict_rows.append(
+                dict(
+                    id=verdict_id,
+                    run_id=run_id,
+                    case_id="seed-2-2-2",
+                    case_hash="0" * 64,
+                    implementation=f"{implementation}-{i % 7}",
+                    passed=passed,
+                    state="pass" if passed else "fail",
+                    inconclusive=0,
+                    error_kind="",
+                    errors=[],
+                    not_provided=[],
+                    path="request body",
+                    network="mlp",
+                    dtype="float64",
+                    seconds=0.01,
+                )
+            )
             for quantity, tensor, reference in CHECKS:
                 error = rng.random() * (1e-3 if not passed else 1e-12)
-                check_rows.append(dict(case_verdict_id=verdict_id, quantity=quantity, tensor=tensor, reference=reference,
-                                       method="", passed=passed, state="pass" if passed else "fail", inconclusive=0,
-                                       max_abs_err=error, max_rel_err=error, worst_index=[0, 0], atol=1e-9, rtol=1e-7,
-                                       checked=4, note="", nondifferentiable=0))
+                check_rows.append(
+                    dict(
+                        case_verdict_id=verdict_id,
+                        quantity=quantity,
+                        tensor=tensor,
+                        reference=reference,
+                        method="",
+                        passed=passed,
+                        state="pass" if passed else "fail",
+                        inconclusive=0,
+                        max_abs_err=error,
+                        max_rel_err=error,
+                        worst_index=[0, 0],
+                        atol=1e-9,
+                        rtol=1e-7,
+                        checked=4,
+                        note="",
+                        nondifferentiable=0,
+                    )
+                )
         with store.engine.begin() as connection:
             connection.execute(store.runs.insert(), run_rows)
             connection.execute(store.case_verdicts.insert(), verdict_rows)
@@ -92,8 +139,13 @@ def measure(sizes, repeats: int = 5) -> pd.DataFrame:
             ids += fill_store(store, size - len(ids))
             filled = time.perf_counter() - start
             sample = random.Random(size).sample(ids, 12)
-            with serving(["--cases", "cases/seed"], {"REFBP_DATABASE_URL": url}, log=Path(folder) / "serve.log") as (
-                    base, _process), httpx.Client(base_url=base, timeout=120) as client:
+            with (
+                serving(["--cases", "cases/seed"], {"REFBP_DATABASE_URL": url}, log=Path(folder) / "serve.log") as (
+                    base,
+                    _process,
+                ),
+                httpx.Client(base_url=base, timeout=120) as client,
+            ):
                 _median_ms(client, "/v1/runs", 2)  # the first request of a process warms its caches
                 verify = []
                 for _ in range(repeats):
@@ -101,19 +153,23 @@ def measure(sizes, repeats: int = 5) -> pd.DataFrame:
                     client.post("/v1/verify", content=body, headers={"content-type": "application/json"})
                     verify.append(1e3 * (time.perf_counter() - begin))
                 deep = ids[len(ids) // 2]
-                rows.append({
-                    "runs_in_store": len(ids), "fill_s": round(filled, 1),
-                    "compare_12_ms": _median_ms(client, "/v1/compare?runs=" + ",".join(sample), repeats),
-                    "compare_12_prefixes_ms": _median_ms(client, "/v1/compare?runs=" + ",".join(r[:8] for r in sample),
-                                                         repeats),
-                    "compare_page_12_ms": _median_ms(client, "/compare?runs=" + ",".join(sample), repeats),
-                    "runs_first_page_ms": _median_ms(client, "/v1/runs?limit=50", repeats),
-                    "runs_deep_page_ms": _median_ms(client, f"/v1/runs?limit=50&before={deep}", repeats),
-                    "one_run_ms": _median_ms(client, f"/v1/runs/{sample[0]}", repeats),
-                    "run_page_ms": _median_ms(client, f"/runs/{sample[0]}", repeats),
-                    "index_page_ms": _median_ms(client, "/", repeats),
-                    "verify_ms": statistics.median(verify),
-                })
+                rows.append(
+                    {
+                        "runs_in_store": len(ids),
+                        "fill_s": round(filled, 1),
+                        "compare_12_ms": _median_ms(client, "/v1/compare?runs=" + ",".join(sample), repeats),
+                        "compare_12_prefixes_ms": _median_ms(
+                            client, "/v1/compare?runs=" + ",".join(r[:8] for r in sample), repeats
+                        ),
+                        "compare_page_12_ms": _median_ms(client, "/compare?runs=" + ",".join(sample), repeats),
+                        "runs_first_page_ms": _median_ms(client, "/v1/runs?limit=50", repeats),
+                        "runs_deep_page_ms": _median_ms(client, f"/v1/runs?limit=50&before={deep}", repeats),
+                        "one_run_ms": _median_ms(client, f"/v1/runs/{sample[0]}", repeats),
+                        "run_page_ms": _median_ms(client, f"/runs/{sample[0]}", repeats),
+                        "index_page_ms": _median_ms(client, "/", repeats),
+                        "verify_ms": statistics.median(verify),
+                    }
+                )
         store.engine.dispose()
     return pd.DataFrame(rows)
 

@@ -29,8 +29,8 @@ BODY = "submission"
 class Assignment:
     name: str
     rubric: Rubric
-    cases: tuple          # the cases graded, in the rubric's order
-    suite: dict           # the same cases by id (what results are judged against)
+    cases: tuple  # the cases graded, in the rubric's order
+    suite: dict  # the same cases by id (what results are judged against)
 
 
 def load_assignment(name: str, rubric_path) -> Assignment:
@@ -48,8 +48,11 @@ def grade_document(document, assignment: Assignment, executor=None, where: str =
     start = time.perf_counter()
     results = results_in(document, where)
     rubric = assignment.rubric
-    run = SuiteRun(started=datetime.now(timezone.utc).isoformat(timespec="seconds"), oracles=tuple(rubric.oracles),
-                   searched=(where,))
+    run = SuiteRun(
+        started=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        oracles=tuple(rubric.oracles),
+        searched=(where,),
+    )
     run.verdicts = judge_results(results, assignment.suite, oracles=rubric.oracles, executor=executor)
     run.implementation = ", ".join(sorted({v.implementation for v in run.verdicts if v.implementation}))
     run.seconds = time.perf_counter() - start
@@ -60,14 +63,26 @@ def student_view(grade: Grade) -> dict:
     """What the student sees (refbp.grade.summary's rule): the total, each visible test with its
     points and feedback (which holds no reference value unless the rubric's show_values), how
     many more are shown after the due date, and the notes. Hidden tests are not named."""
-    shown = [{"name": t.name, "score": t.score, "max_score": t.max_score, "status": t.status, "feedback": t.output}
-             for t in grade.tests if t.visibility == "visible"]
-    return {"title": grade.title, "score": grade.score, "max_score": grade.max_score, "tests": shown,
-            "shown_later": sum(t.visibility in SHOWN_LATER for t in grade.tests), "notes": list(grade.notes)}
+    shown = [
+        {"name": t.name, "score": t.score, "max_score": t.max_score, "status": t.status, "feedback": t.output}
+        for t in grade.tests
+        if t.visibility == "visible"
+    ]
+    return {
+        "title": grade.title,
+        "score": grade.score,
+        "max_score": grade.max_score,
+        "tests": shown,
+        "shown_later": sum(t.visibility in SHOWN_LATER for t in grade.tests),
+        "notes": list(grade.notes),
+    }
 
 
 def grade_facts(grade: Grade) -> dict:
     """What the store keeps of a grade beside its run (the teacher's table is read from it): the
     total and each test's points and status. The verdicts themselves are the run's rows."""
-    return {"score": grade.score, "max_score": grade.max_score,
-            "tests": [[t.name, t.score, t.max_score, t.status] for t in grade.tests]}
+    return {
+        "score": grade.score,
+        "max_score": grade.max_score,
+        "tests": [[t.name, t.score, t.max_score, t.status] for t in grade.tests],
+    }

@@ -30,21 +30,26 @@ def submission_run(run: SuiteRun, assignment: str, student: str) -> SuiteRun:
     return run
 
 
-def submission_environment(environment: dict, assignment: str, student: str, grade: Grade,
-                           implementation: str) -> dict:
+def submission_environment(environment: dict, assignment: str, student: str, grade: Grade, implementation: str) -> dict:
     """The stored run's environment: `environment` (the server's facts) and the grade."""
-    return {**environment, GRADING: {"assignment": assignment, "student": student,
-                                     "implementation": implementation, **grade_facts(grade)}}
+    return {
+        **environment,
+        GRADING: {"assignment": assignment, "student": student, "implementation": implementation, **grade_facts(grade)},
+    }
 
 
-def submissions(store, assignment: str, limit: int = 1000,
-                before: str | None = None) -> tuple[pd.DataFrame, str | None]:
+def submissions(
+    store, assignment: str, limit: int = 1000, before: str | None = None
+) -> tuple[pd.DataFrame, str | None]:
     """(the table, the id to ask `before` for the next page, or None at the end): one row per
     submission of `assignment`, newest first, with COLUMNS and one column per test (its points)."""
     runs = store.runs
-    query = (sa.select(runs.c.id, runs.c.started, runs.c.environment)
-             .where(runs.c.command == "verify", runs.c.implementation.startswith(f"{assignment}/", autoescape=True))
-             .order_by(runs.c.started.desc(), runs.c.id.desc()).limit(limit))
+    query = (
+        sa.select(runs.c.id, runs.c.started, runs.c.environment)
+        .where(runs.c.command == "verify", runs.c.implementation.startswith(f"{assignment}/", autoescape=True))
+        .order_by(runs.c.started.desc(), runs.c.id.desc())
+        .limit(limit)
+    )
     if before is not None:
         started = sa.select(runs.c.started).where(runs.c.id == before).scalar_subquery()
         query = query.where(sa.or_(runs.c.started < started, sa.and_(runs.c.started == started, runs.c.id < before)))
@@ -62,11 +67,18 @@ def _row(run_id: str, started: str, grading) -> dict | None:
     tests = {name: score for name, score, _max, _status in grading["tests"]}
     passed = sum(status == "passed" for *_, status in grading["tests"])
     score, most = float(grading.get("score", 0.0)), float(grading.get("max_score", 0.0))
-    return {"assignment": grading.get("assignment"), "submission": run_id, "submitted": started,
-            "student": grading.get("student", ""), "score": score, "max_score": most,
-            "percent": round(100.0 * score / most, 1) if most else float("nan"),
-            "tests_passed": f"{passed}/{len(grading['tests'])}", "implementation": grading.get("implementation", ""),
-            **tests}
+    return {
+        "assignment": grading.get("assignment"),
+        "submission": run_id,
+        "submitted": started,
+        "student": grading.get("student", ""),
+        "score": score,
+        "max_score": most,
+        "percent": round(100.0 * score / most, 1) if most else float("nan"),
+        "tests_passed": f"{passed}/{len(grading['tests'])}",
+        "implementation": grading.get("implementation", ""),
+        **tests,
+    }
 
 
 def _frame(rows: list[dict]) -> pd.DataFrame:

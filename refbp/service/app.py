@@ -34,9 +34,11 @@ from .verifier import Verifier
 from .verify_route import RETRY_SECONDS
 
 LOG = logging.getLogger("refbp.service")
-DESCRIPTION = ("Judge an implementation's results against refbp's suite (torch autograd in float64, finite "
-               "differences, published values); read the runs kept in the verdict store. The bodies are the "
-               "formats of docs/formats.md; the limits, tokens and answers are docs/service.md's.")
+DESCRIPTION = (
+    "Judge an implementation's results against refbp's suite (torch autograd in float64, finite "
+    "differences, published values); read the runs kept in the verdict store. The bodies are the "
+    "formats of docs/formats.md; the limits, tokens and answers are docs/service.md's."
+)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -45,14 +47,24 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     verifier = Verifier(settings.case_paths, settings.database, settings.executor)
     pool = CheckPool(limits.threads, limits.queue)
     reads_pool = CheckPool(limits.read_threads, limits.read_queue, name="refbp-read", yielding=True)
-    app = FastAPI(title="refbp verification service", version=__version__, docs_url=None, redoc_url=None,
-                  openapi_url=None, description=DESCRIPTION)
+    app = FastAPI(
+        title="refbp verification service",
+        version=__version__,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+        description=DESCRIPTION,
+    )
     # What the dependencies hand to the routes (refbp.service.deps).
     app.state.verifier, app.state.settings, app.state.pool, app.state.reads = verifier, settings, pool, reads_pool
     app.router.on_shutdown.extend([pool.close, reads_pool.close])
     if settings.cors_origins:
-        app.add_middleware(CORSMiddleware, allow_origins=list(settings.cors_origins), allow_methods=["GET", "POST"],
-                           allow_headers=["Authorization", "Content-Type", "Idempotency-Key"])
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=list(settings.cors_origins),
+            allow_methods=["GET", "POST"],
+            allow_headers=["Authorization", "Content-Type", "Idempotency-Key"],
+        )
     if settings.allowed_hosts:
         app.add_middleware(HostAllowList, hosts=settings.allowed_hosts)
     add_handlers(app)

@@ -40,16 +40,18 @@ def read_tokens(environ=None) -> tuple[tuple[str, str, str], ...]:
             with open(path, encoding="utf-8") as file:
                 text = file.read()
         except OSError as exc:
-            raise AssignmentError(f"{TOKENS_FILE_VARIABLE}: cannot be read: {exc.strerror or type(exc).__name__}") \
-                from None
+            raise AssignmentError(
+                f"{TOKENS_FILE_VARIABLE}: cannot be read: {exc.strerror or type(exc).__name__}"
+            ) from None
         found += _parsed(text, TOKENS_FILE_VARIABLE)
     if environ.get(TOKENS_VARIABLE, "").strip():
         found += _parsed(environ[TOKENS_VARIABLE], TOKENS_VARIABLE)
     seen: dict[str, tuple[str, str]] = {}
     for assignment, student, token in found:
         if token in seen and seen[token] != (assignment, student):
-            raise AssignmentError(f"{assignment}.{student}: its token is also {'.'.join(seen[token])}'s "
-                                  "(one token, one student)")
+            raise AssignmentError(
+                f"{assignment}.{student}: its token is also {'.'.join(seen[token])}'s (one token, one student)"
+            )
         seen[token] = (assignment, student)
     return tuple(dict.fromkeys(found))
 
@@ -64,19 +66,21 @@ def _parsed(text: str, where: str) -> list[tuple[str, str, str]]:
     found = []
     for assignment, tokens in document.items():
         if not NAME.fullmatch(str(assignment)):
-            raise AssignmentError(f"{where}: {str(assignment)[:40]!r}: an assignment's name is 1-64 letters, "
-                                  "digits, '.', '_' or '-'")
+            raise AssignmentError(
+                f"{where}: {str(assignment)[:40]!r}: an assignment's name is 1-64 letters, digits, '.', '_' or '-'"
+            )
         if isinstance(tokens, str):
             tokens = {SHARED: tokens}
         if not isinstance(tokens, dict) or not tokens:
             raise AssignmentError(f"{where}: {assignment}: a token, or an object {{student: token}}")
         for student, token in tokens.items():
             if not STUDENT.fullmatch(student):
-                raise AssignmentError(f"{where}: {assignment}: {student[:40]!r}: a student's name is 1-100 "
-                                      "characters, no '/' or control character")
+                raise AssignmentError(
+                    f"{where}: {assignment}: {student[:40]!r}: a student's name is 1-100 "
+                    "characters, no '/' or control character"
+                )
             if not isinstance(token, str) or not TOKEN.fullmatch(token):
-                raise AssignmentError(f"{where}: {assignment}.{student}: a token is 12-200 visible ASCII "
-                                      "characters")
+                raise AssignmentError(f"{where}: {assignment}.{student}: a token is 12-200 visible ASCII characters")
             found.append((assignment, student, token))
     return found
 
@@ -88,8 +92,10 @@ def configuration_problem(names, tokens, token: str, read_token: str, store_on: 
     if not store_on:
         return "assignments need the verdict store (REFBP_DATABASE_URL is none): the teacher's table is read from it"
     if not token:
-        return ("assignments need REFBP_TOKEN set: the teacher's token (writes, and reads: the runs and the "
-                "/v1/verify answers hold the expected values)")
+        return (
+            "assignments need REFBP_TOKEN set: the teacher's token (writes, and reads: the runs and the "
+            "/v1/verify answers hold the expected values)"
+        )
     for assignment, student, secret in tokens:
         if assignment not in names:
             return f"a student token for {assignment!r}, which is no --assignment of this server"
@@ -97,6 +103,7 @@ def configuration_problem(names, tokens, token: str, read_token: str, store_on: 
             return f"{assignment}.{student}: a student's token must not be REFBP_TOKEN or REFBP_READ_TOKEN"
     for name in names:
         if not any(assignment == name for assignment, _, _ in tokens):
-            return (f"--assignment {name}: no student token ({TOKENS_VARIABLE} or {TOKENS_FILE_VARIABLE}; "
-                    "docs/service.md)")
+            return (
+                f"--assignment {name}: no student token ({TOKENS_VARIABLE} or {TOKENS_FILE_VARIABLE}; docs/service.md)"
+            )
     return None

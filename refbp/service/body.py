@@ -48,7 +48,8 @@ async def read_body(request, limits: Limits):
         if request.headers.get("expect", "").lower() != "100-continue":
             await _drain(request, int(declared))
         raise BodyProblem(413, f"{BODY}: {int(declared)} bytes, more than the limit of {limit} bytes", CLOSE)
-    spooled = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)
+    # Handed to the caller open (it reads it in a check thread, and closes it there).
+    spooled = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115
     try:
         await asyncio.wait_for(_copy(request, spooled, limit), limits.body_seconds)
     except asyncio.TimeoutError:
@@ -113,8 +114,10 @@ def check_sizes(document, limits: Limits) -> None:
     results = document.get("results")
     if isinstance(results, list):
         if len(results) > limits.max_results:
-            raise BodyProblem(422, f"{BODY}: results: {len(results)} results, more than the limit of "
-                                   f"{limits.max_results} in one bundle")
+            raise BodyProblem(
+                422,
+                f"{BODY}: results: {len(results)} results, more than the limit of {limits.max_results} in one bundle",
+            )
         _check_tree({k: v for k, v in document.items() if k != "results"}, "", limits)
         for i, result in enumerate(results):
             _check_tree(result, f"results[{i}].", limits)
@@ -128,8 +131,11 @@ def _check_tree(result, where: str, limits: Limits) -> None:
     if isinstance(result, dict):
         for key, tensors in result.items():
             if isinstance(tensors, dict) and len(tensors) > limits.max_parameters:
-                raise BodyProblem(422, f"{BODY}: {where}{_shown(key)}: {len(tensors)} tensors, more than the "
-                                       f"limit of {limits.max_parameters} parameters per case")
+                raise BodyProblem(
+                    422,
+                    f"{BODY}: {where}{_shown(key)}: {len(tensors)} tensors, more than the "
+                    f"limit of {limits.max_parameters} parameters per case",
+                )
     numbers, pending = 0, deque([(result, where.rstrip("."))])
     while pending:
         value, field = pending.popleft()
@@ -151,16 +157,18 @@ def _check_tree(result, where: str, limits: Limits) -> None:
                     else:
                         numbers += 1
                 if numbers > limits.max_entries:
-                    raise BodyProblem(422, f"{BODY}: {field}: more than the limit of {limits.max_entries} numbers "
-                                           "in one result (every array counted)")
+                    raise BodyProblem(
+                        422,
+                        f"{BODY}: {field}: more than the limit of {limits.max_entries} numbers "
+                        "in one result (every array counted)",
+                    )
         elif isinstance(value, str):
             _check_string(value, field, limits)
 
 
 def _check_string(text: str, field: str, limits: Limits) -> None:
     if len(text) > limits.max_string:
-        raise BodyProblem(422, f"{BODY}: {field}: {len(text)} characters, more than the limit of "
-                               f"{limits.max_string}")
+        raise BodyProblem(422, f"{BODY}: {field}: {len(text)} characters, more than the limit of {limits.max_string}")
     if text.isascii():
         if "\x00" in text:
             raise BodyProblem(422, f"{BODY}: {field}: a NUL character")

@@ -20,16 +20,27 @@ def shown(text: str, length: int = 80) -> str:
     return repr(text[:length].encode("ascii", "backslashreplace").decode("ascii"))
 
 
-@router.get("/v1/cases", summary="the cases results are judged against: id, title, network, loss, dtype, tags",
-            dependencies=[Depends(read_access)])
+@router.get(
+    "/v1/cases",
+    summary="the cases results are judged against: id, title, network, loss, dtype, tags",
+    dependencies=[Depends(read_access)],
+)
 def cases(verifier: Verifier = Depends(verifier_of)):
     return verifier.cases()
 
 
-@router.get("/v1/cases/{case_id}", summary="one case in its explicit form (every number written out)",
-            responses={200: {"description": "a refbp-case/1 document", "content": {"application/json": {
-                "schema": {"$ref": "#/components/schemas/refbp-case-1"}}}}, **not_found("no such case")},
-            dependencies=[Depends(read_access)])
+@router.get(
+    "/v1/cases/{case_id}",
+    summary="one case in its explicit form (every number written out)",
+    responses={
+        200: {
+            "description": "a refbp-case/1 document",
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/refbp-case-1"}}},
+        },
+        **not_found("no such case"),
+    },
+    dependencies=[Depends(read_access)],
+)
 def case(case_id: str, verifier: Verifier = Depends(verifier_of)):
     document = verifier.explicit_case(case_id)
     if document is None:
@@ -37,8 +48,11 @@ def case(case_id: str, verifier: Verifier = Depends(verifier_of)):
     return document
 
 
-@router.get("/v1/schemas/{name}", summary="the JSON Schema of a format: case, result, results or verdict",
-            responses=not_found("no such schema"))
+@router.get(
+    "/v1/schemas/{name}",
+    summary="the JSON Schema of a format: case, result, results or verdict",
+    responses=not_found("no such schema"),
+)
 def schema(name: str):
     if name not in SCHEMAS:
         raise HTTPException(404, f"no schema {shown(name, 40)} (known: {', '.join(SCHEMAS)})")

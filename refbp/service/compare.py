@@ -37,8 +37,8 @@ def run_ids(runs: str) -> list[str]:
 
 @dataclass
 class Compared:
-    columns: list          # one refbp.compare.Column per run, in the order named
-    table: object          # refbp.compare.case_table's DataFrame
+    columns: list  # one refbp.compare.Column per run, in the order named
+    table: object  # refbp.compare.case_table's DataFrame
 
     @cached_property
     def body(self) -> bytes:
@@ -65,9 +65,14 @@ def compared(runs: str, store) -> Compared:
             _cache.move_to_end(key)
             return _cache[key]
     rows = runs_checks(store, list(key[1]))
-    columns = [stored_column(run["id"], run["implementation"],
-                             rows[rows["run_id"] == run["id"]].drop(columns="run_id").reset_index(drop=True))
-               for run in runs_found]
+    columns = [
+        stored_column(
+            run["id"],
+            run["implementation"],
+            rows[rows["run_id"] == run["id"]].drop(columns="run_id").reset_index(drop=True),
+        )
+        for run in runs_found
+    ]
     result = Compared(columns, case_table(columns))
     with _cache_lock:
         _cache[key] = result

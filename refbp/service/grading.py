@@ -82,8 +82,11 @@ class Assignments:
 
     def get(self, name: str) -> Assignment:
         if name not in self.by_name:
-            raise HTTPException(404, f"no assignment {name[:64].encode('ascii', 'backslashreplace').decode()!r} "
-                                     f"(this server has: {', '.join(sorted(self.by_name))})")
+            raise HTTPException(
+                404,
+                f"no assignment {name[:64].encode('ascii', 'backslashreplace').decode()!r} "
+                f"(this server has: {', '.join(sorted(self.by_name))})",
+            )
         return self.by_name[name]
 
 
@@ -106,8 +109,9 @@ def load_assignments(settings: Settings, store_on: bool, warm: bool = True) -> A
             loaded[name] = load_assignment(name, path)
         except (RubricError, GradeError) as exc:
             raise AssignmentError(f"--assignment {name}: {exc}") from None
-    students = {_digest(token): Student(assignment, student)
-                for assignment, student, token in settings.assignment_tokens}
+    students = {
+        _digest(token): Student(assignment, student) for assignment, student, token in settings.assignment_tokens
+    }
     for assignment in loaded.values():
         if warm:
             warm_up(assignment.suite)  # the first submission costs what the others do
@@ -125,20 +129,27 @@ async def student_of(name: str, request: Request, assignments: Assignments = Dep
     key = _digest(credential(request))
     student = assignments.students.get(key)
     if student is None:
-        raise HTTPException(401, "a student's token of this assignment is required (Authorization: Bearer <token>)",
-                            headers={"WWW-Authenticate": "Bearer"})
+        raise HTTPException(
+            401,
+            "a student's token of this assignment is required (Authorization: Bearer <token>)",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
     if student.assignment != name:
         raise HTTPException(403, "this token is for another assignment")
     require_json(request)
     wait = assignments.limit.wait(key)
     if wait:
-        raise HTTPException(429, f"more than {assignments.limit.per_minute} submissions in a minute: try again in "
-                                 f"{math.ceil(wait)} s", headers={"Retry-After": str(math.ceil(wait))})
+        raise HTTPException(
+            429,
+            f"more than {assignments.limit.per_minute} submissions in a minute: try again in {math.ceil(wait)} s",
+            headers={"Retry-After": str(math.ceil(wait))},
+        )
     return student
 
 
-def grade_body(assignment: Assignment, student: Student, verifier: Verifier, settings: Settings, body: bytes,
-               deadline: Deadline):
+def grade_body(
+    assignment: Assignment, student: Student, verifier: Verifier, settings: Settings, body: bytes, deadline: Deadline
+):
     """(status, JSON text, headers) of one submission's body, in a check thread."""
     document = parse_body(body)
     del body
@@ -149,8 +160,7 @@ def grade_body(assignment: Assignment, student: Student, verifier: Verifier, set
     view = {"assignment": assignment.name, "student": student.name, **student_view(grade)}
     if not deadline.commit():
         return 503, "", {}  # answered already (past its time): nothing is recorded
-    environment = submission_environment(verifier.environment, assignment.name, student.name, grade,
-                                         run.implementation)
+    environment = submission_environment(verifier.environment, assignment.name, student.name, grade, run.implementation)
     record = RunRecord("verify", environment=environment)
     try:
         run_id = kept(record_run, verifier.store, submission_run(run, assignment.name, student.name), record)
@@ -159,18 +169,35 @@ def grade_body(assignment: Assignment, student: Student, verifier: Verifier, set
     return 200, json.dumps({"submission": run_id, **view}), {"X-Refbp-Submission": run_id}
 
 
-@router.post("/v1/assignments/{name}/submissions", summary="grade a student's results: points and feedback, "
-             "never the expected values", responses=GRADING_RESPONSES, openapi_extra=grading_request())
-async def submit(request: Request, name: str, student: Student = Depends(student_of),
-                 assignments: Assignments = Depends(assignments_of), verifier: Verifier = Depends(verifier_of),
-                 settings: Settings = Depends(settings_of), pool: CheckPool = Depends(check_pool_of)):
+@router.post(
+    "/v1/assignments/{name}/submissions",
+    summary="grade a student's results: points and feedback, never the expected values",
+    responses=GRADING_RESPONSES,
+    openapi_extra=grading_request(),
+)
+async def submit(
+    request: Request,
+    name: str,
+    student: Student = Depends(student_of),
+    assignments: Assignments = Depends(assignments_of),
+    verifier: Verifier = Depends(verifier_of),
+    settings: Settings = Depends(settings_of),
+    pool: CheckPool = Depends(check_pool_of),
+):
     work = partial(grade_body, assignments.get(name), student, verifier, settings)
     status, text, headers = await checked(request, pool, settings.limits, work)
     return Response(text, status_code=status, headers=headers, media_type="application/json")
 
 
-async def _table(name: str, limit: int, before: str | None, assignments: Assignments, store: Store,
-                 reads: CheckPool, settings: Settings):
+async def _table(
+    name: str,
+    limit: int,
+    before: str | None,
+    assignments: Assignments,
+    store: Store,
+    reads: CheckPool,
+    settings: Settings,
+):
     assignments.get(name)
     return await reads.run(submissions, store, name, limit, before, seconds=settings.limits.read_seconds)
 
@@ -179,13 +206,22 @@ def _csv(frame) -> Response:
     return Response(submissions_csv(frame), media_type="text/csv; charset=utf-8")
 
 
-@router.get("/v1/assignments/{name}/submissions", summary="every submission, newest first: the teacher's table "
-            "(?format=csv; a page: ?limit=, ?before=ID)", responses=TABLE_RESPONSES,
-            dependencies=[Depends(read_access)])
-async def table(name: str, format_: str = Query("json", alias="format", pattern="^(json|csv)$"),
-                limit: int = Query(1000, ge=1, le=10_000), before: str | None = Query(None, max_length=32),
-                assignments: Assignments = Depends(assignments_of), store: Store = Depends(store_of),
-                reads: CheckPool = Depends(read_pool_of), settings: Settings = Depends(settings_of)):
+@router.get(
+    "/v1/assignments/{name}/submissions",
+    summary="every submission, newest first: the teacher's table (?format=csv; a page: ?limit=, ?before=ID)",
+    responses=TABLE_RESPONSES,
+    dependencies=[Depends(read_access)],
+)
+async def table(
+    name: str,
+    format_: str = Query("json", alias="format", pattern="^(json|csv)$"),
+    limit: int = Query(1000, ge=1, le=10_000),
+    before: str | None = Query(None, max_length=32),
+    assignments: Assignments = Depends(assignments_of),
+    store: Store = Depends(store_of),
+    reads: CheckPool = Depends(read_pool_of),
+    settings: Settings = Depends(settings_of),
+):
     frame, following = await _table(name, limit, before, assignments, store, reads, settings)
     if format_ == "csv":
         return _csv(frame)
@@ -194,32 +230,49 @@ async def table(name: str, format_: str = Query("json", alias="format", pattern=
     return {"assignment": name, "submissions": rows, "next": after}
 
 
-@router.get("/v1/assignments/{name}/submissions.csv", summary="every submission, newest first, as CSV",
-            responses=TABLE_RESPONSES, dependencies=[Depends(read_access)])
-async def table_csv(name: str, limit: int = Query(1000, ge=1, le=10_000),
-                    before: str | None = Query(None, max_length=32),
-                    assignments: Assignments = Depends(assignments_of), store: Store = Depends(store_of),
-                    reads: CheckPool = Depends(read_pool_of), settings: Settings = Depends(settings_of)):
+@router.get(
+    "/v1/assignments/{name}/submissions.csv",
+    summary="every submission, newest first, as CSV",
+    responses=TABLE_RESPONSES,
+    dependencies=[Depends(read_access)],
+)
+async def table_csv(
+    name: str,
+    limit: int = Query(1000, ge=1, le=10_000),
+    before: str | None = Query(None, max_length=32),
+    assignments: Assignments = Depends(assignments_of),
+    store: Store = Depends(store_of),
+    reads: CheckPool = Depends(read_pool_of),
+    settings: Settings = Depends(settings_of),
+):
     frame, _ = await _table(name, limit, before, assignments, store, reads, settings)
     return _csv(frame)
 
 
 @pages.get("/assignments/{name}", response_class=HTMLResponse, dependencies=[Depends(read_access)])
-async def table_page(name: str, assignments: Assignments = Depends(assignments_of), store: Store = Depends(store_of),
-                     reads: CheckPool = Depends(read_pool_of), settings: Settings = Depends(settings_of),
-                     verifier: Verifier = Depends(verifier_of)):
+async def table_page(
+    name: str,
+    assignments: Assignments = Depends(assignments_of),
+    store: Store = Depends(store_of),
+    reads: CheckPool = Depends(read_pool_of),
+    settings: Settings = Depends(settings_of),
+    verifier: Verifier = Depends(verifier_of),
+):
     assignment = assignments.get(name)
-    return HTMLResponse(await reads.run(_page_html, assignment, store, verifier.environment,
-                                        seconds=settings.limits.read_seconds))
+    return HTMLResponse(
+        await reads.run(_page_html, assignment, store, verifier.environment, seconds=settings.limits.read_seconds)
+    )
 
 
 def _page_html(assignment: Assignment, store: Store, environment: dict) -> str:
     """The teacher's page: the newest 1,000 submissions, each a link to its run (every row judged)."""
     frame, _ = submissions(store, assignment.name, 1000)
     name = assignment.name
-    lines = [f"{assignment.rubric.title}: {len(frame)} submission(s), newest first (at most 1,000 here; "
-             f"/v1/assignments/{name}/submissions pages through all). Each links to its run: every row judged.",
-             f"CSV: /v1/assignments/{name}/submissions.csv"]
+    lines = [
+        f"{assignment.rubric.title}: {len(frame)} submission(s), newest first (at most 1,000 here; "
+        f"/v1/assignments/{name}/submissions pages through all). Each links to its run: every row judged.",
+        f"CSV: /v1/assignments/{name}/submissions.csv",
+    ]
     section = Section("Submissions", table=frame, links={"submission": "/runs/{}"})
     nav = [("/", "Runs"), (f"/v1/assignments/{name}/submissions.csv", "CSV")]
     return html(Page(f"refbp: {name}", lines, [section], environment, nav=nav))

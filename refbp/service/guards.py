@@ -39,8 +39,11 @@ def credential(request: Request) -> str:
 
 def authorize_write(request: Request, settings) -> None:
     if settings.token and not _matches(credential(request), settings.token):
-        raise HTTPException(401, "a bearer token is required to write (Authorization: Bearer <REFBP_TOKEN>)",
-                            headers={"WWW-Authenticate": "Bearer"})
+        raise HTTPException(
+            401,
+            "a bearer token is required to write (Authorization: Bearer <REFBP_TOKEN>)",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
 
 
 def authorize_read(request: Request, settings) -> None:
@@ -48,9 +51,12 @@ def authorize_read(request: Request, settings) -> None:
         return
     given = credential(request)
     if not (_matches(given, settings.read_token) or _matches(given, settings.token)):
-        raise HTTPException(401, "a token is required to read (Authorization: Bearer <REFBP_READ_TOKEN>, or "
-                                 "HTTP Basic with it as the password)",
-                            headers={"WWW-Authenticate": 'Basic realm="refbp", charset="UTF-8"'})
+        raise HTTPException(
+            401,
+            "a token is required to read (Authorization: Bearer <REFBP_READ_TOKEN>, or "
+            "HTTP Basic with it as the password)",
+            headers={"WWW-Authenticate": 'Basic realm="refbp", charset="UTF-8"'},
+        )
 
 
 def require_json(request: Request) -> None:
@@ -65,7 +71,7 @@ def host_of(header: str) -> str:
     """The host of a Host header, without its port: `[::1]:8000` -> `::1`, `Example.org:80` -> `example.org`."""
     header = header.strip().lower()
     if header.startswith("["):
-        return header[1:header.find("]")] if "]" in header else header
+        return header[1 : header.find("]")] if "]" in header else header
     return header.rpartition(":")[0] if header.count(":") == 1 else header
 
 
@@ -79,7 +85,8 @@ class HostAllowList:
         if scope["type"] == "http" and self.hosts:
             host = dict(scope["headers"]).get(b"host", b"").decode("latin-1")
             if host_of(host) not in self.hosts:
-                answer = JSONResponse({"detail": "Host: not one this server answers to (--allowed-host)"},
-                                      status_code=400)
+                answer = JSONResponse(
+                    {"detail": "Host: not one this server answers to (--allowed-host)"}, status_code=400
+                )
                 return await answer(scope, receive, send)
         return await self.app(scope, receive, send)

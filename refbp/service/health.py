@@ -21,13 +21,22 @@ async def healthz(verifier: Verifier = Depends(verifier_of)):
     return {"status": "ok", "cases": len(verifier.suite), "store": verifier.store is not None}
 
 
-@router.get("/readyz", summary="readiness: the verdict store can be written now",
-            responses={503: {"description": "the store cannot be written (the reason named)"}})
-async def readyz(verifier: Verifier = Depends(verifier_of), reads: CheckPool = Depends(read_pool_of),
-                 settings: Settings = Depends(settings_of)):
+@router.get(
+    "/readyz",
+    summary="readiness: the verdict store can be written now",
+    responses={503: {"description": "the store cannot be written (the reason named)"}},
+)
+async def readyz(
+    verifier: Verifier = Depends(verifier_of),
+    reads: CheckPool = Depends(read_pool_of),
+    settings: Settings = Depends(settings_of),
+):
     store = verifier.store
     problem = None if store is None else await reads.run(write_problem, store, seconds=settings.limits.read_seconds)
     if problem is not None:
-        return JSONResponse({"status": "not ready", "detail": f"the verdict store cannot be written: {problem}"},
-                            status_code=503, headers={"Retry-After": "5"})
+        return JSONResponse(
+            {"status": "not ready", "detail": f"the verdict store cannot be written: {problem}"},
+            status_code=503,
+            headers={"Retry-After": "5"},
+        )
     return {"status": "ready", "store": store is not None}

@@ -11,7 +11,7 @@ COMPONENT = "#/components/schemas/"
 
 
 def component_name(name: str) -> str:
-    """"refbp-result-1" for "result"."""
+    """ "refbp-result-1" for "result"."""
     return SCHEMAS[name].replace("/", "-")
 
 
@@ -35,8 +35,10 @@ def format_components() -> dict:
 
 def _rewrite(node, own: str, ids: dict):
     if isinstance(node, dict):
-        return {key: _reference(value, own, ids) if key == "$ref" else _rewrite(value, own, ids)
-                for key, value in node.items()}
+        return {
+            key: _reference(value, own, ids) if key == "$ref" else _rewrite(value, own, ids)
+            for key, value in node.items()
+        }
     if isinstance(node, list):
         return [_rewrite(item, own, ids) for item in node]
     return node
@@ -57,24 +59,51 @@ def body(name: str, description: str, many: bool = False) -> dict:
 
 
 def verify_request() -> dict:
-    return {"requestBody": {"required": True, "description": "one refbp-result/1 document, or a refbp-results/1 "
-                            "bundle", "content": {"application/json": {"schema": {"oneOf": [
-                                {"$ref": COMPONENT + component_name("result")},
-                                {"$ref": COMPONENT + component_name("results")}]}}}}}
+    return {
+        "requestBody": {
+            "required": True,
+            "description": "one refbp-result/1 document, or a refbp-results/1 bundle",
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "oneOf": [
+                            {"$ref": COMPONENT + component_name("result")},
+                            {"$ref": COMPONENT + component_name("results")},
+                        ]
+                    }
+                }
+            },
+        }
+    }
 
 
 def problem(description: str) -> dict:
-    return {"description": description, "content": {"application/json": {"schema": {
-        "type": "object", "required": ["detail"], "properties": {"detail": {"type": "string"}}}}}}
+    return {
+        "description": description,
+        "content": {
+            "application/json": {
+                "schema": {"type": "object", "required": ["detail"], "properties": {"detail": {"type": "string"}}}
+            }
+        },
+    }
 
 
 VERIFY_RESPONSES = {
-    200: {"description": "a refbp-verdict/1 document for one result; a JSON list of them for a bundle (a failed "
-                         "check is still 200, with \"passed\": false and \"state\": \"fail\"; an inconclusive "
-                         "verdict has \"passed\": false and \"state\": \"inconclusive\")",
-          "content": {"application/json": {"schema": {"oneOf": [
-              {"$ref": COMPONENT + component_name("verdict")},
-              {"type": "array", "items": {"$ref": COMPONENT + component_name("verdict")}}]}}}},
+    200: {
+        "description": "a refbp-verdict/1 document for one result; a JSON list of them for a bundle (a failed "
+        'check is still 200, with "passed": false and "state": "fail"; an inconclusive '
+        'verdict has "passed": false and "state": "inconclusive")',
+        "content": {
+            "application/json": {
+                "schema": {
+                    "oneOf": [
+                        {"$ref": COMPONENT + component_name("verdict")},
+                        {"type": "array", "items": {"$ref": COMPONENT + component_name("verdict")}},
+                    ]
+                }
+            }
+        },
+    },
     400: problem("malformed JSON (the line and column named)"),
     401: problem("REFBP_TOKEN is set and the request has no matching bearer token"),
     413: problem("the body is larger than the limit"),
@@ -84,38 +113,75 @@ VERIFY_RESPONSES = {
 
 
 def not_found(description: str) -> dict:
-    return {404: problem(description), 503: problem("too many reads at once, or a read past its time "
-                                                    "(see Retry-After)")}
+    return {
+        404: problem(description),
+        503: problem("too many reads at once, or a read past its time (see Retry-After)"),
+    }
 
 
-VERIFY_RESPONSES.update({
-    408: problem("the body did not arrive within its time"),
-    415: problem("the body is not declared as application/json"),
-})
+VERIFY_RESPONSES.update(
+    {
+        408: problem("the body did not arrive within its time"),
+        415: problem("the body is not declared as application/json"),
+    }
+)
 
 
 def grading_request() -> dict:
-    return {"requestBody": {"required": True, "description": "the student's results: one refbp-result/1 document, "
-                            "or a refbp-results/1 bundle", "content": {"application/json": {"schema": {"oneOf": [
-                                {"$ref": COMPONENT + component_name("result")},
-                                {"$ref": COMPONENT + component_name("results")}]}}}}}
+    return {
+        "requestBody": {
+            "required": True,
+            "description": "the student's results: one refbp-result/1 document, or a refbp-results/1 bundle",
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "oneOf": [
+                            {"$ref": COMPONENT + component_name("result")},
+                            {"$ref": COMPONENT + component_name("results")},
+                        ]
+                    }
+                }
+            },
+        }
+    }
 
 
 NUMBER = {"type": "number"}
 STRING = {"type": "string"}
-GRADED = {"type": "object", "required": ["submission", "assignment", "student", "title", "score", "max_score", "tests",
-                                         "shown_later", "notes"],
-          "properties": {"submission": STRING, "assignment": STRING, "student": STRING, "title": STRING,
-                         "score": NUMBER, "max_score": NUMBER, "shown_later": {"type": "integer"},
-                         "notes": {"type": "array", "items": STRING},
-                         "tests": {"type": "array", "items": {
-                             "type": "object", "required": ["name", "score", "max_score", "status", "feedback"],
-                             "properties": {"name": STRING, "score": NUMBER, "max_score": NUMBER,
-                                            "status": {"enum": ["passed", "failed"]}, "feedback": STRING}}}}}
+GRADED = {
+    "type": "object",
+    "required": ["submission", "assignment", "student", "title", "score", "max_score", "tests", "shown_later", "notes"],
+    "properties": {
+        "submission": STRING,
+        "assignment": STRING,
+        "student": STRING,
+        "title": STRING,
+        "score": NUMBER,
+        "max_score": NUMBER,
+        "shown_later": {"type": "integer"},
+        "notes": {"type": "array", "items": STRING},
+        "tests": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["name", "score", "max_score", "status", "feedback"],
+                "properties": {
+                    "name": STRING,
+                    "score": NUMBER,
+                    "max_score": NUMBER,
+                    "status": {"enum": ["passed", "failed"]},
+                    "feedback": STRING,
+                },
+            },
+        },
+    },
+}
 GRADING_RESPONSES = {
-    200: {"description": "the grade: the total, each visible test's points and feedback (no expected value unless "
-                         "the rubric's show_values), how many tests are shown after the due date",
-          "content": {"application/json": {"schema": GRADED}}},
+    200: {
+        "description": "the grade: the total, each visible test's points and feedback (no expected value unless "
+        "the rubric's show_values), how many tests are shown after the due date",
+        "content": {"application/json": {"schema": GRADED}},
+    },
     400: problem("malformed JSON (the line and column named)"),
     401: problem("no student token of this assignment"),
     403: problem("a student token of another assignment"),
@@ -128,14 +194,25 @@ GRADING_RESPONSES = {
     503: problem("every worker is busy, the check ran out of time, or the store cannot be written (see Retry-After)"),
 }
 TABLE_RESPONSES = {
-    200: {"description": "every submission, newest first: {assignment, submissions: [rows], next} as JSON, or CSV "
-                         "(one row per submission: submission, submitted, student, score, max_score, percent, "
-                         "tests_passed, implementation, then each test's points)",
-          "content": {"application/json": {"schema": {
-              "type": "object", "required": ["assignment", "submissions", "next"],
-              "properties": {"assignment": STRING, "submissions": {"type": "array", "items": {"type": "object"}},
-                             "next": {"type": ["string", "null"]}}}},
-              "text/csv": {"schema": STRING}}},
+    200: {
+        "description": "every submission, newest first: {assignment, submissions: [rows], next} as JSON, or CSV "
+        "(one row per submission: submission, submitted, student, score, max_score, percent, "
+        "tests_passed, implementation, then each test's points)",
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "required": ["assignment", "submissions", "next"],
+                    "properties": {
+                        "assignment": STRING,
+                        "submissions": {"type": "array", "items": {"type": "object"}},
+                        "next": {"type": ["string", "null"]},
+                    },
+                }
+            },
+            "text/csv": {"schema": STRING},
+        },
+    },
     401: problem("no read token (the teacher's: REFBP_READ_TOKEN or REFBP_TOKEN)"),
     **not_found("no such assignment"),
 }

@@ -95,8 +95,9 @@ class CheckPool:
     def __init__(self, threads: int, queue: int, name: str = "refbp-check", yielding: bool = False):
         """`yielding`: its threads run at a lower priority than the process's others (the reads:
         a flood of compares takes the cores the checks leave, not theirs)."""
-        self.executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix=name,
-                                           initializer=_lower_priority if yielding else None)
+        self.executor = ThreadPoolExecutor(
+            max_workers=threads, thread_name_prefix=name, initializer=_lower_priority if yielding else None
+        )
         self.slots = threading.BoundedSemaphore(threads + queue)
         # Bodies declared over SPOOL_BYTES are read and parsed at once by half the threads at
         # most: parsing megabytes of JSON holds a core for a second, and a flood of them would
@@ -108,8 +109,9 @@ class CheckPool:
     def take(self) -> Slot:
         """A slot, or Busy at once when none is free."""
         if not self.slots.acquire(blocking=False):
-            raise Busy("every worker is busy and the queue is full" if self.name == "refbp-check"
-                       else "too many reads at once")
+            raise Busy(
+                "every worker is busy and the queue is full" if self.name == "refbp-check" else "too many reads at once"
+            )
         with self.lock:
             self.taken += 1
         return Slot(self)

@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, field
 
 from .assignment_tokens import read_tokens
 
-TOKEN_VARIABLE = "REFBP_TOKEN"            # writes (and reads) with it
+TOKEN_VARIABLE = "REFBP_TOKEN"  # writes (and reads) with it
 READ_TOKEN_VARIABLE = "REFBP_READ_TOKEN"  # reads with it, where reads need a token
 CORS_VARIABLE = "REFBP_CORS_ORIGINS"
 # How `refbp serve` hands its settings to the server processes uvicorn starts (JSON).
@@ -29,14 +29,14 @@ class Limits:
     # A body over this many bytes is refused (413) before it is parsed: the largest result of
     # the suite is a few kB, and a bundle of every case's result well under 1 MiB.
     max_body_bytes: int = 8 * MIB
-    max_results: int = 256          # results in one refbp-results/1 bundle
-    max_parameters: int = 64        # tensors in one result's grads or params_after
-    max_entries: int = 1_000_000    # numbers in one result, every array in it counted
-    max_string: int = 200           # characters in any string or name (the store's name columns: 200)
-    body_seconds: float = 30.0      # the longest a body may take to arrive (408 past it)
-    header_seconds: float = 10.0    # a connection must send its request's headers within this
-    request_seconds: float = 60.0   # the longest a check may take before the answer is 503
-    threads: int = 2                # checks running at once in one server process
+    max_results: int = 256  # results in one refbp-results/1 bundle
+    max_parameters: int = 64  # tensors in one result's grads or params_after
+    max_entries: int = 1_000_000  # numbers in one result, every array in it counted
+    max_string: int = 200  # characters in any string or name (the store's name columns: 200)
+    body_seconds: float = 30.0  # the longest a body may take to arrive (408 past it)
+    header_seconds: float = 10.0  # a connection must send its request's headers within this
+    request_seconds: float = 60.0  # the longest a check may take before the answer is 503
+    threads: int = 2  # checks running at once in one server process
     # Checks waiting for a thread; one more is refused (503). A burst of 200 requests at once
     # (a CI farm's jobs finishing together) waits here and is answered rather than refused.
     queue: int = 256
@@ -53,14 +53,14 @@ class Limits:
 @dataclass(frozen=True)
 class Settings:
     limits: Limits = field(default_factory=Limits)
-    case_paths: tuple = ()          # the cases judged against (default: the installed suite)
-    database: str | None = None     # the verdict store's URL (default: REFBP_DATABASE_URL, else SQLite)
-    token: str = ""                 # writes (POST) need `Authorization: Bearer <token>` when set
-    read_token: str = ""            # reads accept it (or `token`) where reads need a token
+    case_paths: tuple = ()  # the cases judged against (default: the installed suite)
+    database: str | None = None  # the verdict store's URL (default: REFBP_DATABASE_URL, else SQLite)
+    token: str = ""  # writes (POST) need `Authorization: Bearer <token>` when set
+    read_token: str = ""  # reads accept it (or `token`) where reads need a token
     reads_need_token: bool = False  # bound beyond loopback: reads need a token too (`refbp serve`)
-    allowed_hosts: tuple = ()       # the Host headers answered (none: any); others get 400
-    cors_origins: tuple = ()        # origins allowed by CORS; none: no CORS header is ever sent
-    executor: str | None = None     # dask://HOST:PORT: the checks run on that Dask cluster
+    allowed_hosts: tuple = ()  # the Host headers answered (none: any); others get 400
+    cors_origins: tuple = ()  # origins allowed by CORS; none: no CORS header is ever sent
+    executor: str | None = None  # dask://HOST:PORT: the checks run on that Dask cluster
     # Graded assignments: (name, the rubric's path) pairs (`refbp serve --assignment NAME=RUBRIC`);
     # their students' tokens come from the environment, never from the command line (below).
     assignments: tuple = ()
@@ -92,5 +92,6 @@ class Settings:
         document = json.loads(os.environ.get(SETTINGS_VARIABLE) or "{}")
         limits = Limits(**document.pop("limits", {}))
         document["assignments"] = [tuple(pair) for pair in document.get("assignments", ())]
-        return cls.from_environment(limits=limits, **{k: tuple(v) if isinstance(v, list) else v
-                                                      for k, v in document.items()})
+        return cls.from_environment(
+            limits=limits, **{k: tuple(v) if isinstance(v, list) else v for k, v in document.items()}
+        )

@@ -31,17 +31,23 @@ from .body import BODY
 
 @dataclass
 class Judged:
-    verdicts: list          # CaseVerdict, one per result
-    single: bool            # the body was one refbp-result/1 (else a bundle)
-    run: SuiteRun           # what `keep` records
+    verdicts: list  # CaseVerdict, one per result
+    single: bool  # the body was one refbp-result/1 (else a bundle)
+    run: SuiteRun  # what `keep` records
 
 
 def service_facts(store: Store | None) -> dict:
     """What the pages and the stored runs say about the server: versions, platform, the kind of
     store. Never its command line, its store's URL or path, nor anything else that may carry a
     credential."""
-    return {"refbp": __version__, "python": sys.version.split()[0], "platform": platform.platform(),
-            "machine": platform.machine(), "database": "none" if store is None else store.kind, "service": True}
+    return {
+        "refbp": __version__,
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "machine": platform.machine(),
+        "database": "none" if store is None else store.kind,
+        "service": True,
+    }
 
 
 class Verifier:
@@ -59,9 +65,17 @@ class Verifier:
         warm_up(self.suite)
 
     def cases(self) -> list[dict]:
-        return [{"id": case.id, "title": case.title, "network": case.network.describe(), "loss": case.loss,
-                 "dtype": case.dtype, "tags": list(case.tags)}
-                for case in sorted(self.suite.values(), key=lambda c: c.id)]
+        return [
+            {
+                "id": case.id,
+                "title": case.title,
+                "network": case.network.describe(),
+                "loss": case.loss,
+                "dtype": case.dtype,
+                "tags": list(case.tags),
+            }
+            for case in sorted(self.suite.values(), key=lambda c: c.id)
+        ]
 
     def explicit_case(self, case_id: str) -> dict | None:
         case = self.suite.get(case_id)
@@ -72,8 +86,9 @@ class Verifier:
         it is not of the formats (the field named)."""
         start = time.perf_counter()
         results = results_in(document, BODY)
-        run = SuiteRun(started=datetime.now(timezone.utc).isoformat(timespec="seconds"), oracles=ORACLES,
-                       searched=(BODY,))
+        run = SuiteRun(
+            started=datetime.now(timezone.utc).isoformat(timespec="seconds"), oracles=ORACLES, searched=(BODY,)
+        )
         run.verdicts = judge_results(results, self.suite, executor=self.executor, conventions=conventions)
         run.implementation = ", ".join(sorted({v.implementation for v in run.verdicts if v.implementation}))
         run.seconds = time.perf_counter() - start
@@ -84,8 +99,9 @@ class Verifier:
         when the store is off. refbp.store.KeyTaken when the key's first request recorded first."""
         if self.store is None:
             return None
-        record = RunRecord("verify", environment=self.environment, idempotency_key=key, request_digest=digest,
-                           answer=answer)
+        record = RunRecord(
+            "verify", environment=self.environment, idempotency_key=key, request_digest=digest, answer=answer
+        )
         return record_run(self.store, judged.run, record)
 
 

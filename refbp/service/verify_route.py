@@ -36,9 +36,11 @@ from .verifier import Verifier
 LOG = logging.getLogger("refbp.service")
 RETRY_SECONDS = 1
 CONVENTIONS = ("any", "torch")
-CONVENTIONS_HELP = ("which values pass where correct implementations may differ (docs/formats.md, 'Conventions'): "
-                    "any (default), every admissible convention; torch, only torch's own choices (relu'(0) = 0, "
-                    "BCELoss's backward)")
+CONVENTIONS_HELP = (
+    "which values pass where correct implementations may differ (docs/formats.md, 'Conventions'): "
+    "any (default), every admissible convention; torch, only torch's own choices (relu'(0) = 0, "
+    "BCELoss's backward)"
+)
 KEY = re.compile(r"[\x21-\x7e]{1,200}")
 # The answer's JSON without the spaces after separators: a tenth smaller, and as quick to write.
 COMPACT = (",", ":")
@@ -70,16 +72,18 @@ async def checked(request: Request, pool: CheckPool, limits: Limits, work) -> tu
         slot = pool.take()
         spooled = await read_body(request, limits)
         deadline, handed = Deadline(), True
-        status, text, headers = await slot.run(_in_thread, work, spooled, deadline, lane,
-                                               seconds=limits.request_seconds, deadline=deadline)
+        status, text, headers = await slot.run(
+            _in_thread, work, spooled, deadline, lane, seconds=limits.request_seconds, deadline=deadline
+        )
     finally:
         if slot is not None:
             slot.release()
         if lane is not None and not handed:
             lane.release()
     if status == 503 and not text:
-        raise BodyProblem(503, f"the check did not finish within {limits.request_seconds:g} s",
-                          {"Retry-After": str(RETRY_SECONDS)})
+        raise BodyProblem(
+            503, f"the check did not finish within {limits.request_seconds:g} s", {"Retry-After": str(RETRY_SECONDS)}
+        )
     return status, text, headers
 
 
@@ -112,9 +116,17 @@ def not_stored(exc: Exception, answer: str) -> tuple[int, str, dict]:
     """The 503 of an answer whose run could not be recorded: the reason, and the answer itself."""
     reason = write_error_line(exc)
     LOG.error("verdict store: a run was not recorded: %s", reason)
-    return 503, json.dumps({"detail": f"the verdict store cannot be written ({reason}); the verdicts below are "
-                                      "not stored", "stored": False, "answer": json.loads(answer)}), \
-        {"Retry-After": str(RETRY_SECONDS), "X-Refbp-Stored": "false"}
+    return (
+        503,
+        json.dumps(
+            {
+                "detail": f"the verdict store cannot be written ({reason}); the verdicts below are not stored",
+                "stored": False,
+                "answer": json.loads(answer),
+            }
+        ),
+        {"Retry-After": str(RETRY_SECONDS), "X-Refbp-Stored": "false"},
+    )
 
 
 def judge_body(verifier: Verifier, limits: Limits, conventions: str, key: str, body: bytes, deadline: Deadline):
@@ -145,16 +157,27 @@ def judge_body(verifier: Verifier, limits: Limits, conventions: str, key: str, b
 def replay(first, digest: str):
     if first.request_digest != digest:
         return 422, json.dumps({"detail": "Idempotency-Key: already used with another request"}), {}
-    return 200, first.answer, {"X-Refbp-Run": first.run_id, "Location": f"/v1/runs/{first.run_id}",
-                               "Idempotent-Replayed": "true"}
+    return (
+        200,
+        first.answer,
+        {"X-Refbp-Run": first.run_id, "Location": f"/v1/runs/{first.run_id}", "Idempotent-Replayed": "true"},
+    )
 
 
-@router.post("/v1/verify", summary="verdicts for an implementation's results", responses=VERIFY_RESPONSES,
-             openapi_extra=verify_request(), dependencies=[Depends(write_access)])
-async def verify(request: Request, conventions: str = Query(
-        "any", description=CONVENTIONS_HELP, json_schema_extra={"enum": list(CONVENTIONS)}),
-        verifier: Verifier = Depends(verifier_of), settings: Settings = Depends(settings_of),
-        pool: CheckPool = Depends(check_pool_of)):
+@router.post(
+    "/v1/verify",
+    summary="verdicts for an implementation's results",
+    responses=VERIFY_RESPONSES,
+    openapi_extra=verify_request(),
+    dependencies=[Depends(write_access)],
+)
+async def verify(
+    request: Request,
+    conventions: str = Query("any", description=CONVENTIONS_HELP, json_schema_extra={"enum": list(CONVENTIONS)}),
+    verifier: Verifier = Depends(verifier_of),
+    settings: Settings = Depends(settings_of),
+    pool: CheckPool = Depends(check_pool_of),
+):
     require_json(request)  # called, not a dependency: nothing to swap, and each dependency costs the hot path
     if conventions not in CONVENTIONS:
         raise HTTPException(422, f"conventions: {conventions[:40]!r} is not one of {', '.join(CONVENTIONS)}")
