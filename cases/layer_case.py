@@ -78,9 +78,10 @@ class LayerCase:
 
 def layer_format(path: str | Path) -> str:
     """The `format` of a layer case or layer result file ("" for any other file, or one that
-    cannot be read: its loader says why). Read only when the text names a layer format at all."""
+    cannot be read: its loader says why). Read only when the text names a layer format at all; a
+    path that is not a regular file (a FIFO would block the read) is left to the loader too."""
     try:
-        if Path(path).stat().st_size > MAX_FILE_BYTES:
+        if not Path(path).is_file() or Path(path).stat().st_size > MAX_FILE_BYTES:
             return ""
         data = Path(path).read_bytes()
     except OSError:

@@ -424,3 +424,17 @@ def test_fuzz_layer_saves_its_failures_as_layer_cases_that_check_again(capsys, t
     assert case.function == "relu" and "regression" in case.tags and "--seed 0" in case.source
     assert main(["check", "--layer", buggy, str(saved), "--no-report"]) == 1
     assert main(["check", "--layer", correct, str(saved), "--no-report"]) == 0
+
+
+def test_a_fifo_among_the_paths_is_never_read_to_find_its_format(tmp_path):
+    """A FIFO (or any non-regular file) is left to the loader, which refuses it in one line: reading
+    it to peek at its `format` would block forever."""
+    import os
+
+    from refbp.cases.layer_case import layer_format
+
+    fifo = tmp_path / "pipe.json"
+    os.mkfifo(fifo)
+    assert layer_format(fifo) == ""
+    layers: list = []
+    assert discover([fifo, tmp_path], [], layer_files=layers) == [fifo, fifo] and layers == []
