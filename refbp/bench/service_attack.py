@@ -11,7 +11,7 @@ p99 are measured in each):
   large bodies  8 clients posting 7 MB bodies (parsed, then refused: 422).
 The attackers run in a process of their own, so that they slow the server, not the measuring
 clients' event loop.
-Then --kills rounds of kill -9: clients post with an Idempotency-Key each, the server is
+Then --kills rounds of kill -9 (refbp.bench.service_kills): clients post with an Idempotency-Key each, the server is
 killed mid-load, restarted on the same store; then SQLite's integrity check, the acknowledged
 verdicts (answers of 200) that are missing from the store, and after retrying every request
 with its key, the keys with more than one run (duplicates). One line per phase and round.
@@ -24,9 +24,7 @@ import asyncio
 import contextlib
 import json
 import multiprocessing
-import os
 import random
-import signal
 import socket
 import statistics
 import sys
@@ -37,11 +35,11 @@ from pathlib import Path
 
 import httpx
 import pandas as pd
-import sqlalchemy as sa
 
 from refbp.serving import free_port, serving
 
 from .service import result_document, server_memory
+from .service_kills import after_the_kill, load_and_kill, wait_for_port
 from .service_store import fill_store
 
 JSON = {"content-type": "application/json"}
@@ -168,88 +166,6 @@ def phase(name: str, base: str, body: bytes, clients: int, seconds: float, attac
     }
 
 
-def load_and_kill(base: str, process, body_of, clients: int, seconds: float, round_: int):
-    """Clients post with a key each until the server is killed (kill -9, part way through
-    `seconds`): (the keys acknowledged with their run ids, every key sent)."""
-    acknowledged: dict[str, str] = {}
-    issued = iter([f"round{round_}-{i}" for i in range(100_000)])
-    sent: list[str] = []
-
-    async def post_until_gone():
-        async with httpx.AsyncClient(base_url=base, timeout=30) as client:
-
-            async def one():
-                for key in issued:
-                    sent.append(key)
-                    try:
-                        answer = await client.post(
-                            "/v1/verify", content=body_of(key), headers={**JSON, "Idempotency-Key": key}
-                        )
-                    except httpx.HTTPError:
-                        return  # the server is gone
-                    if answer.status_code == 200:
-                        acknowledged[key] = answer.headers["x-refbp-run"]
-
-            await asyncio.gather(*(one() for _ in range(clients)))
-
-    killer = threading.Timer(
-        seconds * random.Random(round_).uniform(0.4, 0.9), lambda: os.kill(process.pid, signal.SIGKILL)
-    )
-    killer.start()
-    asyncio.run(post_until_gone())
-    killer.join()
-    return acknowledged, sent
-
-
-def after_the_kill(base: str, url: str, body_of, acknowledged: dict, sent: list, round_: int) -> dict:
-    """On the restarted server: every key sent retried, then the store checked."""
-
-    async def retry_all():
-        async with httpx.AsyncClient(base_url=base, timeout=60) as client:
-            for key in sent:
-                await client.post("/v1/verify", content=body_of(key), headers={**JSON, "Idempotency-Key": key})
-
-    asyncio.run(retry_all())
-    engine = sa.create_engine(url)
-    with engine.connect() as connection:
-        integrity = connection.exec_driver_sql("PRAGMA integrity_check").scalar()
-        stored = dict(
-            connection.execute(
-                sa.text("SELECT key, run_id FROM idempotency WHERE key LIKE :round"), {"round": f"round{round_}-%"}
-            ).all()
-        )
-        per_key = connection.execute(
-            sa.text(
-                "SELECT implementation, COUNT(*) FROM runs WHERE implementation LIKE :round GROUP BY implementation "
-                "HAVING COUNT(*) > 1"
-            ),
-            {"round": f"attack round{round_}-%"},
-        ).all()
-    engine.dispose()
-    lost = [key for key, run in acknowledged.items() if stored.get(key) != run]
-    return {
-        "phase": f"kill -9 round {round_ + 1}",
-        "sent": len(sent),
-        "acknowledged": len(acknowledged),
-        "acknowledged_lost": len(lost),
-        "duplicates_after_retry": len(per_key),
-        "retried_and_stored": sum(key in stored for key in sent),
-        "integrity": integrity,
-    }
-
-
-def _wait_for_port(port: int, seconds: float = 30) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        with socket.socket() as probe:
-            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds: TIME_WAIT is no obstacle
-            try:
-                probe.bind(("127.0.0.1", port))
-                return
-            except OSError:
-                time.sleep(0.2)
-
-
 def run(
     runs: int,
     clients: int,
@@ -310,7 +226,7 @@ def run(
             # restarted server takes the retries, and is the one the next round kills.
             for round_ in range(kills):
                 acknowledged, sent = load_and_kill(base, process, body_of, clients, seconds, round_)
-                _wait_for_port(port)  # the workers die with the server (refbp.service.lifeline), not at once
+                wait_for_port(port)  # the workers die with the server (refbp.service.lifeline), not at once
                 base, process = servers.enter_context(
                     serving(arguments, environment, port=port, start_seconds=180, log=folder / f"restart{round_}.log")
                 )
