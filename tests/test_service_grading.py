@@ -192,7 +192,8 @@ def test_a_request_answered_4xx_writes_nothing(served, correct):
 
 def test_the_teacher_sees_every_submission_as_a_table_a_csv_and_a_page(served, correct, transposed):
     client, _ = served
-    ids = [submit(client, "bob", body).json()["submission"] for body in (correct, transposed)]
+    formula = dict(correct, implementation="=1+2")  # a spreadsheet would compute it: the CSV defuses it
+    ids = [submit(client, "bob", body).json()["submission"] for body in (correct, transposed, formula)]
     table = client.get("/v1/assignments/hw2/submissions", headers=AUTH)
     assert table.status_code == 200, table.text
     rows = {row["submission"]: row for row in table.json()["submissions"]}
@@ -206,6 +207,7 @@ def test_the_teacher_sees_every_submission_as_a_table_a_csv_and_a_page(served, c
         found = {row["submission"]: row for row in csv.DictReader(io.StringIO(answer.text))}
         assert set(found) == set(rows) and float(found[ids[1]]["score"]) == rows[ids[1]]["score"]
         assert found[ids[0]]["hw-seed-2-2-2: forward (outputs and loss)"] == "1.0"
+        assert found[ids[2]]["implementation"] == "'=1+2" and rows[ids[2]]["implementation"] == "=1+2"
     page = client.get("/assignments/hw2", headers=AUTH)
     assert page.status_code == 200 and all(f"/runs/{i}" in page.text for i in ids)
     for headers in ({}, bearer(STUDENTS["bob"])):  # students see their own grade, not the table

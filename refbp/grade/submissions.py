@@ -86,6 +86,14 @@ def _frame(rows: list[dict]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=COLUMNS + tests)
 
 
+# A cell a spreadsheet would read as a formula (a student's implementation name is theirs to choose):
+# written with a leading apostrophe, as OWASP advises against CSV injection.
+FORMULA = ("=", "+", "-", "@", "\t", "\r")
+
+
 def submissions_csv(frame: pd.DataFrame) -> str:
     """The table as CSV (a gradebook imports it): one row per submission, one column per test."""
-    return frame.to_csv(index=False)
+    safe = frame.copy()
+    for column in safe.columns:
+        safe[column] = safe[column].map(lambda v: f"'{v}" if isinstance(v, str) and v.startswith(FORMULA) else v)
+    return safe.to_csv(index=False)
