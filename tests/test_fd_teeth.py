@@ -8,6 +8,7 @@ import json
 import numpy as np
 import pytest
 
+from refbp.bench import fd as fd_bench
 from refbp.bench.fd import make_case, wrong_gradient
 from refbp.cases import SUITE_DIR, format_entry
 from refbp.check.check_case import finite_difference_checks
@@ -132,12 +133,16 @@ def test_run_rejects_an_unknown_fd_method(capsys):
     assert main(["run", "--fd-method", "forward", str(SEED)]) == 2
 
 
-def test_bench_fd_quick_json(capsys, tmp_path):
+def test_bench_fd_quick_json(capsys, tmp_path, monkeypatch):
+    # A smoke run of the command: its second network smaller than --quick's 10-32-32-4, whose
+    # gradcheck baseline alone took most of three minutes of the suite on a loaded 2-core machine.
+    monkeypatch.setattr(fd_bench, "QUICK_NETWORKS", ((2, 2, 2), (6, 12, 12, 3)))
+    monkeypatch.setattr(fd_bench, "QUICK_ACTIVATION_NETWORK", (6, 12, 12, 3))
     code = main(["bench", "fd", "--quick", "--json", "--repeats", "1", "--report-dir", str(tmp_path)])
     assert code == 0
     rows = json.loads(capsys.readouterr().out)
     mlp_rows = [r for r in rows if r["kind"] == "mlp"]
-    assert [r["network"] for r in rows[:4]] == ["2-2-2"] * 4 and mlp_rows[-1]["network"] == "10-32-32-4"
+    assert [r["network"] for r in rows[:4]] == ["2-2-2"] * 4 and mlp_rows[-1]["network"] == "6-12-12-3"
     assert [(r["network"], r["activation"], r["steps"]) for r in rows if r["kind"] == "rnn"] == [
         ("3-8-2", "tanh", 5),
         ("3-8-2", "relu", 5),
@@ -154,7 +159,7 @@ def test_bench_fd_quick_json(capsys, tmp_path):
         assert row["agree"] is True, row
         assert row["baseline_note"] == ""
     assert {row["activation"] for row in mlp_rows} == {"sigmoid", "relu", "mixed"}
-    assert rows[4]["params"] == 10 * 32 + 32 + 32 * 32 + 32 + 32 * 4 + 4
+    assert rows[4]["params"] == 6 * 12 + 12 + 12 * 12 + 12 + 12 * 3 + 3
     (report,) = tmp_path.glob("bench-fd-*")
     assert (report / "results.csv").exists() and (report / "summary.md").exists()
     assert "goal: directional at least as fast" in (report / "summary.md").read_text()
