@@ -94,7 +94,7 @@ def test_the_json_verdict_writes_every_json_field_in_the_records_order():
 
 
 def test_the_details_frame_takes_its_check_columns_from_the_record():
-    assert DETAIL_COLUMNS == ["case", *frame_columns(Check), "network", "dtype", "path"]
+    assert ["case", *frame_columns(Check), "network", "dtype", "path"] == DETAIL_COLUMNS
     assert sorted(frame_columns(Check)) == sorted(names(Check, "frame"))
     frame = details_frame(SuiteRun(verdicts=[verdict_of(full_row())]))
     [values] = frame.to_dict("records")
