@@ -37,25 +37,61 @@ from refbp.service.openapi import format_components
 from refbp.store import RunRecord, open_store, record_run, run_checks
 
 # The kinds of SQL column each kind of field is kept in.
-SQL_TYPES = {Kind.TEXT: sa.String, Kind.COUNT: sa.Integer, Kind.MEASURE: sa.Float, Kind.TOLERANCE: sa.Float,
-             Kind.INDEX: sa.JSON, Kind.PASSED: sa.Boolean, Kind.STATE: sa.String}
+SQL_TYPES = {
+    Kind.TEXT: sa.String,
+    Kind.COUNT: sa.Integer,
+    Kind.MEASURE: sa.Float,
+    Kind.TOLERANCE: sa.Float,
+    Kind.INDEX: sa.JSON,
+    Kind.PASSED: sa.Boolean,
+    Kind.STATE: sa.String,
+}
 
 
 def full_row(record: type = Check, **more) -> Check:
     """A failed row with every field away from its default (a diagnosis, torch's own error, an
     entry), so that a field left out anywhere shows."""
-    entry = EntryRecord("c", "grads", "w", "finite-difference", (1, 0), VerdictState.NOT_JUDGED, "central",
-                        0.5, 0.25, "at a kink")
-    return record(quantity="grads", tensor="layers.0.weight", reference="finite-difference", max_abs_err=0.25,
-                  max_rel_err=math.inf, worst_index=[1, 0], atol=1e-9, rtol=1e-7, passed=False, note="2 judged",
-                  checked=2, nondifferentiable=1, actual=0.5, expected_value=0.25, method="central", step=1e-6,
-                  error_estimate=1e-10, diagnosis="transposed", diagnosis_note="looks transposed",
-                  convention="relu'(0) = 1", inconclusive=3, torch_error=1e-8, entries=(entry,), **more)
+    entry = EntryRecord(
+        "c", "grads", "w", "finite-difference", (1, 0), VerdictState.NOT_JUDGED, "central", 0.5, 0.25, "at a kink"
+    )
+    return record(
+        quantity="grads",
+        tensor="layers.0.weight",
+        reference="finite-difference",
+        max_abs_err=0.25,
+        max_rel_err=math.inf,
+        worst_index=[1, 0],
+        atol=1e-9,
+        rtol=1e-7,
+        passed=False,
+        note="2 judged",
+        checked=2,
+        nondifferentiable=1,
+        actual=0.5,
+        expected_value=0.25,
+        method="central",
+        step=1e-6,
+        error_estimate=1e-10,
+        diagnosis="transposed",
+        diagnosis_note="looks transposed",
+        convention="relu'(0) = 1",
+        inconclusive=3,
+        torch_error=1e-8,
+        entries=(entry,),
+        **more,
+    )
 
 
 def verdict_of(*checks: Check) -> CaseVerdict:
-    return CaseVerdict(case="c", implementation="probe", passed=False, checks=checks, network="mlp 2-2-2",
-                       dtype="float32", path="c.json")
+    return CaseVerdict(
+        case="c",
+        implementation="probe",
+        passed=False,
+        checks=checks,
+        network="mlp 2-2-2",
+        dtype="float32",
+        path="c.json",
+    )
 
 
 def names(record: type, destination: str) -> list[str]:
@@ -85,7 +121,7 @@ def test_the_json_verdict_writes_every_json_field_in_the_records_order():
     check = full_row()
     document = verdict_of(check).to_json()["checks"][0]
     assert list(document) == names(Check, "json")
-    assert document["max_rel_err"] is None and document["worst_index"] == [1, 0]   # null for inf; ints
+    assert document["max_rel_err"] is None and document["worst_index"] == [1, 0]  # null for inf; ints
     assert document["passed"] is False and document["state"] == "fail"
     # Written only where they exist: a diagnosis, torch's own error.
     plain = dataclasses.replace(check, diagnosis="", diagnosis_note="", torch_error=math.nan).to_json()
@@ -108,7 +144,8 @@ def test_the_store_keeps_every_store_field(tmp_path):
     store = open_store(f"sqlite:///{tmp_path / 'store.sqlite'}")
     assert missing_columns(store.checks, Check) == [], (
         "the store's checks table lacks these fields of the record: add a migration "
-        "(refbp/store/migrations/versions/) that adds each column, nullable (a run stored before has none)")
+        "(refbp/store/migrations/versions/) that adds each column, nullable (a run stored before has none)"
+    )
     for name, kind in store_columns(Check).items():
         assert isinstance(store.checks.c[name].type, SQL_TYPES[kind]), name
     check = full_row()
@@ -118,9 +155,10 @@ def test_the_store_keeps_every_store_field(tmp_path):
     assert list(kept) == names(Check, "store")
     for name, value in kept.items():
         read = stored[name]
-        assert (read is None or (isinstance(read, float) and math.isnan(read))) if value is None \
-            else read == value, name
-    assert "torch_error" not in stored   # the record says the store does not keep it
+        assert (read is None or (isinstance(read, float) and math.isnan(read))) if value is None else read == value, (
+            name
+        )
+    assert "torch_error" not in stored  # the record says the store does not keep it
 
 
 def test_the_shipped_verdict_schema_is_the_one_the_record_makes():
@@ -128,7 +166,8 @@ def test_the_shipped_verdict_schema_is_the_one_the_record_makes():
     # Key order too: the service's OpenAPI document lists the properties as the file does.
     assert json.dumps(shipped["$defs"]["check"]) == json.dumps(row_schema(Check)), (
         "cases/schemas/refbp-verdict-1.schema.json's row is not the record's: rewrite it with "
-        "`python scripts/write_verdict_schema.py`")
+        "`python scripts/write_verdict_schema.py`"
+    )
     assert shipped["$defs"]["state"] == STATE_SCHEMA
     assert shipped["properties"]["error_kind"]["enum"] == [kind.value for kind in ErrorKind]
     jsonschema.Draft202012Validator(shipped).validate(verdict_of(full_row()).to_json())
@@ -164,7 +203,7 @@ def test_a_field_added_to_the_record_reaches_json_frame_schema_and_store(tmp_pat
     url = f"sqlite:///{tmp_path / 'store.sqlite'}"
     store = open_store(url)
     assert missing_columns(store.checks, ReviewedCheck) == ["reviewer"]
-    with store.engine.begin() as connection:   # what that migration does: op.add_column, nullable
+    with store.engine.begin() as connection:  # what that migration does: op.add_column, nullable
         connection.execute(sa.text("ALTER TABLE checks ADD COLUMN reviewer TEXT"))
     store = open_store(url)
     assert missing_columns(store.checks, ReviewedCheck) == []
@@ -188,7 +227,7 @@ def test_the_schema_file_is_rewritten_from_the_record(tmp_path):
     copy.write_text(shipped)
     write_row_schema(Check, copy)
     assert copy.read_text() == shipped
-    write_row_schema(ReviewedCheck, copy)   # a field more: a line more, the rest of the file as it was
+    write_row_schema(ReviewedCheck, copy)  # a field more: a line more, the rest of the file as it was
     added = [line for line in copy.read_text().splitlines() if line not in shipped.splitlines()]
     assert len(copy.read_text().splitlines()) == len(shipped.splitlines()) + 1
     assert added[-1].strip() == '"reviewer": {"type": "string", "description": "who looked at the row"}'
