@@ -26,6 +26,7 @@ from functools import partial
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
+from refbp.check.states import ErrorKind
 from refbp.check.verify import warm_up
 from refbp.grade.assignment import Assignment, grade_document, load_assignment, student_view
 from refbp.grade.rubric import RubricError
@@ -155,7 +156,7 @@ def grade_body(
     del body
     check_sizes(document, settings.limits)
     grade, run = grade_document(document, assignment, executor=verifier.executor)
-    if run.verdicts and all(v.error_kind == "input" for v in run.verdicts):
+    if run.verdicts and all(v.error_kind == ErrorKind.INPUT for v in run.verdicts):
         return 422, json.dumps({"detail": run.verdicts[0].errors[0]}), {}
     view = {"assignment": assignment.name, "student": student.name, **student_view(grade)}
     if not deadline.commit():

@@ -22,6 +22,7 @@ from functools import partial
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import Response
 
+from refbp.check.states import ErrorKind
 from refbp.store import KeyTaken, answered
 from refbp.store.database import write_error_line
 
@@ -139,7 +140,7 @@ def judge_body(verifier: Verifier, limits: Limits, conventions: str, key: str, b
     check_sizes(document, limits)
     judged = verifier.verify(document, conventions=conventions)
     documents = [v.to_json() for v in judged.verdicts]
-    if judged.single and judged.verdicts[0].error_kind == "input":
+    if judged.single and judged.verdicts[0].error_kind == ErrorKind.INPUT:
         return 422, json.dumps({"detail": judged.verdicts[0].errors[0]}), {}
     answer = json.dumps(documents[0] if judged.single else documents, separators=COMPACT)
     if not deadline.commit():
