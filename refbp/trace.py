@@ -45,4 +45,5 @@ class Trace:
             return None
         grad_h = signals["rnn.grad_h"]
         return [float(np.linalg.norm(signals["rnn.grad_h0"]))] + [
-            float(np.linalg.norm(grad_h[:, t, :])) for t in range(grad_h.shape[1])]
+            float(np.linalg.norm(grad_h[:, t, :])) for t in range(grad_h.shape[1])
+        ]

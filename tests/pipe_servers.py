@@ -16,10 +16,17 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "examples" / "pipe" / "python"))
 
-import serve_adapter
+import serve_adapter  # noqa: E402 (found through the path set just above)
 
-HELLO = {"type": "hello", "protocol": "refbp-pipe/1", "name": "misbehaving", "version": "0", "kinds": ["mlp"],
-         "dtypes": ["float64", "float32"], "quantities": ["outputs", "loss", "grads", "losses"]}
+HELLO = {
+    "type": "hello",
+    "protocol": "refbp-pipe/1",
+    "name": "misbehaving",
+    "version": "0",
+    "kinds": ["mlp"],
+    "dtypes": ["float64", "float32"],
+    "quantities": ["outputs", "loss", "grads", "losses"],
+}
 
 
 PID_FILE = ""

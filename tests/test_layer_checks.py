@@ -25,21 +25,26 @@ def test_correct_layers_pass_every_input_set(module):
     verdicts = check_layers(load_declaration(str(LAYERS / f"{module}.py")), module)
     assert verdicts and all(v.state.value == "pass" for v in verdicts), [
         (v.case, [(c.tensor, c.reference, c.max_rel_err) for c in v.failed_checks()], v.errors)
-        for v in verdicts if v.state.value != "pass"]
+        for v in verdicts
+        if v.state.value != "pass"
+    ]
     labels = {v.case for v in verdicts}
     assert {"layer:affine-b1-ordinary", "layer:relu-b4-near_kink"} <= labels  # batch 1, values near the kink
     if module == "cs231n_layers":
         assert {"layer:softmax_cross_entropy-b4-large", "layer:rnn-b4-ordinary", "layer:rnn_step-b1-tiny"} <= labels
 
 
-@pytest.mark.parametrize("module, named", [
-    ("cs231n_bug_bias", {("affine.b", "bias-not-summed-over-batch")}),
-    ("cs231n_bug_relu", {("relu.x", "dout-not-multiplied")}),
-    ("cs231n_bug_sigmoid", {("sigmoid.x", "activation-derivative:sigmoid-on-net")}),
-    ("numpy_ml_bug_transposed", {("affine.w", "transposed")}),
-    ("numpy_ml_bug_tanh", {("tanh.x", "activation-derivative:tanh-on-net")}),
-    ("numpy_ml_bug_softmax", {("softmax.x", "activation-derivative:softmax-elementwise")}),
-])
+@pytest.mark.parametrize(
+    "module, named",
+    [
+        ("cs231n_bug_bias", {("affine.b", "bias-not-summed-over-batch")}),
+        ("cs231n_bug_relu", {("relu.x", "dout-not-multiplied")}),
+        ("cs231n_bug_sigmoid", {("sigmoid.x", "activation-derivative:sigmoid-on-net")}),
+        ("numpy_ml_bug_transposed", {("affine.w", "transposed")}),
+        ("numpy_ml_bug_tanh", {("tanh.x", "activation-derivative:tanh-on-net")}),
+        ("numpy_ml_bug_softmax", {("softmax.x", "activation-derivative:softmax-elementwise")}),
+    ],
+)
 def test_each_buggy_layer_is_named_with_its_tensor_and_bug(module, named):
     failed, found = failures(str(LAYERS / f"{module}.py"))
     assert failed and found == named
@@ -62,7 +67,7 @@ def test_weights_laid_out_out_in_and_a_wrong_forward_is_told_apart():
 
     class WrongForward(Dense):
         def forward(self, x):
-            return 2.0 * super().forward(x)   # its forward is off; its backward is the true gradient
+            return 2.0 * super().forward(x)  # its forward is off; its backward is the true gradient
 
     assert all(v.passed for v in check_layers(bind({"preset": "object", "layers": {"affine": Dense}}), "dense"))
     verdicts = check_layers(bind({"preset": "object", "layers": {"affine": WrongForward}}), "wrong")
@@ -92,7 +97,7 @@ def test_a_crash_names_the_file_and_line():
         return np.maximum(x, 0), x
 
     def relu_backward(dout, cache):
-        return dout * cache["mask"]   # the cache is an array
+        return dout * cache["mask"]  # the cache is an array
 
     verdicts = check_layers(bind({"preset": "cs231n", "layers": {"relu": (relu_forward, relu_backward)}}), "x")
     error = verdicts[0].errors[0]
@@ -100,13 +105,16 @@ def test_a_crash_names_the_file_and_line():
     assert "in relu_backward" in error
 
 
-@pytest.mark.parametrize("declaration, problem", [
-    ({"layers": {"swish": ("a", "b")}}, "'swish' is not a function"),
-    ({"preset": "keras", "layers": {"relu": ("a", "b")}}, "known presets"),
-    ({"layers": {"relu": ("missing_forward", "b")}}, "not a callable of the module"),
-    ({"layers": {}}, "`layers` must map"),
-    ({"style": "object", "layers": {"rnn": object}}, "functional style"),
-])
+@pytest.mark.parametrize(
+    "declaration, problem",
+    [
+        ({"layers": {"swish": ("a", "b")}}, "'swish' is not a function"),
+        ({"preset": "keras", "layers": {"relu": ("a", "b")}}, "known presets"),
+        ({"layers": {"relu": ("missing_forward", "b")}}, "not a callable of the module"),
+        ({"layers": {}}, "`layers` must map"),
+        ({"style": "object", "layers": {"rnn": object}}, "functional style"),
+    ],
+)
 def test_bad_declarations_are_one_line_usage_errors(declaration, problem):
     with pytest.raises(DeclarationError, match=problem):
         bind(declaration, module=None)

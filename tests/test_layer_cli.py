@@ -27,7 +27,7 @@ def test_fuzz_layer_finds_and_names_a_slip(capsys):
 
 
 def test_a_layer_that_exits_hangs_or_prints_fakes_nothing(tmp_path, capsys):
-    (tmp_path / "hostile_layers.py").write_text(f'''
+    (tmp_path / "hostile_layers.py").write_text(f"""
 import sys, time
 sys.path.insert(0, {str(LAYERS)!r})
 import cs231n_layers as L
@@ -45,9 +45,9 @@ def sigmoid_forward(x):
 REFBP_LAYERS = {{"preset": "cs231n", "layers": {{
     "relu": (L.relu_forward, relu_backward), "tanh": (L.tanh_forward, tanh_backward),
     "sigmoid": (sigmoid_forward, L.sigmoid_backward)}}}}
-''')
+""")
     code = main(["check", "--layer", str(tmp_path / "hostile_layers.py"), "--no-report", "--json", "--timeout", "2"])
-    verdicts = json.loads(capsys.readouterr().out)   # what the layer prints goes to the workers' stderr
+    verdicts = json.loads(capsys.readouterr().out)  # what the layer prints goes to the workers' stderr
     assert code == 1
     errors = {v["case"]: v["errors"] for v in verdicts if v["errors"]}
     assert "sys.exit(0) in gradients()" in errors["layer:relu"][0]

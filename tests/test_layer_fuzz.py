@@ -1,5 +1,6 @@
 """`refbp fuzz --layer`: a layer's inputs drawn by hypothesis; correct layers never fail (fairness),
-a planted slip is found and named (teeth), the same seed draws the same inputs (issue 28, item 2). The command line: tests/test_layer_cli.py."""
+a planted slip is found and named (teeth), the same seed draws the same inputs (issue 28, item 2).
+The command line: tests/test_layer_cli.py."""
 
 from __future__ import annotations
 
@@ -16,7 +17,8 @@ def test_correct_layers_never_fail_on_drawn_inputs():
         found = fuzz_layers(load_declaration(str(LAYERS / f"{module}.py")), module, examples=15, fuzz_seed=3)
         assert found.examples >= 5 * 15 and not found.failed, [
             (v.case, [(c.tensor, c.reference, c.max_rel_err) for c in v.failed_checks()], v.errors)
-            for v in found.failed]
+            for v in found.failed
+        ]
 
 
 def test_a_planted_slip_is_found_and_named():

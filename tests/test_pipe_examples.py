@@ -12,8 +12,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import missing_component
 
+from conftest import missing_component
 from refbp.cases import SUITE_DIR
 from refbp.cli import main
 
@@ -37,8 +37,9 @@ def c_programs(tmp_path_factory) -> Path:
     if shutil.which("cc") is None or shutil.which("make") is None:
         missing_component("cc or make is not installed (Debian packages gcc, make)")
     out = tmp_path_factory.mktemp("c")
-    built = subprocess.run(["make", "-C", str(EXAMPLES / "c"), f"OUT={out}"], capture_output=True, text=True,
-                           check=False)
+    built = subprocess.run(
+        ["make", "-C", str(EXAMPLES / "c"), f"OUT={out}"], capture_output=True, text=True, check=False
+    )
     assert built.returncode == 0, built.stderr
     assert "warning" not in built.stderr, built.stderr
     return out
@@ -62,8 +63,11 @@ def assert_whole_mlp_suite_passes(capsys, command: str, name: str, layer_cases: 
     code, verdicts, err = check_json(capsys, command)
     # Its hello lists float64 and float32: the cases of other dtypes, and the RNNs, are declined.
     mlp = [v for v in verdicts if v["network"].startswith("mlp") and v["dtype"] in ("float64", "float32")]
-    failed = {v["case"]: [(c["reference"], c["tensor"]) for c in v["checks"] if not c["passed"]] or v["errors"]
-              for v in mlp if not v["passed"]}
+    failed = {
+        v["case"]: [(c["reference"], c["tensor"]) for c in v["checks"] if not c["passed"]] or v["errors"]
+        for v in mlp
+        if not v["passed"]
+    }
     assert not failed, failed
     assert len(mlp) >= 40 and all(v["implementation"] == name for v in verdicts)
     # the layer cases (docs/formats.md section 12) on the layers its hello lists (the Node MLP's), all passed

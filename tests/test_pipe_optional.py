@@ -17,8 +17,7 @@ BARE = ROOT / "tests" / "data" / "bare_adapter.py"
 
 def test_an_adapter_without_the_optional_methods_passes_over_the_pipe(tmp_path, capsys):
     command = f"{sys.executable} {SERVER} {BARE}:factory"
-    code = main(["check", "--cmd", command, str(ROOT / "cases" / "seed"), "--json", "--no-report",
-                 "--no-progress"])
+    code = main(["check", "--cmd", command, str(ROOT / "cases" / "seed"), "--json", "--no-report", "--no-progress"])
     verdicts = json.loads(capsys.readouterr().out)
     assert code == 0, verdicts
     (verdict,) = verdicts

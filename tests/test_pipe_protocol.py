@@ -56,16 +56,22 @@ def test_class_indices_stay_lists_and_null_reads_as_nan():
     assert np.isnan(decode_array([[1.0, None]])[0, 1])
 
 
-@pytest.mark.parametrize("value, problem", [
-    ({"dtype": "float16", "shape": [1], "base64": ""}, "dtype 'float16' is not one of float64, float32"),
-    ({"dtype": "float64", "shape": [2], "base64": base64.b64encode(b"12345678").decode()},
-     "8 bytes for shape [2] of float64 (16 expected)"),
-    ({"dtype": "float64", "shape": [1], "base64": "@@@"}, "base64 array: "),
-    ([[1.0, "x"]], "not an array of numbers"),
-])
+@pytest.mark.parametrize(
+    "value, problem",
+    [
+        ({"dtype": "float16", "shape": [1], "base64": ""}, "dtype 'float16' is not one of float64, float32"),
+        (
+            {"dtype": "float64", "shape": [2], "base64": base64.b64encode(b"12345678").decode()},
+            "8 bytes for shape [2] of float64 (16 expected)",
+        ),
+        ({"dtype": "float64", "shape": [1], "base64": "@@@"}, "base64 array: "),
+        ([[1.0, "x"]], "not an array of numbers"),
+    ],
+)
 def test_an_unreadable_array_is_named(value, problem):
-    with pytest.raises(BadArray, match=problem.replace("[", r"\[").replace("]", r"\]").replace("(", r"\(")
-                       .replace(")", r"\)")):
+    with pytest.raises(
+        BadArray, match=problem.replace("[", r"\[").replace("]", r"\]").replace("(", r"\(").replace(")", r"\)")
+    ):
         decode_array(value)
 
 
@@ -83,12 +89,18 @@ def test_a_real_conversation_is_valid_against_the_schema():
     factory = start(f"{sys.executable} {SERVER} {NUMPY_MLP}")
     document = case_document(load_case(SEED))
     case = encode_case(document)
-    request = evaluate(1, case, ["outputs", "loss", "grads", "intermediates", "error_signals", "losses"],
-                       [document["params"]] * 2)
+    request = evaluate(
+        1, case, ["outputs", "loss", "grads", "intermediates", "error_signals", "losses"], [document["params"]] * 2
+    )
     request["params_list"] = [{k: v.tolist() for k, v in p.items()} for p in [document["params"]] * 2]
     answer = factory.client.ask(request, "test")
-    hello_answer = {"id": 0, "type": "hello", "protocol": "refbp-pipe/1", "name": factory.name,
-                    "quantities": list(factory.hello.quantities)}
+    hello_answer = {
+        "id": 0,
+        "type": "hello",
+        "protocol": "refbp-pipe/1",
+        "name": factory.name,
+        "quantities": list(factory.hello.quantities),
+    }
     for message in (hello(), hello_answer, request, answer, {"id": 3, "type": "error", "message": "no"}):
         assert not list(validator.iter_errors(message)), message
     assert list(validator.iter_errors({"id": 1, "type": "answer", "grads": {"w": "text"}}))
@@ -96,8 +108,17 @@ def test_a_real_conversation_is_valid_against_the_schema():
 
 def test_a_server_speaking_base64_passes(capsys):
     paths = [str(SEED), str(SUITE_DIR / "mlp" / "mlp-ce-classes-d3-b64-adam.json")]
-    code = main(["check", "--cmd", f"{sys.executable} {SERVER} {NUMPY_MLP} --base64", *paths, "--json",
-                 "--no-report", "--no-progress"])
+    code = main(
+        [
+            "check",
+            "--cmd",
+            f"{sys.executable} {SERVER} {NUMPY_MLP} --base64",
+            *paths,
+            "--json",
+            "--no-report",
+            "--no-progress",
+        ]
+    )
     verdicts = json.loads(capsys.readouterr().out)
     assert {v["case"] for v in verdicts} == {"seed-2-2-2", "mlp-ce-classes-d3-b64-adam"}
     assert all(v["implementation"].startswith("numpy via pipe") for v in verdicts)

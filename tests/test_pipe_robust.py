@@ -21,9 +21,11 @@ from refbp.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
 SERVER = Path(__file__).resolve().parent / "pipe_servers.py"
-FEW = [str(SUITE_DIR / "mlp" / "mlp-sigmoid-half-sse-b1.json"),
-       str(SUITE_DIR / "published" / "fiqlab-2-2-1-sigmoid.json"),
-       str(SUITE_DIR / "mlp" / "mlp-leaky-relu-sse-b4.json")]
+FEW = [
+    str(SUITE_DIR / "mlp" / "mlp-sigmoid-half-sse-b1.json"),
+    str(SUITE_DIR / "published" / "fiqlab-2-2-1-sigmoid.json"),
+    str(SUITE_DIR / "mlp" / "mlp-leaky-relu-sse-b4.json"),
+]
 TARGET = "fiqlab-2-2-1-sigmoid"
 FIRST = f"case {TARGET}: evaluate outputs, loss, grads: "
 
@@ -52,24 +54,38 @@ def no_reference_files(monkeypatch):
     monkeypatch.setenv("REFBP_REFERENCE_CACHE", "none")
 
 
-@pytest.mark.parametrize("behaviour, problem", [
-    ("exit", "it closed its stdout: the command exited with code 3"),
-    ("crash", "it closed its stdout: the command was killed by signal SIGSEGV"),
-    ("partial", (r"it closed its stdout after writing part of a line \(20 bytes, no newline\): the command "
-                 "exited with code 0")),
-    ("wrong_id", r"answered id (\d+) to request \d+"),
-    ("print", (r"line \d+ of its stdout is not JSON: 'debug: computing the gradients' \(anything but answers "
-               r"goes to stderr\)")),
-    ("flood", r"it wrote more than 256 MiB without ending its line \(a flood of its stdout\): stopped"),
-])
+@pytest.mark.parametrize(
+    "behaviour, problem",
+    [
+        ("exit", "it closed its stdout: the command exited with code 3"),
+        ("crash", "it closed its stdout: the command was killed by signal SIGSEGV"),
+        (
+            "partial",
+            (
+                r"it closed its stdout after writing part of a line \(20 bytes, no newline\): the command "
+                "exited with code 0"
+            ),
+        ),
+        ("wrong_id", r"answered id (\d+) to request \d+"),
+        (
+            "print",
+            (
+                r"line \d+ of its stdout is not JSON: 'debug: computing the gradients' \(anything but answers "
+                r"goes to stderr\)"
+            ),
+        ),
+        ("flood", r"it wrote more than 256 MiB without ending its line \(a flood of its stdout\): stopped"),
+    ],
+)
 def test_a_broken_conversation_is_one_line_naming_the_case_and_exit_2(capsys, tmp_path, behaviour, problem):
     pid_file = tmp_path / "pid"
     code, _, err = check(capsys, behaviour, pid_file=pid_file)
     assert code == 2, err
     lines = [line for line in err.splitlines() if line.startswith("refbp")]
     assert len(lines) == 1 and "Traceback" not in err, err
-    assert re.fullmatch(re.escape(f"refbp: error: --cmd {command(behaviour, pid_file)!r}: {FIRST}") + problem,
-                        lines[0]), lines[0]
+    assert re.fullmatch(
+        re.escape(f"refbp: error: --cmd {command(behaviour, pid_file)!r}: {FIRST}") + problem, lines[0]
+    ), lines[0]
     assert gone(pid_file)
 
 
@@ -114,16 +130,18 @@ def test_a_quantity_wanted_and_missing_fails_its_case_naming_it(capsys):
 def test_a_wrong_hello_is_refused_before_any_case(capsys):
     code, out, err = check(capsys, "bad_hello")
     assert code == 2 and out == ""
-    assert err.strip() == (f"refbp: error: --cmd {command('bad_hello')!r}: its hello: protocol 'refbp-pipe/0': "
-                           f"refbp speaks refbp-pipe/1")
+    assert err.strip() == (
+        f"refbp: error: --cmd {command('bad_hello')!r}: its hello: protocol 'refbp-pipe/0': refbp speaks refbp-pipe/1"
+    )
 
 
 def test_a_command_that_cannot_start_is_one_line(capsys):
     code = main(["check", "--cmd", "/nonexistent/mlp --fast", FEW[0], "--no-report", "--no-progress"])
     err = capsys.readouterr().err
     assert code == 2
-    assert err.strip() == ("refbp: error: --cmd '/nonexistent/mlp --fast': cannot start '/nonexistent/mlp': "
-                           "No such file or directory")
+    assert err.strip() == (
+        "refbp: error: --cmd '/nonexistent/mlp --fast': cannot start '/nonexistent/mlp': No such file or directory"
+    )
 
 
 @pytest.mark.parametrize("behaviour", ["ignore_eof", "ignore_term"])
@@ -141,13 +159,31 @@ def test_jobs_are_refused_with_cmd(capsys):
 
 def test_ctrl_c_reports_the_cases_so_far_and_stops_the_command(tmp_path):
     pid_file = tmp_path / "pid"
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "REFBP_DATABASE_URL": f"sqlite:///{tmp_path / 's.db'}",
-           "REFBP_REFERENCE_CACHE": "none"}
-    process = subprocess.Popen([sys.executable, "-m", "refbp", "check", "--cmd", command("hang", pid_file), *FEW,
-                                "--no-report", "--no-progress"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               text=True, env=env)
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "REFBP_DATABASE_URL": f"sqlite:///{tmp_path / 's.db'}",
+        "REFBP_REFERENCE_CACHE": "none",
+    }
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "refbp",
+            "check",
+            "--cmd",
+            command("hang", pid_file),
+            *FEW,
+            "--no-report",
+            "--no-progress",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
     try:
-        hanging = Path(f"{pid_file}.hanging")   # the first case checked, the second hanging
+        hanging = Path(f"{pid_file}.hanging")  # the first case checked, the second hanging
         deadline = time.monotonic() + 120
         while not hanging.exists() and time.monotonic() < deadline:
             time.sleep(0.1)
@@ -165,14 +201,16 @@ def test_fuzz_ends_at_a_broken_conversation_with_one_line(capsys):
     code = main(["fuzz", "--cmd", f"{sys.executable} {SERVER} exit @12", "--examples", "8", "--no-progress"])
     err = capsys.readouterr().err
     assert code == 2
-    assert err.strip().startswith(f"refbp: error: --cmd '{sys.executable} {SERVER} exit @12': case ") and \
-        err.strip().endswith(": it closed its stdout: the command exited with code 3"), err
+    assert err.strip().startswith(
+        f"refbp: error: --cmd '{sys.executable} {SERVER} exit @12': case "
+    ) and err.strip().endswith(": it closed its stdout: the command exited with code 3"), err
     assert len(err.strip().splitlines()) == 1
 
 
 def test_fuzz_judges_nan_answers_as_failed_examples(capsys):
-    code = main(["fuzz", "--cmd", f"{sys.executable} {SERVER} nan @3", "--examples", "3", "--no-progress",
-                 "--no-shrink"])
+    code = main(
+        ["fuzz", "--cmd", f"{sys.executable} {SERVER} nan @3", "--examples", "3", "--no-progress", "--no-shrink"]
+    )
     out = capsys.readouterr().out
     assert code == 1
     assert "FAILED example 1: torch-autograd grads layers.0.weight[0][0]" in out, out

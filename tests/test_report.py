@@ -13,7 +13,14 @@ import pandas as pd
 import pytest
 
 from refbp.check.verdict import CaseVerdict, Check
-from refbp.report.frames import cases_frame, details_frame, error_over_tolerance, failing_rows, stored_frames, summary_of
+from refbp.report.frames import (
+    cases_frame,
+    details_frame,
+    error_over_tolerance,
+    failing_rows,
+    stored_frames,
+    summary_of,
+)
 from refbp.report.page import Page, Section, html, markdown, markdown_table
 from refbp.report.run_page import run_html
 from refbp.report.table import SHOWN_ROWS, table_of
@@ -49,9 +56,16 @@ def test_sections_left_out_of_markdown_stay_in_html():
 
 
 def test_run_environment_takes_seeds_from_the_verdicts():
-    verdicts = [CaseVerdict(case="gen", implementation="refbp", passed=True, dtype="float64",
-                            seeds={"params.init": 3, "inputs.random": 4}),
-                CaseVerdict(case="explicit", implementation="refbp", passed=True, dtype="float32")]
+    verdicts = [
+        CaseVerdict(
+            case="gen",
+            implementation="refbp",
+            passed=True,
+            dtype="float64",
+            seeds={"params.init": 3, "inputs.random": 4},
+        ),
+        CaseVerdict(case="explicit", implementation="refbp", passed=True, dtype="float32"),
+    ]
     run = SimpleNamespace(verdicts=verdicts, oracles=("torch",), implementation="refbp", started="now", seconds=1.0)
     env = run_environment(run, {"device": "cuda"})
     assert env["seeds"] == {"gen": {"params.init": 3, "inputs.random": 4}}
@@ -60,8 +74,10 @@ def test_run_environment_takes_seeds_from_the_verdicts():
 
 
 def test_the_report_layer_never_imports_torch():
-    code = ("import sys, refbp.report, refbp.report.bench, refbp.report.environment as e; e.environment(); "
-            "assert 'torch' not in sys.modules, 'torch imported'")
+    code = (
+        "import sys, refbp.report, refbp.report.bench, refbp.report.environment as e; e.environment(); "
+        "assert 'torch' not in sys.modules, 'torch imported'"
+    )
     done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
 
@@ -80,18 +96,36 @@ def test_precise_columns_show_every_digit():
 
 
 def _run(verdicts):
-    return SimpleNamespace(verdicts=verdicts, started="now", seconds=1.5, oracles=("torch",), implementation="x",
-                           failed=[v for v in verdicts if not v.passed], bad_input=[],
-                           exit_code=lambda: 0 if all(v.passed for v in verdicts) else 1)
+    return SimpleNamespace(
+        verdicts=verdicts,
+        started="now",
+        seconds=1.5,
+        oracles=("torch",),
+        implementation="x",
+        failed=[v for v in verdicts if not v.passed],
+        bad_input=[],
+        exit_code=lambda: 0 if all(v.passed for v in verdicts) else 1,
+    )
 
 
 def _verdict(case, passed, actual=1.0, reference=1.0):
-    check = Check(quantity="grads", tensor="layers.0.weight", reference="torch-autograd",
-                  max_abs_err=abs(actual - reference), max_rel_err=abs(actual - reference) / abs(reference),
-                  worst_index=[1, 0], atol=1e-10, rtol=1e-7, passed=passed, actual=actual,
-                  expected_value=reference, checked=4)
-    return CaseVerdict(case=case, implementation="x", passed=passed, checks=[check], network="mlp 2-2-2",
-                       dtype="float64")
+    check = Check(
+        quantity="grads",
+        tensor="layers.0.weight",
+        reference="torch-autograd",
+        max_abs_err=abs(actual - reference),
+        max_rel_err=abs(actual - reference) / abs(reference),
+        worst_index=[1, 0],
+        atol=1e-10,
+        rtol=1e-7,
+        passed=passed,
+        actual=actual,
+        expected_value=reference,
+        checked=4,
+    )
+    return CaseVerdict(
+        case=case, implementation="x", passed=passed, checks=[check], network="mlp 2-2-2", dtype="float64"
+    )
 
 
 def test_the_run_page_opens_with_the_verdict_then_the_failing_case_in_full_precision():
@@ -101,7 +135,7 @@ def test_the_run_page_opens_with_the_verdict_then_the_failing_case_in_full_preci
     text = run_html(Page("t", ["about"], [], {}), details, summary, [("errors.png", "errors")], seconds=1.5)
     assert text.index('id="verdict"') < text.index('id="failing"') < text.index('id="cases"')
     assert "FAIL: 1/2 cases passed, 1 failed, 0 bad input (1.5 s)" in text
-    failing = text[text.index('id="failing"'):text.index('id="cases"')]
+    failing = text[text.index('id="failing"') : text.index('id="cases"')]
     shown = [">0.29837513474231137<", ">0.29837513474231125<", ">1.1102230246251565e-16<"]  # the cells' text
     assert all(text in failing for text in shown)
     assert "good" not in failing
@@ -110,8 +144,9 @@ def test_the_run_page_opens_with_the_verdict_then_the_failing_case_in_full_preci
 
 def test_a_stored_run_gives_the_frames_of_the_run_itself(tmp_path):
     run = _run([_verdict("good", True), _verdict("bad", False, 2.0, 1.0)])
-    run.verdicts.append(CaseVerdict(case="broken", implementation="x", passed=False, errors=["f: x: bad"],
-                                    error_kind="input"))
+    run.verdicts.append(
+        CaseVerdict(case="broken", implementation="x", passed=False, errors=["f: x: bad"], error_kind="input")
+    )
     store = open_store(f"sqlite:///{tmp_path / 's.sqlite'}")
     run_id = record_run(store, run, RunRecord("verify"))
     details, summary = stored_frames(run_checks(store, run_id))

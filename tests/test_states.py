@@ -24,30 +24,73 @@ from refbp.cli import main
 SEED = str(SUITE_DIR / "seed" / "seed-2-2-2.json")
 
 
-def row(tensor="layers.0.weight", passed=True, inconclusive=0, convention="", reference="finite-difference",
-        entries=()) -> Check:
-    return Check(quantity="grads", tensor=tensor, reference=reference, max_abs_err=1e-9, max_rel_err=1e-8,
-                 worst_index=[0, 1], atol=1e-7, rtol=1e-6, passed=passed,
-                 note=short_note({"judged:richardson": 4, "kink:torch judges": 1, "inconclusive": inconclusive}),
-                 checked=6, nondifferentiable=1, actual=0.5, expected_value=0.5, method="richardson", step=1e-5,
-                 error_estimate=1e-9, convention=convention, inconclusive=inconclusive, entries=tuple(entries))
+def row(
+    tensor="layers.0.weight", passed=True, inconclusive=0, convention="", reference="finite-difference", entries=()
+) -> Check:
+    return Check(
+        quantity="grads",
+        tensor=tensor,
+        reference=reference,
+        max_abs_err=1e-9,
+        max_rel_err=1e-8,
+        worst_index=[0, 1],
+        atol=1e-7,
+        rtol=1e-6,
+        passed=passed,
+        note=short_note({"judged:richardson": 4, "kink:torch judges": 1, "inconclusive": inconclusive}),
+        checked=6,
+        nondifferentiable=1,
+        actual=0.5,
+        expected_value=0.5,
+        method="richardson",
+        step=1e-5,
+        error_estimate=1e-9,
+        convention=convention,
+        inconclusive=inconclusive,
+        entries=tuple(entries),
+    )
 
 
 def verdict(case, *checks, errors=(), passed=None) -> CaseVerdict:
     passed = all(c.passed for c in checks) and not errors if passed is None else passed
-    return CaseVerdict(case=case, implementation="probe", passed=passed, checks=list(checks), errors=list(errors),
-                       network="mlp 2-2-2", dtype="float64", case_hash="a" * 64, title=case)
+    return CaseVerdict(
+        case=case,
+        implementation="probe",
+        passed=passed,
+        checks=list(checks),
+        errors=list(errors),
+        network="mlp 2-2-2",
+        dtype="float64",
+        case_hash="a" * 64,
+        title=case,
+    )
 
 
-ENTRY = EntryRecord("undecided", "grads", "layers.0.weight", "finite-difference", (1, 0), "inconclusive",
-                    "richardson", 0.25, 0.2500001, "error estimate above the tolerance")
+ENTRY = EntryRecord(
+    "undecided",
+    "grads",
+    "layers.0.weight",
+    "finite-difference",
+    (1, 0),
+    "inconclusive",
+    "richardson",
+    0.25,
+    0.2500001,
+    "error estimate above the tolerance",
+)
 
 
 def inconclusive_run(strict: bool = False) -> SuiteRun:
-    undecided = verdict("undecided", row(), row("layers.0.bias", inconclusive=2, convention="relu'(0) = 1",
-                                                 entries=[ENTRY]))
-    return SuiteRun(verdicts=[verdict("fine", row()), undecided], started="2026-01-01T00:00:00+00:00",
-                    seconds=1.5, implementation="probe", strict=strict)
+    undecided = verdict(
+        "undecided", row(), row("layers.0.bias", inconclusive=2, convention="relu'(0) = 1", entries=[ENTRY])
+    )
+    return SuiteRun(
+        verdicts=[verdict("fine", row()), undecided],
+        started="2026-01-01T00:00:00+00:00",
+        seconds=1.5,
+        implementation="probe",
+        strict=strict,
+    )
 
 
 def test_the_states_of_rows_and_cases():
@@ -109,8 +152,18 @@ def test_the_report_files_show_the_states(tmp_path):
     assert summary.loc["undecided", "inconclusive"] == 2 and summary.loc["fine", "status"] == "pass"
     assert "1/2 cases passed, 0 failed, 1 inconclusive, 0 bad input" in (out / "summary.md").read_text()
     entries = pd.read_csv(out / "entries.csv")
-    assert list(entries.columns) == ["case", "quantity", "tensor", "reference", "index", "state", "method", "actual",
-                                     "reference_value", "note"]
+    assert list(entries.columns) == [
+        "case",
+        "quantity",
+        "tensor",
+        "reference",
+        "index",
+        "state",
+        "method",
+        "actual",
+        "reference_value",
+        "note",
+    ]
     assert entries.loc[0, "index"] == "[1][0]" and entries.loc[0, "state"] == "inconclusive"
     assert entries.loc[0, "reference_value"] == 0.2500001
     page = (out / "report.html").read_text()
@@ -150,7 +203,7 @@ def test_history_and_compare_show_the_states(tmp_path, capsys, monkeypatch):
     monkeypatch.setattr(refbp.check, "run_suite", lambda *args, **kwargs: inconclusive_run())
     assert main(["run", SEED, "--no-report", "--no-progress"]) == 0
     out = capsys.readouterr().out
-    run_id = [line for line in out.splitlines() if line.startswith("recorded as run")][0].split()[3]
+    run_id = next(line for line in out.splitlines() if line.startswith("recorded as run")).split()[3]
     assert main(["history"]) == 0
     history = capsys.readouterr().out
     assert "inconclusive_cases" in history
@@ -209,8 +262,21 @@ def test_conventions_reach_the_adapter_from_check(monkeypatch):
 
     given = []
     monkeypatch.setattr(refbp.check, "run_suite", lambda *args, **kwargs: given.append(kwargs) or inconclusive_run())
-    assert main(["check", "--impl", "examples/numpy_mlp.py:factory", SEED, "--no-report", "--no-progress",
-                 "--conventions", "torch"]) == 0
+    assert (
+        main(
+            [
+                "check",
+                "--impl",
+                "examples/numpy_mlp.py:factory",
+                SEED,
+                "--no-report",
+                "--no-progress",
+                "--conventions",
+                "torch",
+            ]
+        )
+        == 0
+    )
     assert given[0]["check_with"].conventions == "torch"
     # The adapter's checker (in whichever process runs it) hands them to check_adapter_case.
     probe = Probe()
@@ -334,11 +400,15 @@ def test_the_service_answers_with_the_state_and_takes_conventions(monkeypatch, t
 
 
 def test_short_notes():
-    assert short_note({"judged:richardson": 24, "judged:central": 6, "kink:torch judges": 3,
-                       "inconclusive": 1}) == "30 judged (24 richardson, 6 central), 3 at a kink (torch judges), " \
-                                               "1 inconclusive"
-    assert short_note({"kink:relu'(0) = 1": 2, "kink:bce: torch backward": 1}) == \
-        "3 at a kink (2 relu'(0) = 1, 1 bce: torch backward)"
+    assert (
+        short_note({"judged:richardson": 24, "judged:central": 6, "kink:torch judges": 3, "inconclusive": 1})
+        == "30 judged (24 richardson, 6 central), 3 at a kink (torch judges), "
+        "1 inconclusive"
+    )
+    assert (
+        short_note({"kink:relu'(0) = 1": 2, "kink:bce: torch backward": 1})
+        == "3 at a kink (2 relu'(0) = 1, 1 bce: torch backward)"
+    )
     assert short_note({"judged": 10, "failed": 0}) == "10 judged"
     assert short_note({}) == ""
     many = short_note({f"judged:m{i}": 10 - i for i in range(5)})
@@ -349,7 +419,10 @@ def test_the_entries_writer_takes_records():
     from refbp.report.frames import entries_table
 
     empty = entries_table([])
-    assert list(empty.columns) == ["case", "quantity", "tensor", "reference", "index", "state", "method", "actual",
-                                   "reference_value", "note"] and empty.empty
+    assert (
+        list(empty.columns)
+        == ["case", "quantity", "tensor", "reference", "index", "state", "method", "actual", "reference_value", "note"]
+        and empty.empty
+    )
     table = entries_table([ENTRY, ENTRY])
     assert list(table["index"]) == ["[1][0]", "[1][0]"] and list(table["state"]) == ["inconclusive"] * 2

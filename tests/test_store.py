@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import math
 import subprocess
-from dataclasses import replace
 import sys
 import textwrap
+from dataclasses import replace
 
 import pytest
 import sqlalchemy as sa
@@ -36,8 +36,10 @@ def seed_run():
 
 def counts(store) -> tuple[int, int, int]:
     with store.engine.connect() as connection:
-        return tuple(connection.execute(sa.select(sa.func.count()).select_from(table)).scalar_one()
-                     for table in (store.runs, store.case_verdicts, store.checks))
+        return tuple(
+            connection.execute(sa.select(sa.func.count()).select_from(table)).scalar_one()
+            for table in (store.runs, store.case_verdicts, store.checks)
+        )
 
 
 def clear(store) -> None:
@@ -68,14 +70,32 @@ def test_a_run_is_recorded_and_read_back(store_url, seed_run):
 def test_non_finite_errors_and_bad_input_are_kept(store_url, seed_run):
     from refbp.check import CaseVerdict, Check, SuiteRun
 
-    missing = Check(quantity="grads", tensor="layers.0.weight", reference="torch-autograd", max_abs_err=math.inf,
-                    max_rel_err=math.nan, worst_index=[], atol=1e-9, rtol=1e-7, passed=False,
-                    note="not computed by the implementation")
-    run = SuiteRun(verdicts=[
-        CaseVerdict(case="a", implementation="impl", passed=False, checks=[missing]),
-        CaseVerdict(case="b", implementation="impl", passed=False, errors=["b.json: params: not an array"],
-                    error_kind="input"),
-    ], started="2026-01-01T00:00:00+00:00", implementation="impl")
+    missing = Check(
+        quantity="grads",
+        tensor="layers.0.weight",
+        reference="torch-autograd",
+        max_abs_err=math.inf,
+        max_rel_err=math.nan,
+        worst_index=[],
+        atol=1e-9,
+        rtol=1e-7,
+        passed=False,
+        note="not computed by the implementation",
+    )
+    run = SuiteRun(
+        verdicts=[
+            CaseVerdict(case="a", implementation="impl", passed=False, checks=[missing]),
+            CaseVerdict(
+                case="b",
+                implementation="impl",
+                passed=False,
+                errors=["b.json: params: not an array"],
+                error_kind="input",
+            ),
+        ],
+        started="2026-01-01T00:00:00+00:00",
+        implementation="impl",
+    )
     store = open_store(store_url)
     clear(store)
     rows = run_checks(store, record_run(store, run, RunRecord("verify")))
@@ -127,11 +147,15 @@ def test_concurrent_writers_both_land(store_url, tmp_path):
     """Two processes open a store that has no tables yet and write at the same time."""
     if store_url.startswith("postgresql"):
         with open_store(store_url).engine.begin() as connection:  # back to an empty database
-            connection.execute(sa.text("DROP TABLE IF EXISTS idempotency, checks, case_verdicts, runs, alembic_version"))
+            connection.execute(
+                sa.text("DROP TABLE IF EXISTS idempotency, checks, case_verdicts, runs, alembic_version")
+            )
     script = tmp_path / "writer.py"
     script.write_text(WRITER)
-    writers = [subprocess.Popen([sys.executable, str(script), store_url, name, "15"], stderr=subprocess.PIPE,
-                                text=True) for name in ("writer-a", "writer-b")]
+    writers = [
+        subprocess.Popen([sys.executable, str(script), store_url, name, "15"], stderr=subprocess.PIPE, text=True)
+        for name in ("writer-a", "writer-b")
+    ]
     errors = [w.communicate(timeout=120)[1] for w in writers]
     assert [w.returncode for w in writers] == [0, 0], errors
     store = open_store(store_url)
@@ -187,18 +211,60 @@ def test_a_store_of_migration_0002_with_runs_upgrades_and_keeps_them(store_url, 
     tables = sa.MetaData()
     tables.reflect(bind=engine)
     with engine.begin() as connection:  # a run as 0002 stored it
-        connection.execute(tables.tables["runs"].insert(), dict(
-            id="old-run", command="verify", started="2026-01-01T00:00:00+00:00", seconds=0.5, implementation="old",
-            implementation_version="", refbp_version="0.9", passed=False, exit_code=1, cases=1, failed_cases=1,
-            environment={}))
-        verdict_id = connection.execute(tables.tables["case_verdicts"].insert(), dict(
-            run_id="old-run", case_id="rnn-t1-tanh-mse", case_hash="0" * 64, implementation="old", passed=False,
-            error_kind="", errors=[], not_provided=[], path="r.json", network="rnn", dtype="float64",
-            seconds=0.1)).inserted_primary_key[0]
-        connection.execute(tables.tables["checks"].insert(), dict(
-            case_verdict_id=verdict_id, quantity="grads", tensor="rnn.weight_hh_l0", reference="torch-autograd",
-            method="", passed=False, max_abs_err=0.5, max_rel_err=0.25, worst_index=[0, 0], atol=1e-9, rtol=1e-7,
-            checked=1, note="", actual=1.5, expected_value=1.0))
+        connection.execute(
+            tables.tables["runs"].insert(),
+            dict(
+                id="old-run",
+                command="verify",
+                started="2026-01-01T00:00:00+00:00",
+                seconds=0.5,
+                implementation="old",
+                implementation_version="",
+                refbp_version="0.9",
+                passed=False,
+                exit_code=1,
+                cases=1,
+                failed_cases=1,
+                environment={},
+            ),
+        )
+        verdict_id = connection.execute(
+            tables.tables["case_verdicts"].insert(),
+            dict(
+                run_id="old-run",
+                case_id="rnn-t1-tanh-mse",
+                case_hash="0" * 64,
+                implementation="old",
+                passed=False,
+                error_kind="",
+                errors=[],
+                not_provided=[],
+                path="r.json",
+                network="rnn",
+                dtype="float64",
+                seconds=0.1,
+            ),
+        ).inserted_primary_key[0]
+        connection.execute(
+            tables.tables["checks"].insert(),
+            dict(
+                case_verdict_id=verdict_id,
+                quantity="grads",
+                tensor="rnn.weight_hh_l0",
+                reference="torch-autograd",
+                method="",
+                passed=False,
+                max_abs_err=0.5,
+                max_rel_err=0.25,
+                worst_index=[0, 0],
+                atol=1e-9,
+                rtol=1e-7,
+                checked=1,
+                note="",
+                actual=1.5,
+                expected_value=1.0,
+            ),
+        )
     engine.dispose()
     store = open_store(store_url)  # upgrades to the newest migration
     with store.engine.connect() as connection:
@@ -212,8 +278,9 @@ def test_a_store_of_migration_0002_with_runs_upgrades_and_keeps_them(store_url, 
 
     rnn = run_suite(["cases/rnn/rnn-t1-tanh-mse.json"], progress=False)
     first = replace(rnn.verdicts[0].checks[0], diagnosis="transposed", diagnosis_note="the gradient's transpose")
-    verdict = replace(rnn.verdicts[0], first_departure="layers.0.out (at step 1)",
-                      checks=(first, *rnn.verdicts[0].checks[1:]))
+    verdict = replace(
+        rnn.verdicts[0], first_departure="layers.0.out (at step 1)", checks=(first, *rnn.verdicts[0].checks[1:])
+    )
     rnn.verdicts[0] = verdict
     new = run_checks(store, record_run(store, rnn, RunRecord("run")))
     [(title, norms)] = stored_through_time(new).values()
@@ -230,18 +297,61 @@ def test_a_store_of_migration_0003_with_runs_upgrades_to_the_three_states(store_
     tables = sa.MetaData()
     tables.reflect(bind=engine)
     with engine.begin() as connection:  # a run as 0003 stored it
-        connection.execute(tables.tables["runs"].insert(), dict(
-            id="run-0003", command="run", started="2026-01-02T00:00:00+00:00", seconds=0.5, implementation="old",
-            implementation_version="", refbp_version="0.9", passed=True, exit_code=0, cases=1, failed_cases=0,
-            environment={}))
-        verdict_id = connection.execute(tables.tables["case_verdicts"].insert(), dict(
-            run_id="run-0003", case_id="seed-2-2-2", case_hash="0" * 64, implementation="old", passed=True,
-            error_kind="", errors=[], not_provided=[], path="seed.json", network="mlp", dtype="float64",
-            seconds=0.1, title="seed")).inserted_primary_key[0]
-        connection.execute(tables.tables["checks"].insert(), dict(
-            case_verdict_id=verdict_id, quantity="grads", tensor="layers.0.weight", reference="torch-autograd",
-            method="", passed=True, max_abs_err=0.0, max_rel_err=0.0, worst_index=[0, 0], atol=1e-9, rtol=1e-7,
-            checked=4, note="", actual=1.0, expected_value=1.0))
+        connection.execute(
+            tables.tables["runs"].insert(),
+            dict(
+                id="run-0003",
+                command="run",
+                started="2026-01-02T00:00:00+00:00",
+                seconds=0.5,
+                implementation="old",
+                implementation_version="",
+                refbp_version="0.9",
+                passed=True,
+                exit_code=0,
+                cases=1,
+                failed_cases=0,
+                environment={},
+            ),
+        )
+        verdict_id = connection.execute(
+            tables.tables["case_verdicts"].insert(),
+            dict(
+                run_id="run-0003",
+                case_id="seed-2-2-2",
+                case_hash="0" * 64,
+                implementation="old",
+                passed=True,
+                error_kind="",
+                errors=[],
+                not_provided=[],
+                path="seed.json",
+                network="mlp",
+                dtype="float64",
+                seconds=0.1,
+                title="seed",
+            ),
+        ).inserted_primary_key[0]
+        connection.execute(
+            tables.tables["checks"].insert(),
+            dict(
+                case_verdict_id=verdict_id,
+                quantity="grads",
+                tensor="layers.0.weight",
+                reference="torch-autograd",
+                method="",
+                passed=True,
+                max_abs_err=0.0,
+                max_rel_err=0.0,
+                worst_index=[0, 0],
+                atol=1e-9,
+                rtol=1e-7,
+                checked=4,
+                note="",
+                actual=1.0,
+                expected_value=1.0,
+            ),
+        )
     engine.dispose()
     store = open_store(store_url)
     old = run_checks(store, "run-0003")
@@ -256,8 +366,10 @@ def test_a_stored_environment_keeps_no_credential(tmp_path, seed_run):
     """The store redacts at its source: whatever a command line or a URL in a run's environment
     carries, the password is not written."""
     store = open_store(f"sqlite:///{tmp_path / 'store.sqlite'}")
-    environment = {"command": "refbp run --database postgresql+psycopg://bob:s3cret-pw@db.example/v --token t0k3n-x",
-                   "extra": {"url": "https://user:s3cret-pw@git.example/r"}}
+    environment = {
+        "command": "refbp run --database postgresql+psycopg://bob:s3cret-pw@db.example/v --token t0k3n-x",
+        "extra": {"url": "https://user:s3cret-pw@git.example/r"},
+    }
     run_id = record_run(store, seed_run, RunRecord("run", environment=environment))
     with store.engine.connect() as connection:
         stored = connection.execute(sa.select(store.runs.c.environment).where(store.runs.c.id == run_id)).scalar_one()

@@ -4,5 +4,13 @@ from .check_case import ORACLES, Implementation, check_case, refbp_implementatio
 from .suite import SuiteRun, run_suite
 from .verdict import CaseVerdict, Check
 
-__all__ = ["ORACLES", "CaseVerdict", "Check", "Implementation", "SuiteRun", "check_case", "refbp_implementation",
-           "run_suite"]
+__all__ = [
+    "ORACLES",
+    "CaseVerdict",
+    "Check",
+    "Implementation",
+    "SuiteRun",
+    "check_case",
+    "refbp_implementation",
+    "run_suite",
+]

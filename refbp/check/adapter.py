@@ -54,8 +54,8 @@ class Answer:
     """What an implementation answered for one case."""
 
     trace: Trace
-    provided: set[tuple[str, str]] = field(default_factory=set)   # (quantity, tensor) pairs it gave
-    not_provided: list[str] = field(default_factory=list)        # quantities it does not give
+    provided: set[tuple[str, str]] = field(default_factory=set)  # (quantity, tensor) pairs it gave
+    not_provided: list[str] = field(default_factory=list)  # quantities it does not give
     # (quantity, tensor) pairs the case asks for, absent, and NOT declared not provided: failed rows.
     missing: set[tuple[str, str]] = field(default_factory=set)
     # (quantity, tensor, what is wrong): answers that cannot be judged as numbers (a tensor the case
@@ -73,7 +73,7 @@ def load_factory(spec: str) -> Callable[..., Any]:
     """`package.module:factory` or `path/to/file.py:factory` -> the callable; `cmd:COMMAND`: a
     program in any language over a pipe (refbp.pipe, started once per process)."""
     if spec.startswith(PIPE_PREFIX):
-        return pipe_factory(spec[len(PIPE_PREFIX):])
+        return pipe_factory(spec[len(PIPE_PREFIX) :])
     module_name, sep, attribute = spec.rpartition(":")
     if not sep or not module_name or not attribute:
         raise AdapterError(f"--impl {spec!r}: expected MODULE:FACTORY or FILE.py:FACTORY")
@@ -126,7 +126,7 @@ def _module_from_file(path: Path) -> ModuleType:
         raise AdapterError(f"--impl: {path}: no such file")
     name = f"refbp_impl_{abs(hash(str(path.resolve())))}"
     spec = importlib.util.spec_from_file_location(name, path)
-    if spec is None or spec.loader is None:   # not a Python source file
+    if spec is None or spec.loader is None:  # not a Python source file
         raise ImportError(f"{path} is not a Python module")
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
@@ -138,7 +138,7 @@ def case_document(case: Case, dtype: str | None = None) -> dict[str, Any]:
     """The explicit document with numpy arrays of the case's dtype, or of `dtype` (class
     indices stay int64)."""
     document = explicit_document(case)
-    carried = carrier(dtype or case.dtype)   # bfloat16's numbers travel in float32 (refbp.cases.dtypes.carrier)
+    carried = carrier(dtype or case.dtype)  # bfloat16's numbers travel in float32 (refbp.cases.dtypes.carrier)
     document["params"] = {name: value.astype(carried) for name, value in case.params.items()}
     for key in ARRAY_FIELDS:
         value = getattr(case, key, None)
@@ -170,19 +170,33 @@ def _answer(factory: Callable[..., Any], case: Case) -> Answer:
     wrong: list[tuple[str, str, str]] = []  # (quantity, tensor, problem), as Answer.wrong
     parameters = list(case.network.param_shapes())
     start = time.perf_counter()
-    outputs = (None if declared.quantity("outputs") else
-               _real(implementation.forward(fresh("params"), fresh("inputs")), wrong, "outputs", "outputs"))
+    outputs = (
+        None
+        if declared.quantity("outputs")
+        else _real(implementation.forward(fresh("params"), fresh("inputs")), wrong, "outputs", "outputs")
+    )
     forward_s = time.perf_counter() - start
-    loss = (None if declared.quantity("loss") else
-            _real(implementation.loss(fresh("params"), fresh("inputs"), fresh("targets")), wrong, "loss", "loss"))
+    loss = (
+        None
+        if declared.quantity("loss")
+        else _real(implementation.loss(fresh("params"), fresh("inputs"), fresh("targets")), wrong, "loss", "loss")
+    )
     start = time.perf_counter()
-    grads = _reals(implementation.gradients(fresh("params"), fresh("inputs"), fresh("targets")), wrong, "grads",
-                   parameters)
+    grads = _reals(
+        implementation.gradients(fresh("params"), fresh("inputs"), fresh("targets")), wrong, "grads", parameters
+    )
     backward_s = time.perf_counter() - start
-    trace = Trace(outputs=outputs, loss=None if loss is None else float(loss), grads=grads,
-                  timings={"forward": forward_s, "backward": backward_s})
-    provided = ({("outputs", "outputs")} if outputs is not None else set()) | (
-        {("loss", "loss")} if loss is not None else set()) | {("grads", name) for name in grads}
+    trace = Trace(
+        outputs=outputs,
+        loss=None if loss is None else float(loss),
+        grads=grads,
+        timings={"forward": forward_s, "backward": backward_s},
+    )
+    provided = (
+        ({("outputs", "outputs")} if outputs is not None else set())
+        | ({("loss", "loss")} if loss is not None else set())
+        | {("grads", name) for name in grads}
+    )
     not_provided = [q for q, given in (("outputs", outputs), ("loss", loss)) if given is None and declared.quantity(q)]
     absent = [name for name in parameters if name not in grads]
     not_provided += [f"grads.{name}" for name in absent]
@@ -190,24 +204,34 @@ def _answer(factory: Callable[..., Any], case: Case) -> Answer:
     not_provided.append("input_grads")
     # Optional: where a wrong answer starts.
     if callable(getattr(implementation, "intermediates", None)) and not declared.quantity("intermediates"):
-        trace.intermediates = _reals(implementation.intermediates(fresh("params"), fresh("inputs")), wrong,
-                                     "intermediates")
+        trace.intermediates = _reals(
+            implementation.intermediates(fresh("params"), fresh("inputs")), wrong, "intermediates"
+        )
         provided |= {("intermediates", name) for name in trace.intermediates}
     else:
         not_provided.insert(0, "intermediates")
     if callable(getattr(implementation, "error_signals", None)):  # for the diagnosis only: complex ones left out
-        trace.error_signals = _reals(implementation.error_signals(fresh("params"), fresh("inputs"), fresh("targets")),
-                                     [], "error_signals")
+        trace.error_signals = _reals(
+            implementation.error_signals(fresh("params"), fresh("inputs"), fresh("targets")), [], "error_signals"
+        )
     # Training needs the gradient of every parameter it updates: one declared not provided
     # leaves the training unjudgeable (its answer would differ for that reason alone).
     untrained = [name for name in absent if name not in case.train.frozen] if case.train is not None else []
-    if (case.train is not None and callable(getattr(implementation, "train", None)) and not untrained
-            and not declared.quantity("params_after")):
+    if (
+        case.train is not None
+        and callable(getattr(implementation, "train", None))
+        and not untrained
+        and not declared.quantity("params_after")
+    ):
         start = time.perf_counter()
         try:
-            after = _reals(implementation.train(fresh("params"), fresh("inputs"), fresh("targets")), wrong,
-                           "params_after", parameters)
-        except Exception as exc:   # its training raised: the training fails, what it gave before is judged
+            after = _reals(
+                implementation.train(fresh("params"), fresh("inputs"), fresh("targets")),
+                wrong,
+                "params_after",
+                parameters,
+            )
+        except Exception as exc:  # its training raised: the training fails, what it gave before is judged
             raised = f"train() raised {crash_line(exc)}"
             wrong += [("params_after", name, raised) for name in parameters] + [("loss_after", "loss", raised)]
             return Answer(trace, provided, not_provided, missing=missing, wrong=wrong)
@@ -222,8 +246,9 @@ def _answer(factory: Callable[..., Any], case: Case) -> Answer:
         # Its loss after training needs every parameter.
         if set(after) == set(parameters) and not declared.quantity("loss_after"):
             as_dtype = {k: v.astype(carrier(case.dtype)) for k, v in after.items()}
-            loss_after = _real(implementation.loss(as_dtype, fresh("inputs"), fresh("targets")), wrong,
-                               "loss_after", "loss")
+            loss_after = _real(
+                implementation.loss(as_dtype, fresh("inputs"), fresh("targets")), wrong, "loss_after", "loss"
+            )
             if loss_after is not None:
                 trace.loss_after = float(loss_after)
                 provided.add(("loss_after", "loss"))
@@ -244,8 +269,14 @@ def own_loss_function(factory: Callable[..., Any], case: Case) -> Callable[[Mapp
     inputs, targets = document["inputs"], document["targets"]
 
     def loss(params: Mapping[str, Any]) -> float:
-        value = _real(implementation.loss({k: np.array(v, dtype=np.float64) for k, v in params.items()},
-                                          inputs.copy(), targets.copy()), [], "loss", "loss")
+        value = _real(
+            implementation.loss(
+                {k: np.array(v, dtype=np.float64) for k, v in params.items()}, inputs.copy(), targets.copy()
+            ),
+            [],
+            "loss",
+            "loss",
+        )
         return float(value) if value is not None else np.nan  # complex: already a failed check of its loss
 
     return loss
@@ -271,8 +302,9 @@ def _real(value: Any, wrong: list[tuple[str, str, str]], quantity: str, tensor: 
     return np.asarray(array, dtype=np.float64)
 
 
-def _reals(given: Any, wrong: list[tuple[str, str, str]], quantity: str,
-           known: Sequence[str] | None = None) -> dict[str, np.ndarray]:
+def _reals(
+    given: Any, wrong: list[tuple[str, str, str]], quantity: str, known: Sequence[str] | None = None
+) -> dict[str, np.ndarray]:
     """{name: float64 array} of a dict the implementation returned; a name that is not one of
     `known` (the case's parameters) and a complex tensor are wrong answers (appended to `wrong`)."""
     arrays: dict[str, np.ndarray] = {}

@@ -73,14 +73,21 @@ def refbp_implementation(backend: str = "numpy", device: str | None = None) -> I
     from refbp.devices import TorchPlacement
 
     placement = TorchPlacement(device or "cpu")
-    return Implementation(f"refbp {__version__} ({placement.name})", lambda case: compute_trace(case, placement),
-                          loss_forms=loss_forms)
+    return Implementation(
+        f"refbp {__version__} ({placement.name})", lambda case: compute_trace(case, placement), loss_forms=loss_forms
+    )
 
 
-def check_case(case: Case, implementation: Implementation | None = None, oracles: Sequence[str] = ORACLES,
-               fd_method: str | None = None, references: References | None = None,
-               conventions: str = "any", admissible: Admissible | None = None,
-               fingerprint: str | None = None) -> CaseVerdict:
+def check_case(
+    case: Case,
+    implementation: Implementation | None = None,
+    oracles: Sequence[str] = ORACLES,
+    fd_method: str | None = None,
+    references: References | None = None,
+    conventions: str = "any",
+    admissible: Admissible | None = None,
+    fingerprint: str | None = None,
+) -> CaseVerdict:
     """The verdict of `implementation` on `case`; `references` gives the torch trace and the finite
     differences (default: computed afresh; refbp.check.references.ReferenceCache keeps them, only
     where the finite differences' loss is not the implementation's); `fingerprint`: the case's
@@ -98,28 +105,42 @@ def check_case(case: Case, implementation: Implementation | None = None, oracles
     forms = implementation.fd_forms(case) if "fd" in oracles else None
     if forms is not None:
         try:
-            checks += finite_difference_checks(case, trace, forms, fd_method, references, fingerprint,
-                                               admissible, judged_elsewhere="torch" in oracles)
+            checks += finite_difference_checks(
+                case, trace, forms, fd_method, references, fingerprint, admissible, judged_elsewhere="torch" in oracles
+            )
         except ComplexStepRefused as exc:
             # --fd-method complex on a case that cannot have it (a kink, a clamp, an RNN): the other
             # cases of the run keep it, this one is judged by central differences, and says so.
-            fallback = finite_difference_checks(case, trace, forms, "central", references, fingerprint,
-                                                admissible, judged_elsewhere="torch" in oracles)
-            checks += [replace(check, note=f"--fd-method complex: {exc}; central differences instead; {check.note}")
-                       for check in fallback]
+            fallback = finite_difference_checks(
+                case, trace, forms, "central", references, fingerprint, admissible, judged_elsewhere="torch" in oracles
+            )
+            checks += [
+                replace(check, note=f"--fd-method complex: {exc}; central differences instead; {check.note}")
+                for check in fallback
+            ]
     if "expected" in oracles and case.expected is not None:
         checks += expected_checks(case, trace)
     checks = reconcile(case, checks)  # low precision: where torch's own row cannot tell, neither can these
-    verdict = CaseVerdict(case=case.id, implementation=implementation.name, passed=all(c.passed for c in checks),
-                          checks=checks, path=case.label(), title=case.title, network=case.network.describe(),
-                          dtype=case.dtype, through_time=trace.gradient_norms_through_time(), seeds=case.seeds,
-                          case_hash=fingerprint)
+    verdict = CaseVerdict(
+        case=case.id,
+        implementation=implementation.name,
+        passed=all(c.passed for c in checks),
+        checks=checks,
+        path=case.label(),
+        title=case.title,
+        network=case.network.describe(),
+        dtype=case.dtype,
+        through_time=trace.gradient_norms_through_time(),
+        seeds=case.seeds,
+        case_hash=fingerprint,
+    )
     torch_tolerance = tolerance_for(case, "torch-autograd")
     diagnosed: CaseVerdict = diagnose_verdict(case, trace, verdict, torch_tolerance.atol, torch_tolerance.rtol)
-    verdict = diagnosed   # (failed rows only)
+    verdict = diagnosed  # (failed rows only)
     if admissible is not None:  # low precision: a failure of rounding, not of a formula, says so
-        verdict = replace(verdict, checks=name_precision_findings(case, list(verdict.checks),
-                                                                  admissible.variants[0].trace))
+        verdict = replace(
+            verdict, checks=name_precision_findings(case, list(verdict.checks), admissible.variants[0].trace)
+        )
     return replace(verdict, seconds=time.perf_counter() - start)
 
 
@@ -139,14 +160,15 @@ def torch_checks(case: Case, trace: Trace, admissible: Admissible | None = None)
     checks += rows("input_grads", trace.input_grads, ref.input_grads, name, tol, admissible=admissible)
     if ref.params_after is not None:
         checks += rows("params_after", trace.params_after or {}, ref.params_after, name, tol, admissible=admissible)
-        checks += rows("loss_after", {"loss": trace.loss_after}, {"loss": ref.loss_after}, name, tol,
-                       admissible=admissible)
+        checks += rows(
+            "loss_after", {"loss": trace.loss_after}, {"loss": ref.loss_after}, name, tol, admissible=admissible
+        )
     return checks
 
 
 def expected_checks(case: Case, trace: Trace) -> list[Check]:
     expected = case.expected
-    if expected is None:   # a case that publishes no values
+    if expected is None:  # a case that publishes no values
         return []
     judge = partial(expected_rows, expected=expected, case=case)  # each value within its printed precision, where given
     checks: list[Check] = []
@@ -162,8 +184,9 @@ def expected_checks(case: Case, trace: Trace) -> list[Check]:
     return checks
 
 
-def expected_rows(quantity: str, actual: Mapping[str, Any], reference: Mapping[str, Any], expected: Expected,
-                  case: Case) -> list[Check]:
+def expected_rows(
+    quantity: str, actual: Mapping[str, Any], reference: Mapping[str, Any], expected: Expected, case: Case
+) -> list[Check]:
     """Rows against published values; a tensor with `expected.decimals` is judged entry by
     entry within half a unit in its last printed digit (entries without decimals: the
     case's `expected.tolerance`; a float32 case at least its float32 tolerance: published_allowance),
@@ -176,12 +199,21 @@ def expected_rows(quantity: str, actual: Mapping[str, Any], reference: Mapping[s
         if decimals is None:
             checks += rows(quantity, actual, {name: ref}, "expected", tol)
             continue
-        half_unit = np.where(np.isnan(decimals), tol.atol + tol.rtol * np.abs(np.asarray(ref, dtype=np.float64)),
-                             0.5 * 10.0 ** -np.nan_to_num(decimals))
+        half_unit = np.where(
+            np.isnan(decimals),
+            tol.atol + tol.rtol * np.abs(np.asarray(ref, dtype=np.float64)),
+            0.5 * 10.0 ** -np.nan_to_num(decimals),
+        )
         half_unit = published_allowance(case, ref, half_unit)
-        row, = rows(quantity, actual, {name: ref}, "expected", Tolerance(atol=0.0, rtol=0.0),
-                    allowances={name: half_unit})
+        (row,) = rows(
+            quantity, actual, {name: ref}, "expected", Tolerance(atol=0.0, rtol=0.0), allowances={name: half_unit}
+        )
         judged = ~np.isnan(np.asarray(ref, dtype=np.float64))
-        checks.append(replace(row, atol=float(np.max(half_unit[judged], initial=0.0)), note="; ".join(
-            filter(None, [row.note, "each value within half a unit in its last printed digit"]))))
+        checks.append(
+            replace(
+                row,
+                atol=float(np.max(half_unit[judged], initial=0.0)),
+                note="; ".join(filter(None, [row.note, "each value within half a unit in its last printed digit"])),
+            )
+        )
     return checks

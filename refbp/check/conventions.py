@@ -22,7 +22,7 @@ from refbp.cases import Case
 
 from ..trace import Trace
 
-if TYPE_CHECKING:   # refbp.oracle.conventions loads torch: imported where a case reaches a choice
+if TYPE_CHECKING:  # refbp.oracle.conventions loads torch: imported where a case reaches a choice
     from refbp.oracle.conventions import Convention
 
 # {quantity: {name: (low, high)}}: the values each entry may take (Admissible.bounds).
@@ -34,7 +34,7 @@ CONVENTION_MODES = ("any", "torch")
 
 @dataclass
 class Variant:
-    words: list[str]       # its choices in words: ["relu'(0) = 1", "bce: torch backward"]
+    words: list[str]  # its choices in words: ["relu'(0) = 1", "bce: torch backward"]
     kink_slope: str
     bce: str
     trace: Trace
@@ -48,13 +48,13 @@ class Admissible:
     kinked: tuple[str, ...] = ()
     bce: bool = False
     mode: str = "any"
-    others: list[Variant] = field(default_factory=list)   # the other admissible choices, under "torch"
+    others: list[Variant] = field(default_factory=list)  # the other admissible choices, under "torch"
     # {quantity: {name: (low, high)}}: what each saturated bce output's own legitimate choice and
     # rounding can reach (refbp.oracle.saturated_bce), and each unit at its kink with its own slope
     # (refbp.oracle.slope_bounds), and each saturated sigmoid, tanh or elu unit with its slope from its net
     # or from its rounded output (refbp.oracle.slope_bounds).
     bounds: Bounds = field(default_factory=dict)
-    saturated: tuple[str, ...] = ()   # the activations with a saturated unit
+    saturated: tuple[str, ...] = ()  # the activations with a saturated unit
 
     def has_choices(self) -> bool:
         return len(self.variants) > 1 or bool(self.bounds)
@@ -91,14 +91,14 @@ class Admissible:
         best, best_excess = np.asarray(primary, dtype=np.float64), None
         for low, high in self._intervals(quantity, name):
             candidate = np.clip(actual, low, high)
-            with np.errstate(invalid="ignore", divide="ignore"):   # a NaN or infinite answer: judged below
+            with np.errstate(invalid="ignore", divide="ignore"):  # a NaN or infinite answer: judged below
                 excess = np.abs(actual - candidate) / (atol + rtol * np.abs(candidate))
             if best_excess is None:
                 best, best_excess = candidate, excess
             else:
                 better = excess < best_excess
                 best, best_excess = np.where(better, candidate, best), np.where(better, excess, best_excess)
-        best = np.where(np.isfinite(actual), best, primary)   # a NaN answer is judged against torch's
+        best = np.where(np.isfinite(actual), best, primary)  # a NaN answer is judged against torch's
         return best, self._words_matched(quantity, name, actual, atol, rtol)
 
     def _intervals(self, quantity: str, name: str) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -187,8 +187,15 @@ def admissible(case: Case, primary: Trace, compute: Callable[[Convention], Trace
         # the reference's own (torch's) backward, and still spans it
         own = [v for v in every if v.kink_slope == "left" and v.bce == ("torch" if saturated else "value")]
         rounding = slope_bounds(case, primary, kinks=False, bce=own[0].bce) if saturated_at else None
-        return Admissible(own, kinked, saturated, mode, others=[v for v in every if v not in own],
-                          bounds=rounding or {}, saturated=saturated_at)
+        return Admissible(
+            own,
+            kinked,
+            saturated,
+            mode,
+            others=[v for v in every if v not in own],
+            bounds=rounding or {},
+            saturated=saturated_at,
+        )
     return Admissible(every, kinked, saturated, mode, bounds=bounds, saturated=saturated_at)
 
 

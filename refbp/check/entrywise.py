@@ -23,8 +23,9 @@ class Comparison:
     note: str = ""
 
 
-def compare(actual: Any, reference: Any, atol: float, rtol: float, skip: Any = None,
-            allowance: Any = None) -> Comparison:
+def compare(
+    actual: Any, reference: Any, atol: float, rtol: float, skip: Any = None, allowance: Any = None
+) -> Comparison:
     """Judge `actual` against `reference`.
 
     `allowance` (same shape, optional) widens each entry's tolerance: a finite difference's
@@ -37,8 +38,16 @@ def compare(actual: Any, reference: Any, atol: float, rtol: float, skip: Any = N
     actual = np.asarray(actual, dtype=np.float64)
     reference = np.asarray(reference, dtype=np.float64)
     if actual.shape != reference.shape:
-        return Comparison(False, np.inf, np.inf, [], np.nan, np.nan, 0,
-                          note=f"shape {list(actual.shape)} where the reference has {list(reference.shape)}")
+        return Comparison(
+            False,
+            np.inf,
+            np.inf,
+            [],
+            np.nan,
+            np.nan,
+            0,
+            note=f"shape {list(actual.shape)} where the reference has {list(reference.shape)}",
+        )
     judged = ~np.isnan(reference)
     if skip is not None:
         judged &= ~skip

@@ -29,10 +29,10 @@ from ..loss_forms import LossForms
 from .conventions import Admissible
 from .tolerance import FD_ERROR_FACTOR
 
-Arrays = dict[str, Any]   # {name: array}: parameters, an answer's gradients
+Arrays = dict[str, Any]  # {name: array}: parameters, an answer's gradients
 
 ESCALATED_FROM = ("central", "sampled")
-NOISE_JUDGED = ("central", "sampled", "richardson", "complex")   # every entry-wise method
+NOISE_JUDGED = ("central", "sampled", "richardson", "complex")  # every entry-wise method
 
 
 CONVENTION_POINT = "where conventions differ"
@@ -53,7 +53,7 @@ def mark_convention_points(result: FiniteDifference, admissible: Admissible | No
         for index in zip(*np.nonzero(differ)):
             kinks.setdefault(tuple(int(i) for i in index), CONVENTION_POINT)
             marked += 1
-    if marked and result.directions:   # every random direction moves every entry
+    if marked and result.directions:  # every random direction moves every entry
         result.directional_kinks = dict.fromkeys(range(len(result.directions)), CONVENTION_POINT)
     return marked
 
@@ -81,8 +81,14 @@ def failing_entries(grads: Arrays, result: FiniteDifference, tolerance: Toleranc
     return failing
 
 
-def escalate_failures(forms: LossForms, params: Arrays, grads: Arrays, result: FiniteDifference,
-                      tolerance: Tolerance, output_noise: float = 0.0) -> FiniteDifference:
+def escalate_failures(
+    forms: LossForms,
+    params: Arrays,
+    grads: Arrays,
+    result: FiniteDifference,
+    tolerance: Tolerance,
+    output_noise: float = 0.0,
+) -> FiniteDifference:
     """`result` where the answer `grads` disagrees with it, made better by the references, step by
     step (module docstring); `output_noise`: refbp.oracle.fd.refine.output_rounding of the case."""
     if result.method in ESCALATED_FROM:
@@ -110,35 +116,48 @@ def worst_first(grads: Arrays, result: FiniteDifference, tolerance: Tolerance) -
     return ordered
 
 
-def judge_noisy_entries(forms: LossForms, params: Arrays, grads: Arrays, result: FiniteDifference,
-                        tolerance: Tolerance, output_noise: float = 0.0) -> None:
+def judge_noisy_entries(
+    forms: LossForms,
+    params: Arrays,
+    grads: Arrays,
+    result: FiniteDifference,
+    tolerance: Tolerance,
+    output_noise: float = 0.0,
+) -> None:
     """The entries still failing, judged again where the loss is noisier than assumed."""
     with_measured_noise(forms, params, result, worst_first(grads, result, tolerance), output_noise)
 
 
-def mark_blind_entries(forms: LossForms, params: Arrays, grads: Arrays, result: FiniteDifference,
-                       tolerance: Tolerance) -> None:
+def mark_blind_entries(
+    forms: LossForms, params: Arrays, grads: Arrays, result: FiniteDifference, tolerance: Tolerance
+) -> None:
     """The entries still failing where the loss is not smooth over the stencil, put with the
     kinks of `result`: the finite difference cannot judge them, the torch rows do."""
     mark_blind(forms, params, result, worst_first(grads, result, tolerance), tolerance.atol, tolerance.rtol)
 
 
-def mark_blind_directions(forms: LossForms, params: Arrays, grads: Arrays, result: FiniteDifference,
-                          tolerance: Tolerance) -> None:
+def mark_blind_directions(
+    forms: LossForms, params: Arrays, grads: Arrays, result: FiniteDifference, tolerance: Tolerance
+) -> None:
     """`mark_blind_entries` for the directional check's failing directions."""
     directional, errors = result.directional, result.directional_errors
     if not result.directions or any(grads.get(n) is None for n in result.directions[0]):
         return
-    if directional is None or errors is None:   # (a directional result has both)
+    if directional is None or errors is None:  # (a directional result has both)
         return
-    actual = np.array([sum(float(np.sum(np.asarray(grads[n], dtype=np.float64) * u[n])) for n in u)
-                       for u in result.directions])
+    actual = np.array(
+        [sum(float(np.sum(np.asarray(grads[n], dtype=np.float64) * u[n])) for n in u) for u in result.directions]
+    )
     allowed = tolerance.atol + tolerance.rtol * np.abs(directional) + FD_ERROR_FACTOR * errors
     with np.errstate(invalid="ignore"):
-        failing = [i for i in np.argsort(-np.abs(actual - directional), kind="stable")
-                   if not np.abs(actual[i] - directional[i]) <= allowed[i] and i not in result.directional_kinks]
-    blind, evaluations = blind_directions(forms.loss, params, result.directions, failing, result.directional_step,
-                                          tolerance.atol, tolerance.rtol)
+        failing = [
+            i
+            for i in np.argsort(-np.abs(actual - directional), kind="stable")
+            if not np.abs(actual[i] - directional[i]) <= allowed[i] and i not in result.directional_kinks
+        ]
+    blind, evaluations = blind_directions(
+        forms.loss, params, result.directions, failing, result.directional_step, tolerance.atol, tolerance.rtol
+    )
     result.evaluations += evaluations
     for i in blind:
         result.directional_kinks.setdefault(int(i), BLIND)
@@ -163,4 +182,5 @@ def _entrywise_failures(forms: LossForms, params: Arrays, grads: Arrays, toleran
     result = finite_difference("central", forms, params)
     escalate_failures(forms, params, grads, result, tolerance)
     return bool(failing_entries(grads, result, tolerance)) or any(
-        unjudged_entries(result, name) for name in result.grads)
+        unjudged_entries(result, name) for name in result.grads
+    )

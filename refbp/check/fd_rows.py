@@ -27,9 +27,16 @@ from .tolerance import FD_ERROR_FACTOR, fd_tolerance
 from .verdict import Check, EntryRecord, VerdictState
 
 
-def finite_difference_checks(case: Case, trace: Trace, forms: LossForms, method: str | None,
-                             references: References | None = None, fingerprint: str = "",
-                             admissible: Admissible | None = None, judged_elsewhere: bool = True) -> list[Check]:
+def finite_difference_checks(
+    case: Case,
+    trace: Trace,
+    forms: LossForms,
+    method: str | None,
+    references: References | None = None,
+    fingerprint: str = "",
+    admissible: Admissible | None = None,
+    judged_elsewhere: bool = True,
+) -> list[Check]:
     """Rows against finite differences of `forms`' loss. Entries where a kink, a clamp or a jump
     lies within the stencil, or where correct conventions differ (`admissible`), are not judged
     here: the torch rows judge them under the conventions (`judged_elsewhere`), else they are
@@ -42,20 +49,48 @@ def finite_difference_checks(case: Case, trace: Trace, forms: LossForms, method:
     with serial_blas(np):
         result = (FRESH if references is None else references).finite_difference(case, fingerprint, method, forms)
         mark_convention_points(result, admissible, tolerance)
-        result = escalate_failures(forms, case.params, trace.grads, result, tolerance,
-                                   output_rounding(case.loss, trace.outputs, case.targets))
+        result = escalate_failures(
+            forms, case.params, trace.grads, result, tolerance, output_rounding(case.loss, trace.outputs, case.targets)
+        )
     if method == "directional":
         return [directional_row(trace, result, tolerance, judged_elsewhere)]
     skips = {name: result.kink_mask(name) for name in result.kinks}
     allowances = {name: FD_ERROR_FACTOR * e for name, e in result.errors.items()}
-    checks = rows("grads", trace.grads, result.grads, "finite-difference", tolerance,
-                  skips=skips, method=result.method, allowances=allowances)
-    return [describe(check, result, tolerance, skips.get(check.tensor), allowances[check.tensor], judged_elsewhere,
-                     case.id, trace.grads.get(check.tensor)) for check in checks]
+    checks = rows(
+        "grads",
+        trace.grads,
+        result.grads,
+        "finite-difference",
+        tolerance,
+        skips=skips,
+        method=result.method,
+        allowances=allowances,
+    )
+    return [
+        describe(
+            check,
+            result,
+            tolerance,
+            skips.get(check.tensor),
+            allowances[check.tensor],
+            judged_elsewhere,
+            case.id,
+            trace.grads.get(check.tensor),
+        )
+        for check in checks
+    ]
 
 
-def describe(check: Check, result: FiniteDifference, tolerance: Tolerance, skip: np.ndarray | None,
-             allowance: np.ndarray, judged_elsewhere: bool, case_id: str = "", actual: Any = None) -> Check:
+def describe(
+    check: Check,
+    result: FiniteDifference,
+    tolerance: Tolerance,
+    skip: np.ndarray | None,
+    allowance: np.ndarray,
+    judged_elsewhere: bool,
+    case_id: str = "",
+    actual: Any = None,
+) -> Check:
     """The row with its step, error estimate, inconclusive count, short note (how many entries were
     judged by which method, how many not and why) and entries (those not plainly passing)."""
     name = check.tensor
@@ -68,7 +103,7 @@ def describe(check: Check, result: FiniteDifference, tolerance: Tolerance, skip:
     weak = judged & (allowance > tolerance.atol + tolerance.rtol * np.abs(fd))
     judged_by = result.judged_by.get(name, {})
     counts = judged_counts(judged, judged_by, result.method)
-    reasons: dict[str, list[str]] = {}   # why, and the units (or the word) of each entry left unjudged
+    reasons: dict[str, list[str]] = {}  # why, and the units (or the word) of each entry left unjudged
     for reason in result.kinks.get(name, {}).values():
         reasons.setdefault(_reason(reason), []).append(reason)
     for reason, found in reasons.items():
@@ -93,10 +128,16 @@ def describe(check: Check, result: FiniteDifference, tolerance: Tolerance, skip:
         words.append("units at their kink: " + ", ".join(units[:3]) + more)
     if result.largest_noise:
         words.append(f"loss noise up to {result.largest_noise:.2g}")
-    first = "" if check.note == "no entry to judge" else check.note   # the counts say so
-    return replace(check, step=step, error_estimate=error_estimate, passed=passed, inconclusive=inconclusive,
-                   note="; ".join(filter(None, [first, *words, *result.notes])),
-                   entries=tuple(entries(check, result, case_id, actual, weak, judged_by)))
+    first = "" if check.note == "no entry to judge" else check.note  # the counts say so
+    return replace(
+        check,
+        step=step,
+        error_estimate=error_estimate,
+        passed=passed,
+        inconclusive=inconclusive,
+        note="; ".join(filter(None, [first, *words, *result.notes])),
+        entries=tuple(entries(check, result, case_id, actual, weak, judged_by)),
+    )
 
 
 def judged_counts(judged: np.ndarray, judged_by: dict[int, str], method: str) -> dict[str, int]:
@@ -120,29 +161,53 @@ def judged_counts(judged: np.ndarray, judged_by: dict[int, str], method: str) ->
 
 
 KINK = "at a kink"
-MAX_ENTRIES = 20   # per row, in the report's entries.csv
+MAX_ENTRIES = 20  # per row, in the report's entries.csv
 
 
 def _reason(reason: str) -> str:
     return reason if reason in (CONVENTION_POINT, BLIND) else KINK
 
 
-def entries(check: Check, result: FiniteDifference, case_id: str, actual: Any, weak: np.ndarray,
-            judged_by: dict[int, str]) -> list[EntryRecord]:
+def entries(
+    check: Check, result: FiniteDifference, case_id: str, actual: Any, weak: np.ndarray, judged_by: dict[int, str]
+) -> list[EntryRecord]:
     """The row's entries that are not plainly passing (not judged, or judged loosely): at most
     MAX_ENTRIES."""
     name = check.tensor
     fd = result.grads[name]
     actual = None if actual is None or np.shape(actual) != fd.shape else np.asarray(actual, dtype=np.float64)
     kinks = result.kinks.get(name, {})
-    listed = [EntryRecord(case_id, "grads", name, check.reference, tuple(index), VerdictState.NOT_JUDGED, result.method,
-                          _at(actual, index), float(fd[index]), reason)
-              for index, reason in list(kinks.items())[:MAX_ENTRIES]]
-    for flat in np.flatnonzero(weak)[:MAX_ENTRIES - len(listed)]:
+    listed = [
+        EntryRecord(
+            case_id,
+            "grads",
+            name,
+            check.reference,
+            tuple(index),
+            VerdictState.NOT_JUDGED,
+            result.method,
+            _at(actual, index),
+            float(fd[index]),
+            reason,
+        )
+        for index, reason in list(kinks.items())[:MAX_ENTRIES]
+    ]
+    for flat in np.flatnonzero(weak)[: MAX_ENTRIES - len(listed)]:
         index = tuple(int(i) for i in np.unravel_index(int(flat), fd.shape))
-        listed.append(EntryRecord(case_id, "grads", name, check.reference, index, VerdictState.WEAK,
-                                  judged_by.get(int(flat), result.method), _at(actual, index), float(fd[index]),
-                                  "the finite difference's error estimate is above the tolerance"))
+        listed.append(
+            EntryRecord(
+                case_id,
+                "grads",
+                name,
+                check.reference,
+                index,
+                VerdictState.WEAK,
+                judged_by.get(int(flat), result.method),
+                _at(actual, index),
+                float(fd[index]),
+                "the finite difference's error estimate is above the tolerance",
+            )
+        )
     return listed
 
 
@@ -157,26 +222,42 @@ def default_fd_method(forms: LossForms) -> str:
     return "complex" if forms.complex_loss is not None else "central"
 
 
-def directional_row(trace: Trace, result: FiniteDifference, tolerance: Tolerance,
-                    judged_elsewhere: bool = True) -> Check:
+def directional_row(
+    trace: Trace, result: FiniteDifference, tolerance: Tolerance, judged_elsewhere: bool = True
+) -> Check:
     """<grad, u_i> of the implementation against the derivative along each random direction u_i."""
     names = list(result.directions[0]) if result.directions else []
     missing = [n for n in names if trace.grads.get(n) is None]
     tensor = f"<grads, u> ({len(result.directions)} random directions)"
     if missing:
-        return Check(quantity="grads", tensor=tensor, reference="finite-difference", max_abs_err=np.inf,
-                     max_rel_err=np.inf, worst_index=[], atol=tolerance.atol, rtol=tolerance.rtol, passed=False,
-                     note=f"not computed by the implementation: {', '.join(missing)}", method="directional")
-    actual = np.array([sum(float(np.sum(np.asarray(trace.grads[n], dtype=np.float64) * u[n])) for n in names)
-                       for u in result.directions])
+        return Check(
+            quantity="grads",
+            tensor=tensor,
+            reference="finite-difference",
+            max_abs_err=np.inf,
+            max_rel_err=np.inf,
+            worst_index=[],
+            atol=tolerance.atol,
+            rtol=tolerance.rtol,
+            passed=False,
+            note=f"not computed by the implementation: {', '.join(missing)}",
+            method="directional",
+        )
+    actual = np.array(
+        [
+            sum(float(np.sum(np.asarray(trace.grads[n], dtype=np.float64) * u[n])) for n in names)
+            for u in result.directions
+        ]
+    )
     directional, errors = result.directional, result.directional_errors
     if directional is None or errors is None:
         raise ValueError("directional_row: a result of the directional method has its derivatives and their errors")
     skip = np.zeros(actual.shape, dtype=bool)
     for i in result.directional_kinks:
         skip[i] = True
-    comparison = compare(actual, directional, tolerance.atol, tolerance.rtol, skip=skip,
-                         allowance=FD_ERROR_FACTOR * errors)
+    comparison = compare(
+        actual, directional, tolerance.atol, tolerance.rtol, skip=skip, allowance=FD_ERROR_FACTOR * errors
+    )
     counts = {"directions judged": comparison.checked}
     for reason in result.directional_kinks.values():
         key = "not judged:" + (reason if reason in (CONVENTION_POINT, BLIND, NOT_CONFIRMED) else KINK)
@@ -187,15 +268,31 @@ def directional_row(trace: Trace, result: FiniteDifference, tolerance: Tolerance
         words.append("torch judges those not judged" if judged_elsewhere else "those not judged are inconclusive")
     if units:
         words.append("units at their kink: " + ", ".join(units[:3]))
-    note = "; ".join(filter(None, [comparison.note if comparison.note != "no entry to judge" else "", *words,
-                                   *result.notes]))
+    note = "; ".join(
+        filter(None, [comparison.note if comparison.note != "no entry to judge" else "", *words, *result.notes])
+    )
     if not comparison.passed:
-        note += (f"; direction {comparison.worst_index}: <grads, u> = {comparison.actual:.10g}, "
-                 f"finite difference {comparison.reference:.10g}")
-    return Check(quantity="grads", tensor=tensor, reference="finite-difference", max_abs_err=comparison.max_abs_err,
-                 max_rel_err=comparison.max_rel_err, worst_index=comparison.worst_index, atol=tolerance.atol,
-                 rtol=tolerance.rtol, passed=comparison.passed, note=note,
-                 checked=comparison.checked, nondifferentiable=int(skip.sum()),
-                 inconclusive=0 if judged_elsewhere else int(skip.sum()), actual=comparison.actual,
-                 expected_value=comparison.reference, method="directional", step=result.directional_step,
-                 error_estimate=float(np.max(errors, initial=0.0)))
+        note += (
+            f"; direction {comparison.worst_index}: <grads, u> = {comparison.actual:.10g}, "
+            f"finite difference {comparison.reference:.10g}"
+        )
+    return Check(
+        quantity="grads",
+        tensor=tensor,
+        reference="finite-difference",
+        max_abs_err=comparison.max_abs_err,
+        max_rel_err=comparison.max_rel_err,
+        worst_index=comparison.worst_index,
+        atol=tolerance.atol,
+        rtol=tolerance.rtol,
+        passed=comparison.passed,
+        note=note,
+        checked=comparison.checked,
+        nondifferentiable=int(skip.sum()),
+        inconclusive=0 if judged_elsewhere else int(skip.sum()),
+        actual=comparison.actual,
+        expected_value=comparison.reference,
+        method="directional",
+        step=result.directional_step,
+        error_estimate=float(np.max(errors, initial=0.0)),
+    )

@@ -16,8 +16,8 @@ from .adapter import AdapterError, implementation_version, load_factory
 @dataclass(frozen=True)
 class ImplFacts:
     spec: str
-    problem: str = ""     # why it cannot be used (AdapterError's text), "" when it can
-    version: str = ""     # its module's or package's __version__
+    problem: str = ""  # why it cannot be used (AdapterError's text), "" when it can
+    version: str = ""  # its module's or package's __version__
     kinds: object = None  # the factory's `kinds` as given (refbp.fuzz.kinds reads it); None: not given
     capabilities: object = None  # the factory's `capabilities` as given (refbp.fuzz.capabilities reads it)
 

@@ -36,8 +36,8 @@ from refbp.oracle.fd.steps import loss_rounding
 from .own_loss import OwnLoss
 
 PASS, FAIL, UNDECIDED = "pass", "fail", "undecided"
-DIRECTIONS = 2   # random directions over every entry at once, before any narrowing
-LEAF = 8         # a part of at most this many entries is judged entry by entry
+DIRECTIONS = 2  # random directions over every entry at once, before any narrowing
+LEAF = 8  # a part of at most this many entries is judged entry by entry
 # Directions tried per tensor at most (one per part): past it, its undecided parts are judged
 # entry by entry (kinks close to every step along a wide part would split it down to leaves).
 MAX_TRIALS = 48
@@ -63,11 +63,11 @@ class Vouched:
     """A tensor's entries that passed along directions, and the worst of those directions."""
 
     indices: list[np.ndarray] = field(default_factory=list)
-    excess: float = -1.0          # (|<answer, u> - D| + e) / atol of the worst direction
+    excess: float = -1.0  # (|<answer, u> - D| + e) / atol of the worst direction
     abs_err: float = 0.0
     rel_err: float = 0.0
-    actual: float = float("nan")      # <answer, u>
-    reference: float = float("nan")   # D
+    actual: float = float("nan")  # <answer, u>
+    reference: float = float("nan")  # D
     step: float = float("nan")
     error: float = 0.0
     directions: int = 0
@@ -76,7 +76,7 @@ class Vouched:
 @dataclass
 class Narrowed:
     vouched: dict[str, Vouched] = field(default_factory=dict)
-    leaves: dict[str, np.ndarray] = field(default_factory=dict)    # flat indices, judged one by one
+    leaves: dict[str, np.ndarray] = field(default_factory=dict)  # flat indices, judged one by one
     evaluations: int = 0
     levels: int = 0
 
@@ -86,14 +86,22 @@ class _Trial:
     part: Part
     u: dict[str, np.ndarray]
     h: float | None
-    start: int = -1        # where its points begin in the level's batch
+    start: int = -1  # where its points begin in the level's batch
     outcome: str = UNDECIDED
     along: along.Along = field(default_factory=along.Along)
     answer: float = float("nan")
 
 
-def narrow(domain: dict[str, np.ndarray], answer: dict[str, np.ndarray], params: dict[str, np.ndarray], own: OwnLoss,
-           nets: along.Nets | None, base_nets: dict[str, Any], tolerance: Tolerance, seed: int = 0) -> Narrowed:
+def narrow(
+    domain: dict[str, np.ndarray],
+    answer: dict[str, np.ndarray],
+    params: dict[str, np.ndarray],
+    own: OwnLoss,
+    nets: along.Nets | None,
+    base_nets: dict[str, Any],
+    tolerance: Tolerance,
+    seed: int = 0,
+) -> Narrowed:
     """Search `domain` ({tensor: flat indices}); `answer` the implementation's gradients (float64),
     `own` its loss (refbp.check.own_loss.OwnLoss), `nets(points)` the probe's kinked units (None: a
     forward without kinks, and `base_nets` empty)."""
@@ -106,9 +114,11 @@ def narrow(domain: dict[str, np.ndarray], answer: dict[str, np.ndarray], params:
     level = [Part({n: domain[n] for n in sizes}, directions=DIRECTIONS)] if sizes else []
     while level:
         result.levels += 1
-        trials = [_Trial(part, u, along.clear_step(params, u, part.size, nets, base_nets, tolerance.atol, base))
-                  for part in level
-                  for u in (along.rademacher(params, part.entries, rng) for _ in range(part.directions))]
+        trials = [
+            _Trial(part, u, along.clear_step(params, u, part.size, nets, base_nets, tolerance.atol, base))
+            for part in level
+            for u in (along.rademacher(params, part.entries, rng) for _ in range(part.directions))
+        ]
         points: list[dict[str, np.ndarray]] = []
         for trial in trials:
             if trial.h is None:
@@ -125,7 +135,7 @@ def narrow(domain: dict[str, np.ndarray], answer: dict[str, np.ndarray], params:
             if trial.part.tensor is not None:
                 tried[trial.part.tensor] += 1
             if trial.start >= 0:
-                _judge(trial, values[trial.start:trial.start + len(along.OFFSETS)], base, answer, tolerance)
+                _judge(trial, values[trial.start : trial.start + len(along.OFFSETS)], base, answer, tolerance)
                 if trial.part.tensor is not None:
                     spent[trial.part.tensor] += len(along.OFFSETS)
         level = _next_level(level, trials, result, spent, tried, sizes, pairs)
@@ -136,15 +146,18 @@ def _no_units(points: list[dict[str, np.ndarray]]) -> list[dict[str, Any]]:
     return [{} for _ in points]
 
 
-def _judge(trial: _Trial, values: np.ndarray, base: float, answer: dict[str, np.ndarray],
-           tolerance: Tolerance) -> None:
+def _judge(trial: _Trial, values: np.ndarray, base: float, answer: dict[str, np.ndarray], tolerance: Tolerance) -> None:
     h = trial.h
-    if h is None:   # no step cleared its kinks: never evaluated, left undecided
+    if h is None:  # no step cleared its kinks: never evaluated, left undecided
         return
     derivative, error = along.derivative(values, h)
     trial.along = along.Along(derivative, error, h)
-    trial.answer = float(sum(np.sum(answer[n][trial.part.entries[n]] * trial.u[n].reshape(-1)[trial.part.entries[n]])
-                             for n in trial.part.entries))
+    trial.answer = float(
+        sum(
+            np.sum(answer[n][trial.part.entries[n]] * trial.u[n].reshape(-1)[trial.part.entries[n]])
+            for n in trial.part.entries
+        )
+    )
     atol = tolerance.atol
     if not (np.isfinite(derivative) and np.isfinite(error) and np.isfinite(trial.answer)):
         trial.outcome = FAIL
@@ -168,15 +181,25 @@ def _blind(values: np.ndarray, base: float, h: float, tolerance: Tolerance) -> b
     return disagree(right, left, ROUNDING_FACTOR * loss_rounding(base) / step, tolerance.atol, tolerance.rtol)
 
 
-def _next_level(level: list[Part], trials: list[_Trial], result: Narrowed, spent: dict[str, int], tried: dict[str, int],
-                sizes: dict[str, int], pairs: Iterator[int]) -> list[Part]:
+def _next_level(
+    level: list[Part],
+    trials: list[_Trial],
+    result: Narrowed,
+    spent: dict[str, int],
+    tried: dict[str, int],
+    sizes: dict[str, int],
+    pairs: Iterator[int],
+) -> list[Part]:
     outcomes: dict[int, str] = {}
     for trial in trials:
         key = id(trial.part)
         previous = outcomes.get(key, PASS)
-        outcomes[key] = FAIL if FAIL in (previous, trial.outcome) else (
-            UNDECIDED if UNDECIDED in (previous, trial.outcome) else PASS)
-    failed_pairs: dict[int, int] = {}   # split -> its halves that failed
+        outcomes[key] = (
+            FAIL
+            if FAIL in (previous, trial.outcome)
+            else (UNDECIDED if UNDECIDED in (previous, trial.outcome) else PASS)
+        )
+    failed_pairs: dict[int, int] = {}  # split -> its halves that failed
     for part in level:
         if part.pair >= 0 and outcomes[id(part)] == FAIL:
             failed_pairs[part.pair] = failed_pairs.get(part.pair, 0) + 1
@@ -187,8 +210,9 @@ def _next_level(level: list[Part], trials: list[_Trial], result: Narrowed, spent
             _vouch(result, part, [t for t in trials if t.part is part])
             continue
         spread = part.pair >= 0 and failed_pairs.get(part.pair, 0) == 2 and outcome == FAIL
-        costly = part.tensor is not None and (spent[part.tensor] > 2 * sizes[part.tensor]
-                                              or tried[part.tensor] >= MAX_TRIALS)
+        costly = part.tensor is not None and (
+            spent[part.tensor] > 2 * sizes[part.tensor] or tried[part.tensor] >= MAX_TRIALS
+        )
         if part.size <= LEAF or spread or costly:
             for name, indices in part.entries.items():
                 result.leaves[name] = np.union1d(result.leaves.get(name, np.zeros(0, dtype=np.int64)), indices)
@@ -198,9 +222,9 @@ def _next_level(level: list[Part], trials: list[_Trial], result: Narrowed, spent
 
 
 def _split(part: Part, pairs: Iterator[int]) -> list[Part]:
-    if part.tensor is None:   # to tensors
+    if part.tensor is None:  # to tensors
         return [Part({name: indices}, tensor=name) for name, indices in part.entries.items() if indices.size]
-    (name, indices), = part.entries.items()
+    ((name, indices),) = part.entries.items()
     middle, pair = indices.size // 2, next(pairs)
     return [Part({name: indices[:middle]}, name, pair), Part({name: indices[middle:]}, name, pair)]
 

@@ -17,8 +17,13 @@ left out. States come in the order above, others after them in the order given.
 from __future__ import annotations
 
 # Known states, in the order they are written, and how each reads after its count.
-STATES = {"judged": "judged", "failed": "failed", "kink": "at a kink", "inconclusive": "inconclusive",
-          "not judged": "not judged"}
+STATES = {
+    "judged": "judged",
+    "failed": "failed",
+    "kink": "at a kink",
+    "inconclusive": "inconclusive",
+    "not judged": "not judged",
+}
 # Details shown per state; more are summed up as "+N more".
 MAX_DETAILS = 3
 

@@ -41,8 +41,8 @@ from .verdict import Check
 
 REFERENCE = "own-forward-fd"
 NARROWED_METHODS = ("central", "richardson")
-ENTRYWISE_UP_TO = 32      # entries: a case this small is judged entry by entry (a few dozen calls)
-ALONG = "along random directions"   # how the entries the directions vouched for were judged
+ENTRYWISE_UP_TO = 32  # entries: a case this small is judged entry by entry (a few dozen calls)
+ALONG = "along random directions"  # how the entries the directions vouched for were judged
 
 
 def own_method(fd_method: str | None) -> str:
@@ -51,21 +51,33 @@ def own_method(fd_method: str | None) -> str:
     return "central" if fd_method in (None, "complex") else fd_method
 
 
-def own_forward_checks(case: Case, trace: Trace, own: OwnLoss, forms: LossForms, reference: FiniteDifference | None,
-                       method: str, admissible: Admissible | None = None, judged_elsewhere: bool = True) -> list[Check]:
+def own_forward_checks(
+    case: Case,
+    trace: Trace,
+    own: OwnLoss,
+    forms: LossForms,
+    reference: FiniteDifference | None,
+    method: str,
+    admissible: Admissible | None = None,
+    judged_elsewhere: bool = True,
+) -> list[Check]:
     """The rows; `own` the implementation's loss (refbp.check.own_loss.OwnLoss), `forms` refbp's
     forms of the case (their probe finds the kinks), `reference` the case's raw finite
     difference by `method` (None: judged entry by entry, as before)."""
     probed = LossForms(own, forms.probe)
     if method not in NARROWED_METHODS or reference is None:
-        checks = finite_difference_checks(case, trace, probed, method, admissible=admissible,
-                                          judged_elsewhere=judged_elsewhere)
+        checks = finite_difference_checks(
+            case, trace, probed, method, admissible=admissible, judged_elsewhere=judged_elsewhere
+        )
         return _named(checks, own.notes)
     params = {name: np.asarray(value, dtype=np.float64) for name, value in case.params.items()}
     tolerance = fd_tolerance(case, method, sum(int(p.size) for p in params.values()))
     mark_convention_points(reference, admissible, tolerance)
-    answer = {name: np.asarray(trace.grads[name], dtype=np.float64).reshape(-1) for name in params
-              if trace.grads.get(name) is not None and np.shape(trace.grads[name]) == params[name].shape}
+    answer = {
+        name: np.asarray(trace.grads[name], dtype=np.float64).reshape(-1)
+        for name in params
+        if trace.grads.get(name) is not None and np.shape(trace.grads[name]) == params[name].shape
+    }
     domain, one_by_one = _entries(params, answer, reference, tolerance)
     vouched: dict[str, Vouched] = {}
     with serial_blas(np):
@@ -81,21 +93,43 @@ def own_forward_checks(case: Case, trace: Trace, own: OwnLoss, forms: LossForms,
         entrywise = None
         if any(v.size for v in one_by_one.values()):
             entrywise = finite_difference(method, probed, params, entries=one_by_one)
-            entrywise = escalate_failures(probed, params, trace.grads, entrywise, tolerance,
-                                          output_rounding(case.loss, trace.outputs, case.targets))
+            entrywise = escalate_failures(
+                probed,
+                params,
+                trace.grads,
+                entrywise,
+                tolerance,
+                output_rounding(case.loss, trace.outputs, case.targets),
+            )
     result = _combined(method, params, answer, reference, vouched, entrywise)
     result.notes = own.notes + result.notes
     skips = {name: result.kink_mask(name) for name in result.kinks}
     allowances = {name: FD_ERROR_FACTOR * e for name, e in result.errors.items()}
-    checks = rows("grads", trace.grads, result.grads, REFERENCE, tolerance, skips=skips, method=method,
-                  allowances=allowances)
-    return [_with_directions(describe(check, result, tolerance, skips.get(check.tensor), allowances[check.tensor],
-                                      judged_elsewhere, case.id, trace.grads.get(check.tensor)),
-                             vouched.get(check.tensor), result) for check in checks]
+    checks = rows(
+        "grads", trace.grads, result.grads, REFERENCE, tolerance, skips=skips, method=method, allowances=allowances
+    )
+    return [
+        _with_directions(
+            describe(
+                check,
+                result,
+                tolerance,
+                skips.get(check.tensor),
+                allowances[check.tensor],
+                judged_elsewhere,
+                case.id,
+                trace.grads.get(check.tensor),
+            ),
+            vouched.get(check.tensor),
+            result,
+        )
+        for check in checks
+    ]
 
 
-def _entries(params: dict[str, np.ndarray], answer: dict[str, np.ndarray], reference: FiniteDifference,
-             tolerance: Tolerance) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+def _entries(
+    params: dict[str, np.ndarray], answer: dict[str, np.ndarray], reference: FiniteDifference, tolerance: Tolerance
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
     """({tensor: flat indices} the directions may judge, {tensor: flat indices} judged one by one):
     neither holds the case's kinks and convention points; one by one where the reference's
     error estimate is above the tolerance (as the row would judge it loosely), or a value is
@@ -115,11 +149,12 @@ def _entries(params: dict[str, np.ndarray], answer: dict[str, np.ndarray], refer
     return domain, one_by_one
 
 
-Units = dict[str, Any]   # {layer: pre-activations of its kinked units}, as LossForms.probe gives them
+Units = dict[str, Any]  # {layer: pre-activations of its kinked units}, as LossForms.probe gives them
 
 
-def _probe(forms: LossForms,
-           params: dict[str, np.ndarray]) -> tuple[Units, Callable[[list[dict[str, np.ndarray]]], list[Units]] | None]:
+def _probe(
+    forms: LossForms, params: dict[str, np.ndarray]
+) -> tuple[Units, Callable[[list[dict[str, np.ndarray]]], list[Units]] | None]:
     """(the kinked units at `params`, points -> [their units at each point]) from refbp's forms:
     the stacked form where it gives every unit the probe does, else the probe point by point."""
     probe, stacked_form = forms.probe, forms.stacked
@@ -131,9 +166,10 @@ def _probe(forms: LossForms,
 
     def nets(points: list[dict[str, np.ndarray]]) -> list[Units]:
         if stacked_form is not None:
-            stack = {name: np.stack([np.broadcast_to(p[name], np.shape(params[name])) for p in points])
-                     for name in params}
-            answered: Any = stacked_form(stack, kinks=True)   # (losses, {layer: units of every point})
+            stack = {
+                name: np.stack([np.broadcast_to(p[name], np.shape(params[name])) for p in points]) for name in params
+            }
+            answered: Any = stacked_form(stack, kinks=True)  # (losses, {layer: units of every point})
             _, stacked = answered
             if set(stacked) == set(base):
                 return [{layer: value[s] for layer, value in stacked.items()} for s in range(len(points))]
@@ -142,8 +178,14 @@ def _probe(forms: LossForms,
     return base, nets
 
 
-def _combined(method: str, params: dict[str, np.ndarray], answer: dict[str, np.ndarray], reference: FiniteDifference,
-              vouched: dict[str, Vouched], entrywise: FiniteDifference | None) -> FiniteDifference:
+def _combined(
+    method: str,
+    params: dict[str, np.ndarray],
+    answer: dict[str, np.ndarray],
+    reference: FiniteDifference,
+    vouched: dict[str, Vouched],
+    entrywise: FiniteDifference | None,
+) -> FiniteDifference:
     """One result for the rows: the reference's values at its kinks (not judged), the answer
     itself where the directions vouched for it (its error is theirs, added by
     `_with_directions`), the entry-wise values elsewhere."""
@@ -181,18 +223,28 @@ def _with_directions(check: Check, vouched: Vouched | None, result: FiniteDiffer
     entry they vouched for shows the worst direction (<grads, u> and the derivative of the loss)."""
     if vouched is None:
         return check
-    alone = bool(result.judged_by.get(check.tensor))   # entries judged one by one (the directions' are the default)
+    alone = bool(result.judged_by.get(check.tensor))  # entries judged one by one (the directions' are the default)
     error = max(check.error_estimate, vouched.error) if np.isfinite(check.error_estimate) else vouched.error
     check = replace(check, error_estimate=error)
     if check.passed and (not alone or vouched.abs_err > check.max_abs_err):
-        check = replace(check, max_abs_err=vouched.abs_err, max_rel_err=vouched.rel_err, worst_index=[],
-                        actual=vouched.actual, expected_value=vouched.reference,
-                        method=check.method if alone else "directional")
-    words = (f"random directions: worst |<grads, u> - derivative| {vouched.abs_err:.2g} (its error {vouched.error:.2g},"
-             f" step {vouched.step:.2g})")
+        check = replace(
+            check,
+            max_abs_err=vouched.abs_err,
+            max_rel_err=vouched.rel_err,
+            worst_index=[],
+            actual=vouched.actual,
+            expected_value=vouched.reference,
+            method=check.method if alone else "directional",
+        )
+    words = (
+        f"random directions: worst |<grads, u> - derivative| {vouched.abs_err:.2g} (its error {vouched.error:.2g},"
+        f" step {vouched.step:.2g})"
+    )
     return replace(check, note="; ".join(filter(None, [check.note, words])))
 
 
 def _named(checks: list[Check], notes: list[str]) -> list[Check]:
-    return [replace(check, reference=REFERENCE,
-                    note="; ".join(filter(None, [check.note, *notes])) if notes else check.note) for check in checks]
+    return [
+        replace(check, reference=REFERENCE, note="; ".join(filter(None, [check.note, *notes])) if notes else check.note)
+        for check in checks
+    ]

@@ -26,14 +26,14 @@ class OwnLoss:
         self.inputs, self.targets = document["inputs"], document["targets"]
         batch = getattr(implementation, "loss_batch", None)
         self.batch: Callable[..., Any] | None = batch if callable(batch) else None
-        self.trusted = False   # loss_batch compared with loss at a point of its first call
+        self.trusted = False  # loss_batch compared with loss at a point of its first call
         self.calls = 0
         self.batched_calls = 0
         self.notes: list[str] = []
 
     def __call__(self, params: Mapping[str, Any]) -> float:
         self.calls += 1
-        with np.errstate(all="ignore"):   # a NaN or an overflow is judged, not printed (as adapter.answer)
+        with np.errstate(all="ignore"):  # a NaN or an overflow is judged, not printed (as adapter.answer)
             return float(self.implementation.loss(_fresh(params), self.inputs.copy(), self.targets.copy()))
 
     def many(self, points: list[dict[str, Any]]) -> np.ndarray:
@@ -52,8 +52,9 @@ class OwnLoss:
             return None
         try:
             with np.errstate(all="ignore"):
-                values = np.asarray(batch([_fresh(p) for p in points], self.inputs.copy(), self.targets.copy()),
-                                    dtype=np.float64).reshape(-1)
+                values = np.asarray(
+                    batch([_fresh(p) for p in points], self.inputs.copy(), self.targets.copy()), dtype=np.float64
+                ).reshape(-1)
         except Exception as exc:  # optional: a loss_batch that raises or answers garbage is set aside, not a crash
             self._set_aside(f"loss_batch failed ({type(exc).__name__}: {exc})")
             return None
@@ -62,7 +63,7 @@ class OwnLoss:
             return None
         self.calls += len(points)
         self.batched_calls += 1
-        if not self.trusted:   # its first and last point against loss (a batch that ignores its sets fails)
+        if not self.trusted:  # its first and last point against loss (a batch that ignores its sets fails)
             for s in sorted({0, len(points) - 1}):
                 plain = self(points[s])
                 if not agrees(plain, values[s], plain, 0.0):

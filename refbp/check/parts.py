@@ -16,8 +16,15 @@ from .verdict import CaseVerdict, Check, VerdictState
 
 FORWARD, GRADIENTS, TRAINING = "forward", "gradients", "training"
 CATEGORIES = (FORWARD, GRADIENTS, TRAINING)
-CATEGORY_OF = {"outputs": FORWARD, "loss": FORWARD, "intermediates": FORWARD, "grads": GRADIENTS,
-               "input_grads": GRADIENTS, "params_after": TRAINING, "loss_after": TRAINING}
+CATEGORY_OF = {
+    "outputs": FORWARD,
+    "loss": FORWARD,
+    "intermediates": FORWARD,
+    "grads": GRADIENTS,
+    "input_grads": GRADIENTS,
+    "params_after": TRAINING,
+    "loss_after": TRAINING,
+}
 # What an implementation is asked for: a quantity of these it did not provide fails its part.
 # Intermediates and input gradients are optional answers (docs/formats.md section 3).
 ASKED = ("outputs", "loss", "grads", "params_after", "loss_after")
@@ -29,11 +36,11 @@ NOT_JUDGED = "not judged"  # no reference had a row for it (e.g. --oracle expect
 @dataclass
 class Part:
     case: str
-    name: str                     # "forward", "gradient layers.0.weight", "training"
-    category: str                 # forward | gradients | training
+    name: str  # "forward", "gradient layers.0.weight", "training"
+    category: str  # forward | gradients | training
     checks: list[Check] = field(default_factory=list)
-    missing: list[str] = field(default_factory=list)   # the quantities not provided ("grads.layers.0.weight")
-    errors: list[str] = field(default_factory=list)    # the case's errors, where no row judged this part
+    missing: list[str] = field(default_factory=list)  # the quantities not provided ("grads.layers.0.weight")
+    errors: list[str] = field(default_factory=list)  # the case's errors, where no row judged this part
 
     @property
     def state(self) -> str:

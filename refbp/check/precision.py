@@ -45,6 +45,7 @@ TERMS_QUANTITIES = ("outputs", "intermediates", "grads", "input_grads")
 # What a slope at a kink reaches: the derivatives, and training through them.
 DERIVATIVES = ("grads", "input_grads", "params_after", "loss_after")
 
+
 def tensors(trace: Trace, quantity: str) -> dict[str, Any]:
     """{name: array} of `quantity` in `trace` (the scalars under their row's name)."""
     if quantity == "outputs":
@@ -72,12 +73,20 @@ def stick_rows(case: Case, trace: Trace, admissible: Admissible) -> list[Check]:
         theirs = tensors(at_precision, quantity)
         for name, ref in references.items():
             terms = _terms(case, quantity, name, ref, outputs)
-            allowed, blind, error = allowance(case, ref, theirs.get(name, np.nan), terms,
-                                              entries.get(quantity, {}).get(name))
+            allowed, blind, error = allowance(
+                case, ref, theirs.get(name, np.nan), terms, entries.get(quantity, {}).get(name)
+            )
             flipped = _beyond(actual.get(name), ref, allowed, blind) if kink and quantity in DERIVATIVES else None
-            row, = rows(quantity, actual, {name: ref}, REFERENCE, Tolerance(atol=0.0, rtol=0.0),
-                        skips={name: blind if flipped is None else blind | flipped}, allowances={name: allowed},
-                        admissible=admissible if quantity not in ("outputs", "intermediates") else None)
+            (row,) = rows(
+                quantity,
+                actual,
+                {name: ref},
+                REFERENCE,
+                Tolerance(atol=0.0, rtol=0.0),
+                skips={name: blind if flipped is None else blind | flipped},
+                allowances={name: allowed},
+                admissible=admissible if quantity not in ("outputs", "intermediates") else None,
+            )
             checks.append(_described(case, row, allowed, blind, error, flipped, kink))
     return checks
 
@@ -121,29 +130,49 @@ def _beyond(actual: Any, reference: Any, allowed: np.ndarray, blind: np.ndarray)
     if actual is None or np.shape(actual) != np.shape(reference):
         return None
     with np.errstate(invalid="ignore"):
-        outside: np.ndarray = ~blind & np.isfinite(np.asarray(actual, dtype=np.float64)) & (
-            np.abs(np.asarray(actual, dtype=np.float64) - reference) > allowed)
+        outside: np.ndarray = (
+            ~blind
+            & np.isfinite(np.asarray(actual, dtype=np.float64))
+            & (np.abs(np.asarray(actual, dtype=np.float64) - reference) > allowed)
+        )
     return outside
 
 
-def _described(case: Case, row: Check, allowed: np.ndarray, blind: np.ndarray, error: float,
-               flipped: np.ndarray | None = None, kink: str = "") -> Check:
+def _described(
+    case: Case,
+    row: Check,
+    allowed: np.ndarray,
+    blind: np.ndarray,
+    error: float,
+    flipped: np.ndarray | None = None,
+    kink: str = "",
+) -> Check:
     """The row's atol is its widest entry allowance (what the diagnosis judges within), rtol 0;
     `torch_error` torch's own largest error; the note puts both errors side by side."""
     flips = 0 if flipped is None else int(np.sum(flipped))
     judged = ~np.asarray(blind)
     count = int(np.sum(blind)) + flips
-    words = [f"error {_short(row.max_abs_err)} vs torch {case.dtype}'s own {_short(error)}"
-             f" (allowed: max({SAME_PRECISION_K:g} x torch's, {SAME_PRECISION_FLOOR_ULPS:g} eps x the tensor's scale"
-             f"{_entry_words(row.quantity)}))"]
+    words = [
+        f"error {_short(row.max_abs_err)} vs torch {case.dtype}'s own {_short(error)}"
+        f" (allowed: max({SAME_PRECISION_K:g} x torch's, {SAME_PRECISION_FLOOR_ULPS:g} eps x the tensor's scale"
+        f"{_entry_words(row.quantity)}))"
+    ]
     if count - flips:
         words.append(f"{count - flips} inconclusive (torch {case.dtype} itself has no digit there)")
     if flips:
-        words.append(f"{flips} inconclusive (beyond the allowance, a relu-family unit within {case.dtype} "
-                     f"rounding of its kink: {kink})")
-    return replace(row, nondifferentiable=max(0, row.nondifferentiable - count), inconclusive=count,
-                   atol=float(np.max(np.asarray(allowed)[judged], initial=0.0)), rtol=0.0, torch_error=error,
-                   note="; ".join(filter(None, [row.note, *words])))
+        words.append(
+            f"{flips} inconclusive (beyond the allowance, a relu-family unit within {case.dtype} "
+            f"rounding of its kink: {kink})"
+        )
+    return replace(
+        row,
+        nondifferentiable=max(0, row.nondifferentiable - count),
+        inconclusive=count,
+        atol=float(np.max(np.asarray(allowed)[judged], initial=0.0)),
+        rtol=0.0,
+        torch_error=error,
+        note="; ".join(filter(None, [row.note, *words])),
+    )
 
 
 def _entry_words(quantity: str) -> str:
@@ -165,11 +194,18 @@ def reconcile(case: Case, checks: list[Check]) -> list[Check]:
     reconciled = []
     for check in checks:
         mirror = torch_rows.get((check.quantity, check.tensor))
-        if (check.reference != REFERENCE and check.reference != "expected" and not check.passed
-                and mirror is not None and mirror.passed and mirror.inconclusive):
+        if (
+            check.reference != REFERENCE
+            and check.reference != "expected"
+            and not check.passed
+            and mirror is not None
+            and mirror.passed
+            and mirror.inconclusive
+        ):
             note = "; ".join(filter(None, [check.note, f"inconclusive: as torch {case.dtype}'s own row"]))
-            check = replace(check, passed=True, inconclusive=max(1, check.checked), diagnosis="", diagnosis_note="",
-                            note=note)
+            check = replace(
+                check, passed=True, inconclusive=max(1, check.checked), diagnosis="", diagnosis_note="", note=note
+            )
         reconciled.append(check)
     return reconciled
 
@@ -184,8 +220,9 @@ def name_precision_findings(case: Case, checks: list[Check], reference: Trace) -
     if not judged_by_stick(case):
         return checks
     torch_rows = {(c.quantity, c.tensor): c for c in checks if c.reference == REFERENCE}
-    return [_precision_finding(case, check, torch_rows.get((check.quantity, check.tensor)), reference)
-            for check in checks]
+    return [
+        _precision_finding(case, check, torch_rows.get((check.quantity, check.tensor)), reference) for check in checks
+    ]
 
 
 def _precision_finding(case: Case, check: Check, mirror: Check | None, reference: Trace) -> Check:
@@ -199,12 +236,16 @@ def _precision_finding(case: Case, check: Check, mirror: Check | None, reference
     scale = float(np.max(np.abs(values), initial=0.0))
     torch_words = f"torch {case.dtype}'s own error {mirror.torch_error:.3g}"
     if not np.isfinite(check.max_abs_err):
-        note = (f"a precision finding: not finite in {case.dtype} where {torch_words} is finite (an overflow: "
-                "an exp or a square in the dtype, e.g. a softmax without its maximum subtracted)")
+        note = (
+            f"a precision finding: not finite in {case.dtype} where {torch_words} is finite (an overflow: "
+            "an exp or a square in the dtype, e.g. a softmax without its maximum subtracted)"
+        )
     elif check.max_abs_err <= PRECISION_FINDING_ULPS * eps * scale:
-        note = (f"a precision finding: off by {check.max_abs_err / (eps * scale):.0f} spacings of {case.dtype} "
-                f"at the tensor's scale {scale:.3g} ({torch_words}): the formula is right, the rounding is not "
-                "(e.g. a long sum accumulated in the dtype where torch accumulates in float32)")
+        note = (
+            f"a precision finding: off by {check.max_abs_err / (eps * scale):.0f} spacings of {case.dtype} "
+            f"at the tensor's scale {scale:.3g} ({torch_words}): the formula is right, the rounding is not "
+            "(e.g. a long sum accumulated in the dtype where torch accumulates in float32)"
+        )
     else:
         return check
     return replace(check, diagnosis="precision", diagnosis_note=note)

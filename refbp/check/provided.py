@@ -96,8 +96,20 @@ def require_all(verdict: CaseVerdict) -> CaseVerdict:
         tensor = tensor or ("loss" if quantity in ("loss", "loss_after") else quantity)
         if any(c.quantity == quantity and c.tensor == tensor and not c.passed for c in checks):
             continue  # already failed (absent without a declaration)
-        checks.append(Check(quantity=quantity, tensor=tensor, reference="torch-autograd", max_abs_err=math.inf,
-                            max_rel_err=math.inf, worst_index=[], atol=0.0, rtol=0.0, passed=False,
-                            note=REQUIRED_NOTE, diagnosis="missing",
-                            diagnosis_note="the implementation gave no value for this tensor (declared not provided)"))
+        checks.append(
+            Check(
+                quantity=quantity,
+                tensor=tensor,
+                reference="torch-autograd",
+                max_abs_err=math.inf,
+                max_rel_err=math.inf,
+                worst_index=[],
+                atol=0.0,
+                rtol=0.0,
+                passed=False,
+                note=REQUIRED_NOTE,
+                diagnosis="missing",
+                diagnosis_note="the implementation gave no value for this tensor (declared not provided)",
+            )
+        )
     return replace(verdict, checks=checks, passed=verdict.passed and not partial_items(verdict))

@@ -22,20 +22,20 @@ from typing import Any
 
 from .states import ROW_STATES, VerdictState
 
-ROW = "refbp.row"   # the metadata key of a field's RowField
+ROW = "refbp.row"  # the metadata key of a field's RowField
 
 
 class Kind(Enum):
     """What a field holds, which decides how each destination writes it."""
 
-    TEXT = "text"              # a string, written as it is
-    COUNT = "count"            # a number of entries (an int)
-    MEASURE = "measure"        # a float that may be infinite or NaN: JSON null, SQL NULL
-    TOLERANCE = "tolerance"    # a finite, non-negative float
-    INDEX = "index"            # an entry's index (a list of ints)
-    PASSED = "passed"          # a bool, reported true only in the state pass (never for an inconclusive row)
-    STATE = "state"            # a VerdictState, written as its value
-    ENTRIES = "entries"        # the row's EntryRecords, for the report's entries.csv only
+    TEXT = "text"  # a string, written as it is
+    COUNT = "count"  # a number of entries (an int)
+    MEASURE = "measure"  # a float that may be infinite or NaN: JSON null, SQL NULL
+    TOLERANCE = "tolerance"  # a finite, non-negative float
+    INDEX = "index"  # an entry's index (a list of ints)
+    PASSED = "passed"  # a bool, reported true only in the state pass (never for an inconclusive row)
+    STATE = "state"  # a VerdictState, written as its value
+    ENTRIES = "entries"  # the row's EntryRecords, for the report's entries.csv only
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -43,16 +43,16 @@ class RowField:
     """One field of a record: its kind, what it is, and where it goes."""
 
     kind: Kind
-    doc: str                            # one line: what the field holds
-    required: bool = False              # in every JSON row (the format's own row); the rest are optional
+    doc: str  # one line: what the field holds
+    required: bool = False  # in every JSON row (the format's own row); the rest are optional
     schema: Mapping[str, Any] | None = None  # its JSON Schema, where the kind's is not precise enough
-    described: bool = True              # the schema carries `doc` as the field's description
+    described: bool = True  # the schema carries `doc` as the field's description
     json: bool = True
     frame: bool = True
     store: bool = True
     # JSON: written only where this holds of the row (None: always).
     written_if: Callable[[Any], bool] | None = None
-    beside: str = ""                    # frame: the column it follows ("": after the others)
+    beside: str = ""  # frame: the column it follows ("": after the others)
 
 
 def row(kind: Kind, doc: str, **options: Any) -> dict[str, RowField]:
@@ -85,7 +85,7 @@ def finite(value: Any) -> float | None:
     return number if math.isfinite(number) else None
 
 
-Convert = Callable[[Any, Any], Any]   # (the row, the field's value) -> what a destination writes
+Convert = Callable[[Any, Any], Any]  # (the row, the field's value) -> what a destination writes
 
 
 def _passed(row: Any, _value: Any) -> bool:
@@ -96,19 +96,35 @@ def _index(_row: Any, value: Any) -> list[int]:
     return [int(i) for i in value]
 
 
-_JSON: dict[Kind, Convert] = {Kind.MEASURE: lambda _row, v: json_number(v), Kind.INDEX: _index,
-                              Kind.PASSED: _passed, Kind.STATE: lambda _row, v: v.value}
-_FRAME: dict[Kind, Convert] = {Kind.INDEX: lambda _row, v: str(v), Kind.PASSED: _passed,
-                               Kind.STATE: lambda _row, v: v.value}
-_STORE: dict[Kind, Convert] = {Kind.COUNT: lambda _row, v: int(v), Kind.MEASURE: lambda _row, v: finite(v),
-                               Kind.TOLERANCE: lambda _row, v: float(v), Kind.INDEX: _index,
-                               Kind.PASSED: _passed, Kind.STATE: lambda _row, v: v.value}
+_JSON: dict[Kind, Convert] = {
+    Kind.MEASURE: lambda _row, v: json_number(v),
+    Kind.INDEX: _index,
+    Kind.PASSED: _passed,
+    Kind.STATE: lambda _row, v: v.value,
+}
+_FRAME: dict[Kind, Convert] = {
+    Kind.INDEX: lambda _row, v: str(v),
+    Kind.PASSED: _passed,
+    Kind.STATE: lambda _row, v: v.value,
+}
+_STORE: dict[Kind, Convert] = {
+    Kind.COUNT: lambda _row, v: int(v),
+    Kind.MEASURE: lambda _row, v: finite(v),
+    Kind.TOLERANCE: lambda _row, v: float(v),
+    Kind.INDEX: _index,
+    Kind.PASSED: _passed,
+    Kind.STATE: lambda _row, v: v.value,
+}
 # Each kind's JSON Schema (a field's own `schema` replaces it).
 _SCHEMA: dict[Kind, dict[str, Any]] = {
-    Kind.TEXT: {"type": "string"}, Kind.COUNT: {"type": "integer", "minimum": 0},
-    Kind.MEASURE: {"$ref": "#/$defs/measure"}, Kind.TOLERANCE: {"type": "number", "minimum": 0},
-    Kind.INDEX: {"type": "array", "items": {"type": "integer", "minimum": 0}}, Kind.PASSED: {"type": "boolean"},
-    Kind.STATE: {"$ref": "#/$defs/state"}}
+    Kind.TEXT: {"type": "string"},
+    Kind.COUNT: {"type": "integer", "minimum": 0},
+    Kind.MEASURE: {"$ref": "#/$defs/measure"},
+    Kind.TOLERANCE: {"type": "number", "minimum": 0},
+    Kind.INDEX: {"type": "array", "items": {"type": "integer", "minimum": 0}},
+    Kind.PASSED: {"type": "boolean"},
+    Kind.STATE: {"$ref": "#/$defs/state"},
+}
 
 
 @dataclass(frozen=True)
@@ -132,7 +148,7 @@ class _Plan:
         return written
 
 
-_PLANS: dict[tuple[type, str], _Plan] = {}   # each record's plan per destination, made once
+_PLANS: dict[tuple[type, str], _Plan] = {}  # each record's plan per destination, made once
 
 
 def _plan(record: type, destination: str) -> _Plan:
@@ -147,10 +163,13 @@ def _make_plan(record: type, destination: str) -> _Plan:
     if destination == "frame":
         chosen = _frame_order(chosen)
     converters = {"json": _JSON, "frame": _FRAME, "store": _STORE}[destination]
-    return _Plan(names=tuple(name for name, _ in chosen),
-                 converted=tuple((name, converters[spec.kind]) for name, spec in chosen if spec.kind in converters),
-                 conditional=tuple((name, spec.written_if) for name, spec in chosen
-                                   if destination == "json" and spec.written_if is not None))
+    return _Plan(
+        names=tuple(name for name, _ in chosen),
+        converted=tuple((name, converters[spec.kind]) for name, spec in chosen if spec.kind in converters),
+        conditional=tuple(
+            (name, spec.written_if) for name, spec in chosen if destination == "json" and spec.written_if is not None
+        ),
+    )
 
 
 def _frame_order(chosen: list[tuple[str, RowField]]) -> list[tuple[str, RowField]]:
@@ -216,21 +235,29 @@ def write_row_schema(record: type, path: Path) -> None:
     text = path.read_text()
     start = text.index("{", text.index('"check":'))
     indent = start - text.rindex("\n", 0, start) - len('"check": ') - 1
-    text = text[:start] + _row_block(row_schema(record), indent) + text[_matching(text, start) + 1:]
+    text = text[:start] + _row_block(row_schema(record), indent) + text[_matching(text, start) + 1 :]
     state = text.index('"state": {"enum":')
-    text = text[:state] + '"state": ' + json.dumps(STATE_SCHEMA) + text[_matching(text, text.index("{", state)) + 1:]
-    json.loads(text)   # still one JSON document
+    text = text[:state] + '"state": ' + json.dumps(STATE_SCHEMA) + text[_matching(text, text.index("{", state)) + 1 :]
+    json.loads(text)  # still one JSON document
     path.write_text(text)
 
 
 def _row_block(schema: dict[str, Any], indent: int) -> str:
     pad = " " * (indent + 1)
-    head = [f"{pad}{json.dumps(key)}: {json.dumps(schema[key])}"
-            for key in ("type", "required", "additionalProperties")]
-    fields = [f"{pad} {json.dumps(name)}: {json.dumps(spec, ensure_ascii=False)}"
-              for name, spec in schema["properties"].items()]
-    return ("{\n" + ",\n".join([*head, f'{pad}"properties": {{\n' + ",\n".join(fields) + f"\n{pad}}}"])
-            + "\n" + " " * indent + "}")
+    head = [
+        f"{pad}{json.dumps(key)}: {json.dumps(schema[key])}" for key in ("type", "required", "additionalProperties")
+    ]
+    fields = [
+        f"{pad} {json.dumps(name)}: {json.dumps(spec, ensure_ascii=False)}"
+        for name, spec in schema["properties"].items()
+    ]
+    return (
+        "{\n"
+        + ",\n".join([*head, f'{pad}"properties": {{\n' + ",\n".join(fields) + f"\n{pad}}}"])
+        + "\n"
+        + " " * indent
+        + "}"
+    )
 
 
 def _matching(text: str, start: int) -> int:

@@ -16,8 +16,8 @@ from refbp.oracle.fd import FiniteDifference
 
 from ..trace import Trace
 
-Arrays = dict[str, np.ndarray]   # the arrays of a file, by name
-Meta = dict[str, Any]            # the rest of it, as JSON
+Arrays = dict[str, np.ndarray]  # the arrays of a file, by name
+Meta = dict[str, Any]  # the rest of it, as JSON
 _FD_DICTS = ("grads", "steps", "errors")
 _TRACE_DICTS = ("intermediates", "grads", "input_grads", "error_signals", "params_after")
 
@@ -36,8 +36,10 @@ def write(path: Path, key: Meta, arrays: Arrays, meta: Meta) -> bool:
         parts.append(value.reshape(-1).view(np.uint8))
         offset += value.nbytes
     record = json.dumps(dict(meta, key=key, layout=layout)).encode()
-    members = {"meta": np.frombuffer(record, dtype=np.uint8),
-               "data": np.concatenate(parts) if parts else np.zeros(0, dtype=np.uint8)}
+    members = {
+        "meta": np.frombuffer(record, dtype=np.uint8),
+        "data": np.concatenate(parts) if parts else np.zeros(0, dtype=np.uint8),
+    }
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".writing-", suffix=".npz")
@@ -65,7 +67,7 @@ def read(path: Path, key: Meta) -> tuple[Arrays, Meta] | None:
         for name, dtype, shape, offset in meta.pop("layout"):
             count = int(np.prod(shape, dtype=np.int64))
             arrays[name] = np.frombuffer(data, dtype=np.dtype(dtype), count=count, offset=offset).reshape(shape).copy()
-        os.utime(path)   # recently used: pruned last
+        os.utime(path)  # recently used: pruned last
     except Exception:  # absent, or damaged (a disk that filled up): a miss, computed again and replaced
         return None
     return arrays, meta
@@ -92,30 +94,42 @@ def fd_files(result: FiniteDifference) -> tuple[Arrays, Meta]:
     """(arrays, meta) of a FiniteDifference."""
     names = list(result.grads)
     arrays = {f"{field}.{i}": getattr(result, field)[name] for field in _FD_DICTS for i, name in enumerate(names)}
-    moved = list(result.directions[0]) if result.directions else []   # a directional result has no grads
+    moved = list(result.directions[0]) if result.directions else []  # a directional result has no grads
     for k, direction in enumerate(result.directions):
         arrays.update({f"direction.{k}.{i}": direction[name] for i, name in enumerate(moved)})
     for field in ("directional", "directional_errors"):
         if getattr(result, field) is not None:
             arrays[field] = getattr(result, field)
-    meta = {"method": result.method, "names": names, "moved": moved, "evaluations": result.evaluations,
-            "notes": result.notes,
-            "directions": len(result.directions), "directional_step": result.directional_step,
-            "largest_noise": result.largest_noise,
-            "kinks": {n: [[list(index), unit] for index, unit in k.items()] for n, k in result.kinks.items()},
-            "judged_by": {n: [[int(i), m] for i, m in j.items()] for n, j in result.judged_by.items()},
-            "directional_kinks": [[int(i), unit] for i, unit in result.directional_kinks.items()]}
+    meta = {
+        "method": result.method,
+        "names": names,
+        "moved": moved,
+        "evaluations": result.evaluations,
+        "notes": result.notes,
+        "directions": len(result.directions),
+        "directional_step": result.directional_step,
+        "largest_noise": result.largest_noise,
+        "kinks": {n: [[list(index), unit] for index, unit in k.items()] for n, k in result.kinks.items()},
+        "judged_by": {n: [[int(i), m] for i, m in j.items()] for n, j in result.judged_by.items()},
+        "directional_kinks": [[int(i), unit] for i, unit in result.directional_kinks.items()],
+    }
     return arrays, meta
 
 
 def fd_of(arrays: Arrays, meta: Meta) -> FiniteDifference:
     names = meta["names"]
-    result = FiniteDifference(method=meta["method"], evaluations=meta["evaluations"], notes=list(meta["notes"]),
-                              directional_step=meta["directional_step"], largest_noise=meta["largest_noise"])
+    result = FiniteDifference(
+        method=meta["method"],
+        evaluations=meta["evaluations"],
+        notes=list(meta["notes"]),
+        directional_step=meta["directional_step"],
+        largest_noise=meta["largest_noise"],
+    )
     for field in _FD_DICTS:
         setattr(result, field, {name: arrays[f"{field}.{i}"] for i, name in enumerate(names)})
-    result.directions = [{name: arrays[f"direction.{k}.{i}"] for i, name in enumerate(meta["moved"])}
-                         for k in range(meta["directions"])]
+    result.directions = [
+        {name: arrays[f"direction.{k}.{i}"] for i, name in enumerate(meta["moved"])} for k in range(meta["directions"])
+    ]
     result.directional = arrays.get("directional")
     result.directional_errors = arrays.get("directional_errors")
     result.kinks = {n: {tuple(index): unit for index, unit in k} for n, k in meta["kinks"].items()}
@@ -135,14 +149,19 @@ def trace_files(trace: Trace) -> tuple[Arrays, Meta]:
             arrays.update({f"{field}.{i}": np.asarray(v) for i, v in enumerate(value.values())})
     if trace.outputs is not None:
         arrays["outputs"] = np.asarray(trace.outputs)
-    meta = {"names": names, "loss": _number(trace.loss), "loss_after": _number(trace.loss_after),
-            "timings": trace.timings}
+    meta = {
+        "names": names,
+        "loss": _number(trace.loss),
+        "loss_after": _number(trace.loss_after),
+        "timings": trace.timings,
+    }
     return arrays, meta
 
 
 def trace_of(arrays: Arrays, meta: Meta) -> Trace:
-    trace = Trace(outputs=arrays.get("outputs"), loss=meta["loss"], loss_after=meta["loss_after"],
-                  timings=dict(meta["timings"]))
+    trace = Trace(
+        outputs=arrays.get("outputs"), loss=meta["loss"], loss_after=meta["loss_after"], timings=dict(meta["timings"])
+    )
     for field in _TRACE_DICTS:
         names = meta["names"].get(field)
         setattr(trace, field, None if names is None else {n: arrays[f"{field}.{i}"] for i, n in enumerate(names)})

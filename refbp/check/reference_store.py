@@ -42,16 +42,16 @@ from . import reference_files
 from .reference_files import Arrays, Meta
 from .references import CACHE_BYTES, CACHE_ENTRIES, ReferenceCache, References
 
-if TYPE_CHECKING:   # it loads torch, which only the references themselves need
+if TYPE_CHECKING:  # it loads torch, which only the references themselves need
     from refbp.oracle.conventions import Convention
 
 T = TypeVar("T")
 
-FORMAT = 2   # the layout of the files (refbp.check.reference_files): a new one never reads an old file
+FORMAT = 2  # the layout of the files (refbp.check.reference_files): a new one never reads an old file
 FOLDER_VARIABLE = "REFBP_REFERENCE_CACHE"
 FOLDER_NAME = "reference-cache"
-DATABASE_URL_VARIABLE = "REFBP_DATABASE_URL"   # refbp.store.database's
-FORMS = "refbp.perturbed"   # whose forward the differences are of
+DATABASE_URL_VARIABLE = "REFBP_DATABASE_URL"  # refbp.store.database's
+FORMS = "refbp.perturbed"  # whose forward the differences are of
 FD_DTYPE = "float64"
 MAX_BYTES = 1 << 30
 
@@ -71,15 +71,23 @@ def store_file() -> Path:
     default = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share") / "refbp" / "verdicts.sqlite"
     url = os.environ.get(DATABASE_URL_VARIABLE) or ""
     if url.startswith("sqlite:///"):
-        return Path(url[len("sqlite:///"):]).expanduser()
+        return Path(url[len("sqlite:///") :]).expanduser()
     return default
 
 
 def fd_key(fingerprint: str, method: str, case_dtype: str) -> Meta:
     from refbp import __version__
 
-    return {"format": FORMAT, "refbp": __version__, "code": code_digest(), "case": fingerprint,
-            "case_dtype": case_dtype, "method": method, "fd_dtype": FD_DTYPE, "forms": FORMS}
+    return {
+        "format": FORMAT,
+        "refbp": __version__,
+        "code": code_digest(),
+        "case": fingerprint,
+        "case_dtype": case_dtype,
+        "method": method,
+        "fd_dtype": FD_DTYPE,
+        "forms": FORMS,
+    }
 
 
 # The code whose every change may change a reference: its sources' digest is part of refbp's
@@ -115,8 +123,14 @@ def trace_key(fingerprint: str, convention: Convention | None) -> Meta:
 
     from refbp import __version__
 
-    return {"format": FORMAT, "refbp": __version__, "code": code_digest(), "case": fingerprint,
-            "torch": torch.__version__, "convention": "primary" if convention is None else repr(convention)}
+    return {
+        "format": FORMAT,
+        "refbp": __version__,
+        "code": code_digest(),
+        "case": fingerprint,
+        "torch": torch.__version__,
+        "convention": "primary" if convention is None else repr(convention),
+    }
 
 
 def key_name(kind: str, key: Meta) -> str:
@@ -136,30 +150,58 @@ class ReferenceStore(ReferenceCache):
     # never gets in memory what another folder's references were.
     def finite_difference(self, case: Case, fingerprint: str, method: str, forms: LossForms) -> FiniteDifference:
         folder = self._folder()
-        return self._kept_or_computed(("fd", fingerprint, method, folder), lambda: self._on_disk(
-            folder, "fd", fd_key(fingerprint, method, case.dtype) if fingerprint else None,
-            lambda: References.finite_difference(self, case, fingerprint, method, forms),
-            reference_files.fd_files, reference_files.fd_of))
+        return self._kept_or_computed(
+            ("fd", fingerprint, method, folder),
+            lambda: self._on_disk(
+                folder,
+                "fd",
+                fd_key(fingerprint, method, case.dtype) if fingerprint else None,
+                lambda: References.finite_difference(self, case, fingerprint, method, forms),
+                reference_files.fd_files,
+                reference_files.fd_of,
+            ),
+        )
 
     def torch_trace(self, case: Case, fingerprint: str) -> Trace:
         folder = self._folder()
-        return self._kept_or_computed(("torch", fingerprint, folder), lambda: self._on_disk(
-            folder, "trace", trace_key(fingerprint, None) if fingerprint else None,
-            lambda: References.torch_trace(self, case, fingerprint),
-            reference_files.trace_files, reference_files.trace_of))
+        return self._kept_or_computed(
+            ("torch", fingerprint, folder),
+            lambda: self._on_disk(
+                folder,
+                "trace",
+                trace_key(fingerprint, None) if fingerprint else None,
+                lambda: References.torch_trace(self, case, fingerprint),
+                reference_files.trace_files,
+                reference_files.trace_of,
+            ),
+        )
 
     def variant_trace(self, case: Case, fingerprint: str, convention: Convention) -> Trace:
         folder = self._folder()
-        return self._kept_or_computed(("torch", fingerprint, convention, folder), lambda: self._on_disk(
-            folder, "trace", trace_key(fingerprint, convention) if fingerprint else None,
-            lambda: References.variant_trace(self, case, fingerprint, convention),
-            reference_files.trace_files, reference_files.trace_of))
+        return self._kept_or_computed(
+            ("torch", fingerprint, convention, folder),
+            lambda: self._on_disk(
+                folder,
+                "trace",
+                trace_key(fingerprint, convention) if fingerprint else None,
+                lambda: References.variant_trace(self, case, fingerprint, convention),
+                reference_files.trace_files,
+                reference_files.trace_of,
+            ),
+        )
 
     def _folder(self) -> Path | None:
         return self.folder if self.folder is not None else cache_folder()
 
-    def _on_disk(self, folder: Path | None, kind: str, key: Meta | None, compute: Callable[[], T],
-                 files: Callable[[T], tuple[Arrays, Meta]], restored: Callable[[Arrays, Meta], T]) -> T:
+    def _on_disk(
+        self,
+        folder: Path | None,
+        kind: str,
+        key: Meta | None,
+        compute: Callable[[], T],
+        files: Callable[[T], tuple[Arrays, Meta]],
+        restored: Callable[[Arrays, Meta], T],
+    ) -> T:
         """The reference kept on disk in `folder` for `key`, or `compute()`d and written (None: no disk)."""
         if folder is None or key is None:
             return compute()
@@ -169,7 +211,7 @@ class ReferenceStore(ReferenceCache):
             kept: T | None
             try:
                 kept = restored(*found)
-            except (KeyError, TypeError, ValueError):   # a file of another layout under this key: a miss
+            except (KeyError, TypeError, ValueError):  # a file of another layout under this key: a miss
                 kept = None
             if kept is not None:
                 self.disk_hits += 1

@@ -32,7 +32,7 @@ from ..trace import Trace
 from . import split_fd
 from .conventions import Admissible, admissible
 
-if TYPE_CHECKING:   # it loads torch, which only the references themselves need
+if TYPE_CHECKING:  # it loads torch, which only the references themselves need
     from refbp.oracle.conventions import Convention
 
 # A cache of the shipped suite's references is a few MB; these bound it for any suite.
@@ -57,8 +57,12 @@ class References:
 
     def admissible(self, case: Case, fingerprint: str, mode: str = "any") -> Admissible:
         """The torch reference under every choice the case reaches (refbp.check.conventions)."""
-        return admissible(case, self.torch_trace(case, fingerprint),
-                          lambda convention: self.variant_trace(case, fingerprint, convention), mode)
+        return admissible(
+            case,
+            self.torch_trace(case, fingerprint),
+            lambda convention: self.variant_trace(case, fingerprint, convention),
+            mode,
+        )
 
     def finite_difference(self, case: Case, fingerprint: str, method: str, forms: LossForms) -> FiniteDifference:
         return finite_difference(method, forms, case.params)
@@ -79,8 +83,9 @@ class SplitReferences(References):
     def finite_difference(self, case: Case, fingerprint: str, method: str, forms: LossForms) -> FiniteDifference:
         if method not in split_fd.SPLIT_METHODS:
             return super().finite_difference(case, fingerprint, method, forms)
-        return split_fd.split_finite_difference(case, method, jobs=self.jobs, executor=self.executor,
-                                                chunk=split_fd.DEFAULT_CHUNK)
+        return split_fd.split_finite_difference(
+            case, method, jobs=self.jobs, executor=self.executor, chunk=split_fd.DEFAULT_CHUNK
+        )
 
 
 class ReferenceCache(References):
@@ -96,16 +101,21 @@ class ReferenceCache(References):
         self.hits = self.misses = 0
 
     def torch_trace(self, case: Case, fingerprint: str) -> Trace:
-        return self._kept_or_computed(("torch", fingerprint), lambda: super(ReferenceCache, self).torch_trace(
-            case, fingerprint))
+        return self._kept_or_computed(
+            ("torch", fingerprint), lambda: super(ReferenceCache, self).torch_trace(case, fingerprint)
+        )
 
     def variant_trace(self, case: Case, fingerprint: str, convention: Convention) -> Trace:
-        return self._kept_or_computed(("torch", fingerprint, convention), lambda: super(
-            ReferenceCache, self).variant_trace(case, fingerprint, convention))
+        return self._kept_or_computed(
+            ("torch", fingerprint, convention),
+            lambda: super(ReferenceCache, self).variant_trace(case, fingerprint, convention),
+        )
 
     def finite_difference(self, case: Case, fingerprint: str, method: str, forms: LossForms) -> FiniteDifference:
-        return self._kept_or_computed(("fd", fingerprint, method), lambda: super(
-            ReferenceCache, self).finite_difference(case, fingerprint, method, forms))
+        return self._kept_or_computed(
+            ("fd", fingerprint, method),
+            lambda: super(ReferenceCache, self).finite_difference(case, fingerprint, method, forms),
+        )
 
     def __len__(self) -> int:
         return len(self._kept)

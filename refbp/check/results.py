@@ -56,7 +56,7 @@ class ResultTrace:
 
     trace: Trace
     not_provided: list[str] = field(default_factory=list)
-    provided: set[tuple[str, str]] = field(default_factory=set)   # (quantity, tensor) pairs given in the right shape
+    provided: set[tuple[str, str]] = field(default_factory=set)  # (quantity, tensor) pairs given in the right shape
     wrong: list[tuple[str, str, str]] = field(default_factory=list)  # (quantity, tensor, what is wrong)
     # The wrong-shaped answers that still read as arrays (a transposed or per-example gradient), for the diagnosis.
     wrong_values: dict[tuple[str, str], np.ndarray] = field(default_factory=dict)
@@ -65,9 +65,14 @@ class ResultTrace:
 def answer_document(case_id: str, implementation: str, trace: Trace) -> dict[str, Any]:
     """The refbp-result/1 document of a trace: its outputs, loss, gradients and training (a trace
     of a whole answer: its loss, and its loss after training where it trained, are there)."""
-    document: dict[str, Any] = {"format": RESULT_FORMAT, "case": case_id, "implementation": implementation,
-                                "outputs": np.asarray(trace.outputs).tolist(), "loss": float(_given(trace.loss)),
-                                "grads": {name: np.asarray(g).tolist() for name, g in trace.grads.items()}}
+    document: dict[str, Any] = {
+        "format": RESULT_FORMAT,
+        "case": case_id,
+        "implementation": implementation,
+        "outputs": np.asarray(trace.outputs).tolist(),
+        "loss": float(_given(trace.loss)),
+        "grads": {name: np.asarray(g).tolist() for name, g in trace.grads.items()},
+    }
     if trace.params_after is not None:
         document["params_after"] = {name: np.asarray(p).tolist() for name, p in trace.params_after.items()}
         document["loss_after"] = float(_given(trace.loss_after))
@@ -96,12 +101,15 @@ def results_in(document: Any, path: Any) -> list[Result]:
         return [_result(document, path, "", None)]
     if kind == BUNDLE_FORMAT:
         validate(document, "results", path)
-        return [_result(r, path, f"results[{i}].", document.get("implementation"))
-                for i, r in enumerate(document["results"])]
+        return [
+            _result(r, path, f"results[{i}].", document.get("implementation"))
+            for i, r in enumerate(document["results"])
+        ]
     if "format" not in document:
         raise CaseError(path, "format", f"is required ({RESULT_FORMAT!r} or {BUNDLE_FORMAT!r})")
-    raise CaseError(path, "format", f"unknown format {str(kind)[:40]!r} (this reader knows {RESULT_FORMAT!r} "
-                                    f"and {BUNDLE_FORMAT!r})")
+    raise CaseError(
+        path, "format", f"unknown format {str(kind)[:40]!r} (this reader knows {RESULT_FORMAT!r} and {BUNDLE_FORMAT!r})"
+    )
 
 
 def _result(document: dict[str, Any], path: Any, where: str, bundle_implementation: str | None) -> Result:
@@ -154,10 +162,16 @@ def error_signal_shapes(case: Case) -> dict[str, tuple[int, ...]]:
     network = case.network
     if isinstance(network, RNNNetwork):
         steps_shape = (case.batch, case.steps, network.hidden_size)
-        return {"rnn.grad_net": steps_shape, "rnn.grad_h": steps_shape,
-                "rnn.grad_h0": (case.batch, network.hidden_size)}
-    return {f"layers.{i}.{kind}": (case.batch, network.sizes[i + 1])
-            for i in range(network.depth) for kind in ("grad_out", "grad_net")}
+        return {
+            "rnn.grad_net": steps_shape,
+            "rnn.grad_h": steps_shape,
+            "rnn.grad_h0": (case.batch, network.hidden_size),
+        }
+    return {
+        f"layers.{i}.{kind}": (case.batch, network.sizes[i + 1])
+        for i in range(network.depth)
+        for kind in ("grad_out", "grad_net")
+    }
 
 
 def _diagnostics(result: Result, case: Case, read: ResultTrace) -> None:
@@ -175,7 +189,7 @@ def _diagnostics(result: Result, case: Case, read: ResultTrace) -> None:
             array, problem = _answer(value, shapes[name])
             if problem is not None:
                 result.fail(f"{key}.{name}", problem)
-            if array is not None:   # (a problem failed above)
+            if array is not None:  # (a problem failed above)
                 read.trace.error_signals[name] = array
 
 
@@ -241,9 +255,20 @@ def wrong_answer_rows(read: ResultTrace, case: Case, oracles: Sequence[str]) -> 
             references.append("expected")
         for reference in references:
             tolerance = tolerance_for(case, reference)
-            rows.append(Check(quantity=quantity, tensor=tensor, reference=reference, max_abs_err=np.inf,
-                              max_rel_err=np.inf, worst_index=[], atol=tolerance.atol, rtol=tolerance.rtol,
-                              passed=False, note=f"wrong answer: {problem}"))
+            rows.append(
+                Check(
+                    quantity=quantity,
+                    tensor=tensor,
+                    reference=reference,
+                    max_abs_err=np.inf,
+                    max_rel_err=np.inf,
+                    worst_index=[],
+                    atol=tolerance.atol,
+                    rtol=tolerance.rtol,
+                    passed=False,
+                    note=f"wrong answer: {problem}",
+                )
+            )
     return diagnose_checks(case, read.trace, rows, given=read.wrong_values)
 
 

@@ -46,7 +46,7 @@ SPLIT_FROM = 2 * DEFAULT_CHUNK
 class FdShare:
     document: dict[str, Any]
     path: str
-    key: str        # the case's hash: a worker rebuilds the case once for all its shares
+    key: str  # the case's hash: a worker rebuilds the case once for all its shares
     method: str
     tensor: str
     start: int
@@ -70,27 +70,40 @@ class FdPart:
 def fd_shares(case: Case, method: str, chunk: int = DEFAULT_CHUNK) -> list[FdShare]:
     """Every tensor's entries in chunks of at most `chunk`, tensor by tensor in the case's order."""
     document, path, key = case.document, str(case.path) if case.path is not None else "", case_hash(case)
-    return [FdShare(document, path, key, method, name, start, min(start + chunk, int(np.size(tensor))))
-            for name, tensor in case.params.items() for start in range(0, int(np.size(tensor)), chunk)]
+    return [
+        FdShare(document, path, key, method, name, start, min(start + chunk, int(np.size(tensor))))
+        for name, tensor in case.params.items()
+        for start in range(0, int(np.size(tensor)), chunk)
+    ]
 
 
 def evaluate_share(share: FdShare) -> FdPart:
     """One share, in a worker (module-level, so it is pickled by name)."""
     case, forms = _case_and_forms(share.key, share.document, share.path)
     with serial_blas(np):  # as refbp.check runs its finite differences (many medium products)
-        result = finite_difference(share.method, forms, case.params,
-                                   entries={share.tensor: np.arange(share.start, share.stop)})
+        result = finite_difference(
+            share.method, forms, case.params, entries={share.tensor: np.arange(share.start, share.stop)}
+        )
     cut = slice(share.start, share.stop)
     shape = np.shape(case.params[share.tensor])
-    kinks = {int(np.ravel_multi_index(index, shape)): unit
-             for index, unit in result.kinks.get(share.tensor, {}).items()}
-    return FdPart(share.tensor, share.start, result.grads[share.tensor].reshape(-1)[cut],
-                  result.steps[share.tensor].reshape(-1)[cut], result.errors[share.tensor].reshape(-1)[cut],
-                  kinks, result.evaluations, list(result.notes))
+    kinks = {
+        int(np.ravel_multi_index(index, shape)): unit for index, unit in result.kinks.get(share.tensor, {}).items()
+    }
+    return FdPart(
+        share.tensor,
+        share.start,
+        result.grads[share.tensor].reshape(-1)[cut],
+        result.steps[share.tensor].reshape(-1)[cut],
+        result.errors[share.tensor].reshape(-1)[cut],
+        kinks,
+        result.evaluations,
+        list(result.notes),
+    )
 
 
-def split_finite_difference(case: Case, method: str, jobs: int = 1, executor: Any = None,
-                            chunk: int = DEFAULT_CHUNK) -> FiniteDifference:
+def split_finite_difference(
+    case: Case, method: str, jobs: int = 1, executor: Any = None, chunk: int = DEFAULT_CHUNK
+) -> FiniteDifference:
     """refbp's finite differences of `case`, split into shares of `chunk` entries run as
     refbp.parallel.map_units runs them (`jobs` local processes or a Dask `executor`).
     RuntimeError naming the share when one could not be computed (its worker died twice)."""
@@ -108,12 +121,16 @@ def splits(case: Case) -> bool:
 
 def merge_parts(case: Case, method: str, shares: list[FdShare], parts: list[FdPart | UnitFailed]) -> FiniteDifference:
     result = FiniteDifference(method=method)
-    flat = {name: {key: np.full(int(np.size(tensor)), np.nan) for key in ("grads", "steps", "errors")}
-            for name, tensor in case.params.items()}
+    flat = {
+        name: {key: np.full(int(np.size(tensor)), np.nan) for key in ("grads", "steps", "errors")}
+        for name, tensor in case.params.items()
+    }
     for share, part in zip(shares, parts):
         if isinstance(part, UnitFailed):
-            raise RuntimeError(f"{case.label()}: finite differences of {share.tensor} entries "
-                               f"{share.start}..{share.stop - 1}: {part.reason}")
+            raise RuntimeError(
+                f"{case.label()}: finite differences of {share.tensor} entries "
+                f"{share.start}..{share.stop - 1}: {part.reason}"
+            )
         cut = slice(part.start, part.start + part.grads.size)
         for key in ("grads", "steps", "errors"):
             flat[part.tensor][key][cut] = getattr(part, key)

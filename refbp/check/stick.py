@@ -37,9 +37,17 @@ def torch_at_precision(case: Case) -> Trace:
     return trace
 
 
-def allowance(case: Case, reference: Any, torch_value: Any, k: float, floor_ulps: float, rule: Tolerance | None = None,
-              terms: float = 0.0, entry_terms: Any = None,
-              terms_ulps: float = 0.0) -> tuple[np.ndarray, np.ndarray, float]:
+def allowance(
+    case: Case,
+    reference: Any,
+    torch_value: Any,
+    k: float,
+    floor_ulps: float,
+    rule: Tolerance | None = None,
+    terms: float = 0.0,
+    entry_terms: Any = None,
+    terms_ulps: float = 0.0,
+) -> tuple[np.ndarray, np.ndarray, float]:
     """(allowed error per entry, inconclusive entries, torch's own error) of one tensor.
 
     torch's own error is its largest over the tensor: rounding errors are set by the size of the
@@ -72,7 +80,7 @@ def allowance(case: Case, reference: Any, torch_value: Any, k: float, floor_ulps
         if entry_terms is not None and np.shape(entry_terms) == reference.shape:
             at_terms = terms_ulps * EPSILON[case.dtype] * np.asarray(entry_terms, dtype=np.float64)
             allowed = np.maximum(allowed, np.nan_to_num(at_terms, nan=0.0, posinf=0.0))  # none where they overflow
-        if rule is not None:   # float32: its derived rule joins the stick, the larger of the two
+        if rule is not None:  # float32: its derived rule joins the stick, the larger of the two
             allowed = np.maximum(allowed, rule.atol + rule.rtol * np.abs(reference))
         blind = finite & ~seen
         if scale > 0 and k * error >= scale:  # torch has no digit of this tensor
@@ -91,8 +99,15 @@ def case_tolerance(case: Case, k: float, floor_ulps: float, terms_ulps: float = 
     terms = rounding_terms(case, trace).get("grads", {})
     widest = 0.0
     for name, ref in trace.grads.items():  # inconclusive tensors too: torch's rows say they are
-        allowed, _, _ = allowance(case, ref, at_precision.grads.get(name, np.nan), k, floor_ulps,
-                                  entry_terms=terms.get(name), terms_ulps=terms_ulps)
+        allowed, _, _ = allowance(
+            case,
+            ref,
+            at_precision.grads.get(name, np.nan),
+            k,
+            floor_ulps,
+            entry_terms=terms.get(name),
+            terms_ulps=terms_ulps,
+        )
         widest = max(widest, float(np.max(allowed, initial=0.0)))
     return Tolerance(atol=widest, rtol=floor_ulps * EPSILON[case.dtype])
 

@@ -52,8 +52,11 @@ class SuiteRun:
 
     @property
     def failed(self) -> list[CaseVerdict]:
-        return [v for v in self.verdicts
-                if v.state is VerdictState.FAIL and v.error_kind not in (ErrorKind.INPUT, UNSUPPORTED)]
+        return [
+            v
+            for v in self.verdicts
+            if v.state is VerdictState.FAIL and v.error_kind not in (ErrorKind.INPUT, UNSUPPORTED)
+        ]
 
     @property
     def inconclusive(self) -> list[CaseVerdict]:
@@ -109,10 +112,17 @@ def case_files(paths: Sequence[Any] | None = None) -> list[Path]:
     return discover(paths or [SUITE_DIR])
 
 
-def input_error(path: str | os.PathLike[str], message: str, case: str | None = None,
-                implementation: str = "") -> CaseVerdict:
-    return CaseVerdict(case=case or Path(path).stem, implementation=implementation, passed=False,
-                       errors=[message], path=str(path), error_kind=ErrorKind.INPUT)
+def input_error(
+    path: str | os.PathLike[str], message: str, case: str | None = None, implementation: str = ""
+) -> CaseVerdict:
+    return CaseVerdict(
+        case=case or Path(path).stem,
+        implementation=implementation,
+        passed=False,
+        errors=[message],
+        path=str(path),
+        error_kind=ErrorKind.INPUT,
+    )
 
 
 def load_cases(paths: Sequence[Any] | None = None, implementation: str = "") -> LoadedCases:
@@ -164,8 +174,9 @@ class Where:
     timeout: float | None = None
 
 
-def check_in_process(paths: Sequence[Any] | None, checker: Callable[[Case], CaseVerdict], name: str,
-                     options: RunOptions = RunOptions()) -> SuiteRun:
+def check_in_process(
+    paths: Sequence[Any] | None, checker: Callable[[Case], CaseVerdict], name: str, options: RunOptions = RunOptions()
+) -> SuiteRun:
     """Check every case of `paths` in this process with `checker(case) -> CaseVerdict` (it raises
     Declined for a case it does not support): an Implementation object's, a test's, a mutant's;
     `name`: the implementation's, in the verdicts of cases it crashed on or declined."""
@@ -173,8 +184,9 @@ def check_in_process(paths: Sequence[Any] | None, checker: Callable[[Case], Case
     return _collect(paths, options, name, lambda cases: (work, cases, None), Where())
 
 
-def check_by_spec(paths: Sequence[Any] | None, check_with: CheckWith, options: RunOptions = RunOptions(),
-                  where: Where = Where()) -> SuiteRun:
+def check_by_spec(
+    paths: Sequence[Any] | None, check_with: CheckWith, options: RunOptions = RunOptions(), where: Where = Where()
+) -> SuiteRun:
     """Check every case of `paths` as `check_with` says (refbp on a backend, or an adapter's
     MODULE:FACTORY, or a program over a pipe), here or where `where` says.
 
@@ -190,13 +202,17 @@ def check_by_spec(paths: Sequence[Any] | None, check_with: CheckWith, options: R
     # A user's implementation is timed call by call: in guarded workers, or on a cluster in a watched thread.
     where = Where(jobs=where.jobs, executor=where.executor, timeout=where.timeout if check_with.impl else None)
     if not elsewhere:
-        return check_in_process(paths, check_with.checker(options.oracles, options.fd_method),
-                                check_with.display_name(), options)
+        return check_in_process(
+            paths, check_with.checker(options.oracles, options.fd_method), check_with.display_name(), options
+        )
     start_workers(where.jobs, where.executor, guarded=guarded)  # the workers import torch while the cases load here
 
     def plan(cases: list[Case]) -> Plan:
-        return (check_unit, [case_unit(case, options.oracles, options.fd_method, check_with) for case in cases],
-                [case_cost(case) for case in cases])
+        return (
+            check_unit,
+            [case_unit(case, options.oracles, options.fd_method, check_with) for case in cases],
+            [case_cost(case) for case in cases],
+        )
 
     split_first = None
     if not check_with.impl and "fd" in options.oracles:
@@ -206,25 +222,44 @@ def check_by_spec(paths: Sequence[Any] | None, check_with: CheckWith, options: R
     return _collect(paths, options, check_with.display_name(), plan, where, split_first)
 
 
-def run_suite(paths: Sequence[Any] | None = None, oracles: Sequence[str] = ORACLES,
-              implementation: Implementation | None = None, progress: bool | None = None,
-              fd_method: str | None = None, on_verdict: Callable[[CaseVerdict], None] | None = None,
-              checker: Callable[[Case], CaseVerdict] | None = None, check_with: CheckWith | None = None,
-              jobs: int = 1, executor: Any = None, timeout: float | None = None,
-              keep_interrupted: bool = False) -> SuiteRun:
+def run_suite(
+    paths: Sequence[Any] | None = None,
+    oracles: Sequence[str] = ORACLES,
+    implementation: Implementation | None = None,
+    progress: bool | None = None,
+    fd_method: str | None = None,
+    on_verdict: Callable[[CaseVerdict], None] | None = None,
+    checker: Callable[[Case], CaseVerdict] | None = None,
+    check_with: CheckWith | None = None,
+    jobs: int = 1,
+    executor: Any = None,
+    timeout: float | None = None,
+    keep_interrupted: bool = False,
+) -> SuiteRun:
     """The one call of every mode, kept for its callers: check_in_process (an `implementation`
     or a `checker`) or check_by_spec (`check_with`, `jobs`, `executor`, `timeout`)."""
-    options = RunOptions(oracles=tuple(oracles), fd_method=fd_method, progress=progress, on_verdict=on_verdict,
-                         keep_interrupted=keep_interrupted)
+    options = RunOptions(
+        oracles=tuple(oracles),
+        fd_method=fd_method,
+        progress=progress,
+        on_verdict=on_verdict,
+        keep_interrupted=keep_interrupted,
+    )
     check_with = check_with or CheckWith()
     if implementation is not None or checker is not None:
         if jobs > 1 or executor is not None:
             raise ValueError("run_suite: with jobs > 1 or an executor, say what checks the cases with check_with")
         if checker is None:
-            checker = partial(check_case, implementation=implementation, oracles=tuple(oracles), fd_method=fd_method,
-                              conventions=check_with.conventions)
-        return check_in_process(paths, checker, implementation.name if implementation else check_with.display_name(),
-                                options)
+            checker = partial(
+                check_case,
+                implementation=implementation,
+                oracles=tuple(oracles),
+                fd_method=fd_method,
+                conventions=check_with.conventions,
+            )
+        return check_in_process(
+            paths, checker, implementation.name if implementation else check_with.display_name(), options
+        )
     return check_by_spec(paths, check_with, options, Where(jobs=jobs, executor=executor, timeout=timeout))
 
 
@@ -232,14 +267,23 @@ def run_suite(paths: Sequence[Any] | None = None, oracles: Sequence[str] = ORACL
 Plan = tuple[Callable[[Any], CaseVerdict], Sequence[Any], Sequence[float] | None]
 
 
-def _collect(paths: Sequence[Any] | None, options: RunOptions, name: str, plan: Callable[[list[Case]], Plan],
-             where: Where, split_first: Callable[[Case], CaseVerdict] | None = None) -> SuiteRun:
+def _collect(
+    paths: Sequence[Any] | None,
+    options: RunOptions,
+    name: str,
+    plan: Callable[[list[Case]], Plan],
+    where: Where,
+    split_first: Callable[[Case], CaseVerdict] | None = None,
+) -> SuiteRun:
     """Load the cases, check them as `plan(cases) -> (work, units, costs)` says (after the cases
     `split_first` checks here, one by one), and collect the verdicts in the order found."""
     from tqdm import tqdm
 
-    run = SuiteRun(started=datetime.now(timezone.utc).isoformat(timespec="seconds"), oracles=tuple(options.oracles),
-                   searched=tuple(paths or [SUITE_DIR]))
+    run = SuiteRun(
+        started=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        oracles=tuple(options.oracles),
+        searched=tuple(paths or [SUITE_DIR]),
+    )
     start = time.perf_counter()
     loaded = load_cases(paths, name)
     run.notes += loaded.notes
@@ -248,10 +292,24 @@ def _collect(paths: Sequence[Any] | None, options: RunOptions, name: str, plan: 
     cases = [case for case in cases if case.id not in split]
     work, units, costs = plan(cases)
     verdicts = iter_units(work, units, jobs=where.jobs, executor=where.executor, costs=costs, timeout=where.timeout)
-    bar = tqdm(total=len(loaded.items), desc="refbp run", unit="case",
-               disable=True if options.progress is False else None, leave=False, dynamic_ncols=True)
-    with bar, closing(verdicts), interruptible(run, options.keep_interrupted, len(loaded.items),
-                                               lambda i, failed: crash_verdict(cases[i], name, failed.reason)):
+    bar = tqdm(
+        total=len(loaded.items),
+        desc="refbp run",
+        unit="case",
+        disable=True if options.progress is False else None,
+        leave=False,
+        dynamic_ncols=True,
+    )
+    with (
+        bar,
+        closing(verdicts),
+        interruptible(
+            run,
+            options.keep_interrupted,
+            len(loaded.items),
+            lambda i, failed: crash_verdict(cases[i], name, failed.reason),
+        ),
+    ):
         for item in loaded.items:
             if isinstance(item, Case) and item.id in split:
                 verdict = split[item.id]
@@ -274,8 +332,9 @@ def _collect(paths: Sequence[Any] | None, options: RunOptions, name: str, plan: 
 
 
 @contextmanager
-def interruptible(run: SuiteRun, keep: bool, total: int,
-                  crashed: Callable[[int, UnitFailed], CaseVerdict]) -> Iterator[None]:
+def interruptible(
+    run: SuiteRun, keep: bool, total: int, crashed: Callable[[int, UnitFailed], CaseVerdict]
+) -> Iterator[None]:
     """With `keep`, Ctrl-C ends the loop over the cases and the run keeps its verdicts so far: those
     given, and those that came ahead of their turn (refbp.parallel.units.in_order's `held`, by
     index of the cases run; `crashed(index, UnitFailed)` makes the verdict of one that failed)."""
@@ -287,5 +346,7 @@ def interruptible(run: SuiteRun, keep: bool, total: int,
         for index, verdict in sorted(getattr(exc, "held", {}).items()):
             run.verdicts.append(crashed(index, verdict) if isinstance(verdict, UnitFailed) else verdict)
         run.interrupted = True
-        run.notes.append(f"interrupted (Ctrl-C) after {len(run.verdicts)} of {total} cases: their verdicts are "
-                         f"reported, the other cases were not checked")
+        run.notes.append(
+            f"interrupted (Ctrl-C) after {len(run.verdicts)} of {total} cases: their verdicts are "
+            f"reported, the other cases were not checked"
+        )

@@ -137,14 +137,23 @@ SAME_PRECISION_TERMS_ULPS = 2.0
 PRECISION_FINDING_ULPS = 64.0
 
 
-def allowance(case: Case, reference: Any, torch_value: Any, terms: float = 0.0,
-              entry_terms: Any = None) -> tuple[np.ndarray, np.ndarray, float]:
+def allowance(
+    case: Case, reference: Any, torch_value: Any, terms: float = 0.0, entry_terms: Any = None
+) -> tuple[np.ndarray, np.ndarray, float]:
     """(allowed error per entry, inconclusive entries, torch's own error) of one tensor of a
     low-precision case under the stick (refbp.check.stick.allowance); float32 with its rule."""
     rule = FLOAT32.for_case(case) if case.dtype == "float32" else None
     allowed: tuple[np.ndarray, np.ndarray, float] = stick.allowance(
-        case, reference, torch_value, SAME_PRECISION_K, SAME_PRECISION_FLOOR_ULPS, rule, terms, entry_terms,
-        SAME_PRECISION_TERMS_ULPS)
+        case,
+        reference,
+        torch_value,
+        SAME_PRECISION_K,
+        SAME_PRECISION_FLOOR_ULPS,
+        rule,
+        terms,
+        entry_terms,
+        SAME_PRECISION_TERMS_ULPS,
+    )
     return allowed
 
 
@@ -177,8 +186,9 @@ def published_allowance(case: Case, reference_values: Any, half_unit: np.ndarray
     if case.dtype == "float64":
         return half_unit
     tolerance = _rounding(case)
-    widest: np.ndarray = np.maximum(half_unit,
-                                    tolerance.atol + tolerance.rtol * np.abs(np.asarray(reference_values, dtype=float)))
+    widest: np.ndarray = np.maximum(
+        half_unit, tolerance.atol + tolerance.rtol * np.abs(np.asarray(reference_values, dtype=float))
+    )
     return widest
 
 

@@ -52,8 +52,9 @@ class CheckWith:
         """The adapter's factory, imported once per process (AdapterError when it cannot be)."""
         return _factory(self.impl)
 
-    def checker(self, oracles: Sequence[str], fd_method: str | None,
-                references: References | None = None) -> Callable[[Case], CaseVerdict]:
+    def checker(
+        self, oracles: Sequence[str], fd_method: str | None, references: References | None = None
+    ) -> Callable[[Case], CaseVerdict]:
         """case -> CaseVerdict, in this process (Declined for a case an adapter does not support);
         `references`: where refbp's finite differences come from (check_case's argument)."""
         if self.impl:
@@ -61,12 +62,18 @@ class CheckWith:
             from .check_adapter import check_adapter_case
 
             factory = self.factory()
-            return lambda case: check_adapter_case(self.at_dtype(case), factory, self.display_name(), oracles,
-                                                   fd_method, conventions=self.conventions)
+            return lambda case: check_adapter_case(
+                self.at_dtype(case), factory, self.display_name(), oracles, fd_method, conventions=self.conventions
+            )
         implementation = _refbp(self.backend, self.device)
-        return lambda case: check_case(self.at_dtype(case), implementation, oracles, fd_method=fd_method,
-                                       references=references, conventions=self.conventions)
-
+        return lambda case: check_case(
+            self.at_dtype(case),
+            implementation,
+            oracles,
+            fd_method=fd_method,
+            references=references,
+            conventions=self.conventions,
+        )
 
     def at_dtype(self, case: Case) -> Case:
         return at_dtype(case, self.dtype) if self.dtype else case
@@ -90,8 +97,9 @@ class CaseUnit:
 
 
 def case_unit(case: Case, oracles: Sequence[str], fd_method: str | None, check_with: CheckWith) -> CaseUnit:
-    return CaseUnit(case.document, str(case.path) if case.path is not None else "", tuple(oracles), fd_method,
-                    check_with)
+    return CaseUnit(
+        case.document, str(case.path) if case.path is not None else "", tuple(oracles), fd_method, check_with
+    )
 
 
 def case_cost(case: Case) -> float:
@@ -104,8 +112,9 @@ def case_cost(case: Case) -> float:
 def check_unit(unit: CaseUnit) -> CaseVerdict:
     """The verdict of one unit; runs in a worker (module-level, so it is pickled by name)."""
     case = parse_case(unit.document, unit.path or None)
-    return run_one(case, unit.oracles, unit.check_with.checker(unit.oracles, unit.fd_method),
-                   unit.check_with.display_name())
+    return run_one(
+        case, unit.oracles, unit.check_with.checker(unit.oracles, unit.fd_method), unit.check_with.display_name()
+    )
 
 
 def run_one(case: Case, oracles: Sequence[str], checker: Callable[[Case], CaseVerdict], name: str) -> CaseVerdict:
@@ -113,24 +122,46 @@ def run_one(case: Case, oracles: Sequence[str], checker: Callable[[Case], CaseVe
     try:
         verdict = checker(case)
     except Declined:
-        return CaseVerdict(case=case.id, implementation=name, passed=False, path=str(case.path), title=case.title,
-                           network=case.network.describe(), dtype=case.dtype, error_kind=UNSUPPORTED,
-                           errors=[f"{case.id}: not supported by the implementation"])
+        return CaseVerdict(
+            case=case.id,
+            implementation=name,
+            passed=False,
+            path=str(case.path),
+            title=case.title,
+            network=case.network.describe(),
+            dtype=case.dtype,
+            error_kind=UNSUPPORTED,
+            errors=[f"{case.id}: not supported by the implementation"],
+        )
     except Exception as exc:  # a crash in one case is that case's failure, not the run's
         last = traceback.extract_tb(exc.__traceback__)[-1]
         return crash_verdict(case, name, f"{type(exc).__name__}: {exc} (at {Path(last.filename).name}:{last.lineno})")
     if not verdict.checks and not verdict.errors:
-        verdict = replace(verdict, passed=False, error_kind=ErrorKind.INPUT, errors=(
-            f"{case.label()}: --oracle {','.join(oracles)}: nothing to check (no chosen reference applies: "
-            f"{_why_unchecked(case, oracles)})",))
+        verdict = replace(
+            verdict,
+            passed=False,
+            error_kind=ErrorKind.INPUT,
+            errors=(
+                f"{case.label()}: --oracle {','.join(oracles)}: nothing to check (no chosen reference applies: "
+                f"{_why_unchecked(case, oracles)})",
+            ),
+        )
     return verdict
 
 
 def crash_verdict(case: Case, name: str, reason: str) -> CaseVerdict:
     """The verdict of a case that could not be checked (it raised, or its worker died)."""
-    return CaseVerdict(case=case.id, implementation=name, passed=False,
-                       errors=[f"{case.path}: could not be checked: {reason}"], path=str(case.path),
-                       title=case.title, network=case.network.describe(), dtype=case.dtype, error_kind=ErrorKind.CRASH)
+    return CaseVerdict(
+        case=case.id,
+        implementation=name,
+        passed=False,
+        errors=[f"{case.path}: could not be checked: {reason}"],
+        path=str(case.path),
+        title=case.title,
+        network=case.network.describe(),
+        dtype=case.dtype,
+        error_kind=ErrorKind.CRASH,
+    )
 
 
 def _why_unchecked(case: Case, oracles: Sequence[str]) -> str:

@@ -16,8 +16,17 @@ from typing import Any
 from .record import Kind, json_number, json_row, row, store_row
 from .states import ErrorKind, VerdictState
 
-__all__ = ["ASKED", "ENTRY_COLUMNS", "REFERENCES", "VERDICT_FORMAT", "CaseVerdict", "Check", "EntryRecord",
-           "ErrorKind", "VerdictState"]
+__all__ = [
+    "ASKED",
+    "ENTRY_COLUMNS",
+    "REFERENCES",
+    "VERDICT_FORMAT",
+    "CaseVerdict",
+    "Check",
+    "EntryRecord",
+    "ErrorKind",
+    "VerdictState",
+]
 
 VERDICT_FORMAT = "refbp-verdict/1"
 REFERENCES = ("torch-autograd", "finite-difference", "expected")
@@ -36,24 +45,42 @@ class EntryRecord:
     tensor: str
     reference: str
     index: tuple[int, ...]
-    state: VerdictState      # FAIL, INCONCLUSIVE, NOT_JUDGED, WEAK (or PASS under a convention)
-    method: str              # how its reference value was computed (e.g. "richardson"; "" for torch)
+    state: VerdictState  # FAIL, INCONCLUSIVE, NOT_JUDGED, WEAK (or PASS under a convention)
+    method: str  # how its reference value was computed (e.g. "richardson"; "" for torch)
     actual: float
     reference_value: float
-    note: str = ""           # a few words: the convention it matched, why it is inconclusive
+    note: str = ""  # a few words: the convention it matched, why it is inconclusive
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "state", VerdictState(self.state))   # the word given, as its state
+        object.__setattr__(self, "state", VerdictState(self.state))  # the word given, as its state
 
     def to_row(self) -> dict[str, Any]:
-        return {"case": self.case, "quantity": self.quantity, "tensor": self.tensor, "reference": self.reference,
-                "index": "".join(f"[{int(i)}]" for i in self.index), "state": self.state.value,
-                "method": self.method, "actual": self.actual, "reference_value": self.reference_value,
-                "note": self.note}
+        return {
+            "case": self.case,
+            "quantity": self.quantity,
+            "tensor": self.tensor,
+            "reference": self.reference,
+            "index": "".join(f"[{int(i)}]" for i in self.index),
+            "state": self.state.value,
+            "method": self.method,
+            "actual": self.actual,
+            "reference_value": self.reference_value,
+            "note": self.note,
+        }
 
 
-ENTRY_COLUMNS = ("case", "quantity", "tensor", "reference", "index", "state", "method", "actual",
-                 "reference_value", "note")
+ENTRY_COLUMNS = (
+    "case",
+    "quantity",
+    "tensor",
+    "reference",
+    "index",
+    "state",
+    "method",
+    "actual",
+    "reference_value",
+    "note",
+)
 
 
 def _diagnosed(check: Check) -> bool:
@@ -70,76 +97,164 @@ class Check:
     a JSON row's keys; the first ten are the format's own row, the rest optional extensions
     (never renamed). To add a field, add it here: docs/architecture.md, "Adding a field"."""
 
-    quantity: str = field(metadata=row(
-        Kind.TEXT, "outputs, loss, intermediates, grads, input_grads, params_after or loss_after", required=True,
-        described=False, schema={"enum": ["outputs", "loss", "intermediates", "grads", "input_grads",
-                                          "params_after", "loss_after"]}))
-    tensor: str = field(metadata=row(
-        Kind.TEXT, "the tensor's name (\"loss\" for the scalar losses)", required=True, described=False))
-    reference: str = field(metadata=row(
-        Kind.TEXT, "what the row is judged against (own-forward-fd: refbp check's own-loss differences)",
-        required=True, described=False,
-        schema={"enum": ["torch-autograd", "finite-difference", "expected", "own-forward-fd"]}))
-    max_abs_err: float = field(metadata=row(
-        Kind.MEASURE, "the largest |actual - reference| of the judged entries", required=True, described=False))
-    max_rel_err: float = field(metadata=row(
-        Kind.MEASURE, "the largest |actual - reference| / max(|actual|, |reference|, tiny)", required=True,
-        described=False))
-    worst_index: Sequence[int] = field(metadata=row(
-        Kind.INDEX, "the entry furthest out of tolerance relative to atol + rtol |reference|", required=True,
-        described=False))
-    atol: float = field(metadata=row(Kind.TOLERANCE, "the absolute tolerance the row was judged with",
-                                     required=True, described=False))
-    rtol: float = field(metadata=row(Kind.TOLERANCE, "the relative tolerance the row was judged with",
-                                     required=True, described=False))
-    passed: bool = field(metadata=row(
-        Kind.PASSED, "no entry failed (written true only in the state pass)", required=True, described=False))
-    note: str = field(default="", metadata=row(
-        Kind.TEXT, "a few words: counts per state and method, why entries were not judged", required=True,
-        described=False))
+    quantity: str = field(
+        metadata=row(
+            Kind.TEXT,
+            "outputs, loss, intermediates, grads, input_grads, params_after or loss_after",
+            required=True,
+            described=False,
+            schema={"enum": ["outputs", "loss", "intermediates", "grads", "input_grads", "params_after", "loss_after"]},
+        )
+    )
+    tensor: str = field(
+        metadata=row(Kind.TEXT, 'the tensor\'s name ("loss" for the scalar losses)', required=True, described=False)
+    )
+    reference: str = field(
+        metadata=row(
+            Kind.TEXT,
+            "what the row is judged against (own-forward-fd: refbp check's own-loss differences)",
+            required=True,
+            described=False,
+            schema={"enum": ["torch-autograd", "finite-difference", "expected", "own-forward-fd"]},
+        )
+    )
+    max_abs_err: float = field(
+        metadata=row(
+            Kind.MEASURE, "the largest |actual - reference| of the judged entries", required=True, described=False
+        )
+    )
+    max_rel_err: float = field(
+        metadata=row(
+            Kind.MEASURE,
+            "the largest |actual - reference| / max(|actual|, |reference|, tiny)",
+            required=True,
+            described=False,
+        )
+    )
+    worst_index: Sequence[int] = field(
+        metadata=row(
+            Kind.INDEX,
+            "the entry furthest out of tolerance relative to atol + rtol |reference|",
+            required=True,
+            described=False,
+        )
+    )
+    atol: float = field(
+        metadata=row(Kind.TOLERANCE, "the absolute tolerance the row was judged with", required=True, described=False)
+    )
+    rtol: float = field(
+        metadata=row(Kind.TOLERANCE, "the relative tolerance the row was judged with", required=True, described=False)
+    )
+    passed: bool = field(
+        metadata=row(
+            Kind.PASSED, "no entry failed (written true only in the state pass)", required=True, described=False
+        )
+    )
+    note: str = field(
+        default="",
+        metadata=row(
+            Kind.TEXT,
+            "a few words: counts per state and method, why entries were not judged",
+            required=True,
+            described=False,
+        ),
+    )
     checked: int = field(default=0, metadata=row(Kind.COUNT, "entries judged", described=False))
-    nondifferentiable: int = field(default=0, metadata=row(
-        Kind.COUNT, "entries left unjudged at a kink (finite differences)", described=False))
-    actual: float = field(default=math.nan, metadata=row(
-        Kind.MEASURE, "the implementation's value at worst_index", described=False))
-    expected_value: float = field(default=math.nan, metadata=row(
-        Kind.MEASURE, "the reference's value at worst_index", described=False))
-    method: str = field(default="", metadata=row(
-        Kind.TEXT, "how the reference was computed (e.g. central; \"\" for torch and the published values)",
-        described=False, schema={"enum": ["", "central", "richardson", "complex", "directional", "sampled"]}))
-    step: float = field(default=math.nan, metadata=row(
-        Kind.MEASURE, "finite differences: the largest step of the row", described=False))
-    error_estimate: float = field(default=math.nan, metadata=row(
-        Kind.MEASURE, "finite differences: the largest estimated truncation + rounding error", described=False))
+    nondifferentiable: int = field(
+        default=0, metadata=row(Kind.COUNT, "entries left unjudged at a kink (finite differences)", described=False)
+    )
+    actual: float = field(
+        default=math.nan, metadata=row(Kind.MEASURE, "the implementation's value at worst_index", described=False)
+    )
+    expected_value: float = field(
+        default=math.nan, metadata=row(Kind.MEASURE, "the reference's value at worst_index", described=False)
+    )
+    method: str = field(
+        default="",
+        metadata=row(
+            Kind.TEXT,
+            'how the reference was computed (e.g. central; "" for torch and the published values)',
+            described=False,
+            schema={"enum": ["", "central", "richardson", "complex", "directional", "sampled"]},
+        ),
+    )
+    step: float = field(
+        default=math.nan, metadata=row(Kind.MEASURE, "finite differences: the largest step of the row", described=False)
+    )
+    error_estimate: float = field(
+        default=math.nan,
+        metadata=row(
+            Kind.MEASURE, "finite differences: the largest estimated truncation + rounding error", described=False
+        ),
+    )
     # A failed row only: a stable id of refbp.diagnosis, or "unknown"; a passing row never has one.
-    diagnosis: str = field(default="", metadata=row(
-        Kind.TEXT, "a failed row only: the classic bug it looks like (docs/formats.md section 4), or unknown",
-        written_if=_diagnosed, schema={"type": "string", "pattern": "^[a-z-]+(:[A-Za-z0-9./*+-]+)?$"}))
-    diagnosis_note: str = field(default="", metadata=row(
-        Kind.TEXT, "the diagnosis in one line", written_if=_diagnosed))
-    convention: str = field(default="", metadata=row(
-        Kind.TEXT, "the convention the row's entries at non-smooth points matched (e.g. relu'(0) = 1, bce: torch "
-        "backward, subgradient; docs/formats.md, Conventions); empty where no entry sits at such a point",
-        beside="inconclusive"))
-    inconclusive: int = field(default=0, metadata=row(
-        Kind.COUNT, "entries that no reference could judge to the accuracy needed (never passed)",
-        beside="nondifferentiable"))
+    diagnosis: str = field(
+        default="",
+        metadata=row(
+            Kind.TEXT,
+            "a failed row only: the classic bug it looks like (docs/formats.md section 4), or unknown",
+            written_if=_diagnosed,
+            schema={"type": "string", "pattern": "^[a-z-]+(:[A-Za-z0-9./*+-]+)?$"},
+        ),
+    )
+    diagnosis_note: str = field(default="", metadata=row(Kind.TEXT, "the diagnosis in one line", written_if=_diagnosed))
+    convention: str = field(
+        default="",
+        metadata=row(
+            Kind.TEXT,
+            "the convention the row's entries at non-smooth points matched (e.g. relu'(0) = 1, bce: torch "
+            "backward, subgradient; docs/formats.md, Conventions); empty where no entry sits at such a point",
+            beside="inconclusive",
+        ),
+    )
+    inconclusive: int = field(
+        default=0,
+        metadata=row(
+            Kind.COUNT,
+            "entries that no reference could judge to the accuracy needed (never passed)",
+            beside="nondifferentiable",
+        ),
+    )
     # Not kept by the store: its checks table has no such column (a migration would add one).
-    torch_error: float = field(default=math.nan, metadata=row(
-        Kind.MEASURE, "a torch-autograd row of a float32, float16 or bfloat16 case: torch's own largest |error| "
-        "from float64 in this tensor at that precision, beside max_abs_err (docs/precision.md)",
-        written_if=_against_torch_error, store=False, beside="max_abs_err"))
-    state: VerdictState = field(init=False, metadata=row(
-        Kind.STATE, "fail when an entry failed, else inconclusive when an entry is, else pass; passed is true only "
-        "for pass", beside="passed"))
-    entries: tuple[EntryRecord, ...] = field(default=(), metadata=row(
-        Kind.ENTRIES, "the entries that are not plainly passing, for the report's entries.csv", json=False,
-        frame=False, store=False))
+    torch_error: float = field(
+        default=math.nan,
+        metadata=row(
+            Kind.MEASURE,
+            "a torch-autograd row of a float32, float16 or bfloat16 case: torch's own largest |error| "
+            "from float64 in this tensor at that precision, beside max_abs_err (docs/precision.md)",
+            written_if=_against_torch_error,
+            store=False,
+            beside="max_abs_err",
+        ),
+    )
+    state: VerdictState = field(
+        init=False,
+        metadata=row(
+            Kind.STATE,
+            "fail when an entry failed, else inconclusive when an entry is, else pass; passed is true only for pass",
+            beside="passed",
+        ),
+    )
+    entries: tuple[EntryRecord, ...] = field(
+        default=(),
+        metadata=row(
+            Kind.ENTRIES,
+            "the entries that are not plainly passing, for the report's entries.csv",
+            json=False,
+            frame=False,
+            store=False,
+        ),
+    )
 
     def __post_init__(self) -> None:
         # Made from `passed` and `inconclusive` (replace() makes it again): never set by hand.
-        state = (VerdictState.FAIL if not self.passed else
-                 VerdictState.INCONCLUSIVE if self.inconclusive else VerdictState.PASS)
+        state = (
+            VerdictState.FAIL
+            if not self.passed
+            else VerdictState.INCONCLUSIVE
+            if self.inconclusive
+            else VerdictState.PASS
+        )
         object.__setattr__(self, "state", state)
 
     def to_json(self) -> dict[str, Any]:
@@ -155,9 +270,9 @@ class CaseVerdict:
     case: str
     implementation: str
     passed: bool
-    checks: Sequence[Check] = ()          # kept as a tuple
-    not_provided: Sequence[str] = ()      # kept as a tuple
-    errors: Sequence[str] = ()            # kept as a tuple
+    checks: Sequence[Check] = ()  # kept as a tuple
+    not_provided: Sequence[str] = ()  # kept as a tuple
+    errors: Sequence[str] = ()  # kept as a tuple
     # Extensions: where the case came from, and what it is.
     path: str = ""
     title: str = ""
@@ -209,7 +324,8 @@ class CaseVerdict:
         """Judged on part of what the case asks: no row failed, but an asked quantity or tensor is
         in `not_provided` (shown as PARTIAL; `--require all` fails it)."""
         return self.state is not VerdictState.FAIL and any(
-            item.partition(".")[0] in ASKED for item in self.not_provided)
+            item.partition(".")[0] in ASKED for item in self.not_provided
+        )
 
     def to_json(self) -> dict[str, Any]:
         document: dict[str, Any] = {

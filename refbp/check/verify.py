@@ -33,8 +33,9 @@ from .units import crash_verdict
 from .verdict import CaseVerdict, ErrorKind
 
 # The torch reference has no complex-capable forward: the complex step is refused for verify.
-UNSUPPORTED_FD_METHODS = {"complex": "the torch reference has no complex-capable forward; use central, "
-                                     "richardson, directional or sampled"}
+UNSUPPORTED_FD_METHODS = {
+    "complex": "the torch reference has no complex-capable forward; use central, richardson, directional or sampled"
+}
 # The references of a result depend on its case alone: the torch trace, and the finite
 # differences of the torch reference's loss (never the answer's). One process judging many
 # results of a case (the service, a folder of results) computes them once per case fingerprint.
@@ -66,10 +67,17 @@ def verify_unit(unit: ResultUnit) -> CaseVerdict:
     return verify_against(unit.result, case, unit.oracles, unit.fd_method, conventions=unit.conventions)
 
 
-def verify_results(result_paths: Sequence[Any], case_paths: Any = None, oracles: Sequence[str] = ORACLES,
-                   fd_method: str | None = None, jobs: int = 1, executor: Any = None, conventions: str = "any",
-                   progress: bool | None = False,
-                   keep_interrupted: bool = False) -> SuiteRun:
+def verify_results(
+    result_paths: Sequence[Any],
+    case_paths: Any = None,
+    oracles: Sequence[str] = ORACLES,
+    fd_method: str | None = None,
+    jobs: int = 1,
+    executor: Any = None,
+    conventions: str = "any",
+    progress: bool | None = False,
+    keep_interrupted: bool = False,
+) -> SuiteRun:
     """Verdicts for every result under `result_paths`, in the order found; with `jobs` > 1 or an
     `executor` (refbp.parallel) the results are judged elsewhere and come back in that order.
     `progress`: a bar (None: on a terminal only). `keep_interrupted`: Ctrl-C ends the run with the
@@ -78,8 +86,11 @@ def verify_results(result_paths: Sequence[Any], case_paths: Any = None, oracles:
 
     if fd_method in UNSUPPORTED_FD_METHODS:
         raise ValueError(f"--fd-method {fd_method}: {UNSUPPORTED_FD_METHODS[fd_method]}")
-    run = SuiteRun(started=datetime.now(timezone.utc).isoformat(timespec="seconds"), oracles=tuple(oracles),
-                   searched=tuple(result_paths))
+    run = SuiteRun(
+        started=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        oracles=tuple(oracles),
+        searched=tuple(result_paths),
+    )
     start = time.perf_counter()
     suite, bad_cases, run.notes = load_suite(case_paths)
     # A verdict already known (bad input), or a (result, case) to judge.
@@ -101,8 +112,14 @@ def verify_results(result_paths: Sequence[Any], case_paths: Any = None, oracles:
         result, case = to_judge[index]
         return replace(crash_verdict(case, result.implementation, failed.reason), path=str(result.path))
 
-    bar = tqdm(total=len(items), desc="refbp verify", unit="result", disable=True if progress is False else None,
-               leave=False, dynamic_ncols=True)
+    bar = tqdm(
+        total=len(items),
+        desc="refbp verify",
+        unit="result",
+        disable=True if progress is False else None,
+        leave=False,
+        dynamic_ncols=True,
+    )
     with bar, closing(verdicts), interruptible(run, keep_interrupted, len(items), crashed):
         for item in items:
             run.verdicts.append(item if isinstance(item, CaseVerdict) else next(verdicts))
@@ -115,29 +132,51 @@ def verify_results(result_paths: Sequence[Any], case_paths: Any = None, oracles:
     return run
 
 
-def judge_results(results: Iterable[Result], suite: Mapping[str, Case], oracles: Sequence[str] = ORACLES,
-                  fd_method: str | None = None, judged: dict[str, str] | None = None, executor: Any = None,
-                  conventions: str = "any") -> list[CaseVerdict]:
+def judge_results(
+    results: Iterable[Result],
+    suite: Mapping[str, Case],
+    oracles: Sequence[str] = ORACLES,
+    fd_method: str | None = None,
+    judged: dict[str, str] | None = None,
+    executor: Any = None,
+    conventions: str = "any",
+) -> list[CaseVerdict]:
     """A verdict per parsed result (refbp.check.results.results_in) against the cases `suite`
     (by id), in this process (the service's path) or on `executor` (a Dask cluster); a second
     result for a case already in `judged` (case id -> label) is bad input."""
     judged = {} if judged is None else judged
     items = [_to_judge(result, suite, judged) for result in results]
-    verdicts = judged_pairs([item for item in items if not isinstance(item, CaseVerdict)], oracles, fd_method,
-                            executor=executor, conventions=conventions)
+    verdicts = judged_pairs(
+        [item for item in items if not isinstance(item, CaseVerdict)],
+        oracles,
+        fd_method,
+        executor=executor,
+        conventions=conventions,
+    )
     with closing(verdicts):
         return [item if isinstance(item, CaseVerdict) else next(verdicts) for item in items]
 
 
-def judged_pairs(to_judge: list[tuple[Result, Case]], oracles: Sequence[str], fd_method: str | None, jobs: int = 1,
-                 executor: Any = None, conventions: str = "any") -> Generator[CaseVerdict, None, None]:
+def judged_pairs(
+    to_judge: list[tuple[Result, Case]],
+    oracles: Sequence[str],
+    fd_method: str | None,
+    jobs: int = 1,
+    executor: Any = None,
+    conventions: str = "any",
+) -> Generator[CaseVerdict, None, None]:
     """The verdict of each (result, case) pair, in their order, judged here or as refbp.parallel
     runs units (`jobs` workers, an `executor`); a pair whose worker died twice is a crash verdict."""
     work: Callable[[Any], CaseVerdict]
     units: Sequence[Any]
     if jobs > 1 or executor is not None:
-        work, units = verify_unit, [ResultUnit(result, case.document, str(case.path or ""), tuple(oracles),
-                                               fd_method, conventions) for result, case in to_judge]
+        work, units = (
+            verify_unit,
+            [
+                ResultUnit(result, case.document, str(case.path or ""), tuple(oracles), fd_method, conventions)
+                for result, case in to_judge
+            ],
+        )
     else:
         work, units = partial(_verify_pair, oracles=oracles, fd_method=fd_method, conventions=conventions), to_judge
     with closing(iter_units(work, units, jobs=jobs, executor=executor)) as verdicts:
@@ -152,15 +191,20 @@ def _to_judge(result: Result, suite: Mapping[str, Case], judged: dict[str, str])
     """A (result, case) pair to judge, or the bad-input verdict of a second result for a case
     already in `judged` (case id -> label: updated here) or of an unknown case."""
     if result.case in judged:
-        return input_error(result.path, f"{result.path}: {result.where}case: a second result "
-                                        f"for {result.case!r} (the first: {judged[result.case]})",
-                           case=result.case, implementation=result.implementation)
+        return input_error(
+            result.path,
+            f"{result.path}: {result.where}case: a second result "
+            f"for {result.case!r} (the first: {judged[result.case]})",
+            case=result.case,
+            implementation=result.implementation,
+        )
     judged[result.case] = result.label()
     return _unknown_case(result, suite) or (result, suite[result.case])
 
 
-def _verify_pair(pair: tuple[Result, Case], oracles: Sequence[str], fd_method: str | None,
-                 conventions: str = "any") -> CaseVerdict:
+def _verify_pair(
+    pair: tuple[Result, Case], oracles: Sequence[str], fd_method: str | None, conventions: str = "any"
+) -> CaseVerdict:
     result, case = pair
     return verify_against(result, case, oracles, fd_method, conventions=conventions)
 
@@ -169,8 +213,12 @@ def _unknown_case(result: Result, suite: Mapping[str, Case]) -> CaseVerdict | No
     if result.case in suite:
         return None
     known = ", ".join(sorted(suite)[:8]) + (" ..." if len(suite) > 8 else "")
-    return input_error(result.path, f"{result.path}: {result.where}case: unknown case {result.case[:60]!r} "
-                                     f"(known: {known})", case=result.case, implementation=result.implementation)
+    return input_error(
+        result.path,
+        f"{result.path}: {result.where}case: unknown case {result.case[:60]!r} (known: {known})",
+        case=result.case,
+        implementation=result.implementation,
+    )
 
 
 def warm_up(suite: Mapping[str, Case]) -> None:
@@ -201,11 +249,13 @@ def lazy_reference_loss(case: Case) -> TorchLoss:
     return (lambda params: forms()[0](params)), (lambda params: forms()[1](params))
 
 
-def verify_against(result: Result, case: Case, oracles: Sequence[str], fd_method: str | None,
-                   conventions: str = "any") -> CaseVerdict:
+def verify_against(
+    result: Result, case: Case, oracles: Sequence[str], fd_method: str | None, conventions: str = "any"
+) -> CaseVerdict:
     """The verdict of one result against its case; a result that says it was computed in another
     dtype (`dtype`) is judged as the case at that dtype (refbp.cases.dtypes.at_dtype: float32 by its rule
     and the stick, float16 and bfloat16 against torch's own error there, docs/precision.md)."""
+
     def bad(message: str) -> CaseVerdict:
         return input_error(result.path, message, case=result.case, implementation=result.implementation)
 
@@ -218,21 +268,36 @@ def verify_against(result: Result, case: Case, oracles: Sequence[str], fd_method
     except CaseError as exc:
         return bad(str(exc))
     implementation = Implementation(result.implementation, lambda _case: read.trace, lazy_reference_loss)
-    verdict = check_case(case, implementation, oracles, fd_method=fd_method, references=REFERENCES,
-                         conventions=conventions)
+    verdict = check_case(
+        case, implementation, oracles, fd_method=fd_method, references=REFERENCES, conventions=conventions
+    )
     # Judge only what the result provides; intermediates and input gradients are not part of a result.
     every_grad = all(("grads", name) in read.provided for name in case.params)
-    checks = [c for c in verdict.checks if (c.quantity, c.tensor) in read.provided
-              or (c.method == "directional" and every_grad)]  # one row over all gradients
+    checks = [
+        c
+        for c in verdict.checks
+        if (c.quantity, c.tensor) in read.provided or (c.method == "directional" and every_grad)
+    ]  # one row over all gradients
     checks += wrong_answer_rows(read, case, oracles)
     errors, error_kind = list(verdict.errors), verdict.error_kind
     where = result.where.rstrip(".") or "result"
     if not checks and not errors and (read.provided or read.wrong):
         error_kind = ErrorKind.INPUT
-        errors.append(f"{result.path}: {where}: --oracle {','.join(oracles)}: nothing to check (no chosen "
-                      f"reference judges what the result provides)")
+        errors.append(
+            f"{result.path}: {where}: --oracle {','.join(oracles)}: nothing to check (no chosen "
+            f"reference judges what the result provides)"
+        )
     elif not checks and not errors:
-        errors.append(f"{result.path}: {where}: provides no quantity that can be checked "
-                      f"(not provided: {', '.join(read.not_provided)})")
-    return replace(verdict, checks=checks, not_provided=read.not_provided, path=str(result.path), errors=errors,
-                   error_kind=error_kind, passed=bool(checks) and all(c.passed for c in checks) and not errors)
+        errors.append(
+            f"{result.path}: {where}: provides no quantity that can be checked "
+            f"(not provided: {', '.join(read.not_provided)})"
+        )
+    return replace(
+        verdict,
+        checks=checks,
+        not_provided=read.not_provided,
+        path=str(result.path),
+        errors=errors,
+        error_kind=error_kind,
+        passed=bool(checks) and all(c.passed for c in checks) and not errors,
+    )

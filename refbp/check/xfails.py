@@ -44,9 +44,11 @@ class Expectation:
         return fnmatch.fnmatchcase(case_id, self.case)
 
     def matches(self, case_id: str, quantity: str, tensor: str) -> bool:
-        return (self.matches_case(case_id)
-                and (self.quantity is None or fnmatch.fnmatchcase(quantity, self.quantity))
-                and (self.tensor is None or fnmatch.fnmatchcase(tensor, self.tensor)))
+        return (
+            self.matches_case(case_id)
+            and (self.quantity is None or fnmatch.fnmatchcase(quantity, self.quantity))
+            and (self.tensor is None or fnmatch.fnmatchcase(tensor, self.tensor))
+        )
 
     def where(self, path: str | os.PathLike[str]) -> str:
         return f"{path}:{self.line}"
@@ -62,7 +64,7 @@ def read_xfails(path: str | os.PathLike[str]) -> list[Expectation]:
     except OSError as exc:
         raise XfailsError(f"{path}: cannot be read: {exc.strerror or type(exc).__name__}") from None
     entries: list[Expectation] = []
-    seen: dict[str, int] = {}   # pattern -> the line it is on
+    seen: dict[str, int] = {}  # pattern -> the line it is on
     for number, raw in enumerate(text.splitlines(), start=1):
         line = raw.strip()
         if not line or line.startswith("#"):
@@ -129,12 +131,16 @@ class ExpectedRun(SuiteRun):
         return code
 
 
-def with_expectations(run: SuiteRun, expectations: list[Expectation], strict_xfail: bool = False,
-                      path: str = "") -> ExpectedRun:
+def with_expectations(
+    run: SuiteRun, expectations: list[Expectation], strict_xfail: bool = False, path: str = ""
+) -> ExpectedRun:
     """The run read with `expectations`: each case's mark, the XPASS entries, the entries that
     matched no case of the run."""
-    expected = ExpectedRun(**{f.name: getattr(run, f.name) for f in fields(SuiteRun) if f.init},
-                           strict_xfail=strict_xfail, xfails_path=str(path))
+    expected = ExpectedRun(
+        **{f.name: getattr(run, f.name) for f in fields(SuiteRun) if f.init},
+        strict_xfail=strict_xfail,
+        xfails_path=str(path),
+    )
     for f in fields(SuiteRun):
         if not f.init:  # a field the run sets itself: carried over as it is
             setattr(expected, f.name, getattr(run, f.name))
@@ -155,6 +161,7 @@ def with_expectations(run: SuiteRun, expectations: list[Expectation], strict_xfa
 
 def mark_case(verdict: CaseVerdict, entries: list[Expectation]) -> tuple[CaseMark, list[Expectation]]:
     """(the case's mark, the entries that XPASSed) of a verdict and the entries naming its case."""
+
     def covering(check: Check) -> list[Expectation]:
         return [e for e in entries if e.matches(verdict.case, check.quantity, check.tensor)]
 

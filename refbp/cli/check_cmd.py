@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import argparse
 
+from ..names import DTYPES
 from .ci_options import add_ci_options, finish_ci
 from .isolation import ISOLATION_NOTE, add_timeout_option, timeout_of
 from .layer_option import add_layer_option, check_layers_cli, given_problem, layer_cases_note
-from .pipe_option import CMD_NOTE, add_cmd_option, check_over_pipe
 from .outcome import AFTER_THE_RUN, add_common_options, any_order, finish, run_settings
+from .pipe_option import CMD_NOTE, add_cmd_option, check_over_pipe
 from .run_cmd import FD_METHODS
 from .usage import fail_usage
-from ..names import DTYPES
 
 HELP = (
     """\

@@ -12,8 +12,8 @@ from refbp.parallel import executor_problem, parse_jobs, start_workers
 from .ci_options import add_ci_options, finish_fuzz_ci
 from .isolation import add_timeout_option, timeout_of
 from .layer_option import add_layer_option, fuzz_layers_cli, given_problem
-from .pipe_option import PIPE_PREFIX, add_cmd_option, fuzz_over_pipe
 from .outcome import add_judging_options
+from .pipe_option import PIPE_PREFIX, add_cmd_option, fuzz_over_pipe
 from .usage import fail_usage, folder_problem
 
 KINDS = ("mlp", "rnn", "all")

@@ -7,8 +7,8 @@ import argparse
 from refbp import names
 
 from .ci_options import add_ci_options, finish_ci
-from .outcome import add_common_options, any_order, finish, run_settings
 from .layer_option import layer_cases_note
+from .outcome import add_common_options, any_order, finish, run_settings
 from .usage import fail_usage
 
 HELP = """\

@@ -13,19 +13,28 @@ from ..diagnosis.signatures import within
 
 NOTES = {
     "dout-not-multiplied": "the upstream gradient dout is not multiplied through: the gradient is what it would "
-                           "be for dout = 1 everywhere (the local derivative alone)",
+    "be for dout = 1 everywhere (the local derivative alone)",
     "bias-not-summed-over-batch": "the bias gradient is not summed over the batch: one example's dout, or the "
-                                  "per-example rows left as they are",
+    "per-example rows left as they are",
     "transposed": "the weight gradient is the reference transposed: x^T dout written dout^T x, or the layout "
-                  "(in, out) confused with (out, in)",
+    "(in, out) confused with (out, in)",
     "zero": "all zeros where the reference is not: a gradient never written back",
     "sign": "every entry has the wrong sign",
 }
 SLIPS = {"sigmoid": ("sigmoid-on-net", "sigmoid-twice"), "tanh": ("tanh-on-net",), "softmax": ("softmax-elementwise",)}
 
 
-def diagnose(function: str, tensor: str, actual, reference, inputs: dict, upstream, ones_reference: dict,
-             atol: float, rtol: float) -> tuple[str, str]:
+def diagnose(
+    function: str,
+    tensor: str,
+    actual,
+    reference,
+    inputs: dict,
+    upstream,
+    ones_reference: dict,
+    atol: float,
+    rtol: float,
+) -> tuple[str, str]:
     """(id, note) of a failed gradient of `tensor` (an input name); `ones_reference` the reference's
     gradients for an upstream gradient of ones."""
     a, r = np.asarray(actual, dtype=np.float64), np.asarray(reference, dtype=np.float64)

@@ -47,7 +47,7 @@ def fuzz_layers(bound: list[Bound], name: str, examples: int = 50, fuzz_seed: in
         )
         @given(layer_examples(layer.function, layer.layout))
         def record(example):
-            drawn.append(example)
+            drawn.append(example)  # noqa: B023 (called at once, inside this iteration)
 
         record()
         for index, example in enumerate(drawn):

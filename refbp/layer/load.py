@@ -15,7 +15,7 @@ DEFAULT_NAME = "REFBP_LAYERS"
 
 def load_declaration(spec: str) -> list[Bound]:
     """The bound layers of `spec`; DeclarationError (one line) when it cannot be used."""
-    module_name, sep, attribute = spec.rpartition(":") if ":" in spec else (spec, "", DEFAULT_NAME)
+    module_name, _sep, attribute = spec.rpartition(":") if ":" in spec else (spec, "", DEFAULT_NAME)
     attribute = attribute or DEFAULT_NAME
     try:
         if module_name.endswith(".py") or "/" in module_name:

@@ -12,6 +12,25 @@ from .idempotency import Answered, KeyTaken, answered
 from .record import RunRecord, keep_run, record_run
 from .redact import redacted
 
-__all__ = ["DATABASE_URL_VARIABLE", "AmbiguousRun", "Answered", "KeyTaken", "RunRecord", "Store", "StoreError",
-           "answered", "default_url", "keep_run", "named_runs", "open_store", "record_run", "redacted", "resolve_run",
-           "run_checks", "run_row", "runs_checks", "runs_frame", "write_problem"]
+__all__ = [
+    "DATABASE_URL_VARIABLE",
+    "AmbiguousRun",
+    "Answered",
+    "KeyTaken",
+    "RunRecord",
+    "Store",
+    "StoreError",
+    "answered",
+    "default_url",
+    "keep_run",
+    "named_runs",
+    "open_store",
+    "record_run",
+    "redacted",
+    "resolve_run",
+    "run_checks",
+    "run_row",
+    "runs_checks",
+    "runs_frame",
+    "write_problem",
+]

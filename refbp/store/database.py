@@ -135,8 +135,9 @@ def _engine(url: sa.URL) -> sa.Engine:
 
     @sa.event.listens_for(engine, "begin")
     def _on_begin(connection):
-        connection.exec_driver_sql("BEGIN" if connection.get_execution_options().get("refbp_read")
-                                   else "BEGIN IMMEDIATE")
+        connection.exec_driver_sql(
+            "BEGIN" if connection.get_execution_options().get("refbp_read") else "BEGIN IMMEDIATE"
+        )
 
     return engine
 

@@ -19,8 +19,8 @@ class Answered:
     """The first answer given under a key."""
 
     run_id: str
-    request_digest: str   # sha256 of the first request (its query and body)
-    answer: str           # the JSON answered
+    request_digest: str  # sha256 of the first request (its query and body)
+    answer: str  # the JSON answered
 
 
 class KeyTaken(Exception):
@@ -35,6 +35,7 @@ def answered(store: Store, key: str) -> Answered | None:
     """The answer kept under `key`, or None (one primary-key lookup)."""
     table = store.idempotency
     with store.reading() as connection:
-        row = connection.execute(sa.select(table.c.run_id, table.c.request_digest, table.c.answer)
-                                 .where(table.c.key == key)).first()
+        row = connection.execute(
+            sa.select(table.c.run_id, table.c.request_digest, table.c.answer).where(table.c.key == key)
+        ).first()
     return None if row is None else Answered(row.run_id, row.request_digest, row.answer)

@@ -16,8 +16,11 @@ HIDDEN = "***"
 _URL_PASSWORD = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.\-]*://[^\s:/@]*:)[^\s/]*(?=@)")
 # scheme://credential@ with no colon (a token as the user part): hidden too when it looks like a secret.
 _URL_TOKEN = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.\-]*://)(?P<user>[^\s:/@]{17,})(?=@)")
-_PAIR = re.compile(r"(?P<head>\b(?:password|passwd|pwd|token|secret|api[_-]?key|access[_-]?key)\s*=\s*)"
-                   r"(?P<quote>['\"]?)[^\s&'\";]+(?P=quote)", re.IGNORECASE)
+_PAIR = re.compile(
+    r"(?P<head>\b(?:password|passwd|pwd|token|secret|api[_-]?key|access[_-]?key)\s*=\s*)"
+    r"(?P<quote>['\"]?)[^\s&'\";]+(?P=quote)",
+    re.IGNORECASE,
+)
 _OPTION = re.compile(r"(?P<head>--(?:token|password|secret|read-token|write-token)(?:=|\s+))\S+", re.IGNORECASE)
 
 

@@ -24,7 +24,8 @@ def upgrade() -> None:
         # sha256 of the request (its query and body): the same key with another request is refused.
         sa.Column("request_digest", sa.String(64), nullable=False),
         sa.Column("answer", sa.Text, nullable=False),  # the JSON answered the first time
-        sa.Column("created", sa.String(32), nullable=False))
+        sa.Column("created", sa.String(32), nullable=False),
+    )
 
 
 def downgrade() -> None:
