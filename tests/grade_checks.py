@@ -17,11 +17,32 @@ ASSIGNMENT = Path(__file__).resolve().parents[1] / "examples" / "assignment"
 
 # https://gradescope-autograders.readthedocs.io/en/latest/specs/ ("Output format"), restated here
 # independently of refbp.grade.gradescope: the fields, their types and their allowed values.
-TOP = {"score": (int, float), "execution_time": (int, float), "output": str, "output_format": str,
-       "test_output_format": str, "test_name_format": str, "visibility": str, "stdout_visibility": str,
-       "extra_data": dict, "tests": list, "leaderboard": list}
-TEST = {"score": (int, float), "max_score": (int, float), "status": str, "name": str, "name_format": str,
-        "number": str, "output": str, "output_format": str, "tags": list, "visibility": str, "extra_data": dict}
+TOP = {
+    "score": (int, float),
+    "execution_time": (int, float),
+    "output": str,
+    "output_format": str,
+    "test_output_format": str,
+    "test_name_format": str,
+    "visibility": str,
+    "stdout_visibility": str,
+    "extra_data": dict,
+    "tests": list,
+    "leaderboard": list,
+}
+TEST = {
+    "score": (int, float),
+    "max_score": (int, float),
+    "status": str,
+    "name": str,
+    "name_format": str,
+    "number": str,
+    "output": str,
+    "output_format": str,
+    "tags": list,
+    "visibility": str,
+    "extra_data": dict,
+}
 VISIBILITY = {"hidden", "after_due_date", "after_published", "visible"}
 FORMATS = {"text", "html", "simple_format", "md", "ansi"}
 
@@ -74,10 +95,16 @@ def solution_result(case) -> dict:
     net = solution_module().factory(document)
     params, x, t = case.params, case.inputs, case.targets
     after = net.train(params, x, t)
-    return {"format": "refbp-result/1", "case": case.id, "implementation": "solution",
-            "outputs": net.forward(params, x).tolist(), "loss": net.loss(params, x, t),
-            "grads": {k: v.tolist() for k, v in net.gradients(params, x, t).items()},
-            "params_after": {k: v.tolist() for k, v in after.items()}, "loss_after": net.loss(after, x, t)}
+    return {
+        "format": "refbp-result/1",
+        "case": case.id,
+        "implementation": "solution",
+        "outputs": net.forward(params, x).tolist(),
+        "loss": net.loss(params, x, t),
+        "grads": {k: v.tolist() for k, v in net.gradients(params, x, t).items()},
+        "params_after": {k: v.tolist() for k, v in after.items()},
+        "loss_after": net.loss(after, x, t),
+    }
 
 
 def reference_values(case_paths) -> np.ndarray:

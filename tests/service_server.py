@@ -13,7 +13,10 @@ AUTH = {"Authorization": f"Bearer {TOKEN}"}
 
 @contextlib.contextmanager
 def service_process(folder, *arguments):
-    environment = {"REFBP_DATABASE_URL": f"sqlite:///{folder / 'verdicts.sqlite'}", "REFBP_TOKEN": TOKEN,
-                   "REFBP_CORS_ORIGINS": ""}
+    environment = {
+        "REFBP_DATABASE_URL": f"sqlite:///{folder / 'verdicts.sqlite'}",
+        "REFBP_TOKEN": TOKEN,
+        "REFBP_CORS_ORIGINS": "",
+    }
     with serving(arguments, environment, log=folder / "serve.log") as (base, process):
         yield base, process

@@ -8,6 +8,7 @@ import shutil
 import sys
 
 import pytest
+
 from grade_checks import (
     ASSIGNMENT,
     gradescope_problems,
@@ -15,7 +16,6 @@ from grade_checks import (
     revealed,
     solution_result,
 )
-
 from refbp.cases import load_case
 from refbp.check.suite import SuiteRun
 from refbp.check.verdict import CaseVerdict, Check
@@ -34,17 +34,20 @@ def rubric_document(**changes) -> dict:
     return document
 
 
-@pytest.mark.parametrize("changes, problem", [
-    ({"format": "refbp-rubric/2"}, "format: must be 'refbp-rubric/1'"),
-    ({"pointz": {}}, "pointz: unknown field"),
-    ({"points": {"forward": -1}}, "points.forward: must be a number of points, 0 or more"),
-    ({"points": {"backward": 1}}, "points.backward: unknown part"),
-    ({"visibility": {"gradients": "later"}}, "visibility.gradients: 'later' is not one of"),
-    ({"show_values": "yes"}, "show_values: must be true or false"),
-    ({"oracles": ["torch", "magic"]}, "oracles: must be a non-empty list"),
-    ({"inconclusive_credit": 2}, "inconclusive_credit: must be a number in [0, 1]"),
-    ({"case_points": {"x": {"training": "3"}}}, "case_points.x.training: must be a number"),
-])
+@pytest.mark.parametrize(
+    "changes, problem",
+    [
+        ({"format": "refbp-rubric/2"}, "format: must be 'refbp-rubric/1'"),
+        ({"pointz": {}}, "pointz: unknown field"),
+        ({"points": {"forward": -1}}, "points.forward: must be a number of points, 0 or more"),
+        ({"points": {"backward": 1}}, "points.backward: unknown part"),
+        ({"visibility": {"gradients": "later"}}, "visibility.gradients: 'later' is not one of"),
+        ({"show_values": "yes"}, "show_values: must be true or false"),
+        ({"oracles": ["torch", "magic"]}, "oracles: must be a non-empty list"),
+        ({"inconclusive_credit": 2}, "inconclusive_credit: must be a number in [0, 1]"),
+        ({"case_points": {"x": {"training": "3"}}}, "case_points.x.training: must be a number"),
+    ],
+)
 def test_a_bad_rubric_is_one_line_naming_the_field(tmp_path, capsys, changes, problem):
     path = tmp_path / "rubric.json"
     path.write_text(json.dumps(rubric_document(**changes)))
@@ -65,30 +68,54 @@ def test_the_defaults():
 
 def synthetic_grade(rubric: Rubric):
     case = load_case(CASE)
+
     def row(quantity, tensor, passed=True, **more):
-        return Check(quantity=quantity, tensor=tensor, reference="torch-autograd", max_abs_err=0.1, max_rel_err=0.1,
-                     worst_index=[0], atol=1e-10, rtol=1e-7, passed=passed, actual=0.123456789,
-                     expected_value=0.987654321, **more)
-    rows = [row("outputs", "outputs"), row("loss", "loss"), row("grads", "layers.0.weight"),
-            row("grads", "layers.0.bias", False, diagnosis="not-summed-over-batch", diagnosis_note="one per example"),
-            row("grads", "layers.1.weight", inconclusive=3), row("params_after", "layers.0.weight", False)]
-    verdict = CaseVerdict(case=case.id, implementation="s", passed=False, checks=rows,
-                          not_provided=["grads.layers.1.bias", "loss_after"])
+        return Check(
+            quantity=quantity,
+            tensor=tensor,
+            reference="torch-autograd",
+            max_abs_err=0.1,
+            max_rel_err=0.1,
+            worst_index=[0],
+            atol=1e-10,
+            rtol=1e-7,
+            passed=passed,
+            actual=0.123456789,
+            expected_value=0.987654321,
+            **more,
+        )
+
+    rows = [
+        row("outputs", "outputs"),
+        row("loss", "loss"),
+        row("grads", "layers.0.weight"),
+        row("grads", "layers.0.bias", False, diagnosis="not-summed-over-batch", diagnosis_note="one per example"),
+        row("grads", "layers.1.weight", inconclusive=3),
+        row("params_after", "layers.0.weight", False),
+    ]
+    verdict = CaseVerdict(
+        case=case.id, implementation="s", passed=False, checks=rows, not_provided=["grads.layers.1.bias", "loss_after"]
+    )
     return grade_run(SuiteRun(verdicts=[verdict], seconds=2.5), [case], rubric)
 
 
 def test_points_per_part_and_results_json_fields():
-    rubric = Rubric(points={"forward": 1, "gradients": 4, "training": 2}, inconclusive_credit=0.5,
-                    visibility={"forward": "visible", "gradients": "hidden", "training": "after_due_date"})
+    rubric = Rubric(
+        points={"forward": 1, "gradients": 4, "training": 2},
+        inconclusive_credit=0.5,
+        visibility={"forward": "visible", "gradients": "hidden", "training": "after_due_date"},
+    )
     document = results_json(synthetic_grade(rubric))
     assert gradescope_problems(document) == []
     scores = {t["extra_data"]["part"]: (t["score"], t["max_score"], t["status"]) for t in document["tests"]}
-    assert scores == {"forward": (1.0, 1.0, "passed"),
-                      "gradient layers.0.weight": (1.0, 1.0, "passed"),
-                      "gradient layers.0.bias": (0.0, 1.0, "failed"),
-                      "gradient layers.1.weight": (0.5, 1.0, "failed"),  # inconclusive: the rubric's share
-                      "gradient layers.1.bias": (0.0, 1.0, "failed"),    # not provided
-                      "training": (0.0, 2.0, "failed")}
+    assert scores == {
+        "forward": (1.0, 1.0, "passed"),
+        "gradient layers.0.weight": (1.0, 1.0, "passed"),
+        "gradient layers.0.bias": (0.0, 1.0, "failed"),
+        "gradient layers.1.weight": (0.5, 1.0, "failed"),  # inconclusive: the rubric's share
+        "gradient layers.1.bias": (0.0, 1.0, "failed"),  # not provided
+        "training": (0.0, 2.0, "failed"),
+    }
     assert document["score"] == 2.5 == sum(t["score"] for t in document["tests"])
     assert {t["visibility"] for t in document["tests"] if t["extra_data"]["part"] == "training"} == {"after_due_date"}
     bias = next(t for t in document["tests"] if t["extra_data"]["part"] == "gradient layers.0.bias")
@@ -105,8 +132,13 @@ def test_show_values_shows_the_numbers():
 def test_the_checker_of_gradescope_fields_has_teeth():
     bad = {"score": 1.0, "tests": [{"score": 2, "max_score": 1, "status": "ok", "visibility": "later", "oops": 1}]}
     problems = "\n".join(gradescope_problems(bad))
-    for expected in ("oops: not a documented field", "status: 'ok'", "visibility: 'later'", "outside [0, 1]",
-                     "not the sum"):
+    for expected in (
+        "oops: not a documented field",
+        "status: 'ok'",
+        "visibility: 'later'",
+        "outside [0, 1]",
+        "not the sum",
+    ):
         assert expected in problems
 
 
@@ -125,8 +157,18 @@ def test_results_files_graded_with_missing_parts(tmp_path, capsys):
     result = solution_result(case)
     del result["grads"]["layers.1.bias"]
     (tmp_path / "r.json").write_text(json.dumps(result))
-    code = main(["grade", "--results", str(tmp_path / "r.json"), str(CASE), "--rubric", str(RUBRIC),
-                 "--out", str(tmp_path / "out")])
+    code = main(
+        [
+            "grade",
+            "--results",
+            str(tmp_path / "r.json"),
+            str(CASE),
+            "--rubric",
+            str(RUBRIC),
+            "--out",
+            str(tmp_path / "out"),
+        ]
+    )
     capsys.readouterr()
     assert code == 1
     document = json.loads((tmp_path / "out" / "results.json").read_text())
@@ -155,8 +197,7 @@ def test_grade_seed_regenerates_the_students_variant(tmp_path, capsys):
     assert document["score"] == document["extra_data"]["max_score"] > 0 and document["extra_data"]["seed"] == 31337
     # The same answers against the original numbers (or another seed) are wrong: the variant is the student's own.
     assert main(["grade", *given, *map(str, cases), "--out", str(tmp_path / "o2")]) == 1
-    assert main(["grade", *given, *map(str, cases), "--seed", "1",
-                 "--out", str(tmp_path / "o3")]) == 1
+    assert main(["grade", *given, *map(str, cases), "--seed", "1", "--out", str(tmp_path / "o3")]) == 1
     capsys.readouterr()
 
 

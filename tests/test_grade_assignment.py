@@ -12,8 +12,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from grade_checks import ASSIGNMENT, gradescope_problems, reference_values, revealed
 
+from grade_checks import ASSIGNMENT, gradescope_problems, reference_values, revealed
 from refbp.cli import main
 
 RUBRIC = json.loads((ASSIGNMENT / "rubric.json").read_text())
@@ -22,8 +22,10 @@ CASES = [ASSIGNMENT / path for path in RUBRIC["cases"]]
 WRONG = {
     "transposed_gradient": ("looks transposed", ["hw-seed-2-2-2: forward (outputs and loss)"]),
     "bias_not_summed": ("is not summed over the batch", ["hw-3-4-2-batch4: gradient dL/d(layers.0.weight)"]),
-    "sigmoid_on_net": ("takes the sigmoid's derivative of the net input",
-                       ["hw-4-5-3-batch8-mse: gradient dL/d(layers.1.weight)"]),
+    "sigmoid_on_net": (
+        "takes the sigmoid's derivative of the net input",
+        ["hw-4-5-3-batch8-mse: gradient dL/d(layers.1.weight)"],
+    ),
     "learning_rate_sign": ("has the wrong sign", ["hw-4-5-3-batch8-mse: gradient dL/d(layers.0.weight)"]),
 }
 
@@ -32,13 +34,29 @@ WRONG = {
 def graded(tmp_path_factory) -> dict:
     """results.json and the summaries of each submission, graded in process as run_autograder grades."""
     found = {}
-    for name, path in [("solution", "solution/backprop.py"), ("skeleton", "skeleton/backprop.py"),
-                       *[(wrong, f"wrong/{wrong}.py") for wrong in WRONG]]:
+    for name, path in [
+        ("solution", "solution/backprop.py"),
+        ("skeleton", "skeleton/backprop.py"),
+        *[(wrong, f"wrong/{wrong}.py") for wrong in WRONG],
+    ]:
         out = tmp_path_factory.mktemp(name)
-        code = main(["grade", "--impl", f"{ASSIGNMENT / path}:factory", "--rubric", str(ASSIGNMENT / "rubric.json"),
-                     "--out", str(out)])
-        found[name] = (code, json.loads((out / "results.json").read_text()), (out / "summary.txt").read_text(),
-                       (out / "summary.html").read_text())
+        code = main(
+            [
+                "grade",
+                "--impl",
+                f"{ASSIGNMENT / path}:factory",
+                "--rubric",
+                str(ASSIGNMENT / "rubric.json"),
+                "--out",
+                str(out),
+            ]
+        )
+        found[name] = (
+            code,
+            json.loads((out / "results.json").read_text()),
+            (out / "summary.txt").read_text(),
+            (out / "summary.html").read_text(),
+        )
     return found
 
 
@@ -92,11 +110,18 @@ def test_run_autograder_as_gradescope_runs_it(tmp_path):
     shutil.copy(ASSIGNMENT / "wrong" / "sigmoid_on_net.py", submission / "backprop.py")
     shutil.copytree(ASSIGNMENT / "solution", tmp_path / "solution")  # what the wrong solution reads by path
     (tmp_path / "metadata.json").write_text(json.dumps({"users": [{"id": 4242, "name": "A Student"}]}))
-    environment = dict(os.environ, AUTOGRADER_SOURCE=str(ASSIGNMENT), AUTOGRADER_SUBMISSION=str(submission),
-                       AUTOGRADER_RESULTS=str(results), AUTOGRADER_METADATA=str(tmp_path / "metadata.json"),
-                       REFBP_VARIANTS="1", REFBP=str(Path(sys.executable).with_name("refbp")))
-    done = subprocess.run([str(ASSIGNMENT / "run_autograder")], env=environment, capture_output=True, text=True,
-                          timeout=300, check=False)
+    environment = dict(
+        os.environ,
+        AUTOGRADER_SOURCE=str(ASSIGNMENT),
+        AUTOGRADER_SUBMISSION=str(submission),
+        AUTOGRADER_RESULTS=str(results),
+        AUTOGRADER_METADATA=str(tmp_path / "metadata.json"),
+        REFBP_VARIANTS="1",
+        REFBP=str(Path(sys.executable).with_name("refbp")),
+    )
+    done = subprocess.run(
+        [str(ASSIGNMENT / "run_autograder")], env=environment, capture_output=True, text=True, timeout=300, check=False
+    )
     assert done.returncode == 0, done.stderr
     document = json.loads((results / "results.json").read_text())
     assert gradescope_problems(document) == []
@@ -107,10 +132,16 @@ def test_run_autograder_as_gradescope_runs_it(tmp_path):
 
 def test_run_autograder_reports_a_broken_autograder_to_the_student(tmp_path):
     results = tmp_path / "results"
-    environment = dict(os.environ, AUTOGRADER_SOURCE=str(tmp_path), AUTOGRADER_SUBMISSION=str(tmp_path),
-                       AUTOGRADER_RESULTS=str(results), REFBP=str(Path(sys.executable).with_name("refbp")))
-    done = subprocess.run([str(ASSIGNMENT / "run_autograder")], env=environment, capture_output=True, text=True,
-                          timeout=120, check=False)
+    environment = dict(
+        os.environ,
+        AUTOGRADER_SOURCE=str(tmp_path),
+        AUTOGRADER_SUBMISSION=str(tmp_path),
+        AUTOGRADER_RESULTS=str(results),
+        REFBP=str(Path(sys.executable).with_name("refbp")),
+    )
+    done = subprocess.run(
+        [str(ASSIGNMENT / "run_autograder")], env=environment, capture_output=True, text=True, timeout=120, check=False
+    )
     assert done.returncode == 0
     document = json.loads((results / "results.json").read_text())
     assert document["score"] == 0 and "not your mistake" in document["output"]

@@ -40,8 +40,10 @@ def test_explicit_numbers_keep_sign_magnitude_and_exact_zeros():
         moved = variant.params[name]
         assert np.array_equal(np.sign(moved), np.sign(value)), name  # a zero weight row stays zero: units at the kink
         nonzero = value != 0
-        assert np.all((np.abs(moved[nonzero]) >= 0.5 * np.abs(value[nonzero]) * (1 - 1e-5))
-                      & (np.abs(moved[nonzero]) <= 1.5 * np.abs(value[nonzero]) * (1 + 1e-5)))
+        assert np.all(
+            (np.abs(moved[nonzero]) >= 0.5 * np.abs(value[nonzero]) * (1 - 1e-5))
+            & (np.abs(moved[nonzero]) <= 1.5 * np.abs(value[nonzero]) * (1 + 1e-5))
+        )
 
 
 def test_class_and_probability_targets_keep_their_kind():
@@ -58,11 +60,15 @@ def test_class_and_probability_targets_keep_their_kind():
 
 def test_the_command_writes_explicit_files_and_refbp_passes_them(tmp_path, capsys):
     folder = tmp_path / "variant"
-    picked = [SUITE_DIR / "seed", KINK, SUITE_DIR / "rnn" / "rnn-truncated-k5.json",
-              SUITE_DIR / "mlp" / "mlp-bce-b12-adam.json",
-              # units within rounding of their kink, taking mixed slopes: the conventions must still admit them
-              SUITE_DIR / "regressions" / "fuzz-mlp-2bb245828c79.json",
-              SUITE_DIR / "regressions" / "fuzz-rnn-c0e3aefe6364.json"]
+    picked = [
+        SUITE_DIR / "seed",
+        KINK,
+        SUITE_DIR / "rnn" / "rnn-truncated-k5.json",
+        SUITE_DIR / "mlp" / "mlp-bce-b12-adam.json",
+        # units within rounding of their kink, taking mixed slopes: the conventions must still admit them
+        SUITE_DIR / "regressions" / "fuzz-mlp-2bb245828c79.json",
+        SUITE_DIR / "regressions" / "fuzz-rnn-c0e3aefe6364.json",
+    ]
     assert main(["cases", "variant", str(folder), "--seed", "77", *map(str, picked)]) == 0
     written = capsys.readouterr().out.split()
     assert len(written) == 6 and (folder / "refbp-case-1.schema.json").exists()

@@ -33,12 +33,17 @@ HEADLINES = {
     "convention": "follows another convention than torch's",
     "unknown": "is wrong, and no classic bug matches",
 }
-FAMILIES = {"scaled": "is off by a constant factor", "entries": "has a few wrong entries",
-            "loss-gradient": "uses a wrong gradient of the loss", "truncated": "cuts backpropagation through time",
-            "activation-derivative": "uses a wrong derivative of an activation",
-            "adam-bias-correction": "gets Adam's bias correction wrong", "weight-decay": "gets the weight decay wrong",
-            "loss-reduction": "sums where the loss takes a mean, or the reverse",
-            "gradient-clipping": "clips the gradient where the case does not"}
+FAMILIES = {
+    "scaled": "is off by a constant factor",
+    "entries": "has a few wrong entries",
+    "loss-gradient": "uses a wrong gradient of the loss",
+    "truncated": "cuts backpropagation through time",
+    "activation-derivative": "uses a wrong derivative of an activation",
+    "adam-bias-correction": "gets Adam's bias correction wrong",
+    "weight-decay": "gets the weight decay wrong",
+    "loss-reduction": "sums where the loss takes a mean, or the reverse",
+    "gradient-clipping": "clips the gradient where the case does not",
+}
 
 
 def headline(diagnosis: str) -> str:
@@ -98,8 +103,10 @@ def part_feedback(part: Part, first_departure: str = "", show_values: bool = Fal
         conventions = sorted({c.convention for c in part.checks if c.convention})
         return "correct" + (f" (where correct answers may differ: {'; '.join(conventions)})" if conventions else "")
     if state == INCONCLUSIVE:
-        return ("could not be judged fully: no reference could judge every entry to the accuracy needed "
-                "(the rubric's inconclusive_credit gives its points); nothing was found wrong")
+        return (
+            "could not be judged fully: no reference could judge every entry to the accuracy needed "
+            "(the rubric's inconclusive_credit gives its points); nothing was found wrong"
+        )
     if state == ERROR:
         return f"could not be checked: {_error(part.errors[0])}"
     if state == NOT_JUDGED:
@@ -122,5 +129,7 @@ def part_feedback(part: Part, first_departure: str = "", show_values: bool = Fal
 
 def _values_line(check) -> str:
     index = "".join(f"[{i}]" for i in check.worst_index)
-    return (f"  {check.quantity} {check.tensor}{index}: yours {check.actual:.10g}, reference "
-            f"{check.expected_value:.10g} ({check.reference})" + (f"; {check.note}" if check.note else ""))
+    return (
+        f"  {check.quantity} {check.tensor}{index}: yours {check.actual:.10g}, reference "
+        f"{check.expected_value:.10g} ({check.reference})" + (f"; {check.note}" if check.note else "")
+    )

@@ -12,10 +12,32 @@ from refbp import __version__
 
 from .points import Grade
 
-TOP_FIELDS = ("score", "execution_time", "output", "output_format", "test_output_format", "test_name_format",
-              "visibility", "stdout_visibility", "extra_data", "tests", "leaderboard")
-TEST_FIELDS = ("score", "max_score", "status", "name", "name_format", "number", "output", "output_format", "tags",
-               "visibility", "extra_data")
+TOP_FIELDS = (
+    "score",
+    "execution_time",
+    "output",
+    "output_format",
+    "test_output_format",
+    "test_name_format",
+    "visibility",
+    "stdout_visibility",
+    "extra_data",
+    "tests",
+    "leaderboard",
+)
+TEST_FIELDS = (
+    "score",
+    "max_score",
+    "status",
+    "name",
+    "name_format",
+    "number",
+    "output",
+    "output_format",
+    "tags",
+    "visibility",
+    "extra_data",
+)
 
 
 def summary_output(grade: Grade) -> str:
@@ -37,16 +59,30 @@ def results_json(grade: Grade) -> dict:
     for test in grade.tests:
         case_number = numbers.setdefault(test.case, len(numbers) + 1)
         part_number = sum(t["extra_data"]["case"] == test.case for t in tests) + 1
-        tests.append({
-            "score": test.score, "max_score": test.max_score, "status": test.status, "name": test.name,
-            "number": f"{case_number}.{part_number}", "output": test.output, "output_format": "text",
-            "tags": [test.category, *test.diagnoses], "visibility": test.visibility,
-            "extra_data": {"case": test.case, "part": test.part.name, "state": test.part.state},
-        })
+        tests.append(
+            {
+                "score": test.score,
+                "max_score": test.max_score,
+                "status": test.status,
+                "name": test.name,
+                "number": f"{case_number}.{part_number}",
+                "output": test.output,
+                "output_format": "text",
+                "tags": [test.category, *test.diagnoses],
+                "visibility": test.visibility,
+                "extra_data": {"case": test.case, "part": test.part.name, "state": test.part.state},
+            }
+        )
     score = 0.0
     for test in tests:  # in order, as a reader sums them: the total equals the sum of the parts
         score += test["score"]
-    return {"score": score, "execution_time": round(grade.seconds, 3), "output": summary_output(grade),
-            "output_format": "text", "visibility": "visible", "stdout_visibility": "hidden",
-            "extra_data": {"refbp": __version__, "seed": grade.seed, "max_score": grade.max_score},
-            "tests": tests}
+    return {
+        "score": score,
+        "execution_time": round(grade.seconds, 3),
+        "output": summary_output(grade),
+        "output_format": "text",
+        "visibility": "visible",
+        "stdout_visibility": "hidden",
+        "extra_data": {"refbp": __version__, "seed": grade.seed, "max_score": grade.max_score},
+        "tests": tests,
+    }

@@ -20,7 +20,7 @@ from .rubric import Rubric
 class GradedPart:
     case: str
     part: Part
-    name: str            # "seed-2-2-2: gradient dL/d(layers.0.weight)"
+    name: str  # "seed-2-2-2: gradient dL/d(layers.0.weight)"
     category: str
     max_score: float
     score: float
@@ -40,7 +40,7 @@ class GradedPart:
 class Grade:
     title: str
     tests: list[GradedPart] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)    # about the whole submission (a case not answered, ...)
+    notes: list[str] = field(default_factory=list)  # about the whole submission (a case not answered, ...)
     seed: int | None = None
     seconds: float = 0.0
 
@@ -72,17 +72,23 @@ def grade_run(run, cases: list, rubric: Rubric, seed: int | None = None) -> Grad
     grade = Grade(rubric.title, seed=seed, seconds=run.seconds)
     verdicts = {v.case: v for v in run.verdicts}
     known = {case.id for case in cases}
-    grade.notes += [f"{v.errors[0] if v.errors else v.case}: not graded (not a case of this assignment)"
-                    for v in run.verdicts if v.case not in known]
+    grade.notes += [
+        f"{v.errors[0] if v.errors else v.case}: not graded (not a case of this assignment)"
+        for v in run.verdicts
+        if v.case not in known
+    ]
     for case in cases:
         verdict = verdicts.get(case.id)
         if verdict is None:
             grade.notes.append(f"{case.id}: no answer was given for this case")
-            parts = [Part(case.id, name, category, missing=["the whole case"])
-                     for category, name in expected_parts(case)]
+            parts = [
+                Part(case.id, name, category, missing=["the whole case"]) for category, name in expected_parts(case)
+            ]
         elif verdict.error_kind == "unsupported":
-            parts = [Part(case.id, name, category, errors=["your implementation declined this case (returned None)"])
-                     for category, name in expected_parts(case)]
+            parts = [
+                Part(case.id, name, category, errors=["your implementation declined this case (returned None)"])
+                for category, name in expected_parts(case)
+            ]
         else:
             asked = {name for _, name in expected_parts(case)}  # input gradients are not asked of a student
             parts = [p for p in verdict_parts(verdict, case) if p.name in asked]
@@ -90,8 +96,16 @@ def grade_run(run, cases: list, rubric: Rubric, seed: int | None = None) -> Grad
         for part in parts:
             points = _points(rubric, case, part)
             share = 1.0 if part.state == PASS else rubric.inconclusive_credit if part.state == INCONCLUSIVE else 0.0
-            grade.tests.append(GradedPart(case.id, part, f"{case.id}: {label(part)}", part.category, points,
-                                          round(points * share, 6),
-                                          part_feedback(part, departure, rubric.show_values),
-                                          rubric.visibility[part.category]))
+            grade.tests.append(
+                GradedPart(
+                    case.id,
+                    part,
+                    f"{case.id}: {label(part)}",
+                    part.category,
+                    points,
+                    round(points * share, 6),
+                    part_feedback(part, departure, rubric.show_values),
+                    rubric.visibility[part.category],
+                )
+            )
     return grade

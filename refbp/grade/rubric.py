@@ -20,8 +20,18 @@ RUBRIC_FORMAT = "refbp-rubric/1"
 VISIBILITIES = ("visible", "hidden", "after_due_date", "after_published")
 DEFAULT_POINTS = {"forward": 1.0, "gradients": 2.0, "training": 1.0}
 ORACLES = ("torch", "fd", "expected")
-FIELDS = ("format", "title", "cases", "points", "case_points", "visibility", "show_values", "inconclusive_credit",
-          "oracles", "timeout")
+FIELDS = (
+    "format",
+    "title",
+    "cases",
+    "points",
+    "case_points",
+    "visibility",
+    "show_values",
+    "inconclusive_credit",
+    "oracles",
+    "timeout",
+)
 
 
 class RubricError(ValueError):
@@ -31,14 +41,14 @@ class RubricError(ValueError):
 @dataclass(frozen=True)
 class Rubric:
     title: str = "refbp"
-    cases: tuple[Path, ...] = ()              # empty: the cases given on the command line, or the suite
-    points: dict = field(default_factory=lambda: dict(DEFAULT_POINTS))       # per case, per category
-    case_points: dict = field(default_factory=dict)                          # {case id: {category: points}}
-    visibility: dict = field(default_factory=lambda: {c: "visible" for c in CATEGORIES})
-    show_values: bool = False          # feedback may show the worst entry's value and the reference's
-    inconclusive_credit: float = 1.0   # the share of a part's points when no reference could judge it fully
+    cases: tuple[Path, ...] = ()  # empty: the cases given on the command line, or the suite
+    points: dict = field(default_factory=lambda: dict(DEFAULT_POINTS))  # per case, per category
+    case_points: dict = field(default_factory=dict)  # {case id: {category: points}}
+    visibility: dict = field(default_factory=lambda: dict.fromkeys(CATEGORIES, "visible"))
+    show_values: bool = False  # feedback may show the worst entry's value and the reference's
+    inconclusive_credit: float = 1.0  # the share of a part's points when no reference could judge it fully
     oracles: tuple[str, ...] = ("torch", "fd", "expected")
-    timeout: float = 60.0              # seconds per call into the submission
+    timeout: float = 60.0  # seconds per call into the submission
     path: Path | None = None
 
     def points_for(self, case_id: str, category: str) -> float:
@@ -93,9 +103,18 @@ def parse_rubric(document, path) -> Rubric:
     if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0 < timeout <= 86400:
         fail("timeout", "must be a number of seconds in (0, 86400]")
     base = Path(path).parent
-    return Rubric(title=title, cases=tuple(base / c for c in cases), points=points, case_points=case_points,
-                  visibility=visibility, show_values=show_values, inconclusive_credit=float(credit),
-                  oracles=tuple(oracles), timeout=float(timeout), path=Path(path))
+    return Rubric(
+        title=title,
+        cases=tuple(base / c for c in cases),
+        points=points,
+        case_points=case_points,
+        visibility=visibility,
+        show_values=show_values,
+        inconclusive_credit=float(credit),
+        oracles=tuple(oracles),
+        timeout=float(timeout),
+        path=Path(path),
+    )
 
 
 def _points(value, where: str, fail) -> dict:
@@ -104,15 +123,14 @@ def _points(value, where: str, fail) -> dict:
     for key, number in value.items():
         if key not in CATEGORIES:
             fail(f"{where}.{key}", f"unknown part (the parts: {', '.join(CATEGORIES)})")
-        if isinstance(number, bool) or not isinstance(number, (int, float)) or not math.isfinite(number) \
-                or number < 0:
+        if isinstance(number, bool) or not isinstance(number, (int, float)) or not math.isfinite(number) or number < 0:
             fail(f"{where}.{key}", "must be a number of points, 0 or more")
     return {key: float(number) for key, number in value.items()}
 
 
 def _visibility(value, fail) -> dict:
     if isinstance(value, str):
-        value = {category: value for category in CATEGORIES}
+        value = dict.fromkeys(CATEGORIES, value)
     if not isinstance(value, dict):
         fail("visibility", f"must be one of {', '.join(VISIBILITIES)}, or an object by part")
     for key, setting in value.items():

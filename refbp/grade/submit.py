@@ -29,9 +29,9 @@ class GradeError(ValueError):
 
 @dataclass(frozen=True)
 class Submission:
-    impl: str | None = None            # MODULE:FACTORY or path/to/file.py:FACTORY
-    results: tuple[str, ...] = ()      # refbp-result/1 files, bundles or folders
-    cmd: str | None = None             # a program in any language speaking refbp-pipe/1 (refbp.pipe)
+    impl: str | None = None  # MODULE:FACTORY or path/to/file.py:FACTORY
+    results: tuple[str, ...] = ()  # refbp-result/1 files, bundles or folders
+    cmd: str | None = None  # a program in any language speaking refbp-pipe/1 (refbp.pipe)
     name: str = "submission"
 
 
@@ -70,8 +70,9 @@ def run_submission(submission: Submission, case_paths, rubric: Rubric) -> tuple[
         except AdapterError as exc:
             return None, f"your submission could not be loaded: {exc}"
         check_with = CheckWith(impl=shippable_spec(submission.impl), name=submission.name)
-        run = run_suite(case_paths, oracles=rubric.oracles, progress=False, check_with=check_with,
-                        timeout=rubric.timeout)
+        run = run_suite(
+            case_paths, oracles=rubric.oracles, progress=False, check_with=check_with, timeout=rubric.timeout
+        )
         return run, ""
     from ..check.verify import verify_results
 

@@ -57,7 +57,9 @@ table {{ border-collapse: collapse; width: 100%; }} td, th {{ border-bottom: 1px
 def html_summary(grade: Grade) -> str:
     rows = "\n".join(
         f'<tr class="{test.status}"><td>{escape(test.name)}</td><td>{test.score:g} / {test.max_score:g}</td>'
-        f"<td><pre>{escape(test.output)}</pre></td></tr>" for test in _shown(grade))
+        f"<td><pre>{escape(test.output)}</pre></td></tr>"
+        for test in _shown(grade)
+    )
     later = f"<p>{_later(grade)} more tests are shown after the due date.</p>" if _later(grade) else ""
     return PAGE.format(title=escape(grade.title), summary=escape(summary_output(grade)), rows=rows, later=later)
 

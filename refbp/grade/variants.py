@@ -32,8 +32,7 @@ def write_variants(paths, seed: int, directory, force: bool = False) -> tuple[li
     clashes = [target / f"{case.id}.json" for case in loaded.cases if (target / f"{case.id}.json").exists()]
     if clashes and not force:
         more = f" (and {len(clashes) - 1} more)" if len(clashes) > 1 else ""
-        raise VariantError(f"{clashes[0]}: already exists{more}: not overwritten, nothing written (--force "
-                           f"overwrites)")
+        raise VariantError(f"{clashes[0]}: already exists{more}: not overwritten, nothing written (--force overwrites)")
     try:
         variants = [variant_case(case, seed) for case in loaded.cases]
         export_directory(target)
