@@ -46,6 +46,6 @@ class GuardedHttpTools(HttpToolsProtocol):
 
     def _too_slow(self) -> None:
         self.header_timer = None
-        if self.cycle is None or self.cycle.response_complete:  # no request under way: nothing is cut short
-            if not self.transport.is_closing():
-                self.transport.close()
+        # no request under way: nothing is cut short
+        if (self.cycle is None or self.cycle.response_complete) and not self.transport.is_closing():
+            self.transport.close()
