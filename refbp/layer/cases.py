@@ -15,6 +15,7 @@ from refbp.cases import SUITE_DIR, CaseError
 from refbp.cases.layer_case import WEIGHTS, LayerCase, layer_format, load_layer_case
 from refbp.cases.load import discover
 
+from ..check.states import ErrorKind
 from ..check.verdict import CaseVerdict
 from .check import ATOL, RTOL, _row, check_example
 from .declaration import Bound
@@ -70,7 +71,7 @@ def input_error(path, message: str, case: str = "", implementation: str = "") ->
         passed=False,
         errors=[message],
         path=str(path),
-        error_kind="input",  # bad input (exit 2), as refbp.check.suite.input_error's
+        error_kind=ErrorKind.INPUT,  # bad input (exit 2), as refbp.check.suite.input_error's
     )
 
 

@@ -107,11 +107,11 @@ def _functional(function: str, given, module) -> Callable:
     if is_loss(function) and not isinstance(given, (tuple, list)):
         fused = _resolve(given, module, function)  # (x, y) -> (loss, dx), as CS231n's softmax_loss
 
-        def call(inputs, upstream):  # its dx is dloss/dx: refbp weights it by the upstream number
+        def fused_call(inputs, upstream):  # its dx is dloss/dx: refbp weights it by the upstream number
             loss, dx = watch.call("forward", fused, inputs["x"].copy(), inputs["y"].copy())
             return loss, {"x": dx if upstream is None else np.asarray(dx, dtype=np.float64) * float(upstream)}
 
-        return call
+        return fused_call
     if not isinstance(given, (tuple, list)) or len(given) != 2:
         raise DeclarationError(f"layers: {function}: a (forward, backward) pair (or, for a loss, one function)")
     forward, backward = (_resolve(g, module, function) for g in given)

@@ -10,6 +10,7 @@ from functools import lru_cache
 
 from refbp.cases.layer_case import parse_layer_case
 
+from ..check.states import ErrorKind
 from ..check.verdict import CaseVerdict
 from .cases import check_layer_case
 from .check import check_layers
@@ -64,6 +65,6 @@ def crashed(function: str, name: str, reason: str) -> CaseVerdict:
         title=f"{function}: could not be checked",
         network=f"layer {function}",
         dtype="float64",
-        error_kind="crash",
+        error_kind=ErrorKind.CRASH,
         errors=[f"layer:{function}: could not be checked: {reason}"],
     )

@@ -23,6 +23,9 @@ def load_declaration(spec: str) -> list[Bound]:
             if not path.is_file():
                 raise DeclarationError(f"--layer {spec}: {path}: no such file")
             loaded = importlib.util.spec_from_file_location(f"refbp_layers_{abs(hash(str(path.resolve())))}", path)
+            assert loaded is not None and loaded.loader is not None, (
+                "spec_from_file_location gives a loader for a source file"
+            )
             module = importlib.util.module_from_spec(loaded)
             sys.modules[loaded.name] = module
             loaded.loader.exec_module(module)

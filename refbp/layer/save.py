@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -26,7 +27,7 @@ def layer_case_document(function: str, layout: str, example, case_id: str, title
         array = np.asarray(value)
         return array.tolist() if array.ndim else float(array)
 
-    document = {
+    document: dict[str, Any] = {
         "format": "refbp-layer-case/1",
         "id": case_id,
         "title": title,
@@ -52,7 +53,8 @@ def save_failures(failed: list[tuple], verdicts: list, directory, limit: int, co
     """Write the first failure of each function (at most `limit`) into `directory`; the paths written."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    written, seen = [], set()
+    written: list[Path] = []
+    seen = set()
     for (function, layout, example), verdict in zip(failed, verdicts):
         if function in seen or len(written) >= limit:
             continue

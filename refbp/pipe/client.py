@@ -86,6 +86,7 @@ class PipeClient:
         return answer
 
     def _exchange(self, message: dict, what: str) -> dict:
+        assert self.process is not None, "an exchange happens only while the command runs (start() made it)"
         line = self.process.exchange((json.dumps(message, separators=(",", ":")) + "\n").encode(), self.timeout)
         try:
             answer = json.loads(line)

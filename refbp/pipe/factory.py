@@ -14,6 +14,7 @@ from __future__ import annotations
 import atexit
 import hashlib
 import json
+from typing import Any
 
 import numpy as np
 
@@ -85,7 +86,7 @@ class PipeFactory:
         self.running()
         message = layer_request(0, function, self.hello.layout, inputs, upstream, want, self.hello.base64)
         answer = self.client.ask(message, f"layer {function}: {', '.join(want)}")
-        read = {"output": PipeImplementation._array(answer, "output")}
+        read: dict[str, Any] = {"output": PipeImplementation._array(answer, "output")}
         if "grads" in want:
             read["grads"] = PipeImplementation._arrays(answer, "grads")
         return read
@@ -115,13 +116,13 @@ class PipeImplementation:
             return answered is not None and not any(key in answered for key in keys)
 
         if "intermediates" not in offered or left_out("intermediates"):
-            self.intermediates = None
+            self.intermediates = None  # type: ignore[method-assign,assignment]  # not offered: None, as an adapter without it
         if "error_signals" not in offered or left_out("error_signals"):
-            self.error_signals = None
+            self.error_signals = None  # type: ignore[method-assign,assignment]  # not offered: None, as an adapter without it
         if "train" not in offered or (document.get("train") and left_out("params_after")):
-            self.train = None
+            self.train = None  # type: ignore[method-assign,assignment]  # not offered: None, as an adapter without it
         if "losses" not in offered:
-            self.loss_batch = None
+            self.loss_batch = None  # type: ignore[method-assign,assignment]  # not offered: None, as an adapter without it
 
     def forward(self, params, inputs):
         return self._array(self._at(["outputs"], params, inputs), "outputs")
@@ -169,6 +170,7 @@ class PipeImplementation:
         return same and _equal(inputs, document["inputs"]) and (targets is None or _equal(targets, document["targets"]))
 
     def _decoded(self, key: str):
+        assert self.main is not None, "read only once the case's first answer came back"
         try:
             return {name: decode_array(value) for name, value in dict(self.main.get(key) or {}).items()}
         except (BadArray, TypeError, ValueError):
@@ -230,7 +232,7 @@ def close_all() -> None:
         factory.stop()
 
 
-def _key(document: dict) -> tuple:
+def _key(document: dict) -> str:
     """The case's every part (two drawn examples may share their numbers but not their network)."""
     digest = hashlib.sha256()
     rest = {k: v for k, v in document.items() if k not in ("params", "inputs", "targets", "h0", "expected")}

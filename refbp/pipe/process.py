@@ -48,6 +48,7 @@ class PipeProcess:
             )
         except OSError as exc:
             raise PipeBroken(f"cannot start {argv[0]!r}: {exc.strerror or exc}") from None
+        assert self.process.stdin is not None and self.process.stdout is not None  # Popen's PIPE made both
         self.stdin, self.stdout = self.process.stdin.fileno(), self.process.stdout.fileno()
         os.set_blocking(self.stdin, False)
         self.buffer = bytearray()
@@ -121,6 +122,7 @@ class PipeProcess:
         """End it: stdin closed (a well-behaved command exits on EOF), then SIGTERM, then SIGKILL
         to its process group (what it started goes too). Its exit code (None if unknown)."""
         process = self.process
+        assert process.stdin is not None and process.stdout is not None  # started with PIPE for both
         try:
             process.stdin.close()
         except OSError:
