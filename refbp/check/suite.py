@@ -6,149 +6,31 @@ which no chosen reference applies is reported as such (bad input for that case).
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import closing, contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from functools import partial
-from pathlib import Path
 from typing import Any
 
-from refbp.cases import SUITE_DIR, Case, CaseError, discover, load_case
-from refbp.cases.export import explicit_document
+from refbp.cases import SUITE_DIR, Case
 
 from ..parallel import UnitFailed, iter_units, start_workers
 from .check_case import ORACLES, Implementation, check_case
 from .references import SplitReferences
 from .split_fd import splits
-from .units import UNSUPPORTED, CheckWith, case_cost, case_unit, check_unit, crash_verdict, run_one
-from .verdict import CaseVerdict, ErrorKind, VerdictState
-
-EXIT_PASSED, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
-EXIT_INTERRUPTED = 130  # Ctrl-C (128 + SIGINT), the verdicts so far kept
-
-
-@dataclass
-class SuiteRun:
-    verdicts: list[CaseVerdict] = field(default_factory=list)
-    started: str = ""
-    seconds: float = 0.0
-    oracles: tuple[str, ...] = ORACLES
-    implementation: str = ""
-    # One-line remarks that are not errors (a case found twice with the same content).
-    notes: list[str] = field(default_factory=list)
-    # What was searched, to say where nothing was found.
-    searched: tuple[Any, ...] = ()
-    # --strict: an inconclusive case fails the run (exit 1); otherwise it exits 0, never passed.
-    strict: bool = False
-    # Ctrl-C ended the run (run_suite's keep_interrupted): its verdicts are those of the cases checked so far.
-    interrupted: bool = False
-
-    @property
-    def bad_input(self) -> list[CaseVerdict]:
-        return [v for v in self.verdicts if v.error_kind == ErrorKind.INPUT]
-
-    @property
-    def failed(self) -> list[CaseVerdict]:
-        return [
-            v
-            for v in self.verdicts
-            if v.state is VerdictState.FAIL and v.error_kind not in (ErrorKind.INPUT, UNSUPPORTED)
-        ]
-
-    @property
-    def inconclusive(self) -> list[CaseVerdict]:
-        """Cases with no failed row but an entry no reference could judge: never passed."""
-        return [v for v in self.verdicts if v.state is VerdictState.INCONCLUSIVE]
-
-    @property
-    def passed(self) -> list[CaseVerdict]:
-        return [v for v in self.verdicts if v.state is VerdictState.PASS]
-
-    @property
-    def unsupported(self) -> list[CaseVerdict]:
-        """Cases the implementation declined: listed, never passed."""
-        return [v for v in self.verdicts if v.error_kind == UNSUPPORTED]
-
-    def nothing_checked(self) -> str:
-        """Why the run checked nothing at all ("" when it checked something or reported a problem)."""
-        if not self.verdicts and self.interrupted:
-            return "nothing checked: interrupted (Ctrl-C) before the first verdict"
-        if not self.verdicts:
-            return f"nothing to check: no file found in {', '.join(map(str, self.searched)) or 'the given paths'}"
-        if len(self.unsupported) == len(self.verdicts):
-            return f"nothing to check: {self.implementation or 'the implementation'} supports none of the cases"
-        return ""
-
-    def exit_code(self) -> int:
-        """2 when any input was bad or nothing was checked (the good cases still ran), else 1
-        when any check failed (or, with `strict`, a case was inconclusive), else 0."""
-        if self.interrupted:
-            return EXIT_INTERRUPTED
-        if self.bad_input or self.nothing_checked():
-            return EXIT_BAD_INPUT
-        return EXIT_FAILED if self.failed or (self.strict and self.inconclusive) else EXIT_PASSED
-
-
-@dataclass
-class LoadedCases:
-    # In the order found: a Case, or the input-error verdict of a file that could not be loaded.
-    items: list[Case | CaseVerdict] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-
-    @property
-    def cases(self) -> list[Case]:
-        return [item for item in self.items if isinstance(item, Case)]
-
-    @property
-    def bad(self) -> list[CaseVerdict]:
-        return [item for item in self.items if isinstance(item, CaseVerdict)]
-
-
-def case_files(paths: Sequence[Any] | None = None) -> list[Path]:
-    """The files named (folders searched recursively); the installed suite when none is named."""
-    return discover(paths or [SUITE_DIR])
-
-
-def input_error(
-    path: str | os.PathLike[str], message: str, case: str | None = None, implementation: str = ""
-) -> CaseVerdict:
-    return CaseVerdict(
-        case=case or Path(path).stem,
-        implementation=implementation,
-        passed=False,
-        errors=[message],
-        path=str(path),
-        error_kind=ErrorKind.INPUT,
-    )
-
-
-def load_cases(paths: Sequence[Any] | None = None, implementation: str = "") -> LoadedCases:
-    """Every case under `paths`, once. A case found again with the same content (an exported
-    copy beside its source) is noted and checked once; the same id with other content is bad
-    input naming both files."""
-    loaded = LoadedCases()
-    unreadable: list[CaseError] = []
-    files = discover(paths or [SUITE_DIR], unreadable)
-    loaded.items += [input_error(e.path, str(e), implementation=implementation) for e in unreadable]
-    seen: dict[str, Case] = {}
-    for path in files:
-        try:
-            case = load_case(path)
-            first = seen.get(case.id)
-            if first is not None and explicit_document(first) != explicit_document(case):
-                raise CaseError(path, "id", f"{case.id!r} is already used by {first.path} with other content")
-        except CaseError as exc:
-            loaded.items.append(input_error(path, str(exc), implementation=implementation))
-            continue
-        if first is not None:
-            loaded.notes.append(f"{path}: the same case as {first.path}, checked once")
-            continue
-        seen[case.id] = case
-        loaded.items.append(case)
-    return loaded
+from .suite_load import LoadedCases as LoadedCases
+from .suite_load import case_files as case_files
+from .suite_load import input_error as input_error
+from .suite_load import load_cases as load_cases
+from .suite_run import EXIT_BAD_INPUT as EXIT_BAD_INPUT
+from .suite_run import EXIT_FAILED as EXIT_FAILED
+from .suite_run import EXIT_INTERRUPTED as EXIT_INTERRUPTED
+from .suite_run import EXIT_PASSED as EXIT_PASSED
+from .suite_run import SuiteRun as SuiteRun
+from .units import CheckWith, case_cost, case_unit, check_unit, crash_verdict, run_one
+from .verdict import CaseVerdict
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -158,7 +158,7 @@ def _without_the_current_folder():
     there found that folder as a namespace package instead of the installed refbp, and every
     worker died on import. PYTHONSAFEPATH (Python >= 3.11) keeps the folder off sys.path; the
     workers' environment is refbp's own again (prepare_local_worker), and `--impl pkg.mod:factory`
-    is still imported from the current folder (refbp.check.adapter puts it on sys.path then)."""
+    is still imported from the current folder (refbp.check.adapter_factory puts it on sys.path then)."""
     previous = os.environ.get("PYTHONSAFEPATH")
     os.environ["PYTHONSAFEPATH"] = "1"
     try:
