@@ -119,7 +119,8 @@ def reference_values(case_paths) -> np.ndarray:
     return np.concatenate(values)
 
 
-NUMBER = re.compile(r"-?\d+(?:\.\d+)?(?:e[-+]?\d+)?")
+# A number not inside a hex word: a run id or hash ("...22813e4b...") is no number of the answer.
+NUMBER = re.compile(r"(?<![0-9a-fA-F])-?\d+(?:\.\d+)?(?:e[-+]?\d+)?(?![0-9a-fA-F])")
 
 
 def revealed(text: str, references: np.ndarray) -> list[str]:

@@ -211,6 +211,10 @@ def test_revealed_finds_reference_numbers():
     token = f"{references[3]:.6g}"
     assert revealed(f"dL/dW is wrong: {token}", references) == [token]
     assert revealed("shape [4, 2] where the case has [2]; seed 31337; 1.5 points", references) == []
+    # a run id is hex: its digits are no number of the answer (it failed the service's grading test
+    # when an id held "22813e4")
+    assert revealed("recorded as run 0b1f22813e4a9c", references) == []
+    assert revealed(f"got {token}, the run 0b1f22813e4a9c", references) == [token]
 
 
 def test_a_program_in_any_language_graded_over_the_pipe(tmp_path, capsys):

@@ -64,7 +64,7 @@ def after_the_kill(base: str, url: str, body_of, acknowledged: dict, sent: list,
     engine = sa.create_engine(url)
     with engine.connect() as connection:
         integrity = connection.exec_driver_sql("PRAGMA integrity_check").scalar()
-        stored = dict(
+        stored: dict[str, int] = dict(
             connection.execute(
                 sa.text("SELECT key, run_id FROM idempotency WHERE key LIKE :round"), {"round": f"round{round_}-%"}
             ).all()

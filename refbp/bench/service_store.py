@@ -133,7 +133,7 @@ def measure(sizes, repeats: int = 5) -> pd.DataFrame:
     rows, body = [], json.dumps(result_document("seed-2-2-2"))
     with tempfile.TemporaryDirectory(prefix="refbp-bench-store-") as folder:
         url = f"sqlite:///{Path(folder) / 'verdicts.sqlite'}"
-        store, ids = open_store(url), []
+        store, ids = open_store(url), list[str]()
         for size in sorted(sizes):
             start = time.perf_counter()
             ids += fill_store(store, size - len(ids))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 from .isolation import timeout_of
 from .outcome import AFTER_THE_RUN, finish
@@ -105,7 +106,9 @@ def check_layers_cli(args) -> int:
         cases = find_layer_cases(args.paths)
         run.verdicts += cases.bad
         documents = {f: [(c.document, str(c.path or "")) for c in cases.cases if c.function == f] for f in functions}
-        units = [(args.layer, index, name, documents[f]) for index, f in enumerate(functions) if documents[f]]
+        units: list[tuple[Any, ...]] = [
+            (args.layer, index, name, documents[f]) for index, f in enumerate(functions) if documents[f]
+        ]
         work = check_cases_function
         left = [c for c in cases.cases if c.function not in functions]
         if left:
@@ -169,7 +172,9 @@ def fuzz_summary(results: list, args, seconds: float) -> int:
     not be checked); exit 1 when an input set failed, or (--strict) was inconclusive."""
     from refbp.report.console import format_failures
 
-    checked, failed, inconclusive, lost = 0, [], 0, []
+    checked, inconclusive = 0, 0
+    failed: list[Any] = []
+    lost: list[Any] = []
     for function, result in results:
         if isinstance(result, str):
             lost.append(f"  layer:{function}: could not be checked: {result}")

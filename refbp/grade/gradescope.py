@@ -8,6 +8,8 @@ The fields written are the specification's: at the top `score`, `execution_time`
 
 from __future__ import annotations
 
+from typing import Any
+
 from refbp import __version__
 
 from .points import Grade
@@ -54,7 +56,7 @@ def summary_output(grade: Grade) -> str:
 
 
 def results_json(grade: Grade) -> dict:
-    tests = []
+    tests: list[dict[str, Any]] = []
     numbers: dict[str, int] = {}
     for test in grade.tests:
         case_number = numbers.setdefault(test.case, len(numbers) + 1)
@@ -74,8 +76,8 @@ def results_json(grade: Grade) -> dict:
             }
         )
     score = 0.0
-    for test in tests:  # in order, as a reader sums them: the total equals the sum of the parts
-        score += test["score"]
+    for entry in tests:  # in order, as a reader sums them: the total equals the sum of the parts
+        score += entry["score"]
     return {
         "score": score,
         "execution_time": round(grade.seconds, 3),

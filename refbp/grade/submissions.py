@@ -55,8 +55,8 @@ def submissions(
         query = query.where(sa.or_(runs.c.started < started, sa.and_(runs.c.started == started, runs.c.id < before)))
     with store.reading() as connection:
         found = connection.execute(query).all()
-    rows = [_row(run_id, started, (environment or {}).get(GRADING)) for run_id, started, environment in found]
-    rows = [row for row in rows if row is not None and row.pop("assignment") == assignment]
+    read = [_row(run_id, started, (environment or {}).get(GRADING)) for run_id, started, environment in found]
+    rows = [row for row in read if row is not None and row.pop("assignment") == assignment]
     following = found[-1][0] if len(found) == limit else None
     return _frame(rows), following
 

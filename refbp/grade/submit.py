@@ -86,6 +86,7 @@ def _run_over_pipe(submission: Submission, case_paths, rubric: Rubric) -> tuple[
     from ..check.units import CheckWith
     from ..pipe import PIPE_PREFIX, PipeBroken, close_all, start
 
+    assert submission.cmd is not None  # asked only for a submission given as a command
     try:
         start(submission.cmd, rubric.timeout)
         check_with = CheckWith(impl=PIPE_PREFIX + submission.cmd, name=submission.name)

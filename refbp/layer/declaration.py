@@ -18,13 +18,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from ..parallel import watch
 from .functions import FUNCTIONS, is_loss, parameters
 
-PRESETS = {
+PRESETS: dict[str, dict[str, Any]] = {
     "cs231n": {"style": "functional", "layout": "in_out"},
     "numpy-ml": {
         "style": "object",
@@ -69,7 +70,8 @@ def bind(declaration: dict, module=None) -> list[Bound]:
     preset = declaration.get("preset")
     if preset is not None and preset not in PRESETS:
         raise DeclarationError(f"preset {preset!r}: known presets are {', '.join(PRESETS)}")
-    settings = {**PRESETS.get(preset, {"style": "functional", "layout": "out_in"}), **declaration}
+    chosen: dict[str, Any] = PRESETS[preset] if preset is not None else {"style": "functional", "layout": "out_in"}
+    settings = {**chosen, **declaration}
     if settings.get("layout") not in ("out_in", "in_out"):
         raise DeclarationError(f"layout {settings.get('layout')!r}: out_in (torch's) or in_out (CS231n's)")
     layers = settings.get("layers")

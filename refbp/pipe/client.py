@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from typing import NoReturn
 
 from .process import PipeBroken, PipeProcess
 from .protocol import DTYPES as ALL_DTYPES
@@ -115,7 +116,7 @@ class PipeClient:
 def read_hello(answer: dict) -> Hello:
     """The command's hello, checked field by field (PipeBroken naming the field)."""
 
-    def fail(problem):
+    def fail(problem: str) -> NoReturn:
         raise PipeBroken(f"its hello: {problem}")
 
     if answer.get("type") != "hello":

@@ -138,7 +138,8 @@ def summary_of(details: pd.DataFrame, cases: pd.DataFrame) -> pd.DataFrame:
         mine = checks["case"] == case.case
         rows = checks[mine]
         state = getattr(case, "state", None)
-        status = status_of(case.passed, case.error_kind, state)
+        # itertuples gives pandas' scalars, which mypy cannot narrow to the columns' types
+        status = status_of(case.passed, case.error_kind, state)  # type: ignore[arg-type]
         if status == "pass" and bool((listed & (details["case"] == case.case)).any()):
             status = "partial"  # passed on what it gives, the rest not provided
         row = {

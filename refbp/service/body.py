@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import tempfile
 from collections import deque
+from typing import Any
 
 from refbp.cases.jsonio import CaseError, parse_json
 
@@ -145,11 +146,11 @@ def _check_tree(result, where: str, limits: Limits) -> None:
                 _check_string(key, f"{inner} (the name)", limits)
                 pending.append((item, inner))
         elif isinstance(value, list):
-            inner = [value]  # a nested list counted whole before the next field
-            while inner:
-                for item in inner.pop():
+            nested: list[list[Any]] = [value]  # a nested list counted whole before the next field
+            while nested:
+                for item in nested.pop():
                     if isinstance(item, list):
-                        inner.append(item)
+                        nested.append(item)
                     elif isinstance(item, dict):
                         pending.append((item, field))
                     elif isinstance(item, str):

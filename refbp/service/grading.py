@@ -60,7 +60,8 @@ class RateLimit:
     """At most `per_minute` takes per key in any 60 seconds (a sliding window)."""
 
     def __init__(self, per_minute: int):
-        self.per_minute, self.lock, self.taken = per_minute, threading.Lock(), {}
+        self.per_minute, self.lock = per_minute, threading.Lock()
+        self.taken: dict[str, deque[float]] = {}
 
     def wait(self, key) -> float:
         """0 when a take is granted (and counted); else the seconds until one would be."""

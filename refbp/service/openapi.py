@@ -3,6 +3,8 @@ Schemas (cases/schemas/), placed under components/schemas with their references 
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi.openapi.utils import get_openapi
 
 from refbp.cases.schema import SCHEMAS, schema_document
@@ -52,7 +54,7 @@ def _reference(target: str, own: str, ids: dict) -> str:
 
 
 def body(name: str, description: str, many: bool = False) -> dict:
-    schema = {"$ref": COMPONENT + component_name(name)}
+    schema: dict[str, Any] = {"$ref": COMPONENT + component_name(name)}
     if many:
         schema = {"type": "array", "items": schema}
     return {"description": description, "content": {"application/json": {"schema": schema}}}
@@ -88,7 +90,7 @@ def problem(description: str) -> dict:
     }
 
 
-VERIFY_RESPONSES = {
+VERIFY_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {
         "description": "a refbp-verdict/1 document for one result; a JSON list of them for a bundle (a failed "
         'check is still 200, with "passed": false and "state": "fail"; an inconclusive '
@@ -176,7 +178,7 @@ GRADED = {
         },
     },
 }
-GRADING_RESPONSES = {
+GRADING_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {
         "description": "the grade: the total, each visible test's points and feedback (no expected value unless "
         "the rubric's show_values), how many tests are shown after the due date",
@@ -193,7 +195,7 @@ GRADING_RESPONSES = {
     429: problem("more submissions in a minute than the server allows per token (see Retry-After)"),
     503: problem("every worker is busy, the check ran out of time, or the store cannot be written (see Retry-After)"),
 }
-TABLE_RESPONSES = {
+TABLE_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {
         "description": "every submission, newest first: {assignment, submissions: [rows], next} as JSON, or CSV "
         "(one row per submission: submission, submitted, student, score, max_score, percent, "

@@ -99,7 +99,9 @@ def _write(store: Store, run, record: RunRecord) -> str:
                 ),
             )
             if verdict.checks:
-                verdict_id = inserted.inserted_primary_key[0]
+                key = inserted.inserted_primary_key
+                assert key is not None  # an INSERT of one row always has its key
+                verdict_id = key[0]
                 connection.execute(store.checks.insert(), [_check_row(verdict_id, c) for c in verdict.checks])
         if record.idempotency_key:  # a second request under the key fails here, and its run rolls back
             connection.execute(
