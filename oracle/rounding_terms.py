@@ -11,17 +11,18 @@ network, on absolute values (a running error bound, first order):
     forward    net:  A = F_in |W|^T + |b|            F_in: the layer input's (|x| for the case's inputs)
                out:  F = |f'(net)| A + |out|          (|J| A for softmax): the net's, and its own rounding
                RNN:  the same per step, F of h_{t-1} in place of F_in for W_hh (|h0| at the start)
-    backward   |dL/dy| carried back through each activation's |slope| (|J| for softmax) and |W|:
+    backward   dL/dy's terms (the loss's y - t or softmax - p taken as a sum: _upstream) carried
+               back through each activation's |slope| (|J| for softmax) and each |W|:
                M = |dL/dnet| on absolute values (a dL/dnet whose own sum cancels counts its terms)
                weight: M^T F_in (an RNN's summed over its steps; truncation cuts as the gradient's)
                bias:   M summed over the batch (and steps);   inputs, h0: M |W|
 
 The values (nets, outputs, slopes) are the float64 reference's own (its trace's intermediates);
 the slopes come from torch's autograd of the activation's own torch.nn module (torch's choice at a
-kink), dL/dy from torch.nn's loss. Not counted: the effect of the forward pass's rounding on the
-slopes and on dL/dy (second derivatives), which an honest implementation shares with torch, whose
-own error measures it. Each result bounds its value: |value| <= terms, entry by entry
-(tests/test_precision_terms.py). Nothing here imports refbp.nn.
+kink). Not counted: the effect of the forward pass's rounding on the slopes (second derivatives),
+which an honest implementation shares with torch, whose own error measures it. Each result bounds
+its value: |value| <= terms, entry by entry (tests/test_precision_terms.py). Nothing here imports
+refbp.nn.
 """
 
 from __future__ import annotations
@@ -57,11 +58,32 @@ def _float(value: Any) -> Array:
 
 
 def _upstream(case: Any, outputs: Array) -> Array:
-    """|dL/dy| at the reference's outputs (torch.nn's loss, BCELoss's clamped value as the reference)."""
+    """The terms of dL/dy at the reference's outputs: the loss's gradient is a difference, y - t or
+    softmax - p, that cancels where the fit is good (a softmax of 0.86 for the right class gives
+    -0.14 from terms of 1.86), so its terms are the sum's: c (|y| + |t|) for the squared errors,
+    (|y| + |t|) / (n y (1 - y)) for bce (its floor of y (1 - y) at 1e-12, BCELoss's), (s sum(p) + p) / N
+    for cross-entropy over N examples. Never below |dL/dy| itself (torch.nn's loss, autograd)."""
     out = case_tensor(outputs).requires_grad_(True)
-    loss = loss_value(case.loss, out, case_tensor(case.targets))
-    gradient: Array = torch.autograd.grad(loss, out)[0].detach().numpy()
-    return np.abs(gradient)
+    targets = case_tensor(case.targets)
+    gradient: Array = torch.autograd.grad(loss_value(case.loss, out, targets), out)[0].detach().numpy()
+    y = np.abs(outputs)
+    if case.loss == "cross_entropy":
+        classes = outputs.shape[-1]
+        logits = torch.as_tensor(outputs.reshape(-1, classes), dtype=torch.float64)
+        softmax: Array = torch.softmax(logits, dim=-1).numpy()
+        if targets.dtype == torch.int64:
+            p = np.eye(classes)[targets.numpy().reshape(-1)]
+        else:
+            p = np.abs(_float(case.targets).reshape(-1, classes))
+        terms = ((softmax * p.sum(axis=-1, keepdims=True) + p) / len(logits)).reshape(outputs.shape)
+    else:
+        t = np.abs(_float(case.targets))
+        if case.loss == "bce":
+            terms = (y + t) / (outputs.size * np.maximum(outputs * (1.0 - outputs), 1e-12))
+        else:
+            terms = {"half_sse": 1.0, "sse": 2.0}.get(case.loss, 2.0 / outputs.size) * (y + t)
+    result: Array = np.maximum(np.abs(gradient), terms)
+    return result
 
 
 def _slope(activation: str, net: Array) -> Array:

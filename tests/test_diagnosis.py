@@ -18,20 +18,20 @@ import pytest
 import test_diagnosis_extended
 import test_rnn_teeth
 import test_teeth
-from refbp.cases import SUITE_DIR, discover, load_case, parse_case
-from refbp.check.references import References
-from refbp.cases.schema import validate
 from helpers import diagnoses, write_case
+from refbp.cases import SUITE_DIR, discover, load_case, parse_case
+from refbp.cases.schema import validate
 from refbp.check import check_case
 from refbp.check.adapter import answer, load_factory
 from refbp.check.check_adapter import check_adapter_case
+from refbp.check.references import References
 from refbp.check.verify import verify_results
 from refbp.cli import main
-from refbp.oracle import torch_reference
 from refbp.diagnosis import CATALOGUE
 from refbp.diagnosis.training import derive, train
 from refbp.explain_result import MARK
 from refbp.nn import activations, compute_trace, dense, losses
+from refbp.oracle import torch_reference
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 SEED = SUITE_DIR / "seed" / "seed-2-2-2.json"
@@ -39,12 +39,16 @@ TANH_MSE = SUITE_DIR / "mlp" / "mlp-tanh-mse-b8-momentum.json"
 CE = SUITE_DIR / "mlp" / "mlp-ce-probabilities-b10.json"
 BCE = SUITE_DIR / "mlp" / "mlp-bce-b12-adam.json"
 RELU_AT_ZERO = {  # example 0 is all zeros and the biases are 0: its hidden nets are exactly 0
-    "format": "refbp-case/1", "id": "relu-at-zero", "network": {"kind": "mlp", "sizes": [3, 4, 2],
-                                                                "activations": ["relu", "identity"]},
+    "format": "refbp-case/1",
+    "id": "relu-at-zero",
+    "network": {"kind": "mlp", "sizes": [3, 4, 2], "activations": ["relu", "identity"]},
     "loss": "half_sse",
-    "params": {"layers.0.weight": [[0.2, -0.3, 0.5], [0.1, 0.4, -0.2], [-0.6, 0.3, 0.1], [0.3, 0.2, 0.4]],
-               "layers.0.bias": [0.0, 0.0, 0.0, 0.0],
-               "layers.1.weight": [[0.5, -0.4, 0.3, 0.2], [-0.1, 0.6, 0.2, -0.3]], "layers.1.bias": [0.1, -0.2]},
+    "params": {
+        "layers.0.weight": [[0.2, -0.3, 0.5], [0.1, 0.4, -0.2], [-0.6, 0.3, 0.1], [0.3, 0.2, 0.4]],
+        "layers.0.bias": [0.0, 0.0, 0.0, 0.0],
+        "layers.1.weight": [[0.5, -0.4, 0.3, 0.2], [-0.1, 0.6, 0.2, -0.3]],
+        "layers.1.bias": [0.1, -0.2],
+    },
     "inputs": [[0.0, 0.0, 0.0], [1.0, -0.5, 0.3], [0.4, 0.9, -0.7]],
     "targets": [[0.5, -0.5], [0.2, 0.1], [-0.3, 0.4]],
 }
@@ -59,6 +63,7 @@ def _one_path(original):
     def backward(xp, x, weight, *args, **kwargs):
         grads = original(xp, x, weight, *args, **kwargs)
         return grads._replace(inputs=grads.net[:, :1] * weight[:1, :])  # the bug: the path through unit 0 only
+
     return backward
 
 
@@ -67,6 +72,7 @@ def _first_example(original):
         grads = original(xp, x, weight, *args, **kwargs)  # the bug: example 0's gradient, not the batch's sum
         bias = None if grads.bias is None else grads.net[0]
         return grads._replace(weight=np.outer(grads.net[0], x[0]), bias=bias)
+
     return backward
 
 
@@ -85,12 +91,21 @@ def _bce_on_logits(self, xp, y, t):
 # (id, case: a file of the suite or a document, (object, attribute, bug) or a dense.backward wrapper)
 PLANTED = [
     ("activation-derivative:sigmoid-twice", SEED, (activations.Sigmoid, "derivative", _sigmoid_twice)),
-    ("activation-derivative:sigmoid-on-net", SEED,
-     (activations.Sigmoid, "derivative", lambda self, xp, net, out: net * (1.0 - net))),
-    ("activation-derivative:tanh-on-net", TANH_MSE,
-     (activations.Tanh, "derivative", lambda self, xp, net, out: 1.0 - net ** 2)),
-    ("activation-derivative:tanh-on-net", test_rnn_teeth.DOCUMENT,
-     (activations.Tanh, "derivative", lambda self, xp, net, out: 1.0 - net ** 2)),
+    (
+        "activation-derivative:sigmoid-on-net",
+        SEED,
+        (activations.Sigmoid, "derivative", lambda self, xp, net, out: net * (1.0 - net)),
+    ),
+    (
+        "activation-derivative:tanh-on-net",
+        TANH_MSE,
+        (activations.Tanh, "derivative", lambda self, xp, net, out: 1.0 - net**2),
+    ),
+    (
+        "activation-derivative:tanh-on-net",
+        test_rnn_teeth.DOCUMENT,
+        (activations.Tanh, "derivative", lambda self, xp, net, out: 1.0 - net**2),
+    ),
     ("loss-gradient:mse-without-mean", TANH_MSE, (losses.MSE, "gradient", _mse_sum_gradient)),
     ("loss-gradient:mse-without-mean", test_rnn_teeth.DOCUMENT, (losses.MSE, "gradient", _mse_sum_gradient)),
     ("loss-gradient:cross-entropy-without-softmax", CE, (losses.CrossEntropy, "gradient", _ce_without_softmax)),
@@ -112,9 +127,14 @@ def _plant(monkeypatch, bug):
 
 
 def _result(trace, case, name="planted", **extra) -> dict:
-    document = {"format": "refbp-result/1", "case": case.id, "implementation": name,
-                "outputs": trace.outputs.tolist(), "loss": trace.loss,
-                "grads": {k: np.asarray(v).tolist() for k, v in trace.grads.items()}}
+    document = {
+        "format": "refbp-result/1",
+        "case": case.id,
+        "implementation": name,
+        "outputs": trace.outputs.tolist(),
+        "loss": trace.loss,
+        "grads": {k: np.asarray(v).tolist() for k, v in trace.grads.items()},
+    }
     if trace.params_after is not None:
         document["params_after"] = {k: np.asarray(v).tolist() for k, v in trace.params_after.items()}
         document["loss_after"] = trace.loss_after
@@ -125,13 +145,15 @@ def _verify(tmp_path, case, document):
     case_file = write_case(tmp_path, case.document) if case.path is None else case.path
     result = tmp_path / "result.json"
     result.write_text(json.dumps(document))
-    verdict, = verify_results([result], [case_file], oracles=("torch",)).verdicts
+    (verdict,) = verify_results([result], [case_file], oracles=("torch",)).verdicts
     return verdict
 
 
-@pytest.mark.parametrize("bug_id, source, bug", PLANTED,
-                         ids=[f"{p[0]}-{'rnn' if isinstance(p[1], dict) and p[1]['network']['kind'] == 'rnn' else 'mlp'}"
-                              for p in PLANTED])
+@pytest.mark.parametrize(
+    "bug_id, source, bug",
+    PLANTED,
+    ids=[f"{p[0]}-{'rnn' if isinstance(p[1], dict) and p[1]['network']['kind'] == 'rnn' else 'mlp'}" for p in PLANTED],
+)
 def test_each_planted_bug_is_named_in_run_and_in_verify(monkeypatch, tmp_path, bug_id, source, bug):
     case = _case(source)
     _plant(monkeypatch, bug)
@@ -157,12 +179,15 @@ def seed_result():
     return case, compute_trace(case)
 
 
-@pytest.mark.parametrize("change, expected", [
-    (lambda name, g: 2.0 * g, "scaled:2"),
-    (lambda name, g: -g, "sign"),
-    (lambda name, g: g.T, "transposed"),
-    (lambda name, g: 0.0 * g if name.endswith("bias") else g, "zero"),
-])
+@pytest.mark.parametrize(
+    "change, expected",
+    [
+        (lambda name, g: 2.0 * g, "scaled:2"),
+        (lambda name, g: -g, "sign"),
+        (lambda name, g: g.T, "transposed"),
+        (lambda name, g: 0.0 * g if name.endswith("bias") else g, "zero"),
+    ],
+)
 def test_closed_form_signatures_of_a_result(tmp_path, seed_result, change, expected):
     case, trace = seed_result
     grads = {name: change(name, g) for name, g in trace.grads.items()}
@@ -225,7 +250,7 @@ def _signals_result(case, trace, **changes) -> dict:
 
 def test_a_result_with_intermediates_and_error_signals_gets_where_it_starts(tmp_path, monkeypatch):
     case = load_case(TANH_MSE)
-    monkeypatch.setattr(activations.Tanh, "derivative", lambda self, xp, net, out: 1.0 - net ** 2)
+    monkeypatch.setattr(activations.Tanh, "derivative", lambda self, xp, net, out: 1.0 - net**2)
     bugged = compute_trace(case)
     monkeypatch.undo()
     verdict = _verify(tmp_path, case, _signals_result(case, bugged))
@@ -266,12 +291,15 @@ def test_explain_lays_the_reference_beside_the_result_and_marks_the_first_differ
     assert main(["explain", "seed-2-2-2", "--param", "w5", "--result", str(tmp_path / "missing.json")]) == 2
 
 
-@pytest.mark.parametrize("change, expected", [
-    (lambda name, g: 2.0 * g, "scaled:2"),
-    (lambda name, g: -g, "sign"),
-    (lambda name, g: g.T, "transposed"),
-    (lambda name, g: 0.0 * g if name.endswith("bias") else g, "zero"),
-])
+@pytest.mark.parametrize(
+    "change, expected",
+    [
+        (lambda name, g: 2.0 * g, "scaled:2"),
+        (lambda name, g: -g, "sign"),
+        (lambda name, g: g.T, "transposed"),
+        (lambda name, g: 0.0 * g if name.endswith("bias") else g, "zero"),
+    ],
+)
 def test_closed_form_signatures_through_the_adapter(change, expected):
     correct = load_factory(f"{EXAMPLES / 'numpy_mlp.py'}:factory")
 
@@ -333,8 +361,14 @@ def test_relu_slope_one_at_zero_is_a_convention_not_a_bug(monkeypatch, tmp_path)
 
 def test_relu_slope_two_at_zero_fails(monkeypatch):
     case = _case(RELU_AT_ZERO)
-    _plant(monkeypatch, (activations.ReLU, "backward", lambda self, xp, net, out, g: xp.where(
-        net > 0, g, xp.where(net == 0, 2.0 * g, 0.0))))
+    _plant(
+        monkeypatch,
+        (
+            activations.ReLU,
+            "backward",
+            lambda self, xp, net, out, g: xp.where(net > 0, g, xp.where(net == 0, 2.0 * g, 0.0)),
+        ),
+    )
     verdict = check_case(case, oracles=("torch",))
     assert not verdict.passed and "convention" not in diagnoses(verdict, "grads")
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers import diagnoses
 
+from helpers import diagnoses
 from refbp.cases import parse_case
 from refbp.check.check_adapter import check_adapter_case
 
@@ -20,18 +20,31 @@ numpy_mlp = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(numpy_mlp)
 
 # The ids the slips planted here get (tests/test_diagnosis.py: every catalogued id is planted somewhere).
-NAMED = {"adam-bias-correction:no-step-power", "momentum-rule", "weight-decay:twice", "weight-decay:missing",
-         "loss-gradient:probabilities-as-classes", "loss-reduction:summed", "loss-reduction:averaged",
-         "gradient-clipping"}
+NAMED = {
+    "adam-bias-correction:no-step-power",
+    "momentum-rule",
+    "weight-decay:twice",
+    "weight-decay:missing",
+    "loss-gradient:probabilities-as-classes",
+    "loss-reduction:summed",
+    "loss-reduction:averaged",
+    "gradient-clipping",
+}
 
 
-def document(loss="mse", activations=("tanh", "identity"), sizes=(3, 4, 3), batch=4, targets=None, train=None,
-             bias=True):
+def document(
+    loss="mse", activations=("tanh", "identity"), sizes=(3, 4, 3), batch=4, targets=None, train=None, bias=True
+):
     targets = targets or {"random": {"seed": 3, "distribution": "normal"}}
-    found = {"format": "refbp-case/1", "id": "planted", "loss": loss,
-             "network": {"kind": "mlp", "sizes": list(sizes), "activations": list(activations), "bias": bias},
-             "params": {"init": {"scheme": "normal", "seed": 1, "scale": 0.7}},
-             "inputs": {"random": {"seed": 2, "distribution": "normal", "batch": batch}}, "targets": targets}
+    found = {
+        "format": "refbp-case/1",
+        "id": "planted",
+        "loss": loss,
+        "network": {"kind": "mlp", "sizes": list(sizes), "activations": list(activations), "bias": bias},
+        "params": {"init": {"scheme": "normal", "seed": 1, "scale": 0.7}},
+        "inputs": {"random": {"seed": 2, "distribution": "normal", "batch": batch}},
+        "targets": targets,
+    }
     if train:
         found["train"] = train
     return parse_case(found)
@@ -55,7 +68,7 @@ class Planted(numpy_mlp.NumpyMLP):
         if self.slip == "clip-value":
             grads = {k: np.clip(v, -self.clip, self.clip) for k, v in grads.items()}
         if self.slip == "clip-norm":
-            norm = np.sqrt(sum(np.sum(v ** 2) for v in grads.values()))
+            norm = np.sqrt(sum(np.sum(v**2) for v in grads.values()))
             grads = {k: v * min(1.0, self.clip / norm) for k, v in grads.items()}
         return grads
 
@@ -79,8 +92,9 @@ class Planted(numpy_mlp.NumpyMLP):
                 m, v = beta1 * m + (1 - beta1) * g, beta2 * v + (1 - beta2) * g * g
                 state[name] = (m, v)
                 power = 1 if self.slip == "adam-no-power" else t
-                params[name] = params[name] - spec["lr"] / (1 - beta1 ** power) * m / (
-                    np.sqrt(v) / np.sqrt(1 - beta2 ** power) + spec.get("eps", 1e-8))
+                params[name] = params[name] - spec["lr"] / (1 - beta1**power) * m / (
+                    np.sqrt(v) / np.sqrt(1 - beta2**power) + spec.get("eps", 1e-8)
+                )
         return params
 
 
@@ -105,11 +119,19 @@ PLANTED = [  # (case, slip, quantity, the id)
     (document(train=dict(MOMENTUM, steps=3)), "damped-from-zero", "params_after", "momentum-rule"),
     (document(train=DECAY), "decay-twice", "params_after", "weight-decay:twice"),
     (document(train=DECAY), "no-decay", "params_after", "weight-decay:missing"),
-    (document("cross_entropy", targets=SIMPLEX), "probabilities-as-classes", "grads",
-     "loss-gradient:probabilities-as-classes"),
+    (
+        document("cross_entropy", targets=SIMPLEX),
+        "probabilities-as-classes",
+        "grads",
+        "loss-gradient:probabilities-as-classes",
+    ),
     (document("cross_entropy", targets=CLASSES), "summed", "grads", "loss-reduction:summed"),
-    (document("bce", activations=("tanh", "sigmoid"), targets={"random": {"seed": 4, "distribution": "uniform"}}),
-     "summed", "grads", "loss-reduction:summed"),
+    (
+        document("bce", activations=("tanh", "sigmoid"), targets={"random": {"seed": 4, "distribution": "uniform"}}),
+        "summed",
+        "grads",
+        "loss-reduction:summed",
+    ),
     (document("half_sse"), "averaged", "grads", "loss-reduction:averaged"),
 ]
 
@@ -118,11 +140,14 @@ PLANTED = [  # (case, slip, quantity, the id)
 def test_each_new_slip_is_named(case, slip, quantity, bug_id):
     verdict = verdict_with(case, slip)
     assert not verdict.passed
-    assert diagnoses(verdict, quantity) == {bug_id}, [(c.tensor, c.diagnosis, c.diagnosis_note)
-                                                      for c in verdict.failed_checks()]
+    assert diagnoses(verdict, quantity) == {bug_id}, [
+        (c.tensor, c.diagnosis, c.diagnosis_note) for c in verdict.failed_checks()
+    ]
 
 
-@pytest.mark.parametrize("case", sorted({id(p[0]): p[0] for p in PLANTED}.values(), key=lambda c: c.loss + str(c.train)))
+@pytest.mark.parametrize(
+    "case", sorted({id(p[0]): p[0] for p in PLANTED}.values(), key=lambda c: c.loss + str(c.train))
+)
 def test_the_same_implementation_without_a_slip_passes(case):
     verdict = verdict_with(case)
     assert verdict.passed, [(c.quantity, c.tensor, c.note) for c in verdict.failed_checks()]
@@ -131,12 +156,14 @@ def test_the_same_implementation_without_a_slip_passes(case):
 def test_momentum_damped_from_zero_is_no_longer_a_bare_scale():
     verdict = verdict_with(document(train=MOMENTUM), "damped-from-zero")
     notes = {c.diagnosis_note for c in verdict.failed_checks() if c.quantity == "params_after"}
-    assert all("(1 - mu)" in note for note in notes) and not any(c.diagnosis.startswith("scaled:")
-                                                                 for c in verdict.failed_checks())
+    assert all("(1 - mu)" in note for note in notes) and not any(
+        c.diagnosis.startswith("scaled:") for c in verdict.failed_checks()
+    )
 
 
-@pytest.mark.parametrize("slip, words", [("clip-value", "entry by entry at +-0.05"),
-                                         ("clip-norm", "clipped by its global norm")])
+@pytest.mark.parametrize(
+    "slip, words", [("clip-value", "entry by entry at +-0.05"), ("clip-norm", "clipped by its global norm")]
+)
 def test_gradient_clipping_is_named_with_its_bound(slip, words):
     case = document("half_sse", sizes=(3, 4, 3), batch=6)
     verdict = verdict_with(case, slip, clip=0.05)

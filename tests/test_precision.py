@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import importlib.util
+import itertools
 from pathlib import Path
 
 import numpy as np
@@ -25,15 +26,18 @@ from refbp.check.tolerance import SAME_PRECISION_FLOOR_ULPS, SAME_PRECISION_K, a
 
 CORPUS = Path(__file__).resolve().parents[1] / "examples" / "corpus"
 GROUP = [load_case(path) for path in discover([SUITE_DIR / "precision"])]
-IMPLEMENTATIONS = [("numpy_low_precision.py", "factory_float16", "float16"),
-                   ("numpy_low_precision.py", "factory_bfloat16", "bfloat16"),
-                   ("torch_bfloat16.py", "factory", "bfloat16"),
-                   ("torch_autograd.py", "factory_float32", "float32")]
+IMPLEMENTATIONS = [
+    ("numpy_low_precision.py", "factory_float16", "float16"),
+    ("numpy_low_precision.py", "factory_bfloat16", "bfloat16"),
+    ("torch_bfloat16.py", "factory", "bfloat16"),
+    ("torch_autograd.py", "factory_float32", "float32"),
+]
 
 
 def load(file: str, name: str, fresh: bool = False):
-    spec = importlib.util.spec_from_file_location(f"precision_{Path(file).stem}{'_fresh' if fresh else ''}",
-                                                  CORPUS / file)
+    spec = importlib.util.spec_from_file_location(
+        f"precision_{Path(file).stem}{'_fresh' if fresh else ''}", CORPUS / file
+    )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module if fresh else getattr(module, name)
@@ -53,10 +57,10 @@ def test_the_group_has_each_network_in_each_low_precision_dtype():
         mine = [c for c in GROUP if c.dtype == dtype]
         assert {c.network.kind for c in mine} == {"mlp", "rnn"}
         for case in mine:  # the same numbers in every dtype: exact in float16 and bfloat16 alike
-            for value in [case.inputs, *case.params.values()]:
-                assert np.array_equal(at_dtype(case, "float16").inputs, case.inputs)
-                assert np.array_equal(at_dtype(case, "bfloat16").params[next(iter(case.params))],
-                                      case.params[next(iter(case.params))])
+            for low in (at_dtype(case, "float16"), at_dtype(case, "bfloat16")):
+                assert np.array_equal(low.inputs, case.inputs)
+                for name, value in case.params.items():
+                    assert np.array_equal(low.params[name], value), name
 
 
 @pytest.mark.parametrize("file,name,dtype", IMPLEMENTATIONS, ids=lambda v: str(v))
@@ -86,13 +90,19 @@ def _mlp_document(batch: int, sizes, activations, loss, target_mean=0.0, bias_me
         return np.asarray(array).astype(np.float16).astype(float).tolist()
 
     params = {}
-    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+    for i, (n_in, n_out) in enumerate(itertools.pairwise(sizes)):
         params[f"layers.{i}.weight"] = exact(rng.normal(0, 0.5, (n_out, n_in)))
         params[f"layers.{i}.bias"] = exact(rng.normal(bias_mean, 0.1, n_out))
-    return {"format": "refbp-case/1", "id": "precision-teeth", "dtype": "float16",
-            "network": {"kind": "mlp", "sizes": list(sizes), "activations": list(activations), "bias": True},
-            "loss": loss, "params": params, "inputs": exact(rng.normal(0, 1, (batch, sizes[0]))),
-            "targets": exact(rng.normal(target_mean, 0.5, (batch, sizes[-1])))}
+    return {
+        "format": "refbp-case/1",
+        "id": "precision-teeth",
+        "dtype": "float16",
+        "network": {"kind": "mlp", "sizes": list(sizes), "activations": list(activations), "bias": True},
+        "loss": loss,
+        "params": params,
+        "inputs": exact(rng.normal(0, 1, (batch, sizes[0]))),
+        "targets": exact(rng.normal(target_mean, 0.5, (batch, sizes[-1]))),
+    }
 
 
 def test_a_batch_sum_accumulated_in_float16_is_a_precision_finding():
@@ -149,8 +159,11 @@ def test_a_formula_bug_in_float16_keeps_its_own_name():
     module.back_through = sign_flipped
     with np.errstate(all="ignore"):
         verdict = check_adapter_case(case, module.factory_float16, "sign")
-    failed = {c.tensor: c.diagnosis for c in verdict.checks if not c.passed and c.reference == "torch-autograd"
-              and c.quantity == "grads"}
+    failed = {
+        c.tensor: c.diagnosis
+        for c in verdict.checks
+        if not c.passed and c.reference == "torch-autograd" and c.quantity == "grads"
+    }
     # Named by the formula's signature, never as a precision finding: the fitted ratio (-0.99998,
     # float16's rounding) is snapped to -1 within the row's tolerance (refbp.diagnosis.signatures).
     assert failed.get("layers.1.weight") == "sign", failed
@@ -164,7 +177,7 @@ def test_the_stick_is_k_times_torchs_largest_error_with_a_floor():
     assert error == pytest.approx(0.01) and not blind.any()
     assert np.allclose(allowed, SAME_PRECISION_K * 0.01)
     allowed, _, error = allowance(case, reference, reference)  # torch exact: the floor, at the tensor's scale
-    assert error == 0 and np.allclose(allowed, SAME_PRECISION_FLOOR_ULPS * 2.0 ** -10 * 1.0 + 2.0 ** -14)
+    assert error == 0 and np.allclose(allowed, SAME_PRECISION_FLOOR_ULPS * 2.0**-10 * 1.0 + 2.0**-14)
 
 
 def test_where_torch_overflows_or_has_no_digit_the_entry_is_inconclusive():
@@ -193,19 +206,26 @@ def test_a_result_computed_in_float32_says_so_and_passes_verify(tmp_path, capsys
     without its dtype, a pass with `"dtype": "float32"`."""
     import json
 
-    from refbp.oracle.same_precision import same_precision_trace
     from refbp.cli import main
+    from refbp.oracle.same_precision import same_precision_trace
 
     case = load_case(SUITE_DIR / "seed" / "seed-2-2-2.json")
     trace = same_precision_trace(case, "float32")
-    result = {"format": "refbp-result/1", "case": case.id, "implementation": "float32 C", "dtype": "float32",
-              "outputs": trace.outputs.tolist(), "loss": trace.loss,
-              "grads": {k: v.tolist() for k, v in trace.grads.items()},
-              "params_after": {k: v.tolist() for k, v in trace.params_after.items()}, "loss_after": trace.loss_after}
+    result = {
+        "format": "refbp-result/1",
+        "case": case.id,
+        "implementation": "float32 C",
+        "dtype": "float32",
+        "outputs": trace.outputs.tolist(),
+        "loss": trace.loss,
+        "grads": {k: v.tolist() for k, v in trace.grads.items()},
+        "params_after": {k: v.tolist() for k, v in trace.params_after.items()},
+        "loss_after": trace.loss_after,
+    }
     path = tmp_path / "float32.json"
     path.write_text(json.dumps(result))
     assert main(["verify", str(path), "--no-report", "--json"]) == 0
-    verdict, = json.loads(capsys.readouterr().out)
+    (verdict,) = json.loads(capsys.readouterr().out)
     assert verdict["dtype"] == "float32" and verdict["state"] == "pass"
     del result["dtype"]
     path.write_text(json.dumps(result))
@@ -217,9 +237,11 @@ def test_a_result_computed_in_float32_says_so_and_passes_verify(tmp_path, capsys
 # (15 examples each in CI; scripts/precision_fuzz.sh runs the full 1,000 per implementation and dtype)
 # numpy in bfloat16 includes seed 0's example 11, a false alarm before the floor at each entry's
 # terms (cases/regressions/fuzz-mlp-4e7b16d21127.json, tests/test_precision_terms.py).
-FUZZ_RUNS = [("numpy_low_precision.py:factory_float16", "float16"),
-             ("numpy_low_precision.py:factory_bfloat16", "bfloat16"),
-             ("torch_bfloat16.py:factory", "bfloat16")]
+FUZZ_RUNS = [
+    ("numpy_low_precision.py:factory_float16", "float16"),
+    ("numpy_low_precision.py:factory_bfloat16", "bfloat16"),
+    ("torch_bfloat16.py:factory", "bfloat16"),
+]
 
 
 @pytest.mark.slow
@@ -227,7 +249,22 @@ FUZZ_RUNS = [("numpy_low_precision.py:factory_float16", "float16"),
 def test_fuzz_at_low_precision_finds_nothing(impl, dtype, tmp_path, capsys):
     from refbp.cli import main
 
-    code = main(["fuzz", "--impl", str(CORPUS / impl), "--examples", "15", "--dtype", dtype, "--no-progress",
-                 "--no-shrink", "--save-failures", str(tmp_path / "found"), "--max-saved", "3"])
+    code = main(
+        [
+            "fuzz",
+            "--impl",
+            str(CORPUS / impl),
+            "--examples",
+            "15",
+            "--dtype",
+            dtype,
+            "--no-progress",
+            "--no-shrink",
+            "--save-failures",
+            str(tmp_path / "found"),
+            "--max-saved",
+            "3",
+        ]
+    )
     out, err = capsys.readouterr()
     assert code == 0 and " 0 failed" in out, out + err[-2000:]

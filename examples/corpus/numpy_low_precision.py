@@ -157,7 +157,7 @@ class Net:
     def rnn(self, p, x):
         batch, steps, _ = x.shape
         hidden = self.net["hidden_size"]
-        h = (np.zeros((batch, hidden), x.dtype) if self.h0 is None else np.asarray(self.h0).astype(x.dtype))
+        h = np.zeros((batch, hidden), x.dtype) if self.h0 is None else np.asarray(self.h0).astype(x.dtype)
         states, slopes = [h], []
         for t in range(steps):
             z = mm(x[:, t], p["rnn.weight_ih"].T) + mm(h, p["rnn.weight_hh"].T)
@@ -250,8 +250,8 @@ class Net:
         m, v = state.get(name, (np.zeros_like(g), np.zeros_like(g)))
         m, v = (b1 * m + (1 - b1) * g).astype(g.dtype), (b2 * v + (1 - b2) * g * g).astype(g.dtype)
         state[name] = (m, v)
-        denominator = np.sqrt(v) / np.sqrt(1 - b2 ** step) + spec.get("eps", 1e-8)
-        return (lr / (1 - b1 ** step) * m / denominator).astype(g.dtype)
+        denominator = np.sqrt(v) / np.sqrt(1 - b2**step) + spec.get("eps", 1e-8)
+        return (lr / (1 - b1**step) * m / denominator).astype(g.dtype)
 
 
 def _dtype(params):
@@ -272,5 +272,5 @@ def _factory(wanted: str):
     return factory
 
 
-factory_float16 = _factory("float16")    # float16 cases only, computed in float16
+factory_float16 = _factory("float16")  # float16 cases only, computed in float16
 factory_bfloat16 = _factory("bfloat16")  # bfloat16 cases only, computed in ml_dtypes' bfloat16

@@ -69,18 +69,20 @@ class Functional:
                 x = FUNCTIONS[name](F.linear(x, p[f"layers.{i}.weight"], p.get(f"layers.{i}.bias")))
             return x
         batch, steps = x.shape[0], x.shape[1]
-        h = (torch.zeros(batch, net["hidden_size"], dtype=x.dtype) if self.h0 is None
-             else self._tensor(self.h0, x.dtype))
+        h = torch.zeros(batch, net["hidden_size"], dtype=x.dtype) if self.h0 is None else self._tensor(self.h0, x.dtype)
         k, cell, states = net.get("truncate") or steps, FUNCTIONS[net.get("nonlinearity", "tanh")], []
         for t in range(steps):
             if t > 0 and t % k == 0:
                 h = h.detach()
-            h = cell(F.linear(x[:, t], p["rnn.weight_ih"], p.get("rnn.bias_ih"))
-                     + F.linear(h, p["rnn.weight_hh"], p.get("rnn.bias_hh")))
+            h = cell(
+                F.linear(x[:, t], p["rnn.weight_ih"], p.get("rnn.bias_ih"))
+                + F.linear(h, p["rnn.weight_hh"], p.get("rnn.bias_hh"))
+            )
             states.append(h)
         read = torch.stack(states, dim=1) if net.get("readout", "every_step") == "every_step" else states[-1]
         return FUNCTIONS[net.get("output_activation", "identity")](
-            F.linear(read, p["readout.weight"], p.get("readout.bias")))
+            F.linear(read, p["readout.weight"], p.get("readout.bias"))
+        )
 
     def _loss(self, p, inputs, targets, dtype):
         return loss_of(self.loss_name, self._outputs(p, self._tensor(inputs, dtype)), self._tensor(targets, dtype))
@@ -110,11 +112,17 @@ class Functional:
         p, spec = self._leaves(params, dtype), self.spec
         trained = [t for name, t in p.items() if name not in set(spec.get("frozen") or [])]
         if spec["optimizer"] == "sgd":
-            optimizer = torch.optim.SGD(trained, lr=spec["lr"], momentum=spec.get("momentum", 0.0),
-                                        weight_decay=spec.get("weight_decay", 0.0))
+            optimizer = torch.optim.SGD(
+                trained, lr=spec["lr"], momentum=spec.get("momentum", 0.0), weight_decay=spec.get("weight_decay", 0.0)
+            )
         else:
-            optimizer = torch.optim.Adam(trained, lr=spec["lr"], betas=tuple(spec.get("betas", (0.9, 0.999))),
-                                         eps=spec.get("eps", 1e-8), weight_decay=spec.get("weight_decay", 0.0))
+            optimizer = torch.optim.Adam(
+                trained,
+                lr=spec["lr"],
+                betas=tuple(spec.get("betas", (0.9, 0.999))),
+                eps=spec.get("eps", 1e-8),
+                weight_decay=spec.get("weight_decay", 0.0),
+            )
         for _ in range(spec.get("steps", 1)):
             optimizer.zero_grad()
             self._loss(p, inputs, targets, dtype).backward()

@@ -19,8 +19,20 @@ from .diagnose import References, diagnose_checks, diagnose_row
 from .signatures import SIGNATURES
 from .variant import CORRECT, Variant
 
-__all__ = ["BUGS", "CATALOGUE", "CORRECT", "SIGNATURES", "Bug", "References", "Variant", "bugged_references",
-           "diagnose_checks", "diagnose_row", "diagnose_verdict", "first_departure"]
+__all__ = [
+    "BUGS",
+    "CATALOGUE",
+    "CORRECT",
+    "SIGNATURES",
+    "Bug",
+    "References",
+    "Variant",
+    "bugged_references",
+    "diagnose_checks",
+    "diagnose_row",
+    "diagnose_verdict",
+    "first_departure",
+]
 
 
 def diagnose_verdict(case: Any, trace: Trace, verdict: Any, atol: float, rtol: float) -> Any:

@@ -11,10 +11,15 @@ import sysconfig
 import traceback
 from pathlib import Path
 
-FRAMES = 3   # the implementation's last frames shown
+FRAMES = 3  # the implementation's last frames shown
 _REFBP = Path(__file__).resolve().parents[1]
-_ELSEWHERE = tuple({Path(p).resolve() for key in ("stdlib", "platstdlib", "purelib", "platlib")
-                    if (p := sysconfig.get_paths().get(key))})
+_ELSEWHERE = tuple(
+    {
+        Path(p).resolve()
+        for key in ("stdlib", "platstdlib", "purelib", "platlib")
+        if (p := sysconfig.get_paths().get(key))
+    }
+)
 
 
 def own_frames(exc: BaseException) -> list[traceback.FrameSummary]:
@@ -68,4 +73,4 @@ def _short(filename: str) -> str:
 
 def _clip(text: str, limit: int = 80) -> str:
     text = " ".join(text.split())
-    return text if len(text) <= limit else text[:limit - 3] + "..."
+    return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -39,9 +39,9 @@ class References:
     def __init__(self, case):
         self.case = case
         self._traces: dict[Variant, Trace] = {}
-        self._trained: dict[Variant, tuple[dict, float]] = {}
+        self._trained: dict[Variant, tuple[dict, float | None]] = {}
         self.catalogue = bugged_references(case)
-        self.answer: Trace | None = None   # the implementation's whole answer (clipping by the global norm)
+        self.answer: Trace | None = None  # the implementation's whole answer (clipping by the global norm)
 
     def trace(self, variant: Variant = CORRECT) -> Trace:
         if variant not in self._traces:
@@ -49,7 +49,7 @@ class References:
                 self._traces[variant] = derive(self.case, None, variant)
         return self._traces[variant]
 
-    def trained(self, variant: Variant = CORRECT) -> tuple[dict, float]:
+    def trained(self, variant: Variant = CORRECT) -> tuple[dict, float | None]:
         if variant not in self._trained:
             with np.errstate(all="ignore"):
                 self._trained[variant] = train(self.case, variant)
@@ -82,8 +82,13 @@ def actual_value(trace: Trace, quantity: str, tensor: str):
     return (getattr(trace, quantity) or {}).get(tensor)
 
 
-def diagnose_checks(case: Any, trace: Trace, checks: Iterable[Any], references: References | None = None,
-                    given: Mapping[tuple[str, str], Any] | None = None) -> list[Any]:
+def diagnose_checks(
+    case: Any,
+    trace: Trace,
+    checks: Iterable[Any],
+    references: References | None = None,
+    given: Mapping[tuple[str, str], Any] | None = None,
+) -> list[Any]:
     """`checks`, each failed row that has no diagnosis made anew with its `diagnosis` and
     `diagnosis_note` (rows are frozen records: dataclasses.replace). `given` ({(quantity, tensor):
     array}): answers the trace could not hold (a result's wrong shape)."""
@@ -102,9 +107,13 @@ def diagnose_checks(case: Any, trace: Trace, checks: Iterable[Any], references: 
             found = actual_value(trace, check.quantity, check.tensor)
         diagnosis, note = diagnose_row(check, found, references)
         if diagnosis == "forward-mismatch" and forward_agrees:
-            diagnosis, note = "unknown", (
-                "the answer matches the definition and the forward agrees with torch's: the finite differences of "
-                "the forward disagree here (a non-smooth point they did not see)")
+            diagnosis, note = (
+                "unknown",
+                (
+                    "the answer matches the definition and the forward agrees with torch's: the finite differences of "
+                    "the forward disagree here (a non-smooth point they did not see)"
+                ),
+            )
         checks[i] = replace(check, diagnosis=diagnosis, diagnosis_note=note)
     return checks
 
@@ -129,7 +138,9 @@ def diagnose_row(check, actual, references: References) -> tuple[str, str]:
         by_example = check.quantity == "grads" and references.case.batch > 1
         per_example = references.per_example(check.tensor) if by_example else None
         return shape_signature(actual, reference, per_example, atol, rtol) or (
-            "unknown", f"shape {list(actual.shape)} where the reference has {list(reference.shape)}")
+            "unknown",
+            f"shape {list(actual.shape)} where the reference has {list(reference.shape)}",
+        )
     if not np.all(np.isfinite(actual)):
         return "non-finite", SIGNATURES["non-finite"]
     # Right by the definition, wrong by this row's reference. A published row's atol is its widest
@@ -153,8 +164,12 @@ def diagnose_row(check, actual, references: References) -> tuple[str, str]:
             bug_id, note = matched
             return bug_id, note + (f" ({signature[1][0].lower()}{signature[1][1:]})" if signature else "")
     if check.quantity in ("grads", "params_after"):
-        found = clipped(*_moved(check.quantity, check.tensor, actual, reference, references), atol, rtol,
-                        _whole(check.quantity, references))
+        found = clipped(  # type: ignore[call-arg]  # _moved gives the (answer, reference) pair
+            *_moved(check.quantity, check.tensor, actual, reference, references),
+            atol,
+            rtol,
+            _whole(check.quantity, references),
+        )
         if found is not None:
             return found
     if signature is not None:
@@ -178,8 +193,9 @@ def _whole(quantity: str, references: References) -> dict:
         ref = references.value(quantity, name)
         if ref is None or np.shape(value) != np.shape(ref):
             continue
-        whole[name] = _moved(quantity, name, np.asarray(value, dtype=np.float64), np.asarray(ref, dtype=np.float64),
-                             references)
+        whole[name] = _moved(
+            quantity, name, np.asarray(value, dtype=np.float64), np.asarray(ref, dtype=np.float64), references
+        )
     return whole
 
 

@@ -107,13 +107,13 @@ def loss_value(name: str, outputs, targets) -> float:
 def loss_gradient(name: str, outputs, targets, bug: str = ""):
     """dL/doutputs; `bug` one of Variant.loss's slips (ignored where it does not apply)."""
     gradient = _loss_gradient(name, outputs, targets, bug)
-    if bug == "summed":      # a mean loss summed instead: the 1/count of its mean left out
+    if bug == "summed":  # a mean loss summed instead: the 1/count of its mean left out
         return gradient * _mean_count(name, outputs)
     if bug == "summed-examples":  # bce's mean over the values of an example kept, the batch's mean left out
         return gradient * (outputs.size // outputs.shape[-1])
-    if bug == "averaged-examples":   # a summed loss divided by the examples (B, or B T for an RNN)
+    if bug == "averaged-examples":  # a summed loss divided by the examples (B, or B T for an RNN)
         return gradient / (outputs.size // outputs.shape[-1])
-    if bug == "averaged-values":     # a summed loss divided by every value of the output
+    if bug == "averaged-values":  # a summed loss divided by every value of the output
         return gradient / outputs.size
     return gradient
 

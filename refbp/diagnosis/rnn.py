@@ -36,23 +36,26 @@ def derive(case, params=None, variant: Variant = CORRECT) -> Trace:
     w_ih, w_hh, w_out = params["rnn.weight_ih"], params["rnn.weight_hh"], params["readout.weight"]
     bias = params["rnn.bias_ih"] + params["rnn.bias_hh"] if network.bias else 0.0
     h0 = np.zeros((batch, network.hidden_size)) if case.h0 is None else np.asarray(case.h0, dtype=np.float64)
-    nets, states, h = [], [], h0
+    net_steps, state_steps, h = [], [], h0
     for t in range(steps):
-        nets.append(x[:, t] @ w_ih.T + h @ w_hh.T + bias)
-        h = activate(network.nonlinearity, nets[-1])
-        states.append(h)
-    nets, states = np.stack(nets, axis=1), np.stack(states, axis=1)
+        net_steps.append(x[:, t] @ w_ih.T + h @ w_hh.T + bias)
+        h = activate(network.nonlinearity, net_steps[-1])
+        state_steps.append(h)
+    nets, states = np.stack(net_steps, axis=1), np.stack(state_steps, axis=1)
     every = network.readout == "every_step"
     read = states if every else states[:, -1]
     readout_net = read @ w_out.T + (params["readout.bias"] if network.readout_bias else 0.0)
     outputs = activate(network.output_activation, readout_net)
-    trace = Trace(outputs=outputs, loss=loss_value(case.loss, outputs, case.targets),
-                  intermediates={"rnn.net": nets, "rnn.h": states, "readout.net": readout_net,
-                                 "readout.out": outputs})
+    trace = Trace(
+        outputs=outputs,
+        loss=loss_value(case.loss, outputs, case.targets),
+        intermediates={"rnn.net": nets, "rnn.h": states, "readout.net": readout_net, "readout.out": outputs},
+    )
     picked = slice(None) if variant.example is None else slice(variant.example, variant.example + 1)
     grad_outputs = loss_gradient(case.loss, outputs, case.targets, variant.loss)
-    grad_readout = activation_backward(network.output_activation, readout_net, outputs, grad_outputs,
-                                       variant.activation)
+    grad_readout = activation_backward(
+        network.output_activation, readout_net, outputs, grad_outputs, variant.activation
+    )
     flat_grad, flat_read = grad_readout[picked].reshape(-1, w_out.shape[0]), read[picked].reshape(-1, w_out.shape[1])
     trace.grads["readout.weight"] = flat_grad.T @ flat_read
     if network.readout_bias:
@@ -67,8 +70,9 @@ def derive(case, params=None, variant: Variant = CORRECT) -> Trace:
     last = 1 if variant.rnn == "first-step-skipped" else 0
     for t in reversed(range(last, steps)):
         grad_states[:, t] += carried
-        grad_nets[:, t] = activation_backward(network.nonlinearity, nets[:, t], states[:, t], grad_states[:, t],
-                                              variant.activation)
+        grad_nets[:, t] = activation_backward(
+            network.nonlinearity, nets[:, t], states[:, t], grad_states[:, t], variant.activation
+        )
         recurrent = variant.rnn == "no-recurrent" or t in cut
         carried = np.zeros_like(h0) if recurrent else grad_nets[:, t] @ w_hh
     previous = np.concatenate([h0[:, None], states[:, :-1]], axis=1)

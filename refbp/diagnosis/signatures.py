@@ -10,17 +10,17 @@ from refbp.cases import format_entry
 # The ids found without any re-computation, and what each means (docs/formats.md lists them).
 SIGNATURES = {
     "scaled:<k>": "every entry is k times the reference (k = 2: a factor 2 too many, as when the 1/2 of half_sse "
-                  "is forgotten; k = B or 1/B: summed where the loss takes the mean over the batch, or the reverse)",
+    "is forgotten; k = B or 1/B: summed where the loss takes the mean over the batch, or the reverse)",
     "sign": "every entry has the wrong sign: the error taken as (t - y) instead of (y - t), or a step added "
-            "instead of subtracted",
+    "instead of subtracted",
     "transposed": "equals the reference transposed: dL/dW computed as x^T delta instead of delta^T x (or W used "
-                  "where W^T belongs)",
+    "where W^T belongs)",
     "zero": "all zeros where the reference is not: a gradient never accumulated or never returned (a bias "
-            "gradient left out?)",
+    "gradient left out?)",
     "entries:<n>": "only n entries are wrong, the rest match: an indexing slip",
     "missing": "the implementation gave no value for this tensor",
     "forward-mismatch": "the gradient is the true one, but it does not match the implementation's own loss: its "
-                        "forward (the loss finite differences probe) is what is wrong",
+    "forward (the loss finite differences probe) is what is wrong",
     "non-finite": "NaN or infinity where the reference is finite: an overflow, a log of 0 or a division by 0",
     "unknown": "no classic bug's signature matches; look at the worst entry",
 }
@@ -44,20 +44,27 @@ def within(actual, reference, atol: float, rtol: float) -> bool:
 def named_factors(case) -> list[tuple[str, float, str]]:
     """(name in the id, value, what a slip with this ratio typically is)."""
     batch, steps = case.batch, case.steps
-    factors = [("2", 2.0, "a factor 2 too many, as when the 1/2 of half_sse is forgotten in its gradient"),
-               ("1/2", 0.5, "half of it: a factor 1/2 too many"),
-               ("B", float(batch), f"B = {batch}, the batch size: summed over the batch where the loss takes the mean"),
-               ("1/B", 1.0 / batch, f"1/B, B = {batch} the batch size: divided by the batch where the loss sums")]
+    factors = [
+        ("2", 2.0, "a factor 2 too many, as when the 1/2 of half_sse is forgotten in its gradient"),
+        ("1/2", 0.5, "half of it: a factor 1/2 too many"),
+        ("B", float(batch), f"B = {batch}, the batch size: summed over the batch where the loss takes the mean"),
+        ("1/B", 1.0 / batch, f"1/B, B = {batch} the batch size: divided by the batch where the loss sums"),
+    ]
     values = int(np.prod(case.targets.shape)) if case.targets.dtype.kind != "i" else 0
     if case.loss == "mse" and values not in (0, batch):
-        factors += [("N", float(values), f"N = {values}, the number of values mse's mean is over: summed where "
-                                         "the loss takes the mean"),
-                    ("1/N", 1.0 / values, f"1/N, N = {values} values: divided where the loss sums")]
+        factors += [
+            (
+                "N",
+                float(values),
+                f"N = {values}, the number of values mse's mean is over: summed where the loss takes the mean",
+            ),
+            ("1/N", 1.0 / values, f"1/N, N = {values} values: divided where the loss sums"),
+        ]
     if case.network.kind == "rnn":
-        factors += [("T", float(steps), f"T = {steps}, the number of steps: summed over time where the loss "
-                                        "takes the mean"),
-                    ("1/T", 1.0 / steps, f"1/T, T = {steps} the number of steps: divided by the steps where the "
-                                         "loss sums")]
+        factors += [
+            ("T", float(steps), f"T = {steps}, the number of steps: summed over time where the loss takes the mean"),
+            ("1/T", 1.0 / steps, f"1/T, T = {steps} the number of steps: divided by the steps where the loss sums"),
+        ]
     return factors
 
 
@@ -137,6 +144,7 @@ def shape_signature(actual, reference, per_example, atol: float, rtol: float):
     if r.ndim == 2 and a.shape == r.T.shape and within(a, r.T, atol, rtol):
         return "transposed", SIGNATURES["transposed"]
     if per_example is not None and a.shape == per_example.shape and within(a, per_example, atol, rtol):
-        return "not-summed-over-batch", (f"one gradient per example (shape {list(a.shape)}), not summed over the "
-                                         f"batch of {a.shape[0]}")
+        return "not-summed-over-batch", (
+            f"one gradient per example (shape {list(a.shape)}), not summed over the batch of {a.shape[0]}"
+        )
     return None

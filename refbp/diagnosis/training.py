@@ -16,7 +16,7 @@ def derive(case, params=None, variant: Variant = CORRECT) -> Trace:
     return module.derive(case, params, variant)
 
 
-def train(case, variant: Variant = CORRECT) -> tuple[dict, float]:
+def train(case, variant: Variant = CORRECT) -> tuple[dict, float | None]:
     """(parameters after all `train.steps`, the loss there), as torch.optim would update them."""
     config = case.train
     params = {k: np.asarray(v, dtype=np.float64) for k, v in case.params.items()}
@@ -67,5 +67,5 @@ def _adam(state: dict, name: str, g, step: int, config, variant: Variant):
         return config.lr * m / (np.sqrt(v) + config.eps)
     if variant.training == "adam-no-power":  # 1 - beta where 1 - beta^t belongs: right at t = 1 only
         return (config.lr / (1.0 - beta1)) * m / (np.sqrt(v) / np.sqrt(1.0 - beta2) + config.eps)
-    correction1, correction2 = 1.0 - beta1 ** step, 1.0 - beta2 ** step
+    correction1, correction2 = 1.0 - beta1**step, 1.0 - beta2**step
     return (config.lr / correction1) * m / (np.sqrt(v) / np.sqrt(correction2) + config.eps)

@@ -45,8 +45,8 @@ class Adam:
     def step(self, xp, params: dict, grads: dict, names) -> dict:
         self.t += 1
         beta1, beta2 = self.betas
-        correction1 = 1.0 - beta1 ** self.t
-        correction2_sqrt = (1.0 - beta2 ** self.t) ** 0.5
+        correction1 = 1.0 - beta1**self.t
+        correction2_sqrt = (1.0 - beta2**self.t) ** 0.5
         updated = dict(params)
         for name in names:
             dtype = params[name].dtype
