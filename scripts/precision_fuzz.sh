@@ -7,6 +7,7 @@
 #   scripts/precision_fuzz.sh [EXAMPLES] [extra refbp fuzz options, e.g. --jobs auto or --seed 1]
 #
 # Failures are saved under ${PRECISION_FUZZ_DIR:-reports/precision-fuzz}/<implementation>-<dtype>/.
+# PRECISION_FUZZ_DTYPES="float16 bfloat16" runs only the implementations of those dtypes (default: all).
 # Exits 1 when any run found a failure (2 when a run could not be made), 0 when none did.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -23,6 +24,7 @@ runs=(
 status=0
 for run in "${runs[@]}"; do
     read -r impl dtype <<<"$run"
+    case " ${PRECISION_FUZZ_DTYPES:-float32 float16 bfloat16} " in *" $dtype "*) ;; *) continue ;; esac
     name=$(basename "${impl%%:*}" .py)-${impl##*:}-$dtype
     echo "== $impl --dtype $dtype ($examples examples)"
     refbp fuzz --impl "$impl" --dtype "$dtype" --examples "$examples" --no-progress \

@@ -66,9 +66,8 @@ def allowance(
     reference). Where an entry's terms
     cancel, its rounding is an ulp of them, however small the entry and the tensor: each entry
     is allowed at least `terms_ulps` x eps x its terms (a tensor of 6 entries of 9e-5 whose terms
-    are 1e-3, where torch's own error is one lucky draw). An entry where that reaches the tensor's
-    scale is inconclusive, as a tensor where K x torch's error does: no answer at that precision
-    has a digit of it."""
+    are 1e-3, where torch's own error is one lucky draw). The terms bound the rounding in the worst
+    case (every error of one sign): a floor, never a reason to call an entry inconclusive."""
     reference = np.asarray(reference, dtype=np.float64)
     torch_value = np.broadcast_to(np.asarray(torch_value, dtype=np.float64), reference.shape)
     with np.errstate(invalid="ignore", over="ignore"):
@@ -79,18 +78,14 @@ def allowance(
         floor_scale = max(scale, terms)
         floor = floor_ulps * EPSILON[case.dtype] * floor_scale + SMALLEST_NORMAL[case.dtype]
         allowed = np.full(reference.shape, max(k * error, floor))
-        at_terms = np.zeros(reference.shape)
         if entry_terms is not None and np.shape(entry_terms) == reference.shape:
             at_terms = terms_ulps * EPSILON[case.dtype] * np.asarray(entry_terms, dtype=np.float64)
-            at_terms = np.nan_to_num(at_terms, nan=0.0, posinf=0.0)  # none where they overflow
-            allowed = np.maximum(allowed, at_terms)
+            allowed = np.maximum(allowed, np.nan_to_num(at_terms, nan=0.0, posinf=0.0))  # none where they overflow
         if rule is not None:  # float32: its derived rule joins the stick, the larger of the two
             allowed = np.maximum(allowed, rule.atol + rule.rtol * np.abs(reference))
         blind = finite & ~seen
         if scale > 0 and k * error >= scale:  # torch has no digit of this tensor
             blind = finite.copy()
-        if scale > 0:  # nor at an entry whose terms' floor reaches the tensor's scale (they cancel 1 / (2 eps) times)
-            blind = blind | (finite & (at_terms >= scale))
         if rule is not None:  # float32: its rule judges every entry, as before the stick joined it
             blind = np.zeros_like(finite)
     return allowed, blind, error
