@@ -9,6 +9,8 @@ p99 are measured in each):
   compare+idle  8 clients flooding /v1/compare with 12 runs, and 1,000 idle sockets held open
                 (re-opened as the server closes them);
   large bodies  8 clients posting 7 MB bodies (parsed, then refused: 422).
+--rounds rounds of the three, interleaved (each attack against its round's baseline): the table
+gives each phase's medians over the rounds, and verify's throughput and share as ranges.
 The attackers run in a process of their own, so that they slow the server, not the measuring
 clients' event loop.
 Then --kills rounds of kill -9 (refbp.bench.service_kills): clients post with an Idempotency-Key each, the server is
@@ -127,26 +129,29 @@ def hold_idle_sockets(base: str, count: int, stop: threading.Event) -> None:
         sock.close()
 
 
-def attacking(kind: str, base: str, seconds: float, path: str = "", body: bytes = b"", idle_sockets: int = 0) -> None:
-    """An attacker's process: it shares no event loop, thread or core time with the measuring clients."""
+def attacking(
+    kind: str, answered, base: str, seconds: float, path: str = "", body: bytes = b"", idle_sockets: int = 0
+) -> None:
+    """An attacker's process: it shares no event loop, thread or core time with the measuring clients.
+    `answered` (a shared integer) receives the count of its requests answered."""
     if kind == "compare+idle":
         stop = threading.Event()
         idle = threading.Thread(target=hold_idle_sockets, args=(base, idle_sockets, stop), daemon=True)
         idle.start()
-        asyncio.run(flood(base, path, FLOODERS, seconds))
+        answered.value = asyncio.run(flood(base, path, FLOODERS, seconds))
         stop.set()
         idle.join()
     elif kind == "large":
-        asyncio.run(flood(base, "/v1/verify", FLOODERS, seconds, body))
+        answered.value = asyncio.run(flood(base, "/v1/verify", FLOODERS, seconds, body))
 
 
 def phase(name: str, base: str, body: bytes, clients: int, seconds: float, attack: tuple = ()) -> dict:
     verifying = Verifying(base, body, clients)
     attacker = None
+    context = multiprocessing.get_context("fork")
+    answered = context.Value("q", -1)
     if attack:
-        attacker = multiprocessing.get_context("fork").Process(
-            target=attacking, args=(attack[0], base, seconds, *attack[1:])
-        )
+        attacker = context.Process(target=attacking, args=(attack[0], answered, base, seconds, *attack[1:]))
         attacker.start()
         time.sleep(1.0)  # the attack under way before the measurement starts
     try:
@@ -163,7 +168,41 @@ def phase(name: str, base: str, body: bytes, clients: int, seconds: float, attac
         "p50_ms": statistics.median(ms) if ms else float("nan"),
         "p99_ms": ms[min(len(ms) - 1, int(0.99 * len(ms)))] if ms else float("nan"),
         "verify_not_200": verifying.other,
+        # the attackers' requests answered per second (any status), over their own --seconds
+        "attack_answered_per_s": answered.value / seconds if answered.value >= 0 else float("nan"),
     }
+
+
+def summarized(measured: list[dict]) -> list[dict]:
+    """One row per phase over the rounds: the medians, and verify's throughput and share of the
+    round's baseline as ranges (min-max)."""
+    rows = []
+    for name in dict.fromkeys(row["phase"] for row in measured):
+        of = [row for row in measured if row["phase"] == name]
+
+        def median(column: str, of=of) -> float:
+            return statistics.median(row.get(column, float("nan")) for row in of)
+
+        def spread(column: str, of=of) -> str:
+            return f"{min(row[column] for row in of):.0f}-{max(row[column] for row in of):.0f}"
+
+        rows.append(
+            {
+                "phase": name,
+                "rounds": len(of),
+                "verify_per_s": median("verify_per_s"),
+                "verify_range": spread("verify_per_s"),
+                "of_baseline_pct": median("of_baseline_pct"),
+                "of_baseline_range": spread("of_baseline_pct"),
+                "p50_ms": median("p50_ms"),
+                "p99_ms": median("p99_ms"),
+                "p99_max_ms": max(row["p99_ms"] for row in of),
+                "verify_not_200": sum(row["verify_not_200"] for row in of),
+                "attack_answered_per_s": median("attack_answered_per_s"),
+                "server_rss_mb": median("server_rss_mb"),
+            }
+        )
+    return rows
 
 
 def run(
@@ -174,6 +213,7 @@ def run(
     workers: int = 2,
     idle_sockets: int = IDLE_SOCKETS,
     large_bytes: int = LARGE_BYTES,
+    rounds: int = 1,
 ) -> pd.DataFrame:
     correct = result_document("seed-2-2-2")
     body = json.dumps(correct).encode()
@@ -197,27 +237,25 @@ def run(
                 serving(arguments, environment, log=folder / "serve.log", start_seconds=180, port=port)
             )
             asyncio.run(Verifying(base, body, clients).run(min(seconds, 5)))  # warm-up
-            rows.append(phase("baseline", base, body, clients, seconds))
-            rows[-1]["server_rss_mb"] = server_memory(process) / 2**20
-            rows.append(
-                phase(
-                    f"compare flood + {idle_sockets:,} idle sockets",
-                    base,
-                    body,
-                    clients,
-                    seconds,
-                    ("compare+idle", compare, b"", idle_sockets),
-                )
-            )
-            rows.append(
-                phase(f"{large_bytes / 2**20:.0f} MB bodies", base, body, clients, seconds, ("large", "", large))
-            )
-            time.sleep(2)  # the last large bodies finish
+            attacks = {
+                f"compare flood + {idle_sockets:,} idle sockets": ("compare+idle", compare, b"", idle_sockets),
+                f"{large_bytes / 2**20:.0f} MB bodies": ("large", "", large),
+            }
+            measured = []
+            # Interleaved: each round measures the baseline and then each attack, so that a change in
+            # the machine's load shows as a range, not as an attack's cost.
+            for _ in range(rounds):
+                baseline = phase("baseline", base, body, clients, seconds)
+                baseline["server_rss_mb"] = server_memory(process) / 2**20
+                baseline["of_baseline_pct"] = 100.0
+                measured.append(baseline)
+                for name, attack in attacks.items():
+                    measured.append(phase(name, base, body, clients, seconds, attack))
+                    measured[-1]["of_baseline_pct"] = 100 * measured[-1]["verify_per_s"] / baseline["verify_per_s"]
+                time.sleep(2)  # the last large bodies finish
+            rows.extend(summarized(measured))
             rows[-1]["server_rss_mb"] = server_memory(process) / 2**20
             rows[-1]["healthy_after"] = httpx.get(f"{base}/healthz", timeout=30).status_code == 200
-            baseline = rows[0]["verify_per_s"]
-            for row in rows:
-                row["of_baseline_pct"] = 100 * row["verify_per_s"] / baseline if baseline else float("nan")
 
             def body_of(key: str) -> bytes:
                 return json.dumps(dict(correct, implementation=f"attack {key}")).encode()
@@ -241,11 +279,17 @@ def main(argv=None) -> int:
     parser.add_argument("--seconds", type=float, default=20.0, help="each phase's length (default 20)")
     parser.add_argument("--kills", type=int, default=5, help="kill -9 rounds (default 5)")
     parser.add_argument("--workers", type=int, default=2, help="server processes (default 2)")
-    parser.add_argument("--quick", action="store_true", help="a smoke run: 2,000 runs, 4 clients, 3 s, 1 kill")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=3,
+        help="baseline-then-attacks rounds, interleaved; medians and ranges (default 3)",
+    )
+    parser.add_argument("--quick", action="store_true", help="a smoke run: 2,000 runs, 4 clients, 3 s, 1 round, 1 kill")
     args = parser.parse_args(argv)
     if args.quick:
-        args.runs, args.clients, args.seconds, args.kills = 2000, 4, 3.0, 1
-    frame = run(args.runs, args.clients, args.seconds, args.kills, args.workers)
+        args.runs, args.clients, args.seconds, args.kills, args.rounds = 2000, 4, 3.0, 1, 1
+    frame = run(args.runs, args.clients, args.seconds, args.kills, args.workers, rounds=args.rounds)
     print(frame.round(1).to_string(index=False))
     return 0
 

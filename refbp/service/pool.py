@@ -15,6 +15,8 @@ import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
+from .pace import CpuShare
+
 
 class Busy(RuntimeError):
     """Every thread is busy and the queue is full: try again later."""
@@ -105,6 +107,7 @@ class CheckPool:
         self.large_lane = threading.BoundedSemaphore(max(1, threads // 2))
         self.name = name
         self.lock, self.taken = threading.Lock(), 0  # slots held now (their work running or waiting)
+        self.pace: CpuShare | None = None  # the reads' share of a core while checks run (refbp.service.pace)
 
     def take(self) -> Slot:
         """A slot, or Busy at once when none is free."""
@@ -116,13 +119,23 @@ class CheckPool:
             self.taken += 1
         return Slot(self)
 
-    async def run(self, function, *args, seconds: float, deadline: Deadline | None = None):
-        """`function(*args)` in a worker thread; Busy when no slot is free, CheckTimeout past `seconds`
-        (work already running finishes in its thread, and frees its slot then)."""
+    async def run(self, function, *args, seconds: float, deadline: Deadline | None = None, paced: bool = True):
+        """`function(*args)` in a worker thread; Busy when no slot is free (or, with `pace`, no turn
+        within `seconds`), CheckTimeout past `seconds` (work already running finishes in its thread,
+        and frees its slot then). `paced=False`: not held by the pace (a readiness probe)."""
         slot = self.take()
+        turn = None
         try:
+            if self.pace is not None and paced:
+                try:
+                    turn = await self.pace.turn(seconds)
+                except (TimeoutError, asyncio.TimeoutError):
+                    raise Busy("the reads' share of the server is spent while checks run: try again later") from None
+                function = self.pace.metered(function)
             return await slot.run(function, *args, seconds=seconds, deadline=deadline)
         finally:
+            if turn is not None:
+                turn.release()
             slot.release()
 
     def close(self) -> None:

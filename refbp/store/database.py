@@ -12,7 +12,10 @@ opening a new store at once create its tables once.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -60,6 +63,16 @@ class Store:
     case_verdicts: sa.Table
     checks: sa.Table
     idempotency: sa.Table
+    # SQLite: one writer at a time in this process. Its threads then queue on this lock, woken as
+    # soon as it is free, instead of on SQLite's busy handler, which sleeps 1, 2, 5, 10, 15, 20,
+    # 25 ... ms between tries (other processes still meet that handler, one writer each).
+    _write_lock: threading.Lock = field(default_factory=threading.Lock, compare=False, repr=False)
+
+    @contextmanager
+    def writing(self) -> Iterator[sa.Connection]:
+        """A connection in a write transaction, committed when the block ends (rolled back if it raises)."""
+        with self._write_lock if self.kind == "sqlite" else nullcontext(), self.engine.begin() as connection:
+            yield connection
 
     @property
     def url(self) -> str:
@@ -93,7 +106,8 @@ def open_store(url: str | None = None) -> Store:
     except Exception as exc:  # a bad URL, a server that is down, a missing driver: one line for the user
         first_line = (str(exc).strip().splitlines() or [""])[0]
         raise StoreError(redacted(f"verdict store {url}: {type(exc).__name__}: {first_line}")) from exc
-    return Store(engine, *(metadata.tables[name] for name in TABLES))
+    runs, case_verdicts, checks, idempotency = (metadata.tables[name] for name in TABLES)
+    return Store(engine, runs, case_verdicts, checks, idempotency)
 
 
 def write_problem(store: Store) -> str | None:
@@ -101,7 +115,7 @@ def write_problem(store: Store) -> str | None:
     no path: it is shown to clients). The write changes nothing: alembic_version is set to itself,
     which still makes SQLite append to its WAL and PostgreSQL take a row lock."""
     try:
-        with store.engine.begin() as connection:
+        with store.writing() as connection:
             connection.execute(sa.text("UPDATE alembic_version SET version_num = version_num"))
     except Exception as exc:  # a read-only file, a full disk, a server gone: the reason, in one line
         return write_error_line(exc)

@@ -55,7 +55,7 @@ def _write(store: Store, run, record: RunRecord) -> str:
     inconclusive = sum(verdict.state.value == "inconclusive" for verdict in run.verdicts)
     # Plain insert() with the values as parameters: SQLAlchemy compiles each statement once and
     # reuses it (insert().values(...) would build and compile a new statement every time).
-    with store.engine.begin() as connection:
+    with store.writing() as connection:
         connection.execute(
             store.runs.insert(),
             dict(
