@@ -1,7 +1,8 @@
 """Misbehaving pipe servers for tests/test_pipe_robust.py: `python tests/pipe_servers.py BEHAVIOUR
 [CASE_ID] [PID_FILE]` answers refbp-pipe/1 correctly (examples/numpy_mlp.py behind
 examples/pipe/python/serve_adapter.py) until a request for CASE_ID (`@N`: its Nth request, and
-those after), where it misbehaves as told.
+those after), where it misbehaves as told (`train_error`: offers training, and answers an error
+to every request of that case that wants it).
 It writes its pid into PID_FILE, so that a test can see that refbp stopped it."""
 
 from __future__ import annotations
@@ -64,7 +65,9 @@ def misbehave(behaviour: str, request: dict, reply: dict) -> None:
         while isinstance(first[0], list):
             first = first[0]
         first[0] = float("nan")
-    if behaviour == "error":
+    if behaviour == "train_error" and "train" not in request["want"]:
+        pass  # only its training fails
+    elif behaviour in ("error", "train_error"):
         reply.clear()
         reply.update({"id": request["id"], "type": "error", "message": "out of memory in layer 1"})
     if behaviour == "stderr":
@@ -88,6 +91,8 @@ def main(argv) -> int:
         request = json.loads(line)
         if request["type"] == "hello":
             hello = dict(HELLO, id=0)
+            if behaviour == "train_error":
+                hello["quantities"] = [*HELLO["quantities"], "train"]
             if behaviour == "bad_hello":
                 hello["protocol"] = "refbp-pipe/0"
             write(json.dumps(hello) + "\n")

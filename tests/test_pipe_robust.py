@@ -120,6 +120,24 @@ def test_an_error_message_fails_its_case_and_the_others_go_on(capsys):
     assert verdicts["mlp-sigmoid-half-sse-b1"]["passed"] and verdicts["mlp-leaky-relu-sse-b4"]["passed"]
 
 
+def test_an_error_while_training_fails_the_training_rows_only(capsys):
+    # As a raise in an adapter's train() under --impl: the forward and gradient rows are judged.
+    target = "mlp-sigmoid-half-sse-b1"
+    code = main(
+        ["check", "--cmd", f"{sys.executable} {SERVER} train_error {target}", *FEW, "--no-report", "--no-progress"]
+        + ["--json"]
+    )
+    out, err = capsys.readouterr()
+    assert code == 1, err
+    verdict = {v["case"]: v for v in json.loads(out)}[target]
+    failed = {c["quantity"] for c in verdict["checks"] if not c["passed"]}
+    passed = {c["quantity"] for c in verdict["checks"] if c["passed"]}
+    assert {"outputs", "loss", "grads"} <= passed, verdict
+    assert failed == {"params_after", "loss_after"}, failed
+    notes = [c["note"] for c in verdict["checks"] if not c["passed"]]
+    assert all("train() raised CommandError: out of memory in layer 1" in note for note in notes), notes
+
+
 def test_a_quantity_wanted_and_missing_fails_its_case_naming_it(capsys):
     code, out, err = check(capsys, "missing", "--json")
     assert code == 1, err

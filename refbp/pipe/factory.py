@@ -50,7 +50,7 @@ class PipeFactory:
             "dtypes": list(self.hello.dtypes),
             **(self.hello.capabilities or {}),
         }
-        self._last: tuple | None = None  # (key, main answer) of the last case asked
+        self._last: tuple | None = None  # (key, main answer, quantities asked) of the last case asked
 
     def __call__(self, document: dict):
         dtype = document.get("dtype", "float64")
@@ -65,10 +65,19 @@ class PipeFactory:
             if document.get("train") and "train" in self.hello.quantities:
                 want.append("train")
             try:
-                self._last = key, self.ask(document, want)
+                try:
+                    self._last = key, self.ask(document, want), want
+                except CommandError:
+                    if "train" not in want:
+                        raise
+                    # An error while training costs the training rows only, as a raise in an adapter's
+                    # train() does: the rest is asked without it, and train() asks on its own (its
+                    # error then fails the training rows).
+                    want = [q for q in want if q != "train"]
+                    self._last = key, self.ask(document, want), want
             except Unsupported:
                 return None
-        return PipeImplementation(self, document, self._last[1])
+        return PipeImplementation(self, document, self._last[1], asked=self._last[2])
 
     def ask(self, document: dict, want: list[str], params=None, inputs=None, targets=None, params_list=None) -> dict:
         self.running()  # stopped (close_all) and asked again: load_factory's callers cache the factory
@@ -104,22 +113,23 @@ class PipeImplementation:
     """forward, loss, gradients (and what the hello offers of intermediates, error_signals, train,
     loss_batch) of one case, answered by the command."""
 
-    def __init__(self, factory: PipeFactory, document: dict, main: dict | None):
-        self.factory, self.document, self.main = factory, document, main
+    def __init__(self, factory: PipeFactory, document: dict, main: dict | None, asked: tuple | list = ()):
+        self.factory, self.document, self.main, self.asked = factory, document, main, tuple(asked)
         offered = factory.hello.quantities
-        # An optional quantity the hello offers but the case's first answer left out (the
-        # implementation behind the command has none for this case) is not provided, as an
+        # An optional quantity the hello offers but the case's first answer left out when asked
+        # (the implementation behind the command has none for this case) is not provided, as an
         # adapter without that method: never a failure.
         answered = set(main) if main is not None else None
 
-        def left_out(*keys):
-            return answered is not None and not any(key in answered for key in keys)
+        def left_out(quantity: str, key: str = "") -> bool:
+            """Asked for in the case's first request, and not in its answer (under `key`)."""
+            return answered is not None and quantity in asked and (key or quantity) not in answered
 
         if "intermediates" not in offered or left_out("intermediates"):
             self.intermediates = None  # type: ignore[method-assign,assignment]  # not offered: None, as an adapter without it
         if "error_signals" not in offered or left_out("error_signals"):
             self.error_signals = None  # type: ignore[method-assign,assignment]  # not offered: None, as an adapter without it
-        if "train" not in offered or (document.get("train") and left_out("params_after")):
+        if "train" not in offered or (document.get("train") and left_out("train", "params_after")):
             self.train = None  # type: ignore[method-assign,assignment]  # not offered: None, as an adapter without it
         if "losses" not in offered:
             self.loss_batch = None  # type: ignore[method-assign,assignment]  # not offered: None, as an adapter without it
@@ -155,7 +165,7 @@ class PipeImplementation:
 
     # the answer to a question at these values: the case's first answer, or a request of its own
     def _at(self, want, params, inputs, targets=None) -> dict:
-        if self.main is not None and self._same(params, inputs, targets):
+        if self.main is not None and set(want) <= set(self.asked) and self._same(params, inputs, targets):
             return self.main
         return self.factory.ask(self.document, want, params, inputs, targets)
 
