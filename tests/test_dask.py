@@ -191,11 +191,14 @@ def test_serve_hands_its_checks_to_the_cluster(dask_processes, monkeypatch):
     assert [answer.json()["passed"] for answer in answers[address]] == [True, False]
 
 
-def test_serve_with_no_scheduler_at_the_address_is_a_usage_error(capsys):
+def test_serve_with_no_scheduler_at_the_address_is_a_usage_error(capsys, monkeypatch):
     """Before any server process starts: one line naming the address, exit 2."""
     import socket
 
     from refbp.cli import main
+    from refbp.parallel import dask_cluster
+
+    monkeypatch.setattr(dask_cluster, "CONNECT_TIMEOUT", 2)  # refused at once; Dask retries until then
 
     with socket.socket() as probe:  # a port nothing listens on: bound, never listening
         probe.bind(("127.0.0.1", 0))
