@@ -1,8 +1,10 @@
 """The pipe examples in other languages (examples/pipe): the C MLP (built here with the system cc, as
 its Makefile does) and the Node MLP pass the whole suite's MLP cases through `refbp check --cmd`
 (the RNN cases declined by their hello); their copies with one injected bug fail and are
-diagnosed; `refbp fuzz --cmd` runs on them. Outside CI a missing cc or node skips; under CI=true
-it fails (conftest.missing_component)."""
+diagnosed; `refbp fuzz --cmd` runs on them. Both answer `layer` requests (docs/formats.md section 12)
+for their affine layer, activations and losses: the C layers pass the layer cases, their copies with
+a bug fail naming the tensor, `refbp fuzz --cmd --layer` finds nothing. Outside CI a missing cc or
+node skips; under CI=true it fails (conftest.missing_component)."""
 
 from __future__ import annotations
 
@@ -33,7 +35,8 @@ def shared_references(references, monkeypatch):
 
 @pytest.fixture(scope="module")
 def c_programs(tmp_path_factory) -> Path:
-    """examples/pipe/c built into a temporary folder by its Makefile's rules: mlp and mlp_sigmoid_on_net."""
+    """examples/pipe/c built into a temporary folder by its Makefile's rules: mlp, mlp_sigmoid_on_net and
+    mlp_affine_w_sign."""
     if shutil.which("cc") is None or shutil.which("make") is None:
         missing_component("cc or make is not installed (Debian packages gcc, make)")
     out = tmp_path_factory.mktemp("c")
@@ -82,7 +85,7 @@ def diagnoses(verdicts: list[dict]) -> set[str]:
 
 
 def test_the_c_mlp_passes_the_whole_mlp_suite(capsys, c_programs):
-    assert_whole_mlp_suite_passes(capsys, str(c_programs / "mlp"), "c-mlp")
+    assert_whole_mlp_suite_passes(capsys, str(c_programs / "mlp"), "c-mlp", layer_cases=97)
     # kept in the verdict store under its hello's name and version, as a run of `check --impl` is
     assert main(["history", "--implementation", "c-mlp"]) == 0
     (row,) = [line.split() for line in capsys.readouterr().out.splitlines() if " check " in line]
@@ -96,6 +99,50 @@ def test_the_c_sigmoid_bug_is_caught_and_diagnosed(capsys, c_programs):
     failed = {(c["reference"], c["quantity"]) for c in verdicts[0]["checks"] if not c["passed"]}
     assert {("torch-autograd", "grads"), ("own-forward-fd", "grads")} <= failed  # its backward, not its forward
     assert diagnoses(verdicts) == {"activation-derivative:sigmoid-on-net"}
+
+
+C_LAYERS = {
+    "affine",
+    *("identity", "sigmoid", "tanh", "relu", "leaky_relu", "elu", "softplus", "softmax"),
+    *("half_sse", "sse", "mse", "bce", "cross_entropy", "softmax_cross_entropy"),
+}
+
+
+def test_the_c_mlp_answers_its_layers(capsys, c_programs):
+    # the suite's layer cases: all but the RNN layers', which its hello does not list
+    code, verdicts, err = check_json(capsys, str(c_programs / "mlp"), "--layer", SUITE_DIR / "layers")
+    assert code == 0, err
+    assert len(verdicts) == 97 and all(v["state"] == "pass" for v in verdicts)
+    assert "10 layer case(s) not checked (rnn, rnn_step)" in err
+    # refbp's library of input sets, on every function its hello lists
+    code, verdicts, err = check_json(capsys, str(c_programs / "mlp"), "--layer")
+    assert code == 0, err
+    assert all(v["state"] == "pass" for v in verdicts)
+    assert {v["network"].removeprefix("layer ") for v in verdicts} == C_LAYERS
+
+
+@pytest.mark.parametrize(
+    ("program", "case", "tensor", "diagnosis"),
+    [
+        ("mlp_sigmoid_on_net", "sigmoid-b4-ordinary", "sigmoid.x", "activation-derivative:sigmoid-on-net"),
+        ("mlp_affine_w_sign", "affine-b4-ordinary", "affine.w", "sign"),
+    ],
+)
+def test_a_c_layer_bug_is_caught_naming_the_tensor(capsys, c_programs, program, case, tensor, diagnosis):
+    path = SUITE_DIR / "layers" / f"layer-{case}.json"
+    code, verdicts, _ = check_json(capsys, str(c_programs / program), "--layer", path)
+    assert code == 1 and verdicts[0]["state"] == "fail"
+    failed = [c for c in verdicts[0]["checks"] if not c["passed"]]
+    assert {c["tensor"] for c in failed} == {tensor}  # its backward, not its forward
+    assert {c["reference"] for c in failed} == {"torch-autograd", "own-forward-fd", "expected"}
+    assert diagnoses(verdicts) == {diagnosis}
+
+
+def test_fuzz_draws_the_c_layers(capsys, c_programs):
+    code = main(["fuzz", "--cmd", str(c_programs / "mlp"), "--layer", "--examples", "3", "--no-progress"])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "45 input sets checked (15 functions, seed 0)" in out and "0 failed" in out
 
 
 def test_the_node_mlp_passes_the_whole_mlp_suite(capsys, node):

@@ -4,8 +4,11 @@
 
    Forward, loss, backward (every layer's dL/dout and dL/dnet on the way down) and training
    (SGD with momentum, Adam; weight decay; frozen tensors), in double whatever the case's dtype.
+   It answers `layer` requests too (layers.c: its affine layer, activations and losses, one at a
+   time; `refbp check --cmd examples/pipe/c/mlp --layer`).
    Built with -DSIGMOID_ON_NET it is the copy with the classic bug: the sigmoid's slope taken
-   from net, net(1 - net), where the chain rule needs out(1 - out). */
+   from net, net(1 - net), where the chain rule needs out(1 - out) (in its sigmoid layer too). */
+#include "layers.h"
 #include "pipe.h"
 #include <math.h>
 #include <stdio.h>
@@ -27,7 +30,7 @@ static double *zeros(int n) { return calloc(n > 0 ? n : 1, sizeof(double)); }
 static double sigmoid(double z) { return z >= 0 ? 1 / (1 + exp(-z)) : exp(z) / (1 + exp(z)); }
 static double softplus(double z) { return z > 0 ? z + log1p(exp(-z)) : log1p(exp(z)); }
 
-static double f(const char *act, double z) {
+double activation(const char *act, double z) {
     if (!strcmp(act, "sigmoid")) return sigmoid(z);
     if (!strcmp(act, "tanh")) return tanh(z);
     if (!strcmp(act, "relu")) return z > 0 ? z : 0;
@@ -37,7 +40,7 @@ static double f(const char *act, double z) {
     return z;  /* identity */
 }
 
-static double slope(const char *act, double z) {  /* f'(z), from the pre-activation */
+double activation_slope(const char *act, double z) {  /* f'(z), from the pre-activation */
 #ifdef SIGMOID_ON_NET
     if (!strcmp(act, "sigmoid")) return z * (1 - z);
 #else
@@ -89,7 +92,7 @@ static void forward(const Net *net, const Params *p, Pass *s) {
                 for (int o = 0; o < m; o++) total += exp(z[o] - top);
                 for (int o = 0; o < m; o++) a[o] = exp(z[o] - top - log(total));
             } else {
-                for (int o = 0; o < m; o++) a[o] = f(net->act[l], z[o]);
+                for (int o = 0; o < m; o++) a[o] = activation(net->act[l], z[o]);
             }
         }
     }
@@ -137,6 +140,13 @@ static double loss(const Net *net, const double *y, double *dy) {
     return total;
 }
 
+/* The loss alone, for layers.c: that of a net of no layers, whose output is y [batch][width]. */
+double loss_of(const char *loss_name, const double *y, double *t, int batch, int width, int classes_given, double *dy) {
+    Net net = {.layers = 0, .batch = batch, .classes_given = classes_given, .loss = loss_name, .t = t};
+    net.sizes[0] = width;
+    return loss(&net, y, dy);
+}
+
 /* Backward: every layer's dL/dout and dL/dnet, and the gradients into g. */
 static void backward(const Net *net, const Params *p, Pass *s, Params *g) {
     int B = net->batch, L = net->layers;
@@ -151,7 +161,7 @@ static void backward(const Net *net, const Params *p, Pass *s, Params *g) {
                 for (int o = 0; o < m; o++) dot += u[o] * a[o];
                 for (int o = 0; o < m; o++) d[o] = a[o] * (u[o] - dot);
             } else {
-                for (int o = 0; o < m; o++) d[o] = u[o] * slope(net->act[l], s->z[l][i * m + o]);
+                for (int o = 0; o < m; o++) d[o] = u[o] * activation_slope(net->act[l], s->z[l][i * m + o]);
             }
         }
         g->w[l] = zeros(m * n);
@@ -312,7 +322,10 @@ int main(void) {
             answer_strings("kinds", kinds, 1);
             answer_strings("dtypes", dtypes, 2);
             answer_strings("quantities", quantities, 7);
+            answer_layers_hello();
             answer_end();
+        } else if (!strcmp(json_str(request, "type", ""), "layer")) {
+            answer_layer(request);
         } else {
             evaluate(request);
         }
