@@ -29,6 +29,12 @@ _RIGHT_SLOPE = (
     "suite passes and names; elsewhere the same numbers"
 )
 
+_WIDE_ADAM = (
+    "the test picks the precision Adam's step is computed in: float32 for float16 and bfloat16 (torch's "
+    "fused Adam), the parameter's own otherwise; the mutant also picks float32 for a float32 parameter, "
+    "which is its own: the same conversions (to the same dtype) and the same numbers"
+)
+
 EQUIVALENT: dict[str, str] = {
     "activations.ReLU.backward: `net > 0` -> `(net >= 0)`": _RIGHT_SLOPE,
     "activations.LeakyReLU.derivative: `net > 0` -> `(net >= 0)`": _RIGHT_SLOPE,
@@ -54,6 +60,8 @@ EQUIVALENT: dict[str, str] = {
         "product has an inner size of 1, one multiplication per entry, the same numbers as the broadcast outer "
         "product the original uses there for speed"
     ),
+    "optim.Adam.step: `xp.finfo(dtype).bits < 32` -> `(xp.finfo(dtype).bits <= 32)`": _WIDE_ADAM,
+    "optim.Adam.step: `32` -> `33`": _WIDE_ADAM,
     "runner.train: `first_grads is not None` -> `(first_grads is None)`": (
         "the first step then takes the gradients at the initial parameters again instead of reusing the ones "
         "compute_trace already took there: the same computation on the same numbers, done twice"
