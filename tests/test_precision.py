@@ -170,6 +170,27 @@ def test_a_formula_bug_in_float16_keeps_its_own_name():
     assert "precision" not in failed.values() and "unknown" not in failed.values()
 
 
+def test_a_training_step_taken_with_a_wrong_gradient_is_not_a_precision_finding():
+    # A new user's bug: the first weight gradient transposed by a reshape. The step it takes moves
+    # the parameters by a few float16 spacings, but the formula is wrong, not the rounding.
+    case = next(c for c in GROUP if c.id == "lowp-mlp-sigmoid-bce-b12-float16")
+    module = load("numpy_low_precision.py", "", fresh=True)
+    correct = module.Net.mlp_backward
+
+    def reshaped(self, p, cache, g):
+        grads = correct(self, p, cache, g)
+        weight = grads["layers.0.weight"]
+        grads["layers.0.weight"] = np.ascontiguousarray(weight.T).reshape(weight.shape)
+        return grads
+
+    module.Net.mlp_backward = reshaped
+    with np.errstate(all="ignore"):
+        verdict = check_adapter_case(case, module.factory_float16, "reshaped")
+    failed = {(c.quantity, c.tensor): c.diagnosis for c in verdict.checks if not c.passed}
+    assert ("grads", "layers.0.weight") in failed and ("params_after", "layers.0.weight") in failed, failed
+    assert "precision" not in failed.values(), failed
+
+
 def test_the_stick_is_k_times_torchs_largest_error_with_a_floor():
     case = at_dtype(GROUP[0], "float16")
     reference = np.array([1.0, -0.5, 0.25])

@@ -216,13 +216,24 @@ def name_precision_findings(case: Case, checks: list[Check], reference: Trace) -
     PRECISION_FINDING_ULPS spacings of the dtype at the tensor's scale is a precision finding:
     right formula, too much rounding (a long sum accumulated in float16, a softmax without its
     maximum subtracted that overflows). Its diagnosis becomes `precision`, the note says so.
+    A training row (params_after, loss_after) is not one where a gradient row failed for another
+    reason: the step was taken with a wrong gradient, and its error is that gradient's.
     Rows are frozen: a changed one is a new row."""
     if not judged_by_stick(case):
         return checks
     torch_rows = {(c.quantity, c.tensor): c for c in checks if c.reference == REFERENCE}
-    return [
+    named = [
         _precision_finding(case, check, torch_rows.get((check.quantity, check.tensor)), reference) for check in checks
     ]
+    if any(not c.passed and c.quantity == "grads" and c.diagnosis != "precision" for c in named):
+        named = [
+            original if check.quantity in TRAINING_QUANTITIES else check
+            for original, check in zip(checks, named, strict=True)
+        ]
+    return named
+
+
+TRAINING_QUANTITIES = ("params_after", "loss_after")
 
 
 def _precision_finding(case: Case, check: Check, mirror: Check | None, reference: Trace) -> Check:
