@@ -36,6 +36,8 @@ NOISE_JUDGED = ("central", "sampled", "richardson", "complex")  # every entry-wi
 
 
 CONVENTION_POINT = "where conventions differ"
+# An own-forward-fd entry of an implementation whose loss rounds its parameters (refbp.check.own_forward).
+ROUNDED = "its loss rounds its parameters to the case's dtype"
 
 
 def mark_convention_points(result: FiniteDifference, admissible: Admissible | None, tolerance: Tolerance) -> int:

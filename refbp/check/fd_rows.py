@@ -19,7 +19,14 @@ from ..nn.backend import serial_blas
 from ..trace import Trace
 from .conventions import Admissible
 from .entrywise import compare
-from .fd_reference import CONVENTION_POINT, NOT_CONFIRMED, escalate_failures, mark_convention_points, unjudged_entries
+from .fd_reference import (
+    CONVENTION_POINT,
+    NOT_CONFIRMED,
+    ROUNDED,
+    escalate_failures,
+    mark_convention_points,
+    unjudged_entries,
+)
 from .notes import short_note
 from .references import FRESH, References
 from .rows import rows
@@ -165,7 +172,7 @@ MAX_ENTRIES = 20  # per row, in the report's entries.csv
 
 
 def _reason(reason: str) -> str:
-    return reason if reason in (CONVENTION_POINT, BLIND) else KINK
+    return reason if reason in (CONVENTION_POINT, BLIND, ROUNDED) else KINK
 
 
 def entries(
@@ -260,9 +267,11 @@ def directional_row(
     )
     counts = {"directions judged": comparison.checked}
     for reason in result.directional_kinks.values():
-        key = "not judged:" + (reason if reason in (CONVENTION_POINT, BLIND, NOT_CONFIRMED) else KINK)
+        key = "not judged:" + (reason if reason in (CONVENTION_POINT, BLIND, NOT_CONFIRMED, ROUNDED) else KINK)
         counts[key] = counts.get(key, 0) + 1
-    units = sorted({r for r in result.directional_kinks.values() if r not in (CONVENTION_POINT, BLIND, NOT_CONFIRMED)})
+    units = sorted(
+        {r for r in result.directional_kinks.values() if r not in (CONVENTION_POINT, BLIND, NOT_CONFIRMED, ROUNDED)}
+    )
     words = [short_note(counts)]
     if result.directional_kinks:
         words.append("torch judges those not judged" if judged_elsewhere else "those not judged are inconclusive")

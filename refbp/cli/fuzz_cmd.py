@@ -90,7 +90,12 @@ def register(sub):
         metavar="K",
         help="keep at most K failures, the first of each distinct failing check (default 3)",
     )
-    p.add_argument("--no-shrink", action="store_true", help="keep failures as drawn, without shrinking them")
+    p.add_argument(
+        "--no-shrink",
+        action="store_true",
+        help="keep failures as drawn, without shrinking them (shrinking calls the implementation hundreds of "
+        "times per failure: minutes where a call is slow)",
+    )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument(
         "--jobs",
