@@ -38,11 +38,13 @@ def exact(array: np.ndarray) -> list:
     return values.tolist()
 
 
-def mlp(rng, sizes, batch, activations, loss, train=None) -> dict:
+def mlp(rng, sizes, batch, activations, loss, train=None, output_bias=0.0) -> dict:
+    """`output_bias`: the mean of the last layer's bias (the draws are the same for any mean)."""
     params = {}
+    last = len(sizes) - 2
     for i, (n_in, n_out) in enumerate(itertools.pairwise(sizes)):
         params[f"layers.{i}.weight"] = exact(rng.normal(0, 1 / np.sqrt(n_in), (n_out, n_in)))
-        params[f"layers.{i}.bias"] = exact(rng.normal(0, 0.1, n_out))
+        params[f"layers.{i}.bias"] = exact(rng.normal(output_bias if i == last else 0.0, 0.1, n_out))
     inputs = exact(rng.normal(0, 1, (batch, sizes[0])))
     targets = _targets(rng, loss, activations[-1], (batch,), sizes[-1])
     network = {"kind": "mlp", "sizes": list(sizes), "activations": list(activations), "bias": True}
@@ -147,6 +149,14 @@ NETWORKS = [
         "tanh RNN, truncated BPTT every 2 steps, one SGD step",
         8,
         lambda rng: rnn(rng, (3, 5, 2), 6, 6, "half_sse", truncate=2, train={"optimizer": "sgd", "lr": 0.05}),
+    ),
+    (
+        # nets of about 11 to 14: e^z overflows float16 (largest 65504) above z = 11.09, so a
+        # softmax that does not subtract the maximum returns inf/inf; torch's subtracts it
+        "mlp-softmax-large-logits-mse-b8",
+        "softmax output layer over logits near 12 (output bias 12), mse",
+        9,
+        lambda rng: mlp(rng, (4, 8, 5), 8, ("tanh", "softmax"), "mse", output_bias=12.0),
     ),
 ]
 

@@ -52,7 +52,7 @@ def failures(verdict) -> list:
 
 
 def test_the_group_has_each_network_in_each_low_precision_dtype():
-    assert len(GROUP) >= 24
+    assert len(GROUP) >= 27
     for dtype in ("float32", "float16", "bfloat16"):
         mine = [c for c in GROUP if c.dtype == dtype]
         assert {c.network.kind for c in mine} == {"mlp", "rnn"}
@@ -143,6 +143,30 @@ def test_a_softmax_without_its_maximum_subtracted_is_a_precision_finding():
     module.activation = unstable
     with np.errstate(all="ignore"):
         verdict = check_adapter_case(case, module.factory_float16, "unstable")
+    failed = [c for c in verdict.checks if not c.passed and c.reference == "torch-autograd"]
+    assert ("outputs", "outputs") in {(c.quantity, c.tensor) for c in failed}
+    assert {c.diagnosis for c in failed} == {"precision"}, [(c.tensor, c.diagnosis) for c in failed]
+
+
+def test_the_group_catches_a_softmax_without_its_maximum_subtracted():
+    # The group's own case for this bug: logits of about 11 to 14 (output bias 12), where e^z
+    # overflows float16; every other softmax in the group sees order-one logits and misses it.
+    case = next(c for c in GROUP if c.id == "lowp-mlp-softmax-large-logits-mse-b8-float16")
+    module = load("numpy_low_precision.py", "", fresh=True)
+    with np.errstate(all="ignore"):
+        assert state(check_adapter_case(case, module.factory_float16, "stable")) == "pass"
+    stable = module.activation
+
+    def unstable(name, z):
+        if name != "softmax":
+            return stable(name, z)
+        e = np.exp(z)  # the bug
+        return (e / e.sum(axis=-1, keepdims=True)).astype(z.dtype), None
+
+    module.activation = unstable
+    with np.errstate(all="ignore"):
+        verdict = check_adapter_case(case, module.factory_float16, "unstable")
+    assert state(verdict) == "fail"
     failed = [c for c in verdict.checks if not c.passed and c.reference == "torch-autograd"]
     assert ("outputs", "outputs") in {(c.quantity, c.tensor) for c in failed}
     assert {c.diagnosis for c in failed} == {"precision"}, [(c.tensor, c.diagnosis) for c in failed]
