@@ -59,7 +59,7 @@ class CpuShare:
     async def turn(self, seconds: float):
         """Wait for this read's turn (one paced read at a time); the lock to hold while it runs,
         or None when nothing is paced now. TimeoutError past `seconds`."""
-        if self.wait_seconds() == 0.0 and not self.busy():
+        if not self.busy():
             return None
         if self._turn is None:
             self._turn = asyncio.Lock()
