@@ -17,8 +17,8 @@ import numpy as np
 
 from refbp.cases import SUITE_DIR, load_case
 from refbp.check.check_adapter import check_adapter_case
-from refbp.check.own_forward import rounds_its_parameters
 from refbp.check.own_loss import OwnLoss
+from refbp.check.own_rounded import rounds_its_parameters
 
 ROOT = Path(__file__).resolve().parents[1]
 CASE_FILE = Path(__file__).resolve().parent / "data" / "fuzz-mlp-a31832b8856e.json"

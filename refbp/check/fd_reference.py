@@ -36,7 +36,9 @@ NOISE_JUDGED = ("central", "sampled", "richardson", "complex")  # every entry-wi
 
 
 CONVENTION_POINT = "where conventions differ"
-# An own-forward-fd entry of an implementation whose loss rounds its parameters (refbp.check.own_forward).
+# The reference of the rows against the implementation's own loss (refbp.check.own_forward).
+OWN_FORWARD = "own-forward-fd"
+# An own-forward-fd entry of an implementation whose loss rounds its parameters (refbp.check.own_rounded).
 ROUNDED = "its loss rounds its parameters to the case's dtype"
 
 

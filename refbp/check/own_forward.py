@@ -31,15 +31,16 @@ from ..loss_forms import LossForms
 from ..nn.backend import serial_blas
 from ..trace import Trace
 from .conventions import Admissible
-from .fd_reference import ROUNDED, escalate_failures, mark_convention_points
+from .fd_reference import OWN_FORWARD, escalate_failures, mark_convention_points
 from .fd_rows import describe, finite_difference_checks
 from .narrowing import Vouched, narrow
 from .own_loss import OwnLoss
+from .own_rounded import ROUNDED_DTYPES, rounded_rows, rounds_its_parameters
 from .rows import rows
 from .tolerance import FD_ERROR_FACTOR, fd_tolerance
 from .verdict import Check
 
-REFERENCE = "own-forward-fd"
+REFERENCE = OWN_FORWARD
 NARROWED_METHODS = ("central", "richardson")
 ENTRYWISE_UP_TO = 32  # entries: a case this small is judged entry by entry (a few dozen calls)
 ALONG = "along random directions"  # how the entries the directions vouched for were judged
@@ -67,7 +68,7 @@ def own_forward_checks(
     probed = LossForms(own, forms.probe)
     params = {name: np.asarray(value, dtype=np.float64) for name, value in case.params.items()}
     if case.dtype in ROUNDED_DTYPES and rounds_its_parameters(own, params):
-        return _rounded_rows(case, trace, params, method, judged_elsewhere)
+        return rounded_rows(case, trace, params, method, judged_elsewhere)
     if method not in NARROWED_METHODS or reference is None:
         checks = finite_difference_checks(
             case, trace, probed, method, admissible=admissible, judged_elsewhere=judged_elsewhere
@@ -243,66 +244,6 @@ def _with_directions(check: Check, vouched: Vouched | None, result: FiniteDiffer
         f" step {vouched.step:.2g})"
     )
     return replace(check, note="; ".join(filter(None, [check.note, words])))
-
-
-# A float16 or bfloat16 case: its implementation may compute its loss from parameters rounded to
-# the dtype even when given float64 ones, where a finite difference's step (6e-6 of a parameter)
-# rounds away: the differences are then 0, and no evidence of anything.
-ROUNDED_DTYPES = ("float16", "bfloat16")
-# Moved by this relative amount, every non-zero parameter of float32 precision or less rounds back
-# to itself (its spacing is 2^-23 of it at least); a loss computed in float64 changes.
-PROBE_RELATIVE = 2.0**-30
-
-
-def rounds_its_parameters(own: OwnLoss, params: dict[str, np.ndarray]) -> bool:
-    """True when the implementation's loss is unchanged, to the bit, with every parameter moved by
-    a relative 2^-30 along two random sign patterns: it computes from the parameters rounded to a
-    dtype of float32 precision or less, and differences at float64 steps see nothing of it."""
-    base = own(params)
-    if not np.isfinite(base):
-        return False
-    rng = np.random.default_rng(0)
-    for _ in range(2):
-        moved = {
-            name: value * (1.0 + PROBE_RELATIVE * rng.choice([-1.0, 1.0], size=value.shape))
-            for name, value in params.items()
-        }
-        if own(moved) != base:
-            return False
-    return True
-
-
-def _rounded_rows(
-    case: Case, trace: Trace, params: dict[str, np.ndarray], method: str, judged_elsewhere: bool
-) -> list[Check]:
-    """The rows of an implementation whose loss rounds its parameters: every entry not judged, as
-    at a kink (inconclusive where no torch row judges it), with a note saying how to get the check."""
-    result = FiniteDifference(method)
-    for name, value in params.items():
-        result.grads[name] = np.zeros(value.shape)
-        result.steps[name] = np.full(value.shape, np.nan)
-        result.errors[name] = np.zeros(value.shape)
-        result.kinks[name] = {tuple(int(i) for i in index): ROUNDED for index in np.ndindex(value.shape)}
-    result.notes.append(
-        f"a finite difference's step rounds away in {case.dtype}: compute the loss in float64 when given "
-        "float64 parameters to have this check"
-    )
-    tolerance = fd_tolerance(case, method, sum(int(p.size) for p in params.values()))
-    skips = {name: result.kink_mask(name) for name in params}
-    checks = rows("grads", trace.grads, result.grads, REFERENCE, tolerance, skips=skips, method=method)
-    return [
-        describe(
-            check,
-            result,
-            tolerance,
-            skips.get(check.tensor),
-            np.zeros(np.shape(result.grads.get(check.tensor, 0.0))),
-            judged_elsewhere,
-            case.id,
-            None,
-        )
-        for check in checks
-    ]
 
 
 def _named(checks: list[Check], notes: list[str]) -> list[Check]:
