@@ -73,3 +73,35 @@ def test_a_read_within_its_share_is_not_held():
             pool.close()
 
     asyncio.run(scenario())
+
+
+def test_a_large_body_waits_for_its_lane_and_its_share_then_is_refused_past_its_time():
+    from refbp.service.verify_route import large_turn
+
+    async def scenario():
+        pool = CheckPool(threads=2, queue=4)
+        try:
+            lane = pool.large_lane
+            assert lane.acquire(blocking=False)  # a large body being checked
+
+            async def release_soon():
+                await asyncio.sleep(0.2)
+                lane.release()
+
+            releasing = asyncio.create_task(release_soon())
+            await large_turn(pool, lane, seconds=10)  # waited, not refused: the lane is ours now
+            await releasing
+            with pytest.raises(Busy, match="large body"):
+                await large_turn(pool, lane, seconds=0.1)  # still ours: the next one gives up
+            lane.release()
+            # The large bodies' share, spent while checks run: held, then refused past its time.
+            pool.large_pace = CpuShare(busy=lambda: True, share=0.01, burst=0.0)
+            pool.large_pace.charge(1.0)
+            with pytest.raises(Busy, match="share"):
+                await large_turn(pool, lane, seconds=0.2)
+            assert lane.acquire(blocking=False)  # the refused body gave its lane back
+            lane.release()
+        finally:
+            pool.close()
+
+    asyncio.run(scenario())

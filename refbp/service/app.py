@@ -28,7 +28,7 @@ from . import catalog, health, pages, reads, verify_route
 from .body import BodyProblem, ClientGone
 from .guards import HostAllowList
 from .openapi import openapi_document
-from .pace import CpuShare
+from .pace import LARGE_BODY_SHARE, CpuShare
 from .pool import Busy, CheckPool, CheckTimeout
 from .settings import Settings
 from .verifier import Verifier
@@ -49,6 +49,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     pool = CheckPool(limits.threads, limits.queue)
     reads_pool = CheckPool(limits.read_threads, limits.read_queue, name="refbp-read", yielding=True)
     reads_pool.pace = CpuShare(busy=lambda: pool.taken > 0)
+    pool.large_pace = CpuShare(busy=lambda: pool.taken > 0, share=LARGE_BODY_SHARE)
     app = FastAPI(
         title="refbp verification service",
         version=__version__,

@@ -23,6 +23,9 @@ SHARE = 0.05
 # Seconds of CPU the reads may take at once before the share holds them: one page with its
 # pictures, or a few hundred cached compares, goes at full speed.
 BURST = 1.0
+# Large bodies (declared over 1 MiB: read, parsed and judged one at a time per two check threads)
+# get a quarter of a core per server process while other checks run: a flood of them waits.
+LARGE_BODY_SHARE = 0.25
 # Charged per read on top of its thread's time: the request's parsing, routing and answer on the
 # event loop, which the thread's clock does not see.
 REQUEST_OVERHEAD = 0.001
@@ -67,14 +70,20 @@ class CpuShare:
         deadline = time.monotonic() + seconds
         await asyncio.wait_for(turn.acquire(), seconds)
         try:
-            while (wait := self.wait_seconds()) > 0:
-                if time.monotonic() + wait > deadline:
-                    raise TimeoutError
-                await asyncio.sleep(wait)
+            await self.allowed(deadline - time.monotonic())
         except BaseException:
             turn.release()
             raise
         return turn
+
+    async def allowed(self, seconds: float) -> None:
+        """Return once work may start (the bucket not empty, or nothing else busy); TimeoutError
+        when that is more than `seconds` away."""
+        deadline = time.monotonic() + seconds
+        while (wait := self.wait_seconds()) > 0:
+            if time.monotonic() + wait > deadline:
+                raise TimeoutError
+            await asyncio.sleep(wait)
 
     def metered(self, function: Callable) -> Callable:
         """`function`, its thread's CPU time charged to the bucket when it returns or raises."""
@@ -89,4 +98,4 @@ class CpuShare:
         return run
 
 
-__all__ = ["BURST", "SHARE", "CpuShare"]
+__all__ = ["BURST", "LARGE_BODY_SHARE", "SHARE", "CpuShare"]

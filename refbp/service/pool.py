@@ -108,6 +108,7 @@ class CheckPool:
         self.name = name
         self.lock, self.taken = threading.Lock(), 0  # slots held now (their work running or waiting)
         self.pace: CpuShare | None = None  # the reads' share of a core while checks run (refbp.service.pace)
+        self.large_pace: CpuShare | None = None  # the large bodies' share, likewise (verify_route.large_turn)
 
     def take(self) -> Slot:
         """A slot, or Busy at once when none is free."""

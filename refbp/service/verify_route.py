@@ -11,6 +11,7 @@ recording and its failure) serve the grading route too (refbp.service.grading).
 
 from __future__ import annotations
 
+import asyncio
 import ctypes
 import hashlib
 import json
@@ -36,6 +37,7 @@ from .verifier import Verifier
 
 LOG = logging.getLogger("refbp.service")
 RETRY_SECONDS = 1
+LANE_POLL_SECONDS = 0.05  # how often a large body waiting for its lane looks again
 CONVENTIONS = ("any", "torch")
 CONVENTIONS_HELP = (
     "which values pass where correct implementations may differ (docs/formats.md, 'Conventions'): "
@@ -66,15 +68,16 @@ async def checked(request: Request, pool: CheckPool, limits: Limits, work) -> tu
     within the limits (413, 408), the work given `limits.request_seconds` (503 past it)."""
     declared = request.headers.get("content-length", "")
     lane = pool.large_lane if declared.isdigit() and int(declared) > SPOOL_BYTES else None
-    if lane is not None and not lane.acquire(blocking=False):
-        raise Busy("a large body is being checked already: try again later")
+    if lane is not None:
+        await large_turn(pool, lane, limits.body_seconds)
     handed, slot = False, None
     try:
         slot = pool.take()
         spooled = await read_body(request, limits)
         deadline, handed = Deadline(), True
+        run = _in_thread if lane is None or pool.large_pace is None else pool.large_pace.metered(_in_thread)
         status, text, headers = await slot.run(
-            _in_thread, work, spooled, deadline, lane, seconds=limits.request_seconds, deadline=deadline
+            run, work, spooled, deadline, lane, seconds=limits.request_seconds, deadline=deadline
         )
     finally:
         if slot is not None:
@@ -86,6 +89,28 @@ async def checked(request: Request, pool: CheckPool, limits: Limits, work) -> tu
             503, f"the check did not finish within {limits.request_seconds:g} s", {"Retry-After": str(RETRY_SECONDS)}
         )
     return status, text, headers
+
+
+async def large_turn(pool: CheckPool, lane, seconds: float) -> None:
+    """The large-body lane, waited for with the body left unread (TCP holds the client back), then
+    the large bodies' share of a core while other checks run (refbp.service.pace): a flood of large
+    bodies waits its turn instead of being refused and retried at once, and never takes more than
+    that share from the checks. Busy (503) when not within `seconds`."""
+    deadline = time.monotonic() + seconds
+    while not lane.acquire(blocking=False):
+        if time.monotonic() > deadline:
+            raise Busy("a large body is being checked already: try again later")
+        await asyncio.sleep(LANE_POLL_SECONDS)
+    if pool.large_pace is None:
+        return
+    try:
+        await pool.large_pace.allowed(deadline - time.monotonic())
+    except (TimeoutError, asyncio.TimeoutError):
+        lane.release()
+        raise Busy("large bodies have had their share of the server while checks run: try again later") from None
+    except BaseException:
+        lane.release()
+        raise
 
 
 def _in_thread(work, spooled, deadline: Deadline, lane):
