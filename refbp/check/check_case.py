@@ -28,7 +28,8 @@ from ..nn import compute_trace
 from ..perturbed import loss_forms
 from ..trace import Trace
 from .conventions import Admissible
-from .fd_rows import default_fd_method, directional_row, finite_difference_checks  # noqa: F401 (their home until now)
+from .fd_directional import default_fd_method, directional_row  # noqa: F401 (their home until now)
+from .fd_rows import finite_difference_checks
 from .precision import name_precision_findings, reconcile, stick_rows
 from .references import FRESH, References
 from .rows import rows

@@ -178,6 +178,16 @@ def mark_blind_directions(
 # direction's own error exceeded its tolerance.
 NOT_CONFIRMED = "no entry fails on its own"
 
+KINK = "at a kink"
+# Reasons an entry is not judged that are words of their own; any other reason is the name of the
+# kinked unit its stencil reaches, counted as KINK.
+NAMED_REASONS = (CONVENTION_POINT, BLIND, NOT_CONFIRMED, ROUNDED)
+
+
+def reason_word(reason: str) -> str:
+    """What a not-judged entry is counted under: its reason's own words, or KINK for a unit's name."""
+    return reason if reason in NAMED_REASONS else KINK
+
 
 def _entrywise_failures(forms: LossForms, params: Arrays, grads: Arrays, tolerance: Tolerance) -> bool:
     """Whether central differences, escalated and noise-judged, find a wrong entry."""

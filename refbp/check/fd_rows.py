@@ -12,21 +12,14 @@ import numpy as np
 
 from refbp.cases import Case, Tolerance
 from refbp.oracle.fd import FiniteDifference
-from refbp.oracle.fd.refine import BLIND, output_rounding
+from refbp.oracle.fd.refine import output_rounding
 
 from ..loss_forms import LossForms
 from ..nn.backend import serial_blas
 from ..trace import Trace
 from .conventions import Admissible
-from .entrywise import compare
-from .fd_reference import (
-    CONVENTION_POINT,
-    NOT_CONFIRMED,
-    ROUNDED,
-    escalate_failures,
-    mark_convention_points,
-    unjudged_entries,
-)
+from .fd_directional import default_fd_method, directional_row
+from .fd_reference import KINK, escalate_failures, mark_convention_points, reason_word, unjudged_entries
 from .notes import short_note
 from .references import FRESH, References
 from .rows import rows
@@ -61,17 +54,24 @@ def finite_difference_checks(
         )
     if method == "directional":
         return [directional_row(trace, result, tolerance, judged_elsewhere)]
+    return judged_rows(case, trace, result, "finite-difference", tolerance, result.method, judged_elsewhere)
+
+
+def judged_rows(
+    case: Case,
+    trace: Trace,
+    result: FiniteDifference,
+    reference: str,
+    tolerance: Tolerance,
+    method: str,
+    judged_elsewhere: bool,
+) -> list[Check]:
+    """One row per tensor of the gradients against `result`: its kinks not judged, its error
+    estimates allowed (FD_ERROR_FACTOR times), each row described (`describe`)."""
     skips = {name: result.kink_mask(name) for name in result.kinks}
     allowances = {name: FD_ERROR_FACTOR * e for name, e in result.errors.items()}
     checks = rows(
-        "grads",
-        trace.grads,
-        result.grads,
-        "finite-difference",
-        tolerance,
-        skips=skips,
-        method=result.method,
-        allowances=allowances,
+        "grads", trace.grads, result.grads, reference, tolerance, skips=skips, method=method, allowances=allowances
     )
     return [
         describe(
@@ -112,7 +112,7 @@ def describe(
     counts = judged_counts(judged, judged_by, result.method)
     reasons: dict[str, list[str]] = {}  # why, and the units (or the word) of each entry left unjudged
     for reason in result.kinks.get(name, {}).values():
-        reasons.setdefault(_reason(reason), []).append(reason)
+        reasons.setdefault(reason_word(reason), []).append(reason)
     for reason, found in reasons.items():
         counts[f"not judged:{reason}"] = len(found)
     if weak.any():
@@ -126,7 +126,7 @@ def describe(
         inconclusive = int(skip.sum() + weak.sum())
     if result.method == "sampled":
         counts["not judged:not sampled"] = int(np.sum(~evaluated))
-    units = sorted({r for r in result.kinks.get(name, {}).values() if _reason(r) == KINK})
+    units = sorted({r for r in result.kinks.get(name, {}).values() if reason_word(r) == KINK})
     words = [short_note(counts)]
     if reasons:
         words.append("torch judges those not judged" if judged_elsewhere else "those not judged are inconclusive")
@@ -167,12 +167,7 @@ def judged_counts(judged: np.ndarray, judged_by: dict[int, str], method: str) ->
     return {f"judged:{by}": counts[by] for by in sorted(counts, key=lambda by: first[by])}
 
 
-KINK = "at a kink"
 MAX_ENTRIES = 20  # per row, in the report's entries.csv
-
-
-def _reason(reason: str) -> str:
-    return reason if reason in (CONVENTION_POINT, BLIND, ROUNDED) else KINK
 
 
 def entries(
@@ -220,88 +215,3 @@ def entries(
 
 def _at(actual: np.ndarray | None, index: Sequence[int]) -> float:
     return float("nan") if actual is None else float(actual[tuple(index)])
-
-
-def default_fd_method(forms: LossForms) -> str:
-    """The complex step (machine precision, no subtraction) when every function of the network
-    is analytic and the implementation gives a complex-capable forward (refbp's MLPs);
-    otherwise central differences (2 evaluations per entry, the narrowest stencil at kinks)."""
-    return "complex" if forms.complex_loss is not None else "central"
-
-
-def directional_row(
-    trace: Trace, result: FiniteDifference, tolerance: Tolerance, judged_elsewhere: bool = True
-) -> Check:
-    """<grad, u_i> of the implementation against the derivative along each random direction u_i."""
-    names = list(result.directions[0]) if result.directions else []
-    missing = [n for n in names if trace.grads.get(n) is None]
-    tensor = f"<grads, u> ({len(result.directions)} random directions)"
-    if missing:
-        return Check(
-            quantity="grads",
-            tensor=tensor,
-            reference="finite-difference",
-            max_abs_err=np.inf,
-            max_rel_err=np.inf,
-            worst_index=[],
-            atol=tolerance.atol,
-            rtol=tolerance.rtol,
-            passed=False,
-            note=f"not computed by the implementation: {', '.join(missing)}",
-            method="directional",
-        )
-    actual = np.array(
-        [
-            sum(float(np.sum(np.asarray(trace.grads[n], dtype=np.float64) * u[n])) for n in names)
-            for u in result.directions
-        ]
-    )
-    directional, errors = result.directional, result.directional_errors
-    if directional is None or errors is None:
-        raise ValueError("directional_row: a result of the directional method has its derivatives and their errors")
-    skip = np.zeros(actual.shape, dtype=bool)
-    for i in result.directional_kinks:
-        skip[i] = True
-    comparison = compare(
-        actual, directional, tolerance.atol, tolerance.rtol, skip=skip, allowance=FD_ERROR_FACTOR * errors
-    )
-    counts = {"directions judged": comparison.checked}
-    for reason in result.directional_kinks.values():
-        key = "not judged:" + (reason if reason in (CONVENTION_POINT, BLIND, NOT_CONFIRMED, ROUNDED) else KINK)
-        counts[key] = counts.get(key, 0) + 1
-    units = sorted(
-        {r for r in result.directional_kinks.values() if r not in (CONVENTION_POINT, BLIND, NOT_CONFIRMED, ROUNDED)}
-    )
-    words = [short_note(counts)]
-    if result.directional_kinks:
-        words.append("torch judges those not judged" if judged_elsewhere else "those not judged are inconclusive")
-    if units:
-        words.append("units at their kink: " + ", ".join(units[:3]))
-    note = "; ".join(
-        filter(None, [comparison.note if comparison.note != "no entry to judge" else "", *words, *result.notes])
-    )
-    if not comparison.passed:
-        note += (
-            f"; direction {comparison.worst_index}: <grads, u> = {comparison.actual:.10g}, "
-            f"finite difference {comparison.reference:.10g}"
-        )
-    return Check(
-        quantity="grads",
-        tensor=tensor,
-        reference="finite-difference",
-        max_abs_err=comparison.max_abs_err,
-        max_rel_err=comparison.max_rel_err,
-        worst_index=comparison.worst_index,
-        atol=tolerance.atol,
-        rtol=tolerance.rtol,
-        passed=comparison.passed,
-        note=note,
-        checked=comparison.checked,
-        nondifferentiable=int(skip.sum()),
-        inconclusive=0 if judged_elsewhere else int(skip.sum()),
-        actual=comparison.actual,
-        expected_value=comparison.reference,
-        method="directional",
-        step=result.directional_step,
-        error_estimate=float(np.max(errors, initial=0.0)),
-    )

@@ -32,11 +32,10 @@ from ..nn.backend import serial_blas
 from ..trace import Trace
 from .conventions import Admissible
 from .fd_reference import OWN_FORWARD, escalate_failures, mark_convention_points
-from .fd_rows import describe, finite_difference_checks
+from .fd_rows import finite_difference_checks, judged_rows
 from .narrowing import Vouched, narrow
 from .own_loss import OwnLoss
 from .own_rounded import ROUNDED_DTYPES, rounded_rows, rounds_its_parameters
-from .rows import rows
 from .tolerance import FD_ERROR_FACTOR, fd_tolerance
 from .verdict import Check
 
@@ -106,27 +105,9 @@ def own_forward_checks(
             )
     result = _combined(method, params, answer, reference, vouched, entrywise)
     result.notes = own.notes + result.notes
-    skips = {name: result.kink_mask(name) for name in result.kinks}
-    allowances = {name: FD_ERROR_FACTOR * e for name, e in result.errors.items()}
-    checks = rows(
-        "grads", trace.grads, result.grads, REFERENCE, tolerance, skips=skips, method=method, allowances=allowances
-    )
     return [
-        _with_directions(
-            describe(
-                check,
-                result,
-                tolerance,
-                skips.get(check.tensor),
-                allowances[check.tensor],
-                judged_elsewhere,
-                case.id,
-                trace.grads.get(check.tensor),
-            ),
-            vouched.get(check.tensor),
-            result,
-        )
-        for check in checks
+        _with_directions(check, vouched.get(check.tensor), result)
+        for check in judged_rows(case, trace, result, REFERENCE, tolerance, method, judged_elsewhere)
     ]
 
 

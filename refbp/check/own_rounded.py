@@ -12,9 +12,8 @@ from refbp.oracle.fd import FiniteDifference
 
 from ..trace import Trace
 from .fd_reference import OWN_FORWARD, ROUNDED
-from .fd_rows import describe
+from .fd_rows import judged_rows
 from .own_loss import OwnLoss
-from .rows import rows
 from .tolerance import fd_tolerance
 from .verdict import Check
 
@@ -61,21 +60,4 @@ def rounded_rows(
         "float64 parameters to have this check"
     )
     tolerance = fd_tolerance(case, method, sum(int(p.size) for p in params.values()))
-    skips = {name: result.kink_mask(name) for name in params}
-    checks = rows("grads", trace.grads, result.grads, OWN_FORWARD, tolerance, skips=skips, method=method)
-    return [
-        describe(
-            check,
-            result,
-            tolerance,
-            skips.get(check.tensor),
-            np.zeros(np.shape(result.grads.get(check.tensor, 0.0))),
-            judged_elsewhere,
-            case.id,
-            None,
-        )
-        for check in checks
-    ]
-
-
-__all__ = ["ROUNDED_DTYPES", "rounded_rows", "rounds_its_parameters"]
+    return judged_rows(case, trace, result, OWN_FORWARD, tolerance, method, judged_elsewhere)
